@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what building and testing multiproc needs on Debian 12 (bookworm).
+# Runs apt-get only for packages that are missing; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config meson ninja-build
+  libuv1-dev libcmocka-dev
+  python3 valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

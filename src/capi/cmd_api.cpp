@@ -1,0 +1,136 @@
+// Public entry points: mp_cmd_*.
+#include <cstring>
+
+#include "capi/guard.hpp"
+#include "process/cmd.hpp"
+
+using namespace mp;
+
+namespace {
+
+bool valid_stream(int stream) { return stream >= MP_STDIN && stream <= MP_STDERR; }
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_cmd_new(mp_cmd_t **out, const char *program) {
+  const char *op = "mp_cmd_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(program && *program, op, "program is NULL or empty");
+  return guarded(op, [&] {
+    auto *cmd = new mp_cmd();
+    cmd->program = program;
+    *out = cmd;
+    return MP_OK;
+  });
+}
+
+MP_EXTERN void mp_cmd_free(mp_cmd_t *cmd) { delete cmd; }
+
+MP_EXTERN int mp_cmd_arg(mp_cmd_t *cmd, const char *arg) {
+  MP_CHECK_ARG(cmd && arg, "mp_cmd_arg", "cmd or arg is NULL");
+  return guarded("mp_cmd_arg", [&] {
+    cmd->args.emplace_back(arg);
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_cmd_arg0(mp_cmd_t *cmd, const char *arg0) {
+  MP_CHECK_ARG(cmd && arg0, "mp_cmd_arg0", "cmd or arg0 is NULL");
+  return guarded("mp_cmd_arg0", [&] {
+    cmd->arg0 = arg0;
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_cmd_env_set(mp_cmd_t *cmd, const char *name, const char *value) {
+  const char *op = "mp_cmd_env_set";
+  MP_CHECK_ARG(cmd && value, op, "cmd or value is NULL");
+  MP_CHECK_ARG(valid_env_name(name), op, "name is NULL, empty or contains '='");
+  return guarded(op, [&] {
+    cmd->env_changes.emplace_back(name, std::string(value));
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_cmd_env_unset(mp_cmd_t *cmd, const char *name) {
+  const char *op = "mp_cmd_env_unset";
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  MP_CHECK_ARG(valid_env_name(name), op, "name is NULL, empty or contains '='");
+  return guarded(op, [&] {
+    cmd->env_changes.emplace_back(name, std::nullopt);
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_cmd_env_clear(mp_cmd_t *cmd) {
+  MP_CHECK_ARG(cmd, "mp_cmd_env_clear", "cmd is NULL");
+  cmd->env_clear = true;
+  cmd->env_changes.clear();
+  return MP_OK;
+}
+
+MP_EXTERN int mp_cmd_cwd(mp_cmd_t *cmd, const char *dir) {
+  MP_CHECK_ARG(cmd && dir && *dir, "mp_cmd_cwd", "cmd or dir is NULL or empty");
+  return guarded("mp_cmd_cwd", [&] {
+    cmd->cwd = dir;
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode) {
+  const char *op = "mp_cmd_stdio";
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
+  MP_CHECK_ARG(mode >= MP_STDIO_INHERIT && mode <= MP_STDIO_STDOUT, op, "unknown mode");
+  MP_CHECK_ARG(mode != MP_STDIO_STDOUT || stream == MP_STDERR, op,
+               "MP_STDIO_STDOUT is only for MP_STDERR");
+  cmd->stdio[stream] = StdioSpec();
+  cmd->stdio[stream].mode = mode;
+  return MP_OK;
+}
+
+MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream, const char *path,
+                                int flags) {
+  const char *op = "mp_cmd_stdio_file";
+  MP_CHECK_ARG(cmd && path && *path, op, "cmd or path is NULL or empty");
+  MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
+  MP_CHECK_ARG(flags == MP_FILE_TRUNCATE || flags == MP_FILE_APPEND, op, "unknown flags");
+  return guarded(op, [&] {
+    StdioSpec spec;
+    spec.kind = StdioSpec::Kind::File;
+    spec.path = path;
+    spec.file_flags = flags;
+    cmd->stdio[stream] = spec;
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd) {
+  const char *op = "mp_cmd_stdio_fd";
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
+  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
+  cmd->stdio[stream] = StdioSpec();
+  cmd->stdio[stream].kind = StdioSpec::Kind::Fd;
+  cmd->stdio[stream].fd = fd;
+  return MP_OK;
+}
+
+MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled) {
+  MP_CHECK_ARG(cmd && (enabled == 0 || enabled == 1), "mp_cmd_new_group",
+               "cmd is NULL or enabled is not 0/1");
+  cmd->new_group = enabled == 1;
+  return MP_OK;
+}
+
+MP_EXTERN int mp_cmd_daemon(mp_cmd_t *cmd, int enabled) {
+  MP_CHECK_ARG(cmd && (enabled == 0 || enabled == 1), "mp_cmd_daemon",
+               "cmd is NULL or enabled is not 0/1");
+  cmd->daemon = enabled == 1;
+  return MP_OK;
+}
+
+}  // extern "C"

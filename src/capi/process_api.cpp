@@ -1,0 +1,317 @@
+// Public entry points: mp_process_*, mp_stop_*, mp_run.
+#include <fcntl.h>
+#include <signal.h>
+
+#include <cstring>
+
+#include "capi/guard.hpp"
+#include "process/cmd.hpp"
+#include "process/process.hpp"
+#include "process/stop.hpp"
+
+using namespace mp;
+
+namespace {
+
+constexpr size_t kMaxPassFds = 64;
+
+bool valid(const mp_process *p) { return p && p->magic == mp_process::kMagic; }
+
+#define MP_CHECK_PROC(p, op) \
+  MP_CHECK_ARG(valid(p), op, "process is NULL or not a live mp_process_t")
+
+// The started child, or MP_ESTATE.
+int started(mp_process *p, const char *op, std::shared_ptr<Child> *out) {
+  std::lock_guard<std::mutex> lock(p->mu);
+  if (!p->child) return fail(MP_ESTATE, "%s: the process was not started", op);
+  *out = p->child;
+  return MP_OK;
+}
+
+// Settings of a target process before start: MP_ESTATE otherwise.
+int check_configurable(mp_process *p, const char *op) {
+  if (p->kind != mp_process::Kind::Target)
+    return fail(MP_ESTATE, "%s: not a target process (a command)", op);
+  if (p->child) return fail(MP_ESTATE, "%s: the process was already started", op);
+  return MP_OK;
+}
+
+void clear_captured(void **out, size_t *out_len, void **err, size_t *err_len) {
+  if (out) *out = nullptr;
+  if (out_len) *out_len = 0;
+  if (err) *err = nullptr;
+  if (err_len) *err_len = 0;
+}
+
+// Hand captured streams to the caller's out-parameters (NULL: discard).
+void deliver(Captured &cap, void **out, size_t *out_len, void **err, size_t *err_len) {
+  if (out) *out = cap.out; else free(cap.out);
+  if (out_len) *out_len = cap.out_len;
+  if (err) *err = cap.err; else free(cap.err);
+  if (err_len) *err_len = cap.err_len;
+}
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_process_spawn(mp_process_t **out, const mp_cmd_t *cmd) {
+  const char *op = "mp_process_spawn";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  return guarded(op, [&] { return spawn_command(out, *cmd); });
+}
+
+MP_EXTERN int mp_process_new(mp_process_t **out, const char *target,
+                             const void *arg, size_t arg_len) {
+  const char *op = "mp_process_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(target && *target, op, "target is NULL or empty");
+  MP_CHECK_ARG(arg || arg_len == 0, op, "arg is NULL but arg_len > 0");
+  return guarded(op, [&] { return new_target_process(out, target, arg, arg_len); });
+}
+
+MP_EXTERN int mp_process_set_name(mp_process_t *proc, const char *name) {
+  const char *op = "mp_process_set_name";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(name && *name && strlen(name) <= 255, op, "name is NULL, empty or too long");
+  return guarded(op, [&] {
+    std::lock_guard<std::mutex> lock(proc->mu);
+    int r = check_configurable(proc, op);
+    if (r == MP_OK) proc->name = name;
+    return r;
+  });
+}
+
+MP_EXTERN int mp_process_set_daemon(mp_process_t *proc, int enabled) {
+  const char *op = "mp_process_set_daemon";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(enabled == 0 || enabled == 1, op, "enabled must be 0 or 1");
+  std::lock_guard<std::mutex> lock(proc->mu);
+  int r = check_configurable(proc, op);
+  if (r == MP_OK) proc->daemon = enabled == 1;
+  return r;
+}
+
+MP_EXTERN int mp_process_set_start_method(mp_process_t *proc, mp_start_method_t method) {
+  const char *op = "mp_process_set_start_method";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(method == MP_START_FORK || method == MP_START_SPAWN, op,
+               "unknown start method");
+  std::lock_guard<std::mutex> lock(proc->mu);
+  int r = check_configurable(proc, op);
+  if (r == MP_OK) proc->method = method;
+  return r;
+}
+
+MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd) {
+  const char *op = "mp_process_pass_fd";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
+  return guarded(op, [&] {
+    std::lock_guard<std::mutex> lock(proc->mu);
+    int r = check_configurable(proc, op);
+    if (r != MP_OK) return r;
+    if (proc->pass_fds.size() >= kMaxPassFds)
+      return fail(MP_ENOSPC, "%s: at most %zu descriptors", op, kMaxPassFds);
+    Fd copy;
+    r = dup_cloexec(copy, fd, 3, op);
+    if (r != MP_OK) return r;
+    proc->pass_fds.push_back(std::move(copy));
+    return int(proc->pass_fds.size() - 1);
+  });
+}
+
+MP_EXTERN int mp_process_start(mp_process_t *proc) {
+  const char *op = "mp_process_start";
+  MP_CHECK_PROC(proc, op);
+  if (proc->kind != mp_process::Kind::Target)
+    return fail(MP_ESTATE, "%s: a command is started by mp_process_spawn", op);
+  return guarded(op, [&] { return start_target_process(*proc); });
+}
+
+MP_EXTERN int mp_process_join(mp_process_t *proc, int64_t timeout_ms) {
+  const char *op = "mp_process_join";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  if (r != MP_OK) return r;
+  r = child->wait(Deadline(timeout_ms));
+  if (r == MP_ETIMEDOUT) return fail(r, "%s: the child still runs", op);
+  return r;
+}
+
+MP_EXTERN int mp_process_is_alive(mp_process_t *proc) {
+  MP_CHECK_PROC(proc, "mp_process_is_alive");
+  std::lock_guard<std::mutex> lock(proc->mu);
+  return proc->child && !proc->child->ended() ? 1 : 0;
+}
+
+MP_EXTERN int mp_process_exitcode(int *out, mp_process_t *proc) {
+  const char *op = "mp_process_exitcode";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  MP_CHECK_PROC(proc, op);
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  if (r != MP_OK) return r;
+  if (!child->ended()) return fail(MP_ESTATE, "%s: the child still runs", op);
+  *out = child->exitcode();
+  return MP_OK;
+}
+
+MP_EXTERN int mp_process_pid(mp_process_t *proc) {
+  const char *op = "mp_process_pid";
+  MP_CHECK_PROC(proc, op);
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  return r != MP_OK ? r : child->pid();
+}
+
+MP_EXTERN const char *mp_process_name(mp_process_t *proc) {
+  return valid(proc) ? proc->name.c_str() : "";
+}
+
+MP_EXTERN int mp_process_signal(mp_process_t *proc, int signum, int flags) {
+  const char *op = "mp_process_signal";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(signum > 0 && signum < NSIG, op, "bad signal number");
+  MP_CHECK_ARG((flags & ~MP_SIGNAL_GROUP) == 0, op, "unknown flags");
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  if (r != MP_OK) return r;
+  bool group = flags & MP_SIGNAL_GROUP;
+  if (group && !child->has_group())
+    return fail(MP_ESTATE, "%s: the child was not started in a new process group", op);
+  return child->signal(signum, group);
+}
+
+MP_EXTERN int mp_process_terminate(mp_process_t *proc) {
+  return mp_process_signal(proc, SIGTERM, 0);
+}
+
+MP_EXTERN int mp_process_kill(mp_process_t *proc) {
+  return mp_process_signal(proc, SIGKILL, 0);
+}
+
+MP_EXTERN int mp_stop_new(mp_stop_t **out) {
+  MP_CHECK_ARG(out, "mp_stop_new", "out is NULL");
+  *out = nullptr;
+  return guarded("mp_stop_new", [&] {
+    *out = new mp_stop();
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_stop_add(mp_stop_t *stop, mp_stop_action_t action, int64_t timeout_ms) {
+  const char *op = "mp_stop_add";
+  MP_CHECK_ARG(stop, op, "stop is NULL");
+  MP_CHECK_ARG(action >= MP_STOP_WAIT && action <= MP_STOP_INTERRUPT, op, "unknown action");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  if (stop->steps.size() >= mp_stop::kMaxSteps)
+    return fail(MP_ENOSPC, "%s: at most %zu steps", op, mp_stop::kMaxSteps);
+  return guarded(op, [&] {
+    stop->steps.push_back({action, timeout_ms});
+    return MP_OK;
+  });
+}
+
+MP_EXTERN void mp_stop_free(mp_stop_t *stop) { delete stop; }
+
+MP_EXTERN int mp_process_stop(mp_process_t *proc, const mp_stop_t *steps, int flags) {
+  const char *op = "mp_process_stop";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG((flags & ~MP_SIGNAL_GROUP) == 0, op, "unknown flags");
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  if (r != MP_OK) return r;
+  bool group = flags & MP_SIGNAL_GROUP;
+  if (group && !child->has_group())
+    return fail(MP_ESTATE, "%s: the child was not started in a new process group", op);
+  return run_stop(*child, steps ? *steps : default_stop(), group);
+}
+
+MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf, size_t len,
+                               int64_t timeout_ms) {
+  const char *op = "mp_process_write";
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(buf || len == 0, op, "buf is NULL");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&] { return process_write(*proc, buf, len, Deadline(timeout_ms)); });
+}
+
+MP_EXTERN int mp_process_close_stdin(mp_process_t *proc) {
+  MP_CHECK_PROC(proc, "mp_process_close_stdin");
+  return process_close_stdin(*proc);
+}
+
+MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc, mp_stream_t stream,
+                              void *buf, size_t cap, int64_t timeout_ms) {
+  const char *op = "mp_process_read";
+  MP_CHECK_ARG(out_len, op, "out_len is NULL");
+  *out_len = 0;
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(stream == MP_STDOUT || stream == MP_STDERR, op,
+               "stream must be MP_STDOUT or MP_STDERR");
+  MP_CHECK_ARG(buf && cap > 0, op, "buf is NULL or cap is 0");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&] {
+    return process_read(out_len, *proc, stream, buf, cap, Deadline(timeout_ms));
+  });
+}
+
+MP_EXTERN int mp_process_communicate(void **out, size_t *out_len, void **err,
+                                     size_t *err_len, mp_process_t *proc,
+                                     const void *input, size_t input_len,
+                                     int64_t timeout_ms) {
+  const char *op = "mp_process_communicate";
+  clear_captured(out, out_len, err, err_len);
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(input || input_len == 0, op, "input is NULL but input_len > 0");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  if (r != MP_OK) return r;
+  return guarded(op, [&] {
+    Captured cap;
+    int rc = process_communicate(cap, *proc, input, input_len, Deadline(timeout_ms));
+    deliver(cap, out, out_len, err, err_len);
+    return rc;
+  });
+}
+
+MP_EXTERN void mp_process_free(mp_process_t *proc) {
+  if (!valid(proc)) return;
+  proc->magic = 0;
+  delete proc;
+}
+
+MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
+                     size_t *err_len, const mp_cmd_t *cmd, const void *input,
+                     size_t input_len, int64_t timeout_ms) {
+  const char *op = "mp_run";
+  clear_captured(out, out_len, err, err_len);
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  MP_CHECK_ARG(input || input_len == 0, op, "input is NULL but input_len > 0");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&] {
+    mp_process *raw = nullptr;
+    int r = spawn_command(&raw, *cmd);
+    if (r != MP_OK) return r;
+    std::unique_ptr<mp_process> proc(raw);
+    Captured cap;
+    r = process_communicate(cap, *proc, input, input_len, Deadline(timeout_ms));
+    if (r == MP_ETIMEDOUT) {
+      proc->child->signal(SIGKILL, proc->child->has_group());
+      proc->child->wait(Deadline(MP_FOREVER));
+      fail(MP_ETIMEDOUT, "%s: timed out; the child was killed", op);
+    }
+    deliver(cap, out, out_len, err, err_len);
+    if ((r == MP_OK || r == MP_ETIMEDOUT) && exitcode) *exitcode = proc->child->exitcode();
+    return r;
+  });
+}
+
+}  // extern "C"

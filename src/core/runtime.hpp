@@ -1,0 +1,30 @@
+// The runtime: one long-lived libuv loop thread per process, started on
+// first use. It spawns children (so PR_SET_PDEATHSIG is tied to a thread
+// that lives as long as the process) and watches them exit so that every
+// child is reaped. Hot paths never go through it.
+#pragma once
+
+#include <functional>
+
+#include <uv.h>
+
+namespace mp::rt {
+
+// Run fn on the runtime thread, starting the thread if needed, and wait for
+// its result. fn must not block for long: it holds up every other task.
+// Returns fn's result, or MP_ESTATE/MP_ESYS if the runtime cannot run
+// (the process is exiting, or the thread could not start).
+int call(const std::function<int(uv_loop_t *)> &fn);
+
+// Whether the caller is the runtime thread.
+bool on_runtime_thread();
+
+// A function the exit handler runs before it stops the runtime thread
+// (set once, by the process module, to join or terminate children).
+void set_exit_hook(void (*hook)());
+
+// In a child created by fork(): forget the parent's runtime (its thread does
+// not exist here) so that the next call() starts a fresh one.
+void forget_after_fork();
+
+}  // namespace mp::rt

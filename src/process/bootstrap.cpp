@@ -1,0 +1,79 @@
+// The bootstrap message: encode in the parent, decode (defensively: it is
+// read from a descriptor another process wrote) in the spawned child.
+#include <cstdint>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "process/target.hpp"
+
+namespace mp {
+namespace {
+
+constexpr char kMagic[4] = {'M', 'P', 'B', '1'};
+constexpr uint32_t kMaxName = 255;
+
+void put_u32(std::string &s, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s.push_back(char((v >> (8 * i)) & 0xff));
+}
+
+void put_str(std::string &s, const std::string &v) {
+  put_u32(s, uint32_t(v.size()));
+  s += v;
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string &s) : s_(s) {}
+  bool u32(uint32_t *v) {
+    if (s_.size() - pos_ < 4) return false;
+    *v = 0;
+    for (int i = 0; i < 4; ++i) *v |= uint32_t(uint8_t(s_[pos_ + i])) << (8 * i);
+    pos_ += 4;
+    return true;
+  }
+  bool str(std::string *v, uint32_t max) {
+    uint32_t n;
+    if (!u32(&n) || n > max || s_.size() - pos_ < n) return false;
+    v->assign(s_, pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool skip_magic() {
+    if (s_.size() < 4 || memcmp(s_.data(), kMagic, 4) != 0) return false;
+    pos_ = 4;
+    return true;
+  }
+  bool at_end() const { return pos_ == s_.size(); }
+
+ private:
+  const std::string &s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string encode_bootstrap(const Bootstrap &b) {
+  std::string s(kMagic, 4);
+  put_str(s, b.target);
+  put_str(s, b.name);
+  put_str(s, b.arg);
+  put_u32(s, b.parent_pid);
+  put_u32(s, b.daemon);
+  put_u32(s, b.nfds);
+  return s;
+}
+
+int decode_bootstrap(Bootstrap &out, const std::string &wire) {
+  Reader r(wire);
+  if (!r.skip_magic()) return fail(MP_EINVAL, "bootstrap: bad magic");
+  if (!r.str(&out.target, kMaxName) || !r.str(&out.name, kMaxName) ||
+      !r.str(&out.arg, UINT32_MAX) || !r.u32(&out.parent_pid) ||
+      !r.u32(&out.daemon) || !r.u32(&out.nfds))
+    return fail(MP_EINVAL, "bootstrap: truncated or malformed message");
+  if (!r.at_end()) return fail(MP_EINVAL, "bootstrap: trailing bytes");
+  if (out.nfds > 64 || out.daemon > 1)
+    return fail(MP_EINVAL, "bootstrap: field out of range");
+  return MP_OK;
+}
+
+}  // namespace mp

@@ -1,0 +1,149 @@
+#include "process/child.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/runtime.hpp"
+
+namespace mp {
+namespace {
+
+constexpr int64_t kDaemonGraceMs = 1000;
+
+struct ExitTracking {
+  std::mutex mu;
+  std::vector<std::shared_ptr<Child>> children;
+  bool join_at_exit = true;
+};
+
+ExitTracking *g_tracking = new ExitTracking();
+
+void on_watch_closed(uv_handle_t *handle) {
+  delete static_cast<std::shared_ptr<Child> *>(handle->data);
+  delete reinterpret_cast<uv_poll_t *>(handle);
+}
+
+void on_pidfd_readable(uv_poll_t *poll, int /*status*/, int /*events*/) {
+  auto *child = static_cast<std::shared_ptr<Child> *>(poll->data);
+  (*child)->reap();
+  if ((*child)->ended()) {
+    uv_poll_stop(poll);
+    uv_close(reinterpret_cast<uv_handle_t *>(poll), on_watch_closed);
+  }
+}
+
+}  // namespace
+
+bool Child::ended() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_;
+}
+
+int Child::exitcode() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (WIFSIGNALED(wait_status_)) return -WTERMSIG(wait_status_);
+  return WEXITSTATUS(wait_status_);
+}
+
+int Child::wait(const Deadline &deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!ended_) {
+    if (deadline.forever()) {
+      cv_.wait(lock);
+    } else {
+      int64_t left = deadline.remaining_ms();
+      if (left <= 0) return MP_ETIMEDOUT;
+      cv_.wait_for(lock, std::chrono::milliseconds(left));
+    }
+  }
+  return MP_OK;
+}
+
+int Child::signal(int signum, bool group) {
+  // Holding mu_ keeps the reaper out, so pid_ cannot be reaped and recycled
+  // between the check and kill(): at worst it is a zombie.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (group) {
+    if (killpg(pid_, signum) == 0 || errno == ESRCH) return MP_OK;
+    return fail_errno("killpg", "", errno);
+  }
+  if (ended_) return MP_OK;
+  if (kill(pid_, signum) == 0 || errno == ESRCH) return MP_OK;
+  return fail_errno("kill", "", errno);
+}
+
+void Child::reap(bool block) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return;
+    int status;
+    pid_t r;
+    do {
+      r = waitpid(pid_, &status, block ? 0 : WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return;  // not yet (spurious wake-up)
+    // r < 0 (ECHILD): somebody else reaped it; the status is lost.
+    wait_status_ = r == pid_ ? status : 0;
+    ended_ = true;
+  }
+  cv_.notify_all();
+}
+
+int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
+  auto *poll = new uv_poll_t;
+  int r = uv_poll_init(loop, poll, child->pidfd());
+  if (r != 0) {
+    delete poll;
+    return fail(MP_ESYS, "watch child %d: uv_poll_init: %s", child->pid(),
+                uv_strerror(r));
+  }
+  poll->data = new std::shared_ptr<Child>(child);
+  uv_poll_start(poll, UV_READABLE, on_pidfd_readable);
+  return MP_OK;
+}
+
+void track_for_exit(const std::shared_ptr<Child> &child) {
+  std::lock_guard<std::mutex> lock(g_tracking->mu);
+  auto &v = g_tracking->children;
+  std::vector<std::shared_ptr<Child>> live;
+  for (auto &c : v)
+    if (!c->ended()) live.push_back(std::move(c));
+  live.push_back(child);
+  v.swap(live);
+}
+
+void set_exit_join(bool enabled) {
+  std::lock_guard<std::mutex> lock(g_tracking->mu);
+  g_tracking->join_at_exit = enabled;
+}
+
+void finish_children() {
+  std::vector<std::shared_ptr<Child>> children;
+  {
+    std::lock_guard<std::mutex> lock(g_tracking->mu);
+    if (!g_tracking->join_at_exit) return;
+    children.swap(g_tracking->children);
+  }
+  for (auto &c : children)
+    if (c->daemon()) c->signal(SIGTERM, false);
+  for (auto &c : children) {
+    if (!c->daemon()) continue;
+    if (c->wait(Deadline(kDaemonGraceMs)) == MP_ETIMEDOUT) {
+      c->signal(SIGKILL, false);
+      c->wait(Deadline(MP_FOREVER));
+    }
+  }
+  for (auto &c : children)
+    if (!c->daemon()) c->wait(Deadline(MP_FOREVER));
+}
+
+void forget_children_after_fork() {
+  // Leak the parent's list: its mutex may be held by a thread not copied.
+  g_tracking = new ExitTracking();
+}
+
+}  // namespace mp

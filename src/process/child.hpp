@@ -1,0 +1,69 @@
+// A child process as the library tracks it: pid, pidfd, exit status. Shared
+// between the user's mp_process_t and the runtime's exit watch, so a child
+// is reaped even after its handle was freed.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include <uv.h>
+
+#include "core/deadline.hpp"
+#include "core/fd.hpp"
+
+namespace mp {
+
+class Child {
+ public:
+  Child(int pid, Fd pidfd, bool group, bool daemon)
+      : pid_(pid), pidfd_(std::move(pidfd)), group_(group), daemon_(daemon) {}
+
+  int pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  bool has_group() const { return group_; }
+  bool daemon() const { return daemon_; }
+
+  bool ended();
+  // Python's exitcode: status if exited, -N if killed by signal N.
+  // Only meaningful once ended() is true.
+  int exitcode();
+
+  // MP_OK once ended, MP_ETIMEDOUT.
+  int wait(const Deadline &deadline);
+  // Signal the child (no-op once reaped) or its group.
+  int signal(int signum, bool group);
+
+  // Collect the exit status if the child has ended (block: wait for it).
+  // Called by the runtime when the pidfd turns readable.
+  void reap(bool block = false);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const int pid_;
+  Fd pidfd_;
+  const bool group_;
+  const bool daemon_;
+  bool ended_ = false;
+  int wait_status_ = 0;
+};
+
+// Start watching a child on the runtime thread (call from within rt::call):
+// the runtime reaps it as soon as it exits.
+int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child);
+
+// Remember a target child for the exit policy (join / terminate at exit).
+void track_for_exit(const std::shared_ptr<Child> &child);
+
+// The exit policy switch (mp_set_exit_join).
+void set_exit_join(bool enabled);
+
+// Join or terminate tracked children as the exit policy says. Used at
+// normal exit of a parent and at the end of a target child.
+void finish_children();
+
+// In a forked child: the parent's children are not ours.
+void forget_children_after_fork();
+
+}  // namespace mp

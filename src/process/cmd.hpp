@@ -1,0 +1,58 @@
+// mp_cmd_t: what to run. A plain value object; spawning reads it and never
+// changes it, so one command can be spawned many times.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "multiproc.h"
+
+namespace mp {
+
+// How one standard stream of the child is set up.
+struct StdioSpec {
+  enum class Kind { Mode, File, Fd };
+  Kind kind = Kind::Mode;
+  mp_stdio_t mode = MP_STDIO_INHERIT;
+  std::string path;  // Kind::File
+  int file_flags = MP_FILE_TRUNCATE;
+  int fd = -1;  // Kind::Fd (borrowed)
+};
+
+// Resolve the program and build argv/envp exactly as the child will see them.
+struct ExecImage {
+  std::string path;  // what execve() gets
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+};
+
+}  // namespace mp
+
+struct mp_cmd {
+  std::string program;
+  std::optional<std::string> arg0;
+  std::vector<std::string> args;
+  bool env_clear = false;
+  // Sets (value) and unsets (nullopt) in the order they were made.
+  std::vector<std::pair<std::string, std::optional<std::string>>> env_changes;
+  std::string cwd;
+  mp::StdioSpec stdio[3];
+  bool new_group = false;
+  bool daemon = false;
+};
+
+namespace mp {
+
+// The environment the child gets: the parent's (unless cleared) with the
+// command's changes applied in order.
+std::vector<std::string> child_environment(const mp_cmd &cmd);
+
+// Find the program (PATH search for names without '/') and build the image.
+// MP_ENOENT / MP_EACCES with the message set when no executable is found.
+int resolve_exec_image(ExecImage &out, const mp_cmd &cmd);
+
+bool valid_env_name(const char *name);
+
+}  // namespace mp

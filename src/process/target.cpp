@@ -1,0 +1,140 @@
+// Registered targets, this process's own identity, and mp_main(): the
+// child side of MP_START_SPAWN.
+#include "process/target.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "process/child.hpp"
+
+namespace mp {
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, Target> targets;
+};
+
+Registry &registry() {
+  static Registry *r = new Registry();  // never destroyed: used at exit
+  return *r;
+}
+
+struct SpawnImage {
+  bool known = false;
+  std::string path;
+  std::vector<std::string> argv;
+};
+
+SpawnImage &spawn_image() {
+  static SpawnImage *s = new SpawnImage();
+  return *s;
+}
+
+[[noreturn]] void child_abort(const char *what) {
+  fprintf(stderr, "multiproc child %d: %s\n", int(getpid()), what);
+  fflush(stderr);
+  _exit(1);
+}
+
+// Read the whole bootstrap from fd (the parent closes its end when done).
+int read_all(std::string &out, int fd) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, size_t(n));
+    } else if (n == 0) {
+      return MP_OK;
+    } else if (errno != EINTR) {
+      return fail_errno("bootstrap: read", "", errno);
+    }
+  }
+}
+
+[[noreturn]] void run_bootstrap(int fd) {
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  unsetenv(kBootstrapEnv);  // never reaches a grandchild
+  std::string wire;
+  Bootstrap b;
+  if (read_all(wire, fd) != MP_OK || decode_bootstrap(b, wire) != MP_OK)
+    child_abort(last_error_message());
+  close(fd);
+  SelfInfo &self = self_info();
+  self.is_child = true;
+  self.name = b.name;
+  self.parent_pid = int(b.parent_pid);
+  for (uint32_t i = 0; i < b.nfds; ++i) {
+    int passed = kBootstrapFd + 1 + int(i);
+    fcntl(passed, F_SETFD, FD_CLOEXEC);
+    self.fds.push_back(passed);
+  }
+  Target t;
+  if (!lookup_target(b.target, &t)) {
+    std::string msg = "target '" + b.target +
+                      "' is not registered (call mp_register before mp_main)";
+    child_abort(msg.c_str());
+  }
+  run_target_and_exit(t, b.arg);
+}
+
+}  // namespace
+
+int register_target(const char *name, mp_target_fn fn, void *payload) {
+  std::lock_guard<std::mutex> lock(registry().mu);
+  auto [it, inserted] = registry().targets.emplace(name, Target{fn, payload});
+  if (!inserted)
+    return fail(MP_EEXIST, "register: target '%s' is already registered", name);
+  return MP_OK;
+}
+
+bool lookup_target(const std::string &name, Target *out) {
+  std::lock_guard<std::mutex> lock(registry().mu);
+  auto it = registry().targets.find(name);
+  if (it == registry().targets.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+SelfInfo &self_info() {
+  static SelfInfo *s = new SelfInfo();
+  return *s;
+}
+
+[[noreturn]] void run_target_and_exit(const Target &t,
+                                      const std::string &arg) {
+  int rc = t.fn(arg.empty() ? nullptr : arg.data(), arg.size(), t.payload);
+  finish_children();
+  fflush(nullptr);
+  _exit(rc & 0xff);
+}
+
+int main_entry(int argc, char **argv) {
+  const char *bootstrap = getenv(kBootstrapEnv);
+  if (bootstrap) {
+    char *end;
+    long fd = strtol(bootstrap, &end, 10);
+    if (*end || fd < 0 || fd > 1 << 20) child_abort("bad " "MULTIPROC_BOOTSTRAP_FD");
+    run_bootstrap(int(fd));
+  }
+  SpawnImage &img = spawn_image();
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  img.path = n > 0 ? std::string(exe, size_t(n)) : std::string(argv[0]);
+  img.argv.assign(argv, argv + argc);
+  img.known = true;
+  return MP_OK;
+}
+
+bool spawn_image_known() { return spawn_image().known; }
+const std::string &spawn_image_path() { return spawn_image().path; }
+const std::vector<std::string> &spawn_image_argv() { return spawn_image().argv; }
+
+}  // namespace mp

@@ -1,0 +1,148 @@
+// Starting a process that runs a registered target: fork (a copy of this
+// process) or spawn (a re-execution of the program that mp_main() catches).
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <new>
+
+#include "core/error.hpp"
+#include "core/runtime.hpp"
+#include "process/process.hpp"
+#include "process/spawn.hpp"
+#include "process/target.hpp"
+
+extern char **environ;
+
+namespace mp {
+namespace {
+
+std::atomic<int> g_process_counter{0};
+
+// Runs in the forked child: become the target's process, never return.
+[[noreturn]] void become_forked_child(const mp_process &proc,
+                                      const Target &target, int parent_pid) {
+  forget_children_after_fork();
+  SelfInfo &self = self_info();
+  self.is_child = true;
+  self.name = proc.name;
+  self.parent_pid = parent_pid;
+  self.fds.clear();
+  for (const Fd &fd : proc.pass_fds) self.fds.push_back(fd.get());
+  run_target_and_exit(target, proc.arg);
+}
+
+int start_forked(mp_process &proc, const Target &target) {
+  fflush(nullptr);  // buffered output must not be written twice
+  int parent_pid = getpid();
+  return rt::call([&](uv_loop_t *loop) {
+    Spawned spawned;
+    int r = fork_run(spawned, proc.daemon,
+                     [&] { become_forked_child(proc, target, parent_pid); });
+    if (r != MP_OK) return r;
+    proc.child = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd),
+                                         false, proc.daemon);
+    return watch_child(loop, proc.child);
+  });
+}
+
+ExecPlan spawn_plan(const mp_process &proc, std::vector<Fd> &sources) {
+  ExecPlan plan;
+  plan.path = spawn_image_path();
+  plan.argv = spawn_image_argv();
+  std::string var = std::string(kBootstrapEnv) + "=";
+  for (char **e = environ; e && *e; ++e)
+    if (std::string(*e).compare(0, var.size(), var) != 0) plan.envp.emplace_back(*e);
+  plan.envp.push_back(var + std::to_string(kBootstrapFd));
+  plan.die_with_parent = proc.daemon;
+  plan.fd_sources = {kSourceInherit, kSourceInherit, kSourceInherit};
+  for (const Fd &fd : sources) plan.fd_sources.push_back(fd.get());
+  return plan;
+}
+
+// Send the bootstrap; a child that died before reading it is not an error
+// here: its exit code tells.
+int send_bootstrap(int sock, const std::string &wire) {
+  size_t off = 0;
+  while (off < wire.size()) {
+    ssize_t n = send(sock, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
+    if (n >= 0) {
+      off += size_t(n);
+    } else if (errno == EPIPE || errno == ECONNRESET) {
+      return MP_OK;
+    } else if (errno != EINTR) {
+      return fail_errno("start: send bootstrap", "", errno);
+    }
+  }
+  return MP_OK;
+}
+
+int start_spawned(mp_process &proc) {
+  if (!spawn_image_known())
+    return fail(MP_ESTATE, "start: MP_START_SPAWN needs mp_main() at the top of main()");
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return fail_errno("start: socketpair", "", errno);
+  Fd mine(pair[0]), theirs(pair[1]);
+  // Sources for the child's descriptors 3, 4, …, numbered above them all.
+  int first_free = kBootstrapFd + 1 + int(proc.pass_fds.size());
+  std::vector<Fd> sources(1 + proc.pass_fds.size());
+  int r = dup_cloexec(sources[0], theirs.get(), first_free, "start: bootstrap");
+  for (size_t i = 0; r == MP_OK && i < proc.pass_fds.size(); ++i)
+    r = dup_cloexec(sources[1 + i], proc.pass_fds[i].get(), first_free, "start: pass fd");
+  if (r != MP_OK) return r;
+  ExecPlan plan = spawn_plan(proc, sources);
+  r = rt::call([&](uv_loop_t *loop) {
+    Spawned spawned;
+    int rc = spawn_exec(spawned, plan);
+    if (rc != MP_OK) return rc;
+    proc.child = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd),
+                                         false, proc.daemon);
+    return watch_child(loop, proc.child);
+  });
+  if (r != MP_OK) return r;
+  theirs.reset();
+  sources.clear();
+  Bootstrap b;
+  b.target = proc.target;
+  b.name = proc.name;
+  b.arg = proc.arg;
+  b.parent_pid = uint32_t(getpid());
+  b.daemon = proc.daemon ? 1 : 0;
+  b.nfds = uint32_t(proc.pass_fds.size());
+  return send_bootstrap(mine.get(), encode_bootstrap(b));
+}
+
+}  // namespace
+
+int new_target_process(mp_process **out, const char *target, const void *arg,
+                       size_t arg_len) {
+  Target t;
+  if (!lookup_target(target, &t))
+    return fail(MP_ENOENT, "process: no target registered as '%s'", target);
+  std::unique_ptr<mp_process> proc(new mp_process());
+  proc->kind = mp_process::Kind::Target;
+  proc->target = target;
+  if (arg_len) proc->arg.assign(static_cast<const char *>(arg), arg_len);
+  proc->name = "Process-" + std::to_string(++g_process_counter);
+  *out = proc.release();
+  return MP_OK;
+}
+
+int start_target_process(mp_process &proc) {
+  std::lock_guard<std::mutex> lock(proc.mu);
+  if (proc.child) return fail(MP_ESTATE, "start: the process was already started");
+  Target t;
+  if (!lookup_target(proc.target, &t))
+    return fail(MP_ENOENT, "start: no target registered as '%s'", proc.target.c_str());
+  int r = proc.method == MP_START_SPAWN ? start_spawned(proc) : start_forked(proc, t);
+  if (proc.child) {
+    track_for_exit(proc.child);
+    proc.pass_fds.clear();  // the child has its copies
+  }
+  return r;
+}
+
+}  // namespace mp

@@ -1,0 +1,117 @@
+/* Shared helpers for the CMocka tests: the helper program, descriptor and
+ * child accounting, assertions that print mp_last_error(). */
+#ifndef MP_TESTUTIL_H
+#define MP_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "multiproc.h"
+
+/* Assert that a multiproc call returned MP_OK, printing the detail if not. */
+#define MP_ASSERT_OK(expr)                                                  \
+  do {                                                                      \
+    int mp__r = (expr);                                                     \
+    if (mp__r != MP_OK)                                                     \
+      fail_msg("%s = %d (%s): %s", #expr, mp__r, mp_err_name(mp__r),        \
+               mp_last_error());                                            \
+  } while (0)
+
+/* Assert that a call returned a given code and left a non-empty message. */
+#define MP_ASSERT_ERR(expr, code)                                           \
+  do {                                                                      \
+    int mp__r = (expr);                                                     \
+    if (mp__r != (code))                                                    \
+      fail_msg("%s = %d (%s), expected %s", #expr, mp__r,                   \
+               mp_err_name(mp__r), mp_err_name(code));                      \
+    assert_true(mp_last_error()[0] != '\0');                                \
+  } while (0)
+
+/* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
+static inline const char *test_helper_path(void) {
+  const char *p = getenv("MP_TEST_HELPER");
+  if (!p) fail_msg("MP_TEST_HELPER is not set; run the tests with meson test");
+  return p;
+}
+
+/* A command running the helper with up to 4 arguments (NULL-terminated). */
+static inline mp_cmd_t *helper_cmd(const char *mode, ...) {
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, test_helper_path()));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, mode));
+  va_list ap;
+  va_start(ap, mode);
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL) MP_ASSERT_OK(mp_cmd_arg(cmd, a));
+  va_end(ap);
+  return cmd;
+}
+
+/* Number of open descriptors of this process. */
+static inline int count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  struct dirent *e;
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1; /* the directory's own descriptor */
+}
+
+/* Number of zombie children of this process (state Z in /proc). */
+static inline int count_zombie_children(void) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  char path[300], buf[512];
+  int me = getpid();
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* pid (comm) state ppid ... ; comm may contain spaces: find the last ')' */
+    char *rp = strrchr(buf, ')');
+    char state;
+    int ppid;
+    if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me &&
+        state == 'Z')
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Whether pid exists and is not a zombie. */
+static inline int pid_running(int pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t len = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[len] = '\0';
+  char *rp = strrchr(buf, ')');
+  char state = 0;
+  if (rp) sscanf(rp + 1, " %c", &state);
+  return state != 0 && state != 'Z' && state != 'X';
+}
+
+/* Run a CMocka group with TAP output: one group per executable. */
+#define MP_RUN_TESTS(tests) cmocka_run_group_tests(tests, NULL, NULL)
+
+#endif
