@@ -93,7 +93,46 @@ void Child::reap(bool block) {
   cv_.notify_all();
 }
 
+namespace {
+
+// Children without a pidfd (old kernels, valgrind) are reaped on SIGCHLD,
+// each by its own pid: never waitpid(-1), which would steal the host's.
+struct SigchldWatch {
+  uv_signal_t signal;
+  std::vector<std::shared_ptr<Child>> children;
+};
+SigchldWatch *g_sigchld = nullptr;  // runtime thread only
+
+void reap_sigchld_children(uv_signal_t *, int) {
+  auto &v = g_sigchld->children;
+  std::vector<std::shared_ptr<Child>> live;
+  for (auto &c : v) {
+    c->reap();
+    if (!c->ended()) live.push_back(std::move(c));
+  }
+  v.swap(live);
+}
+
+int watch_by_sigchld(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
+  if (!g_sigchld) {
+    auto *w = new SigchldWatch();
+    int r = uv_signal_init(loop, &w->signal);
+    if (r == 0) r = uv_signal_start(&w->signal, reap_sigchld_children, SIGCHLD);
+    if (r != 0) {
+      delete w;  // uv_signal_init only fails before registering the handle
+      return fail(MP_ESYS, "watch child: SIGCHLD handler: %s", uv_strerror(r));
+    }
+    g_sigchld = w;
+  }
+  g_sigchld->children.push_back(child);
+  child->reap();  // it may have exited before the handler was in place
+  return MP_OK;
+}
+
+}  // namespace
+
 int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
+  if (child->pidfd() < 0) return watch_by_sigchld(loop, child);
   auto *poll = new uv_poll_t;
   int r = uv_poll_init(loop, poll, child->pidfd());
   if (r != 0) {
@@ -142,7 +181,11 @@ void finish_children() {
 }
 
 void forget_children_after_fork() {
-  // Leak the parent's list: its mutex may be held by a thread not copied.
+  // Abandon the parent's list: its mutex may be held by a thread that was
+  // not copied. Kept reachable so leak checkers do not flag it.
+  static ExitTracking *abandoned = nullptr;
+  abandoned = g_tracking;
+  (void)abandoned;
   g_tracking = new ExitTracking();
 }
 

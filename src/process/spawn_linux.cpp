@@ -1,16 +1,20 @@
 // Linux spawning: a vfork-style clone that shares memory with the runtime
-// thread until execve, with pidfds for exit watching.
+// thread until execve (its cost does not grow with the parent's heap), with
+// pidfds for exit watching where the kernel has them.
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/error.hpp"
 #include "core/runtime.hpp"
@@ -21,8 +25,18 @@ namespace {
 
 constexpr size_t kChildStackSize = 256 * 1024;
 
-// What the cloned child reads (pointers into the parent's memory, valid
-// because the parent is suspended until execve or _exit) and writes back.
+// Where the child failed, sent back over the error pipe.
+enum Step : int { kStepSetpgid, kStepPdeathsig, kStepDup2, kStepChdir, kStepExecve };
+const char *const kStepNames[] = {"setpgid", "prctl(PR_SET_PDEATHSIG)", "dup2",
+                                  "chdir", "execve"};
+
+struct ChildReport {
+  int step;
+  int err;
+};
+
+// What the cloned child reads: pointers into the parent's memory, valid
+// because the parent is suspended until execve or _exit.
 struct CloneArgs {
   const char *path;
   char *const *argv;
@@ -30,18 +44,17 @@ struct CloneArgs {
   const char *cwd;
   const int *fd_sources;
   int nfds;
+  int error_fd;  // close-on-exec: EOF in the parent means execve succeeded
   bool new_group;
   bool die_with_parent;
   pid_t parent_pid;
-  // Written by the child on failure.
-  volatile int err;
-  const char *volatile failed_step;
 };
 
-// Runs in the child on a separate stack, sharing the parent's memory: only
-// async-signal-safe system calls, no allocation, no locks.
+// Runs in the child on a separate stack, possibly sharing the parent's
+// memory: only async-signal-safe system calls, no allocation, no locks.
 __attribute__((no_sanitize("address", "undefined"))) int exec_child(void *p) {
   auto *a = static_cast<CloneArgs *>(p);
+  ChildReport report = {kStepExecve, 0};
   // A handler installed by the parent must not run here: reset every
   // caught signal (and SIGPIPE/SIGXFSZ, as Python does) to its default.
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -53,33 +66,42 @@ __attribute__((no_sanitize("address", "undefined"))) int exec_child(void *p) {
     dfl.sa_handler = SIG_DFL;
     sigaction(sig, &dfl, nullptr);
   }
-  const char *step = "setpgid";
+  report.step = kStepSetpgid;
   if (a->new_group && setpgid(0, 0) != 0) goto fail;
-  step = "prctl(PR_SET_PDEATHSIG)";
+  report.step = kStepPdeathsig;
   if (a->die_with_parent) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
     if (getppid() != a->parent_pid) _exit(127);  // the parent already died
   }
-  step = "dup2";
+  report.step = kStepDup2;
   for (int i = 0; i < a->nfds; ++i) {
     int src = a->fd_sources[i];
     if (src == kSourceInherit) continue;
     if (src == kSourceChildStdout) src = 1;
     if (dup2(src, i) < 0) goto fail;
   }
-  step = "chdir";
+  report.step = kStepChdir;
   if (a->cwd && chdir(a->cwd) != 0) goto fail;
-  closefrom(a->nfds);
+  // Close everything above nfds but the error pipe (close-on-exec itself).
+  // The pipe is the lowest free descriptor >= nfds, so every descriptor
+  // below it is open and the loop does no wasted work.
+  for (int fd = a->nfds; fd < a->error_fd; ++fd) close(fd);
+  closefrom(a->error_fd + 1);
   {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
   }
-  step = "execve";
+  report.step = kStepExecve;
   execve(a->path, a->argv, a->envp);
 fail:
-  a->err = errno;
-  a->failed_step = step;
+  report.err = errno;
+  {
+    ssize_t w;
+    do {
+      w = write(a->error_fd, &report, sizeof report);
+    } while (w < 0 && errno == EINTR);
+  }
   _exit(127);
 }
 
@@ -103,11 +125,43 @@ std::vector<char *> c_strings(const std::vector<std::string> &v) {
   return out;
 }
 
-int open_pidfd(Spawned &out, int pid) {
-  int fd = int(syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return fail_errno("pidfd_open", "", errno);
-  out.pidfd.reset(fd);
-  return MP_OK;
+// pidfds are optional: old kernels and valgrind lack them, and the exit
+// watch then falls back to SIGCHLD + waitpid(pid).
+// MULTIPROC_DISABLE_PIDFD=1 forces the fallback (to test it on new kernels).
+std::atomic<bool> g_pidfd_works{getenv("MULTIPROC_DISABLE_PIDFD") == nullptr};
+
+int clone_child(CloneArgs &a, char *stack, int *pidfd) {
+  *pidfd = -1;
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  if (g_pidfd_works) {
+    int pid = clone(exec_child, stack, flags | CLONE_PIDFD, &a, pidfd);
+    if (pid >= 0 || (errno != EINVAL && errno != ENOSYS)) return pid;
+    g_pidfd_works = false;
+    *pidfd = -1;
+  }
+  return clone(exec_child, stack, flags, &a);
+}
+
+void reap_blocking(int pid) {
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Read the child's report: MP_OK on EOF (execve succeeded).
+int read_report(int fd, const ExecPlan &plan) {
+  ChildReport report;
+  ssize_t n;
+  do {
+    n = read(fd, &report, sizeof report);
+  } while (n < 0 && errno == EINTR);
+  if (n != ssize_t(sizeof report)) return MP_OK;
+  const char *step = kStepNames[report.step >= 0 && report.step <= kStepExecve
+                                    ? report.step
+                                    : kStepExecve];
+  char what[512];
+  snprintf(what, sizeof what, "%s %s", step,
+           report.step == kStepChdir ? plan.cwd.c_str() : plan.path.c_str());
+  return fail_errno("spawn", what, report.err);
 }
 
 }  // namespace
@@ -115,6 +169,14 @@ int open_pidfd(Spawned &out, int pid) {
 int spawn_exec(Spawned &out, const ExecPlan &plan) {
   std::vector<char *> argv = c_strings(plan.argv);
   std::vector<char *> envp = c_strings(plan.envp);
+  // The error pipe must not land below nfds, where the child's dup2 or
+  // closefrom would take it: move it above.
+  Fd err_r, err_w_low, err_w;
+  int r = make_pipe(err_r, err_w_low);
+  if (r == MP_OK)
+    r = dup_cloexec(err_w, err_w_low.get(), int(plan.fd_sources.size()), "spawn: pipe");
+  if (r != MP_OK) return r;
+  err_w_low.reset();
   CloneArgs a = {};
   a.path = plan.path.c_str();
   a.argv = argv.data();
@@ -122,24 +184,21 @@ int spawn_exec(Spawned &out, const ExecPlan &plan) {
   a.cwd = plan.cwd.empty() ? nullptr : plan.cwd.c_str();
   a.fd_sources = plan.fd_sources.data();
   a.nfds = int(plan.fd_sources.size());
+  a.error_fd = err_w.get();
   a.new_group = plan.new_group;
   a.die_with_parent = plan.die_with_parent;
   a.parent_pid = getpid();
   char *stack = child_stack_top();
   if (!stack) return fail_errno("spawn: mmap", "child stack", errno);
-  int pidfd = -1;
-  int pid = clone(exec_child, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-                  &a, &pidfd);
+  int pidfd;
+  int pid = clone_child(a, stack, &pidfd);
   if (pid < 0) return fail_errno("spawn: clone", plan.path.c_str(), errno);
-  if (a.failed_step) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  err_w.reset();
+  r = read_report(err_r.get(), plan);
+  if (r != MP_OK) {
+    reap_blocking(pid);
     if (pidfd >= 0) close(pidfd);
-    char what[512];
-    snprintf(what, sizeof what, "%s %s", a.failed_step,
-             a.cwd && a.failed_step[0] == 'c' ? a.cwd : plan.path.c_str());
-    return fail_errno("spawn", what, a.err);
+    return r;
   }
   out.pid = pid;
   out.pidfd.reset(pidfd);
@@ -163,14 +222,20 @@ int fork_run(Spawned &out, bool die_with_parent,
     body();
     _exit(1);  // body must not return; never fall back into the runtime
   }
-  int r = open_pidfd(out, pid);
-  if (r != MP_OK) {  // unwatchable: do not leave a child nobody reaps
-    kill(pid, SIGKILL);
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return r;
-  }
   out.pid = pid;
+  if (g_pidfd_works) {
+    int fd = int(syscall(SYS_pidfd_open, pid, 0));
+    if (fd >= 0) {
+      out.pidfd.reset(fd);
+    } else if (errno == ENOSYS) {
+      g_pidfd_works = false;
+    } else {
+      int r = fail_errno("pidfd_open", "", errno);
+      kill(pid, SIGKILL);  // unwatchable: do not leave a child nobody reaps
+      reap_blocking(pid);
+      return r;
+    }
+  }
   return MP_OK;
 }
 

@@ -16,6 +16,8 @@ namespace {
 // After the child ends, output still arriving is collected this long, so a
 // grandchild holding a pipe open cannot hang communicate() (golang/go#23019).
 constexpr int64_t kDrainAfterExitMs = 250;
+// How often the exit is checked when there is no pidfd to poll.
+constexpr int kExitCheckMs = 20;
 constexpr size_t kWriteChunk = 64 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
 
@@ -108,6 +110,12 @@ int drain_output(Exchange &x, int i) {
   return MP_OK;
 }
 
+void note_child_ended(Exchange &x) {
+  x.child_ended = true;
+  x.drain_until = now_ms() + kDrainAfterExitMs;
+  if (x.open[MP_STDIN]) close_stream(x, MP_STDIN);
+}
+
 // One poll() round over the open pipes and the child's pidfd.
 // MP_OK to go on, MP_ECLOSED when done, MP_ETIMEDOUT, or an error.
 int exchange_round(Exchange &x, const Deadline &deadline) {
@@ -122,11 +130,18 @@ int exchange_round(Exchange &x, const Deadline &deadline) {
   bool outputs_open = x.open[MP_STDOUT] || x.open[MP_STDERR];
   if (!outputs_open && !x.open[MP_STDIN]) return MP_ECLOSED;
   if (x.child_ended && !outputs_open) return MP_ECLOSED;
-  if (!x.child_ended) {
+  int wait_ms = deadline.poll_ms();
+  if (!x.child_ended && x.proc.child->pidfd() >= 0) {
     fds[n] = {x.proc.child->pidfd(), POLLIN, 0};
     which[n++] = -1;
+  } else if (!x.child_ended) {
+    // No pidfd (old kernel, valgrind): notice the exit by checking often.
+    if (x.proc.child->ended()) {
+      note_child_ended(x);
+    } else if (wait_ms < 0 || wait_ms > kExitCheckMs) {
+      wait_ms = kExitCheckMs;
+    }
   }
-  int wait_ms = deadline.poll_ms();
   if (x.child_ended) {
     int64_t left = x.drain_until - now_ms();
     if (left <= 0) return MP_ECLOSED;
@@ -141,9 +156,7 @@ int exchange_round(Exchange &x, const Deadline &deadline) {
     int i = which[k];
     int rc = MP_OK;
     if (i < 0) {
-      x.child_ended = true;
-      x.drain_until = now_ms() + kDrainAfterExitMs;
-      if (x.open[MP_STDIN]) close_stream(x, MP_STDIN);
+      note_child_ended(x);
     } else if (i == MP_STDIN) {
       rc = (fds[k].revents & POLLOUT) ? feed_stdin(x) : (close_stream(x, i), MP_OK);
     } else {
