@@ -22,6 +22,9 @@ struct ExitTracking {
 
 ExitTracking *g_tracking = new ExitTracking();
 
+// The runtime's exit handler joins or terminates target children first.
+const bool g_exit_hook_set = (rt::set_exit_hook(finish_children), true);
+
 void on_watch_closed(uv_handle_t *handle) {
   delete static_cast<std::shared_ptr<Child> *>(handle->data);
   delete reinterpret_cast<uv_poll_t *>(handle);
