@@ -137,6 +137,9 @@ int get_runtime(Runtime **out) {
   return MP_OK;
 }
 
+// In any forked child (ours or the host's) the runtime thread is gone.
+const int g_runtime_atfork = pthread_atfork(nullptr, nullptr, forget_after_fork);
+
 }  // namespace
 
 int call(const std::function<int(uv_loop_t *)> &fn) {

@@ -1,5 +1,6 @@
 #include "process/child.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -24,6 +25,11 @@ ExitTracking *g_tracking = new ExitTracking();
 
 // The runtime's exit handler joins or terminates target children first.
 const bool g_exit_hook_set = (rt::set_exit_hook(finish_children), true);
+
+// In any forked child (ours or the host's) the parent's children are not
+// its own: it must neither wait for them nor signal them at exit.
+const int g_children_atfork =
+    pthread_atfork(nullptr, nullptr, forget_children_after_fork);
 
 void on_watch_closed(uv_handle_t *handle) {
   delete static_cast<std::shared_ptr<Child> *>(handle->data);
@@ -190,6 +196,10 @@ void forget_children_after_fork() {
   abandoned = g_tracking;
   (void)abandoned;
   g_tracking = new ExitTracking();
+  static SigchldWatch *abandoned_watch = nullptr;  // belongs to the old loop
+  abandoned_watch = g_sigchld;
+  (void)abandoned_watch;
+  g_sigchld = nullptr;
 }
 
 }  // namespace mp

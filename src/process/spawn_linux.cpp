@@ -210,8 +210,7 @@ int fork_run(Spawned &out, bool die_with_parent,
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return fail_errno("fork", "", errno);
-  if (pid == 0) {
-    rt::forget_after_fork();
+  if (pid == 0) {  // the atfork handlers have reset the library's state
     if (die_with_parent) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);

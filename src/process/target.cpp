@@ -3,6 +3,7 @@
 #include "process/target.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,12 @@ Registry &registry() {
   static Registry *r = new Registry();  // never destroyed: used at exit
   return *r;
 }
+
+// A forked child must find the registry unlocked: hold its lock across fork.
+void lock_registry_for_fork() { registry().mu.lock(); }
+void unlock_registry_after_fork() { registry().mu.unlock(); }
+const int g_registry_atfork = pthread_atfork(
+    lock_registry_for_fork, unlock_registry_after_fork, unlock_registry_after_fork);
 
 struct SpawnImage {
   bool known = false;
@@ -117,6 +124,13 @@ SelfInfo &self_info() {
 }
 
 int main_entry(int argc, char **argv) {
+  // Recorded in spawned children too: a target may spawn children itself.
+  SpawnImage &img = spawn_image();
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  img.path = n > 0 ? std::string(exe, size_t(n)) : std::string(argv[0]);
+  img.argv.assign(argv, argv + argc);
+  img.known = true;
   const char *bootstrap = getenv(kBootstrapEnv);
   if (bootstrap) {
     char *end;
@@ -124,12 +138,6 @@ int main_entry(int argc, char **argv) {
     if (*end || fd < 0 || fd > 1 << 20) child_abort("bad " "MULTIPROC_BOOTSTRAP_FD");
     run_bootstrap(int(fd));
   }
-  SpawnImage &img = spawn_image();
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  img.path = n > 0 ? std::string(exe, size_t(n)) : std::string(argv[0]);
-  img.argv.assign(argv, argv + argc);
-  img.known = true;
   return MP_OK;
 }
 

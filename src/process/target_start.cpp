@@ -24,7 +24,6 @@ std::atomic<int> g_process_counter{0};
 // Runs in the forked child: become the target's process, never return.
 [[noreturn]] void become_forked_child(const mp_process &proc,
                                       const Target &target, int parent_pid) {
-  forget_children_after_fork();
   SelfInfo &self = self_info();
   self.is_child = true;
   self.name = proc.name;
