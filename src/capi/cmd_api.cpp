@@ -80,21 +80,24 @@ MP_EXTERN int mp_cmd_cwd(mp_cmd_t *cmd, const char *dir) {
   });
 }
 
-MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode) {
+MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream_arg, mp_stdio_t mode_arg) {
   const char *op = "mp_cmd_stdio";
+  int stream = enum_value(stream_arg);
+  int mode = enum_value(mode_arg);
   MP_CHECK_ARG(cmd, op, "cmd is NULL");
   MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
   MP_CHECK_ARG(mode >= MP_STDIO_INHERIT && mode <= MP_STDIO_STDOUT, op, "unknown mode");
   MP_CHECK_ARG(mode != MP_STDIO_STDOUT || stream == MP_STDERR, op,
                "MP_STDIO_STDOUT is only for MP_STDERR");
   cmd->stdio[stream] = StdioSpec();
-  cmd->stdio[stream].mode = mode;
+  cmd->stdio[stream].mode = mp_stdio_t(mode);
   return MP_OK;
 }
 
-MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream, const char *path,
+MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream_arg, const char *path,
                                 int flags) {
   const char *op = "mp_cmd_stdio_file";
+  int stream = enum_value(stream_arg);
   MP_CHECK_ARG(cmd && path && *path, op, "cmd or path is NULL or empty");
   MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
   MP_CHECK_ARG(flags == MP_FILE_TRUNCATE || flags == MP_FILE_APPEND, op, "unknown flags");
@@ -108,8 +111,9 @@ MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream, const char *p
   });
 }
 
-MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd) {
+MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream_arg, int fd) {
   const char *op = "mp_cmd_stdio_fd";
+  int stream = enum_value(stream_arg);
   MP_CHECK_ARG(cmd, op, "cmd is NULL");
   MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
   MP_CHECK_ARG(fd >= 0, op, "fd is negative");

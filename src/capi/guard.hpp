@@ -2,8 +2,10 @@
 // no C++ exception ever crosses the ABI.
 #pragma once
 
+#include <cstring>
 #include <exception>
 #include <new>
+#include <type_traits>
 
 #include "core/error.hpp"
 
@@ -20,6 +22,17 @@ int guarded(const char *op, F &&body) noexcept {
   } catch (...) {
     return fail(MP_ESYS, "%s: unexpected failure", op);
   }
+}
+
+// The int a C caller passed for an enum parameter. C allows any int there;
+// in C++ loading an enum outside its enumerators' range is undefined, so the
+// value is copied out as bytes before it is checked.
+template <class E>
+int enum_value(const E &e) {
+  static_assert(std::is_enum<E>::value && sizeof(E) == sizeof(int), "int-sized enum");
+  int v;
+  memcpy(&v, &e, sizeof v);
+  return v;
 }
 
 }  // namespace mp

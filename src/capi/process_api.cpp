@@ -95,14 +95,16 @@ MP_EXTERN int mp_process_set_daemon(mp_process_t *proc, int enabled) {
   return r;
 }
 
-MP_EXTERN int mp_process_set_start_method(mp_process_t *proc, mp_start_method_t method) {
+MP_EXTERN int mp_process_set_start_method(mp_process_t *proc,
+                                          mp_start_method_t method_arg) {
   const char *op = "mp_process_set_start_method";
+  int method = enum_value(method_arg);
   MP_CHECK_PROC(proc, op);
   MP_CHECK_ARG(method == MP_START_FORK || method == MP_START_SPAWN, op,
                "unknown start method");
   std::lock_guard<std::mutex> lock(proc->mu);
   int r = check_configurable(proc, op);
-  if (r == MP_OK) proc->method = method;
+  if (r == MP_OK) proc->method = mp_start_method_t(method);
   return r;
 }
 
@@ -205,15 +207,17 @@ MP_EXTERN int mp_stop_new(mp_stop_t **out) {
   });
 }
 
-MP_EXTERN int mp_stop_add(mp_stop_t *stop, mp_stop_action_t action, int64_t timeout_ms) {
+MP_EXTERN int mp_stop_add(mp_stop_t *stop, mp_stop_action_t action_arg,
+                          int64_t timeout_ms) {
   const char *op = "mp_stop_add";
+  int action = enum_value(action_arg);
   MP_CHECK_ARG(stop, op, "stop is NULL");
   MP_CHECK_ARG(action >= MP_STOP_WAIT && action <= MP_STOP_INTERRUPT, op, "unknown action");
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
   if (stop->steps.size() >= mp_stop::kMaxSteps)
     return fail(MP_ENOSPC, "%s: at most %zu steps", op, mp_stop::kMaxSteps);
   return guarded(op, [&] {
-    stop->steps.push_back({action, timeout_ms});
+    stop->steps.push_back({mp_stop_action_t(action), timeout_ms});
     return MP_OK;
   });
 }
@@ -247,9 +251,10 @@ MP_EXTERN int mp_process_close_stdin(mp_process_t *proc) {
   return process_close_stdin(*proc);
 }
 
-MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc, mp_stream_t stream,
+MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc, mp_stream_t stream_arg,
                               void *buf, size_t cap, int64_t timeout_ms) {
   const char *op = "mp_process_read";
+  int stream = enum_value(stream_arg);
   MP_CHECK_ARG(out_len, op, "out_len is NULL");
   *out_len = 0;
   MP_CHECK_PROC(proc, op);
