@@ -504,9 +504,15 @@ MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd);
  *
  * Errors: MP_EINVAL (NULL), MP_ESTATE (already started, a command, or
  * MP_START_SPAWN without mp_main()), MP_ENOMEM, MP_ESYS.
+ * MP_START_FORK flushes every stdio stream (fflush(NULL)) before it forks,
+ * so buffered output is not written twice; the other start paths
+ * (MP_START_SPAWN, mp_process_spawn, mp_run) do not flush: flush stdout
+ * yourself before starting a child that shares it if order matters.
+ *
  * Blocking: MP_START_FORK returns once the child exists; MP_START_SPAWN
- * once the child has executed the program and read its bootstrap (large
- * arguments take as long as the child takes to read them). Since 0.1.
+ * once the child has executed the program and the bootstrap is handed over
+ * (large arguments take as long as the child takes to read them).
+ * Since 0.1.
  */
 MP_EXTERN int mp_process_start(mp_process_t *proc);
 

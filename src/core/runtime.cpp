@@ -168,7 +168,7 @@ void forget_after_fork() {
   // The mutexes may have been held by threads that do not exist here:
   // construct fresh ones in place rather than unlocking foreign locks.
   new (&g_start_mu) std::mutex();
-  static Runtime *abandoned = nullptr;  // reachable, for leak checkers
+  static Runtime *volatile abandoned = nullptr;  // reachable, for leak checkers
   abandoned = g_runtime;
   (void)abandoned;
   g_runtime = nullptr;

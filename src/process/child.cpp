@@ -192,11 +192,11 @@ void finish_children() {
 void forget_children_after_fork() {
   // Abandon the parent's list: its mutex may be held by a thread that was
   // not copied. Kept reachable so leak checkers do not flag it.
-  static ExitTracking *abandoned = nullptr;
+  static ExitTracking *volatile abandoned = nullptr;
   abandoned = g_tracking;
   (void)abandoned;
   g_tracking = new ExitTracking();
-  static SigchldWatch *abandoned_watch = nullptr;  // belongs to the old loop
+  static SigchldWatch *volatile abandoned_watch = nullptr;  // belongs to the old loop
   abandoned_watch = g_sigchld;
   (void)abandoned_watch;
   g_sigchld = nullptr;
