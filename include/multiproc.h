@@ -715,6 +715,127 @@ MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
                      size_t *err_len, const mp_cmd_t *cmd, const void *input,
                      size_t input_len, int64_t timeout_ms);
 
+/* ------------------------------------------------------------------------
+ * Connections (multiprocessing.Pipe / Connection)
+ * ---------------------------------------------------------------------- */
+
+/** One end of a connection: framed byte messages in both or one direction. */
+typedef struct mp_conn mp_conn_t;
+
+/** Flags of mp_conn_from_fd(). */
+#define MP_CONN_READABLE 1
+#define MP_CONN_WRITABLE 2
+
+/**
+ * Create a connected pair of ends (Python's Pipe(duplex)). With duplex = 1
+ * both ends send and receive; with duplex = 0, *a_out only receives and
+ * *b_out only sends (as in Python: `r, w = Pipe(False)`).
+ *
+ * The wire format is CPython's Connection framing (a 4-byte big-endian
+ * length, or -1 and an 8-byte length above 2 GiB, then the bytes), so a
+ * Python multiprocessing.connection.Connection on the other descriptor can
+ * send_bytes()/recv_bytes() with a multiproc end. Both ends are Unix
+ * stream sockets, close-on-exec.
+ *
+ * @param[out] a_out, b_out  the ends; free each with mp_conn_free().
+ * Errors: MP_EINVAL (NULL out, duplex not 0/1), MP_ENOSPC (out of
+ * descriptors), MP_ENOMEM, MP_ESYS. Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_pipe(mp_conn_t **a_out, mp_conn_t **b_out, int duplex);
+
+/**
+ * Wrap a descriptor a child received (mp_child_fd()) or any connected
+ * stream socket or pipe as a connection end. The end takes ownership of fd
+ * (mp_conn_free() closes it) and marks it close-on-exec.
+ *
+ * @param flags  MP_CONN_READABLE, MP_CONN_WRITABLE or both.
+ * Errors: MP_EINVAL (NULL out, fd not open, no or unknown flags). Since 0.1.
+ */
+MP_EXTERN int mp_conn_from_fd(mp_conn_t **out, int fd, int flags);
+
+/**
+ * Send one message of len bytes (send_bytes). Messages of any size, up to
+ * the receiver's maximum, arrive whole and in order.
+ *
+ * Errors: MP_EINVAL (NULL, buf NULL with len > 0, bad timeout, a receive-only
+ * end), MP_ECLOSED (this end was closed), MP_EPIPE (every copy of the peer
+ * end is closed; never SIGPIPE), MP_ETIMEDOUT (if some bytes of the message
+ * had gone out, the connection is unusable afterwards: MP_ESTATE),
+ * MP_ESTATE, MP_ESYS.
+ * Blocking: until the whole message is written or timeout_ms. One sender at
+ * a time per end: concurrent sends are serialised. Since 0.1.
+ */
+MP_EXTERN int mp_conn_send(mp_conn_t *conn, const void *buf, size_t len,
+                           int64_t timeout_ms);
+
+/**
+ * Receive one message into a buffer the library allocates (recv_bytes).
+ *
+ * @param[out] out      the bytes, NUL-terminated (the NUL not counted);
+ *                      free with mp_free(). NULL on failure.
+ * @param[out] out_len  the message length.
+ * Errors: MP_EINVAL (NULL, bad timeout, a send-only end), MP_ECLOSED (this
+ * end was closed, or the peer closed and everything sent was received),
+ * MP_ETIMEDOUT (a partly received message is kept for the next call),
+ * MP_EMSGSIZE (the peer announced more than mp_conn_set_max_message()
+ * allows; nothing is allocated and the connection is unusable afterwards),
+ * MP_ENOMEM, MP_ESYS.
+ * Blocking: until a whole message arrives or timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_conn_recv(void **out, size_t *out_len, mp_conn_t *conn,
+                           int64_t timeout_ms);
+
+/**
+ * Receive one message into the caller's buffer (recv_bytes_into).
+ *
+ * @param[out] out_len  the message length; on MP_ENOSPC the size needed.
+ * Errors: those of mp_conn_recv(), and MP_ENOSPC when cap is too small:
+ * the message stays queued for a call with a larger buffer.
+ * Blocking: as mp_conn_recv(). Since 0.1.
+ */
+MP_EXTERN int mp_conn_recv_into(size_t *out_len, mp_conn_t *conn, void *buf,
+                                size_t cap, int64_t timeout_ms);
+
+/**
+ * Whether a message (or the end of the stream) can be received now or
+ * within timeout_ms (Connection.poll).
+ *
+ * Returns: 1 (ready), 0 (not ready by the deadline), or an error:
+ * MP_EINVAL, MP_ECLOSED (this end was closed).
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_conn_poll(mp_conn_t *conn, int64_t timeout_ms);
+
+/**
+ * Set the largest message this end accepts (default 1 GiB), so that a peer
+ * announcing a huge length gets MP_EMSGSIZE instead of an allocation.
+ *
+ * Errors: MP_EINVAL (NULL, max 0). Since 0.1.
+ */
+MP_EXTERN int mp_conn_set_max_message(mp_conn_t *conn, size_t max);
+
+/**
+ * The descriptor of this end, for an event loop (readable = poll() says a
+ * message may be ready) or for mp_process_pass_fd().
+ *
+ * Returns: the descriptor, MP_EINVAL (NULL), MP_ECLOSED (closed).
+ * The descriptor stays owned by the connection. Since 0.1.
+ */
+MP_EXTERN int mp_conn_fileno(mp_conn_t *conn);
+
+/**
+ * Close this end's descriptor (Connection.close). The handle stays valid
+ * until mp_conn_free(); every later operation returns MP_ECLOSED. Closing
+ * again is a no-op. The peer sees the end of the stream once every copy of
+ * this end (in children too) is closed.
+ *
+ * Errors: MP_EINVAL (NULL). Since 0.1.
+ */
+MP_EXTERN int mp_conn_close(mp_conn_t *conn);
+
+/** Close (if needed) and free an end; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_conn_free(mp_conn_t *conn);
+
 #ifdef __cplusplus
 }
 #endif

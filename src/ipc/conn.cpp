@@ -1,0 +1,192 @@
+#include "ipc/conn.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "core/error.hpp"
+
+namespace mp {
+namespace {
+
+constexpr size_t kRecvChunk = 256 * 1024;
+
+void put_be(std::string &s, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) s.push_back(char((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_be(const char *p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | uint8_t(p[i]);
+  return v;
+}
+
+// One non-blocking write of what is left; -1 with errno on failure.
+// Sockets get MSG_DONTWAIT|MSG_NOSIGNAL so the shared file description is
+// never switched to O_NONBLOCK under a peer (a Python Connection) using it.
+long write_some(mp_conn &c, const struct iovec *iov, int iovcnt) {
+  if (c.is_socket) {
+    struct msghdr msg = {};
+    msg.msg_iov = const_cast<struct iovec *>(iov);
+    msg.msg_iovlen = size_t(iovcnt);
+    long n;
+    do {
+      n = sendmsg(c.fd.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+  // A pipe: poll() said writable, so at least PIPE_BUF bytes fit.
+  size_t cap = iov[0].iov_len ? iov[0].iov_len : 0;
+  if (cap > PIPE_BUF) cap = PIPE_BUF;
+  return write_no_sigpipe(c.fd.get(), iov[0].iov_base, cap);
+}
+
+long read_some(mp_conn &c, char *buf, size_t cap) {
+  long n;
+  do {
+    n = c.is_socket ? recv(c.fd.get(), buf, cap, MSG_DONTWAIT)
+                    : read(c.fd.get(), buf, cap);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+// Read up to want bytes into out; MP_OK when some arrived, MP_ECLOSED at
+// EOF, MP_ETIMEDOUT, or an error.
+int read_into(mp_conn &c, std::string &out, size_t want, const Deadline &deadline) {
+  for (;;) {
+    // Pipes are blocking descriptors: only read once poll() says ready.
+    if (!c.is_socket) {
+      int r = wait_ready(c.fd.get(), POLLIN, deadline);
+      if (r != MP_OK) return r;
+    }
+    size_t old = out.size();
+    out.resize(old + want);
+    long n = read_some(c, &out[old], want);
+    out.resize(old + (n > 0 ? size_t(n) : 0));
+    if (n > 0) return MP_OK;
+    if (n == 0) return MP_ECLOSED;
+    if (errno == ECONNRESET) return MP_ECLOSED;
+    if (errno != EAGAIN) return fail_errno("recv", "", errno);
+    int r = wait_ready(c.fd.get(), POLLIN, deadline);
+    if (r != MP_OK) return r;
+  }
+}
+
+}  // namespace
+
+std::string frame_header(uint64_t n) {
+  std::string h;
+  if (n > 0x7fffffff) {
+    put_be(h, 0xffffffffu, 4);
+    put_be(h, n, 8);
+  } else {
+    put_be(h, n, 4);
+  }
+  return h;
+}
+
+int parse_frame_header(const char *p, size_t len, uint64_t *length_out) {
+  if (len < 4) return 0;
+  int32_t first = int32_t(uint32_t(get_be(p, 4)));
+  if (first >= 0) {
+    *length_out = uint64_t(first);
+    return 4;
+  }
+  if (first != -1) return -1;
+  if (len < 12) return 0;
+  *length_out = get_be(p + 4, 8);
+  return 12;
+}
+
+int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline) {
+  std::string header = frame_header(len);
+  struct iovec iov[2] = {{&header[0], header.size()}, {const_cast<void *>(buf), len}};
+  int idx = 0;
+  size_t sent_total = 0, total = header.size() + len;
+  while (sent_total < total) {
+    while (iov[idx].iov_len == 0) ++idx;
+    long n = write_some(c, &iov[idx], 2 - idx);
+    if (n >= 0) {
+      sent_total += size_t(n);
+      for (size_t left = size_t(n); left > 0;) {
+        size_t step = left < iov[idx].iov_len ? left : iov[idx].iov_len;
+        iov[idx].iov_base = static_cast<char *>(iov[idx].iov_base) + step;
+        iov[idx].iov_len -= step;
+        left -= step;
+        if (iov[idx].iov_len == 0 && idx < 1) ++idx;
+      }
+      continue;
+    }
+    if (errno == EPIPE || errno == ECONNRESET) {
+      c.broken = sent_total > 0;
+      return fail(MP_EPIPE, "send: the peer closed the connection");
+    }
+    if (errno != EAGAIN) return fail_errno("send", "", errno);
+    int r = wait_ready(c.fd.get(), POLLOUT, deadline);
+    if (r == MP_ETIMEDOUT) {
+      c.broken = sent_total > 0;
+      return fail(MP_ETIMEDOUT, sent_total ? "send: timed out in the middle of a "
+                                             "message; the connection is now unusable"
+                                           : "send: timed out");
+    }
+    if (r != MP_OK) return r;
+  }
+  return MP_OK;
+}
+
+int conn_recv_header(mp_conn &c, const Deadline &deadline) {
+  while (!c.have_length) {
+    uint64_t length;
+    int used = parse_frame_header(c.header.data(), c.header.size(), &length);
+    if (used < 0) return fail(MP_EINVAL, "recv: malformed frame header");
+    if (used > 0) {
+      c.have_length = true;
+      c.length = length;
+      c.body.clear();
+      break;
+    }
+    size_t want = (c.header.size() < 4 ? 4 : 12) - c.header.size();
+    int r = read_into(c, c.header, want, deadline);
+    if (r == MP_ECLOSED && !c.header.empty())
+      return fail(MP_ECLOSED, "recv: the peer closed in the middle of a message");
+    if (r == MP_ECLOSED) return fail(MP_ECLOSED, "recv: the peer closed the connection");
+    if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "recv: timed out");
+    if (r != MP_OK) return r;
+  }
+  if (c.length > c.max_message) {
+    c.broken = true;  // the rest of the stream cannot be framed any more
+    return fail(MP_EMSGSIZE, "recv: the peer announced %llu bytes, above the maximum %zu",
+                (unsigned long long)c.length, c.max_message);
+  }
+  return MP_OK;
+}
+
+int conn_recv_frame(mp_conn &c, const Deadline &deadline) {
+  int hr = conn_recv_header(c, deadline);
+  if (hr != MP_OK) return hr;
+  if (c.body.capacity() < c.length) c.body.reserve(size_t(c.length));
+  while (c.body.size() < c.length) {
+    size_t want = size_t(c.length) - c.body.size();
+    if (want > kRecvChunk && !c.is_socket) want = kRecvChunk;
+    int r = read_into(c, c.body, want, deadline);
+    if (r == MP_ECLOSED)
+      return fail(MP_ECLOSED, "recv: the peer closed in the middle of a message");
+    if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "recv: timed out");
+    if (r != MP_OK) return r;
+  }
+  c.header.clear();
+  c.have_length = false;
+  return MP_OK;
+}
+
+int conn_poll(mp_conn &c, const Deadline &deadline) {
+  int r = wait_ready(c.fd.get(), POLLIN, deadline);
+  if (r == MP_ETIMEDOUT) return 0;
+  return r == MP_OK ? 1 : r;
+}
+
+}  // namespace mp
