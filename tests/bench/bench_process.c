@@ -5,6 +5,7 @@
  *     --time SEC     time budget per implementation and workload (default 1.5)
  *     --batches N    timed batches per implementation (default 5)
  *     --iters N      iterations per batch (default: calibrated to --time)
+ *     --impl WHICH   multiproc, raw or both (default both, batches alternate)
  *     --quick        smoke mode: --time 0.05 --batches 3, 64 MiB big heap
  *     --list         print the workload names and units, one a line
  *   MP_BENCH_BIGHEAP_MB  size of the touched heap of run_true_bigheap
@@ -56,6 +57,7 @@ static double g_time_budget = 1.5; /* seconds per implementation */
 static int g_batches = 5;
 static long g_fixed_iters = 0; /* 0: calibrate */
 static int g_quick = 0;
+static int g_impls = 3; /* bit 0: multiproc, bit 1: raw */
 static char g_self_exe[4096];
 
 static void die(const char *fmt, ...) {
@@ -248,11 +250,14 @@ static void report(const char *kind, const char *name, const char *impl,
 
 /* multiproc against raw, the common case. */
 static void bench_pair(const char *name, iter_fn lib, iter_fn raw) {
-  iter_fn fns[2] = {lib, raw};
+  iter_fn fns[2];
+  const char *impls[2];
   stats_t s[2];
-  measure(s, fns, 2, g_time_budget);
-  report("BENCH", name, "multiproc", &s[0]);
-  report("BENCH", name, "raw", &s[1]);
+  int n = 0;
+  if (g_impls & 1) fns[n] = lib, impls[n++] = "multiproc";
+  if (g_impls & 2) fns[n] = raw, impls[n++] = "raw";
+  measure(s, fns, n, g_time_budget);
+  for (int k = 0; k < n; ++k) report("BENCH", name, impls[k], &s[k]);
 }
 
 /* ------------------------------------------------------------------------
@@ -328,7 +333,7 @@ static const workload_t *find_workload(const char *name) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bench_process [--time SEC] [--batches N] [--iters N] "
-          "[--quick] [--list] NAME...\nnames:");
+          "[--impl multiproc|raw|both] [--quick] [--list] NAME...\nnames:");
   for (size_t i = 0; i < N_WORKLOADS; ++i) fprintf(f, " %s", kWorkloads[i].name);
   fputc('\n', f);
 }
@@ -359,6 +364,12 @@ int main(int argc, char **argv) {
       g_batches = (int)parse_num(a, argv[++i], 1);
     } else if (strcmp(a, "--iters") == 0) {
       g_fixed_iters = (long)parse_num(a, argv[++i], 1);
+    } else if (strcmp(a, "--impl") == 0) {
+      const char *v = argv[++i];
+      if (v && strcmp(v, "multiproc") == 0) g_impls = 1;
+      else if (v && strcmp(v, "raw") == 0) g_impls = 2;
+      else if (v && strcmp(v, "both") == 0) g_impls = 3;
+      else die("--impl: expected multiproc, raw or both");
     } else if (strcmp(a, "--quick") == 0) {
       g_quick = 1;
       g_time_budget = 0.05;
