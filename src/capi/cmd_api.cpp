@@ -19,7 +19,7 @@ MP_EXTERN int mp_cmd_new(mp_cmd_t **out, const char *program) {
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
   MP_CHECK_ARG(program && *program, op, "program is NULL or empty");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     auto *cmd = new mp_cmd();
     cmd->program = program;
     *out = cmd;
@@ -31,7 +31,7 @@ MP_EXTERN void mp_cmd_free(mp_cmd_t *cmd) { delete cmd; }
 
 MP_EXTERN int mp_cmd_arg(mp_cmd_t *cmd, const char *arg) {
   MP_CHECK_ARG(cmd && arg, "mp_cmd_arg", "cmd or arg is NULL");
-  return guarded("mp_cmd_arg", [&] {
+  return guarded("mp_cmd_arg", [&]() -> int {
     cmd->args.emplace_back(arg);
     return MP_OK;
   });
@@ -39,7 +39,7 @@ MP_EXTERN int mp_cmd_arg(mp_cmd_t *cmd, const char *arg) {
 
 MP_EXTERN int mp_cmd_arg0(mp_cmd_t *cmd, const char *arg0) {
   MP_CHECK_ARG(cmd && arg0, "mp_cmd_arg0", "cmd or arg0 is NULL");
-  return guarded("mp_cmd_arg0", [&] {
+  return guarded("mp_cmd_arg0", [&]() -> int {
     cmd->arg0 = arg0;
     return MP_OK;
   });
@@ -49,7 +49,7 @@ MP_EXTERN int mp_cmd_env_set(mp_cmd_t *cmd, const char *name, const char *value)
   const char *op = "mp_cmd_env_set";
   MP_CHECK_ARG(cmd && value, op, "cmd or value is NULL");
   MP_CHECK_ARG(valid_env_name(name), op, "name is NULL, empty or contains '='");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     cmd->env_changes.emplace_back(name, std::string(value));
     return MP_OK;
   });
@@ -59,7 +59,7 @@ MP_EXTERN int mp_cmd_env_unset(mp_cmd_t *cmd, const char *name) {
   const char *op = "mp_cmd_env_unset";
   MP_CHECK_ARG(cmd, op, "cmd is NULL");
   MP_CHECK_ARG(valid_env_name(name), op, "name is NULL, empty or contains '='");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     cmd->env_changes.emplace_back(name, std::nullopt);
     return MP_OK;
   });
@@ -74,7 +74,7 @@ MP_EXTERN int mp_cmd_env_clear(mp_cmd_t *cmd) {
 
 MP_EXTERN int mp_cmd_cwd(mp_cmd_t *cmd, const char *dir) {
   MP_CHECK_ARG(cmd && dir && *dir, "mp_cmd_cwd", "cmd or dir is NULL or empty");
-  return guarded("mp_cmd_cwd", [&] {
+  return guarded("mp_cmd_cwd", [&]() -> int {
     cmd->cwd = dir;
     return MP_OK;
   });
@@ -101,7 +101,7 @@ MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream_arg, const cha
   MP_CHECK_ARG(cmd && path && *path, op, "cmd or path is NULL or empty");
   MP_CHECK_ARG(valid_stream(stream), op, "unknown stream");
   MP_CHECK_ARG(flags == MP_FILE_TRUNCATE || flags == MP_FILE_APPEND, op, "unknown flags");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     StdioSpec spec;
     spec.kind = StdioSpec::Kind::File;
     spec.path = path;

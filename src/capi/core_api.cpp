@@ -51,14 +51,14 @@ MP_EXTERN int mp_register(const char *name, mp_target_fn fn, void *payload) {
   MP_CHECK_ARG(name && *name, op, "name is NULL or empty");
   MP_CHECK_ARG(strlen(name) <= 255, op, "name is longer than 255 bytes");
   MP_CHECK_ARG(fn, op, "fn is NULL");
-  return guarded(op, [&] { return register_target(name, fn, payload); });
+  return guarded(op, [&]() -> int { return register_target(name, fn, payload); });
 }
 
 MP_EXTERN int mp_main(int argc, char **argv) {
   const char *op = "mp_main";
   MP_CHECK_ARG(argv && argc >= 1, op, "argv is NULL or argc < 1");
   for (int i = 0; i < argc; ++i) MP_CHECK_ARG(argv[i], op, "argv has a NULL entry");
-  return guarded(op, [&] { return main_entry(argc, argv); });
+  return guarded(op, [&]() -> int { return main_entry(argc, argv); });
 }
 
 MP_EXTERN int mp_is_child(void) { return self_info().is_child ? 1 : 0; }

@@ -60,7 +60,7 @@ MP_EXTERN int mp_process_spawn(mp_process_t **out, const mp_cmd_t *cmd) {
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
   MP_CHECK_ARG(cmd, op, "cmd is NULL");
-  return guarded(op, [&] { return spawn_command(out, *cmd); });
+  return guarded(op, [&]() -> int { return spawn_command(out, *cmd); });
 }
 
 MP_EXTERN int mp_process_new(mp_process_t **out, const char *target,
@@ -70,14 +70,14 @@ MP_EXTERN int mp_process_new(mp_process_t **out, const char *target,
   *out = nullptr;
   MP_CHECK_ARG(target && *target, op, "target is NULL or empty");
   MP_CHECK_ARG(arg || arg_len == 0, op, "arg is NULL but arg_len > 0");
-  return guarded(op, [&] { return new_target_process(out, target, arg, arg_len); });
+  return guarded(op, [&]() -> int { return new_target_process(out, target, arg, arg_len); });
 }
 
 MP_EXTERN int mp_process_set_name(mp_process_t *proc, const char *name) {
   const char *op = "mp_process_set_name";
   MP_CHECK_PROC(proc, op);
   MP_CHECK_ARG(name && *name && strlen(name) <= 255, op, "name is NULL, empty or too long");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     std::lock_guard<std::mutex> lock(proc->mu);
     int r = check_configurable(proc, op);
     if (r == MP_OK) proc->name = name;
@@ -112,7 +112,7 @@ MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd) {
   const char *op = "mp_process_pass_fd";
   MP_CHECK_PROC(proc, op);
   MP_CHECK_ARG(fd >= 0, op, "fd is negative");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     std::lock_guard<std::mutex> lock(proc->mu);
     int r = check_configurable(proc, op);
     if (r != MP_OK) return r;
@@ -131,7 +131,7 @@ MP_EXTERN int mp_process_start(mp_process_t *proc) {
   MP_CHECK_PROC(proc, op);
   if (proc->kind != mp_process::Kind::Target)
     return fail(MP_ESTATE, "%s: a command is started by mp_process_spawn", op);
-  return guarded(op, [&] { return start_target_process(*proc); });
+  return guarded(op, [&]() -> int { return start_target_process(*proc); });
 }
 
 MP_EXTERN int mp_process_join(mp_process_t *proc, int64_t timeout_ms) {
@@ -201,7 +201,7 @@ MP_EXTERN int mp_process_kill(mp_process_t *proc) {
 MP_EXTERN int mp_stop_new(mp_stop_t **out) {
   MP_CHECK_ARG(out, "mp_stop_new", "out is NULL");
   *out = nullptr;
-  return guarded("mp_stop_new", [&] {
+  return guarded("mp_stop_new", [&]() -> int {
     *out = new mp_stop();
     return MP_OK;
   });
@@ -216,7 +216,7 @@ MP_EXTERN int mp_stop_add(mp_stop_t *stop, mp_stop_action_t action_arg,
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
   if (stop->steps.size() >= mp_stop::kMaxSteps)
     return fail(MP_ENOSPC, "%s: at most %zu steps", op, mp_stop::kMaxSteps);
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     stop->steps.push_back({mp_stop_action_t(action), timeout_ms});
     return MP_OK;
   });
@@ -243,7 +243,7 @@ MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf, size_t len,
   MP_CHECK_PROC(proc, op);
   MP_CHECK_ARG(buf || len == 0, op, "buf is NULL");
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
-  return guarded(op, [&] { return process_write(*proc, buf, len, Deadline(timeout_ms)); });
+  return guarded(op, [&]() -> int { return process_write(*proc, buf, len, Deadline(timeout_ms)); });
 }
 
 MP_EXTERN int mp_process_close_stdin(mp_process_t *proc) {
@@ -262,7 +262,7 @@ MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc, mp_stream_t s
                "stream must be MP_STDOUT or MP_STDERR");
   MP_CHECK_ARG(buf && cap > 0, op, "buf is NULL or cap is 0");
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     return process_read(out_len, *proc, stream, buf, cap, Deadline(timeout_ms));
   });
 }
@@ -279,7 +279,7 @@ MP_EXTERN int mp_process_communicate(void **out, size_t *out_len, void **err,
   std::shared_ptr<Child> child;
   int r = started(proc, op, &child);
   if (r != MP_OK) return r;
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     Captured cap;
     int rc = process_communicate(cap, *proc, input, input_len, Deadline(timeout_ms));
     deliver(cap, out, out_len, err, err_len);
@@ -301,7 +301,7 @@ MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
   MP_CHECK_ARG(cmd, op, "cmd is NULL");
   MP_CHECK_ARG(input || input_len == 0, op, "input is NULL but input_len > 0");
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     mp_process *raw = nullptr;
     int r = spawn_command(&raw, *cmd);
     if (r != MP_OK) return r;

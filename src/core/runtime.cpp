@@ -15,7 +15,8 @@ namespace mp::rt {
 namespace {
 
 struct Task {
-  const std::function<int(uv_loop_t *)> *fn;
+  const std::function<int(uv_loop_t *)> *fn = nullptr;
+  std::function<void(uv_loop_t *)> posted;  // set for post(): run, then delete
   int result = 0;
   std::string message;  // the runtime thread's mp_last_error() on failure
   bool done = false;
@@ -51,6 +52,11 @@ void run_queued(uv_async_t *handle) {
       }
       task = rt->queue.front();
       rt->queue.pop_front();
+    }
+    if (!task->fn) {
+      task->posted(&rt->loop);
+      delete task;
+      continue;
     }
     int result = (*task->fn)(&rt->loop);
     std::string message = result < 0 ? last_error_message() : "";
@@ -158,6 +164,28 @@ int call(const std::function<int(uv_loop_t *)> &fn) {
   rt->done_cv.wait(lock, [&] { return task.done; });
   if (task.result < 0) fail(task.result, "%s", task.message.c_str());
   return task.result;
+}
+
+int post(std::function<void(uv_loop_t *)> fn) {
+  if (t_is_runtime_thread) {
+    fn(&g_runtime->loop);
+    return MP_OK;
+  }
+  Runtime *rt = nullptr;
+  int r = get_runtime(&rt);
+  if (r != MP_OK) return r;
+  auto *task = new Task();
+  task->posted = std::move(fn);
+  {
+    std::lock_guard<std::mutex> lock(rt->mu);
+    if (rt->stopping) {
+      delete task;
+      return fail(MP_ESTATE, "runtime: the process is exiting");
+    }
+    rt->queue.push_back(task);
+  }
+  uv_async_send(&rt->wake);
+  return MP_OK;
 }
 
 bool on_runtime_thread() { return t_is_runtime_thread; }

@@ -16,6 +16,11 @@ namespace mp::rt {
 // (the process is exiting, or the thread could not start).
 int call(const std::function<int(uv_loop_t *)> &fn);
 
+// Queue fn to run on the runtime thread without waiting for it.
+// Returns MP_OK, or MP_ESTATE/MP_ESYS when the runtime cannot run (then fn
+// never runs).
+int post(std::function<void(uv_loop_t *)> fn);
+
 // Whether the caller is the runtime thread.
 bool on_runtime_thread();
 

@@ -1,5 +1,6 @@
 #include "process/child.hpp"
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/runtime.hpp"
+#include "process/spawn.hpp"
 
 namespace mp {
 namespace {
@@ -59,6 +61,22 @@ int Child::exitcode() {
 }
 
 int Child::wait(const Deadline &deadline) {
+  // With a pidfd the waiter polls it and reaps itself: one wake-up instead
+  // of two (the runtime thread's, then ours). The runtime reaps too; the
+  // mutex and ended_ make whoever comes first the only reaper.
+  if (pidfd_.valid()) {
+    for (;;) {
+      if (ended()) return MP_OK;
+      pollfd p = {pidfd_.get(), POLLIN, 0};
+      int r = poll(&p, 1, deadline.poll_ms());
+      if (r > 0) {
+        reap();
+        continue;
+      }
+      if (r == 0) return ended() ? MP_OK : MP_ETIMEDOUT;
+      if (errno != EINTR) break;  // fall back to the runtime's notification
+    }
+  }
   std::unique_lock<std::mutex> lock(mu_);
   while (!ended_) {
     if (deadline.forever()) {
@@ -152,6 +170,44 @@ int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
   poll->data = new std::shared_ptr<Child>(child);
   uv_poll_start(poll, UV_READABLE, on_pidfd_readable);
   return MP_OK;
+}
+
+int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,
+                 const std::function<int(Spawned &)> &create) {
+  auto adopt = [&](Spawned &spawned) {
+    *out = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd), group,
+                                   die_with_parent);
+  };
+  if (die_with_parent) {
+    int r = rt::call([&](uv_loop_t *loop) {
+      Spawned spawned;
+      int rc = create(spawned);
+      if (rc != MP_OK) return rc;
+      adopt(spawned);
+      return watch_child(loop, *out);
+    });
+    if (r != MP_OK && *out) {  // created but unwatchable: never leave it unreaped
+      (*out)->signal(SIGKILL, false);
+      (*out)->reap(true);
+    }
+    return r;
+  }
+  Spawned spawned;
+  int r = create(spawned);
+  if (r != MP_OK) return r;
+  adopt(spawned);
+  std::shared_ptr<Child> child = *out;
+  r = rt::post([child](uv_loop_t *loop) {
+    if (watch_child(loop, child) != MP_OK) {  // unwatchable: never leave it unreaped
+      child->signal(SIGKILL, false);
+      child->reap(true);
+    }
+  });
+  if (r != MP_OK) {
+    child->signal(SIGKILL, false);
+    child->reap(true);
+  }
+  return r;
 }
 
 void track_for_exit(const std::shared_ptr<Child> &child) {

@@ -21,6 +21,13 @@ struct StdioSpec {
   int fd = -1;  // Kind::Fd (borrowed)
 };
 
+// A queue or connection end handed to the child under a name.
+struct PassedHandle {
+  std::string name;
+  const char *kind;  // "queue" or "conn"
+  int fd;            // borrowed until spawn
+};
+
 // Resolve the program and build argv/envp exactly as the child will see them.
 struct ExecImage {
   std::string path;  // what execve() gets
@@ -41,6 +48,7 @@ struct mp_cmd {
   mp::StdioSpec stdio[3];
   bool new_group = false;
   bool daemon = false;
+  std::vector<mp::PassedHandle> handles;
 };
 
 namespace mp {
@@ -54,5 +62,9 @@ std::vector<std::string> child_environment(const mp_cmd &cmd);
 int resolve_exec_image(ExecImage &out, const mp_cmd &cmd);
 
 bool valid_env_name(const char *name);
+
+// The environment variable that names a passed handle in the child.
+constexpr const char *kHandleEnvPrefix = "MULTIPROC_HANDLE_";
+bool valid_handle_name(const char *name);
 
 }  // namespace mp

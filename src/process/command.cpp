@@ -3,11 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 
 #include "core/error.hpp"
-#include "core/runtime.hpp"
 #include "process/cmd.hpp"
 #include "process/process.hpp"
 #include "process/spawn.hpp"
@@ -74,6 +74,27 @@ int prepare_stream(int *source, Fd &child_end, Fd &parent_end,
   return fail(MP_EINVAL, "spawn: unknown stdio mode %d", int(spec.mode));
 }
 
+// Passed handles become the child's descriptors 3, 4, … and an environment
+// variable per name: MULTIPROC_HANDLE_<name>=<kind>:<fd>.
+int place_handles(ExecPlan &plan, std::vector<Fd> &sources, const mp_cmd &cmd) {
+  int first_free = kStdioCount + int(cmd.handles.size());
+  for (const auto &h : cmd.handles) {
+    int child_fd = int(plan.fd_sources.size());
+    sources.emplace_back();
+    int r = dup_cloexec(sources.back(), h.fd, first_free, "spawn: passed handle");
+    if (r != MP_OK) return r;
+    plan.fd_sources.push_back(sources.back().get());
+    std::string var = std::string(kHandleEnvPrefix) + h.name + "=";
+    plan.envp.erase(std::remove_if(plan.envp.begin(), plan.envp.end(),
+                                   [&](const std::string &e) {
+                                     return e.compare(0, var.size(), var) == 0;
+                                   }),
+                    plan.envp.end());
+    plan.envp.push_back(var + h.kind + ":" + std::to_string(child_fd));
+  }
+  return MP_OK;
+}
+
 }  // namespace
 
 int spawn_command(mp_process **out, const mp_cmd &cmd) {
@@ -93,26 +114,18 @@ int spawn_command(mp_process **out, const mp_cmd &cmd) {
   plan.die_with_parent = cmd.daemon;
   plan.fd_sources.resize(kStdioCount);
   Fd child_ends[kStdioCount];
+  std::vector<Fd> handle_sources;
   for (int i = 0; i < kStdioCount; ++i) {
     r = prepare_stream(&plan.fd_sources[i], child_ends[i], proc->stdio[i],
                        cmd.stdio[i], i);
     if (r != MP_OK) return r;
     proc->stdio_piped[i] = proc->stdio[i].valid();
   }
+  r = place_handles(plan, handle_sources, cmd);
+  if (r != MP_OK) return r;
 
-  r = rt::call([&](uv_loop_t *loop) {
-    Spawned spawned;
-    int rc = spawn_exec(spawned, plan);
-    if (rc != MP_OK) return rc;
-    proc->child = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd),
-                                          cmd.new_group, cmd.daemon);
-    return watch_child(loop, proc->child);
-  });
-  if (r != MP_OK && proc->child) {
-    // Spawned but not watchable: do not leave it running unreaped.
-    proc->child->signal(SIGKILL, false);
-    proc->child->reap(true);
-  }
+  r = launch_child(&proc->child, cmd.daemon, cmd.new_group,
+                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
   if (r != MP_OK) return r;
   *out = proc.release();
   return MP_OK;

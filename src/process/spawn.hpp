@@ -1,9 +1,11 @@
-// Creating child processes. Both entry points must run on the runtime
-// thread (rt::call), so that a daemon child's PR_SET_PDEATHSIG is tied to a
-// thread that lives as long as the process.
+// Creating child processes. spawn_exec and fork_run create the child in the
+// calling thread; launch_child picks the thread: the caller's (fastest), or
+// for a child that must die with the parent the runtime thread, because
+// PR_SET_PDEATHSIG fires when the *thread* that created the child exits.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,5 +46,12 @@ int spawn_exec(Spawned &out, const ExecPlan &plan);
 // process). The child starts with an empty signal mask.
 int fork_run(Spawned &out, bool die_with_parent,
              const std::function<void()> &body);
+
+class Child;
+
+// Create a child with create() on the right thread (see above) and start
+// the runtime's exit watch on it. *out is set once the child exists.
+int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,
+                 const std::function<int(Spawned &)> &create);
 
 }  // namespace mp

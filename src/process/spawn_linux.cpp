@@ -61,6 +61,7 @@ __attribute__((no_sanitize("address", "undefined"))) int exec_child(void *p) {
     struct sigaction old;
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     if (sigaction(sig, nullptr, &old) != 0) continue;
+    if (old.sa_handler == SIG_DFL) continue;
     if (old.sa_handler == SIG_IGN && sig != SIGPIPE && sig != SIGXFSZ) continue;
     struct sigaction dfl = {};
     dfl.sa_handler = SIG_DFL;
@@ -105,17 +106,39 @@ fail:
   _exit(127);
 }
 
-char *child_stack_top() {
-  // One stack, reused: spawns are serialised on the runtime thread.
-  static char *stack = nullptr;
-  if (!stack) {
+// The cloned child's stack: per call, because spawns may run on several
+// threads at once. An mmap()ed region, not the heap: the child must not
+// touch the allocator.
+class ChildStack {
+ public:
+  ChildStack() {
     void *p = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) return nullptr;
-    stack = static_cast<char *>(p);
+    base_ = p == MAP_FAILED ? nullptr : static_cast<char *>(p);
   }
-  return stack + kChildStackSize;
-}
+  ~ChildStack() {
+    if (base_) munmap(base_, kChildStackSize);
+  }
+  char *top() const { return base_ ? base_ + kChildStackSize : nullptr; }
+
+ private:
+  char *base_;
+};
+
+// Blocks every signal in the calling thread for its lifetime: no handler of
+// the parent may run in the child before the child has reset them.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_);
+  }
+  ~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_;
+};
 
 std::vector<char *> c_strings(const std::vector<std::string> &v) {
   std::vector<char *> out;
@@ -188,10 +211,13 @@ int spawn_exec(Spawned &out, const ExecPlan &plan) {
   a.new_group = plan.new_group;
   a.die_with_parent = plan.die_with_parent;
   a.parent_pid = getpid();
-  char *stack = child_stack_top();
-  if (!stack) return fail_errno("spawn: mmap", "child stack", errno);
-  int pidfd;
-  int pid = clone_child(a, stack, &pidfd);
+  ChildStack stack;
+  if (!stack.top()) return fail_errno("spawn: mmap", "child stack", errno);
+  int pidfd, pid;
+  {
+    AllSignalsBlocked blocked;
+    pid = clone_child(a, stack.top(), &pidfd);
+  }
   if (pid < 0) return fail_errno("spawn: clone", plan.path.c_str(), errno);
   err_w.reset();
   r = read_report(err_r.get(), plan);

@@ -9,7 +9,6 @@
 #include <new>
 
 #include "core/error.hpp"
-#include "core/runtime.hpp"
 #include "process/process.hpp"
 #include "process/spawn.hpp"
 #include "process/target.hpp"
@@ -36,14 +35,9 @@ std::atomic<int> g_process_counter{0};
 int start_forked(mp_process &proc, const Target &target) {
   fflush(nullptr);  // buffered output must not be written twice
   int parent_pid = getpid();
-  return rt::call([&](uv_loop_t *loop) {
-    Spawned spawned;
-    int r = fork_run(spawned, proc.daemon,
-                     [&] { become_forked_child(proc, target, parent_pid); });
-    if (r != MP_OK) return r;
-    proc.child = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd),
-                                         false, proc.daemon);
-    return watch_child(loop, proc.child);
+  return launch_child(&proc.child, proc.daemon, false, [&](Spawned &spawned) {
+    return fork_run(spawned, proc.daemon,
+                    [&] { become_forked_child(proc, target, parent_pid); });
   });
 }
 
@@ -93,14 +87,8 @@ int start_spawned(mp_process &proc) {
     r = dup_cloexec(sources[1 + i], proc.pass_fds[i].get(), first_free, "start: pass fd");
   if (r != MP_OK) return r;
   ExecPlan plan = spawn_plan(proc, sources);
-  r = rt::call([&](uv_loop_t *loop) {
-    Spawned spawned;
-    int rc = spawn_exec(spawned, plan);
-    if (rc != MP_OK) return rc;
-    proc.child = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd),
-                                         false, proc.daemon);
-    return watch_child(loop, proc.child);
-  });
+  r = launch_child(&proc.child, proc.daemon, false,
+                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
   if (r != MP_OK) return r;
   theirs.reset();
   sources.clear();

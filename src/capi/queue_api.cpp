@@ -1,0 +1,220 @@
+// Public entry points: mp_queue_*, and handles passed to commands by name.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "capi/guard.hpp"
+#include "ipc/conn.hpp"
+#include "ipc/queue.hpp"
+#include "process/cmd.hpp"
+
+using namespace mp;
+
+namespace {
+
+bool valid(const mp_queue *q) { return q && q->magic == mp_queue::kMagic; }
+
+#define MP_CHECK_QUEUE(q, op) \
+  MP_CHECK_ARG(valid(q), op, "queue is NULL or not a live mp_queue_t")
+
+int pass_handle(mp_cmd *cmd, const char *name, const char *kind, int fd, const char *op) {
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  MP_CHECK_ARG(valid_handle_name(name), op, "name must be 1-64 characters of [A-Za-z0-9_]");
+  for (const auto &h : cmd->handles)
+    if (h.name == name) return fail(MP_EEXIST, "%s: '%s' is already passed", op, name);
+  return guarded(op, [&]() -> int {
+    cmd->handles.push_back(PassedHandle{name, kind, fd});
+    return MP_OK;
+  });
+}
+
+// The descriptor passed under name as kind (a close-on-exec duplicate).
+int inherited_fd(int *out, const char *name, const char *kind, const char *op) {
+  MP_CHECK_ARG(valid_handle_name(name), op, "name must be 1-64 characters of [A-Za-z0-9_]");
+  std::string var = std::string(kHandleEnvPrefix) + name;
+  const char *value = getenv(var.c_str());
+  if (!value) return fail(MP_ENOENT, "%s: nothing was passed as '%s'", op, name);
+  size_t kind_len = strlen(kind);
+  if (strncmp(value, kind, kind_len) != 0 || value[kind_len] != ':')
+    return fail(MP_ESTATE, "%s: '%s' is not a %s (%s)", op, name, kind, value);
+  char *end;
+  long fd = strtol(value + kind_len + 1, &end, 10);
+  if (*end || fd < 0 || fd > INT_MAX)
+    return fail(MP_EINVAL, "%s: malformed %s=%s", op, var.c_str(), value);
+  fcntl(int(fd), F_SETFD, FD_CLOEXEC);  // never reaches a grandchild
+  Fd copy;
+  int r = dup_cloexec(copy, int(fd), 0, op);
+  if (r != MP_OK) return r;
+  *out = copy.release();
+  return MP_OK;
+}
+
+int open_queue(mp_queue_t **out, int fd) {
+  std::unique_ptr<mp_queue> q(new mp_queue());
+  int r = queue_attach(*q, fd);
+  if (r != MP_OK) return r;
+  *out = q.release();
+  return MP_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_queue_new(mp_queue_t **out, size_t maxsize, size_t max_bytes, int flags) {
+  const char *op = "mp_queue_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(flags == 0 || flags == MP_QUEUE_JOINABLE, op, "unknown flags");
+  return guarded(op, [&]() -> int {
+    std::unique_ptr<mp_queue> q(new mp_queue());
+    int r = queue_create(*q, maxsize, max_bytes, flags == MP_QUEUE_JOINABLE);
+    if (r != MP_OK) return r;
+    *out = q.release();
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_queue_from_fd(mp_queue_t **out, int fd) {
+  const char *op = "mp_queue_from_fd";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(fd >= 0 && fcntl(fd, F_GETFD) >= 0, op, "fd is not an open descriptor");
+  return guarded(op, [&]() -> int { return open_queue(out, fd); });
+}
+
+MP_EXTERN int mp_queue_fileno(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_fileno");
+  return queue->segment.fd();
+}
+
+MP_EXTERN int mp_queue_put(mp_queue_t *queue, const void *buf, size_t len, int64_t timeout_ms) {
+  const char *op = "mp_queue_put";
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(buf || len == 0, op, "buf is NULL");
+  MP_CHECK_ARG(len <= UINT32_MAX * size_t(1024), op, "message too large");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&]() -> int { return queue_put(*queue, buf, len, Deadline(timeout_ms)); });
+}
+
+MP_EXTERN int mp_queue_get(void **out, size_t *out_len, mp_queue_t *queue, int64_t timeout_ms) {
+  const char *op = "mp_queue_get";
+  MP_CHECK_ARG(out && out_len, op, "out or out_len is NULL");
+  *out = nullptr;
+  *out_len = 0;
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&]() -> int {
+    Sink sink;
+    int r = queue_get(*queue, sink, Deadline(timeout_ms));
+    if (r != MP_OK) return r;
+    *out = sink.owned;
+    *out_len = sink.len;
+    return MP_OK;
+  });
+}
+
+MP_EXTERN int mp_queue_get_into(size_t *out_len, mp_queue_t *queue, void *buf, size_t cap,
+                                int64_t timeout_ms) {
+  const char *op = "mp_queue_get_into";
+  MP_CHECK_ARG(out_len, op, "out_len is NULL");
+  *out_len = 0;
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(buf || cap == 0, op, "buf is NULL");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&]() -> int {
+    Sink sink;
+    sink.buf = buf ? buf : out_len;  // cap 0: any non-empty message is ENOSPC
+    sink.cap = cap;
+    int r = queue_get(*queue, sink, Deadline(timeout_ms));
+    if (r == MP_OK || r == MP_ENOSPC) *out_len = sink.len;
+    return r;
+  });
+}
+
+MP_EXTERN int mp_queue_qsize(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_qsize");
+  size_t n = 0;
+  queue_qsize(*queue, &n);
+  return n > size_t(INT_MAX) ? INT_MAX : int(n);
+}
+
+MP_EXTERN int mp_queue_empty(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_empty");
+  size_t n = 0;
+  queue_qsize(*queue, &n);
+  return n == 0 ? 1 : 0;
+}
+
+MP_EXTERN int mp_queue_full(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_full");
+  return queue_full(*queue);
+}
+
+MP_EXTERN int mp_queue_close(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_close");
+  return queue_close(*queue);
+}
+
+MP_EXTERN int mp_queue_task_done(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_task_done");
+  return queue_task_done(*queue);
+}
+
+MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms) {
+  const char *op = "mp_queue_join";
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return queue_join(*queue, Deadline(timeout_ms));
+}
+
+MP_EXTERN void mp_queue_free(mp_queue_t *queue) {
+  if (!valid(queue)) return;
+  queue->magic = 0;
+  delete queue;
+}
+
+MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *queue) {
+  const char *op = "mp_cmd_pass_queue";
+  MP_CHECK_QUEUE(queue, op);
+  return pass_handle(cmd, name, "queue", queue->segment.fd(), op);
+}
+
+MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn) {
+  const char *op = "mp_cmd_pass_conn";
+  MP_CHECK_ARG(conn && conn->magic == mp_conn::kMagic && conn->fd.valid(), op,
+               "conn is NULL, closed or not a live mp_conn_t");
+  return pass_handle(cmd, name, "conn", conn->fd.get(), op);
+}
+
+MP_EXTERN int mp_queue_inherit(mp_queue_t **out, const char *name) {
+  const char *op = "mp_queue_inherit";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  return guarded(op, [&]() -> int {
+    int fd;
+    int r = inherited_fd(&fd, name, "queue", op);
+    return r != MP_OK ? r : open_queue(out, fd);
+  });
+}
+
+MP_EXTERN int mp_conn_inherit(mp_conn_t **out, const char *name, int flags) {
+  const char *op = "mp_conn_inherit";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  return guarded(op, [&]() -> int {
+    int fd;
+    int r = inherited_fd(&fd, name, "conn", op);
+    if (r != MP_OK) return r;
+    r = mp_conn_from_fd(out, fd, flags);
+    if (r != MP_OK) close(fd);
+    return r;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,46 @@
+// mp_queue_t: a multi-producer multi-consumer message queue in a shared
+// memory segment (an anonymous memfd passed to other processes as a
+// descriptor). See queue.cpp for the layout and the crash-repair rules.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/deadline.hpp"
+#include "ipc/shm.hpp"
+
+namespace mp {
+struct QueueShared;
+}
+
+struct mp_queue {
+  static constexpr uint32_t kMagic = 0x4d505155;  // "MPQU"
+  uint32_t magic = kMagic;
+  mp::Segment segment;
+  mp::QueueShared *shared = nullptr;
+  char *ring = nullptr;
+};
+
+namespace mp {
+
+// Where a message goes on get: a caller buffer (get_into) or a malloc()
+// buffer the library grows (get).
+struct Sink {
+  void *buf = nullptr;  // get_into: the caller's buffer
+  size_t cap = 0;
+  char *owned = nullptr;  // get: malloc()ed, handed to the caller
+  size_t len = 0;         // bytes of the message
+};
+
+int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable);
+int queue_attach(mp_queue &q, int fd);
+int queue_put(mp_queue &q, const void *buf, size_t len, const Deadline &deadline);
+int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline);
+int queue_qsize(mp_queue &q, size_t *out);
+int queue_full(mp_queue &q);
+int queue_close(mp_queue &q);
+int queue_task_done(mp_queue &q);
+int queue_join(mp_queue &q, const Deadline &deadline);
+
+}  // namespace mp
