@@ -83,7 +83,8 @@ constexpr uint32_t kQueueVersion = 1;
 constexpr size_t kDefaultCapacity = 1 << 20;
 constexpr size_t kMinCapacity = 4096;
 constexpr size_t kMaxCapacity = size_t(1) << 34;
-constexpr int kSpins = 2000;
+constexpr int kSpins = 2000;      // pauses before a waiter sleeps
+constexpr int kLockSpins = 1000;  // trylocks before the ring lock sleeps
 // How often a reader waiting for the next chunk checks that its writer lives.
 constexpr int64_t kStreamCheckMs = 100;
 
@@ -151,17 +152,27 @@ int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) 
   return fail_errno("pthread_mutex_lock", "queue", r);
 }
 
+// Lock the ring. Its holders never block, so a short spin on trylock
+// almost always wins and spares both sides a futex round trip.
+void lock_ring(mp_queue &q) {
+  pthread_mutex_t *m = &q.shared->lock;
+  int r = EBUSY;
+  for (int spins = 0; spins < kLockSpins && r == EBUSY; ++spins) {
+    r = pthread_mutex_trylock(m);
+    if (r == EBUSY) __builtin_ia32_pause();
+  }
+  bool died = r == EOWNERDEAD;
+  if (r == EBUSY) lock_robust(m, Deadline(MP_FOREVER), &died);
+  if (died) {  // a holder died: its uncommitted work is invisible; recount
+    repair_ring(q);
+    pthread_mutex_consistent(m);
+  }
+}
+
 // The ring lock; a dead holder's state is repaired before anyone goes on.
 class RingLock {
  public:
-  explicit RingLock(mp_queue &q) : q_(q) {
-    bool died;
-    lock_robust(&q.shared->lock, Deadline(MP_FOREVER), &died);
-    if (died) {
-      repair_ring(q);
-      pthread_mutex_consistent(&q.shared->lock);
-    }
-  }
+  explicit RingLock(mp_queue &q) : q_(q) { lock_ring(q); }
   ~RingLock() {
     if (held_) pthread_mutex_unlock(&q_.shared->lock);
   }
@@ -170,12 +181,7 @@ class RingLock {
     held_ = false;
   }
   void relock() {
-    bool died;
-    lock_robust(&q_.shared->lock, Deadline(MP_FOREVER), &died);
-    if (died) {
-      repair_ring(q_);
-      pthread_mutex_consistent(&q_.shared->lock);
-    }
+    lock_ring(q_);
     held_ = true;
   }
 
@@ -190,20 +196,27 @@ void wake(std::atomic<uint32_t> &seq, bool any_waiter) {
   futex_wake(&seq, -1);
 }
 
-// Wait (lock released) until seq moves, spinning briefly on `ready` first.
+// Wait until `ready` (checked without the lock) or seq moves. Spin first,
+// with the lock released and without flagging a waiter, so that a busy
+// peer makes no wake-up syscall; only then flag, re-check and sleep.
+// Returns with the lock held: MP_OK (look again) or MP_ETIMEDOUT.
 template <class Ready>
 int wait_on(RingLock &lock, std::atomic<uint32_t> &seq, uint32_t *waiters,
             const Deadline &deadline, Ready ready) {
+  lock.unlock();
+  for (int spins = 0; spins < kSpins; ++spins) {
+    if (ready()) {
+      lock.relock();
+      return MP_OK;
+    }
+    __builtin_ia32_pause();
+  }
+  lock.relock();
+  if (ready()) return MP_OK;
   uint32_t seen = seq.load(std::memory_order_acquire);
   ++*waiters;
   lock.unlock();
-  int r = MP_OK;
-  int spins = 0;
-  while (!ready() && spins < kSpins) {
-    __builtin_ia32_pause();
-    ++spins;
-  }
-  if (spins == kSpins) r = futex_wait(&seq, seen, deadline);
+  int r = futex_wait(&seq, seen, deadline);
   lock.relock();
   --*waiters;
   return r;
@@ -614,9 +627,10 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
       wake(s.space_seq, waiters);
       return MP_OK;
     }
-    int rc = r->kind == kFirst ? get_stream(q, lock, sink, deadline)
-                               : handle_foreign_chunk(q, lock, r, deadline);
-    if (rc == MP_OK && r->kind == kFirst) return MP_OK;
+    bool first = r->kind == kFirst;  // r may be overwritten once the lock drops
+    int rc = first ? get_stream(q, lock, sink, deadline)
+                   : handle_foreign_chunk(q, lock, r, deadline);
+    if (rc == MP_OK && first) return MP_OK;
     if (rc != MP_OK && rc != MP_ECANCELED) return rc;
   }
 }
