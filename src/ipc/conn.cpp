@@ -109,7 +109,11 @@ int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline)
   size_t sent_total = 0, total = header.size() + len;
   while (sent_total < total) {
     while (iov[idx].iov_len == 0) ++idx;
-    long n = write_some(c, &iov[idx], 2 - idx);
+    // A pipe is a blocking descriptor: write only once poll() says it fits.
+    long n = -1;
+    errno = EAGAIN;
+    if (c.is_socket || wait_ready(c.fd.get(), POLLOUT, Deadline(0)) == MP_OK)
+      n = write_some(c, &iov[idx], 2 - idx);
     if (n >= 0) {
       sent_total += size_t(n);
       for (size_t left = size_t(n); left > 0;) {
