@@ -13,7 +13,7 @@
 namespace mp {
 namespace {
 
-constexpr size_t kRecvChunk = 256 * 1024;
+constexpr size_t kReadAhead = 64 * 1024;
 
 void put_be(std::string &s, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) s.push_back(char((v >> (8 * i)) & 0xff));
@@ -45,35 +45,59 @@ long write_some(mp_conn &c, const struct iovec *iov, int iovcnt) {
   return write_no_sigpipe(c.fd.get(), iov[0].iov_base, cap);
 }
 
-long read_some(mp_conn &c, char *buf, size_t cap) {
-  long n;
-  do {
-    n = c.is_socket ? recv(c.fd.get(), buf, cap, MSG_DONTWAIT)
-                    : read(c.fd.get(), buf, cap);
-  } while (n < 0 && errno == EINTR);
-  return n;
-}
-
-// Read up to want bytes into out; MP_OK when some arrived, MP_ECLOSED at
-// EOF, MP_ETIMEDOUT, or an error.
-int read_into(mp_conn &c, std::string &out, size_t want, const Deadline &deadline) {
+// One read of up to cap bytes. With no deadline the descriptor's own
+// blocking read is the cheapest wait (one system call); with a deadline,
+// poll() first. Returns >0 bytes, MP_ECLOSED at EOF, MP_ETIMEDOUT, or an error.
+long read_some(mp_conn &c, char *buf, size_t cap, const Deadline &deadline) {
   for (;;) {
-    // Pipes are blocking descriptors: only read once poll() says ready.
-    if (!c.is_socket) {
+    bool block = deadline.forever();
+    if (!block) {
       int r = wait_ready(c.fd.get(), POLLIN, deadline);
       if (r != MP_OK) return r;
     }
-    size_t old = out.size();
-    out.resize(old + want);
-    long n = read_some(c, &out[old], want);
-    out.resize(old + (n > 0 ? size_t(n) : 0));
-    if (n > 0) return MP_OK;
-    if (n == 0) return MP_ECLOSED;
-    if (errno == ECONNRESET) return MP_ECLOSED;
+    long n;
+    if (c.is_socket)
+      n = recv(c.fd.get(), buf, cap, block ? 0 : MSG_DONTWAIT);
+    else
+      n = read(c.fd.get(), buf, cap);
+    if (n > 0) return n;
+    if (n == 0 || errno == ECONNRESET) return MP_ECLOSED;
+    if (errno == EINTR) continue;
     if (errno != EAGAIN) return fail_errno("recv", "", errno);
+    // EAGAIN with no deadline: the descriptor is non-blocking after all.
     int r = wait_ready(c.fd.get(), POLLIN, deadline);
     if (r != MP_OK) return r;
   }
+}
+
+size_t buffered(const mp_conn &c) { return c.inbuf.size() - c.inpos; }
+
+// Make at least n bytes (n <= kReadAhead) available in the read-ahead buffer.
+int fill(mp_conn &c, size_t n, const Deadline &deadline) {
+  if (c.inpos && c.inpos == c.inbuf.size()) {
+    c.inbuf.clear();
+    c.inpos = 0;
+  }
+  while (buffered(c) < n) {
+    if (c.inpos) {  // keep the unread bytes at the front
+      c.inbuf.erase(0, c.inpos);
+      c.inpos = 0;
+    }
+    size_t old = c.inbuf.size();
+    c.inbuf.resize(kReadAhead);
+    long r = read_some(c, &c.inbuf[old], kReadAhead - old, deadline);
+    c.inbuf.resize(old + (r > 0 ? size_t(r) : 0));
+    if (r < 0) return int(r);
+  }
+  return MP_OK;
+}
+
+// Move up to n buffered bytes to out.
+size_t take(mp_conn &c, std::string &out, size_t n) {
+  size_t k = buffered(c) < n ? buffered(c) : n;
+  out.append(c.inbuf, c.inpos, k);
+  c.inpos += k;
+  return k;
 }
 
 }  // namespace
@@ -143,23 +167,29 @@ int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline)
 }
 
 int conn_recv_header(mp_conn &c, const Deadline &deadline) {
-  while (!c.have_length) {
-    uint64_t length;
-    int used = parse_frame_header(c.header.data(), c.header.size(), &length);
-    if (used < 0) return fail(MP_EINVAL, "recv: malformed frame header");
-    if (used > 0) {
-      c.have_length = true;
-      c.length = length;
-      c.body.clear();
-      break;
-    }
-    size_t want = (c.header.size() < 4 ? 4 : 12) - c.header.size();
-    int r = read_into(c, c.header, want, deadline);
-    if (r == MP_ECLOSED && !c.header.empty())
-      return fail(MP_ECLOSED, "recv: the peer closed in the middle of a message");
-    if (r == MP_ECLOSED) return fail(MP_ECLOSED, "recv: the peer closed the connection");
+  if (c.have_length) return MP_OK;
+  for (size_t need = 4;;) {
+    int r = fill(c, need, deadline);
+    if (r == MP_ECLOSED)
+      return fail(MP_ECLOSED, buffered(c) ? "recv: the peer closed in the middle of a message"
+                                          : "recv: the peer closed the connection");
     if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "recv: timed out");
     if (r != MP_OK) return r;
+    uint64_t length;
+    int used = parse_frame_header(c.inbuf.data() + c.inpos, buffered(c), &length);
+    if (used < 0) {
+      c.broken = true;
+      return fail(MP_EINVAL, "recv: malformed frame header");
+    }
+    if (used == 0) {
+      need = 12;
+      continue;
+    }
+    c.inpos += size_t(used);
+    c.have_length = true;
+    c.length = length;
+    c.body.clear();
+    break;
   }
   if (c.length > c.max_message) {
     c.broken = true;  // the rest of the stream cannot be framed any more
@@ -170,24 +200,33 @@ int conn_recv_header(mp_conn &c, const Deadline &deadline) {
 }
 
 int conn_recv_frame(mp_conn &c, const Deadline &deadline) {
-  int hr = conn_recv_header(c, deadline);
-  if (hr != MP_OK) return hr;
+  int r = conn_recv_header(c, deadline);
+  if (r != MP_OK) return r;
   if (c.body.capacity() < c.length) c.body.reserve(size_t(c.length));
+  take(c, c.body, size_t(c.length) - c.body.size());
   while (c.body.size() < c.length) {
     size_t want = size_t(c.length) - c.body.size();
-    if (want > kRecvChunk && !c.is_socket) want = kRecvChunk;
-    int r = read_into(c, c.body, want, deadline);
+    if (want < kReadAhead) {  // small rest: through the read-ahead buffer
+      r = fill(c, want, deadline);
+      if (r == MP_OK) take(c, c.body, want);
+    } else {  // large rest: straight into the body, no second copy
+      size_t old = c.body.size();
+      c.body.resize(old + want);
+      long n = read_some(c, &c.body[old], want, deadline);
+      c.body.resize(old + (n > 0 ? size_t(n) : 0));
+      r = n > 0 ? MP_OK : int(n);
+    }
     if (r == MP_ECLOSED)
       return fail(MP_ECLOSED, "recv: the peer closed in the middle of a message");
     if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "recv: timed out");
     if (r != MP_OK) return r;
   }
-  c.header.clear();
   c.have_length = false;
   return MP_OK;
 }
 
 int conn_poll(mp_conn &c, const Deadline &deadline) {
+  if (buffered(c)) return 1;  // read ahead already (may be part of a message)
   int r = wait_ready(c.fd.get(), POLLIN, deadline);
   if (r == MP_ETIMEDOUT) return 0;
   return r == MP_OK ? 1 : r;

@@ -21,11 +21,14 @@ struct mp_conn {
   size_t max_message = size_t(1) << 30;
   std::mutex send_mu;
   std::mutex recv_mu;
+  // Bytes received but not yet consumed (read-ahead: one recv() usually
+  // brings a whole small message, header and body).
+  std::string inbuf;
+  size_t inpos = 0;
   // A frame being received across calls (after a timeout or MP_ENOSPC).
-  std::string header;     // up to 12 bytes of frame header read so far
   bool have_length = false;
   uint64_t length = 0;
-  std::string body;       // bytes of the body read so far
+  std::string body;  // bytes of the body received so far
 };
 
 namespace mp {
