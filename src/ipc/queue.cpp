@@ -62,18 +62,23 @@ struct QueueShared {
   pthread_mutex_t get_lock;
   pthread_mutex_t put_stream;
   pthread_mutex_t get_stream;
-  // Producer side (put_lock).
+  // Producer side (put_lock). One cache line each side: a producer and a
+  // consumer only touch each other's line to refresh a cached index.
   alignas(64) std::atomic<uint64_t> tail;
   std::atomic<uint64_t> puts;  // WHOLE and FIRST records committed
+  uint64_t head_seen;          // a past value of head: free space is at least this
   uint64_t next_stream;
   uint64_t writing_stream;  // 0: none
-  std::atomic<uint32_t> put_waiters;
   // Consumer side (get_lock).
   alignas(64) std::atomic<uint64_t> head;
   std::atomic<uint64_t> gets;  // WHOLE and FIRST records taken
+  uint64_t tail_seen;          // a past value of tail: data is there up to it
   uint64_t reading_stream;     // 0: none
   uint64_t discard_stream;     // chunks of this stream are dropped
-  std::atomic<uint32_t> get_waiters;
+  // Waiter flags: written only when a side goes to sleep, read on every
+  // operation, so they live apart from the busy indexes.
+  alignas(64) std::atomic<uint32_t> get_waiters;
+  alignas(64) std::atomic<uint32_t> put_waiters;
   // Both sides.
   alignas(64) std::atomic<uint64_t> unfinished;  // joinable: put, not task_done
   std::atomic<uint64_t> got_not_done;            // joinable: got, not task_done
@@ -171,6 +176,8 @@ void repair_counts(mp_queue &q) {
     if (r->kind == kWhole || r->kind == kLast) ++complete;
     pos += size;
   }
+  s.head_seen = s.head.load(std::memory_order_relaxed);
+  s.tail_seen = s.head_seen;  // re-read on the next get
   s.puts.store(s.gets.load(std::memory_order_relaxed) + messages, std::memory_order_relaxed);
   if (s.joinable)
     s.unfinished.store(s.got_not_done.load(std::memory_order_relaxed) + complete,
@@ -273,9 +280,14 @@ size_t bytes_needed(const QueueShared &s, size_t payload) {
   return size <= to_end ? size : to_end + size;
 }
 
-size_t bytes_free(const QueueShared &s) {
-  return s.capacity -
-         (s.tail.load(std::memory_order_relaxed) - s.head.load(std::memory_order_acquire));
+// Free bytes (put_lock held). The consumer's head is only read when the
+// last value seen does not leave enough room.
+size_t bytes_free(QueueShared &s, size_t want) {
+  uint64_t tail = s.tail.load(std::memory_order_relaxed);
+  size_t room = s.capacity - (tail - s.head_seen);
+  if (room >= want) return room;
+  s.head_seen = s.head.load(std::memory_order_acquire);
+  return s.capacity - (tail - s.head_seen);
 }
 
 // Append a record (put_lock held, space checked). The tail moves last: a
@@ -314,7 +326,7 @@ void wake_producers(QueueShared &s) {
 void abort_stream(mp_queue &q) {
   QueueShared &s = *q.shared;
   if (!s.writing_stream) return;
-  if (bytes_needed(s, 0) <= bytes_free(s)) append(q, Record{kAbort, 0, s.writing_stream, 0}, nullptr);
+  if (bytes_needed(s, 0) <= bytes_free(s, bytes_needed(s, 0))) append(q, Record{kAbort, 0, s.writing_stream, 0}, nullptr);
   s.writing_stream = 0;
   wake(s.data_seq);
 }
@@ -340,8 +352,8 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
   QueueShared &s = *q.shared;
   for (;;) {
     if (s.closed.load(std::memory_order_acquire)) return fail(MP_ECLOSED, "put: the queue is closed");
-    bool full = (counts_item && items_full(s)) ||
-                bytes_needed(s, payload) + reserve > bytes_free(s);
+    size_t want = bytes_needed(s, payload) + reserve;
+    bool full = (counts_item && items_full(s)) || want > bytes_free(s, want);
     if (!full) return MP_OK;
     if (deadline.remaining_ms() == 0) return fail(MP_EFULL, "put: the queue is full");
     uint64_t seen_gets = s.gets.load(std::memory_order_relaxed);
@@ -411,7 +423,10 @@ Record *head_record(mp_queue &q) {
   QueueShared &s = *q.shared;
   for (;;) {
     uint64_t head = s.head.load(std::memory_order_relaxed);
-    if (head >= s.tail.load(std::memory_order_acquire)) return nullptr;
+    if (head >= s.tail_seen) {  // read the producer's tail only when needed
+      s.tail_seen = s.tail.load(std::memory_order_acquire);
+      if (head >= s.tail_seen) return nullptr;
+    }
     size_t to_end = s.capacity - head % s.capacity;
     if (to_end < sizeof(Record)) {
       s.head.store(head + to_end, std::memory_order_release);
@@ -691,8 +706,8 @@ int queue_qsize(mp_queue &q, size_t *out) {
 
 int queue_full(mp_queue &q) {
   SideLock lock(q, true);
-  const QueueShared &s = *q.shared;
-  return items_full(s) || bytes_free(s) < record_size(0) ? 1 : 0;
+  QueueShared &s = *q.shared;
+  return items_full(s) || bytes_free(s, s.capacity) < record_size(0) ? 1 : 0;
 }
 
 int queue_close(mp_queue &q) {
