@@ -1,0 +1,1 @@
+// mp_dict_* entry points: being written.

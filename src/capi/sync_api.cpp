@@ -1,0 +1,233 @@
+// Public entry points: mp_lock_*, mp_sem_*, mp_event_*, mp_cond_*,
+// mp_barrier_*.
+#include <climits>
+
+#include "sync/handles.hpp"
+
+using namespace mp;
+
+#define MP_CHECK_HANDLE(h, op) MP_CHECK_ARG(valid_handle(h), op, "NULL or not a live handle")
+#define MP_CHECK_TIMEOUT(t, op) \
+  MP_CHECK_ARG(timeout_valid(t), op, "timeout must be MP_FOREVER or >= 0")
+
+extern "C" {
+
+// ---- locks ------------------------------------------------------------------
+
+MP_EXTERN int mp_lock_new(mp_lock_t **out, int flags) {
+  const char *op = "mp_lock_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(flags == 0 || flags == MP_LOCK_RECURSIVE, op, "unknown flags");
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kLock, 0, [&](mp_lock &h) {
+      lock_init(h.shared->word, flags == MP_LOCK_RECURSIVE);
+      return int(MP_OK);
+    });
+  });
+}
+
+MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd) {
+  return object_from_fd(out, fd, ObjectKind::kLock, "mp_lock_from_fd");
+}
+
+MP__OBJECT_FILENO_FREE(mp_lock)
+
+MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms) {
+  MP_CHECK_HANDLE(lock, "mp_lock_acquire");
+  MP_CHECK_TIMEOUT(timeout_ms, "mp_lock_acquire");
+  return lock_acquire(lock->shared->word, Deadline(timeout_ms));
+}
+
+MP_EXTERN int mp_lock_release(mp_lock_t *lock) {
+  MP_CHECK_HANDLE(lock, "mp_lock_release");
+  return lock_release(lock->shared->word);
+}
+
+MP_EXTERN int mp_lock_locked(mp_lock_t *lock) {
+  MP_CHECK_HANDLE(lock, "mp_lock_locked");
+  return lock_is_locked(lock->shared->word) ? 1 : 0;
+}
+
+// ---- semaphores ---------------------------------------------------------------
+
+MP_EXTERN int mp_sem_new(mp_sem_t **out, unsigned value, unsigned max) {
+  const char *op = "mp_sem_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(value <= unsigned(INT32_MAX) && max <= unsigned(INT32_MAX), op,
+               "value and max must be <= INT32_MAX");
+  MP_CHECK_ARG(max == 0 || value <= max, op, "value is above max");
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kSemaphore, 0, [&](mp_sem &h) {
+      h.shared->value.store(value);
+      h.shared->max = max;
+      return int(MP_OK);
+    });
+  });
+}
+
+MP_EXTERN int mp_sem_from_fd(mp_sem_t **out, int fd) {
+  return object_from_fd(out, fd, ObjectKind::kSemaphore, "mp_sem_from_fd");
+}
+
+MP__OBJECT_FILENO_FREE(mp_sem)
+
+MP_EXTERN int mp_sem_acquire(mp_sem_t *sem, int64_t timeout_ms) {
+  MP_CHECK_HANDLE(sem, "mp_sem_acquire");
+  MP_CHECK_TIMEOUT(timeout_ms, "mp_sem_acquire");
+  return sem_acquire(*sem->shared, Deadline(timeout_ms));
+}
+
+MP_EXTERN int mp_sem_release(mp_sem_t *sem) {
+  MP_CHECK_HANDLE(sem, "mp_sem_release");
+  return sem_release(*sem->shared);
+}
+
+MP_EXTERN int mp_sem_value(mp_sem_t *sem) {
+  MP_CHECK_HANDLE(sem, "mp_sem_value");
+  return int(sem->shared->value.load());
+}
+
+// ---- events -------------------------------------------------------------------
+
+MP_EXTERN int mp_event_new(mp_event_t **out) {
+  const char *op = "mp_event_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kEvent, 0, [](mp_event &) { return int(MP_OK); });
+  });
+}
+
+MP_EXTERN int mp_event_from_fd(mp_event_t **out, int fd) {
+  return object_from_fd(out, fd, ObjectKind::kEvent, "mp_event_from_fd");
+}
+
+MP__OBJECT_FILENO_FREE(mp_event)
+
+MP_EXTERN int mp_event_set(mp_event_t *event) {
+  MP_CHECK_HANDLE(event, "mp_event_set");
+  return event_set(*event->shared);
+}
+
+MP_EXTERN int mp_event_clear(mp_event_t *event) {
+  MP_CHECK_HANDLE(event, "mp_event_clear");
+  event->shared->flag.store(0);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_event_is_set(mp_event_t *event) {
+  MP_CHECK_HANDLE(event, "mp_event_is_set");
+  return event->shared->flag.load() ? 1 : 0;
+}
+
+MP_EXTERN int mp_event_wait(mp_event_t *event, int64_t timeout_ms) {
+  MP_CHECK_HANDLE(event, "mp_event_wait");
+  MP_CHECK_TIMEOUT(timeout_ms, "mp_event_wait");
+  return event_wait(*event->shared, Deadline(timeout_ms));
+}
+
+// ---- conditions -----------------------------------------------------------------
+
+MP_EXTERN int mp_cond_new(mp_cond_t **out, mp_lock_t *lock) {
+  const char *op = "mp_cond_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_HANDLE(lock, op);
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kCondition, 0, [&](mp_cond &h) {
+      h.lock = lock;
+      return int(MP_OK);
+    });
+  });
+}
+
+MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock) {
+  const char *op = "mp_cond_from_fd";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_HANDLE(lock, op);
+  int r = object_from_fd(out, fd, ObjectKind::kCondition, op);
+  if (r == MP_OK) (*out)->lock = lock;
+  return r;
+}
+
+MP__OBJECT_FILENO_FREE(mp_cond)
+
+MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms) {
+  MP_CHECK_HANDLE(cond, "mp_cond_wait");
+  MP_CHECK_TIMEOUT(timeout_ms, "mp_cond_wait");
+  MP_CHECK_HANDLE(cond->lock, "mp_cond_wait");
+  return cond_wait(*cond->shared, cond->lock->shared->word, Deadline(timeout_ms));
+}
+
+MP_EXTERN int mp_cond_notify(mp_cond_t *cond, int n) {
+  MP_CHECK_HANDLE(cond, "mp_cond_notify");
+  MP_CHECK_ARG(n >= 1, "mp_cond_notify", "n must be >= 1");
+  MP_CHECK_HANDLE(cond->lock, "mp_cond_notify");
+  return cond_notify(*cond->shared, cond->lock->shared->word, n);
+}
+
+MP_EXTERN int mp_cond_notify_all(mp_cond_t *cond) {
+  MP_CHECK_HANDLE(cond, "mp_cond_notify_all");
+  MP_CHECK_HANDLE(cond->lock, "mp_cond_notify_all");
+  return cond_notify(*cond->shared, cond->lock->shared->word, INT_MAX);
+}
+
+// ---- barriers -------------------------------------------------------------------
+
+MP_EXTERN int mp_barrier_new(mp_barrier_t **out, unsigned parties) {
+  const char *op = "mp_barrier_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(parties >= 1 && parties <= unsigned(INT32_MAX), op, "parties must be >= 1");
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kBarrier, 0, [&](mp_barrier &h) {
+      lock_init(h.shared->guard, false);
+      h.shared->parties = parties;
+      return int(MP_OK);
+    });
+  });
+}
+
+MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd) {
+  return object_from_fd(out, fd, ObjectKind::kBarrier, "mp_barrier_from_fd");
+}
+
+MP__OBJECT_FILENO_FREE(mp_barrier)
+
+MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_wait");
+  MP_CHECK_TIMEOUT(timeout_ms, "mp_barrier_wait");
+  return barrier_wait(*barrier->shared, Deadline(timeout_ms));
+}
+
+MP_EXTERN int mp_barrier_abort(mp_barrier_t *barrier) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_abort");
+  barrier_abort(*barrier->shared);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_barrier_reset(mp_barrier_t *barrier) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_reset");
+  barrier_reset(*barrier->shared);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_barrier_parties(mp_barrier_t *barrier) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_parties");
+  return int(barrier->shared->parties);
+}
+
+MP_EXTERN int mp_barrier_n_waiting(mp_barrier_t *barrier) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_n_waiting");
+  return int(__atomic_load_n(&barrier->shared->count, __ATOMIC_RELAXED));
+}
+
+MP_EXTERN int mp_barrier_broken(mp_barrier_t *barrier) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_broken");
+  return barrier->shared->broken.load() ? 1 : 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,278 @@
+// Public entry points: mp_shm_*, mp_value_*.
+#include <cstring>
+
+#include "sync/handles.hpp"
+
+using namespace mp;
+
+namespace {
+
+constexpr size_t kMaxShared = size_t(1) << 40;
+
+#define MP_CHECK_HANDLE(h, op) MP_CHECK_ARG(valid_handle(h), op, "NULL or not a live handle")
+
+// The element at index, if it exists and its type is one of the allowed.
+template <class T>
+int element(T **out, mp_value *v, size_t index, const char *op,
+            std::initializer_list<uint32_t> types) {
+  MP_CHECK_HANDLE(v, op);
+  bool ok = false;
+  for (uint32_t t : types) ok = ok || v->shared->type == t;
+  if (!ok) return fail(MP_EINVAL, "%s: the value's type does not fit this accessor", op);
+  if (index >= v->shared->count)
+    return fail(MP_EINVAL, "%s: index %zu is out of range (count %llu)", op, index,
+                (unsigned long long)v->shared->count);
+  *out = reinterpret_cast<T *>(v->extra()) + index;
+  return MP_OK;
+}
+
+bool fits_int32(int64_t x) { return x >= INT32_MIN && x <= INT32_MAX; }
+
+}  // namespace
+
+extern "C" {
+
+// ---- shared blocks --------------------------------------------------------------
+
+MP_EXTERN int mp_shm_new(mp_shm_t **out, size_t size) {
+  const char *op = "mp_shm_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  MP_CHECK_ARG(size > 0 && size <= kMaxShared, op, "size must be > 0 and <= 1 TiB");
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kShm, size, [&](mp_shm &h) {
+      h.shared->size = size;
+      return int(MP_OK);
+    });
+  });
+}
+
+MP_EXTERN int mp_shm_from_fd(mp_shm_t **out, int fd) {
+  const char *op = "mp_shm_from_fd";
+  int r = object_from_fd(out, fd, ObjectKind::kShm, op);
+  if (r == MP_OK && (*out)->shared->size > (*out)->extra_size()) {
+    mp_shm_free(*out);
+    *out = nullptr;
+    return fail(MP_EINVAL, "%s: the block's header is inconsistent with its size", op);
+  }
+  return r;
+}
+
+MP__OBJECT_FILENO_FREE(mp_shm)
+
+MP_EXTERN void *mp_shm_data(mp_shm_t *shm) {
+  return valid_handle(shm) ? shm->extra() : nullptr;
+}
+
+MP_EXTERN size_t mp_shm_size(mp_shm_t *shm) {
+  return valid_handle(shm) ? size_t(shm->shared->size) : 0;
+}
+
+// ---- values and arrays ------------------------------------------------------------
+
+MP_EXTERN int mp_value_new(mp_value_t **out, mp_type_t type_arg, size_t count, int flags) {
+  const char *op = "mp_value_new";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  int type = enum_value(type_arg);
+  size_t elem = value_element_size(uint32_t(type));
+  MP_CHECK_ARG(elem > 0, op, "unknown type");
+  MP_CHECK_ARG(count > 0 && count <= kMaxShared / elem, op, "count must be > 0 and not huge");
+  MP_CHECK_ARG(flags == 0 || flags == MP_VALUE_LOCK, op, "unknown flags");
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kValue, count * elem, [&](mp_value &h) {
+      h.shared->type = uint32_t(type);
+      h.shared->flags = uint32_t(flags);
+      h.shared->count = count;
+      lock_init(h.shared->lock, false);
+      return int(MP_OK);
+    });
+  });
+}
+
+MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd) {
+  const char *op = "mp_value_from_fd";
+  int r = object_from_fd(out, fd, ObjectKind::kValue, op);
+  if (r != MP_OK) return r;
+  const ValueShared &s = *(*out)->shared;
+  size_t elem = value_element_size(s.type);
+  if (!elem || s.count == 0 || s.count > (*out)->extra_size() / elem ||
+      s.bytes_len.load() > s.count) {
+    mp_value_free(*out);
+    *out = nullptr;
+    return fail(MP_EINVAL, "%s: the value's header is inconsistent with its size", op);
+  }
+  return MP_OK;
+}
+
+MP__OBJECT_FILENO_FREE(mp_value)
+
+MP_EXTERN int mp_value_type(mp_value_t *value) {
+  MP_CHECK_HANDLE(value, "mp_value_type");
+  return int(value->shared->type);
+}
+
+MP_EXTERN size_t mp_value_count(mp_value_t *value) {
+  return valid_handle(value) ? size_t(value->shared->count) : 0;
+}
+
+MP_EXTERN int mp_value_get_i64(int64_t *out, mp_value_t *value, size_t index) {
+  const char *op = "mp_value_get_i64";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
+    int32_t *p;
+    int r = element(&p, value, index, op, {MP_TYPE_INT32});
+    if (r == MP_OK) *out = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+    return r;
+  }
+  int64_t *p;
+  int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
+  if (r != MP_OK) return r;
+  int64_t v = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+  if (value->shared->type == MP_TYPE_UINT64 && v < 0)
+    return fail(MP_EINVAL, "%s: the value does not fit in int64", op);
+  *out = v;
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_set_i64(mp_value_t *value, size_t index, int64_t v) {
+  const char *op = "mp_value_set_i64";
+  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
+    MP_CHECK_ARG(fits_int32(v), op, "the value does not fit in int32");
+    int32_t *p;
+    int r = element(&p, value, index, op, {MP_TYPE_INT32});
+    if (r == MP_OK) __atomic_store_n(p, int32_t(v), __ATOMIC_SEQ_CST);
+    return r;
+  }
+  int64_t *p;
+  int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
+  if (r != MP_OK) return r;
+  if (value->shared->type == MP_TYPE_UINT64 && v < 0)
+    return fail(MP_EINVAL, "%s: a negative value for an unsigned element", op);
+  __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_get_u64(uint64_t *out, mp_value_t *value, size_t index) {
+  MP_CHECK_ARG(out, "mp_value_get_u64", "out is NULL");
+  uint64_t *p;
+  int r = element(&p, value, index, "mp_value_get_u64", {MP_TYPE_UINT64});
+  if (r == MP_OK) *out = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+  return r;
+}
+
+MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v) {
+  uint64_t *p;
+  int r = element(&p, value, index, "mp_value_set_u64", {MP_TYPE_UINT64});
+  if (r == MP_OK) __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+  return r;
+}
+
+MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index) {
+  MP_CHECK_ARG(out, "mp_value_get_f64", "out is NULL");
+  uint64_t *p;
+  int r = element(&p, value, index, "mp_value_get_f64", {MP_TYPE_DOUBLE});
+  if (r != MP_OK) return r;
+  uint64_t bits = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+  memcpy(out, &bits, sizeof bits);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v) {
+  uint64_t *p;
+  int r = element(&p, value, index, "mp_value_set_f64", {MP_TYPE_DOUBLE});
+  if (r != MP_OK) return r;
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  __atomic_store_n(p, bits, __ATOMIC_SEQ_CST);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index, int64_t delta) {
+  const char *op = "mp_value_add_i64";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
+    MP_CHECK_ARG(fits_int32(delta), op, "delta does not fit in int32");
+    int32_t *p;
+    int r = element(&p, value, index, op, {MP_TYPE_INT32});
+    if (r == MP_OK) *out = __atomic_add_fetch(p, int32_t(delta), __ATOMIC_SEQ_CST);
+    return r;
+  }
+  int64_t *p;
+  int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
+  if (r == MP_OK) *out = __atomic_add_fetch(p, delta, __ATOMIC_SEQ_CST);
+  return r;
+}
+
+MP_EXTERN int mp_value_cas_i64(mp_value_t *value, size_t index, int64_t expected,
+                               int64_t desired, int64_t *actual) {
+  const char *op = "mp_value_cas_i64";
+  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
+    MP_CHECK_ARG(fits_int32(expected) && fits_int32(desired), op, "values do not fit in int32");
+    int32_t *p;
+    int r = element(&p, value, index, op, {MP_TYPE_INT32});
+    if (r != MP_OK) return r;
+    int32_t e = int32_t(expected);
+    bool swapped = __atomic_compare_exchange_n(p, &e, int32_t(desired), false,
+                                               __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    if (actual) *actual = swapped ? expected : e;
+    return swapped ? 1 : 0;
+  }
+  int64_t *p;
+  int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
+  if (r != MP_OK) return r;
+  int64_t e = expected;
+  bool swapped = __atomic_compare_exchange_n(p, &e, desired, false, __ATOMIC_SEQ_CST,
+                                             __ATOMIC_SEQ_CST);
+  if (actual) *actual = swapped ? expected : e;
+  return swapped ? 1 : 0;
+}
+
+MP_EXTERN int mp_value_get_bytes(size_t *out_len, mp_value_t *value, void *buf, size_t cap) {
+  const char *op = "mp_value_get_bytes";
+  MP_CHECK_ARG(out_len, op, "out_len is NULL");
+  *out_len = 0;
+  MP_CHECK_ARG(buf || cap == 0, op, "buf is NULL");
+  char *p;
+  int r = element(&p, value, 0, op, {MP_TYPE_BYTES});
+  if (r != MP_OK) return r;
+  size_t len = size_t(value->shared->bytes_len.load());
+  if (len > value->shared->count) len = size_t(value->shared->count);
+  *out_len = len;
+  if (len > cap) return fail(MP_ENOSPC, "%s: %zu bytes, the buffer has %zu", op, len, cap);
+  if (len) memcpy(buf, p, len);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_set_bytes(mp_value_t *value, const void *buf, size_t len) {
+  const char *op = "mp_value_set_bytes";
+  MP_CHECK_ARG(buf || len == 0, op, "buf is NULL");
+  char *p;
+  int r = element(&p, value, 0, op, {MP_TYPE_BYTES});
+  if (r != MP_OK) return r;
+  if (len > value->shared->count)
+    return fail(MP_ENOSPC, "%s: %zu bytes, the capacity is %llu", op, len,
+                (unsigned long long)value->shared->count);
+  if (len) memcpy(p, buf, len);
+  value->shared->bytes_len.store(len);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_acquire(mp_value_t *value, int64_t timeout_ms) {
+  const char *op = "mp_value_acquire";
+  MP_CHECK_HANDLE(value, op);
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  if (!(value->shared->flags & MP_VALUE_LOCK))
+    return fail(MP_ESTATE, "%s: the value was created without MP_VALUE_LOCK", op);
+  return lock_acquire(value->shared->lock, Deadline(timeout_ms));
+}
+
+MP_EXTERN int mp_value_release(mp_value_t *value) {
+  const char *op = "mp_value_release";
+  MP_CHECK_HANDLE(value, op);
+  if (!(value->shared->flags & MP_VALUE_LOCK))
+    return fail(MP_ESTATE, "%s: the value was created without MP_VALUE_LOCK", op);
+  return lock_release(value->shared->lock);
+}
+
+}  // extern "C"

@@ -1,0 +1,1 @@
+// mp_dict_t: being written.

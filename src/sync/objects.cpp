@@ -1,0 +1,177 @@
+#include "sync/objects.hpp"
+
+#include <climits>
+
+#include "core/error.hpp"
+#include "core/futex.hpp"
+
+namespace mp {
+
+const char *object_kind_name(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kLock: return "multiproc-lock";
+    case ObjectKind::kSemaphore: return "multiproc-semaphore";
+    case ObjectKind::kEvent: return "multiproc-event";
+    case ObjectKind::kCondition: return "multiproc-condition";
+    case ObjectKind::kBarrier: return "multiproc-barrier";
+    case ObjectKind::kShm: return "multiproc-shm";
+    case ObjectKind::kValue: return "multiproc-value";
+  }
+  return "multiproc-object";
+}
+
+// ---- semaphores -----------------------------------------------------------
+
+int sem_acquire(SemShared &s, const Deadline &deadline) {
+  for (;;) {
+    uint32_t v = s.value.load(std::memory_order_acquire);
+    if (v > 0) {
+      if (s.value.compare_exchange_weak(v, v - 1, std::memory_order_acq_rel)) return MP_OK;
+      continue;
+    }
+    if (deadline.remaining_ms() == 0 && !deadline.forever())
+      return fail(MP_ETIMEDOUT, "sem_acquire: timed out");
+    s.waiters.fetch_add(1, std::memory_order_seq_cst);
+    int r = futex_wait(&s.value, 0, deadline);
+    s.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    if (r == MP_ETIMEDOUT && s.value.load() == 0)
+      return fail(MP_ETIMEDOUT, "sem_acquire: timed out");
+  }
+}
+
+int sem_release(SemShared &s) {
+  uint32_t v = s.value.load(std::memory_order_relaxed);
+  do {
+    if (s.max ? v >= s.max : v >= uint32_t(INT32_MAX))
+      return fail(MP_ESTATE, "sem_release: released too many times (value %u)", v);
+  } while (!s.value.compare_exchange_weak(v, v + 1, std::memory_order_seq_cst));
+  if (s.waiters.load(std::memory_order_seq_cst)) futex_wake(&s.value, 1);
+  return MP_OK;
+}
+
+// ---- events -----------------------------------------------------------------
+
+int event_set(EventShared &e) {
+  if (e.flag.exchange(1, std::memory_order_seq_cst) == 0) futex_wake(&e.flag, -1);
+  return MP_OK;
+}
+
+int event_wait(EventShared &e, const Deadline &deadline) {
+  while (e.flag.load(std::memory_order_acquire) == 0) {
+    if (futex_wait(&e.flag, 0, deadline) == MP_ETIMEDOUT &&
+        e.flag.load(std::memory_order_acquire) == 0)
+      return fail(MP_ETIMEDOUT, "event_wait: timed out");
+  }
+  return MP_OK;
+}
+
+// ---- conditions -------------------------------------------------------------
+
+// Read seq before releasing the lock: a notify made after the release (it
+// needs the lock) changes seq, so futex_wait returns at once rather than
+// missing it.
+int cond_wait(CondShared &c, LockWord &lock, const Deadline &deadline) {
+  uint32_t seen = c.seq.load(std::memory_order_seq_cst);
+  uint32_t levels;
+  int r = lock_release_all(lock, &levels);
+  if (r != MP_OK) return r;
+  c.waiters.fetch_add(1, std::memory_order_seq_cst);
+  int w = futex_wait(&c.seq, seen, deadline);
+  c.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  r = lock_reacquire(lock, levels);
+  if (r != MP_OK) return r;  // MP_EOWNERDEAD: held, but the data may be torn
+  if (w == MP_ETIMEDOUT && c.seq.load(std::memory_order_seq_cst) == seen)
+    return fail(MP_ETIMEDOUT, "cond_wait: timed out");
+  return MP_OK;
+}
+
+int cond_notify(CondShared &c, LockWord &lock, int n) {
+  if (!lock_held_by_me(lock))
+    return fail(MP_ESTATE, "notify: this thread does not hold the condition's lock");
+  if (c.waiters.load(std::memory_order_seq_cst) == 0) return MP_OK;
+  c.seq.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(&c.seq, n);
+  return MP_OK;
+}
+
+// ---- barriers ---------------------------------------------------------------
+
+namespace {
+
+// The barrier's bookkeeping lock. A party that died inside it left the
+// count unknown: the barrier is then broken, as if that party had aborted.
+void lock_barrier(BarrierShared &b) {
+  if (lock_acquire(b.guard, Deadline(MP_FOREVER)) == MP_EOWNERDEAD)
+    b.broken.store(1, std::memory_order_seq_cst);
+}
+
+void break_barrier(BarrierShared &b) {
+  b.broken.store(1, std::memory_order_seq_cst);
+  b.generation.fetch_add(1, std::memory_order_seq_cst);  // wake sleepers
+  futex_wake(&b.generation, -1);
+}
+
+}  // namespace
+
+int barrier_wait(BarrierShared &b, const Deadline &deadline) {
+  lock_barrier(b);
+  if (b.broken.load()) {
+    lock_release(b.guard);
+    return fail(MP_ESTATE, "barrier_wait: the barrier is broken");
+  }
+  uint32_t index = b.count++;
+  if (b.count == b.parties) {  // the last arrival lets the round pass
+    b.count = 0;
+    b.generation.fetch_add(1, std::memory_order_seq_cst);
+    lock_release(b.guard);
+    futex_wake(&b.generation, -1);
+    return int(index);
+  }
+  uint32_t gen = b.generation.load(std::memory_order_seq_cst);
+  uint32_t resets = b.resets.load(std::memory_order_seq_cst);
+  lock_release(b.guard);
+  for (;;) {
+    int r = futex_wait(&b.generation, gen, deadline);
+    if (b.broken.load() || b.resets.load() != resets)
+      return fail(MP_ESTATE, "barrier_wait: the barrier was broken or reset");
+    if (b.generation.load(std::memory_order_seq_cst) != gen) return int(index);
+    if (r == MP_ETIMEDOUT) break;
+  }
+  lock_barrier(b);  // timed out: break the barrier for everyone, as Python does
+  bool passed = b.generation.load() != gen && !b.broken.load();
+  if (!passed) break_barrier(b);
+  lock_release(b.guard);
+  if (passed) return int(index);
+  return fail(MP_ETIMEDOUT, "barrier_wait: timed out; the barrier is now broken");
+}
+
+void barrier_abort(BarrierShared &b) {
+  lock_barrier(b);
+  break_barrier(b);
+  lock_release(b.guard);
+}
+
+void barrier_reset(BarrierShared &b) {
+  lock_barrier(b);
+  b.resets.fetch_add(1, std::memory_order_seq_cst);
+  b.count = 0;
+  b.broken.store(0, std::memory_order_seq_cst);
+  b.generation.fetch_add(1, std::memory_order_seq_cst);
+  lock_release(b.guard);
+  futex_wake(&b.generation, -1);
+}
+
+// ---- values -------------------------------------------------------------------
+
+size_t value_element_size(uint32_t type) {
+  switch (type) {
+    case MP_TYPE_INT32: return 4;
+    case MP_TYPE_INT64:
+    case MP_TYPE_UINT64:
+    case MP_TYPE_DOUBLE: return 8;
+    case MP_TYPE_BYTES: return 1;
+  }
+  return 0;
+}
+
+}  // namespace mp

@@ -1,0 +1,76 @@
+// The shared layouts and operations of semaphores, events, conditions,
+// barriers, shared blocks and values. Waiting is on futex words only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "multiproc.h"
+#include "sync/lock.hpp"
+#include "sync/object.hpp"
+
+namespace mp {
+
+struct LockShared {
+  ObjectHeader header;
+  LockWord word;
+};
+
+struct SemShared {
+  ObjectHeader header;
+  std::atomic<uint32_t> value;  // also the futex word: waiters sleep while 0
+  uint32_t max;                 // 0: unbounded
+  std::atomic<uint32_t> waiters;
+};
+
+struct EventShared {
+  ObjectHeader header;
+  std::atomic<uint32_t> flag;  // also the futex word
+};
+
+struct CondShared {
+  ObjectHeader header;
+  std::atomic<uint32_t> seq;  // bumped by notify; waiters sleep on it
+  std::atomic<uint32_t> waiters;
+};
+
+struct BarrierShared {
+  ObjectHeader header;
+  LockWord guard;  // held only for bookkeeping, never while waiting
+  uint32_t parties;
+  uint32_t count;                    // arrived in this round
+  std::atomic<uint32_t> generation;  // futex word: bumped when a round passes
+  std::atomic<uint32_t> broken;
+  std::atomic<uint32_t> resets;  // bumped by reset: waiters of an old round fail
+};
+
+struct ShmShared {
+  alignas(64) ObjectHeader header;
+  uint64_t size;  // bytes after this header
+};
+
+struct ValueShared {
+  alignas(64) ObjectHeader header;
+  uint32_t type;
+  uint32_t flags;
+  uint64_t count;
+  std::atomic<uint64_t> bytes_len;  // MP_TYPE_BYTES: the current length
+  LockWord lock;
+};
+
+int sem_acquire(SemShared &s, const Deadline &deadline);
+int sem_release(SemShared &s);
+
+int event_set(EventShared &e);
+int event_wait(EventShared &e, const Deadline &deadline);
+
+int cond_wait(CondShared &c, LockWord &lock, const Deadline &deadline);
+int cond_notify(CondShared &c, LockWord &lock, int n);
+
+int barrier_wait(BarrierShared &b, const Deadline &deadline);
+void barrier_abort(BarrierShared &b);
+void barrier_reset(BarrierShared &b);
+
+size_t value_element_size(uint32_t type);
+
+}  // namespace mp
