@@ -65,13 +65,13 @@ struct QueueShared {
   // Producer side (put_lock). One cache line each side: a producer and a
   // consumer only touch each other's line to refresh a cached index.
   alignas(64) std::atomic<uint64_t> tail;
-  std::atomic<uint64_t> puts;  // WHOLE and FIRST records committed
+  std::atomic<uint64_t> puts;  // complete messages committed (WHOLE or LAST)
   uint64_t head_seen;          // a past value of head: free space is at least this
   uint64_t next_stream;
   uint64_t writing_stream;  // 0: none
   // Consumer side (get_lock).
   alignas(64) std::atomic<uint64_t> head;
-  std::atomic<uint64_t> gets;  // WHOLE and FIRST records taken
+  std::atomic<uint64_t> gets;  // complete messages taken (WHOLE or LAST)
   uint64_t tail_seen;          // a past value of tail: data is there up to it
   uint64_t reading_stream;     // 0: none
   uint64_t discard_stream;     // chunks of this stream are dropped
@@ -159,7 +159,7 @@ void repair_counts(mp_queue &q) {
   QueueShared &s = *q.shared;
   uint64_t pos = s.head.load(std::memory_order_relaxed);
   uint64_t tail = s.tail.load(std::memory_order_relaxed);
-  uint64_t messages = 0, complete = 0;
+  uint64_t complete = 0;
   while (pos < tail) {
     size_t to_end = s.capacity - pos % s.capacity;
     if (to_end < sizeof(Record)) {
@@ -172,13 +172,12 @@ void repair_counts(mp_queue &q) {
       s.tail.store(pos, std::memory_order_relaxed);
       break;
     }
-    if (r->kind == kWhole || r->kind == kFirst) ++messages;
     if (r->kind == kWhole || r->kind == kLast) ++complete;
     pos += size;
   }
   s.head_seen = s.head.load(std::memory_order_relaxed);
   s.tail_seen = s.head_seen;  // re-read on the next get
-  s.puts.store(s.gets.load(std::memory_order_relaxed) + messages, std::memory_order_relaxed);
+  s.puts.store(s.gets.load(std::memory_order_relaxed) + complete, std::memory_order_relaxed);
   if (s.joinable)
     s.unfinished.store(s.got_not_done.load(std::memory_order_relaxed) + complete,
                        std::memory_order_relaxed);
@@ -307,7 +306,8 @@ void append(mp_queue &q, const Record &h, const void *payload) {
   char *at = reinterpret_cast<char *>(record_at(q, tail));
   memcpy(at, &h, sizeof h);
   if (h.len) memcpy(at + sizeof h, payload, h.len);
-  if (h.kind == kWhole || h.kind == kFirst) s.puts.fetch_add(1, std::memory_order_relaxed);
+  // A message counts once it is complete: a stream that is aborted never does.
+  if (h.kind == kWhole || h.kind == kLast) s.puts.fetch_add(1, std::memory_order_relaxed);
   if (s.joinable && (h.kind == kWhole || h.kind == kLast))
     s.unfinished.fetch_add(1, std::memory_order_relaxed);
   s.tail.store(tail + size, std::memory_order_seq_cst);
@@ -445,7 +445,7 @@ Record *head_record(mp_queue &q) {
 // leaves the message queued (delivered to someone else) and a recount.
 void pop(mp_queue &q, Record *r) {
   QueueShared &s = *q.shared;
-  if (r->kind == kWhole || r->kind == kFirst) s.gets.fetch_add(1, std::memory_order_relaxed);
+  if (r->kind == kWhole || r->kind == kLast) s.gets.fetch_add(1, std::memory_order_relaxed);
   s.head.store(s.head.load(std::memory_order_relaxed) + record_size(r->len),
                std::memory_order_seq_cst);
 }

@@ -1,0 +1,441 @@
+// The pool: submission, the dispatcher (process pools) or worker threads
+// (thread pools), result delivery, worker death and replacement, shutdown.
+//
+// Locking: pool.mu guards the pool's queues and workers; a result's own mu
+// guards its items. Order: pool.mu, then result.mu. Callbacks run on the
+// callback thread with no lock held.
+#include "pool/pool.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/deadline.hpp"
+#include "core/error.hpp"
+
+namespace mp {
+namespace {
+
+// Chunks a worker process may hold at once: the running one and the next,
+// so a worker never idles waiting for the dispatcher.
+constexpr size_t kInFlightPerWorker = 8;
+// imap keeps this many chunks per worker in the pool (back-pressure).
+constexpr size_t kImapChunksPerWorker = 4;
+
+void bump(mp_pool &pool, mp_pool_stat_t what, int64_t by = 1) {
+  pool.stats[what].fetch_add(by, std::memory_order_relaxed);
+}
+
+void wake_dispatcher(mp_pool &pool) {
+  if (pool.wake_fd < 0) return;
+  uint64_t one = 1;
+  ssize_t w = write(pool.wake_fd, &one, sizeof one);
+  (void)w;  // a full counter already wakes it
+}
+
+// ---- results --------------------------------------------------------------
+
+// Record one item's outcome (pool.mu held); finishing the last item wakes
+// waiters and queues the callback.
+void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
+  bool finished = false;
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    if (item.index >= r->items.size() || r->done) return;
+    ItemResult &slot = r->items[item.index];
+    if (slot.status != kItemPending) return;  // already filled
+    bump(pool, item.status == MP_OK ? MP_POOL_DONE : MP_POOL_FAILED);
+    if (item.status != MP_OK && r->status == MP_OK) r->status = item.status;
+    size_t index = item.index;
+    slot = std::move(item);
+    r->finished.push_back(index);
+    finished = --r->remaining == 0;
+    if (finished) r->done = true;
+  }
+  r->cv.notify_all();
+  if (!finished) return;
+  if (r->on_success || r->on_error) {
+    r->refs.fetch_add(1);
+    pool.cb_queue.push_back(r);
+    pool.cb_cv.notify_one();
+  }
+}
+
+void fail_chunk(mp_pool &pool, Chunk *c, int status, const char *why) {
+  for (uint64_t index : c->msg.indexes) fill_item(pool, c->result, ItemResult{index, status, why});
+}
+
+// A chunk is finished (pool.mu held): drop it and feed its imap.
+void retire_chunk(mp_pool &pool, Chunk *c) {
+  if (c->feed) {
+    mp_iter_feed *f = c->feed;
+    --f->in_pool;
+    while (f->in_pool < f->window && !f->waiting.empty()) {
+      pool.pending.push_back(f->waiting.front());
+      f->waiting.pop_front();
+      ++f->in_pool;
+    }
+  }
+  result_unref(c->result);
+  delete c;
+}
+
+void callback_loop(mp_pool *pool) {
+  std::unique_lock<std::mutex> lock(pool->mu);
+  for (;;) {
+    pool->cb_cv.wait(lock, [&] { return pool->cb_stop || !pool->cb_queue.empty(); });
+    if (pool->cb_queue.empty()) return;
+    mp_result *r = pool->cb_queue.front();
+    pool->cb_queue.pop_front();
+    lock.unlock();
+    mp_result_cb cb = r->status == MP_OK ? r->on_success : r->on_error;
+    if (cb) cb(r, r->payload);
+    result_unref(r);
+    lock.lock();
+  }
+}
+
+// ---- worker processes -----------------------------------------------------
+
+int start_worker_process(mp_pool &pool, Worker *w) {
+  mp_conn_t *mine = nullptr, *theirs = nullptr;
+  int r = mp_pipe(&mine, &theirs, 1);
+  if (r != MP_OK) return r;
+  WorkerConfig config{pool.opts.init_task, pool.opts.init_arg, pool.opts.max_tasks};
+  std::string arg = encode_config(config);
+  mp_process_t *proc = nullptr;
+  r = mp_process_new(&proc, kWorkerTarget, arg.data(), arg.size());
+  if (r == MP_OK) r = mp_process_set_daemon(proc, 1);
+  if (r == MP_OK) r = mp_process_set_start_method(proc, pool.opts.method);
+  if (r == MP_OK) r = mp_process_pass_fd(proc, mp_conn_fileno(theirs)) < 0 ? MP_ESYS : MP_OK;
+  if (r == MP_OK) r = mp_process_start(proc);
+  mp_conn_free(theirs);  // the worker has its copy
+  if (r != MP_OK) {
+    mp_process_free(proc);
+    mp_conn_free(mine);
+    return r;
+  }
+  w->proc = proc;
+  w->conn = mine;
+  w->alive = true;
+  w->tasks_sent = 0;
+  bump(pool, MP_POOL_WORKERS_STARTED);
+  return MP_OK;
+}
+
+// Reap a worker whose connection ended (pool.mu not held).
+void reap_worker(mp_process_t *proc, mp_conn_t *conn) {
+  mp_conn_free(conn);
+  if (mp_process_join(proc, 2000) == MP_ETIMEDOUT) {
+    mp_process_kill(proc);
+    mp_process_join(proc, MP_FOREVER);
+  }
+  mp_process_free(proc);
+}
+
+bool work_left(const mp_pool &pool) {
+  if (!pool.pending.empty()) return true;
+  for (const Worker *w : pool.workers)
+    if (!w->in_flight.empty()) return true;
+  return false;
+}
+
+// The worker died or exited (pool.mu held): the chunk it was running fails,
+// the ones queued behind it go back to the pending queue, a new worker
+// takes its place. Returns the process and connection to reap.
+void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+  if (!w->in_flight.empty()) {
+    Chunk *running = w->in_flight.front();
+    w->in_flight.pop_front();
+    fail_chunk(pool, running, MP_EWORKERDIED, "the worker process died running this task");
+    retire_chunk(pool, running);
+    while (!w->in_flight.empty()) {  // never started: run them elsewhere
+      pool.pending.push_front(w->in_flight.back());
+      w->in_flight.pop_back();
+    }
+  }
+  reap.push_back({w->proc, w->conn});
+  w->proc = nullptr;
+  w->conn = nullptr;
+  w->alive = false;
+  bump(pool, MP_POOL_WORKERS_REPLACED);
+  bool needed = !pool.terminated && (!pool.closed || work_left(pool));
+  if (needed && start_worker_process(pool, w) != MP_OK) {
+    // Cannot replace it now: fail what is queued rather than hang.
+    for (Chunk *c : pool.pending) {
+      fail_chunk(pool, c, MP_EWORKERDIED, "no worker process could be started");
+      retire_chunk(pool, c);
+    }
+    pool.pending.clear();
+  }
+}
+
+// Hand pending chunks to workers with room (pool.mu held).
+void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
+  while (!pool.pending.empty()) {
+    Worker *best = nullptr;
+    for (Worker *w : pool.workers) {
+      if (!w->alive || w->in_flight.size() >= kInFlightPerWorker) continue;
+      if (pool.opts.max_tasks && w->tasks_sent >= pool.opts.max_tasks) continue;
+      if (!best || w->in_flight.size() < best->in_flight.size()) best = w;
+    }
+    if (!best) return;
+    Chunk *c = pool.pending.front();
+    pool.pending.pop_front();
+    best->in_flight.push_back(c);
+    best->tasks_sent += c->msg.args.size();
+    sends.push_back({best, c});
+  }
+}
+
+// Read one result message from a worker (pool.mu held; the worker is
+// sending, so this returns promptly). False if the worker is gone.
+bool take_result(mp_pool &pool, Worker *w) {
+  void *msg = nullptr;
+  size_t len = 0;
+  if (mp_conn_recv(&msg, &len, w->conn, MP_FOREVER) != MP_OK) return false;
+  ResultMsg res;
+  int r = decode_result(res, std::string(static_cast<char *>(msg), len));
+  mp_free(msg);
+  if (r != MP_OK || w->in_flight.empty() || w->in_flight.front()->msg.id != res.id) return false;
+  Chunk *c = w->in_flight.front();
+  w->in_flight.pop_front();
+  bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
+  for (auto &item : res.items) fill_item(pool, c->result, std::move(item));
+  fail_chunk(pool, c, MP_EWORKERDIED, "the worker returned no result for this item");
+  retire_chunk(pool, c);
+  return true;
+}
+
+// Ask idle workers to exit once the pool is closed and drained.
+bool shut_down_if_done(mp_pool &pool, std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+  if (!(pool.terminated || (pool.closed && !work_left(pool)))) return false;
+  for (Worker *w : pool.workers) {
+    if (!w->alive) continue;
+    reap.push_back({w->proc, w->conn});  // freeing the connection ends the worker
+    w->proc = nullptr;
+    w->conn = nullptr;
+    w->alive = false;
+  }
+  return true;
+}
+
+void dispatcher_loop(mp_pool *pool) {
+  std::vector<pollfd> fds;
+  std::vector<Worker *> polled;
+  for (;;) {
+    std::vector<std::pair<Worker *, Chunk *>> sends;
+    std::vector<std::pair<mp_process_t *, mp_conn_t *>> reap;
+    bool done;
+    {
+      std::lock_guard<std::mutex> lock(pool->mu);
+      assign(*pool, sends);
+      for (auto &[w, c] : sends) {
+        std::string wire = encode_chunk(c->msg);
+        bump(*pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
+        if (mp_conn_send(w->conn, wire.data(), wire.size(), MP_FOREVER) != MP_OK)
+          lose_worker(*pool, w, reap);
+      }
+      done = shut_down_if_done(*pool, reap);
+      fds.assign(1, pollfd{pool->wake_fd, POLLIN, 0});
+      polled.assign(1, nullptr);
+      for (Worker *w : pool->workers) {
+        if (!w->alive) continue;
+        fds.push_back(pollfd{mp_conn_fileno(w->conn), POLLIN, 0});
+        polled.push_back(w);
+      }
+    }
+    for (auto &[proc, conn] : reap) reap_worker(proc, conn);
+    if (done) break;
+    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
+    if (fds[0].revents) {
+      uint64_t n;
+      ssize_t rd = read(pool->wake_fd, &n, sizeof n);
+      (void)rd;
+    }
+    std::lock_guard<std::mutex> lock(pool->mu);
+    for (size_t i = 1; i < fds.size(); ++i) {
+      Worker *w = polled[i];
+      if (!fds[i].revents || !w->alive) continue;
+      // Drain what the connection already read ahead: poll() cannot see it.
+      bool ok;
+      do {
+        ok = take_result(*pool, w);
+      } while (ok && mp_conn_poll(w->conn, 0) == 1);
+      if (!ok) {
+        std::vector<std::pair<mp_process_t *, mp_conn_t *>> dead;
+        lose_worker(*pool, w, dead);
+        pool->mu.unlock();  // reaping waits for the process: not under the lock
+        for (auto &[proc, conn] : dead) reap_worker(proc, conn);
+        pool->mu.lock();
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(pool->mu);
+  pool->workers_done = true;
+  pool->cv.notify_all();
+}
+
+// ---- worker threads (thread pools) ------------------------------------------
+
+void thread_worker_loop(mp_pool *pool) {
+  std::unique_lock<std::mutex> lock(pool->mu);
+  for (;;) {
+    pool->cv.wait(lock, [&] {
+      return pool->terminated || pool->closed || !pool->pending.empty();
+    });
+    if (pool->terminated || pool->pending.empty()) return;  // closed and drained
+    Chunk *c = pool->pending.front();
+    pool->pending.pop_front();
+    bump(*pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
+    lock.unlock();
+    TaskFn task;
+    bool found = lookup_task(c->msg.task, &task);
+    std::vector<ItemResult> items;
+    for (size_t i = 0; i < c->msg.args.size(); ++i) {
+      ItemResult item{c->msg.indexes[i], MP_ETASKFAILED, "no such task"};
+      if (found) item.status = run_task(&item.data, task, c->msg.args[i]);
+      items.push_back(std::move(item));
+    }
+    lock.lock();
+    bump(*pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
+    for (auto &item : items) fill_item(*pool, c->result, std::move(item));
+    retire_chunk(*pool, c);
+    pool->cv.notify_all();  // imap feeding may have queued more work
+  }
+}
+
+}  // namespace
+
+void result_unref(mp_result *r) {
+  if (r->refs.fetch_sub(1) == 1) delete r;
+}
+
+size_t auto_chunksize(const mp_pool &pool, size_t n) {
+  size_t per = pool.workers.size() * 4;
+  size_t size = n / per + (n % per ? 1 : 0);
+  return size ? size : 1;
+}
+
+int pool_start(mp_pool &pool) {
+  unsigned n = pool.opts.workers ? pool.opts.workers : unsigned(mp_cpu_count());
+  if (!pool.opts.threads) {
+    pool.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (pool.wake_fd < 0) return fail_errno("pool: eventfd", "", errno);
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    auto *w = new Worker();
+    pool.workers.push_back(w);
+    if (pool.opts.threads) {
+      w->alive = true;
+      w->thread = std::thread(thread_worker_loop, &pool);
+      bump(pool, MP_POOL_WORKERS_STARTED);
+    } else {
+      int r = start_worker_process(pool, w);
+      if (r != MP_OK) return r;
+    }
+  }
+  if (!pool.opts.threads) pool.dispatcher = std::thread(dispatcher_loop, &pool);
+  pool.callbacks = std::thread(callback_loop, &pool);
+  return MP_OK;
+}
+
+int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
+                std::vector<std::string> args, size_t chunksize, mp_iter_feed *feed) {
+  TaskFn fn;
+  if (!lookup_task(task, &fn)) return fail(MP_ENOENT, "pool: no task registered as '%s'", task.c_str());
+  std::lock_guard<std::mutex> lock(pool.mu);
+  if (pool.closed || pool.terminated) return fail(MP_ESTATE, "pool: the pool is closed");
+  if (!chunksize) chunksize = auto_chunksize(pool, args.size());
+  for (size_t start = 0; start < args.size(); start += chunksize) {
+    auto *c = new Chunk();
+    c->msg.id = ++pool.next_chunk;
+    c->msg.task = task;
+    for (size_t i = start; i < args.size() && i < start + chunksize; ++i) {
+      c->msg.indexes.push_back(i);
+      c->msg.args.push_back(std::move(args[i]));
+    }
+    c->result = result;
+    result->refs.fetch_add(1);
+    c->feed = feed;
+    if (feed && feed->in_pool >= feed->window) {
+      feed->waiting.push_back(c);
+    } else {
+      if (feed) ++feed->in_pool;
+      pool.pending.push_back(c);
+    }
+  }
+  bump(pool, MP_POOL_SUBMITTED, int64_t(result->items.size()));
+  if (feed) feed->window = kImapChunksPerWorker * pool.workers.size();
+  pool.cv.notify_all();
+  wake_dispatcher(pool);
+  return MP_OK;
+}
+
+void pool_close(mp_pool &pool) {
+  std::lock_guard<std::mutex> lock(pool.mu);
+  pool.closed = true;
+  pool.cv.notify_all();
+  wake_dispatcher(pool);
+}
+
+void pool_terminate(mp_pool &pool) {
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.terminated) return;
+    pool.terminated = true;
+    auto cancel = [&](Chunk *c) {
+      fail_chunk(pool, c, MP_ECANCELED, "the pool was terminated");
+      retire_chunk(pool, c);
+    };
+    while (!pool.pending.empty()) {  // retiring may feed more from imaps
+      Chunk *c = pool.pending.front();
+      pool.pending.pop_front();
+      cancel(c);
+    }
+    for (mp_iter_feed *f : pool.feeds) {
+      for (Chunk *c : f->waiting) cancel(c);
+      f->waiting.clear();
+    }
+    for (Worker *w : pool.workers) {
+      for (Chunk *c : w->in_flight) cancel(c);
+      w->in_flight.clear();
+      // Under the lock: the dispatcher frees processes it reaps.
+      if (w->proc) mp_process_signal(w->proc, SIGTERM, 0);
+    }
+    pool.cv.notify_all();
+  }
+  wake_dispatcher(pool);
+}
+
+int pool_join(mp_pool &pool, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(pool.mu);
+  if (!pool.closed && !pool.terminated)
+    return fail(MP_ESTATE, "pool_join: close or terminate the pool first");
+  if (pool.joined) return MP_OK;
+  if (!pool.opts.threads) {
+    Deadline deadline(timeout_ms);
+    while (!pool.workers_done) {
+      if (deadline.forever()) {
+        pool.cv.wait(lock);
+      } else if (pool.cv.wait_for(lock, std::chrono::milliseconds(deadline.remaining_ms())) ==
+                     std::cv_status::timeout && !pool.workers_done) {
+        return fail(MP_ETIMEDOUT, "pool_join: work is still running");
+      }
+    }
+  }
+  pool.joined = true;
+  pool.cb_stop = true;
+  pool.cb_cv.notify_all();
+  lock.unlock();
+  if (pool.dispatcher.joinable()) pool.dispatcher.join();
+  for (Worker *w : pool.workers)
+    if (w->thread.joinable()) w->thread.join();
+  if (pool.callbacks.joinable()) pool.callbacks.join();
+  return MP_OK;
+}
+
+}  // namespace mp

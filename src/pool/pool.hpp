@@ -1,0 +1,124 @@
+// mp_pool_t: Python's Pool. The parent knows which chunk each worker
+// holds, so a worker's death fails that chunk alone; the others are
+// re-queued and a new worker takes the slot.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "multiproc.h"
+#include "pool/protocol.hpp"
+
+struct mp_iter_feed;
+
+struct mp_pool_opts {
+  unsigned workers = 0;  // 0: mp_cpu_count()
+  mp_start_method_t method = MP_START_FORK;
+  unsigned max_tasks = 0;
+  std::string init_task;
+  std::string init_arg;
+  bool threads = false;
+};
+
+// The outcome of an asynchronous call: n items, filled as chunks finish.
+struct mp_result {
+  static constexpr uint32_t kMagic = 0x4d505253;  // "MPRS"
+  uint32_t magic = kMagic;
+  std::atomic<int> refs{1};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<mp::ItemResult> items;
+  size_t remaining = 0;
+  bool done = false;
+  int status = MP_OK;  // the first failure's code
+  mp_result_cb on_success = nullptr;
+  mp_result_cb on_error = nullptr;
+  void *payload = nullptr;
+  // imap: items in the order they finished.
+  std::deque<size_t> finished;
+};
+
+namespace mp {
+
+// The status of an item no worker has answered yet (not an MP_E* code).
+constexpr int kItemPending = 1;
+
+struct Chunk {
+  ChunkMsg msg;
+  mp_result *result;  // holds a reference
+  ::mp_iter_feed *feed = nullptr;  // imap back-pressure, if any
+};
+
+struct Worker {
+  mp_process_t *proc = nullptr;
+  mp_conn_t *conn = nullptr;
+  std::deque<Chunk *> in_flight;  // sent, no result yet; the front is running
+  uint64_t tasks_sent = 0;
+  bool alive = false;
+  std::thread thread;  // thread pools only
+};
+
+void result_unref(mp_result *r);
+
+}  // namespace mp
+
+// imap: chunks not yet submitted, fed a few at a time.
+struct mp_iter_feed {
+  std::deque<mp::Chunk *> waiting;
+  size_t window = 0;     // chunks in the pool at most
+  size_t in_pool = 0;
+  bool detached = false;  // the iterator was freed
+};
+
+struct mp_iter {
+  static constexpr uint32_t kMagic = 0x4d504954;  // "MPIT"
+  uint32_t magic = kMagic;
+  mp_pool *pool;
+  mp_result *result;
+  mp_iter_feed *feed;
+  bool ordered;
+  size_t next = 0;      // ordered: the next index to hand out
+  size_t handed = 0;    // items handed out
+};
+
+struct mp_pool {
+  static constexpr uint32_t kMagic = 0x4d50504c;  // "MPPL"
+  uint32_t magic = kMagic;
+  mp_pool_opts opts;
+  std::mutex mu;
+  std::condition_variable cv;  // thread workers, join
+  std::deque<mp::Chunk *> pending;
+  std::vector<mp::Worker *> workers;
+  bool closed = false;
+  bool terminated = false;
+  bool workers_done = false;  // every worker has exited
+  bool joined = false;
+  int wake_fd = -1;  // wakes the dispatcher thread (process pools)
+  std::thread dispatcher;
+  std::thread callbacks;
+  std::condition_variable cb_cv;
+  std::deque<mp_result *> cb_queue;
+  bool cb_stop = false;
+  uint64_t next_chunk = 0;
+  std::vector<mp_iter_feed *> feeds;
+  std::atomic<int64_t> stats[6] = {};
+};
+
+namespace mp {
+
+int pool_start(mp_pool &pool);
+// Queue chunks of task over args (the result already exists).
+int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
+                std::vector<std::string> args, size_t chunksize, mp_iter_feed *feed);
+void pool_close(mp_pool &pool);
+int pool_join(mp_pool &pool, int64_t timeout_ms);
+void pool_terminate(mp_pool &pool);
+size_t auto_chunksize(const mp_pool &pool, size_t n);
+
+}  // namespace mp

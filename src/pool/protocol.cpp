@@ -1,0 +1,156 @@
+#include "pool/protocol.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "core/error.hpp"
+
+namespace mp {
+namespace {
+
+struct TaskRegistry {
+  std::mutex mu;
+  std::map<std::string, TaskFn> tasks;
+};
+
+TaskRegistry &tasks() {
+  static TaskRegistry *r = new TaskRegistry();  // used until exit
+  return *r;
+}
+
+void put_u32(std::string &s, uint32_t v) { s.append(reinterpret_cast<char *>(&v), 4); }
+void put_u64(std::string &s, uint64_t v) { s.append(reinterpret_cast<char *>(&v), 8); }
+void put_bytes(std::string &s, const std::string &b) {
+  put_u64(s, b.size());
+  s += b;
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string &s) : s_(s) {}
+  bool u32(uint32_t *v) { return raw(v, 4); }
+  bool u64(uint64_t *v) { return raw(v, 8); }
+  bool bytes(std::string *out) {
+    uint64_t n;
+    if (!u64(&n) || n > s_.size() - pos_) return false;
+    out->assign(s_, pos_, size_t(n));
+    pos_ += size_t(n);
+    return true;
+  }
+  bool magic(const char *m) {
+    if (s_.size() < 4 || memcmp(s_.data(), m, 4) != 0) return false;
+    pos_ = 4;
+    return true;
+  }
+  bool done() const { return pos_ == s_.size(); }
+  size_t left() const { return s_.size() - pos_; }
+
+ private:
+  bool raw(void *v, size_t n) {
+    if (s_.size() - pos_ < n) return false;
+    memcpy(v, s_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  const std::string &s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+int register_task(const char *name, mp_task_fn fn, void *payload) {
+  std::lock_guard<std::mutex> lock(tasks().mu);
+  if (!tasks().tasks.emplace(name, TaskFn{fn, payload}).second)
+    return fail(MP_EEXIST, "register_task: '%s' is already registered", name);
+  return MP_OK;
+}
+
+bool lookup_task(const std::string &name, TaskFn *out) {
+  std::lock_guard<std::mutex> lock(tasks().mu);
+  auto it = tasks().tasks.find(name);
+  if (it == tasks().tasks.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+int run_task(std::string *out, const TaskFn &task, const std::string &arg) {
+  void *result = nullptr;
+  size_t len = 0;
+  int rc = task.fn(&result, &len, arg.empty() ? nullptr : arg.data(), arg.size(), task.payload);
+  out->assign(result ? static_cast<const char *>(result) : "", result ? len : 0);
+  free(result);
+  return rc == 0 ? MP_OK : MP_ETASKFAILED;
+}
+
+std::string encode_chunk(const ChunkMsg &m) {
+  std::string s = "MPT1";
+  put_u64(s, m.id);
+  put_bytes(s, m.task);
+  put_u32(s, uint32_t(m.args.size()));
+  for (size_t i = 0; i < m.args.size(); ++i) {
+    put_u64(s, m.indexes[i]);
+    put_bytes(s, m.args[i]);
+  }
+  return s;
+}
+
+int decode_chunk(ChunkMsg &out, const std::string &wire) {
+  Reader r(wire);
+  uint32_t n;
+  if (!r.magic("MPT1") || !r.u64(&out.id) || !r.bytes(&out.task) || !r.u32(&n) ||
+      n > r.left() / 16)
+    return fail(MP_EINVAL, "pool: malformed task message");
+  out.indexes.resize(n);
+  out.args.resize(n);
+  for (uint32_t i = 0; i < n; ++i)
+    if (!r.u64(&out.indexes[i]) || !r.bytes(&out.args[i]))
+      return fail(MP_EINVAL, "pool: truncated task message");
+  return r.done() ? MP_OK : fail(MP_EINVAL, "pool: trailing bytes in a task message");
+}
+
+std::string encode_result(const ResultMsg &m) {
+  std::string s = "MPR1";
+  put_u64(s, m.id);
+  put_u32(s, uint32_t(m.items.size()));
+  for (const auto &item : m.items) {
+    put_u64(s, item.index);
+    put_u32(s, item.status == MP_OK ? 0 : 1);
+    put_bytes(s, item.data);
+  }
+  return s;
+}
+
+int decode_result(ResultMsg &out, const std::string &wire) {
+  Reader r(wire);
+  uint32_t n;
+  if (!r.magic("MPR1") || !r.u64(&out.id) || !r.u32(&n) || n > r.left() / 20)
+    return fail(MP_EINVAL, "pool: malformed result message");
+  out.items.resize(n);
+  for (auto &item : out.items) {
+    uint32_t failed;
+    if (!r.u64(&item.index) || !r.u32(&failed) || !r.bytes(&item.data))
+      return fail(MP_EINVAL, "pool: truncated result message");
+    item.status = failed ? MP_ETASKFAILED : MP_OK;
+  }
+  return r.done() ? MP_OK : fail(MP_EINVAL, "pool: trailing bytes in a result message");
+}
+
+std::string encode_config(const WorkerConfig &c) {
+  std::string s = "MPW1";
+  put_bytes(s, c.init_task);
+  put_bytes(s, c.init_arg);
+  put_u32(s, c.max_tasks);
+  return s;
+}
+
+int decode_config(WorkerConfig &out, const std::string &wire) {
+  Reader r(wire);
+  if (!r.magic("MPW1") || !r.bytes(&out.init_task) || !r.bytes(&out.init_arg) ||
+      !r.u32(&out.max_tasks) || !r.done())
+    return fail(MP_EINVAL, "pool: malformed worker configuration");
+  return MP_OK;
+}
+
+}  // namespace mp

@@ -1,0 +1,64 @@
+// The pool's messages between the parent and a worker process, and the
+// task registry both sides use. Decoding is defensive: a worker that died
+// half-way through a message or wrote garbage gives an error, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "multiproc.h"
+
+namespace mp {
+
+// Registered pool tasks (mp_register_task).
+struct TaskFn {
+  mp_task_fn fn = nullptr;
+  void *payload = nullptr;
+};
+int register_task(const char *name, mp_task_fn fn, void *payload);
+bool lookup_task(const std::string &name, TaskFn *out);
+
+// Run one task in this process: MP_OK with the result bytes, or
+// MP_ETASKFAILED with the error message (possibly empty) in *out.
+int run_task(std::string *out, const TaskFn &task, const std::string &arg);
+
+// A chunk: several arguments of one task, numbered by their index in the
+// caller's argument list.
+struct ChunkMsg {
+  uint64_t id = 0;
+  std::string task;
+  std::vector<uint64_t> indexes;
+  std::vector<std::string> args;
+};
+
+// The outcome of one item: status MP_OK or MP_ETASKFAILED, and bytes.
+struct ItemResult {
+  uint64_t index = 0;
+  int status = MP_OK;
+  std::string data;
+};
+
+struct ResultMsg {
+  uint64_t id = 0;
+  std::vector<ItemResult> items;
+};
+
+// How a worker process starts: its initializer and recycling limit.
+struct WorkerConfig {
+  std::string init_task;
+  std::string init_arg;
+  uint32_t max_tasks = 0;
+};
+
+std::string encode_chunk(const ChunkMsg &m);
+int decode_chunk(ChunkMsg &out, const std::string &wire);
+std::string encode_result(const ResultMsg &m);
+int decode_result(ResultMsg &out, const std::string &wire);
+std::string encode_config(const WorkerConfig &c);
+int decode_config(WorkerConfig &out, const std::string &wire);
+
+// The name of the library's own target that runs a pool worker process.
+constexpr const char *kWorkerTarget = "__multiproc_pool_worker";
+
+}  // namespace mp
