@@ -126,11 +126,11 @@ int parse_frame_header(const char *p, size_t len, uint64_t *length_out) {
   return 12;
 }
 
-int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline) {
-  std::string header = frame_header(len);
-  struct iovec iov[2] = {{&header[0], header.size()}, {const_cast<void *>(buf), len}};
+// Write two buffers (a frame header and its payload, or several whole
+// frames and nothing) completely, with one system call when they fit.
+int send_iov(mp_conn &c, struct iovec iov[2], const Deadline &deadline) {
   int idx = 0;
-  size_t sent_total = 0, total = header.size() + len;
+  size_t sent_total = 0, total = iov[0].iov_len + iov[1].iov_len;
   while (sent_total < total) {
     while (iov[idx].iov_len == 0) ++idx;
     // A pipe is a blocking descriptor: write only once poll() says it fits.
@@ -164,6 +164,22 @@ int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline)
     if (r != MP_OK) return r;
   }
   return MP_OK;
+}
+
+int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline) {
+  std::string header = frame_header(len);
+  struct iovec iov[2] = {{&header[0], header.size()}, {const_cast<void *>(buf), len}};
+  return send_iov(c, iov, deadline);
+}
+
+int conn_send_many(mp_conn &c, const std::vector<std::string> &msgs, const Deadline &deadline) {
+  std::string frames;
+  for (const auto &m : msgs) {
+    frames += frame_header(m.size());
+    frames += m;
+  }
+  struct iovec iov[2] = {{&frames[0], frames.size()}, {nullptr, 0}};
+  return send_iov(c, iov, deadline);
 }
 
 int conn_recv_header(mp_conn &c, const Deadline &deadline) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/deadline.hpp"
 #include "core/fd.hpp"
@@ -42,6 +43,8 @@ std::string frame_header(uint64_t n);
 int parse_frame_header(const char *p, size_t len, uint64_t *length_out);
 
 int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline);
+// Send several messages with one write (each framed as by conn_send).
+int conn_send_many(mp_conn &c, const std::vector<std::string> &msgs, const Deadline &deadline);
 // Receive a frame header (c.have_length, c.length); MP_EMSGSIZE above the
 // maximum.
 int conn_recv_header(mp_conn &c, const Deadline &deadline);

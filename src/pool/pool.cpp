@@ -15,6 +15,7 @@
 
 #include "core/deadline.hpp"
 #include "core/error.hpp"
+#include "ipc/conn.hpp"
 
 namespace mp {
 namespace {
@@ -191,6 +192,22 @@ void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
   }
 }
 
+// Send the assigned chunks, all of one worker's in one write (pool.mu held).
+void send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
+                 std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+  for (Worker *w : pool.workers) {
+    std::vector<std::string> wires;
+    for (const auto &[to, c] : sends) {
+      if (to != w) continue;
+      wires.push_back(encode_chunk(c->msg));
+      bump(pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
+    }
+    if (wires.empty() || !w->alive) continue;
+    std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
+    if (conn_send_many(*w->conn, wires, Deadline(MP_FOREVER)) != MP_OK) lose_worker(pool, w, reap);
+  }
+}
+
 // Read one result message from a worker (pool.mu held; the worker is
 // sending, so this returns promptly). False if the worker is gone.
 bool take_result(mp_pool &pool, Worker *w) {
@@ -233,12 +250,7 @@ void dispatcher_loop(mp_pool *pool) {
     {
       std::lock_guard<std::mutex> lock(pool->mu);
       assign(*pool, sends);
-      for (auto &[w, c] : sends) {
-        std::string wire = encode_chunk(c->msg);
-        bump(*pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
-        if (mp_conn_send(w->conn, wire.data(), wire.size(), MP_FOREVER) != MP_OK)
-          lose_worker(*pool, w, reap);
-      }
+      send_chunks(*pool, sends, reap);
       done = shut_down_if_done(*pool, reap);
       fds.assign(1, pollfd{pool->wake_fd, POLLIN, 0});
       polled.assign(1, nullptr);

@@ -4,11 +4,15 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "ipc/conn.hpp"
 #include "pool/protocol.hpp"
 #include "process/target.hpp"
 
 namespace mp {
 namespace {
+
+// Results a worker holds back at most while more chunks are waiting.
+constexpr size_t kMaxBatch = 16;
 
 // Run every item of a chunk in order.
 ResultMsg run_chunk(const ChunkMsg &chunk) {
@@ -50,6 +54,7 @@ int worker_main(const void *arg, size_t arg_len, void *) {
     return 3;
   }
   uint64_t done = 0;
+  std::vector<std::string> results;  // sent together while more work waits
   for (;;) {
     void *msg = nullptr;
     size_t len = 0;
@@ -58,10 +63,14 @@ int worker_main(const void *arg, size_t arg_len, void *) {
     int r = decode_chunk(chunk, std::string(static_cast<char *>(msg), len));
     mp_free(msg);
     if (r != MP_OK) break;
-    std::string out = encode_result(run_chunk(chunk));
-    if (mp_conn_send(conn, out.data(), out.size(), MP_FOREVER) != MP_OK) break;
+    results.push_back(encode_result(run_chunk(chunk)));
     done += chunk.args.size();
-    if (config.max_tasks && done >= config.max_tasks) break;  // recycled
+    bool recycle = config.max_tasks && done >= config.max_tasks;
+    // Batch results only while the next chunk is already here, and a few.
+    if (!recycle && results.size() < kMaxBatch && mp_conn_poll(conn, 0) == 1) continue;
+    if (conn_send_many(*conn, results, Deadline(MP_FOREVER)) != MP_OK) break;
+    results.clear();
+    if (recycle) break;
   }
   mp_conn_free(conn);
   return 0;
