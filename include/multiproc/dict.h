@@ -1,0 +1,108 @@
+/* multiproc: the shared dict (Manager().dict()). Part of <multiproc.h>; include that. */
+#ifndef MULTIPROC_DICT_H
+#define MULTIPROC_DICT_H
+
+#include "multiproc/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Shared dict (Manager().dict(), without a server process)
+ * ---------------------------------------------------------------------- */
+
+/** A map of byte-string keys to byte-string values in shared memory. */
+typedef struct mp_dict mp_dict_t;
+
+/**
+ * Create a dict with room for max_entries keys and max_bytes of keys and
+ * values together; both are fixed at creation. Every operation is atomic
+ * with respect to every other process; a process killed in the middle of a
+ * write leaves the dict usable and consistent (the write happened entirely
+ * or not at all).
+ * Errors: MP_EINVAL (0 sizes or too large), MP_ENOSPC, MP_ENOMEM, MP_ESYS.
+ * Since 0.1.
+ */
+MP_EXTERN int mp_dict_new(mp_dict_t **out, size_t max_entries, size_t max_bytes);
+
+/** Open a dict from a received descriptor (takes ownership); errors as
+ * mp_lock_from_fd(). Since 0.1. */
+MP_EXTERN int mp_dict_from_fd(mp_dict_t **out, int fd);
+
+/** The dict's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_dict_fileno(mp_dict_t *dict);
+
+/** Set key to value (d[key] = value). Errors: MP_EINVAL, MP_ENOSPC (no
+ * entry or bytes left). Since 0.1. */
+MP_EXTERN int mp_dict_set(mp_dict_t *dict, const void *key, size_t key_len,
+                          const void *value, size_t value_len);
+
+/** Get the value of key into a library buffer (NUL-terminated; mp_free()).
+ * Errors: MP_EINVAL, MP_ENOENT (no such key), MP_ENOMEM. Since 0.1. */
+MP_EXTERN int mp_dict_get(void **out, size_t *out_len, mp_dict_t *dict,
+                          const void *key, size_t key_len);
+
+/** Get the value of key into the caller's buffer; on MP_ENOSPC *out_len is
+ * the size needed. Errors: MP_EINVAL, MP_ENOENT, MP_ENOSPC. Since 0.1. */
+MP_EXTERN int mp_dict_get_into(size_t *out_len, mp_dict_t *dict, const void *key,
+                               size_t key_len, void *buf, size_t cap);
+
+/** Remove key (del d[key]). Errors: MP_EINVAL, MP_ENOENT. Since 0.1. */
+MP_EXTERN int mp_dict_delete(mp_dict_t *dict, const void *key, size_t key_len);
+
+/** 1 if key is present, 0 if not, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_dict_contains(mp_dict_t *dict, const void *key, size_t key_len);
+
+/** The number of keys, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_dict_len(mp_dict_t *dict);
+
+/** Remove every key. Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_dict_clear(mp_dict_t *dict);
+
+/**
+ * Atomically add delta to the integer stored at key (8 bytes, little-endian
+ * two's complement; a missing key counts as 0) and report the new value.
+ * Errors: MP_EINVAL (the value is not 8 bytes), MP_ENOSPC. Since 0.1.
+ */
+MP_EXTERN int mp_dict_incr(int64_t *out, mp_dict_t *dict, const void *key,
+                           size_t key_len, int64_t delta);
+
+/**
+ * Atomically set key to desired if its value equals expected (expected
+ * NULL: only if the key is absent).
+ * Returns: 1 if set, 0 if not, or an error: MP_EINVAL, MP_ENOSPC. Since 0.1.
+ */
+MP_EXTERN int mp_dict_cas(mp_dict_t *dict, const void *key, size_t key_len,
+                          const void *expected, size_t expected_len,
+                          const void *desired, size_t desired_len);
+
+/** An iterator over a snapshot of a dict's items. */
+typedef struct mp_dict_iter mp_dict_iter_t;
+
+/**
+ * Take a consistent snapshot of every item (keys(), items()): later changes
+ * to the dict do not show in the iterator.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_dict_iter_new(mp_dict_iter_t **out, mp_dict_t *dict);
+
+/**
+ * The next item of the snapshot. The pointers stay valid until the next
+ * call or mp_dict_iter_free(); the value is NUL-terminated.
+ * Returns: 1 with an item, 0 at the end, or MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_dict_iter_next(mp_dict_iter_t *iter, const void **key, size_t *key_len,
+                                const void **value, size_t *value_len);
+
+/** Free an iterator; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_dict_iter_free(mp_dict_iter_t *iter);
+
+/** Unmap the dict in this process; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_dict_free(mp_dict_t *dict);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTIPROC_DICT_H */

@@ -1,0 +1,314 @@
+/* multiproc: connections (Pipe), queues (Queue, JoinableQueue), handles passed by name. Part of <multiproc.h>; include that. */
+#ifndef MULTIPROC_IPC_H
+#define MULTIPROC_IPC_H
+
+#include "multiproc/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Connections (multiprocessing.Pipe / Connection)
+ * ---------------------------------------------------------------------- */
+
+/** One end of a connection: framed byte messages in both or one direction. */
+typedef struct mp_conn mp_conn_t;
+
+/** Flags of mp_conn_from_fd(). */
+#define MP_CONN_READABLE 1
+#define MP_CONN_WRITABLE 2
+
+/**
+ * Create a connected pair of ends (Python's Pipe(duplex)). With duplex = 1
+ * both ends send and receive; with duplex = 0, *a_out only receives and
+ * *b_out only sends (as in Python: `r, w = Pipe(False)`).
+ *
+ * The wire format is CPython's Connection framing (a 4-byte big-endian
+ * length, or -1 and an 8-byte length above 2 GiB, then the bytes), so a
+ * Python multiprocessing.connection.Connection on the other descriptor can
+ * send_bytes()/recv_bytes() with a multiproc end. Both ends are Unix
+ * stream sockets, close-on-exec.
+ *
+ * @param[out] a_out, b_out  the ends; free each with mp_conn_free().
+ * Errors: MP_EINVAL (NULL out, duplex not 0/1), MP_ENOSPC (out of
+ * descriptors), MP_ENOMEM, MP_ESYS. Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_pipe(mp_conn_t **a_out, mp_conn_t **b_out, int duplex);
+
+/**
+ * Wrap a descriptor a child received (mp_child_fd()) or any connected
+ * stream socket or pipe as a connection end. The end takes ownership of fd
+ * (mp_conn_free() closes it) and marks it close-on-exec.
+ *
+ * @param flags  MP_CONN_READABLE, MP_CONN_WRITABLE or both.
+ * Errors: MP_EINVAL (NULL out, fd not open, no or unknown flags). Since 0.1.
+ */
+MP_EXTERN int mp_conn_from_fd(mp_conn_t **out, int fd, int flags);
+
+/**
+ * Send one message of len bytes (send_bytes). Messages of any size, up to
+ * the receiver's maximum, arrive whole and in order.
+ *
+ * Errors: MP_EINVAL (NULL, buf NULL with len > 0, bad timeout, a receive-only
+ * end), MP_ECLOSED (this end was closed), MP_EPIPE (every copy of the peer
+ * end is closed; never SIGPIPE), MP_ETIMEDOUT (if some bytes of the message
+ * had gone out, the connection is unusable afterwards: MP_ESTATE),
+ * MP_ESTATE, MP_ESYS.
+ * Blocking: until the whole message is written or timeout_ms. One sender at
+ * a time per end: concurrent sends are serialised. Since 0.1.
+ */
+MP_EXTERN int mp_conn_send(mp_conn_t *conn, const void *buf, size_t len,
+                           int64_t timeout_ms);
+
+/**
+ * Receive one message into a buffer the library allocates (recv_bytes).
+ *
+ * @param[out] out      the bytes, NUL-terminated (the NUL not counted);
+ *                      free with mp_free(). NULL on failure.
+ * @param[out] out_len  the message length.
+ * Errors: MP_EINVAL (NULL, bad timeout, a send-only end), MP_ECLOSED (this
+ * end was closed, or the peer closed and everything sent was received),
+ * MP_ETIMEDOUT (a partly received message is kept for the next call),
+ * MP_EMSGSIZE (the peer announced more than mp_conn_set_max_message()
+ * allows; nothing is allocated and the connection is unusable afterwards),
+ * MP_ENOMEM, MP_ESYS.
+ * Blocking: until a whole message arrives or timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_conn_recv(void **out, size_t *out_len, mp_conn_t *conn,
+                           int64_t timeout_ms);
+
+/**
+ * Receive one message into the caller's buffer (recv_bytes_into).
+ *
+ * @param[out] out_len  the message length; on MP_ENOSPC the size needed.
+ * Errors: those of mp_conn_recv(), and MP_ENOSPC when cap is too small:
+ * the message stays queued for a call with a larger buffer.
+ * Blocking: as mp_conn_recv(). Since 0.1.
+ */
+MP_EXTERN int mp_conn_recv_into(size_t *out_len, mp_conn_t *conn, void *buf,
+                                size_t cap, int64_t timeout_ms);
+
+/**
+ * Whether a message (or the end of the stream) can be received now or
+ * within timeout_ms (Connection.poll).
+ *
+ * Returns: 1 (ready), 0 (not ready by the deadline), or an error:
+ * MP_EINVAL, MP_ECLOSED (this end was closed).
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_conn_poll(mp_conn_t *conn, int64_t timeout_ms);
+
+/**
+ * Set the largest message this end accepts (default 1 GiB), so that a peer
+ * announcing a huge length gets MP_EMSGSIZE instead of an allocation.
+ *
+ * Errors: MP_EINVAL (NULL, max 0). Since 0.1.
+ */
+MP_EXTERN int mp_conn_set_max_message(mp_conn_t *conn, size_t max);
+
+/**
+ * The descriptor of this end, for an event loop (readable = poll() says a
+ * message may be ready) or for mp_process_pass_fd(). A receive may read
+ * ahead the start of later messages, which the descriptor then no longer
+ * signals: after a wake-up, receive until mp_conn_poll(conn, 0) returns 0.
+ *
+ * Returns: the descriptor, MP_EINVAL (NULL), MP_ECLOSED (closed).
+ * The descriptor stays owned by the connection. Since 0.1.
+ */
+MP_EXTERN int mp_conn_fileno(mp_conn_t *conn);
+
+/**
+ * Close this end's descriptor (Connection.close). The handle stays valid
+ * until mp_conn_free(); every later operation returns MP_ECLOSED. Closing
+ * again is a no-op. The peer sees the end of the stream once every copy of
+ * this end (in children too) is closed.
+ *
+ * Errors: MP_EINVAL (NULL). Since 0.1.
+ */
+MP_EXTERN int mp_conn_close(mp_conn_t *conn);
+
+/** Close (if needed) and free an end; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_conn_free(mp_conn_t *conn);
+
+/* ------------------------------------------------------------------------
+ * Queues (multiprocessing.Queue / JoinableQueue)
+ * ---------------------------------------------------------------------- */
+
+/** A multi-producer, multi-consumer queue of byte messages in shared memory. */
+typedef struct mp_queue mp_queue_t;
+
+/** Flag of mp_queue_new(): the queue counts task_done() (JoinableQueue). */
+#define MP_QUEUE_JOINABLE 1
+
+/**
+ * Create a queue (Python's Queue(maxsize) / JoinableQueue(maxsize)).
+ *
+ * The queue lives in an anonymous shared-memory object (no /dev/shm name;
+ * the kernel frees it when the last process holding it closes it, however
+ * that process ends). Hand it to a child with mp_process_pass_fd(proc,
+ * mp_queue_fileno(q)) (the child calls mp_queue_from_fd(&q, mp_child_fd(i)))
+ * or to a command with mp_cmd_pass_queue().
+ *
+ * Messages of any size go through: a message larger than half of max_bytes
+ * is streamed through the queue in pieces, so memory stays bounded by
+ * max_bytes. FIFO order holds per producer; every message is delivered
+ * exactly once. A producer or consumer killed in the middle of a put or get
+ * loses at most the message it was moving; the queue stays usable.
+ *
+ * @param[out] out     the queue; free with mp_queue_free().
+ * @param maxsize      the most messages queued at once; 0 = no limit.
+ * @param max_bytes    the shared ring's size in bytes; 0 = 1 MiB; at least
+ *                     4096, at most 16 GiB.
+ * @param flags        0 or MP_QUEUE_JOINABLE.
+ * Errors: MP_EINVAL, MP_ENOSPC (no shared memory left), MP_ENOMEM, MP_ESYS.
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_queue_new(mp_queue_t **out, size_t maxsize, size_t max_bytes,
+                           int flags);
+
+/**
+ * Open a queue from a descriptor received from another process
+ * (mp_child_fd(), or any SCM_RIGHTS transfer). Takes ownership of fd.
+ *
+ * Errors: MP_EINVAL (NULL out, fd not open or not a multiproc queue, a
+ * corrupt header), MP_EACCES (owned by another user), MP_ENOTSUP (a layout
+ * version this library does not read). Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_queue_from_fd(mp_queue_t **out, int fd);
+
+/**
+ * The queue's shared-memory descriptor, to pass to a child.
+ *
+ * Returns: the descriptor (owned by the queue), or MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_queue_fileno(mp_queue_t *queue);
+
+/**
+ * Put one message of len bytes (put / put_nowait with timeout_ms 0).
+ *
+ * Errors: MP_EINVAL, MP_ECLOSED (the queue was closed), MP_EFULL (timeout 0
+ * and no room), MP_ETIMEDOUT (no room in time; a large message that timed
+ * out half-way is withdrawn: consumers never see it).
+ * Blocking: while the queue is full (maxsize messages or no bytes left), up
+ * to timeout_ms; an idle wait spins briefly, then sleeps on a futex.
+ * Since 0.1.
+ */
+MP_EXTERN int mp_queue_put(mp_queue_t *queue, const void *buf, size_t len,
+                           int64_t timeout_ms);
+
+/**
+ * Get the oldest message into a buffer the library allocates.
+ *
+ * @param[out] out      the bytes, NUL-terminated (not counted); mp_free().
+ * @param[out] out_len  the message length.
+ * Errors: MP_EINVAL, MP_EEMPTY (timeout 0 and nothing queued),
+ * MP_ETIMEDOUT, MP_ECLOSED (the queue was closed and everything queued has
+ * been got: the end of the stream), MP_ENOMEM.
+ * Blocking: while the queue is empty, up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_queue_get(void **out, size_t *out_len, mp_queue_t *queue,
+                           int64_t timeout_ms);
+
+/**
+ * Get the oldest message into the caller's buffer.
+ *
+ * @param[out] out_len  the length; on MP_ENOSPC the size needed (the
+ *                      message stays queued).
+ * Errors: those of mp_queue_get(), and MP_ENOSPC. Since 0.1.
+ */
+MP_EXTERN int mp_queue_get_into(size_t *out_len, mp_queue_t *queue, void *buf,
+                                size_t cap, int64_t timeout_ms);
+
+/**
+ * The number of messages queued (qsize; a snapshot).
+ *
+ * Returns: the count (>= 0, clamped to INT_MAX) or MP_EINVAL. Never blocks
+ * beyond a short lock. Since 0.1.
+ */
+MP_EXTERN int mp_queue_qsize(mp_queue_t *queue);
+
+/** 1 if no message is queued, 0 if some are, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_queue_empty(mp_queue_t *queue);
+
+/** 1 if a put would wait now, 0 if not, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_queue_full(mp_queue_t *queue);
+
+/**
+ * Close the queue for everyone who holds it (no more poison pills):
+ * every put returns MP_ECLOSED; gets drain what is queued and then every
+ * blocked and future get returns MP_ECLOSED. Closing again is a no-op.
+ *
+ * Errors: MP_EINVAL. Never blocks beyond a short lock. Since 0.1.
+ */
+MP_EXTERN int mp_queue_close(mp_queue_t *queue);
+
+/**
+ * Mark one message that this process got as processed (task_done).
+ *
+ * Errors: MP_EINVAL, MP_ESTATE (not a joinable queue, or called more times
+ * than messages were got). Since 0.1.
+ */
+MP_EXTERN int mp_queue_task_done(mp_queue_t *queue);
+
+/**
+ * Wait until every message put has been got and marked task_done (join).
+ *
+ * Errors: MP_EINVAL, MP_ESTATE (not joinable), MP_ETIMEDOUT.
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms);
+
+/**
+ * Release this process's handle (unmap, close the descriptor). Other
+ * processes keep using the queue; the memory goes away with the last one.
+ * This does not close the queue (see mp_queue_close()). NULL does nothing.
+ * Since 0.1.
+ */
+MP_EXTERN void mp_queue_free(mp_queue_t *queue);
+
+/* ------------------------------------------------------------------------
+ * Handles for commands, by name
+ * ---------------------------------------------------------------------- */
+
+/**
+ * Hand a queue to the command's child under a name (1-64 characters of
+ * [A-Za-z0-9_]). The child, in any language, opens it with
+ * mp_queue_inherit(&q, name). The queue is borrowed until the spawn.
+ *
+ * Errors: MP_EINVAL (NULL, bad name), MP_EEXIST (name already used in
+ * this command), MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *queue);
+
+/**
+ * Hand a connection end to the command's child under a name; the child opens
+ * it with mp_conn_inherit(). The end is borrowed until the spawn.
+ *
+ * Errors: as mp_cmd_pass_queue(). Since 0.1.
+ */
+MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn);
+
+/**
+ * In a program started with mp_cmd_pass_queue(), open the queue passed
+ * under name.
+ *
+ * Errors: MP_EINVAL (NULL, bad name), MP_ENOENT (nothing passed under that
+ * name), MP_ESTATE (the name holds another kind of handle), and those of
+ * mp_queue_from_fd(). Since 0.1.
+ */
+MP_EXTERN int mp_queue_inherit(mp_queue_t **out, const char *name);
+
+/**
+ * In a program started with mp_cmd_pass_conn(), open the connection end
+ * passed under name, readable and writable as flags says.
+ *
+ * Errors: as mp_queue_inherit(). Since 0.1.
+ */
+MP_EXTERN int mp_conn_inherit(mp_conn_t **out, const char *name, int flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTIPROC_IPC_H */

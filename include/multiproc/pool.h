@@ -1,0 +1,254 @@
+/* multiproc: pools (Pool, multiprocessing.dummy.Pool). Part of <multiproc.h>; include that. */
+#ifndef MULTIPROC_POOL_H
+#define MULTIPROC_POOL_H
+
+#include "multiproc/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Pools (multiprocessing.Pool, multiprocessing.dummy.Pool)
+ * ---------------------------------------------------------------------- */
+
+/**
+ * A pool task (the function a Pool worker calls). Register it with
+ * mp_register_task() before mp_main().
+ *
+ * @param[out] out, out_len  the result bytes: a buffer from malloc() (the
+ *                 library frees it) or NULL with length 0.
+ * @param arg, arg_len       the task's argument bytes (borrowed).
+ * @param payload            the payload given to mp_register_task().
+ * Returns: 0 for success; any other value makes the task fail with
+ * MP_ETASKFAILED, and then *out (if set) is the error message the caller
+ * sees (the equivalent of an exception raised in the worker).
+ */
+typedef int (*mp_task_fn)(void **out, size_t *out_len, const void *arg, size_t arg_len,
+                          void *payload);
+
+/**
+ * Register a pool task under name (a namespace apart from mp_register()'s
+ * targets). Errors: MP_EINVAL, MP_EEXIST, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_register_task(const char *name, mp_task_fn fn, void *payload);
+
+/** Options of a pool (opaque; NULL options mean every default). */
+typedef struct mp_pool_opts mp_pool_opts_t;
+
+/** A pool of worker processes (or threads). */
+typedef struct mp_pool mp_pool_t;
+
+/** The pending or finished outcome of an asynchronous call (AsyncResult). */
+typedef struct mp_result mp_result_t;
+
+/** An iterator over the results of mp_pool_imap(). */
+typedef struct mp_iter mp_iter_t;
+
+/** Create pool options with every default. Errors: MP_EINVAL, MP_ENOMEM. */
+MP_EXTERN int mp_pool_opts_new(mp_pool_opts_t **out);
+
+/** Free pool options; NULL does nothing. */
+MP_EXTERN void mp_pool_opts_free(mp_pool_opts_t *opts);
+
+/** Number of workers (processes=); default mp_cpu_count(). Errors:
+ * MP_EINVAL (0 or above 1024). Since 0.1. */
+MP_EXTERN int mp_pool_opts_set_workers(mp_pool_opts_t *opts, unsigned workers);
+
+/** How worker processes start (default MP_START_FORK; MP_START_SPAWN needs
+ * mp_main()). Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_pool_opts_set_start_method(mp_pool_opts_t *opts, mp_start_method_t method);
+
+/** Tasks a worker runs before it is replaced by a fresh one
+ * (maxtasksperchild); 0 (default) = never. Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_pool_opts_set_max_tasks_per_worker(mp_pool_opts_t *opts, unsigned n);
+
+/**
+ * A registered task each worker runs once when it starts (initializer,
+ * initargs); its result is ignored; if it fails the worker exits and is
+ * replaced. @param task  a name given to mp_register_task(); copied.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_pool_opts_set_initializer(mp_pool_opts_t *opts, const char *task,
+                                           const void *arg, size_t arg_len);
+
+/**
+ * Run tasks on threads of this process instead of worker processes
+ * (multiprocessing.dummy.Pool): the same API, no serialisation cost, no
+ * protection against a task that crashes. @param enabled  0 or 1.
+ * Errors: MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_pool_opts_set_threads(mp_pool_opts_t *opts, int enabled);
+
+/**
+ * Start a pool. Worker processes are daemons: they die with the parent.
+ * A worker that dies (SIGKILL, crash) fails only the task it was running,
+ * with MP_EWORKERDIED, and is replaced; the pool never hangs.
+ *
+ * @param opts  borrowed for the call; NULL for the defaults.
+ * Errors: MP_EINVAL, MP_ESTATE (MP_START_SPAWN without mp_main()),
+ * MP_ENOMEM, MP_ESYS. Blocking: until the workers are started. Since 0.1.
+ */
+MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);
+
+/**
+ * Run one task and wait for its result (apply).
+ *
+ * @param[out] out, out_len  the result (NUL-terminated; mp_free()); on
+ *             MP_ETASKFAILED the worker's error message, if it gave one.
+ * Errors: MP_EINVAL, MP_ENOENT (no task of that name), MP_ESTATE (the pool
+ * is closed), MP_ETASKFAILED (the task returned non-zero), MP_EWORKERDIED,
+ * MP_ECANCELED (the pool was terminated).
+ * Blocking: until the task is done. Since 0.1.
+ */
+MP_EXTERN int mp_pool_apply(void **out, size_t *out_len, mp_pool_t *pool, const char *task,
+                            const void *arg, size_t arg_len);
+
+/**
+ * A function the pool calls once when an asynchronous call finishes, on
+ * the pool's callback thread (one callback at a time, in completion order,
+ * never on the dispatch path). It may call any multiproc function except
+ * mp_pool_join(), mp_pool_terminate() and mp_pool_free() on its own pool.
+ * The result stays valid during the call.
+ */
+typedef void (*mp_result_cb)(mp_result_t *result, void *payload);
+
+/**
+ * Submit one task (apply_async).
+ *
+ * @param[out] out     the result; free it with mp_result_free() (also
+ *                     before it is ready: the task still runs).
+ * @param on_success   called if the task succeeds; may be NULL.
+ * @param on_error     called if it fails (error_callback); may be NULL.
+ * @param payload      passed to the callbacks.
+ * Errors: MP_EINVAL, MP_ENOENT, MP_ESTATE (closed), MP_ENOMEM.
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_pool_apply_async(mp_result_t **out, mp_pool_t *pool, const char *task,
+                                  const void *arg, size_t arg_len, mp_result_cb on_success,
+                                  mp_result_cb on_error, void *payload);
+
+/**
+ * Submit task for each of n arguments (map_async), in chunks of chunksize
+ * arguments per message (0: automatic, as Python: n / (4 * workers),
+ * rounded up). The result holds n items in argument order; it succeeds only
+ * if every item succeeded.
+ *
+ * @param args, arg_lens  n argument buffers and lengths, copied.
+ * Errors: as mp_pool_apply_async(). Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_pool_map_async(mp_result_t **out, mp_pool_t *pool, const char *task,
+                                const void *const *args, const size_t *arg_lens, size_t n,
+                                size_t chunksize, mp_result_cb on_success,
+                                mp_result_cb on_error, void *payload);
+
+/** map_async, then wait (map). Returns MP_OK or the first failure's code;
+ * *out is set either way (free it). Since 0.1. */
+MP_EXTERN int mp_pool_map(mp_result_t **out, mp_pool_t *pool, const char *task,
+                          const void *const *args, const size_t *arg_lens, size_t n,
+                          size_t chunksize);
+
+/** Flag of mp_pool_imap(): yield results as they complete
+ * (imap_unordered) instead of in argument order. */
+#define MP_IMAP_UNORDERED 1
+
+/**
+ * Iterate over task(args[i]) results (imap / imap_unordered). At most a
+ * few chunks per worker are in flight at once (back-pressure).
+ * @param[out] out  free with mp_iter_free() (unfinished tasks still run).
+ * Errors: as mp_pool_apply_async(). Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
+                           const void *const *args, const size_t *arg_lens, size_t n,
+                           size_t chunksize, int flags);
+
+/**
+ * The next result (next(timeout)).
+ * @param[out] index     the argument's index (useful when unordered).
+ * @param[out] data, len the result bytes, owned by the iterator, valid
+ *                       until the next call or mp_iter_free().
+ * Returns: MP_OK; MP_ECLOSED after the last result; MP_ETASKFAILED,
+ * MP_EWORKERDIED or MP_ECANCELED for a failed item (data holds the error
+ * message; iteration may go on); MP_ETIMEDOUT; MP_EINVAL.
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_iter_t *iter,
+                           int64_t timeout_ms);
+
+/** Free an iterator; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_iter_free(mp_iter_t *iter);
+
+/**
+ * Wait for the result and give its bytes (get(timeout)): the task's result
+ * (for a map, use mp_result_item()).
+ * @param[out] data, len  owned by the result, valid until mp_result_free().
+ * Returns: MP_OK, or the task's failure (MP_ETASKFAILED with data = the
+ * error message, MP_EWORKERDIED, MP_ECANCELED); MP_ETIMEDOUT; MP_EINVAL.
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_result_get(const void **data, size_t *len, mp_result_t *result,
+                            int64_t timeout_ms);
+
+/** Wait until ready (wait(timeout)): MP_OK or MP_ETIMEDOUT. Since 0.1. */
+MP_EXTERN int mp_result_wait(mp_result_t *result, int64_t timeout_ms);
+
+/** 1 if finished, 0 if not, or MP_EINVAL (ready()). Since 0.1. */
+MP_EXTERN int mp_result_ready(mp_result_t *result);
+
+/** 1 if finished and every task succeeded, 0 if it failed, MP_ESTATE if
+ * not finished (successful()). Since 0.1. */
+MP_EXTERN int mp_result_successful(mp_result_t *result);
+
+/** The number of items (1 for apply_async, n for map), or MP_EINVAL. */
+MP_EXTERN int mp_result_count(mp_result_t *result);
+
+/**
+ * Item i of a finished result: its bytes (owned by the result) and its own
+ * status (MP_OK, MP_ETASKFAILED with the message as data, MP_EWORKERDIED,
+ * MP_ECANCELED). Errors: MP_EINVAL (index), MP_ESTATE (not finished).
+ */
+MP_EXTERN int mp_result_item(const void **data, size_t *len, mp_result_t *result, size_t i);
+
+/** Release the caller's reference; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_result_free(mp_result_t *result);
+
+/** Refuse new work (close). Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_pool_close(mp_pool_t *pool);
+
+/**
+ * Wait for the workers to finish every submitted task and exit (join);
+ * the pool must be closed or terminated first.
+ * Errors: MP_EINVAL, MP_ESTATE (neither closed nor terminated),
+ * MP_ETIMEDOUT. Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_pool_join(mp_pool_t *pool, int64_t timeout_ms);
+
+/**
+ * Stop at once (terminate): workers are killed, tasks not finished fail
+ * with MP_ECANCELED, callbacks still run once each.
+ * Errors: MP_EINVAL. Blocking: until the workers are reaped. Since 0.1.
+ */
+MP_EXTERN int mp_pool_terminate(mp_pool_t *pool);
+
+/** What mp_pool_stat() reports. */
+typedef enum mp_pool_stat {
+  MP_POOL_SUBMITTED = 0,        /**< tasks submitted */
+  MP_POOL_RUNNING = 1,          /**< tasks running now */
+  MP_POOL_DONE = 2,             /**< tasks that succeeded */
+  MP_POOL_FAILED = 3,           /**< tasks that failed (any reason) */
+  MP_POOL_WORKERS_STARTED = 4,  /**< workers started, replacements included */
+  MP_POOL_WORKERS_REPLACED = 5  /**< workers that died or were recycled */
+} mp_pool_stat_t;
+
+/** One counter of the pool (a snapshot), or MP_EINVAL. Since 0.1. */
+MP_EXTERN int64_t mp_pool_stat(mp_pool_t *pool, mp_pool_stat_t what);
+
+/** Terminate if needed and free the pool; no child, zombie or descriptor
+ * is left. Results still held stay valid. NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_pool_free(mp_pool_t *pool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTIPROC_POOL_H */

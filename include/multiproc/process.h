@@ -1,0 +1,468 @@
+/* multiproc: commands (subprocess) and processes (multiprocessing.Process). Part of <multiproc.h>; include that. */
+#ifndef MULTIPROC_PROCESS_H
+#define MULTIPROC_PROCESS_H
+
+#include "multiproc/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Commands: what to run (subprocess.Popen's arguments)
+ * ---------------------------------------------------------------------- */
+
+/** A command to run: program, arguments, environment, stdio, options. */
+typedef struct mp_cmd mp_cmd_t;
+
+/** A child process: a running command or a process running a target. */
+typedef struct mp_process mp_process_t;
+
+/** The three standard streams, for per-stream settings. */
+typedef enum mp_stream {
+  MP_STDIN = 0,
+  MP_STDOUT = 1,
+  MP_STDERR = 2
+} mp_stream_t;
+
+/** What a standard stream of the child is connected to. */
+typedef enum mp_stdio {
+  MP_STDIO_INHERIT = 0, /**< the parent's descriptor (the default) */
+  MP_STDIO_NULL = 1,    /**< /dev/null */
+  MP_STDIO_PIPE = 2,    /**< a pipe the parent reads or writes */
+  MP_STDIO_STDOUT = 3   /**< stderr only: the same as the child's stdout */
+} mp_stdio_t;
+
+/** Flags of mp_cmd_stdio_file(). */
+#define MP_FILE_TRUNCATE 0 /**< create or truncate (the default) */
+#define MP_FILE_APPEND 1   /**< create or append */
+
+/**
+ * Create a command that runs program. A program without '/' is looked up in
+ * the PATH of the child's environment when the command is spawned; argv[0]
+ * is the program as given.
+ *
+ * @param[out] out   the new command; free it with mp_cmd_free().
+ * @param program    the program path or name; not NULL or empty; copied.
+ * Errors: MP_EINVAL, MP_ENOMEM.
+ * Never blocks. A command may be spawned many times; do not change it from
+ * one thread while another spawns it. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_new(mp_cmd_t **out, const char *program);
+
+/**
+ * Free a command. Processes spawned from it are not affected.
+ * mp_cmd_free(NULL) does nothing. Never blocks. Since 0.1.
+ */
+MP_EXTERN void mp_cmd_free(mp_cmd_t *cmd);
+
+/**
+ * Append one argument (argv[1], argv[2], … in order).
+ *
+ * @param arg  not NULL; copied. Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_arg(mp_cmd_t *cmd, const char *arg);
+
+/**
+ * Replace argv[0] (by default the program as given to mp_cmd_new()).
+ *
+ * @param arg0  not NULL; copied. Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_arg0(mp_cmd_t *cmd, const char *arg0);
+
+/**
+ * Set an environment variable for the child, on top of the inherited (or
+ * cleared) environment. A later set of the same name wins.
+ *
+ * @param name   not NULL, not empty, no '='; copied.
+ * @param value  not NULL; copied.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_env_set(mp_cmd_t *cmd, const char *name,
+                             const char *value);
+
+/**
+ * Remove an environment variable from the child's environment.
+ *
+ * @param name  not NULL, not empty, no '='; copied.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_env_unset(mp_cmd_t *cmd, const char *name);
+
+/**
+ * Start the child from an empty environment (only what mp_cmd_env_set()
+ * adds) instead of the parent's environment at spawn time (the default).
+ * Also forgets earlier mp_cmd_env_set()/mp_cmd_env_unset() calls.
+ *
+ * Errors: MP_EINVAL (NULL cmd). Since 0.1.
+ */
+MP_EXTERN int mp_cmd_env_clear(mp_cmd_t *cmd);
+
+/**
+ * Run the child in directory dir (default: the parent's). A directory that
+ * does not exist makes mp_process_spawn() fail with MP_ENOENT.
+ *
+ * @param dir  not NULL or empty; copied.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_cwd(mp_cmd_t *cmd, const char *dir);
+
+/**
+ * Connect a standard stream of the child to the parent's, /dev/null, a new
+ * pipe, or (stderr only) the child's stdout.
+ *
+ * Errors: MP_EINVAL (unknown stream or mode; MP_STDIO_STDOUT for a stream
+ * other than MP_STDERR). Since 0.1.
+ */
+MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode);
+
+/**
+ * Connect a standard stream of the child to a file, opened at spawn time:
+ * read-only for MP_STDIN; created with mode 0644 and truncated or appended
+ * (flags MP_FILE_TRUNCATE / MP_FILE_APPEND) for MP_STDOUT and MP_STDERR.
+ * A file that cannot be opened makes mp_process_spawn() fail.
+ *
+ * @param path  not NULL or empty; copied.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
+                                const char *path, int flags);
+
+/**
+ * Connect a standard stream of the child to an open descriptor of the
+ * parent. The descriptor is borrowed: it must stay open until
+ * mp_process_spawn() returns; the parent may close it afterwards.
+ *
+ * Errors: MP_EINVAL (bad stream, fd < 0). A descriptor that is not open
+ * makes mp_process_spawn() fail with MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
+
+/**
+ * Start the child in a new process group of its own (setpgid(0, 0)), so
+ * that mp_process_signal(..., MP_SIGNAL_GROUP) reaches its whole tree.
+ *
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled);
+
+/**
+ * Make the child a daemon: it is sent SIGKILL when the parent process ends,
+ * however it ends (also when the parent is SIGKILLed). On Linux this is
+ * PR_SET_PDEATHSIG armed from the library's long-lived runtime thread, so
+ * it does not fire when the thread that called mp_process_spawn() exits.
+ *
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_daemon(mp_cmd_t *cmd, int enabled);
+
+/* ------------------------------------------------------------------------
+ * Processes
+ * ---------------------------------------------------------------------- */
+
+/** How a child running a target is started. */
+typedef enum mp_start_method {
+  MP_START_FORK = 0, /**< fork(): fastest; the child is a copy (default) */
+  MP_START_SPAWN = 1 /**< re-execute the program; mp_main() runs the target */
+} mp_start_method_t;
+
+/**
+ * Spawn a command. Exec failures come back from this call, not as a child
+ * that exits with 127: a program that does not exist or a missing working
+ * directory is MP_ENOENT, a file that is not executable is MP_EACCES.
+ *
+ * The child gets exactly descriptors 0, 1 and 2 as the command says; every
+ * other descriptor of the parent is closed in the child. It starts with an
+ * empty signal mask, default handlers, and SIGPIPE and SIGXFSZ reset to
+ * their default action (Python's restore_signals).
+ *
+ * The library reaps the child when it exits, whether or not anybody waits
+ * for it; never reap it yourself (waitpid(-1, ...) in the host program
+ * steals the exit status from the library).
+ *
+ * @param[out] out  the running child; free it with mp_process_free().
+ * @param cmd       the command; borrowed for the duration of the call.
+ * Errors: MP_EINVAL (NULL argument, bad stdio descriptor), MP_ENOENT,
+ * MP_EACCES, MP_ENOMEM, MP_ESYS (another system call failed; see
+ * mp_last_error()).
+ * Blocking: until the child has executed the program (or failed to).
+ * Since 0.1.
+ */
+MP_EXTERN int mp_process_spawn(mp_process_t **out, const mp_cmd_t *cmd);
+
+/**
+ * Create (but do not start) a process that will run the registered target
+ * with a copy of the argument bytes (Python's Process(target, args)).
+ *
+ * @param[out] out  the new process; free it with mp_process_free().
+ * @param target    the registered name; not NULL.
+ * @param arg       argument bytes, copied; may be NULL when arg_len is 0.
+ * @param arg_len   number of bytes at arg.
+ * Errors: MP_EINVAL, MP_ENOENT (no target of that name), MP_ENOMEM.
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_process_new(mp_process_t **out, const char *target,
+                             const void *arg, size_t arg_len);
+
+/**
+ * Set the name of a process that is not yet started (default "Process-N",
+ * N counting processes created by this one). The child sees it through
+ * mp_current_name().
+ *
+ * @param name  1 to 255 bytes; copied.
+ * Errors: MP_EINVAL, MP_ESTATE (already started, or a command), MP_ENOMEM.
+ * Since 0.1.
+ */
+MP_EXTERN int mp_process_set_name(mp_process_t *proc, const char *name);
+
+/**
+ * Make a not yet started process a daemon (Python's daemon=True, default
+ * 0): it is terminated when the parent exits normally and killed when the
+ * parent dies in any other way.
+ *
+ * Errors: MP_EINVAL (NULL, enabled not 0 or 1), MP_ESTATE (already started,
+ * or a command). Since 0.1.
+ */
+MP_EXTERN int mp_process_set_daemon(mp_process_t *proc, int enabled);
+
+/**
+ * Choose the start method of a not yet started process (default
+ * MP_START_FORK). MP_START_SPAWN requires that main() called mp_main().
+ *
+ * Errors: MP_EINVAL, MP_ESTATE (already started, or a command). Since 0.1.
+ */
+MP_EXTERN int mp_process_set_start_method(mp_process_t *proc,
+                                          mp_start_method_t method);
+
+/**
+ * Pass an open descriptor of the parent to the child of a not yet started
+ * process; the child finds it with mp_child_fd(index). The descriptor is
+ * duplicated at once, so the caller may close fd after this call.
+ *
+ * Returns: the index (0, 1, …) the child will use, or an error.
+ * Errors: MP_EINVAL (fd not open), MP_ESTATE (already started, or a
+ * command), MP_ENOSPC (more than 64 descriptors), MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd);
+
+/**
+ * Start a process created by mp_process_new() (Python's start()).
+ *
+ * Errors: MP_EINVAL (NULL), MP_ESTATE (already started, a command, or
+ * MP_START_SPAWN without mp_main()), MP_ENOMEM, MP_ESYS.
+ * MP_START_FORK flushes every stdio stream (fflush(NULL)) before it forks,
+ * so buffered output is not written twice; the other start paths
+ * (MP_START_SPAWN, mp_process_spawn, mp_run) do not flush: flush stdout
+ * yourself before starting a child that shares it if order matters.
+ *
+ * Blocking: MP_START_FORK returns once the child exists; MP_START_SPAWN
+ * once the child has executed the program and the bootstrap is handed over
+ * (large arguments take as long as the child takes to read them).
+ * Since 0.1.
+ */
+MP_EXTERN int mp_process_start(mp_process_t *proc);
+
+/**
+ * Wait until the child has ended (Python's join(timeout) / Popen.wait).
+ * The exit status is then available from mp_process_exitcode().
+ *
+ * Errors: MP_EINVAL (NULL, bad timeout), MP_ESTATE (not started),
+ * MP_ETIMEDOUT (still running when timeout_ms passed).
+ * Blocking: up to timeout_ms; event-driven, no polling. Several threads may
+ * wait on one process. Since 0.1.
+ */
+MP_EXTERN int mp_process_join(mp_process_t *proc, int64_t timeout_ms);
+
+/**
+ * Whether the child is running (started and not yet ended).
+ *
+ * Returns: 1 or 0; MP_EINVAL for NULL. Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_process_is_alive(mp_process_t *proc);
+
+/**
+ * The exit code of an ended child in Python's convention: the exit status
+ * (0–255) if it exited, -N if signal N killed it.
+ *
+ * @param[out] out  the exit code.
+ * Errors: MP_EINVAL (NULL), MP_ESTATE (not started or still running; Python
+ * returns None). Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_process_exitcode(int *out, mp_process_t *proc);
+
+/**
+ * The child's process id.
+ *
+ * Returns: the pid (> 0), MP_EINVAL (NULL) or MP_ESTATE (not started).
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_process_pid(mp_process_t *proc);
+
+/**
+ * The process's name: for a target its multiproc name, for a command the
+ * program as given.
+ *
+ * Returns: a string owned by proc, valid until mp_process_free(); "" for
+ * NULL. Never blocks. Since 0.1.
+ */
+MP_EXTERN const char *mp_process_name(mp_process_t *proc);
+
+/** Flag of mp_process_signal() and mp_process_stop(): signal the child's
+ * whole process group (the child must have been started in a new group). */
+#define MP_SIGNAL_GROUP 1
+
+/**
+ * Send signal signum to the child, or with MP_SIGNAL_GROUP to its process
+ * group. Sending to a child that already ended is a no-op that succeeds
+ * (never a signal to a recycled pid); a group is still signalled while any
+ * member lives.
+ *
+ * Errors: MP_EINVAL (NULL, bad signal, unknown flags), MP_ESTATE (not
+ * started; MP_SIGNAL_GROUP for a child not started in a new group),
+ * MP_ESYS. Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_process_signal(mp_process_t *proc, int signum, int flags);
+
+/** Send SIGTERM to the child (Python's terminate()); see mp_process_signal. */
+MP_EXTERN int mp_process_terminate(mp_process_t *proc);
+
+/** Send SIGKILL to the child (Python's kill()); see mp_process_signal. */
+MP_EXTERN int mp_process_kill(mp_process_t *proc);
+
+/** A list of stop steps for mp_process_stop(). */
+typedef struct mp_stop mp_stop_t;
+
+/** Actions of a stop step. */
+typedef enum mp_stop_action {
+  MP_STOP_WAIT = 0,      /**< only wait */
+  MP_STOP_TERMINATE = 1, /**< send SIGTERM, then wait */
+  MP_STOP_KILL = 2,      /**< send SIGKILL, then wait */
+  MP_STOP_INTERRUPT = 3  /**< send SIGINT, then wait */
+} mp_stop_action_t;
+
+/**
+ * Create an empty list of stop steps.
+ *
+ * @param[out] out  free it with mp_stop_free().
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_stop_new(mp_stop_t **out);
+
+/**
+ * Append a step: do action, then wait up to timeout_ms for the child to
+ * end before going to the next step.
+ *
+ * Errors: MP_EINVAL (NULL, unknown action, bad timeout), MP_ENOSPC (more
+ * than 8 steps). Since 0.1.
+ */
+MP_EXTERN int mp_stop_add(mp_stop_t *stop, mp_stop_action_t action,
+                          int64_t timeout_ms);
+
+/** Free a list of steps; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_stop_free(mp_stop_t *stop);
+
+/**
+ * Stop a child by running steps in order until it has ended. With steps
+ * NULL the default is: SIGTERM, wait up to 3000 ms, SIGKILL, wait forever.
+ * With flags MP_SIGNAL_GROUP every signal goes to the child's process group.
+ *
+ * Returns: MP_OK once the child has ended (its exit code is then
+ * available); MP_ETIMEDOUT if it still runs after the last step.
+ * Errors: MP_EINVAL, MP_ESTATE (not started; group flag without a group),
+ * MP_ETIMEDOUT, MP_ESYS.
+ * Blocking: up to the sum of the steps' timeouts. Since 0.1.
+ */
+MP_EXTERN int mp_process_stop(mp_process_t *proc, const mp_stop_t *steps,
+                              int flags);
+
+/**
+ * Write all len bytes to the child's stdin pipe.
+ *
+ * Errors: MP_EINVAL, MP_ESTATE (stdin is not a pipe, or was closed),
+ * MP_EPIPE (the child closed its end; never SIGPIPE), MP_ETIMEDOUT (some
+ * bytes may have been written).
+ * Blocking: until every byte is written or timeout_ms passed. Since 0.1.
+ */
+MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf,
+                               size_t len, int64_t timeout_ms);
+
+/**
+ * Close the parent's end of the child's stdin pipe, so the child reads EOF.
+ * Closing again is a no-op.
+ *
+ * Errors: MP_EINVAL (NULL), MP_ESTATE (stdin is not a pipe). Since 0.1.
+ */
+MP_EXTERN int mp_process_close_stdin(mp_process_t *proc);
+
+/**
+ * Read up to cap bytes that the child wrote to its stdout or stderr pipe.
+ *
+ * @param[out] out_len  the number of bytes read (> 0 on success).
+ * @param stream        MP_STDOUT or MP_STDERR.
+ * @param buf, cap      the caller's buffer; cap > 0.
+ * Errors: MP_EINVAL, MP_ESTATE (the stream is not a pipe), MP_ECLOSED (end
+ * of stream: the child and everything it started closed the pipe),
+ * MP_ETIMEDOUT.
+ * Blocking: until some bytes arrive, end of stream or timeout_ms.
+ * Since 0.1.
+ */
+MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc,
+                              mp_stream_t stream, void *buf, size_t cap,
+                              int64_t timeout_ms);
+
+/**
+ * Feed input to the child's stdin (then close it) while reading all of its
+ * stdout and stderr, until the child has ended (Popen.communicate). Never
+ * deadlocks, whatever the sizes: the three pipes are served at once.
+ *
+ * Once the child has ended, output still arriving is collected for at most
+ * 250 ms more, so a grandchild that keeps a pipe open cannot hang the call.
+ *
+ * @param[out] out, out_len  stdout's bytes (NUL-terminated for
+ *             convenience, the NUL not counted); NULL if stdout is not a
+ *             pipe. out may be NULL to discard. Free with mp_free().
+ * @param[out] err, err_len  the same for stderr.
+ * @param input, input_len   bytes for stdin (stdin must be a pipe unless
+ *             input_len is 0); borrowed.
+ * Returns: MP_OK when the child has ended; its exit code is then available.
+ * Errors: MP_EINVAL, MP_ESTATE (not started; input for a stdin that is not
+ * a pipe), MP_ETIMEDOUT (the child still runs; *out and *err hold what was
+ * read so far and must still be freed; stdin was closed), MP_ENOMEM,
+ * MP_ESYS. A child that closes stdin early is not an error.
+ * Blocking: until the child ends or timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_process_communicate(void **out, size_t *out_len, void **err,
+                                     size_t *err_len, mp_process_t *proc,
+                                     const void *input, size_t input_len,
+                                     int64_t timeout_ms);
+
+/**
+ * Release a process handle and its pipes. A child that still runs is not
+ * signalled and keeps running; the library still reaps it when it ends (no
+ * zombie), and still joins or terminates a target child at exit as
+ * mp_set_exit_join() says. mp_process_free(NULL) does nothing.
+ *
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN void mp_process_free(mp_process_t *proc);
+
+/**
+ * Run a command to completion (subprocess.run / check_output): spawn it,
+ * feed input, collect the streams that are pipes, wait. On timeout the child
+ * is killed (SIGKILL, to its group if it has one) and reaped, and
+ * MP_ETIMEDOUT is returned with what was read so far.
+ *
+ * @param[out] exitcode  the exit code (Python's convention); may be NULL.
+ * @param[out] out, out_len, err, err_len  as mp_process_communicate().
+ * Errors: those of mp_process_spawn() and mp_process_communicate().
+ * Blocking: until the child ends or timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
+                     size_t *err_len, const mp_cmd_t *cmd, const void *input,
+                     size_t input_len, int64_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTIPROC_PROCESS_H */

@@ -1,0 +1,387 @@
+/* multiproc: locks, semaphores, events, conditions, barriers, shared memory, values. Part of <multiproc.h>; include that. */
+#ifndef MULTIPROC_SYNC_H
+#define MULTIPROC_SYNC_H
+
+#include "multiproc/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Synchronisation shared between processes (Lock, RLock, Semaphore, Event,
+ * Condition, Barrier)
+ *
+ * Each object lives in its own anonymous shared-memory object; hand it to a
+ * child with mp_process_pass_fd(proc, mp_<type>_fileno(obj)) and open it
+ * there with mp_<type>_from_fd(&obj, mp_child_fd(i)). The memory goes away
+ * with the last process that holds it. None of them uses pthread_cond in
+ * shared memory; waiting is on futexes, so a waiter that dies breaks
+ * nothing.
+ * ---------------------------------------------------------------------- */
+
+/** A lock shared between processes (Lock, or RLock with MP_LOCK_RECURSIVE). */
+typedef struct mp_lock mp_lock_t;
+
+/** Flag of mp_lock_new(): the owner may acquire again (RLock). */
+#define MP_LOCK_RECURSIVE 1
+
+/**
+ * Create a lock. Unlike Python's Lock it has an owner: when the owner dies
+ * holding it (even SIGKILL), the next acquirer gets it with MP_EOWNERDEAD
+ * instead of everyone waiting forever.
+ *
+ * @param flags  0 (Lock) or MP_LOCK_RECURSIVE (RLock).
+ * Errors: MP_EINVAL, MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_lock_new(mp_lock_t **out, int flags);
+
+/**
+ * Open a lock from a descriptor received from another process; takes
+ * ownership of fd. Errors: MP_EINVAL (not a multiproc lock), MP_EACCES
+ * (another user's), MP_ENOTSUP (unknown layout version). Since 0.1.
+ */
+MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd);
+
+/** The lock's descriptor (owned by the lock), or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_lock_fileno(mp_lock_t *lock);
+
+/**
+ * Acquire the lock (acquire(timeout)); timeout_ms 0 is acquire(False).
+ *
+ * Returns: MP_OK, or MP_EOWNERDEAD: the lock is now held by the caller,
+ * but its previous holder died while holding it, so the data it protects
+ * may be half-updated; repair it, then go on (the lock stays usable).
+ * Errors: MP_EINVAL, MP_ETIMEDOUT, MP_ESTATE (a plain lock already held by
+ * this thread: Python would deadlock).
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms);
+
+/**
+ * Release the lock (one level of a recursive lock).
+ *
+ * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold it; note that
+ * Python's plain Lock lets any process release it; a multiproc lock is
+ * released by its owner only, which is what makes owner death detectable).
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_lock_release(mp_lock_t *lock);
+
+/** 1 if some thread of some process holds the lock, 0 if not, or an
+ * error. Never blocks. Since 0.1. */
+MP_EXTERN int mp_lock_locked(mp_lock_t *lock);
+
+/** Release this process's handle (not the lock); NULL does nothing. */
+MP_EXTERN void mp_lock_free(mp_lock_t *lock);
+
+/** A counting semaphore shared between processes (Semaphore,
+ * BoundedSemaphore). */
+typedef struct mp_sem mp_sem_t;
+
+/**
+ * Create a semaphore with an initial value.
+ *
+ * @param value  the initial value.
+ * @param max    0: unbounded (Semaphore); else the bound (BoundedSemaphore,
+ *               value <= max), above which release is an error.
+ * Errors: MP_EINVAL (value > max, value or max above INT32_MAX),
+ * MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_sem_new(mp_sem_t **out, unsigned value, unsigned max);
+
+/** Open a semaphore from a received descriptor (takes ownership); errors as
+ * mp_lock_from_fd(). Since 0.1. */
+MP_EXTERN int mp_sem_from_fd(mp_sem_t **out, int fd);
+
+/** The semaphore's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_sem_fileno(mp_sem_t *sem);
+
+/**
+ * Decrement the value, waiting while it is 0 (acquire).
+ * Errors: MP_EINVAL, MP_ETIMEDOUT. Blocking: up to timeout_ms. Since 0.1.
+ * A process that dies after acquiring does not release (as in Python).
+ */
+MP_EXTERN int mp_sem_acquire(mp_sem_t *sem, int64_t timeout_ms);
+
+/**
+ * Increment the value and wake one waiter (release).
+ * Errors: MP_EINVAL, MP_ESTATE (a bounded semaphore already at its bound).
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_sem_release(mp_sem_t *sem);
+
+/** The current value (>= 0; a snapshot), or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_sem_value(mp_sem_t *sem);
+
+/** Release this process's handle; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_sem_free(mp_sem_t *sem);
+
+/** An event flag shared between processes (Event). */
+typedef struct mp_event mp_event_t;
+
+/** Create an event, initially clear. Errors: MP_EINVAL, MP_ENOSPC,
+ * MP_ENOMEM, MP_ESYS. Since 0.1. */
+MP_EXTERN int mp_event_new(mp_event_t **out);
+
+/** Open an event from a received descriptor (takes ownership); errors as
+ * mp_lock_from_fd(). Since 0.1. */
+MP_EXTERN int mp_event_from_fd(mp_event_t **out, int fd);
+
+/** The event's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_event_fileno(mp_event_t *event);
+
+/** Set the flag and wake every waiter in every process. Errors: MP_EINVAL.
+ * Never blocks. Since 0.1. */
+MP_EXTERN int mp_event_set(mp_event_t *event);
+
+/** Clear the flag. Errors: MP_EINVAL. Never blocks. Since 0.1. */
+MP_EXTERN int mp_event_clear(mp_event_t *event);
+
+/** 1 if the flag is set, 0 if not, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_event_is_set(mp_event_t *event);
+
+/**
+ * Wait until the flag is set (wait(timeout)).
+ * Returns: MP_OK when set; MP_ETIMEDOUT. Errors: MP_EINVAL.
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_event_wait(mp_event_t *event, int64_t timeout_ms);
+
+/** Release this process's handle; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_event_free(mp_event_t *event);
+
+/** A condition variable shared between processes, bound to an mp_lock_t
+ * (Condition). */
+typedef struct mp_cond mp_cond_t;
+
+/**
+ * Create a condition bound to lock (Condition(lock)).
+ *
+ * @param lock  borrowed: it must outlive the condition. Every process
+ *              that opens the condition binds it to its own handle on the
+ *              same lock (mp_cond_from_fd()).
+ * Errors: MP_EINVAL, MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_cond_new(mp_cond_t **out, mp_lock_t *lock);
+
+/** Open a condition from a received descriptor (takes ownership), bound to
+ * this process's handle on the same lock; errors as mp_lock_from_fd().
+ * Since 0.1. */
+MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock);
+
+/** The condition's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
+
+/**
+ * Release the lock, wait for a notification, and acquire the lock again
+ * before returning, whatever the outcome (wait(timeout)). The caller must
+ * hold the lock (once, for a recursive lock).
+ *
+ * Returns: MP_OK when notified; MP_ETIMEDOUT; MP_EOWNERDEAD when, while
+ * re-acquiring, the lock's holder was found dead (the caller holds it).
+ * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold the lock).
+ * A waiter that dies breaks nothing. Blocking: up to timeout_ms (plus the
+ * time to re-acquire the lock). Since 0.1.
+ */
+MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms);
+
+/**
+ * Wake up to n waiters (notify(n)); the caller must hold the lock.
+ * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold the lock).
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_cond_notify(mp_cond_t *cond, int n);
+
+/** Wake every waiter (notify_all); as mp_cond_notify(). Since 0.1. */
+MP_EXTERN int mp_cond_notify_all(mp_cond_t *cond);
+
+/** Release this process's handle; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_cond_free(mp_cond_t *cond);
+
+/** A barrier shared between processes (Barrier). */
+typedef struct mp_barrier mp_barrier_t;
+
+/** Create a barrier for `parties` (>= 1) waiters. Errors: MP_EINVAL,
+ * MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1. */
+MP_EXTERN int mp_barrier_new(mp_barrier_t **out, unsigned parties);
+
+/** Open a barrier from a received descriptor (takes ownership); errors as
+ * mp_lock_from_fd(). Since 0.1. */
+MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
+
+/** The barrier's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_barrier_fileno(mp_barrier_t *barrier);
+
+/**
+ * Wait until `parties` callers have arrived (wait(timeout)).
+ *
+ * Returns: the arrival index, 0 to parties-1, different for each caller of
+ * one round; or an error: MP_EINVAL, MP_ETIMEDOUT (this caller timed out;
+ * as in Python the barrier is now broken for everyone), MP_ESTATE (the
+ * barrier is broken: aborted, or another waiter timed out; every waiter
+ * gets it until mp_barrier_reset()).
+ * Blocking: up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms);
+
+/** Break the barrier: current and future waiters get MP_ESTATE (abort).
+ * Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_barrier_abort(mp_barrier_t *barrier);
+
+/** Return a barrier to its initial state; current waiters get MP_ESTATE
+ * (reset). Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_barrier_reset(mp_barrier_t *barrier);
+
+/** The number of parties, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_barrier_parties(mp_barrier_t *barrier);
+
+/** The number of callers waiting now, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_barrier_n_waiting(mp_barrier_t *barrier);
+
+/** 1 if the barrier is broken, 0 if not, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_barrier_broken(mp_barrier_t *barrier);
+
+/** Release this process's handle; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_barrier_free(mp_barrier_t *barrier);
+
+/* ------------------------------------------------------------------------
+ * Shared memory (shared_memory.SharedMemory, Value, Array)
+ * ---------------------------------------------------------------------- */
+
+/** A block of bytes shared between the processes it is passed to. */
+typedef struct mp_shm mp_shm_t;
+
+/**
+ * Create a zero-filled block of size bytes (> 0). The memory is allocated
+ * at once, so a full /dev/shm is MP_ENOSPC here, not a SIGBUS later.
+ * Errors: MP_EINVAL, MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_shm_new(mp_shm_t **out, size_t size);
+
+/** Open a block from a received descriptor (takes ownership); errors as
+ * mp_lock_from_fd(). Since 0.1. */
+MP_EXTERN int mp_shm_from_fd(mp_shm_t **out, int fd);
+
+/** The block's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_shm_fileno(mp_shm_t *shm);
+
+/** The block's address in this process, valid until mp_shm_free(); NULL
+ * for a bad handle. Since 0.1. */
+MP_EXTERN void *mp_shm_data(mp_shm_t *shm);
+
+/** The block's size in bytes (0 for a bad handle). Since 0.1. */
+MP_EXTERN size_t mp_shm_size(mp_shm_t *shm);
+
+/** Unmap the block in this process; other processes keep it; NULL does
+ * nothing. Since 0.1. */
+MP_EXTERN void mp_shm_free(mp_shm_t *shm);
+
+/** A typed value or array in shared memory (Value, Array). */
+typedef struct mp_value mp_value_t;
+
+/** Element types of mp_value_new(). */
+typedef enum mp_type {
+  MP_TYPE_INT32 = 1,  /**< 'i' */
+  MP_TYPE_INT64 = 2,  /**< 'q' */
+  MP_TYPE_UINT64 = 3, /**< 'Q' */
+  MP_TYPE_DOUBLE = 4, /**< 'd' */
+  MP_TYPE_BYTES = 5   /**< 'c' array: a byte string */
+} mp_type_t;
+
+/** Flag of mp_value_new(): with a lock (lock=True), for compound updates
+ * with mp_value_acquire()/mp_value_release(). */
+#define MP_VALUE_LOCK 1
+
+/**
+ * Create `count` zero-initialised elements of `type` (count 1: a Value;
+ * more: an Array; for MP_TYPE_BYTES, count is the byte capacity).
+ * Errors: MP_EINVAL (unknown type or flags, count 0 or too large),
+ * MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_value_new(mp_value_t **out, mp_type_t type, size_t count, int flags);
+
+/** Open a value from a received descriptor (takes ownership); errors as
+ * mp_lock_from_fd(). Since 0.1. */
+MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd);
+
+/** The value's descriptor, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_value_fileno(mp_value_t *value);
+
+/** The element type, or MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_value_type(mp_value_t *value);
+
+/** The number of elements (bytes for MP_TYPE_BYTES); 0 for a bad handle. */
+MP_EXTERN size_t mp_value_count(mp_value_t *value);
+
+/**
+ * Read element index as a signed integer (MP_TYPE_INT32, MP_TYPE_INT64;
+ * MP_TYPE_UINT64 if it fits). Each element is read atomically.
+ * Errors: MP_EINVAL (NULL, index out of range, a type that does not fit).
+ * Since 0.1.
+ */
+MP_EXTERN int mp_value_get_i64(int64_t *out, mp_value_t *value, size_t index);
+
+/** Write element index from a signed integer (which must fit the type).
+ * Errors: MP_EINVAL. Since 0.1. */
+MP_EXTERN int mp_value_set_i64(mp_value_t *value, size_t index, int64_t v);
+
+/** Read element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. */
+MP_EXTERN int mp_value_get_u64(uint64_t *out, mp_value_t *value, size_t index);
+
+/** Write element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. */
+MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v);
+
+/** Read element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. */
+MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index);
+
+/** Write element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. */
+MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v);
+
+/**
+ * Atomically add delta to an integer element and report the new value
+ * (no lock needed). Errors: MP_EINVAL (not an integer type, index). Since
+ * 0.1.
+ */
+MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index,
+                               int64_t delta);
+
+/**
+ * Atomically replace an integer element that equals expected by desired.
+ * Returns: 1 if replaced, 0 if the element differed (then *actual, if not
+ * NULL, holds its value), or MP_EINVAL. Since 0.1.
+ */
+MP_EXTERN int mp_value_cas_i64(mp_value_t *value, size_t index, int64_t expected,
+                               int64_t desired, int64_t *actual);
+
+/**
+ * Copy the bytes of an MP_TYPE_BYTES value (up to its length, the last
+ * set_bytes) into buf.
+ * @param[out] out_len  the length; on MP_ENOSPC the size needed.
+ * Errors: MP_EINVAL, MP_ENOSPC. Since 0.1.
+ */
+MP_EXTERN int mp_value_get_bytes(size_t *out_len, mp_value_t *value, void *buf, size_t cap);
+
+/** Replace the bytes of an MP_TYPE_BYTES value. Errors: MP_EINVAL,
+ * MP_ENOSPC (len above the capacity). Since 0.1. */
+MP_EXTERN int mp_value_set_bytes(mp_value_t *value, const void *buf, size_t len);
+
+/**
+ * Take the value's lock (value.get_lock().acquire()) for a compound update
+ * such as read-modify-write of a double. Returns and errors as
+ * mp_lock_acquire(), and MP_ESTATE for a value created without
+ * MP_VALUE_LOCK. Since 0.1.
+ */
+MP_EXTERN int mp_value_acquire(mp_value_t *value, int64_t timeout_ms);
+
+/** Release the value's lock; errors as mp_lock_release(). Since 0.1. */
+MP_EXTERN int mp_value_release(mp_value_t *value);
+
+/** Unmap the value in this process; NULL does nothing. Since 0.1. */
+MP_EXTERN void mp_value_free(mp_value_t *value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTIPROC_SYNC_H */
