@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config meson ninja-build
-  libuv1-dev libcmocka-dev
+  libuv1-dev libcmocka-dev libboost-dev
   python3 valgrind
 )
 

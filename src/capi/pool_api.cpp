@@ -388,8 +388,9 @@ MP_EXTERN int mp_result_item(const void **data, size_t *len, mp_result_t *result
 }
 
 MP_EXTERN void mp_result_free(mp_result_t *result) {
+  // The pool may still hold references (a running task, a pending
+  // callback): the handle stays valid for them until the last one goes.
   if (!valid(result)) return;
-  result->magic = 0;  // the caller's handle is gone; the pool may still hold it
   result_unref(result);
 }
 

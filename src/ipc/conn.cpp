@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <climits>
 
 #include "core/error.hpp"
@@ -70,24 +71,21 @@ long read_some(mp_conn &c, char *buf, size_t cap, const Deadline &deadline) {
   }
 }
 
-size_t buffered(const mp_conn &c) { return c.inbuf.size() - c.inpos; }
+size_t buffered(const mp_conn &c) { return c.inlen - c.inpos; }
 
 // Make at least n bytes (n <= kReadAhead) available in the read-ahead buffer.
 int fill(mp_conn &c, size_t n, const Deadline &deadline) {
-  if (c.inpos && c.inpos == c.inbuf.size()) {
-    c.inbuf.clear();
-    c.inpos = 0;
-  }
+  if (!c.inbuf) c.inbuf.reset(new char[kReadAhead]);  // not zero-filled: no memset per read
+  if (c.inpos == c.inlen) c.inpos = c.inlen = 0;
   while (buffered(c) < n) {
-    if (c.inpos) {  // keep the unread bytes at the front
-      c.inbuf.erase(0, c.inpos);
+    if (c.inpos + n > kReadAhead) {  // keep the unread bytes at the front
+      memmove(c.inbuf.get(), c.inbuf.get() + c.inpos, buffered(c));
+      c.inlen -= c.inpos;
       c.inpos = 0;
     }
-    size_t old = c.inbuf.size();
-    c.inbuf.resize(kReadAhead);
-    long r = read_some(c, &c.inbuf[old], kReadAhead - old, deadline);
-    c.inbuf.resize(old + (r > 0 ? size_t(r) : 0));
+    long r = read_some(c, c.inbuf.get() + c.inlen, kReadAhead - c.inlen, deadline);
     if (r < 0) return int(r);
+    c.inlen += size_t(r);
   }
   return MP_OK;
 }
@@ -95,7 +93,7 @@ int fill(mp_conn &c, size_t n, const Deadline &deadline) {
 // Move up to n buffered bytes to out.
 size_t take(mp_conn &c, std::string &out, size_t n) {
   size_t k = buffered(c) < n ? buffered(c) : n;
-  out.append(c.inbuf, c.inpos, k);
+  out.append(c.inbuf.get() + c.inpos, k);
   c.inpos += k;
   return k;
 }
@@ -192,7 +190,7 @@ int conn_recv_header(mp_conn &c, const Deadline &deadline) {
     if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "recv: timed out");
     if (r != MP_OK) return r;
     uint64_t length;
-    int used = parse_frame_header(c.inbuf.data() + c.inpos, buffered(c), &length);
+    int used = parse_frame_header(c.inbuf.get() + c.inpos, buffered(c), &length);
     if (used < 0) {
       c.broken = true;
       return fail(MP_EINVAL, "recv: malformed frame header");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,8 +25,9 @@ struct mp_conn {
   std::mutex recv_mu;
   // Bytes received but not yet consumed (read-ahead: one recv() usually
   // brings a whole small message, header and body).
-  std::string inbuf;
-  size_t inpos = 0;
+  std::unique_ptr<char[]> inbuf;  // kReadAhead bytes once allocated
+  size_t inpos = 0;               // first unread byte
+  size_t inlen = 0;               // end of the bytes read
   // A frame being received across calls (after a timeout or MP_ENOSPC).
   bool have_length = false;
   uint64_t length = 0;

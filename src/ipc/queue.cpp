@@ -356,12 +356,13 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
     bool full = (counts_item && items_full(s)) || want > bytes_free(s, want);
     if (!full) return MP_OK;
     if (deadline.remaining_ms() == 0) return fail(MP_EFULL, "put: the queue is full");
-    uint64_t seen_gets = s.gets.load(std::memory_order_relaxed);
-    uint64_t seen_head = s.head.load(std::memory_order_relaxed);
+    // Wait for a state (room now), not for a change since some earlier
+    // read: a change that came in between must not be slept through.
     int r = wait_on(lock, s.space_seq, s.put_waiters, deadline, [&] {
-      return s.closed.load(std::memory_order_relaxed) ||
-             s.head.load(std::memory_order_seq_cst) != seen_head ||
-             s.gets.load(std::memory_order_relaxed) != seen_gets;
+      if (s.closed.load(std::memory_order_relaxed)) return true;
+      if (counts_item && items_full(s)) return false;
+      uint64_t head = s.head.load(std::memory_order_seq_cst);
+      return want <= s.capacity - (s.tail.load(std::memory_order_relaxed) - head);
     });
     if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "put: timed out while the queue is full");
   }
@@ -470,10 +471,11 @@ void sink_drop(Sink &sink) {
 // Wait for data (get_lock released meanwhile). MP_OK to look again.
 int wait_for_data(mp_queue &q, SideLock &lock, const Deadline &deadline) {
   QueueShared &s = *q.shared;
-  uint64_t seen_tail = s.tail.load(std::memory_order_relaxed);
+  // Wait for a state (something past the head), not for a change since an
+  // earlier read of the tail: a put in between must not be slept through.
   return wait_on(lock, s.data_seq, s.get_waiters, deadline, [&] {
     return s.closed.load(std::memory_order_relaxed) ||
-           s.tail.load(std::memory_order_seq_cst) != seen_tail;
+           s.tail.load(std::memory_order_seq_cst) > s.head.load(std::memory_order_relaxed);
   });
 }
 

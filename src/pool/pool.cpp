@@ -105,7 +105,13 @@ int start_worker_process(mp_pool &pool, Worker *w) {
   mp_conn_t *mine = nullptr, *theirs = nullptr;
   int r = mp_pipe(&mine, &theirs, 1);
   if (r != MP_OK) return r;
-  WorkerConfig config{pool.opts.init_task, pool.opts.init_arg, pool.opts.max_tasks};
+  WorkerConfig config{pool.opts.init_task, pool.opts.init_arg, pool.opts.max_tasks, {}};
+  if (pool.opts.method == MP_START_FORK) {  // a forked worker inherits these
+    config.close_fds.push_back(mp_conn_fileno(mine));
+    config.close_fds.push_back(pool.wake_fd);
+    for (Worker *other : pool.workers)
+      if (other->conn) config.close_fds.push_back(mp_conn_fileno(other->conn));
+  }
   std::string arg = encode_config(config);
   mp_process_t *proc = nullptr;
   r = mp_process_new(&proc, kWorkerTarget, arg.data(), arg.size());
@@ -232,7 +238,9 @@ bool shut_down_if_done(mp_pool &pool, std::vector<std::pair<mp_process_t *, mp_c
   if (!(pool.terminated || (pool.closed && !work_left(pool)))) return false;
   for (Worker *w : pool.workers) {
     if (!w->alive) continue;
-    reap.push_back({w->proc, w->conn});  // freeing the connection ends the worker
+    std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
+    conn_send_many(*w->conn, {std::string()}, Deadline(MP_FOREVER));  // stop
+    reap.push_back({w->proc, w->conn});
     w->proc = nullptr;
     w->conn = nullptr;
     w->alive = false;
@@ -323,7 +331,9 @@ void thread_worker_loop(mp_pool *pool) {
 }  // namespace
 
 void result_unref(mp_result *r) {
-  if (r->refs.fetch_sub(1) == 1) delete r;
+  if (r->refs.fetch_sub(1) != 1) return;
+  r->magic = 0;  // the handle stays valid until its last reference goes
+  delete r;
 }
 
 size_t auto_chunksize(const mp_pool &pool, size_t n) {
@@ -440,12 +450,14 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
     }
   }
   pool.joined = true;
-  pool.cb_stop = true;
-  pool.cb_cv.notify_all();
   lock.unlock();
   if (pool.dispatcher.joinable()) pool.dispatcher.join();
   for (Worker *w : pool.workers)
     if (w->thread.joinable()) w->thread.join();
+  lock.lock();  // every result is in: let the callback thread drain and stop
+  pool.cb_stop = true;
+  pool.cb_cv.notify_all();
+  lock.unlock();
   if (pool.callbacks.joinable()) pool.callbacks.join();
   return MP_OK;
 }

@@ -142,15 +142,24 @@ std::string encode_config(const WorkerConfig &c) {
   put_bytes(s, c.init_task);
   put_bytes(s, c.init_arg);
   put_u32(s, c.max_tasks);
+  put_u32(s, uint32_t(c.close_fds.size()));
+  for (int32_t fd : c.close_fds) put_u32(s, uint32_t(fd));
   return s;
 }
 
 int decode_config(WorkerConfig &out, const std::string &wire) {
   Reader r(wire);
+  uint32_t n;
   if (!r.magic("MPW1") || !r.bytes(&out.init_task) || !r.bytes(&out.init_arg) ||
-      !r.u32(&out.max_tasks) || !r.done())
+      !r.u32(&out.max_tasks) || !r.u32(&n) || n > r.left() / 4)
     return fail(MP_EINVAL, "pool: malformed worker configuration");
-  return MP_OK;
+  out.close_fds.resize(n);
+  for (auto &fd : out.close_fds) {
+    uint32_t v;
+    r.u32(&v);
+    fd = int32_t(v);
+  }
+  return r.done() ? MP_OK : fail(MP_EINVAL, "pool: malformed worker configuration");
 }
 
 }  // namespace mp

@@ -49,7 +49,16 @@ struct WorkerConfig {
   std::string init_task;
   std::string init_arg;
   uint32_t max_tasks = 0;
+  // Forked workers only: the parent's descriptors they inherited and must
+  // close (the pool's ends of every worker connection, its wake-up fd), so
+  // that nothing but the parent keeps a worker's connection open.
+  std::vector<int32_t> close_fds;
 };
+
+// An empty message from the parent asks a worker to exit (the pool closed).
+// End of stream does too, but a copy of the parent's end inherited by some
+// other child could delay that indefinitely.
+constexpr size_t kStopMessageLen = 0;
 
 std::string encode_chunk(const ChunkMsg &m);
 int decode_chunk(ChunkMsg &out, const std::string &wire);

@@ -1,5 +1,8 @@
 // A pool worker process: receive a chunk, run its items, send the results;
 // exit on end of stream (the pool closed) or after max_tasks tasks.
+#include <time.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -11,8 +14,16 @@
 namespace mp {
 namespace {
 
-// Results a worker holds back at most while more chunks are waiting.
+// Results a worker holds back at most while more chunks are waiting, and
+// how fast a chunk must have run for its result to be held back.
 constexpr size_t kMaxBatch = 16;
+constexpr int64_t kQuickChunkUs = 50;
+
+int64_t now_us() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
 
 // Run every item of a chunk in order.
 ResultMsg run_chunk(const ChunkMsg &chunk) {
@@ -46,6 +57,7 @@ int worker_main(const void *arg, size_t arg_len, void *) {
   WorkerConfig config;
   std::string wire(static_cast<const char *>(arg), arg_len);
   if (decode_config(config, wire) != MP_OK) return 2;
+  for (int32_t fd : config.close_fds) close(fd);
   mp_conn_t *conn = nullptr;
   if (mp_conn_from_fd(&conn, mp_child_fd(0), MP_CONN_READABLE | MP_CONN_WRITABLE) != MP_OK)
     return 2;
@@ -58,16 +70,24 @@ int worker_main(const void *arg, size_t arg_len, void *) {
   for (;;) {
     void *msg = nullptr;
     size_t len = 0;
-    if (mp_conn_recv(&msg, &len, conn, MP_FOREVER) != MP_OK) break;  // pool closed
+    if (mp_conn_recv(&msg, &len, conn, MP_FOREVER) != MP_OK) break;  // pool gone
+    if (len == kStopMessageLen) {  // pool closed
+      mp_free(msg);
+      break;
+    }
     ChunkMsg chunk;
     int r = decode_chunk(chunk, std::string(static_cast<char *>(msg), len));
     mp_free(msg);
     if (r != MP_OK) break;
+    int64_t started = now_us();
     results.push_back(encode_result(run_chunk(chunk)));
+    bool quick = now_us() - started < kQuickChunkUs;
     done += chunk.args.size();
     bool recycle = config.max_tasks && done >= config.max_tasks;
-    // Batch results only while the next chunk is already here, and a few.
-    if (!recycle && results.size() < kMaxBatch && mp_conn_poll(conn, 0) == 1) continue;
+    // Batch results of quick chunks while the next chunk is already here:
+    // fewer wake-ups for map(chunksize=1). A slow chunk's result goes at
+    // once, so a result waits at most for a few quick chunks after it.
+    if (!recycle && quick && results.size() < kMaxBatch && mp_conn_poll(conn, 0) == 1) continue;
     if (conn_send_many(*conn, results, Deadline(MP_FOREVER)) != MP_OK) break;
     results.clear();
     if (recycle) break;

@@ -12,7 +12,8 @@ namespace mp {
 namespace {
 
 // The calling thread's id, cached; a forked child's thread has a new one.
-thread_local int32_t t_tid = 0;
+// initial-exec: no __tls_get_addr call on every acquire and release.
+__attribute__((tls_model("initial-exec"))) thread_local int32_t t_tid = 0;
 void forget_tid_after_fork() { t_tid = 0; }
 const int g_tid_atfork = pthread_atfork(nullptr, nullptr, forget_tid_after_fork);
 
@@ -73,7 +74,8 @@ int lock_acquire(LockWord &w, const Deadline &deadline) {
     pthread_mutex_consistent(&w.mutex);
     w.depth.store(0, std::memory_order_relaxed);  // the dead holder's levels
   }
-  w.depth.fetch_add(1, std::memory_order_relaxed);
+  // depth and owner change only under the mutex: plain stores suffice.
+  w.depth.store(w.depth.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   w.owner.store(my_tid(), std::memory_order_relaxed);
   if (died) return fail(MP_EOWNERDEAD, "acquire: the previous holder died holding the lock");
   return MP_OK;
@@ -82,8 +84,9 @@ int lock_acquire(LockWord &w, const Deadline &deadline) {
 int lock_release(LockWord &w) {
   if (w.owner.load(std::memory_order_relaxed) != my_tid())
     return fail(MP_ESTATE, "release: this thread does not hold the lock");
-  if (w.depth.fetch_sub(1, std::memory_order_relaxed) == 1)
-    w.owner.store(0, std::memory_order_relaxed);
+  uint32_t depth = w.depth.load(std::memory_order_relaxed) - 1;
+  w.depth.store(depth, std::memory_order_relaxed);
+  if (depth == 0) w.owner.store(0, std::memory_order_relaxed);
   int r = pthread_mutex_unlock(&w.mutex);
   if (r == EPERM) return fail(MP_ESTATE, "release: this thread does not hold the lock");
   if (r != 0) return fail_errno("pthread_mutex_unlock", "lock", r);

@@ -71,11 +71,18 @@ int event_wait(EventShared &e, const Deadline &deadline) {
 // needs the lock) changes seq, so futex_wait returns at once rather than
 // missing it.
 int cond_wait(CondShared &c, LockWord &lock, const Deadline &deadline) {
+  if (!lock_held_by_me(lock))
+    return fail(MP_ESTATE, "wait: this thread does not hold the condition's lock");
+  // Flag the wait while still holding the lock: a notifier needs the lock,
+  // so it cannot miss the flag and skip the wake-up.
+  c.waiters.fetch_add(1, std::memory_order_seq_cst);
   uint32_t seen = c.seq.load(std::memory_order_seq_cst);
   uint32_t levels;
   int r = lock_release_all(lock, &levels);
-  if (r != MP_OK) return r;
-  c.waiters.fetch_add(1, std::memory_order_seq_cst);
+  if (r != MP_OK) {
+    c.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    return r;
+  }
   int w = futex_wait(&c.seq, seen, deadline);
   c.waiters.fetch_sub(1, std::memory_order_seq_cst);
   r = lock_reacquire(lock, levels);
@@ -106,6 +113,7 @@ void lock_barrier(BarrierShared &b) {
 }
 
 void break_barrier(BarrierShared &b) {
+  b.count = 0;  // every waiter leaves with MP_ESTATE
   b.broken.store(1, std::memory_order_seq_cst);
   b.generation.fetch_add(1, std::memory_order_seq_cst);  // wake sleepers
   futex_wake(&b.generation, -1);

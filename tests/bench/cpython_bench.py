@@ -4,17 +4,39 @@
     cpython_bench.py [--time SEC] [--batches N] [--iters N] [--quick]
                      [--list] NAME...
 
-Prints `BENCH <name> cpython <value> us` per workload: the median of the
-batch means, measured exactly as bench_process does (a warm-up of 10 % of
-the budget, then --batches batches sized to --time seconds in all). Lines
-starting with '#' are details. MP_BENCH_BIGHEAP_MB sets the touched heap of
-run_true_bigheap (default 1024 MiB; 64 with --quick).
+Prints `BENCH <name> cpython <value> <unit>` per workload: the median of
+the batch means, measured exactly as bench_process and bench_ipc do (a
+warm-up of 10 % of the budget, then --batches batches sized to --time
+seconds in all). Lines starting with '#' are details. MP_BENCH_BIGHEAP_MB
+sets the touched heap of run_true_bigheap (default 1024 MiB; 64 with
+--quick).
 
-Workloads:
+Workloads (us per iteration):
   spawn_fork        get_context('fork').Process(target=noop): start + join
   spawn_spawn       the same with get_context('spawn')
   run_true          subprocess.run(['/bin/true'])
   run_true_bigheap  the same from a process holding a touched bytearray
+  pingpong_64B      Pipe(duplex=True), a 'fork' child echoes with
+                    recv_bytes/send_bytes; send_bytes(64 B) + recv_bytes
+Queue workloads, as in bench_ipc.c (value: messages per second, or MB/s =
+10^6 bytes per second): a batch starts the producers and consumers
+('fork' context; not timed), a Barrier lets them go, and the time runs
+from the first put to the end of the last get. Each producer puts its share
+of one bytes object, then a None pill; a consumer gets until a None and
+checks each message's length; the total is checked at the end.
+  queue_64B_1to1    multiprocessing.Queue(), 64-byte bytes, 1 -> 1
+  queue_64B_2to2    the same, 2 producers -> 2 consumers
+  queue_1MiB        1 MiB bytes, 1 -> 1
+Synchronisation workloads, as in bench_sync.c (a batch function loops n
+operations; ns per operation, or operations per second):
+  lock_uncontended  multiprocessing.Lock(): acquire() + release(), ns
+  lock_contended    the same, 2 'fork' processes hammering one Lock (started
+                    outside the timed part, let go by a Barrier); ns = (the
+                    last end - the first start) / the operations of both
+  dict_incr         Manager().dict(): `with lock: d['count'] += 1` under a
+                    multiprocessing.Lock, as the tutorial's counter does
+                    (d[k] += 1 is a get and a set: two round trips to the
+                    manager process, not atomic without the lock), ops/s
 """
 import argparse
 import multiprocessing
@@ -25,6 +47,7 @@ import sys
 import time
 
 TRUE_PATH = '/bin/true'
+WATCHDOG_S = 30.0  # seconds a queue batch may take before it counts as hung
 
 
 def noop():
@@ -76,9 +99,227 @@ def measure(fn, budget, batches, fixed_iters, quick):
     return statistics.median(means), min(means), max(means), iters
 
 
-def workloads(quick):
-    """name -> (unit, setup) where setup() returns the iteration function.
-    A new workload is one entry here."""
+def measure_rate(batch, scale, first_n, budget, batches, fixed_n):
+    """As bench_common.c: batch(n) does n units and returns its seconds.
+    Warm up with growing batches for 10 % of the budget, size the batches
+    from the last one, return the median of the batch rates (units per
+    second x scale) plus details."""
+    n, spent = first_n, 0.0
+    while True:
+        s = batch(n)
+        spent += s
+        per = max(s, 1e-9) / n
+        if spent >= budget * 0.1:
+            break
+        want = (budget * 0.1 - spent) / per
+        n = max(n * 2, min(n * 16, int(want)))
+    units = fixed_n or max(1, min(1_000_000_000, int(budget / (batches * per))))
+    rates = [units * scale / max(batch(units), 1e-9) for _ in range(batches)]
+    return statistics.median(rates), min(rates), max(rates), units
+
+
+def measure_cost(batch, first_n, budget, batches, fixed_n):
+    """As bench_sync.c: batch(n) does n operations and returns its
+    seconds; the same warm-up and sizing as measure_rate; the median of the
+    batch means in nanoseconds per operation, plus details."""
+    n, spent = first_n, 0.0
+    while True:
+        s = batch(n)
+        spent += s
+        per = max(s, 1e-9) / n
+        if spent >= budget * 0.1:
+            break
+        want = (budget * 0.1 - spent) / per
+        n = max(n * 2, min(n * 16, int(want)))
+    units = fixed_n or max(1, min(1_000_000_000, int(budget / (batches * per))))
+    means = [batch(units) / units * 1e9 for _ in range(batches)]
+    return statistics.median(means), min(means), max(means), units
+
+
+# ---------------------------------------------------------------- locks, dict
+
+CONTENDERS = 2
+
+
+def lock_uncontended():
+    lock = multiprocessing.Lock()
+    acquire, release = lock.acquire, lock.release
+
+    def batch(n):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            acquire()
+            release()
+        return time.perf_counter() - t0
+    return batch
+
+
+def _hammer(lock, barrier, times, idx, n):
+    acquire, release = lock.acquire, lock.release
+    barrier.wait()
+    t0 = time.monotonic()
+    for _ in range(n):
+        acquire()
+        release()
+    times[2 * idx + 1] = time.monotonic()
+    times[2 * idx] = t0
+
+
+def lock_contended():
+    ctx = multiprocessing.get_context('fork')
+    lock = ctx.Lock()
+
+    def batch(n):
+        barrier = ctx.Barrier(CONTENDERS + 1)
+        times = ctx.RawArray('d', 2 * CONTENDERS)
+        shares = [n // CONTENDERS + (n % CONTENDERS if i == 0 else 0)
+                  for i in range(CONTENDERS)]
+        procs = [ctx.Process(target=_hammer,
+                             args=(lock, barrier, times, i, shares[i]))
+                 for i in range(CONTENDERS)]
+        for p in procs:
+            p.start()
+        barrier.wait(WATCHDOG_S)
+        end = time.monotonic() + WATCHDOG_S
+        for p in procs:
+            p.join(max(0.0, end - time.monotonic()))
+        if any(p.exitcode is None for p in procs):
+            for p in procs:
+                p.kill()
+                p.join()
+            raise RuntimeError('lock_contended batch hung for %g s' % WATCHDOG_S)
+        bad = [p.exitcode for p in procs if p.exitcode != 0]
+        if bad:
+            raise RuntimeError('lock_contended child exit codes %r' % bad)
+        return max(times[1::2]) - min(times[0::2])
+    return batch
+
+
+def dict_incr(teardown):
+    ctx = multiprocessing.get_context('fork')
+    manager = ctx.Manager()
+    d = manager.dict({'count': 0})
+    lock = ctx.Lock()
+    teardown.append(manager.shutdown)
+
+    def batch(n):
+        before = d['count']
+        t0 = time.perf_counter()
+        for _ in range(n):
+            with lock:
+                d['count'] += 1
+        t = time.perf_counter() - t0
+        if d['count'] != before + n:
+            raise RuntimeError('dict_incr: count %d after %d increments from %d'
+                               % (d['count'], n, before))
+        return t
+    return batch
+
+
+# ---------------------------------------------------------------- queues
+
+def _q_producer(q, barrier, first, idx, n, size):
+    msg = bytes([idx]) * size
+    barrier.wait()
+    first[idx] = time.monotonic()
+    for _ in range(n):
+        q.put(msg)
+    q.put(None)
+
+
+def _q_consumer(q, barrier, last, got, idx, size):
+    barrier.wait()
+    count = 0
+    while True:
+        m = q.get()
+        if m is None:
+            break
+        if len(m) != size:
+            raise RuntimeError('got %d bytes, %d expected' % (len(m), size))
+        count += 1
+    last[idx] = time.monotonic()
+    got[idx] = count
+
+
+def queue_batch(pairs, size):
+    """The batch function of a queue workload: n messages, seconds."""
+    ctx = multiprocessing.get_context('fork')
+
+    def batch(n):
+        q = ctx.Queue()
+        barrier = ctx.Barrier(2 * pairs + 1)
+        first = ctx.RawArray('d', pairs)
+        last = ctx.RawArray('d', pairs)
+        got = ctx.RawArray('q', pairs)
+        shares = [n // pairs + (n % pairs if i == 0 else 0) for i in range(pairs)]
+        procs = [ctx.Process(target=_q_consumer, args=(q, barrier, last, got, i, size))
+                 for i in range(pairs)]
+        procs += [ctx.Process(target=_q_producer,
+                              args=(q, barrier, first, i, shares[i], size))
+                  for i in range(pairs)]
+        for p in procs:
+            p.start()
+        barrier.wait(WATCHDOG_S)
+        end = time.monotonic() + WATCHDOG_S
+        for p in procs:
+            p.join(max(0.0, end - time.monotonic()))
+        if any(p.exitcode is None for p in procs):
+            for p in procs:
+                p.kill()
+                p.join()
+            raise RuntimeError('queue batch hung for %g s (%d messages got)'
+                               % (WATCHDOG_S, sum(got)))
+        bad = [p.exitcode for p in procs if p.exitcode != 0]
+        if bad:
+            raise RuntimeError('queue child exit codes %r' % bad)
+        if sum(got) != n:
+            raise RuntimeError('the consumers got %d messages, %d were put'
+                               % (sum(got), n))
+        q.close()
+        q.join_thread()
+        return max(last) - min(first)
+    return batch
+
+
+# ---------------------------------------------------------------- pingpong
+
+def _echo(conn):
+    while True:
+        m = conn.recv_bytes()
+        if not m:  # an empty message ends the echo
+            break
+        conn.send_bytes(m)
+
+
+def pingpong(teardown):
+    ctx = multiprocessing.get_context('fork')
+    a, b = ctx.Pipe(duplex=True)
+    p = ctx.Process(target=_echo, args=(b,))
+    p.start()
+    b.close()
+    msg = bytes(64)
+
+    def once():
+        a.send_bytes(msg)
+        if len(a.recv_bytes()) != 64:
+            raise RuntimeError('pingpong: wrong length back')
+
+    def stop():
+        a.send_bytes(b'')
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError('echo child exit code %r' % p.exitcode)
+
+    teardown.append(stop)
+    return once
+
+
+def workloads(quick, teardown):
+    """name -> (unit, setup, rate) where setup() returns the iteration
+    function (rate None: us per iteration) or the batch function of a rate
+    workload (rate: (scale, units of the first warm-up batch)). teardown
+    collects what to run after the measurement. A new workload is one entry
+    here."""
     def fork():
         ctx = multiprocessing.get_context('fork')
         return lambda: _start_join(ctx)
@@ -96,11 +337,20 @@ def workloads(quick):
         print('# run_true_bigheap: parent heap %d MiB touched' % (size >> 20))
         return _run_true
 
+    mib = 1 << 20
     return {
-        'spawn_fork': ('us', fork),
-        'spawn_spawn': ('us', spawn),
-        'run_true': ('us', lambda: _run_true),
-        'run_true_bigheap': ('us', bigheap),
+        'spawn_fork': ('us', fork, None),
+        'spawn_spawn': ('us', spawn, None),
+        'run_true': ('us', lambda: _run_true, None),
+        'run_true_bigheap': ('us', bigheap, None),
+        'queue_64B_1to1': ('msg/s', lambda: queue_batch(1, 64), (1.0, 2000)),
+        'queue_64B_2to2': ('msg/s', lambda: queue_batch(2, 64), (1.0, 2000)),
+        'queue_1MiB': ('MB/s', lambda: queue_batch(1, mib), (mib / 1e6, 8)),
+        'pingpong_64B': ('us', lambda: pingpong(teardown), None),
+        # ns: a batch function too; rate = (unused, first warm-up batch)
+        'lock_uncontended': ('ns', lock_uncontended, (1.0, 1000)),
+        'lock_contended': ('ns', lock_contended, (1.0, 2000)),
+        'dict_incr': ('ops/s', lambda: dict_incr(teardown), (1.0, 100)),
     }
 
 
@@ -115,9 +365,10 @@ def main(argv):
     args = ap.parse_args(argv)
     if args.quick:
         args.time, args.batches = 0.05, 3
-    table = workloads(args.quick)
+    teardown = []
+    table = workloads(args.quick, teardown)
     if args.list:
-        for name, (unit, _) in table.items():
+        for name, (unit, _, _) in table.items():
             print(name, unit)
         return 0
     names = args.names or list(table)
@@ -128,12 +379,25 @@ def main(argv):
           'value = median of batch means'
           % (sys.version.split()[0], args.time, args.batches))
     for name in names:
-        unit, setup = table[name]
+        unit, setup, rate = table[name]
         fn = setup()
-        med, lo, hi, iters = measure(fn, args.time, args.batches, args.iters,
-                                     args.quick)
-        print('# %s cpython: median of %d batch means, %d iterations/batch, '
-              'batch means %.2f..%.2f us' % (name, args.batches, iters, lo, hi))
+        if rate and unit == 'ns':
+            med, lo, hi, iters = measure_cost(fn, rate[1], args.time,
+                                              args.batches, args.iters)
+            what = 'operations'
+        elif rate:
+            med, lo, hi, iters = measure_rate(fn, rate[0], rate[1], args.time,
+                                              args.batches, args.iters)
+            what = 'operations' if unit == 'ops/s' else 'messages'
+        else:
+            med, lo, hi, iters = measure(fn, args.time, args.batches, args.iters,
+                                         args.quick)
+            what = 'iterations'
+        while teardown:
+            teardown.pop()()
+        print('# %s cpython: median of %d batch means, %d %s/batch, '
+              'batch means %.2f..%.2f %s' % (name, args.batches, iters, what,
+                                             lo, hi, unit))
         print('BENCH %s cpython %.2f %s' % (name, med, unit), flush=True)
     return 0
 

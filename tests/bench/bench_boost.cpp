@@ -1,0 +1,159 @@
+/*
+ * The Boost peer of the queue workloads of bench_ipc.c:
+ * boost::interprocess::message_queue, the same process layout, messages,
+ * checks and measurement (bench_common.h).
+ *
+ *   bench_boost [--time SEC] [--batches N] [--iters N] [--quick] [--list] NAME...
+ *
+ * Prints `BENCH <name> boost <value> <unit>` per workload:
+ *   queue_64B_1to1  message_queue(max_num_msg 1024, max_msg_size 64),
+ *                   1 producer -> 1 consumer process, send / receive
+ *   queue_64B_2to2  the same, 2 producers -> 2 consumers
+ *   queue_1MiB      message_queue(8, 1 MiB), 1 -> 1
+ * A batch creates the queue (a named shared-memory object, removed after
+ * the batch), forks the children (they open it by name), and times from the
+ * first send to the end of the last receive.
+ */
+#include <unistd.h>
+
+#include <boost/interprocess/ipc/message_queue.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_common.h"
+
+namespace bip = boost::interprocess;
+
+namespace {
+
+const char *const kImpls[] = {"boost"};
+
+struct BoostRun {
+  qcfg_t cfg;
+  size_t capacity;  // max_num_msg
+  std::string name; // of the shared-memory object
+  int idx;          // producer number, set per child
+};
+
+int producer(void *arg) {
+  BoostRun *run = static_cast<BoostRun *>(arg);
+  try {
+    bip::message_queue mq(bip::open_only, run->name.c_str());
+    size_t size = run->cfg.msg_size;
+    std::vector<unsigned char> buf(size);
+    q_fill(buf.data(), size, run->idx);
+    long n = q_share(&run->cfg, run->idx);
+    ctl_wait_go();
+    ctl_first_put();
+    for (long i = 0; i <= n; ++i) {  // n data messages, then the pill
+      q_stamp(buf.data(), size, i < n ? uint64_t(i) : Q_PILL);
+      mq.send(buf.data(), size, 0);
+      ctl_put_progress(i);
+    }
+  } catch (const std::exception &e) {
+    return ctl_fail("boost producer: %s", e.what());
+  }
+  return 0;
+}
+
+int consumer(void *arg) {
+  BoostRun *run = static_cast<BoostRun *>(arg);
+  try {
+    bip::message_queue mq(bip::open_only, run->name.c_str());
+    size_t size = run->cfg.msg_size, len = 0;
+    unsigned prio = 0;
+    std::vector<unsigned char> buf(size);
+    qcheck_t check;
+    std::memset(&check, 0, sizeof check);
+    ctl_ready();
+    int k;
+    do {
+      mq.receive(buf.data(), size, len, prio);
+      if ((k = q_check(&check, buf.data(), len, size)) < 0) return 1;
+    } while (k > 0);
+    ctl_last_get(check.got);
+  } catch (const std::exception &e) {
+    return ctl_fail("boost consumer: %s", e.what());
+  }
+  return 0;
+}
+
+double boost_batch(void *ctx, long n) {
+  BoostRun *run = static_cast<BoostRun *>(ctx);
+  run->cfg.n = n;
+  ctl_reset();
+  bip::message_queue::remove(run->name.c_str());
+  double secs;
+  try {
+    bip::message_queue mq(bip::create_only, run->name.c_str(), run->capacity,
+                          run->cfg.msg_size);
+    pid_t pids[16];
+    int np = 0;
+    for (int i = 0; i < run->cfg.consumers; ++i) pids[np++] = fork_child(consumer, run);
+    for (int i = 0; i < run->cfg.producers; ++i) {
+      run->idx = i;  // the child's copy keeps it
+      pids[np++] = fork_child(producer, run);
+    }
+    ctl_start(np, "boost queue");
+    wait_children(pids, np, BENCH_WATCHDOG_S, "boost queue");
+    secs = ctl_elapsed(&run->cfg, "boost queue");
+  } catch (const std::exception &e) {
+    bip::message_queue::remove(run->name.c_str());
+    die("boost message_queue: %s", e.what());
+  }
+  bip::message_queue::remove(run->name.c_str());
+  return secs;
+}
+
+// The queue of the batch in progress, removed if the program dies in it.
+std::string g_queue_name;
+pid_t g_parent;
+
+void remove_queue_at_exit() {
+  if (getpid() == g_parent && !g_queue_name.empty())
+    bip::message_queue::remove(g_queue_name.c_str());
+}
+
+void run_queue(const char *name, int pairs, size_t msg_size, size_t capacity) {
+  bool big = msg_size >= 4096;
+  BoostRun run;
+  run.cfg = qcfg_t{pairs, pairs, msg_size, 0};
+  run.capacity = capacity;
+  run.name = "multiproc_bench_boost_" + std::to_string(getpid());
+  if (g_queue_name.empty()) {
+    g_parent = getpid();
+    std::atexit(remove_queue_at_exit);
+  }
+  g_queue_name = run.name;
+  run.idx = 0;
+  bench_metric_t m = {big ? "MB/s" : "msg/s", 1, big ? double(msg_size) / 1e6 : 1.0,
+                      big ? 16L : 20000L};
+  bench_impl_t impl = {"boost", boost_batch, &run};
+  std::printf("# %s boost: message_queue(max_num_msg %zu, max_msg_size %zu)\n", name,
+              capacity, msg_size);
+  bench_measure(name, &m, &impl, 1);
+}
+
+void run_64B_1to1(const char *name) { run_queue(name, 1, 64, 1024); }
+void run_64B_2to2(const char *name) { run_queue(name, 2, 64, 1024); }
+void run_1MiB(const char *name) { run_queue(name, 1, 1 << 20, 8); }
+
+const bench_workload_t kWorkloads[] = {
+    {"queue_64B_1to1", "msg/s", run_64B_1to1},
+    {"queue_64B_2to2", "msg/s", run_64B_2to2},
+    {"queue_1MiB", "MB/s", run_1MiB},
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  char banner[64];
+  std::snprintf(banner, sizeof banner, "Boost %d.%d.%d", BOOST_VERSION / 100000,
+                BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
+  return bench_main("bench_boost", banner, argc, argv, kWorkloads,
+                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 1);
+}

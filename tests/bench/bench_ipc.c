@@ -1,0 +1,535 @@
+/*
+ * IPC benchmarks: multiproc queues and connections against the raw limit.
+ *
+ *   bench_ipc [options] NAME...
+ *     --time SEC     time budget per implementation and workload (default 1.5)
+ *     --batches N    timed batches per implementation (default 5)
+ *     --iters N      messages (round trips) per batch (default: calibrated)
+ *     --impl LIST    multiproc, raw or both (default both, batches alternate)
+ *     --quick        smoke mode: --time 0.05 --batches 3
+ *     --list         print the workload names and units, one a line
+ *
+ * For each NAME it prints `BENCH <name> multiproc <value> <unit>` and
+ * `BENCH <name> raw <value> <unit>` (no raw line for queue_64B_2to2), the
+ * median of the batch means; the method is in bench_common.h. The Boost
+ * peer of the queue workloads is bench_boost.cpp, the CPython one
+ * cpython_bench.py.
+ *
+ * Queue workloads: a batch forks its producers and consumers (not timed),
+ * lets the producers go at once, and times from the first put to the end
+ * of the last get (CLOCK_MONOTONIC across the processes). Producer i puts
+ * its share of the batch's messages, numbered, then one pill; a consumer
+ * gets (into its own buffer) until it sees a pill and checks every message
+ * (length, per-producer order, no duplicate; the total count at the end).
+ * Value: data messages per second (msg/s), or for 1 MiB messages
+ * MB/s = 10^6 bytes per second.
+ *   queue_64B_1to1  mp_queue_new(maxsize 0, default max_bytes), handed to
+ *                   the children (mp_process_new, MP_START_FORK) with
+ *                   mp_process_pass_fd + mp_child_fd + mp_queue_from_fd;
+ *                   mp_queue_put / mp_queue_get_into, MP_FOREVER
+ *                   | raw: a lock-free single-producer single-consumer ring
+ *                   of 16384 64-byte slots (1 MiB) in a shared anonymous
+ *                   mapping, both sides spinning: the physical limit
+ *   queue_64B_2to2  the same with 2 producers and 2 consumers | no raw
+ *   queue_1MiB      1 -> 1, 1 MiB messages (a message above half of the
+ *                   queue's 1 MiB ring streams through it in pieces)
+ *                   | raw: 1 MiB write()s into a pipe (default pipe size),
+ *                   read() until a message is whole
+ * Connection workload (the batch function loops n round trips, us each):
+ *   pingpong_64B    mp_pipe(duplex); a child (MP_START_FORK) echoes with
+ *                   mp_conn_recv_into + mp_conn_send; the parent sends 64
+ *                   bytes and receives them back | raw: socketpair
+ *                   (AF_UNIX stream), write 64 / read 64 both ways
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+#include "multiproc.h"
+
+#define PRODUCER_TARGET "bench_queue_producer"
+#define CONSUMER_TARGET "bench_queue_consumer"
+#define ECHO_TARGET "bench_echo"
+#define PING_SIZE 64
+
+static const char *const kImpls[] = {"multiproc", "raw"};
+enum { IMPL_MULTIPROC, IMPL_RAW };
+
+/* Abort the benchmark on a library error, with the library's message. */
+static void check_mp(int r, const char *what) {
+  if (r < 0)
+    die("%s failed: %s (%s): %s", what, mp_err_name(r), mp_strerror(r),
+        mp_last_error());
+}
+
+/* In a child: record a library error, return 1 (the exit status). */
+static int child_mp_fail(int r, const char *what) {
+  return ctl_fail("%s failed: %s (%s): %s", what, mp_err_name(r),
+                  mp_strerror(r), mp_last_error());
+}
+
+/* ------------------------------------------------------------------------
+ * multiproc: queue
+ * ---------------------------------------------------------------------- */
+
+typedef struct qarg {
+  qcfg_t cfg;
+  int idx; /* producer number (message tag) */
+} qarg_t;
+
+static int open_child_queue(mp_queue_t **q) {
+  int fd = mp_child_fd(0), r;
+  if (fd < 0) return child_mp_fail(fd, "mp_child_fd");
+  r = mp_queue_from_fd(q, fd);
+  return r < 0 ? child_mp_fail(r, "mp_queue_from_fd") : 0;
+}
+
+static int mp_producer(const void *arg, size_t arg_len, void *payload) {
+  qarg_t a;
+  mp_queue_t *q = NULL;
+  int r;
+  (void)payload;
+  if (arg_len != sizeof a) return ctl_fail("producer: bad argument");
+  memcpy(&a, arg, sizeof a);
+  if (open_child_queue(&q)) return 1;
+  size_t size = a.cfg.msg_size;
+  char *buf = malloc(size);
+  if (!buf) return ctl_fail("producer: out of memory");
+  q_fill(buf, size, a.idx);
+  long n = q_share(&a.cfg, a.idx);
+  ctl_wait_go();
+  ctl_first_put();
+  for (long i = 0; i < n; ++i) {
+    q_stamp(buf, size, (uint64_t)i);
+    if ((r = mp_queue_put(q, buf, size, MP_FOREVER)) < 0)
+      return child_mp_fail(r, "mp_queue_put");
+    ctl_put_progress(i);
+  }
+  q_stamp(buf, size, Q_PILL);
+  if ((r = mp_queue_put(q, buf, size, MP_FOREVER)) < 0)
+    return child_mp_fail(r, "mp_queue_put (pill)");
+  mp_queue_free(q);
+  free(buf);
+  return 0;
+}
+
+static int mp_consumer(const void *arg, size_t arg_len, void *payload) {
+  qarg_t a;
+  mp_queue_t *q = NULL;
+  qcheck_t check;
+  int r, k;
+  (void)payload;
+  if (arg_len != sizeof a) return ctl_fail("consumer: bad argument");
+  memcpy(&a, arg, sizeof a);
+  if (open_child_queue(&q)) return 1;
+  size_t size = a.cfg.msg_size, len;
+  char *buf = malloc(size);
+  if (!buf) return ctl_fail("consumer: out of memory");
+  memset(&check, 0, sizeof check);
+  ctl_ready();
+  do {
+    if ((r = mp_queue_get_into(&len, q, buf, size, MP_FOREVER)) < 0)
+      return child_mp_fail(r, "mp_queue_get_into");
+    if ((k = q_check(&check, buf, len, size)) < 0) return 1;
+  } while (k > 0);
+  ctl_last_get(check.got);
+  mp_queue_free(q);
+  free(buf);
+  return 0;
+}
+
+static mp_process_t *start_queue_child(const char *target, mp_queue_t *q,
+                                       const qcfg_t *cfg, int idx) {
+  mp_process_t *p = NULL;
+  qarg_t a;
+  memset(&a, 0, sizeof a);
+  a.cfg = *cfg;
+  a.idx = idx;
+  check_mp(mp_process_new(&p, target, &a, sizeof a), "mp_process_new");
+  check_mp(mp_process_pass_fd(p, mp_queue_fileno(q)), "mp_process_pass_fd");
+  check_mp(mp_process_start(p), "mp_process_start");
+  return p;
+}
+
+/* Join every child; kill them all if the batch hangs (q: the batch's queue,
+ * for its qsize in the report). */
+static void join_all(mp_process_t **p, int n, mp_queue_t *q, const char *what) {
+  double end = now_s() + BENCH_WATCHDOG_S;
+  for (int i = 0; i < n; ++i) {
+    double left = end - now_s();
+    int code = -1, r = mp_process_join(p[i], left > 0 ? (int64_t)(left * 1000) : 0);
+    if (r == MP_ETIMEDOUT) {
+      char report[1024];
+      size_t len;
+      ctl_hang_report(report, sizeof report);
+      len = strlen(report);
+      snprintf(report + len, sizeof report - len, "; qsize now %d", mp_queue_qsize(q));
+      for (int j = 0; j < n; ++j) { /* the exit codes of those that ended */
+        int c = -999;
+        len = strlen(report);
+        if (mp_process_join(p[j], 0) == MP_OK && mp_process_exitcode(&c, p[j]) == MP_OK)
+          snprintf(report + len, sizeof report - len, "; pid %d ended, exit code %d",
+                   mp_process_pid(p[j]), c);
+      }
+      for (int j = 0; j < n; ++j) {
+        mp_process_kill(p[j]);
+        mp_process_join(p[j], MP_FOREVER);
+      }
+      die("%s: hung for %g s: %s", what, BENCH_WATCHDOG_S, report);
+    }
+    check_mp(r, "mp_process_join");
+    check_mp(mp_process_exitcode(&code, p[i]), "mp_process_exitcode");
+    if (code != 0) {
+      if (g_ctl->failed) die("%s: %s", what, g_ctl->err);
+      die("%s: child exit code %d", what, code);
+    }
+  }
+}
+
+static double mp_queue_batch(void *ctx, long n) {
+  qcfg_t cfg = *(const qcfg_t *)ctx;
+  mp_queue_t *q = NULL;
+  mp_process_t *procs[16];
+  int np = 0;
+  cfg.n = n;
+  ctl_reset();
+  check_mp(mp_queue_new(&q, 0, 0, 0), "mp_queue_new");
+  for (int i = 0; i < cfg.consumers; ++i)
+    procs[np++] = start_queue_child(CONSUMER_TARGET, q, &cfg, i);
+  for (int i = 0; i < cfg.producers; ++i)
+    procs[np++] = start_queue_child(PRODUCER_TARGET, q, &cfg, i);
+  ctl_start(np, "multiproc queue");
+  join_all(procs, np, q, "multiproc queue");
+  for (int i = 0; i < np; ++i) mp_process_free(procs[i]);
+  mp_queue_free(q);
+  return ctl_elapsed(&cfg, "multiproc queue");
+}
+
+/* ------------------------------------------------------------------------
+ * raw: SPSC ring of 64-byte slots in a shared anonymous mapping
+ * ---------------------------------------------------------------------- */
+
+#define RING_SLOTS 16384 /* x 64 B = 1 MiB, the queue's default ring */
+#define SLOT 64
+
+typedef struct spsc {
+  _Alignas(64) uint64_t head; /* next slot to read (consumer) */
+  _Alignas(64) uint64_t tail; /* next slot to write (producer) */
+  _Alignas(64) unsigned char slot[RING_SLOTS][SLOT];
+} spsc_t;
+
+typedef struct raw_q {
+  qcfg_t cfg;
+  spsc_t *ring;
+  int fds[2]; /* queue_1MiB: the pipe */
+} raw_q_t;
+
+static inline void spin(unsigned *spins) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+  if (++*spins % 1024 == 0) sched_yield(); /* another process needs the CPU */
+}
+
+static int ring_producer(void *arg) {
+  raw_q_t *rq = arg;
+  spsc_t *r = rq->ring;
+  uint64_t tail = 0, head = 0;
+  long n = rq->cfg.n;
+  unsigned spins = 0;
+  unsigned char msg[SLOT];
+  q_fill(msg, SLOT, 0);
+  ctl_wait_go();
+  ctl_first_put();
+  for (long i = 0; i <= n; ++i) { /* n data messages, then the pill */
+    while (tail - head == RING_SLOTS) {
+      head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+      if (tail - head == RING_SLOTS) spin(&spins);
+    }
+    q_stamp(msg, SLOT, i < n ? (uint64_t)i : Q_PILL);
+    memcpy(r->slot[tail % RING_SLOTS], msg, SLOT);
+    __atomic_store_n(&r->tail, ++tail, __ATOMIC_RELEASE);
+    ctl_put_progress(i);
+  }
+  return 0;
+}
+
+static int ring_consumer(void *arg) {
+  raw_q_t *rq = arg;
+  spsc_t *r = rq->ring;
+  uint64_t head = 0, tail = 0;
+  unsigned spins = 0;
+  unsigned char msg[SLOT];
+  qcheck_t check;
+  int k;
+  memset(&check, 0, sizeof check);
+  ctl_ready();
+  do {
+    while (head == tail) {
+      tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+      if (head == tail) spin(&spins);
+    }
+    memcpy(msg, r->slot[head % RING_SLOTS], SLOT);
+    __atomic_store_n(&r->head, ++head, __ATOMIC_RELEASE);
+    if ((k = q_check(&check, msg, SLOT, SLOT)) < 0) return 1;
+  } while (k > 0);
+  ctl_last_get(check.got);
+  return 0;
+}
+
+static double raw_ring_batch(void *ctx, long n) {
+  raw_q_t *rq = ctx;
+  pid_t pids[2];
+  rq->cfg.n = n;
+  ctl_reset();
+  if (!rq->ring) {
+    void *p = mmap(NULL, sizeof(spsc_t), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) die("mmap: %s", strerror(errno));
+    rq->ring = p;
+  }
+  rq->ring->head = rq->ring->tail = 0;
+  pids[0] = fork_child(ring_consumer, rq);
+  pids[1] = fork_child(ring_producer, rq);
+  ctl_start(2, "raw ring");
+  wait_children(pids, 2, BENCH_WATCHDOG_S, "raw ring");
+  return ctl_elapsed(&rq->cfg, "raw ring");
+}
+
+/* ------------------------------------------------------------------------
+ * raw: a pipe stream of fixed-size messages (queue_1MiB)
+ * ---------------------------------------------------------------------- */
+
+static int write_full(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w, len -= (size_t)w;
+  }
+  return 0;
+}
+
+/* 1: whole, 0: end of stream before any byte, -1: error. */
+static int read_full(int fd, void *buf, size_t len) {
+  char *p = buf;
+  size_t got = 0;
+  while (got < len) {
+    ssize_t r = read(fd, p + got, len - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (r == 0) return got == 0 ? 0 : -1;
+    got += (size_t)r;
+  }
+  return 1;
+}
+
+static int pipe_producer(void *arg) {
+  raw_q_t *rq = arg;
+  size_t size = rq->cfg.msg_size;
+  long n = rq->cfg.n;
+  char *buf = malloc(size);
+  if (!buf) return ctl_fail("producer: out of memory");
+  close(rq->fds[0]);
+  q_fill(buf, size, 0);
+  ctl_wait_go();
+  ctl_first_put();
+  for (long i = 0; i <= n; ++i) {
+    q_stamp(buf, size, i < n ? (uint64_t)i : Q_PILL);
+    if (write_full(rq->fds[1], buf, size) < 0)
+      return ctl_fail("pipe write: %s", strerror(errno));
+    ctl_put_progress(i);
+  }
+  return 0;
+}
+
+static int pipe_consumer(void *arg) {
+  raw_q_t *rq = arg;
+  size_t size = rq->cfg.msg_size;
+  char *buf = malloc(size);
+  qcheck_t check;
+  int k;
+  if (!buf) return ctl_fail("consumer: out of memory");
+  close(rq->fds[1]);
+  memset(&check, 0, sizeof check);
+  ctl_ready();
+  do {
+    if (read_full(rq->fds[0], buf, size) <= 0)
+      return ctl_fail("pipe read: %s", errno ? strerror(errno) : "end of stream");
+    if ((k = q_check(&check, buf, size, size)) < 0) return 1;
+  } while (k > 0);
+  ctl_last_get(check.got);
+  return 0;
+}
+
+static double raw_pipe_batch(void *ctx, long n) {
+  raw_q_t *rq = ctx;
+  pid_t pids[2];
+  rq->cfg.n = n;
+  ctl_reset();
+  if (pipe(rq->fds) < 0) die("pipe: %s", strerror(errno));
+  pids[0] = fork_child(pipe_consumer, rq);
+  pids[1] = fork_child(pipe_producer, rq);
+  close(rq->fds[0]);
+  close(rq->fds[1]);
+  ctl_start(2, "raw pipe");
+  wait_children(pids, 2, BENCH_WATCHDOG_S, "raw pipe");
+  return ctl_elapsed(&rq->cfg, "raw pipe");
+}
+
+/* ------------------------------------------------------------------------
+ * Queue workloads
+ * ---------------------------------------------------------------------- */
+
+static void run_queue(const char *name, int pairs, size_t msg_size,
+                      bench_batch_fn raw_fn) {
+  qcfg_t cfg = {pairs, pairs, msg_size, 0};
+  raw_q_t rq;
+  bench_impl_t impls[2];
+  int n = 0;
+  int big = msg_size >= 4096;
+  bench_metric_t m = {big ? "MB/s" : "msg/s", 1,
+                      big ? (double)msg_size / 1e6 : 1.0, big ? 16 : 20000};
+  memset(&rq, 0, sizeof rq);
+  rq.cfg = cfg;
+  if (bench_want(IMPL_MULTIPROC))
+    impls[n++] = (bench_impl_t){"multiproc", mp_queue_batch, &cfg};
+  if (bench_want(IMPL_RAW) && raw_fn) impls[n++] = (bench_impl_t){"raw", raw_fn, &rq};
+  if (!raw_fn) printf("# %s: no raw figure (an SPSC ring has one producer)\n", name);
+  bench_measure(name, &m, impls, n);
+  if (rq.ring) munmap(rq.ring, sizeof(spsc_t));
+}
+
+static void run_queue_64B_1to1(const char *name) { run_queue(name, 1, 64, raw_ring_batch); }
+static void run_queue_64B_2to2(const char *name) { run_queue(name, 2, 64, NULL); }
+static void run_queue_1MiB(const char *name) { run_queue(name, 1, 1 << 20, raw_pipe_batch); }
+
+/* ------------------------------------------------------------------------
+ * pingpong_64B
+ * ---------------------------------------------------------------------- */
+
+static int mp_echo(const void *arg, size_t arg_len, void *payload) {
+  mp_conn_t *c = NULL;
+  char buf[PING_SIZE];
+  size_t len;
+  int fd = mp_child_fd(0), r;
+  (void)arg, (void)arg_len, (void)payload;
+  if (fd < 0) return 1;
+  if (mp_conn_from_fd(&c, fd, MP_CONN_READABLE | MP_CONN_WRITABLE) < 0) return 1;
+  /* An empty message ends the echo (the parent's end stays open here:
+   * a fork child inherits every descriptor). */
+  while ((r = mp_conn_recv_into(&len, c, buf, sizeof buf, MP_FOREVER)) == MP_OK &&
+         len > 0)
+    if (mp_conn_send(c, buf, len, MP_FOREVER) < 0) return 1;
+  mp_conn_free(c);
+  return r == MP_OK ? 0 : 1;
+}
+
+typedef struct mp_ping {
+  mp_conn_t *conn;
+  mp_process_t *echo;
+} mp_ping_t;
+
+static double mp_ping_batch(void *ctx, long n) {
+  mp_ping_t *pp = ctx;
+  char buf[PING_SIZE];
+  size_t len;
+  memset(buf, 0x5a, sizeof buf);
+  double t0 = now_s();
+  for (long i = 0; i < n; ++i) {
+    check_mp(mp_conn_send(pp->conn, buf, sizeof buf, MP_FOREVER), "mp_conn_send");
+    check_mp(mp_conn_recv_into(&len, pp->conn, buf, sizeof buf, MP_FOREVER),
+             "mp_conn_recv_into");
+    if (len != sizeof buf) die("pingpong: got %zu bytes back", len);
+  }
+  return now_s() - t0;
+}
+
+static int raw_echo(void *arg) {
+  int *sv = arg, fd = sv[1], r;
+  char buf[PING_SIZE];
+  close(sv[0]);
+  while ((r = read_full(fd, buf, sizeof buf)) == 1)
+    if (write_full(fd, buf, sizeof buf) < 0) return 1;
+  return r == 0 ? 0 : 1;
+}
+
+static double raw_ping_batch(void *ctx, long n) {
+  int fd = *(int *)ctx;
+  char buf[PING_SIZE];
+  memset(buf, 0x5a, sizeof buf);
+  double t0 = now_s();
+  for (long i = 0; i < n; ++i)
+    if (write_full(fd, buf, sizeof buf) < 0 || read_full(fd, buf, sizeof buf) != 1)
+      die("pingpong raw: %s", strerror(errno));
+  return now_s() - t0;
+}
+
+static void run_pingpong(const char *name) {
+  bench_metric_t m = {"us", 0, 1.0, 100};
+  bench_impl_t impls[2];
+  mp_ping_t pp = {NULL, NULL};
+  mp_conn_t *b = NULL;
+  int sv[2] = {-1, -1}, n = 0, code = -1;
+  pid_t raw_pid = -1;
+  /* The raw echo first: the multiproc one inherits its descriptors. */
+  if (bench_want(IMPL_RAW)) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+      die("socketpair: %s", strerror(errno));
+    raw_pid = fork_child(raw_echo, sv);
+    close(sv[1]);
+    impls[n++] = (bench_impl_t){"raw", raw_ping_batch, &sv[0]};
+  }
+  if (bench_want(IMPL_MULTIPROC)) {
+    check_mp(mp_pipe(&pp.conn, &b, 1), "mp_pipe");
+    check_mp(mp_process_new(&pp.echo, ECHO_TARGET, NULL, 0), "mp_process_new");
+    check_mp(mp_process_pass_fd(pp.echo, mp_conn_fileno(b)), "mp_process_pass_fd");
+    check_mp(mp_process_start(pp.echo), "mp_process_start");
+    mp_conn_free(b);
+    impls[n++] = (bench_impl_t){"multiproc", mp_ping_batch, &pp};
+  }
+  bench_measure(name, &m, impls, n);
+  if (pp.echo) {
+    check_mp(mp_conn_send(pp.conn, "", 0, MP_FOREVER), "mp_conn_send (stop)");
+    mp_conn_free(pp.conn);
+    check_mp(mp_process_join(pp.echo, MP_FOREVER), "mp_process_join");
+    check_mp(mp_process_exitcode(&code, pp.echo), "mp_process_exitcode");
+    if (code != 0) die("pingpong: echo child exit code %d", code);
+    mp_process_free(pp.echo);
+  }
+  if (raw_pid > 0) {
+    close(sv[0]);
+    wait_ok(raw_pid, "pingpong raw echo");
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * main
+ * ---------------------------------------------------------------------- */
+
+static const bench_workload_t kWorkloads[] = {
+    {"queue_64B_1to1", "msg/s", run_queue_64B_1to1},
+    {"queue_64B_2to2", "msg/s", run_queue_64B_2to2},
+    {"queue_1MiB", "MB/s", run_queue_1MiB},
+    {"pingpong_64B", "us", run_pingpong},
+};
+
+int main(int argc, char **argv) {
+  check_mp(mp_register(PRODUCER_TARGET, mp_producer, NULL), "mp_register");
+  check_mp(mp_register(CONSUMER_TARGET, mp_consumer, NULL), "mp_register");
+  check_mp(mp_register(ECHO_TARGET, mp_echo, NULL), "mp_register");
+  check_mp(mp_main(argc, argv), "mp_main");
+  char banner[64];
+  snprintf(banner, sizeof banner, "multiproc %s", mp_version());
+  return bench_main("bench_ipc", banner, argc, argv, kWorkloads,
+                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
+}
