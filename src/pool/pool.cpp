@@ -301,13 +301,31 @@ void dispatcher_loop(mp_pool *pool) {
 
 // ---- worker threads (thread pools) ------------------------------------------
 
+// The initializer runs once per worker thread; a failure is ignored (a
+// thread cannot be replaced the way a process is).
+void run_thread_initializer(const mp_pool &pool) {
+  TaskFn init;
+  if (pool.opts.init_task.empty() || !lookup_task(pool.opts.init_task, &init)) return;
+  std::string ignored;
+  run_task(&ignored, init, pool.opts.init_arg);
+}
+
+// The last worker thread out marks the pool's work as done (for join).
+void thread_worker_exit(mp_pool *pool) {
+  if (--pool->threads_running == 0) {
+    pool->workers_done = true;
+    pool->cv.notify_all();
+  }
+}
+
 void thread_worker_loop(mp_pool *pool) {
+  run_thread_initializer(*pool);
   std::unique_lock<std::mutex> lock(pool->mu);
   for (;;) {
     pool->cv.wait(lock, [&] {
       return pool->terminated || pool->closed || !pool->pending.empty();
     });
-    if (pool->terminated || pool->pending.empty()) return;  // closed and drained
+    if (pool->terminated || pool->pending.empty()) return thread_worker_exit(pool);
     Chunk *c = pool->pending.front();
     pool->pending.pop_front();
     bump(*pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
@@ -353,6 +371,7 @@ int pool_start(mp_pool &pool) {
     pool.workers.push_back(w);
     if (pool.opts.threads) {
       w->alive = true;
+      ++pool.threads_running;
       w->thread = std::thread(thread_worker_loop, &pool);
       bump(pool, MP_POOL_WORKERS_STARTED);
     } else {
@@ -438,15 +457,13 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   if (!pool.closed && !pool.terminated)
     return fail(MP_ESTATE, "pool_join: close or terminate the pool first");
   if (pool.joined) return MP_OK;
-  if (!pool.opts.threads) {
-    Deadline deadline(timeout_ms);
-    while (!pool.workers_done) {
-      if (deadline.forever()) {
-        pool.cv.wait(lock);
-      } else if (pool.cv.wait_for(lock, std::chrono::milliseconds(deadline.remaining_ms())) ==
-                     std::cv_status::timeout && !pool.workers_done) {
-        return fail(MP_ETIMEDOUT, "pool_join: work is still running");
-      }
+  Deadline deadline(timeout_ms);
+  while (!pool.workers_done) {
+    if (deadline.forever()) {
+      pool.cv.wait(lock);
+    } else if (pool.cv.wait_for(lock, std::chrono::milliseconds(deadline.remaining_ms())) ==
+                   std::cv_status::timeout && !pool.workers_done) {
+      return fail(MP_ETIMEDOUT, "pool_join: work is still running");
     }
   }
   pool.joined = true;

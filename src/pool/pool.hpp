@@ -98,6 +98,7 @@ struct mp_pool {
   bool closed = false;
   bool terminated = false;
   bool workers_done = false;  // every worker has exited
+  int threads_running = 0;    // thread pools: worker threads not yet done
   bool joined = false;
   int wake_fd = -1;  // wakes the dispatcher thread (process pools)
   std::thread dispatcher;

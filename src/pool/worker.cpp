@@ -7,23 +7,11 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "ipc/conn.hpp"
 #include "pool/protocol.hpp"
 #include "process/target.hpp"
 
 namespace mp {
 namespace {
-
-// Results a worker holds back at most while more chunks are waiting, and
-// how fast a chunk must have run for its result to be held back.
-constexpr size_t kMaxBatch = 16;
-constexpr int64_t kQuickChunkUs = 50;
-
-int64_t now_us() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 // Run every item of a chunk in order.
 ResultMsg run_chunk(const ChunkMsg &chunk) {
@@ -66,7 +54,6 @@ int worker_main(const void *arg, size_t arg_len, void *) {
     return 3;
   }
   uint64_t done = 0;
-  std::vector<std::string> results;  // sent together while more work waits
   for (;;) {
     void *msg = nullptr;
     size_t len = 0;
@@ -79,18 +66,13 @@ int worker_main(const void *arg, size_t arg_len, void *) {
     int r = decode_chunk(chunk, std::string(static_cast<char *>(msg), len));
     mp_free(msg);
     if (r != MP_OK) break;
-    int64_t started = now_us();
-    results.push_back(encode_result(run_chunk(chunk)));
-    bool quick = now_us() - started < kQuickChunkUs;
+    // Each result goes out before the next chunk starts: the parent then
+    // knows that the oldest unanswered chunk is the one running, so a death
+    // fails exactly that chunk and no task ever runs twice.
+    std::string result = encode_result(run_chunk(chunk));
+    if (mp_conn_send(conn, result.data(), result.size(), MP_FOREVER) != MP_OK) break;
     done += chunk.args.size();
-    bool recycle = config.max_tasks && done >= config.max_tasks;
-    // Batch results of quick chunks while the next chunk is already here:
-    // fewer wake-ups for map(chunksize=1). A slow chunk's result goes at
-    // once, so a result waits at most for a few quick chunks after it.
-    if (!recycle && quick && results.size() < kMaxBatch && mp_conn_poll(conn, 0) == 1) continue;
-    if (conn_send_many(*conn, results, Deadline(MP_FOREVER)) != MP_OK) break;
-    results.clear();
-    if (recycle) break;
+    if (config.max_tasks && done >= config.max_tasks) break;  // recycled
   }
   mp_conn_free(conn);
   return 0;

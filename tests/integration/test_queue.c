@@ -1101,59 +1101,88 @@ static void test_queue_mpmc_threads_exactly_once_fifo(void **state) {
   mp_queue_free(q);
 }
 
+/* Puts "m0" .. "m<count-1>" and exits at once. */
+static int t_tiny_producer(const void *arg, size_t arg_len, void *payload) {
+  (void)payload;
+  struct mpmc_arg a;
+  if (arg_len != sizeof a) return 10;
+  memcpy(&a, arg, sizeof a);
+  mp_queue_t *q = child_queue(0);
+  if (!q) return 11;
+  int rc = 0;
+  for (uint32_t i = 0; i < a.count; i++) {
+    char msg[32];
+    int n = snprintf(msg, sizeof msg, "m%u", i);
+    int r = mp_queue_put(q, msg, (size_t)n, LONG_MS);
+    if (r != MP_OK) {
+      child_report("put", r);
+      rc = 12;
+      break;
+    }
+  }
+  mp_queue_free(q);
+  return rc;
+}
+
+struct tiny_job {
+  mp_queue_t *q;
+  uint32_t count;
+  int rc;
+};
+
+static void *tiny_producer_thread(void *p) {
+  struct tiny_job *j = p;
+  for (uint32_t i = 0; i < j->count; i++) {
+    char msg[32];
+    int n = snprintf(msg, sizeof msg, "m%u", i);
+    j->rc = mp_queue_put(j->q, msg, (size_t)n, LONG_MS);
+    if (j->rc != MP_OK) break;
+  }
+  return NULL;
+}
+
 /* A consumer blocked in get is woken by every put, the last one included
- * (no later put can wake it instead): 50 times, a producer puts 300
- * messages while the parent gets each with a 5 s timeout; a message that
- * is queued while the get times out is a lost wake-up. */
+ * (no later put can wake it instead): 50 times, a producer puts 300 small
+ * messages and ends at once while the parent gets each with a 5 s
+ * timeout; a message queued while the get times out is a lost wake-up. */
 static void lost_wakeup_rounds(int threads) {
   enum { ROUNDS = 50, COUNT = 300 };
-  unsigned char *buf = malloc(MPMC_MAX);
-  assert_non_null(buf);
   for (int round = 0; round < ROUNDS; round++) {
     mp_queue_t *q = NULL;
     MP_ASSERT_OK(mp_queue_new(&q, 0, round % 2 ? 4096 : 0, 0));
     struct mpmc_arg a = {(uint32_t)round, COUNT};
+    struct tiny_job j = {q, COUNT, MP_OK};
     mp_process_t *p = NULL;
-    struct thr t;
     pthread_t tid;
-    memset(&t, 0, sizeof t);
-    if (threads) {
-      t.q = q;
-      t.id = (uint32_t)round;
-      t.count = COUNT;
-      assert_int_equal(pthread_create(&tid, NULL, producer_thread, &t), 0);
-    } else {
-      p = start_target("q_mpmc_producer", &a, sizeof a, MP_START_FORK, &q, 1);
-    }
+    if (threads)
+      assert_int_equal(pthread_create(&tid, NULL, tiny_producer_thread, &j), 0);
+    else
+      p = start_target("q_tiny_producer", &a, sizeof a, MP_START_FORK, &q, 1);
     for (uint32_t i = 0; i < COUNT; i++) {
+      char buf[32], want[32];
       size_t n = 0;
-      int r = mp_queue_get_into(&n, q, buf, MPMC_MAX, 5000);
+      int r = mp_queue_get_into(&n, q, buf, sizeof buf, 5000);
       if (r != MP_OK) {
         int qs = mp_queue_qsize(q);
-        int r0 = mp_queue_get_into(&n, q, buf, MPMC_MAX, 0);
-        free(buf);
+        int r0 = mp_queue_get_into(&n, q, buf, sizeof buf, 0);
         fail_msg("round %d (%s producer, %s ring): get #%u = %s after 5 s "
                  "(%s); then qsize %d and get(0) = %s%s", round,
                  threads ? "thread" : "process", round % 2 ? "4 KiB" : "1 MiB",
                  i, mp_err_name(r), mp_last_error(), qs, mp_err_name(r0),
                  r0 == MP_OK ? ": a lost wake-up" : "");
       }
-      uint32_t id, seq;
-      if (mpmc_decode(buf, n, &id, &seq) != 0 || id != (uint32_t)round ||
-          seq != i) {
-        free(buf);
+      int wn = snprintf(want, sizeof want, "m%u", i);
+      if (n != (size_t)wn || memcmp(buf, want, n) != 0)
         fail_msg("round %d: message #%u is wrong", round, i);
-      }
     }
     if (threads) {
       pthread_join(tid, NULL);
-      assert_int_equal(t.rc, MP_OK);
+      assert_int_equal(j.rc, MP_OK);
     } else {
       join_expect(p, 0);
     }
     mp_queue_free(q);
   }
-  free(buf);
 }
 
 static void test_queue_blocked_get_woken_by_last_put_process(void **state) {
@@ -1747,7 +1776,8 @@ int main(int argc, char **argv) {
       mp_register("q_seed_producer", t_seed_producer, NULL) != MP_OK ||
       mp_register("q_seed_consumer", t_seed_consumer, NULL) != MP_OK ||
       mp_register("q_blocked_get", t_blocked_get, NULL) != MP_OK ||
-      mp_register("q_task_consumer", t_task_consumer, NULL) != MP_OK) {
+      mp_register("q_task_consumer", t_task_consumer, NULL) != MP_OK ||
+      mp_register("q_tiny_producer", t_tiny_producer, NULL) != MP_OK) {
     fprintf(stderr, "mp_register: %s\n", mp_last_error());
     return 1;
   }
