@@ -175,6 +175,7 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms) {
 
 MP_EXTERN void mp_queue_free(mp_queue_t *queue) {
   if (!valid(queue)) return;
+  queue_release(*queue);
   queue->magic = 0;
   delete queue;
 }

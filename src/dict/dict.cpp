@@ -10,7 +10,8 @@
 // most probes of other keys never touch the arena.
 //
 // Concurrency: one robust process-shared mutex guards the dict; readers
-// take it too (they copy values out). Holders only copy bytes, never block.
+// take it too (they copy values out). Holders only copy bytes, never block;
+// waiters re-check the lock every 50 ms (see lock_dict).
 //
 // Commit rule: every change becomes visible through ONE aligned 64-bit
 // store, made after everything it points at is written:
@@ -42,6 +43,7 @@
 #include "dict/dict.hpp"
 
 #include <pthread.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -118,8 +120,32 @@ void repair(mp_dict &d) {
   s.payload = payload;
 }
 
+// A wake-up can be lost when processes die around the lock: an unlock
+// wakes one waiter, that waiter is killed before it takes the lock, and a
+// newcomer that saw no waiters takes it and dies holding it; the kernel
+// then marks the owner dead but wakes nobody. So no waiter sleeps longer
+// than kLockRecheckMs before it looks at the lock again (free, owner dead,
+// or a live owner that now knows it waits): a lost wake-up costs a delay,
+// never a hang.
+constexpr long kLockRecheckMs = 50;
+
+int lock_once(pthread_mutex_t *m) {
+  int r = pthread_mutex_trylock(m);
+  if (r != EBUSY) return r;
+  timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_nsec += kLockRecheckMs * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec += 1;
+    until.tv_nsec -= 1000000000L;
+  }
+  return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &until);
+}
+
 int lock_dict(mp_dict &d, const char *op) {
-  int r = pthread_mutex_lock(&d.shared->lock);
+  int r;
+  while ((r = lock_once(&d.shared->lock)) == ETIMEDOUT) {
+  }
   if (r == EOWNERDEAD) {  // its holder died: the counters may be stale
     repair(d);
     pthread_mutex_consistent(&d.shared->lock);

@@ -37,6 +37,7 @@
 
 #include "core/error.hpp"
 #include "core/futex.hpp"
+#include "core/owner_lock.hpp"
 
 namespace mp {
 
@@ -61,7 +62,7 @@ struct QueueShared {
   pthread_mutex_t put_lock;
   pthread_mutex_t get_lock;
   pthread_mutex_t put_stream;
-  pthread_mutex_t get_stream;
+  OwnerLock get_stream;  // owned by a process: held across gets while parked
   // Producer side (put_lock). One cache line each side: a producer and a
   // consumer only touch each other's line to refresh a cached index.
   alignas(64) std::atomic<uint64_t> tail;
@@ -91,7 +92,7 @@ struct QueueShared {
 namespace {
 
 constexpr uint32_t kQueueMagic = 0x3151504d;  // "MPQ1"
-constexpr uint32_t kQueueVersion = 2;
+constexpr uint32_t kQueueVersion = 3;
 constexpr size_t kDefaultCapacity = 1 << 20;
 constexpr size_t kMinCapacity = 4096;
 constexpr size_t kMaxCapacity = size_t(1) << 34;
@@ -498,7 +499,7 @@ void check_stream_writer(mp_queue &q, SideLock &lock, uint64_t id) {
 // Read the chunks after FIRST (get_lock and get_stream held). MP_OK with
 // the message, MP_ECANCELED if the stream was aborted (the caller looks for
 // the next message), MP_ETIMEDOUT.
-int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_t got,
+int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_t &got,
                      const Deadline &deadline) {
   QueueShared &s = *q.shared;
   for (;;) {
@@ -525,30 +526,95 @@ int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_
     int64_t left = deadline.remaining_ms();
     int64_t slice = deadline.forever() || left > kStreamCheckMs ? kStreamCheckMs : left;
     if (wait_for_data(q, lock, Deadline(slice)) != MP_ETIMEDOUT) continue;
-    if (deadline.expired()) {
-      s.discard_stream = id;  // the rest of this message is dropped
-      s.reading_stream = 0;
+    if (deadline.expired())  // the caller parks the partial message
       return fail(MP_ETIMEDOUT, "get: timed out in the middle of a large message");
-    }
     check_stream_writer(q, lock, id);
   }
 }
 
-// Lock get_stream (get_lock released meanwhile); if the previous reader
+// Take get_stream (get_lock released meanwhile); if the previous reader
 // died, the rest of its stream is discarded.
 int take_get_stream(mp_queue &q, SideLock &lock, const Deadline &deadline) {
   QueueShared &s = *q.shared;
   lock.unlock();
-  bool died;
-  int r = lock_robust(&s.get_stream, deadline, &died);
+  int r = owner_lock_acquire(s.get_stream, deadline);
   lock.relock();
-  if (r != MP_OK) return r == MP_ETIMEDOUT ? fail(r, "get: timed out") : r;
-  if (died) {
+  if (r == MP_ETIMEDOUT) return fail(r, "get: timed out behind a large message");
+  if (r == MP_EOWNERDEAD) {
     if (s.reading_stream) s.discard_stream = s.reading_stream;
     s.reading_stream = 0;
-    pthread_mutex_consistent(&s.get_stream);
   }
   return MP_OK;
+}
+
+void release_get_stream(QueueShared &s) { owner_lock_release(s.get_stream); }
+
+// Keep a half-received message in this handle (get_stream stays held) so
+// that the next get goes on with it: a timeout never loses a message.
+int park(mp_queue &q, Sink &sink, uint64_t id, size_t got) {
+  Parked &p = q.parked;
+  if (sink.buf) {  // get_into: the caller's buffer is not ours to keep
+    p.data = static_cast<char *>(malloc(sink.len + 1));
+    if (!p.data) return fail(MP_ENOMEM, "get: out of memory for %zu bytes", sink.len);
+    memcpy(p.data, sink.buf, got);
+    p.data[sink.len] = '\0';
+  } else {
+    p.data = sink.owned;
+    sink.owned = nullptr;
+  }
+  p.active = true;
+  p.complete = false;
+  p.id = id;
+  p.got = got;
+  p.total = sink.len;
+  return MP_OK;
+}
+
+void clear_parked(Parked &p) {
+  free(p.data);
+  p = Parked();
+}
+
+// Hand a fully received parked message to the caller.
+int deliver_parked(mp_queue &q, Sink &sink) {
+  Parked &p = q.parked;
+  if (sink.buf && p.total > sink.cap) {
+    sink.len = p.total;
+    return fail(MP_ENOSPC, "get_into: the message has %zu bytes, the buffer %zu", p.total,
+                sink.cap);
+  }
+  sink.len = p.total;
+  if (sink.buf) {
+    memcpy(sink.buf, p.data, p.total);
+    clear_parked(p);
+  } else {
+    sink.owned = p.data;
+    p.data = nullptr;
+    clear_parked(p);
+  }
+  return MP_OK;
+}
+
+// Go on with a parked message. MP_ECANCELED if its stream was aborted (the
+// caller then looks for the next message).
+int resume_parked(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline) {
+  QueueShared &s = *q.shared;
+  Parked &p = q.parked;
+  if (!p.complete) {
+    Sink part;
+    part.owned = p.data;
+    part.len = p.total;
+    int r = read_stream_rest(q, lock, part, p.id, p.got, deadline);
+    if (r == MP_ETIMEDOUT) return r;  // still parked
+    release_get_stream(s);
+    if (r != MP_OK) {
+      clear_parked(p);
+      return r;
+    }
+    p.complete = true;
+    if (s.joinable) s.got_not_done.fetch_add(1, std::memory_order_relaxed);
+  }
+  return deliver_parked(q, sink);
 }
 
 // Become the reader of the stream whose FIRST chunk is at the head.
@@ -558,18 +624,18 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
   if (r != MP_OK) return r;
   Record *h = head_record(q);
   if (!h || h->kind != kFirst) {  // someone else took it meanwhile
-    pthread_mutex_unlock(&s.get_stream);
+    release_get_stream(s);
     return MP_ECANCELED;
   }
   if (sink.buf && h->total > sink.cap) {
     sink.len = size_t(h->total);
-    pthread_mutex_unlock(&s.get_stream);
+    release_get_stream(s);
     return fail(MP_ENOSPC, "get_into: the message has %zu bytes, the buffer %zu",
                 size_t(h->total), sink.cap);
   }
   r = sink_reserve(sink, size_t(h->total));
   if (r != MP_OK) {
-    pthread_mutex_unlock(&s.get_stream);
+    release_get_stream(s);
     return r;
   }
   uint64_t id = h->stream;
@@ -577,8 +643,13 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
   memcpy(sink_data(sink), reinterpret_cast<char *>(h) + sizeof(Record), n);
   s.reading_stream = id;
   pop(q, h);
-  r = read_stream_rest(q, lock, sink, id, n, deadline);
-  pthread_mutex_unlock(&s.get_stream);
+  size_t got = n;
+  r = read_stream_rest(q, lock, sink, id, got, deadline);
+  if (r == MP_ETIMEDOUT) {
+    int pr = park(q, sink, id, got);
+    return pr == MP_OK ? r : pr;
+  }
+  release_get_stream(s);
   if (r == MP_OK && s.joinable) s.got_not_done.fetch_add(1, std::memory_order_relaxed);
   if (r != MP_OK && !sink.buf) sink_drop(sink);
   return r;
@@ -590,7 +661,7 @@ int handle_foreign_chunk(mp_queue &q, SideLock &lock, Record *r, const Deadline 
   QueueShared &s = *q.shared;
   if (s.reading_stream == r->stream && r->kind != kAbort) {
     int rc = take_get_stream(q, lock, deadline);  // returns when the reader is done or dead
-    if (rc == MP_OK) pthread_mutex_unlock(&s.get_stream);
+    if (rc == MP_OK) release_get_stream(s);
     return rc;
   }
   // Discarded, aborted or orphaned chunks: drop them.
@@ -629,17 +700,17 @@ void init_robust_mutexes(QueueShared &s) {
   pthread_mutex_init(&s.put_lock, &attr);
   pthread_mutex_init(&s.get_lock, &attr);
   pthread_mutex_init(&s.put_stream, &attr);
-  pthread_mutex_init(&s.get_stream, &attr);
   pthread_mutexattr_destroy(&attr);
 }
 
 }  // namespace
 
 int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable) {
-  size_t capacity = align8(max_bytes ? max_bytes : kDefaultCapacity);
+  size_t capacity = max_bytes ? max_bytes : kDefaultCapacity;
   if (capacity < kMinCapacity || capacity > kMaxCapacity)
     return fail(MP_EINVAL, "queue: max_bytes must be between %zu and %zu", kMinCapacity,
                 kMaxCapacity);
+  capacity = align8(capacity);
   size_t header = align8(sizeof(QueueShared));
   int r = q.segment.create("multiproc-queue", header + capacity);
   if (r != MP_OK) return r;
@@ -682,6 +753,10 @@ int queue_put(mp_queue &q, const void *buf, size_t len, const Deadline &deadline
 int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
   QueueShared &s = *q.shared;
   SideLock lock(q, false);
+  if (q.parked.active) {
+    int rc = resume_parked(q, lock, sink, deadline);
+    if (rc != MP_ECANCELED) return rc;
+  }
   for (;;) {
     Record *r = head_record(q);
     if (!r) {
@@ -699,6 +774,18 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     if (rc == MP_OK && first) return MP_OK;
     if (rc != MP_OK && rc != MP_ECANCELED) return rc;
   }
+}
+
+void queue_release(mp_queue &q) {
+  Parked &p = q.parked;
+  if (!p.active) return;
+  if (!p.complete) {
+    SideLock lock(q, false);
+    q.shared->discard_stream = p.id;
+    q.shared->reading_stream = 0;
+    release_get_stream(*q.shared);
+  }
+  clear_parked(p);
 }
 
 int queue_qsize(mp_queue &q, size_t *out) {

@@ -12,7 +12,18 @@
 
 namespace mp {
 struct QueueShared;
-}
+
+// A large message this handle had started to receive when a get timed out:
+// kept (with the queue's get_stream held) for the next get to finish.
+struct Parked {
+  bool active = false;
+  bool complete = false;  // fully received, waiting for a big enough buffer
+  uint64_t id = 0;
+  size_t got = 0;
+  size_t total = 0;
+  char *data = nullptr;  // malloc()ed, total + 1 bytes
+};
+}  // namespace mp
 
 struct mp_queue {
   static constexpr uint32_t kMagic = 0x4d505155;  // "MPQU"
@@ -20,6 +31,7 @@ struct mp_queue {
   mp::Segment segment;
   mp::QueueShared *shared = nullptr;
   char *ring = nullptr;
+  mp::Parked parked;
 };
 
 namespace mp {
@@ -38,6 +50,9 @@ int queue_attach(mp_queue &q, int fd);
 int queue_put(mp_queue &q, const void *buf, size_t len, const Deadline &deadline);
 int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline);
 int queue_qsize(mp_queue &q, size_t *out);
+// Before the handle goes away: a parked partial message is dropped (its
+// remaining chunks are discarded by whoever reads them next).
+void queue_release(mp_queue &q);
 int queue_full(mp_queue &q);
 int queue_close(mp_queue &q);
 int queue_task_done(mp_queue &q);

@@ -318,6 +318,20 @@ static int t_rendezvous(void **out, size_t *out_len, const void *arg,
   }
 }
 
+/* Reports that it runs (S_PID), then waits (up to 10 s) until the test
+ * lets it go (S_RDV). */
+static int t_hold(void **out, size_t *out_len, const void *arg, size_t arg_len,
+                  void *payload) {
+  (void)arg, (void)arg_len, (void)payload;
+  mp_value_t *v = shared();
+  if (!v) return reply(out, out_len, 1, "no shared state");
+  mp_value_set_i64(v, S_PID, getpid());
+  int64_t deadline = now_ms() + 10000, go = 0;
+  while (mp_value_get_i64(&go, v, S_RDV) == MP_OK && go == 0 && now_ms() < deadline)
+    sleep_ms(1);
+  return reply(out, out_len, 0, "released");
+}
+
 static int t_init_set(void **out, size_t *out_len, const void *arg, size_t arg_len,
                       void *payload) {
   (void)out, (void)out_len, (void)payload;
@@ -352,6 +366,7 @@ static void register_tasks(void) {
       {"report_pid_sleep", t_report_pid_sleep},
       {"count_sleep", t_count_sleep},
       {"conc", t_conc},           {"rendezvous", t_rendezvous},
+      {"hold", t_hold},
       {"init_set", t_init_set},   {"init_fail", t_init_fail},
       {"read_init", t_read_init},
   };
@@ -399,6 +414,14 @@ static mp_pool_t *pool_from(mp_pool_opts_t *o) {
 
 static mp_pool_t *new_pool(int mode, unsigned workers) {
   return pool_from(opts_for(mode, workers));
+}
+
+/* Wait (bounded) until a counter reaches at least min: a worker's death
+ * fails its task before the pool has counted the replacement. */
+static int64_t stat_at_least(mp_pool_t *p, mp_pool_stat_t what, int64_t min) {
+  int64_t deadline = now_ms() + 10000, v;
+  while ((v = mp_pool_stat(p, what)) < min && now_ms() < deadline) sleep_ms(5);
+  return v;
 }
 
 static void pool_done(mp_pool_t *p) {
@@ -1272,7 +1295,7 @@ static void map_with_crash(int mode, const char *how) {
   mp_result_free(r);
   args_free(&a);
 
-  assert_true(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED) >= 2);
+  assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 2) >= 2);
   assert_int_equal(mp_pool_stat(p, MP_POOL_FAILED), 2);
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), N - 1 + 59);
   /* The replacements work. */
@@ -1333,7 +1356,7 @@ static void body_apply_async_worker_killed(int mode) {
   assert_int_equal(errK, 1);
   assert_int_equal(errK7, 1);
   for (int i = 0; i < N; i++) mp_result_free(r[i]);
-  assert_true(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED) >= 2);
+  assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 2) >= 2);
   void *out;
   size_t len;
   MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "alive", 5));
@@ -1367,7 +1390,7 @@ static void body_worker_killed_from_outside(int mode) {
   assert_true(mp_last_error()[0] != '\0');
   assert_true(now_ms() - t0 < 15000);
   mp_result_free(r);
-  assert_true(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED) >= 1);
+  assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 1) >= 1);
   void *out;
   MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "getpid", "0", 1));
   assert_false(is_number(out, len, (long)pid));
@@ -1411,7 +1434,7 @@ static void body_maxtasks(int mode) {
   args_free(&a);
   if (distinct < n / 2)
     fail_msg("%zu distinct worker pids for %zu tasks at 2 tasks per worker", distinct, n);
-  assert_true(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED) >= 1);
+  assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 1) >= 1);
   assert_true(mp_pool_stat(p, MP_POOL_WORKERS_STARTED) >= (int64_t)distinct);
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), (int64_t)n);
   MP_ASSERT_OK(mp_pool_close(p));
@@ -1840,6 +1863,7 @@ DEF_THREADS(concurrent_callers)
  * ---------------------------------------------------------------------- */
 
 static void body_stats(int mode) {
+  shared_setup();
   mp_pool_t *p = new_pool(mode, 2);
   assert_int_equal(mp_pool_stat(p, MP_POOL_SUBMITTED), 0);
   assert_int_equal(mp_pool_stat(p, MP_POOL_RUNNING), 0);
@@ -1881,13 +1905,15 @@ static void body_stats(int mode) {
 
   /* RUNNING counts a task while it runs. */
   mp_result_t *slow = NULL;
-  MP_ASSERT_OK(mp_pool_apply_async(&slow, p, "sleep", "400", 3, NULL, NULL, NULL));
-  int64_t deadline = now_ms() + 10000, running = 0;
-  while ((running = mp_pool_stat(p, MP_POOL_RUNNING)) == 0 && mp_result_ready(slow) == 0 &&
-         now_ms() < deadline)
-    sleep_ms(2);
-  assert_int_equal(running, 1);
+  MP_ASSERT_OK(mp_pool_apply_async(&slow, p, "hold", "", 0, NULL, NULL, NULL));
+  int64_t deadline = now_ms() + 20000;
+  while (shared_get(S_PID) == 0 && now_ms() < deadline) sleep_ms(2);
+  assert_int_not_equal(shared_get(S_PID), 0);
+  assert_int_equal(mp_pool_stat(p, MP_POOL_RUNNING), 1);
+  assert_int_equal(mp_result_ready(slow), 0);
+  MP_ASSERT_OK(mp_value_set_i64(g_shared, S_RDV, 1));
   MP_ASSERT_OK(mp_result_wait(slow, WAIT_MS));
+  assert_int_equal(mp_result_successful(slow), 1);
   mp_result_free(slow);
   assert_int_equal(mp_pool_stat(p, MP_POOL_RUNNING), 0);
   pool_done(p);

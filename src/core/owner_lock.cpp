@@ -1,0 +1,93 @@
+#include "core/owner_lock.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/futex.hpp"
+#include "multiproc.h"
+
+namespace mp {
+namespace {
+
+// How often a waiter checks that the owner still lives.
+constexpr int64_t kLivenessCheckMs = 100;
+
+// Field 22 of /proc/<pid>/stat: the start time in clock ticks; 0 if the
+// process does not exist.
+uint64_t start_time(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');  // the name may hold spaces and ')'
+  if (!p) return 0;
+  unsigned long long ticks = 0;
+  // After ")": state(3) ... starttime is the 20th field after the name.
+  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+             &ticks) != 1)
+    return 0;
+  return ticks;
+}
+
+uint64_t make_token(int pid, uint64_t ticks) {
+  return (uint64_t(uint32_t(ticks)) << 32) | uint32_t(pid);
+}
+
+bool owner_alive(uint64_t token) {
+  int pid = int(uint32_t(token));
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  uint64_t ticks = start_time(pid);
+  return ticks == 0 || make_token(pid, ticks) == token;  // no /proc: trust kill()
+}
+
+}  // namespace
+
+uint64_t process_token() {
+  static thread_local int cached_pid = 0;  // a forked child gets a new token
+  static thread_local uint64_t cached = 0;
+  int pid = int(getpid());
+  if (pid != cached_pid) {
+    cached = make_token(pid, start_time(pid));
+    cached_pid = pid;
+  }
+  return cached;
+}
+
+int owner_lock_acquire(OwnerLock &l, const Deadline &deadline) {
+  uint64_t me = process_token();
+  for (;;) {
+    uint64_t cur = 0;
+    if (l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel)) return MP_OK;
+    if (cur != me && !owner_alive(cur) &&
+        l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel))
+      return MP_EOWNERDEAD;
+    if (!deadline.forever() && deadline.remaining_ms() == 0) return MP_ETIMEDOUT;
+    uint32_t seen = l.seq.load(std::memory_order_seq_cst);
+    l.waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (l.owner.load(std::memory_order_seq_cst) != 0) {
+      int64_t left = deadline.remaining_ms();
+      int64_t slice = deadline.forever() || left > kLivenessCheckMs ? kLivenessCheckMs : left;
+      futex_wait(&l.seq, seen, Deadline(slice));
+    }
+    l.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+void owner_lock_release(OwnerLock &l) {
+  l.owner.store(0, std::memory_order_seq_cst);
+  l.seq.fetch_add(1, std::memory_order_seq_cst);
+  if (l.waiters.load(std::memory_order_seq_cst)) futex_wake(&l.seq, -1);
+}
+
+bool owner_lock_held_by_me(const OwnerLock &l) {
+  return l.owner.load(std::memory_order_acquire) == process_token();
+}
+
+}  // namespace mp

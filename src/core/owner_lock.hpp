@@ -1,0 +1,30 @@
+// A lock in shared memory owned by a *process* (pid and start time), not a
+// thread: any thread of the owner may release it, and it can be held
+// across calls. A waiter that finds the owner dead takes the lock over and
+// is told so. Used where a robust pthread mutex's per-thread ownership does
+// not fit (a queue consumer holding a half-received message between gets).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/deadline.hpp"
+
+namespace mp {
+
+struct OwnerLock {
+  std::atomic<uint64_t> owner;  // 0: free; else process_token() of the holder
+  std::atomic<uint32_t> seq;    // bumped on release; waiters sleep on it
+  std::atomic<uint32_t> waiters;
+};
+
+// This process's identity: pid and start time, so a recycled pid never
+// passes for the dead owner.
+uint64_t process_token();
+
+// MP_OK, MP_EOWNERDEAD (taken over from a dead owner), MP_ETIMEDOUT.
+int owner_lock_acquire(OwnerLock &l, const Deadline &deadline);
+void owner_lock_release(OwnerLock &l);
+bool owner_lock_held_by_me(const OwnerLock &l);
+
+}  // namespace mp
