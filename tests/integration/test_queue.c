@@ -777,17 +777,29 @@ static void large_from_child(int method) {
   }
   void *out = NULL;
   size_t n = 0;
-  MP_ASSERT_OK(mp_queue_get(&out, &n, q, LONG_MS));
-  assert_non_null(out);
-  if (n != 64 * MIB) {
+  if (method == MP_START_FORK) {
+    MP_ASSERT_OK(mp_queue_get(&out, &n, q, LONG_MS));
+    assert_non_null(out);
+    if (n != 64 * MIB) {
+      mp_free(out);
+      fail_msg("got %zu bytes, expected 64 MiB", n);
+    }
+    size_t bad = pattern_check(out, n, 0);
+    unsigned char nul = ((unsigned char *)out)[n];
     mp_free(out);
-    fail_msg("got %zu bytes, expected 64 MiB", n);
+    if (bad != n) fail_msg("64 MiB message differs at byte %zu", bad);
+    assert_int_equal(nul, 0);
+  } else {
+    /* into a caller buffer of exactly the message's size */
+    unsigned char *buf = malloc(64 * MIB);
+    assert_non_null(buf);
+    int r = mp_queue_get_into(&n, q, buf, 64 * MIB, LONG_MS);
+    size_t bad = r == MP_OK && n == 64 * MIB ? pattern_check(buf, n, 0) : 0;
+    free(buf);
+    MP_ASSERT_OK(r);
+    assert_int_equal(n, 64 * MIB);
+    if (bad != n) fail_msg("64 MiB message differs at byte %zu", bad);
   }
-  size_t bad = pattern_check(out, n, 0);
-  unsigned char nul = ((unsigned char *)out)[n];
-  mp_free(out);
-  if (bad != n) fail_msg("64 MiB message differs at byte %zu", bad);
-  assert_int_equal(nul, 0);
   unsigned char tail[7];
   pattern_fill(tail, 7, 1);
   expect_msg(q, tail, 7, LONG_MS);
@@ -821,7 +833,7 @@ static void get_timeout_mid_large(int64_t timeout) {
   mp_process_t *p =
       start_target("q_seq_producer", &a, sizeof a, MP_START_FORK, &q, 1);
   int64_t t0 = now_ms();
-  while (mp_queue_qsize(q) < 1 && now_ms() - t0 < 2000) sleep_ms(10);
+  while (mp_queue_qsize(q) < 1 && now_ms() - t0 < 1000) sleep_ms(10);
   sleep_ms(200); /* the ring is full: the producer waits mid-message */
   MP_ASSERT_OK(mp_process_signal(p, SIGSTOP, 0));
   void *out = NULL;
@@ -1142,11 +1154,11 @@ static void *tiny_producer_thread(void *p) {
 }
 
 /* A consumer blocked in get is woken by every put, the last one included
- * (no later put can wake it instead): 50 times, a producer puts 300 small
+ * (no later put can wake it instead): 100 times, a producer puts 300 small
  * messages and ends at once while the parent gets each with a 5 s
  * timeout; a message queued while the get times out is a lost wake-up. */
 static void lost_wakeup_rounds(int threads) {
-  enum { ROUNDS = 50, COUNT = 300 };
+  enum { ROUNDS = 100, COUNT = 300 };
   for (int round = 0; round < ROUNDS; round++) {
     mp_queue_t *q = NULL;
     MP_ASSERT_OK(mp_queue_new(&q, 0, round % 2 ? 4096 : 0, 0));

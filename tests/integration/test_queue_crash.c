@@ -420,12 +420,12 @@ static int t_creator(const void *arg, size_t arg_len, void *payload) {
  * A producer killed in the middle of a large put
  * ---------------------------------------------------------------------- */
 
-/* Wait until a message shows in the queue, or up to 2 s, and a little
+/* Wait until a message shows in the queue, or up to 1 s, and a little
  * more: a producer of a message larger than the ring is then blocked in
  * the middle of its put. */
 static void wait_for_first_bytes(mp_queue_t *q) {
   int64_t t0 = now_ms();
-  while (mp_queue_qsize(q) < 1 && now_ms() - t0 < 2000) sleep_ms(10);
+  while (mp_queue_qsize(q) < 1 && now_ms() - t0 < 1000) sleep_ms(10);
   sleep_ms(200);
 }
 
