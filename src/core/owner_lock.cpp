@@ -1,5 +1,6 @@
 #include "core/owner_lock.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@ namespace {
 
 // How often a waiter checks that the owner still lives.
 constexpr int64_t kLivenessCheckMs = 100;
+constexpr int kSpins = 2000;
 
 // Field 22 of /proc/<pid>/stat: the start time in clock ticks; 0 if the
 // process does not exist.
@@ -47,21 +49,38 @@ bool owner_alive(uint64_t token) {
   return ticks == 0 || make_token(pid, ticks) == token;  // no /proc: trust kill()
 }
 
+// Spin briefly on the lock word first: holders of the queue's locks never
+// block, so the lock is usually free again within a few hundred cycles.
+bool try_spinning(OwnerLock &l, uint64_t me) {
+  for (int i = 0; i < kSpins; ++i) {
+    uint64_t cur = l.owner.load(std::memory_order_relaxed);
+    if (cur == 0 && l.owner.compare_exchange_weak(cur, me, std::memory_order_acquire))
+      return true;
+    __builtin_ia32_pause();
+  }
+  return false;
+}
+
+// Computed once per process (getpid() is a system call: not on every lock);
+// a forked child computes its own.
+std::atomic<uint64_t> g_token{0};
+void forget_token_after_fork() { g_token.store(0, std::memory_order_relaxed); }
+const int g_token_atfork = pthread_atfork(nullptr, nullptr, forget_token_after_fork);
+
 }  // namespace
 
 uint64_t process_token() {
-  static thread_local int cached_pid = 0;  // a forked child gets a new token
-  static thread_local uint64_t cached = 0;
+  uint64_t t = g_token.load(std::memory_order_relaxed);
+  if (t) return t;
   int pid = int(getpid());
-  if (pid != cached_pid) {
-    cached = make_token(pid, start_time(pid));
-    cached_pid = pid;
-  }
-  return cached;
+  t = make_token(pid, start_time(pid));
+  g_token.store(t, std::memory_order_relaxed);
+  return t;
 }
 
 int owner_lock_acquire(OwnerLock &l, const Deadline &deadline) {
   uint64_t me = process_token();
+  if (try_spinning(l, me)) return MP_OK;
   for (;;) {
     uint64_t cur = 0;
     if (l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel)) return MP_OK;
@@ -82,8 +101,9 @@ int owner_lock_acquire(OwnerLock &l, const Deadline &deadline) {
 
 void owner_lock_release(OwnerLock &l) {
   l.owner.store(0, std::memory_order_seq_cst);
+  if (l.waiters.load(std::memory_order_seq_cst) == 0) return;  // nobody sleeps: no syscall
   l.seq.fetch_add(1, std::memory_order_seq_cst);
-  if (l.waiters.load(std::memory_order_seq_cst)) futex_wake(&l.seq, -1);
+  futex_wake(&l.seq, -1);
 }
 
 bool owner_lock_held_by_me(const OwnerLock &l) {

@@ -59,19 +59,21 @@ struct QueueShared {
   uint64_t max_items;  // 0: unbounded
   uint32_t joinable;
   std::atomic<uint32_t> closed;
-  pthread_mutex_t put_lock;
-  pthread_mutex_t get_lock;
   pthread_mutex_t put_stream;
   OwnerLock get_stream;  // owned by a process: held across gets while parked
   // Producer side (put_lock). One cache line each side: a producer and a
   // consumer only touch each other's line to refresh a cached index.
-  alignas(64) std::atomic<uint64_t> tail;
+  // The side locks are process-owned locks: cheaper than robust mutexes,
+  // and a dead holder is still detected (pid + start time).
+  alignas(64) OwnerLock put_lock;
+  std::atomic<uint64_t> tail;
   std::atomic<uint64_t> puts;  // complete messages committed (WHOLE or LAST)
   uint64_t head_seen;          // a past value of head: free space is at least this
   uint64_t next_stream;
   uint64_t writing_stream;  // 0: none
   // Consumer side (get_lock).
-  alignas(64) std::atomic<uint64_t> head;
+  alignas(64) OwnerLock get_lock;
+  std::atomic<uint64_t> head;
   std::atomic<uint64_t> gets;  // complete messages taken (WHOLE or LAST)
   uint64_t tail_seen;          // a past value of tail: data is there up to it
   uint64_t reading_stream;     // 0: none
@@ -92,12 +94,12 @@ struct QueueShared {
 namespace {
 
 constexpr uint32_t kQueueMagic = 0x3151504d;  // "MPQ1"
-constexpr uint32_t kQueueVersion = 3;
+constexpr uint32_t kQueueVersion = 4;
 constexpr size_t kDefaultCapacity = 1 << 20;
 constexpr size_t kMinCapacity = 4096;
 constexpr size_t kMaxCapacity = size_t(1) << 34;
 constexpr int kSpins = 4000;      // pauses before a waiter sleeps
-constexpr int kLockSpins = 1000;  // trylocks before a lock sleeps
+constexpr int64_t kRobustSliceMs = 50;  // see lock_robust
 // How often a reader waiting for the next chunk checks that its writer lives.
 constexpr int64_t kStreamCheckMs = 100;
 
@@ -115,13 +117,15 @@ Record *record_at(mp_queue &q, uint64_t pos) {
 
 int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) {
   *owner_died = false;
+  // Timed slices even without a deadline: a robust mutex can lose a
+  // wake-up when processes die around it (see sync/lock.cpp).
   int r;
-  if (deadline.forever()) {
-    r = pthread_mutex_lock(m);
-  } else {
+  for (;;) {
+    int64_t ms = deadline.remaining_ms();
+    bool last = !deadline.forever() && ms <= kRobustSliceMs;
+    if (!last) ms = kRobustSliceMs;
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ms = deadline.remaining_ms();
     ts.tv_sec += time_t(ms / 1000);
     ts.tv_nsec += long(ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -129,6 +133,7 @@ int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) 
       ts.tv_nsec -= 1000000000L;
     }
     r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+    if (r != ETIMEDOUT || last) break;
   }
   if (r == 0) return MP_OK;
   if (r == EOWNERDEAD) {
@@ -139,19 +144,9 @@ int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) 
   return fail_errno("pthread_mutex_lock", "queue", r);
 }
 
-// Lock a ring-side mutex. Holders never block, so a short spin on trylock
-// almost always wins and spares both sides a futex round trip. Returns
-// whether the previous holder died.
-bool lock_spinning(pthread_mutex_t *m) {
-  for (int spins = 0; spins < kLockSpins; ++spins) {
-    int r = pthread_mutex_trylock(m);
-    if (r == 0) return false;
-    if (r == EOWNERDEAD) return true;
-    __builtin_ia32_pause();
-  }
-  bool died;
-  lock_robust(m, Deadline(MP_FOREVER), &died);
-  return died;
+// Lock one side's lock. Returns whether the previous holder died.
+bool lock_side(OwnerLock &l) {
+  return owner_lock_acquire(l, Deadline(MP_FOREVER)) == MP_EOWNERDEAD;
 }
 
 // Recount the messages between head and tail (both locks held) and cut the
@@ -187,23 +182,21 @@ void repair_counts(mp_queue &q) {
 // Lock order: put_lock before get_lock, everywhere.
 void lock_put(mp_queue &q) {
   QueueShared &s = *q.shared;
-  if (!lock_spinning(&s.put_lock)) return;
-  pthread_mutex_consistent(&s.put_lock);
-  if (lock_spinning(&s.get_lock)) pthread_mutex_consistent(&s.get_lock);
+  if (!lock_side(s.put_lock)) return;
+  lock_side(s.get_lock);
   repair_counts(q);
-  pthread_mutex_unlock(&s.get_lock);
+  owner_lock_release(s.get_lock);
 }
 
 void lock_get(mp_queue &q) {
   QueueShared &s = *q.shared;
-  if (!lock_spinning(&s.get_lock)) return;
+  if (!lock_side(s.get_lock)) return;
   // A consumer died holding it: repair under both locks, in lock order.
-  pthread_mutex_consistent(&s.get_lock);
-  pthread_mutex_unlock(&s.get_lock);
+  owner_lock_release(s.get_lock);
   lock_put(q);
-  if (lock_spinning(&s.get_lock)) pthread_mutex_consistent(&s.get_lock);
+  lock_side(s.get_lock);
   repair_counts(q);
-  pthread_mutex_unlock(&s.put_lock);
+  owner_lock_release(s.put_lock);
 }
 
 // One side's lock, released on scope exit.
@@ -214,7 +207,7 @@ class SideLock {
     if (held_) unlock();
   }
   void unlock() {
-    pthread_mutex_unlock(put_ ? &q_.shared->put_lock : &q_.shared->get_lock);
+    owner_lock_release(put_ ? q_.shared->put_lock : q_.shared->get_lock);
     held_ = false;
   }
   void relock() {
@@ -490,7 +483,7 @@ void check_stream_writer(mp_queue &q, SideLock &lock, uint64_t id) {
     if (r == EOWNERDEAD) pthread_mutex_consistent(&s.put_stream);
     lock_put(q);
     if (s.writing_stream == id) abort_stream(q);
-    pthread_mutex_unlock(&s.put_lock);
+    owner_lock_release(s.put_lock);
     pthread_mutex_unlock(&s.put_stream);
   }
   lock.relock();
@@ -697,8 +690,6 @@ void init_robust_mutexes(QueueShared &s) {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  pthread_mutex_init(&s.put_lock, &attr);
-  pthread_mutex_init(&s.get_lock, &attr);
   pthread_mutex_init(&s.put_stream, &attr);
   pthread_mutexattr_destroy(&attr);
 }

@@ -35,11 +35,22 @@ timespec abs_monotonic(const Deadline &deadline) {
   return ts;
 }
 
+// A robust mutex can lose a wake-up when processes die around it (an
+// unlock wakes a waiter that is then killed, and the next holder dies too:
+// the kernel marks the owner dead but wakes nobody). So a wait without a
+// deadline is a series of short timed waits, and such a loss costs a delay,
+// never a hang.
+constexpr int64_t kRobustSliceMs = 50;
+
 int lock_mutex(pthread_mutex_t *m, const Deadline &deadline) {
-  if (deadline.forever()) return pthread_mutex_lock(m);
-  if (deadline.remaining_ms() == 0) return pthread_mutex_trylock(m);
-  timespec ts = abs_monotonic(deadline);
-  return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+  if (!deadline.forever() && deadline.remaining_ms() == 0) return pthread_mutex_trylock(m);
+  for (;;) {
+    int64_t left = deadline.remaining_ms();
+    bool last = !deadline.forever() && left <= kRobustSliceMs;
+    timespec ts = abs_monotonic(Deadline(last ? left : kRobustSliceMs));
+    int r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+    if (r != ETIMEDOUT || last) return r;
+  }
 }
 
 }  // namespace
