@@ -1,0 +1,254 @@
+// The queue's ring: locks and their repair, waits, appending and taking
+// records. See queue.cpp for the design.
+#include <pthread.h>
+#include <time.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "ipc/queue_ring.hpp"
+
+namespace mp {
+namespace ring {
+namespace {
+
+// Lock one side's lock. Returns whether the previous holder died.
+bool lock_side(OwnerLock &l) {
+  return owner_lock_acquire(l, Deadline(MP_FOREVER)) == MP_EOWNERDEAD;
+}
+
+}  // namespace
+
+Record *record_at(mp_queue &q, uint64_t pos) {
+  return reinterpret_cast<Record *>(q.ring + pos % q.shared->capacity);
+}
+
+int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) {
+  *owner_died = false;
+  // Timed slices even without a deadline: a robust mutex can lose a
+  // wake-up when processes die around it (see sync/lock.cpp).
+  int r;
+  for (;;) {
+    int64_t ms = deadline.remaining_ms();
+    bool last = !deadline.forever() && ms <= kRobustSliceMs;
+    if (!last) ms = kRobustSliceMs;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += time_t(ms / 1000);
+    ts.tv_nsec += long(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec += 1;
+      ts.tv_nsec -= 1000000000L;
+    }
+    r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+    if (r != ETIMEDOUT || last) break;
+  }
+  if (r == 0) return MP_OK;
+  if (r == EOWNERDEAD) {
+    *owner_died = true;
+    return MP_OK;
+  }
+  if (r == ETIMEDOUT) return MP_ETIMEDOUT;
+  return fail_errno("pthread_mutex_lock", "queue", r);
+}
+
+// Recount the messages between head and tail (both locks held) and cut the
+// tail at anything that is not a valid record. Idempotent.
+void repair_counts(mp_queue &q) {
+  QueueShared &s = *q.shared;
+  uint64_t pos = s.head.load(std::memory_order_relaxed);
+  uint64_t tail = s.tail.load(std::memory_order_relaxed);
+  uint64_t complete = 0;
+  while (pos < tail) {
+    size_t to_end = s.capacity - pos % s.capacity;
+    if (to_end < sizeof(Record)) {
+      pos += to_end;
+      continue;
+    }
+    Record *r = record_at(q, pos);
+    size_t size = record_size(r->len);
+    if (r->kind < kWhole || r->kind > kPad || size > to_end || pos + size > tail) {
+      s.tail.store(pos, std::memory_order_relaxed);
+      break;
+    }
+    if (r->kind == kWhole || r->kind == kLast) ++complete;
+    pos += size;
+  }
+  s.head_seen = s.head.load(std::memory_order_relaxed);
+  s.tail_seen = s.head_seen;  // re-read on the next get
+  s.puts.store(s.gets.load(std::memory_order_relaxed) + complete, std::memory_order_relaxed);
+  if (s.joinable)
+    s.unfinished.store(s.got_not_done.load(std::memory_order_relaxed) + complete,
+                       std::memory_order_relaxed);
+}
+
+// Lock order: put_lock before get_lock, everywhere.
+void lock_put(mp_queue &q) {
+  QueueShared &s = *q.shared;
+  if (!lock_side(s.put_lock)) return;
+  lock_side(s.get_lock);
+  repair_counts(q);
+  owner_lock_release(s.get_lock);
+}
+
+void lock_get(mp_queue &q) {
+  QueueShared &s = *q.shared;
+  if (!lock_side(s.get_lock)) return;
+  // A consumer died holding it: repair under both locks, in lock order.
+  owner_lock_release(s.get_lock);
+  lock_put(q);
+  lock_side(s.get_lock);
+  repair_counts(q);
+  owner_lock_release(s.put_lock);
+}
+
+void wake(std::atomic<uint32_t> &seq) {
+  seq.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(&seq, -1);
+}
+
+uint64_t queued(const QueueShared &s) {
+  uint64_t puts = s.puts.load(std::memory_order_acquire);
+  uint64_t gets = s.gets.load(std::memory_order_acquire);
+  return puts > gets ? puts - gets : 0;
+}
+
+bool items_full(const QueueShared &s) { return s.max_items && queued(s) >= s.max_items; }
+
+// Bytes a record of `payload` needs at the tail, counting the padding that
+// skips the end of the ring when it does not fit there.
+size_t bytes_needed(const QueueShared &s, size_t payload) {
+  size_t to_end = s.capacity - s.tail.load(std::memory_order_relaxed) % s.capacity;
+  size_t size = record_size(payload);
+  return size <= to_end ? size : to_end + size;
+}
+
+// Free bytes (put_lock held). The consumer's head is only read when the
+// last value seen does not leave enough room.
+size_t bytes_free(QueueShared &s, size_t want) {
+  uint64_t tail = s.tail.load(std::memory_order_relaxed);
+  size_t room = s.capacity - (tail - s.head_seen);
+  if (room >= want) return room;
+  s.head_seen = s.head.load(std::memory_order_acquire);
+  return s.capacity - (tail - s.head_seen);
+}
+
+// Append a record (put_lock held, space checked). The tail moves last: a
+// writer that dies before that leaves nothing visible.
+void append(mp_queue &q, const Record &h, const void *payload) {
+  QueueShared &s = *q.shared;
+  uint64_t tail = s.tail.load(std::memory_order_relaxed);
+  size_t to_end = s.capacity - tail % s.capacity;
+  size_t size = record_size(h.len);
+  if (size > to_end) {
+    if (to_end >= sizeof(Record)) {
+      Record pad = {kPad, uint32_t(to_end - sizeof(Record)), 0, 0};
+      memcpy(record_at(q, tail), &pad, sizeof pad);
+    }
+    tail += to_end;
+  }
+  char *at = reinterpret_cast<char *>(record_at(q, tail));
+  memcpy(at, &h, sizeof h);
+  if (h.len) memcpy(at + sizeof h, payload, h.len);
+  // A message counts once it is complete: a stream that is aborted never does.
+  if (h.kind == kWhole || h.kind == kLast) s.puts.fetch_add(1, std::memory_order_relaxed);
+  if (s.joinable && (h.kind == kWhole || h.kind == kLast))
+    s.unfinished.fetch_add(1, std::memory_order_relaxed);
+  s.tail.store(tail + size, std::memory_order_seq_cst);
+}
+
+void wake_consumers(QueueShared &s) {
+  if (s.get_waiters.load(std::memory_order_seq_cst)) wake(s.data_seq);
+}
+
+void wake_producers(QueueShared &s) {
+  if (s.put_waiters.load(std::memory_order_seq_cst)) wake(s.space_seq);
+}
+
+// Wait until a record of `payload` bytes fits (keeping `reserve` free).
+int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
+                   bool counts_item, const Deadline &deadline) {
+  QueueShared &s = *q.shared;
+  for (;;) {
+    if (s.closed.load(std::memory_order_acquire)) return fail(MP_ECLOSED, "put: the queue is closed");
+    size_t want = bytes_needed(s, payload) + reserve;
+    bool full = (counts_item && items_full(s)) || want > bytes_free(s, want);
+    if (!full) return MP_OK;
+    if (deadline.remaining_ms() == 0) return fail(MP_EFULL, "put: the queue is full");
+    // Wait for a state (room now), not for a change since some earlier
+    // read: a change that came in between must not be slept through.
+    int r = wait_on(lock, s.space_seq, s.put_waiters, deadline, [&] {
+      if (s.closed.load(std::memory_order_relaxed)) return true;
+      if (counts_item && items_full(s)) return false;
+      uint64_t head = s.head.load(std::memory_order_seq_cst);
+      return want <= s.capacity - (s.tail.load(std::memory_order_relaxed) - head);
+    });
+    if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "put: timed out while the queue is full");
+  }
+}
+
+// Skip padding at the head (get_lock held). The head record, or nullptr.
+Record *head_record(mp_queue &q) {
+  QueueShared &s = *q.shared;
+  for (;;) {
+    uint64_t head = s.head.load(std::memory_order_relaxed);
+    if (head >= s.tail_seen) {  // read the producer's tail only when needed
+      s.tail_seen = s.tail.load(std::memory_order_acquire);
+      if (head >= s.tail_seen) return nullptr;
+    }
+    size_t to_end = s.capacity - head % s.capacity;
+    if (to_end < sizeof(Record)) {
+      s.head.store(head + to_end, std::memory_order_release);
+      continue;
+    }
+    Record *r = record_at(q, head);
+    if (r->kind == kPad) {
+      s.head.store(head + record_size(r->len), std::memory_order_release);
+      continue;
+    }
+    return r;
+  }
+}
+
+// Take the head record. gets moves before head: a consumer dying in between
+// leaves the message queued (delivered to someone else) and a recount.
+void pop(mp_queue &q, Record *r) {
+  QueueShared &s = *q.shared;
+  if (r->kind == kWhole || r->kind == kLast) s.gets.fetch_add(1, std::memory_order_relaxed);
+  s.head.store(s.head.load(std::memory_order_relaxed) + record_size(r->len),
+               std::memory_order_seq_cst);
+}
+
+int sink_reserve(Sink &sink, size_t total) {
+  sink.len = total;
+  if (sink.buf) return MP_OK;
+  sink.owned = static_cast<char *>(malloc(total + 1));
+  if (!sink.owned) return fail(MP_ENOMEM, "get: out of memory for %zu bytes", total);
+  sink.owned[total] = '\0';
+  return MP_OK;
+}
+
+char *sink_data(Sink &sink) { return sink.buf ? static_cast<char *>(sink.buf) : sink.owned; }
+
+void sink_drop(Sink &sink) {
+  free(sink.owned);
+  sink.owned = nullptr;
+  sink.len = 0;
+}
+
+// Wait for data (get_lock released meanwhile). MP_OK to look again.
+int wait_for_data(mp_queue &q, SideLock &lock, const Deadline &deadline) {
+  QueueShared &s = *q.shared;
+  // Wait for a state (something past the head), not for a change since an
+  // earlier read of the tail: a put in between must not be slept through.
+  return wait_on(lock, s.data_seq, s.get_waiters, deadline, [&] {
+    return s.closed.load(std::memory_order_relaxed) ||
+           s.tail.load(std::memory_order_seq_cst) > s.head.load(std::memory_order_relaxed);
+  });
+}
+
+}  // namespace ring
+}  // namespace mp

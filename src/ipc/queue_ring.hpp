@@ -1,0 +1,172 @@
+// Internals of the shared-memory queue, shared by queue.cpp (the public
+// operations), queue_ring.cpp (the ring, its locks and waits) and
+// queue_stream.cpp (messages larger than the ring, streamed in chunks).
+// See queue.cpp for the design.
+#pragma once
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/deadline.hpp"
+#include "core/futex.hpp"
+#include "core/owner_lock.hpp"
+#include "ipc/queue.hpp"
+
+namespace mp {
+
+enum RecordKind : uint32_t { kWhole = 1, kFirst, kMiddle, kLast, kAbort, kPad };
+
+struct Record {
+  uint32_t kind;
+  uint32_t len;     // payload bytes that follow
+  uint64_t stream;  // chunk records: the stream id
+  uint64_t total;   // kFirst: the whole message's length
+};
+static_assert(sizeof(Record) == 24, "record header");
+
+struct QueueShared {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t segment_size;
+  uint64_t capacity;
+  uint64_t max_items;  // 0: unbounded
+  uint32_t joinable;
+  std::atomic<uint32_t> closed;
+  pthread_mutex_t put_stream;
+  OwnerLock get_stream;  // owned by a process: held across gets while parked
+  // Producer side (put_lock). One cache line each side: a producer and a
+  // consumer only touch each other's line to refresh a cached index.
+  // The side locks are process-owned locks: cheaper than robust mutexes,
+  // and a dead holder is still detected (pid + start time).
+  alignas(64) OwnerLock put_lock;
+  std::atomic<uint64_t> tail;
+  std::atomic<uint64_t> puts;  // complete messages committed (WHOLE or LAST)
+  uint64_t head_seen;          // a past value of head: free space is at least this
+  uint64_t next_stream;
+  uint64_t writing_stream;  // 0: none
+  // Consumer side (get_lock).
+  alignas(64) OwnerLock get_lock;
+  std::atomic<uint64_t> head;
+  std::atomic<uint64_t> gets;  // complete messages taken (WHOLE or LAST)
+  uint64_t tail_seen;          // a past value of tail: data is there up to it
+  uint64_t reading_stream;     // 0: none
+  uint64_t discard_stream;     // chunks of this stream are dropped
+  // Waiter flags: written only when a side goes to sleep, read on every
+  // operation, so they live apart from the busy indexes.
+  alignas(64) std::atomic<uint32_t> get_waiters;
+  alignas(64) std::atomic<uint32_t> put_waiters;
+  // Both sides.
+  alignas(64) std::atomic<uint64_t> unfinished;  // joinable: put, not task_done
+  std::atomic<uint64_t> got_not_done;            // joinable: got, not task_done
+  std::atomic<uint32_t> join_waiters;
+  std::atomic<uint32_t> data_seq;
+  std::atomic<uint32_t> space_seq;
+  std::atomic<uint32_t> join_seq;
+};
+
+namespace ring {
+
+constexpr uint32_t kQueueMagic = 0x3151504d;  // "MPQ1"
+constexpr uint32_t kQueueVersion = 4;
+constexpr size_t kDefaultCapacity = 1 << 20;
+constexpr size_t kMinCapacity = 4096;
+constexpr size_t kMaxCapacity = size_t(1) << 34;
+constexpr int kSpins = 4000;      // pauses before a waiter sleeps
+constexpr int64_t kRobustSliceMs = 50;  // see lock_robust
+// How often a reader waiting for the next chunk checks that its writer lives.
+constexpr int64_t kStreamCheckMs = 100;
+
+inline size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
+inline size_t record_size(size_t payload) { return align8(sizeof(Record) + payload); }
+
+// Largest WHOLE payload; bigger messages are streamed in chunks this size.
+inline size_t chunk_payload(const QueueShared &s) { return s.capacity / 4 - sizeof(Record); }
+
+Record *record_at(mp_queue &q, uint64_t pos);
+int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died);
+void repair_counts(mp_queue &q);
+void lock_put(mp_queue &q);
+void lock_get(mp_queue &q);
+void wake(std::atomic<uint32_t> &seq);
+
+// One side's lock, released on scope exit.
+class SideLock {
+ public:
+  SideLock(mp_queue &q, bool put_side) : q_(q), put_(put_side) { relock(); }
+  ~SideLock() {
+    if (held_) unlock();
+  }
+  void unlock() {
+    owner_lock_release(put_ ? q_.shared->put_lock : q_.shared->get_lock);
+    held_ = false;
+  }
+  void relock() {
+    if (put_)
+      lock_put(q_);
+    else
+      lock_get(q_);
+    held_ = true;
+  }
+
+ private:
+  mp_queue &q_;
+  bool put_;
+  bool held_ = false;
+};
+
+// Wait until `ready` (read without locks) or seq moves. Spin first with
+// the lock released and no waiter flagged, so a busy peer makes no wake-up
+// syscall; then flag, re-check and sleep. The flag and the peer's index
+// store are both seq_cst: either the re-check sees the new index or the
+// peer sees the flag and wakes us. Returns with the lock held: MP_OK (look
+// again) or MP_ETIMEDOUT.
+template <class Ready>
+int wait_on(SideLock &lock, std::atomic<uint32_t> &seq, std::atomic<uint32_t> &waiters,
+            const Deadline &deadline, Ready ready) {
+  lock.unlock();
+  int r = MP_OK;
+  int spins = 0;
+  while (!ready() && spins < kSpins) {
+    __builtin_ia32_pause();
+    ++spins;
+  }
+  if (spins == kSpins) {
+    uint32_t seen = seq.load(std::memory_order_seq_cst);
+    waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (!ready()) r = futex_wait(&seq, seen, deadline);
+    waiters.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  lock.relock();
+  return r;
+}
+
+// The ring (queue_ring.cpp).
+uint64_t queued(const QueueShared &s);
+bool items_full(const QueueShared &s);
+size_t bytes_needed(const QueueShared &s, size_t payload);
+size_t bytes_free(QueueShared &s, size_t want);
+void append(mp_queue &q, const Record &h, const void *payload);
+void wake_consumers(QueueShared &s);
+void wake_producers(QueueShared &s);
+int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve, bool counts_item, const Deadline &deadline);
+Record *head_record(mp_queue &q);
+void pop(mp_queue &q, Record *r);
+int sink_reserve(Sink &sink, size_t total);
+char *sink_data(Sink &sink);
+void sink_drop(Sink &sink);
+int wait_for_data(mp_queue &q, SideLock &lock, const Deadline &deadline);
+
+// Large messages (queue_stream.cpp).
+void abort_stream(mp_queue &q);
+int wait_for_streamer(mp_queue &q, SideLock &lock, const Deadline &deadline);
+int put_stream(mp_queue &q, const void *buf, size_t len, const Deadline &deadline);
+int take_get_stream(mp_queue &q, SideLock &lock, const Deadline &deadline);
+void release_get_stream(QueueShared &s);
+int resume_parked(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline);
+int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline);
+int handle_foreign_chunk(mp_queue &q, SideLock &lock, Record *r, const Deadline &deadline);
+
+}  // namespace ring
+}  // namespace mp
