@@ -256,6 +256,7 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
       feed->window = 4 * pool->workers.size();
     }
     mp_result *r = new_result(n, nullptr, nullptr, nullptr);
+    r->per_item = true;
     int s = pool_submit(*pool, r, task, copy_args(args, arg_lens, n), chunksize ? chunksize : 1,
                         feed);
     if (s != MP_OK) {

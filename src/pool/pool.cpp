@@ -30,8 +30,10 @@ void bump(mp_pool &pool, mp_pool_stat_t what, int64_t by = 1) {
   pool.stats[what].fetch_add(by, std::memory_order_relaxed);
 }
 
+// Only a dispatcher asleep in poll() needs the eventfd (pool.mu held, so
+// the flag cannot change under us).
 void wake_dispatcher(mp_pool &pool) {
-  if (pool.wake_fd < 0) return;
+  if (pool.wake_fd < 0 || !pool.dispatcher_sleeping) return;
   uint64_t one = 1;
   ssize_t w = write(pool.wake_fd, &one, sizeof one);
   (void)w;  // a full counter already wakes it
@@ -52,11 +54,11 @@ void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
     if (item.status != MP_OK && r->status == MP_OK) r->status = item.status;
     size_t index = item.index;
     slot = std::move(item);
-    r->finished.push_back(index);
+    if (r->per_item) r->finished.push_back(index);
     finished = --r->remaining == 0;
     if (finished) r->done = true;
   }
-  r->cv.notify_all();
+  if (finished || r->per_item) r->cv.notify_all();
   if (!finished) return;
   if (r->on_success || r->on_error) {
     r->refs.fetch_add(1);
@@ -260,6 +262,7 @@ void dispatcher_loop(mp_pool *pool) {
       assign(*pool, sends);
       send_chunks(*pool, sends, reap);
       done = shut_down_if_done(*pool, reap);
+      pool->dispatcher_sleeping = true;
       fds.assign(1, pollfd{pool->wake_fd, POLLIN, 0});
       polled.assign(1, nullptr);
       for (Worker *w : pool->workers) {
@@ -277,6 +280,7 @@ void dispatcher_loop(mp_pool *pool) {
       (void)rd;
     }
     std::lock_guard<std::mutex> lock(pool->mu);
+    pool->dispatcher_sleeping = false;
     for (size_t i = 1; i < fds.size(); ++i) {
       Worker *w = polled[i];
       if (!fds[i].revents || !w->alive) continue;
@@ -448,8 +452,8 @@ void pool_terminate(mp_pool &pool) {
       if (w->proc) mp_process_signal(w->proc, SIGTERM, 0);
     }
     pool.cv.notify_all();
+    wake_dispatcher(pool);
   }
-  wake_dispatcher(pool);
 }
 
 int pool_join(mp_pool &pool, int64_t timeout_ms) {

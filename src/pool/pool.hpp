@@ -40,8 +40,10 @@ struct mp_result {
   mp_result_cb on_success = nullptr;
   mp_result_cb on_error = nullptr;
   void *payload = nullptr;
-  // imap: items in the order they finished.
+  // imap: items in the order they finished, and a wake-up per item (other
+  // waiters only care about the whole result: one wake-up at the end).
   std::deque<size_t> finished;
+  bool per_item = false;
 };
 
 namespace mp {
@@ -101,6 +103,7 @@ struct mp_pool {
   int threads_running = 0;    // thread pools: worker threads not yet done
   bool joined = false;
   int wake_fd = -1;  // wakes the dispatcher thread (process pools)
+  bool dispatcher_sleeping = false;  // in poll(): needs wake_fd to notice work
   std::thread dispatcher;
   std::thread callbacks;
   std::condition_variable cb_cv;

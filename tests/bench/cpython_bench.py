@@ -37,9 +37,23 @@ operations; ns per operation, or operations per second):
                     multiprocessing.Lock, as the tutorial's counter does
                     (d[k] += 1 is a get and a set: two round trips to the
                     manager process, not atomic without the lock), ops/s
+Pool workloads, as in bench_pool.c: get_context('fork').Pool(2), created
+outside the timed part; echo returns its argument; the arguments are 10000
+distinct 16-byte bytes objects (1000 with --quick); an iteration is one
+round of them, us/task = the iteration's time / the tasks:
+  pool_map_chunk1   pool.map(echo, args, 1)
+  pool_map_auto     pool.map(echo, args) (the default chunksize)
+  pool_apply_async  [pool.apply_async(echo, (a,)) ...], then get() of each
+  pool_startup      us: Pool(2), apply(echo), close(), join()
+  pool_worker_rss   KiB: VmRSS of the larger idle pool worker minus that of
+                    a plain 'fork' Process sleeping in its target (started
+                    just before the pool), median over --batches pools
+  pool_map_chunk1_threads, pool_apply_async_threads
+                    the same on multiprocessing.pool.ThreadPool(2)
 """
 import argparse
 import multiprocessing
+import multiprocessing.pool
 import os
 import statistics
 import subprocess
@@ -314,6 +328,128 @@ def pingpong(teardown):
     return once
 
 
+# ---------------------------------------------------------------- pools
+
+POOL_WORKERS = 2
+POOL_TASKS = 10000
+POOL_TASKS_QUICK = 1000
+
+
+def echo(x):
+    return x
+
+
+def _slow_getpid(_):
+    time.sleep(0.01)  # so that a round of them reaches every worker
+    return os.getpid()
+
+
+def _sleeper(conn):
+    conn.send_bytes(b'r')
+    conn.close()
+    while True:
+        time.sleep(3600)
+
+
+def pool_args(quick):
+    n = POOL_TASKS_QUICK if quick else POOL_TASKS
+    return [b'task%012d' % i for i in range(n)]
+
+
+def new_pool(threads, teardown):
+    if threads:
+        pool = multiprocessing.pool.ThreadPool(POOL_WORKERS)
+    else:
+        pool = multiprocessing.get_context('fork').Pool(POOL_WORKERS)
+
+    def stop():
+        pool.close()
+        pool.join()
+    teardown.append(stop)
+    return pool
+
+
+def pool_map(quick, teardown, chunksize, threads=False):
+    """(iteration function, tasks per iteration)"""
+    args = pool_args(quick)
+    pool = new_pool(threads, teardown)
+
+    def once():
+        res = pool.map(echo, args, chunksize)
+        if len(res) != len(args) or res[-1] != args[-1]:
+            raise RuntimeError('pool map: wrong result')
+    return once, len(args)
+
+
+def pool_apply_async(quick, teardown, threads=False):
+    args = pool_args(quick)
+    pool = new_pool(threads, teardown)
+    apply_async = pool.apply_async
+
+    def once():
+        results = [apply_async(echo, (a,)) for a in args]
+        for a, r in zip(args, results):
+            if r.get(WATCHDOG_S) != a:
+                raise RuntimeError('apply_async: wrong result')
+    return once, len(args)
+
+
+def pool_startup():
+    ctx = multiprocessing.get_context('fork')
+    arg = pool_args(True)[0]
+
+    def once():
+        pool = ctx.Pool(POOL_WORKERS)
+        if pool.apply(echo, (arg,)) != arg:
+            raise RuntimeError('pool_startup: wrong result')
+        pool.close()
+        pool.join()
+    return once
+
+
+def proc_rss(pid):
+    """VmRSS, RssAnon, RssFile, RssShmem of /proc/<pid>/status in KiB."""
+    keys = ('VmRSS', 'RssAnon', 'RssFile', 'RssShmem')
+    got = dict.fromkeys(keys, -1)
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            k, _, v = line.partition(':')
+            if k in got:
+                got[k] = int(v.split()[0])
+    return tuple(got[k] for k in keys)
+
+
+def pool_worker_rss():
+    """One sample: (worker VmRSS - baseline VmRSS in KiB, detail)."""
+    ctx = multiprocessing.get_context('fork')
+    r, w = ctx.Pipe(duplex=False)
+    base = ctx.Process(target=_sleeper, args=(w,), daemon=True)
+    base.start()
+    w.close()
+    if not r.poll(WATCHDOG_S):
+        raise RuntimeError('pool_worker_rss: the baseline child did not start')
+    r.recv_bytes()
+    r.close()
+    pool = ctx.Pool(POOL_WORKERS)
+    pids = set()
+    for _ in range(20):
+        pids.update(pool.map(_slow_getpid, range(4 * POOL_WORKERS), 1))
+        if len(pids) >= POOL_WORKERS:
+            break
+    if len(pids) != POOL_WORKERS:
+        raise RuntimeError('pool_worker_rss: workers %r' % sorted(pids))
+    time.sleep(0.05)  # idle
+    br = proc_rss(base.pid)
+    wr = max(proc_rss(p) for p in pids)
+    pool.close()
+    pool.join()
+    base.terminate()
+    base.join()
+    detail = ('worker VmRSS %d KiB (anon %d, file %d, shmem %d), baseline '
+              'child VmRSS %d KiB (anon %d, file %d, shmem %d)' % (wr + br))
+    return wr[0] - br[0], detail
+
+
 def workloads(quick, teardown):
     """name -> (unit, setup, rate) where setup() returns the iteration
     function (rate None: us per iteration) or the batch function of a rate
@@ -351,6 +487,18 @@ def workloads(quick, teardown):
         'lock_uncontended': ('ns', lock_uncontended, (1.0, 1000)),
         'lock_contended': ('ns', lock_contended, (1.0, 2000)),
         'dict_incr': ('ops/s', lambda: dict_incr(teardown), (1.0, 100)),
+        # us/task: setup returns (iteration function, tasks per iteration)
+        'pool_map_chunk1': ('us/task', lambda: pool_map(quick, teardown, 1), None),
+        'pool_map_auto': ('us/task', lambda: pool_map(quick, teardown, None), None),
+        'pool_apply_async': ('us/task', lambda: pool_apply_async(quick, teardown),
+                             None),
+        'pool_startup': ('us', pool_startup, None),
+        # KiB: setup returns the sample function, one sample per batch
+        'pool_worker_rss': ('KiB', lambda: pool_worker_rss, None),
+        'pool_map_chunk1_threads': ('us/task', lambda: pool_map(
+            quick, teardown, 1, threads=True), None),
+        'pool_apply_async_threads': ('us/task', lambda: pool_apply_async(
+            quick, teardown, threads=True), None),
     }
 
 
@@ -381,7 +529,24 @@ def main(argv):
     for name in names:
         unit, setup, rate = table[name]
         fn = setup()
-        if rate and unit == 'ns':
+        if unit == 'KiB':
+            samples = [fn() for _ in range(args.batches)]
+            values = sorted(v for v, _ in samples)
+            med = statistics.median(values)
+            mid = min(range(len(samples)), key=lambda i: abs(samples[i][0] - med))
+            print('# %s cpython: median of %d batches, %d fork workers, worker - '
+                  'baseline %d..%d KiB; batch %d: %s'
+                  % (name, args.batches, POOL_WORKERS, values[0], values[-1],
+                     mid + 1, samples[mid][1]))
+            print('BENCH %s cpython %.2f %s' % (name, med, unit), flush=True)
+            continue
+        if unit == 'us/task':
+            fn, tasks = fn
+            med, lo, hi, iters = measure(fn, args.time, args.batches, args.iters,
+                                         args.quick)
+            med, lo, hi = med / tasks, lo / tasks, hi / tasks
+            what = 'iterations of %d tasks' % tasks
+        elif rate and unit == 'ns':
             med, lo, hi, iters = measure_cost(fn, rate[1], args.time,
                                               args.batches, args.iters)
             what = 'operations'
