@@ -43,12 +43,13 @@ timespec abs_monotonic(const Deadline &deadline) {
 constexpr int64_t kRobustSliceMs = 50;
 
 int lock_mutex(pthread_mutex_t *m, const Deadline &deadline) {
-  if (!deadline.forever() && deadline.remaining_ms() == 0) return pthread_mutex_trylock(m);
+  int r = pthread_mutex_trylock(m);  // the uncontended case: no clock, no syscall
+  if (r != EBUSY || (!deadline.forever() && deadline.remaining_ms() == 0)) return r;
   for (;;) {
     int64_t left = deadline.remaining_ms();
     bool last = !deadline.forever() && left <= kRobustSliceMs;
     timespec ts = abs_monotonic(Deadline(last ? left : kRobustSliceMs));
-    int r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+    r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
     if (r != ETIMEDOUT || last) return r;
   }
 }
