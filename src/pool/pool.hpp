@@ -35,7 +35,7 @@ struct mp_result {
   std::condition_variable cv;
   std::vector<mp::ItemResult> items;
   size_t remaining = 0;
-  bool done = false;
+  std::atomic<bool> done{false};  // written under mu; read without it by spinning waiters
   int status = MP_OK;  // the first failure's code
   mp_result_cb on_success = nullptr;
   mp_result_cb on_error = nullptr;
