@@ -187,7 +187,9 @@ MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
 MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms);
 
 /**
- * Wake up to n waiters (notify(n)); the caller must hold the lock.
+ * Wake up to n waiters (notify(n)); the caller must hold the lock. In a
+ * rare race one more waiter than asked may wake, as from a spurious
+ * wake-up: wait in a loop on your predicate (Python's wait_for).
  * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold the lock).
  * Never blocks. Since 0.1.
  */

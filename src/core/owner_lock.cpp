@@ -1,6 +1,7 @@
 #include "core/owner_lock.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -56,7 +57,7 @@ bool try_spinning(OwnerLock &l, uint64_t me) {
     uint64_t cur = l.owner.load(std::memory_order_relaxed);
     if (cur == 0 && l.owner.compare_exchange_weak(cur, me, std::memory_order_acquire))
       return true;
-    __builtin_ia32_pause();
+    if ((i & 127) == 127) sched_yield(); else __builtin_ia32_pause();  // see queue_ring.hpp
   }
   return false;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
@@ -128,11 +129,20 @@ int wait_on(SideLock &lock, std::atomic<uint32_t> &seq, std::atomic<uint32_t> &w
   lock.unlock();
   int r = MP_OK;
   int spins = 0;
-  while (!ready() && spins < kSpins) {
-    __builtin_ia32_pause();
+  // Adaptive, per thread: spinning pays only while the peer runs on another
+  // CPU. A spin that ends in sleep halves the next budget; one that sees the
+  // state change restores it.
+  __attribute__((tls_model("initial-exec"))) static thread_local int budget = kSpins;
+  while (!ready() && spins < budget) {
+    // On a machine with more runnable processes than CPUs, give the peer a
+    // chance to run now and then rather than spin through its time slice.
+    if ((spins & 255) == 255) sched_yield(); else __builtin_ia32_pause();
     ++spins;
   }
-  if (spins == kSpins) {
+  if (spins < budget) {
+    budget = kSpins;
+  } else {
+    budget = budget > 64 ? budget / 2 : 64;
     uint32_t seen = seq.load(std::memory_order_seq_cst);
     waiters.fetch_add(1, std::memory_order_seq_cst);
     if (!ready()) r = futex_wait(&seq, seen, deadline);

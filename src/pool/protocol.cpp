@@ -155,8 +155,8 @@ int decode_config(WorkerConfig &out, const std::string &wire) {
     return fail(MP_EINVAL, "pool: malformed worker configuration");
   out.close_fds.resize(n);
   for (auto &fd : out.close_fds) {
-    uint32_t v;
-    r.u32(&v);
+    uint32_t v = 0;
+    r.u32(&v);  // cannot fail: n was checked against the bytes left
     fd = int32_t(v);
   }
   return r.done() ? MP_OK : fail(MP_EINVAL, "pool: malformed worker configuration");
