@@ -1207,6 +1207,45 @@ static void test_queue_blocked_get_woken_by_last_put_thread(void **state) {
   lost_wakeup_rounds(1);
 }
 
+/* CPU time (user + system, in clock ticks) a process has used so far. */
+static long cpu_ticks(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t len = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[len] = '\0';
+  char *rp = strrchr(buf, ')');
+  unsigned long utime = 0, stime = 0;
+  if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                    &utime, &stime) != 2)
+    return -1;
+  return (long)(utime + stime);
+}
+
+/* A consumer blocked on an empty queue sleeps (on a futex) after a brief
+ * spin: over a second of waiting it uses almost no CPU. */
+static void test_queue_idle_blocked_consumer_uses_no_cpu(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
+  mp_process_t *p = start_target("q_blocked_get", NULL, 0, MP_START_FORK, &q, 1);
+  sleep_ms(200); /* past start-up and the spin */
+  int pid = mp_process_pid(p);
+  long before = cpu_ticks(pid);
+  sleep_ms(1000);
+  long after = cpu_ticks(pid);
+  MP_ASSERT_OK(mp_queue_close(q)); /* the blocked get ends with MP_ECLOSED */
+  join_expect(p, 0);
+  mp_queue_free(q);
+  assert_true(before >= 0 && after >= 0);
+  long hz = sysconf(_SC_CLK_TCK);
+  if (after - before > hz / 10)
+    fail_msg("a consumer blocked for 1 s used %ld ticks of CPU (%ld ticks = 1 s)",
+             after - before, hz);
+}
+
 /* ------------------------------------------------------------------------
  * Close
  * ---------------------------------------------------------------------- */
@@ -1822,6 +1861,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_mpmc_threads_exactly_once_fifo),
       cmocka_unit_test(test_queue_blocked_get_woken_by_last_put_process),
       cmocka_unit_test(test_queue_blocked_get_woken_by_last_put_thread),
+      cmocka_unit_test(test_queue_idle_blocked_consumer_uses_no_cpu),
       cmocka_unit_test(test_queue_close_drains_then_closed),
       cmocka_unit_test(test_queue_close_seed_3_producers_2_consumers),
       cmocka_unit_test(test_queue_close_wakes_blocked_get_threads),
