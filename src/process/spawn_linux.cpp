@@ -106,24 +106,30 @@ fail:
   _exit(127);
 }
 
-// The cloned child's stack: per call, because spawns may run on several
-// threads at once. An mmap()ed region, not the heap: the child must not
-// touch the allocator.
+// The cloned child's stack: one per thread (spawns may run on several
+// threads at once), mapped on the thread's first spawn and unmapped when the
+// thread ends. An mmap()ed region, not the heap: the child must not touch
+// the allocator.
 class ChildStack {
  public:
-  ChildStack() {
-    void *p = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    base_ = p == MAP_FAILED ? nullptr : static_cast<char *>(p);
-  }
   ~ChildStack() {
     if (base_) munmap(base_, kChildStackSize);
   }
-  char *top() const { return base_ ? base_ + kChildStackSize : nullptr; }
+  char *top() {
+    if (!base_) {
+      void *p = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      if (p == MAP_FAILED) return nullptr;
+      base_ = static_cast<char *>(p);
+    }
+    return base_ + kChildStackSize;
+  }
 
  private:
-  char *base_;
+  char *base_ = nullptr;
 };
+
+thread_local ChildStack t_child_stack;
 
 // Blocks every signal in the calling thread for its lifetime: no handler of
 // the parent may run in the child before the child has reset them.
@@ -194,12 +200,13 @@ int spawn_exec(Spawned &out, const ExecPlan &plan) {
   std::vector<char *> envp = c_strings(plan.envp);
   // The error pipe must not land below nfds, where the child's dup2 or
   // closefrom would take it: move it above.
-  Fd err_r, err_w_low, err_w;
-  int r = make_pipe(err_r, err_w_low);
-  if (r == MP_OK)
-    r = dup_cloexec(err_w, err_w_low.get(), int(plan.fd_sources.size()), "spawn: pipe");
+  Fd err_r, err_w;
+  int r = make_pipe(err_r, err_w);
+  if (r == MP_OK && err_w.get() < int(plan.fd_sources.size())) {
+    Fd low = std::move(err_w);
+    r = dup_cloexec(err_w, low.get(), int(plan.fd_sources.size()), "spawn: pipe");
+  }
   if (r != MP_OK) return r;
-  err_w_low.reset();
   CloneArgs a = {};
   a.path = plan.path.c_str();
   a.argv = argv.data();
@@ -211,12 +218,12 @@ int spawn_exec(Spawned &out, const ExecPlan &plan) {
   a.new_group = plan.new_group;
   a.die_with_parent = plan.die_with_parent;
   a.parent_pid = getpid();
-  ChildStack stack;
-  if (!stack.top()) return fail_errno("spawn: mmap", "child stack", errno);
+  char *stack_top = t_child_stack.top();
+  if (!stack_top) return fail_errno("spawn: mmap", "child stack", errno);
   int pidfd, pid;
   {
     AllSignalsBlocked blocked;
-    pid = clone_child(a, stack.top(), &pidfd);
+    pid = clone_child(a, stack_top, &pidfd);
   }
   if (pid < 0) return fail_errno("spawn: clone", plan.path.c_str(), errno);
   err_w.reset();
