@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build
   libuv1-dev libcmocka-dev libboost-dev
-  python3 valgrind
+  python3
 )
 
 missing=()
