@@ -200,22 +200,6 @@ void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
   }
 }
 
-// Send the assigned chunks, all of one worker's in one write (pool.mu held).
-void send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
-                 std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
-  for (Worker *w : pool.workers) {
-    std::vector<std::string> wires;
-    for (const auto &[to, c] : sends) {
-      if (to != w) continue;
-      wires.push_back(encode_chunk(c->msg));
-      bump(pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
-    }
-    if (wires.empty() || !w->alive) continue;
-    std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
-    if (conn_send_many(*w->conn, wires, Deadline(MP_FOREVER)) != MP_OK) lose_worker(pool, w, reap);
-  }
-}
-
 // Read one result message from a worker (pool.mu held; the worker is
 // sending, so this returns promptly). False if the worker is gone.
 bool take_result(mp_pool &pool, Worker *w) {
@@ -233,6 +217,33 @@ bool take_result(mp_pool &pool, Worker *w) {
   fail_chunk(pool, c, MP_EWORKERDIED, "the worker returned no result for this item");
   retire_chunk(pool, c);
   return true;
+}
+
+// Send the assigned chunks, all of one worker's in one write (pool.mu held).
+void send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
+                 std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+  for (Worker *w : pool.workers) {
+    std::vector<std::string> wires;
+    for (const auto &[to, c] : sends) {
+      if (to != w) continue;
+      wires.push_back(encode_chunk(c->msg));
+      bump(pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
+    }
+    if (wires.empty() || !w->alive) continue;
+    int r;
+    {
+      std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
+      r = conn_send_many(*w->conn, wires, Deadline(MP_FOREVER));
+    }
+    if (r == MP_OK) continue;
+    // The worker is gone. Results it sent before dying may still wait in
+    // the socket: take them first, so that the chunk it died on is the
+    // oldest unanswered one (failing any other would be wrong, and the
+    // killer would run again elsewhere).
+    while (take_result(pool, w)) {
+    }
+    lose_worker(pool, w, reap);
+  }
 }
 
 // Ask idle workers to exit once the pool is closed and drained.
