@@ -28,6 +28,16 @@ int started(mp_process *p, const char *op, std::shared_ptr<Child> *out) {
   return MP_OK;
 }
 
+// The started child that signals (flags: 0 or MP_SIGNAL_GROUP) may reach.
+int signal_target(std::shared_ptr<Child> *out, mp_process *p, int flags, const char *op) {
+  MP_CHECK_ARG((flags & ~MP_SIGNAL_GROUP) == 0, op, "unknown flags");
+  int r = started(p, op, out);
+  if (r != MP_OK) return r;
+  if ((flags & MP_SIGNAL_GROUP) && !(*out)->has_group())
+    return fail(MP_ESTATE, "%s: the child was not started in a new process group", op);
+  return MP_OK;
+}
+
 // Settings of a target process before start: MP_ESTATE otherwise.
 int check_configurable(mp_process *p, const char *op) {
   if (p->kind != mp_process::Kind::Target)
@@ -180,14 +190,9 @@ MP_EXTERN int mp_process_signal(mp_process_t *proc, int signum, int flags) {
   const char *op = "mp_process_signal";
   MP_CHECK_PROC(proc, op);
   MP_CHECK_ARG(signum > 0 && signum < NSIG, op, "bad signal number");
-  MP_CHECK_ARG((flags & ~MP_SIGNAL_GROUP) == 0, op, "unknown flags");
   std::shared_ptr<Child> child;
-  int r = started(proc, op, &child);
-  if (r != MP_OK) return r;
-  bool group = flags & MP_SIGNAL_GROUP;
-  if (group && !child->has_group())
-    return fail(MP_ESTATE, "%s: the child was not started in a new process group", op);
-  return child->signal(signum, group);
+  int r = signal_target(&child, proc, flags, op);
+  return r != MP_OK ? r : child->signal(signum, flags & MP_SIGNAL_GROUP);
 }
 
 MP_EXTERN int mp_process_terminate(mp_process_t *proc) {
@@ -227,14 +232,9 @@ MP_EXTERN void mp_stop_free(mp_stop_t *stop) { delete stop; }
 MP_EXTERN int mp_process_stop(mp_process_t *proc, const mp_stop_t *steps, int flags) {
   const char *op = "mp_process_stop";
   MP_CHECK_PROC(proc, op);
-  MP_CHECK_ARG((flags & ~MP_SIGNAL_GROUP) == 0, op, "unknown flags");
   std::shared_ptr<Child> child;
-  int r = started(proc, op, &child);
-  if (r != MP_OK) return r;
-  bool group = flags & MP_SIGNAL_GROUP;
-  if (group && !child->has_group())
-    return fail(MP_ESTATE, "%s: the child was not started in a new process group", op);
-  return run_stop(*child, steps ? *steps : default_stop(), group);
+  int r = signal_target(&child, proc, flags, op);
+  return r != MP_OK ? r : run_stop(*child, steps ? *steps : default_stop(), flags & MP_SIGNAL_GROUP);
 }
 
 MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf, size_t len,
