@@ -25,6 +25,16 @@ namespace {
 
 constexpr size_t kChildStackSize = 256 * 1024;
 
+// The child shares the parent's memory until execve (vfork-style), so the
+// cost does not grow with the parent's heap. ThreadSanitizer cannot follow
+// a second thread of execution in the same memory (its interceptors would
+// run in the child against the parent's state), so its builds copy memory.
+#if defined(__SANITIZE_THREAD__)
+constexpr int kCloneSharing = 0;
+#else
+constexpr int kCloneSharing = CLONE_VM | CLONE_VFORK;
+#endif
+
 // Where the child failed, sent back over the error pipe.
 enum Step : int { kStepSetpgid, kStepPdeathsig, kStepDup2, kStepChdir, kStepExecve };
 const char *const kStepNames[] = {"setpgid", "prctl(PR_SET_PDEATHSIG)", "dup2",
@@ -52,7 +62,7 @@ struct CloneArgs {
 
 // Runs in the child on a separate stack, possibly sharing the parent's
 // memory: only async-signal-safe system calls, no allocation, no locks.
-__attribute__((no_sanitize("address", "undefined"))) int exec_child(void *p) {
+__attribute__((no_sanitize("address", "undefined", "thread"))) int exec_child(void *p) {
   auto *a = static_cast<CloneArgs *>(p);
   ChildReport report = {kStepExecve, 0};
   // A handler installed by the parent must not run here: reset every
@@ -161,7 +171,7 @@ std::atomic<bool> g_pidfd_works{getenv("MULTIPROC_DISABLE_PIDFD") == nullptr};
 
 int clone_child(CloneArgs &a, char *stack, int *pidfd) {
   *pidfd = -1;
-  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  int flags = kCloneSharing | SIGCHLD;
   if (g_pidfd_works) {
     int pid = clone(exec_child, stack, flags | CLONE_PIDFD, &a, pidfd);
     if (pid >= 0 || (errno != EINVAL && errno != ENOSYS)) return pid;
