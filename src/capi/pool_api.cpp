@@ -328,7 +328,6 @@ MP_EXTERN void mp_iter_free(mp_iter_t *iter) {
       delete c;
     }
     iter->feed->waiting.clear();
-    iter->feed->detached = true;
   }
   result_unref(iter->result);
   delete iter;

@@ -50,6 +50,7 @@
 #include <new>
 
 #include "core/error.hpp"
+#include "core/robust_mutex.hpp"
 #include "dict/layout.hpp"
 
 namespace mp {
@@ -120,32 +121,10 @@ void repair(mp_dict &d) {
   s.payload = payload;
 }
 
-// A wake-up can be lost when processes die around the lock: an unlock
-// wakes one waiter, that waiter is killed before it takes the lock, and a
-// newcomer that saw no waiters takes it and dies holding it; the kernel
-// then marks the owner dead but wakes nobody. So no waiter sleeps longer
-// than kLockRecheckMs before it looks at the lock again (free, owner dead,
-// or a live owner that now knows it waits): a lost wake-up costs a delay,
-// never a hang.
-constexpr long kLockRecheckMs = 50;
-
-int lock_once(pthread_mutex_t *m) {
-  int r = pthread_mutex_trylock(m);
-  if (r != EBUSY) return r;
-  timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_nsec += kLockRecheckMs * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec += 1;
-    until.tv_nsec -= 1000000000L;
-  }
-  return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &until);
-}
-
 int lock_dict(mp_dict &d, const char *op) {
-  int r;
-  while ((r = lock_once(&d.shared->lock)) == ETIMEDOUT) {
-  }
+  // Timed slices inside: a robust-mutex wake-up lost to dying processes
+  // costs a delay, never a hang (core/robust_mutex.hpp).
+  int r = robust_mutex_lock(&d.shared->lock, Deadline(MP_FOREVER));
   if (r == EOWNERDEAD) {  // its holder died: the counters may be stale
     repair(d);
     pthread_mutex_consistent(&d.shared->lock);
@@ -309,15 +288,6 @@ size_t item_size(Record *r) {
   return 8 + align8(size_t(r->key_len) + 1) + align8(size_t(r->value_len) + 1);
 }
 
-void init_mutex(pthread_mutex_t *m) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  pthread_mutex_init(m, &attr);
-  pthread_mutexattr_destroy(&attr);
-}
-
 bool geometry_ok(const DictShared &s, size_t segment_size) {
   if (s.max_entries == 0 || s.max_entries > kMaxEntries || s.max_bytes == 0 ||
       s.max_bytes > kMaxBytes)
@@ -344,7 +314,7 @@ int dict_create(mp_dict &d, size_t max_entries, size_t max_bytes) {
   s->max_bytes = max_bytes;
   s->slots = g.slots;
   s->arena_bytes = g.arena_bytes;
-  init_mutex(&s->lock);
+  robust_mutex_init(&s->lock, PTHREAD_MUTEX_NORMAL);
   s->version = kDictVersion;
   s->magic = kDictMagic;
   d.shared = s;

@@ -38,6 +38,7 @@
 #include "core/error.hpp"
 #include "core/futex.hpp"
 #include "core/owner_lock.hpp"
+#include "core/robust_mutex.hpp"
 #include "ipc/queue_ring.hpp"
 
 namespace mp {
@@ -81,15 +82,6 @@ int take_whole(mp_queue &q, SideLock &lock, Record *r, Sink &sink) {
   return MP_OK;
 }
 
-void init_robust_mutexes(QueueShared &s) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  pthread_mutex_init(&s.put_stream, &attr);
-  pthread_mutexattr_destroy(&attr);
-}
-
 }  // namespace
 
 int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable) {
@@ -106,7 +98,7 @@ int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable)
   s->capacity = capacity;
   s->max_items = max_items;
   s->joinable = joinable ? 1 : 0;
-  init_robust_mutexes(*s);
+  robust_mutex_init(&s->put_stream, PTHREAD_MUTEX_NORMAL);
   s->version = kQueueVersion;
   s->magic = kQueueMagic;
   q.shared = s;

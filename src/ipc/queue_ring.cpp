@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/robust_mutex.hpp"
 #include "ipc/queue_ring.hpp"
 
 namespace mp {
@@ -27,30 +28,9 @@ Record *record_at(mp_queue &q, uint64_t pos) {
 }
 
 int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) {
-  *owner_died = false;
-  // Timed slices even without a deadline: a robust mutex can lose a
-  // wake-up when processes die around it (see sync/lock.cpp).
-  int r;
-  for (;;) {
-    int64_t ms = deadline.remaining_ms();
-    bool last = !deadline.forever() && ms <= kRobustSliceMs;
-    if (!last) ms = kRobustSliceMs;
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += time_t(ms / 1000);
-    ts.tv_nsec += long(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec += 1;
-      ts.tv_nsec -= 1000000000L;
-    }
-    r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
-    if (r != ETIMEDOUT || last) break;
-  }
-  if (r == 0) return MP_OK;
-  if (r == EOWNERDEAD) {
-    *owner_died = true;
-    return MP_OK;
-  }
+  int r = robust_mutex_lock(m, deadline);
+  *owner_died = r == EOWNERDEAD;
+  if (r == 0 || r == EOWNERDEAD) return MP_OK;
   if (r == ETIMEDOUT) return MP_ETIMEDOUT;
   return fail_errno("pthread_mutex_lock", "queue", r);
 }

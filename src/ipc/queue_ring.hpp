@@ -75,7 +75,6 @@ constexpr size_t kDefaultCapacity = 1 << 20;
 constexpr size_t kMinCapacity = 4096;
 constexpr size_t kMaxCapacity = size_t(1) << 34;
 constexpr int kSpins = 4000;      // pauses before a waiter sleeps
-constexpr int64_t kRobustSliceMs = 50;  // see lock_robust
 // How often a reader waiting for the next chunk checks that its writer lives.
 constexpr int64_t kStreamCheckMs = 100;
 

@@ -75,7 +75,6 @@ struct mp_iter_feed {
   std::deque<mp::Chunk *> waiting;
   size_t window = 0;     // chunks in the pool at most
   size_t in_pool = 0;
-  bool detached = false;  // the iterator was freed
 };
 
 struct mp_iter {

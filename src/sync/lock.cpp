@@ -1,12 +1,12 @@
 #include "sync/lock.hpp"
 
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "core/error.hpp"
+#include "core/robust_mutex.hpp"
 
 namespace mp {
 namespace {
@@ -22,60 +22,18 @@ int32_t my_tid() {
   return t_tid;
 }
 
-timespec abs_monotonic(const Deadline &deadline) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  int64_t ms = deadline.remaining_ms();
-  ts.tv_sec += time_t(ms / 1000);
-  ts.tv_nsec += long(ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec += 1;
-    ts.tv_nsec -= 1000000000L;
-  }
-  return ts;
-}
-
-// A robust mutex can lose a wake-up when processes die around it (an
-// unlock wakes a waiter that is then killed, and the next holder dies too:
-// the kernel marks the owner dead but wakes nobody). So a wait without a
-// deadline is a series of short timed waits, and such a loss costs a delay,
-// never a hang.
-constexpr int64_t kRobustSliceMs = 50;
-
-int lock_mutex(pthread_mutex_t *m, const Deadline &deadline) {
-  int r = pthread_mutex_trylock(m);  // the uncontended case: no clock, no syscall
-  if (r != EBUSY || (!deadline.forever() && deadline.remaining_ms() == 0)) return r;
-  for (;;) {
-    int64_t left = deadline.remaining_ms();
-    bool last = !deadline.forever() && left <= kRobustSliceMs;
-    timespec ts = abs_monotonic(Deadline(last ? left : kRobustSliceMs));
-    r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
-    if (r != ETIMEDOUT || last) return r;
-  }
-}
-
 }  // namespace
 
 void lock_init(LockWord &w, bool recursive) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
   // Error-checking: a plain lock taken twice by its owner is an error, not
   // a deadlock, and only the owner can release.
-  pthread_mutexattr_settype(&attr, recursive ? PTHREAD_MUTEX_RECURSIVE
-                                             : PTHREAD_MUTEX_ERRORCHECK);
-  pthread_mutex_init(&w.mutex, &attr);
-  pthread_mutexattr_destroy(&attr);
+  robust_mutex_init(&w.mutex, recursive ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_ERRORCHECK);
   w.recursive = recursive ? 1 : 0;
 }
 
 int lock_acquire(LockWord &w, const Deadline &deadline) {
-  int r;
-  do {
-    r = lock_mutex(&w.mutex, deadline);
-  } while (r == EINTR);
-  if (r == EBUSY || r == ETIMEDOUT) return fail(MP_ETIMEDOUT, "acquire: timed out");
+  int r = robust_mutex_lock(&w.mutex, deadline);
+  if (r == ETIMEDOUT) return fail(MP_ETIMEDOUT, "acquire: timed out");
   if (r == EDEADLK) return fail(MP_ESTATE, "acquire: this thread already holds the lock");
   if (r == ENOTRECOVERABLE)
     return fail(MP_ESTATE, "acquire: the lock is unrecoverable (a holder died and "

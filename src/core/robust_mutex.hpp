@@ -1,0 +1,26 @@
+// Robust, process-shared pthread mutexes: one way to create them and one way
+// to wait for them, used by locks, values, queue streams and the dict.
+#pragma once
+
+#include <pthread.h>
+
+#include "core/deadline.hpp"
+
+namespace mp {
+
+// Initialise *m in shared memory: robust and process-shared, of the given
+// pthread type (PTHREAD_MUTEX_NORMAL, _ERRORCHECK or _RECURSIVE).
+void robust_mutex_init(pthread_mutex_t *m, int type);
+
+// Lock *m before the deadline. Returns the pthread result: 0, EOWNERDEAD
+// (held; the previous holder died), ETIMEDOUT (also for a timeout of 0),
+// EDEADLK, ENOTRECOVERABLE, ...
+//
+// A robust mutex can lose a wake-up when processes die around it (an unlock
+// wakes a waiter that is then killed, and the next holder dies too: the
+// kernel marks the owner dead but wakes nobody). So a wait is a series of
+// short timed waits, and such a loss costs a delay, never a hang. The
+// uncontended case is a single trylock: no clock, no system call.
+int robust_mutex_lock(pthread_mutex_t *m, const Deadline &deadline);
+
+}  // namespace mp
