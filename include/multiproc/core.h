@@ -223,6 +223,79 @@ MP_EXTERN int mp_child_fd(size_t index);
  */
 MP_EXTERN int mp_cpu_count(void);
 
+/* ------------------------------------------------------------------------
+ * Cancellation: waking a blocked call from another thread
+ * ---------------------------------------------------------------------- */
+
+/**
+ * A cancel token. Bound to a thread with mp_cancel_bind(), it lets another
+ * thread wake that thread's blocking calls: once the token is fired, every
+ * blocking call the bound thread is in, or makes later, returns
+ * MP_ECANCELED as soon as it notices, instead of waiting out its timeout.
+ * This is what language bindings use for Go's context.Context and Ruby's
+ * Thread#kill and Timeout.
+ *
+ * A canceled call behaves exactly like one whose timeout expired at that
+ * moment (nothing is lost: a canceled get takes no message, a canceled put
+ * stores none, a canceled acquire holds nothing), except that it returns
+ * MP_ECANCELED rather than MP_ETIMEDOUT.
+ *
+ * Latency: calls that wait on a futex (queues, semaphores, events,
+ * conditions, barriers, joins), on descriptors (connections, pipes, process
+ * joins) or on the library's internal condition variables (pool results)
+ * wake at once; waits for a process-shared mutex (locks, values, the dict,
+ * large-message streams) notice within 10 ms.
+ */
+typedef struct mp_cancel mp_cancel_t;
+
+/**
+ * Create a cancel token, not fired, bound to no thread.
+ *
+ * @param[out] out  the token; free it with mp_cancel_free().
+ * Errors: MP_EINVAL (out NULL), MP_ENOMEM, MP_ESYS (no descriptor left for
+ * its eventfd). Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_cancel_new(mp_cancel_t **out);
+
+/**
+ * Free a token. It must not be bound to any thread. NULL does nothing.
+ * Never blocks. Since 0.1.
+ */
+MP_EXTERN void mp_cancel_free(mp_cancel_t *cancel);
+
+/**
+ * Fire the token: wake the blocking call of the thread it is bound to (if
+ * any) and make later blocking calls of a thread bound to it return
+ * MP_ECANCELED until mp_cancel_reset(). Firing twice is harmless.
+ *
+ * Thread-safe (any thread); not async-signal-safe.
+ * Errors: MP_EINVAL (NULL). Never blocks (beyond a short internal lock).
+ * Since 0.1.
+ */
+MP_EXTERN int mp_cancel_fire(mp_cancel_t *cancel);
+
+/**
+ * Un-fire the token so that it can be used again.
+ * Errors: MP_EINVAL (NULL). Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_cancel_reset(mp_cancel_t *cancel);
+
+/**
+ * Whether the token has been fired (and not reset).
+ * Returns: 1 or 0; MP_EINVAL for NULL. Never blocks. Since 0.1.
+ */
+MP_EXTERN int mp_cancel_fired(const mp_cancel_t *cancel);
+
+/**
+ * Bind cancel to the calling thread (NULL unbinds), replacing the thread's
+ * current binding. A token may be bound to one thread at a time.
+ *
+ * Returns: the token bound before (NULL if none), so that a caller can
+ * restore it: prev = mp_cancel_bind(c); call(); mp_cancel_bind(prev);
+ * Never fails; never blocks. Since 0.1.
+ */
+MP_EXTERN mp_cancel_t *mp_cancel_bind(mp_cancel_t *cancel);
+
 /**
  * Choose what happens to the children started with mp_process_start() when
  * this process ends normally (exit() or return from main()).
