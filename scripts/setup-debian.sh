@@ -7,7 +7,15 @@ packages=(
   build-essential pkg-config meson ninja-build
   libuv1-dev libcmocka-dev libboost-dev
   python3
+  # the Go and Ruby bindings
+  swig golang-go ruby-dev ruby-minitest ruby-parallel
 )
+# --ci: also the tools of the CI-only runs (sanitizers, fuzzing, valgrind,
+# ABI check, documentation, Debian packages).
+if [[ ${1:-} == --ci ]]; then
+  packages+=(clang libclang-rt-14-dev valgrind abigail-tools doxygen
+             debhelper dpkg-dev lintian fakeroot)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
