@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * multiproc — Python's multiprocessing/subprocess model for C, Go and Ruby.
  *
  * This header (with the parts in multiproc/ it includes) is the whole public

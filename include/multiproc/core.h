@@ -1,4 +1,7 @@
-/* multiproc: versions, errors, memory, targets and the child bootstrap. Part of <multiproc.h>; include that. */
+/**
+ * @file
+ * multiproc: versions, errors, memory, targets and the child bootstrap. Part of <multiproc.h>; include that.
+ */
 #ifndef MULTIPROC_CORE_H
 #define MULTIPROC_CORE_H
 
@@ -25,9 +28,9 @@ extern "C" {
  * Versions
  * ---------------------------------------------------------------------- */
 
-#define MP_VERSION_MAJOR 0
-#define MP_VERSION_MINOR 1
-#define MP_VERSION_PATCH 0
+#define MP_VERSION_MAJOR 0 /**< Major version of these headers; changes with the soname. */
+#define MP_VERSION_MINOR 1 /**< Minor version of these headers: new functions and options. */
+#define MP_VERSION_PATCH 0 /**< Patch version of these headers: fixes only. */
 /** The version as one number: major * 10000 + minor * 100 + patch. */
 #define MP_VERSION_NUMBER \
   (MP_VERSION_MAJOR * 10000 + MP_VERSION_MINOR * 100 + MP_VERSION_PATCH)
@@ -51,7 +54,7 @@ MP_EXTERN int mp_version_number(void);
  * Errors
  * ---------------------------------------------------------------------- */
 
-/*
+/**
  * The one table of error codes: name, value, message. Codes are only ever
  * appended, never renumbered. The bindings generate their error types from
  * this table.

@@ -1,4 +1,7 @@
-/* multiproc: the shared dict (Manager().dict()). Part of <multiproc.h>; include that. */
+/**
+ * @file
+ * multiproc: the shared dict (Manager().dict()). Part of <multiproc.h>; include that.
+ */
 #ifndef MULTIPROC_DICT_H
 #define MULTIPROC_DICT_H
 

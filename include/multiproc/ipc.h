@@ -1,4 +1,7 @@
-/* multiproc: connections (Pipe), queues (Queue, JoinableQueue), handles passed by name. Part of <multiproc.h>; include that. */
+/**
+ * @file
+ * multiproc: connections (Pipe), queues (Queue, JoinableQueue), handles passed by name. Part of <multiproc.h>; include that.
+ */
 #ifndef MULTIPROC_IPC_H
 #define MULTIPROC_IPC_H
 
@@ -15,8 +18,9 @@ extern "C" {
 /** One end of a connection: framed byte messages in both or one direction. */
 typedef struct mp_conn mp_conn_t;
 
-/** Flags of mp_conn_from_fd(). */
+/** Flag of mp_conn_from_fd(): the end receives. */
 #define MP_CONN_READABLE 1
+/** Flag of mp_conn_from_fd(): the end sends. */
 #define MP_CONN_WRITABLE 2
 
 /**

@@ -1,4 +1,7 @@
-/* multiproc: pools (Pool, multiprocessing.dummy.Pool). Part of <multiproc.h>; include that. */
+/**
+ * @file
+ * multiproc: pools (Pool, multiprocessing.dummy.Pool). Part of <multiproc.h>; include that.
+ */
 #ifndef MULTIPROC_POOL_H
 #define MULTIPROC_POOL_H
 

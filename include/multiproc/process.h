@@ -1,4 +1,7 @@
-/* multiproc: commands (subprocess) and processes (multiprocessing.Process). Part of <multiproc.h>; include that. */
+/**
+ * @file
+ * multiproc: commands (subprocess) and processes (multiprocessing.Process). Part of <multiproc.h>; include that.
+ */
 #ifndef MULTIPROC_PROCESS_H
 #define MULTIPROC_PROCESS_H
 

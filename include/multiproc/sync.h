@@ -1,4 +1,7 @@
-/* multiproc: locks, semaphores, events, conditions, barriers, shared memory, values. Part of <multiproc.h>; include that. */
+/**
+ * @file
+ * multiproc: locks, semaphores, events, conditions, barriers, shared memory, values. Part of <multiproc.h>; include that.
+ */
 #ifndef MULTIPROC_SYNC_H
 #define MULTIPROC_SYNC_H
 
