@@ -244,10 +244,12 @@ MP_EXTERN int mp_cpu_count(void);
  * MP_ECANCELED rather than MP_ETIMEDOUT.
  *
  * Latency: calls that wait on a futex (queues, semaphores, events,
- * conditions, barriers, joins), on descriptors (connections, pipes, process
- * joins) or on the library's internal condition variables (pool results)
- * wake at once; waits for a process-shared mutex (locks, values, the dict,
- * large-message streams) notice within 10 ms.
+ * conditions, barriers), on descriptors (connections, pipes, process joins,
+ * communicate) or on the library's internal condition variables (pool
+ * results, map, imap) wake at once; waiting for a lock or a value's lock
+ * held by someone else notices within 10 ms. The short internal locks of
+ * queues and the dict, and re-taking a condition's lock after a wait, are
+ * never interrupted (they are held only for a few instructions).
  */
 typedef struct mp_cancel mp_cancel_t;
 

@@ -150,7 +150,7 @@ MP_EXTERN int mp_conn_poll(mp_conn_t *conn, int64_t timeout_ms) {
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
   int r = usable(conn, true, op);
   if (r != MP_OK) return r;
-  return conn_poll(*conn, Deadline(timeout_ms));
+  return report_cancel(op, conn_poll(*conn, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_conn_set_max_message(mp_conn_t *conn, size_t max) {

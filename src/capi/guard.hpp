@@ -7,14 +7,22 @@
 #include <new>
 #include <type_traits>
 
+#include "core/cancel.hpp"
 #include "core/error.hpp"
 
 namespace mp {
 
+// A wait cut short by the thread's fired cancel token looks like an expired
+// timeout inside the library; the caller is told the real reason.
+inline int report_cancel(const char *op, int rc) {
+  if (rc != MP_ETIMEDOUT || !cancel_fired(bound_cancel())) return rc;
+  return fail(MP_ECANCELED, "%s: canceled", op);
+}
+
 template <class F>
 int guarded(const char *op, F &&body) noexcept {
   try {
-    return body();
+    return report_cancel(op, body());
   } catch (const std::bad_alloc &) {
     return fail(MP_ENOMEM, "%s: out of memory", op);
   } catch (const std::exception &e) {

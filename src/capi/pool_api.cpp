@@ -54,12 +54,10 @@ int wait_done(mp_result *r, int64_t timeout_ms) {
     if (r->done.load(std::memory_order_acquire)) break;
     __builtin_ia32_pause();
   }
+  Deadline deadline(timeout_ms);
   std::unique_lock<std::mutex> lock(r->mu);
-  if (timeout_ms == MP_FOREVER) {
-    r->cv.wait(lock, [&] { return r->done.load(); });
-  } else if (!r->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return r->done.load(); })) {
-    return fail(MP_ETIMEDOUT, "result: not ready");
-  }
+  if (!wait_cv(r->cv, lock, deadline, [&] { return r->done.load(); }))
+    return report_cancel("result", fail(MP_ETIMEDOUT, "result: not ready"));
   return MP_OK;
 }
 
@@ -239,7 +237,8 @@ MP_EXTERN int mp_pool_map(mp_result_t **out, mp_pool_t *pool, const char *task,
   int rc = mp_pool_map_async(out, pool, task, args, arg_lens, n, chunksize, nullptr, nullptr,
                              nullptr);
   if (rc != MP_OK) return rc;
-  wait_done(*out, MP_FOREVER);
+  rc = wait_done(*out, MP_FOREVER);  // only a cancel token ends it early
+  if (rc != MP_OK) return rc;
   const void *data;
   size_t len;
   return mp_result_get(&data, &len, *out, 0);
@@ -290,17 +289,15 @@ MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_ite
   MP_CHECK_VALID(iter, op);
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
   mp_result *r = iter->result;
+  Deadline deadline(timeout_ms);
   std::unique_lock<std::mutex> lock(r->mu);
   if (iter->handed == r->items.size()) return fail(MP_ECLOSED, "%s: no more results", op);
   auto ready = [&] {
     if (iter->ordered) return r->items[iter->next].status != kItemPending;
     return !r->finished.empty();
   };
-  if (timeout_ms == MP_FOREVER) {
-    r->cv.wait(lock, ready);
-  } else if (!r->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
-    return fail(MP_ETIMEDOUT, "%s: timed out", op);
-  }
+  if (!wait_cv(r->cv, lock, deadline, ready))
+    return report_cancel(op, fail(MP_ETIMEDOUT, "%s: timed out", op));
   size_t i;
   if (iter->ordered) {
     i = iter->next++;

@@ -152,7 +152,7 @@ MP_EXTERN int mp_process_join(mp_process_t *proc, int64_t timeout_ms) {
   int r = started(proc, op, &child);
   if (r != MP_OK) return r;
   r = child->wait(Deadline(timeout_ms));
-  if (r == MP_ETIMEDOUT) return fail(r, "%s: the child still runs", op);
+  if (r == MP_ETIMEDOUT) return report_cancel(op, fail(r, "%s: the child still runs", op));
   return r;
 }
 
@@ -234,7 +234,8 @@ MP_EXTERN int mp_process_stop(mp_process_t *proc, const mp_stop_t *steps, int fl
   MP_CHECK_PROC(proc, op);
   std::shared_ptr<Child> child;
   int r = signal_target(&child, proc, flags, op);
-  return r != MP_OK ? r : run_stop(*child, steps ? *steps : default_stop(), flags & MP_SIGNAL_GROUP);
+  if (r != MP_OK) return r;
+  return report_cancel(op, run_stop(*child, steps ? *steps : default_stop(), flags & MP_SIGNAL_GROUP));
 }
 
 MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf, size_t len,
@@ -310,7 +311,7 @@ MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
     r = process_communicate(cap, *proc, input, input_len, Deadline(timeout_ms));
     if (r == MP_ETIMEDOUT) {
       proc->child->signal(SIGKILL, proc->child->has_group());
-      proc->child->wait(Deadline(MP_FOREVER));
+      proc->child->wait(Deadline::uncancelable(MP_FOREVER));
       fail(MP_ETIMEDOUT, "%s: timed out; the child was killed", op);
     }
     deliver(cap, out, out_len, err, err_len);

@@ -170,7 +170,7 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms) {
   const char *op = "mp_queue_join";
   MP_CHECK_QUEUE(queue, op);
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
-  return queue_join(*queue, Deadline(timeout_ms));
+  return report_cancel(op, queue_join(*queue, Deadline(timeout_ms)));
 }
 
 MP_EXTERN void mp_queue_free(mp_queue_t *queue) {

@@ -36,7 +36,7 @@ MP__OBJECT_FILENO_FREE(mp_lock)
 MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms) {
   MP_CHECK_HANDLE(lock, "mp_lock_acquire");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_lock_acquire");
-  return lock_acquire(lock->shared->word, Deadline(timeout_ms));
+  return report_cancel("mp_lock_acquire", lock_acquire(lock->shared->word, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_lock_release(mp_lock_t *lock) {
@@ -76,7 +76,7 @@ MP__OBJECT_FILENO_FREE(mp_sem)
 MP_EXTERN int mp_sem_acquire(mp_sem_t *sem, int64_t timeout_ms) {
   MP_CHECK_HANDLE(sem, "mp_sem_acquire");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_sem_acquire");
-  return sem_acquire(*sem->shared, Deadline(timeout_ms));
+  return report_cancel("mp_sem_acquire", sem_acquire(*sem->shared, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_sem_release(mp_sem_t *sem) {
@@ -125,7 +125,7 @@ MP_EXTERN int mp_event_is_set(mp_event_t *event) {
 MP_EXTERN int mp_event_wait(mp_event_t *event, int64_t timeout_ms) {
   MP_CHECK_HANDLE(event, "mp_event_wait");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_event_wait");
-  return event_wait(*event->shared, Deadline(timeout_ms));
+  return report_cancel("mp_event_wait", event_wait(*event->shared, Deadline(timeout_ms)));
 }
 
 // ---- conditions -----------------------------------------------------------------
@@ -159,7 +159,8 @@ MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms) {
   MP_CHECK_HANDLE(cond, "mp_cond_wait");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_cond_wait");
   MP_CHECK_HANDLE(cond->lock, "mp_cond_wait");
-  return cond_wait(*cond->shared, cond->lock->shared->word, Deadline(timeout_ms));
+  return report_cancel("mp_cond_wait",
+                       cond_wait(*cond->shared, cond->lock->shared->word, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_cond_notify(mp_cond_t *cond, int n) {
@@ -200,7 +201,7 @@ MP__OBJECT_FILENO_FREE(mp_barrier)
 MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_wait");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_barrier_wait");
-  return barrier_wait(*barrier->shared, Deadline(timeout_ms));
+  return report_cancel("mp_barrier_wait", barrier_wait(*barrier->shared, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_barrier_abort(mp_barrier_t *barrier) {

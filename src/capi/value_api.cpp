@@ -264,7 +264,7 @@ MP_EXTERN int mp_value_acquire(mp_value_t *value, int64_t timeout_ms) {
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
   if (!(value->shared->flags & MP_VALUE_LOCK))
     return fail(MP_ESTATE, "%s: the value was created without MP_VALUE_LOCK", op);
-  return lock_acquire(value->shared->lock, Deadline(timeout_ms));
+  return report_cancel(op, lock_acquire(value->shared->lock, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_value_release(mp_value_t *value) {

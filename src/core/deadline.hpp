@@ -2,9 +2,13 @@
 // the remaining wait of each step of a blocking call.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <ctime>
+#include <mutex>
 
+#include "core/cancel.hpp"
 #include "multiproc.h"
 
 namespace mp {
@@ -20,17 +24,42 @@ inline bool timeout_valid(int64_t timeout_ms) {
   return timeout_ms == MP_FOREVER || timeout_ms >= 0;
 }
 
+// A deadline also carries the cancel token bound to the thread that made
+// it (core/cancel.hpp): once the token fires, the deadline has expired.
 class Deadline {
  public:
   explicit Deadline(int64_t timeout_ms)
       : forever_(timeout_ms == MP_FOREVER),
-        at_(forever_ ? 0 : now_ms() + timeout_ms) {}
+        at_(forever_ ? 0 : now_ms() + timeout_ms),
+        cancel_(bound_cancel()) {}
+
+  // A deadline no cancel token can cut short, for internal waits that must
+  // finish (re-taking a condition's lock, bookkeeping locks, reaping).
+  static Deadline uncancelable(int64_t timeout_ms) {
+    Deadline d(timeout_ms);
+    d.cancel_ = nullptr;
+    return d;
+  }
+
+  // A deadline at most ms from now and never after this one, with the same
+  // cancel token: one slice of a wait that re-checks something between.
+  Deadline within(int64_t ms) const {
+    int64_t left = remaining_ms();
+    Deadline d(left == MP_FOREVER || left > ms ? ms : left);
+    d.cancel_ = cancel_;
+    return d;
+  }
 
   bool forever() const { return forever_; }
-  bool expired() const { return !forever_ && now_ms() >= at_; }
+  bool canceled() const { return cancel_fired(cancel_); }
+  bool expired() const { return canceled() || (!forever_ && now_ms() >= at_); }
+  mp_cancel *cancel() const { return cancel_; }
+  // The token's eventfd for a poll() set, or -1 (which poll() ignores).
+  int cancel_fd() const { return cancel_ ? cancel_->efd : -1; }
 
   // Milliseconds left, or -1 for forever; clamped to int for poll().
   int poll_ms() const {
+    if (canceled()) return 0;
     if (forever_) return -1;
     int64_t left = at_ - now_ms();
     if (left <= 0) return 0;
@@ -38,6 +67,7 @@ class Deadline {
   }
 
   int64_t remaining_ms() const {
+    if (canceled()) return 0;
     if (forever_) return MP_FOREVER;
     int64_t left = at_ - now_ms();
     return left < 0 ? 0 : left;
@@ -46,6 +76,23 @@ class Deadline {
  private:
   bool forever_;
   int64_t at_;
+  mp_cancel *cancel_;
 };
+
+// Wait on cv (lock held) until pred() holds. Returns true then, false once
+// the deadline has expired or its cancel token fired (which wakes the wait).
+template <class Pred>
+bool wait_cv(std::condition_variable &cv, std::unique_lock<std::mutex> &lock,
+             const Deadline &deadline, Pred pred) {
+  CancelCvScope scope(deadline.cancel(), lock.mutex(), &cv);
+  while (!pred()) {
+    if (deadline.expired()) return false;
+    if (deadline.forever())
+      cv.wait(lock);
+    else
+      cv.wait_for(lock, std::chrono::milliseconds(deadline.remaining_ms()));
+  }
+  return true;
+}
 
 }  // namespace mp

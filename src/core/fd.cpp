@@ -46,9 +46,9 @@ int set_nonblocking(int fd, bool on) {
 
 int wait_ready(int fd, short events, const Deadline &deadline) {
   for (;;) {
-    pollfd p = {fd, events, 0};
-    int r = poll(&p, 1, deadline.poll_ms());
-    if (r > 0) return MP_OK;
+    pollfd p[2] = {{fd, events, 0}, {deadline.cancel_fd(), POLLIN, 0}};
+    int r = poll(p, 2, deadline.poll_ms());
+    if (r > 0) return p[0].revents ? MP_OK : MP_ETIMEDOUT;  // else canceled
     if (r == 0) return MP_ETIMEDOUT;
     if (errno != EINTR) return fail_errno("poll", "", errno);
   }

@@ -9,23 +9,86 @@
 #include <ctime>
 
 namespace mp {
+namespace {
+
+#ifndef FUTEX_32
+#define FUTEX_32 2
+#endif
+
+timespec relative(int64_t ms) {
+  timespec ts;
+  ts.tv_sec = time_t(ms / 1000);
+  ts.tv_nsec = long(ms % 1000) * 1000000L;
+  return ts;
+}
+
+// errno of a futex call → MP_OK (re-check) or MP_ETIMEDOUT.
+int futex_result(long r) {
+  if (r >= 0 || errno != ETIMEDOUT) return MP_OK;  // woken, changed, EINTR: re-check
+  return MP_ETIMEDOUT;
+}
+
+// Not FUTEX_PRIVATE: the word lives in memory shared between processes.
+long plain_wait(std::atomic<uint32_t> *word, uint32_t expected, int64_t timeout_ms) {
+  timespec ts, *tsp = nullptr;
+  if (timeout_ms != MP_FOREVER) {
+    ts = relative(timeout_ms);
+    tsp = &ts;
+  }
+  return syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAIT, expected, tsp,
+                 nullptr, 0);
+}
+
+bool g_no_waitv = false;  // the kernel lacks futex_waitv (before 5.16)
+
+// Sleep on the word and the cancel token's word at once: a fire between our
+// check of the token and the sleep changes `fired`, so it cannot be missed.
+long wait_with_cancel(std::atomic<uint32_t> *word, uint32_t expected, mp_cancel *c,
+                      int64_t timeout_ms) {
+#ifdef SYS_futex_waitv
+  if (!g_no_waitv) {
+    futex_waitv w[2] = {};
+    w[0].val = expected;
+    w[0].uaddr = reinterpret_cast<uintptr_t>(word);
+    w[0].flags = FUTEX_32;
+    w[1].val = 0;
+    w[1].uaddr = reinterpret_cast<uintptr_t>(&c->fired);
+    w[1].flags = FUTEX_32;
+    timespec at, *atp = nullptr;
+    if (timeout_ms != MP_FOREVER) {
+      clock_gettime(CLOCK_MONOTONIC, &at);
+      at.tv_sec += time_t(timeout_ms / 1000);
+      at.tv_nsec += long(timeout_ms % 1000) * 1000000L;
+      if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec += 1;
+        at.tv_nsec -= 1000000000L;
+      }
+      atp = &at;
+    }
+    long r = syscall(SYS_futex_waitv, w, 2, 0, atp, CLOCK_MONOTONIC);
+    if (r >= 0 || errno != ENOSYS) return r;
+    g_no_waitv = true;
+  }
+#endif
+  // Old kernel: wait in short slices and let the caller re-check the token.
+  int64_t slice = timeout_ms == MP_FOREVER || timeout_ms > kCancelSliceMs ? kCancelSliceMs
+                                                                          : timeout_ms;
+  long r = plain_wait(word, expected, slice);
+  if (r < 0 && errno == ETIMEDOUT && slice != timeout_ms) return 0;  // not the real timeout
+  return r;
+}
+
+}  // namespace
 
 int futex_wait(std::atomic<uint32_t> *word, uint32_t expected, const Deadline &deadline) {
   static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
-  timespec ts, *tsp = nullptr;
-  if (!deadline.forever()) {
-    int64_t left = deadline.remaining_ms();
-    if (left <= 0) return MP_ETIMEDOUT;
-    ts.tv_sec = time_t(left / 1000);
-    ts.tv_nsec = long(left % 1000) * 1000000L;
-    tsp = &ts;
-  }
-  // Not FUTEX_PRIVATE: the word lives in memory shared between processes.
-  long r = syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAIT, expected,
-                   tsp, nullptr, 0);
-  if (r == 0 || errno == EAGAIN || errno == EINTR) return MP_OK;
-  if (errno == ETIMEDOUT) return MP_ETIMEDOUT;
-  return MP_OK;  // anything else: let the caller re-check
+  int64_t timeout_ms = deadline.remaining_ms();
+  if (timeout_ms == 0) return MP_ETIMEDOUT;  // expired or canceled
+  mp_cancel *c = deadline.cancel();
+  long r = c ? wait_with_cancel(word, expected, c, timeout_ms)
+             : plain_wait(word, expected, timeout_ms);
+  if (deadline.canceled()) return MP_ETIMEDOUT;
+  return futex_result(r);
 }
 
 void futex_wake(std::atomic<uint32_t> *word, int n) {

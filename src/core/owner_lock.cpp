@@ -88,13 +88,11 @@ int owner_lock_acquire(OwnerLock &l, const Deadline &deadline) {
     if (cur != me && !owner_alive(cur) &&
         l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel))
       return MP_EOWNERDEAD;
-    if (!deadline.forever() && deadline.remaining_ms() == 0) return MP_ETIMEDOUT;
+    if (deadline.expired()) return MP_ETIMEDOUT;
     uint32_t seen = l.seq.load(std::memory_order_seq_cst);
     l.waiters.fetch_add(1, std::memory_order_seq_cst);
     if (l.owner.load(std::memory_order_seq_cst) != 0) {
-      int64_t left = deadline.remaining_ms();
-      int64_t slice = deadline.forever() || left > kLivenessCheckMs ? kLivenessCheckMs : left;
-      futex_wait(&l.seq, seen, Deadline(slice));
+      futex_wait(&l.seq, seen, deadline.within(kLivenessCheckMs));
     }
     l.waiters.fetch_sub(1, std::memory_order_seq_cst);
   }

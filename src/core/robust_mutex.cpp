@@ -36,11 +36,14 @@ void robust_mutex_init(pthread_mutex_t *m, int type) {
 int robust_mutex_lock(pthread_mutex_t *m, const Deadline &deadline) {
   int r = pthread_mutex_trylock(m);
   if (r != EBUSY) return r;
-  if (!deadline.forever() && deadline.remaining_ms() == 0) return ETIMEDOUT;
+  if (deadline.expired()) return ETIMEDOUT;
+  // A bound cancel token cannot wake a mutex wait: re-check it more often.
+  int64_t slice = deadline.cancel() ? kCancelSliceMs : kSliceMs;
   for (;;) {
+    if (deadline.canceled()) return ETIMEDOUT;
     int64_t left = deadline.remaining_ms();
-    bool last = !deadline.forever() && left <= kSliceMs;
-    timespec ts = monotonic_after(last ? left : kSliceMs);
+    bool last = !deadline.forever() && left <= slice;
+    timespec ts = monotonic_after(last ? left : slice);
     do {
       r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
     } while (r == EINTR);

@@ -124,7 +124,7 @@ void repair(mp_dict &d) {
 int lock_dict(mp_dict &d, const char *op) {
   // Timed slices inside: a robust-mutex wake-up lost to dying processes
   // costs a delay, never a hang (core/robust_mutex.hpp).
-  int r = robust_mutex_lock(&d.shared->lock, Deadline(MP_FOREVER));
+  int r = robust_mutex_lock(&d.shared->lock, Deadline::uncancelable(MP_FOREVER));
   if (r == EOWNERDEAD) {  // its holder died: the counters may be stale
     repair(d);
     pthread_mutex_consistent(&d.shared->lock);

@@ -51,7 +51,7 @@ long write_some(mp_conn &c, const struct iovec *iov, int iovcnt) {
 // poll() first. Returns >0 bytes, MP_ECLOSED at EOF, MP_ETIMEDOUT, or an error.
 long read_some(mp_conn &c, char *buf, size_t cap, const Deadline &deadline) {
   for (;;) {
-    bool block = deadline.forever();
+    bool block = deadline.forever() && !deadline.cancel();  // a token needs poll()
     if (!block) {
       int r = wait_ready(c.fd.get(), POLLIN, deadline);
       if (r != MP_OK) return r;

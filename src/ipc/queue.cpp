@@ -141,7 +141,8 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     if (!r) {
       if (s.closed.load(std::memory_order_acquire))
         return fail(MP_ECLOSED, "get: the queue is closed and drained");
-      if (deadline.remaining_ms() == 0) return fail(MP_EEMPTY, "get: the queue is empty");
+      if (deadline.remaining_ms() == 0 && !deadline.canceled())
+        return fail(MP_EEMPTY, "get: the queue is empty");
       if (wait_for_data(q, lock, deadline) == MP_ETIMEDOUT)
         return fail(MP_ETIMEDOUT, "get: timed out");
       continue;

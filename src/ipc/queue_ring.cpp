@@ -18,7 +18,7 @@ namespace {
 
 // Lock one side's lock. Returns whether the previous holder died.
 bool lock_side(OwnerLock &l) {
-  return owner_lock_acquire(l, Deadline(MP_FOREVER)) == MP_EOWNERDEAD;
+  return owner_lock_acquire(l, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD;
 }
 
 }  // namespace
@@ -157,7 +157,8 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
     size_t want = bytes_needed(s, payload) + reserve;
     bool full = (counts_item && items_full(s)) || want > bytes_free(s, want);
     if (!full) return MP_OK;
-    if (deadline.remaining_ms() == 0) return fail(MP_EFULL, "put: the queue is full");
+    if (deadline.remaining_ms() == 0 && !deadline.canceled())
+      return fail(MP_EFULL, "put: the queue is full");
     // Wait for a state (room now), not for a change since some earlier
     // read: a change that came in between must not be slept through.
     int r = wait_on(lock, s.space_seq, s.put_waiters, deadline, [&] {

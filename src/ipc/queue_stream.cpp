@@ -70,9 +70,7 @@ int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_
       s.reading_stream = 0;
       return MP_ECANCELED;
     }
-    int64_t left = deadline.remaining_ms();
-    int64_t slice = deadline.forever() || left > kStreamCheckMs ? kStreamCheckMs : left;
-    if (wait_for_data(q, lock, Deadline(slice)) != MP_ETIMEDOUT) continue;
+    if (wait_for_data(q, lock, deadline.within(kStreamCheckMs)) != MP_ETIMEDOUT) continue;
     if (deadline.expired())  // the caller parks the partial message
       return fail(MP_ETIMEDOUT, "get: timed out in the middle of a large message");
     check_stream_writer(q, lock, id);

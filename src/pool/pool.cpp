@@ -473,14 +473,8 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
     return fail(MP_ESTATE, "pool_join: close or terminate the pool first");
   if (pool.joined) return MP_OK;
   Deadline deadline(timeout_ms);
-  while (!pool.workers_done) {
-    if (deadline.forever()) {
-      pool.cv.wait(lock);
-    } else if (pool.cv.wait_for(lock, std::chrono::milliseconds(deadline.remaining_ms())) ==
-                   std::cv_status::timeout && !pool.workers_done) {
-      return fail(MP_ETIMEDOUT, "pool_join: work is still running");
-    }
-  }
+  if (!wait_cv(pool.cv, lock, deadline, [&] { return pool.workers_done; }))
+    return fail(MP_ETIMEDOUT, "pool_join: work is still running");
   pool.joined = true;
   lock.unlock();
   if (pool.dispatcher.joinable()) pool.dispatcher.join();

@@ -67,27 +67,19 @@ int Child::wait(const Deadline &deadline) {
   if (pidfd_.valid()) {
     for (;;) {
       if (ended()) return MP_OK;
-      pollfd p = {pidfd_.get(), POLLIN, 0};
-      int r = poll(&p, 1, deadline.poll_ms());
-      if (r > 0) {
+      pollfd p[2] = {{pidfd_.get(), POLLIN, 0}, {deadline.cancel_fd(), POLLIN, 0}};
+      int r = poll(p, 2, deadline.poll_ms());
+      if (r > 0 && p[0].revents) {
         reap();
         continue;
       }
+      if (r > 0) return MP_ETIMEDOUT;  // canceled
       if (r == 0) return ended() ? MP_OK : MP_ETIMEDOUT;
       if (errno != EINTR) break;  // fall back to the runtime's notification
     }
   }
   std::unique_lock<std::mutex> lock(mu_);
-  while (!ended_) {
-    if (deadline.forever()) {
-      cv_.wait(lock);
-    } else {
-      int64_t left = deadline.remaining_ms();
-      if (left <= 0) return MP_ETIMEDOUT;
-      cv_.wait_for(lock, std::chrono::milliseconds(left));
-    }
-  }
-  return MP_OK;
+  return wait_cv(cv_, lock, deadline, [&] { return ended_; }) ? MP_OK : MP_ETIMEDOUT;
 }
 
 int Child::signal(int signum, bool group) {
@@ -236,13 +228,13 @@ void finish_children() {
     if (c->daemon()) c->signal(SIGTERM, false);
   for (auto &c : children) {
     if (!c->daemon()) continue;
-    if (c->wait(Deadline(kDaemonGraceMs)) == MP_ETIMEDOUT) {
+    if (c->wait(Deadline::uncancelable(kDaemonGraceMs)) == MP_ETIMEDOUT) {
       c->signal(SIGKILL, false);
-      c->wait(Deadline(MP_FOREVER));
+      c->wait(Deadline::uncancelable(MP_FOREVER));
     }
   }
   for (auto &c : children)
-    if (!c->daemon()) c->wait(Deadline(MP_FOREVER));
+    if (!c->daemon()) c->wait(Deadline::uncancelable(MP_FOREVER));
 }
 
 void forget_children_after_fork() {

@@ -119,8 +119,8 @@ void note_child_ended(Exchange &x) {
 // One poll() round over the open pipes and the child's pidfd.
 // MP_OK to go on, MP_ECLOSED when done, MP_ETIMEDOUT, or an error.
 int exchange_round(Exchange &x, const Deadline &deadline) {
-  pollfd fds[4];
-  int which[4];
+  pollfd fds[5];
+  int which[5];
   int n = 0;
   for (int i = 0; i < 3; ++i) {
     if (!x.open[i]) continue;
@@ -147,6 +147,8 @@ int exchange_round(Exchange &x, const Deadline &deadline) {
     if (left <= 0) return MP_ECLOSED;
     if (wait_ms < 0 || left < wait_ms) wait_ms = int(left);
   }
+  fds[n] = {deadline.cancel_fd(), POLLIN, 0};  // -1 (ignored) without a token
+  which[n++] = -2;
   int r = poll(fds, nfds_t(n), wait_ms);
   if (r < 0 && errno == EINTR) return MP_OK;
   if (r < 0) return fail_errno("communicate: poll", "", errno);
@@ -155,6 +157,7 @@ int exchange_round(Exchange &x, const Deadline &deadline) {
     if (!fds[k].revents) continue;
     int i = which[k];
     int rc = MP_OK;
+    if (i == -2) return MP_ETIMEDOUT;  // canceled
     if (i < 0) {
       note_child_ended(x);
     } else if (i == MP_STDIN) {

@@ -85,7 +85,7 @@ int lock_release_all(LockWord &w, uint32_t *levels) {
 int lock_reacquire(LockWord &w, uint32_t levels) {
   int result = MP_OK;
   for (uint32_t i = 0; i < levels; ++i) {
-    int r = lock_acquire(w, Deadline(MP_FOREVER));
+    int r = lock_acquire(w, Deadline::uncancelable(MP_FOREVER));
     if (r == MP_EOWNERDEAD) {
       result = r;
     } else if (r != MP_OK) {

@@ -29,7 +29,7 @@ int sem_acquire(SemShared &s, const Deadline &deadline) {
       if (s.value.compare_exchange_weak(v, v - 1, std::memory_order_acq_rel)) return MP_OK;
       continue;
     }
-    if (deadline.remaining_ms() == 0 && !deadline.forever())
+    if (deadline.expired())
       return fail(MP_ETIMEDOUT, "sem_acquire: timed out");
     s.waiters.fetch_add(1, std::memory_order_seq_cst);
     int r = futex_wait(&s.value, 0, deadline);
@@ -108,7 +108,7 @@ namespace {
 // The barrier's bookkeeping lock. A party that died inside it left the
 // count unknown: the barrier is then broken, as if that party had aborted.
 void lock_barrier(BarrierShared &b) {
-  if (lock_acquire(b.guard, Deadline(MP_FOREVER)) == MP_EOWNERDEAD)
+  if (lock_acquire(b.guard, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD)
     b.broken.store(1, std::memory_order_seq_cst);
 }
 

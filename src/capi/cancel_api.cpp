@@ -1,0 +1,59 @@
+// The cancel-token API (mp_cancel_*); the mechanism is core/cancel.
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <new>
+
+#include "capi/guard.hpp"
+#include "core/cancel.hpp"
+#include "core/error.hpp"
+
+using namespace mp;
+
+extern "C" {
+
+int mp_cancel_new(mp_cancel_t **out) {
+  MP_CHECK_ARG(out, "cancel_new", "out is NULL");
+  *out = nullptr;
+  return guarded("cancel_new", [&]() -> int {
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd < 0) return fail_errno("eventfd", "cancel_new", errno);
+    auto *c = new (std::nothrow) mp_cancel;
+    if (!c) {
+      close(efd);
+      return fail(MP_ENOMEM, "cancel_new: out of memory");
+    }
+    c->efd = efd;
+    *out = c;
+    return MP_OK;
+  });
+}
+
+void mp_cancel_free(mp_cancel_t *cancel) {
+  if (!cancel) return;
+  close(cancel->efd);
+  delete cancel;
+}
+
+int mp_cancel_fire(mp_cancel_t *cancel) {
+  MP_CHECK_ARG(cancel, "cancel_fire", "cancel is NULL");
+  return guarded("cancel_fire", [&]() -> int {
+    fire_cancel(cancel);
+    return MP_OK;
+  });
+}
+
+int mp_cancel_reset(mp_cancel_t *cancel) {
+  MP_CHECK_ARG(cancel, "cancel_reset", "cancel is NULL");
+  reset_cancel(cancel);
+  return MP_OK;
+}
+
+int mp_cancel_fired(const mp_cancel_t *cancel) {
+  MP_CHECK_ARG(cancel, "cancel_fired", "cancel is NULL");
+  return cancel_fired(cancel) ? 1 : 0;
+}
+
+mp_cancel_t *mp_cancel_bind(mp_cancel_t *cancel) { return bind_cancel(cancel); }
+
+}  // extern "C"

@@ -1,0 +1,424 @@
+/* Cancel tokens: a token bound to a thread lets another thread wake that
+ * thread's blocking calls (MP_ECANCELED), for every kind of wait the library
+ * has: futex (queue, semaphore, event, condition, barrier), descriptors
+ * (connection, process join, communicate), condition variables (pool
+ * results) and process-shared mutexes (lock). Nothing is lost: a canceled
+ * get takes no message, a canceled put stores none. */
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include "testutil.h"
+
+/* Long enough that a call which was not woken makes the test fail by
+ * MP_ETIMEDOUT rather than by meson's timeout; short enough to end. */
+#define BLOCK_MS 20000
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+/* One blocking call run on its own thread with a token bound. */
+typedef struct blocked {
+  int (*call)(void *arg);
+  void *arg;
+  mp_cancel_t *token;
+  int rc;
+  char message[256];
+  int64_t returned_at;
+} blocked_t;
+
+static void *blocked_main(void *p) {
+  blocked_t *b = p;
+  mp_cancel_t *prev = mp_cancel_bind(b->token);
+  b->rc = b->call(b->arg);
+  snprintf(b->message, sizeof b->message, "%s", mp_last_error());
+  b->returned_at = mono_ms();
+  assert_ptr_equal(mp_cancel_bind(prev), b->token);
+  return NULL;
+}
+
+/* Run call on a thread, fire its token after 200 ms, and check the call
+ * returned MP_ECANCELED soon after (a generous bound: 5 s). */
+static void expect_woken(int (*call)(void *), void *arg) {
+  blocked_t b = {call, arg, NULL, 1, "", 0};
+  MP_ASSERT_OK(mp_cancel_new(&b.token));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, blocked_main, &b), 0);
+  sleep_ms(200);
+  int64_t fired_at = mono_ms();
+  MP_ASSERT_OK(mp_cancel_fire(b.token));
+  assert_int_equal(pthread_join(t, NULL), 0);
+  if (b.rc != MP_ECANCELED)
+    fail_msg("call returned %s (%s), expected ECANCELED", mp_err_name(b.rc), b.message);
+  assert_non_null(strstr(b.message, "canceled"));
+  assert_true(b.returned_at - fired_at < 5000);
+  assert_int_equal(mp_cancel_fired(b.token), 1);
+  mp_cancel_free(b.token);
+}
+
+/* --- the API itself ---------------------------------------------------- */
+
+static void test_cancel_api_errors(void **state) {
+  (void)state;
+  MP_ASSERT_ERR(mp_cancel_new(NULL), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cancel_fire(NULL), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cancel_reset(NULL), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cancel_fired(NULL), MP_EINVAL);
+  mp_cancel_free(NULL);
+}
+
+static void test_cancel_fire_reset_fired(void **state) {
+  (void)state;
+  mp_cancel_t *c;
+  MP_ASSERT_OK(mp_cancel_new(&c));
+  assert_int_equal(mp_cancel_fired(c), 0);
+  MP_ASSERT_OK(mp_cancel_fire(c));
+  MP_ASSERT_OK(mp_cancel_fire(c));  /* twice is harmless */
+  assert_int_equal(mp_cancel_fired(c), 1);
+  MP_ASSERT_OK(mp_cancel_reset(c));
+  assert_int_equal(mp_cancel_fired(c), 0);
+  mp_cancel_free(c);
+}
+
+static void test_cancel_bind_returns_previous(void **state) {
+  (void)state;
+  mp_cancel_t *a, *b;
+  MP_ASSERT_OK(mp_cancel_new(&a));
+  MP_ASSERT_OK(mp_cancel_new(&b));
+  assert_null(mp_cancel_bind(a));
+  assert_ptr_equal(mp_cancel_bind(b), a);
+  assert_ptr_equal(mp_cancel_bind(NULL), b);
+  assert_null(mp_cancel_bind(NULL));
+  mp_cancel_free(a);
+  mp_cancel_free(b);
+}
+
+/* A fired token makes the next call return at once; a reset one does not;
+ * without a binding the call times out as usual. */
+static void test_cancel_fired_before_call_and_reset(void **state) {
+  (void)state;
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
+  mp_cancel_t *c;
+  MP_ASSERT_OK(mp_cancel_new(&c));
+  MP_ASSERT_OK(mp_cancel_fire(c));
+  mp_cancel_bind(c);
+  void *buf = NULL;
+  size_t len = 0;
+  int64_t t0 = mono_ms();
+  MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, MP_FOREVER), MP_ECANCELED);
+  assert_true(mono_ms() - t0 < 5000);
+  MP_ASSERT_OK(mp_cancel_reset(c));
+  MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, 0), MP_EEMPTY);
+  MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, 50), MP_ETIMEDOUT);
+  mp_cancel_bind(NULL);
+  MP_ASSERT_OK(mp_cancel_fire(c));  /* not bound: no effect on this thread */
+  MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, 50), MP_ETIMEDOUT);
+  mp_cancel_free(c);
+  mp_queue_free(q);
+}
+
+/* A canceled get takes nothing and a canceled put stores nothing: the
+ * queue afterwards holds exactly what was put successfully. */
+static void test_cancel_queue_loses_nothing(void **state) {
+  (void)state;
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_new(&q, 1, 0, 0));  /* one message at most */
+  MP_ASSERT_OK(mp_queue_put(q, "first", 5, 0));
+  mp_cancel_t *c;
+  MP_ASSERT_OK(mp_cancel_new(&c));
+  MP_ASSERT_OK(mp_cancel_fire(c));
+  mp_cancel_bind(c);
+  MP_ASSERT_ERR(mp_queue_put(q, "second", 6, MP_FOREVER), MP_ECANCELED);
+  mp_cancel_bind(NULL);
+  assert_int_equal(mp_queue_qsize(q), 1);
+  void *buf = NULL;
+  size_t len = 0;
+  MP_ASSERT_OK(mp_queue_get(&buf, &len, q, 0));
+  assert_int_equal(len, 5);
+  assert_memory_equal(buf, "first", 5);
+  mp_free(buf);
+  MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, 0), MP_EEMPTY);
+  mp_cancel_free(c);
+  mp_queue_free(q);
+}
+
+/* --- every kind of wait is woken --------------------------------------- */
+
+static int call_queue_get(void *arg) {
+  void *buf = NULL;
+  size_t len = 0;
+  int r = mp_queue_get(&buf, &len, arg, BLOCK_MS);
+  mp_free(buf);
+  return r;
+}
+
+static void test_cancel_wakes_queue_get(void **state) {
+  (void)state;
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
+  expect_woken(call_queue_get, q);
+  /* The queue still works and the canceled get took nothing. */
+  MP_ASSERT_OK(mp_queue_put(q, "x", 1, 0));
+  assert_int_equal(mp_queue_qsize(q), 1);
+  mp_queue_free(q);
+}
+
+static int call_queue_put_full(void *arg) { return mp_queue_put(arg, "y", 1, BLOCK_MS); }
+
+static void test_cancel_wakes_queue_put_on_full(void **state) {
+  (void)state;
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_new(&q, 1, 0, 0));
+  MP_ASSERT_OK(mp_queue_put(q, "x", 1, 0));
+  expect_woken(call_queue_put_full, q);
+  assert_int_equal(mp_queue_qsize(q), 1);
+  mp_queue_free(q);
+}
+
+static int call_sem_acquire(void *arg) { return mp_sem_acquire(arg, MP_FOREVER); }
+
+static void test_cancel_wakes_sem_acquire_forever(void **state) {
+  (void)state;
+  mp_sem_t *s;
+  MP_ASSERT_OK(mp_sem_new(&s, 0, 0));
+  expect_woken(call_sem_acquire, s);
+  assert_int_equal(mp_sem_value(s), 0);
+  mp_sem_free(s);
+}
+
+static int call_event_wait(void *arg) { return mp_event_wait(arg, BLOCK_MS); }
+
+static void test_cancel_wakes_event_wait(void **state) {
+  (void)state;
+  mp_event_t *e;
+  MP_ASSERT_OK(mp_event_new(&e));
+  expect_woken(call_event_wait, e);
+  mp_event_free(e);
+}
+
+static mp_lock_t *g_cond_lock;
+
+static int call_cond_wait(void *arg) {
+  int r = mp_lock_acquire(g_cond_lock, MP_FOREVER);
+  if (r != MP_OK) return r;
+  r = mp_cond_wait(arg, BLOCK_MS);
+  /* Like a timeout, a canceled wait holds the lock again on return. */
+  int held = mp_lock_release(g_cond_lock);
+  return held == MP_OK ? r : held;
+}
+
+static void test_cancel_wakes_cond_wait(void **state) {
+  (void)state;
+  mp_cond_t *cv;
+  MP_ASSERT_OK(mp_lock_new(&g_cond_lock, 0));
+  MP_ASSERT_OK(mp_cond_new(&cv, g_cond_lock));
+  expect_woken(call_cond_wait, cv);
+  assert_int_equal(mp_lock_locked(g_cond_lock), 0);
+  mp_cond_free(cv);
+  mp_lock_free(g_cond_lock);
+}
+
+static int call_barrier_wait(void *arg) { return mp_barrier_wait(arg, BLOCK_MS); }
+
+static void test_cancel_wakes_barrier_wait(void **state) {
+  (void)state;
+  mp_barrier_t *b;
+  MP_ASSERT_OK(mp_barrier_new(&b, 2));
+  expect_woken(call_barrier_wait, b);
+  mp_barrier_free(b);
+}
+
+static int call_conn_recv(void *arg) {
+  void *buf = NULL;
+  size_t len = 0;
+  int r = mp_conn_recv(&buf, &len, arg, MP_FOREVER);
+  mp_free(buf);
+  return r;
+}
+
+static void test_cancel_wakes_conn_recv_forever(void **state) {
+  (void)state;
+  mp_conn_t *a, *b;
+  MP_ASSERT_OK(mp_pipe(&a, &b, 1));
+  expect_woken(call_conn_recv, a);
+  /* The connection is intact: a message sent now arrives whole. */
+  MP_ASSERT_OK(mp_conn_send(b, "ping", 4, 1000));
+  void *buf = NULL;
+  size_t len = 0;
+  MP_ASSERT_OK(mp_conn_recv(&buf, &len, a, 1000));
+  assert_int_equal(len, 4);
+  mp_free(buf);
+  mp_conn_free(a);
+  mp_conn_free(b);
+}
+
+static int call_process_join(void *arg) { return mp_process_join(arg, MP_FOREVER); }
+
+static void test_cancel_wakes_process_join(void **state) {
+  (void)state;
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  mp_process_t *p;
+  MP_ASSERT_OK(mp_process_spawn(&p, cmd));
+  expect_woken(call_process_join, p);
+  assert_int_equal(mp_process_is_alive(p), 1);
+  MP_ASSERT_OK(mp_process_kill(p));
+  MP_ASSERT_OK(mp_process_join(p, 10000));
+  mp_process_free(p);
+  mp_cmd_free(cmd);
+}
+
+static int call_communicate(void *arg) {
+  void *out = NULL, *err = NULL;
+  size_t olen = 0, elen = 0;
+  int r = mp_process_communicate(&out, &olen, &err, &elen, arg, NULL, 0, BLOCK_MS);
+  mp_free(out);
+  mp_free(err);
+  return r;
+}
+
+static void test_cancel_wakes_communicate(void **state) {
+  (void)state;
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  MP_ASSERT_OK(mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE));
+  mp_process_t *p;
+  MP_ASSERT_OK(mp_process_spawn(&p, cmd));
+  expect_woken(call_communicate, p);
+  MP_ASSERT_OK(mp_process_kill(p));
+  MP_ASSERT_OK(mp_process_join(p, 10000));
+  mp_process_free(p);
+  mp_cmd_free(cmd);
+}
+
+/* A lock held by another thread: a process-shared mutex wait, re-checked
+ * every 10 ms while a token is bound. */
+typedef struct holder {
+  mp_lock_t *lock;
+  mp_event_t *taken, *release;
+} holder_t;
+
+static void *hold_lock(void *p) {
+  holder_t *h = p;
+  assert_int_equal(mp_lock_acquire(h->lock, MP_FOREVER), MP_OK);
+  mp_event_set(h->taken);
+  mp_event_wait(h->release, MP_FOREVER);
+  mp_lock_release(h->lock);
+  return NULL;
+}
+
+static int call_lock_acquire(void *arg) { return mp_lock_acquire(arg, MP_FOREVER); }
+
+static void test_cancel_wakes_lock_acquire(void **state) {
+  (void)state;
+  holder_t h;
+  MP_ASSERT_OK(mp_lock_new(&h.lock, 0));
+  MP_ASSERT_OK(mp_event_new(&h.taken));
+  MP_ASSERT_OK(mp_event_new(&h.release));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, hold_lock, &h), 0);
+  MP_ASSERT_OK(mp_event_wait(h.taken, 10000));
+  expect_woken(call_lock_acquire, h.lock);
+  MP_ASSERT_OK(mp_event_set(h.release));
+  assert_int_equal(pthread_join(t, NULL), 0);
+  MP_ASSERT_OK(mp_lock_acquire(h.lock, 1000));  /* nothing left held */
+  MP_ASSERT_OK(mp_lock_release(h.lock));
+  mp_event_free(h.taken);
+  mp_event_free(h.release);
+  mp_lock_free(h.lock);
+}
+
+/* A pool result: a wait on the library's own condition variable. */
+static mp_event_t *g_task_release;
+
+static int task_wait_release(void **out, size_t *out_len, const void *arg, size_t len,
+                             void *payload) {
+  (void)out, (void)out_len, (void)arg, (void)len, (void)payload;
+  return mp_event_wait(g_task_release, 30000) == MP_OK ? 0 : 1;
+}
+
+static int call_result_wait(void *arg) { return mp_result_wait(arg, MP_FOREVER); }
+
+static void test_cancel_wakes_pool_result_wait(void **state) {
+  (void)state;
+  MP_ASSERT_OK(mp_event_new(&g_task_release));
+  mp_pool_opts_t *opts;
+  MP_ASSERT_OK(mp_pool_opts_new(&opts));
+  MP_ASSERT_OK(mp_pool_opts_set_threads(opts, 1));
+  MP_ASSERT_OK(mp_pool_opts_set_workers(opts, 1));
+  mp_pool_t *pool;
+  MP_ASSERT_OK(mp_pool_new(&pool, opts));
+  mp_result_t *r;
+  MP_ASSERT_OK(mp_pool_apply_async(&r, pool, "wait_release", "", 0, NULL, NULL, NULL));
+  expect_woken(call_result_wait, r);
+  assert_int_equal(mp_result_ready(r), 0);  /* the task itself goes on */
+  MP_ASSERT_OK(mp_event_set(g_task_release));
+  MP_ASSERT_OK(mp_result_wait(r, 10000));
+  assert_int_equal(mp_result_successful(r), 1);
+  mp_result_free(r);
+  MP_ASSERT_OK(mp_pool_close(pool));
+  MP_ASSERT_OK(mp_pool_join(pool, 10000));
+  mp_pool_free(pool);
+  mp_pool_opts_free(opts);
+  mp_event_free(g_task_release);
+}
+
+/* Firing a token wakes only the thread it is bound to. */
+typedef struct pair {
+  mp_queue_t *q;
+  int rc;
+} pair_t;
+
+static void *get_unbound(void *p) {
+  pair_t *x = p;
+  void *buf = NULL;
+  size_t len = 0;
+  x->rc = mp_queue_get(&buf, &len, x->q, 1500);
+  mp_free(buf);
+  return NULL;
+}
+
+static void test_cancel_wakes_only_its_thread(void **state) {
+  (void)state;
+  pair_t other = {NULL, 1};
+  MP_ASSERT_OK(mp_queue_new(&other.q, 0, 0, 0));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, get_unbound, &other), 0);
+  expect_woken(call_queue_get, other.q);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(other.rc, MP_ETIMEDOUT);  /* ran its full timeout */
+  mp_queue_free(other.q);
+}
+
+int main(int argc, char **argv) {
+  mp_register_task("wait_release", task_wait_release, NULL);
+  mp_main(argc, argv);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cancel_api_errors),
+      cmocka_unit_test(test_cancel_fire_reset_fired),
+      cmocka_unit_test(test_cancel_bind_returns_previous),
+      cmocka_unit_test(test_cancel_fired_before_call_and_reset),
+      cmocka_unit_test(test_cancel_queue_loses_nothing),
+      cmocka_unit_test(test_cancel_wakes_queue_get),
+      cmocka_unit_test(test_cancel_wakes_queue_put_on_full),
+      cmocka_unit_test(test_cancel_wakes_sem_acquire_forever),
+      cmocka_unit_test(test_cancel_wakes_event_wait),
+      cmocka_unit_test(test_cancel_wakes_cond_wait),
+      cmocka_unit_test(test_cancel_wakes_barrier_wait),
+      cmocka_unit_test(test_cancel_wakes_conn_recv_forever),
+      cmocka_unit_test(test_cancel_wakes_process_join),
+      cmocka_unit_test(test_cancel_wakes_communicate),
+      cmocka_unit_test(test_cancel_wakes_lock_acquire),
+      cmocka_unit_test(test_cancel_wakes_pool_result_wait),
+      cmocka_unit_test(test_cancel_wakes_only_its_thread),
+  };
+  return cmocka_run_group_tests_name("cancel", tests, NULL, NULL);
+}
