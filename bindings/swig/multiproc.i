@@ -9,7 +9,13 @@
  * Rules for this file: only what both languages share. Language-specific
  * typemaps, renames and helpers go in go.i or ruby.i.
  */
+#if defined(SWIGRUBY)
+/* Ruby: the generated layer is the private module Multiproc::Native,
+ * loaded by `require "multiproc/native"` (Init_native). */
+%module "multiproc::native"
+#else
 %module multiproc
+#endif
 
 %{
 #include <multiproc.h>

@@ -1,0 +1,301 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # What to run (subprocess.Popen's arguments): an argv (no shell unless
+  # you run one), environment, working directory, stdio, process group,
+  # daemon, and multiproc queues / connection ends passed by name.
+  #
+  # stdin/stdout/stderr: :inherit (default), :null, :pipe, :stdout (stderr
+  # only: the same as stdout), a path String (stdin read from it; output
+  # truncated into it, or appended with [path, "a"]), or an IO / Integer
+  # descriptor of this process.
+  class Command
+    STDIO = { inherit: N::MP_STDIO_INHERIT, null: N::MP_STDIO_NULL, pipe: N::MP_STDIO_PIPE,
+              stdout: N::MP_STDIO_STDOUT }.freeze
+    STREAMS = { stdin: N::MP_STDIN, stdout: N::MP_STDOUT, stderr: N::MP_STDERR }.freeze
+
+    attr_reader :argv
+
+    def initialize(*argv, env: nil, clear_env: false, cwd: nil, stdin: :inherit, stdout: :inherit,
+                   stderr: :inherit, new_group: false, daemon: false)
+      argv = argv.flatten.map(&:to_s)
+      raise ArgumentError, "Command needs a program" if argv.empty?
+
+      @argv = argv
+      _rc, @cmd = Multiproc.call_out(N.mp_cmd_new(argv[0]), "Command #{argv[0]}")
+      ObjectSpace.define_finalizer(self, Handle.finalizer([@cmd], :mp_cmd_free, ::Process.pid))
+      argv.drop(1).each { |a| check(N.mp_cmd_arg(@cmd, a)) }
+      check(N.mp_cmd_env_clear(@cmd)) if clear_env
+      env&.each do |k, v|
+        check(v.nil? ? N.mp_cmd_env_unset(@cmd, k.to_s) : N.mp_cmd_env_set(@cmd, k.to_s, v.to_s))
+      end
+      check(N.mp_cmd_cwd(@cmd, cwd.to_s)) if cwd
+      { stdin: stdin, stdout: stdout, stderr: stderr }.each { |s, how| set_stdio(s, how) }
+      check(N.mp_cmd_new_group(@cmd, 1)) if new_group
+      check(N.mp_cmd_daemon(@cmd, 1)) if daemon
+      @passed = [] # keeps passed objects alive until spawn
+    end
+
+    # Hand a Queue or Connection to the child under name; the child opens
+    # it with Multiproc::Queue.inherit(name) / Connection.inherit(name) (or
+    # mp_queue_inherit in C, multiproc.InheritQueue in Go).
+    def pass(name, obj)
+      rc = case obj
+           when Queue then N.mp_cmd_pass_queue(@cmd, name.to_s, obj.ptr)
+           when Connection then N.mp_cmd_pass_conn(@cmd, name.to_s, obj.ptr)
+           else raise TypeError, "only a Queue or a Connection can be passed to a command, not #{obj.class}"
+           end
+      check(rc)
+      @passed << obj
+      self
+    end
+
+    # Start the command; returns its Popen. With a block, yields it and
+    # waits for the child afterwards (killing it if the block raised).
+    def spawn
+      _rc, ptr = Multiproc.call_out(N.mp_process_spawn(@cmd), "spawn #{@argv[0]}")
+      child = Popen.new(ptr, @argv)
+      return child unless block_given?
+
+      begin
+        yield child
+      rescue Exception # rubocop:disable Lint/RescueException
+        child.kill
+        raise
+      ensure
+        child.close_stdio
+        child.join
+      end
+    end
+
+    # Run to completion (see Multiproc.run).
+    def run(input: nil, timeout: nil, check: false)
+      rc, code, out, err = N.mp_run(@cmd, input, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "run #{@argv[0]}") if rc.negative?
+      raise CalledProcessError.new(@argv, code, out, err) if check && code != 0
+
+      Result.new(@argv, code, out, err)
+    end
+
+    def free
+      N.mp_cmd_free(@cmd) if @cmd
+      ObjectSpace.undefine_finalizer(self)
+      @cmd = nil
+    end
+
+    private
+
+    def check(rc)
+      Multiproc.check(rc, "Command #{@argv[0]}")
+    end
+
+    def set_stdio(stream, how)
+      s = STREAMS.fetch(stream)
+      rc = case how
+           when Symbol
+             N.mp_cmd_stdio(@cmd, s, STDIO.fetch(how) { raise ArgumentError, "#{stream}: unknown #{how.inspect}" })
+           when String then N.mp_cmd_stdio_file(@cmd, s, how, N::MP_FILE_TRUNCATE)
+           when ::Array then N.mp_cmd_stdio_file(@cmd, s, how[0].to_s, how[1] == "a" ? N::MP_FILE_APPEND : N::MP_FILE_TRUNCATE)
+           when IO then N.mp_cmd_stdio_fd(@cmd, s, how.fileno)
+           when Integer then N.mp_cmd_stdio_fd(@cmd, s, how)
+           else raise ArgumentError, "#{stream}: #{how.inspect} is not a stdio setting"
+           end
+      check(rc)
+    end
+  end
+
+  # The outcome of Multiproc.run: argv, exitcode, stdout and stderr
+  # (binary Strings when captured, else nil).
+  Result = Struct.new(:argv, :exitcode, :stdout, :stderr) do
+    def success?
+      exitcode.zero?
+    end
+  end
+
+  # A running command (subprocess.Popen): the controls of every child
+  # (join/wait, exitcode, alive?, pid, signal, terminate, kill, stop),
+  # communicate, and IO-like stdin/stdout/stderr for streams that are
+  # pipes.
+  class Popen
+    include ChildHandle
+
+    attr_reader :argv, :stdin, :stdout, :stderr
+
+    def initialize(ptr, argv) # :nodoc:
+      adopt_handle(ptr)
+      @argv = argv
+      @stdin = Stream.new(self, N::MP_STDIN)
+      @stdout = Stream.new(self, N::MP_STDOUT)
+      @stderr = Stream.new(self, N::MP_STDERR)
+    end
+
+    # Feed input to stdin (then close it) while reading stdout and stderr
+    # until the child ends; returns [stdout, stderr] (nil for a stream that
+    # is not a pipe). Raises TimeoutError if it still runs after timeout
+    # (the child keeps running; kill it).
+    def communicate(input = nil, timeout: nil)
+      rc, out, err = N.mp_process_communicate(@handle, input, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "communicate") if rc.negative?
+
+      [out, err]
+    end
+
+    def close_stdio # :nodoc:
+      N.mp_process_close_stdin(@handle)
+    end
+
+    def inspect
+      "#<#{self.class} #{@argv.inspect} pid=#{pid} #{alive? ? 'running' : "exitcode=#{exitcode}"}>"
+    end
+
+    def __handle # :nodoc:
+      @handle
+    end
+
+    # One standard stream of the child, as a small IO-like object: for
+    # stdin write/puts/print/<</close; for stdout and stderr
+    # read/readpartial/gets/each_line. Raises StateError if the stream is
+    # not a pipe.
+    class Stream
+      include Enumerable
+
+      CHUNK = 65_536
+
+      def initialize(popen, stream)
+        @popen = popen
+        @stream = stream
+        @buffer = "".b
+        @eof = false
+      end
+
+      def write(*strings)
+        strings.sum do |s|
+          s = s.to_s
+          Multiproc.check(N.mp_process_write(@popen.__handle, s, FOREVER), "stdin write")
+          s.bytesize
+        end
+      end
+
+      def <<(s)
+        write(s)
+        self
+      end
+
+      def print(*s)
+        write(*s)
+        nil
+      end
+
+      def puts(*lines)
+        lines = [""] if lines.empty?
+        lines.each { |l| write(l.to_s.end_with?("\n") ? l.to_s : "#{l}\n") }
+        nil
+      end
+
+      # Close stdin (the child reads EOF).
+      def close
+        Multiproc.check(N.mp_process_close_stdin(@popen.__handle), "stdin close") if @stream == N::MP_STDIN
+        nil
+      end
+
+      # Up to maxlen bytes, as soon as some arrive; nil at the end of the
+      # stream. Raises TimeoutError.
+      def readpartial(maxlen = CHUNK, timeout: nil)
+        unless @buffer.empty?
+          return @buffer.slice!(0, maxlen)
+        end
+        return nil if @eof
+
+        rc, data = N.mp_rb_process_read(@popen.__handle, @stream, maxlen, Multiproc.timeout_ms(timeout))
+        if rc == N::MP_ECLOSED
+          @eof = true
+          return nil
+        end
+        Multiproc.check(rc, "read")
+        data
+      end
+
+      # Everything up to the end of the stream (length nil), or length
+      # bytes (fewer at the end; nil if none).
+      def read(length = nil, timeout: nil)
+        out = "".b
+        while length.nil? || out.bytesize < length
+          chunk = readpartial(length ? [length - out.bytesize, CHUNK].min : CHUNK, timeout: timeout)
+          break unless chunk
+
+          out << chunk
+        end
+        length && out.empty? && length.positive? ? nil : out
+      end
+
+      # The next line (with its "\n"), or nil at the end of the stream.
+      def gets(timeout: nil)
+        until (i = @buffer.index("\n"))
+          chunk = @eof ? nil : read_more(timeout)
+          break unless chunk
+        end
+        return @buffer.slice!(0, i + 1) if i
+        return nil if @buffer.empty?
+
+        @buffer.slice!(0, @buffer.bytesize)
+      end
+
+      def each_line
+        return enum_for(:each_line) unless block_given?
+
+        while (line = gets)
+          yield line
+        end
+        self
+      end
+      alias each each_line
+
+      def eof?
+        @buffer.empty? && (@eof || (read_more(nil).nil? && @buffer.empty?))
+      end
+
+      private
+
+      def read_more(timeout)
+        rc, data = N.mp_rb_process_read(@popen.__handle, @stream, CHUNK, Multiproc.timeout_ms(timeout))
+        if rc == N::MP_ECLOSED
+          @eof = true
+          return nil
+        end
+        Multiproc.check(rc, "read")
+        @buffer << data
+        data
+      end
+    end
+  end
+
+  class << self
+    # Run a command to completion (subprocess.run): argv an Array (or the
+    # words of a String, no shell). By default stdout and stderr are
+    # captured (capture: false inherits them); input: bytes for stdin;
+    # timeout: seconds, after which the child is killed and TimeoutError
+    # raised; check: true raises CalledProcessError on a non-zero exit.
+    # Other options as Command.new. Returns a Result.
+    def run(argv, input: nil, timeout: nil, check: false, capture: true, **opts)
+      argv = argv.is_a?(String) ? argv.split : Array(argv)
+      opts = { stdout: capture ? :pipe : :inherit, stderr: capture ? :pipe : :inherit }.merge(opts)
+      opts[:stdin] ||= input ? :pipe : :inherit
+      cmd = Command.new(*argv, **opts)
+      begin
+        cmd.run(input: input, timeout: timeout, check: check)
+      ensure
+        cmd.free
+      end
+    end
+
+    # subprocess.call: run, return the exit code (stdio inherited).
+    def call(*argv, **opts)
+      run(argv.flatten, capture: false, **opts).exitcode
+    end
+
+    # subprocess.check_output: stdout of a command that must succeed.
+    def check_output(*argv, **opts)
+      run(argv.flatten, stderr: :inherit, check: true, **opts).stdout
+    end
+  end
+end

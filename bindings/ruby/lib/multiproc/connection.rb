@@ -1,0 +1,135 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # One end of a pipe of framed byte messages (Python's Connection; the
+  # wire format is CPython's, so a Python Connection can be the peer).
+  # The end of the stream (every copy of the peer end closed) is
+  # ClosedError on receive and BrokenPipeError on send.
+  class Connection < Handle
+    include Enumerable
+
+    c_functions free: :mp_conn_free, fileno: :mp_conn_fileno
+
+    READABLE = N::MP_CONN_READABLE
+    WRITABLE = N::MP_CONN_WRITABLE
+
+    # A connected pair [a, b]; with duplex: false, a only receives and b
+    # only sends (Python's `r, w = Pipe(False)`). With a block, yields
+    # both and closes them afterwards.
+    def self.pipe(duplex: true)
+      _rc, a, b = Multiproc.call_out(N.mp_pipe(duplex ? 1 : 0), "pipe")
+      ends = [wrap(a, duplex ? READABLE | WRITABLE : READABLE),
+              wrap(b, duplex ? READABLE | WRITABLE : WRITABLE)]
+      return ends unless block_given?
+
+      begin
+        yield(*ends)
+      ensure
+        ends.each(&:close)
+      end
+    end
+
+    # Wrap a descriptor (owned from now on) as an end.
+    def self.from_fd(fd, flags = READABLE | WRITABLE)
+      _rc, ptr = Multiproc.call_out(N.mp_conn_from_fd(fd, flags), "Connection.from_fd")
+      wrap(ptr, flags)
+    end
+
+    # In a program started by a Multiproc::Command that passed an end under
+    # name, open it.
+    def self.inherit(name, flags = READABLE | WRITABLE)
+      _rc, ptr = Multiproc.call_out(N.mp_conn_inherit(name.to_s, flags), "Connection.inherit #{name}")
+      wrap(ptr, flags)
+    end
+
+    def self._load(str)
+      index, flags = str.split(":").map { |s| Integer(s) }
+      from_fd(Handle.child_fd(index), flags)
+    end
+
+    def _dump(_level)
+      "#{Handle.pass(self)}:#{@flags}"
+    end
+
+    # Send one message (a String's bytes). Raises BrokenPipeError,
+    # TimeoutError, ClosedError.
+    def send_bytes(message, timeout: nil)
+      raise TypeError, "a message is a String, not #{message.class}" unless message.is_a?(String)
+
+      Multiproc.check(N.mp_conn_send(ptr, message, Multiproc.timeout_ms(timeout)), "Connection#send_bytes")
+      self
+    end
+
+    # Receive one message as a binary String. Raises ClosedError at the end
+    # of the stream, TimeoutError, MessageSizeError.
+    def recv_bytes(timeout: nil)
+      rc, message = N.mp_conn_recv(ptr, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "Connection#recv_bytes") if rc.negative?
+
+      message
+    end
+
+    # Python's send/recv: any object, through Marshal.
+    def send_object(obj, timeout: nil)
+      send_bytes(Marshal.dump(obj), timeout: timeout)
+    end
+
+    def recv_object(timeout: nil)
+      Marshal.load(recv_bytes(timeout: timeout)) # rubocop:disable Security/MarshalLoad
+    end
+
+    # Whether a message (or the end of the stream) is ready now or within
+    # timeout seconds (0 by default).
+    def poll(timeout = 0)
+      Multiproc.check(N.mp_conn_poll(ptr, Multiproc.timeout_ms(timeout)), "Connection#poll") == 1
+    end
+
+    # Yield messages until the end of the stream.
+    def each
+      return enum_for(:each) unless block_given?
+
+      loop do
+        rc, message = N.mp_conn_recv(ptr, FOREVER)
+        break if rc == N::MP_ECLOSED
+        raise Multiproc.error_for(rc, "Connection#each") if rc.negative?
+
+        yield message
+      end
+      self
+    end
+
+    # The largest message this end accepts (default 1 GiB).
+    def max_message=(bytes)
+      Multiproc.check(N.mp_conn_set_max_message(ptr, bytes), "Connection#max_message=")
+    end
+
+    def readable?
+      (@flags & READABLE) != 0
+    end
+
+    def writable?
+      (@flags & WRITABLE) != 0
+    end
+
+    # Close this end (and release the handle). Closing again does nothing.
+    def close
+      release
+    end
+
+    def closed?
+      released?
+    end
+
+    private
+
+    def adopt(ptr, flags = READABLE | WRITABLE)
+      super(ptr)
+      @flags = flags
+    end
+  end
+
+  # Python's Pipe(duplex): a connected pair of Connection ends.
+  def self.pipe(duplex: true, &block)
+    Connection.pipe(duplex: duplex, &block)
+  end
+end

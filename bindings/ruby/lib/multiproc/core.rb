@@ -1,0 +1,143 @@
+# frozen_string_literal: true
+
+module Multiproc
+  N = Native
+  private_constant :N
+
+  FOREVER = -1
+
+  @targets = {}
+  @tasks = {}
+  @main_called = false
+  @current_name = nil
+
+  class << self
+    # Seconds (Float or Integer; nil = wait forever) to the C library's
+    # milliseconds.
+    def timeout_ms(seconds)
+      return FOREVER if seconds.nil?
+      raise ArgumentError, "timeout must be nil or a number of seconds >= 0, not #{seconds.inspect}" \
+        unless seconds.is_a?(Numeric) && seconds >= 0
+
+      (seconds * 1000).ceil
+    end
+
+    # Register a process target: a block a child started with
+    # Multiproc::Process.new(target: name, args: [...]) runs (after
+    # re-executing this script). Register every target before
+    # Multiproc.main. The block's return value is ignored; an exception
+    # makes the child exit with 1, exit(n) with n.
+    def register(name, &block)
+      raise ArgumentError, "register needs a block" unless block
+
+      name = name.to_s
+      check(N.mp_rb_register(name), "register #{name}")
+      @targets[name] = block
+      name.to_sym
+    end
+
+    # Register a pool task: pool.map(name, items) calls the block with each
+    # item in a worker process (a re-execution of this script); it returns
+    # the result (any object Marshal can dump). Register before
+    # Multiproc.main.
+    def task(name, &block)
+      raise ArgumentError, "task needs a block" unless block
+
+      name = name.to_s
+      check(N.mp_rb_register_task(name), "task #{name}")
+      @tasks[name] = block
+      name.to_sym
+    end
+
+    # Call at the top of the script, after register/task and before any
+    # other work (Python's `if __name__ == "__main__"`). In a child that
+    # multiproc started by re-executing the script it runs the child's
+    # target or the pool worker and never returns; elsewhere it records the
+    # ruby command line (with its options, e.g. -I) and returns.
+    def main
+      @main_called = true
+      check(N.mp_rb_main(ruby_command_line), "main")
+      nil
+    end
+
+    def main_called?
+      @main_called
+    end
+
+    # This process's name: "MainProcess", or the child's name.
+    def current_name
+      @current_name || N.mp_current_name.dup.force_encoding(Encoding::UTF_8)
+    end
+
+    # Whether this process is a child multiproc started to run a target.
+    def child?
+      !@current_name.nil? || N.mp_is_child == 1
+    end
+
+    def parent_pid
+      @current_name ? ::Process.ppid : N.mp_parent_pid
+    end
+
+    def cpu_count
+      N.mp_cpu_count
+    end
+
+    def version
+      N.mp_version
+    end
+
+    # --- internal -------------------------------------------------------
+
+    # The command line of this ruby process, as the kernel has it (program,
+    # ruby's own options such as -I, the script, its arguments), so that a
+    # spawned child re-executes exactly this. Falls back to RbConfig's ruby.
+    def ruby_command_line
+      argv = File.binread("/proc/self/cmdline").split("\0")
+      return argv unless argv.empty?
+
+      [RbConfig.ruby, $PROGRAM_NAME, *ARGV]
+    rescue SystemCallError
+      [RbConfig.ruby, $PROGRAM_NAME, *ARGV]
+    end
+
+    # Set in a child forked by Multiproc::Process (Ruby's fork).
+    def __forked_as(name) # :nodoc:
+      @current_name = name
+      Process.__forget_children
+    end
+
+    # Called by the extension inside Multiproc.main in a spawned child:
+    # run the registered target with the unmarshalled arguments; returns
+    # the exit status.
+    def __run_target(name, arg) # :nodoc:
+      block = @targets.fetch(name)
+      args = arg.empty? ? [] : Handle.load_passed(arg)
+      run_child_body(name) { block.call(*args) }
+    end
+
+    # Called by the extension in a pool worker: [true, result bytes] or
+    # [false, error message]. Arguments are a Marshal'd Array (splatted).
+    def __run_task(name, arg) # :nodoc:
+      block = @tasks.fetch(name)
+      [true, Marshal.dump(block.call(*Marshal.load(arg)))]
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      [false, "#{name}: #{e.message} (#{e.class})"]
+    end
+
+    # Run a child's body: 0, exit(n)'s n, or 1 after printing an exception
+    # (as Python prints a child's traceback). Output is flushed.
+    def run_child_body(what)
+      yield
+      0
+    rescue SystemExit => e
+      e.status
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      $stderr.puts "Process #{what}: #{e.class}: #{e.message}"
+      $stderr.puts e.backtrace.map { |l| "  #{l}" } if e.backtrace
+      1
+    ensure
+      $stdout.flush rescue nil # rubocop:disable Style/RescueModifier
+      $stderr.flush rescue nil # rubocop:disable Style/RescueModifier
+    end
+  end
+end

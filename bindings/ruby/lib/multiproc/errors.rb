@@ -1,0 +1,88 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # The base of every error the library reports. #code is the negative
+  # MP_E* code of the C library, #name its name ("ETIMEDOUT").
+  class Error < StandardError
+    attr_reader :code
+
+    def initialize(message = nil, code: self.class::CODE)
+      @code = code
+      super(message || Native.mp_strerror(code))
+    end
+
+    def name
+      Native.mp_err_name(code)
+    end
+
+    CODE = 0
+  end
+
+  # Ruby class names of the C error codes, by code name. A code a newer
+  # library adds gets "<Name>Error" (e.g. EFOO -> EfooError).
+  ERROR_CLASS_NAMES = {
+    "EINVAL" => :InvalidArgumentError,
+    "ENOMEM" => :OutOfMemoryError,
+    "ETIMEDOUT" => :TimeoutError,
+    "EEMPTY" => :EmptyError,
+    "EFULL" => :FullError,
+    "ECLOSED" => :ClosedError,
+    "EPIPE" => :BrokenPipeError,
+    "ENOENT" => :NotFoundError,
+    "ESTATE" => :StateError,
+    "EOWNERDEAD" => :OwnerDeadError,
+    "EWORKERDIED" => :WorkerDiedError,
+    "ETASKFAILED" => :TaskFailedError,
+    "ECANCELED" => :CanceledError,
+    "ENOSPC" => :NoSpaceError,
+    "EMSGSIZE" => :MessageSizeError,
+    "ESYS" => :SysError,
+    "EACCES" => :PermissionError,
+    "ENOTSUP" => :NotSupportedError,
+    "EEXIST" => :ExistsError
+  }.freeze
+
+  # One subclass of Error per code of the C library's table (MP_ERRNO_MAP).
+  ERRORS_BY_CODE = {}.tap do |by_code|
+    code = -1
+    while (name = Native.mp_err_name(code)) != "UNKNOWN"
+      class_name = ERROR_CLASS_NAMES.fetch(name) { :"#{name[1..].capitalize}Error" }
+      klass = Class.new(Error)
+      klass.const_set(:CODE, code)
+      const_set(class_name, klass)
+      by_code[code] = klass
+      code -= 1
+    end
+  end.freeze
+
+  # A command that exited with a non-zero code when check: true asked for
+  # success (Python's CalledProcessError).
+  class CalledProcessError < StandardError
+    attr_reader :argv, :exitcode, :stdout, :stderr
+
+    def initialize(argv, exitcode, stdout = nil, stderr = nil)
+      @argv, @exitcode, @stdout, @stderr = argv, exitcode, stdout, stderr
+      super("command #{argv.inspect} exited with #{exitcode}")
+    end
+  end
+
+  class << self
+    # The exception for a negative code, with this thread's detailed
+    # message from the library (call right after the failing call).
+    def error_for(code, op = nil)
+      klass = ERRORS_BY_CODE.fetch(code) { Error }
+      detail = Native.mp_last_error
+      text = "#{Native.mp_err_name(code)}: #{Native.mp_strerror(code)}"
+      text += " (#{detail})" unless detail.empty?
+      text = "#{op}: #{text}" if op
+      klass.new(text, code: code)
+    end
+
+    # Raise the exception for rc if it is negative; else return rc.
+    def check(rc, op = nil)
+      raise error_for(rc, op) if rc.negative?
+
+      rc
+    end
+  end
+end

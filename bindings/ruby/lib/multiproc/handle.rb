@@ -1,0 +1,153 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # The base of every object backed by a handle of the C library (queue,
+  # connection end, lock, ...). The handle is released by #release (or
+  # #close where that is the object's natural verb), or by the garbage
+  # collector as a safety net; using a released object raises ClosedError.
+  #
+  # Across Ruby's fork a child inherits the object and may use it; only the
+  # process that created the Ruby object releases its handle on garbage
+  # collection (a forked child ends with exit!, which runs no finalizer).
+  #
+  # Passing to a spawned child: an object given in the args of
+  # Multiproc::Process.new(target:) is sent as a descriptor
+  # (mp_process_pass_fd) and opened again in the child (Marshal hooks).
+  class Handle
+    class << self
+      # Subclasses name their C functions: free, fileno, from_fd.
+      attr_reader :c_free, :c_fileno, :c_from_fd
+
+      def c_functions(free:, fileno: nil, from_fd: nil)
+        @c_free, @c_fileno, @c_from_fd = free, fileno, from_fd
+      end
+
+      # A Ruby object around a handle the library gave us.
+      def wrap(ptr, *extra)
+        obj = allocate
+        obj.send(:adopt, ptr, *extra)
+        obj
+      end
+
+      # Open an object from a descriptor received from another process;
+      # the object owns the descriptor.
+      def from_fd(fd)
+        _rc, ptr = Multiproc.call_out(N.send(c_from_fd, fd), "#{name}.from_fd")
+        wrap(ptr)
+      end
+
+      def finalizer(state, free, owner) # :nodoc:
+        proc do
+          ptr = state[0]
+          N.send(free, ptr) if ptr && ::Process.pid == owner
+        end
+      end
+
+      # Marshal hook (see _dump): open the descriptor at index in a child.
+      def _load(str)
+        from_fd(Handle.child_fd(Integer(str)))
+      end
+
+      # --- handle passing to spawned children --------------------------
+
+      # Marshal obj for a child process: [bytes, handles], where handles
+      # are the multiproc objects found inside, in the order their
+      # descriptors must be passed (mp_process_pass_fd gives 0, 1, ...).
+      def dump_passed(obj)
+        handles = []
+        Thread.current[:multiproc_passing] = handles
+        [Marshal.dump(obj), handles]
+      ensure
+        Thread.current[:multiproc_passing] = nil
+      end
+
+      def load_passed(bytes)
+        Marshal.load(bytes) # rubocop:disable Security/MarshalLoad
+      end
+
+      # The index under which handle's descriptor will reach the child.
+      def pass(handle)
+        handles = Thread.current[:multiproc_passing]
+        unless handles
+          raise TypeError, "#{handle.class} can only be marshalled as an argument of " \
+                           "Multiproc::Process.new(target:), which passes its descriptor"
+        end
+        handle.fileno # raises if released
+        handles << handle
+        handles.size - 1
+      end
+
+      def child_fd(index)
+        Multiproc.check(N.mp_child_fd(index), "child descriptor #{index}")
+      end
+    end
+
+    # The C handle; raises ClosedError once released.
+    def ptr
+      @state[0] || raise(ClosedError.new("#{self.class}: the handle was released"))
+    end
+
+    # Release this process's handle (other processes keep the object).
+    # Releasing again does nothing. (Lock-like classes name it #close, as
+    # their #release releases the lock.)
+    def release_handle
+      ptr = @state && @state[0]
+      return nil unless ptr
+
+      @state[0] = nil
+      ObjectSpace.undefine_finalizer(self)
+      N.send(self.class.c_free, ptr)
+      nil
+    end
+
+    alias release release_handle
+
+    def released?
+      @state.nil? || @state[0].nil?
+    end
+
+    # The descriptor of the shared object (owned by the handle).
+    def fileno
+      Multiproc.check(N.send(self.class.c_fileno, ptr), "fileno")
+    end
+
+    # Marshal hook: only inside Multiproc::Process.new(target:, args:).
+    def _dump(_level)
+      Handle.pass(self).to_s
+    end
+
+    def inspect
+      "#<#{self.class}#{released? ? ' (released)' : ''}>"
+    end
+
+    # With a block, new yields the object and releases its handle when the
+    # block ends (the block's value is returned).
+    def self.new(*args, **kw, &block)
+      obj = super(*args, **kw)
+      return obj unless block
+
+      begin
+        block.call(obj)
+      ensure
+        obj.release_handle
+      end
+    end
+
+    private
+
+    def adopt(ptr)
+      @state = [ptr]
+      ObjectSpace.define_finalizer(self, Handle.finalizer(@state, self.class.c_free, ::Process.pid))
+    end
+  end
+
+  class << self
+    # rc_and_outputs is a native call's [rc, out...] (or a bare rc): raise
+    # on a negative rc, else return it as an Array.
+    def call_out(result, op = nil)
+      result = [result] unless result.is_a?(::Array)
+      check(result[0], op)
+      result
+    end
+  end
+end

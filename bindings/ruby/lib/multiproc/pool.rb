@@ -1,0 +1,344 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # A pool of worker processes (multiprocessing.Pool). Workers are started
+  # by the C library by re-executing this script (spawn): register the
+  # tasks with Multiproc.task(:name) { |x| ... } before Multiproc.main, and
+  # name them: pool.map(:square, 1..10).
+  #
+  # A block cannot be given instead (pool.map(items) { ... } raises
+  # ArgumentError): a closure cannot cross exec, and the workers must not
+  # be forked from C under the running Ruby VM. See README.md.
+  #
+  # A worker that dies (SIGKILL, crash) fails only its task with
+  # WorkerDiedError and is replaced; a task that raises fails with
+  # TaskFailedError (its message names the exception).
+  class Pool
+    NO_BLOCK = "Pool: a block cannot run in a pool worker: workers are separate ruby processes " \
+               "that re-execute the script, and a closure cannot cross exec. Register the block " \
+               "with Multiproc.task(:name) { |x| ... } before Multiproc.main and pass the name, " \
+               "e.g. pool.map(:name, items)"
+
+    # processes: workers (default cpu count); initializer: a task name each
+    # worker runs once with initargs; maxtasksperchild: recycle a worker
+    # after that many tasks. With a block: yields the pool, then closes and
+    # joins it (terminates it if the block raised).
+    def self.new(*args, **kw)
+      pool = super
+      return pool unless block_given?
+
+      begin
+        result = yield pool
+        pool.close
+        pool.join
+        result
+      ensure
+        pool.terminate unless pool.joined?
+      end
+    end
+
+    def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil)
+      unless Multiproc.main_called?
+        raise StateError.new("Pool workers re-execute the script: call Multiproc.main at its top, " \
+                             "after Multiproc.task")
+      end
+      _rc, opts = Multiproc.call_out(N.mp_pool_opts_new, "Pool.new")
+      begin
+        Multiproc.check(N.mp_pool_opts_set_workers(opts, processes), "Pool.new") if processes
+        Multiproc.check(N.mp_pool_opts_set_start_method(opts, N::MP_START_SPAWN))
+        Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, maxtasksperchild)) if maxtasksperchild
+        if initializer
+          Multiproc.check(N.mp_pool_opts_set_initializer(opts, initializer.to_s, Marshal.dump(initargs)),
+                          "Pool initializer")
+        end
+        $stdout.flush
+        $stderr.flush
+        _rc, @pool = Multiproc.call_out(N.mp_pool_new(opts), "Pool.new")
+      ensure
+        N.mp_pool_opts_free(opts)
+      end
+      ObjectSpace.define_finalizer(self, Handle.finalizer([@pool], :mp_pool_free, ::Process.pid))
+      @pending = {} # results with callbacks not yet run
+      @pending_lock = Mutex.new
+      @pending_done = ConditionVariable.new
+      @joined = false
+    end
+
+    # Run task with args in a worker and return its result.
+    def apply(task, *args, &block)
+      apply_async(task, *args, &block).get
+    end
+
+    # Submit task with args; returns an AsyncResult. callback runs with
+    # the result, error_callback with the exception, on a Ruby thread of
+    # this process (one at a time, in completion order).
+    def apply_async(task, *args, callback: nil, error_callback: nil)
+      raise ArgumentError, NO_BLOCK if block_given?
+
+      notify = callback || error_callback ? 1 : 0
+      Completions.start if notify == 1
+      _rc, res = Multiproc.call_out(N.mp_rb_apply_async(pool, task.to_s, Marshal.dump(args), notify),
+                                    "apply_async #{task}")
+      track(AsyncResult.new(res, false, callback, error_callback, self))
+    end
+
+    # task applied to each item, in order; raises the first failure.
+    # chunksize: items per message (nil: automatic, as Python).
+    def map(task, items = nil, chunksize: nil)
+      raise ArgumentError, NO_BLOCK if block_given?
+
+      map_async(task, items, chunksize: chunksize).get
+    end
+
+    def map_async(task, items, chunksize: nil, callback: nil, error_callback: nil)
+      raise ArgumentError, NO_BLOCK if block_given?
+
+      notify = callback || error_callback ? 1 : 0
+      Completions.start if notify == 1
+      _rc, res = Multiproc.call_out(
+        N.mp_rb_map_async(pool, task.to_s, pack(items), chunksize || 0, notify), "map #{task}"
+      )
+      track(AsyncResult.new(res, true, callback, error_callback, self))
+    end
+
+    # map with each item an Array of arguments (Python's starmap).
+    def starmap(task, items, chunksize: nil)
+      raise ArgumentError, NO_BLOCK if block_given?
+
+      _rc, res = Multiproc.call_out(
+        N.mp_rb_map_async(pool, task.to_s, items.map { |a| Marshal.dump(Array(a)) }, chunksize || 0, 0),
+        "starmap #{task}"
+      )
+      AsyncResult.new(res, true, nil, nil, self).get
+    end
+
+    # An Enumerator over task(item) results, in order (ordered: false: as
+    # they complete). Lazy: at most a few chunks per worker are in flight.
+    # A failed item raises when the Enumerator reaches it.
+    def imap(task, items = nil, chunksize: 1, ordered: true)
+      raise ArgumentError, NO_BLOCK if block_given?
+
+      args = pack(items)
+      flags = ordered ? 0 : N::MP_IMAP_UNORDERED
+      _rc, iter = Multiproc.call_out(N.mp_pool_imap(pool, task.to_s, args, chunksize, flags), "imap #{task}")
+      Enumerator.new do |y|
+        begin
+          loop do
+            rc, _index, data = N.mp_iter_next(iter, FOREVER)
+            break if rc == N::MP_ECLOSED
+            raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
+
+            y << Marshal.load(data) # rubocop:disable Security/MarshalLoad
+          end
+        ensure
+          N.mp_iter_free(iter)
+          iter = nil
+        end
+      end
+    end
+
+    def imap_unordered(task, items = nil, chunksize: 1)
+      imap(task, items, chunksize: chunksize, ordered: false)
+    end
+
+    # Refuse new work.
+    def close
+      Multiproc.check(N.mp_pool_close(pool), "Pool#close")
+      nil
+    end
+
+    # Wait for the workers to finish the submitted tasks and exit (after
+    # close or terminate), and for every callback to have run. Returns
+    # true, or false if timeout passed.
+    def join(timeout = nil)
+      rc = N.mp_pool_join(pool, Multiproc.timeout_ms(timeout))
+      return false if rc == N::MP_ETIMEDOUT
+
+      Multiproc.check(rc, "Pool#join")
+      @pending_lock.synchronize { @pending_done.wait(@pending_lock) until @pending.empty? }
+      @joined = true
+    end
+
+    def joined?
+      @joined
+    end
+
+    # Stop at once: workers are killed; unfinished tasks fail with
+    # CanceledError.
+    def terminate
+      return unless @pool
+
+      Multiproc.check(N.mp_pool_terminate(@pool), "Pool#terminate")
+      @joined = true
+      nil
+    end
+
+    # Counters: :submitted, :running, :done, :failed, :workers_started,
+    # :workers_replaced.
+    def stats
+      { submitted: N::MP_POOL_SUBMITTED, running: N::MP_POOL_RUNNING, done: N::MP_POOL_DONE,
+        failed: N::MP_POOL_FAILED, workers_started: N::MP_POOL_WORKERS_STARTED,
+        workers_replaced: N::MP_POOL_WORKERS_REPLACED }.transform_values { |w| N.mp_pool_stat(pool, w) }
+    end
+
+    def __callback_done(result) # :nodoc:
+      @pending_lock.synchronize do
+        @pending.delete(result.__addr)
+        @pending_done.broadcast
+      end
+    end
+
+    # The exception for a failed task: TaskFailedError carries the task's
+    # message (the exception raised in the worker).
+    def self.failure(rc, data, op)
+      return Multiproc.error_for(rc, op) unless data && !data.empty?
+
+      klass = ERRORS_BY_CODE.fetch(rc) { Error }
+      klass.new("#{op}: #{Native.mp_err_name(rc)}: #{data.dup.force_encoding(Encoding::UTF_8)}", code: rc)
+    end
+
+    private
+
+    def pool
+      @pool || raise(ClosedError.new("Pool: freed"))
+    end
+
+    def pack(items)
+      raise ArgumentError, "map needs items" if items.nil?
+
+      items.map { |x| Marshal.dump([x]) }
+    end
+
+    def track(result)
+      if result.__callbacks?
+        @pending_lock.synchronize { @pending[result.__addr] = result }
+        Completions.expect(result)
+      end
+      result
+    end
+  end
+
+  # The pending or finished outcome of apply_async / map_async
+  # (AsyncResult).
+  class AsyncResult
+    def initialize(res, many, callback, error_callback, pool) # :nodoc:
+      @res = res
+      @many = many
+      @callback = callback
+      @error_callback = error_callback
+      @pool = pool
+      ObjectSpace.define_finalizer(self, Handle.finalizer([res], :mp_result_free, ::Process.pid))
+    end
+
+    # The result (for map: the Array of results); raises the task's
+    # failure (TaskFailedError, WorkerDiedError, CanceledError), or
+    # TimeoutError after timeout seconds.
+    def get(timeout = nil)
+      rc, data = N.mp_result_get(@res, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
+      return items if @many
+      raise Pool.failure(rc, data, "task") if rc.negative?
+
+      Marshal.load(data) # rubocop:disable Security/MarshalLoad
+    end
+
+    # Wait until ready: true, or false after timeout seconds.
+    def wait(timeout = nil)
+      N.mp_result_wait(@res, Multiproc.timeout_ms(timeout)).zero?
+    end
+
+    def ready?
+      Multiproc.check(N.mp_result_ready(@res)) == 1
+    end
+
+    def successful?
+      Multiproc.check(N.mp_result_successful(@res), "AsyncResult#successful?") == 1
+    end
+
+    def __addr # :nodoc:
+      N.mp_rb_result_addr(@res)
+    end
+
+    def __callbacks? # :nodoc:
+      !(@callback.nil? && @error_callback.nil?)
+    end
+
+    # Run the callbacks (on the completion thread).
+    def __complete # :nodoc:
+      value = begin
+        get(0)
+      rescue Error => e
+        e
+      end
+      if value.is_a?(Error)
+        @error_callback&.call(value)
+      else
+        @callback&.call(value)
+      end
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      warn "multiproc: a pool callback raised #{e.class}: #{e.message}"
+    ensure
+      @pool.__callback_done(self)
+    end
+
+    private
+
+    # Every item of a finished map; raises the first failure.
+    def items
+      list = N.mp_rb_result_items(@res)
+      Multiproc.check(list, "map") if list.is_a?(Integer)
+      list.map do |rc, data|
+        raise Pool.failure(rc, data, "map item") if rc.negative?
+
+        Marshal.load(data) # rubocop:disable Security/MarshalLoad
+      end
+    end
+  end
+
+  # The Ruby thread that runs pool callbacks: the library's callback thread
+  # writes each finished result's address to a pipe (it must not call
+  # Ruby); this thread reads it and runs the result's blocks.
+  module Completions
+    @lock = Mutex.new
+    @arrived = ConditionVariable.new
+    @expected = {}
+    @thread = nil
+
+    class << self
+      def start
+        @lock.synchronize do
+          return if @thread && @owner == ::Process.pid
+
+          @owner = ::Process.pid
+          @reader, writer = IO.pipe
+          @writer = writer # kept open for the library
+          N.mp_rb_set_notify_fd(writer.fileno)
+          reader = @reader
+          @thread = Thread.new { run(reader) }
+          @thread.name = "multiproc-callbacks"
+        end
+      end
+
+      def expect(result)
+        @lock.synchronize do
+          @expected[result.__addr] = result
+          @arrived.broadcast
+        end
+      end
+
+      private
+
+      def run(reader)
+        while (record = reader.read(8))
+          addr = record.unpack1("Q")
+          # The record can come before expect() ran (a fast task).
+          result = @lock.synchronize do
+            @arrived.wait(@lock) until @expected.key?(addr)
+            @expected.delete(addr)
+          end
+          result.__complete
+        end
+      end
+    end
+  end
+end

@@ -1,0 +1,274 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # Controls shared by every child backed by a C process handle: a spawned
+  # target child (Process with target:) and a command (Popen).
+  module ChildHandle
+    # Wait until the child ends (timeout seconds, nil = forever). Returns
+    # its exit code, or nil if it still runs after timeout.
+    def join(timeout = nil)
+      rc = N.mp_process_join(handle, Multiproc.timeout_ms(timeout))
+      return nil if rc == N::MP_ETIMEDOUT
+
+      Multiproc.check(rc, "#{self.class}#join")
+      exitcode
+    end
+    alias wait join
+
+    # Python's exitcode: the exit status, -N if signal N ended the child,
+    # nil while it runs (or before start).
+    def exitcode
+      return nil unless @handle
+
+      rc, code = N.mp_process_exitcode(@handle)
+      rc == N::MP_ESTATE ? nil : Multiproc.call_out([rc, code], "exitcode")[1]
+    end
+
+    def alive?
+      !@handle.nil? && Multiproc.check(N.mp_process_is_alive(@handle)) == 1
+    end
+
+    def pid
+      @handle && Multiproc.check(N.mp_process_pid(@handle), "pid")
+    end
+
+    # Send signal (a name like :TERM or a number) to the child, or with
+    # group: true to its process group. A no-op once the child ended.
+    def signal(sig, group: false)
+      signum = sig.is_a?(Integer) ? sig : Signal.list.fetch(sig.to_s.delete_prefix("SIG"))
+      Multiproc.check(N.mp_process_signal(handle, signum, group ? N::MP_SIGNAL_GROUP : 0), "signal")
+      nil
+    end
+
+    def terminate
+      Multiproc.check(N.mp_process_terminate(handle), "terminate")
+      nil
+    end
+
+    def kill
+      Multiproc.check(N.mp_process_kill(handle), "kill")
+      nil
+    end
+
+    # Stop the child: TERM, wait up to grace seconds, KILL, wait; returns
+    # the exit code. group: true signals the whole process group.
+    def stop(grace: 3.0, group: false)
+      _rc, steps = Multiproc.call_out(N.mp_stop_new, "stop")
+      begin
+        N.mp_stop_add(steps, N::MP_STOP_TERMINATE, Multiproc.timeout_ms(grace))
+        N.mp_stop_add(steps, N::MP_STOP_KILL, FOREVER)
+        Multiproc.check(N.mp_process_stop(handle, steps, group ? N::MP_SIGNAL_GROUP : 0), "stop")
+      ensure
+        N.mp_stop_free(steps)
+      end
+      exitcode
+    end
+
+    private
+
+    def handle
+      @handle || raise(StateError.new("#{self.class}: not started"))
+    end
+
+    def adopt_handle(ptr)
+      @handle = ptr
+      ObjectSpace.define_finalizer(self, Handle.finalizer([ptr], :mp_process_free, ::Process.pid))
+    end
+  end
+
+  # A child process (Python's multiprocessing.Process), two ways:
+  #
+  #   Multiproc::Process.new(name: "w") { |x| ... }      # fork: Ruby's own
+  #   Multiproc::Process.new(target: :work, args: [q])   # spawn: re-executes
+  #                                                      # the script
+  #
+  # With a block the child is forked with Ruby's Process.fork (never from C
+  # under the running VM) and runs the block with args; it sees a copy of
+  # the parent's objects and may use every multiproc object it inherits.
+  # With target: the child re-executes this ruby command line (options and
+  # script included); Multiproc.main there runs the block registered with
+  # Multiproc.register(target) with args (Marshal; multiproc objects among
+  # them are passed as descriptors). Either way the block's exception
+  # makes exit code 1 (printed on stderr), exit(n) makes n.
+  #
+  # At exit the parent joins its non-daemon children and terminates its
+  # daemon children (Python's behaviour); a daemon child also dies when the
+  # parent is killed.
+  class Process
+    include ChildHandle
+
+    attr_reader :name, :target, :args
+
+    @counter = 0
+    @children = []
+    @children_lock = Mutex.new
+
+    class << self
+      def next_name
+        @children_lock.synchronize { "Process-#{@counter += 1}" }
+      end
+
+      def track(child)
+        @children_lock.synchronize do
+          @children.reject! { |c| c.exitcode }
+          @children << child
+        end
+        install_exit_handler
+      end
+
+      # Python's exit behaviour: terminate daemons, join the others.
+      def finish_children
+        children = @children_lock.synchronize { @children.dup }
+        children.select(&:daemon?).each { |c| c.terminate if c.alive? }
+        children.each(&:join)
+      rescue StandardError
+        nil
+      end
+
+      # In a forked child: the parent's children are not ours.
+      def __forget_children # :nodoc:
+        @children_lock = Mutex.new
+        @children = []
+      end
+
+      private
+
+      def install_exit_handler
+        return if @exit_handler
+
+        @exit_handler = true
+        owner = ::Process.pid
+        at_exit { finish_children if ::Process.pid == owner }
+      end
+    end
+
+    # target: a name given to Multiproc.register (spawn), or a block (fork).
+    # args: the target's arguments. name: default "Process-N". daemon: die
+    # with the parent.
+    def initialize(target: nil, args: [], name: nil, daemon: false, &block)
+      if target && block
+        raise ArgumentError, "give a target: name (spawn) or a block (fork), not both"
+      end
+      raise ArgumentError, "give a target: name (spawn) or a block (fork)" unless target || block
+
+      @target = target&.to_s
+      @block = block
+      @args = args
+      @daemon = daemon ? true : false
+      @name = name || Process.next_name
+      @started = false
+    end
+
+    def daemon?
+      @daemon
+    end
+
+    def daemon=(value)
+      raise StateError.new("Process#daemon=: already started") if @started
+
+      @daemon = value ? true : false
+    end
+
+    # Start the child; returns self.
+    def start
+      raise StateError.new("Process#start: already started") if @started
+
+      @started = true
+      @block ? start_fork : start_spawn
+      Process.track(self)
+      self
+    end
+
+    def started?
+      @started
+    end
+
+    def join(timeout = nil)
+      return super if @handle
+      raise StateError.new("Process#join: not started") unless @waiter
+
+      @waiter.join(timeout) ? exitcode : nil
+    end
+    alias wait join
+
+    def exitcode
+      return super unless @waiter
+      return nil if @waiter.alive?
+
+      status = @waiter.value
+      status.signaled? ? -status.termsig : status.exitstatus
+    end
+
+    def alive?
+      return super unless @waiter
+
+      @waiter.alive?
+    end
+
+    def pid
+      @waiter ? @pid : super
+    end
+
+    def signal(sig, group: false)
+      return super if @handle
+      raise StateError.new("Process#signal: not started") unless @waiter
+      raise NotSupportedError.new("group signals need a spawned command") if group
+
+      ::Process.kill(sig, @pid) if @waiter.alive?
+      nil
+    rescue Errno::ESRCH
+      nil
+    end
+
+    def terminate
+      @waiter ? signal(:TERM) : super
+    end
+
+    def kill
+      @waiter ? signal(:KILL) : super
+    end
+
+    def inspect
+      state = if !@started then "initial"
+              elsif alive? then "started"
+              else "stopped exitcode=#{exitcode}"
+              end
+      "#<#{self.class} #{@name} #{state}#{@daemon ? ' daemon' : ''}>"
+    end
+
+    private
+
+    def start_fork
+      $stdout.flush
+      $stderr.flush
+      parent = ::Process.pid
+      name, block, args, daemon = @name, @block, @args, @daemon
+      @pid = ::Process.fork do
+        N.mp_rb_die_with_parent(parent) if daemon
+        Multiproc.__forked_as(name)
+        exit!(Multiproc.run_child_body(name) { block.call(*args) })
+      end
+      @waiter = ::Process.detach(@pid)
+    end
+
+    def start_spawn
+      unless Multiproc.main_called?
+        raise StateError.new("Process.new(target:) re-executes the script: call Multiproc.main " \
+                             "at its top, after Multiproc.register")
+      end
+      arg, handles = @args.empty? ? [nil, []] : Handle.dump_passed(@args)
+      _rc, ptr = Multiproc.call_out(N.mp_process_new(@target, arg), "Process.new #{@target}")
+      adopt_handle(ptr)
+      Multiproc.check(N.mp_process_set_start_method(ptr, N::MP_START_SPAWN))
+      Multiproc.check(N.mp_process_set_name(ptr, @name), "Process name")
+      Multiproc.check(N.mp_process_set_daemon(ptr, @daemon ? 1 : 0))
+      handles.each_with_index do |h, i|
+        index = Multiproc.check(N.mp_process_pass_fd(ptr, h.fileno), "pass #{h.class}")
+        raise Error, "descriptor passed as #{index}, expected #{i}" unless index == i
+      end
+      $stdout.flush
+      $stderr.flush
+      Multiproc.check(N.mp_process_start(@handle), "Process#start")
+    end
+  end
+end

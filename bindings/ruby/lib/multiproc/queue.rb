@@ -1,0 +1,131 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # A multi-producer, multi-consumer queue of byte messages in shared
+  # memory, usable from every process it reaches (Python's Queue /
+  # JoinableQueue). Messages are binary Strings of any size;
+  # put_object/get_object carry any object through Marshal.
+  #
+  # #close ends the stream for everyone: consumers drain what is queued,
+  # then get raises ClosedError and #each stops. No poison pills.
+  class Queue < Handle
+    include Enumerable
+
+    c_functions free: :mp_queue_free, fileno: :mp_queue_fileno, from_fd: :mp_queue_from_fd
+
+    # maxsize: the most messages queued at once (0: no limit); max_bytes:
+    # the shared ring's size (0: 1 MiB); joinable: count task_done (join).
+    def initialize(maxsize: 0, max_bytes: 0, joinable: false)
+      flags = joinable ? N::MP_QUEUE_JOINABLE : 0
+      _rc, ptr = Multiproc.call_out(N.mp_queue_new(maxsize, max_bytes, flags), "Queue.new")
+      adopt(ptr)
+    end
+
+    # In a program started by a Multiproc::Command that passed a queue
+    # under name (Command#pass), open it.
+    def self.inherit(name)
+      _rc, ptr = Multiproc.call_out(N.mp_queue_inherit(name.to_s), "Queue.inherit #{name}")
+      wrap(ptr)
+    end
+
+    # Put one message (a String, sent as its bytes). timeout: seconds
+    # (nil: wait while full). Raises TimeoutError, FullError (timeout 0),
+    # ClosedError.
+    def put(message, timeout: nil)
+      raise TypeError, "a message is a String, not #{message.class} (use put_object)" \
+        unless message.is_a?(String)
+
+      rc = N.mp_queue_put(ptr, message, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "Queue#put") if rc.negative?
+
+      self
+    end
+
+    def <<(message)
+      put(message)
+    end
+
+    def put_nowait(message)
+      put(message, timeout: 0)
+    end
+
+    # Get the oldest message as a binary String. Raises TimeoutError,
+    # EmptyError (timeout 0), ClosedError (closed and drained).
+    def get(timeout: nil)
+      rc, message = N.mp_queue_get(ptr, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "Queue#get") if rc.negative?
+
+      message
+    end
+
+    def get_nowait
+      get(timeout: 0)
+    end
+
+    def put_object(obj, timeout: nil)
+      put(Marshal.dump(obj), timeout: timeout)
+    end
+
+    def get_object(timeout: nil)
+      Marshal.load(get(timeout: timeout)) # rubocop:disable Security/MarshalLoad
+    end
+
+    # Yield every message until the queue is closed and drained.
+    def each
+      return enum_for(:each) unless block_given?
+
+      loop do
+        rc, message = N.mp_queue_get(ptr, FOREVER)
+        break if rc == N::MP_ECLOSED
+        raise Multiproc.error_for(rc, "Queue#each") if rc.negative?
+
+        yield message
+      end
+      self
+    end
+
+    # Yield every object (put_object) until the queue is closed and drained.
+    def each_object
+      return enum_for(:each_object) unless block_given?
+
+      each { |m| yield Marshal.load(m) } # rubocop:disable Security/MarshalLoad
+    end
+
+    # Close the queue for every process (see the class comment). Closing
+    # again does nothing. The handle stays usable for gets; see #release.
+    def close
+      Multiproc.check(N.mp_queue_close(ptr), "Queue#close")
+      nil
+    end
+
+    def size
+      Multiproc.check(N.mp_queue_qsize(ptr), "Queue#size")
+    end
+    alias qsize size
+    alias length size
+
+    def empty?
+      Multiproc.check(N.mp_queue_empty(ptr)) == 1
+    end
+
+    def full?
+      Multiproc.check(N.mp_queue_full(ptr)) == 1
+    end
+
+    # JoinableQueue: mark one message got by this process as processed.
+    def task_done
+      Multiproc.check(N.mp_queue_task_done(ptr), "Queue#task_done")
+      nil
+    end
+
+    # JoinableQueue: wait until every message put was got and task_done.
+    # Returns true, or false when timeout passed.
+    def join(timeout = nil)
+      rc = N.mp_queue_join(ptr, Multiproc.timeout_ms(timeout))
+      return false if rc == N::MP_ETIMEDOUT
+
+      Multiproc.check(rc, "Queue#join")
+      true
+    end
+  end
+end

@@ -1,0 +1,156 @@
+# frozen_string_literal: true
+
+module Multiproc
+  # A typed value or array in shared memory (Python's Value and Array).
+  #
+  #   n = Multiproc::Value.new(:double, 1.875, lock: true)
+  #   arr = Multiproc::Value.new(:int32, [0, 1, 2, 3, 4])   # an array
+  #   s = Multiproc::Value.new(:bytes, "hello world")         # a byte string
+  #
+  # Each element is read and written atomically; #add and #cas are atomic
+  # read-modify-writes; with lock: true, #synchronize guards compound
+  # updates.
+  class Value < Handle
+    include Acquirable
+    include Enumerable
+
+    c_functions free: :mp_value_free, fileno: :mp_value_fileno, from_fd: :mp_value_from_fd
+
+    TYPES = {
+      int32: N::MP_TYPE_INT32, int64: N::MP_TYPE_INT64, uint64: N::MP_TYPE_UINT64,
+      double: N::MP_TYPE_DOUBLE, bytes: N::MP_TYPE_BYTES
+    }.freeze
+
+    # type: :int32, :int64, :uint64, :double or :bytes. initial: a number
+    # (one element), an Array (an array of its size), or for :bytes a String
+    # (capacity: its size unless count: says more). count: elements (bytes
+    # for :bytes) when no initial array gives it.
+    def initialize(type, initial = nil, count: nil, lock: false)
+      ctype = TYPES.fetch(type) { raise ArgumentError, "unknown type #{type.inspect}; one of #{TYPES.keys}" }
+      count ||= initial.is_a?(::Array) || initial.is_a?(String) ? [initial.size, 1].max : 1
+      _rc, ptr = Multiproc.call_out(N.mp_value_new(ctype, count, lock ? N::MP_VALUE_LOCK : 0), "Value.new")
+      adopt(ptr)
+      case initial
+      when nil then nil
+      when String then self.value = initial
+      when ::Array then initial.each_with_index { |v, i| self[i] = v }
+      else self[0] = initial
+      end
+    end
+
+    def type
+      TYPES.key(Multiproc.check(N.mp_value_type(ptr)))
+    end
+
+    def size
+      N.mp_value_count(ptr)
+    end
+    alias length size
+
+    def [](index)
+      check_index(index)
+      case type
+      when :double then get(N.mp_value_get_f64(ptr, index))
+      when :uint64 then get(N.mp_value_get_u64(ptr, index))
+      when :bytes then value.getbyte(index)
+      else get(N.mp_value_get_i64(ptr, index))
+      end
+    end
+
+    def []=(index, v)
+      check_index(index)
+      rc = case type
+           when :double then N.mp_value_set_f64(ptr, index, Float(v))
+           when :uint64 then N.mp_value_set_u64(ptr, index, Integer(v))
+           when :bytes then raise TypeError, "set a :bytes value as a whole with value="
+           else N.mp_value_set_i64(ptr, index, Integer(v))
+           end
+      Multiproc.check(rc, "Value#[]=")
+    end
+
+    # The value (element 0), or for :bytes the byte string.
+    def value
+      return self[0] unless type == :bytes
+
+      get(N.mp_rb_value_get_bytes(ptr))
+    end
+
+    def value=(v)
+      if type == :bytes
+        Multiproc.check(N.mp_value_set_bytes(ptr, String(v)), "Value#value=")
+      else
+        self[0] = v
+      end
+    end
+
+    def each
+      return enum_for(:each) unless block_given?
+
+      size.times { |i| yield self[i] }
+      self
+    end
+
+    # Atomically add delta to an integer element; returns the new value.
+    def add(delta, index = 0)
+      get(N.mp_value_add_i64(ptr, index, delta))
+    end
+
+    # Atomically replace an integer element equal to expected; true if
+    # replaced.
+    def cas(expected, desired, index = 0)
+      rc, _actual = N.mp_value_cas_i64(ptr, index, expected, desired)
+      Multiproc.check(rc, "Value#cas") == 1
+    end
+
+    # The value's lock (lock: true): acquire/release/synchronize.
+    def release
+      Multiproc.check(N.mp_value_release(ptr), "Value#release")
+      nil
+    end
+
+    alias close release_handle
+
+    private
+
+    def c_acquire(ms)
+      N.mp_value_acquire(ptr, ms)
+    end
+
+    def get(result)
+      Multiproc.call_out(result, "Value")[1]
+    end
+
+    def check_index(index)
+      raise IndexError, "index #{index} outside 0...#{size}" unless index.is_a?(Integer) && index >= 0 && index < size
+    end
+  end
+
+  # A zero-filled block of bytes shared with the processes it reaches
+  # (shared_memory.SharedMemory).
+  class SharedMemory < Handle
+    c_functions free: :mp_shm_free, fileno: :mp_shm_fileno, from_fd: :mp_shm_from_fd
+
+    def initialize(size)
+      _rc, ptr = Multiproc.call_out(N.mp_shm_new(size), "SharedMemory.new")
+      adopt(ptr)
+    end
+
+    def size
+      N.mp_shm_size(ptr)
+    end
+
+    # length bytes from offset (default: to the end), as a binary String.
+    def read(offset = 0, length = nil)
+      length ||= size - offset
+      Multiproc.call_out(N.mp_rb_shm_read(ptr, offset, length), "SharedMemory#read")[1] || "".b
+    end
+
+    # Copy the bytes of data to offset.
+    def write(data, offset = 0)
+      Multiproc.check(N.mp_rb_shm_write(ptr, offset, String(data)), "SharedMemory#write")
+      data.bytesize
+    end
+
+    alias close release_handle
+  end
+end
