@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Check that libmultiproc keeps the binary interface of its soname: the ABI of
+# a fresh build is compared (abidiff from abigail-tools) with the baseline
+# abi/libmultiproc.so.<soversion>.abi recorded when that soname was published.
+# Added functions are fine; any other change fails (a removed or changed
+# function, a changed type or enum) unless the soname in meson.build changed
+# in the same change — then there is no baseline for the new soname yet, and
+# the script says how to record one.
+#
+# Usage: scripts/check-abi.sh [--update] [build-dir]   (default build-abi)
+#   --update  record the baseline of the current soname from this build
+#             (after a soname bump, or to add new functions to the record).
+# abidiff's exit status is a bit set: 1 error, 2 usage error, 4 ABI change,
+# 8 incompatible ABI change; any bit fails the check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+update=0
+if [[ ${1:-} == --update ]]; then update=1; shift; fi
+build=${1:-build-abi}
+
+soversion=$(sed -n "s/^soversion = '\([0-9]*\)'.*/\1/p" meson.build)
+[[ -n $soversion ]] || { echo "check-abi: no soversion in meson.build" >&2; exit 1; }
+baseline=abi/libmultiproc.so.$soversion.abi
+
+# The ABI is read from DWARF, so the build needs -g (debugoptimized has it).
+if [[ ! -f $build/build.ninja ]]; then
+  meson setup "$build" -Dbuildtype=debugoptimized -Dtests=disabled -Dbench=disabled
+fi
+ninja -C "$build" -j2 >/dev/null
+lib=$build/src/libmultiproc.so.$soversion
+[[ -e $lib ]] || { echo "check-abi: no $lib (not built?)" >&2; exit 1; }
+
+# Only types reachable from the public headers count; no build paths in the
+# record, so it only changes when the ABI does.
+current=$(mktemp /tmp/multiproc-abi.XXXXXX)
+trap 'rm -f "$current"' EXIT
+abidw --headers-dir "$PWD/include" --drop-private-types --no-corpus-path \
+  --no-comp-dir-path --no-show-locs --out-file "$current" "$lib"
+
+if ((update)); then
+  cp "$current" "$baseline"
+  chmod 644 "$baseline"
+  echo "check-abi: recorded $baseline from $lib"
+  exit 0
+fi
+if [[ ! -f $baseline ]]; then
+  echo "check-abi: no baseline for soname libmultiproc.so.$soversion: the soname" \
+       "changed, so the ABI may change. Record the new baseline with" \
+       "'scripts/check-abi.sh --update' and commit it (remove the old one)."
+  exit 0
+fi
+
+status=0
+abidiff --no-added-syms "$baseline" "$current" || status=$?
+if ((status == 0)); then
+  echo "check-abi: ok ($lib keeps the ABI of $baseline)"
+  exit 0
+fi
+if ((status & 3)); then
+  echo "check-abi: abidiff failed (status $status)" >&2
+elif ((status & 8)); then
+  echo "check-abi: INCOMPATIBLE ABI change against $baseline (status $status)." >&2
+else
+  echo "check-abi: ABI change against $baseline (status $status)." >&2
+fi
+echo "check-abi: never change a published signature or type (docs/abi.md); add a" \
+     "new function instead, or bump soversion in meson.build for a deliberate break." >&2
+exit 1
