@@ -15,6 +15,11 @@ module Multiproc
       Native.mp_err_name(code)
     end
 
+    # The code's short description ("operation timed out").
+    def reason
+      Native.mp_strerror(code)
+    end
+
     CODE = 0
   end
 

@@ -16,7 +16,12 @@ module Multiproc
   class Handle
     class << self
       # Subclasses name their C functions: free, fileno, from_fd.
-      attr_reader :c_free, :c_fileno, :c_from_fd
+      # (Inherited: RLock uses Lock's.)
+      %i[c_free c_fileno c_from_fd].each do |name|
+        define_method(name) do
+          instance_variable_get(:"@#{name}") || (superclass.respond_to?(name) ? superclass.send(name) : nil)
+        end
+      end
 
       def c_functions(free:, fileno: nil, from_fd: nil)
         @c_free, @c_fileno, @c_from_fd = free, fileno, from_fd

@@ -244,6 +244,8 @@ module Multiproc
       parent = ::Process.pid
       name, block, args, daemon = @name, @block, @args, @daemon
       @pid = ::Process.fork do
+        # terminate() ends the child as in Python (-15), not as an exception.
+        Signal.trap("TERM", "SYSTEM_DEFAULT")
         N.mp_rb_die_with_parent(parent) if daemon
         Multiproc.__forked_as(name)
         exit!(Multiproc.run_child_body(name) { block.call(*args) })

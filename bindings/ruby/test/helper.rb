@@ -1,0 +1,49 @@
+# frozen_string_literal: true
+
+# Shared by the Ruby binding's tests. A test file registers its targets and
+# tasks, then calls Multiproc.main (children re-execute the file), then
+# defines its Minitest class.
+require "minitest/autorun"
+require "timeout"
+require "multiproc"
+
+module MultiprocTestHelper
+  # Seconds since start of the block.
+  def elapsed
+    t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    yield
+    Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
+  end
+
+  # Whether pid is gone (or a zombie nobody reaped yet).
+  def gone?(pid)
+    stat = File.read("/proc/#{pid}/stat")
+    stat.split(") ").last.start_with?("Z")
+  rescue Errno::ENOENT, Errno::ESRCH
+    true
+  end
+
+  def wait_until(timeout = 10)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+    until yield
+      return false if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+      sleep 0.02
+    end
+    true
+  end
+
+  # A thread blocked in the block is killed after 0.2 s: the kill must end
+  # it promptly (the blocking call is woken, not waited out).
+  def assert_thread_kill_prompt(&block)
+    th = Thread.new(&block)
+    sleep 0.2
+    assert th.alive?, "the call should still block"
+    t = elapsed do
+      th.kill
+      th.join(5)
+    end
+    refute th.alive?, "Thread#kill did not end the blocked call"
+    assert_operator t, :<, 2.0
+  end
+end

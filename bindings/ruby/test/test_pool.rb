@@ -1,0 +1,103 @@
+# frozen_string_literal: true
+
+require_relative "helper"
+
+Multiproc.task(:square) { |x| x * x }
+Multiproc.task(:add) { |a, b| a + b }
+Multiproc.task(:pid) { |_| Process.pid }
+Multiproc.task(:fail) { |x| raise ArgumentError, "bad input #{x}" }
+Multiproc.task(:die) { |_| Process.kill(:KILL, Process.pid) }
+Multiproc.task(:sleep) { |s| sleep s }
+Multiproc.task(:init) { |v| $init_value = v } # rubocop:disable Style/GlobalVars
+Multiproc.task(:read_init) { |_| $init_value } # rubocop:disable Style/GlobalVars
+Multiproc.main
+
+class TestPool < Minitest::Test
+  include MultiprocTestHelper
+
+  def setup
+    @pool = Multiproc::Pool.new(2)
+  end
+
+  def teardown
+    @pool.terminate
+  end
+
+  def test_map_imap_apply
+    assert_equal (1..10).map { |x| x * x }, @pool.map(:square, 1..10)
+    assert_equal [1, 4, 9], @pool.map(:square, [1, 2, 3], chunksize: 1)
+    assert_equal [], @pool.map(:square, [])
+    imap = @pool.imap(:square, [1, 2, 3])
+    assert_kind_of Enumerator, imap
+    assert_equal [1, 4, 9], imap.to_a
+    assert_equal [1, 4, 9], @pool.imap_unordered(:square, [1, 2, 3]).to_a.sort
+    assert_equal 5, @pool.apply(:add, 2, 3)
+    assert_equal [3, 7], @pool.starmap(:add, [[1, 2], [3, 4]])
+  end
+
+  def test_tasks_run_in_worker_processes
+    pids = @pool.map(:pid, 1..20, chunksize: 1)
+    refute_includes pids, Process.pid
+  end
+
+  def test_apply_async_with_callbacks
+    got = Queue.new
+    r = @pool.apply_async(:square, 6, callback: ->(v) { got << [:ok, v, Thread.current == Thread.main] })
+    e = @pool.apply_async(:fail, 1, error_callback: ->(err) { got << [:err, err.class] })
+    assert_equal 36, r.get(10)
+    assert r.ready?
+    assert r.successful?
+    assert_raises(Multiproc::TaskFailedError) { e.get(10) }
+    @pool.close
+    @pool.join
+    results = [got.pop, got.pop].sort_by(&:first)
+    assert_equal [[:err, Multiproc::TaskFailedError], [:ok, 36, false]], results
+  end
+
+  def test_map_async_callback
+    got = Queue.new
+    @pool.map_async(:square, [1, 2], callback: ->(v) { got << v })
+    assert_equal [1, 4], got.pop
+  end
+
+  def test_task_failure_carries_the_exception_message
+    err = assert_raises(Multiproc::TaskFailedError) { @pool.apply(:fail, 3) }
+    assert_match(/bad input 3 \(ArgumentError\)/, err.message)
+    assert_raises(Multiproc::TaskFailedError) { @pool.map(:fail, [1]) }
+    assert_raises(Multiproc::TaskFailedError) { @pool.imap(:fail, [1]).to_a }
+  end
+
+  def test_a_block_is_refused_with_an_explanation
+    err = assert_raises(ArgumentError) { @pool.map([1, 2]) { |x| x } }
+    assert_match(/cannot cross exec.*Multiproc.task/m, err.message)
+  end
+
+  def test_sigkilled_worker_fails_only_its_task
+    err = assert_raises(Multiproc::WorkerDiedError) { @pool.apply(:die, nil) }
+    assert_equal(-11, err.code)
+    assert_equal [1, 4, 9], @pool.map(:square, [1, 2, 3]), "the pool goes on with a new worker"
+    assert_operator @pool.stats[:workers_replaced], :>=, 1
+  end
+
+  def test_close_join_and_misuse
+    @pool.close
+    assert_raises(Multiproc::StateError) { @pool.apply(:square, 1) }
+    assert @pool.join(10)
+  end
+
+  def test_join_before_close_is_a_state_error
+    assert_raises(Multiproc::StateError) { @pool.join }
+  end
+
+  def test_get_timeout_and_thread_kill
+    r = @pool.apply_async(:sleep, 5)
+    assert_raises(Multiproc::TimeoutError) { r.get(0.05) }
+    refute r.wait(0.01)
+    assert_thread_kill_prompt { r.get }
+  end
+
+  def test_block_form_and_initializer
+    value = Multiproc::Pool.new(1, initializer: :init, initargs: [42]) { |p| p.apply(:read_init, nil) }
+    assert_equal 42, value
+  end
+end

@@ -1,0 +1,163 @@
+# frozen_string_literal: true
+
+require_relative "helper"
+
+Multiproc.register(:report) { |q| q.put("#{Multiproc.current_name} child=#{Multiproc.child?}") }
+Multiproc.register(:exit_with) { |code| exit code }
+Multiproc.register(:fail) { raise "boom" }
+Multiproc.register(:sleep) { sleep 30 }
+Multiproc.main
+
+class TestProcess < Minitest::Test
+  include MultiprocTestHelper
+
+  def test_fork_block_exit_codes
+    assert_equal 0, Multiproc::Process.new { 1 + 1 }.start.join
+    assert_equal 3, Multiproc::Process.new { exit 3 }.start.join
+    assert_equal 4, Multiproc::Process.new(args: [4]) { |n| exit n }.start.join
+    err = capture_subprocess_io do
+      assert_equal 1, Multiproc::Process.new { raise "boom" }.start.join
+    end
+    assert_match(/RuntimeError: boom/, err.join)
+  end
+
+  def test_fork_child_sees_its_name
+    q = Multiproc::Queue.new
+    pr = Multiproc::Process.new(name: "worker-a") { q.put(Multiproc.current_name) }
+    assert_equal "worker-a", pr.name
+    pr.start.join
+    assert_equal "worker-a", q.get(timeout: 5)
+    assert_equal "MainProcess", Multiproc.current_name
+  end
+
+  def test_join_timeout_alive_terminate_kill
+    pr = Multiproc::Process.new { sleep 30 }.start
+    assert_nil pr.join(0.1)
+    assert pr.alive?
+    assert_nil pr.exitcode
+    assert_operator pr.pid, :>, 0
+    pr.terminate
+    assert_equal(-15, pr.join(5))
+    refute pr.alive?
+    pr2 = Multiproc::Process.new { sleep 30 }.start
+    pr2.kill
+    assert_equal(-9, pr2.join(5))
+  end
+
+  def test_misuse_is_an_error
+    assert_raises(ArgumentError) { Multiproc::Process.new }
+    assert_raises(ArgumentError) { Multiproc::Process.new(target: :report) { 1 } }
+    pr = Multiproc::Process.new { 1 }
+    assert_raises(Multiproc::StateError) { pr.join }
+    pr.start
+    assert_raises(Multiproc::StateError) { pr.start }
+    pr.join
+  end
+
+  def test_spawned_target_with_a_queue_argument
+    q = Multiproc::Queue.new
+    pr = Multiproc::Process.new(target: :report, args: [q], name: "spawned-1").start
+    assert_equal 0, pr.join(10)
+    assert_equal "spawned-1 child=true", q.get(timeout: 1)
+  end
+
+  def test_spawned_target_exit_codes
+    assert_equal 7, Multiproc::Process.new(target: :exit_with, args: [7]).start.join(10)
+    _out, err = capture_subprocess_io do
+      assert_equal 1, Multiproc::Process.new(target: :fail).start.join(10)
+    end
+    assert_match(/boom/, err)
+  end
+
+  def test_unregistered_target_is_not_found
+    assert_raises(Multiproc::NotFoundError) { Multiproc::Process.new(target: :nope).start }
+  end
+
+  def test_thread_kill_of_blocked_join_is_prompt
+    pr = Multiproc::Process.new(target: :sleep).start
+    assert_thread_kill_prompt { pr.join }
+    pr.kill
+    assert_equal(-9, pr.join(5))
+  end
+
+  def test_daemon_dies_when_its_parent_is_sigkilled
+    q = Multiproc::Queue.new
+    parent = Multiproc::Process.new do
+      Multiproc::Process.new(daemon: true) { sleep 30 }.tap do |d|
+        d.start
+        q.put(d.pid.to_s)
+      end
+      sleep 30
+    end.start
+    daemon_pid = Integer(q.get(timeout: 5))
+    refute gone?(daemon_pid)
+    parent.kill
+    parent.join(5)
+    assert wait_until(5) { gone?(daemon_pid) }, "the daemon outlived its SIGKILLed parent"
+  end
+end
+
+class TestCommand < Minitest::Test
+  include MultiprocTestHelper
+
+  def test_run_captures_output_and_exit_code
+    r = Multiproc.run(["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert_equal 3, r.exitcode
+    assert_equal "out\n", r.stdout
+    assert_equal "err\n", r.stderr
+    refute r.success?
+  end
+
+  def test_run_with_input_env_and_check
+    r = Multiproc.run(%w[sh -c] + ['cat; echo "$GREETING"'], input: "in\n", env: { "GREETING" => "hi" })
+    assert_equal "in\nhi\n", r.stdout
+    err = assert_raises(Multiproc::CalledProcessError) { Multiproc.run(%w[false], check: true) }
+    assert_equal 1, err.exitcode
+    assert_equal "x\n", Multiproc.check_output("echo", "x")
+  end
+
+  def test_run_timeout_kills_promptly
+    t = elapsed { assert_raises(Multiproc::TimeoutError) { Multiproc.run(%w[sleep 10], timeout: 0.2) } }
+    assert_operator t, :<, 3
+  end
+
+  def test_missing_program_is_not_found
+    assert_raises(Multiproc::NotFoundError) { Multiproc.run(["/no/such/program"]) }
+  end
+
+  def test_communicate
+    child = Multiproc::Command.new("sort", stdin: :pipe, stdout: :pipe, stderr: :pipe).spawn
+    out, err = child.communicate("pear\napple\n")
+    assert_equal ["apple\npear\n", ""], [out, err]
+    assert_equal 0, child.exitcode
+  end
+
+  def test_io_like_stdio
+    Multiproc::Command.new("cat", stdin: :pipe, stdout: :pipe).spawn do |child|
+      child.stdin.puts "line 1"
+      child.stdin.print "line 2\n"
+      child.stdin.close
+      assert_equal ["line 1\n", "line 2\n"], child.stdout.each_line.to_a
+    end
+  end
+
+  def test_sigkill_of_a_command
+    child = Multiproc::Command.new("sleep", "30").spawn
+    assert child.alive?
+    child.kill
+    assert_equal(-9, child.join(5))
+    child.kill # a no-op once ended
+  end
+
+  def test_stop_terminates
+    child = Multiproc::Command.new("sleep", "30").spawn
+    assert_equal(-15, child.stop(grace: 1))
+  end
+
+  def test_thread_kill_of_blocked_command_join_is_prompt
+    child = Multiproc::Command.new("sleep", "30").spawn
+    assert_thread_kill_prompt { child.join }
+    child.kill
+    child.join
+  end
+end

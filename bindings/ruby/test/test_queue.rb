@@ -1,0 +1,128 @@
+# frozen_string_literal: true
+
+require_relative "helper"
+
+Multiproc.register(:produce) do |q, n|
+  n.times { |i| q.put("m#{i}") }
+end
+Multiproc.main
+
+class TestQueue < Minitest::Test
+  include MultiprocTestHelper
+
+  def setup
+    @q = Multiproc::Queue.new
+  end
+
+  def teardown
+    @q.release
+  end
+
+  def test_put_get_returns_binary_strings
+    @q.put("héllo")
+    got = @q.get
+    assert_equal "héllo".b, got
+    assert_equal Encoding::ASCII_8BIT, got.encoding
+    assert_equal 0, @q.size
+  end
+
+  def test_objects_round_trip_through_marshal
+    @q.put_object({ a: [1, 2.5, "x"] })
+    assert_equal({ a: [1, 2.5, "x"] }, @q.get_object)
+  end
+
+  def test_non_string_message_is_a_type_error
+    assert_raises(TypeError) { @q.put(42) }
+  end
+
+  def test_empty_timeout_and_full
+    assert_raises(Multiproc::EmptyError) { @q.get_nowait }
+    t = elapsed { assert_raises(Multiproc::TimeoutError) { @q.get(timeout: 0.1) } }
+    assert_operator t, :>=, 0.09
+    small = Multiproc::Queue.new(maxsize: 1)
+    small.put("a")
+    assert small.full?
+    assert_raises(Multiproc::FullError) { small.put_nowait("b") }
+    assert_raises(Multiproc::TimeoutError) { small.put("b", timeout: 0.05) }
+    small.release
+  end
+
+  def test_error_carries_code_and_name
+    err = assert_raises(Multiproc::EmptyError) { @q.get_nowait }
+    assert_equal(-4, err.code)
+    assert_equal "EEMPTY", err.name
+    assert_kind_of Multiproc::Error, err
+  end
+
+  def test_close_drains_then_ends_each
+    3.times { |i| @q.put("x#{i}") }
+    @q.close
+    assert_raises(Multiproc::ClosedError) { @q.put("late") }
+    assert_equal %w[x0 x1 x2], @q.each.to_a
+    assert_raises(Multiproc::ClosedError) { @q.get }
+  end
+
+  def test_released_handle_raises_closed_error
+    q = Multiproc::Queue.new
+    q.release
+    q.release
+    assert q.released?
+    assert_raises(Multiproc::ClosedError) { q.put("x") }
+  end
+
+  def test_block_form_releases_the_handle
+    kept = Multiproc::Queue.new { |q| q.put("a") && q }
+    assert kept.released?
+  end
+
+  def test_forked_producer_and_spawned_producer
+    Multiproc::Process.new { 100.times { |i| @q.put("f#{i}") } }.start.join
+    assert_equal 0, Multiproc::Process.new(target: :produce, args: [@q, 50]).start.join
+    got = Array.new(150) { @q.get(timeout: 5) }
+    assert_equal (0...100).map { |i| "f#{i}" } + (0...50).map { |i| "m#{i}" }, got
+  end
+
+  def test_joinable_queue
+    q = Multiproc::Queue.new(joinable: true)
+    q.put("a")
+    refute q.join(0.05)
+    q.get
+    q.task_done
+    assert q.join(1)
+    assert_raises(Multiproc::StateError) { q.task_done }
+    q.release
+  end
+
+  def test_other_threads_run_while_get_blocks
+    counter = 0
+    blocked = Thread.new { @q.get }
+    spinner = Thread.new { 50.times { counter += 1; sleep 0.005 } }
+    spinner.join(5)
+    assert_equal 50, counter
+    @q.put("wake")
+    assert_equal "wake", blocked.value
+  end
+
+  def test_timeout_timeout_interrupts_get_promptly
+    t = elapsed { assert_raises(Timeout::Error) { Timeout.timeout(0.2) { @q.get } } }
+    assert_operator t, :<, 1.5
+    @q.put("after")
+    assert_equal "after", @q.get(timeout: 1), "the canceled get must not have taken a message"
+  end
+
+  def test_thread_kill_of_blocked_get_is_prompt
+    assert_thread_kill_prompt { @q.get }
+  end
+
+  def test_sigkilled_consumer_leaves_the_queue_usable
+    1000.times { |i| @q.put("v#{i}") }
+    consumer = Multiproc::Process.new { loop { @q.get } }.start
+    sleep 0.05
+    consumer.kill
+    assert_equal(-9, consumer.join(5))
+    @q.put("still works")
+    rest = []
+    rest << @q.get_nowait while @q.size.positive?
+    assert_equal "still works", rest.last
+  end
+end

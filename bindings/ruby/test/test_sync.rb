@@ -1,0 +1,134 @@
+# frozen_string_literal: true
+
+require_relative "helper"
+
+Multiproc.register(:wait_event) { |ev, q| q.put(ev.wait(10) ? "set" : "timeout") }
+Multiproc.main
+
+class TestSync < Minitest::Test
+  include MultiprocTestHelper
+
+  def test_lock_guards_a_counter_across_processes
+    lock = Multiproc::Lock.new
+    n = Multiproc::Value.new(:int64)
+    procs = Array.new(4) do
+      Multiproc::Process.new { 200.times { lock.synchronize { n.value += 1 } } }.start
+    end
+    procs.each { |p| assert_equal 0, p.join(20) }
+    assert_equal 800, n.value
+  end
+
+  def test_lock_timeout_state_and_owner
+    lock = Multiproc::Lock.new
+    assert lock.acquire
+    assert lock.locked?
+    assert_raises(Multiproc::StateError) { lock.acquire(timeout: 0) }
+    other = Multiproc::Process.new { exit(lock.acquire(timeout: 0.05) ? 1 : 0) }.start
+    assert_equal 0, other.join(5), "another process must time out"
+    lock.release
+    assert_raises(Multiproc::StateError) { lock.release }
+    lock.close
+  end
+
+  def test_owner_killed_holding_the_lock
+    lock = Multiproc::Lock.new
+    q = Multiproc::Queue.new
+    holder = Multiproc::Process.new { lock.acquire; q.put("held"); sleep 30 }.start
+    q.get(timeout: 5)
+    holder.kill
+    holder.join(5)
+    assert_raises(Multiproc::OwnerDeadError) { lock.acquire(timeout: 5) }
+    assert lock.locked?, "OwnerDeadError hands the lock over"
+    lock.release
+    recovered = nil
+    lock.synchronize { |owner_died| recovered = owner_died }
+    assert_equal false, recovered
+  end
+
+  def test_synchronize_reports_a_dead_owner
+    lock = Multiproc::Lock.new
+    Multiproc::Process.new { lock.acquire; exit!(0) }.start.join(5)
+    seen = nil
+    lock.synchronize { |owner_died| seen = owner_died }
+    assert_equal true, seen
+    refute lock.locked?
+  end
+
+  def test_rlock_is_reentrant
+    lock = Multiproc::RLock.new
+    lock.synchronize { lock.synchronize { assert lock.locked? } }
+    refute lock.locked?
+  end
+
+  def test_semaphore_and_bound
+    sem = Multiproc::Semaphore.new(2, max: 2)
+    assert sem.acquire
+    assert sem.acquire
+    refute sem.acquire(timeout: 0.05)
+    sem.release
+    sem.release
+    assert_raises(Multiproc::StateError) { sem.release }
+    assert_equal 2, sem.value
+  end
+
+  def test_event_wakes_a_spawned_waiter
+    ev = Multiproc::Event.new
+    q = Multiproc::Queue.new
+    pr = Multiproc::Process.new(target: :wait_event, args: [ev, q]).start
+    sleep 0.1
+    refute ev.set?
+    ev.set
+    assert_equal "set", q.get(timeout: 10)
+    assert_equal 0, pr.join(10)
+    ev.clear
+    refute ev.wait(0.05)
+  end
+
+  def test_condition_notify
+    cond = Multiproc::Condition.new
+    flag = Multiproc::Value.new(:int32)
+    waiter = Multiproc::Process.new do
+      cond.synchronize { cond.wait_for(10) { flag.value == 1 } }
+      exit(flag.value == 1 ? 0 : 2)
+    end.start
+    sleep 0.1
+    cond.synchronize do
+      flag.value = 1
+      cond.notify_all
+    end
+    assert_equal 0, waiter.join(10)
+  end
+
+  def test_barrier
+    barrier = Multiproc::Barrier.new(3)
+    procs = Array.new(2) { Multiproc::Process.new { barrier.wait(10) }.start }
+    idx = barrier.wait(10)
+    assert_includes 0..2, idx
+    procs.each { |p| assert_equal 0, p.join(10) }
+    b2 = Multiproc::Barrier.new(2)
+    assert_raises(Multiproc::TimeoutError) { b2.wait(0.05) }
+    assert b2.broken?
+    assert_raises(Multiproc::StateError) { b2.wait(0.05) }
+  end
+
+  def test_thread_kill_of_blocked_acquire_is_prompt
+    lock = Multiproc::Lock.new
+    holder = Multiproc::Process.new { lock.acquire; sleep 30 }.start
+    wait_until { lock.locked? }
+    assert_thread_kill_prompt { lock.acquire }
+    holder.kill
+    holder.join(5)
+  end
+
+  def test_thread_kill_of_blocked_event_wait_is_prompt
+    ev = Multiproc::Event.new
+    assert_thread_kill_prompt { ev.wait }
+  end
+
+  def test_timeout_interrupts_semaphore_acquire
+    sem = Multiproc::Semaphore.new(0)
+    t = elapsed { assert_raises(Timeout::Error) { Timeout.timeout(0.2) { sem.acquire } } }
+    assert_operator t, :<, 1.5
+    assert_equal 0, sem.value
+  end
+end

@@ -1,0 +1,42 @@
+# frozen_string_literal: true
+
+# The Ruby cross-language peer (tests/crosslang): queues come from the
+# parent by name (Multiproc::Queue.inherit = mp_queue_inherit).
+#
+#   peer.rb produce ID COUNT   put "ID:SEQ" for SEQ = 0...COUNT on "q"
+#   peer.rb consume            print every message of "q" until it is closed
+#   peer.rb worker             for each m of "tasks" put "done:" + m on
+#                              "results", until "tasks" is closed and drained
+#
+# Exit 0 on success; any error: a message on stderr and exit 1.
+require "multiproc"
+Multiproc.main
+
+def produce(id, count)
+  q = Multiproc::Queue.inherit("q")
+  Integer(count).times { |seq| q.put("#{id}:#{seq}") }
+end
+
+def consume
+  q = Multiproc::Queue.inherit("q")
+  q.each { |m| $stdout.write(m, "\n") }
+  $stdout.flush
+end
+
+def worker
+  tasks = Multiproc::Queue.inherit("tasks")
+  results = Multiproc::Queue.inherit("results")
+  tasks.each { |m| results.put("done:" + m) }
+end
+
+begin
+  case ARGV
+  in ["produce", id, count] then produce(id, count)
+  in ["consume"] then consume
+  in ["worker"] then worker
+  else raise ArgumentError, "usage: peer.rb produce ID COUNT | consume | worker"
+  end
+rescue StandardError => e
+  warn "peer.rb: #{e.class}: #{e.message}"
+  exit 1
+end
