@@ -7,13 +7,19 @@
 # in the same change — then there is no baseline for the new soname yet, and
 # the script says how to record one.
 #
+# It also checks that debian/libmultiproc<soversion>.symbols lists exactly
+# the exported symbols (the package build enforces the same, later).
+#
 # Usage: scripts/check-abi.sh [--update] [build-dir]   (default build-abi)
 #   --update  record the baseline of the current soname from this build
-#             (after a soname bump, or to add new functions to the record).
+#             (after a soname bump, or to add new functions to the record),
+#             and add new exports to the symbols file with the project
+#             version (the first release that has them).
 # abidiff's exit status is a bit set: 1 error, 2 usage error, 4 ABI change,
 # 8 incompatible ABI change; any bit fails the check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export LC_ALL=C # one sort order for comm, diff and the symbols file
 update=0
 if [[ ${1:-} == --update ]]; then update=1; shift; fi
 build=${1:-build-abi}
@@ -37,10 +43,30 @@ trap 'rm -f "$current"' EXIT
 abidw --headers-dir "$PWD/include" --drop-private-types --no-corpus-path \
   --no-comp-dir-path --no-show-locs --out-file "$current" "$lib"
 
+# The Debian symbols file: "<symbol>@<node> <first version>" per export.
+symbols=debian/libmultiproc$soversion.symbols
+version=$(sed -n "s/^  version: '\([^']*\)'.*/\1/p" meson.build)
+exports() {
+  nm -D --defined-only --with-symbol-versions "$lib" |
+    awk '{ if ($3 !~ /@/) $3 = $3 "@" $3; sub(/@@/, "@", $3); print $3 }' | sort
+}
+listed() { awk '/^ [^ ]/ { print $1 }' "$symbols" 2>/dev/null | sort; }
+
 if ((update)); then
   cp "$current" "$baseline"
   chmod 644 "$baseline"
   echo "check-abi: recorded $baseline from $lib"
+  new=$(comm -23 <(exports) <(listed))
+  if [[ ! -f $symbols ]]; then
+    printf '%s\n' "libmultiproc.so.$soversion libmultiproc$soversion #MINVER#" \
+      "* Build-Depends-Package: libmultiproc-dev" >"$symbols"
+  fi
+  if [[ -n $new ]]; then
+    { sed -n '1,/^\*/p' "$symbols"
+      { sed '1,/^\*/d' "$symbols"; sed "s/^/ /; s/\$/ $version/" <<<"$new"; } | sort
+    } >"$symbols.new" && mv "$symbols.new" "$symbols"
+    echo "check-abi: added to $symbols (version $version):" $new
+  fi
   exit 0
 fi
 if [[ ! -f $baseline ]]; then
@@ -48,6 +74,14 @@ if [[ ! -f $baseline ]]; then
        "changed, so the ABI may change. Record the new baseline with" \
        "'scripts/check-abi.sh --update' and commit it (remove the old one)."
   exit 0
+fi
+
+if [[ -f $symbols ]] && ! diff <(exports) <(listed) >/dev/null; then
+  echo "check-abi: $symbols does not match the exports of $lib" \
+       "(> listed only, < exported only):" >&2
+  diff <(exports) <(listed) | grep '^[<>]' >&2
+  echo "check-abi: add new functions with 'scripts/check-abi.sh --update'" >&2
+  exit 1
 fi
 
 status=0

@@ -287,11 +287,11 @@ typedef struct mp_value mp_value_t;
 
 /** Element types of mp_value_new(). */
 typedef enum mp_type {
-  MP_TYPE_INT32 = 1,  /**< 'i' */
-  MP_TYPE_INT64 = 2,  /**< 'q' */
-  MP_TYPE_UINT64 = 3, /**< 'Q' */
-  MP_TYPE_DOUBLE = 4, /**< 'd' */
-  MP_TYPE_BYTES = 5   /**< 'c' array: a byte string */
+  MP_TYPE_INT32 = 1,  /**< int32_t, Python's 'i' */
+  MP_TYPE_INT64 = 2,  /**< int64_t, Python's 'q' */
+  MP_TYPE_UINT64 = 3, /**< uint64_t, Python's 'Q' */
+  MP_TYPE_DOUBLE = 4, /**< double, Python's 'd' */
+  MP_TYPE_BYTES = 5   /**< bytes, Python's 'c' array: a byte string */
 } mp_type_t;
 
 /** Flag of mp_value_new(): with a lock (lock=True), for compound updates

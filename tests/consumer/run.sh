@@ -49,12 +49,15 @@ else
 fi
 
 # Ruby: the installed binding's directories on the load path.
+# A dir holding multiproc.rb, or the dir above multiproc/<ext>.so, is a root.
 ruby_inc=()
 if [[ -n $ruby_root ]]; then
-  while IFS= read -r f; do
-    ruby_inc+=(-I "$(dirname "$f")")
-  done < <(find "$ruby_root" \( -name multiproc.rb -o -name 'multiproc*.so' \) \
-             -path '*ruby*' 2>/dev/null | sort -u)
+  while IFS= read -r dir; do
+    ruby_inc+=(-I "$dir")
+  done < <(find "$ruby_root" -path '*ruby*' \
+             \( -name multiproc.rb -printf '%h\n' \
+                -o -path '*/multiproc/*.so' -printf '%h/..\n' \) 2>/dev/null |
+           sort -u)
 fi
 if ((${#ruby_inc[@]})); then
   ruby "${ruby_inc[@]}" "$here/ruby/consumer.rb"
