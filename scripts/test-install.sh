@@ -38,11 +38,25 @@ soname=$(objdump -p "$lib/libmultiproc.so.0.1.0" | awk '$1 == "SONAME" {print $2
 [[ -f $prefix/include/multiproc.h && -f $prefix/include/multiproc/core.h ]] ||
   fail "headers missing"
 [[ -f $lib/pkgconfig/multiproc.pc ]] || fail "multiproc.pc missing"
-docs=disabled
-for o in "${opts[@]}"; do [[ $o == -Ddocs=* ]] && docs=${o#-Ddocs=}; done
-if [[ $docs == enabled ]]; then
+# The value an option ends up with (the last -Dname= wins, as in meson).
+option() {
+  local v=disabled o
+  for o in "${opts[@]}"; do [[ $o == -D$1=* ]] && v=${o#-D$1=}; done
+  echo "$v"
+}
+if [[ $(option docs) == enabled ]]; then
   [[ -f $prefix/share/man/man3/mp_queue_get.3 ]] || fail "man3 pages missing"
   [[ -f $prefix/share/doc/multiproc/html/index.html ]] || fail "HTML docs missing"
+fi
+
+# An enabled binding must have been installed (run.sh skips missing ones).
+if [[ $(option go) == enabled ]]; then
+  [[ -f $prefix/share/gocode/src/multiproc.dev/multiproc/go.mod ]] ||
+    fail "Go binding not installed under $prefix/share/gocode"
+fi
+if [[ $(option ruby) == enabled ]]; then
+  [[ -n $(find "$prefix" -path '*ruby*' -name multiproc.rb) ]] ||
+    fail "Ruby binding not installed under $prefix"
 fi
 
 export PKG_CONFIG_PATH=$lib/pkgconfig

@@ -67,6 +67,9 @@ installed=1
   fail "installed library has the wrong soname"
 man -w mp_queue_get >/dev/null 2>&1 || [[ -e /usr/share/man/man3/mp_queue_get.3.gz ]] ||
   fail "man page mp_queue_get(3) not installed"
+[[ -f /usr/share/gocode/src/multiproc.dev/multiproc/go.mod ]] ||
+  fail "Go binding not installed in /usr/share/gocode"
+ruby -e 'require "multiproc"' || fail "Ruby binding not loadable from the system path"
 env -u PKG_CONFIG_PATH -u LD_LIBRARY_PATH \
   tests/consumer/run.sh --gocode /usr/share/gocode --ruby-root /usr/lib
 
