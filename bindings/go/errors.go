@@ -1,0 +1,136 @@
+package multiproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"multiproc.dev/multiproc/internal/capi"
+)
+
+// Code is a multiproc error code (the C library's MP_E* codes). The
+// exported Err* codes are the sentinels to compare errors with:
+//
+//	if errors.Is(err, multiproc.ErrTimeout) { ... }
+type Code int
+
+// The error codes, one per MP_E* code of the C library, same values.
+const (
+	ErrInvalid      Code = -1  // MP_EINVAL: invalid argument
+	ErrNoMemory     Code = -2  // MP_ENOMEM: out of memory
+	ErrTimeout      Code = -3  // MP_ETIMEDOUT: the timeout or deadline passed
+	ErrEmpty        Code = -4  // MP_EEMPTY: nothing to get without waiting
+	ErrFull         Code = -5  // MP_EFULL: no room to put without waiting
+	ErrClosed       Code = -6  // MP_ECLOSED: closed, or the end of a stream
+	ErrBrokenPipe   Code = -7  // MP_EPIPE: the peer is gone
+	ErrNotFound     Code = -8  // MP_ENOENT: no such file, program, name or key
+	ErrState        Code = -9  // MP_ESTATE: not valid in the object's state
+	ErrOwnerDead    Code = -10 // MP_EOWNERDEAD: the lock's previous holder died (the caller holds it now)
+	ErrWorkerDied   Code = -11 // MP_EWORKERDIED: the pool worker running the task died
+	ErrTaskFailed   Code = -12 // MP_ETASKFAILED: the task returned an error
+	ErrCanceled     Code = -13 // MP_ECANCELED: canceled (context, or pool terminated)
+	ErrNoSpace      Code = -14 // MP_ENOSPC: no space left (or buffer too small)
+	ErrMsgSize      Code = -15 // MP_EMSGSIZE: message too large
+	ErrSystem       Code = -16 // MP_ESYS: a system call failed
+	ErrAccess       Code = -17 // MP_EACCES: permission denied
+	ErrNotSupported Code = -18 // MP_ENOTSUP: not supported on this platform
+	ErrExist        Code = -19 // MP_EEXIST: already exists
+)
+
+// Error returns the code's description ("operation timed out").
+func (c Code) Error() string { return capi.Mp_strerror(int(c)) }
+
+// Name returns the code's C name without the MP_ prefix ("ETIMEDOUT").
+func (c Code) Name() string { return capi.Mp_err_name(int(c)) }
+
+// Error is the error of a failed multiproc call.
+type Error struct {
+	Code Code   // what went wrong; errors.Is(err, Code) matches it
+	Op   string // the operation ("queue get")
+	Msg  string // the C library's detailed message (mp_last_error), may be ""
+	// Detail is a pool task's own error message (ErrTaskFailed), if any.
+	Detail string
+
+	cause error // context.Canceled or context.DeadlineExceeded, if any
+}
+
+func (e *Error) Error() string {
+	s := "multiproc: " + e.Op + ": " + e.Code.Error()
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	if e.Msg != "" && e.Msg != e.Detail {
+		s += " (" + e.Msg + ")"
+	}
+	return s
+}
+
+// Is reports whether target is e's code.
+func (e *Error) Is(target error) bool {
+	c, ok := target.(Code)
+	return ok && c == e.Code
+}
+
+// Unwrap returns the context error that ended the call, if any, so that
+// errors.Is(err, context.Canceled) holds for a canceled call.
+func (e *Error) Unwrap() error { return e.cause }
+
+// newError builds the error of a failed call. Call it on the OS thread of
+// the failed call (see call), because mp_last_error is per thread.
+func newError(op string, rc int) *Error {
+	return &Error{Code: Code(rc), Op: op, Msg: capi.Mp_last_error()}
+}
+
+// call runs f, one C call, with the goroutine locked to its OS thread, so
+// that the message read after a failure is the one of this call. It
+// returns f's non-negative result, or an *Error.
+func call(op string, f func() int) (int, error) {
+	runtime.LockOSThread()
+	rc := f()
+	var err error
+	if rc < 0 {
+		err = newError(op, rc)
+	}
+	runtime.UnlockOSThread()
+	if err != nil {
+		return rc, err
+	}
+	return rc, nil
+}
+
+// check is call for functions that return only a status.
+func check(op string, f func() int) error {
+	_, err := call(op, f)
+	return err
+}
+
+// ctxError is the error of a call whose context was done before it began
+// or while it waited.
+func ctxError(op string, err error) *Error {
+	code := ErrCanceled
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = ErrTimeout
+	}
+	return &Error{Code: code, Op: op, cause: err}
+}
+
+// ExitError reports a command or process that ended unsuccessfully: a
+// non-zero exit status, or a signal (ExitCode -N for signal N, Python's
+// convention).
+type ExitError struct {
+	ExitCode int
+	Stderr   []byte // the command's stderr, if Output collected it
+}
+
+func (e *ExitError) Error() string {
+	if e.ExitCode < 0 {
+		return fmt.Sprintf("multiproc: killed by signal %d", -e.ExitCode)
+	}
+	return fmt.Sprintf("multiproc: exit status %d", e.ExitCode)
+}
+
+// errClosedHandle is the error of a call on an object after its Close.
+func errClosedHandle(op string) error {
+	return &Error{Code: ErrClosed, Op: op, Msg: "use of a closed object"}
+}

@@ -1,0 +1,3 @@
+module multiproc.dev/multiproc
+
+go 1.19

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Assemble the Go module in the build directory and run the go tool on it.
+
+The Go package's generated wrapper (internal/capi) exists only in the
+build directory, so the module that `go` sees is assembled there: the
+hand-written sources of bindings/go, the SWIG output, and the programs of
+docs/examples/go, tests/crosslang/go and tests/bench/go.
+
+  gomod.py assemble SRCROOT MODDIR STAMP CAPI.go CAPI_wrap.c
+      copy everything into MODDIR (a file is rewritten only when its
+      content changed, and STAMP is touched only then)
+  gomod.py examples BUILDROOT MODDIR OUTDIR
+      build every examples/<name> as OUTDIR/go-example-<name>, in one go build
+  gomod.py go BUILDROOT MODDIR [--out-dir DIR] -- GO-ARGS...
+      run `go GO-ARGS` in MODDIR with the build's environment: the
+      uninstalled multiproc.pc, an rpath to the build's libmultiproc, and
+      GOCACHE/GOPATH/HOME inside the build directory, GOPROXY=off.
+
+Module layout in MODDIR: the package at the root, internal/capi (SWIG),
+examples/<name> (docs/examples/go/<name>), cmd/go-peer
+(tests/crosslang/go), cmd/go-bench (tests/bench/go).
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+# (source directory relative to the source root, directory in the module)
+TREES = [
+    ('bindings/go', '.'),
+    ('tests/crosslang/go', 'cmd/go-peer'),
+    ('tests/bench/go', 'cmd/go-bench'),
+]
+EXAMPLES = 'docs/examples/go'
+SKIP = {'meson.build', 'gomod.py', 'README.md'}
+
+
+def sync_file(src, dst, changed):
+    with open(src, 'rb') as f:
+        data = f.read()
+    try:
+        with open(dst, 'rb') as f:
+            if f.read() == data:
+                return
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    with open(dst, 'wb') as f:
+        f.write(data)
+    changed.append(dst)
+
+
+def sync_tree(src, dst, changed, recurse=False):
+    if not os.path.isdir(src):
+        return
+    for name in sorted(os.listdir(src)):
+        path = os.path.join(src, name)
+        if os.path.isdir(path):
+            if recurse:
+                sync_tree(path, os.path.join(dst, name), changed, True)
+        elif name not in SKIP and name.endswith(('.go', '.c', '.h', '.mod')):
+            sync_file(path, os.path.join(dst, name), changed)
+
+
+def assemble(srcroot, moddir, stamp, capi_go, capi_c):
+    changed = []
+    for src, dst in TREES:
+        sync_tree(os.path.join(srcroot, src), os.path.join(moddir, dst), changed)
+    sync_tree(os.path.join(srcroot, EXAMPLES), os.path.join(moddir, 'examples'),
+              changed, recurse=True)
+    capi = os.path.join(moddir, 'internal', 'capi')
+    sync_file(capi_go, os.path.join(capi, 'capi.go'), changed)
+    sync_file(capi_c, os.path.join(capi, 'capi_wrap.c'), changed)
+    if changed or not os.path.exists(stamp):
+        with open(stamp, 'w') as f:
+            f.write('\n'.join(changed) + '\n')
+
+
+def go_env(buildroot):
+    gohome = os.path.join(buildroot, 'go-home')
+    env = dict(os.environ)
+    libdir = os.path.join(buildroot, 'src')
+    env.update({
+        'GOCACHE': os.path.join(gohome, 'cache'),
+        'GOPATH': os.path.join(gohome, 'path'),
+        'HOME': gohome,
+        'GOPROXY': 'off',
+        'GOFLAGS': '',
+        'GO111MODULE': 'on',
+        'GOTOOLCHAIN': 'local',
+        'CGO_ENABLED': '1',
+        'PKG_CONFIG_PATH': os.path.join(buildroot, 'meson-uninstalled'),
+        'CGO_LDFLAGS': '-Wl,-rpath,' + libdir,
+        'LD_LIBRARY_PATH': libdir + (':' + env['LD_LIBRARY_PATH']
+                                     if env.get('LD_LIBRARY_PATH') else ''),
+    })
+    return env
+
+
+def run_go(buildroot, moddir, args):
+    env = go_env(buildroot)
+    os.makedirs(env['GOCACHE'], exist_ok=True)
+    os.makedirs(env['GOPATH'], exist_ok=True)
+    return subprocess.call([shutil.which('go') or 'go'] + args, cwd=moddir, env=env)
+
+
+def build_examples(buildroot, moddir, outdir):
+    tmp = os.path.join(moddir, '.examples-bin')
+    os.makedirs(tmp, exist_ok=True)
+    rc = run_go(buildroot, moddir, ['build', '-o', tmp + '/', './examples/...'])
+    if rc != 0:
+        return rc
+    for name in os.listdir(tmp):
+        os.replace(os.path.join(tmp, name), os.path.join(outdir, 'go-example-' + name))
+    return 0
+
+
+def main(argv):
+    if len(argv) == 5 and argv[1] == 'examples':
+        return build_examples(*[os.path.abspath(a) for a in argv[2:5]])
+    if len(argv) >= 6 and argv[1] == 'assemble':
+        assemble(*argv[2:7])
+        return 0
+    if len(argv) >= 5 and argv[1] == 'go' and '--' in argv:
+        sep = argv.index('--')
+        return run_go(os.path.abspath(argv[2]), os.path.abspath(argv[3]), argv[sep + 1:])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,14 @@
+package multiproc
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain makes the test binary a multiproc program: the children that
+// tests start are new executions of it, which Main dispatches.
+func TestMain(m *testing.M) {
+	registerTestTargets()
+	Main()
+	os.Exit(m.Run())
+}

@@ -1,0 +1,180 @@
+package multiproc
+
+import (
+	"context"
+	"time"
+
+	"multiproc.dev/multiproc/internal/capi"
+)
+
+// Queue is a multi-producer, multi-consumer queue of byte messages in
+// shared memory (Python's Queue and JoinableQueue). Messages of any size
+// go through; each is delivered once, in order per producer. A process
+// killed in the middle of a put or get loses at most that message.
+type Queue struct{ h handle }
+
+// QueueOptions are the settings of NewQueueWith.
+type QueueOptions struct {
+	MaxSize  int  // most messages queued at once; 0: no limit
+	MaxBytes int  // size of the shared ring; 0: 1 MiB; larger messages are streamed
+	Joinable bool // count TaskDone for Join (JoinableQueue)
+}
+
+// NewQueue creates a queue of at most maxsize messages (0: no limit).
+func NewQueue(maxsize int) (*Queue, error) { return NewQueueWith(QueueOptions{MaxSize: maxsize}) }
+
+// NewJoinableQueue creates a queue whose consumers call TaskDone and whose
+// Join waits for every message to be done (JoinableQueue).
+func NewJoinableQueue(maxsize int) (*Queue, error) {
+	return NewQueueWith(QueueOptions{MaxSize: maxsize, Joinable: true})
+}
+
+// NewQueueWith creates a queue with options.
+func NewQueueWith(o QueueOptions) (*Queue, error) {
+	var q capi.Queue
+	flags := 0
+	if o.Joinable {
+		flags = 1 // MP_QUEUE_JOINABLE
+	}
+	if o.MaxSize < 0 || o.MaxBytes < 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "negative size"}
+	}
+	if err := check("queue new", func() int { return capi.Mp_queue_new(&q, int64(o.MaxSize), int64(o.MaxBytes), flags) }); err != nil {
+		return nil, err
+	}
+	return newQueue(q), nil
+}
+
+func newQueue(q capi.Queue) *Queue {
+	queue := &Queue{h: handle{p: uintptr(q), free: func(p uintptr) { capi.Mp_queue_free(capi.Queue(p)) }}}
+	setFinalizer(queue)
+	return queue
+}
+
+// OpenQueue opens, in a child, the queue passed at index i.
+func OpenQueue(i int) (*Queue, error) {
+	var q capi.Queue
+	err := check("open queue", func() int {
+		fd := capi.Mp_child_fd(int64(i))
+		if fd < 0 {
+			return fd
+		}
+		return capi.Mp_queue_from_fd(&q, fd)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newQueue(q), nil
+}
+
+// InheritQueue opens, in a command's program, the queue passed under name
+// with Cmd.PassQueue (from any language).
+func InheritQueue(name string) (*Queue, error) {
+	var q capi.Queue
+	if err := check("inherit queue", func() int { return capi.Mp_queue_inherit(&q, name) }); err != nil {
+		return nil, err
+	}
+	return newQueue(q), nil
+}
+
+func (q *Queue) fileno() (int, error) {
+	return q.h.fd("queue fileno", func(p uintptr) int { return capi.Mp_queue_fileno(capi.Queue(p)) })
+}
+
+// Put puts one message, waiting while the queue is full until ctx is
+// done. Errors: ErrClosed (Shutdown was called), ErrTimeout, ErrCanceled.
+func (q *Queue) Put(ctx context.Context, msg []byte) error { return q.put(ctx, msg, -1) }
+
+// PutTimeout is Put with a timeout instead of a context.
+func (q *Queue) PutTimeout(msg []byte, d time.Duration) error { return q.put(nil, msg, d) }
+
+// PutNowait puts without waiting: ErrFull if there is no room.
+func (q *Queue) PutNowait(msg []byte) error { return q.put(nil, msg, 0) }
+
+func (q *Queue) put(ctx context.Context, msg []byte, d time.Duration) error {
+	_, err := q.h.wait(ctx, "queue put", d, func(p uintptr, ms int64) int {
+		return capi.Mp_queue_put(capi.Queue(p), msg, ms)
+	})
+	return err
+}
+
+// Get takes the oldest message, waiting while the queue is empty until
+// ctx is done. Errors: ErrClosed once the queue was shut down and
+// drained (the end of the stream), ErrTimeout, ErrCanceled.
+func (q *Queue) Get(ctx context.Context) ([]byte, error) { return q.get(ctx, -1) }
+
+// GetTimeout is Get with a timeout instead of a context.
+func (q *Queue) GetTimeout(d time.Duration) ([]byte, error) { return q.get(nil, d) }
+
+// GetNowait gets without waiting: ErrEmpty if nothing is queued.
+func (q *Queue) GetNowait() ([]byte, error) { return q.get(nil, 0) }
+
+func (q *Queue) get(ctx context.Context, d time.Duration) ([]byte, error) {
+	var msg []byte
+	_, err := q.h.wait(ctx, "queue get", d, func(p uintptr, ms int64) int {
+		return capi.Mp_queue_get(&msg, capi.Queue(p), ms)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// GetInto takes the oldest message into buf and returns its length. If
+// buf is too small the message stays queued and the error is ErrNoSpace
+// with n the size needed.
+func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
+	var l int64
+	_, err = q.h.wait(ctx, "queue get", -1, func(p uintptr, ms int64) int {
+		return capi.Mp_queue_get_into(&l, capi.Queue(p), buf, ms)
+	})
+	return int(l), err
+}
+
+// Len is the number of messages queued (qsize; a snapshot).
+func (q *Queue) Len() int {
+	n, _ := q.h.do("queue qsize", func(p uintptr) int { return capi.Mp_queue_qsize(capi.Queue(p)) })
+	return n
+}
+
+// Empty reports whether no message is queued (a snapshot).
+func (q *Queue) Empty() bool {
+	n, err := q.h.do("queue empty", func(p uintptr) int { return capi.Mp_queue_empty(capi.Queue(p)) })
+	return err == nil && n == 1
+}
+
+// Full reports whether a put would wait now (a snapshot).
+func (q *Queue) Full() bool {
+	n, err := q.h.do("queue full", func(p uintptr) int { return capi.Mp_queue_full(capi.Queue(p)) })
+	return err == nil && n == 1
+}
+
+// Shutdown closes the queue for every process that holds it (no poison
+// pills): puts fail with ErrClosed; gets drain what is queued and then
+// fail with ErrClosed. Shutting down again does nothing.
+func (q *Queue) Shutdown() error {
+	_, err := q.h.do("queue close", func(p uintptr) int { return capi.Mp_queue_close(capi.Queue(p)) })
+	return err
+}
+
+// TaskDone marks one message got by this process as processed
+// (JoinableQueue). Errors: ErrState (not joinable, or too many calls).
+func (q *Queue) TaskDone() error {
+	_, err := q.h.do("queue task done", func(p uintptr) int { return capi.Mp_queue_task_done(capi.Queue(p)) })
+	return err
+}
+
+// Join waits until every message put was got and marked done.
+func (q *Queue) Join(ctx context.Context) error {
+	_, err := q.h.wait(ctx, "queue join", -1, func(p uintptr, ms int64) int {
+		return capi.Mp_queue_join(capi.Queue(p), ms)
+	})
+	return err
+}
+
+// Close releases this process's handle; other processes go on using the
+// queue (Shutdown ends it for everyone).
+func (q *Queue) Close() error {
+	q.h.close()
+	return nil
+}

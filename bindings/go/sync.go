@@ -1,0 +1,411 @@
+package multiproc
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"multiproc.dev/multiproc/internal/capi"
+)
+
+// openChild opens the handle passed at index i of a child with from.
+func openChild(op string, i int, from func(fd int) int) error {
+	return check(op, func() int {
+		fd := capi.Mp_child_fd(int64(i))
+		if fd < 0 {
+			return fd
+		}
+		return from(fd)
+	})
+}
+
+// Lock is a lock shared between processes (Lock; RLock with NewRLock).
+// Unlike Python's it has an owner: when the owner dies holding it, the
+// next Acquire gets it with ErrOwnerDead instead of everyone waiting
+// forever.
+type Lock struct{ h handle }
+
+func newLock(l capi.Lock) *Lock {
+	lock := &Lock{h: handle{p: uintptr(l), free: func(p uintptr) { capi.Mp_lock_free(capi.Lock(p)) }}}
+	setFinalizer(lock)
+	return lock
+}
+
+// NewLock creates a lock.
+func NewLock() (*Lock, error) { return makeLock(0) }
+
+// NewRLock creates a recursive lock: its owner may acquire it again.
+func NewRLock() (*Lock, error) { return makeLock(1) }
+
+func makeLock(flags int) (*Lock, error) {
+	var l capi.Lock
+	if err := check("lock new", func() int { return capi.Mp_lock_new(&l, flags) }); err != nil {
+		return nil, err
+	}
+	return newLock(l), nil
+}
+
+// OpenLock opens, in a child, the lock passed at index i.
+func OpenLock(i int) (*Lock, error) {
+	var l capi.Lock
+	if err := openChild("open lock", i, func(fd int) int { return capi.Mp_lock_from_fd(&l, fd) }); err != nil {
+		return nil, err
+	}
+	return newLock(l), nil
+}
+
+func (l *Lock) fileno() (int, error) {
+	return l.h.fd("lock fileno", func(p uintptr) int { return capi.Mp_lock_fileno(capi.Lock(p)) })
+}
+
+// Acquire takes the lock, waiting until ctx is done. An error matching
+// ErrOwnerDead means the caller holds the lock now but its previous
+// holder died holding it: repair the data it guards, then go on.
+// The lock belongs to the OS thread that acquired it: Acquire and Release
+// lock the goroutine to its thread in between (runtime.LockOSThread).
+func (l *Lock) Acquire(ctx context.Context) error { return l.acquire(ctx, -1) }
+
+// AcquireTimeout is Acquire with a timeout instead of a context.
+func (l *Lock) AcquireTimeout(d time.Duration) error { return l.acquire(nil, d) }
+
+// TryAcquire takes the lock if it is free now.
+func (l *Lock) TryAcquire() (bool, error) {
+	err := l.acquire(nil, 0)
+	if err != nil && isCode(err, ErrTimeout) {
+		return false, nil
+	}
+	return err == nil || isCode(err, ErrOwnerDead), err
+}
+
+func (l *Lock) acquire(ctx context.Context, d time.Duration) error {
+	lockThread()
+	_, err := l.h.wait(ctx, "lock acquire", d, func(p uintptr, ms int64) int {
+		return capi.Mp_lock_acquire(capi.Lock(p), ms)
+	})
+	if err != nil && !isCode(err, ErrOwnerDead) {
+		unlockThread()
+	}
+	return err
+}
+
+// Release releases the lock (one level of an RLock). Errors: ErrState
+// (the caller does not hold it).
+func (l *Lock) Release() error {
+	_, err := l.h.do("lock release", func(p uintptr) int { return capi.Mp_lock_release(capi.Lock(p)) })
+	if err == nil {
+		unlockThread()
+	}
+	return err
+}
+
+// Locked reports whether some process holds the lock.
+func (l *Lock) Locked() bool {
+	n, err := l.h.do("lock locked", func(p uintptr) int { return capi.Mp_lock_locked(capi.Lock(p)) })
+	return err == nil && n == 1
+}
+
+// Close releases this process's handle (not the lock).
+func (l *Lock) Close() error {
+	l.h.close()
+	return nil
+}
+
+// The owner of a process-shared lock is an OS thread, so a goroutine
+// holding one stays on its thread until it releases it.
+func lockThread()   { runtime.LockOSThread() }
+func unlockThread() { runtime.UnlockOSThread() }
+
+func isCode(err error, c Code) bool {
+	e, ok := err.(*Error)
+	return ok && e.Code == c
+}
+
+// Semaphore is a counting semaphore shared between processes (Semaphore,
+// BoundedSemaphore). A process that dies after acquiring does not
+// release, as in Python.
+type Semaphore struct{ h handle }
+
+func newSem(s capi.Sem) *Semaphore {
+	sem := &Semaphore{h: handle{p: uintptr(s), free: func(p uintptr) { capi.Mp_sem_free(capi.Sem(p)) }}}
+	setFinalizer(sem)
+	return sem
+}
+
+// NewSemaphore creates a semaphore with an initial value.
+func NewSemaphore(value uint) (*Semaphore, error) { return NewBoundedSemaphore(value, 0) }
+
+// NewBoundedSemaphore creates a semaphore whose Release fails with
+// ErrState above max (max 0: unbounded).
+func NewBoundedSemaphore(value, max uint) (*Semaphore, error) {
+	var s capi.Sem
+	if err := check("semaphore new", func() int { return capi.Mp_sem_new(&s, value, max) }); err != nil {
+		return nil, err
+	}
+	return newSem(s), nil
+}
+
+// OpenSemaphore opens, in a child, the semaphore passed at index i.
+func OpenSemaphore(i int) (*Semaphore, error) {
+	var s capi.Sem
+	if err := openChild("open semaphore", i, func(fd int) int { return capi.Mp_sem_from_fd(&s, fd) }); err != nil {
+		return nil, err
+	}
+	return newSem(s), nil
+}
+
+func (s *Semaphore) fileno() (int, error) {
+	return s.h.fd("semaphore fileno", func(p uintptr) int { return capi.Mp_sem_fileno(capi.Sem(p)) })
+}
+
+// Acquire decrements the value, waiting while it is 0 until ctx is done.
+func (s *Semaphore) Acquire(ctx context.Context) error { return s.acquire(ctx, -1) }
+
+// AcquireTimeout is Acquire with a timeout instead of a context.
+func (s *Semaphore) AcquireTimeout(d time.Duration) error { return s.acquire(nil, d) }
+
+func (s *Semaphore) acquire(ctx context.Context, d time.Duration) error {
+	_, err := s.h.wait(ctx, "semaphore acquire", d, func(p uintptr, ms int64) int {
+		return capi.Mp_sem_acquire(capi.Sem(p), ms)
+	})
+	return err
+}
+
+// Release increments the value and wakes one waiter.
+func (s *Semaphore) Release() error {
+	_, err := s.h.do("semaphore release", func(p uintptr) int { return capi.Mp_sem_release(capi.Sem(p)) })
+	return err
+}
+
+// Value is the current value (a snapshot).
+func (s *Semaphore) Value() int {
+	n, _ := s.h.do("semaphore value", func(p uintptr) int { return capi.Mp_sem_value(capi.Sem(p)) })
+	return n
+}
+
+// Close releases this process's handle.
+func (s *Semaphore) Close() error {
+	s.h.close()
+	return nil
+}
+
+// Event is a flag shared between processes (Event).
+type Event struct{ h handle }
+
+func newEvent(e capi.Event) *Event {
+	ev := &Event{h: handle{p: uintptr(e), free: func(p uintptr) { capi.Mp_event_free(capi.Event(p)) }}}
+	setFinalizer(ev)
+	return ev
+}
+
+// NewEvent creates an event, initially clear.
+func NewEvent() (*Event, error) {
+	var e capi.Event
+	if err := check("event new", func() int { return capi.Mp_event_new(&e) }); err != nil {
+		return nil, err
+	}
+	return newEvent(e), nil
+}
+
+// OpenEvent opens, in a child, the event passed at index i.
+func OpenEvent(i int) (*Event, error) {
+	var e capi.Event
+	if err := openChild("open event", i, func(fd int) int { return capi.Mp_event_from_fd(&e, fd) }); err != nil {
+		return nil, err
+	}
+	return newEvent(e), nil
+}
+
+func (e *Event) fileno() (int, error) {
+	return e.h.fd("event fileno", func(p uintptr) int { return capi.Mp_event_fileno(capi.Event(p)) })
+}
+
+// Set sets the flag and wakes every waiter in every process.
+func (e *Event) Set() error {
+	_, err := e.h.do("event set", func(p uintptr) int { return capi.Mp_event_set(capi.Event(p)) })
+	return err
+}
+
+// Clear clears the flag.
+func (e *Event) Clear() error {
+	_, err := e.h.do("event clear", func(p uintptr) int { return capi.Mp_event_clear(capi.Event(p)) })
+	return err
+}
+
+// IsSet reports whether the flag is set.
+func (e *Event) IsSet() bool {
+	n, err := e.h.do("event is set", func(p uintptr) int { return capi.Mp_event_is_set(capi.Event(p)) })
+	return err == nil && n == 1
+}
+
+// Wait waits until the flag is set or ctx is done.
+func (e *Event) Wait(ctx context.Context) error { return e.wait(ctx, -1) }
+
+// WaitTimeout waits up to d for the flag: ErrTimeout if it stays clear.
+func (e *Event) WaitTimeout(d time.Duration) error { return e.wait(nil, d) }
+
+func (e *Event) wait(ctx context.Context, d time.Duration) error {
+	_, err := e.h.wait(ctx, "event wait", d, func(p uintptr, ms int64) int {
+		return capi.Mp_event_wait(capi.Event(p), ms)
+	})
+	return err
+}
+
+// Close releases this process's handle.
+func (e *Event) Close() error {
+	e.h.close()
+	return nil
+}
+
+// Condition is a condition variable shared between processes, bound to a
+// Lock (Condition(lock)).
+type Condition struct {
+	h    handle
+	lock *Lock
+}
+
+func newCond(c capi.Cond, lock *Lock) *Condition {
+	cond := &Condition{lock: lock, h: handle{p: uintptr(c), free: func(p uintptr) { capi.Mp_cond_free(capi.Cond(p)) }}}
+	setFinalizer(cond)
+	return cond
+}
+
+// NewCondition creates a condition bound to lock (which must outlive it).
+func NewCondition(lock *Lock) (*Condition, error) {
+	var c capi.Cond
+	_, err := lock.h.do("condition new", func(l uintptr) int { return capi.Mp_cond_new(&c, capi.Lock(l)) })
+	if err != nil {
+		return nil, err
+	}
+	return newCond(c, lock), nil
+}
+
+// OpenCondition opens, in a child, the condition passed at index i,
+// bound to this process's handle on the same lock.
+func OpenCondition(i int, lock *Lock) (*Condition, error) {
+	var c capi.Cond
+	lp, err := lock.h.use("open condition")
+	if err != nil {
+		return nil, err
+	}
+	defer lock.h.done()
+	if err := openChild("open condition", i, func(fd int) int { return capi.Mp_cond_from_fd(&c, fd, capi.Lock(lp)) }); err != nil {
+		return nil, err
+	}
+	return newCond(c, lock), nil
+}
+
+func (c *Condition) fileno() (int, error) {
+	return c.h.fd("condition fileno", func(p uintptr) int { return capi.Mp_cond_fileno(capi.Cond(p)) })
+}
+
+// Lock is the condition's lock.
+func (c *Condition) Lock() *Lock { return c.lock }
+
+// Wait releases the lock, waits for a notification (or ctx), and takes the
+// lock again before it returns, whatever the outcome. The caller must
+// hold the lock; wait in a loop on the condition's predicate.
+func (c *Condition) Wait(ctx context.Context) error { return c.wait(ctx, -1) }
+
+// WaitTimeout is Wait with a timeout instead of a context.
+func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, d) }
+
+func (c *Condition) wait(ctx context.Context, d time.Duration) error {
+	_, err := c.h.wait(ctx, "condition wait", d, func(p uintptr, ms int64) int {
+		return capi.Mp_cond_wait(capi.Cond(p), ms)
+	})
+	return err
+}
+
+// Notify wakes up to n waiters; the caller must hold the lock.
+func (c *Condition) Notify(n int) error {
+	_, err := c.h.do("condition notify", func(p uintptr) int { return capi.Mp_cond_notify(capi.Cond(p), n) })
+	return err
+}
+
+// NotifyAll wakes every waiter; the caller must hold the lock.
+func (c *Condition) NotifyAll() error {
+	_, err := c.h.do("condition notify all", func(p uintptr) int { return capi.Mp_cond_notify_all(capi.Cond(p)) })
+	return err
+}
+
+// Close releases this process's handle.
+func (c *Condition) Close() error {
+	c.h.close()
+	return nil
+}
+
+// Barrier makes parties processes wait for each other (Barrier).
+type Barrier struct{ h handle }
+
+func newBarrier(b capi.Barrier) *Barrier {
+	bar := &Barrier{h: handle{p: uintptr(b), free: func(p uintptr) { capi.Mp_barrier_free(capi.Barrier(p)) }}}
+	setFinalizer(bar)
+	return bar
+}
+
+// NewBarrier creates a barrier for parties (>= 1) waiters.
+func NewBarrier(parties uint) (*Barrier, error) {
+	var b capi.Barrier
+	if err := check("barrier new", func() int { return capi.Mp_barrier_new(&b, parties) }); err != nil {
+		return nil, err
+	}
+	return newBarrier(b), nil
+}
+
+// OpenBarrier opens, in a child, the barrier passed at index i.
+func OpenBarrier(i int) (*Barrier, error) {
+	var b capi.Barrier
+	if err := openChild("open barrier", i, func(fd int) int { return capi.Mp_barrier_from_fd(&b, fd) }); err != nil {
+		return nil, err
+	}
+	return newBarrier(b), nil
+}
+
+func (b *Barrier) fileno() (int, error) {
+	return b.h.fd("barrier fileno", func(p uintptr) int { return capi.Mp_barrier_fileno(capi.Barrier(p)) })
+}
+
+// Wait waits until parties callers have arrived and returns this caller's
+// arrival index (0 to parties-1). Errors: ErrTimeout (the barrier is now
+// broken for everyone), ErrState (broken).
+func (b *Barrier) Wait(ctx context.Context) (int, error) {
+	return b.h.wait(ctx, "barrier wait", -1, func(p uintptr, ms int64) int {
+		return capi.Mp_barrier_wait(capi.Barrier(p), ms)
+	})
+}
+
+// Abort breaks the barrier: waiters get ErrState.
+func (b *Barrier) Abort() error {
+	_, err := b.h.do("barrier abort", func(p uintptr) int { return capi.Mp_barrier_abort(capi.Barrier(p)) })
+	return err
+}
+
+// Reset returns the barrier to its initial state.
+func (b *Barrier) Reset() error {
+	_, err := b.h.do("barrier reset", func(p uintptr) int { return capi.Mp_barrier_reset(capi.Barrier(p)) })
+	return err
+}
+
+// Parties is the number of parties.
+func (b *Barrier) Parties() int {
+	n, _ := b.h.do("barrier parties", func(p uintptr) int { return capi.Mp_barrier_parties(capi.Barrier(p)) })
+	return n
+}
+
+// NWaiting is the number of callers waiting now.
+func (b *Barrier) NWaiting() int {
+	n, _ := b.h.do("barrier n waiting", func(p uintptr) int { return capi.Mp_barrier_n_waiting(capi.Barrier(p)) })
+	return n
+}
+
+// Broken reports whether the barrier is broken.
+func (b *Barrier) Broken() bool {
+	n, err := b.h.do("barrier broken", func(p uintptr) int { return capi.Mp_barrier_broken(capi.Barrier(p)) })
+	return err == nil && n == 1
+}
+
+// Close releases this process's handle.
+func (b *Barrier) Close() error {
+	b.h.close()
+	return nil
+}

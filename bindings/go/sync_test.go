@@ -1,0 +1,154 @@
+package multiproc
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestLockOwnerDeathHandsLockOn(t *testing.T) {
+	l, err := NewLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ev, err := NewEvent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	p := start(t, "lock_hold", "", l, ev)
+	if err := ev.WaitTimeout(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.TryAcquire(); ok || err != nil || !l.Locked() {
+		t.Fatalf("try acquire of a held lock: %v %v", ok, err)
+	}
+	p.Kill()
+	err = l.AcquireTimeout(30 * time.Second)
+	if !errors.Is(err, ErrOwnerDead) {
+		t.Fatalf("acquire after owner death: %v", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Acquire(context.Background()); err != nil {
+		t.Fatalf("lock usable after repair: %v", err)
+	}
+	l.Release()
+	if err := l.Release(); !errors.Is(err, ErrState) {
+		t.Fatalf("release of a free lock: %v", err)
+	}
+}
+
+func TestRLockAndPlainLockReentry(t *testing.T) {
+	r, _ := NewRLock()
+	defer r.Close()
+	if r.Acquire(nil) != nil || r.Acquire(nil) != nil || r.Release() != nil || r.Release() != nil {
+		t.Fatal("recursive acquire/release failed")
+	}
+	l, _ := NewLock()
+	defer l.Close()
+	l.Acquire(nil)
+	if err := l.AcquireTimeout(0); !errors.Is(err, ErrState) {
+		t.Fatalf("re-acquire of a plain lock: %v", err)
+	}
+	l.Release()
+}
+
+func TestSemaphoreAcrossProcesses(t *testing.T) {
+	s, err := NewBoundedSemaphore(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Release(); !errors.Is(err, ErrState) {
+		t.Fatalf("release above bound: %v", err)
+	}
+	if code := run(t, "sem_hold", "", s); code != 0 {
+		t.Fatalf("child exit %d", code)
+	}
+	if s.Value() != 0 {
+		t.Fatalf("value %d after the child took it", s.Value())
+	}
+	if err := s.AcquireTimeout(20 * time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("acquire at 0: %v", err)
+	}
+	s.Release()
+	if err := s.Acquire(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEventAndBarrierAcrossProcesses(t *testing.T) {
+	ev, _ := NewEvent()
+	defer ev.Close()
+	b, err := NewBarrier(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p1 := start(t, "event_then_barrier", "", ev, b)
+	p2 := start(t, "event_then_barrier", "", ev, b)
+	if ev.IsSet() {
+		t.Fatal("set too early")
+	}
+	ev.Set()
+	idx, err := b.Wait(ctxTimeout(t, 30*time.Second))
+	if err != nil || idx < 0 || idx > 2 || b.Parties() != 3 {
+		t.Fatalf("barrier: %d %v", idx, err)
+	}
+	for _, p := range []*Process{p1, p2} {
+		p.JoinTimeout(30 * time.Second)
+		if code, _ := p.ExitCode(); code != 0 {
+			t.Fatalf("child exit %d", code)
+		}
+	}
+	ev.Clear()
+	if err := ev.WaitTimeout(10 * time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("wait on clear event: %v", err)
+	}
+	b.Abort()
+	if _, err := b.Wait(nil); !errors.Is(err, ErrState) || !b.Broken() {
+		t.Fatalf("wait on aborted barrier: %v", err)
+	}
+	b.Reset()
+	if b.Broken() {
+		t.Fatal("broken after reset")
+	}
+}
+
+func TestConditionNotify(t *testing.T) {
+	l, _ := NewLock()
+	defer l.Close()
+	c, err := NewCondition(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	flag := false
+	go func() {
+		l.Acquire(nil)
+		close(ready)
+		var err error
+		for !flag && err == nil {
+			err = c.WaitTimeout(30 * time.Second)
+		}
+		l.Release()
+		done <- err
+	}()
+	<-ready
+	l.Acquire(nil) // the waiter released it in Wait
+	flag = true
+	c.NotifyAll()
+	l.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Notify(1); !errors.Is(err, ErrState) {
+		t.Fatalf("notify without the lock: %v", err)
+	}
+}

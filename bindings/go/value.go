@@ -1,0 +1,246 @@
+package multiproc
+
+import (
+	"context"
+	"time"
+	"unsafe"
+
+	"multiproc.dev/multiproc/internal/capi"
+)
+
+// SharedMemory is a block of bytes shared between the processes it is
+// passed to (shared_memory.SharedMemory). Bytes aliases the shared block:
+// synchronise access between processes yourself (a Lock), and do not use
+// the slice after Close.
+type SharedMemory struct{ h handle }
+
+func newShm(s capi.Shm) *SharedMemory {
+	shm := &SharedMemory{h: handle{p: uintptr(s), free: func(p uintptr) { capi.Mp_shm_free(capi.Shm(p)) }}}
+	setFinalizer(shm)
+	return shm
+}
+
+// NewSharedMemory creates a zero-filled block of size bytes (> 0).
+// Errors: ErrNoSpace when /dev/shm is full (never a SIGBUS later).
+func NewSharedMemory(size int) (*SharedMemory, error) {
+	var s capi.Shm
+	if size <= 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "shared memory new", Msg: "size must be > 0"}
+	}
+	if err := check("shared memory new", func() int { return capi.Mp_shm_new(&s, int64(size)) }); err != nil {
+		return nil, err
+	}
+	return newShm(s), nil
+}
+
+// OpenSharedMemory opens, in a child, the block passed at index i.
+func OpenSharedMemory(i int) (*SharedMemory, error) {
+	var s capi.Shm
+	if err := openChild("open shared memory", i, func(fd int) int { return capi.Mp_shm_from_fd(&s, fd) }); err != nil {
+		return nil, err
+	}
+	return newShm(s), nil
+}
+
+func (s *SharedMemory) fileno() (int, error) {
+	return s.h.fd("shared memory fileno", func(p uintptr) int { return capi.Mp_shm_fileno(capi.Shm(p)) })
+}
+
+// Bytes is the shared block, valid until Close (nil after Close).
+func (s *SharedMemory) Bytes() []byte {
+	p, err := s.h.use("shared memory bytes")
+	if err != nil {
+		return nil
+	}
+	defer s.h.done()
+	data := capi.Mp_shm_data(capi.Shm(p))
+	return unsafe.Slice((*byte)(data), capi.Mp_shm_size(capi.Shm(p)))
+}
+
+// Size is the block's size in bytes.
+func (s *SharedMemory) Size() int { return len(s.Bytes()) }
+
+// Close unmaps the block in this process; other processes keep it.
+func (s *SharedMemory) Close() error {
+	s.h.close()
+	return nil
+}
+
+// Type is the element type of a Value.
+type Type int
+
+// Element types (Python's typecodes in parentheses).
+const (
+	Int32   Type = 1 // 'i'
+	Int64   Type = 2 // 'q'
+	Uint64  Type = 3 // 'Q'
+	Float64 Type = 4 // 'd'
+	Bytes   Type = 5 // 'c' array: a byte string
+)
+
+// Value is a typed value or array in shared memory (Value, Array). Each
+// element is read and written atomically; a Value made WithLock also has
+// a lock for compound updates (Acquire, Release).
+type Value struct{ h handle }
+
+func newValue(v capi.Value) *Value {
+	val := &Value{h: handle{p: uintptr(v), free: func(p uintptr) { capi.Mp_value_free(capi.Value(p)) }}}
+	setFinalizer(val)
+	return val
+}
+
+// NewValue creates count zero elements of type t (count 1: a Value; more:
+// an Array; for Bytes, count is the capacity in bytes). withLock adds a
+// lock (Python's lock=True).
+func NewValue(t Type, count int, withLock bool) (*Value, error) {
+	var v capi.Value
+	if count <= 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "value new", Msg: "count must be > 0"}
+	}
+	flags := boolInt(withLock) // MP_VALUE_LOCK
+	if err := check("value new", func() int { return capi.Mp_value_new(&v, capi.Enum_SS_mp_type(t), int64(count), flags) }); err != nil {
+		return nil, err
+	}
+	return newValue(v), nil
+}
+
+// OpenValue opens, in a child, the value passed at index i.
+func OpenValue(i int) (*Value, error) {
+	var v capi.Value
+	if err := openChild("open value", i, func(fd int) int { return capi.Mp_value_from_fd(&v, fd) }); err != nil {
+		return nil, err
+	}
+	return newValue(v), nil
+}
+
+func (v *Value) fileno() (int, error) {
+	return v.h.fd("value fileno", func(p uintptr) int { return capi.Mp_value_fileno(capi.Value(p)) })
+}
+
+// Type is the element type.
+func (v *Value) Type() Type {
+	t, _ := v.h.do("value type", func(p uintptr) int { return capi.Mp_value_type(capi.Value(p)) })
+	return Type(t)
+}
+
+// Len is the number of elements (bytes for Bytes).
+func (v *Value) Len() int {
+	n, _ := v.h.do("value count", func(p uintptr) int { return int(capi.Mp_value_count(capi.Value(p))) })
+	return n
+}
+
+// Int reads element i of an integer value.
+func (v *Value) Int(i int) (int64, error) {
+	var x int64
+	_, err := v.h.do("value get", func(p uintptr) int { return capi.Mp_value_get_i64(&x, capi.Value(p), int64(i)) })
+	return x, err
+}
+
+// SetInt writes element i of an integer value (x must fit the type).
+func (v *Value) SetInt(i int, x int64) error {
+	_, err := v.h.do("value set", func(p uintptr) int { return capi.Mp_value_set_i64(capi.Value(p), int64(i), x) })
+	return err
+}
+
+// Uint reads element i of a Uint64 value.
+func (v *Value) Uint(i int) (uint64, error) {
+	var x uint64
+	_, err := v.h.do("value get", func(p uintptr) int { return capi.Mp_value_get_u64(&x, capi.Value(p), int64(i)) })
+	return x, err
+}
+
+// SetUint writes element i of a Uint64 value.
+func (v *Value) SetUint(i int, x uint64) error {
+	_, err := v.h.do("value set", func(p uintptr) int { return capi.Mp_value_set_u64(capi.Value(p), int64(i), x) })
+	return err
+}
+
+// Float reads element i of a Float64 value.
+func (v *Value) Float(i int) (float64, error) {
+	var x float64
+	_, err := v.h.do("value get", func(p uintptr) int { return capi.Mp_value_get_f64(&x, capi.Value(p), int64(i)) })
+	return x, err
+}
+
+// SetFloat writes element i of a Float64 value.
+func (v *Value) SetFloat(i int, x float64) error {
+	_, err := v.h.do("value set", func(p uintptr) int { return capi.Mp_value_set_f64(capi.Value(p), int64(i), x) })
+	return err
+}
+
+// Add atomically adds delta to integer element i and returns the new
+// value (no lock needed).
+func (v *Value) Add(i int, delta int64) (int64, error) {
+	var x int64
+	_, err := v.h.do("value add", func(p uintptr) int { return capi.Mp_value_add_i64(&x, capi.Value(p), int64(i), delta) })
+	return x, err
+}
+
+// CompareAndSwap atomically replaces integer element i by new if it
+// equals old; otherwise it reports the element's value.
+func (v *Value) CompareAndSwap(i int, old, new int64) (swapped bool, actual int64, err error) {
+	rc, err := v.h.do("value cas", func(p uintptr) int { return capi.Mp_value_cas_i64(capi.Value(p), int64(i), old, new, &actual) })
+	if rc == 1 {
+		actual = new
+	}
+	return rc == 1, actual, err
+}
+
+// Bytes returns the bytes of a Bytes value (up to the last SetBytes).
+func (v *Value) Bytes() ([]byte, error) {
+	buf := make([]byte, v.Len())
+	var n int64
+	_, err := v.h.do("value get bytes", func(p uintptr) int { return capi.Mp_value_get_bytes(&n, capi.Value(p), buf) })
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// SetBytes replaces the bytes of a Bytes value (ErrNoSpace above its
+// capacity).
+func (v *Value) SetBytes(b []byte) error {
+	_, err := v.h.do("value set bytes", func(p uintptr) int { return capi.Mp_value_set_bytes(capi.Value(p), b) })
+	return err
+}
+
+// Acquire takes the value's lock for a compound update (value.get_lock()),
+// as Lock.Acquire does (the goroutine stays on its thread until Release).
+// Errors: ErrState for a value made without a lock.
+func (v *Value) Acquire(ctx context.Context) error {
+	lockThread()
+	_, err := v.h.wait(ctx, "value acquire", -1, func(p uintptr, ms int64) int {
+		return capi.Mp_value_acquire(capi.Value(p), ms)
+	})
+	if err != nil && !isCode(err, ErrOwnerDead) {
+		unlockThread()
+	}
+	return err
+}
+
+// AcquireTimeout is Acquire with a timeout.
+func (v *Value) AcquireTimeout(d time.Duration) error {
+	lockThread()
+	_, err := v.h.wait(nil, "value acquire", d, func(p uintptr, ms int64) int {
+		return capi.Mp_value_acquire(capi.Value(p), ms)
+	})
+	if err != nil && !isCode(err, ErrOwnerDead) {
+		unlockThread()
+	}
+	return err
+}
+
+// Release releases the value's lock.
+func (v *Value) Release() error {
+	_, err := v.h.do("value release", func(p uintptr) int { return capi.Mp_value_release(capi.Value(p)) })
+	if err == nil {
+		unlockThread()
+	}
+	return err
+}
+
+// Close unmaps the value in this process.
+func (v *Value) Close() error {
+	v.h.close()
+	return nil
+}
