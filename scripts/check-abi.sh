@@ -39,7 +39,7 @@ lib=$build/src/libmultiproc.so.$soversion
 # Only types reachable from the public headers count; no build paths in the
 # record, so it only changes when the ABI does.
 current=$(mktemp /tmp/multiproc-abi.XXXXXX)
-trap 'rm -f "$current"' EXIT
+trap 'rm -f "$current" "$current".*' EXIT
 abidw --headers-dir "$PWD/include" --drop-private-types --no-corpus-path \
   --no-comp-dir-path --no-show-locs --out-file "$current" "$lib"
 
@@ -84,8 +84,27 @@ if [[ -f $symbols ]] && ! diff <(exports) <(listed) >/dev/null; then
   exit 1
 fi
 
-status=0
-abidiff --no-added-syms "$baseline" "$current" || status=$?
+# abidiff's status for baseline -> record; only added functions pass.
+abi_status() {
+  local rc=0
+  abidiff --no-added-syms "$1" "$2" >"$current.diff" 2>&1 || rc=$?
+  echo "$rc"
+}
+
+# First prove the check bites: the same record with one published signature
+# changed (mp_queue_qsize gets a second parameter) and with one function
+# removed must both fail.
+broken=$current.broken
+awk '/<function-decl name=.mp_queue_qsize./ { f = 1 }
+     f && /<parameter/ { print; f = 0 } { print }' "$current" >"$broken"
+[[ $(abi_status "$current" "$broken") -ne 0 ]] ||
+  { echo "check-abi: self-test failed: a changed signature went unnoticed" >&2; exit 1; }
+grep -v "elf-symbol name='mp_queue_qsize'" "$current" >"$broken"
+[[ $(abi_status "$current" "$broken") -ne 0 ]] ||
+  { echo "check-abi: self-test failed: a removed function went unnoticed" >&2; exit 1; }
+
+status=$(abi_status "$baseline" "$current")
+cat "$current.diff"
 if ((status == 0)); then
   echo "check-abi: ok ($lib keeps the ABI of $baseline)"
   exit 0
