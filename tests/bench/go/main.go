@@ -1,0 +1,234 @@
+// The Go benchmarks of multiproc, beside the C ones of tests/bench:
+//
+//	multiproc-go-bench [--quick] [NAME...]
+//
+// prints `BENCH <name> <impl> <value> <unit>` for each NAME (default all),
+// the median of the batches:
+//
+//	queue_64B_1to1 go        msg/s: one producer process (a spawned
+//	                         child) puts N 64-byte messages and an empty
+//	                         end message; one consumer (this process)
+//	                         gets into its own buffer; timed from the
+//	                         first put to the last get, as bench_ipc.c
+//	pool_map_chunk1 go       us/task: Pool.Map of an echo task over 10000
+//	                         16-byte arguments, chunksize 1, 2 workers
+//	run_true go / go_exec    us: run /bin/true and wait, with multiproc's
+//	                         Command and with os/exec
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"time"
+
+	"multiproc.dev/multiproc"
+)
+
+const msgSize = 64
+
+var quick bool
+
+func main() {
+	multiproc.Register("bench_producer", producer)
+	multiproc.RegisterTask("bench_echo", func(arg []byte) ([]byte, error) { return arg, nil })
+	multiproc.Main()
+
+	names := []string{}
+	for _, a := range os.Args[1:] {
+		if a == "--quick" {
+			quick = true
+		} else {
+			names = append(names, a)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"queue_64B_1to1", "pool_map_chunk1", "run_true"}
+	}
+	for _, name := range names {
+		var err error
+		switch name {
+		case "queue_64B_1to1":
+			err = benchQueue()
+		case "pool_map_chunk1":
+			err = benchPoolMap()
+		case "run_true":
+			err = benchRunTrue()
+		default:
+			err = fmt.Errorf("unknown benchmark %q", name)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "multiproc-go-bench:", name+":", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func batches() int {
+	if quick {
+		return 3
+	}
+	return 5
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+// producer is the child of queue_64B_1to1: handles queue 0, event 1 (go)
+// and value 2 (the start time, ns); arg is the message count.
+func producer(arg []byte) int {
+	var n int
+	fmt.Sscan(string(arg), &n)
+	q, err1 := multiproc.OpenQueue(0)
+	ev, err2 := multiproc.OpenEvent(1)
+	start, err3 := multiproc.OpenValue(2)
+	if err1 != nil || err2 != nil || err3 != nil || ev.Wait(nil) != nil {
+		return 2
+	}
+	msg := bytes.Repeat([]byte{'x'}, msgSize)
+	start.SetInt(0, time.Now().UnixNano())
+	for i := 0; i < n; i++ {
+		if q.Put(nil, msg) != nil {
+			return 3
+		}
+	}
+	if q.Put(nil, nil) != nil { // the end
+		return 3
+	}
+	return 0
+}
+
+// queueBatch times one producer -> consumer run of n messages.
+func queueBatch(n int) (float64, error) {
+	q, err := multiproc.NewQueue(0)
+	if err != nil {
+		return 0, err
+	}
+	defer q.Close()
+	ev, _ := multiproc.NewEvent()
+	defer ev.Close()
+	start, _ := multiproc.NewValue(multiproc.Int64, 1, false)
+	defer start.Close()
+	p, err := multiproc.NewProcess("bench_producer", []byte(fmt.Sprint(n)),
+		&multiproc.ProcessOptions{Handles: []multiproc.Handle{q, ev, start}})
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	if err := p.Start(); err != nil {
+		return 0, err
+	}
+	ev.Set()
+	buf := make([]byte, msgSize)
+	got := 0
+	for {
+		l, err := q.GetInto(nil, buf)
+		if err != nil {
+			return 0, err
+		}
+		if l == 0 {
+			break
+		}
+		if l != msgSize {
+			return 0, fmt.Errorf("message of %d bytes", l)
+		}
+		got++
+	}
+	end := time.Now().UnixNano()
+	if got != n {
+		return 0, fmt.Errorf("%d messages, %d expected", got, n)
+	}
+	if err := p.JoinTimeout(30 * time.Second); err != nil {
+		return 0, err
+	}
+	t0, _ := start.Int(0)
+	return float64(n) / (float64(end-t0) / 1e9), nil
+}
+
+func benchQueue() error {
+	n := 100000
+	if !quick { // calibrate: about 0.3 s per batch
+		rate, err := queueBatch(n)
+		if err != nil {
+			return err
+		}
+		n = int(rate * 0.3)
+	}
+	var v []float64
+	for i := 0; i < batches(); i++ {
+		rate, err := queueBatch(n)
+		if err != nil {
+			return err
+		}
+		v = append(v, rate)
+	}
+	fmt.Printf("BENCH queue_64B_1to1 go %.0f msg/s\n", median(v))
+	return nil
+}
+
+func benchPoolMap() error {
+	tasks := 10000
+	if quick {
+		tasks = 1000
+	}
+	pool, err := multiproc.NewPool(&multiproc.PoolOptions{Workers: 2})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	args := make([][]byte, tasks)
+	for i := range args {
+		args[i] = []byte(fmt.Sprintf("%016d", i))
+	}
+	if _, err := pool.Map(nil, "bench_echo", args[:10], 1); err != nil { // warm up
+		return err
+	}
+	var v []float64
+	for i := 0; i < batches(); i++ {
+		begin := time.Now()
+		res, err := pool.Map(nil, "bench_echo", args, 1)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(res[tasks-1], args[tasks-1]) {
+			return fmt.Errorf("wrong result %q", res[tasks-1])
+		}
+		v = append(v, float64(time.Since(begin).Microseconds())/float64(tasks))
+	}
+	fmt.Printf("BENCH pool_map_chunk1 go %.2f us/task\n", median(v))
+	return nil
+}
+
+func benchRunTrue() error {
+	iters := 300
+	if quick {
+		iters = 30
+	}
+	impls := []struct {
+		name string
+		run  func() error
+	}{
+		{"go", func() error { return multiproc.Command("/bin/true").Run() }},
+		{"go_exec", func() error { return exec.Command("/bin/true").Run() }},
+	}
+	results := make([][]float64, len(impls))
+	for b := 0; b < batches(); b++ { // alternate the implementations' batches
+		for i, impl := range impls {
+			begin := time.Now()
+			for k := 0; k < iters; k++ {
+				if err := impl.run(); err != nil {
+					return err
+				}
+			}
+			results[i] = append(results[i], float64(time.Since(begin).Nanoseconds())/1e3/float64(iters))
+		}
+	}
+	for i, impl := range impls {
+		fmt.Printf("BENCH run_true %s %.1f us\n", impl.name, median(results[i]))
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+// The Go peer of the cross-language tests: a program that a parent in any
+// language starts with queues passed by name (mp_cmd_pass_queue).
+//
+//	multiproc-go-peer produce ID COUNT   put "ID:SEQ" for SEQ = 0..COUNT-1 on "q"
+//	multiproc-go-peer consume            print every message of "q", one a line, until it is closed
+//	multiproc-go-peer worker             for each message m of "tasks" put "done:"+m on "results",
+//	                                     until "tasks" is closed and drained
+//
+// Exit status 0 on success; on any error a message on stderr and status 1.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"multiproc.dev/multiproc"
+)
+
+func main() {
+	multiproc.Main()
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "multiproc-go-peer:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	switch {
+	case len(args) == 3 && args[0] == "produce":
+		count, err := strconv.Atoi(args[2])
+		if err != nil || count < 0 {
+			return fmt.Errorf("bad COUNT %q", args[2])
+		}
+		return produce(args[1], count)
+	case len(args) == 1 && args[0] == "consume":
+		return consume()
+	case len(args) == 1 && args[0] == "worker":
+		return worker()
+	}
+	return errors.New("usage: produce ID COUNT | consume | worker")
+}
+
+func produce(id string, count int) error {
+	q, err := multiproc.InheritQueue("q")
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	for seq := 0; seq < count; seq++ {
+		if err := q.Put(nil, []byte(id+":"+strconv.Itoa(seq))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func consume() error {
+	q, err := multiproc.InheritQueue("q")
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	for {
+		m, err := q.Get(nil)
+		if errors.Is(err, multiproc.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out.Write(m)
+		out.WriteByte('\n')
+	}
+}
+
+func worker() error {
+	tasks, err := multiproc.InheritQueue("tasks")
+	if err != nil {
+		return err
+	}
+	defer tasks.Close()
+	results, err := multiproc.InheritQueue("results")
+	if err != nil {
+		return err
+	}
+	defer results.Close()
+	for {
+		m, err := tasks.Get(nil)
+		if errors.Is(err, multiproc.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := results.Put(nil, append([]byte("done:"), m...)); err != nil {
+			return err
+		}
+	}
+}
