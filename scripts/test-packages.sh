@@ -43,10 +43,12 @@ start=$SECONDS
 (cd "$work/multiproc" && dpkg-buildpackage -us -uc -b -j2) >"$work/build.log" 2>&1 ||
   { tail -n 60 "$work/build.log" >&2; fail "dpkg-buildpackage failed (log above)"; }
 echo "test-packages: built in $((SECONDS - start)) s:"
+debs=() # the packages under test; the automatic -dbgsym ones are left out
 for p in "${packages[@]}"; do
-  debs=("$work"/"${p}"_*.deb)
-  [[ -f ${debs[0]} ]] || fail "package $p was not built"
-  echo "  $(basename "${debs[0]}")"
+  deb=$(ls "$work"/"${p}"_*.deb 2>/dev/null | head -n1)
+  [[ -n $deb ]] || fail "package $p was not built"
+  debs+=("$deb")
+  echo "  $(basename "$deb")"
 done
 # The source copy must be exactly as before the build after `debian/rules clean`.
 (cd "$work/multiproc" && fakeroot debian/rules clean) >>"$work/build.log" 2>&1
@@ -61,7 +63,7 @@ lintian_out=$(lintian --allow-root --fail-on error "$work"/*.changes) ||
 # Install, then use the system copy exactly as a user would.
 export DEBIAN_FRONTEND=noninteractive
 installed=1
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "$work"/*.deb >"$work/install.log" 2>&1 ||
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${debs[@]}" >"$work/install.log" 2>&1 ||
   { cat "$work/install.log" >&2; fail "installing the packages failed"; }
 [[ $(objdump -p /usr/lib/*/libmultiproc.so.0 | awk '$1 == "SONAME" {print $2}') == libmultiproc.so.0 ]] ||
   fail "installed library has the wrong soname"
