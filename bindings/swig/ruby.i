@@ -65,7 +65,11 @@ enum {
   MP_RB_RETRY = 1,
   /* First try with timeout 0 while holding the GVL (no thread switch when
    * the call would not block): only where timeout 0 is a harmless try. */
-  MP_RB_TRY_FIRST = 2
+  MP_RB_TRY_FIRST = 2,
+  /* The call waits on a pool result: its wait registers the token under
+   * a mutex, so firing it from a signal handler on this very thread could
+   * deadlock; Ruby then uses its own unblock thread for signals. */
+  MP_RB_NOT_SIGNAL_SAFE = 4
 };
 
 struct mp_rb_call {
@@ -95,7 +99,11 @@ static void mp_rb_ubf(void *token) { mp_cancel_fire(static_cast<mp_cancel_t *>(t
  * MP_ECANCELED. */
 template <class F>
 static void mp_rb_blocking(int &result, int64_t *timeout, int mode, F &&action) {
-  if ((mode & MP_RB_TRY_FIRST) && timeout && *timeout != 0) {
+  if (timeout && *timeout == 0) { /* a try never blocks: keep the GVL */
+    action();
+    return;
+  }
+  if ((mode & MP_RB_TRY_FIRST) && timeout) {
     int64_t want = *timeout;
     *timeout = 0;
     action();
@@ -107,7 +115,11 @@ static void mp_rb_blocking(int &result, int64_t *timeout, int mode, F &&action) 
   for (;;) {
     mp_rb_call call = {mp_rb_invoke<F>, &action, token};
     result = MP_ECANCELED; /* if Ruby raises before the call runs */
-    rb_thread_call_without_gvl(mp_rb_nogvl, &call, mp_rb_ubf, token);
+    /* Firing a token is async-signal-safe (atomic store, futex wake,
+     * eventfd write) except for pool-result waits: saying so spares the
+     * main thread an unblock thread that Ruby would start per call. */
+    int flags = (mode & MP_RB_NOT_SIGNAL_SAFE) ? 0 : RB_NOGVL_UBF_ASYNC_SAFE;
+    rb_nogvl(mp_rb_nogvl, &call, mp_rb_ubf, token, flags);
     if (result != MP_ECANCELED || mp_cancel_fired(token) != 1) return;
     mp_cancel_reset(token);
     rb_thread_check_ints(); /* raises if an interrupt is pending */
@@ -338,11 +350,11 @@ MP_RB_BLOCKING(mp_cond_wait, &arg2, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_barrier_wait, &arg2, 0)
 MP_RB_BLOCKING(mp_value_acquire, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_pool_new, (int64_t *)NULL, 0)
-MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY | MP_RB_NOT_SIGNAL_SAFE)
 MP_RB_BLOCKING(mp_pool_terminate, (int64_t *)NULL, 0)
-MP_RB_BLOCKING(mp_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST)
-MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST)
-MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
+MP_RB_BLOCKING(mp_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
+MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
+MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
 MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 
 /* Replaced by the helpers below (callbacks, argv, caller buffers) or not
@@ -459,6 +471,43 @@ int mp_rb_process_read(void **out, size_t *out_len, mp_process_t *proc, mp_strea
     *out_len = 0;
   }
   return rc;
+}
+
+/* mp_process_communicate() as [rc, stdout, stderr], resumed after a
+ * wake-up that raised nothing (a signal such as SIGCHLD makes Ruby call
+ * the unblock function): the canceled call closed stdin and returned what
+ * it had read, so the next round reads on with no input. */
+VALUE mp_rb_communicate(mp_process_t *proc, VALUE input, int64_t timeout_ms) {
+  if (!NIL_P(input)) Check_Type(input, T_STRING);
+  VALUE out = Qnil, err = Qnil;
+  mp_cancel_t *token = mp_rb_thread_token();
+  int64_t deadline = timeout_ms > 0 ? mp_rb_now_ms() + timeout_ms : -1;
+  int rc;
+  for (;;) {
+    void *o = NULL, *e = NULL;
+    size_t olen = 0, elen = 0;
+    const void *in = NIL_P(input) ? NULL : RSTRING_PTR(input);
+    size_t in_len = NIL_P(input) ? 0 : (size_t)RSTRING_LEN(input);
+    auto action = [&]() {
+      rc = mp_process_communicate(&o, &olen, &e, &elen, proc, in, in_len, timeout_ms);
+    };
+    rc = MP_ECANCELED;
+    mp_rb_call call = {mp_rb_invoke<decltype(action)>, &action, token};
+    rb_nogvl(mp_rb_nogvl, &call, mp_rb_ubf, token, RB_NOGVL_UBF_ASYNC_SAFE);
+    if (o) out = NIL_P(out) ? rb_str_new((const char *)o, (long)olen) : rb_str_cat(out, (const char *)o, (long)olen);
+    if (e) err = NIL_P(err) ? rb_str_new((const char *)e, (long)elen) : rb_str_cat(err, (const char *)e, (long)elen);
+    mp_free(o);
+    mp_free(e);
+    if (rc != MP_ECANCELED || mp_cancel_fired(token) != 1) break;
+    mp_cancel_reset(token);
+    rb_thread_check_ints(); /* raises if an interrupt is pending */
+    input = Qnil;
+    if (deadline >= 0) {
+      int64_t left = deadline - mp_rb_now_ms();
+      timeout_ms = left > 0 ? left : 0;
+    }
+  }
+  return rb_ary_new_from_args(3, INT2NUM(rc), out, err);
 }
 
 /* The bytes of an MP_TYPE_BYTES value. */

@@ -32,6 +32,7 @@ module Multiproc
       check(N.mp_cmd_cwd(@cmd, cwd.to_s)) if cwd
       { stdin: stdin, stdout: stdout, stderr: stderr }.each { |s, how| set_stdio(s, how) }
       check(N.mp_cmd_new_group(@cmd, 1)) if new_group
+      @new_group = new_group
       check(N.mp_cmd_daemon(@cmd, 1)) if daemon
       @passed = [] # keeps passed objects alive until spawn
     end
@@ -68,10 +69,19 @@ module Multiproc
       end
     end
 
-    # Run to completion (see Multiproc.run).
+    # Run to completion (see Multiproc.run): spawn, communicate; on
+    # timeout kill the child (its group with new_group), reap it, raise
+    # TimeoutError.
     def run(input: nil, timeout: nil, check: false)
-      rc, code, out, err = N.mp_run(@cmd, input, Multiproc.timeout_ms(timeout))
-      raise Multiproc.error_for(rc, "run #{@argv[0]}") if rc.negative?
+      child = spawn
+      begin
+        out, err = child.communicate(input, timeout: timeout)
+      rescue Exception # rubocop:disable Lint/RescueException
+        child.signal(:KILL, group: @new_group)
+        child.join
+        raise
+      end
+      code = child.exitcode
       raise CalledProcessError.new(@argv, code, out, err) if check && code != 0
 
       Result.new(@argv, code, out, err)
@@ -134,7 +144,7 @@ module Multiproc
     # is not a pipe). Raises TimeoutError if it still runs after timeout
     # (the child keeps running; kill it).
     def communicate(input = nil, timeout: nil)
-      rc, out, err = N.mp_process_communicate(@handle, input, Multiproc.timeout_ms(timeout))
+      rc, out, err = N.mp_rb_communicate(@handle, input, Multiproc.timeout_ms(timeout))
       raise Multiproc.error_for(rc, "communicate") if rc.negative?
 
       [out, err]
