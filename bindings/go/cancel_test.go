@@ -34,13 +34,18 @@ func TestCancelWakesBlockedCalls(t *testing.T) {
 	defer close(release)
 
 	calls := map[string]func(ctx context.Context) error{
-		"Queue.Get":     func(ctx context.Context) error { _, err := q.Get(ctx); return err },
-		"Lock.Acquire":  func(ctx context.Context) error { return lock.Acquire(ctx) },
-		"Event.Wait":    func(ctx context.Context) error { return ev.Wait(ctx) },
-		"Process.Join":  func(ctx context.Context) error { return sleeper.Join(ctx) },
-		"Conn.Recv":     func(ctx context.Context) error { _, err := a.Recv(ctx); return err },
-		"Pool.Apply":    func(ctx context.Context) error { return applySleep(t, ctx) },
-		"Barrier.Wait":  func(ctx context.Context) error { bar, _ := NewBarrier(2); defer bar.Close(); _, err := bar.Wait(ctx); return err },
+		"Queue.Get":    func(ctx context.Context) error { _, err := q.Get(ctx); return err },
+		"Lock.Acquire": func(ctx context.Context) error { return lock.Acquire(ctx) },
+		"Event.Wait":   func(ctx context.Context) error { return ev.Wait(ctx) },
+		"Process.Join": func(ctx context.Context) error { return sleeper.Join(ctx) },
+		"Conn.Recv":    func(ctx context.Context) error { _, err := a.Recv(ctx); return err },
+		"Pool.Apply":   func(ctx context.Context) error { return applySleep(t, ctx) },
+		"Barrier.Wait": func(ctx context.Context) error {
+			bar, _ := NewBarrier(2)
+			defer bar.Close()
+			_, err := bar.Wait(ctx)
+			return err
+		},
 		"Semaphore.Acq": func(ctx context.Context) error { s, _ := NewSemaphore(0); defer s.Close(); return s.Acquire(ctx) },
 	}
 	for name, f := range calls {

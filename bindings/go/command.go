@@ -119,9 +119,13 @@ func (c *Cmd) configure(cmd capi.Cmd) error {
 		p := p
 		switch h := p.h.(type) {
 		case *Queue:
-			add(func() int { return withHandle(&h.h, func(q uintptr) int { return capi.Mp_cmd_pass_queue(cmd, p.name, capi.Queue(q)) }) })
+			add(func() int {
+				return withHandle(&h.h, func(q uintptr) int { return capi.Mp_cmd_pass_queue(cmd, p.name, capi.Queue(q)) })
+			})
 		case *Conn:
-			add(func() int { return withHandle(&h.h, func(x uintptr) int { return capi.Mp_cmd_pass_conn(cmd, p.name, capi.Conn(x)) }) })
+			add(func() int {
+				return withHandle(&h.h, func(x uintptr) int { return capi.Mp_cmd_pass_conn(cmd, p.name, capi.Conn(x)) })
+			})
 		}
 	}
 	for _, f := range steps {
