@@ -65,7 +65,7 @@ if ((update)); then
     { sed -n '1,/^\*/p' "$symbols"
       { sed '1,/^\*/d' "$symbols"; sed "s/^/ /; s/\$/ $version/" <<<"$new"; } | sort
     } >"$symbols.new" && mv "$symbols.new" "$symbols"
-    echo "check-abi: added to $symbols (version $version):" $new
+    echo "check-abi: added $(wc -l <<<"$new") symbol(s) to $symbols (version $version)"
   fi
   exit 0
 fi
