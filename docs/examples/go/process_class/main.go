@@ -64,10 +64,13 @@ func run() error {
 		objs = append(objs, obj)
 		procs = append(procs, p)
 	}
-	for i, p := range procs {
+	// Join both before reporting: the ticks of a slower child come first.
+	for _, p := range procs {
 		if err := p.Join(context.Background()); err != nil {
 			return err
 		}
+	}
+	for i, p := range procs {
 		code, err := p.ExitCode()
 		if err != nil {
 			return err
