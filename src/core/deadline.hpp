@@ -30,6 +30,7 @@ class Deadline {
  public:
   explicit Deadline(int64_t timeout_ms)
       : forever_(timeout_ms == MP_FOREVER),
+        nonblocking_(timeout_ms == 0),
         at_(forever_ ? 0 : now_ms() + timeout_ms),
         cancel_(bound_cancel()) {}
 
@@ -47,10 +48,14 @@ class Deadline {
     int64_t left = remaining_ms();
     Deadline d(left == MP_FOREVER || left > ms ? ms : left);
     d.cancel_ = cancel_;
+    d.nonblocking_ = nonblocking_;
     return d;
   }
 
   bool forever() const { return forever_; }
+  // The caller asked not to wait at all (timeout 0): "empty" or "full" is
+  // then the answer, where a timeout that ran out is MP_ETIMEDOUT.
+  bool nonblocking() const { return nonblocking_; }
   bool canceled() const { return cancel_fired(cancel_); }
   bool expired() const { return canceled() || (!forever_ && now_ms() >= at_); }
   mp_cancel *cancel() const { return cancel_; }
@@ -75,6 +80,7 @@ class Deadline {
 
  private:
   bool forever_;
+  bool nonblocking_;
   int64_t at_;
   mp_cancel *cancel_;
 };

@@ -136,20 +136,18 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     int rc = resume_parked(q, lock, sink, deadline);
     if (rc != MP_ECANCELED) return rc;
   }
-  bool waited = false;
   for (;;) {
     Record *r = head_record(q);
     if (!r) {
       if (s.closed.load(std::memory_order_acquire))
         return fail(MP_ECLOSED, "get: the queue is closed and drained");
       // MP_EEMPTY is the answer of a get that may not wait (timeout 0); one
-      // that waited and found the queue empty again has timed out.
+      // whose time ran out (waiting for data or for the lock) timed out.
       if (deadline.remaining_ms() == 0 && !deadline.canceled())
-        return waited ? fail(MP_ETIMEDOUT, "get: timed out")
-                      : fail(MP_EEMPTY, "get: the queue is empty");
+        return deadline.nonblocking() ? fail(MP_EEMPTY, "get: the queue is empty")
+                                      : fail(MP_ETIMEDOUT, "get: timed out");
       if (wait_for_data(q, lock, deadline) == MP_ETIMEDOUT)
         return fail(MP_ETIMEDOUT, "get: timed out");
-      waited = true;
       continue;
     }
     if (r->kind == kWhole) return take_whole(q, lock, r, sink);

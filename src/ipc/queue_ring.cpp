@@ -152,18 +152,16 @@ void wake_producers(QueueShared &s) {
 int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
                    bool counts_item, const Deadline &deadline) {
   QueueShared &s = *q.shared;
-  bool waited = false;
   for (;;) {
     if (s.closed.load(std::memory_order_acquire)) return fail(MP_ECLOSED, "put: the queue is closed");
     size_t want = bytes_needed(s, payload) + reserve;
     bool full = (counts_item && items_full(s)) || want > bytes_free(s, want);
     if (!full) return MP_OK;
     // MP_EFULL is the answer of a put that may not wait (timeout 0); one
-    // that waited and found the queue full again has timed out.
+    // whose time ran out (waiting for room or for the lock) timed out.
     if (deadline.remaining_ms() == 0 && !deadline.canceled())
-      return waited ? fail(MP_ETIMEDOUT, "put: timed out while the queue is full")
-                    : fail(MP_EFULL, "put: the queue is full");
-    waited = true;
+      return deadline.nonblocking() ? fail(MP_EFULL, "put: the queue is full")
+                                    : fail(MP_ETIMEDOUT, "put: timed out while the queue is full");
     // Wait for a state (room now), not for a change since some earlier
     // read: a change that came in between must not be slept through.
     int r = wait_on(lock, s.space_seq, s.put_waiters, deadline, [&] {
