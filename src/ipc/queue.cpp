@@ -137,7 +137,9 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     if (rc != MP_ECANCELED) return rc;
   }
   for (;;) {
-    Record *r = head_record(q);
+    Record *r;
+    int rc = head_record(q, &r);
+    if (rc != MP_OK) return rc;
     if (!r) {
       if (s.closed.load(std::memory_order_acquire))
         return fail(MP_ECLOSED, "get: the queue is closed and drained");
@@ -152,7 +154,7 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     }
     if (r->kind == kWhole) return take_whole(q, lock, r, sink);
     bool first = r->kind == kFirst;  // r may be overwritten once the lock drops
-    int rc = first ? get_stream(q, lock, sink, deadline)
+    rc = first ? get_stream(q, lock, sink, deadline)
                    : handle_foreign_chunk(q, lock, r, deadline);
     if (rc == MP_OK && first) return MP_OK;
     if (rc != MP_OK && rc != MP_ECANCELED) return rc;

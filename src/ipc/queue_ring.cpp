@@ -42,6 +42,10 @@ void repair_counts(mp_queue &q) {
   uint64_t pos = s.head.load(std::memory_order_relaxed);
   uint64_t tail = s.tail.load(std::memory_order_relaxed);
   uint64_t complete = 0;
+  if (tail < pos || tail - pos > s.capacity || (pos | tail) % 8) {  // corrupted: nothing is readable
+    s.tail.store(pos, std::memory_order_relaxed);
+    tail = pos;
+  }
   while (pos < tail) {
     size_t to_end = s.capacity - pos % s.capacity;
     if (to_end < sizeof(Record)) {
@@ -174,26 +178,38 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
   }
 }
 
-// Skip padding at the head (get_lock held). The head record, or nullptr.
-Record *head_record(mp_queue &q) {
+// Skip padding at the head (get_lock held). MP_OK with the head record in
+// *out (nullptr when there is none), or MP_ESTATE when the indexes or the
+// record there cannot have been written by a producer (another process
+// corrupted the segment): never read past the ring or past the tail.
+int head_record(mp_queue &q, Record **out) {
   QueueShared &s = *q.shared;
+  *out = nullptr;
   for (;;) {
     uint64_t head = s.head.load(std::memory_order_relaxed);
     if (head >= s.tail_seen) {  // read the producer's tail only when needed
       s.tail_seen = s.tail.load(std::memory_order_acquire);
-      if (head >= s.tail_seen) return nullptr;
+      if (head >= s.tail_seen) return MP_OK;
     }
+    if (s.tail_seen - head > s.capacity || head % 8)  // records are 8-byte aligned
+      return fail(MP_ESTATE, "queue: corrupted indexes (head %llu, tail %llu)",
+                  (unsigned long long)head, (unsigned long long)s.tail_seen);
     size_t to_end = s.capacity - head % s.capacity;
     if (to_end < sizeof(Record)) {
       s.head.store(head + to_end, std::memory_order_release);
       continue;
     }
     Record *r = record_at(q, head);
+    size_t size = record_size(r->len);
+    if (r->kind < kWhole || r->kind > kPad || size > to_end || size > s.tail_seen - head)
+      return fail(MP_ESTATE, "queue: corrupted record at %llu (kind %u, %u bytes)",
+                  (unsigned long long)head, r->kind, r->len);
     if (r->kind == kPad) {
-      s.head.store(head + record_size(r->len), std::memory_order_release);
+      s.head.store(head + size, std::memory_order_release);
       continue;
     }
-    return r;
+    *out = r;
+    return MP_OK;
   }
 }
 

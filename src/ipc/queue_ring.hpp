@@ -160,7 +160,7 @@ void append(mp_queue &q, const Record &h, const void *payload);
 void wake_consumers(QueueShared &s);
 void wake_producers(QueueShared &s);
 int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve, bool counts_item, const Deadline &deadline);
-Record *head_record(mp_queue &q);
+int head_record(mp_queue &q, Record **out);
 void pop(mp_queue &q, Record *r);
 int sink_reserve(Sink &sink, size_t total);
 char *sink_data(Sink &sink);

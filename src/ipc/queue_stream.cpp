@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -50,7 +51,12 @@ int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_
                      const Deadline &deadline) {
   QueueShared &s = *q.shared;
   for (;;) {
-    Record *r = head_record(q);
+    Record *r;
+    int rc = head_record(q, &r);
+    if (rc != MP_OK) {
+      s.reading_stream = 0;
+      return rc;
+    }
     if (r && r->stream == id && (r->kind == kMiddle || r->kind == kLast)) {
       size_t n = r->len;
       if (got + n > sink.len) n = sink.len - got;  // a corrupt chunk is clipped
@@ -215,10 +221,17 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
   QueueShared &s = *q.shared;
   int r = take_get_stream(q, lock, deadline);
   if (r != MP_OK) return r;
-  Record *h = head_record(q);
-  if (!h || h->kind != kFirst) {  // someone else took it meanwhile
+  Record *h;
+  r = head_record(q, &h);
+  if (r != MP_OK || !h || h->kind != kFirst) {  // or someone else took it meanwhile
     release_get_stream(s);
-    return MP_ECANCELED;
+    return r != MP_OK ? r : MP_ECANCELED;
+  }
+  // A FIRST chunk is always a whole chunk of a message longer than one.
+  if (h->len != chunk_payload(s) || h->total <= h->len || h->total > PTRDIFF_MAX) {
+    release_get_stream(s);
+    return fail(MP_ESTATE, "queue: corrupted first chunk (%u bytes of %llu)", h->len,
+                (unsigned long long)h->total);
   }
   if (sink.buf && h->total > sink.cap) {
     sink.len = size_t(h->total);
@@ -252,10 +265,16 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
 // reader, or drop it if its stream is being discarded.
 int handle_foreign_chunk(mp_queue &q, SideLock &lock, Record *r, const Deadline &deadline) {
   QueueShared &s = *q.shared;
-  if (s.reading_stream == r->stream && r->kind != kAbort) {
+  // (Stream ids start at 1: 0 is "no stream", never a reader's.)
+  if (s.reading_stream && s.reading_stream == r->stream && r->kind != kAbort) {
+    uint64_t id = r->stream;
     int rc = take_get_stream(q, lock, deadline);  // returns when the reader is done or dead
-    if (rc == MP_OK) release_get_stream(s);
-    return rc;
+    if (rc != MP_OK) return rc;
+    // With get_stream ours nobody reads the stream: a flag still naming it
+    // is stale (another process corrupted it), and its chunks are dropped.
+    if (s.reading_stream == id) s.reading_stream = 0;
+    release_get_stream(s);
+    return MP_OK;
   }
   // Discarded, aborted or orphaned chunks: drop them.
   bool end = r->kind == kLast || r->kind == kAbort;
