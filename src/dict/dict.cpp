@@ -121,6 +121,13 @@ void repair(mp_dict &d) {
   s.payload = payload;
 }
 
+// Derived counters that no locker could have stored: another process
+// corrupted them (a repair recounts them from the slots).
+bool counters_plausible(const DictShared &s) {
+  return s.count <= s.max_entries && s.top <= s.arena_bytes && s.tombstones <= s.slots &&
+         s.payload <= s.max_bytes && s.active <= 1;
+}
+
 int lock_dict(mp_dict &d, const char *op) {
   // Timed slices inside: a robust-mutex wake-up lost to dying processes
   // costs a delay, never a hang (core/robust_mutex.hpp).
@@ -131,6 +138,7 @@ int lock_dict(mp_dict &d, const char *op) {
     return MP_OK;
   }
   if (r != 0) return fail_errno(op, "locking the dict", r);
+  if (!counters_plausible(*d.shared)) repair(d);
   return MP_OK;
 }
 

@@ -135,7 +135,8 @@ int main_entry(int argc, char **argv) {
   if (bootstrap) {
     char *end;
     long fd = strtol(bootstrap, &end, 10);
-    if (*end || fd < 0 || fd > 1 << 20) child_abort("bad " "MULTIPROC_BOOTSTRAP_FD");
+    if (*bootstrap < '0' || *bootstrap > '9' || *end || fd < 0 || fd > 1 << 20)
+      child_abort("bad " "MULTIPROC_BOOTSTRAP_FD");
     run_bootstrap(int(fd));
   }
   return MP_OK;
