@@ -42,9 +42,11 @@ int inherited_fd(int *out, const char *name, const char *kind, const char *op) {
   size_t kind_len = strlen(kind);
   if (strncmp(value, kind, kind_len) != 0 || value[kind_len] != ':')
     return fail(MP_ESTATE, "%s: '%s' is not a %s (%s)", op, name, kind, value);
+  const char *digits = value + kind_len + 1;
   char *end;
-  long fd = strtol(value + kind_len + 1, &end, 10);
-  if (*end || fd < 0 || fd > INT_MAX)
+  long fd = strtol(digits, &end, 10);
+  // Only decimal digits: strtol alone takes "" as 0 and allows " +5".
+  if (*digits < '0' || *digits > '9' || *end || fd < 0 || fd > INT_MAX)
     return fail(MP_EINVAL, "%s: malformed %s=%s", op, var.c_str(), value);
   fcntl(int(fd), F_SETFD, FD_CLOEXEC);  // never reaches a grandchild
   Fd copy;
