@@ -63,12 +63,17 @@ lintian_out=$(lintian --allow-root --fail-on error "$work"/*.changes) ||
 # Install, then use the system copy exactly as a user would.
 export DEBIAN_FRONTEND=noninteractive
 installed=1
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${debs[@]}" >"$work/install.log" 2>&1 ||
+# Dependencies come from the archive; refresh stale package lists once.
+apt_install() {
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${debs[@]}" >>"$work/install.log" 2>&1
+}
+apt_install || { "${sudo[@]}" apt-get update -q >>"$work/install.log" 2>&1 && apt_install; } ||
   { cat "$work/install.log" >&2; fail "installing the packages failed"; }
 [[ $(objdump -p /usr/lib/*/libmultiproc.so.0 | awk '$1 == "SONAME" {print $2}') == libmultiproc.so.0 ]] ||
   fail "installed library has the wrong soname"
-man -w mp_queue_get >/dev/null 2>&1 || [[ -e /usr/share/man/man3/mp_queue_get.3.gz ]] ||
-  fail "man page mp_queue_get(3) not installed"
+# (Checked in the .deb: minimal images may exclude /usr/share/man.)
+dpkg-deb -c "$work"/libmultiproc-dev_*.deb | grep -q '/usr/share/man/man3/mp_queue_get\.3' ||
+  fail "libmultiproc-dev has no man page mp_queue_get(3)"
 [[ -f /usr/share/gocode/src/multiproc.dev/multiproc/go.mod ]] ||
   fail "Go binding not installed in /usr/share/gocode"
 ruby -e 'require "multiproc"' || fail "Ruby binding not loadable from the system path"
