@@ -29,7 +29,15 @@ constexpr size_t kChildStackSize = 256 * 1024;
 // cost does not grow with the parent's heap. ThreadSanitizer cannot follow
 // a second thread of execution in the same memory (its interceptors would
 // run in the child against the parent's state), so its builds copy memory.
+// (clang 14 does not define __SANITIZE_THREAD__; it answers __has_feature.)
 #if defined(__SANITIZE_THREAD__)
+#define MP_TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MP_TSAN_BUILD 1
+#endif
+#endif
+#ifdef MP_TSAN_BUILD
 constexpr int kCloneSharing = 0;
 #else
 constexpr int kCloneSharing = CLONE_VM | CLONE_VFORK;
