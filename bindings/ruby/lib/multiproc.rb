@@ -13,6 +13,7 @@ require "multiproc/native"
 
 require "multiproc/errors"
 require "multiproc/core"
+require "multiproc/codec"
 require "multiproc/handle"
 require "multiproc/queue"
 require "multiproc/connection"

@@ -3,6 +3,7 @@
 require_relative "helper"
 
 Multiproc.task(:square) { |x| x * x }
+Multiproc.task(:echo) { |x| x }
 Multiproc.task(:add) { |a, b| a + b }
 Multiproc.task(:pid) { |_| Process.pid }
 Multiproc.task(:fail) { |x| raise ArgumentError, "bad input #{x}" }
@@ -33,6 +34,14 @@ class TestPool < Minitest::Test
     assert_equal [1, 4, 9], @pool.imap_unordered(:square, [1, 2, 3]).to_a.sort
     assert_equal 5, @pool.apply(:add, 2, 3)
     assert_equal [3, 7], @pool.starmap(:add, [[1, 2], [3, 4]])
+  end
+
+  def test_strings_keep_their_encoding_and_objects_go_through_marshal
+    items = ["é", "\xff".b, "ascii".encode("US-ASCII"), "sjis".encode("Shift_JIS"), [1, "x"], nil, { k: 1.5 }]
+    got = @pool.map(:echo, items)
+    assert_equal items, got
+    assert_equal items.map { |i| i.is_a?(String) ? i.encoding : nil }, got.map { |i| i.is_a?(String) ? i.encoding : nil }
+    assert_equal "*x", @pool.apply(:add, "*", "x"), "a leading '*' of a String is not a tag"
   end
 
   def test_tasks_run_in_worker_processes

@@ -116,10 +116,16 @@ module Multiproc
     end
 
     # Called by the extension in a pool worker: [true, result bytes] or
-    # [false, error message]. Arguments are a Marshal'd Array (splatted).
+    # [false, error message]. The argument is one item (map), or an Array
+    # of arguments (apply, starmap) tagged "*" (Codec).
     def __run_task(name, arg) # :nodoc:
       block = @tasks.fetch(name)
-      [true, Marshal.dump(block.call(*Marshal.load(arg)))]
+      result = if arg.getbyte(0) == 0x2a # "*"
+                 block.call(*Codec.load(arg.byteslice(1, arg.bytesize - 1)))
+               else
+                 block.call(Codec.load(arg))
+               end
+      [true, Codec.dump(result)]
     rescue Exception => e # rubocop:disable Lint/RescueException
       [false, "#{name}: #{e.message} (#{e.class})"]
     end

@@ -48,7 +48,7 @@ module Multiproc
         Multiproc.check(N.mp_pool_opts_set_start_method(opts, N::MP_START_SPAWN))
         Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, maxtasksperchild)) if maxtasksperchild
         if initializer
-          Multiproc.check(N.mp_pool_opts_set_initializer(opts, initializer.to_s, Marshal.dump(initargs)),
+          Multiproc.check(N.mp_pool_opts_set_initializer(opts, initializer.to_s, Pool.splat(initargs)),
                           "Pool initializer")
         end
         $stdout.flush
@@ -77,7 +77,7 @@ module Multiproc
 
       notify = callback || error_callback ? 1 : 0
       Completions.start if notify == 1
-      _rc, res = Multiproc.call_out(N.mp_rb_apply_async(pool, task.to_s, Marshal.dump(args), notify),
+      _rc, res = Multiproc.call_out(N.mp_rb_apply_async(pool, task.to_s, Pool.splat(args), notify),
                                     "apply_async #{task}")
       track(AsyncResult.new(res, false, callback, error_callback, self))
     end
@@ -106,7 +106,7 @@ module Multiproc
       raise ArgumentError, NO_BLOCK if block_given?
 
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, items.map { |a| Marshal.dump(Array(a)) }, chunksize || 0, 0),
+        N.mp_rb_map_async(pool, task.to_s, items.map { |a| Pool.splat(Array(a)) }, chunksize || 0, 0),
         "starmap #{task}"
       )
       AsyncResult.new(res, true, nil, nil, self).get
@@ -128,7 +128,7 @@ module Multiproc
             break if rc == N::MP_ECLOSED
             raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
 
-            y << Marshal.load(data) # rubocop:disable Security/MarshalLoad
+            y << Codec.load(data)
           end
         ensure
           N.mp_iter_free(iter)
@@ -197,6 +197,11 @@ module Multiproc
       klass.new("#{op}: #{Native.mp_err_name(rc)}: #{data.dup.force_encoding(Encoding::UTF_8)}", code: rc)
     end
 
+    # An argument list for the worker to splat (tag "*").
+    def self.splat(args)
+      "*".b << Codec.dump(args)
+    end
+
     private
 
     def pool
@@ -206,7 +211,7 @@ module Multiproc
     def pack(items)
       raise ArgumentError, "map needs items" if items.nil?
 
-      items.map { |x| Marshal.dump([x]) }
+      items.map { |x| Codec.dump(x) }
     end
 
     def track(result)
@@ -239,7 +244,7 @@ module Multiproc
       return items if @many
       raise Pool.failure(rc, data, "task") if rc.negative?
 
-      Marshal.load(data) # rubocop:disable Security/MarshalLoad
+      Codec.load(data)
     end
 
     # Wait until ready: true, or false after timeout seconds.
@@ -290,7 +295,7 @@ module Multiproc
       list.map do |rc, data|
         raise Pool.failure(rc, data, "map item") if rc.negative?
 
-        Marshal.load(data) # rubocop:disable Security/MarshalLoad
+        Codec.load(data)
       end
     end
   end
