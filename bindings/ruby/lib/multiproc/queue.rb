@@ -35,7 +35,8 @@ module Multiproc
       raise TypeError, "a message is a String, not #{message.class} (use put_object)" \
         unless message.is_a?(String)
 
-      rc = N.mp_queue_put(ptr, message, Multiproc.timeout_ms(timeout))
+      # The hot path: no method call for the handle or a nil timeout.
+      rc = N.mp_queue_put(@state[0] || ptr, message, timeout ? Multiproc.timeout_ms(timeout) : FOREVER)
       raise Multiproc.error_for(rc, "Queue#put") if rc.negative?
 
       self
@@ -52,7 +53,7 @@ module Multiproc
     # Get the oldest message as a binary String. Raises TimeoutError,
     # EmptyError (timeout 0), ClosedError (closed and drained).
     def get(timeout: nil)
-      rc, message = N.mp_queue_get(ptr, Multiproc.timeout_ms(timeout))
+      rc, message = N.mp_queue_get(@state[0] || ptr, timeout ? Multiproc.timeout_ms(timeout) : FOREVER)
       raise Multiproc.error_for(rc, "Queue#get") if rc.negative?
 
       message
