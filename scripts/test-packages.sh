@@ -72,7 +72,7 @@ apt_install || { "${sudo[@]}" apt-get update -q >>"$work/install.log" 2>&1 && ap
 [[ $(objdump -p /usr/lib/*/libmultiproc.so.0 | awk '$1 == "SONAME" {print $2}') == libmultiproc.so.0 ]] ||
   fail "installed library has the wrong soname"
 # (Checked in the .deb: minimal images may exclude /usr/share/man.)
-dpkg-deb -c "$work"/libmultiproc-dev_*.deb | grep -q '/usr/share/man/man3/mp_queue_get\.3' ||
+dpkg-deb -c "$work"/libmultiproc-dev_*.deb | grep '/usr/share/man/man3/mp_queue_get\.3' >/dev/null ||
   fail "libmultiproc-dev has no man page mp_queue_get(3)"
 [[ -f /usr/share/gocode/src/multiproc.dev/multiproc/go.mod ]] ||
   fail "Go binding not installed in /usr/share/gocode"
