@@ -76,7 +76,11 @@ int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_
       s.reading_stream = 0;
       return MP_ECANCELED;
     }
-    if (wait_for_data(q, lock, deadline.within(kStreamCheckMs)) != MP_ETIMEDOUT) continue;
+    // A closed queue ends every wait at once: without this check a reader
+    // whose writer died (or stopped at the close) would loop forever.
+    if (wait_for_data(q, lock, deadline.within(kStreamCheckMs)) != MP_ETIMEDOUT &&
+        !s.closed.load(std::memory_order_acquire))
+      continue;
     if (deadline.expired())  // the caller parks the partial message
       return fail(MP_ETIMEDOUT, "get: timed out in the middle of a large message");
     check_stream_writer(q, lock, id);
