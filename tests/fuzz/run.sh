@@ -32,9 +32,7 @@ for h in $harnesses; do
   dict=
   [ -f "$here/$h.dict" ] && dict=-dict=$here/$h.dict
   # -timeout: an input running 10 s is a hang (every call uses timeout 0).
-  # -malloc_limit_mb: a corrupted queue stream may announce gigabytes; the
-  # library then allocates (lazily) or returns MP_ENOMEM, both correct.
-  "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=32768 -max_len=8192 \
+  "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" $dict \
     "$work/corpus" "$here/corpus/$h" >"$work/log" 2>&1
   rc=$?
