@@ -45,6 +45,9 @@ uint64_t make_token(int pid, uint64_t ticks) {
 
 bool owner_alive(uint64_t token) {
   int pid = int(uint32_t(token));
+  // No process has a pid <= 0 (a corrupted word): kill() would ask about a
+  // process group instead and find it alive, and the lock would never free.
+  if (pid <= 0) return false;
   if (kill(pid, 0) != 0 && errno == ESRCH) return false;
   uint64_t ticks = start_time(pid);
   return ticks == 0 || make_token(pid, ticks) == token;  // no /proc: trust kill()
