@@ -93,9 +93,9 @@ void sanitize_owner(char *base, const Field &f) {
   uint64_t token = get_field(base, f);
   if (!token) return;
   int pid = int(uint32_t(token));
-  bool live = pid <= 0 || pid == getpid() ||
+  bool live = pid > 0 && (pid == getpid() ||
               (kill(pid, 0) == 0 && (uint32_t(start_ticks(pid)) == uint32_t(token >> 32) ||
-                                     start_ticks(pid) == 0));
+                                     start_ticks(pid) == 0)));
   if (live) set_field(base, f, 0);
 }
 
