@@ -6,8 +6,9 @@
  * -100, not in parallel with anything), so its scans see what the whole
  * suite left behind:
  *  - no process of this build's test run is still alive (every test
- *    process carries MP_TEST_HELPER=<this build>/tests/mp-test-helper in
- *    its environment, and so does anything it started);
+ *    process carries MP_TEST_HELPER=<this build>/tests/mp-test-helper or
+ *    LD_LIBRARY_PATH=<this build>/src... in its environment, and so does
+ *    anything it started);
  *  - no /dev/shm entry that multiproc could have made.
  * And it checks one scenario of its own: a creator holding a queue, a lock,
  * a dict, a pool, target children and commands is SIGKILLed; its live
@@ -83,8 +84,9 @@ static int list_children(int *pids, int max) {
   return n;
 }
 
-/* Whether /proc/<pid>/environ holds the exact entry want. */
-static int environ_has(int pid, const char *want) {
+/* Whether /proc/<pid>/environ holds the exact entry want, or an entry
+ * that starts with prefix (NULL: none). */
+static int environ_has(int pid, const char *want, const char *prefix) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/environ", pid);
   FILE *f = fopen(path, "r");
@@ -94,7 +96,8 @@ static int environ_has(int pid, const char *want) {
   fclose(f);
   buf[len] = '\0';
   for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
-    if (strcmp(buf + i, want) == 0) return 1;
+    if (strcmp(buf + i, want) == 0 || (prefix && strncmp(buf + i, prefix, strlen(prefix)) == 0))
+      return 1;
   return 0;
 }
 
@@ -290,8 +293,13 @@ static void test_leakcheck_no_dev_shm_entries(void **state) {
  * counted by parent below). */
 static void test_leakcheck_no_leftover_processes(void **state) {
   (void)state;
-  char want[4096];
+  char want[4096], lib[4096];
   snprintf(want, sizeof want, "MP_TEST_HELPER=%s", test_helper_path());
+  /* Tests without the helper in their environment still run with this
+   * build's library first in LD_LIBRARY_PATH (meson sets it): <build>/src. */
+  const char *tests_dir = strrchr(test_helper_path(), '/');
+  int build_len = (int)(tests_dir - test_helper_path()) - (int)strlen("/tests");
+  snprintf(lib, sizeof lib, "LD_LIBRARY_PATH=%.*s/src", build_len, test_helper_path());
   int leftover = 0;
   /* A test's last children may take a moment to die after it exits. */
   int64_t deadline = now_ms() + 5000;
@@ -303,7 +311,7 @@ static void test_leakcheck_no_leftover_processes(void **state) {
     while ((e = readdir(d)) != NULL) {
       if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
       int pid = atoi(e->d_name);
-      if (pid == getpid() || !environ_has(pid, want)) continue;
+      if (pid == getpid() || !environ_has(pid, want, lib)) continue;
       if (now_ms() >= deadline) {
         char path[64], comm[64] = "?";
         snprintf(path, sizeof path, "/proc/%d/comm", pid);
