@@ -798,7 +798,18 @@ static void run_rows(const struct row *rows, size_t n) {
  * Fixture set-up and tear-down
  * ---------------------------------------------------------------------- */
 
-static int g_fds_before;
+static int g_fds_before, g_threads_before;
+
+static int count_threads(void) {
+  DIR *d = opendir("/proc/self/task");
+  int n = 0;
+  struct dirent *e;
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
 
 static int setup(void **state) {
   (void)state;
@@ -829,6 +840,8 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_queue_new(&F.jqueue, 0, 0, MP_QUEUE_JOINABLE));
   MP_ASSERT_OK(mp_cmd_pass_queue(F.cmd_passed, "q1", F.queue));
   MP_ASSERT_OK(mp_cmd_pass_conn(F.cmd_passed, "c1", F.a));
+  F.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  assert_true(F.devnull >= 0);
   MP_ASSERT_OK(mp_lock_new(&F.lock, 0));
   MP_ASSERT_OK(mp_lock_new(&F.rlock, MP_LOCK_RECURSIVE));
   MP_ASSERT_OK(mp_sem_new(&F.bsem, 1, 1));
@@ -854,8 +867,6 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_result_wait(F.result, 30000));
   MP_ASSERT_OK(mp_pool_imap(&F.imap, F.pool, "bad_echo", k_args, k_arg_lens, 2, 0, 0));
   MP_ASSERT_OK(mp_cancel_new(&F.cancel));
-  F.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  assert_true(F.devnull >= 0);
   return 0;
 }
 
@@ -966,11 +977,13 @@ static void test_badinput_every_function_has_a_row(void **state) {
   assert_int_equal(missing, 0);
 }
 
-/* Nothing the rows did left a descriptor open (checked after teardown). */
+/* Nothing the rows did left a descriptor or a thread behind (checked
+ * after teardown; the warm-up child's exit watch is in both counts). */
 static void test_badinput_no_descriptor_leaked(void **state) {
   (void)state;
   teardown(NULL);
   assert_int_equal(count_open_fds(), g_fds_before);
+  assert_int_equal(count_threads(), g_threads_before);
   setup(NULL);
 }
 
@@ -986,6 +999,7 @@ int main(int argc, char **argv) {
     return 1;
   mp_process_free(warm);
   g_fds_before = count_open_fds();
+  g_threads_before = count_threads();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_badinput_core),
       cmocka_unit_test(test_badinput_cmd),
