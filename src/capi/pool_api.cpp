@@ -173,7 +173,11 @@ MP_EXTERN int mp_pool_apply(void **out, size_t *out_len, mp_pool_t *pool, const 
     mp_result *r = nullptr;
     int rc = submit_one(&r, pool, task, arg, arg_len, nullptr, nullptr, nullptr);
     if (rc != MP_OK) return rc;
-    wait_done(r, MP_FOREVER);
+    rc = wait_done(r, MP_FOREVER);  // only a cancel token ends it early
+    if (rc != MP_OK) {
+      mp_result_free(r);  // the task still runs; its result is dropped
+      return rc;
+    }
     const ItemResult &item = r->items[0];
     char *p = static_cast<char *>(malloc(item.data.size() + 1));
     if (p) {

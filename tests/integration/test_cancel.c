@@ -371,6 +371,34 @@ static void test_cancel_wakes_pool_result_wait(void **state) {
   mp_event_free(g_task_release);
 }
 
+static int call_pool_apply(void *arg) {
+  void *out = NULL;
+  size_t len = 0;
+  int r = mp_pool_apply(&out, &len, arg, "wait_release", "", 0);
+  mp_free(out);
+  return r;
+}
+
+/* mp_pool_apply waits without a timeout: a token is its only way out, and
+ * the canceled call must not read the unfinished result. */
+static void test_cancel_wakes_pool_apply(void **state) {
+  (void)state;
+  MP_ASSERT_OK(mp_event_new(&g_task_release));
+  mp_pool_opts_t *opts;
+  MP_ASSERT_OK(mp_pool_opts_new(&opts));
+  MP_ASSERT_OK(mp_pool_opts_set_threads(opts, 1));
+  MP_ASSERT_OK(mp_pool_opts_set_workers(opts, 1));
+  mp_pool_t *pool;
+  MP_ASSERT_OK(mp_pool_new(&pool, opts));
+  expect_woken(call_pool_apply, pool);
+  MP_ASSERT_OK(mp_event_set(g_task_release));
+  MP_ASSERT_OK(mp_pool_close(pool));
+  MP_ASSERT_OK(mp_pool_join(pool, 10000));
+  mp_pool_free(pool);
+  mp_pool_opts_free(opts);
+  mp_event_free(g_task_release);
+}
+
 /* Firing a token wakes only the thread it is bound to. */
 typedef struct pair {
   mp_queue_t *q;
@@ -418,6 +446,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cancel_wakes_communicate),
       cmocka_unit_test(test_cancel_wakes_lock_acquire),
       cmocka_unit_test(test_cancel_wakes_pool_result_wait),
+      cmocka_unit_test(test_cancel_wakes_pool_apply),
       cmocka_unit_test(test_cancel_wakes_only_its_thread),
   };
   return cmocka_run_group_tests_name("cancel", tests, NULL, NULL);

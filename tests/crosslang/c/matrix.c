@@ -137,6 +137,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *plang = argv[1], *clang = argv[2];
+  /* Both peers must exist before anything starts: a skip after the
+   * consumer was spawned would leave it waiting on the queue forever. */
+  mp_cmd_t *probe;
+  if (peer_cmd(&probe, plang) != MP_OK) return bail("producer command", MP_EINVAL);
+  mp_cmd_free(probe);
+  if (peer_cmd(&probe, clang) != MP_OK) return bail("consumer command", MP_EINVAL);
+  mp_cmd_free(probe);
   mp_queue_t *q;
   int rc = mp_queue_new(&q, 0, 64 * 1024, 0);  /* small ring: producers block */
   if (rc != MP_OK) return bail("queue_new", rc);
