@@ -294,6 +294,32 @@ MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *que
 MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn);
 
 /**
+ * Hand any shared object to the command's child under a name, by its
+ * descriptor: a lock, semaphore, event, barrier, value, shared memory block
+ * or dict (mp_lock_fileno(lock), mp_dict_fileno(dict), …). The child, in any
+ * language, gets a descriptor with mp_fd_inherit() and opens the object with
+ * the matching *_from_fd() function (mp_lock_from_fd(), …), which checks
+ * that the descriptor holds that kind of object. The descriptor is borrowed
+ * until the spawn (keep the object alive until then).
+ *
+ * Errors: MP_EINVAL (NULL, bad name, fd < 0), MP_EEXIST (name already used
+ * in this command), MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd);
+
+/**
+ * In a program started with mp_cmd_pass_fd(), a descriptor of the object
+ * passed under name: a close-on-exec duplicate that belongs to the caller
+ * (give it to a *_from_fd() function, which takes it over, or close it).
+ *
+ * @param[out] out  the descriptor.
+ * Errors: MP_EINVAL (NULL, bad name), MP_ENOENT (nothing passed under that
+ * name), MP_ESTATE (the name holds a queue or connection: use
+ * mp_queue_inherit() / mp_conn_inherit()), MP_ESYS. Since 0.1.
+ */
+MP_EXTERN int mp_fd_inherit(int *out, const char *name);
+
+/**
  * In a program started with mp_cmd_pass_queue(), open the queue passed
  * under name.
  *

@@ -195,6 +195,19 @@ MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn)
   return pass_handle(cmd, name, "conn", conn->fd.get(), op);
 }
 
+MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd) {
+  const char *op = "mp_cmd_pass_fd";
+  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
+  return pass_handle(cmd, name, "fd", fd, op);
+}
+
+MP_EXTERN int mp_fd_inherit(int *out, const char *name) {
+  const char *op = "mp_fd_inherit";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = -1;
+  return guarded(op, [&] { return inherited_fd(out, name, "fd", op); });
+}
+
 MP_EXTERN int mp_queue_inherit(mp_queue_t **out, const char *name) {
   const char *op = "mp_queue_inherit";
   MP_CHECK_ARG(out, op, "out is NULL");

@@ -440,6 +440,42 @@ static int t_task_consumer(const void *arg, size_t arg_len, void *payload) {
  * errors of mp_queue_inherit. Exit code 0 on success.
  * ---------------------------------------------------------------------- */
 
+/* The command of test_queue_pass_fd_lock_and_dict ("--fd-child"): opens
+ * the lock and dict passed by descriptor, finds the lock held by the
+ * parent, waits for it, counts in the dict, and checks mp_fd_inherit's
+ * errors. Exit code 0 on success. */
+static int fd_child_main(void) {
+  int lock_fd = -1, dict_fd = -1, event_fd = -1, x = 0;
+  mp_lock_t *lock = NULL;
+  mp_dict_t *dict = NULL;
+  mp_event_t *held_seen = NULL;
+  int r = mp_fd_inherit(&lock_fd, "lock");
+  if (r == MP_OK) r = mp_lock_from_fd(&lock, lock_fd);
+  if (r != MP_OK) return child_report("inherit lock", r), 20;
+  r = mp_fd_inherit(&dict_fd, "dict");
+  if (r == MP_OK) r = mp_dict_from_fd(&dict, dict_fd);
+  if (r != MP_OK) return child_report("inherit dict", r), 21;
+  r = mp_fd_inherit(&event_fd, "held_seen");
+  if (r == MP_OK) r = mp_event_from_fd(&held_seen, event_fd);
+  if (r != MP_OK) return child_report("inherit event", r), 22;
+  if ((r = mp_fd_inherit(&x, "jobs")) != MP_ESTATE || x != -1)
+    return child_report("fd_inherit of a queue name", r), 23;
+  if ((r = mp_fd_inherit(&x, "nothing_here")) != MP_ENOENT)
+    return child_report("fd_inherit of an unknown name", r), 24;
+  /* The parent holds the lock until this event is set. */
+  if ((r = mp_lock_acquire(lock, 0)) != MP_ETIMEDOUT)
+    return child_report("acquire(0) of the parent's lock", r), 25;
+  if ((r = mp_event_set(held_seen)) != MP_OK) return child_report("event_set", r), 26;
+  if ((r = mp_lock_acquire(lock, LONG_MS)) != MP_OK) return child_report("acquire", r), 27;
+  int64_t n = 0;
+  if ((r = mp_dict_incr(&n, dict, "n", 1, 1)) != MP_OK) return child_report("incr", r), 28;
+  if ((r = mp_lock_release(lock)) != MP_OK) return child_report("release", r), 29;
+  mp_event_free(held_seen);
+  mp_lock_free(lock);
+  mp_dict_free(dict);
+  return n == 1 ? 0 : 30;
+}
+
 static int queue_child_main(void) {
   mp_queue_t *jobs = NULL, *results = NULL, *x = (mp_queue_t *)&x;
   int r = mp_queue_inherit(&jobs, "jobs");
@@ -1605,6 +1641,55 @@ static void test_queue_pass_queue_to_command(void **state) {
   mp_queue_free(results);
 }
 
+/* Any shared object reaches a command by descriptor (mp_cmd_pass_fd): a
+ * lock the parent holds is seen held by the child, which then counts in a
+ * dict once the parent lets go. */
+static void test_queue_pass_fd_lock_and_dict(void **state) {
+  (void)state;
+  char exe[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  assert_true(len > 0);
+  exe[len] = '\0';
+  mp_lock_t *lock = NULL;
+  mp_dict_t *dict = NULL;
+  mp_event_t *held_seen = NULL;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_lock_new(&lock, 0));
+  MP_ASSERT_OK(mp_dict_new(&dict, 16, 4096));
+  MP_ASSERT_OK(mp_event_new(&held_seen));
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, exe));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "--fd-child"));
+  MP_ASSERT_OK(mp_cmd_pass_fd(cmd, "lock", mp_lock_fileno(lock)));
+  MP_ASSERT_OK(mp_cmd_pass_fd(cmd, "dict", mp_dict_fileno(dict)));
+  MP_ASSERT_OK(mp_cmd_pass_fd(cmd, "held_seen", mp_event_fileno(held_seen)));
+  MP_ASSERT_OK(mp_cmd_pass_queue(cmd, "jobs", q));
+  MP_ASSERT_ERR(mp_cmd_pass_fd(cmd, "lock", mp_lock_fileno(lock)), MP_EEXIST);
+  MP_ASSERT_ERR(mp_cmd_pass_fd(cmd, "neg", -1), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cmd_pass_fd(cmd, "a-b", 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cmd_pass_fd(NULL, "x", 0), MP_EINVAL);
+  MP_ASSERT_OK(mp_lock_acquire(lock, 0));
+  mp_process_t *p = NULL;
+  MP_ASSERT_OK(mp_process_spawn(&p, cmd));
+  mp_cmd_free(cmd);
+  /* The child's acquire(0) must find the lock held: keep it until then. */
+  MP_ASSERT_OK(mp_event_wait(held_seen, LONG_MS));
+  MP_ASSERT_OK(mp_lock_release(lock));
+  join_expect(p, 0);
+  int64_t n = 0;
+  MP_ASSERT_OK(mp_dict_incr(&n, dict, "n", 1, 0));
+  assert_int_equal(n, 1);
+  int fd = 0;
+  MP_ASSERT_ERR(mp_fd_inherit(&fd, "lock"), MP_ENOENT);  /* not in this process */
+  MP_ASSERT_ERR(mp_fd_inherit(NULL, "lock"), MP_EINVAL);
+  MP_ASSERT_ERR(mp_fd_inherit(&fd, "a b"), MP_EINVAL);
+  mp_queue_free(q);
+  mp_event_free(held_seen);
+  mp_dict_free(dict);
+  mp_lock_free(lock);
+}
+
 static void test_queue_inherit_unknown_name_enoent(void **state) {
   (void)state;
   mp_queue_t *q = (mp_queue_t *)&q;
@@ -1838,6 +1923,8 @@ int main(int argc, char **argv) {
   }
   if (argc >= 2 && strcmp(argv[1], "--queue-child") == 0)
     return queue_child_main();
+  if (argc >= 2 && strcmp(argv[1], "--fd-child") == 0)
+    return fd_child_main();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_queue_no_descriptor_or_shm_leak),
       cmocka_unit_test(test_queue_put_get_roundtrip),
@@ -1872,6 +1959,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_join_across_processes),
       cmocka_unit_test(test_queue_from_fd_rejects_garbage),
       cmocka_unit_test(test_queue_pass_queue_to_command),
+      cmocka_unit_test(test_queue_pass_fd_lock_and_dict),
       cmocka_unit_test(test_queue_inherit_unknown_name_enoent),
       cmocka_unit_test(test_queue_pass_queue_names),
       cmocka_unit_test(test_queue_bad_args),

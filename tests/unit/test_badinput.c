@@ -276,6 +276,15 @@ static const int64_t k_eight = 8;
   X(E, cmd_pass_conn_garbage, MP_EINVAL,                                     \
     mp_cmd_pass_conn(F.cmd, "c", GARBAGE(mp_conn_t)))                         \
   X(E, cmd_pass_conn_twice, MP_EEXIST, mp_cmd_pass_conn(F.cmd_passed, "c1", F.a)) \
+  X(E, cmd_pass_fd_null_cmd, MP_EINVAL, mp_cmd_pass_fd(NULL, "f", F.devnull))  \
+  X(E, cmd_pass_fd_bad_name, MP_EINVAL, mp_cmd_pass_fd(F.cmd, "f/g", F.devnull)) \
+  X(E, cmd_pass_fd_null_name, MP_EINVAL, mp_cmd_pass_fd(F.cmd, NULL, F.devnull)) \
+  X(E, cmd_pass_fd_negative, MP_EINVAL, mp_cmd_pass_fd(F.cmd, "f", -1))       \
+  X(E, cmd_pass_fd_twice, MP_EEXIST, mp_cmd_pass_fd(F.cmd_passed, "f1", F.devnull)) \
+  X(E, fd_inherit_null, MP_EINVAL, mp_fd_inherit(NULL, "f"))                  \
+  X(E, fd_inherit_bad_name, MP_EINVAL, mp_fd_inherit(&o_int, ""))             \
+  X(E, fd_inherit_missing, MP_ENOENT, mp_fd_inherit(&o_int, "nothing"))       \
+  X(E, fd_inherit_wrong_kind, MP_ESTATE, mp_fd_inherit(&o_int, "bad_queue"))  \
   X(E, queue_inherit_null, MP_EINVAL, mp_queue_inherit(NULL, "q"))            \
   X(E, queue_inherit_null_name, MP_EINVAL, mp_queue_inherit(&o_queue, NULL))  \
   X(E, queue_inherit_bad_name, MP_EINVAL, mp_queue_inherit(&o_queue, "../x")) \
@@ -842,6 +851,7 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_cmd_pass_conn(F.cmd_passed, "c1", F.a));
   F.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   assert_true(F.devnull >= 0);
+  MP_ASSERT_OK(mp_cmd_pass_fd(F.cmd_passed, "f1", F.devnull));
   MP_ASSERT_OK(mp_lock_new(&F.lock, 0));
   MP_ASSERT_OK(mp_lock_new(&F.rlock, MP_LOCK_RECURSIVE));
   MP_ASSERT_OK(mp_sem_new(&F.bsem, 1, 1));
