@@ -44,6 +44,31 @@ class TestProcess < Minitest::Test
     assert_equal(-9, pr2.join(5))
   end
 
+  # Python's `class X(Process)` overriding run().
+  class Counter < Multiproc::Process
+    attr_reader :ticks
+
+    def initialize(queue)
+      super(name: "counter")
+      @queue = queue
+      @ticks = 0
+    end
+
+    def run
+      3.times { @ticks += 1 }
+      @queue.put("#{Multiproc.current_name} #{@ticks}")
+      exit @ticks
+    end
+  end
+
+  def test_subclass_run_runs_in_a_forked_child
+    q = Multiproc::Queue.new
+    counter = Counter.new(q)
+    assert_equal 3, counter.start.join(10)
+    assert_equal "counter 3", q.get(timeout: 5)
+    assert_equal 0, counter.ticks # run changed the child's copy only
+  end
+
   def test_misuse_is_an_error
     assert_raises(ArgumentError) { Multiproc::Process.new }
     assert_raises(ArgumentError) { Multiproc::Process.new(target: :report) { 1 } }

@@ -91,6 +91,10 @@ module Multiproc
   # them are passed as descriptors). Either way the block's exception
   # makes exit code 1 (printed on stderr), exit(n) makes n.
   #
+  # A subclass may define #run instead (Python's `class X(Process)` with
+  # run()): Process.new without target: or block forks and calls run on
+  # the child's copy of the object, so what run changes stays in the child.
+  #
   # At exit the parent joins its non-daemon children and terminates its
   # daemon children (Python's behaviour); a daemon child also dies when the
   # parent is killed.
@@ -142,14 +146,17 @@ module Multiproc
       end
     end
 
-    # target: a name given to Multiproc.register (spawn), or a block (fork).
-    # args: the target's arguments. name: default "Process-N". daemon: die
-    # with the parent.
+    # target: a name given to Multiproc.register (spawn), or a block (fork),
+    # or neither in a subclass that defines run (fork). args: the target's
+    # arguments. name: default "Process-N". daemon: die with the parent.
     def initialize(target: nil, args: [], name: nil, daemon: false, &block)
       if target && block
         raise ArgumentError, "give a target: name (spawn) or a block (fork), not both"
       end
-      raise ArgumentError, "give a target: name (spawn) or a block (fork)" unless target || block
+      block ||= method(:run) if target.nil? && respond_to?(:run, true)
+      unless target || block
+        raise ArgumentError, "give a target: name (spawn) or a block (fork), or define run in a subclass"
+      end
 
       @target = target&.to_s
       @block = block
