@@ -16,8 +16,8 @@ puts "Parent process #{Multiproc.current_name}."
 puts "Process will start."
 names = %w[alpha beta gamma]
 record = names.map { |n| Multiproc::Process.new(target: :run_proc, args: [n]).start }
+record.each(&:join) # all first: a child still running may yet print its lines
 record.zip(names).each do |p, n|
-  p.join
   puts "#{p.name} (#{n}) exited with #{p.exitcode}"
 end
 puts "Process end."
