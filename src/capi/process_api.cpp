@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "capi/guard.hpp"
+#include "process/child.hpp"
 #include "process/cmd.hpp"
 #include "process/process.hpp"
 #include "process/stop.hpp"
@@ -292,6 +293,7 @@ MP_EXTERN void mp_process_free(mp_process_t *proc) {
   if (!valid(proc)) return;
   proc->magic = 0;
   delete proc;
+  forget_ended_children();
 }
 
 MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,

@@ -202,14 +202,27 @@ int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,
   return r;
 }
 
+namespace {
+
+// Ended children need no join at exit; dropping them closes their pidfds.
+void drop_ended(std::vector<std::shared_ptr<Child>> &children) {
+  std::vector<std::shared_ptr<Child>> live;
+  for (auto &c : children)
+    if (!c->ended()) live.push_back(std::move(c));
+  children.swap(live);
+}
+
+}  // namespace
+
 void track_for_exit(const std::shared_ptr<Child> &child) {
   std::lock_guard<std::mutex> lock(g_tracking->mu);
-  auto &v = g_tracking->children;
-  std::vector<std::shared_ptr<Child>> live;
-  for (auto &c : v)
-    if (!c->ended()) live.push_back(std::move(c));
-  live.push_back(child);
-  v.swap(live);
+  drop_ended(g_tracking->children);
+  g_tracking->children.push_back(child);
+}
+
+void forget_ended_children() {
+  std::lock_guard<std::mutex> lock(g_tracking->mu);
+  drop_ended(g_tracking->children);
 }
 
 void set_exit_join(bool enabled) {

@@ -56,6 +56,10 @@ int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child);
 // Remember a target child for the exit policy (join / terminate at exit).
 void track_for_exit(const std::shared_ptr<Child> &child);
 
+// Stop tracking the children that have ended (mp_process_free), so the
+// descriptors they hold close now rather than at the next start.
+void forget_ended_children();
+
 // The exit policy switch (mp_set_exit_join).
 void set_exit_join(bool enabled);
 

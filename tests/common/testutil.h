@@ -68,6 +68,27 @@ static inline int count_open_fds(void) {
   return n - 1; /* the directory's own descriptor */
 }
 
+/* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
+ * has a "Pid:" line; a reaped child's shows "Pid: -1"). */
+static inline int count_pidfds(void) {
+  DIR *d = opendir("/proc/self/fdinfo");
+  struct dirent *e;
+  int n = 0;
+  char path[300], line[128];
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue; /* closed meanwhile (the directory's own fd) */
+    while (fgets(line, sizeof line, f))
+      if (strncmp(line, "Pid:", 4) == 0) n++;
+    fclose(f);
+  }
+  closedir(d);
+  return n;
+}
+
 /* Number of zombie children of this process (state Z in /proc). */
 static inline int count_zombie_children(void) {
   DIR *d = opendir("/proc");

@@ -552,6 +552,26 @@ static void test_target_pass_fd_caller_may_close(void **state) {
   }
 }
 
+/* Freeing a joined process closes the descriptors that referred to its
+ * child at once, not at the next start or at exit: with every process of
+ * this test program freed, no pidfd is left. */
+static void test_target_free_closes_child_descriptors(void **state) {
+  (void)state;
+  FOR_EACH_METHOD(m) {
+    int v = 0;
+    mp_process_t *p = new_proc("tt_ret", &v, sizeof v, (int)m);
+    MP_ASSERT_OK(mp_process_start(p));
+    assert_int_equal(join_code(p), 0);
+    mp_process_free(p);
+    /* The runtime thread may still be closing its watch for a moment. */
+    int64_t end = now_ms() + 3000;
+    while (count_pidfds() > 0 && now_ms() < end) sleep_ms(20);
+    if (count_pidfds() != 0)
+      fail_msg("%s: %d pidfd(s) still open after every process was freed",
+               method_name((int)m), count_pidfds());
+  }
+}
+
 static void test_target_sigkill_exitcode(void **state) {
   (void)state;
   FOR_EACH_METHOD(m) {
@@ -1086,6 +1106,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_target_pass_fd),
       cmocka_unit_test(test_target_pass_fd_caller_may_close),
       cmocka_unit_test(test_target_sigkill_exitcode),
+      cmocka_unit_test(test_target_free_closes_child_descriptors),
       cmocka_unit_test(test_target_start_twice),
       cmocka_unit_test(test_target_config_after_start),
       cmocka_unit_test(test_target_join_before_start),
