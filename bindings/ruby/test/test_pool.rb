@@ -72,6 +72,7 @@ class TestPool < Minitest::Test
   def test_task_failure_carries_the_exception_message
     err = assert_raises(Multiproc::TaskFailedError) { @pool.apply(:fail, 3) }
     assert_match(/bad input 3 \(ArgumentError\)/, err.message)
+    assert_equal ["fail", "bad input 3", "ArgumentError"], [err.task_name, err.task_message, err.task_exception]
     assert_raises(Multiproc::TaskFailedError) { @pool.map(:fail, [1]) }
     assert_raises(Multiproc::TaskFailedError) { @pool.imap(:fail, [1]).to_a }
   end

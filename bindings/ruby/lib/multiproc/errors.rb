@@ -60,6 +60,36 @@ module Multiproc
     end
   end.freeze
 
+  # A pool task that raised in its worker. Its message ends with the
+  # worker's report, "<task>: <message> (<exception class>)"; these readers
+  # give its parts (nil when the report has another form, e.g. a task
+  # whose worker could not even format one).
+  class TaskFailedError
+    REPORT = /: ETASKFAILED: (?<task>[^:\n]+): (?<message>.*) \((?<exception>[A-Z][\w:]*)\)\z/m.freeze
+    private_constant :REPORT
+
+    # The name of the task that failed.
+    def task_name
+      report&.[](:task)
+    end
+
+    # The message of the exception the task raised.
+    def task_message
+      report&.[](:message)
+    end
+
+    # The class name of the exception the task raised ("ArgumentError").
+    def task_exception
+      report&.[](:exception)
+    end
+
+    private
+
+    def report
+      REPORT.match(message)
+    end
+  end
+
   # A command that exited with a non-zero code when check: true asked for
   # success (Python's CalledProcessError).
   class CalledProcessError < StandardError
