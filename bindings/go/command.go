@@ -126,6 +126,8 @@ func (c *Cmd) configure(cmd capi.Cmd) error {
 			add(func() int {
 				return withHandle(&h.h, func(x uintptr) int { return capi.Mp_cmd_pass_conn(cmd, p.name, capi.Conn(x)) })
 			})
+		default:
+			add(passToCommand(cmd, p.name, h))
 		}
 	}
 	for _, f := range steps {
