@@ -545,3 +545,30 @@ int mp_rb_shm_write(mp_shm_t *shm, size_t offset, const void *buf, size_t len) {
   return MP_OK;
 }
 %}
+
+%inline %{
+/* mp_queue_get_into() into the String buf, whose bytesize is the room:
+ * [rc, len]. On MP_OK the message is the first len bytes of buf; on
+ * MP_ENOSPC len is the size needed and the message stays queued. The
+ * library writes into a buffer of ours (freed by the GC, also when a
+ * Ruby interrupt raises out of the wait), so the String is only touched
+ * with the GVL held. */
+VALUE mp_rb_queue_get_into(mp_queue_t *queue, VALUE buf, int64_t timeout_ms) {
+  Check_Type(buf, T_STRING);
+  rb_str_modify(buf); /* FrozenError before anything is taken */
+  size_t cap = (size_t)RSTRING_LEN(buf), len = 0;
+  VALUE tmp_v;
+  char *tmp = ALLOCV_N(char, tmp_v, cap ? cap : 1);
+  int rc;
+  mp_rb_blocking(rc, &timeout_ms, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
+    rc = mp_queue_get_into(&len, queue, tmp, cap, timeout_ms);
+  });
+  if (rc == MP_OK) {
+    rb_str_modify(buf);
+    if ((size_t)RSTRING_LEN(buf) < len) rb_str_resize(buf, (long)len); /* shrunk meanwhile */
+    memcpy(RSTRING_PTR(buf), tmp, len);
+  }
+  ALLOCV_END(tmp_v);
+  return rb_ary_new_from_args(2, INT2FIX(rc), SIZET2NUM(len));
+}
+%}

@@ -35,6 +35,27 @@ class TestQueue < Minitest::Test
     assert_raises(TypeError) { @q.put(42) }
   end
 
+  def test_get_into_a_buffer_leaves_a_longer_message_queued
+    buf = "\0".b * 16
+    @q.put("hello")
+    @q.put("x" * 5000)
+    assert_equal 5, @q.get_into(buf)
+    assert_equal "hello", buf.byteslice(0, 5)
+    assert_equal 16, buf.bytesize
+    err = assert_raises(Multiproc::NoSpaceError) { @q.get_into(buf) }
+    assert_equal 5000, err.size_needed
+    assert_equal "x" * 5000, @q.get(timeout: 1)
+    assert_raises(Multiproc::EmptyError) { @q.get_into(buf, timeout: 0) }
+    assert_raises(FrozenError) { @q.get_into("frozen") }
+  end
+
+  def test_get_into_waits_for_another_process
+    Multiproc::Process.new { sleep 0.2; @q.put("late") }.start
+    buf = "\0".b * 8
+    assert_equal 4, @q.get_into(buf, timeout: 10)
+    assert_equal "late", buf.byteslice(0, 4)
+  end
+
   def test_empty_timeout_and_full
     assert_raises(Multiproc::EmptyError) { @q.get_nowait }
     t = elapsed { assert_raises(Multiproc::TimeoutError) { @q.get(timeout: 0.1) } }

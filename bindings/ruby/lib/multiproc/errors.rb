@@ -90,6 +90,11 @@ module Multiproc
     end
   end
 
+  class NoSpaceError
+    # Queue#get_into: the length of the message that did not fit.
+    attr_accessor :size_needed
+  end
+
   # A command that exited with a non-zero code when check: true asked for
   # success (Python's CalledProcessError).
   class CalledProcessError < StandardError

@@ -63,6 +63,20 @@ module Multiproc
       get(timeout: 0)
     end
 
+    # Get the oldest message into buffer, a String whose bytesize is the
+    # room (e.g. "\0".b * 4096), and return the message's length: the
+    # message is buffer.byteslice(0, length). A longer message is not
+    # taken: NoSpaceError, whose #size_needed is its length. Otherwise as
+    # #get.
+    def get_into(buffer, timeout: nil)
+      rc, len = N.mp_rb_queue_get_into(ptr, buffer, Multiproc.timeout_ms(timeout))
+      return len unless rc.negative?
+
+      error = Multiproc.error_for(rc, "Queue#get_into")
+      error.size_needed = len if rc == N::MP_ENOSPC
+      raise error
+    end
+
     def put_object(obj, timeout: nil)
       put(Marshal.dump(obj), timeout: timeout)
     end
