@@ -1,8 +1,43 @@
 package multiproc
 
+/*
+#include <stdint.h>
+#include <multiproc.h>
+
+// The hot path of Put, Get and GetInto calls the library directly rather
+// than through SWIG's wrapper, whose slice arguments are structs that cgo
+// checks field by field and copies to the heap, and whose out-parameters
+// escape to the heap: here a message is a char pointer and a length (cgo
+// does not check a pointer to memory without pointers), and what a get
+// returns comes back by value.
+typedef struct mp_go_got {
+  int rc;
+  void *data; // mp_queue_get: the message, freed with mp_free
+  size_t len;
+} mp_go_got;
+
+static int mp_go_queue_put(uintptr_t q, const char *msg, size_t len, int64_t ms) {
+  return mp_queue_put((mp_queue_t *)q, msg, len, ms);
+}
+
+static mp_go_got mp_go_queue_get(uintptr_t q, int64_t ms) {
+  mp_go_got g = {0, NULL, 0};
+  g.rc = mp_queue_get(&g.data, &g.len, (mp_queue_t *)q, ms);
+  return g;
+}
+
+static mp_go_got mp_go_queue_get_into(uintptr_t q, char *buf, size_t cap, int64_t ms) {
+  mp_go_got g = {0, NULL, 0};
+  g.rc = mp_queue_get_into(&g.len, (mp_queue_t *)q, buf, cap, ms);
+  return g;
+}
+*/
+import "C"
+
 import (
 	"context"
 	"time"
+	"unsafe"
 
 	"multiproc.dev/multiproc/internal/capi"
 )
@@ -93,9 +128,17 @@ func (q *Queue) PutNowait(msg []byte) error { return q.put(nil, msg, 0) }
 
 func (q *Queue) put(ctx context.Context, msg []byte, d time.Duration) error {
 	_, err := q.h.wait(ctx, "queue put", d, func(p uintptr, ms int64) int {
-		return capi.Mp_queue_put(capi.Queue(p), msg, ms)
+		return int(C.mp_go_queue_put(C.uintptr_t(p), bytesPtr(msg), C.size_t(len(msg)), C.int64_t(ms)))
 	})
 	return err
+}
+
+// bytesPtr is the address of b's first byte, nil if b is empty.
+func bytesPtr(b []byte) *C.char {
+	if len(b) == 0 {
+		return nil
+	}
+	return (*C.char)(unsafe.Pointer(&b[0]))
 }
 
 // Get takes the oldest message, waiting while the queue is empty until
@@ -110,25 +153,39 @@ func (q *Queue) GetTimeout(d time.Duration) ([]byte, error) { return q.get(nil, 
 func (q *Queue) GetNowait() ([]byte, error) { return q.get(nil, 0) }
 
 func (q *Queue) get(ctx context.Context, d time.Duration) ([]byte, error) {
-	var msg []byte
+	var got C.mp_go_got
 	_, err := q.h.wait(ctx, "queue get", d, func(p uintptr, ms int64) int {
-		return capi.Mp_queue_get(&msg, capi.Queue(p), ms)
+		got = C.mp_go_queue_get(C.uintptr_t(p), C.int64_t(ms))
+		return int(got.rc)
 	})
 	if err != nil {
 		return nil, err
 	}
+	msg := copyOut(got.data, got.len)
+	C.mp_free(got.data)
 	return msg, nil
+}
+
+// copyOut copies n bytes of C memory at p into a new slice (nil if p is).
+func copyOut(p unsafe.Pointer, n C.size_t) []byte {
+	if p == nil {
+		return nil
+	}
+	b := make([]byte, int(n))
+	copy(b, unsafe.Slice((*byte)(p), int(n)))
+	return b
 }
 
 // GetInto takes the oldest message into buf and returns its length. If
 // buf is too small the message stays queued and the error is ErrNoSpace
 // with n the size needed.
 func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
-	var l int64
+	var got C.mp_go_got
 	_, err = q.h.wait(ctx, "queue get", -1, func(p uintptr, ms int64) int {
-		return capi.Mp_queue_get_into(&l, capi.Queue(p), buf, ms)
+		got = C.mp_go_queue_get_into(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(ms))
+		return int(got.rc)
 	})
-	return int(l), err
+	return int(got.len), err
 }
 
 // Len is the number of messages queued (qsize; a snapshot).

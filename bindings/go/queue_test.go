@@ -77,6 +77,36 @@ func TestQueueGetIntoAndLargeMessages(t *testing.T) {
 	}
 }
 
+// Empty messages and empty buffers take the nil-pointer path of the
+// direct C calls (Put, Get and GetInto skip SWIG's wrapper).
+func TestQueueEmptyMessagesAndBuffers(t *testing.T) {
+	q := testQueue(t, 0)
+	for _, msg := range [][]byte{nil, {}, []byte("xyz"), nil} {
+		if err := q.PutTimeout(msg, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, err := q.GetTimeout(10 * time.Second); err != nil || m == nil || len(m) != 0 {
+		t.Fatalf("get of an empty message: %q (nil %v) %v", m, m == nil, err)
+	}
+	if n, err := q.GetInto(nil, nil); err != nil || n != 0 {
+		t.Fatalf("get of an empty message into no buffer: %d %v", n, err)
+	}
+	if n, err := q.GetInto(nil, nil); !errors.Is(err, ErrNoSpace) || n != 3 {
+		t.Fatalf("get of 3 bytes into no buffer: %d %v", n, err)
+	}
+	buf := make([]byte, 8)
+	if n, err := q.GetInto(nil, buf); err != nil || string(buf[:n]) != "xyz" {
+		t.Fatalf("get into: %q %v", buf[:n], err)
+	}
+	if n, err := q.GetInto(nil, buf); err != nil || n != 0 {
+		t.Fatalf("get of the last, empty message: %d %v", n, err)
+	}
+	if _, err := q.GetNowait(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("get from an empty queue: %v", err)
+	}
+}
+
 func TestQueueFromChildAndJSON(t *testing.T) {
 	q := testQueue(t, 0)
 	if code := run(t, "queue_put_n", "100", q); code != 0 {
