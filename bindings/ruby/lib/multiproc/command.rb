@@ -37,14 +37,22 @@ module Multiproc
       @passed = [] # keeps passed objects alive until spawn
     end
 
-    # Hand a Queue or Connection to the child under name; the child opens
-    # it with Multiproc::Queue.inherit(name) / Connection.inherit(name) (or
-    # mp_queue_inherit in C, multiproc.InheritQueue in Go).
+    # Hand a shared object to the child under name (letters, digits, _).
+    # The child, in any language, opens a Queue with Queue.inherit(name), a
+    # Connection with Connection.inherit(name), and any other object (Lock,
+    # Semaphore, Event, Condition, Barrier, Value, SharedMemory, Dict) with
+    # its class's inherit(name), e.g. Multiproc::Lock.inherit("lock") (in
+    # C mp_queue_inherit / mp_fd_inherit + mp_lock_from_fd, in Go
+    # InheritQueue / InheritLock). The object stays referenced until spawn.
     def pass(name, obj)
       rc = case obj
            when Queue then N.mp_cmd_pass_queue(@cmd, name.to_s, obj.ptr)
            when Connection then N.mp_cmd_pass_conn(@cmd, name.to_s, obj.ptr)
-           else raise TypeError, "only a Queue or a Connection can be passed to a command, not #{obj.class}"
+           when Handle
+             raise TypeError, "a #{obj.class} cannot be passed to a command" unless obj.class.c_fileno
+
+             N.mp_cmd_pass_fd(@cmd, name.to_s, obj.fileno)
+           else raise TypeError, "only a multiproc object can be passed to a command, not #{obj.class}"
            end
       check(rc)
       @passed << obj

@@ -41,6 +41,20 @@ module Multiproc
         wrap(ptr)
       end
 
+      # In a program started by a Command that passed an object under name
+      # (Command#pass), open it: Multiproc::Lock.inherit("lock"). Raises
+      # NotFoundError when nothing was passed under name, StateError when
+      # name holds a queue or connection, InvalidError when it holds
+      # another kind of object.
+      def inherit(name)
+        from_fd(inherited_fd(name))
+      end
+
+      def inherited_fd(name) # :nodoc:
+        _rc, fd = Multiproc.call_out(N.mp_fd_inherit(name.to_s), "#{self.name}.inherit #{name}")
+        fd
+      end
+
       def finalizer(state, free, owner) # :nodoc:
         proc do
           ptr = state[0]

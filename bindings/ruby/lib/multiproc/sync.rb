@@ -159,6 +159,13 @@ module Multiproc
       adopt(ptr, lock)
     end
 
+    # Open the condition passed under name (Command#pass) over lock, this
+    # process's handle on the condition's lock (passed and inherited too).
+    def self.inherit(name, lock)
+      _rc, ptr = Multiproc.call_out(N.mp_cond_from_fd(inherited_fd(name), lock.ptr), "Condition.inherit #{name}")
+      wrap(ptr, lock)
+    end
+
     def self._load(str)
       index, lock = Marshal.load(str) # rubocop:disable Security/MarshalLoad
       _rc, ptr = Multiproc.call_out(N.mp_cond_from_fd(Handle.child_fd(index), lock.ptr), "Condition")
