@@ -48,10 +48,10 @@ typedef struct mp_result mp_result_t;
 /** An iterator over the results of mp_pool_imap(). */
 typedef struct mp_iter mp_iter_t;
 
-/** Create pool options with every default. Errors: MP_EINVAL, MP_ENOMEM. */
+/** Create pool options with every default. Errors: MP_EINVAL, MP_ENOMEM. Since 0.1. */
 MP_EXTERN int mp_pool_opts_new(mp_pool_opts_t **out);
 
-/** Free pool options; NULL does nothing. */
+/** Free pool options; NULL does nothing. Since 0.1. */
 MP_EXTERN void mp_pool_opts_free(mp_pool_opts_t *opts);
 
 /** Number of workers (processes=); default mp_cpu_count(). Errors:
@@ -202,13 +202,13 @@ MP_EXTERN int mp_result_ready(mp_result_t *result);
  * not finished (successful()). Since 0.1. */
 MP_EXTERN int mp_result_successful(mp_result_t *result);
 
-/** The number of items (1 for apply_async, n for map), or MP_EINVAL. */
+/** The number of items (1 for apply_async, n for map), or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_result_count(mp_result_t *result);
 
 /**
  * Item i of a finished result: its bytes (owned by the result) and its own
  * status (MP_OK, MP_ETASKFAILED with the message as data, MP_EWORKERDIED,
- * MP_ECANCELED). Errors: MP_EINVAL (index), MP_ESTATE (not finished).
+ * MP_ECANCELED). Errors: MP_EINVAL (index), MP_ESTATE (not finished). Since 0.1.
  */
 MP_EXTERN int mp_result_item(const void **data, size_t *len, mp_result_t *result, size_t i);
 

@@ -326,10 +326,10 @@ MP_EXTERN const char *mp_process_name(mp_process_t *proc);
  */
 MP_EXTERN int mp_process_signal(mp_process_t *proc, int signum, int flags);
 
-/** Send SIGTERM to the child (Python's terminate()); see mp_process_signal. */
+/** Send SIGTERM to the child (Python's terminate()); see mp_process_signal. Since 0.1. */
 MP_EXTERN int mp_process_terminate(mp_process_t *proc);
 
-/** Send SIGKILL to the child (Python's kill()); see mp_process_signal. */
+/** Send SIGKILL to the child (Python's kill()); see mp_process_signal. Since 0.1. */
 MP_EXTERN int mp_process_kill(mp_process_t *proc);
 
 /** A list of stop steps for mp_process_stop(). */

@@ -75,7 +75,7 @@ MP_EXTERN int mp_lock_release(mp_lock_t *lock);
  * error. Never blocks. Since 0.1. */
 MP_EXTERN int mp_lock_locked(mp_lock_t *lock);
 
-/** Release this process's handle (not the lock); NULL does nothing. */
+/** Release this process's handle (not the lock); NULL does nothing. Since 0.1. */
 MP_EXTERN void mp_lock_free(mp_lock_t *lock);
 
 /** A counting semaphore shared between processes (Semaphore,
@@ -316,7 +316,7 @@ MP_EXTERN int mp_value_fileno(mp_value_t *value);
 /** The element type, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_type(mp_value_t *value);
 
-/** The number of elements (bytes for MP_TYPE_BYTES); 0 for a bad handle. */
+/** The number of elements (bytes for MP_TYPE_BYTES); 0 for a bad handle. Since 0.1. */
 MP_EXTERN size_t mp_value_count(mp_value_t *value);
 
 /**
@@ -331,16 +331,16 @@ MP_EXTERN int mp_value_get_i64(int64_t *out, mp_value_t *value, size_t index);
  * Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_i64(mp_value_t *value, size_t index, int64_t v);
 
-/** Read element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. */
+/** Read element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_get_u64(uint64_t *out, mp_value_t *value, size_t index);
 
-/** Write element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. */
+/** Write element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v);
 
-/** Read element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. */
+/** Read element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index);
 
-/** Write element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. */
+/** Write element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v);
 
 /**
