@@ -6,6 +6,10 @@ Multiproc.register(:report) { |q| q.put("#{Multiproc.current_name} child=#{Multi
 Multiproc.register(:exit_with) { |code| exit code }
 Multiproc.register(:fail) { raise "boom" }
 Multiproc.register(:sleep) { sleep 30 }
+Multiproc.register(:ready_then_sleep) do |q|
+  q.put("up")
+  sleep 30
+end
 Multiproc.main
 
 class TestProcess < Minitest::Test
@@ -84,6 +88,17 @@ class TestProcess < Minitest::Test
     pr = Multiproc::Process.new(target: :report, args: [q], name: "spawned-1").start
     assert_equal 0, pr.join(10)
     assert_equal "spawned-1 child=true", q.get(timeout: 1)
+  end
+
+  def test_terminate_ends_a_spawned_target_with_minus_15
+    q = Multiproc::Queue.new
+    _out, err = capture_subprocess_io do
+      pr = Multiproc::Process.new(target: :ready_then_sleep, args: [q]).start
+      assert_equal "up", q.get(timeout: 10) # the target runs
+      pr.terminate
+      assert_equal(-15, pr.join(10))
+    end
+    refute_match(/SignalException/, err)
   end
 
   def test_spawned_target_exit_codes

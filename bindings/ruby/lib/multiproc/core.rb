@@ -111,6 +111,9 @@ module Multiproc
     # the exit status.
     def __run_target(name, arg) # :nodoc:
       block = @targets.fetch(name)
+      # terminate() ends the child as in Python (-15), not as an exception
+      # (as for a forked child, Process#start_fork).
+      Signal.trap("TERM", "SYSTEM_DEFAULT")
       args = arg.empty? ? [] : Handle.load_passed(arg)
       run_child_body(name) { block.call(*args) }
     end
