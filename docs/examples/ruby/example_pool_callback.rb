@@ -31,52 +31,73 @@ Multiproc.task(:func1) do |n|
 end
 Multiproc.main
 
-main_pid = Process.pid
-main_thread = Thread.current
-lock = Mutex.new
-squares = []
-errors = 0
-elsewhere = 0 # callbacks of tasks that ran in another process
-in_parent = 0 # callbacks that ran in this process ...
-off_main = 0 # ... on a thread other than the main one
+# What the callbacks gather. They run on the pool's callback thread, so
+# the main thread reads it under the same Mutex.
+class Collected
+  attr_reader :squares, :errors, :in_parent, :off_main, :elsewhere
 
-where = lambda do
-  in_parent += 1 if Process.pid == main_pid
-  off_main += 1 unless Thread.current == main_thread
-end
-func2 = lambda do |(square, pid)| # the callback
-  lock.synchronize do
-    where.call
-    elsewhere += 1 unless pid == main_pid
-    squares << square
-    puts "func2: #{square}"
+  def initialize
+    @main_pid = Process.pid # print('主进程: ', os.getpid())
+    @main_thread = Thread.current
+    @lock = Mutex.new
+    @squares = []
+    @errors = 0
+    @in_parent = 0 # callbacks that ran in this process ...
+    @off_main = 0 # ... on a thread other than the main one
+    @elsewhere = 0 # results computed in another process
+  end
+
+  # def func2(nn): the callback, with func1's result.
+  def func2((square, pid))
+    @lock.synchronize do
+      note_where
+      @elsewhere += 1 unless pid == @main_pid
+      @squares << square
+      puts "func2: #{square}"
+    end
+  end
+
+  # error_callback: func1 raised in its worker.
+  def on_error(error)
+    @lock.synchronize do
+      note_where
+      @errors += 1
+      puts "error_callback: #{error.name}: #{error.task_name}: #{error.task_message}"
+    end
+  end
+
+  def synchronize(&block)
+    @lock.synchronize(&block)
+  end
+
+  private
+
+  def note_where
+    @in_parent += 1 if Process.pid == @main_pid
+    @off_main += 1 unless Thread.current == @main_thread
   end
 end
-on_error = lambda do |e| # error_callback
-  lock.synchronize do
-    where.call
-    errors += 1
-    puts "error_callback: #{e.name}: #{e.task_name}: #{e.task_message}"
-  end
-end
 
+c = Collected.new
 pool = Multiproc::Pool.new(WORKERS)
 inputs = RANGE.to_a << -1 # and one that fails
 puts "main: Pool(#{WORKERS}), #{inputs.size} tasks with a callback"
-inputs.each { |n| pool.apply_async(:func1, n, callback: func2, error_callback: on_error) }
+inputs.each do |n|
+  pool.apply_async(:func1, n, callback: c.method(:func2), error_callback: c.method(:on_error))
+end
 pool.close
 pool.join # every callback has run now
 puts "main: pool closed and joined"
 
-lock.synchronize do # no callback runs any more; lock all the same
-  calls = squares.size + errors
+c.synchronize do # no callback runs any more; lock all the same
+  calls = c.squares.size + c.errors
   yes_no = ->(ok) { ok ? "yes" : "no" }
-  puts "main: #{squares.size} callbacks and #{errors} error callback"
-  puts "main: every callback ran in the main process: #{yes_no[in_parent == calls]}"
-  puts "main: every callback ran on a thread other than main(): #{yes_no[off_main == calls]}"
-  puts "main: every task ran in a worker process: #{yes_no[elsewhere == squares.size]}"
-  puts "main: the callbacks collected: #{squares.sort.join(' ')}"
-  ok = squares.size == RANGE.size && errors == 1 && in_parent == calls && off_main == calls &&
-       elsewhere == squares.size
+  puts "main: #{c.squares.size} callbacks and #{c.errors} error callback"
+  puts "main: every callback ran in the main process: #{yes_no[c.in_parent == calls]}"
+  puts "main: every callback ran on a thread other than main(): #{yes_no[c.off_main == calls]}"
+  puts "main: every task ran in a worker process: #{yes_no[c.elsewhere == c.squares.size]}"
+  puts "main: the callbacks collected: #{c.squares.sort.join(' ')}"
+  ok = c.squares.size == RANGE.size && c.errors == 1 && c.in_parent == calls && c.off_main == calls &&
+       c.elsewhere == c.squares.size
   exit 1 unless ok
 end
