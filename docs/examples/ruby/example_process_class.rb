@@ -33,8 +33,9 @@ end
 
 clocks = %w[Jedan Taibai].map { |person| ClockProcess.new(person, 0.05) }
 clocks.each(&:start)
+clocks.each(&:join) # all first: a clock still running may yet print a tick
 clocks.each do |clock|
-  code = clock.join
+  code = clock.exitcode
   puts "#{clock.name}: child counted #{code} ticks, parent's copy still has #{clock.ticks}"
   exit 1 unless code == 3
 end
