@@ -103,6 +103,7 @@ int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable)
   s->magic = kQueueMagic;
   q.shared = s;
   q.ring = static_cast<char *>(q.segment.data()) + header;
+  q.capacity = capacity;
   return MP_OK;
 }
 
@@ -121,11 +122,12 @@ int queue_attach(mp_queue &q, int fd) {
     return fail(MP_EINVAL, "queue: the segment's header is inconsistent with its size");
   q.shared = s;
   q.ring = static_cast<char *>(q.segment.data()) + header;
+  q.capacity = q.segment.size() - header;
   return MP_OK;
 }
 
 int queue_put(mp_queue &q, const void *buf, size_t len, const Deadline &deadline) {
-  if (len <= chunk_payload(*q.shared)) return put_whole(q, buf, len, deadline);
+  if (len <= chunk_payload(q)) return put_whole(q, buf, len, deadline);
   return put_stream(q, buf, len, deadline);
 }
 
@@ -181,8 +183,7 @@ int queue_qsize(mp_queue &q, size_t *out) {
 
 int queue_full(mp_queue &q) {
   SideLock lock(q, true);
-  QueueShared &s = *q.shared;
-  return items_full(s) || bytes_free(s, s.capacity) < record_size(0) ? 1 : 0;
+  return items_full(*q.shared) || bytes_free(q, q.capacity) < record_size(0) ? 1 : 0;
 }
 
 int queue_close(mp_queue &q) {

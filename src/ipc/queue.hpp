@@ -31,6 +31,10 @@ struct mp_queue {
   mp::Segment segment;
   mp::QueueShared *shared = nullptr;
   char *ring = nullptr;
+  // The ring's size, copied when the segment is created or attached and
+  // never read again from it: a process that scribbles over the header
+  // cannot make this one index past its mapping.
+  size_t capacity = 0;
   mp::Parked parked;
 };
 

@@ -24,7 +24,7 @@ bool lock_side(OwnerLock &l) {
 }  // namespace
 
 Record *record_at(mp_queue &q, uint64_t pos) {
-  return reinterpret_cast<Record *>(q.ring + pos % q.shared->capacity);
+  return reinterpret_cast<Record *>(q.ring + pos % q.capacity);
 }
 
 int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) {
@@ -42,12 +42,12 @@ void repair_counts(mp_queue &q) {
   uint64_t pos = s.head.load(std::memory_order_relaxed);
   uint64_t tail = s.tail.load(std::memory_order_relaxed);
   uint64_t complete = 0;
-  if (tail < pos || tail - pos > s.capacity || (pos | tail) % 8) {  // corrupted: nothing is readable
+  if (tail < pos || tail - pos > q.capacity || (pos | tail) % 8) {  // corrupted: nothing is readable
     s.tail.store(pos, std::memory_order_relaxed);
     tail = pos;
   }
   while (pos < tail) {
-    size_t to_end = s.capacity - pos % s.capacity;
+    size_t to_end = q.capacity - pos % q.capacity;
     if (to_end < sizeof(Record)) {
       pos += to_end;
       continue;
@@ -104,20 +104,21 @@ bool items_full(const QueueShared &s) { return s.max_items && queued(s) >= s.max
 
 // Bytes a record of `payload` needs at the tail, counting the padding that
 // skips the end of the ring when it does not fit there.
-size_t bytes_needed(const QueueShared &s, size_t payload) {
-  size_t to_end = s.capacity - s.tail.load(std::memory_order_relaxed) % s.capacity;
+size_t bytes_needed(const mp_queue &q, size_t payload) {
+  size_t to_end = q.capacity - q.shared->tail.load(std::memory_order_relaxed) % q.capacity;
   size_t size = record_size(payload);
   return size <= to_end ? size : to_end + size;
 }
 
 // Free bytes (put_lock held). The consumer's head is only read when the
 // last value seen does not leave enough room.
-size_t bytes_free(QueueShared &s, size_t want) {
+size_t bytes_free(mp_queue &q, size_t want) {
+  QueueShared &s = *q.shared;
   uint64_t tail = s.tail.load(std::memory_order_relaxed);
-  size_t room = s.capacity - (tail - s.head_seen);
+  size_t room = q.capacity - (tail - s.head_seen);
   if (room >= want) return room;
   s.head_seen = s.head.load(std::memory_order_acquire);
-  return s.capacity - (tail - s.head_seen);
+  return q.capacity - (tail - s.head_seen);
 }
 
 // Append a record (put_lock held, space checked). The tail moves last: a
@@ -125,7 +126,7 @@ size_t bytes_free(QueueShared &s, size_t want) {
 void append(mp_queue &q, const Record &h, const void *payload) {
   QueueShared &s = *q.shared;
   uint64_t tail = s.tail.load(std::memory_order_relaxed);
-  size_t to_end = s.capacity - tail % s.capacity;
+  size_t to_end = q.capacity - tail % q.capacity;
   size_t size = record_size(h.len);
   if (size > to_end) {
     if (to_end >= sizeof(Record)) {
@@ -158,8 +159,8 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
   QueueShared &s = *q.shared;
   for (;;) {
     if (s.closed.load(std::memory_order_acquire)) return fail(MP_ECLOSED, "put: the queue is closed");
-    size_t want = bytes_needed(s, payload) + reserve;
-    bool full = (counts_item && items_full(s)) || want > bytes_free(s, want);
+    size_t want = bytes_needed(q, payload) + reserve;
+    bool full = (counts_item && items_full(s)) || want > bytes_free(q, want);
     if (!full) return MP_OK;
     // MP_EFULL is the answer of a put that may not wait (timeout 0); one
     // whose time ran out (waiting for room or for the lock) timed out.
@@ -172,7 +173,7 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
       if (s.closed.load(std::memory_order_relaxed)) return true;
       if (counts_item && items_full(s)) return false;
       uint64_t head = s.head.load(std::memory_order_seq_cst);
-      return want <= s.capacity - (s.tail.load(std::memory_order_relaxed) - head);
+      return want <= q.capacity - (s.tail.load(std::memory_order_relaxed) - head);
     });
     if (r == MP_ETIMEDOUT) return fail(MP_ETIMEDOUT, "put: timed out while the queue is full");
   }
@@ -191,10 +192,10 @@ int head_record(mp_queue &q, Record **out) {
       s.tail_seen = s.tail.load(std::memory_order_acquire);
       if (head >= s.tail_seen) return MP_OK;
     }
-    if (s.tail_seen - head > s.capacity || head % 8)  // records are 8-byte aligned
+    if (s.tail_seen - head > q.capacity || head % 8)  // records are 8-byte aligned
       return fail(MP_ESTATE, "queue: corrupted indexes (head %llu, tail %llu)",
                   (unsigned long long)head, (unsigned long long)s.tail_seen);
-    size_t to_end = s.capacity - head % s.capacity;
+    size_t to_end = q.capacity - head % q.capacity;
     if (to_end < sizeof(Record)) {
       s.head.store(head + to_end, std::memory_order_release);
       continue;

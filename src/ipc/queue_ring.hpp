@@ -82,7 +82,7 @@ inline size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
 inline size_t record_size(size_t payload) { return align8(sizeof(Record) + payload); }
 
 // Largest WHOLE payload; bigger messages are streamed in chunks this size.
-inline size_t chunk_payload(const QueueShared &s) { return s.capacity / 4 - sizeof(Record); }
+inline size_t chunk_payload(const mp_queue &q) { return q.capacity / 4 - sizeof(Record); }
 
 Record *record_at(mp_queue &q, uint64_t pos);
 int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died);
@@ -154,8 +154,8 @@ int wait_on(SideLock &lock, std::atomic<uint32_t> &seq, std::atomic<uint32_t> &w
 // The ring (queue_ring.cpp).
 uint64_t queued(const QueueShared &s);
 bool items_full(const QueueShared &s);
-size_t bytes_needed(const QueueShared &s, size_t payload);
-size_t bytes_free(QueueShared &s, size_t want);
+size_t bytes_needed(const mp_queue &q, size_t payload);
+size_t bytes_free(mp_queue &q, size_t want);
 void append(mp_queue &q, const Record &h, const void *payload);
 void wake_consumers(QueueShared &s);
 void wake_producers(QueueShared &s);

@@ -21,7 +21,7 @@ namespace ring {
 void abort_stream(mp_queue &q) {
   QueueShared &s = *q.shared;
   if (!s.writing_stream) return;
-  if (bytes_needed(s, 0) <= bytes_free(s, bytes_needed(s, 0))) append(q, Record{kAbort, 0, s.writing_stream, 0}, nullptr);
+  if (bytes_needed(q, 0) <= bytes_free(q, bytes_needed(q, 0))) append(q, Record{kAbort, 0, s.writing_stream, 0}, nullptr);
   s.writing_stream = 0;
   wake(s.data_seq);
 }
@@ -161,7 +161,7 @@ int put_stream(mp_queue &q, const void *buf, size_t len, const Deadline &deadlin
   uint64_t id = ++s.next_stream;
   s.writing_stream = id;
   const char *p = static_cast<const char *>(buf);
-  size_t chunk = chunk_payload(s), sent = 0;
+  size_t chunk = chunk_payload(q), sent = 0;
   size_t reserve = record_size(0) + sizeof(Record);  // room for an ABORT (+ pad)
   while (sent < len) {
     size_t n = len - sent < chunk ? len - sent : chunk;
@@ -232,7 +232,7 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
     return r != MP_OK ? r : MP_ECANCELED;
   }
   // A FIRST chunk is always a whole chunk of a message longer than one.
-  if (h->len != chunk_payload(s) || h->total <= h->len || h->total > PTRDIFF_MAX) {
+  if (h->len != chunk_payload(q) || h->total <= h->len || h->total > PTRDIFF_MAX) {
     release_get_stream(s);
     return fail(MP_ESTATE, "queue: corrupted first chunk (%u bytes of %llu)", h->len,
                 (unsigned long long)h->total);

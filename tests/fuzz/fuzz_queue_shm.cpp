@@ -9,7 +9,9 @@
 // or nudged, record headers; optionally a dead owner of the put_stream
 // mutex (a streaming producer killed). A second handle attaches from the descriptor
 // (attach checks the geometry) and runs get/get_into/put/qsize/empty/full/
-// task_done/join with timeout 0; each must return a code.
+// task_done/join with timeout 0; each must return a code. Then, on some
+// inputs, the creator's handle (attached before the corruption) does the
+// same.
 //
 // Left alone: the robust pthread mutex put_stream (glibc's own layout) and
 // lock words naming a live process (a lock held by a live process is
@@ -217,6 +219,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     operate(peer, in);
     mp_queue_free(peer);
   }
+  // The creator's handle, attached before the corruption: it must not
+  // trust the header's geometry either (capacity is copied at attach).
+  if (kind & 8) operate(q, in);
   munmap(base, kSegment);
   mp_queue_free(q);
   return 0;
