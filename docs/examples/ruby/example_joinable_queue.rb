@@ -50,9 +50,9 @@ consumers = Array.new(2) do |i|
 end
 (producers + consumers).each(&:start)
 
-producers.each do |p|
-  code = p.join
-  abort "#{p.name} exited with #{code}" unless code.zero?
+producers.each do |producer|
+  code = producer.join
+  abort "#{producer.name} exited with #{code}" unless code.zero?
 end
 q.join # every item is put: wait until each one is task_done
 puts "main: all tasks done"
