@@ -26,7 +26,10 @@ MASK32 = 0xFFFF_FFFF
 # Deterministic test data, as in the C port: the top byte of a 32-bit LCG.
 def make_data(len)
   x = 12_345
-  bytes = Array.new(len) { x = (x * 1_664_525 + 1_013_904_223) & MASK32; x >> 24 }
+  bytes = Array.new(len) do
+    x = (x * 1_664_525 + 1_013_904_223) & MASK32
+    x >> 24
+  end
   bytes.pack("C*")
 end
 
