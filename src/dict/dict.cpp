@@ -123,8 +123,9 @@ void repair(mp_dict &d) {
 
 // Derived counters that no locker could have stored: another process
 // corrupted them (a repair recounts them from the slots).
-bool counters_plausible(const DictShared &s) {
-  return s.count <= s.max_entries && s.top <= s.arena_bytes && s.tombstones <= s.slots &&
+bool counters_plausible(const mp_dict &d) {
+  const DictShared &s = *d.shared;
+  return s.count <= s.max_entries && s.top <= d.arena_bytes && s.tombstones <= d.slots &&
          s.payload <= s.max_bytes && s.active <= 1;
 }
 
@@ -138,7 +139,7 @@ int lock_dict(mp_dict &d, const char *op) {
     return MP_OK;
   }
   if (r != 0) return fail_errno(op, "locking the dict", r);
-  if (!counters_plausible(*d.shared)) repair(d);
+  if (!counters_plausible(d)) repair(d);
   return MP_OK;
 }
 
@@ -245,9 +246,9 @@ int store(mp_dict &d, const Bank &b, const Probe &p, Bytes key, Bytes value, con
   if (old && store_in_place(old, value)) return MP_OK;
   int64_t slot = old ? p.found : p.free;
   bool fresh = !old && slot >= 0 && b.slots[slot] == kEmpty;  // not a tombstone
-  bool table_ok = slot >= 0 && (!fresh || s.count + s.tombstones < s.slots - s.slots / 4);
+  bool table_ok = slot >= 0 && (!fresh || s.count + s.tombstones < d.slots - d.slots / 4);
   size_t size = record_size(key.len, value.len);
-  bool arena_ok = s.top <= s.arena_bytes && size <= s.arena_bytes - s.top;
+  bool arena_ok = s.top <= b.arena_bytes && size <= b.arena_bytes - s.top;
   if (!table_ok || !arena_ok) return rebuild(d, true, old ? p.found : -1, &it, op);
   write_record(b, s.top, key, p.hash, value);
   publish(&b.slots[slot], slot_word(p.hash, s.top));
@@ -326,6 +327,8 @@ int dict_create(mp_dict &d, size_t max_entries, size_t max_bytes) {
   s->version = kDictVersion;
   s->magic = kDictMagic;
   d.shared = s;
+  d.slots = g.slots;
+  d.arena_bytes = g.arena_bytes;
   return MP_OK;
 }
 
@@ -341,6 +344,8 @@ int dict_attach(mp_dict &d, int fd) {
   if (!geometry_ok(*s, d.segment.size()))
     return fail(MP_EINVAL, "mp_dict_from_fd: the dict's header is inconsistent with its size");
   d.shared = s;
+  d.slots = s->slots;
+  d.arena_bytes = s->arena_bytes;
   return MP_OK;
 }
 

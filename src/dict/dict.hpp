@@ -18,6 +18,11 @@ struct mp_dict {
   uint32_t magic = kMagic;
   mp::Segment segment;
   mp::DictShared *shared = nullptr;
+  // The banks' geometry, copied when the segment is created or attached
+  // and never read again from it: a process that scribbles over the
+  // header cannot make this one index past its mapping.
+  uint64_t slots = 0;
+  uint64_t arena_bytes = 0;
 };
 
 namespace mp {

@@ -125,10 +125,9 @@ struct Bank {
 };
 
 inline Bank bank(const mp_dict &d, uint64_t which) {
-  const DictShared &s = *d.shared;
   char *base = static_cast<char *>(d.segment.data()) + header_size() +
-               (which & 1) * (s.slots * 8 + s.arena_bytes);
-  return Bank{reinterpret_cast<uint64_t *>(base), base + s.slots * 8, s.slots - 1, s.arena_bytes};
+               (which & 1) * (d.slots * 8 + d.arena_bytes);
+  return Bank{reinterpret_cast<uint64_t *>(base), base + d.slots * 8, d.slots - 1, d.arena_bytes};
 }
 
 inline Bank active_bank(const mp_dict &d) { return bank(d, d.shared->active); }

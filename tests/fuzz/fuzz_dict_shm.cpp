@@ -183,6 +183,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     operate(peer, in);
     mp_dict_free(peer);
   }
+  // The creator's handle, attached before the corruption: it must not
+  // trust the header's geometry either (copied at create/attach).
+  if (flags & 2) operate(d, in);
   munmap(base, size_mapped);
   mp_dict_free(d);
   return 0;
