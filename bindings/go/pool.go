@@ -12,6 +12,7 @@ import "C"
 import (
 	"context"
 	"runtime/cgo"
+	"sync"
 	"unsafe"
 
 	"multiproc.dev/multiproc/internal/capi"
@@ -95,11 +96,22 @@ func (p *Pool) Apply(ctx context.Context, task string, arg []byte) ([]byte, erro
 // callback, if not nil, runs once when the task has finished, successful
 // or not, on the pool's callback goroutine: one callback at a time, in
 // completion order; it must not Join, Terminate or Close its own pool.
+// The result given to callback is usable there even if the caller has
+// closed it meanwhile (Close then takes effect after the callback).
 func (p *Pool) ApplyAsync(task string, arg []byte, callback func(*AsyncResult)) (*AsyncResult, error) {
 	res := &AsyncResult{}
 	var h cgo.Handle
 	if callback != nil {
-		h = cgo.NewHandle(func() { callback(res) })
+		// The task may finish before mp_go_apply_async returns: the
+		// callback waits until res holds its C handle.
+		ready := make(chan struct{})
+		res.callbackPending = true
+		h = cgo.NewHandle(func() {
+			<-ready
+			callback(res)
+			res.callbackDone()
+		})
+		defer close(ready)
 	}
 	ctask := C.CString(task)
 	defer C.free(unsafe.Pointer(ctask))
@@ -257,7 +269,25 @@ func (p *Pool) Close() error {
 
 // AsyncResult is the pending or finished outcome of ApplyAsync or
 // MapAsync (AsyncResult).
-type AsyncResult struct{ h handle }
+type AsyncResult struct {
+	h handle
+
+	mu              sync.Mutex
+	callbackPending bool // ApplyAsync's callback has yet to run
+	closeRequested  bool // Close came first: release after the callback
+}
+
+// callbackDone ends the callback's claim on r, releasing r if Close was
+// called meanwhile.
+func (r *AsyncResult) callbackDone() {
+	r.mu.Lock()
+	r.callbackPending = false
+	closeNow := r.closeRequested
+	r.mu.Unlock()
+	if closeNow {
+		r.h.close()
+	}
+}
 
 func (r *AsyncResult) init(c capi.Result) {
 	r.h = handle{p: uintptr(c), free: func(p uintptr) { capi.Mp_result_free(capi.Result(p)) }}
@@ -326,8 +356,17 @@ func (r *AsyncResult) Values(ctx context.Context) ([][]byte, error) {
 	return values, first
 }
 
-// Close releases the result (the task still runs if not finished).
+// Close releases the result (the task still runs if not finished). If
+// the result's callback has not run yet, the release happens right after
+// it, so the callback can still read the result.
 func (r *AsyncResult) Close() error {
+	r.mu.Lock()
+	if r.callbackPending {
+		r.closeRequested = true
+		r.mu.Unlock()
+		return nil
+	}
+	r.mu.Unlock()
 	r.h.close()
 	return nil
 }

@@ -83,6 +83,44 @@ func TestPoolWorkerDeathFailsOnlyItsTask(t *testing.T) {
 	}
 }
 
+// A result closed by the caller right after ApplyAsync is still readable
+// in its callback (the release waits for the callback), and is released
+// after it.
+func TestPoolApplyAsyncCloseBeforeCallback(t *testing.T) {
+	p := testPool(t, 2)
+	type outcome struct {
+		value string
+		err   error
+	}
+	done := make(chan outcome, 20)
+	for i := 0; i < 20; i++ {
+		r, err := p.ApplyAsync("square", []byte(strconv.Itoa(i)), func(r *AsyncResult) {
+			v, err := r.Get(nil)
+			done <- outcome{string(v), err}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+	}
+	sum := 0
+	for i := 0; i < 20; i++ {
+		select {
+		case o := <-done:
+			if o.err != nil {
+				t.Fatalf("Get in the callback of a closed result: %v", o.err)
+			}
+			n, _ := strconv.Atoi(o.value)
+			sum += n
+		case <-time.After(60 * time.Second):
+			t.Fatal("callbacks did not run")
+		}
+	}
+	if sum != 2470 { // 0² + 1² + … + 19²
+		t.Fatalf("sum of squares = %d, want 2470", sum)
+	}
+}
+
 func TestPoolApplyAsyncCallbacks(t *testing.T) {
 	p := testPool(t, 2)
 	var mu sync.Mutex
