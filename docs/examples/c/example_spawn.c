@@ -97,13 +97,17 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* Join them all before reporting: a child still running could print
+   * between the report lines. */
   for (int i = 0; i < NCHILDREN; i++) {
-    int code;
     rc = mp_process_join(record[i], MP_FOREVER);
     if (rc < 0) {
       status = fail("mp_process_join", rc);
       goto out;
     }
+  }
+  for (int i = 0; i < NCHILDREN; i++) {
+    int code;
     rc = mp_process_exitcode(&code, record[i]);
     if (rc < 0) {
       status = fail("mp_process_exitcode", rc);
