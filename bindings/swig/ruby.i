@@ -23,6 +23,7 @@
 %{
 #include <ruby.h>
 #include <ruby/thread.h>
+#include <ruby/encoding.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,113 @@ static void mp_rb_blocking(int &result, int64_t *timeout, int mode, F &&action) 
 }
 
 /* ---------------------------------------------------------------------
+ * Fast paths: handles and the pool codec without SWIG's per-call costs
+ * ------------------------------------------------------------------- */
+
+/* The C pointer inside a SWIG handle object of type ty. SWIG's own check
+ * looks up an instance variable by name and compares type names on every
+ * call; every object of one SWIG pointer class was made by
+ * SWIG_NewPointerObj with one type, so once SWIG accepted an object its
+ * class is remembered in *klass (pinned: a registered address) and the
+ * next objects of that class need only a compare. */
+static void *mp_rb_unwrap(VALUE obj, swig_type_info *ty, VALUE *klass) {
+  if (!SPECIAL_CONST_P(obj) && RBASIC_CLASS(obj) == *klass) return DATA_PTR(obj);
+  void *p = NULL;
+  if (NIL_P(obj) || !SWIG_IsOK(SWIG_ConvertPtr(obj, &p, ty, 0)))
+    rb_raise(rb_eTypeError, "multiproc: not a %s handle", ty->str);
+  if (*klass == Qnil) rb_gc_register_address(klass);
+  *klass = RBASIC_CLASS(obj);
+  return p;
+}
+
+/* A timeout argument of the fast paths: Integer milliseconds, nil = forever. */
+static int64_t mp_rb_timeout(VALUE ms) { return NIL_P(ms) ? MP_FOREVER : NUM2LL(ms); }
+
+/* The module Multiproc (pinned once found) and the methods the library's
+ * callbacks call on it. */
+static VALUE mp_rb_module(void) {
+  static VALUE mod = Qnil;
+  if (NIL_P(mod)) {
+    rb_gc_register_address(&mod);
+    mod = rb_const_get(rb_cObject, rb_intern("Multiproc"));
+  }
+  return mod;
+}
+
+/* Pool arguments and results (Multiproc::Codec): a String (not a
+ * subclass) in UTF-8, ASCII-8BIT or US-ASCII travels as a tag byte and its
+ * bytes; anything else as Marshal, whose output starts with "\x04", never
+ * a tag. The tag of obj, or 0 when it goes through Marshal. */
+static char mp_rb_codec_tag(VALUE obj) {
+  if (!RB_TYPE_P(obj, T_STRING) || rb_obj_class(obj) != rb_cString) return 0;
+  int enc = ENCODING_GET(obj);
+  if (enc == rb_utf8_encindex()) return 'u';
+  if (enc == rb_ascii8bit_encindex()) return 'b';
+  if (enc == rb_usascii_encindex()) return 'a';
+  return 0;
+}
+
+/* Append obj's encoding to the String buf (may raise: Marshal). */
+static void mp_rb_codec_append(VALUE buf, VALUE obj) {
+  char tag = mp_rb_codec_tag(obj);
+  VALUE bytes = tag ? obj : rb_marshal_dump(obj, Qnil);
+  if (tag) rb_str_buf_cat(buf, &tag, 1);
+  rb_str_buf_cat(buf, RSTRING_PTR(bytes), RSTRING_LEN(bytes));
+  RB_GC_GUARD(bytes);
+}
+
+/* The object encoded in bytes (may raise: Marshal). */
+static VALUE mp_rb_codec_load_bytes(const char *p, size_t len) {
+  if (len > 0) {
+    switch (p[0]) {
+    case 'u': return rb_utf8_str_new(p + 1, (long)len - 1);
+    case 'b': return rb_str_new(p + 1, (long)len - 1);
+    case 'a': return rb_usascii_str_new(p + 1, (long)len - 1);
+    }
+  }
+  return rb_marshal_load(rb_str_new(p, (long)len));
+}
+
+/* The arguments of a map or imap encoded in one String (Ruby memory only,
+ * so a raise, e.g. Marshal of a Proc, leaks nothing); submit(ptrs, lens, n)
+ * runs once they stop moving and returns the library's code. With splat,
+ * each item is an Array of arguments: "*" and its Marshal (see __run_task). */
+template <class F>
+static int mp_rb_with_args(VALUE items, int splat, F &&submit) {
+  Check_Type(items, T_ARRAY);
+  long n = RARRAY_LEN(items);
+  VALUE arena = rb_str_buf_new(n * 24), ends_v, ptrs_v, lens_v;
+  size_t *ends = ALLOCV_N(size_t, ends_v, n + 1);
+  long count = 0;
+  /* Marshal may run Ruby code that shortens items: read it as it is. */
+  for (; count < n && count < RARRAY_LEN(items); ++count) {
+    VALUE item = RARRAY_AREF(items, count);
+    if (splat) {
+      VALUE bytes = rb_marshal_dump(rb_Array(item), Qnil);
+      rb_str_buf_cat(arena, "*", 1);
+      rb_str_buf_cat(arena, RSTRING_PTR(bytes), RSTRING_LEN(bytes));
+    } else {
+      mp_rb_codec_append(arena, item);
+    }
+    ends[count] = (size_t)RSTRING_LEN(arena);
+  }
+  const void **ptrs = ALLOCV_N(const void *, ptrs_v, count + 1);
+  size_t *lens = ALLOCV_N(size_t, lens_v, count + 1);
+  const char *base = RSTRING_PTR(arena);
+  for (long i = 0; i < count; ++i) {
+    size_t start = i ? ends[i - 1] : 0;
+    ptrs[i] = base + start;
+    lens[i] = ends[i] - start;
+  }
+  int rc = submit(ptrs, lens, (size_t)count); /* the library copies them */
+  RB_GC_GUARD(arena);
+  ALLOCV_END(ends_v);
+  ALLOCV_END(ptrs_v);
+  ALLOCV_END(lens_v);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
  * Targets and tasks: the library calls them on the main thread inside
  * mp_main() (GVL held), so they may call Ruby; exceptions are contained.
  * ------------------------------------------------------------------- */
@@ -144,8 +252,7 @@ struct mp_rb_dispatch_args {
 
 static VALUE mp_rb_dispatch_body(VALUE p) {
   mp_rb_dispatch_args *a = reinterpret_cast<mp_rb_dispatch_args *>(p);
-  VALUE mod = rb_const_get(rb_cObject, rb_intern("Multiproc"));
-  return rb_funcall(mod, a->method, 2, a->name, a->arg);
+  return rb_funcall(mp_rb_module(), a->method, 2, a->name, a->arg);
 }
 
 /* Call Multiproc.<method>(name, arg) under rb_protect; *failed is set if
@@ -166,21 +273,63 @@ static int mp_rb_target(const void *arg, size_t arg_len, void *payload) {
   return failed || !FIXNUM_P(r) ? 1 : FIX2INT(r);
 }
 
+/* One pool task in a worker: decode the argument, call
+ * Multiproc.__run_task(name, value, splat), encode the result. */
+struct mp_rb_task_call {
+  const char *name;
+  const char *arg;
+  size_t arg_len;
+  char tag;    /* the result's Codec tag, 0: bytes is its Marshal */
+  VALUE bytes; /* the result String, or its Marshal */
+};
+
+static VALUE mp_rb_task_body(VALUE p) {
+  static ID run_task = rb_intern("__run_task");
+  mp_rb_task_call *c = reinterpret_cast<mp_rb_task_call *>(p);
+  bool splat = c->arg_len > 0 && c->arg[0] == '*'; /* an Array of arguments */
+  VALUE value = splat ? mp_rb_codec_load_bytes(c->arg + 1, c->arg_len - 1)
+                      : mp_rb_codec_load_bytes(c->arg, c->arg_len);
+  VALUE result = rb_funcall(mp_rb_module(), run_task, 3, rb_str_new_cstr(c->name), value,
+                            splat ? Qtrue : Qfalse);
+  c->tag = mp_rb_codec_tag(result);
+  c->bytes = c->tag ? result : rb_marshal_dump(result, Qnil);
+  return Qnil;
+}
+
+/* The failed task's message: Multiproc.__task_failure(name, exception). */
+static VALUE mp_rb_task_failure_body(VALUE p) {
+  static ID task_failure = rb_intern("__task_failure");
+  mp_rb_task_call *c = reinterpret_cast<mp_rb_task_call *>(p);
+  VALUE msg = rb_funcall(mp_rb_module(), task_failure, 2, rb_str_new_cstr(c->name), rb_errinfo());
+  return StringValue(msg);
+}
+
+/* A malloc'd copy of tag (if not 0) and the String's bytes. */
+static int mp_rb_copy_out(void **out, size_t *out_len, char tag, VALUE s) {
+  size_t head = tag ? 1 : 0, len = (size_t)RSTRING_LEN(s);
+  char *buf = static_cast<char *>(malloc(head + len + 1));
+  if (!buf) return 1;
+  if (tag) buf[0] = tag;
+  memcpy(buf + head, RSTRING_PTR(s), len);
+  buf[head + len] = '\0';
+  *out = buf;
+  *out_len = head + len;
+  return 0;
+}
+
 static int mp_rb_task(void **out, size_t *out_len, const void *arg, size_t arg_len,
                       void *payload) {
+  mp_rb_task_call c = {static_cast<const char *>(payload), static_cast<const char *>(arg),
+                       arg_len, 0, Qnil};
   int failed = 0;
-  VALUE r = mp_rb_dispatch("__run_task", static_cast<const char *>(payload), arg,
-                           arg_len, &failed);
-  /* __run_task returns [ok, bytes]: the result, or the error message. */
-  if (failed || !RB_TYPE_P(r, T_ARRAY) || RARRAY_LEN(r) != 2) return 1;
-  VALUE bytes = rb_ary_entry(r, 1);
-  if (RB_TYPE_P(bytes, T_STRING) && RSTRING_LEN(bytes) > 0) {
-    *out_len = (size_t)RSTRING_LEN(bytes);
-    *out = malloc(*out_len);
-    if (!*out) return 1;
-    memcpy(*out, RSTRING_PTR(bytes), *out_len);
-  }
-  return RTEST(rb_ary_entry(r, 0)) ? 0 : 1;
+  rb_protect(mp_rb_task_body, reinterpret_cast<VALUE>(&c), &failed);
+  if (!failed) return mp_rb_copy_out(out, out_len, c.tag, c.bytes);
+  /* The exception's message is the task's error (TaskFailedError). */
+  int failed_again = 0;
+  VALUE msg = rb_protect(mp_rb_task_failure_body, reinterpret_cast<VALUE>(&c), &failed_again);
+  rb_set_errinfo(Qnil);
+  if (!failed_again) mp_rb_copy_out(out, out_len, 0, msg);
+  return 1;
 }
 
 /* ---------------------------------------------------------------------
@@ -289,37 +438,6 @@ MP_RB_HANDLE_OUT(mp_pool_t)
 MP_RB_HANDLE_OUT(mp_result_t)
 MP_RB_HANDLE_OUT(mp_iter_t)
 
-/* A list of argument Strings for the pool's map/imap. The Ruby Array is
- * kept alive by the wrapper's argument for the whole call. */
-%typemap(in) (const void *const *args, const size_t *arg_lens, size_t n) {
-  Check_Type($input, T_ARRAY);
-  size_t n = (size_t)RARRAY_LEN($input);
-  void **ptrs = (void **)calloc(n ? n : 1, sizeof(void *));
-  size_t *lens = (size_t *)calloc(n ? n : 1, sizeof(size_t));
-  if (!ptrs || !lens) {
-    free(ptrs);
-    free(lens);
-    rb_raise(rb_eNoMemError, "multiproc: argument list");
-  }
-  for (size_t i = 0; i < n; ++i) {
-    VALUE s = rb_ary_entry($input, (long)i);
-    if (!RB_TYPE_P(s, T_STRING)) {
-      free(ptrs);
-      free(lens);
-      rb_raise(rb_eTypeError, "multiproc: every argument must be a String");
-    }
-    ptrs[i] = RSTRING_PTR(s);
-    lens[i] = (size_t)RSTRING_LEN(s);
-  }
-  $1 = ($1_ltype)ptrs;
-  $2 = ($2_ltype)lens;
-  $3 = n;
-}
-%typemap(freearg) (const void *const *args, const size_t *arg_lens, size_t n) {
-  free((void *)$1);
-  free((void *)$2);
-}
-
 /* ---------------------------------------------------------------------
  * Blocking calls: released GVL, woken by Ruby interrupts
  * ------------------------------------------------------------------- */
@@ -366,6 +484,7 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 %ignore mp_pool_apply_async;
 %ignore mp_pool_map_async;
 %ignore mp_pool_map;
+%ignore mp_pool_imap;
 %ignore mp_process_read;
 %ignore mp_conn_recv_into;
 %ignore mp_queue_get_into;
@@ -432,31 +551,114 @@ int mp_rb_apply_async(mp_result_t **out, mp_pool_t *pool, const char *task,
   return mp_pool_apply_async(out, pool, task, arg, arg_len, cb, cb, NULL);
 }
 
-int mp_rb_map_async(mp_result_t **out, mp_pool_t *pool, const char *task,
-                    const void *const *args, const size_t *arg_lens, size_t n,
-                    size_t chunksize, int notify) {
+/* map_async of the Array items, each encoded by the Codec (with splat: an
+ * Array of arguments, for starmap). */
+int mp_rb_map_async(mp_result_t **out, mp_pool_t *pool, const char *task, VALUE items,
+                    int splat, size_t chunksize, int notify) {
   mp_result_cb cb = notify ? mp_rb_notify : NULL;
-  return mp_pool_map_async(out, pool, task, args, arg_lens, n, chunksize, cb, cb, NULL);
+  return mp_rb_with_args(items, splat, [&](const void *const *args, const size_t *lens, size_t n) {
+    return mp_pool_map_async(out, pool, task, args, lens, n, chunksize, cb, cb, NULL);
+  });
+}
+
+/* imap of the Array items, each encoded by the Codec. */
+int mp_rb_imap(mp_iter_t **out, mp_pool_t *pool, const char *task, VALUE items,
+               size_t chunksize, int flags) {
+  return mp_rb_with_args(items, 0, [&](const void *const *args, const size_t *lens, size_t n) {
+    return mp_pool_imap(out, pool, task, args, lens, n, chunksize, flags);
+  });
 }
 
 /* The address of a result, to match the notify pipe's records. */
 uint64_t mp_rb_result_addr(mp_result_t *result) { return (uint64_t)(uintptr_t)result; }
 
-/* Every item of a finished result as [status, bytes] pairs, in one call
- * (map results without a Ruby call per item into C). */
-VALUE mp_rb_result_items(mp_result_t *result) {
+/* Every item of a finished map, decoded (Codec), in one call: the Array of
+ * values; nil when an item failed (failure, an Array, then holds the first
+ * failed item's code and message); or an Integer, the library's code. */
+VALUE mp_rb_result_values(mp_result_t *result, VALUE failure) {
+  Check_Type(failure, T_ARRAY);
   int n = mp_result_count(result);
   if (n < 0) return INT2NUM(n);
-  VALUE list = rb_ary_new_capa(n);
+  VALUE values = rb_ary_new_capa(n);
   for (int i = 0; i < n; ++i) {
     const void *data = NULL;
     size_t len = 0;
     int rc = mp_result_item(&data, &len, result, (size_t)i);
     if (rc == MP_EINVAL || rc == MP_ESTATE) return INT2NUM(rc);
-    VALUE s = data ? rb_str_new((const char *)data, (long)len) : Qnil;
-    rb_ary_push(list, rb_assoc_new(INT2NUM(rc), s));
+    if (rc < 0) {
+      rb_ary_push(failure, INT2NUM(rc));
+      rb_ary_push(failure, data ? rb_str_new((const char *)data, (long)len) : Qnil);
+      return Qnil;
+    }
+    rb_ary_push(values, data ? mp_rb_codec_load_bytes((const char *)data, len) : Qnil);
   }
-  return list;
+  return values;
+}
+
+/* Multiproc::Codec.dump / .load (see mp_rb_codec_tag). */
+VALUE mp_rb_codec_dump(VALUE obj) {
+  if (!mp_rb_codec_tag(obj)) return rb_marshal_dump(obj, Qnil);
+  VALUE buf = rb_str_buf_new(RSTRING_LEN(obj) + 1);
+  mp_rb_codec_append(buf, obj);
+  return buf;
+}
+
+VALUE mp_rb_codec_load(VALUE bytes) {
+  StringValue(bytes);
+  VALUE v = mp_rb_codec_load_bytes(RSTRING_PTR(bytes), (size_t)RSTRING_LEN(bytes));
+  RB_GC_GUARD(bytes);
+  return v;
+}
+
+/* Queue#put's hot path: no output Array, no SWIG conversions. Returns the
+ * code. The try (timeout 0) keeps the GVL; a put that must wait sends a
+ * frozen String sharing message's bytes, which stay put while the GVL is
+ * released even if another thread changes message. */
+VALUE mp_rb_queue_put(VALUE queue, VALUE message, VALUE timeout_ms) {
+  static VALUE klass = Qnil;
+  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
+  if (!RB_TYPE_P(message, T_STRING))
+    rb_raise(rb_eTypeError, "a message is a String, not %s (use put_object)", rb_obj_classname(message));
+  int64_t timeout = mp_rb_timeout(timeout_ms);
+  int rc = mp_queue_put(q, RSTRING_PTR(message), (size_t)RSTRING_LEN(message), 0);
+  if ((rc != MP_EFULL && rc != MP_ETIMEDOUT) || timeout == 0) return INT2FIX(rc);
+  VALUE bytes = rb_str_new_frozen(message);
+  mp_rb_blocking(rc, &timeout, MP_RB_RETRY, [&]() {
+    rc = mp_queue_put(q, RSTRING_PTR(bytes), (size_t)RSTRING_LEN(bytes), timeout);
+  });
+  RB_GC_GUARD(bytes);
+  return INT2FIX(rc);
+}
+
+/* Queue#get's hot path: the message (a binary String) or the code (an
+ * Integer). A message up to 4 KiB is read into a buffer on the stack (no
+ * library allocation); a larger one, whose size the first read reports,
+ * is got again with the library's buffer in the time left. */
+VALUE mp_rb_queue_get(VALUE queue, VALUE timeout_ms) {
+  static VALUE klass = Qnil;
+  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
+  int64_t timeout = mp_rb_timeout(timeout_ms);
+  int64_t deadline = timeout > 0 ? mp_rb_now_ms() + timeout : -1;
+  char small[4096];
+  size_t len = 0;
+  int rc;
+  mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
+    rc = mp_queue_get_into(&len, q, small, sizeof small, timeout);
+  });
+  if (rc == MP_OK) return rb_str_new(small, (long)len);
+  if (rc != MP_ENOSPC) return INT2FIX(rc);
+  if (deadline >= 0) {
+    int64_t left = deadline - mp_rb_now_ms();
+    timeout = left > 0 ? left : 0;
+  }
+  void *big = NULL;
+  mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
+    rc = mp_queue_get(&big, &len, q, timeout);
+  });
+  if (rc != MP_OK) return INT2FIX(rc);
+  VALUE s = rb_str_new(static_cast<const char *>(big), (long)len);
+  mp_free(big);
+  return s;
 }
 
 /* Read up to max bytes from a child's stdout or stderr pipe. */

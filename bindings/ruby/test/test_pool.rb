@@ -2,6 +2,9 @@
 
 require_relative "helper"
 
+# A String subclass, defined before Multiproc.main so the workers know it.
+class PoolTestString < String; end
+
 Multiproc.task(:square) { |x| x * x }
 Multiproc.task(:echo) { |x| x }
 Multiproc.task(:add) { |a, b| a + b }
@@ -42,6 +45,24 @@ class TestPool < Minitest::Test
     assert_equal items, got
     assert_equal items.map { |i| i.is_a?(String) ? i.encoding : nil }, got.map { |i| i.is_a?(String) ? i.encoding : nil }
     assert_equal "*x", @pool.apply(:add, "*", "x"), "a leading '*' of a String is not a tag"
+  end
+
+  def test_codec_edge_cases
+    # String subclasses and Strings in other encodings go through Marshal,
+    # keeping their class; a leading "u", "b" or "a" is data, not a tag.
+    items = [PoolTestString.new("s"), "u", "b".b, "", "\x04\b".b, 1 << 70, :sym]
+    got = @pool.map(:echo, items, chunksize: 1)
+    assert_equal items, got
+    assert_instance_of PoolTestString, got[0]
+    assert_equal items, @pool.imap(:echo, items).to_a
+    assert_equal ["u"], Multiproc::Codec.load(Multiproc::Codec.dump(["u"]))
+  end
+
+  def test_an_item_marshal_cannot_dump_raises_before_anything_runs
+    err = assert_raises(TypeError) { @pool.map(:echo, [1, -> {}]) }
+    assert_match(/Proc/, err.message)
+    assert_equal 0, @pool.stats[:submitted]
+    assert_equal [2], @pool.map(:echo, [2]), "the pool goes on"
   end
 
   def test_tasks_run_in_worker_processes

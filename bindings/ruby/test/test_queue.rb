@@ -68,6 +68,49 @@ class TestQueue < Minitest::Test
     small.release
   end
 
+  def test_messages_of_every_size_round_trip
+    # Up to 4 KiB a get reads into a buffer on the stack; beyond, the
+    # library's buffer (ruby.i mp_rb_queue_get); the 1 MiB one streams
+    # through the 1 MiB ring, so it is put by another thread.
+    sizes = [0, 1, 4095, 4096, 4097, 70_000, 1 << 20]
+    producer = Thread.new do
+      sizes.each { |n| @q.put(Random.bytes(n), timeout: 30) }
+      @q.close
+    end
+    got = @q.each.to_a
+    producer.join(30)
+    assert_equal sizes, got.map(&:bytesize)
+    assert(got.all? { |m| m.encoding == Encoding::ASCII_8BIT })
+    big = Multiproc::Queue.new
+    big.put("y" * 9000)
+    assert_equal "y" * 9000, big.get(timeout: 1)
+    assert_raises(Multiproc::TimeoutError) { big.get(timeout: 0.05) }
+    big.release
+  end
+
+  def test_a_blocked_put_sends_the_bytes_it_was_given
+    small = Multiproc::Queue.new(maxsize: 1)
+    small.put("first")
+    message = "original message, " + "longer than an embedded String" # its own buffer
+    putter = Thread.new { small.put(message, timeout: 10) }
+    sleep 0.1 until putter.status == "sleep" || !putter.alive?
+    message.replace("changed while the put waited" * 100)
+    filler = Array.new(100) { "z" * 50 } # would reuse the old bytes' memory
+    assert_equal "first", small.get(timeout: 5)
+    putter.join(5)
+    assert_equal "original message, longer than an embedded String", small.get(timeout: 5)
+    assert_equal 100, filler.size
+    small.release
+  end
+
+  def test_thread_kill_of_blocked_put_is_prompt
+    small = Multiproc::Queue.new(maxsize: 1)
+    small.put("a")
+    assert_thread_kill_prompt { small.put("b") }
+    assert_equal 1, small.size, "the killed put must not have queued its message"
+    small.release
+  end
+
   def test_error_carries_code_and_name
     err = assert_raises(Multiproc::EmptyError) { @q.get_nowait }
     assert_equal(-4, err.code)

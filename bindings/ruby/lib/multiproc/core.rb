@@ -118,19 +118,17 @@ module Multiproc
       run_child_body(name) { block.call(*args) }
     end
 
-    # Called by the extension in a pool worker: [true, result bytes] or
-    # [false, error message]. The argument is one item (map), or an Array
-    # of arguments (apply, starmap) tagged "*" (Codec).
-    def __run_task(name, arg) # :nodoc:
+    # Called by the extension in a pool worker, which decodes the argument
+    # and encodes the result (Codec, in ruby.i): the task's result. arg is
+    # one item (map), or with splat an Array of arguments (apply, starmap).
+    def __run_task(name, arg, splat) # :nodoc:
       block = @tasks.fetch(name)
-      result = if arg.getbyte(0) == 0x2a # "*"
-                 block.call(*Codec.load(arg.byteslice(1, arg.bytesize - 1)))
-               else
-                 block.call(Codec.load(arg))
-               end
-      [true, Codec.dump(result)]
-    rescue Exception => e # rubocop:disable Lint/RescueException
-      [false, "#{name}: #{e.message} (#{e.class})"]
+      splat ? block.call(*arg) : block.call(arg)
+    end
+
+    # The error message of a task that raised (TaskFailedError's text).
+    def __task_failure(name, error) # :nodoc:
+      "#{name}: #{error.message} (#{error.class})"
     end
 
     # Run a child's body: 0, exit(n)'s n, or 1 after printing an exception

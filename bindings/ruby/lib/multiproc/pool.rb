@@ -96,7 +96,7 @@ module Multiproc
       notify = callback || error_callback ? 1 : 0
       Completions.start if notify == 1
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, pack(items), chunksize || 0, notify), "map #{task}"
+        N.mp_rb_map_async(pool, task.to_s, list(items), 0, chunksize || 0, notify), "map #{task}"
       )
       track(AsyncResult.new(res, true, callback, error_callback, self))
     end
@@ -106,7 +106,7 @@ module Multiproc
       raise ArgumentError, NO_BLOCK if block_given?
 
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, items.map { |a| Pool.splat(Array(a)) }, chunksize || 0, 0),
+        N.mp_rb_map_async(pool, task.to_s, list(items), 1, chunksize || 0, 0),
         "starmap #{task}"
       )
       AsyncResult.new(res, true, nil, nil, self).get
@@ -118,9 +118,9 @@ module Multiproc
     def imap(task, items = nil, chunksize: 1, ordered: true)
       raise ArgumentError, NO_BLOCK if block_given?
 
-      args = pack(items)
       flags = ordered ? 0 : N::MP_IMAP_UNORDERED
-      _rc, iter = Multiproc.call_out(N.mp_pool_imap(pool, task.to_s, args, chunksize, flags), "imap #{task}")
+      _rc, iter = Multiproc.call_out(N.mp_rb_imap(pool, task.to_s, list(items), chunksize, flags),
+                                     "imap #{task}")
       Enumerator.new do |y|
         begin
           loop do
@@ -208,10 +208,11 @@ module Multiproc
       @pool || raise(ClosedError.new("Pool: freed"))
     end
 
-    def pack(items)
+    # The items as an Array (the extension encodes each with the Codec).
+    def list(items)
       raise ArgumentError, "map needs items" if items.nil?
 
-      items.map { |x| Codec.dump(x) }
+      items.to_a
     end
 
     def track(result)
@@ -288,15 +289,15 @@ module Multiproc
 
     private
 
-    # Every item of a finished map; raises the first failure.
+    # Every item of a finished map, decoded in one call; raises the first
+    # failure.
     def items
-      list = N.mp_rb_result_items(@res)
-      Multiproc.check(list, "map") if list.is_a?(Integer)
-      list.map do |rc, data|
-        raise Pool.failure(rc, data, "map item") if rc.negative?
+      failure = []
+      values = N.mp_rb_result_values(@res, failure)
+      Multiproc.check(values, "map") if values.is_a?(Integer)
+      raise Pool.failure(*failure, "map item") unless values
 
-        Codec.load(data)
-      end
+      values
     end
   end
 

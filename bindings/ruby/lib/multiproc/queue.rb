@@ -32,11 +32,10 @@ module Multiproc
     # (nil: wait while full). Raises TimeoutError, FullError (timeout 0),
     # ClosedError.
     def put(message, timeout: nil)
-      raise TypeError, "a message is a String, not #{message.class} (use put_object)" \
-        unless message.is_a?(String)
-
-      # The hot path: no method call for the handle or a nil timeout.
-      rc = N.mp_queue_put(@state[0] || ptr, message, timeout ? Multiproc.timeout_ms(timeout) : FOREVER)
+      # The hot path: no method call for the handle or a nil timeout;
+      # mp_rb_queue_put checks that message is a String and returns the
+      # code alone (ruby.i).
+      rc = N.mp_rb_queue_put(@state[0] || ptr, message, timeout && Multiproc.timeout_ms(timeout))
       raise Multiproc.error_for(rc, "Queue#put") if rc.negative?
 
       self
@@ -53,8 +52,9 @@ module Multiproc
     # Get the oldest message as a binary String. Raises TimeoutError,
     # EmptyError (timeout 0), ClosedError (closed and drained).
     def get(timeout: nil)
-      rc, message = N.mp_queue_get(@state[0] || ptr, timeout ? Multiproc.timeout_ms(timeout) : FOREVER)
-      raise Multiproc.error_for(rc, "Queue#get") if rc.negative?
+      # The message, or the error code (an Integer).
+      message = N.mp_rb_queue_get(@state[0] || ptr, timeout && Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(message, "Queue#get") if message.is_a?(Integer)
 
       message
     end
@@ -90,9 +90,9 @@ module Multiproc
       return enum_for(:each) unless block_given?
 
       loop do
-        rc, message = N.mp_queue_get(ptr, FOREVER)
-        break if rc == N::MP_ECLOSED
-        raise Multiproc.error_for(rc, "Queue#each") if rc.negative?
+        message = N.mp_rb_queue_get(ptr, nil)
+        break if message == N::MP_ECLOSED
+        raise Multiproc.error_for(message, "Queue#each") if message.is_a?(Integer)
 
         yield message
       end
