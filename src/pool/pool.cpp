@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/deadline.hpp"
@@ -200,6 +201,13 @@ void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
   }
 }
 
+// Whether index is one of the chunk's items (its indexes ascend): a
+// worker answers only for what it was sent, so a confused or corrupted one
+// cannot fill another chunk's items.
+bool in_chunk(const Chunk &c, uint64_t index) {
+  return std::binary_search(c.msg.indexes.begin(), c.msg.indexes.end(), index);
+}
+
 // Read one result message from a worker (pool.mu held; the worker is
 // sending, so this returns promptly). False if the worker is gone.
 bool take_result(mp_pool &pool, Worker *w) {
@@ -213,7 +221,8 @@ bool take_result(mp_pool &pool, Worker *w) {
   Chunk *c = w->in_flight.front();
   w->in_flight.pop_front();
   bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
-  for (auto &item : res.items) fill_item(pool, c->result, std::move(item));
+  for (auto &item : res.items)
+    if (in_chunk(*c, item.index)) fill_item(pool, c->result, std::move(item));
   fail_chunk(pool, c, MP_EWORKERDIED, "the worker returned no result for this item");
   retire_chunk(pool, c);
   return true;
