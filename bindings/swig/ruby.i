@@ -46,9 +46,17 @@ struct mp_rb_token {
 };
 static thread_local mp_rb_token mp_rb_tls_token;
 
+/* This thread's token, unfired. A fire can outlive the call it was meant
+ * for (Ruby may call the unblock function just as the call returns), and
+ * the token with it: Ruby 3.1 runs new Ruby threads on the cached OS
+ * threads of ended ones, and a forked child keeps its parent's thread
+ * state, so a stale fire would cancel the next wait at once. Clearing it
+ * before each wait is safe: a real interrupt that comes before the unblock
+ * function is set is seen by rb_nogvl's own check. */
 static mp_cancel_t *mp_rb_thread_token(void) {
   if (!mp_rb_tls_token.tok && mp_cancel_new(&mp_rb_tls_token.tok) < 0)
     rb_raise(rb_eNoMemError, "multiproc: no cancel token: %s", mp_last_error());
+  if (mp_cancel_fired(mp_rb_tls_token.tok) == 1) mp_cancel_reset(mp_rb_tls_token.tok);
   return mp_rb_tls_token.tok;
 }
 
@@ -372,9 +380,33 @@ static void mp_rb_notify(mp_result_t *result, void *payload) {
   $1 = NIL_P($input) || RB_TYPE_P($input, T_STRING);
 }
 %apply (const void *buf, size_t len) {
-  (const void *arg, size_t arg_len), (const void *input, size_t input_len),
+  (const void *arg, size_t arg_len),
   (const void *key, size_t key_len), (const void *value, size_t value_len),
   (const void *expected, size_t expected_len), (const void *desired, size_t desired_len)
+};
+
+/* Bytes in for the calls that may wait without the GVL (mp_conn_send,
+ * mp_process_write: buf/len, also used by the short mp_value_set_bytes;
+ * mp_run: input/input_len): a frozen String sharing the bytes is sent, so
+ * another thread changing the caller's String during the wait cannot free
+ * them under the library. */
+%typemap(in) (const void *WAITED, size_t WAITED_LEN) (VALUE pinned = Qnil) {
+  if (NIL_P($input)) {
+    $1 = NULL;
+    $2 = 0;
+  } else {
+    Check_Type($input, T_STRING);
+    pinned = rb_str_new_frozen($input);
+    $1 = (void *)RSTRING_PTR(pinned);
+    $2 = (size_t)RSTRING_LEN(pinned);
+  }
+}
+%typemap(freearg) (const void *WAITED, size_t WAITED_LEN) { RB_GC_GUARD(pinned$argnum); }
+%typemap(typecheck) (const void *WAITED, size_t WAITED_LEN) {
+  $1 = NIL_P($input) || RB_TYPE_P($input, T_STRING);
+}
+%apply (const void *WAITED, size_t WAITED_LEN) {
+  (const void *buf, size_t len), (const void *input, size_t input_len)
 };
 
 /* Bytes out, allocated by the library: a binary String (nil for NULL). */
@@ -680,7 +712,10 @@ int mp_rb_process_read(void **out, size_t *out_len, mp_process_t *proc, mp_strea
  * the unblock function): the canceled call closed stdin and returned what
  * it had read, so the next round reads on with no input. */
 VALUE mp_rb_communicate(mp_process_t *proc, VALUE input, int64_t timeout_ms) {
-  if (!NIL_P(input)) Check_Type(input, T_STRING);
+  if (!NIL_P(input)) {
+    Check_Type(input, T_STRING);
+    input = rb_str_new_frozen(input); /* its bytes stay while the GVL is released */
+  }
   VALUE out = Qnil, err = Qnil;
   mp_cancel_t *token = mp_rb_thread_token();
   int64_t deadline = timeout_ms > 0 ? mp_rb_now_ms() + timeout_ms : -1;
@@ -696,6 +731,7 @@ VALUE mp_rb_communicate(mp_process_t *proc, VALUE input, int64_t timeout_ms) {
     rc = MP_ECANCELED;
     mp_rb_call call = {mp_rb_invoke<decltype(action)>, &action, token};
     rb_nogvl(mp_rb_nogvl, &call, mp_rb_ubf, token, RB_NOGVL_UBF_ASYNC_SAFE);
+    RB_GC_GUARD(input);
     if (o) out = NIL_P(out) ? rb_str_new((const char *)o, (long)olen) : rb_str_cat(out, (const char *)o, (long)olen);
     if (e) err = NIL_P(err) ? rb_str_new((const char *)e, (long)elen) : rb_str_cat(err, (const char *)e, (long)elen);
     mp_free(o);

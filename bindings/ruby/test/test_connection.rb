@@ -31,6 +31,19 @@ class TestConnection < Minitest::Test
     [r, w].each(&:close)
   end
 
+  def test_a_blocked_send_sends_the_bytes_it_was_given
+    r, w = Multiproc.pipe(duplex: false)
+    message = "m" * (1 << 20) # more than the pipe holds: the send waits
+    sender = Thread.new { w.send_bytes(message, timeout: 30) }
+    sleep 0.05 until sender.status == "sleep" || !sender.alive?
+    message.replace("changed while the send waited") # frees the old bytes
+    filler = Array.new(4) { "z" * (1 << 20) } # and reuses the memory
+    assert_equal "m" * (1 << 20), r.recv_bytes(timeout: 30)
+    sender.join(30)
+    assert_equal 4, filler.size
+    [r, w].each(&:close)
+  end
+
   def test_end_of_stream_and_broken_pipe
     a, b = Multiproc.pipe
     b.send_bytes("last")
