@@ -174,6 +174,13 @@ static VALUE mp_rb_module(void) {
   return mod;
 }
 
+/* Raise Multiproc.error_for(code, op): the error class of the code, with
+ * this thread's detailed message (mp_last_error). */
+static void mp_rb_raise_code(int code, const char *op) {
+  static ID error_for = rb_intern("error_for");
+  rb_exc_raise(rb_funcall(mp_rb_module(), error_for, 2, INT2FIX(code), rb_str_new_cstr(op)));
+}
+
 /* Pool arguments and results (Multiproc::Codec): a String (not a
  * subclass) in UTF-8, ASCII-8BIT or US-ASCII travels as a tag byte and its
  * bytes; anything else as Marshal, whose output starts with "\x04", never
@@ -642,34 +649,33 @@ VALUE mp_rb_codec_load(VALUE bytes) {
   return v;
 }
 
-/* Queue#put's hot path: no output Array, no SWIG conversions. Returns the
- * code. The try (timeout 0) keeps the GVL; a put that must wait sends a
- * frozen String sharing message's bytes, which stay put while the GVL is
- * released even if another thread changes message. */
-VALUE mp_rb_queue_put(VALUE queue, VALUE message, VALUE timeout_ms) {
+/* Queue#put's hot path: no SWIG conversions, no code to check in Ruby
+ * (a failure raises Multiproc.error_for). The try (timeout 0) keeps the
+ * GVL; a put that must wait sends a frozen String sharing message's bytes,
+ * which stay put while the GVL is released even if another thread changes
+ * message. */
+void mp_rb_queue_put(VALUE queue, VALUE message, VALUE timeout_ms) {
   static VALUE klass = Qnil;
   mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
   if (!RB_TYPE_P(message, T_STRING))
     rb_raise(rb_eTypeError, "a message is a String, not %s (use put_object)", rb_obj_classname(message));
   int64_t timeout = mp_rb_timeout(timeout_ms);
   int rc = mp_queue_put(q, RSTRING_PTR(message), (size_t)RSTRING_LEN(message), 0);
-  if ((rc != MP_EFULL && rc != MP_ETIMEDOUT) || timeout == 0) return INT2FIX(rc);
-  VALUE bytes = rb_str_new_frozen(message);
-  mp_rb_blocking(rc, &timeout, MP_RB_RETRY, [&]() {
-    rc = mp_queue_put(q, RSTRING_PTR(bytes), (size_t)RSTRING_LEN(bytes), timeout);
-  });
-  RB_GC_GUARD(bytes);
-  return INT2FIX(rc);
+  if ((rc == MP_EFULL || rc == MP_ETIMEDOUT) && timeout != 0) {
+    VALUE bytes = rb_str_new_frozen(message);
+    mp_rb_blocking(rc, &timeout, MP_RB_RETRY, [&]() {
+      rc = mp_queue_put(q, RSTRING_PTR(bytes), (size_t)RSTRING_LEN(bytes), timeout);
+    });
+    RB_GC_GUARD(bytes);
+  }
+  if (rc < 0) mp_rb_raise_code(rc, "Queue#put");
 }
 
-/* Queue#get's hot path: the message (a binary String) or the code (an
- * Integer). A message up to 4 KiB is read into a buffer on the stack (no
- * library allocation); a larger one, whose size the first read reports,
- * is got again with the library's buffer in the time left. */
-VALUE mp_rb_queue_get(VALUE queue, VALUE timeout_ms) {
-  static VALUE klass = Qnil;
-  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
-  int64_t timeout = mp_rb_timeout(timeout_ms);
+/* The oldest message of q (a binary String) or a negative code. A message
+ * up to 4 KiB is read into a buffer on the stack (no library allocation);
+ * a larger one, whose size the first read reports, is got again with the
+ * library's buffer in the time left. */
+static VALUE mp_rb_queue_take(mp_queue_t *q, int64_t timeout) {
   int64_t deadline = timeout > 0 ? mp_rb_now_ms() + timeout : -1;
   char small[4096];
   size_t len = 0;
@@ -691,6 +697,20 @@ VALUE mp_rb_queue_get(VALUE queue, VALUE timeout_ms) {
   VALUE s = rb_str_new(static_cast<const char *>(big), (long)len);
   mp_free(big);
   return s;
+}
+
+/* Queue#get's hot path: the message; a failure raises
+ * Multiproc.error_for, except that with closed_nil a closed and drained
+ * queue gives nil (the end of Queue#each). */
+VALUE mp_rb_queue_get(VALUE queue, VALUE timeout_ms, VALUE closed_nil) {
+  static VALUE klass = Qnil;
+  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
+  VALUE message = mp_rb_queue_take(q, mp_rb_timeout(timeout_ms));
+  if (!FIXNUM_P(message)) return message;
+  int rc = FIX2INT(message);
+  if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
+  mp_rb_raise_code(rc, "Queue#get");
+  return Qnil;
 }
 
 /* Read up to max bytes from a child's stdout or stderr pipe. */

@@ -33,11 +33,9 @@ module Multiproc
     # ClosedError.
     def put(message, timeout: nil)
       # The hot path: no method call for the handle or a nil timeout;
-      # mp_rb_queue_put checks that message is a String and returns the
-      # code alone (ruby.i).
-      rc = N.mp_rb_queue_put(@state[0] || ptr, message, timeout && Multiproc.timeout_ms(timeout))
-      raise Multiproc.error_for(rc, "Queue#put") if rc.negative?
-
+      # mp_rb_queue_put (ruby.i) checks that message is a String and
+      # raises the error.
+      N.mp_rb_queue_put(@state[0] || ptr, message, timeout && Multiproc.timeout_ms(timeout))
       self
     end
 
@@ -52,11 +50,8 @@ module Multiproc
     # Get the oldest message as a binary String. Raises TimeoutError,
     # EmptyError (timeout 0), ClosedError (closed and drained).
     def get(timeout: nil)
-      # The message, or the error code (an Integer).
-      message = N.mp_rb_queue_get(@state[0] || ptr, timeout && Multiproc.timeout_ms(timeout))
-      raise Multiproc.error_for(message, "Queue#get") if message.is_a?(Integer)
-
-      message
+      # mp_rb_queue_get (ruby.i) raises the error.
+      N.mp_rb_queue_get(@state[0] || ptr, timeout && Multiproc.timeout_ms(timeout), false)
     end
 
     def get_nowait
@@ -89,11 +84,7 @@ module Multiproc
     def each
       return enum_for(:each) unless block_given?
 
-      loop do
-        message = N.mp_rb_queue_get(ptr, nil)
-        break if message == N::MP_ECLOSED
-        raise Multiproc.error_for(message, "Queue#each") if message.is_a?(Integer)
-
+      while (message = N.mp_rb_queue_get(ptr, nil, true)) # nil: closed and drained
         yield message
       end
       self
