@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "multiproc.h"
@@ -66,6 +67,19 @@ static inline int count_open_fds(void) {
     if (e->d_name[0] != '.') n++;
   closedir(d);
   return n - 1; /* the directory's own descriptor */
+}
+
+/* The number of open descriptors once it has dropped to at_most, or what
+ * it still is after 3 s: the runtime thread closes an ended child's watch
+ * (and with it the child's pidfd) a moment after join returns. */
+static inline int settled_open_fds(int at_most) {
+  struct timespec pause = {0, 20 * 1000000L};
+  int n = count_open_fds();
+  for (int i = 0; i < 150 && n > at_most; i++) {
+    nanosleep(&pause, NULL);
+    n = count_open_fds();
+  }
+  return n;
 }
 
 /* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
