@@ -82,6 +82,16 @@ static inline int settled_open_fds(int at_most) {
   return n;
 }
 
+/* No descriptor more than before: a leak is an increase. Fewer is fine
+ * (a pidfd of a process freed before `before` was counted may have closed
+ * since, on the runtime thread). */
+#define ASSERT_NO_FD_LEAK(before)                                           \
+  do {                                                                      \
+    int mp__before = (before), mp__now = settled_open_fds(mp__before);      \
+    if (mp__now > mp__before)                                               \
+      fail_msg("%d descriptors open, %d before", mp__now, mp__before);      \
+  } while (0)
+
 /* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
  * has a "Pid:" line; a reaped child's shows "Pid: -1"). */
 static inline int count_pidfds(void) {

@@ -1453,7 +1453,7 @@ static void test_conn_no_descriptor_leak(void **state) {
     MP_ASSERT_OK(mp_conn_from_fd(&b, sv[1], RW));
     free_pair(a, b);
   }
-  assert_int_equal(count_open_fds(), before);
+  ASSERT_NO_FD_LEAK(before);
 }
 
 /* ------------------------------------------------------------------------ */

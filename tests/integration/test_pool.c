@@ -1980,10 +1980,12 @@ static void body_resources(int mode) {
     alive = 0;
     for (size_t i = 0; i < npids; i++)
       if (pids[i] != getpid() && pid_running((int)pids[i])) alive++;
-    if ((fds == fds0 && zombies == 0 && alive == 0) || now_ms() > deadline) break;
+    if ((fds <= fds0 && zombies == 0 && alive == 0) || now_ms() > deadline) break;
     sleep_ms(20);
   }
-  if (fds != fds0) fail_msg("%s: %d descriptors open, %d before", mode_name(mode), fds, fds0);
+  /* Fewer is fine: the warm-up pool's last pidfds may have still been
+   * closing (on the runtime thread) when fds0 was counted. */
+  if (fds > fds0) fail_msg("%s: %d descriptors open, %d before", mode_name(mode), fds, fds0);
   assert_int_equal(zombies, 0);
   if (alive) fail_msg("%s: %d worker processes still run after mp_pool_free", mode_name(mode),
                       alive);

@@ -1611,7 +1611,7 @@ static void test_queue_from_fd_rejects_garbage(void **state) {
   expect_from_fd_einval(make_memfd("truncated", page, sizeof page),
                         "a queue header without its ring");
 
-  assert_int_equal(count_open_fds(), fds_before);
+  ASSERT_NO_FD_LEAK(fds_before);
 }
 
 /* A queue handed to a command by name: this program itself, started with
@@ -1887,7 +1887,7 @@ static void test_queue_no_descriptor_or_shm_leak(void **state) {
     if (i % 7 == 0) MP_ASSERT_OK(mp_queue_close(q));
     mp_queue_free(q);
   }
-  assert_int_equal(count_open_fds(), fds_before);
+  ASSERT_NO_FD_LEAK(fds_before);
   struct names shm_after = list_dir("/dev/shm");
   for (size_t i = 0; i < shm_after.n; i++)
     if (shm_after.v[i] && !names_has(&shm_before, shm_after.v[i])) {

@@ -258,7 +258,7 @@ static void test_leakcheck_killed_creator_leaves_nothing(void **state) {
 
   /* This process holds nothing more than before: every process was
    * freed, so no descriptor of theirs is left. */
-  assert_int_equal(settled_open_fds(fds0), fds0);
+  ASSERT_NO_FD_LEAK(fds0);
   assert_int_equal(count_threads(), threads0);
 }
 
