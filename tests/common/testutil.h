@@ -57,8 +57,34 @@ static inline mp_cmd_t *helper_cmd(const char *mode, ...) {
   return cmd;
 }
 
-/* Number of open descriptors of this process. */
+/* Number of this process's pidfds whose child was already reaped (their
+ * /proc/self/fdinfo says "Pid: -1"). */
+static inline int count_reaped_pidfds(void) {
+  DIR *d = opendir("/proc/self/fdinfo");
+  struct dirent *e;
+  int n = 0;
+  char path[300], line[128];
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue; /* closed meanwhile (the directory's own fd) */
+    while (fgets(line, sizeof line, f))
+      if (strncmp(line, "Pid:", 4) == 0 && strtol(line + 4, NULL, 10) == -1) n++;
+    fclose(f);
+  }
+  closedir(d);
+  return n;
+}
+
+/* Number of open descriptors of this process. The runtime thread closes a
+ * freed process's pidfd a moment after its child was reaped, so the count
+ * first waits (up to 1 s) for reaped children's pidfds to go; one that
+ * stays (a process not freed yet, or a leak) is counted. */
 static inline int count_open_fds(void) {
+  struct timespec pause = {0, 5 * 1000000L};
+  for (int i = 0; i < 200 && count_reaped_pidfds() > 0; i++) nanosleep(&pause, NULL);
   DIR *d = opendir("/proc/self/fd");
   int n = 0;
   struct dirent *e;
