@@ -843,11 +843,14 @@ int main(int argc, char **argv) {
   /* Pool threads end, and the runtime thread closes the exit watches of
    * reaped children, shortly after the frees: give them a moment. */
   int64_t until = now_ms() + 5000;
-  while ((count_dir("/proc/self/task") != threads0 || count_dir("/proc/self/fd") != fds0) &&
+  while ((count_dir("/proc/self/task") != threads0 || count_dir("/proc/self/fd") > fds0) &&
          now_ms() < until)
     sleep_us(10000);
+  /* A leak is an increase; fewer than at the start is fine (the library
+   * closes a freed process's pidfd as soon as the runtime thread drops its
+   * exit watch). */
   int fds1 = count_dir("/proc/self/fd"), threads1 = count_dir("/proc/self/task");
-  if (fds1 != fds0) {
+  if (fds1 > fds0) {
     failure("leak: %d descriptors before, %d after", fds0, fds1);
     print_fds();
   }
