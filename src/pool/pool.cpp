@@ -229,8 +229,11 @@ bool take_result(mp_pool &pool, Worker *w) {
 }
 
 // Send the assigned chunks, all of one worker's in one write (pool.mu held).
-void send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
+// Returns whether a worker was lost on the way: its chunks are then back in
+// the pending queue and must be assigned again.
+bool send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
                  std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+  bool lost = false;
   for (Worker *w : pool.workers) {
     std::vector<std::string> wires;
     for (const auto &[to, c] : sends) {
@@ -252,7 +255,9 @@ void send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> 
     while (take_result(pool, w)) {
     }
     lose_worker(pool, w, reap);
+    lost = true;
   }
+  return lost;
 }
 
 // Ask idle workers to exit once the pool is closed and drained.
@@ -279,8 +284,15 @@ void dispatcher_loop(mp_pool *pool) {
     bool done;
     {
       std::lock_guard<std::mutex> lock(pool->mu);
-      assign(*pool, sends);
-      send_chunks(*pool, sends, reap);
+      // Chunks of a worker lost while sending go back to pending: hand them
+      // out again before sleeping, or nothing would wake the dispatcher for
+      // them (the workers are idle, every task already submitted).
+      bool lost;
+      do {
+        sends.clear();
+        assign(*pool, sends);
+        lost = send_chunks(*pool, sends, reap);
+      } while (lost);
       done = shut_down_if_done(*pool, reap);
       pool->dispatcher_sleeping = true;
       fds.assign(1, pollfd{pool->wake_fd, POLLIN, 0});

@@ -183,6 +183,14 @@ static inline int pid_running(int pid) {
 }
 
 /* Run a CMocka group with TAP output: one group per executable. */
-#define MP_RUN_TESTS(tests) cmocka_run_group_tests(tests, NULL, NULL)
+/* MP_TEST_FILTER=<pattern> (cmocka's * and ? wildcards) runs only the
+ * matching tests of a program: for looping one test while debugging. */
+static inline void mp_test_filter_from_env(void) {
+  const char *pattern = getenv("MP_TEST_FILTER");
+  if (pattern && *pattern) cmocka_set_test_filter(pattern);
+}
+
+#define MP_RUN_TESTS(tests) \
+  (mp_test_filter_from_env(), cmocka_run_group_tests(tests, NULL, NULL))
 
 #endif
