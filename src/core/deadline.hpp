@@ -31,7 +31,9 @@ class Deadline {
   explicit Deadline(int64_t timeout_ms)
       : forever_(timeout_ms == MP_FOREVER),
         nonblocking_(timeout_ms == 0),
-        at_(forever_ ? 0 : now_ms() + timeout_ms),
+        // A try (timeout 0) has expired at once: no clock read, which
+        // every non-blocking put/get/acquire would otherwise pay.
+        at_(forever_ || nonblocking_ ? 0 : now_ms() + timeout_ms),
         cancel_(bound_cancel()) {}
 
   // A deadline no cancel token can cut short, for internal waits that must
@@ -57,14 +59,16 @@ class Deadline {
   // then the answer, where a timeout that ran out is MP_ETIMEDOUT.
   bool nonblocking() const { return nonblocking_; }
   bool canceled() const { return cancel_fired(cancel_); }
-  bool expired() const { return canceled() || (!forever_ && now_ms() >= at_); }
+  bool expired() const {
+    return nonblocking_ || canceled() || (!forever_ && now_ms() >= at_);
+  }
   mp_cancel *cancel() const { return cancel_; }
   // The token's eventfd for a poll() set, or -1 (which poll() ignores).
   int cancel_fd() const { return cancel_ ? cancel_->efd : -1; }
 
   // Milliseconds left, or -1 for forever; clamped to int for poll().
   int poll_ms() const {
-    if (canceled()) return 0;
+    if (nonblocking_ || canceled()) return 0;
     if (forever_) return -1;
     int64_t left = at_ - now_ms();
     if (left <= 0) return 0;
@@ -72,7 +76,7 @@ class Deadline {
   }
 
   int64_t remaining_ms() const {
-    if (canceled()) return 0;
+    if (nonblocking_ || canceled()) return 0;
     if (forever_) return MP_FOREVER;
     int64_t left = at_ - now_ms();
     return left < 0 ? 0 : left;
