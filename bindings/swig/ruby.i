@@ -212,7 +212,11 @@ static VALUE mp_rb_codec_load_bytes(const char *p, size_t len) {
     case 'a': return rb_usascii_str_new(p + 1, (long)len - 1);
     }
   }
-  return rb_marshal_load(rb_str_new(p, (long)len));
+  /* Marshal reads the String as it goes and allocates: keep it alive. */
+  VALUE src = rb_str_new(p, (long)len);
+  VALUE value = rb_marshal_load(src);
+  RB_GC_GUARD(src);
+  return value;
 }
 
 /* The arguments of a map or imap encoded in one String (Ruby memory only,
@@ -233,6 +237,7 @@ static int mp_rb_with_args(VALUE items, int splat, F &&submit) {
       VALUE bytes = rb_marshal_dump(rb_Array(item), Qnil);
       rb_str_buf_cat(arena, "*", 1);
       rb_str_buf_cat(arena, RSTRING_PTR(bytes), RSTRING_LEN(bytes));
+      RB_GC_GUARD(bytes);
     } else {
       mp_rb_codec_append(arena, item);
     }

@@ -47,6 +47,21 @@ class TestPool < Minitest::Test
     assert_equal "*x", @pool.apply(:add, "*", "x"), "a leading '*' of a String is not a tag"
   end
 
+  # Decoding results in C keeps every String it hands to Marshal alive: with
+  # a GC at every allocation, a Marshal source freed too early read as
+  # "marshal data too short" (or a terminated object).
+  def test_results_decode_under_gc_stress
+    items = ["sjis".encode("Shift_JIS"), [1, "x"], { k: 1.5 }, :sym]
+    GC.stress = true
+    got = @pool.map(:echo, items)
+    pairs = @pool.starmap(:add, [[1, 2], %w[a b]])
+    GC.stress = false
+    assert_equal items, got
+    assert_equal [3, "ab"], pairs
+  ensure
+    GC.stress = false
+  end
+
   def test_codec_edge_cases
     # String subclasses and Strings in other encodings go through Marshal,
     # keeping their class; a leading "u", "b" or "a" is data, not a tag.
