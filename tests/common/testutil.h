@@ -57,9 +57,10 @@ static inline mp_cmd_t *helper_cmd(const char *mode, ...) {
   return cmd;
 }
 
-/* Number of this process's pidfds whose child was already reaped (their
- * /proc/self/fdinfo says "Pid: -1"). */
-static inline int count_reaped_pidfds(void) {
+/* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
+ * has a "Pid:" line); with reaped_only, those whose child was already
+ * reaped ("Pid: -1"). */
+static inline int count_pidfds(int reaped_only) {
   DIR *d = opendir("/proc/self/fdinfo");
   struct dirent *e;
   int n = 0;
@@ -71,7 +72,8 @@ static inline int count_reaped_pidfds(void) {
     FILE *f = fopen(path, "r");
     if (!f) continue; /* closed meanwhile (the directory's own fd) */
     while (fgets(line, sizeof line, f))
-      if (strncmp(line, "Pid:", 4) == 0 && strtol(line + 4, NULL, 10) == -1) n++;
+      if (strncmp(line, "Pid:", 4) == 0 && (!reaped_only || strtol(line + 4, NULL, 10) == -1))
+        n++;
     fclose(f);
   }
   closedir(d);
@@ -84,7 +86,7 @@ static inline int count_reaped_pidfds(void) {
  * stays (a process not freed yet, or a leak) is counted. */
 static inline int count_open_fds(void) {
   struct timespec pause = {0, 5 * 1000000L};
-  for (int i = 0; i < 200 && count_reaped_pidfds() > 0; i++) nanosleep(&pause, NULL);
+  for (int i = 0; i < 200 && count_pidfds(1) > 0; i++) nanosleep(&pause, NULL);
   DIR *d = opendir("/proc/self/fd");
   int n = 0;
   struct dirent *e;
@@ -117,27 +119,6 @@ static inline int settled_open_fds(int at_most) {
     if (mp__now > mp__before)                                               \
       fail_msg("%d descriptors open, %d before", mp__now, mp__before);      \
   } while (0)
-
-/* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
- * has a "Pid:" line; a reaped child's shows "Pid: -1"). */
-static inline int count_pidfds(void) {
-  DIR *d = opendir("/proc/self/fdinfo");
-  struct dirent *e;
-  int n = 0;
-  char path[300], line[128];
-  if (!d) return -1;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f) continue; /* closed meanwhile (the directory's own fd) */
-    while (fgets(line, sizeof line, f))
-      if (strncmp(line, "Pid:", 4) == 0) n++;
-    fclose(f);
-  }
-  closedir(d);
-  return n;
-}
 
 /* Number of zombie children of this process (state Z in /proc). */
 static inline int count_zombie_children(void) {

@@ -347,8 +347,9 @@ static int task_wait_release(void **out, size_t *out_len, const void *arg, size_
 
 static int call_result_wait(void *arg) { return mp_result_wait(arg, MP_FOREVER); }
 
-static void test_cancel_wakes_pool_result_wait(void **state) {
-  (void)state;
+/* A pool of one worker thread whose "wait_release" tasks run until
+ * g_task_release is set. */
+static mp_pool_t *release_pool_new(void) {
   MP_ASSERT_OK(mp_event_new(&g_task_release));
   mp_pool_opts_t *opts;
   MP_ASSERT_OK(mp_pool_opts_new(&opts));
@@ -356,6 +357,22 @@ static void test_cancel_wakes_pool_result_wait(void **state) {
   MP_ASSERT_OK(mp_pool_opts_set_workers(opts, 1));
   mp_pool_t *pool;
   MP_ASSERT_OK(mp_pool_new(&pool, opts));
+  mp_pool_opts_free(opts); /* borrowed by mp_pool_new only */
+  return pool;
+}
+
+/* Let its tasks finish, then close, join and free it. */
+static void release_pool_free(mp_pool_t *pool) {
+  MP_ASSERT_OK(mp_event_set(g_task_release));
+  MP_ASSERT_OK(mp_pool_close(pool));
+  MP_ASSERT_OK(mp_pool_join(pool, 10000));
+  mp_pool_free(pool);
+  mp_event_free(g_task_release);
+}
+
+static void test_cancel_wakes_pool_result_wait(void **state) {
+  (void)state;
+  mp_pool_t *pool = release_pool_new();
   mp_result_t *r;
   MP_ASSERT_OK(mp_pool_apply_async(&r, pool, "wait_release", "", 0, NULL, NULL, NULL));
   expect_woken(call_result_wait, r);
@@ -364,11 +381,7 @@ static void test_cancel_wakes_pool_result_wait(void **state) {
   MP_ASSERT_OK(mp_result_wait(r, 10000));
   assert_int_equal(mp_result_successful(r), 1);
   mp_result_free(r);
-  MP_ASSERT_OK(mp_pool_close(pool));
-  MP_ASSERT_OK(mp_pool_join(pool, 10000));
-  mp_pool_free(pool);
-  mp_pool_opts_free(opts);
-  mp_event_free(g_task_release);
+  release_pool_free(pool);
 }
 
 static int call_pool_apply(void *arg) {
@@ -383,20 +396,9 @@ static int call_pool_apply(void *arg) {
  * the canceled call must not read the unfinished result. */
 static void test_cancel_wakes_pool_apply(void **state) {
   (void)state;
-  MP_ASSERT_OK(mp_event_new(&g_task_release));
-  mp_pool_opts_t *opts;
-  MP_ASSERT_OK(mp_pool_opts_new(&opts));
-  MP_ASSERT_OK(mp_pool_opts_set_threads(opts, 1));
-  MP_ASSERT_OK(mp_pool_opts_set_workers(opts, 1));
-  mp_pool_t *pool;
-  MP_ASSERT_OK(mp_pool_new(&pool, opts));
+  mp_pool_t *pool = release_pool_new();
   expect_woken(call_pool_apply, pool);
-  MP_ASSERT_OK(mp_event_set(g_task_release));
-  MP_ASSERT_OK(mp_pool_close(pool));
-  MP_ASSERT_OK(mp_pool_join(pool, 10000));
-  mp_pool_free(pool);
-  mp_pool_opts_free(opts);
-  mp_event_free(g_task_release);
+  release_pool_free(pool);
 }
 
 /* Firing a token wakes only the thread it is bound to. */

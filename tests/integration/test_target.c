@@ -565,10 +565,10 @@ static void test_target_free_closes_child_descriptors(void **state) {
     mp_process_free(p);
     /* The runtime thread may still be closing its watch for a moment. */
     int64_t end = now_ms() + 3000;
-    while (count_pidfds() > 0 && now_ms() < end) sleep_ms(20);
-    if (count_pidfds() != 0)
+    while (count_pidfds(0) > 0 && now_ms() < end) sleep_ms(20);
+    if (count_pidfds(0) != 0)
       fail_msg("%s: %d pidfd(s) still open after every process was freed",
-               method_name((int)m), count_pidfds());
+               method_name((int)m), count_pidfds(0));
   }
 }
 
