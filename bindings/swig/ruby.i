@@ -532,6 +532,8 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 %ignore mp_process_read;
 %ignore mp_conn_recv_into;
 %ignore mp_queue_get_into;
+%ignore mp_queue_put_many; /* Queue#put_many: mp_rb_queue_put_many */
+%ignore mp_queue_get_many; /* Queue#get_many: mp_rb_queue_get_many */
 %ignore mp_dict_get_into;
 %ignore mp_value_get_bytes;
 %ignore mp_shm_data;
@@ -716,6 +718,144 @@ VALUE mp_rb_queue_get(VALUE queue, VALUE timeout_ms, VALUE closed_nil) {
   if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
   mp_rb_raise_code(rc, "Queue#get");
   return Qnil;
+}
+
+/* Queue#put_many's hot path: put the Strings of messages (an Array) in
+ * order. What fits goes in 256 at a time with the GVL held
+ * (mp_queue_put_many with timeout 0, the bytes read in place); a message
+ * that must wait is put alone as Queue#put does, the GVL released, with
+ * the time left of one deadline; then the rest goes on. The Array is
+ * copied first, so another thread changing it meanwhile changes nothing.
+ * Returns the number put (all of them), or [code, count put] on failure. */
+VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
+  static VALUE klass = Qnil;
+  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
+  Check_Type(messages, T_ARRAY);
+  messages = rb_ary_dup(messages);
+  long n = RARRAY_LEN(messages);
+  for (long i = 0; i < n; ++i)
+    if (!RB_TYPE_P(RARRAY_AREF(messages, i), T_STRING))
+      rb_raise(rb_eTypeError, "message %ld is a %s, not a String", i,
+               rb_obj_classname(RARRAY_AREF(messages, i)));
+  int64_t timeout = mp_rb_timeout(timeout_ms);
+  int64_t deadline = timeout > 0 ? mp_rb_now_ms() + timeout : -1;
+  enum { kChunk = 256 };
+  const void *bufs[kChunk];
+  size_t lens[kChunk];
+  long done = 0;
+  int rc = MP_OK;
+  while (done < n && rc == MP_OK) {
+    long m = n - done < kChunk ? n - done : kChunk;
+    for (long k = 0; k < m; ++k) {
+      VALUE msg = RARRAY_AREF(messages, done + k);
+      bufs[k] = RSTRING_PTR(msg);
+      lens[k] = (size_t)RSTRING_LEN(msg);
+    }
+    size_t put = 0;
+    rc = mp_queue_put_many(&put, q, bufs, lens, (size_t)m, 0);
+    done += (long)put;
+    if ((rc != MP_EFULL && rc != MP_ETIMEDOUT) || timeout == 0) continue;
+    if (deadline >= 0) {
+      int64_t left = deadline - mp_rb_now_ms();
+      timeout = left > 0 ? left : 0;
+    }
+    VALUE bytes = rb_str_new_frozen(RARRAY_AREF(messages, done));
+    mp_rb_blocking(rc, &timeout, MP_RB_RETRY, [&]() {
+      rc = mp_queue_put(q, RSTRING_PTR(bytes), (size_t)RSTRING_LEN(bytes), timeout);
+    });
+    RB_GC_GUARD(bytes);
+    if (rc == MP_OK) ++done;
+  }
+  RB_GC_GUARD(messages);
+  if (rc < 0) return rb_ary_new_from_args(2, INT2FIX(rc), LONG2NUM(done));
+  return LONG2NUM(done);
+}
+
+/* Queue#get_many's hot path: an Array of the oldest message and those
+ * queued behind it (mp_queue_get_many into a buffer on the stack, at most
+ * max_count and 16 KiB of them). Only the first is waited for. A first
+ * message above 16 KiB comes alone, as Queue#get takes it. Failures as
+ * mp_rb_queue_get. */
+VALUE mp_rb_queue_get_many(VALUE queue, VALUE max_count, VALUE timeout_ms, VALUE closed_nil) {
+  static VALUE klass = Qnil;
+  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
+  enum { kMaxCount = 1024, kBytes = 16384 };
+  long want = NUM2LONG(max_count);
+  if (want < 1) rb_raise(rb_eArgError, "max must be at least 1, not %ld", want);
+  size_t max = want < kMaxCount ? (size_t)want : kMaxCount;
+  int64_t timeout = mp_rb_timeout(timeout_ms);
+  int64_t deadline = timeout > 0 ? mp_rb_now_ms() + timeout : -1;
+  char buf[kBytes];
+  size_t lens[kMaxCount];
+  size_t count = 0;
+  int rc;
+  mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
+    rc = mp_queue_get_many(&count, q, buf, sizeof buf, lens, max, timeout);
+  });
+  if (rc == MP_ENOSPC) {
+    if (deadline >= 0) {
+      int64_t left = deadline - mp_rb_now_ms();
+      timeout = left > 0 ? left : 0;
+    }
+    VALUE big = mp_rb_queue_take(q, timeout);
+    if (!FIXNUM_P(big)) return rb_ary_new_from_args(1, big);
+    rc = FIX2INT(big);
+  }
+  if (rc < 0) {
+    if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
+    mp_rb_raise_code(rc, "Queue#get_many");
+  }
+  VALUE out = rb_ary_new_capa((long)count);
+  const char *at = buf;
+  for (size_t i = 0; i < count; at += lens[i], ++i) rb_ary_push(out, rb_str_new(at, (long)lens[i]));
+  return out;
+}
+
+/* Queue#get_many_into's hot path: mp_queue_get_many into the String
+ * buf, whose bytesize is the room (messages back to back from offset 0):
+ * the Array of their lengths. The library writes into a buffer of ours
+ * (the stack, or ALLOCV above 16 KiB), copied into buf with the GVL held,
+ * as mp_rb_queue_get_into does. A first message larger than buf is not
+ * taken: [MP_ENOSPC, size needed]. Other failures as mp_rb_queue_get. */
+VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE timeout_ms,
+                                VALUE closed_nil) {
+  static VALUE klass = Qnil;
+  mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
+  enum { kMaxCount = 1024, kStackBytes = 16384 };
+  Check_Type(buf, T_STRING);
+  rb_str_modify(buf); /* FrozenError before anything is taken */
+  long want = NUM2LONG(max_count);
+  if (want < 1) rb_raise(rb_eArgError, "max must be at least 1, not %ld", want);
+  size_t max = want < kMaxCount ? (size_t)want : kMaxCount;
+  int64_t timeout = mp_rb_timeout(timeout_ms);
+  size_t cap = (size_t)RSTRING_LEN(buf);
+  char stack[kStackBytes];
+  VALUE tmp_v = 0;
+  char *tmp = cap <= sizeof stack ? stack : ALLOCV_N(char, tmp_v, cap);
+  size_t lens[kMaxCount];
+  size_t count = 0;
+  int rc;
+  mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
+    rc = mp_queue_get_many(&count, q, tmp, cap, lens, max, timeout);
+  });
+  VALUE out = Qnil;
+  if (rc == MP_OK) {
+    size_t total = 0;
+    VALUE nums[kMaxCount];
+    for (size_t i = 0; i < count; ++i) {
+      total += lens[i];
+      nums[i] = SIZET2NUM(lens[i]);
+    }
+    out = rb_ary_new_from_values((long)count, nums);
+    rb_str_modify(buf);
+    if ((size_t)RSTRING_LEN(buf) < total) rb_str_resize(buf, (long)total); /* shrunk meanwhile */
+    memcpy(RSTRING_PTR(buf), tmp, total);
+  }
+  if (tmp_v) ALLOCV_END(tmp_v);
+  if (rc == MP_ENOSPC) return rb_ary_new_from_args(2, INT2FIX(rc), SIZET2NUM(lens[0]));
+  if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
+  if (rc < 0) mp_rb_raise_code(rc, "Queue#get_many_into");
+  return out;
 }
 
 /* Read up to max bytes from a child's stdout or stderr pipe. */

@@ -225,6 +225,61 @@ MP_EXTERN int mp_queue_get_into(size_t *out_len, mp_queue_t *queue, void *buf,
                                 size_t cap, int64_t timeout_ms);
 
 /**
+ * Put n messages in order, as n mp_queue_put() calls would, but taking the
+ * producers' lock once for all the messages that fit at that moment: for
+ * many small messages this moves several times as many per second, and a
+ * binding pays its per-call cost once per batch instead of per message.
+ * Messages of one call stay contiguous only as far as other producers do
+ * not interleave; FIFO order holds for this producer as for single puts.
+ *
+ * @param[out] out_count how many messages were put: all n on MP_OK; on
+ *                       an error, the first *out_count went in and the
+ *                       rest did not (on MP_EINVAL, none).
+ * @param bufs, lens     n messages: bufs[i] points to lens[i] bytes
+ *                       (NULL allowed when lens[i] is 0). Borrowed for
+ *                       the call.
+ * @param timeout_ms     one deadline for the whole call; 0 puts what fits
+ *                       now and fails with MP_EFULL at the first message
+ *                       that does not.
+ * Errors: MP_EINVAL (NULL out_count or queue, NULL bufs or lens with
+ * n > 0, a NULL message with a non-zero length, a message too large for
+ * mp_queue_put(), a bad timeout; checked before anything is put),
+ * MP_ECLOSED, MP_EFULL, MP_ETIMEDOUT (as mp_queue_put()).
+ * Blocking: only while a message must wait for room, as mp_queue_put().
+ * Since 0.1.
+ */
+MP_EXTERN int mp_queue_put_many(size_t *out_count, mp_queue_t *queue, const void *const *bufs,
+                                const size_t *lens, size_t n, int64_t timeout_ms);
+
+/**
+ * Get the oldest message, then the messages queued right behind it, into
+ * the caller's buffer, back to back (message i starts where message i-1
+ * ends, no padding). It waits as mp_queue_get_into() for the first
+ * message only; the others are those already queued that fit in what is
+ * left of cap, up to max_count in all, and that are not streamed (a
+ * message above a quarter of the ring starts the next call instead). The
+ * counterpart of mp_queue_put_many(): one lock and one wake-up for many
+ * messages.
+ *
+ * Taking a batch is taking its messages: a process that gets a batch and
+ * then dies loses all of them, as it would lose messages it had got one by
+ * one. With MP_QUEUE_JOINABLE each message counts for task_done.
+ *
+ * @param[out] out_count how many messages were got (>= 1 on MP_OK).
+ * @param buf, cap       where the bytes go (buf may be NULL when cap is 0).
+ * @param[out] lens      max_count entries; lens[i] is the length of
+ *                       message i. On MP_ENOSPC lens[0] is the length of
+ *                       the oldest message, which is larger than cap and
+ *                       stays queued.
+ * Errors: MP_EINVAL (NULL out_count, queue or lens, max_count 0, NULL buf
+ * with cap > 0, a bad timeout), MP_EEMPTY, MP_ETIMEDOUT, MP_ECLOSED (as
+ * mp_queue_get()), MP_ENOSPC.
+ * Blocking: until the first message arrives, up to timeout_ms. Since 0.1.
+ */
+MP_EXTERN int mp_queue_get_many(size_t *out_count, mp_queue_t *queue, void *buf, size_t cap,
+                                size_t *lens, size_t max_count, int64_t timeout_ms);
+
+/**
  * The number of messages queued (qsize; a snapshot).
  *
  * Returns: the count (>= 0, clamped to INT_MAX) or MP_EINVAL. Never blocks

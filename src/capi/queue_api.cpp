@@ -139,6 +139,40 @@ MP_EXTERN int mp_queue_get_into(size_t *out_len, mp_queue_t *queue, void *buf, s
   });
 }
 
+MP_EXTERN int mp_queue_put_many(size_t *out_count, mp_queue_t *queue, const void *const *bufs,
+                                const size_t *lens, size_t n, int64_t timeout_ms) {
+  const char *op = "mp_queue_put_many";
+  MP_CHECK_ARG(out_count, op, "out_count is NULL");
+  *out_count = 0;
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(n == 0 || (bufs && lens), op, "bufs or lens is NULL");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  for (size_t i = 0; i < n; ++i) {  // all or nothing for bad arguments
+    if (!bufs[i] && lens[i]) return fail(MP_EINVAL, "%s: message %zu is NULL", op, i);
+    if (lens[i] > UINT32_MAX * size_t(1024))
+      return fail(MP_EINVAL, "%s: message %zu is too large", op, i);
+  }
+  return guarded(op, [&]() -> int {
+    return queue_put_many(*queue, bufs, lens, n, out_count, Deadline(timeout_ms));
+  });
+}
+
+MP_EXTERN int mp_queue_get_many(size_t *out_count, mp_queue_t *queue, void *buf, size_t cap,
+                                size_t *lens, size_t max_count, int64_t timeout_ms) {
+  const char *op = "mp_queue_get_many";
+  MP_CHECK_ARG(out_count, op, "out_count is NULL");
+  *out_count = 0;
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(lens && max_count > 0, op, "lens is NULL or max_count is 0");
+  MP_CHECK_ARG(buf || cap == 0, op, "buf is NULL");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&]() -> int {
+    // cap 0: any non-empty message is MP_ENOSPC, an empty one still fits.
+    void *into = buf ? buf : static_cast<void *>(lens);
+    return queue_get_many(*queue, into, cap, lens, max_count, out_count, Deadline(timeout_ms));
+  });
+}
+
 MP_EXTERN int mp_queue_qsize(mp_queue_t *queue) {
   MP_CHECK_QUEUE(queue, "mp_queue_qsize");
   size_t n = 0;

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -80,6 +81,61 @@ int take_whole(mp_queue &q, SideLock &lock, Record *r, Sink &sink) {
   lock.unlock();
   wake_producers(s);
   return MP_OK;
+}
+
+// Append, with the put_lock held, the messages that fit now as whole
+// records; stop at the first that would wait (no room, maxsize reached, a
+// streamer writing, closed) or must be streamed. Returns how many went in.
+// They are published together, once: the tail and the message count move
+// once per batch, so a consumer right behind the producer takes the batch
+// at once instead of pulling the tail's cache line across for every
+// message. A producer killed before the publication loses the batch, and
+// only that: none of it was visible.
+size_t append_ready(mp_queue &q, const void *const *bufs, const size_t *lens, size_t n) {
+  QueueShared &s = *q.shared;
+  if (s.writing_stream || s.closed.load(std::memory_order_acquire)) return 0;
+  uint64_t tail = s.tail.load(std::memory_order_relaxed);
+  uint64_t room_items = s.max_items ? s.max_items - std::min(queued(s), s.max_items) : n;
+  size_t i = 0;
+  for (; i < n && i < room_items; ++i) {
+    size_t len = lens[i];
+    if (len > chunk_payload(q)) break;
+    size_t want = bytes_needed_at(q, tail, len);
+    if (want > bytes_free_at(q, tail, want)) break;
+    tail = write_record(q, tail, Record{kWhole, uint32_t(len), 0, 0}, bufs[i]);
+  }
+  if (i) publish(q, tail, i);
+  return i;
+}
+
+// Take, with no wait, the whole messages queued right now that fit in cap
+// bytes and max lengths; they go back to back into buf. Stops at a
+// streamed message or an unreadable record (the next get deals with it).
+// The head and the count of gets move once for the batch, gets first (as
+// in pop()): a consumer killed before that took nothing. Returns how many
+// were taken.
+size_t take_ready(mp_queue &q, char *buf, size_t cap, size_t *lens, size_t max) {
+  QueueShared &s = *q.shared;
+  if (max == 0 || q.parked.active) return 0;
+  SideLock lock(q, false);
+  uint64_t head = s.head.load(std::memory_order_relaxed);
+  size_t taken = 0;
+  Record *r;
+  while (taken < max && find_record(q, head, &r) == MP_OK && r && r->kind == kWhole &&
+         r->len <= cap) {
+    if (r->len) memcpy(buf, reinterpret_cast<char *>(r) + sizeof(Record), r->len);
+    buf += r->len;
+    cap -= r->len;
+    lens[taken++] = r->len;
+    head += record_size(r->len);
+  }
+  if (!taken) return 0;
+  s.gets.fetch_add(taken, std::memory_order_relaxed);
+  if (s.joinable) s.got_not_done.fetch_add(taken, std::memory_order_relaxed);
+  s.head.store(head, std::memory_order_seq_cst);
+  lock.unlock();
+  wake_producers(s);
+  return taken;
 }
 
 }  // namespace
@@ -161,6 +217,40 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     if (rc == MP_OK && first) return MP_OK;
     if (rc != MP_OK && rc != MP_ECANCELED) return rc;
   }
+}
+
+int queue_put_many(mp_queue &q, const void *const *bufs, const size_t *lens, size_t n,
+                   size_t *done, const Deadline &deadline) {
+  *done = 0;
+  for (;;) {
+    size_t put;
+    {
+      SideLock lock(q, true);
+      put = append_ready(q, bufs + *done, lens + *done, n - *done);
+    }
+    if (put) wake_consumers(*q.shared);
+    *done += put;
+    if (*done == n) return MP_OK;
+    // The next message waits for room (or is streamed, or the queue is
+    // closed): exactly as a single put, with the same deadline.
+    int r = queue_put(q, bufs[*done], lens[*done], deadline);
+    if (r != MP_OK) return r;
+    ++*done;
+  }
+}
+
+int queue_get_many(mp_queue &q, void *buf, size_t cap, size_t *lens, size_t max, size_t *count,
+                   const Deadline &deadline) {
+  *count = 0;
+  Sink first;  // the first message waits and may be streamed, as in get_into
+  first.buf = buf;
+  first.cap = cap;
+  int r = queue_get(q, first, deadline);
+  lens[0] = first.len;
+  if (r != MP_OK) return r;
+  *count = 1 + take_ready(q, static_cast<char *>(buf) + first.len, cap - first.len, lens + 1,
+                          max - 1);
+  return MP_OK;
 }
 
 void queue_release(mp_queue &q) {

@@ -53,6 +53,17 @@ int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable)
 int queue_attach(mp_queue &q, int fd);
 int queue_put(mp_queue &q, const void *buf, size_t len, const Deadline &deadline);
 int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline);
+// Put n messages in order, as n queue_put calls with one deadline would,
+// taking the put_lock once for all that fit. *done: how many went in (a
+// prefix), also when it fails.
+int queue_put_many(mp_queue &q, const void *const *bufs, const size_t *lens, size_t n,
+                   size_t *done, const Deadline &deadline);
+// Get the oldest message as queue_get into buf (cap bytes) would, then
+// those queued behind it that fit, back to back; lens[i] their sizes, at
+// most max (>= 1) of them; *count how many. buf must not be null (get_into
+// mode). On MP_ENOSPC lens[0] is the size the first message needs.
+int queue_get_many(mp_queue &q, void *buf, size_t cap, size_t *lens, size_t max, size_t *count,
+                   const Deadline &deadline);
 int queue_qsize(mp_queue &q, size_t *out);
 // Before the handle goes away: a parked partial message is dropped (its
 // remaining chunks are discarded by whoever reads them next).

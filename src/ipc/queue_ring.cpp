@@ -102,30 +102,36 @@ uint64_t queued(const QueueShared &s) {
 
 bool items_full(const QueueShared &s) { return s.max_items && queued(s) >= s.max_items; }
 
-// Bytes a record of `payload` needs at the tail, counting the padding that
+// Bytes a record of `payload` needs at `tail`, counting the padding that
 // skips the end of the ring when it does not fit there.
-size_t bytes_needed(const mp_queue &q, size_t payload) {
-  size_t to_end = q.capacity - q.shared->tail.load(std::memory_order_relaxed) % q.capacity;
+size_t bytes_needed_at(const mp_queue &q, uint64_t tail, size_t payload) {
+  size_t to_end = q.capacity - tail % q.capacity;
   size_t size = record_size(payload);
   return size <= to_end ? size : to_end + size;
 }
 
-// Free bytes (put_lock held). The consumer's head is only read when the
-// last value seen does not leave enough room.
-size_t bytes_free(mp_queue &q, size_t want) {
+size_t bytes_needed(const mp_queue &q, size_t payload) {
+  return bytes_needed_at(q, q.shared->tail.load(std::memory_order_relaxed), payload);
+}
+
+// Free bytes past `tail` (put_lock held). The consumer's head is only read
+// when the last value seen does not leave enough room.
+size_t bytes_free_at(mp_queue &q, uint64_t tail, size_t want) {
   QueueShared &s = *q.shared;
-  uint64_t tail = s.tail.load(std::memory_order_relaxed);
   size_t room = q.capacity - (tail - s.head_seen);
   if (room >= want) return room;
   s.head_seen = s.head.load(std::memory_order_acquire);
   return q.capacity - (tail - s.head_seen);
 }
 
-// Append a record (put_lock held, space checked). The tail moves last: a
-// writer that dies before that leaves nothing visible.
-void append(mp_queue &q, const Record &h, const void *payload) {
-  QueueShared &s = *q.shared;
-  uint64_t tail = s.tail.load(std::memory_order_relaxed);
+size_t bytes_free(mp_queue &q, size_t want) {
+  return bytes_free_at(q, q.shared->tail.load(std::memory_order_relaxed), want);
+}
+
+// Write a record at `tail` (put_lock held, space checked), padding to the
+// ring's start when it does not fit before the end. Returns the tail after
+// it. Nothing is visible to consumers until publish().
+uint64_t write_record(mp_queue &q, uint64_t tail, const Record &h, const void *payload) {
   size_t to_end = q.capacity - tail % q.capacity;
   size_t size = record_size(h.len);
   if (size > to_end) {
@@ -138,11 +144,25 @@ void append(mp_queue &q, const Record &h, const void *payload) {
   char *at = reinterpret_cast<char *>(record_at(q, tail));
   memcpy(at, &h, sizeof h);
   if (h.len) memcpy(at + sizeof h, payload, h.len);
-  // A message counts once it is complete: a stream that is aborted never does.
-  if (h.kind == kWhole || h.kind == kLast) s.puts.fetch_add(1, std::memory_order_relaxed);
-  if (s.joinable && (h.kind == kWhole || h.kind == kLast))
-    s.unfinished.fetch_add(1, std::memory_order_relaxed);
-  s.tail.store(tail + size, std::memory_order_seq_cst);
+  return tail + size;
+}
+
+// Make the records written up to `tail` visible; `complete` of them end a
+// message (a stream that is aborted never counts). The tail moves last: a
+// writer that dies before that leaves nothing visible.
+void publish(mp_queue &q, uint64_t tail, uint64_t complete) {
+  QueueShared &s = *q.shared;
+  if (complete) {
+    s.puts.fetch_add(complete, std::memory_order_relaxed);
+    if (s.joinable) s.unfinished.fetch_add(complete, std::memory_order_relaxed);
+  }
+  s.tail.store(tail, std::memory_order_seq_cst);
+}
+
+// Append one record and publish it.
+void append(mp_queue &q, const Record &h, const void *payload) {
+  uint64_t tail = write_record(q, q.shared->tail.load(std::memory_order_relaxed), h, payload);
+  publish(q, tail, h.kind == kWhole || h.kind == kLast ? 1 : 0);
 }
 
 void wake_consumers(QueueShared &s) {
@@ -179,15 +199,15 @@ int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve,
   }
 }
 
-// Skip padding at the head (get_lock held). MP_OK with the head record in
-// *out (nullptr when there is none), or MP_ESTATE when the indexes or the
-// record there cannot have been written by a producer (another process
-// corrupted the segment): never read past the ring or past the tail.
-int head_record(mp_queue &q, Record **out) {
+// The record at `head` (get_lock held), skipping padding by moving the
+// local `head` only. MP_OK with the record in *out (nullptr when there is
+// none), or MP_ESTATE when the indexes or the record there cannot have been
+// written by a producer (another process corrupted the segment): never read
+// past the ring or past the tail.
+int find_record(mp_queue &q, uint64_t &head, Record **out) {
   QueueShared &s = *q.shared;
   *out = nullptr;
   for (;;) {
-    uint64_t head = s.head.load(std::memory_order_relaxed);
     if (head >= s.tail_seen) {  // read the producer's tail only when needed
       s.tail_seen = s.tail.load(std::memory_order_acquire);
       if (head >= s.tail_seen) return MP_OK;
@@ -197,7 +217,7 @@ int head_record(mp_queue &q, Record **out) {
                   (unsigned long long)head, (unsigned long long)s.tail_seen);
     size_t to_end = q.capacity - head % q.capacity;
     if (to_end < sizeof(Record)) {
-      s.head.store(head + to_end, std::memory_order_release);
+      head += to_end;
       continue;
     }
     Record *r = record_at(q, head);
@@ -206,12 +226,22 @@ int head_record(mp_queue &q, Record **out) {
       return fail(MP_ESTATE, "queue: corrupted record at %llu (kind %u, %u bytes)",
                   (unsigned long long)head, r->kind, r->len);
     if (r->kind == kPad) {
-      s.head.store(head + size, std::memory_order_release);
+      head += size;
       continue;
     }
     *out = r;
     return MP_OK;
   }
+}
+
+// Skip padding at the head (get_lock held), as find_record, and store the
+// head past it.
+int head_record(mp_queue &q, Record **out) {
+  QueueShared &s = *q.shared;
+  uint64_t start = s.head.load(std::memory_order_relaxed), head = start;
+  int rc = find_record(q, head, out);
+  if (head != start) s.head.store(head, std::memory_order_release);
+  return rc;
 }
 
 // Take the head record. gets moves before head: a consumer dying in between

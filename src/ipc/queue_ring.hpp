@@ -154,12 +154,17 @@ int wait_on(SideLock &lock, std::atomic<uint32_t> &seq, std::atomic<uint32_t> &w
 // The ring (queue_ring.cpp).
 uint64_t queued(const QueueShared &s);
 bool items_full(const QueueShared &s);
+size_t bytes_needed_at(const mp_queue &q, uint64_t tail, size_t payload);
 size_t bytes_needed(const mp_queue &q, size_t payload);
+size_t bytes_free_at(mp_queue &q, uint64_t tail, size_t want);
 size_t bytes_free(mp_queue &q, size_t want);
+uint64_t write_record(mp_queue &q, uint64_t tail, const Record &h, const void *payload);
+void publish(mp_queue &q, uint64_t tail, uint64_t complete);
 void append(mp_queue &q, const Record &h, const void *payload);
 void wake_consumers(QueueShared &s);
 void wake_producers(QueueShared &s);
 int wait_for_space(mp_queue &q, SideLock &lock, size_t payload, size_t reserve, bool counts_item, const Deadline &deadline);
+int find_record(mp_queue &q, uint64_t &head, Record **out);
 int head_record(mp_queue &q, Record **out);
 void pop(mp_queue &q, Record *r);
 int sink_reserve(Sink &sink, size_t total);

@@ -30,6 +30,10 @@
  *                   | raw: a lock-free single-producer single-consumer ring
  *                   of 16384 64-byte slots (1 MiB) in a shared anonymous
  *                   mapping, both sides spinning: the physical limit
+ *                   | multiproc_many: the same queue, the producer puts
+ *                   256 messages per mp_queue_put_many, the consumer
+ *                   gets up to 256 per mp_queue_get_many into its buffer
+ *                   (and checks each)
  *   queue_64B_2to2  the same with 2 producers and 2 consumers | no raw
  *   queue_1MiB      1 -> 1, 1 MiB messages (a message above half of the
  *                   queue's 1 MiB ring streams through it in pieces)
@@ -58,8 +62,11 @@
 #define ECHO_TARGET "bench_echo"
 #define PING_SIZE 64
 
-static const char *const kImpls[] = {"multiproc", "raw"};
-enum { IMPL_MULTIPROC, IMPL_RAW };
+static const char *const kImpls[] = {"multiproc", "raw", "multiproc_many"};
+enum { IMPL_MULTIPROC, IMPL_RAW, IMPL_MULTIPROC_MANY };
+
+/* Messages per mp_queue_put_many / mp_queue_get_many (multiproc_many). */
+#define MANY 256
 
 /* Abort the benchmark on a library error, with the library's message. */
 static void check_mp(int r, const char *what) {
@@ -80,7 +87,8 @@ static int child_mp_fail(int r, const char *what) {
 
 typedef struct qarg {
   qcfg_t cfg;
-  int idx; /* producer number (message tag) */
+  int idx;  /* producer number (message tag) */
+  int many; /* put_many / get_many, MANY at a time */
 } qarg_t;
 
 static int open_child_queue(mp_queue_t **q) {
@@ -88,6 +96,41 @@ static int open_child_queue(mp_queue_t **q) {
   if (fd < 0) return child_mp_fail(fd, "mp_child_fd");
   r = mp_queue_from_fd(q, fd);
   return r < 0 ? child_mp_fail(r, "mp_queue_from_fd") : 0;
+}
+
+/* Put n numbered messages MANY at a time (buf: MANY filled messages). */
+static int put_many_numbered(mp_queue_t *q, char *buf, size_t size, long n) {
+  const void *bufs[MANY];
+  size_t lens[MANY], put;
+  int r;
+  for (long i = 0; i < n;) {
+    int m = n - i < MANY ? (int)(n - i) : MANY;
+    for (int k = 0; k < m; ++k) {
+      bufs[k] = buf + k * size;
+      lens[k] = size;
+      q_stamp(buf + k * size, size, (uint64_t)(i + k));
+    }
+    if ((r = mp_queue_put_many(&put, q, bufs, lens, (size_t)m, MP_FOREVER)) < 0)
+      return child_mp_fail(r, "mp_queue_put_many");
+    for (int k = 0; k < m; ++k) ctl_put_progress(i + k);
+    i += m;
+  }
+  return 0;
+}
+
+/* Get MANY at a time and check each message, up to the pill (1 -> 1: the
+ * pill is the producer's last message, so nothing follows it). */
+static int get_many_checked(mp_queue_t *q, char *buf, size_t size, qcheck_t *check) {
+  size_t lens[MANY], count;
+  int r, k = 1;
+  while (k > 0) {
+    if ((r = mp_queue_get_many(&count, q, buf, size * MANY, lens, MANY, MP_FOREVER)) < 0)
+      return child_mp_fail(r, "mp_queue_get_many");
+    const char *at = buf;
+    for (size_t i = 0; i < count && k > 0; at += lens[i], ++i)
+      if ((k = q_check(check, at, lens[i], size)) < 0) return 1;
+  }
+  return 0;
 }
 
 static int mp_producer(const void *arg, size_t arg_len, void *payload) {
@@ -99,17 +142,22 @@ static int mp_producer(const void *arg, size_t arg_len, void *payload) {
   memcpy(&a, arg, sizeof a);
   if (open_child_queue(&q)) return 1;
   size_t size = a.cfg.msg_size;
-  char *buf = malloc(size);
+  int copies = a.many ? MANY : 1;
+  char *buf = malloc(size * (size_t)copies);
   if (!buf) return ctl_fail("producer: out of memory");
-  q_fill(buf, size, a.idx);
+  for (int k = 0; k < copies; ++k) q_fill(buf + k * size, size, a.idx);
   long n = q_share(&a.cfg, a.idx);
   ctl_wait_go();
   ctl_first_put();
-  for (long i = 0; i < n; ++i) {
-    q_stamp(buf, size, (uint64_t)i);
-    if ((r = mp_queue_put(q, buf, size, MP_FOREVER)) < 0)
-      return child_mp_fail(r, "mp_queue_put");
-    ctl_put_progress(i);
+  if (a.many) {
+    if ((r = put_many_numbered(q, buf, size, n)) != 0) return r;
+  } else {
+    for (long i = 0; i < n; ++i) {
+      q_stamp(buf, size, (uint64_t)i);
+      if ((r = mp_queue_put(q, buf, size, MP_FOREVER)) < 0)
+        return child_mp_fail(r, "mp_queue_put");
+      ctl_put_progress(i);
+    }
   }
   q_stamp(buf, size, Q_PILL);
   if ((r = mp_queue_put(q, buf, size, MP_FOREVER)) < 0)
@@ -123,21 +171,25 @@ static int mp_consumer(const void *arg, size_t arg_len, void *payload) {
   qarg_t a;
   mp_queue_t *q = NULL;
   qcheck_t check;
-  int r, k;
+  int r, k = 1;
   (void)payload;
   if (arg_len != sizeof a) return ctl_fail("consumer: bad argument");
   memcpy(&a, arg, sizeof a);
   if (open_child_queue(&q)) return 1;
   size_t size = a.cfg.msg_size, len;
-  char *buf = malloc(size);
+  char *buf = malloc(a.many ? size * MANY : size);
   if (!buf) return ctl_fail("consumer: out of memory");
   memset(&check, 0, sizeof check);
   ctl_ready();
-  do {
+  if (a.many) {
+    if (get_many_checked(q, buf, size, &check)) return 1;
+    k = 0;
+  }
+  while (k > 0) {
     if ((r = mp_queue_get_into(&len, q, buf, size, MP_FOREVER)) < 0)
       return child_mp_fail(r, "mp_queue_get_into");
     if ((k = q_check(&check, buf, len, size)) < 0) return 1;
-  } while (k > 0);
+  }
   ctl_last_get(check.got);
   mp_queue_free(q);
   free(buf);
@@ -145,11 +197,9 @@ static int mp_consumer(const void *arg, size_t arg_len, void *payload) {
 }
 
 static mp_process_t *start_queue_child(const char *target, mp_queue_t *q,
-                                       const qcfg_t *cfg, int idx) {
+                                       const qarg_t *run, int idx) {
   mp_process_t *p = NULL;
-  qarg_t a;
-  memset(&a, 0, sizeof a);
-  a.cfg = *cfg;
+  qarg_t a = *run;
   a.idx = idx;
   check_mp(mp_process_new(&p, target, &a, sizeof a), "mp_process_new");
   check_mp(mp_process_pass_fd(p, mp_queue_fileno(q)), "mp_process_pass_fd");
@@ -192,18 +242,20 @@ static void join_all(mp_process_t **p, int n, mp_queue_t *q, const char *what) {
   }
 }
 
+/* ctx: a qarg_t, the children's argument but for idx. */
 static double mp_queue_batch(void *ctx, long n) {
-  qcfg_t cfg = *(const qcfg_t *)ctx;
+  qarg_t run = *(const qarg_t *)ctx;
+  qcfg_t cfg = run.cfg;
   mp_queue_t *q = NULL;
   mp_process_t *procs[16];
   int np = 0;
-  cfg.n = n;
+  cfg.n = run.cfg.n = n;
   ctl_reset();
   check_mp(mp_queue_new(&q, 0, 0, 0), "mp_queue_new");
   for (int i = 0; i < cfg.consumers; ++i)
-    procs[np++] = start_queue_child(CONSUMER_TARGET, q, &cfg, i);
+    procs[np++] = start_queue_child(CONSUMER_TARGET, q, &run, i);
   for (int i = 0; i < cfg.producers; ++i)
-    procs[np++] = start_queue_child(PRODUCER_TARGET, q, &cfg, i);
+    procs[np++] = start_queue_child(PRODUCER_TARGET, q, &run, i);
   ctl_start(np, "multiproc queue");
   join_all(procs, np, q, "multiproc queue");
   for (int i = 0; i < np; ++i) mp_process_free(procs[i]);
@@ -393,8 +445,9 @@ static double raw_pipe_batch(void *ctx, long n) {
 static void run_queue(const char *name, int pairs, size_t msg_size,
                       bench_batch_fn raw_fn) {
   qcfg_t cfg = {pairs, pairs, msg_size, 0};
+  qarg_t one = {cfg, 0, 0}, many = {cfg, 0, 1};
   raw_q_t rq;
-  bench_impl_t impls[2];
+  bench_impl_t impls[3];
   int n = 0;
   int big = msg_size >= 4096;
   bench_metric_t m = {big ? "MB/s" : "msg/s", 1,
@@ -402,8 +455,12 @@ static void run_queue(const char *name, int pairs, size_t msg_size,
   memset(&rq, 0, sizeof rq);
   rq.cfg = cfg;
   if (bench_want(IMPL_MULTIPROC))
-    impls[n++] = (bench_impl_t){"multiproc", mp_queue_batch, &cfg};
+    impls[n++] = (bench_impl_t){"multiproc", mp_queue_batch, &one};
   if (bench_want(IMPL_RAW) && raw_fn) impls[n++] = (bench_impl_t){"raw", raw_fn, &rq};
+  /* Batches: 1 -> 1 small messages only (a consumer must stop at the pill,
+   * and with one producer nothing follows it). */
+  if (bench_want(IMPL_MULTIPROC_MANY) && pairs == 1 && msg_size < 4096)
+    impls[n++] = (bench_impl_t){"multiproc_many", mp_queue_batch, &many};
   if (!raw_fn) printf("# %s: no raw figure (an SPSC ring has one producer)\n", name);
   bench_measure(name, &m, impls, n);
   if (rq.ring) munmap(rq.ring, sizeof(spsc_t));
@@ -531,5 +588,5 @@ int main(int argc, char **argv) {
   char banner[64];
   snprintf(banner, sizeof banner, "multiproc %s", mp_version());
   return bench_main("bench_ipc", banner, argc, argv, kWorkloads,
-                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
+                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 3);
 }

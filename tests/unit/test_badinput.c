@@ -184,6 +184,13 @@ static uint64_t o_u64;
 static double o_f64;
 static const void *o_cptr, *o_cptr2;
 static char g_buf[64];
+/* mp_queue_put_many / get_many rows: two messages, good and bad. */
+static const void *const k_msgs[2] = {"x", "y"};
+static const void *const k_msgs_null[2] = {"x", NULL};
+static const size_t k_lens[2] = {1, 1};
+static const size_t k_lens_null[2] = {1, 4};
+static const size_t k_lens_huge[2] = {1, SIZE_MAX};
+static size_t g_lens[4];
 
 static const void *const k_args[2] = {"a", "b"};
 static const size_t k_arg_lens[2] = {1, 1};
@@ -463,6 +470,30 @@ static const int64_t k_eight = 8;
   X(E, queue_get_into_null, MP_EINVAL, mp_queue_get_into(&o_len, NULL, g_buf, 8, 0)) \
   X(E, queue_get_into_null_buf, MP_EINVAL, mp_queue_get_into(&o_len, F.queue, NULL, 8, 0)) \
   X(E, queue_get_into_timeout, MP_EINVAL, mp_queue_get_into(&o_len, F.queue, g_buf, 8, -2)) \
+  X(E, queue_put_many_null_out, MP_EINVAL, mp_queue_put_many(NULL, F.queue, k_msgs, k_lens, 2, 0)) \
+  X(E, queue_put_many_null, MP_EINVAL, mp_queue_put_many(&o_len, NULL, k_msgs, k_lens, 2, 0)) \
+  X(E, queue_put_many_garbage, MP_EINVAL,                                       \
+    mp_queue_put_many(&o_len, GARBAGE(mp_queue_t), k_msgs, k_lens, 2, 0))      \
+  X(E, queue_put_many_null_bufs, MP_EINVAL, mp_queue_put_many(&o_len, F.queue, NULL, k_lens, 2, 0)) \
+  X(E, queue_put_many_null_lens, MP_EINVAL, mp_queue_put_many(&o_len, F.queue, k_msgs, NULL, 2, 0)) \
+  X(E, queue_put_many_null_msg, MP_EINVAL,                                      \
+    mp_queue_put_many(&o_len, F.queue, k_msgs_null, k_lens_null, 2, 0))        \
+  X(E, queue_put_many_huge, MP_EINVAL, mp_queue_put_many(&o_len, F.queue, k_msgs, k_lens_huge, 2, 0)) \
+  X(E, queue_put_many_timeout, MP_EINVAL, mp_queue_put_many(&o_len, F.queue, k_msgs, k_lens, 2, -2)) \
+  X(E, queue_put_many_closed, MP_ECLOSED,                                       \
+    mp_queue_put_many(&o_len, F.closed_queue, k_msgs, k_lens, 2, 0))           \
+  X(V, queue_put_many_none, MP_OK, mp_queue_put_many(&o_len, F.queue, NULL, NULL, 0, 0)) \
+  X(E, queue_get_many_null_out, MP_EINVAL, mp_queue_get_many(NULL, F.queue, g_buf, 8, g_lens, 4, 0)) \
+  X(E, queue_get_many_null, MP_EINVAL, mp_queue_get_many(&o_len, NULL, g_buf, 8, g_lens, 4, 0)) \
+  X(E, queue_get_many_garbage, MP_EINVAL,                                       \
+    mp_queue_get_many(&o_len, GARBAGE(mp_queue_t), g_buf, 8, g_lens, 4, 0))    \
+  X(E, queue_get_many_null_lens, MP_EINVAL, mp_queue_get_many(&o_len, F.queue, g_buf, 8, NULL, 4, 0)) \
+  X(E, queue_get_many_zero_max, MP_EINVAL, mp_queue_get_many(&o_len, F.queue, g_buf, 8, g_lens, 0, 0)) \
+  X(E, queue_get_many_null_buf, MP_EINVAL, mp_queue_get_many(&o_len, F.queue, NULL, 8, g_lens, 4, 0)) \
+  X(E, queue_get_many_timeout, MP_EINVAL, mp_queue_get_many(&o_len, F.queue, g_buf, 8, g_lens, 4, -2)) \
+  X(E, queue_get_many_empty, MP_EEMPTY, mp_queue_get_many(&o_len, F.queue, g_buf, 8, g_lens, 4, 0)) \
+  X(E, queue_get_many_closed, MP_ECLOSED,                                       \
+    mp_queue_get_many(&o_len, F.closed_queue, g_buf, 8, g_lens, 4, 0))         \
   X(E, queue_qsize_null, MP_EINVAL, mp_queue_qsize(NULL))                     \
   X(E, queue_qsize_garbage, MP_EINVAL, mp_queue_qsize(GARBAGE(mp_queue_t)))   \
   X(E, queue_empty_null, MP_EINVAL, mp_queue_empty(NULL))                     \

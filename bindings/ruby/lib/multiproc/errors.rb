@@ -5,6 +5,9 @@ module Multiproc
   # MP_E* code of the C library, #name its name ("ETIMEDOUT").
   class Error < StandardError
     attr_reader :code
+    # Queue#put_many: how many of the messages went in before this error
+    # (nil for any other call).
+    attr_accessor :put_count
 
     def initialize(message = nil, code: self.class::CODE)
       @code = code

@@ -58,6 +58,50 @@ module Multiproc
       get(timeout: 0)
     end
 
+    # Put every String of messages (an Array), in order, as many #put
+    # calls would, but taking the queue's lock once for as many as fit:
+    # for many small messages several times the rate of #put. timeout:
+    # seconds for the whole call (nil: wait while full; 0: put what fits
+    # now). Returns self. Raises TypeError (a message is not a String;
+    # nothing is put), TimeoutError, FullError, ClosedError: the messages
+    # before the one that failed went in, and the error's #put_count says
+    # how many.
+    def put_many(messages, timeout: nil)
+      done = N.mp_rb_queue_put_many(@state[0] || ptr, messages, timeout && Multiproc.timeout_ms(timeout))
+      return self if done.is_a?(Integer)
+
+      rc, count = done
+      error = Multiproc.error_for(rc, "Queue#put_many")
+      error.put_count = count
+      raise error
+    end
+
+    # Get the oldest message and the messages queued right behind it, up to
+    # max of them (and 16 KiB in all; a larger first message comes alone),
+    # as an Array of binary Strings. Only the first is waited for (timeout
+    # as #get); the Array is never empty. The counterpart of #put_many.
+    # Messages got are taken from the queue: a consumer that stops half-way
+    # through the Array still took all of them.
+    def get_many(max = 256, timeout: nil)
+      N.mp_rb_queue_get_many(@state[0] || ptr, max, timeout && Multiproc.timeout_ms(timeout), false)
+    end
+
+    # #get_many without a String per message: the messages go into buffer
+    # (a String whose bytesize is the room, e.g. "\0".b * 16384), back to
+    # back from offset 0, and the Array of their lengths comes back
+    # (message i starts where message i-1 ends). The allocation-free way
+    # to drain a busy queue. A first message longer than buffer is not
+    # taken: NoSpaceError, whose #size_needed is its length.
+    def get_many_into(buffer, max = 256, timeout: nil)
+      lens = N.mp_rb_queue_get_many_into(@state[0] || ptr, buffer, max,
+                                         timeout && Multiproc.timeout_ms(timeout), false)
+      return lens unless lens[0].negative?
+
+      error = Multiproc.error_for(lens[0], "Queue#get_many_into")
+      error.size_needed = lens[1]
+      raise error
+    end
+
     # Get the oldest message into buffer, a String whose bytesize is the
     # room (e.g. "\0".b * 4096), and return the message's length: the
     # message is buffer.byteslice(0, length). A longer message is not
