@@ -236,3 +236,7 @@ func swigPackArgs(args [][]byte) []byte {
 %ignore mp_register;
 %ignore mp_register_task;
 %ignore mp_main;
+/* Called through cgo directly (bindings/go/queue_many.go): a batch is an
+ * array of pointers, which SWIG's Go slices cannot carry. */
+%ignore mp_queue_put_many;
+%ignore mp_queue_get_many;

@@ -1,0 +1,240 @@
+package multiproc
+
+/*
+#include <stdint.h>
+#include <multiproc.h>
+
+// Batches call the library directly, as Put and Get do (see queue.go).
+// mp_queue_put_many takes an array of pointers to the messages, which Go
+// may neither pass (a Go array of Go pointers) nor build (Go pointers
+// stored in C memory): PutMany copies the messages back to back into one
+// pointer-free buffer, and the array is built here, on the C stack.
+enum { MP_GO_PACK_MAX = 1024 }; // = packMaxCount
+
+typedef struct mp_go_many {
+  int rc;
+  size_t count;
+} mp_go_many;
+
+static mp_go_many mp_go_queue_put_packed(uintptr_t q, const char *pack, const size_t *lens,
+                                         size_t n, int64_t ms) {
+  const void *bufs[MP_GO_PACK_MAX];
+  mp_go_many m = {MP_EINVAL, 0};
+  size_t off = 0;
+  if (n > MP_GO_PACK_MAX) return m; // never: the Go side packs at most that many
+  for (size_t i = 0; i < n; i++) {
+    bufs[i] = pack ? pack + off : NULL; // NULL: every message is empty
+    off += lens[i];
+  }
+  m.rc = mp_queue_put_many(&m.count, (mp_queue_t *)q, bufs, lens, n, ms);
+  return m;
+}
+
+static mp_go_many mp_go_queue_get_many(uintptr_t q, char *buf, size_t cap, size_t *lens,
+                                       size_t max, int64_t ms) {
+  mp_go_many m = {0, 0};
+  m.rc = mp_queue_get_many(&m.count, (mp_queue_t *)q, buf, cap, lens, max, ms);
+  return m;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// PutMany puts msgs in order, as many Put calls would, but taking the
+// queue's lock and waking consumers once for as many messages as fit: for
+// many small messages several times the rate of Put. It waits while the
+// queue is full until ctx is done (the context's deadline is one deadline
+// for the whole call) and returns how many messages went in: all of them
+// when err is nil, otherwise the first n went in and the rest did not.
+// Errors: ErrClosed (Shutdown was called), ErrTimeout, ErrCanceled.
+//
+// Messages below 4 KiB are copied into a buffer of up to 64 KiB per C
+// call (cgo does not let C see an array of pointers to Go memory); larger
+// ones are put from their own memory, one C call each.
+func (q *Queue) PutMany(ctx context.Context, msgs [][]byte) (n int, err error) {
+	return q.putMany(ctx, msgs, -1)
+}
+
+// PutManyTimeout is PutMany with a timeout instead of a context: d is the
+// time the whole call may wait.
+func (q *Queue) PutManyTimeout(msgs [][]byte, d time.Duration) (n int, err error) {
+	return q.putMany(nil, msgs, d)
+}
+
+// PutManyNowait puts the messages that fit now, in order, without
+// waiting: ErrFull at the first one that does not, with n the count put.
+func (q *Queue) PutManyNowait(msgs [][]byte) (n int, err error) { return q.putMany(nil, msgs, 0) }
+
+func (q *Queue) putMany(ctx context.Context, msgs [][]byte, d time.Duration) (int, error) {
+	put := 0
+	_, err := q.h.wait(ctx, "queue put many", d, func(p uintptr, ms int64) int {
+		var rc int
+		put, rc = putBatches(p, msgs, ms)
+		return rc
+	})
+	return put, err
+}
+
+// GetMany gets the oldest message and the messages queued right behind it
+// into buf, back to back, and their lengths into lens: it returns n >= 1
+// and message i is the lens[i] bytes that follow message i-1 in buf
+// (message 0 starts at buf[0]):
+//
+//	n, err := q.GetMany(ctx, buf, lens)
+//	off := 0
+//	for _, l := range lens[:n] {
+//		use(buf[off : off+l])
+//		off += l
+//	}
+//
+// It waits (until ctx is done) for the first message only, then takes the
+// messages already queued that fit in the rest of buf, up to len(lens) in
+// all. A message streamed through the queue (above a quarter of its ring)
+// starts a call of its own. The counterpart of PutMany: one lock and one
+// wake-up for many messages. Messages got are taken: a consumer that dies
+// before it used them loses them all. With a joinable queue each message
+// counts for TaskDone.
+//
+// Errors: ErrNoSpace if the first message is larger than buf: it stays
+// queued, n is 0 and lens[0] is its size; ErrClosed once the queue was
+// shut down and drained (the end of the stream); ErrTimeout, ErrCanceled;
+// ErrInvalid if lens is empty.
+func (q *Queue) GetMany(ctx context.Context, buf []byte, lens []int) (n int, err error) {
+	return q.getMany(ctx, buf, lens, -1)
+}
+
+// GetManyTimeout is GetMany with a timeout instead of a context.
+func (q *Queue) GetManyTimeout(buf []byte, lens []int, d time.Duration) (n int, err error) {
+	return q.getMany(nil, buf, lens, d)
+}
+
+// GetManyNowait is GetMany without waiting: ErrEmpty if nothing is queued.
+func (q *Queue) GetManyNowait(buf []byte, lens []int) (n int, err error) {
+	return q.getMany(nil, buf, lens, 0)
+}
+
+func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, d time.Duration) (int, error) {
+	var got C.mp_go_many
+	_, err := q.h.wait(ctx, "queue get many", d, func(p uintptr, ms int64) int {
+		got = C.mp_go_queue_get_many(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)),
+			sizesPtr(lens), C.size_t(len(lens)), C.int64_t(ms))
+		return int(got.rc)
+	})
+	return int(got.count), err
+}
+
+// The lengths of a batch go to C as a []int seen as size_t[]: the same
+// size (this line does not compile where they differ), and no pointers.
+var _ [unsafe.Sizeof(C.size_t(0))]byte = [unsafe.Sizeof(int(0))]byte{}
+
+// sizesPtr is the address of s's first element as a size_t array, nil if
+// s is empty.
+func sizesPtr(s []int) *C.size_t {
+	if len(s) == 0 {
+		return nil
+	}
+	return (*C.size_t)(unsafe.Pointer(&s[0]))
+}
+
+// How PutMany splits a batch into C calls.
+const (
+	packMaxCount = 1024     // messages per C call (MP_GO_PACK_MAX)
+	packMaxBytes = 64 << 10 // bytes copied per C call
+	directMin    = 4 << 10  // a message this large is put uncopied, alone
+)
+
+// pack is the buffer that PutMany copies small messages into.
+type pack struct {
+	data []byte // the messages, back to back
+	lens []int  // their lengths
+}
+
+// packs are reused: a busy producer does not allocate per batch.
+var packs = sync.Pool{New: func() any {
+	return &pack{data: make([]byte, 0, packMaxBytes), lens: make([]int, 0, packMaxCount)}
+}}
+
+// putBatches puts msgs in order, a pack of small messages or one large
+// message per C call, all within one timeout of ms milliseconds. It
+// returns how many went in and the error code of the call that failed (0
+// when all went in).
+func putBatches(q uintptr, msgs [][]byte, ms int64) (put int, rc int) {
+	dl := newDeadline(ms)
+	pk := packs.Get().(*pack)
+	defer packs.Put(pk)
+	for put < len(msgs) {
+		var n int
+		if m := msgs[put]; len(m) >= directMin {
+			n, rc = pk.putDirect(q, m, dl.left())
+		} else {
+			n, rc = pk.put(q, msgs[put:], dl.left())
+		}
+		put += n
+		if rc < 0 {
+			return put, rc
+		}
+	}
+	return put, 0
+}
+
+// put copies the leading small messages of msgs (at least the first) into
+// the pack and puts them with one C call; it returns how many went in and
+// the call's error code.
+func (pk *pack) put(q uintptr, msgs [][]byte, ms int64) (int, int) {
+	pk.data, pk.lens = pk.data[:0], pk.lens[:0]
+	for _, m := range msgs {
+		if len(m) >= directMin || len(pk.lens) == packMaxCount || len(pk.data)+len(m) > packMaxBytes {
+			break
+		}
+		pk.data = append(pk.data, m...)
+		pk.lens = append(pk.lens, len(m))
+	}
+	return pk.call(q, bytesPtr(pk.data), ms)
+}
+
+// putDirect puts one large message from its own memory: a pack of one
+// message that is not copied.
+func (pk *pack) putDirect(q uintptr, msg []byte, ms int64) (int, int) {
+	pk.lens = append(pk.lens[:0], len(msg))
+	return pk.call(q, bytesPtr(msg), ms)
+}
+
+// call puts the messages of pk.lens, back to back at data, with one C call.
+func (pk *pack) call(q uintptr, data *C.char, ms int64) (int, int) {
+	r := C.mp_go_queue_put_packed(C.uintptr_t(q), data, sizesPtr(pk.lens), C.size_t(len(pk.lens)), C.int64_t(ms))
+	return int(r.count), int(r.rc)
+}
+
+// deadline spreads one C timeout of ms milliseconds (forever: -1; 0: do
+// what can be done now) over the several C calls of one PutMany.
+type deadline struct {
+	ms  int64
+	end time.Time
+}
+
+func newDeadline(ms int64) deadline {
+	d := deadline{ms: ms}
+	if ms > 0 {
+		d.end = time.Now().Add(time.Duration(ms) * time.Millisecond)
+	}
+	return d
+}
+
+// left is the timeout of the next C call. A timed call whose time is up
+// still gets 1 ms, so that it fails as a timeout (ErrTimeout), never as a
+// try (ErrFull).
+func (d deadline) left() int64 {
+	if d.ms <= 0 {
+		return d.ms
+	}
+	if left := durationMS(time.Until(d.end)); left > 0 {
+		return left
+	}
+	return 1
+}
