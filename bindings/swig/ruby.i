@@ -720,12 +720,23 @@ VALUE mp_rb_queue_get(VALUE queue, VALUE timeout_ms, VALUE closed_nil) {
   return Qnil;
 }
 
+/* Before put_many first releases the GVL: the messages from index from
+ * on, replaced in put_many's own copy of the Array by frozen Strings
+ * sharing their bytes (as Queue#put does for its one message), so another
+ * thread changing a String while put_many waits changes nothing it puts.
+ * Paid once per call that waits, never on the fast path. */
+static void mp_rb_freeze_rest(VALUE messages, long from) {
+  for (long i = from; i < RARRAY_LEN(messages); ++i)
+    RARRAY_ASET(messages, i, rb_str_new_frozen(RARRAY_AREF(messages, i)));
+}
+
 /* Queue#put_many's hot path: put the Strings of messages (an Array) in
  * order. What fits goes in 256 at a time with the GVL held
  * (mp_queue_put_many with timeout 0, the bytes read in place); a message
  * that must wait is put alone as Queue#put does, the GVL released, with
- * the time left of one deadline; then the rest goes on. The Array is
- * copied first, so another thread changing it meanwhile changes nothing.
+ * the time left of one deadline; then the rest goes on. The Array and
+ * the Strings not yet put are copied first (the Strings only when a wait
+ * comes), so another thread changing them meanwhile changes nothing.
  * Returns the number put (all of them), or [code, count put] on failure. */
 VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
   static VALUE klass = Qnil;
@@ -743,6 +754,7 @@ VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
   const void *bufs[kChunk];
   size_t lens[kChunk];
   long done = 0;
+  bool frozen = false;
   int rc = MP_OK;
   while (done < n && rc == MP_OK) {
     long m = n - done < kChunk ? n - done : kChunk;
@@ -759,7 +771,11 @@ VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
       int64_t left = deadline - mp_rb_now_ms();
       timeout = left > 0 ? left : 0;
     }
-    VALUE bytes = rb_str_new_frozen(RARRAY_AREF(messages, done));
+    if (!frozen) {
+      mp_rb_freeze_rest(messages, done);
+      frozen = true;
+    }
+    VALUE bytes = RARRAY_AREF(messages, done);
     mp_rb_blocking(rc, &timeout, MP_RB_RETRY, [&]() {
       rc = mp_queue_put(q, RSTRING_PTR(bytes), (size_t)RSTRING_LEN(bytes), timeout);
     });
@@ -767,6 +783,8 @@ VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
     if (rc == MP_OK) ++done;
   }
   RB_GC_GUARD(messages);
+  /* The deadline passed between two waits: the last try had timeout 0. */
+  if (rc == MP_EFULL && deadline >= 0) rc = MP_ETIMEDOUT;
   if (rc < 0) return rb_ary_new_from_args(2, INT2FIX(rc), LONG2NUM(done));
   return LONG2NUM(done);
 }
@@ -801,6 +819,8 @@ VALUE mp_rb_queue_get_many(VALUE queue, VALUE max_count, VALUE timeout_ms, VALUE
     if (!FIXNUM_P(big)) return rb_ary_new_from_args(1, big);
     rc = FIX2INT(big);
   }
+  /* The deadline passed before a last try (a retry or the take above). */
+  if (rc == MP_EEMPTY && deadline >= 0) rc = MP_ETIMEDOUT;
   if (rc < 0) {
     if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
     mp_rb_raise_code(rc, "Queue#get_many");
@@ -828,6 +848,7 @@ VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE t
   if (want < 1) rb_raise(rb_eArgError, "max must be at least 1, not %ld", want);
   size_t max = want < kMaxCount ? (size_t)want : kMaxCount;
   int64_t timeout = mp_rb_timeout(timeout_ms);
+  const bool timed = timeout > 0;
   size_t cap = (size_t)RSTRING_LEN(buf);
   char stack[kStackBytes];
   VALUE tmp_v = 0;
@@ -853,6 +874,7 @@ VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE t
   }
   if (tmp_v) ALLOCV_END(tmp_v);
   if (rc == MP_ENOSPC) return rb_ary_new_from_args(2, INT2FIX(rc), SIZET2NUM(lens[0]));
+  if (rc == MP_EEMPTY && timed) rc = MP_ETIMEDOUT; /* a retry after the deadline */
   if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
   if (rc < 0) mp_rb_raise_code(rc, "Queue#get_many_into");
   return out;
