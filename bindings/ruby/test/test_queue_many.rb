@@ -200,6 +200,18 @@ class TestQueueMany < Minitest::Test
     ring.release
   end
 
+  def test_put_count_across_the_bindings_chunks_of_256
+    q = Multiproc::Queue.new(maxsize: 300)
+    messages = (0...1000).map(&:to_s)
+    err = assert_raises(Multiproc::FullError) { q.put_many(messages, timeout: 0) }
+    assert_equal 300, err.put_count
+    got = []
+    got.concat(q.get_many(1000, timeout: 0)) while q.size.positive?
+    assert_equal messages.first(300), got
+  ensure
+    q&.release
+  end
+
   def test_put_many_times_out_with_the_prefix_put
     small = Multiproc::Queue.new(maxsize: 2)
     err = nil
@@ -282,6 +294,36 @@ class TestQueueMany < Minitest::Test
     err = assert_raises(Multiproc::NoSpaceError) { @q.get_many_into(+"") } # no room at all
     assert_equal 1, err.size_needed
     assert_equal ["z"], @q.get_many
+  end
+
+  # The first message, streamed through a 64 KiB ring by a producer
+  # process, is larger than the buffer: its size is known before any of it
+  # is taken, and a get after takes all of it.
+  def test_get_many_into_a_too_small_buffer_with_a_streamed_message
+    q = Multiproc::Queue.new(max_bytes: 65_536)
+    big = Random.bytes(100_000)
+    producer = Multiproc::Process.new { q.put_many([big, "next"], timeout: 30) }.start
+    err = assert_raises(Multiproc::NoSpaceError) { q.get_many_into("\0".b * 1000, timeout: 10) }
+    assert_equal 100_000, err.size_needed
+    assert_equal big, q.get(timeout: 10)
+    assert_equal ["next"], q.get_many(timeout: 10)
+    assert_equal 0, producer.join(10)
+  ensure
+    q&.release
+  end
+
+  def test_each_message_of_a_batch_counts_for_task_done
+    q = Multiproc::Queue.new(joinable: true)
+    q.put_many(%w[a b c])
+    assert_equal %w[a b], q.get_many(2)
+    2.times { q.task_done }
+    refute q.join(0.05), "c was not got yet"
+    assert_equal [1], q.get_many_into("\0".b * 4)
+    q.task_done
+    assert q.join(1)
+    assert_raises(Multiproc::StateError) { q.task_done }
+  ensure
+    q&.release
   end
 
   def test_bad_max_and_buffers_take_nothing
