@@ -72,22 +72,26 @@ class TestQueueMany < Minitest::Test
 
   def test_put_many_then_get_many_into_across_processes_gives_lengths_and_offsets
     messages = mixed_messages
-    got = []
+    batches = []
     buf = "\0".b * 200_000
     code = with_forked_producer(messages) do |q|
       loop do
         offset = 0
-        q.get_many_into(buf, 5, timeout: 30).each do |len|
-          got << buf.byteslice(offset, len)
+        batches << q.get_many_into(buf, 5, timeout: 30).map do |len|
           offset += len
+          buf.byteslice(offset - len, len)
         end
       end
     rescue Multiproc::ClosedError
       nil
     end
     assert_equal 0, code
-    assert_equal messages, got
+    assert_equal messages, batches.flatten
     assert_equal 200_000, buf.bytesize, "the buffer keeps its size"
+    assert batches.all? { |b| b.size <= 5 }
+    batches.each do |b|
+      assert(b.drop(1).none? { |m| m.bytesize > 65_536 / 4 }, "a message over a quarter of the ring starts a batch")
+    end
   end
 
   def test_put_many_from_a_spawned_child_then_single_gets
@@ -108,6 +112,8 @@ class TestQueueMany < Minitest::Test
     assert_equal "e", @q.get
     assert_equal %w[f g h i], @q.get_many(100)
     assert_equal 0, @q.size
+    @q.put_many(Array.new(1500, ""))
+    assert_equal [1024, 476], [@q.get_many(5000).size, @q.get_many(5000).size], "at most 1024 a call"
   end
 
   def test_get_many_batches_up_to_16_kib_and_a_larger_first_message_alone
