@@ -447,6 +447,25 @@ class TestQueueMany < Minitest::Test
     end
   end
 
+  # put_many's waits (maxsize 2, a consumer thread making room) copy the
+  # Strings not yet put (ruby.i mp_rb_freeze_rest): a GC at each of those
+  # allocations must not lose one.
+  def test_a_waiting_put_many_under_gc_stress
+    small = Multiproc::Queue.new(maxsize: 2)
+    rounds = [[0x01, 40], [true, 10]]
+    expected = rounds.flat_map { |_, n| Array.new(n * 5) { |k| "#{k}" + "x" * 30 } }
+    consumer = Thread.new { Array.new(expected.size) { small.get(timeout: 10) } }
+    rounds.each do |stress, n|
+      n.times do |i|
+        messages = Array.new(5) { |k| "#{i * 5 + k}" + "x" * 30 }
+        under_gc_stress(stress) { small.put_many(messages, timeout: 10) }
+      end
+    end
+    assert_equal expected, consumer.value
+  ensure
+    small&.release
+  end
+
   def under_gc_stress(stress)
     GC.stress = stress
     yield
