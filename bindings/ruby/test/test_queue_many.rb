@@ -377,6 +377,24 @@ class TestQueueMany < Minitest::Test
     small.release
   end
 
+  # Killed half-way through streaming a message larger than the ring (no
+  # consumer): the part already in the ring is withdrawn, the messages
+  # before it stay, and the next put_many streams as usual.
+  def test_thread_kill_of_put_many_in_the_middle_of_a_streamed_message
+    q = Multiproc::Queue.new(max_bytes: 65_536)
+    assert_thread_kill_prompt { q.put_many(["a", "b" * 100_000, "c"]) }
+    assert_equal ["a"], q.get_many(timeout: 1)
+    assert_raises(Multiproc::EmptyError) { q.get_many(timeout: 0) }
+    big = Random.bytes(100_000)
+    putter = Thread.new { q.put_many(["d", big, "f"], timeout: 10) }
+    got = []
+    got.concat(q.get_many(timeout: 10)) while got.size < 3
+    assert_equal ["d", big, "f"], got
+    assert_same q, putter.value
+  ensure
+    q&.release
+  end
+
   # put_many copies the Array; the Strings not yet put are the ones given
   # at the call even when another thread changes them (and the Array)
   # while put_many waits for room.
