@@ -89,8 +89,10 @@ class TestQueueMany < Minitest::Test
     assert_equal messages, batches.flatten
     assert_equal 200_000, buf.bytesize, "the buffer keeps its size"
     assert batches.all? { |b| b.size <= 5 }
+    quarter_ring = 65_536 / 4
     batches.each do |b|
-      assert(b.drop(1).none? { |m| m.bytesize > 65_536 / 4 }, "a message over a quarter of the ring starts a batch")
+      assert(b.drop(1).none? { |m| m.bytesize > quarter_ring },
+             "a message over a quarter of the ring starts a batch")
     end
   end
 
