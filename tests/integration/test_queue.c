@@ -215,25 +215,51 @@ static int mpmc_decode(const unsigned char *buf, size_t n, uint32_t *id,
 struct mpmc_arg {
   uint32_t id;    /* producer id, or consumer index */
   uint32_t count; /* messages to put */
+  uint32_t many;  /* 0: one by one; else put_many / get_many of this many */
 };
+
+#define MANY_MAX 64 /* the largest mpmc_arg.many */
+
+/* Put messages first .. first+n-1 of producer id with one put_many. */
+static int put_many_numbered(mp_queue_t *q, uint32_t id, uint32_t first,
+                             uint32_t n) {
+  static unsigned char buf[MANY_MAX][MPMC_MAX];
+  const void *bufs[MANY_MAX];
+  size_t lens[MANY_MAX], put = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    bufs[k] = buf[k];
+    lens[k] = mpmc_encode(buf[k], id, first + k);
+  }
+  int r = mp_queue_put_many(&put, q, bufs, lens, n, LONG_MS);
+  if (r != MP_OK || put != n) {
+    child_report("put_many", r);
+    return -1;
+  }
+  return 0;
+}
 
 static int t_mpmc_producer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
   struct mpmc_arg a;
   if (arg_len != sizeof a) return 10;
   memcpy(&a, arg, sizeof a);
+  if (a.many > MANY_MAX) return 10;
   mp_queue_t *q = child_queue(0);
   if (!q) return 11;
   static unsigned char buf[MPMC_MAX];
   int rc = 0;
-  for (uint32_t s = 0; s < a.count; s++) {
-    size_t n = mpmc_encode(buf, a.id, s);
-    int r = mp_queue_put(q, buf, n, LONG_MS);
-    if (r != MP_OK) {
-      child_report("put", r);
-      rc = 12;
-      break;
+  for (uint32_t s = 0; s < a.count && rc == 0;) {
+    uint32_t n = a.many ? (a.count - s < a.many ? a.count - s : a.many) : 1;
+    if (a.many) {
+      if (put_many_numbered(q, a.id, s, n) != 0) rc = 12;
+    } else {
+      int r = mp_queue_put(q, buf, mpmc_encode(buf, a.id, s), LONG_MS);
+      if (r != MP_OK) {
+        child_report("put", r);
+        rc = 12;
+      }
     }
+    s += n;
   }
   mp_queue_free(q);
   return rc;
@@ -259,45 +285,51 @@ static int pairs_push(struct pairs *p, uint32_t id, uint32_t seq) {
   return 0;
 }
 
-/* Gets (id, seq) messages from queue 0 until MP_ECLOSED (even consumer
- * indices with mp_queue_get, odd ones with mp_queue_get_into), then puts
- * every pair it got, in order, as one message to queue 1. */
+/* Gets (id, seq) messages from queue 0 until MP_ECLOSED (with
+ * mp_queue_get_many when a.many, else even consumer indices with
+ * mp_queue_get, odd ones with mp_queue_get_into), then puts every pair it
+ * got, in order, as one message to queue 1. */
+static int get_some(mp_queue_t *q, const struct mpmc_arg *a, void **m,
+                    unsigned char *buf, size_t *lens, size_t *count) {
+  *count = 1;
+  if (a->many)
+    return mp_queue_get_many(count, q, buf, (size_t)MANY_MAX * MPMC_MAX, lens,
+                             a->many, LONG_MS);
+  if (a->id % 2 == 0) return mp_queue_get(m, &lens[0], q, LONG_MS);
+  return mp_queue_get_into(&lens[0], q, buf, MPMC_MAX, LONG_MS);
+}
+
 static int t_mpmc_consumer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
   struct mpmc_arg a;
   if (arg_len != sizeof a) return 10;
   memcpy(&a, arg, sizeof a);
+  if (a.many > MANY_MAX) return 10;
   mp_queue_t *q = child_queue(0), *res = child_queue(1);
   if (!q || !res) return 11;
   struct pairs got = {NULL, 0, 0};
   int rc = 0;
-  static unsigned char buf[MPMC_MAX];
-  for (;;) {
+  static unsigned char buf[MANY_MAX * MPMC_MAX];
+  size_t lens[MANY_MAX];
+  while (rc == 0) {
     void *m = NULL;
-    size_t n = 0;
-    int r;
-    if (a.id % 2 == 0) {
-      r = mp_queue_get(&m, &n, q, LONG_MS);
-    } else {
-      r = mp_queue_get_into(&n, q, buf, sizeof buf, LONG_MS);
-    }
+    size_t count = 0;
+    int r = get_some(q, &a, &m, buf, lens, &count);
     if (r == MP_ECLOSED) break;
     if (r != MP_OK) {
       child_report("get", r);
       rc = 12;
       break;
     }
-    uint32_t id, seq;
-    int bad = mpmc_decode(m ? m : buf, n, &id, &seq);
+    const unsigned char *at = m ? m : buf;
+    for (size_t i = 0; i < count && rc == 0; at += lens[i], i++) {
+      uint32_t id, seq;
+      if (mpmc_decode(at, lens[i], &id, &seq) != 0)
+        rc = 13;
+      else if (pairs_push(&got, id, seq) != 0)
+        rc = 14;
+    }
     mp_free(m);
-    if (bad) {
-      rc = 13;
-      break;
-    }
-    if (pairs_push(&got, id, seq) != 0) {
-      rc = 14;
-      break;
-    }
   }
   int r = mp_queue_put(res, got.v ? (void *)got.v : (void *)"", got.n * 8,
                        LONG_MS);
@@ -964,6 +996,274 @@ static void test_queue_chunk_boundary_sizes_in_order(void **state) {
 }
 
 /* ------------------------------------------------------------------------
+ * Batches: mp_queue_put_many / mp_queue_get_many
+ * ---------------------------------------------------------------------- */
+
+/* Size of message i of the batch tests: 0 .. 499 bytes, and every 100th
+ * 600 KiB (above a quarter of a 2 MiB ring: streamed). */
+static size_t many_size(size_t i) {
+  return i % 100 == 99 ? 600 * 1024 : (i * 37u) % 500u;
+}
+
+/* Put messages first .. first+n-1 (pattern bytes, seed i) with one
+ * put_many and check that all went in. */
+static void put_many_pattern(mp_queue_t *q, size_t first, size_t n) {
+  const void **bufs = calloc(n, sizeof *bufs);
+  size_t *lens = calloc(n, sizeof *lens), put = 12345;
+  assert_true(bufs && lens);
+  for (size_t i = 0; i < n; i++) {
+    lens[i] = many_size(first + i);
+    unsigned char *b = malloc(lens[i] ? lens[i] : 1);
+    assert_non_null(b);
+    pattern_fill(b, lens[i], (unsigned)(first + i));
+    bufs[i] = b;
+  }
+  MP_ASSERT_OK(mp_queue_put_many(&put, q, bufs, lens, n, LONG_MS));
+  assert_int_equal(put, n);
+  for (size_t i = 0; i < n; i++) free((void *)bufs[i]);
+  free(bufs);
+  free(lens);
+}
+
+/* Check a batch got into buf: message next .. next+count-1, back to back. */
+static void check_batch(const unsigned char *buf, const size_t *lens,
+                        size_t count, size_t next) {
+  for (size_t i = 0; i < count; buf += lens[i], i++) {
+    if (lens[i] != many_size(next + i))
+      fail_msg("message %zu has %zu bytes, expected %zu", next + i, lens[i],
+               many_size(next + i));
+    size_t bad = pattern_check(buf, lens[i], (unsigned)(next + i));
+    if (bad != lens[i]) fail_msg("message %zu differs at byte %zu", next + i, bad);
+  }
+}
+
+/* 300 messages (empty ones, binary ones, 3 streamed) in 3 put_many calls;
+ * get_many with a 2000-byte buffer and at most 7 per call: every batch
+ * respects both limits, a message too large for the buffer is MP_ENOSPC
+ * with its size and stays first (a get takes it), and order and bytes are
+ * kept throughout. */
+static void test_queue_many_roundtrip_limits_and_enospc(void **state) {
+  (void)state;
+  enum { N = 300, CAP = 2000, MAX = 7 };
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 2 * MIB, 0));
+  put_many_pattern(q, 0, 100);
+  put_many_pattern(q, 100, 120);
+  put_many_pattern(q, 220, 80);
+  assert_int_equal(mp_queue_qsize(q), N);
+  unsigned char buf[CAP];
+  size_t lens[MAX], next = 0, enospc = 0;
+  while (next < N) {
+    size_t count = 12345;
+    int r = mp_queue_get_many(&count, q, buf, CAP, lens, MAX, 0);
+    if (r == MP_ENOSPC) {
+      assert_int_equal(count, 0);
+      assert_int_equal(lens[0], many_size(next));
+      void *big = NULL;
+      size_t n = 0;
+      MP_ASSERT_OK(mp_queue_get(&big, &n, q, 0));
+      check_batch(big, &n, 1, next);
+      mp_free(big);
+      next++, enospc++;
+      continue;
+    }
+    MP_ASSERT_OK(r);
+    assert_true(count >= 1 && count <= MAX);
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++) total += lens[i];
+    assert_true(total <= CAP);
+    check_batch(buf, lens, count, next);
+    next += count;
+  }
+  assert_int_equal(enospc, N / 100);
+  size_t count = 1;
+  MP_ASSERT_ERR(mp_queue_get_many(&count, q, buf, CAP, lens, MAX, 0), MP_EEMPTY);
+  assert_int_equal(count, 0);
+  mp_queue_free(q);
+}
+
+/* The batch calls mix with the single ones, a streamed message comes
+ * whole as the first of a batch, and a batch stops in front of one. */
+static void test_queue_many_mixes_with_single_calls(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
+  put_many_pattern(q, 95, 10); /* 95..104: 99 is streamed */
+  unsigned char *big = malloc(700 * 1024);
+  size_t lens[16], count = 0;
+  assert_non_null(big);
+  /* a batch stops in front of the streamed message ... */
+  MP_ASSERT_OK(mp_queue_get_many(&count, q, big, 700 * 1024, lens, 16, 0));
+  assert_int_equal(count, 4);
+  check_batch(big, lens, count, 95);
+  /* ... which is the first of the next, whole, followed by what fits */
+  MP_ASSERT_OK(mp_queue_get_many(&count, q, big, 700 * 1024, lens, 16, 0));
+  assert_int_equal(count, 6);
+  check_batch(big, lens, count, 99);
+  /* single puts, then one get_many; put_many, then single gets */
+  PUT_STR(q, "one");
+  PUT_STR(q, "");
+  PUT_STR(q, "three");
+  MP_ASSERT_OK(mp_queue_get_many(&count, q, big, 64, lens, 16, 0));
+  assert_int_equal(count, 3);
+  assert_int_equal(lens[0], 3);
+  assert_int_equal(lens[1], 0);
+  assert_int_equal(lens[2], 5);
+  assert_memory_equal(big, "onethree", 8);
+  const void *bufs[2] = {"a\0b", "cd"};
+  size_t blens[2] = {3, 2}, put = 0;
+  MP_ASSERT_OK(mp_queue_put_many(&put, q, bufs, blens, 2, 0));
+  assert_int_equal(put, 2);
+  expect_msg(q, "a\0b", 3, 0);
+  expect_msg(q, "cd", 2, 0);
+  /* cap 0 and no buffer: an empty message still comes; others do not */
+  PUT_STR(q, "");
+  PUT_STR(q, "x");
+  MP_ASSERT_OK(mp_queue_get_many(&count, q, NULL, 0, lens, 16, 0));
+  assert_int_equal(count, 1);
+  assert_int_equal(lens[0], 0);
+  MP_ASSERT_ERR(mp_queue_get_many(&count, q, NULL, 0, lens, 16, 0), MP_ENOSPC);
+  assert_int_equal(lens[0], 1);
+  EXPECT_STR(q, "x");
+  free(big);
+  mp_queue_free(q);
+}
+
+/* No room for all: with timeout 0 put_many puts a prefix and says how
+ * many (by bytes on a small ring, by count with maxsize); with a timeout
+ * it waits that long; what went in is exactly that prefix. */
+static void test_queue_many_full_puts_a_prefix(void **state) {
+  (void)state;
+  enum { N = 100 };
+  const void *bufs[N];
+  size_t lens[N], put = 0;
+  unsigned char msg[N][100];
+  for (size_t i = 0; i < N; i++) {
+    memset(msg[i], (int)i, sizeof msg[i]);
+    bufs[i] = msg[i];
+    lens[i] = sizeof msg[i];
+  }
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 4096, 0));
+  MP_ASSERT_ERR(mp_queue_put_many(&put, q, bufs, lens, N, 0), MP_EFULL);
+  assert_true(put > 0 && put < N);
+  assert_int_equal(mp_queue_qsize(q), (int)put);
+  int64_t t0 = now_ms();
+  size_t more = 99;
+  MP_ASSERT_ERR(mp_queue_put_many(&more, q, bufs + put, lens + put, N - put, 200),
+                MP_ETIMEDOUT);
+  int64_t waited = now_ms() - t0;
+  assert_int_equal(more, 0);
+  assert_true(waited >= 150 && waited < LONG_MS);
+  for (size_t i = 0; i < put; i++) expect_msg(q, msg[i], sizeof msg[i], 0);
+  MP_ASSERT_ERR(mp_queue_get(&(void *){NULL}, &(size_t){0}, q, 0), MP_EEMPTY);
+  mp_queue_free(q);
+
+  MP_ASSERT_OK(mp_queue_new(&q, 10, 0, 0)); /* maxsize 10 */
+  MP_ASSERT_ERR(mp_queue_put_many(&put, q, bufs, lens, 25, 0), MP_EFULL);
+  assert_int_equal(put, 10);
+  assert_int_equal(mp_queue_full(q), 1);
+  mp_queue_free(q);
+}
+
+/* get_many waits only for the first message: timeouts as get_into. */
+static void test_queue_many_get_timeouts(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
+  char buf[64];
+  size_t lens[4], count = 7;
+  MP_ASSERT_ERR(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, 0), MP_EEMPTY);
+  assert_int_equal(count, 0);
+  int64_t t0 = now_ms();
+  MP_ASSERT_ERR(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, 150), MP_ETIMEDOUT);
+  int64_t waited = now_ms() - t0;
+  assert_true(waited >= 100 && waited < LONG_MS);
+  PUT_STR(q, "late");
+  MP_ASSERT_OK(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, LONG_MS));
+  assert_int_equal(count, 1);
+  assert_memory_equal(buf, "late", 4);
+  mp_queue_free(q);
+}
+
+struct blocked_put_many {
+  mp_queue_t *q;
+  const void *const *bufs;
+  const size_t *lens;
+  size_t n, put;
+  int rc;
+};
+
+static void *put_many_thread(void *p) {
+  struct blocked_put_many *b = p;
+  b->rc = mp_queue_put_many(&b->put, b->q, b->bufs, b->lens, b->n, MP_FOREVER);
+  return NULL;
+}
+
+/* Closing wakes a put_many blocked on a full queue: MP_ECLOSED, and the
+ * count says what went in before; consumers drain exactly that, then see
+ * the end of the stream; a put_many to a closed queue puts nothing. */
+static void test_queue_many_close_wakes_blocked_put_many(void **state) {
+  (void)state;
+  enum { N = 200 };
+  static unsigned char msg[N][64];
+  const void *bufs[N];
+  size_t lens[N];
+  for (size_t i = 0; i < N; i++) {
+    memset(msg[i], (int)i, sizeof msg[i]);
+    bufs[i] = msg[i];
+    lens[i] = sizeof msg[i];
+  }
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 4096, 0));
+  struct blocked_put_many b = {q, bufs, lens, N, 0, 1};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, put_many_thread, &b), 0);
+  /* 4096 bytes hold about 50 records of 64 bytes: it fills them and waits */
+  for (int64_t end = now_ms() + LONG_MS; mp_queue_qsize(q) < 40 && now_ms() < end;)
+    sleep_ms(5);
+  sleep_ms(50);
+  MP_ASSERT_OK(mp_queue_close(q));
+  assert_int_equal(pthread_join(t, NULL), 0);
+  MP_ASSERT_ERR(b.rc, MP_ECLOSED);
+  assert_true(b.put > 0 && b.put < N);
+  unsigned char buf[4096];
+  size_t glens[N], count, got = 0;
+  int r;
+  while ((r = mp_queue_get_many(&count, q, buf, sizeof buf, glens, N, 0)) == MP_OK)
+    for (size_t i = 0; i < count; i++, got++) {
+      assert_int_equal(glens[i], 64);
+      assert_memory_equal(buf + i * 64, msg[got], 64);
+    }
+  MP_ASSERT_ERR(r, MP_ECLOSED);
+  assert_int_equal(got, b.put);
+  size_t put = 99;
+  MP_ASSERT_ERR(mp_queue_put_many(&put, q, bufs, lens, 2, 0), MP_ECLOSED);
+  assert_int_equal(put, 0);
+  mp_queue_free(q);
+}
+
+/* JoinableQueue: each message of a batch counts for task_done. */
+static void test_queue_many_joinable_counts_each_message(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 0, MP_QUEUE_JOINABLE));
+  const void *bufs[5] = {"a", "b", "c", "d", "e"};
+  size_t lens[5] = {1, 1, 1, 1, 1}, put = 0, count = 0;
+  MP_ASSERT_OK(mp_queue_put_many(&put, q, bufs, lens, 5, 0));
+  MP_ASSERT_ERR(mp_queue_join(q, 0), MP_ETIMEDOUT);
+  char buf[8];
+  MP_ASSERT_OK(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 5, 0));
+  assert_int_equal(count, 5);
+  for (int i = 0; i < 4; i++) MP_ASSERT_OK(mp_queue_task_done(q));
+  MP_ASSERT_ERR(mp_queue_join(q, 0), MP_ETIMEDOUT);
+  MP_ASSERT_OK(mp_queue_task_done(q));
+  MP_ASSERT_OK(mp_queue_join(q, 0));
+  MP_ASSERT_ERR(mp_queue_task_done(q), MP_ESTATE);
+  mp_queue_free(q);
+}
+
+/* ------------------------------------------------------------------------
  * Many producers, many consumers
  * ---------------------------------------------------------------------- */
 
@@ -1006,7 +1306,7 @@ static void verify_exactly_once_fifo(struct pairs *got, size_t ncons,
 }
 
 static void mpmc_processes(uint32_t nprod, uint32_t ncons, uint32_t count,
-                           size_t ring) {
+                           size_t ring, uint32_t many) {
   mp_queue_t *q = NULL, *res = NULL;
   MP_ASSERT_OK(mp_queue_new(&q, 0, ring, 0));
   MP_ASSERT_OK(mp_queue_new(&res, 0, 0, 0));
@@ -1014,12 +1314,12 @@ static void mpmc_processes(uint32_t nprod, uint32_t ncons, uint32_t count,
   mp_process_t *cons[8], *prod[8];
   assert_true(nprod <= 8 && ncons <= 8);
   for (uint32_t c = 0; c < ncons; c++) {
-    struct mpmc_arg a = {c, 0};
+    struct mpmc_arg a = {c, 0, many};
     cons[c] = start_target("q_mpmc_consumer", &a, sizeof a,
                            c == 1 ? MP_START_SPAWN : MP_START_FORK, both, 2);
   }
   for (uint32_t i = 0; i < nprod; i++) {
-    struct mpmc_arg a = {i, count};
+    struct mpmc_arg a = {i, count, many};
     prod[i] = start_target("q_mpmc_producer", &a, sizeof a,
                            i >= 2 ? MP_START_SPAWN : MP_START_FORK, &q, 1);
   }
@@ -1047,14 +1347,23 @@ static void mpmc_processes(uint32_t nprod, uint32_t ncons, uint32_t count,
 /* 4 producers x 20000 messages, 3 consumers, a 64 KiB ring. */
 static void test_queue_mpmc_processes_exactly_once_fifo(void **state) {
   (void)state;
-  mpmc_processes(4, 3, 20000, 1 << 16);
+  mpmc_processes(4, 3, 20000, 1 << 16, 0);
 }
 
 /* The same on the smallest ring, where every 16th message is streamed in
  * pieces while other producers put whole ones. */
 static void test_queue_mpmc_streamed_messages_small_ring(void **state) {
   (void)state;
-  mpmc_processes(2, 2, 5000, 4096);
+  mpmc_processes(2, 2, 5000, 4096, 0);
+}
+
+/* Batches (mp_queue_put_many / get_many of up to 64) between 3 producer
+ * and 2 consumer processes, on a 64 KiB ring and on the smallest one,
+ * where every 16th message is streamed in the middle of a batch. */
+static void test_queue_mpmc_batches_exactly_once_fifo(void **state) {
+  (void)state;
+  mpmc_processes(3, 2, 20000, 1 << 16, 64);
+  mpmc_processes(2, 2, 5000, 4096, 37);
 }
 
 struct thr {
@@ -1198,7 +1507,7 @@ static void lost_wakeup_rounds(int threads) {
   for (int round = 0; round < ROUNDS; round++) {
     mp_queue_t *q = NULL;
     MP_ASSERT_OK(mp_queue_new(&q, 0, round % 2 ? 4096 : 0, 0));
-    struct mpmc_arg a = {(uint32_t)round, COUNT};
+    struct mpmc_arg a = {(uint32_t)round, COUNT, 0};
     struct tiny_job j = {q, COUNT, MP_OK};
     mp_process_t *p = NULL;
     pthread_t tid;
@@ -1331,7 +1640,7 @@ static void test_queue_close_seed_3_producers_2_consumers(void **state) {
   mp_queue_t *both[2] = {q, res};
   mp_process_t *prod[3], *cons[2];
   for (uint32_t i = 0; i < 3; i++) {
-    struct mpmc_arg a = {i, N};
+    struct mpmc_arg a = {i, N, 0};
     prod[i] = start_target("q_seed_producer", &a, sizeof a,
                            i == 2 ? MP_START_SPAWN : MP_START_FORK, &q, 1);
   }
@@ -1515,7 +1824,7 @@ static void test_queue_join_across_processes(void **state) {
     MP_ASSERT_OK(mp_queue_new(&q, 0, 0, MP_QUEUE_JOINABLE));
     for (int i = 0; i < N; i++) PUT_STR(q, "task");
     MP_ASSERT_ERR(mp_queue_join(q, 100), MP_ETIMEDOUT);
-    struct mpmc_arg a = {0, N};
+    struct mpmc_arg a = {0, N, 0};
     mp_process_t *p =
         start_target("q_task_consumer", &a, sizeof a, k_methods[mi], &q, 1);
     MP_ASSERT_OK(mp_queue_join(q, JOIN_MS)); /* woken by the child */
@@ -1945,6 +2254,13 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_get_nowait_mid_large_message_keeps_it),
       cmocka_unit_test(test_queue_mpmc_processes_exactly_once_fifo),
       cmocka_unit_test(test_queue_mpmc_streamed_messages_small_ring),
+      cmocka_unit_test(test_queue_many_roundtrip_limits_and_enospc),
+      cmocka_unit_test(test_queue_many_mixes_with_single_calls),
+      cmocka_unit_test(test_queue_many_full_puts_a_prefix),
+      cmocka_unit_test(test_queue_many_get_timeouts),
+      cmocka_unit_test(test_queue_many_close_wakes_blocked_put_many),
+      cmocka_unit_test(test_queue_many_joinable_counts_each_message),
+      cmocka_unit_test(test_queue_mpmc_batches_exactly_once_fifo),
       cmocka_unit_test(test_queue_mpmc_threads_exactly_once_fifo),
       cmocka_unit_test(test_queue_blocked_get_woken_by_last_put_process),
       cmocka_unit_test(test_queue_blocked_get_woken_by_last_put_thread),
