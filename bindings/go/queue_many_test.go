@@ -20,7 +20,7 @@ func init() {
 		}
 		n, _ := strconv.Atoi(string(arg))
 		for i, size := 0, 1; i < n; size = size%300 + 7 {
-			batch := numbered(i, min(i+size, n))
+			batch := numbered(i, minInt(i+size, n))
 			if put, err := q.PutMany(nil, batch); err != nil || put != len(batch) {
 				return 3
 			}
@@ -40,13 +40,6 @@ func numbered(from, to int) [][]byte {
 		msgs = append(msgs, []byte(strconv.Itoa(i)))
 	}
 	return msgs
-}
-
-func min(a, b int) int {
-	if a < b {
-		return a
-	}
-	return b
 }
 
 // split is the n messages of a GetMany, as slices of buf.
@@ -126,6 +119,55 @@ func TestQueuePutManyGetManyRoundTrip(t *testing.T) {
 	if n, err := q.PutMany(context.Background(), nil); err != nil || n != 0 {
 		t.Fatalf("put of no messages: %d %v", n, err)
 	}
+}
+
+// What GetMany got goes on with PutManyPacked as it is, in chunks of
+// more messages than one C call takes; a deadline in the middle leaves the
+// prefix that went in, also across a chunk boundary.
+func TestQueuePutManyPackedRelay(t *testing.T) {
+	in, out := testQueue(t, 0), testQueue(t, 1500)
+	var msgs [][]byte
+	for i := 0; i < 2000; i++ {
+		msgs = append(msgs, bytes.Repeat([]byte{byte(i)}, i%50)) // some empty
+	}
+	if n, err := in.PutManyTimeout(msgs, 30*time.Second); err != nil || n != len(msgs) {
+		t.Fatalf("put many: %d %v", n, err)
+	}
+	buf, lens := make([]byte, 1<<20), make([]int, 4096)
+	n, err := in.GetManyNowait(buf, lens)
+	if err != nil || n != len(msgs) {
+		t.Fatalf("get many: %d %v", n, err)
+	}
+	put, err := out.PutManyPacked(ctxTimeout(t, 50*time.Millisecond), buf, lens[:n])
+	if !errors.Is(err, ErrTimeout) || put != 1500 {
+		t.Fatalf("packed put into a queue of 1500: %d %v", put, err)
+	}
+	sameMessages(t, getAll(t, out, 1500, 1<<20, 4096), msgs[:1500])
+	off := 0 // the rest starts after the 1500 that went in
+	for _, l := range lens[:1500] {
+		off += l
+	}
+	if put, err := out.PutManyPacked(ctxTimeout(t, 30*time.Second), buf[off:], lens[1500:n]); err != nil || put != 500 {
+		t.Fatalf("packed put of the rest: %d %v", put, err)
+	}
+	sameMessages(t, getAll(t, out, 500, 1<<20, 4096), msgs[1500:])
+}
+
+func TestQueuePutManyPackedInvalid(t *testing.T) {
+	q := testQueue(t, 0)
+	buf := []byte("abcdef")
+	for _, lens := range [][]int{{2, 5}, {-1, 3}, {7}} {
+		if n, err := q.PutManyPacked(nil, buf, lens); !errors.Is(err, ErrInvalid) || n != 0 {
+			t.Fatalf("lens %v: %d %v", lens, n, err)
+		}
+	}
+	if q.Len() != 0 {
+		t.Fatalf("%d messages put with bad lengths", q.Len())
+	}
+	if n, err := q.PutManyPacked(nil, buf, []int{2, 0, 4}); err != nil || n != 3 {
+		t.Fatalf("packed put: %d %v", n, err)
+	}
+	sameMessages(t, getAll(t, q, 3, 16, 8), [][]byte{[]byte("ab"), {}, []byte("cdef")})
 }
 
 // GetMany stops at len(lens) messages and at what fits in buf; a first
@@ -307,4 +349,57 @@ func TestQueueSurvivesKilledPutMany(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameMessages(t, split(buf, lens, n), [][]byte{[]byte("after")})
+}
+
+// The cost per 64-byte message of Put, PutMany (which copies the messages
+// into one buffer) and PutManyPacked (no copy), in one process, batches
+// of 256 drained with GetMany:
+//
+//	go test -run XXX -bench QueueBatch
+func BenchmarkQueueBatch(b *testing.B) {
+	msgs := make([][]byte, 256)
+	for i := range msgs {
+		msgs[i] = bytes.Repeat([]byte{'x'}, 64)
+	}
+	packed, lens := bytes.Repeat([]byte{'x'}, 64*256), make([]int, 256)
+	for i := range lens {
+		lens[i] = 64
+	}
+	puts := map[string]func(q *Queue) error{
+		"Put": func(q *Queue) error {
+			for _, m := range msgs {
+				if err := q.Put(nil, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"PutMany":       func(q *Queue) error { _, err := q.PutMany(nil, msgs); return err },
+		"PutManyPacked": func(q *Queue) error { _, err := q.PutManyPacked(nil, packed, lens); return err },
+	}
+	for _, name := range []string{"Put", "PutMany", "PutManyPacked"} {
+		put := puts[name]
+		b.Run(name, func(b *testing.B) {
+			q, err := NewQueue(0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			buf, got := make([]byte, 64*256), make([]int, 256)
+			began := time.Now()
+			for i := 0; i < b.N; i++ {
+				if err := put(q); err != nil {
+					b.Fatal(err)
+				}
+				for left := 256; left > 0; {
+					n, err := q.GetManyNowait(buf, got)
+					if err != nil {
+						b.Fatal(err)
+					}
+					left -= n
+				}
+			}
+			b.ReportMetric(float64(time.Since(began).Nanoseconds())/float64(256*b.N), "ns/msg")
+		})
+	}
 }

@@ -10,6 +10,10 @@
 //	                         end message; one consumer (this process)
 //	                         gets into its own buffer; timed from the
 //	                         first put to the last get, as bench_ipc.c
+//	queue_64B_1to1 go_many   msg/s: the same with Queue.PutMany of 256
+//	                         messages and Queue.GetMany into one buffer
+//	                         (up to 256 per call), as bench_ipc.c's
+//	                         multiproc_many
 //	pool_map_chunk1 go       us/task: Pool.Map of an echo task over 10000
 //	                         16-byte arguments, chunksize 1, 2 workers
 //	run_true go / go_exec    us: run /bin/true and wait, with multiproc's
@@ -37,6 +41,7 @@ var quick bool
 
 func main() {
 	multiproc.Register("bench_producer", producer)
+	multiproc.Register("bench_producer_many", producerMany)
 	multiproc.RegisterTask("bench_echo", func(arg []byte) ([]byte, error) { return arg, nil })
 	multiproc.Main()
 
@@ -106,8 +111,86 @@ func producer(arg []byte) int {
 	return 0
 }
 
-// queueBatch times one producer -> consumer run of n messages.
-func queueBatch(n int) (float64, error) {
+// manyBatch is the batch size of go_many (bench_ipc.c's MANY).
+const manyBatch = 256
+
+// producerMany is producer with PutMany of manyBatch messages at a time.
+func producerMany(arg []byte) int {
+	var n int
+	fmt.Sscan(string(arg), &n)
+	q, err1 := multiproc.OpenQueue(0)
+	ev, err2 := multiproc.OpenEvent(1)
+	start, err3 := multiproc.OpenValue(2)
+	if err1 != nil || err2 != nil || err3 != nil || ev.Wait(nil) != nil {
+		return 2
+	}
+	batch := make([][]byte, manyBatch)
+	for i := range batch {
+		batch[i] = bytes.Repeat([]byte{'x'}, msgSize)
+	}
+	start.SetInt(0, time.Now().UnixNano())
+	for i := 0; i < n; i += manyBatch {
+		if _, err := q.PutMany(nil, batch[:min(manyBatch, n-i)]); err != nil {
+			return 3
+		}
+	}
+	if q.Put(nil, nil) != nil { // the end
+		return 3
+	}
+	return 0
+}
+
+func min(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// getOne is the consumer of go: one GetInto per message. It returns the
+// number of messages before the end (an empty message).
+func getOne(q *multiproc.Queue) (int, error) {
+	buf := make([]byte, msgSize)
+	got := 0
+	for {
+		l, err := q.GetInto(nil, buf)
+		if err != nil {
+			return got, err
+		}
+		if l == 0 {
+			return got, nil
+		}
+		if l != msgSize {
+			return got, fmt.Errorf("message of %d bytes", l)
+		}
+		got++
+	}
+}
+
+// getMany is the consumer of go_many: GetMany of up to manyBatch messages.
+func getMany(q *multiproc.Queue) (int, error) {
+	buf, lens := make([]byte, msgSize*manyBatch), make([]int, manyBatch)
+	got := 0
+	for {
+		n, err := q.GetMany(nil, buf, lens)
+		if err != nil {
+			return got, err
+		}
+		for _, l := range lens[:n] {
+			if l == 0 {
+				return got, nil
+			}
+			if l != msgSize {
+				return got, fmt.Errorf("message of %d bytes", l)
+			}
+			got++
+		}
+	}
+}
+
+// queueBatch times one producer -> consumer run of n messages, one by one
+// (go) or in batches (go_many).
+func queueBatch(n int, many bool) (float64, error) {
 	q, err := multiproc.NewQueue(0)
 	if err != nil {
 		return 0, err
@@ -117,7 +200,11 @@ func queueBatch(n int) (float64, error) {
 	defer ev.Close()
 	start, _ := multiproc.NewValue(multiproc.Int64, 1, false)
 	defer start.Close()
-	p, err := multiproc.NewProcess("bench_producer", []byte(fmt.Sprint(n)),
+	target, consume := "bench_producer", getOne
+	if many {
+		target, consume = "bench_producer_many", getMany
+	}
+	p, err := multiproc.NewProcess(target, []byte(fmt.Sprint(n)),
 		&multiproc.ProcessOptions{Handles: []multiproc.Handle{q, ev, start}})
 	if err != nil {
 		return 0, err
@@ -127,20 +214,9 @@ func queueBatch(n int) (float64, error) {
 		return 0, err
 	}
 	ev.Set()
-	buf := make([]byte, msgSize)
-	got := 0
-	for {
-		l, err := q.GetInto(nil, buf)
-		if err != nil {
-			return 0, err
-		}
-		if l == 0 {
-			break
-		}
-		if l != msgSize {
-			return 0, fmt.Errorf("message of %d bytes", l)
-		}
-		got++
+	got, err := consume(q)
+	if err != nil {
+		return 0, err
 	}
 	end := time.Now().UnixNano()
 	if got != n {
@@ -154,24 +230,38 @@ func queueBatch(n int) (float64, error) {
 }
 
 func benchQueue() error {
+	for _, impl := range []struct {
+		name string
+		many bool
+	}{{"go", false}, {"go_many", true}} {
+		rate, err := benchQueueImpl(impl.many)
+		if err != nil {
+			return fmt.Errorf("%s: %w", impl.name, err)
+		}
+		fmt.Printf("BENCH queue_64B_1to1 %s %.0f msg/s\n", impl.name, rate)
+	}
+	return nil
+}
+
+// benchQueueImpl is the median rate of queueBatch's runs.
+func benchQueueImpl(many bool) (float64, error) {
 	n := 100000
 	if !quick { // calibrate: about 0.3 s per batch
-		rate, err := queueBatch(n)
+		rate, err := queueBatch(n, many)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		n = int(rate * 0.3)
 	}
 	var v []float64
 	for i := 0; i < batches(); i++ {
-		rate, err := queueBatch(n)
+		rate, err := queueBatch(n, many)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		v = append(v, rate)
 	}
-	fmt.Printf("BENCH queue_64B_1to1 go %.0f msg/s\n", median(v))
-	return nil
+	return median(v), nil
 }
 
 func benchPoolMap() error {
