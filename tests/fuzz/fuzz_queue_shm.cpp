@@ -8,8 +8,8 @@
 // writes fuzz bytes into the mapped segment: raw bytes, header fields set
 // or nudged, record headers; optionally a dead owner of the put_stream
 // mutex (a streaming producer killed). A second handle attaches from the descriptor
-// (attach checks the geometry) and runs get/get_into/put/qsize/empty/full/
-// task_done/join with timeout 0; each must return a code. Then, on some
+// (attach checks the geometry) and runs get/get_into/put/put_many/get_many/
+// qsize/empty/full/task_done/join with timeout 0; each must return a code. Then, on some
 // inputs, the creator's handle (attached before the corruption) does the
 // same.
 //
@@ -170,7 +170,7 @@ void operate(mp_queue_t *q, fuzz::Input &in) {
   for (int i = 0; i < 12 && !in.empty(); ++i) {
     uint8_t op = in.u8();
     int rc;
-    switch (op % 10) {
+    switch (op % 12) {
       case 0: {
         void *out = nullptr;
         size_t len = 0;
@@ -191,7 +191,22 @@ void operate(mp_queue_t *q, fuzz::Input &in) {
       case 6: rc = mp_queue_full(q); FUZZ_CHECK(rc == 0 || rc == 1 || rc < 0); break;
       case 7: rc = mp_queue_task_done(q); break;
       case 8: rc = mp_queue_join(q, 0); break;
-      default: rc = mp_queue_close(q); break;
+      case 9: rc = mp_queue_close(q); break;
+      case 10: {  // a batch of small messages and a streamed one
+        const void *bufs[4] = {msg.data(), msg.data(), msg.data(), msg.data()};
+        size_t lens[4] = {size_t(op % 50), 0, msg.size(), size_t(op % 7)}, put = 99;
+        rc = mp_queue_put_many(&put, q, bufs, lens, 1 + in.u8() % 4, 0);
+        FUZZ_CHECK(put <= 4 && (rc != MP_OK || put >= 1));
+        break;
+      }
+      default: {
+        size_t lens[8], count = 99, cap = in.u16() % sizeof buf;
+        rc = mp_queue_get_many(&count, q, buf, cap, lens, 1 + in.u8() % 8, 0);
+        size_t total = 0;
+        for (size_t k = 0; rc == MP_OK && k < count; ++k) total += lens[k];
+        FUZZ_CHECK(rc == MP_OK ? count >= 1 && count <= 8 && total <= cap : count == 0);
+        break;
+      }
     }
     fuzz::check_error_has_message(rc);
   }
