@@ -135,7 +135,11 @@ static void mp_rb_blocking(int &result, int64_t *timeout, int mode, F &&action) 
     if (!(mode & MP_RB_RETRY)) return;
     if (deadline >= 0) {
       int64_t left = deadline - mp_rb_now_ms();
-      *timeout = left > 0 ? left : 0;
+      if (left <= 0) { /* a retry now would be a try: EEMPTY/EFULL, not the truth */
+        result = MP_ETIMEDOUT;
+        return;
+      }
+      *timeout = left;
     }
   }
 }
@@ -700,6 +704,7 @@ static VALUE mp_rb_queue_take(mp_queue_t *q, int64_t timeout) {
   mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
     rc = mp_queue_get(&big, &len, q, timeout);
   });
+  if (rc == MP_EEMPTY && deadline >= 0) rc = MP_ETIMEDOUT; /* the time ran out in between */
   if (rc != MP_OK) return INT2FIX(rc);
   VALUE s = rb_str_new(static_cast<const char *>(big), (long)len);
   mp_free(big);

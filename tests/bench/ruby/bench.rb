@@ -12,6 +12,14 @@
 #                                           bench_ipc.c; timed from a barrier
 #                                           the three processes pass to the
 #                                           end of both children
+#                   ruby_many      msg/s    the same with Queue#put_many of
+#                                           256 and Queue#get_many (an Array
+#                                           of Strings per call)
+#                   ruby_many_into msg/s    the same with Queue#put_many of
+#                                           256 and Queue#get_many_into one
+#                                           buffer (no String per message:
+#                                           as C's and Go's consumers, which
+#                                           get into their own buffer)
 #   pool_map_chunk1 ruby           us/task  Multiproc::Pool(2)#map(:echo,
 #                                           10000 distinct 16-byte Strings,
 #                                           chunksize: 1), as bench_pool.c
@@ -41,17 +49,38 @@ def report(name, impl, value, unit)
   $stdout.flush
 end
 
-def queue_batch(n)
+# The consumer's and the producer's loops of each queue impl.
+QUEUE_MODES = {
+  "ruby" => [->(q, n) { n.times { q.get } },
+             ->(q, n, msg) { n.times { q.put(msg) } }],
+  "ruby_many" => [->(q, n) { got = 0; got += q.get_many(256).size while got < n },
+                  ->(q, n, msg) { put_in_batches(q, n, msg) }],
+  "ruby_many_into" => [lambda do |q, n|
+                         buf = "\0".b * 16_384
+                         got = 0
+                         got += q.get_many_into(buf).size while got < n
+                       end,
+                       ->(q, n, msg) { put_in_batches(q, n, msg) }]
+}.freeze
+
+def put_in_batches(queue, n, msg)
+  batch = Array.new(256, msg)
+  (n / 256).times { queue.put_many(batch) }
+  queue.put_many(batch.first(n % 256))
+end
+
+def queue_batch(mode, n)
+  get, put = QUEUE_MODES.fetch(mode)
   q = Multiproc::Queue.new
   go = Multiproc::Barrier.new(3)
   msg = ("x" * 64).b
   consumer = Multiproc::Process.new do
     go.wait(60)
-    n.times { q.get }
+    get.call(q, n)
   end
   producer = Multiproc::Process.new do
     go.wait(60)
-    n.times { q.put(msg) }
+    put.call(q, n, msg)
   end
   [consumer, producer].each(&:start)
   go.wait(60)
@@ -62,9 +91,19 @@ ensure
   q&.release
 end
 
+# Messages per batch: about 0.3 s at the rate of a first, short run.
+def queue_count(mode)
+  return 20_000 if QUICK
+
+  rate = queue_batch(mode, 100_000)
+  [(rate * 0.3).round, 100_000].max
+end
+
 def bench_queue
-  n = QUICK ? 20_000 : 300_000
-  report("queue_64B_1to1", "ruby", median(Array.new(BATCHES) { queue_batch(n) }), "msg/s")
+  QUEUE_MODES.each_key do |mode|
+    n = queue_count(mode)
+    report("queue_64B_1to1", mode, median(Array.new(BATCHES) { queue_batch(mode, n) }), "msg/s")
+  end
 end
 
 def bench_pool
