@@ -17,10 +17,7 @@ const forever int64 = -1
 // none) into the C timeout in milliseconds (rounded up, so a wait never
 // ends early), and reports whether the context's deadline is the limit.
 func timeoutMS(ctx context.Context, d time.Duration) (ms int64, fromCtx bool) {
-	ms = forever
-	if d >= 0 {
-		ms = durationMS(d)
-	}
+	ms = limitMS(d)
 	if dl, ok := ctx.Deadline(); ok {
 		left := durationMS(time.Until(dl))
 		if ms < 0 || left < ms {
@@ -28,6 +25,14 @@ func timeoutMS(ctx context.Context, d time.Duration) (ms int64, fromCtx bool) {
 		}
 	}
 	return ms, false
+}
+
+// limitMS is the C timeout for an explicit timeout d (d < 0: forever).
+func limitMS(d time.Duration) int64 {
+	if d < 0 {
+		return forever
+	}
+	return durationMS(d)
 }
 
 func durationMS(d time.Duration) int64 {

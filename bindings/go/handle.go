@@ -69,10 +69,7 @@ func (h *handle) wait(ctx context.Context, op string, d time.Duration, f func(p 
 	}
 	defer h.done()
 	if ctx == nil { // the hot path of queue puts and gets: no context work
-		ms := forever
-		if d >= 0 {
-			ms = durationMS(d)
-		}
+		ms := limitMS(d)
 		return call(op, func() int { return f(p, ms) })
 	}
 	return blocking(ctx, op, d, func(ms int64) int { return f(p, ms) })
