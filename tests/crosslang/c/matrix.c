@@ -5,7 +5,8 @@
  *
  * The peers' command lines come from MP_PEER_C, MP_PEER_GO and MP_PEER_RUBY
  * (an argv prefix, words separated by spaces). Two producers put COUNT
- * messages each ("<lang>-<n>:<seq>"); the consumer prints what it gets. The
+ * messages each ("<lang>-<n>:<seq>"), the second in batches of BATCH
+ * (put_many); the consumer prints what it gets, one message at a time. The
  * check: every message delivered exactly once and, per producer, in order.
  * Output is TAP (one test). */
 #include <multiproc.h>
@@ -16,6 +17,7 @@
 
 #define PRODUCERS 2
 #define COUNT 2000
+#define BATCH "37" /* messages per put_many of the second producer */
 #define TIMEOUT_MS 120000
 
 static int bail(const char *what, int rc) {
@@ -61,6 +63,9 @@ static int start_producer(mp_process_t **out, const char *lang, int n, mp_queue_
   if (rc == MP_OK) rc = mp_cmd_arg(cmd, "produce");
   if (rc == MP_OK) rc = mp_cmd_arg(cmd, id);
   if (rc == MP_OK) rc = mp_cmd_arg(cmd, count);
+  /* the second producer puts in batches: what put_many writes in one
+   * language, a consumer in any language reads one message at a time */
+  if (rc == MP_OK && n == 1) rc = mp_cmd_arg(cmd, BATCH);
   if (rc == MP_OK) rc = mp_cmd_pass_queue(cmd, "q", q);
   if (rc == MP_OK) rc = mp_process_spawn(out, cmd);
   mp_cmd_free(cmd);

@@ -1,7 +1,9 @@
 /* The C peer of the cross-language tests (tests/crosslang/README.md): the
  * same command line as the Go and Ruby peers.
  *
- *   peer produce ID COUNT   put "ID:0" … "ID:COUNT-1" on the queue "q"
+ *   peer produce ID COUNT [BATCH]
+ *                           put "ID:0" … "ID:COUNT-1" on the queue "q"
+ *                           (BATCH > 1: BATCH per mp_queue_put_many)
  *   peer consume            print every message of "q", one per line,
  *                           until the queue is closed and drained
  *   peer worker             for each message m of "tasks", put "done:" m
@@ -18,15 +20,25 @@ static int die(const char *what, int rc) {
   return 1;
 }
 
-static int produce(const char *id, long count) {
+enum { MAX_BATCH = 64 };
+
+static int produce(const char *id, long count, long batch) {
   mp_queue_t *q;
   int rc = mp_queue_inherit(&q, "q");
   if (rc != MP_OK) return die("inherit q", rc);
-  char msg[128];
-  for (long i = 0; i < count; ++i) {
-    int n = snprintf(msg, sizeof msg, "%s:%ld", id, i);
-    rc = mp_queue_put(q, msg, (size_t)n, MP_FOREVER);
-    if (rc != MP_OK) return die("put", rc);
+  if (batch < 1 || batch > MAX_BATCH) return die("BATCH must be 1 to 64", MP_EINVAL);
+  char msg[MAX_BATCH][128];
+  const void *bufs[MAX_BATCH];
+  size_t lens[MAX_BATCH], put;
+  for (long i = 0; i < count; i += batch) {
+    long m = count - i < batch ? count - i : batch;
+    for (long k = 0; k < m; ++k) {
+      lens[k] = (size_t)snprintf(msg[k], sizeof msg[k], "%s:%ld", id, i + k);
+      bufs[k] = msg[k];
+    }
+    rc = batch == 1 ? mp_queue_put(q, bufs[0], lens[0], MP_FOREVER)
+                    : mp_queue_put_many(&put, q, bufs, lens, (size_t)m, MP_FOREVER);
+    if (rc != MP_OK) return die(batch == 1 ? "put" : "put_many", rc);
   }
   mp_queue_free(q);
   return 0;
@@ -77,9 +89,10 @@ static int worker(void) {
 
 int main(int argc, char **argv) {
   mp_main(argc, argv);
-  if (argc == 4 && !strcmp(argv[1], "produce")) return produce(argv[2], atol(argv[3]));
+  if ((argc == 4 || argc == 5) && !strcmp(argv[1], "produce"))
+    return produce(argv[2], atol(argv[3]), argc == 5 ? atol(argv[4]) : 1);
   if (argc == 2 && !strcmp(argv[1], "consume")) return consume();
   if (argc == 2 && !strcmp(argv[1], "worker")) return worker();
-  fprintf(stderr, "usage: %s produce ID COUNT | consume | worker\n", argv[0]);
+  fprintf(stderr, "usage: %s produce ID COUNT [BATCH] | consume | worker\n", argv[0]);
   return 2;
 }

@@ -1,7 +1,9 @@
 // The Go peer of the cross-language tests: a program that a parent in any
 // language starts with queues passed by name (mp_cmd_pass_queue).
 //
-//	multiproc-go-peer produce ID COUNT   put "ID:SEQ" for SEQ = 0..COUNT-1 on "q"
+//	multiproc-go-peer produce ID COUNT [BATCH]
+//	                                     put "ID:SEQ" for SEQ = 0..COUNT-1 on "q"
+//	                                     (BATCH > 1: BATCH per Queue.PutMany)
 //	multiproc-go-peer consume            print every message of "q", one a line, until it is closed
 //	multiproc-go-peer worker             for each message m of "tasks" put "done:"+m on "results",
 //	                                     until "tasks" is closed and drained
@@ -29,28 +31,43 @@ func main() {
 
 func run(args []string) error {
 	switch {
-	case len(args) == 3 && args[0] == "produce":
+	case (len(args) == 3 || len(args) == 4) && args[0] == "produce":
 		count, err := strconv.Atoi(args[2])
 		if err != nil || count < 0 {
 			return fmt.Errorf("bad COUNT %q", args[2])
 		}
-		return produce(args[1], count)
+		batch := 1
+		if len(args) == 4 {
+			if batch, err = strconv.Atoi(args[3]); err != nil || batch < 1 {
+				return fmt.Errorf("bad BATCH %q", args[3])
+			}
+		}
+		return produce(args[1], count, batch)
 	case len(args) == 1 && args[0] == "consume":
 		return consume()
 	case len(args) == 1 && args[0] == "worker":
 		return worker()
 	}
-	return errors.New("usage: produce ID COUNT | consume | worker")
+	return errors.New("usage: produce ID COUNT [BATCH] | consume | worker")
 }
 
-func produce(id string, count int) error {
+func produce(id string, count, batch int) error {
 	q, err := multiproc.InheritQueue("q")
 	if err != nil {
 		return err
 	}
 	defer q.Close()
-	for seq := 0; seq < count; seq++ {
-		if err := q.Put(nil, []byte(id+":"+strconv.Itoa(seq))); err != nil {
+	for seq := 0; seq < count; seq += batch {
+		msgs := [][]byte{}
+		for k := seq; k < count && k < seq+batch; k++ {
+			msgs = append(msgs, []byte(id+":"+strconv.Itoa(k)))
+		}
+		if batch == 1 {
+			err = q.Put(nil, msgs[0])
+		} else {
+			_, err = q.PutMany(nil, msgs)
+		}
+		if err != nil {
 			return err
 		}
 	}

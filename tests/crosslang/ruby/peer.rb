@@ -3,7 +3,9 @@
 # The Ruby cross-language peer (tests/crosslang): queues come from the
 # parent by name (Multiproc::Queue.inherit = mp_queue_inherit).
 #
-#   peer.rb produce ID COUNT   put "ID:SEQ" for SEQ = 0...COUNT on "q"
+#   peer.rb produce ID COUNT [BATCH]
+#                              put "ID:SEQ" for SEQ = 0...COUNT on "q"
+#                              (BATCH > 1: BATCH per Queue#put_many)
 #   peer.rb consume            print every message of "q" until it is closed
 #   peer.rb worker             for each m of "tasks" put "done:" + m on
 #                              "results", until "tasks" is closed and drained
@@ -12,9 +14,15 @@
 require "multiproc"
 Multiproc.main
 
-def produce(id, count)
+def produce(id, count, batch = "1")
   q = Multiproc::Queue.inherit("q")
-  Integer(count).times { |seq| q.put("#{id}:#{seq}") }
+  batch = Integer(batch)
+  raise ArgumentError, "bad BATCH #{batch}" if batch < 1
+
+  (0...Integer(count)).each_slice(batch) do |seqs|
+    messages = seqs.map { |seq| "#{id}:#{seq}" }
+    batch == 1 ? q.put(messages[0]) : q.put_many(messages)
+  end
 end
 
 def consume
@@ -32,9 +40,10 @@ end
 begin
   case ARGV
   in ["produce", id, count] then produce(id, count)
+  in ["produce", id, count, batch] then produce(id, count, batch)
   in ["consume"] then consume
   in ["worker"] then worker
-  else raise ArgumentError, "usage: peer.rb produce ID COUNT | consume | worker"
+  else raise ArgumentError, "usage: peer.rb produce ID COUNT [BATCH] | consume | worker"
   end
 rescue StandardError => e
   warn "peer.rb: #{e.class}: #{e.message}"
