@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run one example program and compare its stdout with an expected file.
 
-Usage: check_output.py EXPECTED PROGRAM [ARG...]
+Usage: check_output.py [--timeout SECONDS] EXPECTED PROGRAM [ARG...]
 
 The expected file holds the exact lines the program must print, except that
 lines between a line "[unordered]" and a line "[end]" may appear in any
@@ -9,7 +9,9 @@ order (children printing concurrently): that block of N lines is compared
 as a multiset with the next N lines of output.
 
 The test passes when the program exits with status 0 within the timeout
-and its stdout matches. Otherwise the difference, the exit status and the
+(default 60 s; meson passes each test's own timeout, less a margin so that
+this script reports the hang before meson kills it) and its stdout
+matches. Otherwise the difference, the exit status and the
 program's stderr are printed and the exit status is 1.
 """
 import subprocess
@@ -63,15 +65,21 @@ def compare(blocks, actual):
 
 
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    timeout = TIMEOUT_S
+    if args[:1] == ["--timeout"] and len(args) > 1:
+        timeout = float(args[1])
+        args = args[2:]
+    if len(args) < 2:
         sys.exit(__doc__)
-    with open(sys.argv[1], encoding="utf-8") as f:
+    with open(args[0], encoding="utf-8") as f:
         blocks = parse_expected(f.read())
+    command = args[1:]
     try:
-        run = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL,
-                             capture_output=True, timeout=TIMEOUT_S)
+        run = subprocess.run(command, stdin=subprocess.DEVNULL,
+                             capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        print(f"FAIL: {sys.argv[2]} still runs after {TIMEOUT_S} s")
+        print(f"FAIL: {command[0]} still runs after {timeout:g} s")
         print((e.stdout or b"").decode("utf-8", "replace"))
         return 1
     out = run.stdout.decode("utf-8", "replace")
@@ -82,7 +90,7 @@ def main():
     if not problems:
         sys.stdout.write(out)
         return 0
-    print(f"FAIL: {' '.join(sys.argv[2:])}")
+    print(f"FAIL: {' '.join(command)}")
     for p in problems:
         print("  " + p)
     print("--- stdout ---")
