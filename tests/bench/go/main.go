@@ -90,25 +90,15 @@ func median(v []float64) float64 {
 // producer is the child of queue_64B_1to1: handles queue 0, event 1 (go)
 // and value 2 (the start time, ns); arg is the message count.
 func producer(arg []byte) int {
-	var n int
-	fmt.Sscan(string(arg), &n)
-	q, err1 := multiproc.OpenQueue(0)
-	ev, err2 := multiproc.OpenEvent(1)
-	start, err3 := multiproc.OpenValue(2)
-	if err1 != nil || err2 != nil || err3 != nil || ev.Wait(nil) != nil {
-		return 2
-	}
 	msg := bytes.Repeat([]byte{'x'}, msgSize)
-	start.SetInt(0, time.Now().UnixNano())
-	for i := 0; i < n; i++ {
-		if q.Put(nil, msg) != nil {
-			return 3
+	return produce(arg, func(q *multiproc.Queue, n int) error {
+		for i := 0; i < n; i++ {
+			if err := q.Put(nil, msg); err != nil {
+				return err
+			}
 		}
-	}
-	if q.Put(nil, nil) != nil { // the end
-		return 3
-	}
-	return 0
+		return nil
+	})
 }
 
 // manyBatch is the batch size of go_many (bench_ipc.c's MANY).
@@ -116,6 +106,24 @@ const manyBatch = 256
 
 // producerMany is producer with PutMany of manyBatch messages at a time.
 func producerMany(arg []byte) int {
+	batch := make([][]byte, manyBatch)
+	for i := range batch {
+		batch[i] = bytes.Repeat([]byte{'x'}, msgSize)
+	}
+	return produce(arg, func(q *multiproc.Queue, n int) error {
+		for i := 0; i < n; i += manyBatch {
+			if _, err := q.PutMany(nil, batch[:min(manyBatch, n-i)]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// produce opens a producer's handles, waits for the go event, records the
+// start time, puts the arg's count of messages with put, then the empty
+// end message. Its result is the child's exit status.
+func produce(arg []byte, put func(q *multiproc.Queue, n int) error) int {
 	var n int
 	fmt.Sscan(string(arg), &n)
 	q, err1 := multiproc.OpenQueue(0)
@@ -124,17 +132,8 @@ func producerMany(arg []byte) int {
 	if err1 != nil || err2 != nil || err3 != nil || ev.Wait(nil) != nil {
 		return 2
 	}
-	batch := make([][]byte, manyBatch)
-	for i := range batch {
-		batch[i] = bytes.Repeat([]byte{'x'}, msgSize)
-	}
 	start.SetInt(0, time.Now().UnixNano())
-	for i := 0; i < n; i += manyBatch {
-		if _, err := q.PutMany(nil, batch[:min(manyBatch, n-i)]); err != nil {
-			return 3
-		}
-	}
-	if q.Put(nil, nil) != nil { // the end
+	if put(q, n) != nil || q.Put(nil, nil) != nil { // nil: the end
 		return 3
 	}
 	return 0
