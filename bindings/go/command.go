@@ -285,12 +285,14 @@ func (c *Cmd) Wait() error {
 		c.Process.Kill()
 		c.Process.Join(nil)
 		c.copiers.Wait()
+		c.Process.release()
 		return err
 	}
 	if err != nil {
 		return err
 	}
 	c.copiers.Wait()
+	defer c.Process.release()
 	if err := c.Process.exitError(); err != nil {
 		return err
 	}
@@ -373,6 +375,7 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 	}
 	c.waited = true
 	c.copiers.Wait()
+	defer c.Process.release()
 	if err := c.Process.exitError(); err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {

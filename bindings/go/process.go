@@ -14,6 +14,16 @@ import (
 type Process struct {
 	h      handle
 	daemon bool
+	// After release: what the ended process was, so that its methods still
+	// answer once the C handle is gone. Read and written under h.mu.
+	ended *endedProcess
+}
+
+// endedProcess is what a released Process remembers.
+type endedProcess struct {
+	pid  int
+	name string
+	code int
 }
 
 func newProcess(p capi.Process, daemon bool) *Process {
@@ -127,6 +137,9 @@ func (p *Process) Join(ctx context.Context) error { return p.join(ctx, -1) }
 func (p *Process) JoinTimeout(d time.Duration) error { return p.join(nil, d) }
 
 func (p *Process) join(ctx context.Context, d time.Duration) error {
+	if p.released() != nil {
+		return nil
+	}
 	hp, err := p.h.use("process join")
 	if err != nil {
 		return err
@@ -142,6 +155,9 @@ func (p *Process) join(ctx context.Context, d time.Duration) error {
 // convention: the exit status, or -N if signal N killed it.
 // Errors: ErrState (not started, or still running).
 func (p *Process) ExitCode() (int, error) {
+	if e := p.released(); e != nil {
+		return e.code, nil
+	}
 	hp, err := p.h.use("process exitcode")
 	if err != nil {
 		return 0, err
@@ -154,6 +170,9 @@ func (p *Process) ExitCode() (int, error) {
 
 // IsAlive reports whether the process runs (started and not ended).
 func (p *Process) IsAlive() bool {
+	if p.released() != nil {
+		return false
+	}
 	hp, err := p.h.use("process is alive")
 	if err != nil {
 		return false
@@ -164,6 +183,9 @@ func (p *Process) IsAlive() bool {
 
 // Pid is the child's process id, or 0 before Start.
 func (p *Process) Pid() int {
+	if e := p.released(); e != nil {
+		return e.pid
+	}
 	hp, err := p.h.use("process pid")
 	if err != nil {
 		return 0
@@ -177,6 +199,9 @@ func (p *Process) Pid() int {
 
 // Name is the process's name (a command's program).
 func (p *Process) Name() string {
+	if e := p.released(); e != nil {
+		return e.name
+	}
 	hp, err := p.h.use("process name")
 	if err != nil {
 		return ""
@@ -202,6 +227,9 @@ func (p *Process) Terminate() error {
 func (p *Process) Kill() error { return p.signal("process kill", capi.Mp_process_kill) }
 
 func (p *Process) signal(op string, f func(capi.Process) int) error {
+	if p.released() != nil {
+		return nil // ended: a no-op, as for any ended process
+	}
 	hp, err := p.h.use(op)
 	if err != nil {
 		return err
@@ -215,6 +243,32 @@ func (p *Process) signal(op string, f func(capi.Process) int) error {
 func (p *Process) Close() error {
 	p.h.close()
 	return nil
+}
+
+// release frees the C handle of an ended process and keeps its pid, name
+// and exit code for its methods. Cmd.Wait calls it, as os/exec's Wait
+// releases the command's resources: a program that runs many commands
+// would otherwise hold each one's pidfd (and the library's record of it)
+// until the garbage collector ran the finalizers, and every spawn pays
+// for the descriptors its parent has open. A process still running is
+// left as it is.
+func (p *Process) release() {
+	code, err := p.ExitCode()
+	if err != nil || p.IsAlive() {
+		return
+	}
+	e := &endedProcess{pid: p.Pid(), name: p.Name(), code: code}
+	p.h.mu.Lock()
+	p.ended = e
+	p.h.mu.Unlock()
+	p.h.close()
+}
+
+// released is what a released process remembers, nil if it was not.
+func (p *Process) released() *endedProcess {
+	p.h.mu.RLock()
+	defer p.h.mu.RUnlock()
+	return p.ended
 }
 
 // exitError is the error of an ended process: nil for exit code 0.
