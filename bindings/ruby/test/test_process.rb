@@ -156,6 +156,34 @@ class TestCommand < Minitest::Test
     assert_equal "x\n", Multiproc.check_output("echo", "x")
   end
 
+  # run/call/check_output free the child's handle (its pidfd among others)
+  # when they return, not when the GC runs the finalizer: 300 commands with
+  # the GC off leave no descriptor behind (before: one per command).
+  def test_run_frees_the_child_at_once
+    Multiproc.call(["true"]) # the library's own descriptors
+    before = settled_fd_count(nil)
+    GC.disable
+    300.times { assert_equal 0, Multiproc.call(["true"]) }
+    assert_equal "hi\n", Multiproc.check_output("echo", "hi")
+    assert_raises(Multiproc::TimeoutError) { Multiproc.run(%w[sleep 10], timeout: 0.1) }
+    after = settled_fd_count(before + 2)
+    assert_operator after, :<=, before + 2, "#{before} descriptors before 302 commands, #{after} after"
+  ensure
+    GC.enable
+  end
+
+  # Open descriptors, waiting up to 2 s for at most `limit` (the runtime
+  # thread closes a reaped child's watch a moment after the reap).
+  def settled_fd_count(limit)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 2
+    loop do
+      n = Dir.children("/proc/self/fd").size
+      return n if limit.nil? || n <= limit || Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+      sleep 0.01
+    end
+  end
+
   def test_run_timeout_kills_promptly
     t = elapsed { assert_raises(Multiproc::TimeoutError) { Multiproc.run(%w[sleep 10], timeout: 0.2) } }
     assert_operator t, :<, 3

@@ -93,6 +93,11 @@ module Multiproc
       raise CalledProcessError.new(@argv, code, out, err) if check && code != 0
 
       Result.new(@argv, code, out, err)
+    ensure
+      # The Result is all the caller gets: free the child's handle (its
+      # pidfd among others) now, not when the GC runs the finalizer, or a
+      # program running many commands holds one descriptor per command.
+      child&.free_handle
     end
 
     def free

@@ -64,6 +64,17 @@ module Multiproc
       exitcode
     end
 
+    # Free the C handle now rather than at garbage collection, for a child
+    # that nobody else holds (Command#run's). The object knows nothing of
+    # its child afterwards.
+    def free_handle # :nodoc:
+      return unless @handle
+
+      ObjectSpace.undefine_finalizer(self)
+      N.mp_process_free(@handle)
+      @handle = nil
+    end
+
     private
 
     def handle
