@@ -57,6 +57,19 @@ static inline mp_cmd_t *helper_cmd(const char *mode, ...) {
   return cmd;
 }
 
+/* Number of entries of a directory, "." and ".." left out; -1 if it
+ * cannot be read. */
+static inline int count_dir_entries(const char *path) {
+  DIR *d = opendir(path);
+  int n = 0;
+  struct dirent *e;
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
 /* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
  * has a "Pid:" line); with reaped_only, those whose child was already
  * reaped ("Pid: -1"). */
@@ -87,15 +100,12 @@ static inline int count_pidfds(int reaped_only) {
 static inline int count_open_fds(void) {
   struct timespec pause = {0, 5 * 1000000L};
   for (int i = 0; i < 200 && count_pidfds(1) > 0; i++) nanosleep(&pause, NULL);
-  DIR *d = opendir("/proc/self/fd");
-  int n = 0;
-  struct dirent *e;
-  if (!d) return -1;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - 1; /* the directory's own descriptor */
+  int n = count_dir_entries("/proc/self/fd");
+  return n < 0 ? -1 : n - 1; /* the directory's own descriptor */
 }
+
+/* Number of threads of this process. */
+static inline int count_threads(void) { return count_dir_entries("/proc/self/task"); }
 
 /* The number of open descriptors once it has dropped to at_most, or what
  * it still is after 3 s: the runtime thread closes an ended child's watch

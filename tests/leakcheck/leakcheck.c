@@ -43,17 +43,6 @@ static void sleep_ms(int ms) {
   }
 }
 
-static int count_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  int n = 0;
-  struct dirent *e;
-  if (!d) return -1;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 /* The parent pid of pid, or -1. */
 static int parent_of(int pid) {
   char path[64], buf[512];

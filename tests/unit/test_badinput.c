@@ -840,17 +840,6 @@ static void run_rows(const struct row *rows, size_t n) {
 
 static int g_fds_before, g_threads_before;
 
-static int count_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  int n = 0;
-  struct dirent *e;
-  if (!d) return -1;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 static int setup(void **state) {
   (void)state;
   /* Handles named in the environment as another kind, or malformed. */
