@@ -66,6 +66,14 @@ static int64_t mp_rb_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* For a call that makes several C calls under one timeout: the timeout
+ * left of deadline (an mp_rb_now_ms() time; -1: none, *timeout is kept). */
+static void mp_rb_time_left(int64_t deadline, int64_t *timeout) {
+  if (deadline < 0) return;
+  int64_t left = deadline - mp_rb_now_ms();
+  *timeout = left > 0 ? left : 0;
+}
+
 /* Modes of mp_rb_blocking. */
 enum {
   /* After a wake-up with no Ruby interrupt pending (e.g. a signal trap ran),
@@ -538,6 +546,10 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 %ignore mp_queue_get_into;
 %ignore mp_queue_put_many; /* Queue#put_many: mp_rb_queue_put_many */
 %ignore mp_queue_get_many; /* Queue#get_many: mp_rb_queue_get_many */
+/* Helpers of the fast paths below, not methods of Native. */
+%ignore mp_rb_queue_take;
+%ignore mp_rb_max_count;
+%ignore MP_RB_MAX_COUNT;
 %ignore mp_dict_get_into;
 %ignore mp_value_get_bytes;
 %ignore mp_shm_data;
@@ -696,10 +708,7 @@ static VALUE mp_rb_queue_take(mp_queue_t *q, int64_t timeout) {
   });
   if (rc == MP_OK) return rb_str_new(small, (long)len);
   if (rc != MP_ENOSPC) return INT2FIX(rc);
-  if (deadline >= 0) {
-    int64_t left = deadline - mp_rb_now_ms();
-    timeout = left > 0 ? left : 0;
-  }
+  mp_rb_time_left(deadline, &timeout);
   void *big = NULL;
   mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
     rc = mp_queue_get(&big, &len, q, timeout);
@@ -772,10 +781,7 @@ VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
     rc = mp_queue_put_many(&put, q, bufs, lens, (size_t)m, 0);
     done += (long)put;
     if ((rc != MP_EFULL && rc != MP_ETIMEDOUT) || timeout == 0) continue;
-    if (deadline >= 0) {
-      int64_t left = deadline - mp_rb_now_ms();
-      timeout = left > 0 ? left : 0;
-    }
+    mp_rb_time_left(deadline, &timeout);
     if (!frozen) {
       mp_rb_freeze_rest(messages, done);
       frozen = true;
@@ -794,6 +800,17 @@ VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
   return LONG2NUM(done);
 }
 
+/* The most messages one Queue#get_many / #get_many_into takes. */
+enum { MP_RB_MAX_COUNT = 1024 };
+
+/* The max argument of get_many: at least 1 (ArgumentError), at most
+ * MP_RB_MAX_COUNT. */
+static size_t mp_rb_max_count(VALUE max_count) {
+  long want = NUM2LONG(max_count);
+  if (want < 1) rb_raise(rb_eArgError, "max must be at least 1, not %ld", want);
+  return want < MP_RB_MAX_COUNT ? (size_t)want : MP_RB_MAX_COUNT;
+}
+
 /* Queue#get_many's hot path: an Array of the oldest message and those
  * queued behind it (mp_queue_get_many into a buffer on the stack, at most
  * max_count and 16 KiB of them). Only the first is waited for. A first
@@ -802,29 +819,24 @@ VALUE mp_rb_queue_put_many(VALUE queue, VALUE messages, VALUE timeout_ms) {
 VALUE mp_rb_queue_get_many(VALUE queue, VALUE max_count, VALUE timeout_ms, VALUE closed_nil) {
   static VALUE klass = Qnil;
   mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
-  enum { kMaxCount = 1024, kBytes = 16384 };
-  long want = NUM2LONG(max_count);
-  if (want < 1) rb_raise(rb_eArgError, "max must be at least 1, not %ld", want);
-  size_t max = want < kMaxCount ? (size_t)want : kMaxCount;
+  enum { kBytes = 16384 };
+  size_t max = mp_rb_max_count(max_count);
   int64_t timeout = mp_rb_timeout(timeout_ms);
   int64_t deadline = timeout > 0 ? mp_rb_now_ms() + timeout : -1;
   char buf[kBytes];
-  size_t lens[kMaxCount];
+  size_t lens[MP_RB_MAX_COUNT];
   size_t count = 0;
   int rc;
   mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
     rc = mp_queue_get_many(&count, q, buf, sizeof buf, lens, max, timeout);
   });
   if (rc == MP_ENOSPC) {
-    if (deadline >= 0) {
-      int64_t left = deadline - mp_rb_now_ms();
-      timeout = left > 0 ? left : 0;
-    }
+    mp_rb_time_left(deadline, &timeout);
     VALUE big = mp_rb_queue_take(q, timeout);
     if (!FIXNUM_P(big)) return rb_ary_new_from_args(1, big);
     rc = FIX2INT(big);
   }
-  /* The deadline passed before a last try (a retry or the take above). */
+  /* The deadline passed before the take above, whose try found nothing. */
   if (rc == MP_EEMPTY && deadline >= 0) rc = MP_ETIMEDOUT;
   if (rc < 0) {
     if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
@@ -846,19 +858,16 @@ VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE t
                                 VALUE closed_nil) {
   static VALUE klass = Qnil;
   mp_queue_t *q = static_cast<mp_queue_t *>(mp_rb_unwrap(queue, SWIGTYPE_p_mp_queue, &klass));
-  enum { kMaxCount = 1024, kStackBytes = 16384 };
+  enum { kStackBytes = 16384 };
   Check_Type(buf, T_STRING);
   rb_str_modify(buf); /* FrozenError before anything is taken */
-  long want = NUM2LONG(max_count);
-  if (want < 1) rb_raise(rb_eArgError, "max must be at least 1, not %ld", want);
-  size_t max = want < kMaxCount ? (size_t)want : kMaxCount;
+  size_t max = mp_rb_max_count(max_count);
   int64_t timeout = mp_rb_timeout(timeout_ms);
-  const bool timed = timeout > 0;
   size_t cap = (size_t)RSTRING_LEN(buf);
   char stack[kStackBytes];
   VALUE tmp_v = 0;
   char *tmp = cap <= sizeof stack ? stack : ALLOCV_N(char, tmp_v, cap);
-  size_t lens[kMaxCount];
+  size_t lens[MP_RB_MAX_COUNT];
   size_t count = 0;
   int rc;
   mp_rb_blocking(rc, &timeout, MP_RB_RETRY | MP_RB_TRY_FIRST, [&]() {
@@ -867,7 +876,7 @@ VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE t
   VALUE out = Qnil;
   if (rc == MP_OK) {
     size_t total = 0;
-    VALUE nums[kMaxCount];
+    VALUE nums[MP_RB_MAX_COUNT];
     for (size_t i = 0; i < count; ++i) {
       total += lens[i];
       nums[i] = SIZET2NUM(lens[i]);
@@ -879,7 +888,6 @@ VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE t
   }
   if (tmp_v) ALLOCV_END(tmp_v);
   if (rc == MP_ENOSPC) return rb_ary_new_from_args(2, INT2FIX(rc), SIZET2NUM(lens[0]));
-  if (rc == MP_EEMPTY && timed) rc = MP_ETIMEDOUT; /* a retry after the deadline */
   if (rc == MP_ECLOSED && RTEST(closed_nil)) return Qnil;
   if (rc < 0) mp_rb_raise_code(rc, "Queue#get_many_into");
   return out;
@@ -932,10 +940,7 @@ VALUE mp_rb_communicate(mp_process_t *proc, VALUE input, int64_t timeout_ms) {
     mp_cancel_reset(token);
     rb_thread_check_ints(); /* raises if an interrupt is pending */
     input = Qnil;
-    if (deadline >= 0) {
-      int64_t left = deadline - mp_rb_now_ms();
-      timeout_ms = left > 0 ? left : 0;
-    }
+    mp_rb_time_left(deadline, &timeout_ms);
   }
   return rb_ary_new_from_args(3, INT2NUM(rc), out, err);
 }
