@@ -15,6 +15,7 @@ namespace mp {
 namespace {
 
 constexpr size_t kReadAhead = 64 * 1024;
+constexpr size_t kBodyStep = 1024 * 1024;
 
 void put_be(std::string &s, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) s.push_back(char((v >> (8 * i)) & 0xff));
@@ -88,6 +89,15 @@ int fill(mp_conn &c, size_t n, const Deadline &deadline) {
     c.inlen += size_t(r);
   }
   return MP_OK;
+}
+
+// How many bytes the body may grow by for the next read: at most what it
+// already holds (and at least kBodyStep), so the memory a receive commits
+// (resize zero-fills) follows the bytes that arrived, not the length a
+// peer announced. The capacity reserved up front is address space only.
+size_t body_step(size_t have, size_t want) {
+  size_t step = have > kBodyStep ? have : kBodyStep;
+  return want < step ? want : step;
 }
 
 // Move up to n buffered bytes to out.
@@ -225,8 +235,9 @@ int conn_recv_frame(mp_conn &c, const Deadline &deadline) {
       if (r == MP_OK) take(c, c.body, want);
     } else {  // large rest: straight into the body, no second copy
       size_t old = c.body.size();
-      c.body.resize(old + want);
-      long n = read_some(c, &c.body[old], want, deadline);
+      size_t step = body_step(old, want);
+      c.body.resize(old + step);
+      long n = read_some(c, &c.body[old], step, deadline);
       c.body.resize(old + (n > 0 ? size_t(n) : 0));
       r = n > 0 ? MP_OK : int(n);
     }

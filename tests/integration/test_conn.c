@@ -951,6 +951,68 @@ static void test_conn_forged_huge_header_emsgsize(void **state) {
   free_pair(a, b);
 }
 
+/* A thread writing raw bytes to a descriptor. */
+struct raw_job {
+  int fd;
+  const void *buf;
+  size_t len;
+  int rc;
+};
+
+static void *raw_write_thread(void *p) {
+  struct raw_job *j = p;
+  j->rc = raw_write_all(j->fd, j->buf, j->len);
+  return NULL;
+}
+
+/* This process's resident memory in KiB (from /proc/self/statm). */
+static long rss_kib(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  assert_non_null(f);
+  long size = 0, resident = 0;
+  assert_int_equal(fscanf(f, "%ld %ld", &size, &resident), 2);
+  fclose(f);
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A header announcing 1 GiB - 1 (allowed by the default maximum) followed
+ * by silence, or by a trickle, commits memory for what arrived only, and
+ * the receive still times out on time: a peer cannot make a receiver
+ * zero-fill a gigabyte with 4 bytes. */
+static void test_conn_announced_size_not_committed(void **state) {
+  (void)state;
+  mp_conn_t *a = NULL, *b = NULL;
+  MP_ASSERT_OK(mp_pipe(&a, &b, 1));
+  const unsigned char hdr[4] = {0x3f, 0xff, 0xff, 0xff};
+  raw_send(b, hdr, sizeof hdr);
+  long before = rss_kib();
+  void *out = (void *)1;
+  size_t n = 0;
+  int64_t t0 = now_ms();
+  MP_ASSERT_ERR(mp_conn_recv(&out, &n, a, 100), MP_ETIMEDOUT);
+  int64_t el = now_ms() - t0;
+  long grown = rss_kib() - before;
+  if (grown > 10 * 1024) fail_msg("a silent 1 GiB announcement cost %ld KiB", grown);
+  /* Generous bound for a loaded machine; the zero-fill took ~700 ms. */
+  if (el < 90 || el > 400) fail_msg("recv(100 ms) took %lld ms", (long long)el);
+  assert_null(out);
+
+  /* 4 MiB arrive, then silence: memory follows what was received. */
+  size_t part = (size_t)4 << 20;
+  unsigned char *data = pattern_new(part, 7);
+  struct raw_job w = {mp_conn_fileno(b), data, part, -1};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, raw_write_thread, &w), 0);
+  MP_ASSERT_ERR(mp_conn_recv(&out, &n, a, 500), MP_ETIMEDOUT);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(w.rc, 0);
+  grown = rss_kib() - before;
+  if (grown > 3 * 4 * 1024 + 2 * 1024)
+    fail_msg("4 MiB received of a 1 GiB announcement cost %ld KiB", grown);
+  free(data);
+  free_pair(a, b);
+}
+
 /* The 8-byte length form is valid for any length, not only above 2 GiB. */
 static void test_conn_long_header_form_accepted(void **state) {
   (void)state;
@@ -1489,6 +1551,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_conn_recv_into_exact_size),
       cmocka_unit_test(test_conn_recv_into_too_small),
       cmocka_unit_test(test_conn_forged_huge_header_emsgsize),
+      cmocka_unit_test(test_conn_announced_size_not_committed),
       cmocka_unit_test(test_conn_long_header_form_accepted),
       cmocka_unit_test(test_conn_set_max_message),
       cmocka_unit_test(test_conn_forged_negative_header_einval),
