@@ -154,9 +154,9 @@ typedef struct mp_queue mp_queue_t;
  * mp_queue_fileno(q)) (the child calls mp_queue_from_fd(&q, mp_child_fd(i)))
  * or to a command with mp_cmd_pass_queue().
  *
- * Messages of any size go through: a message larger than half of max_bytes
- * is streamed through the queue in pieces, so memory stays bounded by
- * max_bytes. FIFO order holds per producer; every message is delivered
+ * Messages of any size go through: a message larger than a quarter of
+ * max_bytes is streamed through the queue in pieces, so memory stays
+ * bounded by max_bytes. FIFO order holds per producer; every message is delivered
  * exactly once. A producer or consumer killed in the middle of a put or get
  * loses at most the message it was moving; the queue stays usable.
  *
@@ -290,7 +290,20 @@ MP_EXTERN int mp_queue_qsize(mp_queue_t *queue);
 /** 1 if no message is queued, 0 if some are, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_queue_empty(mp_queue_t *queue);
 
-/** 1 if a put would wait now, 0 if not, or MP_EINVAL. Since 0.1. */
+/**
+ * Whether a put would wait now (full; a snapshot).
+ *
+ * Returns: 1 if maxsize messages are queued, another producer is in the
+ * middle of a streamed message, or fewer bytes are free than the largest
+ * message the ring keeps whole needs: a quarter of max_bytes less a
+ * 24-byte record header (262120 bytes with the default 1 MiB ring).
+ * 0 otherwise: then a put of a message up to that size goes in without
+ * waiting, unless another producer gets there first. A
+ * larger message is streamed and may wait for consumers whatever this
+ * says. Python's full() looks at maxsize only; with small messages and a
+ * maxsize the two agree. MP_EINVAL for a bad handle.
+ * Never blocks beyond a short lock. Since 0.1.
+ */
 MP_EXTERN int mp_queue_full(mp_queue_t *queue);
 
 /**

@@ -271,9 +271,15 @@ int queue_qsize(mp_queue &q, size_t *out) {
   return MP_OK;
 }
 
+// Full means a put of the largest message kept whole would wait now; as
+// the room a record needs grows with its size, every smaller one fits
+// when this one does. Streamed messages wait for consumers anyway.
 int queue_full(mp_queue &q) {
+  QueueShared &s = *q.shared;
   SideLock lock(q, true);
-  return items_full(*q.shared) || bytes_free(q, q.capacity) < record_size(0) ? 1 : 0;
+  if (items_full(s) || s.writing_stream) return 1;
+  size_t want = bytes_needed(q, chunk_payload(q));
+  return want > bytes_free(q, want) ? 1 : 0;
 }
 
 int queue_close(mp_queue &q) {

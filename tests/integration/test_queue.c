@@ -787,6 +787,39 @@ static void test_queue_qsize_empty_full_follow(void **state) {
   mp_queue_free(q);
 }
 
+/* full() by bytes: when it says 0, a put of any message up to the largest
+ * one kept whole (a quarter of the ring less a 24-byte record header) goes
+ * in without waiting; a put of such a message that would wait finds it 1.
+ * Filled with mixed sizes, wrapping the ring several times. */
+static void test_queue_full_means_a_whole_put_fits(void **state) {
+  (void)state;
+  const size_t ring = 64 * 1024, largest = ring / 4 - 24;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, ring, 0));
+  unsigned char *msg = calloc(1, largest);
+  assert_non_null(msg);
+  const size_t sizes[] = {10 * 1024, 1, largest, 3000, 700, largest - 1, 5};
+  int puts = 0, gets = 0;
+  for (int step = 0; step < 400; step++) {
+    size_t len = sizes[step % 7];
+    int full = mp_queue_full(q);
+    assert_true(full == 0 || full == 1);
+    int rc = mp_queue_put(q, msg, len, 0);
+    if (full == 0 && rc != MP_OK)
+      fail_msg("step %d: full() said 0, put of %zu bytes = %s", step, len, mp_err_name(rc));
+    if (rc == MP_EFULL) assert_int_equal(mp_queue_full(q), 1);
+    if (rc == MP_OK) puts++;
+    if (rc == MP_EFULL || step % 3 == 0) { /* drain some, wrap the ring */
+      size_t n = 0;
+      for (int k = 0; k < 2 && mp_queue_get_into(&n, q, msg, largest, 0) == MP_OK; k++) gets++;
+    }
+  }
+  assert_true(puts > 100);
+  assert_int_equal(mp_queue_qsize(q), puts - gets);
+  free(msg);
+  mp_queue_free(q);
+}
+
 static void test_queue_max_bytes_bounds_queue(void **state) {
   (void)state;
   mp_queue_t *q = NULL;
@@ -2246,6 +2279,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_get_timeouts),
       cmocka_unit_test(test_queue_maxsize_put_timeouts),
       cmocka_unit_test(test_queue_qsize_empty_full_follow),
+      cmocka_unit_test(test_queue_full_means_a_whole_put_fits),
       cmocka_unit_test(test_queue_max_bytes_bounds_queue),
       cmocka_unit_test(test_queue_large_64mib_through_1mib_fork),
       cmocka_unit_test(test_queue_large_64mib_through_1mib_spawn),
