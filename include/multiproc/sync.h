@@ -181,8 +181,11 @@ MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
  * before returning, whatever the outcome (wait(timeout)). The caller must
  * hold the lock (once, for a recursive lock).
  *
- * Returns: MP_OK when notified; MP_ETIMEDOUT; MP_EOWNERDEAD when, while
- * re-acquiring, the lock's holder was found dead (the caller holds it).
+ * Returns: MP_OK when notified (a notification made while this caller
+ * waited and given to it: a signal interrupting the wait, or another
+ * waiter's notification, never counts); MP_ETIMEDOUT; MP_EOWNERDEAD when,
+ * while re-acquiring, the lock's holder was found dead (the caller holds
+ * it).
  * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold the lock).
  * A waiter that dies breaks nothing. Blocking: up to timeout_ms (plus the
  * time to re-acquire the lock). Since 0.1.
@@ -190,9 +193,11 @@ MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
 MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms);
 
 /**
- * Wake up to n waiters (notify(n)); the caller must hold the lock. In a
- * rare race one more waiter than asked may wake, as from a spurious
- * wake-up: wait in a loop on your predicate (Python's wait_for).
+ * Wake up to n waiters (notify(n)); the caller must hold the lock. Each
+ * waiter that had no notification yet gets one, up to n of them. After a
+ * waiter was killed inside mp_cond_wait(), a notification given to it may
+ * later let one more waiter than asked return MP_OK: as with Python, wait
+ * in a loop on your predicate (Python's wait_for).
  * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold the lock).
  * Never blocks. Since 0.1.
  */

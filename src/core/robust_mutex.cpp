@@ -7,7 +7,17 @@
 namespace mp {
 namespace {
 
-constexpr int64_t kSliceMs = 50;
+// The holder's death needs no polling: the kernel walks a dying thread's
+// robust list, marks the mutex FUTEX_OWNER_DIED and wakes a waiter, and
+// (since the 2020 fix "futex: Prevent robust futex exit race", in stable
+// kernels too) also wakes one when a waiter it had just woken dies before
+// taking the lock, as glibc marks that waiter's list_op_pending. What
+// it cannot see is a woken waiter killed after a third process took the
+// lock without the FUTEX_WAITERS bit: the other sleepers then miss the
+// next unlock. Waking every 2 s bounds that rare loss to a delay while an
+// idle waiter stays at ~0.03 ms of CPU per second (20 wake-ups per second,
+// the former 50 ms slices, cost ~1 ms/s: tests/bench idle_waiter_cpu).
+constexpr int64_t kSliceMs = 2000;
 
 // ThreadSanitizer (GCC 12's and clang 14's) has no interceptor for
 // pthread_mutex_clocklock: a mutex taken with it looks free to TSan, and

@@ -16,11 +16,13 @@ void robust_mutex_init(pthread_mutex_t *m, int type);
 // (held; the previous holder died), ETIMEDOUT (also for a timeout of 0),
 // EDEADLK, ENOTRECOVERABLE, ...
 //
-// A robust mutex can lose a wake-up when processes die around it (an unlock
-// wakes a waiter that is then killed, and the next holder dies too: the
-// kernel marks the owner dead but wakes nobody). So a wait is a series of
-// short timed waits, and such a loss costs a delay, never a hang. The
-// uncontended case is a single trylock: no clock, no system call.
+// A holder's death wakes a waiter at once (the kernel's robust list). A
+// robust mutex can still lose a wake-up when processes die around it (an
+// unlock wakes a waiter that is killed before it takes the lock while
+// another process takes it). So a wait is a series of timed waits (2 s;
+// 10 ms with a bound cancel token, which cannot wake a mutex wait), and such
+// a loss costs a delay, never a hang. The uncontended case is a single
+// trylock: no clock, no system call.
 int robust_mutex_lock(pthread_mutex_t *m, const Deadline &deadline);
 
 }  // namespace mp

@@ -31,7 +31,8 @@ struct ObjectHeader {
 };
 
 constexpr uint32_t kObjectMagic = 0x424f504d;  // "MPOB"
-constexpr uint32_t kObjectVersion = 1;
+// 2: a condition counts its pending notifications (CondShared::pending).
+constexpr uint32_t kObjectVersion = 2;
 
 const char *object_kind_name(ObjectKind kind);
 

@@ -67,37 +67,69 @@ int event_wait(EventShared &e, const Deadline &deadline) {
 
 // ---- conditions -------------------------------------------------------------
 
+namespace {
+
+// Leave the wait (lock held): take a notification if one came since `seen`
+// and is still pending, else report the timeout.
+int cond_leave(CondShared &c, bool notified, int reacquired) {
+  if (notified) c.pending.store(c.pending.load(std::memory_order_relaxed) - 1,
+                                std::memory_order_relaxed);
+  c.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  if (reacquired != MP_OK) return reacquired;  // MP_EOWNERDEAD: held, data may be torn
+  if (!notified) return fail(MP_ETIMEDOUT, "cond_wait: timed out");
+  return MP_OK;
+}
+
+}  // namespace
+
 // Read seq before releasing the lock: a notify made after the release (it
 // needs the lock) changes seq, so futex_wait returns at once rather than
-// missing it.
+// missing it. A wake-up without a pending notification (a signal's EINTR,
+// a spurious one, a notification another waiter took) sleeps again until
+// the same deadline: MP_OK means this waiter was notified.
 int cond_wait(CondShared &c, LockWord &lock, const Deadline &deadline) {
   if (!lock_held_by_me(lock))
     return fail(MP_ESTATE, "wait: this thread does not hold the condition's lock");
   // Flag the wait while still holding the lock: a notifier needs the lock,
   // so it cannot miss the flag and skip the wake-up.
   c.waiters.fetch_add(1, std::memory_order_seq_cst);
-  uint32_t seen = c.seq.load(std::memory_order_seq_cst);
-  uint32_t levels;
-  int r = lock_release_all(lock, &levels);
-  if (r != MP_OK) {
-    c.waiters.fetch_sub(1, std::memory_order_seq_cst);
-    return r;
+  for (;;) {
+    uint32_t seen = c.seq.load(std::memory_order_seq_cst);
+    uint32_t levels;
+    int r = lock_release_all(lock, &levels);
+    if (r != MP_OK) {
+      c.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      return r;
+    }
+    int w;
+    bool moved;
+    do {
+      w = futex_wait(&c.seq, seen, deadline);
+      moved = c.seq.load(std::memory_order_seq_cst) != seen;
+    } while (!moved && w != MP_ETIMEDOUT);
+    r = lock_reacquire(lock, levels);
+    if (r != MP_OK && r != MP_EOWNERDEAD) {
+      c.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      return r;
+    }
+    bool notified = moved && c.pending.load(std::memory_order_relaxed) > 0;
+    if (notified || w == MP_ETIMEDOUT || r != MP_OK) return cond_leave(c, notified, r);
+    // Another waiter took the notification first: wait on.
   }
-  int w = futex_wait(&c.seq, seen, deadline);
-  c.waiters.fetch_sub(1, std::memory_order_seq_cst);
-  r = lock_reacquire(lock, levels);
-  if (r != MP_OK) return r;  // MP_EOWNERDEAD: held, but the data may be torn
-  if (w == MP_ETIMEDOUT && c.seq.load(std::memory_order_seq_cst) == seen)
-    return fail(MP_ETIMEDOUT, "cond_wait: timed out");
-  return MP_OK;
 }
 
+// Hand out up to n notifications to waiters that have none yet.
 int cond_notify(CondShared &c, LockWord &lock, int n) {
   if (!lock_held_by_me(lock))
     return fail(MP_ESTATE, "notify: this thread does not hold the condition's lock");
-  if (c.waiters.load(std::memory_order_seq_cst) == 0) return MP_OK;
+  uint32_t waiters = c.waiters.load(std::memory_order_seq_cst);
+  uint32_t pending = c.pending.load(std::memory_order_relaxed);
+  if (waiters <= pending) return MP_OK;  // nobody waits without one
+  uint32_t give = waiters - pending;
+  if (n > 0 && uint32_t(n) < give) give = uint32_t(n);
+  c.pending.store(pending + give, std::memory_order_relaxed);
   c.seq.fetch_add(1, std::memory_order_seq_cst);
-  futex_wake(&c.seq, n);
+  futex_wake(&c.seq, give > uint32_t(INT32_MAX) ? -1 : int(give));
   return MP_OK;
 }
 

@@ -28,10 +28,15 @@ struct EventShared {
   std::atomic<uint32_t> flag;  // also the futex word
 };
 
+// waiters and pending change only under the condition's lock: a waiter
+// returns MP_OK only by taking one of the `pending` notifications, so a
+// signal, a spurious wake-up or another waiter's notification is never
+// reported as its own.
 struct CondShared {
   ObjectHeader header;
-  std::atomic<uint32_t> seq;  // bumped by notify; waiters sleep on it
-  std::atomic<uint32_t> waiters;
+  std::atomic<uint32_t> seq;      // bumped by notify; waiters sleep on it
+  std::atomic<uint32_t> waiters;  // in mp_cond_wait, notified or not
+  std::atomic<uint32_t> pending;  // notifications not yet taken (<= waiters)
 };
 
 struct BarrierShared {

