@@ -22,19 +22,27 @@ module Multiproc
     # processes: workers (default cpu count); initializer: a task name each
     # worker runs once with initargs; maxtasksperchild: recycle a worker
     # after that many tasks. With a block: yields the pool, then closes and
-    # joins it (terminates it if the block raised).
+    # joins it. If the block raised (or was left by throw, Timeout or
+    # Thread#kill) the pool is terminated and the block's own exception
+    # goes on: an error of the cleanup never replaces it.
     def self.new(*args, **kw)
       pool = super
       return pool unless block_given?
 
+      finished = false
       begin
         result = yield pool
+        finished = true
+      ensure
+        pool.__terminate_quietly unless finished
+      end
+      begin
         pool.close
         pool.join
-        result
       ensure
         pool.terminate unless pool.joined?
       end
+      result
     end
 
     def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil)
@@ -170,6 +178,14 @@ module Multiproc
 
       Multiproc.check(N.mp_pool_terminate(@pool), "Pool#terminate")
       @joined = true
+      nil
+    end
+
+    # terminate for a block that is being left by its own exception, which
+    # must win: a failure here is dropped.
+    def __terminate_quietly # :nodoc:
+      terminate
+    rescue StandardError
       nil
     end
 
