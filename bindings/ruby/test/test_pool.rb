@@ -184,6 +184,20 @@ class TestPool < Minitest::Test
     assert_equal "mine", err.message
   end
 
+  # An imap Enumerator holds one run of results: a second pass raises
+  # StateError saying so (it read "InvalidArgumentError ... not a live
+  # handle"), also after a partial pass.
+  def test_a_second_pass_over_imap_raises_a_clear_error
+    imap = @pool.imap(:square, [1, 2, 3])
+    assert_equal [1, 4, 9], imap.to_a
+    err = assert_raises(Multiproc::StateError) { imap.to_a }
+    assert_match(/imap square: the results were already consumed/, err.message)
+    partial = @pool.imap(:square, [1, 2, 3])
+    assert_equal [1], partial.first(1)
+    assert_raises(Multiproc::StateError) { partial.each { nil } }
+    assert_equal [4], @pool.map(:square, [2]), "the pool goes on"
+  end
+
   def test_block_form_and_initializer
     value = Multiproc::Pool.new(1, initializer: :init, initargs: [42]) { |p| p.apply(:read_init, nil) }
     assert_equal 42, value

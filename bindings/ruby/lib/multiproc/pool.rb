@@ -123,25 +123,41 @@ module Multiproc
     # An Enumerator over task(item) results, in order (ordered: false: as
     # they complete). Lazy: at most a few chunks per worker are in flight.
     # A failed item raises when the Enumerator reaches it.
+    #
+    # The Enumerator runs once, as Python's imap iterator does: its pass
+    # consumes the results (stopping early, e.g. first(2), drops the rest).
+    # A second pass raises StateError ("the results were already
+    # consumed"); keep them with to_a, or call imap again.
     def imap(task, items = nil, chunksize: 1, ordered: true)
       raise ArgumentError, NO_BLOCK if block_given?
 
       flags = ordered ? 0 : N::MP_IMAP_UNORDERED
       _rc, iter = Multiproc.call_out(N.mp_rb_imap(pool, task.to_s, list(items), chunksize, flags),
                                      "imap #{task}")
-      Enumerator.new do |y|
-        begin
-          loop do
-            rc, _index, data = N.mp_iter_next(iter, FOREVER)
-            break if rc == N::MP_ECLOSED
-            raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
+      state = [iter] # nil once a pass took it
+      Enumerator.new { |y| Pool.imap_pass(state, task, y) }
+    end
 
-            y << Codec.load(data)
-          end
-        ensure
-          N.mp_iter_free(iter)
-          iter = nil
+    # One pass of an imap Enumerator over the iterator in state[0], which
+    # it takes and frees at the end.
+    def self.imap_pass(state, task, yielder) # :nodoc:
+      iter = state[0]
+      unless iter
+        raise StateError.new("imap #{task}: the results were already consumed (an imap Enumerator " \
+                             "runs once: keep them with to_a, or call imap again)")
+      end
+
+      state[0] = nil
+      begin
+        loop do
+          rc, _index, data = N.mp_iter_next(iter, FOREVER)
+          break if rc == N::MP_ECLOSED
+          raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
+
+          yielder << Codec.load(data)
         end
+      ensure
+        N.mp_iter_free(iter)
       end
     end
 
