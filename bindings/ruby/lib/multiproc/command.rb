@@ -258,6 +258,7 @@ module Multiproc
         end
         return nil if @eof
 
+        maxlen = Multiproc.int_arg(maxlen, "readpartial: maxlen", 1, SIZE_MAX)
         rc, data = N.mp_rb_process_read(@popen.__handle, @stream, maxlen, Multiproc.timeout_ms(timeout))
         if rc == N::MP_ECLOSED
           @eof = true
@@ -270,6 +271,7 @@ module Multiproc
       # Everything up to the end of the stream (length nil), or length
       # bytes (fewer at the end; nil if none).
       def read(length = nil, timeout: nil)
+        Multiproc.int_arg(length, "read: length", 0, SIZE_MAX, "nil or an Integer >= 0") unless length.nil?
         out = "".b
         while length.nil? || out.bytesize < length
           chunk = readpartial(length ? [length - out.bytesize, CHUNK].min : CHUNK, timeout: timeout)

@@ -52,9 +52,15 @@ module Multiproc
       end
       _rc, opts = Multiproc.call_out(N.mp_pool_opts_new, "Pool.new")
       begin
-        Multiproc.check(N.mp_pool_opts_set_workers(opts, processes), "Pool.new") if processes
+        if processes
+          processes = Multiproc.int_arg(processes, "Pool.new: processes", 1, UINT_MAX)
+          Multiproc.check(N.mp_pool_opts_set_workers(opts, processes), "Pool.new")
+        end
         Multiproc.check(N.mp_pool_opts_set_start_method(opts, N::MP_START_SPAWN))
-        Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, maxtasksperchild)) if maxtasksperchild
+        if maxtasksperchild
+          n = Multiproc.int_arg(maxtasksperchild, "Pool.new: maxtasksperchild", 1, UINT_MAX)
+          Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, n), "Pool.new")
+        end
         if initializer
           Multiproc.check(N.mp_pool_opts_set_initializer(opts, initializer.to_s, Pool.splat(initargs)),
                           "Pool initializer")
@@ -104,7 +110,7 @@ module Multiproc
       notify = callback || error_callback ? 1 : 0
       Completions.start if notify == 1
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, list(items), 0, chunksize || 0, notify), "map #{task}"
+        N.mp_rb_map_async(pool, task.to_s, list(items), 0, Pool.chunksize(chunksize), notify), "map #{task}"
       )
       track(AsyncResult.new(res, true, callback, error_callback, self))
     end
@@ -114,7 +120,7 @@ module Multiproc
       raise ArgumentError, NO_BLOCK if block_given?
 
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, list(items), 1, chunksize || 0, 0),
+        N.mp_rb_map_async(pool, task.to_s, list(items), 1, Pool.chunksize(chunksize), 0),
         "starmap #{task}"
       )
       AsyncResult.new(res, true, nil, nil, self).get
@@ -132,6 +138,7 @@ module Multiproc
       raise ArgumentError, NO_BLOCK if block_given?
 
       flags = ordered ? 0 : N::MP_IMAP_UNORDERED
+      chunksize = Multiproc.int_arg(chunksize, "imap: chunksize", 1, SIZE_MAX)
       _rc, iter = Multiproc.call_out(N.mp_rb_imap(pool, task.to_s, list(items), chunksize, flags),
                                      "imap #{task}")
       state = [iter] # nil once a pass took it
@@ -227,6 +234,11 @@ module Multiproc
 
       klass = ERRORS_BY_CODE.fetch(rc) { Error }
       klass.new("#{op}: #{Native.mp_err_name(rc)}: #{data.dup.force_encoding(Encoding::UTF_8)}", code: rc)
+    end
+
+    # map's chunksize: nil (automatic, 0 for the library) or >= 1.
+    def self.chunksize(value)
+      value.nil? ? 0 : Multiproc.int_arg(value, "map: chunksize", 1, SIZE_MAX, "nil or an Integer >= 1")
     end
 
     # An argument list for the worker to splat (tag "*").

@@ -35,7 +35,13 @@ module Multiproc
     # Send signal (a name like :TERM or a number) to the child, or with
     # group: true to its process group. A no-op once the child ended.
     def signal(sig, group: false)
-      signum = sig.is_a?(Integer) ? sig : Signal.list.fetch(sig.to_s.delete_prefix("SIG"))
+      signum = if sig.is_a?(Integer)
+                 Multiproc.int_arg(sig, "signal", 0, INT_MAX)
+               else
+                 Signal.list.fetch(sig.to_s.delete_prefix("SIG")) do
+                   raise InvalidArgumentError, "signal: no signal named #{sig.inspect}"
+                 end
+               end
       Multiproc.check(N.mp_process_signal(handle, signum, group ? N::MP_SIGNAL_GROUP : 0), "signal")
       nil
     end

@@ -89,6 +89,8 @@ module Multiproc
     c_functions free: :mp_sem_free, fileno: :mp_sem_fileno, from_fd: :mp_sem_from_fd
 
     def initialize(value = 1, max: 0)
+      value = Multiproc.int_arg(value, "Semaphore.new: value", 0, UINT_MAX)
+      max = Multiproc.int_arg(max, "Semaphore.new: max", 0, UINT_MAX, "an Integer >= 0 (0: no limit)")
       _rc, ptr = Multiproc.call_out(N.mp_sem_new(value, max), "Semaphore.new")
       adopt(ptr)
     end
@@ -212,6 +214,7 @@ module Multiproc
     end
 
     def notify(n = 1)
+      n = Multiproc.int_arg(n, "Condition#notify: n", 1, INT_MAX)
       Multiproc.check(N.mp_cond_notify(ptr, n), "Condition#notify")
       nil
     end
@@ -238,6 +241,7 @@ module Multiproc
     c_functions free: :mp_barrier_free, fileno: :mp_barrier_fileno, from_fd: :mp_barrier_from_fd
 
     def initialize(parties)
+      parties = Multiproc.int_arg(parties, "Barrier.new: parties", 1, UINT_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_barrier_new(parties), "Barrier.new")
       adopt(ptr)
     end
