@@ -3,6 +3,8 @@
 require_relative "helper"
 
 Multiproc.task(:echo) { |x| x }
+Multiproc.task(:sleep) { |s| sleep s }
+Multiproc.register(:sleep) { sleep 30 }
 Multiproc.main
 
 # Every Integer argument the Ruby layer hands to the C library is checked
@@ -81,7 +83,66 @@ class TestArguments < Minitest::Test
     end
   end
 
+  # Every blocking method takes timeout: (those that took it positionally
+  # still do): each one here times out after 0.1 s with its timed-out
+  # answer. event.wait(timeout: 0.1) raised ArgumentError before.
+  def test_every_blocking_method_takes_the_timeout_keyword
+    blocking_calls.each do |what, (call, timed_out)|
+      t = elapsed do
+        if timed_out.is_a?(Class)
+          assert_raises(timed_out, what) { call.call(0.1) }
+        else
+          got = call.call(0.1)
+          timed_out.nil? ? assert_nil(got, what) : assert_equal(timed_out, got, what)
+        end
+      end
+      assert_operator t, :>=, 0.09, "#{what} returned before its timeout"
+      assert_operator t, :<, 3, "#{what} took #{t} s"
+    end
+  ensure
+    @cleanup&.each(&:call)
+  end
+
   private
+
+  # what => [a call taking the timeout, its answer on timeout (or the
+  # error class it raises)].
+  def blocking_calls
+    lock = M::Lock.new
+    cond = M::Condition.new(lock)
+    joinable = M::Queue.new(joinable: true)
+    joinable.put("unfinished")
+    a, _b = M.pipe
+    pool = M::Pool.new(1)
+    slow = pool.apply_async(:sleep, 30)
+    closed_pool = M::Pool.new(1)
+    closed_pool.apply_async(:sleep, 30)
+    closed_pool.close
+    spawned = M::Process.new(target: :sleep).start
+    forked = M::Process.new { sleep 30 }.start
+    popen = M::Command.new("sleep", "30").spawn
+    @cleanup = [-> { pool.terminate }, -> { closed_pool.terminate }, -> { spawned.kill }, -> { forked.kill },
+                -> { popen.kill }, -> { [spawned, forked, popen].each(&:join) }]
+    {
+      "Event#wait" => [->(s) { M::Event.new.wait(timeout: s) }, false],
+      "Condition#wait" => [->(s) { lock.synchronize { cond.wait(timeout: s) } }, false],
+      "Condition#wait_for" => [->(s) { lock.synchronize { cond.wait_for(timeout: s) { nil } } }, nil],
+      "Barrier#wait" => [->(s) { M::Barrier.new(2).wait(timeout: s) }, M::TimeoutError],
+      "Lock#acquire" => [->(s) { M::Lock.new.tap(&:acquire).then { |l| Thread.new { l.acquire(timeout: s) }.value } }, false],
+      "Semaphore#acquire" => [->(s) { M::Semaphore.new(0).acquire(timeout: s) }, false],
+      "Queue#get" => [->(s) { M::Queue.new.get(timeout: s) }, M::TimeoutError],
+      "Queue#join" => [->(s) { joinable.join(timeout: s) }, false],
+      "Connection#poll" => [->(s) { a.poll(timeout: s) }, false],
+      "Connection#recv_bytes" => [->(s) { a.recv_bytes(timeout: s) }, M::TimeoutError],
+      "Process#join (spawned)" => [->(s) { spawned.join(timeout: s) }, nil],
+      "Process#wait (forked)" => [->(s) { forked.wait(timeout: s) }, nil],
+      "Popen#join" => [->(s) { popen.join(timeout: s) }, nil],
+      "Popen#communicate" => [->(s) { popen.communicate(timeout: s) }, M::TimeoutError],
+      "AsyncResult#get" => [->(s) { slow.get(timeout: s) }, M::TimeoutError],
+      "AsyncResult#wait" => [->(s) { slow.wait(timeout: s) }, false],
+      "Pool#join" => [->(s) { closed_pool.join(timeout: s) }, false]
+    }
+  end
 
   def assert_ruby_worded_invalid(what, &block)
     err = assert_raises(M::InvalidArgumentError, what, &block)

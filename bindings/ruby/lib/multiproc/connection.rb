@@ -82,7 +82,7 @@ module Multiproc
 
     # Whether a message (or the end of the stream) is ready now or within
     # timeout seconds (0 by default).
-    def poll(timeout = 0)
+    def poll(seconds = 0, timeout: seconds)
       Multiproc.check(N.mp_conn_poll(ptr, Multiproc.timeout_ms(timeout)), "Connection#poll") == 1
     end
 

@@ -181,7 +181,7 @@ module Multiproc
     # Wait for the workers to finish the submitted tasks and exit (after
     # close or terminate), and for every callback to have run. Returns
     # true, or false if timeout passed.
-    def join(timeout = nil)
+    def join(seconds = nil, timeout: seconds)
       rc = N.mp_pool_join(pool, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 
@@ -283,7 +283,7 @@ module Multiproc
     # The result (for map: the Array of results); raises the task's
     # failure (TaskFailedError, WorkerDiedError, CanceledError), or
     # TimeoutError after timeout seconds.
-    def get(timeout = nil)
+    def get(seconds = nil, timeout: seconds)
       rc, data = N.mp_result_get(@res, Multiproc.timeout_ms(timeout))
       raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
       return items if @many
@@ -293,7 +293,7 @@ module Multiproc
     end
 
     # Wait until ready: true, or false after timeout seconds.
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       N.mp_result_wait(@res, Multiproc.timeout_ms(timeout)).zero?
     end
 

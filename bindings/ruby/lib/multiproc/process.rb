@@ -4,9 +4,10 @@ module Multiproc
   # Controls shared by every child backed by a C process handle: a spawned
   # target child (Process with target:) and a command (Popen).
   module ChildHandle
-    # Wait until the child ends (timeout seconds, nil = forever). Returns
-    # its exit code, or nil if it still runs after timeout.
-    def join(timeout = nil)
+    # Wait until the child ends (timeout seconds, nil = forever; also
+    # join(timeout: s)). Returns its exit code, or nil if it still runs
+    # after timeout.
+    def join(seconds = nil, timeout: seconds)
       rc = N.mp_process_join(handle, Multiproc.timeout_ms(timeout))
       return nil if rc == N::MP_ETIMEDOUT
 
@@ -207,7 +208,7 @@ module Multiproc
       @started
     end
 
-    def join(timeout = nil)
+    def join(seconds = nil, timeout: seconds)
       return super if @handle
       raise StateError.new("Process#join: not started") unless @waiter
 

@@ -176,7 +176,7 @@ module Multiproc
 
     # JoinableQueue: wait until every message put was got and task_done.
     # Returns true, or false when timeout passed.
-    def join(timeout = nil)
+    def join(seconds = nil, timeout: seconds)
       rc = N.mp_queue_join(ptr, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 

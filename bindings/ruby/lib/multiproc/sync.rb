@@ -139,7 +139,7 @@ module Multiproc
     end
 
     # Wait until set: true, or false when timeout seconds passed.
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       rc = N.mp_event_wait(ptr, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 
@@ -192,7 +192,7 @@ module Multiproc
 
     # Release the lock, wait for a notification, take the lock again.
     # Returns true when notified, false on timeout.
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       rc = N.mp_cond_wait(ptr, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 
@@ -202,7 +202,7 @@ module Multiproc
 
     # Wait until the block returns a truthy value (checked with the lock
     # held); returns that value, or the last falsy one after timeout.
-    def wait_for(timeout = nil)
+    def wait_for(seconds = nil, timeout: seconds)
       deadline = timeout && ::Process.clock_gettime(::Process::CLOCK_MONOTONIC) + timeout
       until (result = yield)
         left = deadline && deadline - ::Process.clock_gettime(::Process::CLOCK_MONOTONIC)
@@ -249,7 +249,7 @@ module Multiproc
     # Wait for every party; returns this caller's arrival index. Raises
     # TimeoutError (the barrier is then broken for everyone, as in Python),
     # StateError (broken: aborted, reset or another waiter timed out).
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       Multiproc.check(N.mp_barrier_wait(ptr, Multiproc.timeout_ms(timeout)), "Barrier#wait")
     end
 
