@@ -505,7 +505,11 @@ MP_RB_HANDLE_OUT(mp_iter_t)
 %enddef
 
 MP_RB_BLOCKING(mp_process_join, &arg2, MP_RB_RETRY)
-MP_RB_BLOCKING(mp_process_stop, (int64_t *)NULL, 0)
+/* Ruby traps SIGCHLD: a child's exit calls the unblock function with no
+ * interrupt for us. Where a canceled call is safe to repeat (stop: the
+ * steps start again; terminate: done once, the wait repeats), that
+ * wake-up retries instead of raising CanceledError. */
+MP_RB_BLOCKING(mp_process_stop, (int64_t *)NULL, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_process_write, &arg4, 0)
 MP_RB_BLOCKING(mp_process_communicate, &arg8, 0)
 MP_RB_BLOCKING(mp_run, &arg9, 0)
@@ -525,7 +529,7 @@ MP_RB_BLOCKING(mp_barrier_wait, &arg2, 0)
 MP_RB_BLOCKING(mp_value_acquire, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_pool_new, (int64_t *)NULL, 0)
 MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY | MP_RB_NOT_SIGNAL_SAFE)
-MP_RB_BLOCKING(mp_pool_terminate, (int64_t *)NULL, 0)
+MP_RB_BLOCKING(mp_pool_terminate, (int64_t *)NULL, MP_RB_RETRY | MP_RB_NOT_SIGNAL_SAFE)
 MP_RB_BLOCKING(mp_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
 MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
 MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)

@@ -33,6 +33,17 @@ module MultiprocTestHelper
     true
   end
 
+  # Run code with `ruby -e` in a fresh process that loads this multiproc
+  # (its only Ruby thread is the main thread, unlike a minitest process,
+  # whose executor threads change where Ruby handles signals). Returns
+  # the Multiproc::Result (stdout and stderr captured).
+  def run_ruby_script(code, timeout: 120)
+    dirs = ["multiproc.rb", "multiproc/native.so"].map do |f|
+      $LOAD_PATH.find { |d| File.exist?(File.join(d, f)) }
+    end
+    Multiproc.run([RbConfig.ruby, *dirs.flat_map { |d| ["-I", d] }, "-e", code], timeout: timeout)
+  end
+
   # A thread blocked in the block is killed after 0.2 s: the kill must end
   # it promptly (the blocking call is woken, not waited out).
   def assert_thread_kill_prompt(&block)

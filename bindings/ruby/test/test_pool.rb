@@ -142,6 +142,62 @@ class TestPool < Minitest::Test
     assert_thread_kill_prompt { r.get }
   end
 
+  # A worker's exit (SIGCHLD, which Ruby traps) woke terminate's wait and
+  # was reported as a cancellation: terminate raised CanceledError on an
+  # idle pool, and Pool.new's block form raised that instead of the
+  # block's own exception. Run in a fresh process: with minitest's threads
+  # about, Ruby handles the signal elsewhere and the wake-up is rare.
+  SIGCHLD_SCRIPT = <<~RUBY
+    require "multiproc"
+    Multiproc.task(:square) { |x| x * x }
+    Multiproc.main
+    20.times do
+      pool = Multiproc::Pool.new(2)
+      puts "terminate: \#{pool.terminate.inspect}"
+    rescue Exception => e
+      puts "terminate: \#{e.class}: \#{e.message}"
+    end
+    20.times do
+      Multiproc::Pool.new(2) do |p|
+        p.map(:square, [1, 2])
+        raise "mine"
+      end
+    rescue Exception => e
+      puts "block: \#{e.class}: \#{e.message}"
+    end
+  RUBY
+
+  def test_terminate_never_raises_and_the_blocks_exception_wins
+    result = run_ruby_script(SIGCHLD_SCRIPT)
+    assert_equal 0, result.exitcode, result.stderr
+    lines = result.stdout.lines.map(&:chomp).tally
+    assert_equal({ "terminate: nil" => 20, "block: RuntimeError: mine" => 20 }, lines)
+  end
+
+  def test_a_cleanup_error_never_replaces_the_blocks_exception
+    err = assert_raises(RuntimeError) do
+      Multiproc::Pool.new(1) do |p|
+        p.define_singleton_method(:terminate) { raise Multiproc::CanceledError, "cleanup" }
+        raise "mine"
+      end
+    end
+    assert_equal "mine", err.message
+  end
+
+  # An imap Enumerator holds one run of results: a second pass raises
+  # StateError saying so (it read "InvalidArgumentError ... not a live
+  # handle"), also after a partial pass.
+  def test_a_second_pass_over_imap_raises_a_clear_error
+    imap = @pool.imap(:square, [1, 2, 3])
+    assert_equal [1, 4, 9], imap.to_a
+    err = assert_raises(Multiproc::StateError) { imap.to_a }
+    assert_match(/imap square: the results were already consumed/, err.message)
+    partial = @pool.imap(:square, [1, 2, 3])
+    assert_equal [1], partial.first(1)
+    assert_raises(Multiproc::StateError) { partial.each { nil } }
+    assert_equal [4], @pool.map(:square, [2]), "the pool goes on"
+  end
+
   def test_block_form_and_initializer
     value = Multiproc::Pool.new(1, initializer: :init, initargs: [42]) { |p| p.apply(:read_init, nil) }
     assert_equal 42, value

@@ -228,4 +228,73 @@ class TestCommand < Minitest::Test
     child.kill
     child.join
   end
+
+  # --- Timeout.timeout and Thread#kill around a running command ---------
+  #
+  # Timeout unwinds with throw and Thread#kill runs only ensure blocks: a
+  # cleanup in `rescue` never ran, so the child kept running (and
+  # spawn { join }'s ensure then waited for it). The child must be killed
+  # and reaped before the call unwinds.
+
+  # How each call runs `sleep 30 <marker>`-like argv.
+  INTERRUPTED_CALLS = {
+    "Multiproc.run" => ->(argv) { Multiproc.run(argv) },
+    "Command#run" => ->(argv) { Multiproc::Command.new(*argv).run },
+    "Command#spawn { join }" => ->(argv) { Multiproc::Command.new(*argv).spawn(&:join) }
+  }.freeze
+
+  def test_timeout_kills_and_reaps_the_child
+    INTERRUPTED_CALLS.each do |what, call|
+      argv = unique_sleep
+      pid = nil
+      finder = Thread.new { wait_until(5) { pid = child_with_argv(argv) } }
+      t = elapsed do
+        assert_raises(Timeout::Error, what) { Timeout.timeout(0.2) { call.call(argv) } }
+      end
+      finder.join
+      assert_operator t, :<, 1.5, "#{what}: the timeout of 0.2 s took #{t} s"
+      assert_reaped pid, what
+    end
+  end
+
+  def test_thread_kill_kills_and_reaps_the_child
+    INTERRUPTED_CALLS.each do |what, call|
+      argv = unique_sleep
+      th = Thread.new { call.call(argv) }
+      pid = nil
+      assert wait_until(5) { pid = child_with_argv(argv) }, "#{what}: the child did not start"
+      t = elapsed do
+        th.kill
+        th.join(5)
+      end
+      refute th.alive?, "#{what}: Thread#kill did not end the call"
+      assert_operator t, :<, 1.5, what
+      assert_reaped pid, what
+    end
+  end
+
+  private
+
+  # sleep 30.<pid><n>: an argv no other child of this process has.
+  def unique_sleep
+    @@sleeps = (defined?(@@sleeps) ? @@sleeps : 0) + 1 # rubocop:disable Style/ClassVars
+    ["sleep", "30.#{::Process.pid}#{@@sleeps}"]
+  end
+
+  # The pid of this process's child running argv, or nil.
+  def child_with_argv(argv)
+    Dir.children("/proc").grep(/\A\d+\z/).find do |pid|
+      File.binread("/proc/#{pid}/cmdline").split("\0") == argv &&
+        File.read("/proc/#{pid}/stat").split(") ").last.split[1].to_i == ::Process.pid
+    rescue SystemCallError
+      false
+    end&.to_i
+  end
+
+  # pid ended and was reaped (no zombie left: /proc/pid is gone).
+  def assert_reaped(pid, what)
+    assert pid, "#{what}: the child was never seen"
+    refute File.exist?("/proc/#{pid}"), "#{what}: child #{pid} still there " \
+                                        "(#{File.read("/proc/#{pid}/stat") rescue '?'})"
+  end
 end

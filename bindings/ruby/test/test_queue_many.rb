@@ -336,10 +336,10 @@ class TestQueueMany < Minitest::Test
 
   def test_bad_max_and_buffers_take_nothing
     @q.put("kept")
-    assert_raises(ArgumentError) { @q.get_many(0) }
-    assert_raises(ArgumentError) { @q.get_many(-1) }
-    assert_raises(ArgumentError) { @q.get_many_into("\0".b * 8, 0) }
-    assert_raises(TypeError) { @q.get_many("3") }
+    assert_raises(Multiproc::InvalidArgumentError) { @q.get_many(0) }
+    assert_raises(Multiproc::InvalidArgumentError) { @q.get_many(-1) }
+    assert_raises(Multiproc::InvalidArgumentError) { @q.get_many_into("\0".b * 8, 0) }
+    assert_raises(Multiproc::InvalidArgumentError) { @q.get_many("3") }
     assert_raises(FrozenError) { @q.get_many_into("frozen literal") }
     assert_raises(FrozenError) { @q.get_many_into(("\0".b * 8).freeze, timeout: 0) }
     assert_raises(TypeError) { @q.get_many_into(nil) }

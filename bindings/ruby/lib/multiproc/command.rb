@@ -60,44 +60,36 @@ module Multiproc
     end
 
     # Start the command; returns its Popen. With a block, yields it and
-    # waits for the child afterwards (killing it if the block raised).
+    # waits for the child afterwards. If the block or that wait is left
+    # early (an exception, Timeout.timeout, Thread#kill, throw), the child
+    # (its group with new_group) is killed and reaped before spawn returns.
     def spawn
-      _rc, ptr = Multiproc.call_out(N.mp_process_spawn(@cmd), "spawn #{@argv[0]}")
-      child = Popen.new(ptr, @argv)
-      return child unless block_given?
+      return start unless block_given?
 
-      begin
-        yield child
-      rescue Exception # rubocop:disable Lint/RescueException
-        child.kill
-        raise
-      ensure
+      with_child do |child|
+        value = yield child
         child.close_stdio
         child.join
+        value
       end
     end
 
-    # Run to completion (see Multiproc.run): spawn, communicate; on
-    # timeout kill the child (its group with new_group), reap it, raise
+    # Run to completion (see Multiproc.run): spawn, communicate. On
+    # timeout, or when the call is left early (an exception,
+    # Timeout.timeout, Thread#kill), the child (its group with new_group)
+    # is killed and reaped before run returns; a timeout then raises
     # TimeoutError.
     def run(input: nil, timeout: nil, check: false)
-      child = spawn
-      begin
+      # The Result is all the caller gets: the child's handle (its pidfd
+      # among others) is freed now, not when the GC runs the finalizer, or
+      # a program running many commands holds one descriptor per command.
+      with_child(free: true) do |child|
         out, err = child.communicate(input, timeout: timeout)
-      rescue Exception # rubocop:disable Lint/RescueException
-        child.signal(:KILL, group: @new_group)
-        child.join
-        raise
-      end
-      code = child.exitcode
-      raise CalledProcessError.new(@argv, code, out, err) if check && code != 0
+        code = child.exitcode
+        raise CalledProcessError.new(@argv, code, out, err) if check && code != 0
 
-      Result.new(@argv, code, out, err)
-    ensure
-      # The Result is all the caller gets: free the child's handle (its
-      # pidfd among others) now, not when the GC runs the finalizer, or a
-      # program running many commands holds one descriptor per command.
-      child&.free_handle
+        Result.new(@argv, code, out, err)
+      end
     end
 
     def free
@@ -107,6 +99,36 @@ module Multiproc
     end
 
     private
+
+    def start
+      _rc, ptr = Multiproc.call_out(N.mp_process_spawn(@cmd), "spawn #{@argv[0]}")
+      Popen.new(ptr, @argv)
+    end
+
+    # Start the child and yield it; if the block is left before its end
+    # (raise, throw, Timeout, Thread#kill) kill and reap the child. Ruby's
+    # asynchronous interrupts (Timeout's Thread#raise, Thread#kill, signal
+    # traps) reach only the block: outside it they wait, so none can land
+    # between the spawn and the cleanup, nor cut the cleanup short. The
+    # cleanup is an ensure, as Timeout unwinds with throw and Thread#kill
+    # runs only ensure blocks.
+    def with_child(free: false)
+      Thread.handle_interrupt(Object => :never) do
+        child = start
+        done = false
+        begin
+          value = Thread.handle_interrupt(Object => :immediate) { yield child }
+          done = true
+          value
+        ensure
+          unless done
+            child.__kill_and_reap(group: @new_group)
+            child.close_stdio
+          end
+          child.free_handle if free
+        end
+      end
+    end
 
     def check(rc)
       Multiproc.check(rc, "Command #{@argv[0]}")
@@ -161,6 +183,13 @@ module Multiproc
       raise Multiproc.error_for(rc, "communicate") if rc.negative?
 
       [out, err]
+    end
+
+    # For a caller leaving early (in an ensure): SIGKILL the child (with
+    # group: its process group) and reap it.
+    def __kill_and_reap(group: false) # :nodoc:
+      signal(:KILL, group: group)
+      join
     end
 
     def close_stdio # :nodoc:
@@ -229,6 +258,7 @@ module Multiproc
         end
         return nil if @eof
 
+        maxlen = Multiproc.int_arg(maxlen, "readpartial: maxlen", 1, SIZE_MAX)
         rc, data = N.mp_rb_process_read(@popen.__handle, @stream, maxlen, Multiproc.timeout_ms(timeout))
         if rc == N::MP_ECLOSED
           @eof = true
@@ -241,6 +271,7 @@ module Multiproc
       # Everything up to the end of the stream (length nil), or length
       # bytes (fewer at the end; nil if none).
       def read(length = nil, timeout: nil)
+        Multiproc.int_arg(length, "read: length", 0, SIZE_MAX, "nil or an Integer >= 0") unless length.nil?
         out = "".b
         while length.nil? || out.bytesize < length
           chunk = readpartial(length ? [length - out.bytesize, CHUNK].min : CHUNK, timeout: timeout)

@@ -31,6 +31,8 @@ module Multiproc
 
     # Wrap a descriptor (owned from now on) as an end.
     def self.from_fd(fd, flags = READABLE | WRITABLE)
+      fd = Multiproc.int_arg(fd, "Connection.from_fd: fd", 0, INT_MAX)
+      flags = Multiproc.int_arg(flags, "Connection.from_fd: flags", 0, INT_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_conn_from_fd(fd, flags), "Connection.from_fd")
       wrap(ptr, flags)
     end
@@ -80,7 +82,7 @@ module Multiproc
 
     # Whether a message (or the end of the stream) is ready now or within
     # timeout seconds (0 by default).
-    def poll(timeout = 0)
+    def poll(seconds = 0, timeout: seconds)
       Multiproc.check(N.mp_conn_poll(ptr, Multiproc.timeout_ms(timeout)), "Connection#poll") == 1
     end
 
@@ -100,6 +102,7 @@ module Multiproc
 
     # The largest message this end accepts (default 1 GiB).
     def max_message=(bytes)
+      bytes = Multiproc.int_arg(bytes, "Connection#max_message=", 0, SIZE_MAX)
       Multiproc.check(N.mp_conn_set_max_message(ptr, bytes), "Connection#max_message=")
     end
 

@@ -6,20 +6,47 @@ module Multiproc
 
   FOREVER = -1
 
+  # Limits of the C types behind Integer arguments (see Multiproc.int_arg).
+  INT_MAX = 2**31 - 1
+  UINT_MAX = 2**32 - 1
+  INT64_MIN = -2**63
+  INT64_MAX = 2**63 - 1
+  SIZE_MAX = 2**64 - 1
+  LIMIT_WORDS = { INT_MAX => "2**31-1", UINT_MAX => "2**32-1", INT64_MIN => "-2**63",
+                  INT64_MAX => "2**63-1", SIZE_MAX => "2**64-1" }.freeze
+  private_constant :LIMIT_WORDS
+
   @targets = {}
   @tasks = {}
   @main_called = false
   @current_name = nil
 
   class << self
-    # Seconds (Float or Integer; nil = wait forever) to the C library's
-    # milliseconds.
+    # Seconds (Float or Integer; nil or Float::INFINITY = wait forever) to
+    # the C library's milliseconds; a timeout beyond what int64
+    # milliseconds hold is forever too. Anything else raises
+    # InvalidArgumentError.
     def timeout_ms(seconds)
       return FOREVER if seconds.nil?
-      raise ArgumentError, "timeout must be nil or a number of seconds >= 0, not #{seconds.inspect}" \
-        unless seconds.is_a?(Numeric) && seconds >= 0
+      unless seconds.is_a?(Numeric) && seconds.real? && seconds >= 0 # NaN >= 0 is false
+        raise InvalidArgumentError, "timeout must be nil or a number of seconds >= 0, not #{seconds.inspect}"
+      end
+      return FOREVER if seconds.to_f.infinite?
 
-      (seconds * 1000).ceil
+      ms = (seconds * 1000).ceil
+      ms > INT64_MAX ? FOREVER : ms
+    end
+
+    # An Integer argument on its way to the C library, checked first so
+    # that a bad one (wrong type, negative, too large for the C type)
+    # raises InvalidArgumentError in Ruby words, never SWIG's conversion
+    # error. what names it ("Semaphore.new: value"); rule says what is
+    # allowed (default: the range min..max). Returns value.
+    def int_arg(value, what, min, max, rule = nil)
+      return value if value.is_a?(Integer) && value >= min && value <= max
+
+      rule ||= "an Integer from #{LIMIT_WORDS.fetch(min, min)} to #{LIMIT_WORDS.fetch(max, max)}"
+      raise InvalidArgumentError, "#{what} must be #{rule}, not #{value.inspect}"
     end
 
     # Register a process target: a block a child started with

@@ -13,6 +13,8 @@ module Multiproc
 
     # Room for max_entries keys and max_bytes of keys and values together.
     def initialize(max_entries: 1024, max_bytes: 1 << 20)
+      max_entries = Multiproc.int_arg(max_entries, "Dict.new: max_entries", 1, SIZE_MAX)
+      max_bytes = Multiproc.int_arg(max_bytes, "Dict.new: max_bytes", 1, SIZE_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_dict_new(max_entries, max_bytes), "Dict.new")
       adopt(ptr)
     end
@@ -81,6 +83,7 @@ module Multiproc
     # Atomically add delta to the counter at key (missing = 0); returns the
     # new value.
     def incr(key, delta = 1)
+      delta = Multiproc.int_arg(delta, "Dict#incr: delta", INT64_MIN, INT64_MAX)
       Multiproc.call_out(N.mp_dict_incr(ptr, bytes(key), delta), "Dict#incr")[1]
     end
 

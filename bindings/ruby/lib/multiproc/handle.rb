@@ -37,6 +37,7 @@ module Multiproc
       # Open an object from a descriptor received from another process;
       # the object owns the descriptor.
       def from_fd(fd)
+        fd = Multiproc.int_arg(fd, "#{name}.from_fd: fd", 0, INT_MAX)
         _rc, ptr = Multiproc.call_out(N.send(c_from_fd, fd), "#{name}.from_fd")
         wrap(ptr)
       end

@@ -22,19 +22,27 @@ module Multiproc
     # processes: workers (default cpu count); initializer: a task name each
     # worker runs once with initargs; maxtasksperchild: recycle a worker
     # after that many tasks. With a block: yields the pool, then closes and
-    # joins it (terminates it if the block raised).
+    # joins it. If the block raised (or was left by throw, Timeout or
+    # Thread#kill) the pool is terminated and the block's own exception
+    # goes on: an error of the cleanup never replaces it.
     def self.new(*args, **kw)
       pool = super
       return pool unless block_given?
 
+      finished = false
       begin
         result = yield pool
+        finished = true
+      ensure
+        pool.__terminate_quietly unless finished
+      end
+      begin
         pool.close
         pool.join
-        result
       ensure
         pool.terminate unless pool.joined?
       end
+      result
     end
 
     def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil)
@@ -44,9 +52,15 @@ module Multiproc
       end
       _rc, opts = Multiproc.call_out(N.mp_pool_opts_new, "Pool.new")
       begin
-        Multiproc.check(N.mp_pool_opts_set_workers(opts, processes), "Pool.new") if processes
+        if processes
+          processes = Multiproc.int_arg(processes, "Pool.new: processes", 1, UINT_MAX)
+          Multiproc.check(N.mp_pool_opts_set_workers(opts, processes), "Pool.new")
+        end
         Multiproc.check(N.mp_pool_opts_set_start_method(opts, N::MP_START_SPAWN))
-        Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, maxtasksperchild)) if maxtasksperchild
+        if maxtasksperchild
+          n = Multiproc.int_arg(maxtasksperchild, "Pool.new: maxtasksperchild", 1, UINT_MAX)
+          Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, n), "Pool.new")
+        end
         if initializer
           Multiproc.check(N.mp_pool_opts_set_initializer(opts, initializer.to_s, Pool.splat(initargs)),
                           "Pool initializer")
@@ -96,7 +110,7 @@ module Multiproc
       notify = callback || error_callback ? 1 : 0
       Completions.start if notify == 1
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, list(items), 0, chunksize || 0, notify), "map #{task}"
+        N.mp_rb_map_async(pool, task.to_s, list(items), 0, Pool.chunksize(chunksize), notify), "map #{task}"
       )
       track(AsyncResult.new(res, true, callback, error_callback, self))
     end
@@ -106,7 +120,7 @@ module Multiproc
       raise ArgumentError, NO_BLOCK if block_given?
 
       _rc, res = Multiproc.call_out(
-        N.mp_rb_map_async(pool, task.to_s, list(items), 1, chunksize || 0, 0),
+        N.mp_rb_map_async(pool, task.to_s, list(items), 1, Pool.chunksize(chunksize), 0),
         "starmap #{task}"
       )
       AsyncResult.new(res, true, nil, nil, self).get
@@ -115,25 +129,42 @@ module Multiproc
     # An Enumerator over task(item) results, in order (ordered: false: as
     # they complete). Lazy: at most a few chunks per worker are in flight.
     # A failed item raises when the Enumerator reaches it.
+    #
+    # The Enumerator runs once, as Python's imap iterator does: its pass
+    # consumes the results (stopping early, e.g. first(2), drops the rest).
+    # A second pass raises StateError ("the results were already
+    # consumed"); keep them with to_a, or call imap again.
     def imap(task, items = nil, chunksize: 1, ordered: true)
       raise ArgumentError, NO_BLOCK if block_given?
 
       flags = ordered ? 0 : N::MP_IMAP_UNORDERED
+      chunksize = Multiproc.int_arg(chunksize, "imap: chunksize", 1, SIZE_MAX)
       _rc, iter = Multiproc.call_out(N.mp_rb_imap(pool, task.to_s, list(items), chunksize, flags),
                                      "imap #{task}")
-      Enumerator.new do |y|
-        begin
-          loop do
-            rc, _index, data = N.mp_iter_next(iter, FOREVER)
-            break if rc == N::MP_ECLOSED
-            raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
+      state = [iter] # nil once a pass took it
+      Enumerator.new { |y| Pool.imap_pass(state, task, y) }
+    end
 
-            y << Codec.load(data)
-          end
-        ensure
-          N.mp_iter_free(iter)
-          iter = nil
+    # One pass of an imap Enumerator over the iterator in state[0], which
+    # it takes and frees at the end.
+    def self.imap_pass(state, task, yielder) # :nodoc:
+      iter = state[0]
+      unless iter
+        raise StateError.new("imap #{task}: the results were already consumed (an imap Enumerator " \
+                             "runs once: keep them with to_a, or call imap again)")
+      end
+
+      state[0] = nil
+      begin
+        loop do
+          rc, _index, data = N.mp_iter_next(iter, FOREVER)
+          break if rc == N::MP_ECLOSED
+          raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
+
+          yielder << Codec.load(data)
         end
+      ensure
+        N.mp_iter_free(iter)
       end
     end
 
@@ -150,7 +181,7 @@ module Multiproc
     # Wait for the workers to finish the submitted tasks and exit (after
     # close or terminate), and for every callback to have run. Returns
     # true, or false if timeout passed.
-    def join(timeout = nil)
+    def join(seconds = nil, timeout: seconds)
       rc = N.mp_pool_join(pool, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 
@@ -170,6 +201,14 @@ module Multiproc
 
       Multiproc.check(N.mp_pool_terminate(@pool), "Pool#terminate")
       @joined = true
+      nil
+    end
+
+    # terminate for a block that is being left by its own exception, which
+    # must win: a failure here is dropped.
+    def __terminate_quietly # :nodoc:
+      terminate
+    rescue StandardError
       nil
     end
 
@@ -195,6 +234,11 @@ module Multiproc
 
       klass = ERRORS_BY_CODE.fetch(rc) { Error }
       klass.new("#{op}: #{Native.mp_err_name(rc)}: #{data.dup.force_encoding(Encoding::UTF_8)}", code: rc)
+    end
+
+    # map's chunksize: nil (automatic, 0 for the library) or >= 1.
+    def self.chunksize(value)
+      value.nil? ? 0 : Multiproc.int_arg(value, "map: chunksize", 1, SIZE_MAX, "nil or an Integer >= 1")
     end
 
     # An argument list for the worker to splat (tag "*").
@@ -239,7 +283,7 @@ module Multiproc
     # The result (for map: the Array of results); raises the task's
     # failure (TaskFailedError, WorkerDiedError, CanceledError), or
     # TimeoutError after timeout seconds.
-    def get(timeout = nil)
+    def get(seconds = nil, timeout: seconds)
       rc, data = N.mp_result_get(@res, Multiproc.timeout_ms(timeout))
       raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
       return items if @many
@@ -249,7 +293,7 @@ module Multiproc
     end
 
     # Wait until ready: true, or false after timeout seconds.
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       N.mp_result_wait(@res, Multiproc.timeout_ms(timeout)).zero?
     end
 

@@ -4,9 +4,10 @@ module Multiproc
   # Controls shared by every child backed by a C process handle: a spawned
   # target child (Process with target:) and a command (Popen).
   module ChildHandle
-    # Wait until the child ends (timeout seconds, nil = forever). Returns
-    # its exit code, or nil if it still runs after timeout.
-    def join(timeout = nil)
+    # Wait until the child ends (timeout seconds, nil = forever; also
+    # join(timeout: s)). Returns its exit code, or nil if it still runs
+    # after timeout.
+    def join(seconds = nil, timeout: seconds)
       rc = N.mp_process_join(handle, Multiproc.timeout_ms(timeout))
       return nil if rc == N::MP_ETIMEDOUT
 
@@ -35,7 +36,13 @@ module Multiproc
     # Send signal (a name like :TERM or a number) to the child, or with
     # group: true to its process group. A no-op once the child ended.
     def signal(sig, group: false)
-      signum = sig.is_a?(Integer) ? sig : Signal.list.fetch(sig.to_s.delete_prefix("SIG"))
+      signum = if sig.is_a?(Integer)
+                 Multiproc.int_arg(sig, "signal", 0, INT_MAX)
+               else
+                 Signal.list.fetch(sig.to_s.delete_prefix("SIG")) do
+                   raise InvalidArgumentError, "signal: no signal named #{sig.inspect}"
+                 end
+               end
       Multiproc.check(N.mp_process_signal(handle, signum, group ? N::MP_SIGNAL_GROUP : 0), "signal")
       nil
     end
@@ -201,7 +208,7 @@ module Multiproc
       @started
     end
 
-    def join(timeout = nil)
+    def join(seconds = nil, timeout: seconds)
       return super if @handle
       raise StateError.new("Process#join: not started") unless @waiter
 

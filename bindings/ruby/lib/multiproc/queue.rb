@@ -16,6 +16,10 @@ module Multiproc
     # maxsize: the most messages queued at once (0: no limit); max_bytes:
     # the shared ring's size (0: 1 MiB); joinable: count task_done (join).
     def initialize(maxsize: 0, max_bytes: 0, joinable: false)
+      maxsize = Multiproc.int_arg(maxsize, "Queue.new: maxsize", 0, SIZE_MAX,
+                                  "an Integer >= 0 (0: no limit)")
+      max_bytes = Multiproc.int_arg(max_bytes, "Queue.new: max_bytes", 0, SIZE_MAX,
+                                    "an Integer >= 0 (0: 1 MiB)")
       flags = joinable ? N::MP_QUEUE_JOINABLE : 0
       _rc, ptr = Multiproc.call_out(N.mp_queue_new(maxsize, max_bytes, flags), "Queue.new")
       adopt(ptr)
@@ -83,6 +87,7 @@ module Multiproc
     # Messages got are taken from the queue: a consumer that stops half-way
     # through the Array still took all of them.
     def get_many(max = 256, timeout: nil)
+      max = Multiproc.int_arg(max, "Queue#get_many: max", 1, INT64_MAX)
       N.mp_rb_queue_get_many(@state[0] || ptr, max, timeout && Multiproc.timeout_ms(timeout), false)
     end
 
@@ -93,6 +98,7 @@ module Multiproc
     # to drain a busy queue. A first message longer than buffer is not
     # taken: NoSpaceError, whose #size_needed is its length.
     def get_many_into(buffer, max = 256, timeout: nil)
+      max = Multiproc.int_arg(max, "Queue#get_many_into: max", 1, INT64_MAX)
       lens = N.mp_rb_queue_get_many_into(@state[0] || ptr, buffer, max,
                                          timeout && Multiproc.timeout_ms(timeout), false)
       return lens unless lens[0].negative?
@@ -170,7 +176,7 @@ module Multiproc
 
     # JoinableQueue: wait until every message put was got and task_done.
     # Returns true, or false when timeout passed.
-    def join(timeout = nil)
+    def join(seconds = nil, timeout: seconds)
       rc = N.mp_queue_join(ptr, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 

@@ -28,6 +28,7 @@ module Multiproc
     def initialize(type, initial = nil, count: nil, lock: false)
       ctype = TYPES.fetch(type) { raise ArgumentError, "unknown type #{type.inspect}; one of #{TYPES.keys}" }
       count ||= initial.is_a?(::Array) || initial.is_a?(String) ? [initial.size, 1].max : 1
+      count = Multiproc.int_arg(count, "Value.new: count", 1, SIZE_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_value_new(ctype, count, lock ? N::MP_VALUE_LOCK : 0), "Value.new")
       adopt(ptr)
       case initial
@@ -61,9 +62,9 @@ module Multiproc
       check_index(index)
       rc = case type
            when :double then N.mp_value_set_f64(ptr, index, Float(v))
-           when :uint64 then N.mp_value_set_u64(ptr, index, Integer(v))
+           when :uint64 then N.mp_value_set_u64(ptr, index, Multiproc.int_arg(Integer(v), "Value#[]=", 0, SIZE_MAX))
            when :bytes then raise TypeError, "set a :bytes value as a whole with value="
-           else N.mp_value_set_i64(ptr, index, Integer(v))
+           else N.mp_value_set_i64(ptr, index, Multiproc.int_arg(Integer(v), "Value#[]=", INT64_MIN, INT64_MAX))
            end
       Multiproc.check(rc, "Value#[]=")
     end
@@ -92,12 +93,15 @@ module Multiproc
 
     # Atomically add delta to an integer element; returns the new value.
     def add(delta, index = 0)
-      get(N.mp_value_add_i64(ptr, index, delta))
+      check_index(index)
+      get(N.mp_value_add_i64(ptr, index, Multiproc.int_arg(delta, "Value#add: delta", INT64_MIN, INT64_MAX)))
     end
 
     # Atomically replace an integer element equal to expected; true if
     # replaced.
     def cas(expected, desired, index = 0)
+      check_index(index)
+      expected, desired = [expected, desired].map { |v| Multiproc.int_arg(v, "Value#cas", INT64_MIN, INT64_MAX) }
       rc, _actual = N.mp_value_cas_i64(ptr, index, expected, desired)
       Multiproc.check(rc, "Value#cas") == 1
     end
@@ -131,6 +135,7 @@ module Multiproc
     c_functions free: :mp_shm_free, fileno: :mp_shm_fileno, from_fd: :mp_shm_from_fd
 
     def initialize(size)
+      size = Multiproc.int_arg(size, "SharedMemory.new: size", 1, SIZE_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_shm_new(size), "SharedMemory.new")
       adopt(ptr)
     end
@@ -141,16 +146,28 @@ module Multiproc
 
     # length bytes from offset (default: to the end), as a binary String.
     def read(offset = 0, length = nil)
-      length ||= size - offset
+      offset = span_arg(offset, 0, "SharedMemory#read")
+      length = span_arg(length || size - offset, offset, "SharedMemory#read")
       Multiproc.call_out(N.mp_rb_shm_read(ptr, offset, length), "SharedMemory#read")[1] || "".b
     end
 
     # Copy the bytes of data to offset.
     def write(data, offset = 0)
-      Multiproc.check(N.mp_rb_shm_write(ptr, offset, String(data)), "SharedMemory#write")
+      data = String(data)
+      offset = span_arg(offset, 0, "SharedMemory#write")
+      span_arg(data.bytesize, offset, "SharedMemory#write")
+      Multiproc.check(N.mp_rb_shm_write(ptr, offset, data), "SharedMemory#write")
       data.bytesize
     end
 
     alias close release_handle
+
+    private
+
+    # An offset or length n that fits in the block from start on: else
+    # InvalidArgumentError in Ruby words.
+    def span_arg(n, start, op)
+      Multiproc.int_arg(n, "#{op}: offset and length", 0, size - start, "within the block's #{size} bytes")
+    end
   end
 end

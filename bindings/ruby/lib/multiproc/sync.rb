@@ -89,6 +89,8 @@ module Multiproc
     c_functions free: :mp_sem_free, fileno: :mp_sem_fileno, from_fd: :mp_sem_from_fd
 
     def initialize(value = 1, max: 0)
+      value = Multiproc.int_arg(value, "Semaphore.new: value", 0, UINT_MAX)
+      max = Multiproc.int_arg(max, "Semaphore.new: max", 0, UINT_MAX, "an Integer >= 0 (0: no limit)")
       _rc, ptr = Multiproc.call_out(N.mp_sem_new(value, max), "Semaphore.new")
       adopt(ptr)
     end
@@ -137,7 +139,7 @@ module Multiproc
     end
 
     # Wait until set: true, or false when timeout seconds passed.
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       rc = N.mp_event_wait(ptr, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 
@@ -190,7 +192,7 @@ module Multiproc
 
     # Release the lock, wait for a notification, take the lock again.
     # Returns true when notified, false on timeout.
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       rc = N.mp_cond_wait(ptr, Multiproc.timeout_ms(timeout))
       return false if rc == N::MP_ETIMEDOUT
 
@@ -200,7 +202,7 @@ module Multiproc
 
     # Wait until the block returns a truthy value (checked with the lock
     # held); returns that value, or the last falsy one after timeout.
-    def wait_for(timeout = nil)
+    def wait_for(seconds = nil, timeout: seconds)
       deadline = timeout && ::Process.clock_gettime(::Process::CLOCK_MONOTONIC) + timeout
       until (result = yield)
         left = deadline && deadline - ::Process.clock_gettime(::Process::CLOCK_MONOTONIC)
@@ -212,6 +214,7 @@ module Multiproc
     end
 
     def notify(n = 1)
+      n = Multiproc.int_arg(n, "Condition#notify: n", 1, INT_MAX)
       Multiproc.check(N.mp_cond_notify(ptr, n), "Condition#notify")
       nil
     end
@@ -238,6 +241,7 @@ module Multiproc
     c_functions free: :mp_barrier_free, fileno: :mp_barrier_fileno, from_fd: :mp_barrier_from_fd
 
     def initialize(parties)
+      parties = Multiproc.int_arg(parties, "Barrier.new: parties", 1, UINT_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_barrier_new(parties), "Barrier.new")
       adopt(ptr)
     end
@@ -245,7 +249,7 @@ module Multiproc
     # Wait for every party; returns this caller's arrival index. Raises
     # TimeoutError (the barrier is then broken for everyone, as in Python),
     # StateError (broken: aborted, reset or another waiter timed out).
-    def wait(timeout = nil)
+    def wait(seconds = nil, timeout: seconds)
       Multiproc.check(N.mp_barrier_wait(ptr, Multiproc.timeout_ms(timeout)), "Barrier#wait")
     end
 
