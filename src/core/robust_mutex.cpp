@@ -1,8 +1,14 @@
 #include "core/robust_mutex.hpp"
 
 #include <time.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#endif
 
+#include <atomic>
 #include <cerrno>
+
+#include "core/futex.hpp"
 
 namespace mp {
 namespace {
@@ -51,6 +57,35 @@ timespec clock_after(int64_t ms) {
   return ts;
 }
 
+#if defined(__GLIBC__) && defined(__linux__)
+#define MP_LOCK_WORD_WAIT 1
+// A wait a bound cancel token can cut short without polling: sleep on the
+// mutex's own futex word and the token's word at once (futex_wait with a
+// token is a futex_waitv). The word of a robust mutex is the kernel's
+// robust-futex word (owner TID | FUTEX_WAITERS | FUTEX_OWNER_DIED), which
+// the kernel itself rewrites when an owner dies; setting FUTEX_WAITERS, as
+// glibc's own waiters do, makes the holder's unlock, or the kernel at the
+// holder's death, wake a sleeper. A waiter that gets the lock sets the bit
+// on its own word too, so that its unlock wakes the sleepers left behind
+// (glibc's waiters do the same, assuming contention after a wait).
+int lock_cancelable(pthread_mutex_t *m, const Deadline &deadline) {
+  auto *word = reinterpret_cast<std::atomic<uint32_t> *>(&m->__data.__lock);
+  for (;;) {
+    int r = pthread_mutex_trylock(m);
+    if (r != EBUSY) {
+      if (r == 0 || r == EOWNERDEAD) word->fetch_or(FUTEX_WAITERS);
+      return r;
+    }
+    if (deadline.expired()) return ETIMEDOUT;
+    uint32_t v = word->load();
+    if ((v & FUTEX_TID_MASK) == 0) continue;  // released (or its owner died) meanwhile
+    if (!(v & FUTEX_WAITERS) && !word->compare_exchange_strong(v, v | FUTEX_WAITERS))
+      continue;
+    futex_wait(word, v | FUTEX_WAITERS, deadline.within(kSliceMs));
+  }
+}
+#endif
+
 }  // namespace
 
 void robust_mutex_init(pthread_mutex_t *m, int type) {
@@ -67,6 +102,9 @@ int robust_mutex_lock(pthread_mutex_t *m, const Deadline &deadline) {
   int r = pthread_mutex_trylock(m);
   if (r != EBUSY) return r;
   if (deadline.expired()) return ETIMEDOUT;
+#ifdef MP_LOCK_WORD_WAIT
+  if (deadline.cancel()) return lock_cancelable(m, deadline);
+#endif
   // A bound cancel token cannot wake a mutex wait: re-check it more often.
   int64_t slice = deadline.cancel() ? kCancelSliceMs : kSliceMs;
   for (;;) {

@@ -19,9 +19,10 @@ void robust_mutex_init(pthread_mutex_t *m, int type);
 // A holder's death wakes a waiter at once (the kernel's robust list). A
 // robust mutex can still lose a wake-up when processes die around it (an
 // unlock wakes a waiter that is killed before it takes the lock while
-// another process takes it). So a wait is a series of timed waits (2 s;
-// 10 ms with a bound cancel token, which cannot wake a mutex wait), and such
-// a loss costs a delay, never a hang. The uncontended case is a single
+// another process takes it). So a wait is a series of timed waits of 2 s,
+// and such a loss costs a delay, never a hang. With a bound cancel token,
+// glibc on Linux sleeps on the mutex's futex word and the token together;
+// elsewhere a token is re-checked every 10 ms. The uncontended case is a single
 // trylock: no clock, no system call.
 int robust_mutex_lock(pthread_mutex_t *m, const Deadline &deadline);
 

@@ -471,10 +471,12 @@ static void run_dict_incr(const char *name) {
  * idle_waiter_cpu
  * ---------------------------------------------------------------------- */
 
-enum { IDLE_QUEUE, IDLE_LOCK, IDLE_EVENT, IDLE_COND, IDLE_SEM, IDLE_KINDS };
+/* IDLE_LOCK_TOKEN: a lock waiter with a cancel token bound, as the Go and
+ * Ruby bindings bind one to every blocking call. */
+enum { IDLE_QUEUE, IDLE_LOCK, IDLE_LOCK_TOKEN, IDLE_EVENT, IDLE_COND, IDLE_SEM, IDLE_KINDS };
 
-static const char *const kIdleNames[IDLE_KINDS] = {"queue_get", "lock_acquire", "event_wait",
-                                                   "cond_wait", "sem_acquire"};
+static const char *const kIdleNames[IDLE_KINDS] = {
+    "queue_get", "lock_acquire", "lock_acquire_token", "event_wait", "cond_wait", "sem_acquire"};
 
 typedef struct idle_objects {
   mp_queue_t *queue;
@@ -499,6 +501,16 @@ static int idle_block(idle_objects_t *o, int kind) {
       r = mp_lock_acquire(o->held, MP_FOREVER);
       if (r == MP_OK) mp_lock_release(o->held);
       return r;
+    case IDLE_LOCK_TOKEN: {
+      mp_cancel_t *token = NULL;
+      if (mp_cancel_new(&token) != MP_OK) return MP_ENOMEM;
+      mp_cancel_bind(token);
+      r = mp_lock_acquire(o->held, MP_FOREVER);
+      if (r == MP_OK) mp_lock_release(o->held);
+      mp_cancel_bind(NULL);
+      mp_cancel_free(token);
+      return r;
+    }
     case IDLE_EVENT:
       return mp_event_wait(o->event, MP_FOREVER);
     case IDLE_COND:
@@ -516,6 +528,7 @@ static void idle_wake(idle_objects_t *o, int kind) {
   switch (kind) {
     case IDLE_QUEUE: check_mp(mp_queue_put(o->queue, "x", 1, MP_FOREVER), "mp_queue_put"); break;
     case IDLE_LOCK: check_mp(mp_lock_release(o->held), "mp_lock_release"); break;
+    case IDLE_LOCK_TOKEN: break; /* the release above lets both lock waiters through */
     case IDLE_EVENT: check_mp(mp_event_set(o->event), "mp_event_set"); break;
     case IDLE_COND:
       check_mp(mp_lock_acquire(o->cond_lock, MP_FOREVER), "mp_lock_acquire");
@@ -536,7 +549,7 @@ static double process_cpu_ns(pid_t pid) {
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.') continue;
-    char file[300];
+    char file[sizeof path + 300];
     snprintf(file, sizeof file, "%s/%s/schedstat", path, e->d_name);
     FILE *f = fopen(file, "re");
     unsigned long long ns = 0;

@@ -888,21 +888,35 @@ static void test_sync_lock_child_cannot_release_parents_lock(void **state) {
  * acquire: the parent gets the lock with MP_EOWNERDEAD in time. */
 static void test_sync_lock_owner_death_self_kill(void **state) {
   (void)state;
-  for (int m = 0; m < 2; ++m) {
+  /* Each start method, without and with a cancel token bound to the
+   * waiter (which then sleeps on the mutex word and the token at once: the
+   * kernel's wake at the holder's death must reach it, well before the 2 s
+   * safety slice). */
+  for (int run = 0; run < 4; ++run) {
+    int m = run % 2, with_token = run / 2;
     mp_lock_t *l = NULL;
     mp_event_t *held = NULL;
+    mp_cancel_t *token = NULL;
     MP_ASSERT_OK(mp_lock_new(&l, 0));
     MP_ASSERT_OK(mp_event_new(&held));
+    MP_ASSERT_OK(mp_cancel_new(&token));
     int fds[] = {mp_lock_fileno(l), mp_event_fileno(held)};
     targ_t a = {1, 0, 200, 0}; /* one level, die after 200 ms */
     mp_process_t *p = start_child("ts_lock_die", a, k_methods[m], fds, 2);
     MP_ASSERT_OK(mp_event_wait(held, 20000));
+    mp_cancel_t *prev = mp_cancel_bind(with_token ? token : NULL);
     int64_t t0 = now_ms();
     int r = mp_lock_acquire(l, 20000);
+    int64_t waited = now_ms() - t0;
+    mp_cancel_bind(prev);
+    mp_cancel_free(token);
     if (r != MP_EOWNERDEAD)
       fail_msg("%s: acquire = %s, expected EOWNERDEAD: %s", method_name(k_methods[m]),
                mp_err_name(r), mp_last_error());
-    assert_true(now_ms() - t0 < 20000);
+    assert_true(waited < 20000);
+    if (with_token && waited >= 1800)
+      fail_msg("%s, token bound: the holder's death took %lld ms to reach the waiter",
+               method_name(k_methods[m]), (long long)waited);
     assert_true(mp_last_error()[0] != '\0');
     assert_int_equal(finish_child(p, 20000), -SIGKILL);
     assert_int_equal(mp_lock_locked(l), 1);
@@ -1013,19 +1027,33 @@ static void *hold_lock_for(void *p) {
 
 static void test_sync_lock_waiter_sleeps(void **state) {
   (void)state;
-  mp_lock_t *l = NULL;
-  MP_ASSERT_OK(mp_lock_new(&l, 0));
-  pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, hold_lock_for, l), 0);
-  while (mp_lock_locked(l) != 1) sleep_ms(1);
-  struct timespec c0, c1;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-  MP_ASSERT_ERR(mp_lock_acquire(l, 2000), MP_ETIMEDOUT);
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-  double ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-6;
-  if (ms >= 1.0) fail_msg("a waiter blocked 2 s used %.3f ms of CPU", ms);
-  pthread_join(t, NULL);
-  mp_lock_free(l);
+  /* Without a cancel token, and with one bound, as the Go and Ruby
+   * bindings bind one to every blocking call (it woke every 10 ms). */
+  for (int with_token = 0; with_token < 2; with_token++) {
+    mp_lock_t *l = NULL;
+    MP_ASSERT_OK(mp_lock_new(&l, 0));
+    mp_cancel_t *token = NULL;
+    MP_ASSERT_OK(mp_cancel_new(&token));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_lock_for, l), 0);
+    while (mp_lock_locked(l) != 1) sleep_ms(1);
+    mp_cancel_t *prev = mp_cancel_bind(with_token ? token : NULL);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    MP_ASSERT_ERR(mp_lock_acquire(l, 2000), MP_ETIMEDOUT);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    double ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-6;
+    if (ms >= 1.0)
+      fail_msg("a waiter blocked 2 s (%s) used %.3f ms of CPU",
+               with_token ? "cancel token bound" : "no token", ms);
+    /* Still woken by the release, token or not. */
+    MP_ASSERT_OK(mp_lock_acquire(l, 10000));
+    MP_ASSERT_OK(mp_lock_release(l));
+    mp_cancel_bind(prev);
+    pthread_join(t, NULL);
+    mp_cancel_free(token);
+    mp_lock_free(l);
+  }
 }
 
 /* ------------------------------------------------------------------------
