@@ -147,5 +147,8 @@ class TestArguments < Minitest::Test
   def assert_ruby_worded_invalid(what, &block)
     err = assert_raises(M::InvalidArgumentError, what, &block)
     refute_match(/SWIG|Expected argument/, err.message, what)
+    # A library error and Ruby's argument error at once: both rescues work.
+    assert_kind_of M::Error, err, what
+    assert_kind_of ArgumentError, err, what
   end
 end

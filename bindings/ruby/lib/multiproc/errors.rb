@@ -1,9 +1,11 @@
 # frozen_string_literal: true
 
 module Multiproc
-  # The base of every error the library reports. #code is the negative
-  # MP_E* code of the C library, #name its name ("ETIMEDOUT").
-  class Error < StandardError
+  # What every error the library reports has: #code is the negative MP_E*
+  # code of the C library, #name its name ("ETIMEDOUT"). A module, so that
+  # an error can also be the Ruby exception it is: InvalidArgumentError is
+  # an ArgumentError too. `rescue Multiproc::Error` catches them all.
+  module Error
     attr_reader :code
     # Queue#put_many: how many of the messages went in before this error
     # (nil for any other call).
@@ -22,7 +24,11 @@ module Multiproc
     def reason
       Native.mp_strerror(code)
     end
+  end
 
+  # A code this binding has no class for (a newer library's).
+  class UnknownError < StandardError
+    include Error
     CODE = 0
   end
 
@@ -50,12 +56,12 @@ module Multiproc
     "EEXIST" => :ExistsError
   }.freeze
 
-  # One subclass of Error per code of the C library's table (MP_ERRNO_MAP).
+  # One exception class including Error per code of the C library's table (MP_ERRNO_MAP).
   ERRORS_BY_CODE = {}.tap do |by_code|
     code = -1
     while (name = Native.mp_err_name(code)) != "UNKNOWN"
       class_name = ERROR_CLASS_NAMES.fetch(name) { :"#{name[1..].capitalize}Error" }
-      klass = Class.new(Error)
+      klass = Class.new(name == "EINVAL" ? ArgumentError : StandardError) { include Error }
       klass.const_set(:CODE, code)
       const_set(class_name, klass)
       by_code[code] = klass
@@ -113,7 +119,7 @@ module Multiproc
     # The exception for a negative code, with this thread's detailed
     # message from the library (call right after the failing call).
     def error_for(code, op = nil)
-      klass = ERRORS_BY_CODE.fetch(code) { Error }
+      klass = ERRORS_BY_CODE.fetch(code) { UnknownError }
       detail = Native.mp_last_error
       text = "#{Native.mp_err_name(code)}: #{Native.mp_strerror(code)}"
       text += " (#{detail})" unless detail.empty?
