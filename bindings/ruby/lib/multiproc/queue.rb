@@ -164,6 +164,11 @@ module Multiproc
       Multiproc.check(N.mp_queue_empty(ptr)) == 1
     end
 
+    # Whether a put would wait now (a snapshot): maxsize messages queued,
+    # or too few bytes free for a message of up to a quarter of the ring
+    # (max_bytes / 4 - 24 bytes). When false, a put of such a message goes
+    # in without waiting, unless another producer gets there first; a
+    # larger message is streamed and may wait for consumers anyway.
     def full?
       Multiproc.check(N.mp_queue_full(ptr)) == 1
     end
