@@ -366,7 +366,7 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 	if err != nil {
 		return nil, nil, err
 	}
-	_, err = blocking(ctx, "communicate", -1, func(ms int64) int {
+	_, err = blocking(ctx, "communicate", forever, func(ms int64) int {
 		return capi.Mp_process_communicate(&stdout, &stderr, capi.Process(hp), input, ms)
 	})
 	c.Process.h.done()

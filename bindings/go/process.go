@@ -130,13 +130,14 @@ func (p *Process) Start() error {
 // Join waits until the process has ended, or ctx is done (Python's
 // join). Errors: ErrState (not started), ErrTimeout (ctx's deadline),
 // ErrCanceled (ctx canceled).
-func (p *Process) Join(ctx context.Context) error { return p.join(ctx, -1) }
+func (p *Process) Join(ctx context.Context) error { return p.join(ctx, forever) }
 
 // JoinTimeout waits up to d for the process to end; ErrTimeout if it
-// still runs.
-func (p *Process) JoinTimeout(d time.Duration) error { return p.join(nil, d) }
+// still runs. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (p *Process) JoinTimeout(d time.Duration) error { return p.join(nil, timeoutOf(d)) }
 
-func (p *Process) join(ctx context.Context, d time.Duration) error {
+func (p *Process) join(ctx context.Context, limit int64) error {
 	if p.released() != nil {
 		return nil
 	}
@@ -145,7 +146,7 @@ func (p *Process) join(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	defer p.h.done()
-	_, err = blocking(ctx, "process join", d, func(ms int64) int {
+	_, err = blocking(ctx, "process join", limit, func(ms int64) int {
 		return capi.Mp_process_join(capi.Process(hp), ms)
 	})
 	return err

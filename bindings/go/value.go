@@ -209,7 +209,7 @@ func (v *Value) SetBytes(b []byte) error {
 // Errors: ErrState for a value made without a lock.
 func (v *Value) Acquire(ctx context.Context) error {
 	lockThread()
-	_, err := v.h.wait(ctx, "value acquire", -1, func(p uintptr, ms int64) int {
+	_, err := v.h.wait(ctx, "value acquire", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_value_acquire(capi.Value(p), ms)
 	})
 	if err != nil && !isCode(err, ErrOwnerDead) {
@@ -218,10 +218,12 @@ func (v *Value) Acquire(ctx context.Context) error {
 	return err
 }
 
-// AcquireTimeout is Acquire with a timeout.
+// AcquireTimeout is Acquire with a timeout: ErrTimeout if the lock
+// stayed held for d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
 func (v *Value) AcquireTimeout(d time.Duration) error {
 	lockThread()
-	_, err := v.h.wait(nil, "value acquire", d, func(p uintptr, ms int64) int {
+	_, err := v.h.wait(nil, "value acquire", timeoutOf(d), func(p uintptr, ms int64) int {
 		return capi.Mp_value_acquire(capi.Value(p), ms)
 	})
 	if err != nil && !isCode(err, ErrOwnerDead) {
