@@ -30,7 +30,11 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
-	NewGroup bool // start the child in a new process group (Signal of the whole tree)
+	// NewGroup starts the child in a new process group of its own. The
+	// Process's Signal, Terminate, Kill and Stop, and the kill of a done
+	// CommandContext, then reach the whole group: everything the command
+	// started that did not leave it.
+	NewGroup bool
 	Daemon   bool // the child is killed when this process ends, however it ends
 
 	// Process is the running child, set by Start.
@@ -225,6 +229,7 @@ func (c *Cmd) Start() error {
 		return err
 	}
 	c.Process = newProcess(p, c.Daemon)
+	c.Process.group = c.NewGroup
 	c.startCopiers()
 	return nil
 }

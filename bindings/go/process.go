@@ -14,6 +14,7 @@ import (
 type Process struct {
 	h      handle
 	daemon bool
+	group  bool // a command started with Cmd.NewGroup: signals reach its group
 	// After release: what the ended process was, so that its methods still
 	// answer once the C handle is gone. Read and written under h.mu.
 	ended *endedProcess
@@ -214,18 +215,96 @@ func (p *Process) Name() string {
 // Daemon reports whether the process was created as a daemon.
 func (p *Process) Daemon() bool { return p.daemon }
 
-// Signal sends sig to the child (a no-op once it has ended).
-func (p *Process) Signal(sig syscall.Signal) error {
-	return p.signal("process signal", func(hp capi.Process) int { return capi.Mp_process_signal(hp, int(sig), 0) })
+// Signal sends sig to the child (a no-op once it has ended). For a
+// command started with Cmd.NewGroup it goes to the child's whole process
+// group, so that it reaches everything the command started (while any
+// member lives). Otherwise it reaches the child only, as os/exec's.
+func (p *Process) Signal(sig syscall.Signal) error { return p.send("process signal", sig) }
+
+// Terminate sends SIGTERM (Python's terminate), to the group as Signal.
+func (p *Process) Terminate() error { return p.send("process terminate", syscall.SIGTERM) }
+
+// Kill sends SIGKILL (Python's kill), to the group as Signal.
+func (p *Process) Kill() error { return p.send("process kill", syscall.SIGKILL) }
+
+func (p *Process) send(op string, sig syscall.Signal) error {
+	return p.signal(op, func(hp capi.Process) int { return capi.Mp_process_signal(hp, int(sig), p.signalFlags()) })
 }
 
-// Terminate sends SIGTERM (Python's terminate).
-func (p *Process) Terminate() error {
-	return p.signal("process terminate", capi.Mp_process_terminate)
+// signalFlags is MP_SIGNAL_GROUP for a command started in a new group.
+func (p *Process) signalFlags() int {
+	if p.group {
+		return 1 // MP_SIGNAL_GROUP
+	}
+	return 0
 }
 
-// Kill sends SIGKILL (Python's kill).
-func (p *Process) Kill() error { return p.signal("process kill", capi.Mp_process_kill) }
+// StopOptions are the settings of Stop.
+type StopOptions struct {
+	// Signal is the first signal: syscall.SIGTERM (the default, 0) or
+	// syscall.SIGINT.
+	Signal syscall.Signal
+	// Grace is how long the child has to end after Signal before it is
+	// sent SIGKILL. 0: 3 s; a negative Grace has already expired (SIGKILL
+	// right after Signal).
+	Grace time.Duration
+}
+
+// defaultGrace is Stop's grace period (mp_process_stop's default).
+const defaultGrace = 3 * time.Second
+
+// Stop stops the child and waits until it has ended: it sends SIGTERM
+// (opts.Signal), waits up to opts.Grace (default 3 s) for the child to
+// end, then sends SIGKILL and waits. opts may be nil. For a command
+// started with Cmd.NewGroup both signals go to the whole process group.
+// Its exit code is then available (ExitCode). Stopping an ended process
+// does nothing. Errors: ErrInvalid (a Signal other than SIGTERM or
+// SIGINT), ErrState (not started). Blocking: up to Grace, then until the
+// killed child is reaped.
+func (p *Process) Stop(opts *StopOptions) error {
+	if opts == nil {
+		opts = &StopOptions{}
+	}
+	first, err := stopAction(opts.Signal)
+	if err != nil {
+		return err
+	}
+	grace := opts.Grace
+	if grace == 0 {
+		grace = defaultGrace
+	}
+	return p.signal("process stop", func(hp capi.Process) int {
+		return stopSteps(hp, first, timeoutOf(grace), p.signalFlags())
+	})
+}
+
+// stopAction is the MP_STOP_* action of Stop's first signal.
+func stopAction(sig syscall.Signal) (capi.Enum_SS_mp_stop_action, error) {
+	switch sig {
+	case 0, syscall.SIGTERM:
+		return capi.MP_STOP_TERMINATE, nil
+	case syscall.SIGINT:
+		return capi.MP_STOP_INTERRUPT, nil
+	}
+	return 0, &Error{Code: ErrInvalid, Op: "process stop", Msg: "Signal must be SIGTERM or SIGINT"}
+}
+
+// stopSteps runs mp_process_stop with the steps "first, wait graceMS;
+// SIGKILL, wait".
+func stopSteps(hp capi.Process, first capi.Enum_SS_mp_stop_action, graceMS int64, flags int) int {
+	var steps capi.Stop
+	if rc := capi.Mp_stop_new(&steps); rc < 0 {
+		return rc
+	}
+	defer capi.Mp_stop_free(steps)
+	if rc := capi.Mp_stop_add(steps, first, graceMS); rc < 0 {
+		return rc
+	}
+	if rc := capi.Mp_stop_add(steps, capi.MP_STOP_KILL, forever); rc < 0 {
+		return rc
+	}
+	return capi.Mp_process_stop(hp, steps, flags)
+}
 
 func (p *Process) signal(op string, f func(capi.Process) int) error {
 	if p.released() != nil {
