@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"multiproc.dev/multiproc/internal/capi"
 )
@@ -37,16 +38,28 @@ type Cmd struct {
 	NewGroup bool
 	Daemon   bool // the child is killed when this process ends, however it ends
 
+	// WaitDelay bounds how long Wait (and Run, Output, CombinedOutput)
+	// keeps copying the streams served by goroutines (Stdin, Stdout or
+	// Stderr that are not *os.File) once the child has ended or the
+	// CommandContext is done: a grandchild that inherited a pipe and keeps
+	// it open cannot hold the call up longer. What arrives later is not
+	// copied, and that alone is no error. 0 means 250 ms (the bound of
+	// Communicate); unlike os/exec's 0, never "wait for the pipes without
+	// limit" (set a long WaitDelay for that). A negative WaitDelay has
+	// expired: copying stops as soon as the child ended.
+	WaitDelay time.Duration
+
 	// Process is the running child, set by Start.
 	Process *Process
 
-	ctx     context.Context
-	pass    []passed
-	pipes   [3]bool // StdinPipe/StdoutPipe/StderrPipe asked for
-	copiers sync.WaitGroup
-	copyErr error
-	copyMu  sync.Mutex
-	waited  bool
+	ctx      context.Context
+	pass     []passed
+	pipes    [3]bool // StdinPipe/StdoutPipe/StderrPipe asked for
+	copiers  sync.WaitGroup
+	stopCopy context.CancelFunc // cancels the copiers' reads and writes
+	copyErr  error
+	copyMu   sync.Mutex
+	waited   bool
 }
 
 type passed struct {
@@ -235,24 +248,29 @@ func (c *Cmd) Start() error {
 }
 
 // startCopiers serves the streams that are pipes to a reader or writer.
+// Their reads and writes end when stopCopy is called (see waitCopiers).
 func (c *Cmd) startCopiers() {
+	ctx, stop := context.WithCancel(context.Background())
+	c.stopCopy = stop
 	if r := c.Stdin; r != nil && !c.pipes[streamIn] && !isFile(r) && !isNil(r) {
-		c.goCopy(func() error { return c.feed(r) })
+		c.goCopy(ctx, func() error { return c.feed(ctx, r) })
 	}
 	out := c.Stdout
 	if out != nil && !c.pipes[streamOut] && !isFile(out) && !isNil(out) {
-		c.goCopy(func() error { _, err := io.Copy(out, &streamReader{p: c.Process, stream: streamOut}); return err })
+		c.goCopy(ctx, func() error { return c.drain(ctx, out, streamOut) })
 	}
 	if e := c.Stderr; e != nil && e != out && !c.pipes[streamErr] && !isFile(e) && !isNil(e) {
-		c.goCopy(func() error { _, err := io.Copy(e, &streamReader{p: c.Process, stream: streamErr}); return err })
+		c.goCopy(ctx, func() error { return c.drain(ctx, e, streamErr) })
 	}
 }
 
-func (c *Cmd) goCopy(f func() error) {
+// goCopy runs the copier f; its error is the command's unless the copy
+// was stopped (ctx done), which is no error of the command.
+func (c *Cmd) goCopy(ctx context.Context, f func() error) {
 	c.copiers.Add(1)
 	go func() {
 		defer c.copiers.Done()
-		if err := f(); err != nil {
+		if err := f(); err != nil && ctx.Err() == nil {
 			c.copyMu.Lock()
 			if c.copyErr == nil {
 				c.copyErr = err
@@ -262,10 +280,47 @@ func (c *Cmd) goCopy(f func() error) {
 	}()
 }
 
+// defaultWaitDelay is WaitDelay's 0: mp_process_communicate's bound.
+const defaultWaitDelay = 250 * time.Millisecond
+
+// waitCopiers waits for the copiers, once the child has ended or the
+// context is done: up to WaitDelay, then it stops them and waits for
+// them to return (at once: their C calls are woken by a cancel token).
+func (c *Cmd) waitCopiers() {
+	done := make(chan struct{})
+	go func() {
+		c.copiers.Wait()
+		close(done)
+	}()
+	delay := c.WaitDelay
+	if delay == 0 {
+		delay = defaultWaitDelay
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+	if c.stopCopy != nil {
+		c.stopCopy()
+	}
+	<-done
+}
+
+// drain copies the child's stream to w until its end or ctx is done.
+func (c *Cmd) drain(ctx context.Context, w io.Writer, stream int) error {
+	_, err := io.Copy(w, &streamReader{p: c.Process, stream: stream, ctx: ctx})
+	return err
+}
+
 // feed copies r to the child's stdin and closes it; a child that stops
 // reading early is not an error (as with Python's communicate).
-func (c *Cmd) feed(r io.Reader) error {
-	w := &stdinWriter{p: c.Process}
+func (c *Cmd) feed(ctx context.Context, r io.Reader) error {
+	w := &stdinWriter{p: c.Process, ctx: ctx}
 	_, err := io.Copy(w, r)
 	w.Close()
 	if errors.Is(err, ErrBrokenPipe) {
@@ -275,8 +330,10 @@ func (c *Cmd) feed(r io.Reader) error {
 }
 
 // Wait waits for the started command to end and for its streams to be
-// copied. It returns nil for exit status 0, an *ExitError otherwise. With
-// CommandContext, a done context kills the child first.
+// copied (for at most WaitDelay more). It returns nil for exit status 0,
+// an *ExitError otherwise. With CommandContext, a done context kills the
+// child (its group with NewGroup) and Wait returns the context's error
+// within WaitDelay.
 func (c *Cmd) Wait() error {
 	if c.Process == nil {
 		return &Error{Code: ErrState, Op: "command wait", Msg: "not started"}
@@ -289,14 +346,14 @@ func (c *Cmd) Wait() error {
 	if err != nil && c.ctx != nil && c.ctx.Err() != nil {
 		c.Process.Kill()
 		c.Process.Join(nil)
-		c.copiers.Wait()
+		c.waitCopiers()
 		c.Process.release()
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	c.copiers.Wait()
+	c.waitCopiers()
 	defer c.Process.release()
 	if err := c.Process.exitError(); err != nil {
 		return err
@@ -379,7 +436,7 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 		return stdout, stderr, err
 	}
 	c.waited = true
-	c.copiers.Wait()
+	c.waitCopiers()
 	defer c.Process.release()
 	if err := c.Process.exitError(); err != nil {
 		var ee *ExitError
@@ -419,7 +476,8 @@ func (c *Cmd) outPipe(stream int, cur io.Writer) (io.ReadCloser, error) {
 type streamReader struct {
 	p      *Process
 	stream int
-	cmd    *Cmd // set for StdoutPipe: the process is known after Start
+	cmd    *Cmd            // set for StdoutPipe: the process is known after Start
+	ctx    context.Context // a copier's: a read ends when it is done; nil: none
 }
 
 func (r *streamReader) proc() (*Process, error) {
@@ -446,8 +504,8 @@ func (r *streamReader) Read(b []byte) (int, error) {
 	}
 	defer p.h.done()
 	var n int64
-	_, err = call("read", func() int {
-		return capi.Mp_process_read(&n, capi.Process(hp), capi.Enum_SS_mp_stream(r.stream), b, forever)
+	_, err = blocking(r.ctx, "read", forever, func(ms int64) int {
+		return capi.Mp_process_read(&n, capi.Process(hp), capi.Enum_SS_mp_stream(r.stream), b, ms)
 	})
 	if errors.Is(err, ErrClosed) {
 		return 0, io.EOF
@@ -461,6 +519,7 @@ func (r *streamReader) Close() error { return nil }
 type stdinWriter struct {
 	p   *Process
 	cmd *Cmd
+	ctx context.Context // the feeder's: a write ends when it is done; nil: none
 }
 
 func (w *stdinWriter) proc() (*Process, error) {
@@ -483,7 +542,9 @@ func (w *stdinWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	defer p.h.done()
-	err = check("write", func() int { return capi.Mp_process_write(capi.Process(hp), b, forever) })
+	_, err = blocking(w.ctx, "write", forever, func(ms int64) int {
+		return capi.Mp_process_write(capi.Process(hp), b, ms)
+	})
 	if err != nil {
 		return 0, err
 	}
