@@ -82,7 +82,7 @@ func CommandContext(ctx context.Context, name string, args ...string) *Cmd {
 
 // PassQueue hands q to the command under name (letters, digits, '_');
 // the program opens it with InheritQueue(name) (or mp_queue_inherit in
-// C, Multiproc.inherit_queue in Ruby). Call before Start.
+// C, Multiproc::Queue.inherit(name) in Ruby). Call before Start.
 func (c *Cmd) PassQueue(name string, q *Queue) { c.pass = append(c.pass, passed{name, q}) }
 
 // PassConn hands a connection end to the command under name; the program

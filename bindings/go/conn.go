@@ -77,7 +77,8 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 
 // Recv receives one message, waiting until one arrives or ctx is done.
 // Errors: ErrClosed at the end of the stream (the peer closed and every
-// message was received: Python's EOFError), ErrMsgSize.
+// message was received: Python's EOFError; the error also matches io.EOF),
+// ErrMsgSize.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.recv(ctx, forever) }
 
 // RecvTimeout is Recv with a timeout instead of a context: ErrTimeout
@@ -92,9 +93,21 @@ func (c *Conn) recv(ctx context.Context, limit int64) ([]byte, error) {
 		return capi.Mp_conn_recv(&msg, capi.Conn(p), ms)
 	})
 	if err != nil {
-		return nil, err
+		return nil, endOfStream(err)
 	}
 	return msg, nil
+}
+
+// RecvInto receives one message into buf and returns its length
+// (recv_bytes_into), waiting as Recv. If buf is too small the message
+// stays for the next receive and the error is ErrNoSpace with n the size
+// needed. Other errors as Recv (the end of the stream matches io.EOF).
+func (c *Conn) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
+	var got int64
+	_, err = c.h.wait(ctx, "conn recv", forever, func(p uintptr, ms int64) int {
+		return capi.Mp_conn_recv_into(&got, capi.Conn(p), buf, ms)
+	})
+	return int(got), endOfStream(err)
 }
 
 // Poll reports whether a message (or the end of the stream) can be

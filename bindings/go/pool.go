@@ -34,10 +34,15 @@ type PoolOptions struct {
 	Threads           bool   // run tasks on threads of this process (multiprocessing.dummy)
 }
 
-// NewPool starts a pool; opts nil means the defaults.
+// NewPool starts a pool; opts nil means the defaults. Errors: ErrState
+// (Main was not called: the workers are new executions of this program,
+// unless Threads is set).
 func NewPool(opts *PoolOptions) (*Pool, error) {
 	if opts == nil {
 		opts = &PoolOptions{}
+	}
+	if !opts.Threads && !mainDone() {
+		return nil, errNoMain("pool new")
 	}
 	var o capi.PoolOpts
 	if err := check("pool options", func() int { return capi.Mp_pool_opts_new(&o) }); err != nil {

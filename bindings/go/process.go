@@ -54,10 +54,14 @@ type Handle interface {
 // target registered under name with a copy of arg (Python's
 // Process(target, args)). The child is a new execution of this program
 // (the spawn start method), so Main must be called at the top of main.
-// Errors: ErrNotFound (no target of that name), ErrInvalid.
+// Errors: ErrNotFound (no target of that name), ErrState (the target was
+// registered after Main: the child would not find it), ErrInvalid.
 func NewProcess(target string, arg []byte, opts *ProcessOptions) (*Process, error) {
 	if opts == nil {
 		opts = &ProcessOptions{}
+	}
+	if err := errLateTarget("process new", target); err != nil {
+		return nil, err
 	}
 	var p capi.Process
 	if err := check("process new", func() int { return capi.Mp_process_new(&p, target, arg) }); err != nil {
@@ -120,6 +124,9 @@ func (p *Process) Pass(h Handle) (int, error) {
 // Start starts the process. Errors: ErrState (already started, or Main
 // was not called).
 func (p *Process) Start() error {
+	if !mainDone() {
+		return errNoMain("process start")
+	}
 	hp, err := p.h.use("process start")
 	if err != nil {
 		return err

@@ -98,8 +98,11 @@ func NewQueueWith(o QueueOptions) (*Queue, error) {
 	if o.Joinable {
 		flags = 1 // MP_QUEUE_JOINABLE
 	}
-	if o.MaxSize < 0 || o.MaxBytes < 0 {
-		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "negative size"}
+	if o.MaxSize < 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "maxsize must be >= 0 (0: no limit)"}
+	}
+	if o.MaxBytes < 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "MaxBytes must be >= 0 (0: 1 MiB)"}
 	}
 	if err := check("queue new", func() int { return capi.Mp_queue_new(&q, int64(o.MaxSize), int64(o.MaxBytes), flags) }); err != nil {
 		return nil, err
@@ -200,7 +203,8 @@ func bytesPtr(b []byte) *C.char {
 
 // Get takes the oldest message, waiting while the queue is empty until
 // ctx is done. Errors: ErrClosed once the queue was shut down and
-// drained (the end of the stream), ErrTimeout, ErrCanceled.
+// drained (the end of the stream; the error also matches io.EOF),
+// ErrTimeout, ErrCanceled.
 func (q *Queue) Get(ctx context.Context) ([]byte, error) { return q.get(ctx, forever) }
 
 // GetTimeout is Get with a timeout instead of a context: ErrTimeout if
@@ -221,7 +225,7 @@ func (q *Queue) get(ctx context.Context, limit int64) ([]byte, error) {
 		return int(got.rc)
 	})
 	if err != nil {
-		return nil, err
+		return nil, endOfStream(err)
 	}
 	msg := copyOut(got.data, got.len)
 	C.mp_free(got.data)
@@ -249,14 +253,14 @@ func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
 		}
 		f := C.mp_go_queue_get_into_fast(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(forever))
 		q.h.done()
-		return int(f.len), fastError("queue get", f)
+		return int(f.len), endOfStream(fastError("queue get", f))
 	}
 	var got C.mp_go_got
 	_, err = q.h.wait(ctx, "queue get", forever, func(p uintptr, ms int64) int {
 		got = C.mp_go_queue_get_into(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(ms))
 		return int(got.rc)
 	})
-	return int(got.len), err
+	return int(got.len), endOfStream(err)
 }
 
 // Len is the number of messages queued (qsize; a snapshot).

@@ -131,7 +131,8 @@ func (q *Queue) PutManyPacked(ctx context.Context, buf []byte, lens []int) (n in
 //
 // Errors: ErrNoSpace if the first message is larger than buf: it stays
 // queued, n is 0 and lens[0] is its size; ErrClosed once the queue was
-// shut down and drained (the end of the stream); ErrTimeout, ErrCanceled;
+// shut down and drained (the end of the stream; it also matches io.EOF);
+// ErrTimeout, ErrCanceled;
 // ErrInvalid if lens is empty.
 func (q *Queue) GetMany(ctx context.Context, buf []byte, lens []int) (n int, err error) {
 	return q.getMany(ctx, buf, lens, forever)
@@ -157,7 +158,7 @@ func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, limit int64
 			sizesPtr(lens), C.size_t(len(lens)), C.int64_t(ms))
 		return int(got.rc)
 	})
-	return int(got.count), err
+	return int(got.count), endOfStream(err)
 }
 
 // The lengths of a batch go to C as a []int seen as size_t[]: the same
