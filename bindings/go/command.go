@@ -56,6 +56,7 @@ type Cmd struct {
 	pass     []passed
 	pipes    [3]bool // StdinPipe/StdoutPipe/StderrPipe asked for
 	copiers  sync.WaitGroup
+	copying  bool               // startCopiers started at least one copier
 	stopCopy context.CancelFunc // cancels the copiers' reads and writes
 	copyErr  error
 	copyMu   sync.Mutex
@@ -262,11 +263,16 @@ func (c *Cmd) startCopiers() {
 	if e := c.Stderr; e != nil && e != out && !c.pipes[streamErr] && !isFile(e) && !isNil(e) {
 		c.goCopy(ctx, func() error { return c.drain(ctx, e, streamErr) })
 	}
+	if !c.copying {
+		stop()
+		c.stopCopy = nil
+	}
 }
 
 // goCopy runs the copier f; its error is the command's unless the copy
 // was stopped (ctx done), which is no error of the command.
 func (c *Cmd) goCopy(ctx context.Context, f func() error) {
+	c.copying = true
 	c.copiers.Add(1)
 	go func() {
 		defer c.copiers.Done()
@@ -287,6 +293,10 @@ const defaultWaitDelay = 250 * time.Millisecond
 // context is done: up to WaitDelay, then it stops them and waits for
 // them to return (at once: their C calls are woken by a cancel token).
 func (c *Cmd) waitCopiers() {
+	if !c.copying {
+		return
+	}
+	defer c.stopCopy() // releases the context once the copiers are done
 	done := make(chan struct{})
 	go func() {
 		c.copiers.Wait()
@@ -305,9 +315,7 @@ func (c *Cmd) waitCopiers() {
 		case <-t.C:
 		}
 	}
-	if c.stopCopy != nil {
-		c.stopCopy()
-	}
+	c.stopCopy()
 	<-done
 }
 
