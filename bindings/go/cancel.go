@@ -2,7 +2,6 @@ package multiproc
 
 import (
 	"context"
-	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -13,37 +12,44 @@ import (
 // forever is MP_FOREVER, the timeout of a call that waits without limit.
 const forever int64 = -1
 
-// timeoutMS turns the context's deadline and an explicit timeout d (d < 0:
-// none) into the C timeout in milliseconds (rounded up, so a wait never
-// ends early), and reports whether the context's deadline is the limit.
-func timeoutMS(ctx context.Context, d time.Duration) (ms int64, fromCtx bool) {
-	ms = limitMS(d)
+// timeoutOf is the C timeout of a Go duration d, the one conversion of
+// every method that takes a time.Duration. As with time.After and
+// context.WithTimeout, a d <= 0 is a deadline that has already passed:
+// the call tries once without waiting (0 ms), it never waits forever.
+// A positive d is rounded up to whole milliseconds, so that a wait never
+// ends early and a sub-millisecond d still waits (1 ms). Every duration
+// fits: the largest is about 292 years of milliseconds.
+func timeoutOf(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return ms
+}
+
+// timeoutMS is the C timeout of a call limited by ms (forever: none) and
+// by the context's deadline, and whether the deadline is the limit.
+func timeoutMS(ctx context.Context, ms int64) (int64, bool) {
 	if dl, ok := ctx.Deadline(); ok {
-		left := durationMS(time.Until(dl))
-		if ms < 0 || left < ms {
+		left := timeoutOf(time.Until(dl))
+		if ms == forever || left < ms {
 			return left, true
 		}
 	}
 	return ms, false
 }
 
-// limitMS is the C timeout for an explicit timeout d (d < 0: forever).
-func limitMS(d time.Duration) int64 {
-	if d < 0 {
-		return forever
+// timedOut is the error of a XxxTimeout call: its time ran out, whatever
+// d was. A d <= 0 makes the C call a try, whose "nothing now" answer
+// (ErrEmpty, ErrFull) is ErrTimeout for a timed call, as for any d > 0.
+func timedOut(err error) error {
+	if e, ok := err.(*Error); ok && (e.Code == ErrEmpty || e.Code == ErrFull) {
+		e.Code = ErrTimeout
 	}
-	return durationMS(d)
-}
-
-func durationMS(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
-	if ms > math.MaxInt64/2 {
-		return forever
-	}
-	return int64(ms)
+	return err
 }
 
 // tokens is a free list of cancel tokens, so that a call with a context
@@ -82,19 +88,19 @@ func putToken(t capi.Cancel) {
 	}
 }
 
-// blocking runs f, a blocking C call, with the timeout ms that the
-// context's deadline and d (< 0: none) allow. While it waits, a goroutine
+// blocking runs f, a blocking C call, with the timeout that the context's
+// deadline and limit (C milliseconds, forever: none) allow. While it waits, a goroutine
 // fires a cancel token bound to f's OS thread when ctx is done, which
 // wakes f at once with MP_ECANCELED. Only f's own thread is blocked.
 // The error of a call ended by ctx matches ctx.Err() (errors.Is).
-func blocking(ctx context.Context, op string, d time.Duration, f func(ms int64) int) (int, error) {
+func blocking(ctx context.Context, op string, limit int64, f func(ms int64) int) (int, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, ctxError(op, err)
 	}
-	ms, fromCtx := timeoutMS(ctx, d)
+	ms, fromCtx := timeoutMS(ctx, limit)
 	done := ctx.Done()
 	if done == nil {
 		return call(op, func() int { return f(ms) })

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"multiproc.dev/multiproc/internal/capi"
 )
@@ -30,19 +31,36 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
-	NewGroup bool // start the child in a new process group (Signal of the whole tree)
+	// NewGroup starts the child in a new process group of its own. The
+	// Process's Signal, Terminate, Kill and Stop, and the kill of a done
+	// CommandContext, then reach the whole group: everything the command
+	// started that did not leave it.
+	NewGroup bool
 	Daemon   bool // the child is killed when this process ends, however it ends
+
+	// WaitDelay bounds how long Wait (and Run, Output, CombinedOutput)
+	// keeps copying the streams served by goroutines (Stdin, Stdout or
+	// Stderr that are not *os.File) once the child has ended or the
+	// CommandContext is done: a grandchild that inherited a pipe and keeps
+	// it open cannot hold the call up longer. What arrives later is not
+	// copied, and that alone is no error. 0 means 250 ms (the bound of
+	// Communicate); unlike os/exec's 0, never "wait for the pipes without
+	// limit" (set a long WaitDelay for that). A negative WaitDelay has
+	// expired: copying stops as soon as the child ended.
+	WaitDelay time.Duration
 
 	// Process is the running child, set by Start.
 	Process *Process
 
-	ctx     context.Context
-	pass    []passed
-	pipes   [3]bool // StdinPipe/StdoutPipe/StderrPipe asked for
-	copiers sync.WaitGroup
-	copyErr error
-	copyMu  sync.Mutex
-	waited  bool
+	ctx      context.Context
+	pass     []passed
+	pipes    [3]bool // StdinPipe/StdoutPipe/StderrPipe asked for
+	copiers  sync.WaitGroup
+	copying  bool               // startCopiers started at least one copier
+	stopCopy context.CancelFunc // cancels the copiers' reads and writes
+	copyErr  error
+	copyMu   sync.Mutex
+	waited   bool
 }
 
 type passed struct {
@@ -65,7 +83,7 @@ func CommandContext(ctx context.Context, name string, args ...string) *Cmd {
 
 // PassQueue hands q to the command under name (letters, digits, '_');
 // the program opens it with InheritQueue(name) (or mp_queue_inherit in
-// C, Multiproc.inherit_queue in Ruby). Call before Start.
+// C, Multiproc::Queue.inherit(name) in Ruby). Call before Start.
 func (c *Cmd) PassQueue(name string, q *Queue) { c.pass = append(c.pass, passed{name, q}) }
 
 // PassConn hands a connection end to the command under name; the program
@@ -225,29 +243,40 @@ func (c *Cmd) Start() error {
 		return err
 	}
 	c.Process = newProcess(p, c.Daemon)
+	c.Process.group = c.NewGroup
 	c.startCopiers()
 	return nil
 }
 
 // startCopiers serves the streams that are pipes to a reader or writer.
+// Their reads and writes end when stopCopy is called (see waitCopiers).
 func (c *Cmd) startCopiers() {
+	ctx, stop := context.WithCancel(context.Background())
+	c.stopCopy = stop
 	if r := c.Stdin; r != nil && !c.pipes[streamIn] && !isFile(r) && !isNil(r) {
-		c.goCopy(func() error { return c.feed(r) })
+		c.goCopy(ctx, func() error { return c.feed(ctx, r) })
 	}
 	out := c.Stdout
 	if out != nil && !c.pipes[streamOut] && !isFile(out) && !isNil(out) {
-		c.goCopy(func() error { _, err := io.Copy(out, &streamReader{p: c.Process, stream: streamOut}); return err })
+		c.goCopy(ctx, func() error { return c.drain(ctx, out, streamOut) })
 	}
 	if e := c.Stderr; e != nil && e != out && !c.pipes[streamErr] && !isFile(e) && !isNil(e) {
-		c.goCopy(func() error { _, err := io.Copy(e, &streamReader{p: c.Process, stream: streamErr}); return err })
+		c.goCopy(ctx, func() error { return c.drain(ctx, e, streamErr) })
+	}
+	if !c.copying {
+		stop()
+		c.stopCopy = nil
 	}
 }
 
-func (c *Cmd) goCopy(f func() error) {
+// goCopy runs the copier f; its error is the command's unless the copy
+// was stopped (ctx done), which is no error of the command.
+func (c *Cmd) goCopy(ctx context.Context, f func() error) {
+	c.copying = true
 	c.copiers.Add(1)
 	go func() {
 		defer c.copiers.Done()
-		if err := f(); err != nil {
+		if err := f(); err != nil && ctx.Err() == nil {
 			c.copyMu.Lock()
 			if c.copyErr == nil {
 				c.copyErr = err
@@ -257,10 +286,49 @@ func (c *Cmd) goCopy(f func() error) {
 	}()
 }
 
+// defaultWaitDelay is WaitDelay's 0: mp_process_communicate's bound.
+const defaultWaitDelay = 250 * time.Millisecond
+
+// waitCopiers waits for the copiers, once the child has ended or the
+// context is done: up to WaitDelay, then it stops them and waits for
+// them to return (at once: their C calls are woken by a cancel token).
+func (c *Cmd) waitCopiers() {
+	if !c.copying {
+		return
+	}
+	defer c.stopCopy() // releases the context once the copiers are done
+	done := make(chan struct{})
+	go func() {
+		c.copiers.Wait()
+		close(done)
+	}()
+	delay := c.WaitDelay
+	if delay == 0 {
+		delay = defaultWaitDelay
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+	c.stopCopy()
+	<-done
+}
+
+// drain copies the child's stream to w until its end or ctx is done.
+func (c *Cmd) drain(ctx context.Context, w io.Writer, stream int) error {
+	_, err := io.Copy(w, &streamReader{p: c.Process, stream: stream, ctx: ctx})
+	return err
+}
+
 // feed copies r to the child's stdin and closes it; a child that stops
 // reading early is not an error (as with Python's communicate).
-func (c *Cmd) feed(r io.Reader) error {
-	w := &stdinWriter{p: c.Process}
+func (c *Cmd) feed(ctx context.Context, r io.Reader) error {
+	w := &stdinWriter{p: c.Process, ctx: ctx}
 	_, err := io.Copy(w, r)
 	w.Close()
 	if errors.Is(err, ErrBrokenPipe) {
@@ -270,8 +338,10 @@ func (c *Cmd) feed(r io.Reader) error {
 }
 
 // Wait waits for the started command to end and for its streams to be
-// copied. It returns nil for exit status 0, an *ExitError otherwise. With
-// CommandContext, a done context kills the child first.
+// copied (for at most WaitDelay more). It returns nil for exit status 0,
+// an *ExitError otherwise. With CommandContext, a done context kills the
+// child (its group with NewGroup) and Wait returns the context's error
+// within WaitDelay.
 func (c *Cmd) Wait() error {
 	if c.Process == nil {
 		return &Error{Code: ErrState, Op: "command wait", Msg: "not started"}
@@ -284,14 +354,14 @@ func (c *Cmd) Wait() error {
 	if err != nil && c.ctx != nil && c.ctx.Err() != nil {
 		c.Process.Kill()
 		c.Process.Join(nil)
-		c.copiers.Wait()
+		c.waitCopiers()
 		c.Process.release()
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	c.copiers.Wait()
+	c.waitCopiers()
 	defer c.Process.release()
 	if err := c.Process.exitError(); err != nil {
 		return err
@@ -366,7 +436,7 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 	if err != nil {
 		return nil, nil, err
 	}
-	_, err = blocking(ctx, "communicate", -1, func(ms int64) int {
+	_, err = blocking(ctx, "communicate", forever, func(ms int64) int {
 		return capi.Mp_process_communicate(&stdout, &stderr, capi.Process(hp), input, ms)
 	})
 	c.Process.h.done()
@@ -374,7 +444,7 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 		return stdout, stderr, err
 	}
 	c.waited = true
-	c.copiers.Wait()
+	c.waitCopiers()
 	defer c.Process.release()
 	if err := c.Process.exitError(); err != nil {
 		var ee *ExitError
@@ -414,7 +484,8 @@ func (c *Cmd) outPipe(stream int, cur io.Writer) (io.ReadCloser, error) {
 type streamReader struct {
 	p      *Process
 	stream int
-	cmd    *Cmd // set for StdoutPipe: the process is known after Start
+	cmd    *Cmd            // set for StdoutPipe: the process is known after Start
+	ctx    context.Context // a copier's: a read ends when it is done; nil: none
 }
 
 func (r *streamReader) proc() (*Process, error) {
@@ -441,8 +512,8 @@ func (r *streamReader) Read(b []byte) (int, error) {
 	}
 	defer p.h.done()
 	var n int64
-	_, err = call("read", func() int {
-		return capi.Mp_process_read(&n, capi.Process(hp), capi.Enum_SS_mp_stream(r.stream), b, forever)
+	_, err = blocking(r.ctx, "read", forever, func(ms int64) int {
+		return capi.Mp_process_read(&n, capi.Process(hp), capi.Enum_SS_mp_stream(r.stream), b, ms)
 	})
 	if errors.Is(err, ErrClosed) {
 		return 0, io.EOF
@@ -456,6 +527,7 @@ func (r *streamReader) Close() error { return nil }
 type stdinWriter struct {
 	p   *Process
 	cmd *Cmd
+	ctx context.Context // the feeder's: a write ends when it is done; nil: none
 }
 
 func (w *stdinWriter) proc() (*Process, error) {
@@ -478,7 +550,9 @@ func (w *stdinWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	defer p.h.done()
-	err = check("write", func() int { return capi.Mp_process_write(capi.Process(hp), b, forever) })
+	_, err = blocking(w.ctx, "write", forever, func(ms int64) int {
+		return capi.Mp_process_write(capi.Process(hp), b, ms)
+	})
 	if err != nil {
 		return 0, err
 	}

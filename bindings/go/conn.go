@@ -69,7 +69,7 @@ func (c *Conn) fileno() (int, error) {
 // is done. Errors: ErrBrokenPipe (the peer end is closed everywhere),
 // ErrClosed (this end was closed).
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
-	_, err := c.h.wait(ctx, "conn send", -1, func(p uintptr, ms int64) int {
+	_, err := c.h.wait(ctx, "conn send", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_conn_send(capi.Conn(p), msg, ms)
 	})
 	return err
@@ -77,27 +77,44 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 
 // Recv receives one message, waiting until one arrives or ctx is done.
 // Errors: ErrClosed at the end of the stream (the peer closed and every
-// message was received: Python's EOFError), ErrMsgSize.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.recv(ctx, -1) }
+// message was received: Python's EOFError; the error also matches io.EOF),
+// ErrMsgSize.
+func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.recv(ctx, forever) }
 
-// RecvTimeout is Recv with a timeout instead of a context.
-func (c *Conn) RecvTimeout(d time.Duration) ([]byte, error) { return c.recv(nil, d) }
+// RecvTimeout is Recv with a timeout instead of a context: ErrTimeout
+// if no whole message came within d.
+// A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (c *Conn) RecvTimeout(d time.Duration) ([]byte, error) { return c.recv(nil, timeoutOf(d)) }
 
-func (c *Conn) recv(ctx context.Context, d time.Duration) ([]byte, error) {
+func (c *Conn) recv(ctx context.Context, limit int64) ([]byte, error) {
 	var msg []byte
-	_, err := c.h.wait(ctx, "conn recv", d, func(p uintptr, ms int64) int {
+	_, err := c.h.wait(ctx, "conn recv", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_conn_recv(&msg, capi.Conn(p), ms)
 	})
 	if err != nil {
-		return nil, err
+		return nil, endOfStream(err)
 	}
 	return msg, nil
 }
 
+// RecvInto receives one message into buf and returns its length
+// (recv_bytes_into), waiting as Recv. If buf is too small the message
+// stays for the next receive and the error is ErrNoSpace with n the size
+// needed. Other errors as Recv (the end of the stream matches io.EOF).
+func (c *Conn) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
+	var got int64
+	_, err = c.h.wait(ctx, "conn recv", forever, func(p uintptr, ms int64) int {
+		return capi.Mp_conn_recv_into(&got, capi.Conn(p), buf, ms)
+	})
+	return int(got), endOfStream(err)
+}
+
 // Poll reports whether a message (or the end of the stream) can be
-// received within d (0: now).
+// received within d. A d <= 0 asks about now, without waiting (see
+// Timeouts in the package documentation).
 func (c *Conn) Poll(d time.Duration) (bool, error) {
-	rc, err := c.h.wait(nil, "conn poll", d, func(p uintptr, ms int64) int {
+	rc, err := c.h.wait(nil, "conn poll", timeoutOf(d), func(p uintptr, ms int64) int {
 		return capi.Mp_conn_poll(capi.Conn(p), ms)
 	})
 	return rc == 1, err

@@ -56,6 +56,15 @@ func (d *Dict) Get(key []byte) ([]byte, error) {
 	return v, nil
 }
 
+// GetInto copies the value of key into buf and returns its length. If
+// buf is too small the error is ErrNoSpace with n the size needed.
+// Errors: ErrNotFound (Python's KeyError), ErrNoSpace.
+func (d *Dict) GetInto(key, buf []byte) (n int, err error) {
+	var got int64
+	_, err = d.h.do("dict get", func(p uintptr) int { return capi.Mp_dict_get_into(&got, capi.Dict(p), key, buf) })
+	return int(got), err
+}
+
 // Delete removes key. Errors: ErrNotFound.
 func (d *Dict) Delete(key []byte) error {
 	_, err := d.h.do("dict delete", func(p uintptr) int { return capi.Mp_dict_delete(capi.Dict(p), key) })

@@ -24,6 +24,14 @@
 // its deadline is the call's timeout. A blocking call occupies only the
 // OS thread of its own goroutine.
 //
+// Timeouts: the XxxTimeout methods (and Conn.Poll) take a time.Duration
+// instead of a context. As with time.After and context.WithTimeout, a
+// d <= 0 has already expired: the call tries once without waiting and
+// reports ErrTimeout if it could not complete now; it never waits
+// forever. A positive d is rounded up to whole milliseconds, so a wait
+// never ends early. To wait without limit, use the context form with a
+// context that has no deadline.
+//
 // Every object has a Close method that releases this process's handle;
 // a finalizer closes forgotten objects as a safety net. The objects shared
 // between processes live on while another process holds them.

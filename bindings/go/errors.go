@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 
 	"multiproc.dev/multiproc/internal/capi"
@@ -53,6 +54,7 @@ type Error struct {
 	Detail string
 
 	cause error // context.Canceled or context.DeadlineExceeded, if any
+	eof   bool  // the end of a stream (a receive's ErrClosed): matches io.EOF
 }
 
 func (e *Error) Error() string {
@@ -66,10 +68,24 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is reports whether target is e's code.
+// Is reports whether target is e's code; the end of a stream (the
+// ErrClosed of Conn.Recv, Conn.RecvInto and a queue's gets) also matches
+// io.EOF.
 func (e *Error) Is(target error) bool {
+	if target == io.EOF {
+		return e.eof
+	}
 	c, ok := target.(Code)
 	return ok && c == e.Code
+}
+
+// endOfStream marks the ErrClosed of a receive as the end of the stream
+// (io.EOF); other errors pass unchanged.
+func endOfStream(err error) error {
+	if e, ok := err.(*Error); ok && e.Code == ErrClosed {
+		e.eof = true
+	}
+	return err
 }
 
 // Unwrap returns the context error that ended the call, if any, so that

@@ -4,7 +4,6 @@ import (
 	"context"
 	"runtime"
 	"sync"
-	"time"
 )
 
 // handle guards one C handle: calls hold the read lock while they use it,
@@ -61,18 +60,17 @@ func (h *handle) do(op string, f func(p uintptr) int) (int, error) {
 }
 
 // wait runs f, a blocking C call, with the C handle and the timeout that
-// ctx and d allow (see blocking).
-func (h *handle) wait(ctx context.Context, op string, d time.Duration, f func(p uintptr, ms int64) int) (int, error) {
+// ctx and limit (C milliseconds, forever: none) allow (see blocking).
+func (h *handle) wait(ctx context.Context, op string, limit int64, f func(p uintptr, ms int64) int) (int, error) {
 	p, err := h.use(op)
 	if err != nil {
 		return 0, err
 	}
 	defer h.done()
 	if ctx == nil { // the hot path of queue puts and gets: no context work
-		ms := limitMS(d)
-		return call(op, func() int { return f(p, ms) })
+		return call(op, func() int { return f(p, limit) })
 	}
-	return blocking(ctx, op, d, func(ms int64) int { return f(p, ms) })
+	return blocking(ctx, op, limit, func(ms int64) int { return f(p, ms) })
 }
 
 // fd returns the handle's descriptor through fileno (for passing).

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/cgo"
+	"sync"
 	"unsafe"
 
 	"multiproc.dev/multiproc/internal/capi"
@@ -50,6 +51,42 @@ func RegisterTask(name string, fn TaskFunc) error {
 	return register("register task", name, cgo.NewHandle(fn), true)
 }
 
+// startup is what starting a child depends on: whether Main ran, and the
+// targets registered after it, which a child (a new execution of the
+// program, where Main runs first) would not find. Checked in Go, so that
+// the errors name Go's functions, not the C library's.
+var startup struct {
+	sync.Mutex
+	mainDone bool
+	late     map[string]bool
+}
+
+// mainDone reports whether Main ran in this process.
+func mainDone() bool {
+	startup.Lock()
+	defer startup.Unlock()
+	return startup.mainDone
+}
+
+// errNoMain is the error of starting a child before Main was called.
+func errNoMain(op string) error {
+	return &Error{Code: ErrState, Op: op,
+		Msg: "call multiproc.Main first thing in main (and in TestMain): a child is a new execution of this program"}
+}
+
+// errLateTarget is the error of a process whose target was registered
+// after Main, or nil.
+func errLateTarget(op, target string) error {
+	startup.Lock()
+	late := startup.late[target]
+	startup.Unlock()
+	if !late {
+		return nil
+	}
+	return &Error{Code: ErrState, Op: op, Msg: "target '" + target +
+		"' was registered after Main: call multiproc.Register before multiproc.Main (in init or at the top of main), or the child cannot find it"}
+}
+
 func register(op, name string, h cgo.Handle, task bool) error {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
@@ -61,8 +98,17 @@ func register(op, name string, h cgo.Handle, task bool) error {
 	})
 	if err != nil {
 		h.Delete()
+		return err
 	}
-	return err
+	startup.Lock()
+	if startup.mainDone && !task {
+		if startup.late == nil {
+			startup.late = map[string]bool{}
+		}
+		startup.late[name] = true
+	}
+	startup.Unlock()
+	return nil
 }
 
 // Main must be called first thing in main (and in TestMain), after the
@@ -86,6 +132,9 @@ func Main() {
 		fmt.Fprintf(os.Stderr, "multiproc: main: %s\n", Code(rc).Error())
 		os.Exit(1)
 	}
+	startup.Lock()
+	startup.mainDone = true
+	startup.Unlock()
 }
 
 //export goTarget

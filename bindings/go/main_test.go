@@ -9,6 +9,10 @@ import (
 // tests start are new executions of it, which Main dispatches.
 func TestMain(m *testing.M) {
 	registerTestTargets()
+	if os.Getenv(noMainEnv) != "" { // TestWithoutMainTheErrorNamesGo
+		runWithoutMain()
+		os.Exit(0)
+	}
 	Main()
 	os.Exit(m.Run())
 }

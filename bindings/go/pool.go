@@ -34,10 +34,15 @@ type PoolOptions struct {
 	Threads           bool   // run tasks on threads of this process (multiprocessing.dummy)
 }
 
-// NewPool starts a pool; opts nil means the defaults.
+// NewPool starts a pool; opts nil means the defaults. Errors: ErrState
+// (Main was not called: the workers are new executions of this program,
+// unless Threads is set).
 func NewPool(opts *PoolOptions) (*Pool, error) {
 	if opts == nil {
 		opts = &PoolOptions{}
+	}
+	if !opts.Threads && !mainDone() {
+		return nil, errNoMain("pool new")
 	}
 	var o capi.PoolOpts
 	if err := check("pool options", func() int { return capi.Mp_pool_opts_new(&o) }); err != nil {
@@ -230,7 +235,7 @@ func (p *Pool) Shutdown() error {
 // Join waits for the workers to finish every submitted task (and every
 // callback) and exit; Shutdown or Terminate first (else ErrState).
 func (p *Pool) Join(ctx context.Context) error {
-	_, err := p.h.wait(ctx, "pool join", -1, func(pp uintptr, ms int64) int {
+	_, err := p.h.wait(ctx, "pool join", forever, func(pp uintptr, ms int64) int {
 		return capi.Mp_pool_join(capi.Pool(pp), ms)
 	})
 	return err
@@ -311,7 +316,7 @@ func (r *AsyncResult) Get(ctx context.Context) ([]byte, error) {
 
 // Wait waits until the result is ready.
 func (r *AsyncResult) Wait(ctx context.Context) error {
-	_, err := r.h.wait(ctx, "result wait", -1, func(p uintptr, ms int64) int {
+	_, err := r.h.wait(ctx, "result wait", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_result_wait(capi.Result(p), ms)
 	})
 	return err
@@ -390,7 +395,7 @@ type ImapItem struct {
 func (it *Iter) Next(ctx context.Context) (ImapItem, bool) {
 	var idx int64
 	var data []byte
-	_, err := it.h.wait(ctx, "imap next", -1, func(p uintptr, ms int64) int {
+	_, err := it.h.wait(ctx, "imap next", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_iter_next(&idx, &data, capi.Iter(p), ms)
 	})
 	switch {

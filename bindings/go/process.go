@@ -14,6 +14,7 @@ import (
 type Process struct {
 	h      handle
 	daemon bool
+	group  bool // a command started with Cmd.NewGroup: signals reach its group
 	// After release: what the ended process was, so that its methods still
 	// answer once the C handle is gone. Read and written under h.mu.
 	ended *endedProcess
@@ -53,10 +54,14 @@ type Handle interface {
 // target registered under name with a copy of arg (Python's
 // Process(target, args)). The child is a new execution of this program
 // (the spawn start method), so Main must be called at the top of main.
-// Errors: ErrNotFound (no target of that name), ErrInvalid.
+// Errors: ErrNotFound (no target of that name), ErrState (the target was
+// registered after Main: the child would not find it), ErrInvalid.
 func NewProcess(target string, arg []byte, opts *ProcessOptions) (*Process, error) {
 	if opts == nil {
 		opts = &ProcessOptions{}
+	}
+	if err := errLateTarget("process new", target); err != nil {
+		return nil, err
 	}
 	var p capi.Process
 	if err := check("process new", func() int { return capi.Mp_process_new(&p, target, arg) }); err != nil {
@@ -119,6 +124,9 @@ func (p *Process) Pass(h Handle) (int, error) {
 // Start starts the process. Errors: ErrState (already started, or Main
 // was not called).
 func (p *Process) Start() error {
+	if !mainDone() {
+		return errNoMain("process start")
+	}
 	hp, err := p.h.use("process start")
 	if err != nil {
 		return err
@@ -130,13 +138,14 @@ func (p *Process) Start() error {
 // Join waits until the process has ended, or ctx is done (Python's
 // join). Errors: ErrState (not started), ErrTimeout (ctx's deadline),
 // ErrCanceled (ctx canceled).
-func (p *Process) Join(ctx context.Context) error { return p.join(ctx, -1) }
+func (p *Process) Join(ctx context.Context) error { return p.join(ctx, forever) }
 
 // JoinTimeout waits up to d for the process to end; ErrTimeout if it
-// still runs.
-func (p *Process) JoinTimeout(d time.Duration) error { return p.join(nil, d) }
+// still runs. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (p *Process) JoinTimeout(d time.Duration) error { return p.join(nil, timeoutOf(d)) }
 
-func (p *Process) join(ctx context.Context, d time.Duration) error {
+func (p *Process) join(ctx context.Context, limit int64) error {
 	if p.released() != nil {
 		return nil
 	}
@@ -145,7 +154,7 @@ func (p *Process) join(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	defer p.h.done()
-	_, err = blocking(ctx, "process join", d, func(ms int64) int {
+	_, err = blocking(ctx, "process join", limit, func(ms int64) int {
 		return capi.Mp_process_join(capi.Process(hp), ms)
 	})
 	return err
@@ -213,18 +222,96 @@ func (p *Process) Name() string {
 // Daemon reports whether the process was created as a daemon.
 func (p *Process) Daemon() bool { return p.daemon }
 
-// Signal sends sig to the child (a no-op once it has ended).
-func (p *Process) Signal(sig syscall.Signal) error {
-	return p.signal("process signal", func(hp capi.Process) int { return capi.Mp_process_signal(hp, int(sig), 0) })
+// Signal sends sig to the child (a no-op once it has ended). For a
+// command started with Cmd.NewGroup it goes to the child's whole process
+// group, so that it reaches everything the command started (while any
+// member lives). Otherwise it reaches the child only, as os/exec's.
+func (p *Process) Signal(sig syscall.Signal) error { return p.send("process signal", sig) }
+
+// Terminate sends SIGTERM (Python's terminate), to the group as Signal.
+func (p *Process) Terminate() error { return p.send("process terminate", syscall.SIGTERM) }
+
+// Kill sends SIGKILL (Python's kill), to the group as Signal.
+func (p *Process) Kill() error { return p.send("process kill", syscall.SIGKILL) }
+
+func (p *Process) send(op string, sig syscall.Signal) error {
+	return p.signal(op, func(hp capi.Process) int { return capi.Mp_process_signal(hp, int(sig), p.signalFlags()) })
 }
 
-// Terminate sends SIGTERM (Python's terminate).
-func (p *Process) Terminate() error {
-	return p.signal("process terminate", capi.Mp_process_terminate)
+// signalFlags is MP_SIGNAL_GROUP for a command started in a new group.
+func (p *Process) signalFlags() int {
+	if p.group {
+		return 1 // MP_SIGNAL_GROUP
+	}
+	return 0
 }
 
-// Kill sends SIGKILL (Python's kill).
-func (p *Process) Kill() error { return p.signal("process kill", capi.Mp_process_kill) }
+// StopOptions are the settings of Stop.
+type StopOptions struct {
+	// Signal is the first signal: syscall.SIGTERM (the default, 0) or
+	// syscall.SIGINT.
+	Signal syscall.Signal
+	// Grace is how long the child has to end after Signal before it is
+	// sent SIGKILL. 0: 3 s; a negative Grace has already expired (SIGKILL
+	// right after Signal).
+	Grace time.Duration
+}
+
+// defaultGrace is Stop's grace period (mp_process_stop's default).
+const defaultGrace = 3 * time.Second
+
+// Stop stops the child and waits until it has ended: it sends SIGTERM
+// (opts.Signal), waits up to opts.Grace (default 3 s) for the child to
+// end, then sends SIGKILL and waits. opts may be nil. For a command
+// started with Cmd.NewGroup both signals go to the whole process group.
+// Its exit code is then available (ExitCode). Stopping an ended process
+// does nothing. Errors: ErrInvalid (a Signal other than SIGTERM or
+// SIGINT), ErrState (not started). Blocking: up to Grace, then until the
+// killed child is reaped.
+func (p *Process) Stop(opts *StopOptions) error {
+	if opts == nil {
+		opts = &StopOptions{}
+	}
+	first, err := stopAction(opts.Signal)
+	if err != nil {
+		return err
+	}
+	grace := opts.Grace
+	if grace == 0 {
+		grace = defaultGrace
+	}
+	return p.signal("process stop", func(hp capi.Process) int {
+		return stopSteps(hp, first, timeoutOf(grace), p.signalFlags())
+	})
+}
+
+// stopAction is the MP_STOP_* action of Stop's first signal.
+func stopAction(sig syscall.Signal) (capi.Enum_SS_mp_stop_action, error) {
+	switch sig {
+	case 0, syscall.SIGTERM:
+		return capi.MP_STOP_TERMINATE, nil
+	case syscall.SIGINT:
+		return capi.MP_STOP_INTERRUPT, nil
+	}
+	return 0, &Error{Code: ErrInvalid, Op: "process stop", Msg: "Signal must be SIGTERM or SIGINT"}
+}
+
+// stopSteps runs mp_process_stop with the steps "first, wait graceMS;
+// SIGKILL, wait".
+func stopSteps(hp capi.Process, first capi.Enum_SS_mp_stop_action, graceMS int64, flags int) int {
+	var steps capi.Stop
+	if rc := capi.Mp_stop_new(&steps); rc < 0 {
+		return rc
+	}
+	defer capi.Mp_stop_free(steps)
+	if rc := capi.Mp_stop_add(steps, first, graceMS); rc < 0 {
+		return rc
+	}
+	if rc := capi.Mp_stop_add(steps, capi.MP_STOP_KILL, forever); rc < 0 {
+		return rc
+	}
+	return capi.Mp_process_stop(hp, steps, flags)
+}
 
 func (p *Process) signal(op string, f func(capi.Process) int) error {
 	if p.released() != nil {

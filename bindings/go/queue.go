@@ -98,8 +98,11 @@ func NewQueueWith(o QueueOptions) (*Queue, error) {
 	if o.Joinable {
 		flags = 1 // MP_QUEUE_JOINABLE
 	}
-	if o.MaxSize < 0 || o.MaxBytes < 0 {
-		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "negative size"}
+	if o.MaxSize < 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "maxsize must be >= 0 (0: no limit)"}
+	}
+	if o.MaxBytes < 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "MaxBytes must be >= 0 (0: 1 MiB)"}
 	}
 	if err := check("queue new", func() int { return capi.Mp_queue_new(&q, int64(o.MaxSize), int64(o.MaxBytes), flags) }); err != nil {
 		return nil, err
@@ -145,19 +148,23 @@ func (q *Queue) fileno() (int, error) {
 
 // Put puts one message, waiting while the queue is full until ctx is
 // done. Errors: ErrClosed (Shutdown was called), ErrTimeout, ErrCanceled.
-func (q *Queue) Put(ctx context.Context, msg []byte) error { return q.put(ctx, msg, -1) }
+func (q *Queue) Put(ctx context.Context, msg []byte) error { return q.put(ctx, msg, forever) }
 
-// PutTimeout is Put with a timeout instead of a context.
-func (q *Queue) PutTimeout(msg []byte, d time.Duration) error { return q.put(nil, msg, d) }
+// PutTimeout is Put with a timeout instead of a context: ErrTimeout if
+// there was no room within d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (q *Queue) PutTimeout(msg []byte, d time.Duration) error {
+	return timedOut(q.put(nil, msg, timeoutOf(d)))
+}
 
 // PutNowait puts without waiting: ErrFull if there is no room.
 func (q *Queue) PutNowait(msg []byte) error { return q.put(nil, msg, 0) }
 
-func (q *Queue) put(ctx context.Context, msg []byte, d time.Duration) error {
+func (q *Queue) put(ctx context.Context, msg []byte, limit int64) error {
 	if ctx == nil {
-		return q.putFast(msg, d)
+		return q.putFast(msg, limit)
 	}
-	_, err := q.h.wait(ctx, "queue put", d, func(p uintptr, ms int64) int {
+	_, err := q.h.wait(ctx, "queue put", limit, func(p uintptr, ms int64) int {
 		return int(C.mp_go_queue_put(C.uintptr_t(p), bytesPtr(msg), C.size_t(len(msg)), C.int64_t(ms)))
 	})
 	return err
@@ -165,12 +172,12 @@ func (q *Queue) put(ctx context.Context, msg []byte, d time.Duration) error {
 
 // putFast is put without a context: no closure (nothing escapes to the
 // heap) and no OS-thread lock, a third of the cost of a Put through wait.
-func (q *Queue) putFast(msg []byte, d time.Duration) error {
+func (q *Queue) putFast(msg []byte, ms int64) error {
 	p, err := q.h.use("queue put")
 	if err != nil {
 		return err
 	}
-	f := C.mp_go_queue_put_fast(C.uintptr_t(p), bytesPtr(msg), C.size_t(len(msg)), C.int64_t(limitMS(d)))
+	f := C.mp_go_queue_put_fast(C.uintptr_t(p), bytesPtr(msg), C.size_t(len(msg)), C.int64_t(ms))
 	q.h.done()
 	return fastError("queue put", f)
 }
@@ -196,23 +203,29 @@ func bytesPtr(b []byte) *C.char {
 
 // Get takes the oldest message, waiting while the queue is empty until
 // ctx is done. Errors: ErrClosed once the queue was shut down and
-// drained (the end of the stream), ErrTimeout, ErrCanceled.
-func (q *Queue) Get(ctx context.Context) ([]byte, error) { return q.get(ctx, -1) }
+// drained (the end of the stream; the error also matches io.EOF),
+// ErrTimeout, ErrCanceled.
+func (q *Queue) Get(ctx context.Context) ([]byte, error) { return q.get(ctx, forever) }
 
-// GetTimeout is Get with a timeout instead of a context.
-func (q *Queue) GetTimeout(d time.Duration) ([]byte, error) { return q.get(nil, d) }
+// GetTimeout is Get with a timeout instead of a context: ErrTimeout if
+// no message came within d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (q *Queue) GetTimeout(d time.Duration) ([]byte, error) {
+	msg, err := q.get(nil, timeoutOf(d))
+	return msg, timedOut(err)
+}
 
 // GetNowait gets without waiting: ErrEmpty if nothing is queued.
 func (q *Queue) GetNowait() ([]byte, error) { return q.get(nil, 0) }
 
-func (q *Queue) get(ctx context.Context, d time.Duration) ([]byte, error) {
+func (q *Queue) get(ctx context.Context, limit int64) ([]byte, error) {
 	var got C.mp_go_got
-	_, err := q.h.wait(ctx, "queue get", d, func(p uintptr, ms int64) int {
+	_, err := q.h.wait(ctx, "queue get", limit, func(p uintptr, ms int64) int {
 		got = C.mp_go_queue_get(C.uintptr_t(p), C.int64_t(ms))
 		return int(got.rc)
 	})
 	if err != nil {
-		return nil, err
+		return nil, endOfStream(err)
 	}
 	msg := copyOut(got.data, got.len)
 	C.mp_free(got.data)
@@ -240,14 +253,14 @@ func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
 		}
 		f := C.mp_go_queue_get_into_fast(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(forever))
 		q.h.done()
-		return int(f.len), fastError("queue get", f)
+		return int(f.len), endOfStream(fastError("queue get", f))
 	}
 	var got C.mp_go_got
-	_, err = q.h.wait(ctx, "queue get", -1, func(p uintptr, ms int64) int {
+	_, err = q.h.wait(ctx, "queue get", forever, func(p uintptr, ms int64) int {
 		got = C.mp_go_queue_get_into(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(ms))
 		return int(got.rc)
 	})
-	return int(got.len), err
+	return int(got.len), endOfStream(err)
 }
 
 // Len is the number of messages queued (qsize; a snapshot).
@@ -285,7 +298,7 @@ func (q *Queue) TaskDone() error {
 
 // Join waits until every message put was got and marked done.
 func (q *Queue) Join(ctx context.Context) error {
-	_, err := q.h.wait(ctx, "queue join", -1, func(p uintptr, ms int64) int {
+	_, err := q.h.wait(ctx, "queue join", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_queue_join(capi.Queue(p), ms)
 	})
 	return err

@@ -61,22 +61,24 @@ import (
 // processes (see README.md): PutManyPacked, which takes the messages
 // already back to back, does not copy.
 func (q *Queue) PutMany(ctx context.Context, msgs [][]byte) (n int, err error) {
-	return q.putMany(ctx, msgs, -1)
+	return q.putMany(ctx, msgs, forever)
 }
 
 // PutManyTimeout is PutMany with a timeout instead of a context: d is the
-// time the whole call may wait.
+// time the whole call may wait (ErrTimeout when it ran out). A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
 func (q *Queue) PutManyTimeout(msgs [][]byte, d time.Duration) (n int, err error) {
-	return q.putMany(nil, msgs, d)
+	n, err = q.putMany(nil, msgs, timeoutOf(d))
+	return n, timedOut(err)
 }
 
 // PutManyNowait puts the messages that fit now, in order, without
 // waiting: ErrFull at the first one that does not, with n the count put.
 func (q *Queue) PutManyNowait(msgs [][]byte) (n int, err error) { return q.putMany(nil, msgs, 0) }
 
-func (q *Queue) putMany(ctx context.Context, msgs [][]byte, d time.Duration) (int, error) {
+func (q *Queue) putMany(ctx context.Context, msgs [][]byte, limit int64) (int, error) {
 	put := 0
-	_, err := q.h.wait(ctx, "queue put many", d, func(p uintptr, ms int64) int {
+	_, err := q.h.wait(ctx, "queue put many", limit, func(p uintptr, ms int64) int {
 		var rc int
 		put, rc = putBatches(p, msgs, ms)
 		return rc
@@ -99,7 +101,7 @@ func (q *Queue) PutManyPacked(ctx context.Context, buf []byte, lens []int) (n in
 		total += l
 	}
 	put := 0
-	_, err = q.h.wait(ctx, "queue put many", -1, func(p uintptr, ms int64) int {
+	_, err = q.h.wait(ctx, "queue put many", forever, func(p uintptr, ms int64) int {
 		var rc int
 		put, rc = putPacked(p, buf, lens, newDeadline(ms))
 		return rc
@@ -129,15 +131,19 @@ func (q *Queue) PutManyPacked(ctx context.Context, buf []byte, lens []int) (n in
 //
 // Errors: ErrNoSpace if the first message is larger than buf: it stays
 // queued, n is 0 and lens[0] is its size; ErrClosed once the queue was
-// shut down and drained (the end of the stream); ErrTimeout, ErrCanceled;
+// shut down and drained (the end of the stream; it also matches io.EOF);
+// ErrTimeout, ErrCanceled;
 // ErrInvalid if lens is empty.
 func (q *Queue) GetMany(ctx context.Context, buf []byte, lens []int) (n int, err error) {
-	return q.getMany(ctx, buf, lens, -1)
+	return q.getMany(ctx, buf, lens, forever)
 }
 
-// GetManyTimeout is GetMany with a timeout instead of a context.
+// GetManyTimeout is GetMany with a timeout instead of a context:
+// ErrTimeout if no message came within d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
 func (q *Queue) GetManyTimeout(buf []byte, lens []int, d time.Duration) (n int, err error) {
-	return q.getMany(nil, buf, lens, d)
+	n, err = q.getMany(nil, buf, lens, timeoutOf(d))
+	return n, timedOut(err)
 }
 
 // GetManyNowait is GetMany without waiting: ErrEmpty if nothing is queued.
@@ -145,14 +151,14 @@ func (q *Queue) GetManyNowait(buf []byte, lens []int) (n int, err error) {
 	return q.getMany(nil, buf, lens, 0)
 }
 
-func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, d time.Duration) (int, error) {
+func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, limit int64) (int, error) {
 	var got C.mp_go_many
-	_, err := q.h.wait(ctx, "queue get many", d, func(p uintptr, ms int64) int {
+	_, err := q.h.wait(ctx, "queue get many", limit, func(p uintptr, ms int64) int {
 		got = C.mp_go_queue_get_many(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)),
 			sizesPtr(lens), C.size_t(len(lens)), C.int64_t(ms))
 		return int(got.rc)
 	})
-	return int(got.count), err
+	return int(got.count), endOfStream(err)
 }
 
 // The lengths of a batch go to C as a []int seen as size_t[]: the same
@@ -273,7 +279,7 @@ func (d deadline) left() int64 {
 	if d.ms <= 0 {
 		return d.ms
 	}
-	if left := durationMS(time.Until(d.end)); left > 0 {
+	if left := timeoutOf(time.Until(d.end)); left > 0 {
 		return left
 	}
 	return 1

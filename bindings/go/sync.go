@@ -63,10 +63,12 @@ func (l *Lock) fileno() (int, error) {
 // holder died holding it: repair the data it guards, then go on.
 // The lock belongs to the OS thread that acquired it: Acquire and Release
 // lock the goroutine to its thread in between (runtime.LockOSThread).
-func (l *Lock) Acquire(ctx context.Context) error { return l.acquire(ctx, -1) }
+func (l *Lock) Acquire(ctx context.Context) error { return l.acquire(ctx, forever) }
 
-// AcquireTimeout is Acquire with a timeout instead of a context.
-func (l *Lock) AcquireTimeout(d time.Duration) error { return l.acquire(nil, d) }
+// AcquireTimeout is Acquire with a timeout instead of a context:
+// ErrTimeout if the lock stayed held for d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (l *Lock) AcquireTimeout(d time.Duration) error { return l.acquire(nil, timeoutOf(d)) }
 
 // TryAcquire takes the lock if it is free now.
 func (l *Lock) TryAcquire() (bool, error) {
@@ -77,9 +79,9 @@ func (l *Lock) TryAcquire() (bool, error) {
 	return err == nil || isCode(err, ErrOwnerDead), err
 }
 
-func (l *Lock) acquire(ctx context.Context, d time.Duration) error {
+func (l *Lock) acquire(ctx context.Context, limit int64) error {
 	lockThread()
-	_, err := l.h.wait(ctx, "lock acquire", d, func(p uintptr, ms int64) int {
+	_, err := l.h.wait(ctx, "lock acquire", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_lock_acquire(capi.Lock(p), ms)
 	})
 	if err != nil && !isCode(err, ErrOwnerDead) {
@@ -158,13 +160,15 @@ func (s *Semaphore) fileno() (int, error) {
 }
 
 // Acquire decrements the value, waiting while it is 0 until ctx is done.
-func (s *Semaphore) Acquire(ctx context.Context) error { return s.acquire(ctx, -1) }
+func (s *Semaphore) Acquire(ctx context.Context) error { return s.acquire(ctx, forever) }
 
-// AcquireTimeout is Acquire with a timeout instead of a context.
-func (s *Semaphore) AcquireTimeout(d time.Duration) error { return s.acquire(nil, d) }
+// AcquireTimeout is Acquire with a timeout instead of a context:
+// ErrTimeout if the value stayed 0 for d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (s *Semaphore) AcquireTimeout(d time.Duration) error { return s.acquire(nil, timeoutOf(d)) }
 
-func (s *Semaphore) acquire(ctx context.Context, d time.Duration) error {
-	_, err := s.h.wait(ctx, "semaphore acquire", d, func(p uintptr, ms int64) int {
+func (s *Semaphore) acquire(ctx context.Context, limit int64) error {
+	_, err := s.h.wait(ctx, "semaphore acquire", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_sem_acquire(capi.Sem(p), ms)
 	})
 	return err
@@ -238,13 +242,15 @@ func (e *Event) IsSet() bool {
 }
 
 // Wait waits until the flag is set or ctx is done.
-func (e *Event) Wait(ctx context.Context) error { return e.wait(ctx, -1) }
+func (e *Event) Wait(ctx context.Context) error { return e.wait(ctx, forever) }
 
 // WaitTimeout waits up to d for the flag: ErrTimeout if it stays clear.
-func (e *Event) WaitTimeout(d time.Duration) error { return e.wait(nil, d) }
+// A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (e *Event) WaitTimeout(d time.Duration) error { return e.wait(nil, timeoutOf(d)) }
 
-func (e *Event) wait(ctx context.Context, d time.Duration) error {
-	_, err := e.h.wait(ctx, "event wait", d, func(p uintptr, ms int64) int {
+func (e *Event) wait(ctx context.Context, limit int64) error {
+	_, err := e.h.wait(ctx, "event wait", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_event_wait(capi.Event(p), ms)
 	})
 	return err
@@ -304,13 +310,16 @@ func (c *Condition) Lock() *Lock { return c.lock }
 // Wait releases the lock, waits for a notification (or ctx), and takes the
 // lock again before it returns, whatever the outcome. The caller must
 // hold the lock; wait in a loop on the condition's predicate.
-func (c *Condition) Wait(ctx context.Context) error { return c.wait(ctx, -1) }
+func (c *Condition) Wait(ctx context.Context) error { return c.wait(ctx, forever) }
 
-// WaitTimeout is Wait with a timeout instead of a context.
-func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, d) }
+// WaitTimeout is Wait with a timeout instead of a context: ErrTimeout
+// if no notification came within d (the lock is taken again either
+// way). A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
+func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, timeoutOf(d)) }
 
-func (c *Condition) wait(ctx context.Context, d time.Duration) error {
-	_, err := c.h.wait(ctx, "condition wait", d, func(p uintptr, ms int64) int {
+func (c *Condition) wait(ctx context.Context, limit int64) error {
+	_, err := c.h.wait(ctx, "condition wait", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_cond_wait(capi.Cond(p), ms)
 	})
 	return err
@@ -369,7 +378,7 @@ func (b *Barrier) fileno() (int, error) {
 // arrival index (0 to parties-1). Errors: ErrTimeout (the barrier is now
 // broken for everyone), ErrState (broken).
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
-	return b.h.wait(ctx, "barrier wait", -1, func(p uintptr, ms int64) int {
+	return b.h.wait(ctx, "barrier wait", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_barrier_wait(capi.Barrier(p), ms)
 	})
 }

@@ -2,6 +2,7 @@ package multiproc
 
 import (
 	"context"
+	"fmt"
 	"time"
 	"unsafe"
 
@@ -129,42 +130,52 @@ func (v *Value) Len() int {
 	return n
 }
 
+// element runs f, a C call on element i, with the C handle. A negative i
+// is refused here: the C index is unsigned, where -1 would read as
+// 18446744073709551615 in the message.
+func (v *Value) element(op string, i int, f func(p uintptr) int) (int, error) {
+	if i < 0 {
+		return 0, &Error{Code: ErrInvalid, Op: op, Msg: fmt.Sprintf("index %d is out of range (count %d)", i, v.Len())}
+	}
+	return v.h.do(op, f)
+}
+
 // Int reads element i of an integer value.
 func (v *Value) Int(i int) (int64, error) {
 	var x int64
-	_, err := v.h.do("value get", func(p uintptr) int { return capi.Mp_value_get_i64(&x, capi.Value(p), int64(i)) })
+	_, err := v.element("value get", i, func(p uintptr) int { return capi.Mp_value_get_i64(&x, capi.Value(p), int64(i)) })
 	return x, err
 }
 
 // SetInt writes element i of an integer value (x must fit the type).
 func (v *Value) SetInt(i int, x int64) error {
-	_, err := v.h.do("value set", func(p uintptr) int { return capi.Mp_value_set_i64(capi.Value(p), int64(i), x) })
+	_, err := v.element("value set", i, func(p uintptr) int { return capi.Mp_value_set_i64(capi.Value(p), int64(i), x) })
 	return err
 }
 
 // Uint reads element i of a Uint64 value.
 func (v *Value) Uint(i int) (uint64, error) {
 	var x uint64
-	_, err := v.h.do("value get", func(p uintptr) int { return capi.Mp_value_get_u64(&x, capi.Value(p), int64(i)) })
+	_, err := v.element("value get", i, func(p uintptr) int { return capi.Mp_value_get_u64(&x, capi.Value(p), int64(i)) })
 	return x, err
 }
 
 // SetUint writes element i of a Uint64 value.
 func (v *Value) SetUint(i int, x uint64) error {
-	_, err := v.h.do("value set", func(p uintptr) int { return capi.Mp_value_set_u64(capi.Value(p), int64(i), x) })
+	_, err := v.element("value set", i, func(p uintptr) int { return capi.Mp_value_set_u64(capi.Value(p), int64(i), x) })
 	return err
 }
 
 // Float reads element i of a Float64 value.
 func (v *Value) Float(i int) (float64, error) {
 	var x float64
-	_, err := v.h.do("value get", func(p uintptr) int { return capi.Mp_value_get_f64(&x, capi.Value(p), int64(i)) })
+	_, err := v.element("value get", i, func(p uintptr) int { return capi.Mp_value_get_f64(&x, capi.Value(p), int64(i)) })
 	return x, err
 }
 
 // SetFloat writes element i of a Float64 value.
 func (v *Value) SetFloat(i int, x float64) error {
-	_, err := v.h.do("value set", func(p uintptr) int { return capi.Mp_value_set_f64(capi.Value(p), int64(i), x) })
+	_, err := v.element("value set", i, func(p uintptr) int { return capi.Mp_value_set_f64(capi.Value(p), int64(i), x) })
 	return err
 }
 
@@ -172,14 +183,14 @@ func (v *Value) SetFloat(i int, x float64) error {
 // value (no lock needed).
 func (v *Value) Add(i int, delta int64) (int64, error) {
 	var x int64
-	_, err := v.h.do("value add", func(p uintptr) int { return capi.Mp_value_add_i64(&x, capi.Value(p), int64(i), delta) })
+	_, err := v.element("value add", i, func(p uintptr) int { return capi.Mp_value_add_i64(&x, capi.Value(p), int64(i), delta) })
 	return x, err
 }
 
 // CompareAndSwap atomically replaces integer element i by new if it
 // equals old; otherwise it reports the element's value.
 func (v *Value) CompareAndSwap(i int, old, new int64) (swapped bool, actual int64, err error) {
-	rc, err := v.h.do("value cas", func(p uintptr) int { return capi.Mp_value_cas_i64(capi.Value(p), int64(i), old, new, &actual) })
+	rc, err := v.element("value cas", i, func(p uintptr) int { return capi.Mp_value_cas_i64(capi.Value(p), int64(i), old, new, &actual) })
 	if rc == 1 {
 		actual = new
 	}
@@ -209,7 +220,7 @@ func (v *Value) SetBytes(b []byte) error {
 // Errors: ErrState for a value made without a lock.
 func (v *Value) Acquire(ctx context.Context) error {
 	lockThread()
-	_, err := v.h.wait(ctx, "value acquire", -1, func(p uintptr, ms int64) int {
+	_, err := v.h.wait(ctx, "value acquire", forever, func(p uintptr, ms int64) int {
 		return capi.Mp_value_acquire(capi.Value(p), ms)
 	})
 	if err != nil && !isCode(err, ErrOwnerDead) {
@@ -218,10 +229,12 @@ func (v *Value) Acquire(ctx context.Context) error {
 	return err
 }
 
-// AcquireTimeout is Acquire with a timeout.
+// AcquireTimeout is Acquire with a timeout: ErrTimeout if the lock
+// stayed held for d. A d <= 0 has already expired: the call tries once without waiting
+// (see Timeouts in the package documentation).
 func (v *Value) AcquireTimeout(d time.Duration) error {
 	lockThread()
-	_, err := v.h.wait(nil, "value acquire", d, func(p uintptr, ms int64) int {
+	_, err := v.h.wait(nil, "value acquire", timeoutOf(d), func(p uintptr, ms int64) int {
 		return capi.Mp_value_acquire(capi.Value(p), ms)
 	})
 	if err != nil && !isCode(err, ErrOwnerDead) {

@@ -111,10 +111,16 @@ func partHelloWorld() error {
 }
 
 // recvLoop prints messages until a receive fails (end of stream or a
-// wait longer than d) and returns that error.
+// wait longer than d; d == 0: no limit) and returns that error.
 func recvLoop(conn *multiproc.Conn, d time.Duration) error {
 	for {
-		msg, err := conn.RecvTimeout(d)
+		var msg []byte
+		var err error
+		if d == 0 {
+			msg, err = conn.Recv(context.Background())
+		} else {
+			msg, err = conn.RecvTimeout(d)
+		}
 		if err != nil {
 			return err
 		}
@@ -143,7 +149,7 @@ func partEOF(keepCopy bool) error {
 	defer p.Close()
 	if !keepCopy {
 		childConn.Close() // close the end we do not use
-		err := recvLoop(parentConn, -1)
+		err := recvLoop(parentConn, 0)
 		if !errors.Is(err, multiproc.ErrClosed) {
 			return fmt.Errorf("recv: %v", err)
 		}
