@@ -125,3 +125,32 @@ loop:
 		t.Fatalf("blocked get: %v", err)
 	}
 }
+
+// A canceled Barrier.Wait gives up as a timeout does: the barrier is broken
+// for everyone, and the other party is not let through without it (the C
+// call alone would keep the canceled caller's arrival standing).
+func TestBarrierCancelBreaksIt(t *testing.T) {
+	bar, err := NewBarrier(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bar.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := bar.Wait(ctx); errc <- err }()
+	for bar.NWaiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled wait: %v", err)
+	}
+	if !bar.Broken() {
+		t.Fatal("the barrier is not broken after a canceled wait")
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if _, err := bar.Wait(ctx2); !errors.Is(err, ErrState) {
+		t.Fatalf("the other party got %v, want ErrState", err)
+	}
+}

@@ -376,10 +376,19 @@ func (b *Barrier) fileno() (int, error) {
 
 // Wait waits until parties callers have arrived and returns this caller's
 // arrival index (0 to parties-1). Errors: ErrTimeout (the barrier is now
-// broken for everyone), ErrState (broken).
+// broken for everyone), ErrState (broken). A ctx that is done first breaks
+// the barrier for everyone too, as a timeout does (Python's rule): the
+// caller gave up, and the others must not pass without it.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	return b.h.wait(ctx, "barrier wait", forever, func(p uintptr, ms int64) int {
-		return capi.Mp_barrier_wait(capi.Barrier(p), ms)
+		rc := capi.Mp_barrier_wait(capi.Barrier(p), ms)
+		if Code(rc) == ErrCanceled {
+			// The C call keeps a canceled caller's arrival for its thread's
+			// next wait; a Go caller gives up instead. On this OS thread
+			// (still locked), so that its standing arrival is dropped too.
+			capi.Mp_barrier_abort(capi.Barrier(p))
+		}
+		return rc
 	})
 }
 

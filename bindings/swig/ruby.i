@@ -525,7 +525,9 @@ MP_RB_BLOCKING(mp_lock_acquire, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_sem_acquire, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_event_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_cond_wait, &arg2, MP_RB_RETRY)
-MP_RB_BLOCKING(mp_barrier_wait, &arg2, 0)
+/* A canceled barrier wait keeps its arrival for the thread's next wait:
+ * a trap handler or SIGCHLD waking it retries into the same round. */
+MP_RB_BLOCKING(mp_barrier_wait, &arg2, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_value_acquire, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_pool_new, (int64_t *)NULL, 0)
 MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY | MP_RB_NOT_SIGNAL_SAFE)

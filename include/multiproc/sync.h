@@ -230,7 +230,12 @@ MP_EXTERN int mp_barrier_fileno(mp_barrier_t *barrier);
  * one round; or an error: MP_EINVAL, MP_ETIMEDOUT (this caller timed out;
  * as in Python the barrier is now broken for everyone), MP_ESTATE (the
  * barrier is broken: aborted, or another waiter timed out; every waiter
- * gets it until mp_barrier_reset()).
+ * gets it until mp_barrier_reset()), MP_ECANCELED (the cancel token bound
+ * to this thread fired: unlike a timeout this breaks nothing; the caller's
+ * arrival stands, and this thread's next mp_barrier_wait() on the same
+ * barrier goes on waiting for that round, returning at once if it passed
+ * meanwhile; to give up instead, call mp_barrier_abort(), which breaks the
+ * barrier as a timeout would).
  * Blocking: up to timeout_ms. Since 0.1.
  */
 MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms);

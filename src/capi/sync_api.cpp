@@ -201,17 +201,20 @@ MP__OBJECT_FILENO_FREE(mp_barrier)
 MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_wait");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_barrier_wait");
-  return report_cancel("mp_barrier_wait", barrier_wait(*barrier->shared, Deadline(timeout_ms)));
+  return report_cancel("mp_barrier_wait",
+                       barrier_wait(*barrier->shared, barrier->segment.fd(), Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_barrier_abort(mp_barrier_t *barrier) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_abort");
+  barrier_forget(barrier->segment.fd());  // a canceled wait of this thread gives up too
   barrier_abort(*barrier->shared);
   return MP_OK;
 }
 
 MP_EXTERN int mp_barrier_reset(mp_barrier_t *barrier) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_reset");
+  barrier_forget(barrier->segment.fd());
   barrier_reset(*barrier->shared);
   return MP_OK;
 }

@@ -1,5 +1,7 @@
 #include "sync/objects.hpp"
 
+#include <sys/stat.h>
+
 #include <climits>
 
 #include "core/error.hpp"
@@ -151,37 +153,93 @@ void break_barrier(BarrierShared &b) {
   futex_wake(&b.generation, -1);
 }
 
-}  // namespace
+// A wait cut short by a cancel token (not by its timeout) keeps the
+// caller's arrival, so that the thread can go on waiting for the same
+// round: Ruby's unblock function fires the token for any signal the VM
+// handles (a trap, a child's SIGCHLD), and that must not break the barrier
+// for everyone, nor count the thread twice. One per thread; the barrier is
+// told apart by its memory object (device and inode, unique while it
+// exists), not by an address a later mapping may reuse.
+struct PendingArrival {
+  bool active = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  uint32_t index = 0, generation = 0, resets = 0;
+};
+thread_local PendingArrival t_arrival;
 
-int barrier_wait(BarrierShared &b, const Deadline &deadline) {
-  lock_barrier(b);
-  if (b.broken.load()) {
-    lock_release(b.guard);
-    return fail(MP_ESTATE, "barrier_wait: the barrier is broken");
-  }
-  uint32_t index = b.count++;
+bool object_of(int fd, dev_t *dev, ino_t *ino) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return true;
+}
+
+// This thread's arrival on the barrier of fd left by a canceled wait, taken.
+bool take_pending(int fd, PendingArrival *out) {
+  dev_t dev;
+  ino_t ino;
+  if (!t_arrival.active || !object_of(fd, &dev, &ino) || dev != t_arrival.dev ||
+      ino != t_arrival.ino)
+    return false;
+  *out = t_arrival;
+  t_arrival.active = false;
+  return true;
+}
+
+// Arrive: the index, or the round passes now (returns true).
+bool arrive(BarrierShared &b, PendingArrival *a) {
+  a->index = b.count++;
   if (b.count == b.parties) {  // the last arrival lets the round pass
     b.count = 0;
     b.generation.fetch_add(1, std::memory_order_seq_cst);
-    lock_release(b.guard);
-    futex_wake(&b.generation, -1);
-    return int(index);
+    return true;
   }
-  uint32_t gen = b.generation.load(std::memory_order_seq_cst);
-  uint32_t resets = b.resets.load(std::memory_order_seq_cst);
-  lock_release(b.guard);
+  a->generation = b.generation.load(std::memory_order_seq_cst);
+  a->resets = b.resets.load(std::memory_order_seq_cst);
+  return false;
+}
+
+}  // namespace
+
+void barrier_forget(int fd) {
+  PendingArrival unused;
+  take_pending(fd, &unused);
+}
+
+int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline) {
+  PendingArrival a;
+  if (!take_pending(fd, &a)) {
+    lock_barrier(b);
+    if (b.broken.load()) {
+      lock_release(b.guard);
+      return fail(MP_ESTATE, "barrier_wait: the barrier is broken");
+    }
+    bool passed = arrive(b, &a);
+    lock_release(b.guard);
+    if (passed) {
+      futex_wake(&b.generation, -1);
+      return int(a.index);
+    }
+  }
   for (;;) {
-    int r = futex_wait(&b.generation, gen, deadline);
-    if (b.broken.load() || b.resets.load() != resets)
+    int r = futex_wait(&b.generation, a.generation, deadline);
+    if (b.broken.load() || b.resets.load() != a.resets)
       return fail(MP_ESTATE, "barrier_wait: the barrier was broken or reset");
-    if (b.generation.load(std::memory_order_seq_cst) != gen) return int(index);
+    if (b.generation.load(std::memory_order_seq_cst) != a.generation) return int(a.index);
     if (r == MP_ETIMEDOUT) break;
   }
+  if (deadline.canceled() && object_of(fd, &a.dev, &a.ino)) {
+    a.active = true;
+    t_arrival = a;
+    return fail(MP_ETIMEDOUT, "barrier_wait: canceled; this thread's arrival stands");
+  }
   lock_barrier(b);  // timed out: break the barrier for everyone, as Python does
-  bool passed = b.generation.load() != gen && !b.broken.load();
+  bool passed = b.generation.load() != a.generation && !b.broken.load();
   if (!passed) break_barrier(b);
   lock_release(b.guard);
-  if (passed) return int(index);
+  if (passed) return int(a.index);
   return fail(MP_ETIMEDOUT, "barrier_wait: timed out; the barrier is now broken");
 }
 

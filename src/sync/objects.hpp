@@ -72,7 +72,11 @@ int event_wait(EventShared &e, const Deadline &deadline);
 int cond_wait(CondShared &c, LockWord &lock, const Deadline &deadline);
 int cond_notify(CondShared &c, LockWord &lock, int n);
 
-int barrier_wait(BarrierShared &b, const Deadline &deadline);
+// Wait for the round (fd: the barrier's descriptor). A wait canceled by a
+// token keeps the caller's arrival for this thread's next wait on it.
+int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline);
+// Drop this thread's arrival left by a canceled wait on the barrier of fd.
+void barrier_forget(int fd);
 void barrier_abort(BarrierShared &b);
 void barrier_reset(BarrierShared &b);
 

@@ -238,6 +238,78 @@ static void test_cancel_wakes_barrier_wait(void **state) {
   mp_barrier_free(b);
 }
 
+/* A thread waiting on a barrier twice: the first wait is canceled, the
+ * second (token reset) goes on waiting for the same round. */
+typedef struct barrier_party {
+  mp_barrier_t *barrier;
+  mp_cancel_t *token;
+  mp_event_t *go_on; /* set once the token was reset */
+  int first, second;
+} barrier_party_t;
+
+static void *barrier_party_main(void *p) {
+  barrier_party_t *bp = p;
+  mp_cancel_t *prev = mp_cancel_bind(bp->token);
+  __atomic_store_n(&bp->first, mp_barrier_wait(bp->barrier, BLOCK_MS), __ATOMIC_RELEASE);
+  mp_cancel_bind(NULL); /* the token stays fired until the test resets it */
+  int r = mp_event_wait(bp->go_on, BLOCK_MS);
+  mp_cancel_bind(bp->token);
+  if (r == MP_OK) bp->second = mp_barrier_wait(bp->barrier, BLOCK_MS);
+  mp_cancel_bind(prev);
+  return NULL;
+}
+
+static void *plain_party_main(void *p) {
+  barrier_party_t *bp = p;
+  bp->first = mp_barrier_wait(bp->barrier, BLOCK_MS);
+  return NULL;
+}
+
+/* A canceled barrier wait does not break the barrier (a timeout does, as
+ * in Python): the caller's arrival stands, and its next wait goes on
+ * waiting for the same round. Ruby's unblock function fires the token for
+ * any signal the VM handles (a trap, SIGCHLD of a child), and that must
+ * not break the barrier for everyone. Three parties, so the canceled one
+ * (index 0) is not the last arrival: indexes stay 0, 1, 2. */
+static void test_cancel_barrier_wait_keeps_arrival(void **state) {
+  (void)state;
+  mp_barrier_t *b;
+  MP_ASSERT_OK(mp_barrier_new(&b, 3));
+  barrier_party_t a = {b, NULL, NULL, 100, 100}, other = {b, NULL, NULL, 100, 100};
+  MP_ASSERT_OK(mp_cancel_new(&a.token));
+  MP_ASSERT_OK(mp_event_new(&a.go_on));
+  pthread_t ta, tb;
+  assert_int_equal(pthread_create(&ta, NULL, barrier_party_main, &a), 0);
+  while (mp_barrier_n_waiting(b) != 1) sleep_ms(1);
+  assert_int_equal(pthread_create(&tb, NULL, plain_party_main, &other), 0);
+  while (mp_barrier_n_waiting(b) != 2) sleep_ms(1);
+  MP_ASSERT_OK(mp_cancel_fire(a.token));
+  while (__atomic_load_n(&a.first, __ATOMIC_ACQUIRE) == 100) sleep_ms(1);
+  if (a.first != MP_ECANCELED) fail_msg("canceled wait = %s", mp_err_name(a.first));
+  assert_int_equal(mp_barrier_broken(b), 0);
+  assert_int_equal(mp_barrier_n_waiting(b), 2);
+  MP_ASSERT_OK(mp_cancel_reset(a.token));
+  MP_ASSERT_OK(mp_event_set(a.go_on));
+  sleep_ms(100); /* the resumed wait is asleep again */
+  int mine = mp_barrier_wait(b, BLOCK_MS);
+  assert_int_equal(pthread_join(ta, NULL), 0);
+  assert_int_equal(pthread_join(tb, NULL), 0);
+  int seen = 0;
+  int got[] = {a.second, other.first, mine};
+  for (int i = 0; i < 3; i++) {
+    if (got[i] < 0 || got[i] > 2) fail_msg("party %d: %s", i, mp_err_name(got[i]));
+    seen |= 1 << got[i];
+  }
+  assert_int_equal(seen, 7); /* 0, 1 and 2, each once */
+  assert_int_equal(a.second, 0);
+  /* The next round starts fresh for the once-canceled thread too. */
+  assert_int_equal(mp_barrier_broken(b), 0);
+  assert_int_equal(mp_barrier_n_waiting(b), 0);
+  mp_event_free(a.go_on);
+  mp_cancel_free(a.token);
+  mp_barrier_free(b);
+}
+
 static int call_conn_recv(void *arg) {
   void *buf = NULL;
   size_t len = 0;
@@ -443,6 +515,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cancel_wakes_event_wait),
       cmocka_unit_test(test_cancel_wakes_cond_wait),
       cmocka_unit_test(test_cancel_wakes_barrier_wait),
+      cmocka_unit_test(test_cancel_barrier_wait_keeps_arrival),
       cmocka_unit_test(test_cancel_wakes_conn_recv_forever),
       cmocka_unit_test(test_cancel_wakes_process_join),
       cmocka_unit_test(test_cancel_wakes_communicate),

@@ -131,4 +131,32 @@ class TestSync < Minitest::Test
     assert_operator t, :<, 1.5
     assert_equal 0, sem.value
   end
+
+  # A trap handler running while the main thread waits on a barrier is
+  # not a cancellation: the wait goes on into the same round (it raised
+  # CanceledError and broke the barrier for everyone). Timeout still ends
+  # the wait and breaks the barrier, as a timeout does. In a fresh process:
+  # the trap must interrupt the main thread's wait.
+  BARRIER_TRAP_SCRIPT = <<~RUBY
+    require "multiproc"
+    require "timeout"
+    Multiproc.main
+    trap("USR1") {}
+    b = Multiproc::Barrier.new(2)
+    other = Thread.new { sleep 0.6; b.wait(5) }
+    Thread.new { 3.times { sleep 0.1; Process.kill("USR1", $$) } }
+    puts "trap: \#{b.wait(5)} broken=\#{b.broken?} other=\#{other.value}"
+    b2 = Multiproc::Barrier.new(2)
+    begin
+      Timeout.timeout(0.2) { b2.wait }
+    rescue Timeout::Error
+      puts "timeout: broken=\#{b2.broken?}"
+    end
+  RUBY
+
+  def test_a_trap_does_not_end_a_barrier_wait
+    result = run_ruby_script(BARRIER_TRAP_SCRIPT)
+    assert_equal 0, result.exitcode, result.stderr
+    assert_equal "trap: 0 broken=false other=1\ntimeout: broken=true\n", result.stdout
+  end
 end

@@ -248,9 +248,22 @@ module Multiproc
 
     # Wait for every party; returns this caller's arrival index. Raises
     # TimeoutError (the barrier is then broken for everyone, as in Python),
-    # StateError (broken: aborted, reset or another waiter timed out).
+    # StateError (broken: aborted, reset or another waiter timed out). A
+    # trap handler running meanwhile does not end the wait; Thread#kill,
+    # Timeout or an exception raised by a trap handler does, and breaks the
+    # barrier for everyone as a timeout would.
     def wait(seconds = nil, timeout: seconds)
-      Multiproc.check(N.mp_barrier_wait(ptr, Multiproc.timeout_ms(timeout)), "Barrier#wait")
+      ms = Multiproc.timeout_ms(timeout)
+      answered = false
+      begin
+        rc = N.mp_barrier_wait(ptr, ms)
+        answered = true
+      ensure
+        # The library keeps an interrupted caller's arrival standing: give
+        # up instead of letting the others pass without this thread.
+        N.mp_barrier_abort(ptr) unless answered
+      end
+      Multiproc.check(rc, "Barrier#wait")
     end
 
     def abort
