@@ -275,7 +275,11 @@ func (q *Queue) Empty() bool {
 	return err == nil && n == 1
 }
 
-// Full reports whether a put would wait now (a snapshot).
+// Full reports whether a put would wait now (a snapshot): maxsize messages
+// are queued, or too few bytes are free for a message of up to a quarter
+// of the ring (MaxBytes/4 - 24 bytes). When it is false, a put of such a
+// message goes in without waiting unless another producer gets there
+// first; a larger message is streamed and may wait for consumers anyway.
 func (q *Queue) Full() bool {
 	n, err := q.h.do("queue full", func(p uintptr) int { return capi.Mp_queue_full(capi.Queue(p)) })
 	return err == nil && n == 1
