@@ -58,7 +58,11 @@ MP_EXTERN int mp_conn_from_fd(mp_conn_t **out, int fd, int flags);
  * end), MP_ECLOSED (this end was closed), MP_EPIPE (every copy of the peer
  * end is closed; never SIGPIPE), MP_ETIMEDOUT (if some bytes of the message
  * had gone out, the connection is unusable afterwards: MP_ESTATE),
- * MP_ESTATE, MP_ESYS.
+ * MP_ECANCELED (the cancel token bound to the thread fired; if some bytes
+ * had gone out, the end keeps the message's place: calling mp_conn_send()
+ * again with the same buffer, unchanged, and length finishes it, and the
+ * peer receives it once; any other send then gets MP_ESTATE and the end is
+ * unusable), MP_ESTATE, MP_ESYS.
  * Blocking: until the whole message is written or timeout_ms. One sender at
  * a time per end: concurrent sends are serialised. Since 0.1.
  */

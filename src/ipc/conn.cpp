@@ -93,8 +93,8 @@ int fill(mp_conn &c, size_t n, const Deadline &deadline) {
 
 // How many bytes the body may grow by for the next read: at most what it
 // already holds (and at least kBodyStep), so the memory a receive commits
-// (resize zero-fills) follows the bytes that arrived, not the length a
-// peer announced. The capacity reserved up front is address space only.
+// (resize zero-fills, the string doubles its capacity) follows the bytes
+// that arrived, not the length a peer announced.
 size_t body_step(size_t have, size_t want) {
   size_t step = have > kBodyStep ? have : kBodyStep;
   return want < step ? want : step;
@@ -134,11 +134,23 @@ int parse_frame_header(const char *p, size_t len, uint64_t *length_out) {
   return 12;
 }
 
+// Drop the first n bytes of two buffers.
+void skip_iov(struct iovec iov[2], size_t n) {
+  for (int i = 0; i < 2 && n > 0; ++i) {
+    size_t step = n < iov[i].iov_len ? n : iov[i].iov_len;
+    iov[i].iov_base = static_cast<char *>(iov[i].iov_base) + step;
+    iov[i].iov_len -= step;
+    n -= step;
+  }
+}
+
 // Write two buffers (a frame header and its payload, or several whole
 // frames and nothing) completely, with one system call when they fit.
-int send_iov(mp_conn &c, struct iovec iov[2], const Deadline &deadline) {
+// *sent counts the bytes written, also when it fails half-way.
+int send_iov(mp_conn &c, struct iovec iov[2], const Deadline &deadline, size_t *sent) {
   int idx = 0;
-  size_t sent_total = 0, total = iov[0].iov_len + iov[1].iov_len;
+  size_t &sent_total = *sent;
+  size_t total = iov[0].iov_len + iov[1].iov_len;
   while (sent_total < total) {
     while (iov[idx].iov_len == 0) ++idx;
     // A pipe is a blocking descriptor: write only once poll() says it fits.
@@ -163,31 +175,66 @@ int send_iov(mp_conn &c, struct iovec iov[2], const Deadline &deadline) {
     }
     if (errno != EAGAIN) return fail_errno("send", "", errno);
     int r = wait_ready(c.fd.get(), POLLOUT, deadline);
-    if (r == MP_ETIMEDOUT) {
-      c.broken = sent_total > 0;
-      return fail(MP_ETIMEDOUT, sent_total ? "send: timed out in the middle of a "
-                                             "message; the connection is now unusable"
-                                           : "send: timed out");
-    }
     if (r != MP_OK) return r;
   }
   return MP_OK;
 }
 
+// A timeout half-way leaves a torn frame: nothing can follow it.
+int timed_out(mp_conn &c, size_t sent) {
+  c.broken = sent > 0;
+  return fail(MP_ETIMEDOUT, sent ? "send: timed out in the middle of a message; the "
+                                   "connection is now unusable"
+                                 : "send: timed out");
+}
+
+// The bytes of this message's frame a canceled send already wrote, if buf
+// is that message; MP_ESTATE (and the end unusable) for another message.
+int resume_paused(mp_conn &c, const void *buf, size_t len, size_t *done) {
+  bool same = c.paused_buf == buf && c.paused_len == len;
+  *done = c.paused_sent;
+  c.paused_buf = nullptr;
+  if (same) return MP_OK;
+  c.broken = true;
+  return fail(MP_ESTATE, "send: a message canceled half-way was not sent again to finish "
+                         "it; the connection is now unusable");
+}
+
 int conn_send(mp_conn &c, const void *buf, size_t len, const Deadline &deadline) {
+  size_t done = 0;
+  if (c.paused_buf) {
+    int r = resume_paused(c, buf, len, &done);
+    if (r != MP_OK) return r;
+  }
   std::string header = frame_header(len);
   struct iovec iov[2] = {{&header[0], header.size()}, {const_cast<void *>(buf), len}};
-  return send_iov(c, iov, deadline);
+  skip_iov(iov, done);
+  size_t sent = 0;
+  int r = send_iov(c, iov, deadline, &sent);
+  if (r != MP_ETIMEDOUT) return r;
+  if (deadline.canceled() && done + sent > 0) {  // the same buffer sent again goes on
+    c.paused_buf = buf;
+    c.paused_len = len;
+    c.paused_sent = done + sent;
+    return fail(MP_ETIMEDOUT, "send: canceled in the middle of a message");
+  }
+  return timed_out(c, done + sent);
 }
 
 int conn_send_many(mp_conn &c, const std::vector<std::string> &msgs, const Deadline &deadline) {
+  if (c.paused_buf) {
+    size_t unused;
+    return resume_paused(c, nullptr, 0, &unused);
+  }
   std::string frames;
   for (const auto &m : msgs) {
     frames += frame_header(m.size());
     frames += m;
   }
   struct iovec iov[2] = {{&frames[0], frames.size()}, {nullptr, 0}};
-  return send_iov(c, iov, deadline);
+  size_t sent = 0;
+  int r = send_iov(c, iov, deadline, &sent);
+  return r == MP_ETIMEDOUT ? timed_out(c, sent) : r;
 }
 
 int conn_recv_header(mp_conn &c, const Deadline &deadline) {
@@ -226,7 +273,10 @@ int conn_recv_header(mp_conn &c, const Deadline &deadline) {
 int conn_recv_frame(mp_conn &c, const Deadline &deadline) {
   int r = conn_recv_header(c, deadline);
   if (r != MP_OK) return r;
-  if (c.body.capacity() < c.length) c.body.reserve(size_t(c.length));
+  // Not the whole announced length: malloc may touch what it hands out
+  // (MALLOC_PERTURB_), and a peer that announces 1 GiB must not cost it.
+  size_t first = c.length < kBodyStep ? size_t(c.length) : kBodyStep;
+  if (c.body.capacity() < first) c.body.reserve(first);
   take(c, c.body, size_t(c.length) - c.body.size());
   while (c.body.size() < c.length) {
     size_t want = size_t(c.length) - c.body.size();

@@ -20,6 +20,12 @@ struct mp_conn {
   bool writable = false;
   bool is_socket = false;
   bool broken = false;  // a send stopped in the middle of a frame
+  // A send canceled in the middle of a frame: the message (the caller's
+  // buffer) and the bytes of the frame already written, so that sending
+  // the same buffer again finishes it (paused_buf nullptr: none).
+  const void *paused_buf = nullptr;
+  size_t paused_len = 0;
+  size_t paused_sent = 0;
   size_t max_message = size_t(1) << 30;
   std::mutex send_mu;
   std::mutex recv_mu;

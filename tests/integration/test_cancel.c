@@ -334,6 +334,69 @@ static void test_cancel_wakes_conn_recv_forever(void **state) {
   mp_conn_free(b);
 }
 
+/* A send canceled in the middle of a message keeps its place: the same
+ * buffer sent again finishes that message (Ruby retries a send that a trap
+ * handler interrupted, as IO#write does), and the peer receives it once,
+ * whole. Any other send after such a cancel is refused: MP_ESTATE, and the
+ * connection is unusable, as after a timeout half-way. */
+typedef struct conn_send_job {
+  mp_conn_t *conn;
+  const void *buf;
+  size_t len;
+} conn_send_job_t;
+
+static int call_conn_send(void *arg) {
+  conn_send_job_t *j = arg;
+  return mp_conn_send(j->conn, j->buf, j->len, BLOCK_MS);
+}
+
+static void *conn_recv_main(void *arg) {
+  mp_conn_t *c = arg;
+  void *buf = NULL;
+  size_t len = 0;
+  if (mp_conn_recv(&buf, &len, c, BLOCK_MS) != MP_OK) return NULL;
+  char *copy = malloc(len + sizeof(size_t));
+  memcpy(copy, &len, sizeof len);
+  memcpy(copy + sizeof len, buf, len);
+  mp_free(buf);
+  return copy;
+}
+
+static void test_cancel_conn_send_resumes(void **state) {
+  (void)state;
+  enum { kLen = 8 << 20 }; /* far more than a socket buffer holds */
+  unsigned char *msg = malloc(kLen);
+  for (size_t i = 0; i < kLen; i++) msg[i] = (unsigned char)(i * 7 + (i >> 16));
+  mp_conn_t *a, *b;
+  MP_ASSERT_OK(mp_pipe(&a, &b, 1));
+  conn_send_job_t job = {a, msg, kLen};
+  expect_woken(call_conn_send, &job); /* part of it went out */
+  pthread_t reader;
+  assert_int_equal(pthread_create(&reader, NULL, conn_recv_main, b), 0);
+  MP_ASSERT_OK(mp_conn_send(a, msg, kLen, BLOCK_MS)); /* finishes it */
+  MP_ASSERT_OK(mp_conn_send(a, "next", 4, BLOCK_MS));
+  char *got = NULL;
+  assert_int_equal(pthread_join(reader, (void **)&got), 0);
+  assert_non_null(got);
+  size_t len;
+  memcpy(&len, got, sizeof len);
+  assert_int_equal(len, kLen);
+  assert_memory_equal(got + sizeof len, msg, kLen);
+  free(got);
+  void *next = NULL;
+  MP_ASSERT_OK(mp_conn_recv(&next, &len, b, BLOCK_MS));
+  assert_int_equal(len, 4);
+  mp_free(next);
+
+  /* Canceled half-way, then another message: refused, the end unusable. */
+  expect_woken(call_conn_send, &job);
+  MP_ASSERT_ERR(mp_conn_send(a, "other", 5, BLOCK_MS), MP_ESTATE);
+  MP_ASSERT_ERR(mp_conn_send(a, msg, kLen, BLOCK_MS), MP_ESTATE);
+  mp_conn_free(a);
+  mp_conn_free(b);
+  free(msg);
+}
+
 static int call_process_join(void *arg) { return mp_process_join(arg, MP_FOREVER); }
 
 static void test_cancel_wakes_process_join(void **state) {
@@ -517,6 +580,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cancel_wakes_barrier_wait),
       cmocka_unit_test(test_cancel_barrier_wait_keeps_arrival),
       cmocka_unit_test(test_cancel_wakes_conn_recv_forever),
+      cmocka_unit_test(test_cancel_conn_send_resumes),
       cmocka_unit_test(test_cancel_wakes_process_join),
       cmocka_unit_test(test_cancel_wakes_communicate),
       cmocka_unit_test(test_cancel_wakes_lock_acquire),

@@ -154,6 +154,28 @@ class TestSync < Minitest::Test
     end
   RUBY
 
+  # The same for a large send that waits for its reader: the trap runs,
+  # the send goes on, and the reader gets the message once, whole.
+  SEND_TRAP_SCRIPT = <<~RUBY
+    require "multiproc"
+    Multiproc.main
+    trap("USR1") {}
+    a, b = Multiproc.pipe
+    msg = Random.new(7).bytes(8 << 20)
+    reader = Thread.new { sleep 0.6; [b.recv_bytes, b.recv_bytes] }
+    Thread.new { 3.times { sleep 0.1; Process.kill("USR1", $$) } }
+    a.send_bytes(msg)
+    a.send_bytes("next")
+    got, nxt = reader.value
+    puts "send: \#{got == msg} \#{nxt}"
+  RUBY
+
+  def test_a_trap_does_not_end_a_send
+    result = run_ruby_script(SEND_TRAP_SCRIPT)
+    assert_equal 0, result.exitcode, result.stderr
+    assert_equal "send: true next\n", result.stdout
+  end
+
   def test_a_trap_does_not_end_a_barrier_wait
     result = run_ruby_script(BARRIER_TRAP_SCRIPT)
     assert_equal 0, result.exitcode, result.stderr
