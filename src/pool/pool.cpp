@@ -72,17 +72,27 @@ void fail_chunk(mp_pool &pool, Chunk *c, int status, const char *why) {
   for (uint64_t index : c->msg.indexes) fill_item(pool, c->result, ItemResult{index, status, why});
 }
 
+void forget_feed(mp_pool &pool, mp_iter_feed *f) {
+  pool.feeds.erase(std::find(pool.feeds.begin(), pool.feeds.end(), f));
+  delete f;
+}
+
+// One of the feed's chunks left the pool (pool.mu held): let the next
+// waiting one in, unless the pool is terminated (a terminated pool must
+// not take new work: its dispatcher would send it after the cancellation).
+void feed_retired(mp_pool &pool, mp_iter_feed *f) {
+  --f->in_pool;
+  while (!pool.terminated && f->in_pool < f->window && !f->waiting.empty()) {
+    pool.pending.push_back(f->waiting.front());
+    f->waiting.pop_front();
+    ++f->in_pool;
+  }
+  if (f->orphaned && f->in_pool == 0) forget_feed(pool, f);
+}
+
 // A chunk is finished (pool.mu held): drop it and feed its imap.
 void retire_chunk(mp_pool &pool, Chunk *c) {
-  if (c->feed) {
-    mp_iter_feed *f = c->feed;
-    --f->in_pool;
-    while (f->in_pool < f->window && !f->waiting.empty()) {
-      pool.pending.push_back(f->waiting.front());
-      f->waiting.pop_front();
-      ++f->in_pool;
-    }
-  }
+  if (c->feed) feed_retired(pool, c->feed);
   result_unref(c->result);
   delete c;
 }
@@ -185,7 +195,7 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
 
 // Hand pending chunks to workers with room (pool.mu held).
 void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
-  while (!pool.pending.empty()) {
+  while (!pool.terminated && !pool.pending.empty()) {
     Worker *best = nullptr;
     for (Worker *w : pool.workers) {
       if (!w->alive || w->in_flight.size() >= kInFlightPerWorker) continue;
@@ -397,6 +407,7 @@ size_t auto_chunksize(const mp_pool &pool, size_t n) {
 }
 
 int pool_start(mp_pool &pool) {
+  pool.link->pool = &pool;
   unsigned n = pool.opts.workers ? pool.opts.workers : unsigned(mp_cpu_count());
   if (!pool.opts.threads) {
     pool.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -463,20 +474,24 @@ void pool_terminate(mp_pool &pool) {
   {
     std::lock_guard<std::mutex> lock(pool.mu);
     if (pool.terminated) return;
-    pool.terminated = true;
-    auto cancel = [&](Chunk *c) {
-      fail_chunk(pool, c, MP_ECANCELED, "the pool was terminated");
-      retire_chunk(pool, c);
-    };
-    while (!pool.pending.empty()) {  // retiring may feed more from imaps
-      Chunk *c = pool.pending.front();
-      pool.pending.pop_front();
-      cancel(c);
-    }
+    pool.terminated = true;  // from now on no chunk enters the pool
+    const char *why = "the pool was terminated";
+    // Chunks still waiting outside the pool (imap) never entered it: no
+    // feed accounting for them.
     for (mp_iter_feed *f : pool.feeds) {
-      for (Chunk *c : f->waiting) cancel(c);
+      for (Chunk *c : f->waiting) {
+        fail_chunk(pool, c, MP_ECANCELED, why);
+        result_unref(c->result);
+        delete c;
+      }
       f->waiting.clear();
     }
+    auto cancel = [&](Chunk *c) {
+      fail_chunk(pool, c, MP_ECANCELED, why);
+      retire_chunk(pool, c);  // may free an orphaned feed, never adds work
+    };
+    for (Chunk *c : pool.pending) cancel(c);
+    pool.pending.clear();
     for (Worker *w : pool.workers) {
       for (Chunk *c : w->in_flight) cancel(c);
       w->in_flight.clear();
@@ -492,10 +507,13 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(pool.mu);
   if (!pool.closed && !pool.terminated)
     return fail(MP_ESTATE, "pool_join: close or terminate the pool first");
-  if (pool.joined) return MP_OK;
   Deadline deadline(timeout_ms);
-  if (!wait_cv(pool.cv, lock, deadline, [&] { return pool.workers_done; }))
+  // Another thread may be joining already: wait until it is done (a
+  // thread is joined once, and the caller may free the pool next).
+  if (!wait_cv(pool.cv, lock, deadline,
+               [&] { return pool.joined ? pool.join_done : pool.workers_done; }))
     return fail(MP_ETIMEDOUT, "pool_join: work is still running");
+  if (pool.joined) return MP_OK;
   pool.joined = true;
   lock.unlock();
   if (pool.dispatcher.joinable()) pool.dispatcher.join();
@@ -506,7 +524,24 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   pool.cb_cv.notify_all();
   lock.unlock();
   if (pool.callbacks.joinable()) pool.callbacks.join();
+  lock.lock();
+  pool.join_done = true;
+  pool.cv.notify_all();
   return MP_OK;
+}
+
+void feed_release(mp_pool &pool, mp_iter_feed *feed) {
+  for (Chunk *c : feed->waiting) {  // nobody will read them: never run them
+    {
+      std::lock_guard<std::mutex> lock(c->result->mu);
+      for (uint64_t index : c->msg.indexes) c->result->items[index].status = MP_ECANCELED;
+    }
+    result_unref(c->result);
+    delete c;
+  }
+  feed->waiting.clear();
+  feed->orphaned = true;
+  if (feed->in_pool == 0) forget_feed(pool, feed);
 }
 
 }  // namespace mp
