@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "ipc/shm.hpp"
 #include "multiproc.h"
 #include "pool/protocol.hpp"
 
@@ -61,7 +62,13 @@ struct Chunk {
 struct Worker {
   mp_process_t *proc = nullptr;
   mp_conn_t *conn = nullptr;
-  std::deque<Chunk *> in_flight;  // sent, no result yet; the front is running
+  // Sent, no result yet: the front is running (or next), the others wait
+  // in the worker's socket until it claims them on its board.
+  std::deque<Chunk *> in_flight;
+  size_t index = 0;            // its place in pool.workers and on the board
+  uint64_t *board = nullptr;   // its kBoardSlots words (process pools)
+  uint32_t free_slots = 0;     // bit i: board slot i holds no chunk of in_flight
+  int64_t front_since_ms = 0;  // when the front of in_flight became the front
   uint64_t tasks_sent = 0;
   bool alive = false;
   std::thread thread;  // thread pools only
@@ -119,6 +126,7 @@ struct mp_pool {
   bool joined = false;        // a thread is joining the pool's threads
   bool join_done = false;     // ... and has joined them
   int wake_fd = -1;  // wakes the dispatcher thread (process pools)
+  mp::Segment board;  // the workers' claim boards (process pools)
   bool dispatcher_sleeping = false;  // in poll(): needs wake_fd to notice work
   std::thread dispatcher;
   std::thread callbacks;

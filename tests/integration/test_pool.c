@@ -2240,6 +2240,116 @@ static void body_terminate_concurrently(int mode) {
 }
 DEF_ALL_MODES(terminate_concurrently)
 
+/* ------------------------------------------------------------------------
+ * Head-of-line blocking: one task hangs (60 s, far beyond the test's
+ * bound), the short ones submitted with it or after it all finish on the
+ * other worker within a few seconds, then terminate ends the hung one.
+ * ---------------------------------------------------------------------- */
+
+#define HUNG_MS "60000"
+#define PROMPT_MS 5000 /* generous: the short tasks take ~10 ms each */
+
+static void terminate_hung(mp_pool_t *p, int mode) {
+  int64_t t0 = now_ms();
+  MP_ASSERT_OK(mp_pool_terminate(p));
+  int64_t took = now_ms() - t0;
+  if (took > 5000) fail_msg("%s: terminate took %lld ms", mode_name(mode), (long long)took);
+}
+
+static void body_hol_apply_async(int mode) {
+  mp_pool_t *p = new_pool(mode, 2);
+  enum { N = 6 };
+  mp_result_t *hung = NULL, *r[N];
+  for (int round = 0; round < 2; round++) { /* short ones with, then after it */
+    if (round == 0)
+      MP_ASSERT_OK(mp_pool_apply_async(&hung, p, "sleep", HUNG_MS, 5, NULL, NULL, NULL));
+    else
+      sleep_ms(100);
+    for (int i = 0; i < N; i++)
+      MP_ASSERT_OK(mp_pool_apply_async(&r[i], p, "sleep", "10", 2, NULL, NULL, NULL));
+    int64_t deadline = now_ms() + PROMPT_MS;
+    for (int i = 0; i < N; i++) {
+      const void *data;
+      size_t len;
+      int64_t left = deadline - now_ms();
+      int rc = mp_result_get(&data, &len, r[i], left > 0 ? left : 0);
+      if (rc != MP_OK)
+        fail_msg("%s: short task %d of %d behind a hung one: %s", mode_name(mode), i, N,
+                 mp_err_name(rc));
+      mp_result_free(r[i]);
+    }
+  }
+  assert_int_equal(mp_result_ready(hung), 0);
+  terminate_hung(p, mode);
+  const void *data;
+  size_t len;
+  MP_ASSERT_ERR(mp_result_get(&data, &len, hung, 0), MP_ECANCELED);
+  mp_result_free(hung);
+  pool_done(p);
+}
+DEF_FORK(hol_apply_async)
+DEF_SPAWN(hol_apply_async)
+
+/* 13 one-item chunks, the first hangs: the other 12 finish promptly. */
+static void body_hol_map(int mode) {
+  mp_pool_t *p = new_pool(mode, 2);
+  args_t a;
+  args_make(&a, 13, "10");
+  args_set(&a, 0, HUNG_MS);
+  mp_result_t *m = NULL;
+  MP_ASSERT_OK(mp_pool_map_async(&m, p, "sleep", a.ptr, a.len, a.n, 1, NULL, NULL, NULL));
+  int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)a.n - 1);
+  if (done < (int64_t)a.n - 1)
+    fail_msg("%s: %lld of %zu short map items finished behind a hung one", mode_name(mode),
+             (long long)done, a.n - 1);
+  assert_int_equal(mp_result_ready(m), 0);
+  terminate_hung(p, mode);
+  assert_int_equal(mp_result_successful(m), 0);
+  mp_result_free(m);
+  args_free(&a);
+  pool_done(p);
+}
+DEF_FORK(hol_map)
+DEF_SPAWN(hol_map)
+
+/* imap, ordered and unordered: the first item hangs, the others come. */
+static void body_hol_imap(int mode) {
+  for (int flags = 0; flags <= MP_IMAP_UNORDERED; flags++) {
+    mp_pool_t *p = new_pool(mode, 2);
+    args_t a;
+    args_make(&a, 20, "10");
+    args_set(&a, 0, HUNG_MS);
+    mp_iter_t *it = NULL;
+    MP_ASSERT_OK(mp_pool_imap(&it, p, "sleep", a.ptr, a.len, a.n, 1, flags));
+    size_t idx, len;
+    const void *data;
+    if (flags == MP_IMAP_UNORDERED) {
+      int64_t deadline = now_ms() + PROMPT_MS;
+      for (size_t i = 1; i < a.n; i++) {
+        int64_t left = deadline - now_ms();
+        int rc = mp_iter_next(&idx, &data, &len, it, left > 0 ? left : 0);
+        if (rc != MP_OK)
+          fail_msg("%s: imap_unordered item %zu of %zu behind a hung one: %s",
+                   mode_name(mode), i, a.n - 1, mp_err_name(rc));
+        assert_int_not_equal(idx, 0);
+      }
+    } else {
+      /* In order the first item blocks the caller, but the work must not. */
+      int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)a.n - 1);
+      if (done < (int64_t)a.n - 1)
+        fail_msg("%s: %lld of %zu short imap items finished behind a hung one",
+                 mode_name(mode), (long long)done, a.n - 1);
+    }
+    terminate_hung(p, mode);
+    MP_ASSERT_ERR(mp_iter_next(&idx, &data, &len, it, 0), MP_ECANCELED);
+    mp_iter_free(it);
+    args_free(&a);
+    pool_done(p);
+  }
+}
+DEF_FORK(hol_imap)
+DEF_SPAWN(hol_imap)
+
 /* ------------------------------------------------------------------------ */
 
 #define T(f) cmocka_unit_test_teardown(f, teardown)
@@ -2354,6 +2464,12 @@ int main(int argc, char **argv) {
       T(test_pool_terminate_concurrently_fork),
       T(test_pool_terminate_concurrently_spawn),
       T(test_pool_terminate_concurrently_threads),
+      T(test_pool_hol_apply_async_fork),
+      T(test_pool_hol_apply_async_spawn),
+      T(test_pool_hol_map_fork),
+      T(test_pool_hol_map_spawn),
+      T(test_pool_hol_imap_fork),
+      T(test_pool_hol_imap_spawn),
   };
   return MP_RUN_TESTS(tests);
 }
