@@ -200,12 +200,14 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
   bump(pool, MP_POOL_WORKERS_REPLACED);
   bool needed = !pool.terminated && (!pool.closed || work_left(pool));
   if (needed && start_worker_process(pool, w) != MP_OK) {
-    // Cannot replace it now: fail what is queued rather than hang.
-    for (Chunk *c : pool.pending) {
+    // Cannot replace it now: fail what is queued rather than hang
+    // (retiring an imap's chunk queues its next one: fail that too).
+    while (!pool.pending.empty()) {
+      Chunk *c = pool.pending.front();
+      pool.pending.pop_front();
       fail_chunk(pool, c, MP_EWORKERDIED, "no worker process could be started");
       retire_chunk(pool, c);
     }
-    pool.pending.clear();
   }
 }
 

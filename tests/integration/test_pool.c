@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <sys/types.h>
 #include <time.h>
@@ -2240,6 +2241,44 @@ static void body_terminate_concurrently(int mode) {
 }
 DEF_ALL_MODES(terminate_concurrently)
 
+/* A worker dies and no replacement can start (no descriptor left for its
+ * pipe): every queued item of an imap fails, also the ones its feed
+ * queues while the pool fails the others; the iterator never hangs. */
+static void body_imap_no_replacement(int mode) {
+  mp_pool_t *p = new_pool(mode, 1);
+  args_t a;
+  args_make(&a, 40, "1");
+  args_set(&a, 0, "kill");
+  mp_result_t *busy = NULL;
+  MP_ASSERT_OK(mp_pool_apply_async(&busy, p, "sleep", "300", 3, NULL, NULL, NULL));
+  mp_iter_t *it = NULL;
+  MP_ASSERT_OK(mp_pool_imap(&it, p, "crash", a.ptr, a.len, a.n, 1, MP_IMAP_UNORDERED));
+  struct rlimit old, none;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest_free = dup(0);
+  assert_true(lowest_free >= 0);
+  close(lowest_free);
+  none = old;
+  none.rlim_cur = (rlim_t)lowest_free;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+  size_t idx, len, died = 0, got = 0;
+  const void *data;
+  int rc;
+  while ((rc = mp_iter_next(&idx, &data, &len, it, 10000)) != MP_ECLOSED && rc != MP_ETIMEDOUT) {
+    got++;
+    if (rc == MP_EWORKERDIED) died++;
+  }
+  setrlimit(RLIMIT_NOFILE, &old);
+  if (rc == MP_ETIMEDOUT) fail_msg("%s: %zu of %zu imap items came, then none", mode_name(mode), got, a.n);
+  assert_int_equal(got, a.n);
+  assert_true(died >= 1);
+  mp_iter_free(it);
+  mp_result_free(busy);
+  args_free(&a);
+  pool_done(p);
+}
+DEF_FORK(imap_no_replacement)
+
 /* ------------------------------------------------------------------------
  * Head-of-line blocking: one task hangs (60 s, far beyond the test's
  * bound), the short ones submitted with it or after it all finish on the
@@ -2464,6 +2503,7 @@ int main(int argc, char **argv) {
       T(test_pool_terminate_concurrently_fork),
       T(test_pool_terminate_concurrently_spawn),
       T(test_pool_terminate_concurrently_threads),
+      T(test_pool_imap_no_replacement_fork),
       T(test_pool_hol_apply_async_fork),
       T(test_pool_hol_apply_async_spawn),
       T(test_pool_hol_map_fork),
