@@ -2138,6 +2138,7 @@ static void lifetime_round(int mode, int order, const args_t *a) {
       MP_ASSERT_OK(mp_pool_terminate(p));
       drain_iter(it, a->n - 1);
       mp_iter_free(it);
+      it = NULL;
       pool_done(p);
       break;
     case ORDER_CLOSE_FREE_THEN_ITER:
@@ -2145,13 +2146,16 @@ static void lifetime_round(int mode, int order, const args_t *a) {
       pool_done(p);
       drain_iter(it, a->n);
       mp_iter_free(it);
+      it = NULL;
       break;
     case ORDER_FREE_ITER_SENDING:
       mp_iter_free(it);
+      it = NULL;
       for (int i = 0; i < 4; i++) {
         MP_ASSERT_OK(mp_pool_imap(&it, p, "echo", a->ptr, a->len, a->n, 1, MP_IMAP_UNORDERED));
         if (i % 2) MP_ASSERT_OK(mp_iter_next(&idx, &data, &len, it, WAIT_MS));
         mp_iter_free(it);
+        it = NULL;
       }
       MP_ASSERT_OK(mp_result_get(&data, &len, one, WAIT_MS));
       MP_ASSERT_OK(mp_pool_terminate(p));
@@ -2182,9 +2186,7 @@ static void lifetime_round(int mode, int order, const args_t *a) {
       break;
     }
   }
-  if (order != ORDER_FREE_ITER_SENDING && order != ORDER_TERMINATE_ITER_OPEN &&
-      order != ORDER_CALLBACK_RUNNING)
-    mp_iter_free(it);
+  mp_iter_free(it); /* if the order left it open (after the pool) */
   check_freed_result(one);
   check_freed_result(many);
   assert_int_equal(atomic_load(&g_slow_cb_calls), 1);
