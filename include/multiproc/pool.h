@@ -86,7 +86,10 @@ MP_EXTERN int mp_pool_opts_set_threads(mp_pool_opts_t *opts, int enabled);
 /**
  * Start a pool. Worker processes are daemons: they die with the parent.
  * A worker that dies (SIGKILL, crash) fails only the task it was running,
- * with MP_EWORKERDIED, and is replaced; the pool never hangs.
+ * with MP_EWORKERDIED, and is replaced; the pool never hangs. Tasks are
+ * sent ahead to each worker process, but one that has not started is
+ * handed to an idle worker once the task ahead of it has run ~2 ms: a
+ * long task never holds the ones queued behind it.
  *
  * @param opts  borrowed for the call; NULL for the defaults.
  * Errors: MP_EINVAL, MP_ESTATE (MP_START_SPAWN without mp_main()),

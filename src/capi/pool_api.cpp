@@ -271,11 +271,13 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
     int s = pool_submit(*pool, r, task, copy_args(args, arg_lens, n), chunksize ? chunksize : 1,
                         feed);
     if (s != MP_OK) {
+      std::lock_guard<std::mutex> lock(pool->mu);
+      feed_release(*pool, feed);  // nothing was queued
       result_unref(r);
       return s;
     }
     auto *it = new mp_iter();
-    it->pool = pool;
+    it->link = pool->link;
     it->result = r;
     it->feed = feed;
     it->ordered = flags == 0;
@@ -320,15 +322,12 @@ MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_ite
 MP_EXTERN void mp_iter_free(mp_iter_t *iter) {
   if (!valid(iter)) return;
   iter->magic = 0;
-  {  // chunks not yet in the pool will never be needed: cancel them
-    std::lock_guard<std::mutex> lock(iter->pool->mu);
-    for (Chunk *c : iter->feed->waiting) {
-      for (uint64_t index : c->msg.indexes)
-        c->result->items[index].status = MP_ECANCELED;
-      result_unref(c->result);
-      delete c;
+  {  // the pool (if it still exists) no longer feeds this iterator
+    std::lock_guard<std::mutex> link_lock(iter->link->mu);
+    if (mp_pool *pool = iter->link->pool) {
+      std::lock_guard<std::mutex> lock(pool->mu);
+      feed_release(*pool, iter->feed);
     }
-    iter->feed->waiting.clear();
   }
   result_unref(iter->result);
   delete iter;
@@ -431,6 +430,10 @@ MP_EXTERN int64_t mp_pool_stat(mp_pool_t *pool, mp_pool_stat_t what_arg) {
 
 MP_EXTERN void mp_pool_free(mp_pool_t *pool) {
   if (!valid(pool)) return;
+  {  // iterators freed from now on leave the pool alone
+    std::lock_guard<std::mutex> lock(pool->link->mu);
+    pool->link->pool = nullptr;
+  }
   pool_terminate(*pool);
   pool_join(*pool, MP_FOREVER);
   pool->magic = 0;

@@ -22,8 +22,15 @@ namespace mp {
 namespace {
 
 // Chunks a worker process may hold at once: the running one and the next,
-// so a worker never idles waiting for the dispatcher.
+// so a worker never idles waiting for the dispatcher. The ones it has not
+// started go to an idle worker if it is slow (reclaim_unstarted).
 constexpr size_t kInFlightPerWorker = 8;
+static_assert(kInFlightPerWorker < kBoardSlots, "every chunk a worker holds needs a slot");
+constexpr uint32_t kAllSlots = (1u << kBoardSlots) - 1;
+// How long a worker's current chunk runs before the chunks queued behind
+// it may go to an idle worker: short tasks are done sooner where they are
+// than taken back and sent again.
+constexpr int64_t kReclaimAfterMs = 2;
 // imap keeps this many chunks per worker in the pool (back-pressure).
 constexpr size_t kImapChunksPerWorker = 4;
 
@@ -72,17 +79,27 @@ void fail_chunk(mp_pool &pool, Chunk *c, int status, const char *why) {
   for (uint64_t index : c->msg.indexes) fill_item(pool, c->result, ItemResult{index, status, why});
 }
 
+void forget_feed(mp_pool &pool, mp_iter_feed *f) {
+  pool.feeds.erase(std::find(pool.feeds.begin(), pool.feeds.end(), f));
+  delete f;
+}
+
+// One of the feed's chunks left the pool (pool.mu held): let the next
+// waiting one in, unless the pool is terminated (a terminated pool must
+// not take new work: its dispatcher would send it after the cancellation).
+void feed_retired(mp_pool &pool, mp_iter_feed *f) {
+  --f->in_pool;
+  while (!pool.terminated && f->in_pool < f->window && !f->waiting.empty()) {
+    pool.pending.push_back(f->waiting.front());
+    f->waiting.pop_front();
+    ++f->in_pool;
+  }
+  if (f->orphaned && f->in_pool == 0) forget_feed(pool, f);
+}
+
 // A chunk is finished (pool.mu held): drop it and feed its imap.
 void retire_chunk(mp_pool &pool, Chunk *c) {
-  if (c->feed) {
-    mp_iter_feed *f = c->feed;
-    --f->in_pool;
-    while (f->in_pool < f->window && !f->waiting.empty()) {
-      pool.pending.push_back(f->waiting.front());
-      f->waiting.pop_front();
-      ++f->in_pool;
-    }
-  }
+  if (c->feed) feed_retired(pool, c->feed);
   result_unref(c->result);
   delete c;
 }
@@ -108,10 +125,12 @@ int start_worker_process(mp_pool &pool, Worker *w) {
   mp_conn_t *mine = nullptr, *theirs = nullptr;
   int r = mp_pipe(&mine, &theirs, 1);
   if (r != MP_OK) return r;
-  WorkerConfig config{pool.opts.init_task, pool.opts.init_arg, pool.opts.max_tasks, {}};
+  WorkerConfig config{pool.opts.init_task, pool.opts.init_arg, pool.opts.max_tasks,
+                      uint32_t(w->index), {}};
   if (pool.opts.method == MP_START_FORK) {  // a forked worker inherits these
     config.close_fds.push_back(mp_conn_fileno(mine));
     config.close_fds.push_back(pool.wake_fd);
+    config.close_fds.push_back(pool.board.fd());  // it uses its passed copy
     for (Worker *other : pool.workers)
       if (other->conn) config.close_fds.push_back(mp_conn_fileno(other->conn));
   }
@@ -121,6 +140,9 @@ int start_worker_process(mp_pool &pool, Worker *w) {
   if (r == MP_OK) r = mp_process_set_daemon(proc, 1);
   if (r == MP_OK) r = mp_process_set_start_method(proc, pool.opts.method);
   if (r == MP_OK) r = mp_process_pass_fd(proc, mp_conn_fileno(theirs)) < 0 ? MP_ESYS : MP_OK;
+  if (r == MP_OK) r = mp_process_pass_fd(proc, pool.board.fd()) < 0 ? MP_ESYS : MP_OK;
+  for (uint32_t i = 0; i < kBoardSlots; ++i) w->board[i] = 0;  // nothing offered yet
+  w->free_slots = kAllSlots;
   if (r == MP_OK) r = mp_process_start(proc);
   mp_conn_free(theirs);  // the worker has its copy
   if (r != MP_OK) {
@@ -163,8 +185,12 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
     fail_chunk(pool, running, MP_EWORKERDIED, "the worker process died running this task");
     retire_chunk(pool, running);
     while (!w->in_flight.empty()) {  // never started: run them elsewhere
-      pool.pending.push_front(w->in_flight.back());
+      Chunk *c = w->in_flight.back();
       w->in_flight.pop_back();
+      // A new id: a message of the old worker, if it still reads, must
+      // never claim the chunk on the board its replacement reuses.
+      c->msg.id = ++pool.next_chunk;
+      pool.pending.push_front(c);
     }
   }
   reap.push_back({w->proc, w->conn});
@@ -174,31 +200,96 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
   bump(pool, MP_POOL_WORKERS_REPLACED);
   bool needed = !pool.terminated && (!pool.closed || work_left(pool));
   if (needed && start_worker_process(pool, w) != MP_OK) {
-    // Cannot replace it now: fail what is queued rather than hang.
-    for (Chunk *c : pool.pending) {
+    // Cannot replace it now: fail what is queued rather than hang
+    // (retiring an imap's chunk queues its next one: fail that too).
+    while (!pool.pending.empty()) {
+      Chunk *c = pool.pending.front();
+      pool.pending.pop_front();
       fail_chunk(pool, c, MP_EWORKERDIED, "no worker process could be started");
       retire_chunk(pool, c);
     }
-    pool.pending.clear();
   }
 }
 
-// Hand pending chunks to workers with room (pool.mu held).
-void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
-  while (!pool.pending.empty()) {
+bool has_room(const mp_pool &pool, const Worker *w) {
+  if (!w->alive || w->in_flight.size() >= kInFlightPerWorker) return false;
+  return !pool.opts.max_tasks || w->tasks_sent < pool.opts.max_tasks;
+}
+
+// Give a chunk to a worker (pool.mu held): offered in a free board slot.
+void hand_to(Worker *w, Chunk *c) {
+  uint32_t slot = uint32_t(__builtin_ctz(w->free_slots));
+  w->free_slots &= ~(1u << slot);
+  c->msg.slot = slot;
+  board_offer(&w->board[slot], c->msg.id);
+  if (w->in_flight.empty()) w->front_since_ms = now_ms();
+  w->in_flight.push_back(c);
+  w->tasks_sent += c->msg.args.size();
+}
+
+// The chunk left the worker's in_flight (pool.mu held).
+void release_slot(Worker *w, const Chunk *c) { w->free_slots |= 1u << c->msg.slot; }
+
+// Hand pending chunks to the least busy workers with room (pool.mu held).
+void assign_pending(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
+  while (!pool.terminated && !pool.pending.empty()) {
     Worker *best = nullptr;
-    for (Worker *w : pool.workers) {
-      if (!w->alive || w->in_flight.size() >= kInFlightPerWorker) continue;
-      if (pool.opts.max_tasks && w->tasks_sent >= pool.opts.max_tasks) continue;
-      if (!best || w->in_flight.size() < best->in_flight.size()) best = w;
-    }
+    for (Worker *w : pool.workers)
+      if (has_room(pool, w) && (!best || w->in_flight.size() < best->in_flight.size())) best = w;
     if (!best) return;
     Chunk *c = pool.pending.front();
     pool.pending.pop_front();
-    best->in_flight.push_back(c);
-    best->tasks_sent += c->msg.args.size();
+    hand_to(best, c);
     sends.push_back({best, c});
   }
+}
+
+// A worker sits idle while nothing is pending: take back half of the
+// chunks that wait, unstarted, behind the running one on the busiest
+// worker whose current chunk has run kReclaimAfterMs (it may be stuck in
+// a long task), and queue them again (pool.mu held). Returns whether any
+// came back; *wake_ms: when to look again (-1: only on the next event).
+bool reclaim_unstarted(mp_pool &pool, int *wake_ms) {
+  *wake_ms = -1;
+  if (pool.terminated || !pool.pending.empty()) return false;
+  bool idle = false;
+  for (const Worker *w : pool.workers) idle = idle || (w->in_flight.empty() && has_room(pool, w));
+  if (!idle) return false;
+  Worker *victim = nullptr;
+  int64_t now = now_ms();
+  for (Worker *w : pool.workers) {
+    if (!w->alive || w->in_flight.size() < 2) continue;
+    int64_t ripe_in = w->front_since_ms + kReclaimAfterMs - now;
+    if (ripe_in > 0) {
+      *wake_ms = *wake_ms < 0 ? int(ripe_in) : std::min(*wake_ms, int(ripe_in));
+    } else if (!victim || w->in_flight.size() > victim->in_flight.size()) {
+      victim = w;
+    }
+  }
+  if (!victim) return false;
+  bool any = false;
+  for (size_t n = victim->in_flight.size() / 2; n > 0; --n) {  // half of size-1, rounded up
+    Chunk *c = victim->in_flight.back();
+    // Claimed: it runs now, and so did the ones before it (claims go in order).
+    if (!board_revoke(&victim->board[c->msg.slot], c->msg.id)) break;
+    victim->in_flight.pop_back();
+    release_slot(victim, c);
+    victim->tasks_sent -= c->msg.args.size();
+    bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
+    c->msg.id = ++pool.next_chunk;  // the message the victim will skip keeps the old id
+    pool.pending.push_front(c);
+    any = true;
+  }
+  return any;
+}
+
+// Hand out pending chunks, or else unstarted ones from a busy worker to an
+// idle one (pool.mu held). Only when nothing was handed out, so no chunk
+// in sends is taken back before it is sent. *wake_ms as reclaim_unstarted.
+void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends, int *wake_ms) {
+  *wake_ms = -1;
+  assign_pending(pool, sends);
+  if (sends.empty() && reclaim_unstarted(pool, wake_ms)) assign_pending(pool, sends);
 }
 
 // Whether index is one of the chunk's items (its indexes ascend): a
@@ -220,6 +311,8 @@ bool take_result(mp_pool &pool, Worker *w) {
   if (r != MP_OK || w->in_flight.empty() || w->in_flight.front()->msg.id != res.id) return false;
   Chunk *c = w->in_flight.front();
   w->in_flight.pop_front();
+  release_slot(w, c);
+  if (!w->in_flight.empty()) w->front_since_ms = now_ms();  // the next one starts
   bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
   for (auto &item : res.items)
     if (in_chunk(*c, item.index)) fill_item(pool, c->result, std::move(item));
@@ -282,6 +375,7 @@ void dispatcher_loop(mp_pool *pool) {
     std::vector<std::pair<Worker *, Chunk *>> sends;
     std::vector<std::pair<mp_process_t *, mp_conn_t *>> reap;
     bool done;
+    int wake_ms;  // a reclaim that is not due yet
     {
       std::lock_guard<std::mutex> lock(pool->mu);
       // Chunks of a worker lost while sending go back to pending: hand them
@@ -290,7 +384,7 @@ void dispatcher_loop(mp_pool *pool) {
       bool lost;
       do {
         sends.clear();
-        assign(*pool, sends);
+        assign(*pool, sends, &wake_ms);
         lost = send_chunks(*pool, sends, reap);
       } while (lost);
       done = shut_down_if_done(*pool, reap);
@@ -305,7 +399,7 @@ void dispatcher_loop(mp_pool *pool) {
     }
     for (auto &[proc, conn] : reap) reap_worker(proc, conn);
     if (done) break;
-    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
+    if (poll(fds.data(), fds.size(), wake_ms) < 0 && errno != EINTR) break;
     if (fds[0].revents) {
       uint64_t n;
       ssize_t rd = read(pool->wake_fd, &n, sizeof n);
@@ -397,13 +491,18 @@ size_t auto_chunksize(const mp_pool &pool, size_t n) {
 }
 
 int pool_start(mp_pool &pool) {
+  pool.link->pool = &pool;
   unsigned n = pool.opts.workers ? pool.opts.workers : unsigned(mp_cpu_count());
   if (!pool.opts.threads) {
     pool.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (pool.wake_fd < 0) return fail_errno("pool: eventfd", "", errno);
+    int r = pool.board.create("multiproc-pool-board", n * kBoardSlots * sizeof(uint64_t));
+    if (r != MP_OK) return r;
   }
   for (unsigned i = 0; i < n; ++i) {
     auto *w = new Worker();
+    w->index = i;
+    if (!pool.opts.threads) w->board = static_cast<uint64_t *>(pool.board.data()) + i * kBoardSlots;
     pool.workers.push_back(w);
     if (pool.opts.threads) {
       w->alive = true;
@@ -463,20 +562,24 @@ void pool_terminate(mp_pool &pool) {
   {
     std::lock_guard<std::mutex> lock(pool.mu);
     if (pool.terminated) return;
-    pool.terminated = true;
-    auto cancel = [&](Chunk *c) {
-      fail_chunk(pool, c, MP_ECANCELED, "the pool was terminated");
-      retire_chunk(pool, c);
-    };
-    while (!pool.pending.empty()) {  // retiring may feed more from imaps
-      Chunk *c = pool.pending.front();
-      pool.pending.pop_front();
-      cancel(c);
-    }
+    pool.terminated = true;  // from now on no chunk enters the pool
+    const char *why = "the pool was terminated";
+    // Chunks still waiting outside the pool (imap) never entered it: no
+    // feed accounting for them.
     for (mp_iter_feed *f : pool.feeds) {
-      for (Chunk *c : f->waiting) cancel(c);
+      for (Chunk *c : f->waiting) {
+        fail_chunk(pool, c, MP_ECANCELED, why);
+        result_unref(c->result);
+        delete c;
+      }
       f->waiting.clear();
     }
+    auto cancel = [&](Chunk *c) {
+      fail_chunk(pool, c, MP_ECANCELED, why);
+      retire_chunk(pool, c);  // may free an orphaned feed, never adds work
+    };
+    for (Chunk *c : pool.pending) cancel(c);
+    pool.pending.clear();
     for (Worker *w : pool.workers) {
       for (Chunk *c : w->in_flight) cancel(c);
       w->in_flight.clear();
@@ -492,10 +595,13 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(pool.mu);
   if (!pool.closed && !pool.terminated)
     return fail(MP_ESTATE, "pool_join: close or terminate the pool first");
-  if (pool.joined) return MP_OK;
   Deadline deadline(timeout_ms);
-  if (!wait_cv(pool.cv, lock, deadline, [&] { return pool.workers_done; }))
+  // Another thread may be joining already: wait until it is done (a
+  // thread is joined once, and the caller may free the pool next).
+  if (!wait_cv(pool.cv, lock, deadline,
+               [&] { return pool.joined ? pool.join_done : pool.workers_done; }))
     return fail(MP_ETIMEDOUT, "pool_join: work is still running");
+  if (pool.joined) return MP_OK;
   pool.joined = true;
   lock.unlock();
   if (pool.dispatcher.joinable()) pool.dispatcher.join();
@@ -506,7 +612,24 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   pool.cb_cv.notify_all();
   lock.unlock();
   if (pool.callbacks.joinable()) pool.callbacks.join();
+  lock.lock();
+  pool.join_done = true;
+  pool.cv.notify_all();
   return MP_OK;
+}
+
+void feed_release(mp_pool &pool, mp_iter_feed *feed) {
+  for (Chunk *c : feed->waiting) {  // nobody will read them: never run them
+    {
+      std::lock_guard<std::mutex> lock(c->result->mu);
+      for (uint64_t index : c->msg.indexes) c->result->items[index].status = MP_ECANCELED;
+    }
+    result_unref(c->result);
+    delete c;
+  }
+  feed->waiting.clear();
+  feed->orphaned = true;
+  if (feed->in_pool == 0) forget_feed(pool, feed);
 }
 
 }  // namespace mp

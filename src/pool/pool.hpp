@@ -7,11 +7,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "ipc/shm.hpp"
 #include "multiproc.h"
 #include "pool/protocol.hpp"
 
@@ -60,7 +62,13 @@ struct Chunk {
 struct Worker {
   mp_process_t *proc = nullptr;
   mp_conn_t *conn = nullptr;
-  std::deque<Chunk *> in_flight;  // sent, no result yet; the front is running
+  // Sent, no result yet: the front is running (or next), the others wait
+  // in the worker's socket until it claims them on its board.
+  std::deque<Chunk *> in_flight;
+  size_t index = 0;            // its place in pool.workers and on the board
+  uint64_t *board = nullptr;   // its kBoardSlots words (process pools)
+  uint32_t free_slots = 0;     // bit i: board slot i holds no chunk of in_flight
+  int64_t front_since_ms = 0;  // when the front of in_flight became the front
   uint64_t tasks_sent = 0;
   bool alive = false;
   std::thread thread;  // thread pools only
@@ -70,17 +78,32 @@ void result_unref(mp_result *r);
 
 }  // namespace mp
 
-// imap: chunks not yet submitted, fed a few at a time.
+// imap: chunks not yet submitted, fed a few at a time. The pool owns it
+// (its chunks point at it); once the iterator is freed it goes with the
+// last of its chunks in the pool.
 struct mp_iter_feed {
   std::deque<mp::Chunk *> waiting;
   size_t window = 0;     // chunks in the pool at most
   size_t in_pool = 0;
+  bool orphaned = false;  // the iterator is gone
 };
+
+namespace mp {
+
+// How an iterator reaches its pool, which may be freed first: the pool
+// clears `pool` (under mu) when it is freed; an iterator that finds it
+// NULL has nothing left to tell the pool.
+struct PoolLink {
+  std::mutex mu;
+  mp_pool *pool = nullptr;
+};
+
+}  // namespace mp
 
 struct mp_iter {
   static constexpr uint32_t kMagic = 0x4d504954;  // "MPIT"
   uint32_t magic = kMagic;
-  mp_pool *pool;
+  std::shared_ptr<mp::PoolLink> link;
   mp_result *result;
   mp_iter_feed *feed;
   bool ordered;
@@ -100,8 +123,10 @@ struct mp_pool {
   bool terminated = false;
   bool workers_done = false;  // every worker has exited
   int threads_running = 0;    // thread pools: worker threads not yet done
-  bool joined = false;
+  bool joined = false;        // a thread is joining the pool's threads
+  bool join_done = false;     // ... and has joined them
   int wake_fd = -1;  // wakes the dispatcher thread (process pools)
+  mp::Segment board;  // the workers' claim boards (process pools)
   bool dispatcher_sleeping = false;  // in poll(): needs wake_fd to notice work
   std::thread dispatcher;
   std::thread callbacks;
@@ -110,6 +135,7 @@ struct mp_pool {
   bool cb_stop = false;
   uint64_t next_chunk = 0;
   std::vector<mp_iter_feed *> feeds;
+  std::shared_ptr<mp::PoolLink> link = std::make_shared<mp::PoolLink>();
   std::atomic<int64_t> stats[6] = {};
 };
 
@@ -122,6 +148,9 @@ int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
 void pool_close(mp_pool &pool);
 int pool_join(mp_pool &pool, int64_t timeout_ms);
 void pool_terminate(mp_pool &pool);
+// The iterator of feed is freed (pool.mu held): its chunks not yet in the
+// pool are canceled, the feed goes when its last chunk in the pool does.
+void feed_release(mp_pool &pool, mp_iter_feed *feed);
 size_t auto_chunksize(const mp_pool &pool, size_t n);
 
 }  // namespace mp

@@ -84,9 +84,25 @@ int run_task(std::string *out, const TaskFn &task, const std::string &arg) {
   return rc == 0 ? MP_OK : MP_ETASKFAILED;
 }
 
+// A slot holds 0 (free), id*2 (offered) or id*2+1 (claimed: running).
+void board_offer(uint64_t *slot, uint64_t id) { __atomic_store_n(slot, id << 1, __ATOMIC_RELEASE); }
+
+bool board_claim(uint64_t *slot, uint64_t id) {
+  uint64_t expect = id << 1;
+  return __atomic_compare_exchange_n(slot, &expect, expect | 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE);
+}
+
+bool board_revoke(uint64_t *slot, uint64_t id) {
+  uint64_t expect = id << 1;
+  return __atomic_compare_exchange_n(slot, &expect, 0, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE);
+}
+
 std::string encode_chunk(const ChunkMsg &m) {
-  std::string s = "MPT1";
+  std::string s = "MPT2";
   put_u64(s, m.id);
+  put_u32(s, m.slot);
   put_bytes(s, m.task);
   put_u32(s, uint32_t(m.args.size()));
   for (size_t i = 0; i < m.args.size(); ++i) {
@@ -99,8 +115,8 @@ std::string encode_chunk(const ChunkMsg &m) {
 int decode_chunk(ChunkMsg &out, const std::string &wire) {
   Reader r(wire);
   uint32_t n;
-  if (!r.magic("MPT1") || !r.u64(&out.id) || !r.bytes(&out.task) || !r.u32(&n) ||
-      n > r.left() / 16)
+  if (!r.magic("MPT2") || !r.u64(&out.id) || !r.u32(&out.slot) || out.slot >= kBoardSlots ||
+      !r.bytes(&out.task) || !r.u32(&n) || n > r.left() / 16)
     return fail(MP_EINVAL, "pool: malformed task message");
   out.indexes.resize(n);
   out.args.resize(n);
@@ -138,10 +154,11 @@ int decode_result(ResultMsg &out, const std::string &wire) {
 }
 
 std::string encode_config(const WorkerConfig &c) {
-  std::string s = "MPW1";
+  std::string s = "MPW2";
   put_bytes(s, c.init_task);
   put_bytes(s, c.init_arg);
   put_u32(s, c.max_tasks);
+  put_u32(s, c.board_index);
   put_u32(s, uint32_t(c.close_fds.size()));
   for (int32_t fd : c.close_fds) put_u32(s, uint32_t(fd));
   return s;
@@ -150,8 +167,8 @@ std::string encode_config(const WorkerConfig &c) {
 int decode_config(WorkerConfig &out, const std::string &wire) {
   Reader r(wire);
   uint32_t n;
-  if (!r.magic("MPW1") || !r.bytes(&out.init_task) || !r.bytes(&out.init_arg) ||
-      !r.u32(&out.max_tasks) || !r.u32(&n) || n > r.left() / 4)
+  if (!r.magic("MPW2") || !r.bytes(&out.init_task) || !r.bytes(&out.init_arg) ||
+      !r.u32(&out.max_tasks) || !r.u32(&out.board_index) || !r.u32(&n) || n > r.left() / 4)
     return fail(MP_EINVAL, "pool: malformed worker configuration");
   out.close_fds.resize(n);
   for (auto &fd : out.close_fds) {

@@ -24,9 +24,10 @@ bool lookup_task(const std::string &name, TaskFn *out);
 int run_task(std::string *out, const TaskFn &task, const std::string &arg);
 
 // A chunk: several arguments of one task, numbered by their index in the
-// caller's argument list.
+// caller's argument list. slot: its word on the worker's claim board.
 struct ChunkMsg {
   uint64_t id = 0;
+  uint32_t slot = 0;
   std::string task;
   std::vector<uint64_t> indexes;
   std::vector<std::string> args;
@@ -49,6 +50,7 @@ struct WorkerConfig {
   std::string init_task;
   std::string init_arg;
   uint32_t max_tasks = 0;
+  uint32_t board_index = 0;  // the worker's claim board in the pool's segment
   // Forked workers only: the parent's descriptors they inherited and must
   // close (the pool's ends of every worker connection, its wake-up fd), so
   // that nothing but the parent keeps a worker's connection open.
@@ -59,6 +61,19 @@ struct WorkerConfig {
 // End of stream does too, but a copy of the parent's end inherited by some
 // other child could delay that indefinitely.
 constexpr size_t kStopMessageLen = 0;
+
+// The claim board: kBoardSlots words per worker in memory the parent and
+// the worker share (the worker's second passed descriptor). The parent
+// offers each chunk it sends in a free slot; the worker claims the chunk
+// there before running it, or skips it (sending no result) if the parent
+// took the offer back to hand the chunk to an idle worker. One
+// compare-and-swap decides, so a chunk runs once, and a worker busy with a
+// long task never holds unstarted work hostage. Chunk ids are never
+// reused, so a stale message cannot claim a slot offered anew.
+constexpr uint32_t kBoardSlots = 16;  // more than the chunks a worker holds
+void board_offer(uint64_t *slot, uint64_t id);
+bool board_claim(uint64_t *slot, uint64_t id);   // the worker: run it?
+bool board_revoke(uint64_t *slot, uint64_t id);  // the parent: take it back?
 
 std::string encode_chunk(const ChunkMsg &m);
 int decode_chunk(ChunkMsg &out, const std::string &wire);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "ipc/shm.hpp"
 #include "pool/protocol.hpp"
 #include "process/target.hpp"
 
@@ -46,6 +47,10 @@ int worker_main(const void *arg, size_t arg_len, void *) {
   std::string wire(static_cast<const char *>(arg), arg_len);
   if (decode_config(config, wire) != MP_OK) return 2;
   for (int32_t fd : config.close_fds) close(fd);
+  Segment segment;
+  size_t board_end = (size_t(config.board_index) + 1) * kBoardSlots * sizeof(uint64_t);
+  if (mp_child_fd(1) < 0 || segment.attach(mp_child_fd(1), board_end) != MP_OK) return 2;
+  uint64_t *board = static_cast<uint64_t *>(segment.data()) + config.board_index * kBoardSlots;
   mp_conn_t *conn = nullptr;
   if (mp_conn_from_fd(&conn, mp_child_fd(0), MP_CONN_READABLE | MP_CONN_WRITABLE) != MP_OK)
     return 2;
@@ -66,6 +71,7 @@ int worker_main(const void *arg, size_t arg_len, void *) {
     int r = decode_chunk(chunk, std::string(static_cast<char *>(msg), len));
     mp_free(msg);
     if (r != MP_OK) break;
+    if (!board_claim(&board[chunk.slot], chunk.id)) continue;  // given to another worker
     // Each result goes out before the next chunk starts: the parent then
     // knows that the oldest unanswered chunk is the one running, so a death
     // fails exactly that chunk and no task ever runs twice.

@@ -50,6 +50,7 @@ void bootstrap() {
 void pool() {
   mp::ChunkMsg c;
   c.id = 7;
+  c.slot = 3;
   c.task = "square";
   c.indexes = {0, 1, 2};
   c.args = {"1", "22", ""};
@@ -62,6 +63,7 @@ void pool() {
   w.init_task = "init";
   w.init_arg = "x";
   w.max_tasks = 10;
+  w.board_index = 1;
   w.close_fds = {5, 6, 9};
   put("pool_protocol", "config", std::string(1, '\2') + mp::encode_config(w));
 }

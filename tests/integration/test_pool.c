@@ -24,6 +24,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <sys/types.h>
 #include <time.h>
@@ -2049,6 +2051,346 @@ static void body_apply_vs_apply_async(int mode) {
 DEF_FORK(apply_vs_apply_async)
 DEF_THREADS(apply_vs_apply_async)
 
+/* ------------------------------------------------------------------------
+ * Lifetimes: any order of terminate/close/free of a pool and of its
+ * iterators and results, from any thread, with a callback running. Each
+ * order runs many times: a use-after-free in the dispatcher shows in some
+ * runs only.
+ * ---------------------------------------------------------------------- */
+
+enum {
+  ORDER_TERMINATE_ITER_OPEN,  /* terminate, then drain and free the iterator */
+  ORDER_CLOSE_FREE_THEN_ITER, /* close + free the pool, then the iterator */
+  ORDER_FREE_ITER_SENDING,    /* free iterators while their chunks go out */
+  ORDER_RESULTS_AFTER_POOL,   /* free the pool, then use and free the results */
+  ORDER_CALLBACK_RUNNING,     /* terminate while a callback runs */
+  ORDER_OTHER_THREAD,         /* another thread terminates and frees the pool */
+};
+
+static atomic_int g_slow_cb_running, g_slow_cb_calls;
+
+/* A callback that takes a while and uses its result meanwhile. */
+static void on_slow(mp_result_t *r, void *payload) {
+  (void)payload;
+  atomic_store(&g_slow_cb_running, 1);
+  sleep_ms(30);
+  const void *data;
+  size_t len;
+  mp_result_get(&data, &len, r, 0);
+  atomic_fetch_add(&g_slow_cb_calls, 1);
+  atomic_store(&g_slow_cb_running, 0);
+}
+
+/* Every item an iterator still gives is a result or a cancellation, and
+ * the end comes without waiting for work that nobody runs any more. */
+static void drain_iter(mp_iter_t *it, size_t n) {
+  size_t idx, got = 0;
+  const void *data;
+  size_t len;
+  int rc;
+  while ((rc = mp_iter_next(&idx, &data, &len, it, 10000)) != MP_ECLOSED) {
+    if (rc != MP_OK && rc != MP_ECANCELED)
+      fail_msg("iterator item %zu after terminate: %s", got, mp_err_name(rc));
+    got++;
+  }
+  assert_int_equal(got, n);
+}
+
+/* A finished result: its task's value or MP_ECANCELED (a thread pool
+ * cannot cancel a task that already runs). */
+static void check_freed_result(mp_result_t *r) {
+  assert_int_equal(mp_result_ready(r), 1);
+  const void *data;
+  size_t len;
+  int rc = mp_result_get(&data, &len, r, 0);
+  if (rc != MP_OK && rc != MP_ECANCELED) fail_msg("result after terminate: %s", mp_err_name(rc));
+  mp_result_free(r);
+}
+
+static void *terminate_and_free(void *arg) {
+  mp_pool_t *p = arg;
+  mp_pool_terminate(p);
+  mp_pool_free(p);
+  return NULL;
+}
+
+static void untrack(mp_pool_t *p) {
+  for (int i = 0; i < MAX_TRACKED; i++)
+    if (g_tracked[i] == p) g_tracked[i] = NULL;
+}
+
+static void lifetime_round(int mode, int order, const args_t *a) {
+  mp_pool_t *p = new_pool(mode, 2);
+  mp_iter_t *it = NULL;
+  mp_result_t *one = NULL, *many = NULL;
+  size_t idx, len;
+  const void *data;
+  atomic_store(&g_slow_cb_calls, 0);
+  MP_ASSERT_OK(mp_pool_map_async(&many, p, "sleep", a->ptr, a->len, a->n, 1, NULL, NULL, NULL));
+  /* 64 one-item chunks: most wait in the iterator's feed, some are out. */
+  MP_ASSERT_OK(mp_pool_imap(&it, p, "sleep", a->ptr, a->len, a->n, 1, 0));
+  MP_ASSERT_OK(mp_pool_apply_async(&one, p, "sleep", "1", 1, on_slow, on_slow, NULL));
+  switch (order) {
+    case ORDER_TERMINATE_ITER_OPEN:
+      /* Only the iterator's chunks left, all of its window sent out. */
+      MP_ASSERT_OK(mp_result_wait(one, WAIT_MS));
+      MP_ASSERT_OK(mp_iter_next(&idx, &data, &len, it, WAIT_MS));
+      MP_ASSERT_OK(mp_pool_terminate(p));
+      drain_iter(it, a->n - 1);
+      mp_iter_free(it);
+      it = NULL;
+      pool_done(p);
+      break;
+    case ORDER_CLOSE_FREE_THEN_ITER:
+      MP_ASSERT_OK(mp_pool_close(p));
+      pool_done(p);
+      drain_iter(it, a->n);
+      mp_iter_free(it);
+      it = NULL;
+      break;
+    case ORDER_FREE_ITER_SENDING:
+      mp_iter_free(it);
+      it = NULL;
+      for (int i = 0; i < 4; i++) {
+        MP_ASSERT_OK(mp_pool_imap(&it, p, "echo", a->ptr, a->len, a->n, 1, MP_IMAP_UNORDERED));
+        if (i % 2) MP_ASSERT_OK(mp_iter_next(&idx, &data, &len, it, WAIT_MS));
+        mp_iter_free(it);
+        it = NULL;
+      }
+      MP_ASSERT_OK(mp_result_get(&data, &len, one, WAIT_MS));
+      MP_ASSERT_OK(mp_pool_terminate(p));
+      pool_done(p);
+      break;
+    case ORDER_RESULTS_AFTER_POOL:
+      pool_done(p);
+      drain_iter(it, a->n);
+      break;
+    case ORDER_CALLBACK_RUNNING: {
+      int64_t deadline = now_ms() + 10000;
+      while (!atomic_load(&g_slow_cb_running) && atomic_load(&g_slow_cb_calls) == 0 &&
+             now_ms() < deadline)
+        sleep_ms(1);
+      MP_ASSERT_OK(mp_pool_terminate(p));
+      assert_int_equal(atomic_load(&g_slow_cb_calls), 1);
+      drain_iter(it, a->n);
+      pool_done(p);
+      break;
+    }
+    case ORDER_OTHER_THREAD: {
+      pthread_t th;
+      untrack(p);
+      MP_ASSERT_OK(mp_iter_next(&idx, &data, &len, it, WAIT_MS));
+      assert_int_equal(pthread_create(&th, NULL, terminate_and_free, p), 0);
+      drain_iter(it, a->n - 1); /* blocks while the other thread terminates */
+      pthread_join(th, NULL);
+      break;
+    }
+  }
+  mp_iter_free(it); /* if the order left it open (after the pool) */
+  check_freed_result(one);
+  check_freed_result(many);
+  assert_int_equal(atomic_load(&g_slow_cb_calls), 1);
+}
+
+static void lifetime_orders(int mode, int order) {
+  int rounds = mode == MODE_SPAWN ? 5 : 50;
+  args_t a;
+  args_make(&a, 64, "1");
+  for (int i = 0; i < rounds; i++) lifetime_round(mode, order, &a);
+  args_free(&a);
+}
+
+#define DEF_ORDER(name, order)                                   \
+  static void body_##name(int mode) { lifetime_orders(mode, order); }
+DEF_ORDER(lifetime_terminate_iter_open, ORDER_TERMINATE_ITER_OPEN)
+DEF_ORDER(lifetime_close_free_then_iter, ORDER_CLOSE_FREE_THEN_ITER)
+DEF_ORDER(lifetime_free_iter_sending, ORDER_FREE_ITER_SENDING)
+DEF_ORDER(lifetime_results_after_pool, ORDER_RESULTS_AFTER_POOL)
+DEF_ORDER(lifetime_callback_running, ORDER_CALLBACK_RUNNING)
+DEF_ORDER(lifetime_other_thread, ORDER_OTHER_THREAD)
+#define DEF_ALL_MODES(b) DEF_FORK(b) DEF_SPAWN(b) DEF_THREADS(b)
+DEF_ALL_MODES(lifetime_terminate_iter_open)
+DEF_ALL_MODES(lifetime_close_free_then_iter)
+DEF_ALL_MODES(lifetime_free_iter_sending)
+DEF_ALL_MODES(lifetime_results_after_pool)
+DEF_ALL_MODES(lifetime_callback_running)
+DEF_ALL_MODES(lifetime_other_thread)
+
+/* Two threads terminate the same pool at once: both return when the
+ * workers are reaped, neither crashes. */
+static void *terminate_only(void *arg) {
+  mp_pool_terminate(arg);
+  return NULL;
+}
+
+static void body_terminate_concurrently(int mode) {
+  args_t a;
+  args_make(&a, 64, "1");
+  for (int i = 0; i < (mode == MODE_SPAWN ? 5 : 50); i++) {
+    mp_pool_t *p = new_pool(mode, 2);
+    mp_iter_t *it = NULL;
+    MP_ASSERT_OK(mp_pool_imap(&it, p, "sleep", a.ptr, a.len, a.n, 1, 0));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, terminate_only, p), 0);
+    MP_ASSERT_OK(mp_pool_terminate(p));
+    MP_ASSERT_OK(mp_pool_join(p, 0)); /* reaped: nothing left to wait for */
+    pthread_join(th, NULL);
+    drain_iter(it, a.n);
+    pool_done(p);
+    mp_iter_free(it);
+  }
+  args_free(&a);
+}
+DEF_ALL_MODES(terminate_concurrently)
+
+/* A worker dies and no replacement can start (no descriptor left for its
+ * pipe): every queued item of an imap fails, also the ones its feed
+ * queues while the pool fails the others; the iterator never hangs. */
+static void body_imap_no_replacement(int mode) {
+  mp_pool_t *p = new_pool(mode, 1);
+  args_t a;
+  args_make(&a, 40, "1");
+  args_set(&a, 0, "kill");
+  mp_result_t *busy = NULL;
+  MP_ASSERT_OK(mp_pool_apply_async(&busy, p, "sleep", "300", 3, NULL, NULL, NULL));
+  mp_iter_t *it = NULL;
+  MP_ASSERT_OK(mp_pool_imap(&it, p, "crash", a.ptr, a.len, a.n, 1, MP_IMAP_UNORDERED));
+  struct rlimit old, none;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest_free = dup(0);
+  assert_true(lowest_free >= 0);
+  close(lowest_free);
+  none = old;
+  none.rlim_cur = (rlim_t)lowest_free;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+  size_t idx, len, died = 0, got = 0;
+  const void *data;
+  int rc;
+  while ((rc = mp_iter_next(&idx, &data, &len, it, 10000)) != MP_ECLOSED && rc != MP_ETIMEDOUT) {
+    got++;
+    if (rc == MP_EWORKERDIED) died++;
+  }
+  setrlimit(RLIMIT_NOFILE, &old);
+  if (rc == MP_ETIMEDOUT) fail_msg("%s: %zu of %zu imap items came, then none", mode_name(mode), got, a.n);
+  assert_int_equal(got, a.n);
+  assert_true(died >= 1);
+  mp_iter_free(it);
+  mp_result_free(busy);
+  args_free(&a);
+  pool_done(p);
+}
+DEF_FORK(imap_no_replacement)
+
+/* ------------------------------------------------------------------------
+ * Head-of-line blocking: one task hangs (60 s, far beyond the test's
+ * bound), the short ones submitted with it or after it all finish on the
+ * other worker within a few seconds, then terminate ends the hung one.
+ * ---------------------------------------------------------------------- */
+
+#define HUNG_MS "60000"
+#define PROMPT_MS 5000 /* generous: the short tasks take ~10 ms each */
+
+static void terminate_hung(mp_pool_t *p, int mode) {
+  int64_t t0 = now_ms();
+  MP_ASSERT_OK(mp_pool_terminate(p));
+  int64_t took = now_ms() - t0;
+  if (took > 5000) fail_msg("%s: terminate took %lld ms", mode_name(mode), (long long)took);
+}
+
+static void body_hol_apply_async(int mode) {
+  mp_pool_t *p = new_pool(mode, 2);
+  enum { N = 6 };
+  mp_result_t *hung = NULL, *r[N];
+  for (int round = 0; round < 2; round++) { /* short ones with, then after it */
+    if (round == 0)
+      MP_ASSERT_OK(mp_pool_apply_async(&hung, p, "sleep", HUNG_MS, 5, NULL, NULL, NULL));
+    else
+      sleep_ms(100);
+    for (int i = 0; i < N; i++)
+      MP_ASSERT_OK(mp_pool_apply_async(&r[i], p, "sleep", "10", 2, NULL, NULL, NULL));
+    int64_t deadline = now_ms() + PROMPT_MS;
+    for (int i = 0; i < N; i++) {
+      const void *data;
+      size_t len;
+      int64_t left = deadline - now_ms();
+      int rc = mp_result_get(&data, &len, r[i], left > 0 ? left : 0);
+      if (rc != MP_OK)
+        fail_msg("%s: short task %d of %d behind a hung one: %s", mode_name(mode), i, N,
+                 mp_err_name(rc));
+      mp_result_free(r[i]);
+    }
+  }
+  assert_int_equal(mp_result_ready(hung), 0);
+  terminate_hung(p, mode);
+  const void *data;
+  size_t len;
+  MP_ASSERT_ERR(mp_result_get(&data, &len, hung, 0), MP_ECANCELED);
+  mp_result_free(hung);
+  pool_done(p);
+}
+DEF_FORK(hol_apply_async)
+DEF_SPAWN(hol_apply_async)
+
+/* 13 one-item chunks, the first hangs: the other 12 finish promptly. */
+static void body_hol_map(int mode) {
+  mp_pool_t *p = new_pool(mode, 2);
+  args_t a;
+  args_make(&a, 13, "10");
+  args_set(&a, 0, HUNG_MS);
+  mp_result_t *m = NULL;
+  MP_ASSERT_OK(mp_pool_map_async(&m, p, "sleep", a.ptr, a.len, a.n, 1, NULL, NULL, NULL));
+  int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)a.n - 1);
+  if (done < (int64_t)a.n - 1)
+    fail_msg("%s: %lld of %zu short map items finished behind a hung one", mode_name(mode),
+             (long long)done, a.n - 1);
+  assert_int_equal(mp_result_ready(m), 0);
+  terminate_hung(p, mode);
+  assert_int_equal(mp_result_successful(m), 0);
+  mp_result_free(m);
+  args_free(&a);
+  pool_done(p);
+}
+DEF_FORK(hol_map)
+DEF_SPAWN(hol_map)
+
+/* imap, ordered and unordered: the first item hangs, the others come. */
+static void body_hol_imap(int mode) {
+  for (int flags = 0; flags <= MP_IMAP_UNORDERED; flags++) {
+    mp_pool_t *p = new_pool(mode, 2);
+    args_t a;
+    args_make(&a, 20, "10");
+    args_set(&a, 0, HUNG_MS);
+    mp_iter_t *it = NULL;
+    MP_ASSERT_OK(mp_pool_imap(&it, p, "sleep", a.ptr, a.len, a.n, 1, flags));
+    size_t idx, len;
+    const void *data;
+    if (flags == MP_IMAP_UNORDERED) {
+      int64_t deadline = now_ms() + PROMPT_MS;
+      for (size_t i = 1; i < a.n; i++) {
+        int64_t left = deadline - now_ms();
+        int rc = mp_iter_next(&idx, &data, &len, it, left > 0 ? left : 0);
+        if (rc != MP_OK)
+          fail_msg("%s: imap_unordered item %zu of %zu behind a hung one: %s",
+                   mode_name(mode), i, a.n - 1, mp_err_name(rc));
+        assert_int_not_equal(idx, 0);
+      }
+    } else {
+      /* In order the first item blocks the caller, but the work must not. */
+      int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)a.n - 1);
+      if (done < (int64_t)a.n - 1)
+        fail_msg("%s: %lld of %zu short imap items finished behind a hung one",
+                 mode_name(mode), (long long)done, a.n - 1);
+    }
+    terminate_hung(p, mode);
+    MP_ASSERT_ERR(mp_iter_next(&idx, &data, &len, it, 0), MP_ECANCELED);
+    mp_iter_free(it);
+    args_free(&a);
+    pool_done(p);
+  }
+}
+DEF_FORK(hol_imap)
+DEF_SPAWN(hol_imap)
+
 /* ------------------------------------------------------------------------ */
 
 #define T(f) cmocka_unit_test_teardown(f, teardown)
@@ -2142,6 +2484,34 @@ int main(int argc, char **argv) {
       T(test_pool_resources_threads),
       T(test_pool_apply_vs_apply_async_fork),
       T(test_pool_apply_vs_apply_async_threads),
+      T(test_pool_lifetime_terminate_iter_open_fork),
+      T(test_pool_lifetime_terminate_iter_open_spawn),
+      T(test_pool_lifetime_terminate_iter_open_threads),
+      T(test_pool_lifetime_close_free_then_iter_fork),
+      T(test_pool_lifetime_close_free_then_iter_spawn),
+      T(test_pool_lifetime_close_free_then_iter_threads),
+      T(test_pool_lifetime_free_iter_sending_fork),
+      T(test_pool_lifetime_free_iter_sending_spawn),
+      T(test_pool_lifetime_free_iter_sending_threads),
+      T(test_pool_lifetime_results_after_pool_fork),
+      T(test_pool_lifetime_results_after_pool_spawn),
+      T(test_pool_lifetime_results_after_pool_threads),
+      T(test_pool_lifetime_callback_running_fork),
+      T(test_pool_lifetime_callback_running_spawn),
+      T(test_pool_lifetime_callback_running_threads),
+      T(test_pool_lifetime_other_thread_fork),
+      T(test_pool_lifetime_other_thread_spawn),
+      T(test_pool_lifetime_other_thread_threads),
+      T(test_pool_terminate_concurrently_fork),
+      T(test_pool_terminate_concurrently_spawn),
+      T(test_pool_terminate_concurrently_threads),
+      T(test_pool_imap_no_replacement_fork),
+      T(test_pool_hol_apply_async_fork),
+      T(test_pool_hol_apply_async_spawn),
+      T(test_pool_hol_map_fork),
+      T(test_pool_hol_map_spawn),
+      T(test_pool_hol_imap_fork),
+      T(test_pool_hol_imap_spawn),
   };
   return MP_RUN_TESTS(tests);
 }
