@@ -17,6 +17,7 @@
 #include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "ipc/conn.hpp"
+#include "process/target.hpp"
 
 namespace mp {
 namespace {
@@ -490,14 +491,32 @@ size_t auto_chunksize(const mp_pool &pool, size_t n) {
   return size ? size : 1;
 }
 
+namespace {
+
+// The pool could not start (a worker process, or what they share): no
+// dispatcher runs yet to say when the workers are done, so say it now (the caller frees the pool, which
+// closes the started workers' connections: they see EOF and exit).
+int start_failed(mp_pool &pool, int rc) {
+  std::lock_guard<std::mutex> lock(pool.mu);
+  pool.workers_done = true;
+  return rc;
+}
+
+}  // namespace
+
 int pool_start(mp_pool &pool) {
+  // A spawned worker re-executes the program: without mp_main() it would
+  // run the program's main() instead of the worker loop.
+  if (!pool.opts.threads && pool.opts.method == MP_START_SPAWN && !spawn_image_known())
+    return start_failed(pool, fail(MP_ESTATE, "pool: MP_START_SPAWN workers need mp_main() at "
+                                              "the top of main()"));
   pool.link->pool = &pool;
   unsigned n = pool.opts.workers ? pool.opts.workers : unsigned(mp_cpu_count());
   if (!pool.opts.threads) {
     pool.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (pool.wake_fd < 0) return fail_errno("pool: eventfd", "", errno);
+    if (pool.wake_fd < 0) return start_failed(pool, fail_errno("pool: eventfd", "", errno));
     int r = pool.board.create("multiproc-pool-board", n * kBoardSlots * sizeof(uint64_t));
-    if (r != MP_OK) return r;
+    if (r != MP_OK) return start_failed(pool, r);
   }
   for (unsigned i = 0; i < n; ++i) {
     auto *w = new Worker();
@@ -511,7 +530,7 @@ int pool_start(mp_pool &pool) {
       bump(pool, MP_POOL_WORKERS_STARTED);
     } else {
       int r = start_worker_process(pool, w);
-      if (r != MP_OK) return r;
+      if (r != MP_OK) return start_failed(pool, r);
     }
   }
   if (!pool.opts.threads) pool.dispatcher = std::thread(dispatcher_loop, &pool);

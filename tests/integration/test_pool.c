@@ -2281,6 +2281,42 @@ static void body_imap_no_replacement(int mode) {
 }
 DEF_FORK(imap_no_replacement)
 
+/* A pool whose workers cannot all start (too few descriptors, at every
+ * limit from "none left" up to "enough") fails mp_pool_new with an error,
+ * or succeeds: it never hangs (the cleanup waited for a dispatcher that
+ * had not been started), and leaves no descriptor behind. */
+static void test_pool_new_fails_cleanly_when_workers_cannot_start(void **state) {
+  (void)state;
+  struct rlimit old, low;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest_free = dup(0);
+  assert_true(lowest_free >= 0);
+  close(lowest_free);
+  int fds_before = count_open_fds(), failed = 0, started = 0;
+  for (int extra = 0; extra <= 40 && !started; extra += 2) {
+    low = old;
+    low.rlim_cur = (rlim_t)(lowest_free + extra);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    mp_pool_opts_t *o = NULL;
+    int rc = mp_pool_opts_new(&o);
+    if (rc == MP_OK) rc = mp_pool_opts_set_workers(o, 4);
+    mp_pool_t *p = NULL;
+    if (rc == MP_OK) rc = mp_pool_new(&p, o);
+    setrlimit(RLIMIT_NOFILE, &old);
+    mp_pool_opts_free(o);
+    if (rc == MP_OK) {
+      started = 1;
+      pool_done(p);
+    } else {
+      assert_null(p);
+      failed++;
+    }
+  }
+  assert_true(failed > 0);
+  if (count_open_fds() != fds_before)
+    fail_msg("%d descriptors open after the failed starts, %d before", count_open_fds(), fds_before);
+}
+
 /* ------------------------------------------------------------------------
  * Head-of-line blocking: one task hangs (60 s, far beyond the test's
  * bound), the short ones submitted with it or after it all finish on the
@@ -2506,6 +2542,7 @@ int main(int argc, char **argv) {
       T(test_pool_terminate_concurrently_spawn),
       T(test_pool_terminate_concurrently_threads),
       T(test_pool_imap_no_replacement_fork),
+      T(test_pool_new_fails_cleanly_when_workers_cannot_start),
       T(test_pool_hol_apply_async_fork),
       T(test_pool_hol_apply_async_spawn),
       T(test_pool_hol_map_fork),
