@@ -327,32 +327,49 @@ static void test_eintr_cond_wait(void **state) {
   mp_lock_free(c.lock);
 }
 
+/* The objects of the "eintr_cond_waiter" child: a lock, its condition
+ * and a semaphore the child releases once it waits; fds in that order. */
+typedef struct cond_waiter_objs {
+  mp_lock_t *lock;
+  mp_cond_t *cond;
+  mp_sem_t *ready;
+  int fds[3];
+} cond_waiter_objs_t;
+
+static void cond_waiter_objs_new(cond_waiter_objs_t *o) {
+  MP_ASSERT_OK(mp_lock_new(&o->lock, 0));
+  MP_ASSERT_OK(mp_cond_new(&o->cond, o->lock));
+  MP_ASSERT_OK(mp_sem_new(&o->ready, 0, 0));
+  o->fds[0] = mp_lock_fileno(o->lock);
+  o->fds[1] = mp_cond_fileno(o->cond);
+  o->fds[2] = mp_sem_fileno(o->ready);
+}
+
+static void cond_waiter_objs_free(cond_waiter_objs_t *o) {
+  mp_sem_free(o->ready);
+  mp_cond_free(o->cond);
+  mp_lock_free(o->lock);
+}
+
 /* Two processes wait under their own storms; notify(1) wakes exactly one
  * of them: a signal is not a notification, for the other either. */
 static void test_eintr_cond_notify_one_of_two_processes(void **state) {
   (void)state;
-  mp_lock_t *lock = NULL;
-  mp_cond_t *cond = NULL;
-  mp_sem_t *ready = NULL;
-  MP_ASSERT_OK(mp_lock_new(&lock, 0));
-  MP_ASSERT_OK(mp_cond_new(&cond, lock));
-  MP_ASSERT_OK(mp_sem_new(&ready, 0, 0));
-  int fds[3] = {mp_lock_fileno(lock), mp_cond_fileno(cond), mp_sem_fileno(ready)};
-  mp_process_t *a = start_child("eintr_cond_waiter", 1, fds, 3);
-  mp_process_t *b = start_child("eintr_cond_waiter", 1, fds, 3);
-  MP_ASSERT_OK(mp_sem_acquire(ready, kLongMs));
-  MP_ASSERT_OK(mp_sem_acquire(ready, kLongMs));
+  cond_waiter_objs_t o;
+  cond_waiter_objs_new(&o);
+  mp_process_t *a = start_child("eintr_cond_waiter", 1, o.fds, 3);
+  mp_process_t *b = start_child("eintr_cond_waiter", 1, o.fds, 3);
+  MP_ASSERT_OK(mp_sem_acquire(o.ready, kLongMs));
+  MP_ASSERT_OK(mp_sem_acquire(o.ready, kLongMs));
   /* Both wait once this process gets the lock (they released it). */
-  MP_ASSERT_OK(mp_lock_acquire(lock, kLongMs));
+  MP_ASSERT_OK(mp_lock_acquire(o.lock, kLongMs));
   sleep_ms(300); /* ~60 signals each while nobody notifies */
-  MP_ASSERT_OK(mp_cond_notify(cond, 1));
-  MP_ASSERT_OK(mp_lock_release(lock));
+  MP_ASSERT_OK(mp_cond_notify(o.cond, 1));
+  MP_ASSERT_OK(mp_lock_release(o.lock));
   int ca = child_exitcode(a), cb = child_exitcode(b);
   if (ca + cb != 1 || ca * cb != 0)
     fail_msg("exit codes %d and %d: expected one notified (0) and one timed out (1)", ca, cb);
-  mp_sem_free(ready);
-  mp_cond_free(cond);
-  mp_lock_free(lock);
+  cond_waiter_objs_free(&o);
 }
 
 /* ------------------------------------------------------------------------
@@ -735,17 +752,10 @@ static void test_eintr_run(void **state) {
 /* Blocking calls in a fork child, under the child's own storm. */
 static void test_eintr_in_child(void **state) {
   (void)state;
-  mp_lock_t *lock = NULL;
-  mp_cond_t *cond = NULL;
-  mp_sem_t *ready = NULL;
-  MP_ASSERT_OK(mp_lock_new(&lock, 0));
-  MP_ASSERT_OK(mp_cond_new(&cond, lock));
-  MP_ASSERT_OK(mp_sem_new(&ready, 0, 0));
-  int fds[3] = {mp_lock_fileno(lock), mp_cond_fileno(cond), mp_sem_fileno(ready)};
-  assert_int_equal(child_exitcode(start_child("eintr_cond_waiter", 0, fds, 3)), 0);
-  mp_sem_free(ready);
-  mp_cond_free(cond);
-  mp_lock_free(lock);
+  cond_waiter_objs_t o;
+  cond_waiter_objs_new(&o);
+  assert_int_equal(child_exitcode(start_child("eintr_cond_waiter", 0, o.fds, 3)), 0);
+  cond_waiter_objs_free(&o);
 }
 
 /* ------------------------------------------------------------------------
