@@ -1007,8 +1007,10 @@ static void test_conn_announced_size_not_committed(void **state) {
   assert_int_equal(pthread_join(t, NULL), 0);
   assert_int_equal(w.rc, 0);
   grown = rss_kib() - before;
-  if (grown > 3 * 4 * 1024 + 2 * 1024)
-    fail_msg("4 MiB received of a 1 GiB announcement cost %ld KiB", grown);
+  /* Bounded by a few times what arrived (the buffer doubles; under ASan
+   * the outgrown copies stay in its quarantine: ~20 MiB), far below the
+   * announced 1 GiB that was committed before. */
+  if (grown > 64 * 1024) fail_msg("4 MiB received of a 1 GiB announcement cost %ld KiB", grown);
   free(data);
   free_pair(a, b);
 }
