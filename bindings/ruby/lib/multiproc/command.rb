@@ -10,6 +10,8 @@ module Multiproc
   # truncated into it, or appended with [path, "a"]), or an IO / Integer
   # descriptor of this process.
   class Command
+    include Uncopyable
+
     STDIO = { inherit: N::MP_STDIO_INHERIT, null: N::MP_STDIO_NULL, pipe: N::MP_STDIO_PIPE,
               stdout: N::MP_STDIO_STDOUT }.freeze
     STREAMS = { stdin: N::MP_STDIN, stdout: N::MP_STDOUT, stderr: N::MP_STDERR }.freeze

@@ -1,6 +1,24 @@
 # frozen_string_literal: true
 
 module Multiproc
+  # Objects that own a library handle cannot be copied: a copy would share
+  # the C pointer without owning it and use it after the original's
+  # finalizer freed it. Thread::Queue and Mutex refuse copies too; share
+  # the object itself, or pass it to a child. dup and clone themselves
+  # refuse: Ruby copies the finalizer to the new object before it calls
+  # initialize_copy, so a copy refused there would still free the handle
+  # a second time when collected.
+  module Uncopyable
+    def dup
+      raise TypeError, "#{self.class} cannot be copied (it owns a library handle): " \
+                       "share the object itself"
+    end
+
+    def clone(freeze: nil) # rubocop:disable Lint/UnusedMethodArgument
+      dup
+    end
+  end
+
   # The base of every object backed by a handle of the C library (queue,
   # connection end, lock, ...). The handle is released by #release (or
   # #close where that is the object's natural verb), or by the garbage
@@ -14,6 +32,8 @@ module Multiproc
   # Multiproc::Process.new(target:) is sent as a descriptor
   # (mp_process_pass_fd) and opened again in the child (Marshal hooks).
   class Handle
+    include Uncopyable
+
     class << self
       # Subclasses name their C functions: free, fileno, from_fd.
       # (Inherited: RLock uses Lock's.)

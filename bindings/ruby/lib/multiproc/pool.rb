@@ -14,6 +14,8 @@ module Multiproc
   # WorkerDiedError and is replaced; a task that raises fails with
   # TaskFailedError (its message names the exception).
   class Pool
+    include Uncopyable
+
     NO_BLOCK = "Pool: a block cannot run in a pool worker: workers are separate ruby processes " \
                "that re-execute the script, and a closure cannot cross exec. Register the block " \
                "with Multiproc.task(:name) { |x| ... } before Multiproc.main and pass the name, " \
@@ -271,6 +273,8 @@ module Multiproc
   # The pending or finished outcome of apply_async / map_async
   # (AsyncResult).
   class AsyncResult
+    include Uncopyable
+
     def initialize(res, many, callback, error_callback, pool) # :nodoc:
       @res = res
       @many = many

@@ -4,6 +4,8 @@ module Multiproc
   # Controls shared by every child backed by a C process handle: a spawned
   # target child (Process with target:) and a command (Popen).
   module ChildHandle
+    include Uncopyable
+
     # Wait until the child ends (timeout seconds, nil = forever; also
     # join(timeout: s)). Returns its exit code, or nil if it still runs
     # after timeout.
