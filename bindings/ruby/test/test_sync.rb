@@ -22,7 +22,7 @@ class TestSync < Minitest::Test
     lock = Multiproc::Lock.new
     assert lock.acquire
     assert lock.locked?
-    assert_raises(Multiproc::StateError) { lock.acquire(timeout: 0) }
+    refute lock.acquire(timeout: 0) # held by this thread: false, as Mutex#try_lock
     other = Multiproc::Process.new { exit(lock.acquire(timeout: 0.05) ? 1 : 0) }.start
     assert_equal 0, other.join(5), "another process must time out"
     lock.release
@@ -109,6 +109,20 @@ class TestSync < Minitest::Test
     assert_raises(Multiproc::TimeoutError) { b2.wait(0.05) }
     assert b2.broken?
     assert_raises(Multiproc::StateError) { b2.wait(0.05) }
+  end
+
+  # Held by this thread: try_acquire and acquire(timeout:) say false, as
+  # Mutex#try_lock does (they raised StateError); acquire without a
+  # timeout still raises, as Mutex#lock's recursive locking does.
+  def test_acquire_by_the_holder
+    lock = Multiproc::Lock.new
+    assert lock.acquire
+    refute lock.try_acquire
+    refute lock.acquire(timeout: 0.05)
+    assert_raises(Multiproc::StateError) { lock.acquire }
+    lock.release
+    assert lock.try_acquire
+    lock.release
   end
 
   def test_thread_kill_of_blocked_acquire_is_prompt

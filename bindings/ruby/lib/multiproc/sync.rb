@@ -6,10 +6,13 @@ module Multiproc
     # Acquire (timeout: seconds, nil = forever, 0 = try). Returns true, or
     # false when the timeout passed. Raises OwnerDeadError when the
     # previous holder died holding it: the lock is then held by the caller
-    # (repair the data it protects, then release).
+    # (repair the data it protects, then release). A plain lock already
+    # held by this thread: false with a timeout (as Mutex#try_lock; only
+    # this thread could release it), StateError without one (as
+    # Mutex#lock's ThreadError: it would wait for ever).
     def acquire(timeout: nil)
       rc = c_acquire(Multiproc.timeout_ms(timeout))
-      return false if rc == N::MP_ETIMEDOUT
+      return false if rc == N::MP_ETIMEDOUT || (rc == N::MP_ESTATE && !timeout.nil?)
 
       Multiproc.check(rc, "#{self.class}#acquire")
       true
