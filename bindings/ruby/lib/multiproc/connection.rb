@@ -58,10 +58,6 @@ module Multiproc
     def send_bytes(message, timeout: nil)
       raise TypeError, "a message is a String, not #{message.class}" unless message.is_a?(String)
 
-      # A send interrupted by a trap handler goes on with the same bytes
-      # after it ran: a frozen copy (sharing the buffer) that the handler
-      # cannot change under the library.
-      message = message.dup.freeze unless message.frozen?
       Multiproc.check(N.mp_conn_send(ptr, message, Multiproc.timeout_ms(timeout)), "Connection#send_bytes")
       self
     end
