@@ -993,8 +993,9 @@ static void test_conn_announced_size_not_committed(void **state) {
   int64_t el = now_ms() - t0;
   long grown = rss_kib() - before;
   if (grown > 10 * 1024) fail_msg("a silent 1 GiB announcement cost %ld KiB", grown);
-  /* Generous bound for a loaded machine; the zero-fill took ~700 ms. */
-  if (el < 90 || el > 400) fail_msg("recv(100 ms) took %lld ms", (long long)el);
+  /* A generous bound for a loaded machine (the RSS check above is what
+   * catches a receiver committing the announced size). */
+  if (el < 90 || el > 1500) fail_msg("recv(100 ms) took %lld ms", (long long)el);
   assert_null(out);
 
   /* 4 MiB arrive, then silence: memory follows what was received. */
