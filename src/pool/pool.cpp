@@ -1,5 +1,6 @@
 // The pool: submission, the dispatcher (process pools) or worker threads
 // (thread pools), result delivery, worker death and replacement, shutdown.
+// Which worker process runs which chunk is pool/schedule.cpp's.
 //
 // Locking: pool.mu guards the pool's queues and workers; a result's own mu
 // guards its items. Order: pool.mu, then result.mu. Callbacks run on the
@@ -17,27 +18,14 @@
 #include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "ipc/conn.hpp"
+#include "pool/schedule.hpp"
 #include "process/target.hpp"
 
 namespace mp {
 namespace {
 
-// Chunks a worker process may hold at once: the running one and the next,
-// so a worker never idles waiting for the dispatcher. The ones it has not
-// started go to an idle worker if it is slow (reclaim_unstarted).
-constexpr size_t kInFlightPerWorker = 8;
-static_assert(kInFlightPerWorker < kBoardSlots, "every chunk a worker holds needs a slot");
-constexpr uint32_t kAllSlots = (1u << kBoardSlots) - 1;
-// How long a worker's current chunk runs before the chunks queued behind
-// it may go to an idle worker: short tasks are done sooner where they are
-// than taken back and sent again.
-constexpr int64_t kReclaimAfterMs = 2;
 // imap keeps this many chunks per worker in the pool (back-pressure).
 constexpr size_t kImapChunksPerWorker = 4;
-
-void bump(mp_pool &pool, mp_pool_stat_t what, int64_t by = 1) {
-  pool.stats[what].fetch_add(by, std::memory_order_relaxed);
-}
 
 // Only a dispatcher asleep in poll() needs the eventfd (pool.mu held, so
 // the flag cannot change under us).
@@ -142,8 +130,7 @@ int start_worker_process(mp_pool &pool, Worker *w) {
   if (r == MP_OK) r = mp_process_set_start_method(proc, pool.opts.method);
   if (r == MP_OK) r = mp_process_pass_fd(proc, mp_conn_fileno(theirs)) < 0 ? MP_ESYS : MP_OK;
   if (r == MP_OK) r = mp_process_pass_fd(proc, pool.board.fd()) < 0 ? MP_ESYS : MP_OK;
-  for (uint32_t i = 0; i < kBoardSlots; ++i) w->board[i] = 0;  // nothing offered yet
-  w->free_slots = kAllSlots;
+  board_reset(w);
   if (r == MP_OK) r = mp_process_start(proc);
   mp_conn_free(theirs);  // the worker has its copy
   if (r != MP_OK) {
@@ -212,87 +199,6 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
   }
 }
 
-bool has_room(const mp_pool &pool, const Worker *w) {
-  if (!w->alive || w->in_flight.size() >= kInFlightPerWorker) return false;
-  return !pool.opts.max_tasks || w->tasks_sent < pool.opts.max_tasks;
-}
-
-// Give a chunk to a worker (pool.mu held): offered in a free board slot.
-void hand_to(Worker *w, Chunk *c) {
-  uint32_t slot = uint32_t(__builtin_ctz(w->free_slots));
-  w->free_slots &= ~(1u << slot);
-  c->msg.slot = slot;
-  board_offer(&w->board[slot], c->msg.id);
-  if (w->in_flight.empty()) w->front_since_ms = now_ms();
-  w->in_flight.push_back(c);
-  w->tasks_sent += c->msg.args.size();
-}
-
-// The chunk left the worker's in_flight (pool.mu held).
-void release_slot(Worker *w, const Chunk *c) { w->free_slots |= 1u << c->msg.slot; }
-
-// Hand pending chunks to the least busy workers with room (pool.mu held).
-void assign_pending(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
-  while (!pool.terminated && !pool.pending.empty()) {
-    Worker *best = nullptr;
-    for (Worker *w : pool.workers)
-      if (has_room(pool, w) && (!best || w->in_flight.size() < best->in_flight.size())) best = w;
-    if (!best) return;
-    Chunk *c = pool.pending.front();
-    pool.pending.pop_front();
-    hand_to(best, c);
-    sends.push_back({best, c});
-  }
-}
-
-// A worker sits idle while nothing is pending: take back half of the
-// chunks that wait, unstarted, behind the running one on the busiest
-// worker whose current chunk has run kReclaimAfterMs (it may be stuck in
-// a long task), and queue them again (pool.mu held). Returns whether any
-// came back; *wake_ms: when to look again (-1: only on the next event).
-bool reclaim_unstarted(mp_pool &pool, int *wake_ms) {
-  *wake_ms = -1;
-  if (pool.terminated || !pool.pending.empty()) return false;
-  bool idle = false;
-  for (const Worker *w : pool.workers) idle = idle || (w->in_flight.empty() && has_room(pool, w));
-  if (!idle) return false;
-  Worker *victim = nullptr;
-  int64_t now = now_ms();
-  for (Worker *w : pool.workers) {
-    if (!w->alive || w->in_flight.size() < 2) continue;
-    int64_t ripe_in = w->front_since_ms + kReclaimAfterMs - now;
-    if (ripe_in > 0) {
-      *wake_ms = *wake_ms < 0 ? int(ripe_in) : std::min(*wake_ms, int(ripe_in));
-    } else if (!victim || w->in_flight.size() > victim->in_flight.size()) {
-      victim = w;
-    }
-  }
-  if (!victim) return false;
-  bool any = false;
-  for (size_t n = victim->in_flight.size() / 2; n > 0; --n) {  // half of size-1, rounded up
-    Chunk *c = victim->in_flight.back();
-    // Claimed: it runs now, and so did the ones before it (claims go in order).
-    if (!board_revoke(&victim->board[c->msg.slot], c->msg.id)) break;
-    victim->in_flight.pop_back();
-    release_slot(victim, c);
-    victim->tasks_sent -= c->msg.args.size();
-    bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
-    c->msg.id = ++pool.next_chunk;  // the message the victim will skip keeps the old id
-    pool.pending.push_front(c);
-    any = true;
-  }
-  return any;
-}
-
-// Hand out pending chunks, or else unstarted ones from a busy worker to an
-// idle one (pool.mu held). Only when nothing was handed out, so no chunk
-// in sends is taken back before it is sent. *wake_ms as reclaim_unstarted.
-void assign(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends, int *wake_ms) {
-  *wake_ms = -1;
-  assign_pending(pool, sends);
-  if (sends.empty() && reclaim_unstarted(pool, wake_ms)) assign_pending(pool, sends);
-}
-
 // Whether index is one of the chunk's items (its indexes ascend): a
 // worker answers only for what it was sent, so a confused or corrupted one
 // cannot fill another chunk's items.
@@ -312,8 +218,7 @@ bool take_result(mp_pool &pool, Worker *w) {
   if (r != MP_OK || w->in_flight.empty() || w->in_flight.front()->msg.id != res.id) return false;
   Chunk *c = w->in_flight.front();
   w->in_flight.pop_front();
-  release_slot(w, c);
-  if (!w->in_flight.empty()) w->front_since_ms = now_ms();  // the next one starts
+  front_answered(w, c);
   bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
   for (auto &item : res.items)
     if (in_chunk(*c, item.index)) fill_item(pool, c->result, std::move(item));
@@ -494,8 +399,9 @@ size_t auto_chunksize(const mp_pool &pool, size_t n) {
 namespace {
 
 // The pool could not start (a worker process, or what they share): no
-// dispatcher runs yet to say when the workers are done, so say it now (the caller frees the pool, which
-// closes the started workers' connections: they see EOF and exit).
+// dispatcher runs yet to say when the workers are done, so say it now.
+// The caller frees the pool, which closes the started workers'
+// connections: they see EOF and exit.
 int start_failed(mp_pool &pool, int rc) {
   std::lock_guard<std::mutex> lock(pool.mu);
   pool.workers_done = true;

@@ -141,6 +141,10 @@ struct mp_pool {
 
 namespace mp {
 
+inline void bump(mp_pool &pool, mp_pool_stat_t what, int64_t by = 1) {
+  pool.stats[what].fetch_add(by, std::memory_order_relaxed);
+}
+
 int pool_start(mp_pool &pool);
 // Queue chunks of task over args (the result already exists).
 int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
