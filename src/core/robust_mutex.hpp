@@ -22,8 +22,8 @@ void robust_mutex_init(pthread_mutex_t *m, int type);
 // another process takes it). So a wait is a series of timed waits of 2 s,
 // and such a loss costs a delay, never a hang. With a bound cancel token,
 // glibc on Linux sleeps on the mutex's futex word and the token together;
-// elsewhere a token is re-checked every 10 ms. The uncontended case is a single
-// trylock: no clock, no system call.
+// elsewhere a token is re-checked every 10 ms. The uncontended case is a
+// single trylock: no clock, no system call.
 int robust_mutex_lock(pthread_mutex_t *m, const Deadline &deadline);
 
 }  // namespace mp

@@ -71,8 +71,8 @@ int event_wait(EventShared &e, const Deadline &deadline) {
 
 namespace {
 
-// Leave the wait (lock held): take a notification if one came since `seen`
-// and is still pending, else report the timeout.
+// Leave the wait (lock held again): take the notification this waiter
+// found pending, or report the timeout (or the owner's death).
 int cond_leave(CondShared &c, bool notified, int reacquired) {
   if (notified) c.pending.store(c.pending.load(std::memory_order_relaxed) - 1,
                                 std::memory_order_relaxed);
