@@ -29,8 +29,8 @@ extern "C" {
  * ---------------------------------------------------------------------- */
 
 #define MP_VERSION_MAJOR 0 /**< Major version of these headers; changes with the soname. */
-#define MP_VERSION_MINOR 1 /**< Minor version of these headers: new functions and options. */
-#define MP_VERSION_PATCH 1 /**< Patch version of these headers: fixes only. */
+#define MP_VERSION_MINOR 2 /**< Minor version of these headers: new functions and options. */
+#define MP_VERSION_PATCH 0 /**< Patch version of these headers: fixes only. */
 /** The version as one number: major * 10000 + minor * 100 + patch. */
 #define MP_VERSION_NUMBER \
   (MP_VERSION_MAJOR * 10000 + MP_VERSION_MINOR * 100 + MP_VERSION_PATCH)
