@@ -453,11 +453,15 @@ MP_EXTERN void mp_process_free(mp_process_t *proc);
  * Run a command to completion (subprocess.run / check_output): spawn it,
  * feed input, collect the streams that are pipes, wait. On timeout the child
  * is killed (SIGKILL, to its group if it has one) and reaped, and
- * MP_ETIMEDOUT is returned with what was read so far.
+ * MP_ETIMEDOUT is returned with what was read so far. Every other error
+ * after the start (cancellation included) also kills and reaps the child
+ * first: no child outlives the call.
  *
  * @param[out] exitcode  the exit code (Python's convention); may be NULL.
  * @param[out] out, out_len, err, err_len  as mp_process_communicate().
- * Errors: those of mp_process_spawn() and mp_process_communicate().
+ * Errors: those of mp_process_spawn() and mp_process_communicate();
+ * MP_ESTATE for input with a stdin that is not a pipe is returned before
+ * anything is started.
  * Blocking: until the child ends or timeout_ms. Since 0.1.
  */
 MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
