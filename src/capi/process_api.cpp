@@ -263,7 +263,15 @@ MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf, size_t len,
 
 MP_EXTERN int mp_process_close_stdin(mp_process_t *proc) {
   MP_CHECK_PROC(proc, "mp_process_close_stdin");
-  return process_close_stdin(*proc);
+  return process_close_stream(*proc, MP_STDIN);
+}
+
+MP_EXTERN int mp_process_close_stream(mp_process_t *proc, mp_stream_t stream_arg) {
+  const char *op = "mp_process_close_stream";
+  int stream = enum_value(stream_arg);
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(stream >= MP_STDIN && stream <= MP_STDERR, op, "unknown stream");
+  return process_close_stream(*proc, stream);
 }
 
 MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc, mp_stream_t stream_arg,
@@ -340,6 +348,9 @@ MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
     }
     deliver(cap, out, out_len, err, err_len);
     if ((r == MP_OK || r == MP_ETIMEDOUT) && exitcode) *exitcode = proc->child->exitcode();
+    if (r == MP_OK && cmd->check && proc->child->exitcode() != 0)
+      return fail(MP_ECALLEDPROCESS, "%s: %s exited with %d", op, cmd->program.c_str(),
+                  proc->child->exitcode());
     return r;
   });
 }

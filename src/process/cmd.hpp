@@ -47,7 +47,10 @@ struct mp_cmd {
   std::string cwd;
   mp::StdioSpec stdio[3];
   bool new_group = false;
+  bool new_session = false;
   bool daemon = false;
+  bool allow_relative_path = false;  // relative/empty PATH entries searched
+  bool check = false;                // mp_run: non-zero exit is an error
   std::vector<mp::PassedHandle> handles;
 };
 
