@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "helper"
+require "tmpdir"
 
 Multiproc.register(:report) { |q| q.put("#{Multiproc.current_name} child=#{Multiproc.child?}") }
 Multiproc.register(:exit_with) { |code| exit code }
@@ -181,6 +182,21 @@ class TestCommand < Minitest::Test
     assert_raises(ArgumentError) { Multiproc.run(["echo", "a\0b"]) }
     assert_raises(ArgumentError) { Multiproc.run(%w[pwd], cwd: "/tmp\0x") }
     assert_raises(Multiproc::InvalidArgumentError) { Multiproc.run(%w[true], env: { "A=B" => "x" }) }
+  end
+
+  # Go's ErrDot: a program found only through a relative PATH entry is
+  # refused unless allowed; the entry is taken in cwd.
+  def test_relative_path_entries_need_allow_relative_path
+    Dir.mktmpdir do |dir|
+      File.write(File.join(dir, "mp-rb-dot"), "#!/bin/sh\necho dot\n")
+      File.chmod(0o755, File.join(dir, "mp-rb-dot"))
+      err = assert_raises(Multiproc::PermissionError) do
+        Multiproc.run(["mp-rb-dot"], env: { "PATH" => "." }, cwd: dir)
+      end
+      assert_match(/relative to the current directory/, err.message)
+      r = Multiproc.run(["mp-rb-dot"], env: { "PATH" => "." }, cwd: dir, allow_relative_path: true)
+      assert_equal "dot\n", r.stdout
+    end
   end
 
   # Python's start_new_session=True (setsid) and process_group=0 (new_group).

@@ -11,7 +11,10 @@ module Multiproc
   # descriptor of this process.
   #
   # new_group: true is Python's process_group=0 (setpgid), new_session:
-  # true its start_new_session=True (setsid). A String with a NUL byte in
+  # true its start_new_session=True (setsid). Relative and empty PATH
+  # entries are skipped (PermissionError if the program is only found
+  # there) unless allow_relative_path: true; they, and a relative program
+  # path, are taken in cwd. A String with a NUL byte in
   # argv, env or cwd raises ArgumentError (C strings would cut it short).
   class Command
     include Uncopyable
@@ -23,7 +26,8 @@ module Multiproc
     attr_reader :argv
 
     def initialize(*argv, env: nil, clear_env: false, cwd: nil, stdin: :inherit, stdout: :inherit,
-                   stderr: :inherit, new_group: false, new_session: false, daemon: false)
+                   stderr: :inherit, new_group: false, new_session: false, allow_relative_path: false,
+                   daemon: false)
       argv = argv.flatten.map(&:to_s)
       raise ArgumentError, "Command needs a program" if argv.empty?
 
@@ -38,6 +42,7 @@ module Multiproc
       { stdin: stdin, stdout: stdout, stderr: stderr }.each { |s, how| set_stdio(s, how) }
       check(N.mp_cmd_new_group(@cmd, 1)) if new_group
       check(N.mp_cmd_new_session(@cmd, 1)) if new_session
+      check(N.mp_cmd_allow_relative_path(@cmd, 1)) if allow_relative_path
       @new_group = new_group || new_session # either can be signalled as a group
       check(N.mp_cmd_daemon(@cmd, 1)) if daemon
       @passed = [] # keeps passed objects alive until spawn
