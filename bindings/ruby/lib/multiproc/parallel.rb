@@ -10,8 +10,9 @@ module Multiproc
   # the running VM), so they see the items and every object of the parent
   # as they were at the call; no item is sent to them. A worker claims the
   # next item from a counter in shared memory (Multiproc::Value#add) and
-  # writes the item's result back on its own pipe, so an item costs no
-  # round trip through the parent. Results, Break values and exceptions
+  # puts the item's result on a Multiproc::Queue that the parent drains in
+  # batches, so an item costs no round trip through the parent, and a
+  # result put before its worker died is not lost. Results, Break values and exceptions
   # come back with Marshal: a result Marshal cannot dump (a Proc, an IO)
   # fails its item with TypeError.
 
@@ -95,20 +96,23 @@ module Multiproc
     end
   end
 
-  # One call of Multiproc.map. Frames on a worker's pipe: kind (1 byte),
-  # item index (u64), payload length (u32), payload (Marshal).
+  # One call of Multiproc.map. The messages of its queue: kind (1 byte),
+  # item index or worker number (u64), payload (Marshal). A worker puts
+  # RESULT, STARTING, ERROR, BREAK or KILL for an item and DONE before it
+  # exits; the parent's waiter thread of a worker puts ENDED once it
+  # reaped it, behind everything the worker put.
   class BlockMap # :nodoc:
-    RESULT, STARTING, ERROR, BREAK, KILL, DONE = (1..6).to_a
-    HEADER = "CQ<L<"
-    HEADER_SIZE = 13
+    RESULT, STARTING, ERROR, BREAK, KILL, DONE, ENDED = (1..7).to_a
+    HEADER = "CQ<"
+    HEADER_SIZE = 9
     GO = "g"
     OPTIONS = %i[start finish finish_in_order progress with_index preserve_results in_threads].freeze
 
-    Worker = Struct.new(:number, :pid, :reader, :control, :buffer, :clean)
+    Worker = Struct.new(:number, :pid, :control, :waiter, :status, :clean)
 
-    # The pipes of the calls running in this process: a worker forked by a
-    # nested call closes them (else a parent would wait for a pipe's end
-    # that a grandchild holds).
+    # The start hooks' pipes of the calls running in this process: a worker
+    # forked by a nested call closes them (else a worker waiting for the
+    # parent's word would not see the parent's end close).
     @open_ios = []
 
     class << self
@@ -149,13 +153,15 @@ module Multiproc
       @finished = Array.new(@items.size, false)
       @dead = {}
       @claims = Value.new(:int64, count: 1 + @count)
+      @queue = Queue.new
       begin
         @claim_ptr = @claims.ptr
         @workers = {}
         @count.times { |w| fork_worker(w) }
-        pump until @workers.empty?
+        @queue.get_many(256).each { |m| message(m) } until @workers.empty?
       ensure
         kill_workers
+        @queue.release_handle
         @claims.release_handle
       end
       outcome
@@ -212,51 +218,38 @@ module Multiproc
     end
 
     def fork_worker(number)
-      reader, writer = IO.pipe
       control = @start ? IO.pipe : nil
       $stdout.flush
       $stderr.flush
-      pid = ::Process.fork { worker_main(number, writer, control&.first, [reader, control&.last]) }
-      writer.close
+      pid = ::Process.fork { worker_main(number, control&.first, [control&.last]) }
       control&.first&.close
-      worker = Worker.new(number, pid, reader, control&.last, "".b, false)
-      @workers[reader] = worker
-      BlockMap.open_ios.push(reader, control&.last)
+      worker = Worker.new(number, pid, control&.last, nil, nil, false)
+      worker.waiter = Thread.new { reap(worker) }
+      @workers[number] = worker
+      BlockMap.open_ios.push(control&.last)
     end
 
-    def pump
-      ready, = IO.select(@workers.keys)
-      ready.each do |reader|
-        worker = @workers[reader]
-        next unless worker # a Kill ended every worker meanwhile
-
-        data = reader.read_nonblock(1 << 16, exception: false)
-        next if data == :wait_readable
-
-        data ? parse(worker, data) : ended(worker)
-      end
+    # A worker's waiter thread: the status, then ENDED behind the worker's
+    # own messages (none is lost or reordered by the worker's death).
+    def reap(worker)
+      _pid, worker.status = ::Process.wait2(worker.pid)
+      @queue.put([ENDED, worker.number].pack(HEADER))
+    rescue Error
+      nil # a Kill closed the queue
     end
 
-    def parse(worker, data)
-      buffer = worker.buffer << data
-      pos = 0
-      while buffer.bytesize - pos >= HEADER_SIZE
-        kind, index, length = buffer.unpack(HEADER, offset: pos)
-        break if buffer.bytesize - pos - HEADER_SIZE < length
+    def message(msg)
+      kind, index = msg.unpack(HEADER)
+      return if @killed
 
-        frame(worker, kind, index, buffer.byteslice(pos + HEADER_SIZE, length))
-        pos += HEADER_SIZE + length
-      end
-      worker.buffer = buffer.byteslice(pos..) if pos.positive?
-    end
-
-    def frame(worker, kind, index, payload)
+      payload = msg.byteslice(HEADER_SIZE, msg.bytesize)
       case kind
       when RESULT then finished(index, payload.empty? ? nil : Marshal.load(payload)) # rubocop:disable Security/MarshalLoad
-      when STARTING then starting(worker, index)
+      when STARTING then starting(index, payload)
       when ERROR then failed(BlockMap.load_exception(payload))
       when BREAK, KILL then failed(Marshal.load(payload)) # rubocop:disable Security/MarshalLoad
-      when DONE then worker.clean = true
+      when DONE then @workers[index].clean = true
+      when ENDED then ended(@workers[index])
       end
     end
 
@@ -284,9 +277,9 @@ module Multiproc
     # A worker waits for the parent's word before it runs an item when a
     # start hook is given: the hook runs first, and a hook that raises
     # keeps the item from running (as in the gem).
-    def starting(worker, index)
+    def starting(index, number)
       go = !@stopped && hook { @start.call(@items[index], index) }
-      worker.control.write(go ? GO : "s")
+      @workers[number.unpack1("Q<")].control.write(go ? GO : "s")
     rescue SystemCallError, IOError
       nil # the worker died meanwhile, or a Kill closed its pipe
     end
@@ -314,14 +307,14 @@ module Multiproc
     end
 
     def ended(worker)
-      @workers.delete(worker.reader)
-      BlockMap.close(worker.reader, worker.control)
-      _pid, status = ::Process.wait2(worker.pid)
+      @workers.delete(worker.number)
+      BlockMap.close(worker.control)
+      worker.waiter.join
       return if worker.clean || @killed
 
       _rc, current = N.mp_value_get_i64(@claim_ptr, 1 + worker.number)
       index = current - 1
-      @dead[index] = status if index >= 0 && !@finished[index]
+      @dead[index] = worker.status if index >= 0 && !@finished[index]
       _rc, claimed = N.mp_value_get_i64(@claim_ptr, 0)
       fork_worker(worker.number) if claimed < @items.size
     end
@@ -331,9 +324,10 @@ module Multiproc
 
       @killed = true unless @workers.empty?
       @workers.each_value { |w| BlockMap.signal_kill(w.pid) }
+      @queue.close # a waiter's put must not wait for a parent that stopped reading
       @workers.each_value do |w|
-        BlockMap.close(w.reader, w.control)
-        ::Process.wait(w.pid)
+        BlockMap.close(w.control)
+        w.waiter.join
       end
       @workers.clear
     end
@@ -367,14 +361,13 @@ module Multiproc
     # Ends with exit! (no at_exit handler or finalizer of the parent runs
     # twice): 0 after the DONE frame, exit's status, or 1 (the block's
     # SignalException, a broken pipe to a parent that is gone).
-    def worker_main(number, out, control, others)
+    def worker_main(number, control, others)
       status = 1
       BlockMap.close(*BlockMap.open_ios, *others)
-      BlockMap.open_ios.replace([out, control])
+      BlockMap.open_ios.replace([control])
       Multiproc.__worker_number = number
-      out.sync = true
-      work(number, out, control)
-      out.write([DONE, 0, 0].pack(HEADER))
+      work(number, control)
+      @queue.put([DONE, number].pack(HEADER))
       status = 0
     rescue SystemExit => e
       status = e.status
@@ -382,17 +375,18 @@ module Multiproc
       exit!(status)
     end
 
-    def work(number, out, control)
+    def work(number, control)
+      queue = @queue
       loop do
         _rc, claimed = N.mp_value_add_i64(@claim_ptr, 0, 1)
         index = claimed - 1
         break if index >= @items.size
 
         N.mp_value_set_i64(@claim_ptr, 1 + number, claimed)
-        break if @start && !allowed?(out, control, index)
+        break if @start && !allowed?(number, control, index)
 
         kind, payload = run_item(index)
-        out.write([kind, index, payload.bytesize].pack(HEADER) << payload)
+        queue.put([kind, index].pack(HEADER) << payload)
         next if kind == RESULT
 
         N.mp_value_add_i64(@claim_ptr, 0, @items.size) # stop the others claiming
@@ -400,13 +394,13 @@ module Multiproc
       end
     end
 
-    def allowed?(out, control, index)
-      out.write([STARTING, index, 0].pack(HEADER))
+    def allowed?(number, control, index)
+      @queue.put([STARTING, index, number].pack("#{HEADER}Q<"))
       control.read(1) == GO
     end
 
     def run_item(index)
-      result = @block.call(*args(@items[index], index))
+      result = @with_index ? @block.call(@items[index], index) : @block.call(@items[index])
       [RESULT, @send_results ? Marshal.dump(result) : "".b]
     rescue Break => e
       [e.is_a?(Kill) ? KILL : BREAK, BlockMap.dump_break(e)]
