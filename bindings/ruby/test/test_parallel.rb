@@ -291,6 +291,49 @@ class TestParallel < Minitest::Test
     assert_equal ["Doing stuff: |==|", "Progress: |==|", "55"], lines
   end
 
+  # progress: without ruby-progressbar: a LoadError that says what to install
+  def test_progress_without_the_gem
+    code = <<~RUBY
+      require "multiproc"
+      Object.prepend(Module.new do
+        def require(name)
+          name == "ruby-progressbar" ? raise(LoadError, "cannot load such file -- ruby-progressbar") : super
+        end
+      end)
+      begin
+        Multiproc.map([1], in_processes: 1, progress: "x") { |x| x }
+      rescue LoadError => e
+        puts e.message
+      end
+    RUBY
+    out = run_ruby_script(code, timeout: 60)
+    assert_match(/progress: needs the ruby-progressbar gem/, out.stdout, out.stderr)
+  end
+
+  # "processes can be killed instantly": a thread in map killed, or a
+  # Timeout, ends the workers at once
+  def test_parent_interrupted_kills_workers
+    r, w = IO.pipe
+    th = Thread.new { Multiproc.map([1, 2], in_processes: 2) { w.puts(Process.pid); sleep 30 } }
+    pids = [r.gets.to_i, r.gets.to_i]
+    th.kill
+    th.join(10)
+    refute th.alive?
+    assert(wait_until(5) { pids.all? { |pid| gone?(pid) } }, "workers still run")
+    t = elapsed do
+      assert_raises(Timeout::Error) { Timeout.timeout(0.5) { Multiproc.each([1, 2], in_processes: 2) { sleep 30 } } }
+    end
+    assert_operator t, :<, 5
+  end
+
+  # A result Marshal cannot dump fails its item with TypeError; a large
+  # result (more than the queue's 1 MiB ring) arrives whole.
+  def test_result_marshal
+    assert_raises(TypeError) { Multiproc.map([1], in_processes: 1) { -> {} } }
+    big = Multiproc.map([3 << 20, 5], in_processes: 2) { |n| "x" * n }
+    assert_equal [3 << 20, 5], big.map(&:bytesize)
+  end
+
   # nested calls: a block that maps in its own workers
   def test_nested
     result = Multiproc.map([1, 2], in_processes: 2) do |x|
