@@ -12,9 +12,10 @@ module Multiproc
   # next item from a counter in shared memory (Multiproc::Value#add) and
   # puts the item's result on a Multiproc::Queue that the parent drains in
   # batches, so an item costs no round trip through the parent, and a
-  # result put before its worker died is not lost. Results, Break values and exceptions
-  # come back with Marshal: a result Marshal cannot dump (a Proc, an IO)
-  # fails its item with TypeError.
+  # result put before its worker died is not lost. Results, Break values
+  # and exceptions come back with Marshal (results through
+  # Multiproc::Codec: a plain String goes as its bytes): a result Marshal
+  # cannot dump (a Proc, an IO) fails its item with TypeError.
 
   # Raised by the block (or a start/finish hook): no new item starts, the
   # running ones finish (their finish hooks run) and map returns value.
@@ -244,7 +245,7 @@ module Multiproc
 
       payload = msg.byteslice(HEADER_SIZE, msg.bytesize)
       case kind
-      when RESULT then finished(index, payload.empty? ? nil : Marshal.load(payload)) # rubocop:disable Security/MarshalLoad
+      when RESULT then finished(index, payload.empty? ? nil : N.mp_rb_codec_load(payload))
       when STARTING then starting(index, payload)
       when ERROR then failed(BlockMap.load_exception(payload))
       when BREAK, KILL then failed(Marshal.load(payload)) # rubocop:disable Security/MarshalLoad
@@ -401,7 +402,7 @@ module Multiproc
 
     def run_item(index)
       result = @with_index ? @block.call(@items[index], index) : @block.call(@items[index])
-      [RESULT, @send_results ? Marshal.dump(result) : "".b]
+      [RESULT, @send_results ? N.mp_rb_codec_dump(result) : "".b]
     rescue Break => e
       [e.is_a?(Kill) ? KILL : BREAK, BlockMap.dump_break(e)]
     rescue NoMemoryError, SignalException, SystemExit
