@@ -202,6 +202,7 @@ class TestParallel < Minitest::Test
       Multiproc.each(%i[a b], in_processes: count, finish: ->(_x, _i, r) { got << r }) { 7 }
       assert_equal [7, 7], got
     end
+    assert_empty Multiproc::BlockMap.open_ios, "the start hooks' pipes are forgotten"
   end
 
   # "stops all workers when a start hook fails" (with_exception_in_start.rb):

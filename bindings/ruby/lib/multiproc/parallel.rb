@@ -227,13 +227,17 @@ module Multiproc
       worker = Worker.new(number, pid, control&.last, nil, nil, false)
       worker.waiter = Thread.new { reap(worker) }
       @workers[number] = worker
-      BlockMap.open_ios.push(control&.last)
+      BlockMap.open_ios << worker.control if worker.control
     end
 
     # A worker's waiter thread: the status, then ENDED behind the worker's
     # own messages (none is lost or reordered by the worker's death).
     def reap(worker)
-      _pid, worker.status = ::Process.wait2(worker.pid)
+      begin
+        _pid, worker.status = ::Process.wait2(worker.pid)
+      rescue SystemCallError
+        nil # reaped elsewhere (Process.wait(-1)): the status is unknown
+      end
       @queue.put([ENDED, worker.number].pack(HEADER))
     rescue Error
       nil # a Kill closed the queue
@@ -309,10 +313,11 @@ module Multiproc
 
     def ended(worker)
       @workers.delete(worker.number)
-      BlockMap.close(worker.control)
+      BlockMap.forget(worker.control)
       worker.waiter.join
       return if worker.clean || @killed
 
+      @death = worker.status || :unknown
       _rc, current = N.mp_value_get_i64(@claim_ptr, 1 + worker.number)
       index = current - 1
       @dead[index] = worker.status if index >= 0 && !@finished[index]
@@ -327,7 +332,7 @@ module Multiproc
       @workers.each_value { |w| BlockMap.signal_kill(w.pid) }
       @queue.close # a waiter's put must not wait for a parent that stopped reading
       @workers.each_value do |w|
-        BlockMap.close(w.control)
+        BlockMap.forget(w.control)
         w.waiter.join
       end
       @workers.clear
@@ -345,12 +350,13 @@ module Multiproc
       @keep ? @results : @source
     end
 
-    # An item claimed by a worker killed between claiming and recording it
-    # has no result and no dead entry: it failed as well.
+    # An item claimed by a worker killed between claiming it and recording
+    # the claim has no result and no dead entry: it failed as well.
     def lost_claims
-      return if @dead.empty?
+      return unless @death
 
-      @finished.each_with_index { |done, index| @dead[index] ||= nil unless done }
+      status = @death == :unknown ? nil : @death
+      @finished.each_with_index { |done, index| @dead[index] ||= status unless done }
     end
 
     def args(item, index)
@@ -414,6 +420,13 @@ module Multiproc
     class << self
       def close(*ios)
         ios.each { |io| io.close if io && !io.closed? }
+      end
+
+      def forget(io)
+        return unless io
+
+        io.close unless io.closed?
+        open_ios.delete(io)
       end
 
       def signal_kill(pid)
