@@ -162,7 +162,7 @@ module Multiproc
         @queue.get_many(256).each { |m| message(m) } until @workers.empty?
       ensure
         kill_workers
-        @queue.release_handle
+        @queue&.release_handle
         @claims.release_handle
       end
       outcome
