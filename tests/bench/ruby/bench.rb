@@ -26,6 +26,12 @@
 #                   ruby_parallel  us/task  Parallel.map(items, in_processes: 2)
 #                                           (Debian's ruby-parallel) on the
 #                                           same items
+#                   ruby_block     us/task  Multiproc.map(items, in_processes: 2)
+#                                           { |x| x } (a block in forked
+#                                           workers) on the same items; its
+#                                           batches alternate with
+#                                           ruby_parallel's, so that both
+#                                           see the same machine load
 # Each value is the median of 5 batches (3 with --quick).
 require "multiproc"
 
@@ -120,20 +126,30 @@ def bench_pool
     end
     report("pool_map_chunk1", "ruby", median(times), "us/task")
   end
+  bench_blocks(items)
+end
+
+# Parallel.map and Multiproc.map of the same block, batch for batch.
+def bench_blocks(items)
   begin
     require "parallel"
   rescue LoadError
     puts "# pool_map_chunk1: ruby-parallel is not installed, no ruby_parallel figure"
-    return
   end
-  times = Array.new(BATCHES) do
-    t0 = now
-    out = Parallel.map(items, in_processes: 2) { |x| x }
-    raise "Parallel.map: wrong result" unless out.size == tasks && out.last == items.last
+  runs = { "ruby_block" => ->(xs) { Multiproc.map(xs, in_processes: 2) { |x| x } } }
+  runs["ruby_parallel"] = ->(xs) { Parallel.map(xs, in_processes: 2) { |x| x } } if defined?(Parallel)
+  runs.each_value { |run| run.call(items.first(100)) } # warm-up
+  times = Hash.new { |h, k| h[k] = [] }
+  BATCHES.times do
+    runs.each do |impl, run|
+      t0 = now
+      out = run.call(items)
+      raise "#{impl}: wrong result" unless out.size == items.size && out.last == items.last
 
-    (now - t0) * 1e6 / tasks
+      times[impl] << (now - t0) * 1e6 / items.size
+    end
   end
-  report("pool_map_chunk1", "ruby_parallel", median(times), "us/task")
+  times.each { |impl, values| report("pool_map_chunk1", impl, median(values), "us/task") }
 end
 
 NAMES.each do |name|
