@@ -37,6 +37,10 @@ const (
 	ErrAccess       Code = -17 // MP_EACCES: permission denied
 	ErrNotSupported Code = -18 // MP_ENOTSUP: not supported on this platform
 	ErrExist        Code = -19 // MP_EEXIST: already exists
+	// MP_ECALLEDPROCESS: a command exited with a non-zero status where the
+	// caller asked for success (the C mp_cmd_check). Cmd.Run reports an
+	// *ExitError instead, as os/exec does.
+	ErrCalledProcess Code = -20
 )
 
 // Error returns the code's description ("operation timed out").

@@ -34,7 +34,7 @@ func TestCodesNameTheCTable(t *testing.T) {
 		ErrOwnerDead: "EOWNERDEAD", ErrWorkerDied: "EWORKERDIED",
 		ErrTaskFailed: "ETASKFAILED", ErrCanceled: "ECANCELED", ErrNoSpace: "ENOSPC",
 		ErrMsgSize: "EMSGSIZE", ErrSystem: "ESYS", ErrAccess: "EACCES",
-		ErrNotSupported: "ENOTSUP", ErrExist: "EEXIST",
+		ErrNotSupported: "ENOTSUP", ErrExist: "EEXIST", ErrCalledProcess: "ECALLEDPROCESS",
 	}
 	for c, name := range codes {
 		if c.Name() != name || c.Error() == "" || c.Error() == "unknown error" {

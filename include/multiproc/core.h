@@ -78,7 +78,8 @@ MP_EXTERN int mp_version_number(void);
   XX(ESYS, -16, "system call failed")                                        \
   XX(EACCES, -17, "permission denied")                                       \
   XX(ENOTSUP, -18, "not supported on this platform")                         \
-  XX(EEXIST, -19, "already exists")
+  XX(EEXIST, -19, "already exists")                                          \
+  XX(ECALLEDPROCESS, -20, "command exited with a non-zero status")
 
 /** Error codes. MP_OK is success; every error is negative. */
 typedef enum mp_errno {
@@ -86,7 +87,7 @@ typedef enum mp_errno {
 #define MP__ERRNO_ENUM(name, value, msg) MP_##name = value,
   MP_ERRNO_MAP(MP__ERRNO_ENUM)
 #undef MP__ERRNO_ENUM
-  MP__ERRNO_LAST = -20
+  MP__ERRNO_LAST = -21
 } mp_errno_t;
 
 /**

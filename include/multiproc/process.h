@@ -43,7 +43,11 @@ typedef enum mp_stdio {
 /**
  * Create a command that runs program. A program without '/' is looked up in
  * the PATH of the child's environment when the command is spawned; argv[0]
- * is the program as given.
+ * is the program as given. Relative and empty PATH entries ("", ".",
+ * "../bin") are skipped unless mp_cmd_allow_relative_path() allows them
+ * (os/exec's ErrDot rule). A program with '/' that is relative, like a
+ * relative PATH entry, is resolved against the directory the child runs in
+ * (mp_cmd_cwd()), not the parent's (Python's rule on POSIX).
  *
  * @param[out] out   the new command; free it with mp_cmd_free().
  * @param program    the program path or name; not NULL or empty; copied.
@@ -103,7 +107,8 @@ MP_EXTERN int mp_cmd_env_clear(mp_cmd_t *cmd);
 
 /**
  * Run the child in directory dir (default: the parent's). A directory that
- * does not exist makes mp_process_spawn() fail with MP_ENOENT.
+ * does not exist makes mp_process_spawn() fail with MP_ENOENT, whose
+ * message names the directory (checked before the program is looked up).
  *
  * @param dir  not NULL or empty; copied.
  * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
@@ -172,6 +177,41 @@ MP_EXTERN int mp_cmd_pass_fd_at(mp_cmd_t *cmd, int fd, int child_fd);
  * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.1.
  */
 MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled);
+
+/**
+ * Start the child in a new session (setsid()): it is the leader of a new
+ * session and of a new process group, with no controlling terminal
+ * (Python's start_new_session=True; mp_cmd_new_group() is Python's
+ * process_group=0 and keeps the session). A child in a new session counts
+ * as started in a new group for MP_SIGNAL_GROUP.
+ *
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Never blocks.
+ * Since 0.2.
+ */
+MP_EXTERN int mp_cmd_new_session(mp_cmd_t *cmd, int enabled);
+
+/**
+ * Let the PATH search use relative and empty PATH entries ("", ".",
+ * "../bin"), resolved against the directory the child runs in. By default
+ * they are skipped, and a program found only through one makes
+ * mp_process_spawn() fail with MP_EACCES and a message saying it was
+ * found relative to the current directory (os/exec's ErrDot).
+ *
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Never blocks.
+ * Since 0.2.
+ */
+MP_EXTERN int mp_cmd_allow_relative_path(mp_cmd_t *cmd, int enabled);
+
+/**
+ * Make mp_run() return MP_ECALLEDPROCESS when the child ends with an exit
+ * code other than 0, a signal death included (Python's check=True). The
+ * exit code and the captured output are delivered as on success, so the
+ * caller can report them. mp_process_spawn() ignores this option.
+ *
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Never blocks.
+ * Since 0.2.
+ */
+MP_EXTERN int mp_cmd_check(mp_cmd_t *cmd, int enabled);
 
 /**
  * Make the child a daemon: it is sent SIGKILL when the parent process ends,
@@ -423,6 +463,21 @@ MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf,
 MP_EXTERN int mp_process_close_stdin(mp_process_t *proc);
 
 /**
+ * Close the parent's end of one of the child's pipes. For MP_STDIN this is
+ * mp_process_close_stdin(). After MP_STDOUT or MP_STDERR is closed, the
+ * child's writes to it fail with EPIPE (SIGPIPE, which kills a child that
+ * keeps the default action) instead of blocking on a full pipe, so a
+ * parent that stops reading never hangs a later join or communicate; reads
+ * of the stream return MP_ECLOSED and communicate treats it as ended (an
+ * empty buffer). Closing again is a no-op.
+ *
+ * Errors: MP_EINVAL (NULL, unknown stream), MP_ESTATE (the stream is not a
+ * pipe). Blocking: waits for a read of the same stream that another thread
+ * is in (it holds the stream). Since 0.2.
+ */
+MP_EXTERN int mp_process_close_stream(mp_process_t *proc, mp_stream_t stream);
+
+/**
  * Read up to cap bytes that the child wrote to its stdout or stderr pipe.
  *
  * @param[out] out_len  the number of bytes read (> 0 on success).
@@ -478,11 +533,19 @@ MP_EXTERN void mp_process_free(mp_process_t *proc);
  * Run a command to completion (subprocess.run / check_output): spawn it,
  * feed input, collect the streams that are pipes, wait. On timeout the child
  * is killed (SIGKILL, to its group if it has one) and reaped, and
- * MP_ETIMEDOUT is returned with what was read so far.
+ * MP_ETIMEDOUT is returned with what was read so far. Every other error
+ * after the start (cancellation included) also kills and reaps the child
+ * first: no child outlives the call.
  *
  * @param[out] exitcode  the exit code (Python's convention); may be NULL.
  * @param[out] out, out_len, err, err_len  as mp_process_communicate().
- * Errors: those of mp_process_spawn() and mp_process_communicate().
+ * With mp_cmd_check() set, a child that ended with an exit code other than
+ * 0 makes the call return MP_ECALLEDPROCESS, with *exitcode and the output
+ * delivered as on success (Python's CalledProcessError).
+ *
+ * Errors: those of mp_process_spawn() and mp_process_communicate();
+ * MP_ESTATE for input with a stdin that is not a pipe is returned before
+ * anything is started; MP_ECALLEDPROCESS (see above).
  * Blocking: until the child ends or timeout_ms. Since 0.1.
  */
 MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,

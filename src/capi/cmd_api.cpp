@@ -10,6 +10,14 @@ namespace {
 
 bool valid_stream(int stream) { return stream >= MP_STDIN && stream <= MP_STDERR; }
 
+// The 0/1 options of a command.
+int set_switch(bool mp_cmd::*field, mp_cmd_t *cmd, int enabled, const char *op) {
+  MP_CHECK_ARG(cmd && (enabled == 0 || enabled == 1), op,
+               "cmd is NULL or enabled is not 0/1");
+  cmd->*field = enabled == 1;
+  return MP_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -141,17 +149,24 @@ MP_EXTERN int mp_cmd_pass_fd_at(mp_cmd_t *cmd, int fd, int child_fd) {
 }
 
 MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled) {
-  MP_CHECK_ARG(cmd && (enabled == 0 || enabled == 1), "mp_cmd_new_group",
-               "cmd is NULL or enabled is not 0/1");
-  cmd->new_group = enabled == 1;
-  return MP_OK;
+  return set_switch(&mp_cmd::new_group, cmd, enabled, "mp_cmd_new_group");
+}
+
+MP_EXTERN int mp_cmd_new_session(mp_cmd_t *cmd, int enabled) {
+  return set_switch(&mp_cmd::new_session, cmd, enabled, "mp_cmd_new_session");
 }
 
 MP_EXTERN int mp_cmd_daemon(mp_cmd_t *cmd, int enabled) {
-  MP_CHECK_ARG(cmd && (enabled == 0 || enabled == 1), "mp_cmd_daemon",
-               "cmd is NULL or enabled is not 0/1");
-  cmd->daemon = enabled == 1;
-  return MP_OK;
+  return set_switch(&mp_cmd::daemon, cmd, enabled, "mp_cmd_daemon");
+}
+
+MP_EXTERN int mp_cmd_allow_relative_path(mp_cmd_t *cmd, int enabled) {
+  return set_switch(&mp_cmd::allow_relative_path, cmd, enabled,
+                    "mp_cmd_allow_relative_path");
+}
+
+MP_EXTERN int mp_cmd_check(mp_cmd_t *cmd, int enabled) {
+  return set_switch(&mp_cmd::check, cmd, enabled, "mp_cmd_check");
 }
 
 }  // extern "C"

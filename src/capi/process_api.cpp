@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstring>
+#include <string>
 
 #include "capi/guard.hpp"
 #include "process/child.hpp"
@@ -52,6 +53,18 @@ void clear_captured(void **out, size_t *out_len, void **err, size_t *err_len) {
   if (out_len) *out_len = 0;
   if (err) *err = nullptr;
   if (err_len) *err_len = 0;
+}
+
+bool stdin_is_pipe(const mp_cmd &cmd) {
+  const StdioSpec &spec = cmd.stdio[MP_STDIN];
+  return spec.kind == StdioSpec::Kind::Mode && spec.mode == MP_STDIO_PIPE;
+}
+
+// SIGKILL (to the group if it has one) and wait, whatever the thread's
+// cancel token says: the caller must not be left with a running child.
+void kill_and_reap(Child &child) {
+  child.signal(SIGKILL, child.has_group());
+  child.wait(Deadline::uncancelable(MP_FOREVER));
 }
 
 // Hand captured streams to the caller's out-parameters (NULL: discard).
@@ -250,7 +263,15 @@ MP_EXTERN int mp_process_write(mp_process_t *proc, const void *buf, size_t len,
 
 MP_EXTERN int mp_process_close_stdin(mp_process_t *proc) {
   MP_CHECK_PROC(proc, "mp_process_close_stdin");
-  return process_close_stdin(*proc);
+  return process_close_stream(*proc, MP_STDIN);
+}
+
+MP_EXTERN int mp_process_close_stream(mp_process_t *proc, mp_stream_t stream_arg) {
+  const char *op = "mp_process_close_stream";
+  int stream = enum_value(stream_arg);
+  MP_CHECK_PROC(proc, op);
+  MP_CHECK_ARG(stream >= MP_STDIN && stream <= MP_STDERR, op, "unknown stream");
+  return process_close_stream(*proc, stream);
 }
 
 MP_EXTERN int mp_process_read(size_t *out_len, mp_process_t *proc, mp_stream_t stream_arg,
@@ -304,6 +325,10 @@ MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
   MP_CHECK_ARG(cmd, op, "cmd is NULL");
   MP_CHECK_ARG(input || input_len == 0, op, "input is NULL but input_len > 0");
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  // Refused before anything starts: a child spawned only to be refused
+  // would outlive the call.
+  if (input_len > 0 && !stdin_is_pipe(*cmd))
+    return fail(MP_ESTATE, "%s: input given but stdin is not a pipe", op);
   return guarded(op, [&]() -> int {
     mp_process *raw = nullptr;
     int r = spawn_command(&raw, *cmd);
@@ -311,13 +336,21 @@ MP_EXTERN int mp_run(int *exitcode, void **out, size_t *out_len, void **err,
     std::unique_ptr<mp_process> proc(raw);
     Captured cap;
     r = process_communicate(cap, *proc, input, input_len, Deadline(timeout_ms));
-    if (r == MP_ETIMEDOUT) {
-      proc->child->signal(SIGKILL, proc->child->has_group());
-      proc->child->wait(Deadline::uncancelable(MP_FOREVER));
-      fail(MP_ETIMEDOUT, "%s: timed out; the child was killed", op);
+    if (r != MP_OK) {
+      // Timeout, cancellation or any failure: the caller gets no handle, so
+      // no child may outlive the call.
+      std::string why = mp_last_error();
+      kill_and_reap(*proc->child);
+      if (r == MP_ETIMEDOUT)
+        fail(MP_ETIMEDOUT, "%s: timed out; the child was killed", op);
+      else
+        fail(r, "%s; the child was killed", why.c_str());
     }
     deliver(cap, out, out_len, err, err_len);
     if ((r == MP_OK || r == MP_ETIMEDOUT) && exitcode) *exitcode = proc->child->exitcode();
+    if (r == MP_OK && cmd->check && proc->child->exitcode() != 0)
+      return fail(MP_ECALLEDPROCESS, "%s: %s exited with %d", op, cmd->program.c_str(),
+                  proc->child->exitcode());
     return r;
   });
 }

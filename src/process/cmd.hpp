@@ -50,7 +50,10 @@ struct mp_cmd {
   // one entry per child descriptor.
   std::vector<std::pair<int, int>> fds_at;
   bool new_group = false;
+  bool new_session = false;
   bool daemon = false;
+  bool allow_relative_path = false;  // relative/empty PATH entries searched
+  bool check = false;                // mp_run: non-zero exit is an error
   std::vector<mp::PassedHandle> handles;
 };
 

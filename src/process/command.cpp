@@ -135,6 +135,7 @@ int spawn_command(mp_process **out, const mp_cmd &cmd) {
   plan.envp = std::move(image.envp);
   plan.cwd = cmd.cwd;
   plan.new_group = cmd.new_group;
+  plan.new_session = cmd.new_session;
   plan.die_with_parent = cmd.daemon;
   plan.fd_sources.resize(kStdioCount);
   Fd child_ends[kStdioCount];
@@ -150,7 +151,7 @@ int spawn_command(mp_process **out, const mp_cmd &cmd) {
   r = place_handles(plan, passed_sources, cmd);
   if (r != MP_OK) return r;
 
-  r = launch_child(&proc->child, cmd.daemon, cmd.new_group,
+  r = launch_child(&proc->child, cmd.daemon, cmd.new_group || cmd.new_session,
                    [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
   if (r != MP_OK) return r;
   *out = proc.release();

@@ -46,7 +46,8 @@ int start_target_process(mp_process &proc);
 // Stdio of a running command.
 int process_write(mp_process &proc, const void *buf, size_t len,
                   const Deadline &deadline);
-int process_close_stdin(mp_process &proc);
+// Close the parent's end of a pipe (stream: MP_STDIN/STDOUT/STDERR).
+int process_close_stream(mp_process &proc, int stream);
 int process_read(size_t *out_len, mp_process &proc, int stream, void *buf,
                  size_t cap, const Deadline &deadline);
 

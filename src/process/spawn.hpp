@@ -33,6 +33,7 @@ struct ExecPlan {
   // descriptors numbered >= fd_sources.size(), so no dup2 clobbers a source.
   std::vector<int> fd_sources;
   bool new_group = false;
+  bool new_session = false;  // setsid(): also a new group
   bool die_with_parent = false;
 };
 

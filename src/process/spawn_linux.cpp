@@ -44,9 +44,9 @@ constexpr int kCloneSharing = CLONE_VM | CLONE_VFORK;
 #endif
 
 // Where the child failed, sent back over the error pipe.
-enum Step : int { kStepSetpgid, kStepPdeathsig, kStepDup2, kStepChdir, kStepExecve };
+enum Step : int { kStepSetpgid, kStepPdeathsig, kStepDup2, kStepChdir, kStepExecve, kStepSetsid };
 const char *const kStepNames[] = {"setpgid", "prctl(PR_SET_PDEATHSIG)", "dup2",
-                                  "chdir", "execve"};
+                                  "chdir", "execve", "setsid"};
 
 struct ChildReport {
   int step;
@@ -64,6 +64,7 @@ struct CloneArgs {
   int nfds;
   int error_fd;  // close-on-exec: EOF in the parent means execve succeeded
   bool new_group;
+  bool new_session;
   bool die_with_parent;
   pid_t parent_pid;
 };
@@ -85,8 +86,11 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int exec_child(vo
     dfl.sa_handler = SIG_DFL;
     sigaction(sig, &dfl, nullptr);
   }
+  // A session leader leads its group too (and setpgid would fail on it).
+  report.step = kStepSetsid;
+  if (a->new_session && setsid() < 0) goto fail;
   report.step = kStepSetpgid;
-  if (a->new_group && setpgid(0, 0) != 0) goto fail;
+  if (a->new_group && !a->new_session && setpgid(0, 0) != 0) goto fail;
   report.step = kStepPdeathsig;
   if (a->die_with_parent) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
@@ -206,7 +210,7 @@ int read_report(int fd, const ExecPlan &plan) {
     n = read(fd, &report, sizeof report);
   } while (n < 0 && errno == EINTR);
   if (n != ssize_t(sizeof report)) return MP_OK;
-  const char *step = kStepNames[report.step >= 0 && report.step <= kStepExecve
+  const char *step = kStepNames[report.step >= 0 && report.step <= kStepSetsid
                                     ? report.step
                                     : kStepExecve];
   char what[512];
@@ -238,6 +242,7 @@ int spawn_exec(Spawned &out, const ExecPlan &plan) {
   a.nfds = int(plan.fd_sources.size());
   a.error_fd = err_w.get();
   a.new_group = plan.new_group;
+  a.new_session = plan.new_session;
   a.die_with_parent = plan.die_with_parent;
   a.parent_pid = getpid();
   char *stack_top = t_child_stack.top();

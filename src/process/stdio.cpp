@@ -190,11 +190,12 @@ int process_write(mp_process &proc, const void *buf, size_t len,
   return write_all(proc.stdio[MP_STDIN].get(), buf, len, deadline, "write stdin");
 }
 
-int process_close_stdin(mp_process &proc) {
-  std::lock_guard<std::mutex> lock(proc.stdio_mu[MP_STDIN]);
-  if (!proc.stdio_piped[MP_STDIN])
-    return fail(MP_ESTATE, "close_stdin: the child's stdin is not a pipe");
-  proc.stdio[MP_STDIN].reset();
+int process_close_stream(mp_process &proc, int stream) {
+  static const char *const names[] = {"stdin", "stdout", "stderr"};
+  std::lock_guard<std::mutex> lock(proc.stdio_mu[stream]);
+  if (!proc.stdio_piped[stream])
+    return fail(MP_ESTATE, "close: the child's %s is not a pipe", names[stream]);
+  proc.stdio[stream].reset();
   return MP_OK;
 }
 
@@ -205,7 +206,7 @@ int process_read(size_t *out_len, mp_process &proc, int stream, void *buf,
     return fail(MP_ESTATE, "read: the child's %s is not a pipe",
                 stream == MP_STDOUT ? "stdout" : "stderr");
   int fd = proc.stdio[stream].get();
-  if (fd < 0) return fail(MP_ECLOSED, "read: end of stream");
+  if (fd < 0) return fail(MP_ECLOSED, "read: the stream was closed");
   for (;;) {
     long n = read(fd, buf, cap);
     if (n > 0) {

@@ -142,6 +142,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "spew") && argc > 2) return do_spew(atoll(argv[2]));
+  if (!strcmp(mode, "ids")) {
+    printf("%d %d %d\n", (int)getpid(), (int)getpgid(0), (int)getsid(0));
+    return 0;
+  }
   if (!strcmp(mode, "pgid")) {
     printf("%d %d\n", (int)getpid(), (int)getpgid(0));
     return 0;

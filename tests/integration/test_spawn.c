@@ -409,6 +409,197 @@ static void test_spawn_failure_leaves_no_child(void **state) {
   ASSERT_NO_FD_LEAK(before);
 }
 
+
+/* ---- PATH lookup and the child's directory (issue 20, defect 2) ---- */
+
+/* An executable script at dir/name printing text. */
+static void write_script(const char *dir, const char *name, const char *text) {
+  char path[256], body[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(body, sizeof body, "#!/bin/sh\necho %s\n", text);
+  write_file(path, body, 0755);
+}
+
+/* Run cmd with stdout piped; expect spawn to fail with code and a message
+ * containing needle. Frees cmd. */
+static void expect_spawn_error_saying(mp_cmd_t *cmd, int code, const char *needle) {
+  expect_spawn_error(cmd, code);
+  if (!strstr(mp_last_error(), needle))
+    fail_msg("message %s does not contain %s", mp_last_error(), needle);
+}
+
+static char g_saved_cwd[4096];
+
+static void enter_dir(const char *dir) {
+  assert_non_null(getcwd(g_saved_cwd, sizeof g_saved_cwd));
+  assert_int_equal(chdir(dir), 0);
+}
+
+static void leave_dir(void) { assert_int_equal(chdir(g_saved_cwd), 0); }
+
+/* Go's TestLookPath / ErrDot: a program in the current directory is not run
+ * through PATH=".", PATH="" entries or "../dir", however it is spelled. */
+static void test_spawn_relative_path_entries_are_refused(void **state) {
+  (void)state;
+  char dir[64], sub[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  write_script(dir, "mp-dot-prog", "dot");
+  enter_dir(dir);
+  const char *paths[] = {".", ":", "/nonexistent-mp:", "sub/..", "./"};
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    mp_cmd_t *cmd = NULL;
+    MP_ASSERT_OK(mp_cmd_new(&cmd, "mp-dot-prog"));
+    MP_ASSERT_OK(mp_cmd_env_set(cmd, "PATH", paths[i]));
+    MP_ASSERT_OK(mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_NULL));
+    expect_spawn_error_saying(cmd, MP_EACCES, "relative to the current directory");
+  }
+  leave_dir();
+  /* "../dir" from the directory the child runs in. */
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "mp-dot-prog"));
+  MP_ASSERT_OK(mp_cmd_env_set(cmd, "PATH", ".."));
+  MP_ASSERT_OK(mp_cmd_cwd(cmd, sub));
+  expect_spawn_error_saying(cmd, MP_EACCES, "relative to the current directory");
+  remove_tmpdir(sub);
+  remove_tmpdir(dir);
+}
+
+/* A relative entry is skipped, not fatal: a later absolute one is used. */
+static void test_spawn_relative_path_entry_is_skipped_for_absolute(void **state) {
+  (void)state;
+  char dir[64], other[64];
+  make_tmpdir(dir, sizeof dir);
+  make_tmpdir(other, sizeof other);
+  write_script(dir, "mp-dot-prog", "dot");
+  write_script(other, "mp-dot-prog", "absolute");
+  char path[128];
+  snprintf(path, sizeof path, ".:%s", other);
+  enter_dir(dir);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "mp-dot-prog"));
+  MP_ASSERT_OK(mp_cmd_env_set(cmd, "PATH", path));
+  expect_output(cmd, "absolute\n");
+  leave_dir();
+  remove_tmpdir(dir);
+  remove_tmpdir(other);
+}
+
+/* Opted in, relative entries are searched in the directory the child runs
+ * in (mp_cmd_cwd), not the parent's. */
+static void test_spawn_allow_relative_path_resolves_in_child_cwd(void **state) {
+  (void)state;
+  char dir[64], sub[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  write_script(sub, "mp-dot-prog", "in-sub");
+  enter_dir(dir);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "mp-dot-prog"));
+  MP_ASSERT_OK(mp_cmd_env_set(cmd, "PATH", "."));
+  MP_ASSERT_OK(mp_cmd_cwd(cmd, "sub"));
+  MP_ASSERT_OK(mp_cmd_allow_relative_path(cmd, 1));
+  expect_output(cmd, "in-sub\n");
+  /* Only in the parent's directory: not found for the child. */
+  remove_tmpdir(sub);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  write_script(dir, "mp-dot-prog", "in-parent-dir");
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "mp-dot-prog"));
+  MP_ASSERT_OK(mp_cmd_env_set(cmd, "PATH", "."));
+  MP_ASSERT_OK(mp_cmd_cwd(cmd, "sub"));
+  MP_ASSERT_OK(mp_cmd_allow_relative_path(cmd, 1));
+  expect_spawn_error(cmd, MP_ENOENT);
+  leave_dir();
+  remove_tmpdir(sub);
+  remove_tmpdir(dir);
+}
+
+/* CPython test_cwd_with_relative_arg and test_executable_with_cwd: a
+ * relative program with '/' is found relative to cwd, whatever argv[0]. */
+static void test_spawn_cwd_with_relative_arg(void **state) {
+  (void)state;
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  write_script(dir, "mp-rel-prog", "relative");
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "./mp-rel-prog"));
+  expect_spawn_error(cmd, MP_ENOENT); /* not in the parent's directory */
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "./mp-rel-prog"));
+  MP_ASSERT_OK(mp_cmd_cwd(cmd, dir));
+  expect_output(cmd, "relative\n");
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "./mp-rel-prog"));
+  MP_ASSERT_OK(mp_cmd_arg0(cmd, "somethingyoudonthave"));
+  MP_ASSERT_OK(mp_cmd_cwd(cmd, dir));
+  expect_output(cmd, "relative\n");
+  remove_tmpdir(dir);
+}
+
+/* CPython test_file_not_found_with_bad_cwd: a missing cwd is the error,
+ * named, even when the program is missing too. */
+static void test_spawn_file_not_found_with_bad_cwd(void **state) {
+  (void)state;
+  const char *progs[] = {"mp-no-such-program-4711", "/no/such/prog", "./exit"};
+  for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+    mp_cmd_t *cmd = NULL;
+    MP_ASSERT_OK(mp_cmd_new(&cmd, progs[i]));
+    MP_ASSERT_OK(mp_cmd_cwd(cmd, "/some/nonexistent/directory"));
+    expect_spawn_error_saying(cmd, MP_ENOENT, "/some/nonexistent/directory");
+  }
+}
+
+/* ---- sessions and groups (issue 20, defect 6) ---- */
+
+static void child_ids(mp_cmd_t *cmd, int *pid, int *pgid, int *sid) {
+  char *out = NULL;
+  assert_int_equal(run_capture(cmd, &out, NULL), 0);
+  mp_cmd_free(cmd);
+  assert_int_equal(sscanf(out, "%d %d %d", pid, pgid, sid), 3);
+  mp_free(out);
+}
+
+/* Python's start_new_session=True (setsid) and process_group=0 (setpgid). */
+static void test_spawn_new_session_and_new_group(void **state) {
+  (void)state;
+  int pid, pgid, sid;
+  mp_cmd_t *cmd = helper_cmd("ids", NULL);
+  MP_ASSERT_OK(mp_cmd_new_session(cmd, 1));
+  child_ids(cmd, &pid, &pgid, &sid);
+  assert_int_equal(sid, pid);
+  assert_int_equal(pgid, pid);
+
+  cmd = helper_cmd("ids", NULL);
+  MP_ASSERT_OK(mp_cmd_new_group(cmd, 1));
+  child_ids(cmd, &pid, &pgid, &sid);
+  assert_int_equal(pgid, pid);
+  assert_int_equal(sid, (int)getsid(0));
+
+  /* Both: the session leader leads its group. */
+  cmd = helper_cmd("ids", NULL);
+  MP_ASSERT_OK(mp_cmd_new_group(cmd, 1));
+  MP_ASSERT_OK(mp_cmd_new_session(cmd, 1));
+  child_ids(cmd, &pid, &pgid, &sid);
+  assert_int_equal(sid, pid);
+  assert_int_equal(pgid, pid);
+}
+
+/* A child in a new session can be signalled as a group. */
+static void test_spawn_new_session_signals_group(void **state) {
+  (void)state;
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  MP_ASSERT_OK(mp_cmd_new_session(cmd, 1));
+  mp_process_t *p = NULL;
+  MP_ASSERT_OK(mp_process_spawn(&p, cmd));
+  mp_cmd_free(cmd);
+  MP_ASSERT_OK(mp_process_signal(p, SIGKILL, MP_SIGNAL_GROUP));
+  MP_ASSERT_OK(mp_process_join(p, LONG_MS));
+  int code = 0;
+  MP_ASSERT_OK(mp_process_exitcode(&code, p));
+  assert_int_equal(code, -SIGKILL);
+  mp_process_free(p);
+}
+
 /* ---- stdio ---- */
 
 static void test_spawn_stdio_null(void **state) {
@@ -952,6 +1143,13 @@ int main(void) {
       cmocka_unit_test(test_spawn_non_executable_file_in_path_is_eacces),
       cmocka_unit_test(test_spawn_directory_as_program_is_eacces),
       cmocka_unit_test(test_spawn_failure_leaves_no_child),
+      cmocka_unit_test(test_spawn_relative_path_entries_are_refused),
+      cmocka_unit_test(test_spawn_relative_path_entry_is_skipped_for_absolute),
+      cmocka_unit_test(test_spawn_allow_relative_path_resolves_in_child_cwd),
+      cmocka_unit_test(test_spawn_cwd_with_relative_arg),
+      cmocka_unit_test(test_spawn_file_not_found_with_bad_cwd),
+      cmocka_unit_test(test_spawn_new_session_and_new_group),
+      cmocka_unit_test(test_spawn_new_session_signals_group),
       cmocka_unit_test(test_spawn_stdio_null),
       cmocka_unit_test(test_spawn_stdout_to_file_truncates),
       cmocka_unit_test(test_spawn_stdout_to_new_file_is_created),

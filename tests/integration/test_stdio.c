@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
@@ -91,6 +92,32 @@ static char *read_to_end(mp_process_t *p, mp_stream_t stream, size_t *len) {
   acc[used] = '\0';
   *len = used;
   return acc;
+}
+
+/* Live (not zombie) children of this process: what a leaked child is. */
+static int count_live_children(void) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  char path[300], buf[512];
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    char *rp = strrchr(buf, ')'); /* comm may hold spaces and ')' */
+    char st;
+    int ppid;
+    if (rp && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == getpid() &&
+        st != 'Z')
+      n++;
+  }
+  closedir(d);
+  return n;
 }
 
 static int noop_target(const void *arg, size_t arg_len, void *payload) {
@@ -704,6 +731,157 @@ static void test_stdio_run_bad_arguments_are_einval(void **state) {
   mp_cmd_free(cmd);
 }
 
+/* Issue 20, defect 1: input for a stdin that is not a pipe is refused
+ * before anything starts, so no child outlives the call. */
+static void test_stdio_run_input_without_stdin_pipe_starts_no_child(void **state) {
+  (void)state;
+  int before = count_live_children();
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  set_stdio(cmd, MP_STDIO_NULL, MP_STDIO_PIPE, MP_STDIO_PIPE);
+  void *out = (void *)&out;
+  MP_ASSERT_ERR(mp_run(NULL, &out, NULL, NULL, NULL, cmd, "x", 1, 20000), MP_ESTATE);
+  assert_null(out);
+  assert_int_equal(count_live_children(), before);
+  mp_cmd_free(cmd);
+}
+
+struct fire_later {
+  mp_cancel_t *token;
+  int delay_ms;
+};
+
+static void *fire_after_delay(void *arg) {
+  struct fire_later *f = arg;
+  struct timespec ts = {0, (long)f->delay_ms * 1000000L};
+  nanosleep(&ts, NULL);
+  mp_cancel_fire(f->token);
+  return NULL;
+}
+
+/* Issue 20, defect 1: a canceled mp_run kills and reaps its child (fired
+ * before the call, and while the call waits). */
+static void test_stdio_run_canceled_kills_and_reaps_child(void **state) {
+  (void)state;
+  int before = count_live_children();
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  set_stdio(cmd, MP_STDIO_PIPE, MP_STDIO_PIPE, MP_STDIO_PIPE);
+  mp_cancel_t *token = NULL;
+  MP_ASSERT_OK(mp_cancel_new(&token));
+  for (int delay = 0; delay <= 200; delay += 200) {
+    MP_ASSERT_OK(mp_cancel_reset(token));
+    struct fire_later f = {token, delay};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fire_after_delay, &f), 0);
+    if (delay == 0) pthread_join(t, NULL);
+    mp_cancel_t *prev = mp_cancel_bind(token);
+    int code = 12345;
+    int64_t t0 = now_ms();
+    int r = mp_run(&code, NULL, NULL, NULL, NULL, cmd, "in", 2, 20000);
+    mp_cancel_bind(prev);
+    if (delay > 0) pthread_join(t, NULL);
+    if (r != MP_ECANCELED) print_message("mp_run: %s\n", mp_last_error());
+    assert_int_equal(r, MP_ECANCELED);
+    assert_true(now_ms() - t0 < 10000);
+    assert_int_equal(count_live_children(), before);
+  }
+  mp_cancel_free(token);
+  mp_cmd_free(cmd);
+}
+
+/* ------------------------------------------ closing stdout / stderr early */
+
+/* Issue 20, defect 3 (os/exec TestClosePipeOnCopyError): a parent that
+ * stops reading closes its end; the child writing gets SIGPIPE instead of
+ * blocking on a full pipe, and join returns. */
+static void test_stdio_close_stdout_child_gets_sigpipe_join_returns(void **state) {
+  (void)state;
+  mp_process_t *p = spawn_with(helper_cmd("spew", "100000000", NULL), MP_STDIO_NULL,
+                               MP_STDIO_PIPE, MP_STDIO_NULL);
+  char buf[16];
+  size_t n = 0;
+  MP_ASSERT_OK(mp_process_read(&n, p, MP_STDOUT, buf, sizeof buf, 20000));
+  MP_ASSERT_OK(mp_process_close_stream(p, MP_STDOUT));
+  MP_ASSERT_OK(mp_process_close_stream(p, MP_STDOUT)); /* again: no-op */
+  assert_int_equal(join_code(p), -SIGPIPE);
+  MP_ASSERT_ERR(mp_process_read(&n, p, MP_STDOUT, buf, sizeof buf, 0), MP_ECLOSED);
+  mp_process_free(p);
+}
+
+/* communicate after closing stderr serves the rest and does not hang. */
+static void test_stdio_close_stderr_then_communicate(void **state) {
+  (void)state;
+  mp_process_t *p = spawn_with(helper_cmd("both", NULL), MP_STDIO_NULL, MP_STDIO_PIPE,
+                               MP_STDIO_PIPE);
+  MP_ASSERT_OK(mp_process_close_stream(p, MP_STDERR));
+  void *out = NULL, *err = NULL;
+  size_t out_len = 0, err_len = 99;
+  MP_ASSERT_OK(mp_process_communicate(&out, &out_len, &err, &err_len, p, NULL, 0, 20000));
+  assert_string_equal((char *)out, "out\n");
+  assert_int_equal(err_len, 0);
+  mp_free(out);
+  mp_free(err);
+  mp_process_free(p);
+}
+
+/* MP_STDIN is close_stdin; a stream that is not a pipe is MP_ESTATE. */
+static void test_stdio_close_stream_stdin_and_unpiped(void **state) {
+  (void)state;
+  mp_process_t *p = spawn_with(helper_cmd("cat", NULL), MP_STDIO_PIPE, MP_STDIO_PIPE,
+                               MP_STDIO_NULL);
+  MP_ASSERT_OK(mp_process_write(p, "x\n", 2, 20000));
+  MP_ASSERT_OK(mp_process_close_stream(p, MP_STDIN));
+  MP_ASSERT_ERR(mp_process_write(p, "y", 1, 0), MP_ESTATE);
+  size_t len = 0;
+  char *got = read_to_end(p, MP_STDOUT, &len);
+  assert_string_equal(got, "x\n");
+  free(got);
+  MP_ASSERT_ERR(mp_process_close_stream(p, MP_STDERR), MP_ESTATE);
+  assert_int_equal(join_code(p), 0);
+  mp_process_free(p);
+}
+
+/* -------------------------------------------------- mp_run with check */
+
+/* Python's check=True: a non-zero exit (or a signal death) is
+ * MP_ECALLEDPROCESS, with the exit code and the output delivered. */
+static void test_stdio_run_check_nonzero_exit_is_ecalledprocess(void **state) {
+  (void)state;
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "/bin/sh"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "-c"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "echo partial; exit 3"));
+  MP_ASSERT_OK(mp_cmd_check(cmd, 1));
+  set_stdio(cmd, MP_STDIO_NULL, MP_STDIO_PIPE, MP_STDIO_NULL);
+  int code = 12345;
+  void *out = NULL;
+  size_t out_len = 0;
+  MP_ASSERT_ERR(mp_run(&code, &out, &out_len, NULL, NULL, cmd, NULL, 0, 20000),
+                MP_ECALLEDPROCESS);
+  assert_int_equal(code, 3);
+  assert_string_equal((char *)out, "partial\n");
+  assert_non_null(strstr(mp_last_error(), "3"));
+  mp_free(out);
+  mp_cmd_free(cmd);
+
+  cmd = helper_cmd("signal-self", "15", NULL);
+  MP_ASSERT_OK(mp_cmd_check(cmd, 1));
+  MP_ASSERT_ERR(mp_run(&code, NULL, NULL, NULL, NULL, cmd, NULL, 0, 20000),
+                MP_ECALLEDPROCESS);
+  assert_int_equal(code, -SIGTERM);
+  mp_cmd_free(cmd);
+
+  cmd = helper_cmd("exit", "0", NULL);
+  MP_ASSERT_OK(mp_cmd_check(cmd, 1));
+  MP_ASSERT_OK(mp_run(&code, NULL, NULL, NULL, NULL, cmd, NULL, 0, 20000));
+  assert_int_equal(code, 0);
+  /* Unchecked again: exit 3 is MP_OK. */
+  mp_cmd_free(cmd);
+  cmd = helper_cmd("exit", "3", NULL);
+  MP_ASSERT_OK(mp_cmd_check(cmd, 0));
+  MP_ASSERT_OK(mp_run(&code, NULL, NULL, NULL, NULL, cmd, NULL, 0, 20000));
+  mp_cmd_free(cmd);
+}
+
 /* ------------------------------------------------- descriptor accounting */
 
 /* "fd=target fd=target ..." for this process's descriptors. */
@@ -824,6 +1002,12 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_stdio_run_missing_program_is_enoent),
       cmocka_unit_test(test_stdio_run_shell_pipeline),
       cmocka_unit_test(test_stdio_run_bad_arguments_are_einval),
+      cmocka_unit_test(test_stdio_run_input_without_stdin_pipe_starts_no_child),
+      cmocka_unit_test(test_stdio_run_canceled_kills_and_reaps_child),
+      cmocka_unit_test(test_stdio_close_stdout_child_gets_sigpipe_join_returns),
+      cmocka_unit_test(test_stdio_close_stderr_then_communicate),
+      cmocka_unit_test(test_stdio_close_stream_stdin_and_unpiped),
+      cmocka_unit_test(test_stdio_run_check_nonzero_exit_is_ecalledprocess),
       cmocka_unit_test(test_stdio_spawn_communicate_cycles_leak_no_fds),
   };
   return MP_RUN_TESTS(tests);

@@ -271,6 +271,12 @@ static const int64_t k_eight = 8;
   X(E, cmd_new_group_2, MP_EINVAL, mp_cmd_new_group(F.cmd, 2))                \
   X(E, cmd_daemon_null, MP_EINVAL, mp_cmd_daemon(NULL, 1))                    \
   X(E, cmd_daemon_neg, MP_EINVAL, mp_cmd_daemon(F.cmd, -1))                   \
+  X(E, cmd_new_session_null, MP_EINVAL, mp_cmd_new_session(NULL, 1))          \
+  X(E, cmd_new_session_2, MP_EINVAL, mp_cmd_new_session(F.cmd, 2))            \
+  X(E, cmd_allow_relative_path_null, MP_EINVAL, mp_cmd_allow_relative_path(NULL, 0)) \
+  X(E, cmd_allow_relative_path_neg, MP_EINVAL, mp_cmd_allow_relative_path(F.cmd, -1)) \
+  X(E, cmd_check_null, MP_EINVAL, mp_cmd_check(NULL, 1))                      \
+  X(E, cmd_check_2, MP_EINVAL, mp_cmd_check(F.cmd, 2))                        \
   X(E, cmd_pass_queue_null_cmd, MP_EINVAL, mp_cmd_pass_queue(NULL, "q", F.queue)) \
   X(E, cmd_pass_queue_null_name, MP_EINVAL, mp_cmd_pass_queue(F.cmd, NULL, F.queue)) \
   X(E, cmd_pass_queue_bad_name, MP_EINVAL, mp_cmd_pass_queue(F.cmd, "a-b", F.queue)) \
@@ -375,6 +381,12 @@ static const int64_t k_eight = 8;
   X(E, write_no_pipe, MP_ESTATE, mp_process_write(F.done, "x", 1, 0))         \
   X(E, close_stdin_null, MP_EINVAL, mp_process_close_stdin(NULL))             \
   X(E, close_stdin_no_pipe, MP_ESTATE, mp_process_close_stdin(F.done))        \
+  X(E, close_stream_null, MP_EINVAL, mp_process_close_stream(NULL, MP_STDOUT)) \
+  X(E, close_stream_bad_stream, MP_EINVAL,                                   \
+    mp_process_close_stream(F.done, (mp_stream_t)3))                          \
+  X(E, close_stream_garbage, MP_EINVAL,                                      \
+    mp_process_close_stream(GARBAGE(mp_process_t), MP_STDERR))               \
+  X(E, close_stream_no_pipe, MP_ESTATE, mp_process_close_stream(F.done, MP_STDOUT)) \
   X(E, read_null_len, MP_EINVAL,                                             \
     mp_process_read(NULL, F.done, MP_STDOUT, g_buf, sizeof g_buf, 0))         \
   X(E, read_null, MP_EINVAL, mp_process_read(&o_len, NULL, MP_STDOUT, g_buf, 1, 0)) \

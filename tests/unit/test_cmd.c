@@ -278,6 +278,22 @@ static void test_cmd_daemon_rejects_bad_input(void **state) {
   mp_cmd_free(cmd);
 }
 
+/* The 0/1 switches added in 0.2: session, relative PATH entries, check. */
+static void test_cmd_switches_accept_0_and_1_only(void **state) {
+  (void)state;
+  int (*const switches[])(mp_cmd_t *, int) = {mp_cmd_new_session,
+                                              mp_cmd_allow_relative_path, mp_cmd_check};
+  mp_cmd_t *cmd = new_cmd();
+  for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++) {
+    MP_ASSERT_OK(switches[i](cmd, 1));
+    MP_ASSERT_OK(switches[i](cmd, 0));
+    MP_ASSERT_ERR(switches[i](NULL, 1), MP_EINVAL);
+    MP_ASSERT_ERR(switches[i](cmd, 2), MP_EINVAL);
+    MP_ASSERT_ERR(switches[i](cmd, -1), MP_EINVAL);
+  }
+  mp_cmd_free(cmd);
+}
+
 /* ---- stop lists ---- */
 
 static void test_cmd_stop_new_and_free(void **state) {
@@ -353,6 +369,7 @@ int main(void) {
       cmocka_unit_test(test_cmd_new_group_rejects_bad_input),
       cmocka_unit_test(test_cmd_daemon_accepts_0_and_1),
       cmocka_unit_test(test_cmd_daemon_rejects_bad_input),
+      cmocka_unit_test(test_cmd_switches_accept_0_and_1_only),
       cmocka_unit_test(test_cmd_stop_new_and_free),
       cmocka_unit_test(test_cmd_stop_add_accepts_every_action),
       cmocka_unit_test(test_cmd_stop_add_rejects_bad_input),

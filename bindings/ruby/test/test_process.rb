@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "helper"
+require "tmpdir"
 
 Multiproc.register(:report) { |q| q.put("#{Multiproc.current_name} child=#{Multiproc.child?}") }
 Multiproc.register(:exit_with) { |code| exit code }
@@ -159,6 +160,78 @@ class TestCommand < Minitest::Test
   # run/call/check_output free the child's handle (its pidfd among others)
   # when they return, not when the GC runs the finalizer: 300 commands with
   # the GC off leave no descriptor behind (before: one per command).
+  # Python's CalledProcessError, and the C library's MP_ECALLEDPROCESS code.
+  def test_called_process_error_carries_status_and_output
+    err = assert_raises(Multiproc::CalledProcessError) do
+      Multiproc.run(["sh", "-c", "echo out; echo err >&2; exit 3"], check: true)
+    end
+    assert_equal [3, 3, "out\n", "err\n"], [err.exitcode, err.exitstatus, err.stdout, err.stderr]
+    assert_kind_of Multiproc::Error, err
+    assert_equal "ECALLEDPROCESS", err.name
+    assert_equal Multiproc::Native::MP_ECALLEDPROCESS, err.code
+  end
+
+  # Issue 20, defect 5: a NUL would cut the C string short (A=b instead of
+  # A=b\0c); it is refused, naming the variable.
+  def test_nul_in_environment_or_arguments_is_refused
+    [{ "A" => "b\0c" }, { "A\0B" => "x" }].each do |env|
+      err = assert_raises(ArgumentError) { Multiproc.run(%w[true], env: env) }
+      assert_match(/A/, err.message)
+      assert_match(/NUL/, err.message)
+    end
+    assert_raises(ArgumentError) { Multiproc.run(["echo", "a\0b"]) }
+    assert_raises(ArgumentError) { Multiproc.run(%w[pwd], cwd: "/tmp\0x") }
+    assert_raises(Multiproc::InvalidArgumentError) { Multiproc.run(%w[true], env: { "A=B" => "x" }) }
+  end
+
+  # Go's ErrDot: a program found only through a relative PATH entry is
+  # refused unless allowed; the entry is taken in cwd.
+  def test_relative_path_entries_need_allow_relative_path
+    Dir.mktmpdir do |dir|
+      File.write(File.join(dir, "mp-rb-dot"), "#!/bin/sh\necho dot\n")
+      File.chmod(0o755, File.join(dir, "mp-rb-dot"))
+      err = assert_raises(Multiproc::PermissionError) do
+        Multiproc.run(["mp-rb-dot"], env: { "PATH" => "." }, cwd: dir)
+      end
+      assert_match(/relative to the current directory/, err.message)
+      r = Multiproc.run(["mp-rb-dot"], env: { "PATH" => "." }, cwd: dir, allow_relative_path: true)
+      assert_equal "dot\n", r.stdout
+    end
+  end
+
+  # Python's start_new_session=True (setsid) and process_group=0 (new_group).
+  def test_new_session_and_new_group
+    ids = lambda do |**opts|
+      out = Multiproc.check_output("sh", "-c", "read -r line < /proc/$$/stat; echo $line", **opts)
+      out.split.values_at(0, 4, 5).map(&:to_i) # pid, pgrp, session
+    end
+    pid, pgrp, sid = ids.call(new_session: true)
+    assert_equal [pid, pid], [pgrp, sid]
+    pid, pgrp, sid = ids.call(new_group: true)
+    assert_equal pid, pgrp
+    assert_equal Process.getsid, sid
+  end
+
+  # Issue 20, defect 3 (os/exec TestClosePipeOnCopyError): a child writing
+  # to a pipe the parent stopped reading must not block forever. Closing
+  # the stream gives it SIGPIPE; spawn's block closes every pipe before it
+  # waits, as Python's `with Popen(...)` does.
+  def test_closing_stdout_ends_a_blocked_writer
+    child = Multiproc::Command.new("yes", stdout: :pipe).spawn
+    assert_equal "y\n", child.stdout.gets
+    child.stdout.close
+    assert_equal(-13, child.join(10))
+    assert_nil child.stdout.readpartial
+    th = Thread.new { Multiproc::Command.new("yes", stdout: :pipe).spawn { |c| c.stdout.gets } }
+    assert th.join(10), "spawn's block returned but the wait hung on a writer nobody reads"
+    assert_equal "y\n", th.value
+  ensure
+    if th&.alive?
+      th.kill
+      th.join
+    end
+  end
+
   def test_run_frees_the_child_at_once
     Multiproc.call(["true"]) # the library's own descriptors
     before = settled_fd_count(nil)

@@ -9,6 +9,13 @@ module Multiproc
   # only: the same as stdout), a path String (stdin read from it; output
   # truncated into it, or appended with [path, "a"]), or an IO / Integer
   # descriptor of this process.
+  #
+  # new_group: true is Python's process_group=0 (setpgid), new_session:
+  # true its start_new_session=True (setsid). Relative and empty PATH
+  # entries are skipped (PermissionError if the program is only found
+  # there) unless allow_relative_path: true; they, and a relative program
+  # path, are taken in cwd. A String with a NUL byte in
+  # argv, env or cwd raises ArgumentError (C strings would cut it short).
   class Command
     include Uncopyable
 
@@ -19,22 +26,24 @@ module Multiproc
     attr_reader :argv
 
     def initialize(*argv, env: nil, clear_env: false, cwd: nil, stdin: :inherit, stdout: :inherit,
-                   stderr: :inherit, new_group: false, daemon: false)
+                   stderr: :inherit, new_group: false, new_session: false, allow_relative_path: false,
+                   daemon: false)
       argv = argv.flatten.map(&:to_s)
       raise ArgumentError, "Command needs a program" if argv.empty?
 
       @argv = argv
+      argv.each_with_index { |a, i| refuse_nul(a, "argument #{i}") }
       _rc, @cmd = Multiproc.call_out(N.mp_cmd_new(argv[0]), "Command #{argv[0]}")
       ObjectSpace.define_finalizer(self, Handle.finalizer([@cmd], :mp_cmd_free, ::Process.pid))
       argv.drop(1).each { |a| check(N.mp_cmd_arg(@cmd, a)) }
       check(N.mp_cmd_env_clear(@cmd)) if clear_env
-      env&.each do |k, v|
-        check(v.nil? ? N.mp_cmd_env_unset(@cmd, k.to_s) : N.mp_cmd_env_set(@cmd, k.to_s, v.to_s))
-      end
-      check(N.mp_cmd_cwd(@cmd, cwd.to_s)) if cwd
+      env&.each { |k, v| set_env(k.to_s, v&.to_s) }
+      check(N.mp_cmd_cwd(@cmd, refuse_nul(cwd.to_s, "cwd"))) if cwd
       { stdin: stdin, stdout: stdout, stderr: stderr }.each { |s, how| set_stdio(s, how) }
       check(N.mp_cmd_new_group(@cmd, 1)) if new_group
-      @new_group = new_group
+      check(N.mp_cmd_new_session(@cmd, 1)) if new_session
+      check(N.mp_cmd_allow_relative_path(@cmd, 1)) if allow_relative_path
+      @new_group = new_group || new_session # either can be signalled as a group
       check(N.mp_cmd_daemon(@cmd, 1)) if daemon
       @passed = [] # keeps passed objects alive until spawn
     end
@@ -136,6 +145,20 @@ module Multiproc
       Multiproc.check(rc, "Command #{@argv[0]}")
     end
 
+    def set_env(name, value)
+      refuse_nul(name, "environment variable name #{name.inspect}")
+      return check(N.mp_cmd_env_unset(@cmd, name)) if value.nil?
+
+      refuse_nul(value, "environment variable #{name}")
+      check(N.mp_cmd_env_set(@cmd, name, value))
+    end
+
+    def refuse_nul(str, what)
+      raise ArgumentError, "Command #{@argv[0].inspect}: #{what} contains a NUL byte" if str.include?("\0")
+
+      str
+    end
+
     def set_stdio(stream, how)
       s = STREAMS.fetch(stream)
       rc = case how
@@ -194,8 +217,11 @@ module Multiproc
       join
     end
 
+    # The parent is done with the pipes (Python's Popen.__exit__): a child
+    # still writing to stdout/stderr then gets SIGPIPE instead of blocking
+    # the wait that follows.
     def close_stdio # :nodoc:
-      N.mp_process_close_stdin(@handle)
+      [N::MP_STDIN, N::MP_STDOUT, N::MP_STDERR].each { |s| N.mp_process_close_stream(@handle, s) }
     end
 
     def inspect
@@ -246,9 +272,14 @@ module Multiproc
         nil
       end
 
-      # Close stdin (the child reads EOF).
+      # Close the parent's end: for stdin the child reads EOF; for stdout
+      # and stderr the child's further writes fail (SIGPIPE), so it cannot
+      # block forever on a pipe nobody reads, and reads here return EOF
+      # (what was buffered is dropped).
       def close
-        Multiproc.check(N.mp_process_close_stdin(@popen.__handle), "stdin close") if @stream == N::MP_STDIN
+        Multiproc.check(N.mp_process_close_stream(@popen.__handle, @stream), "close")
+        @buffer.clear
+        @eof = true
         nil
       end
 

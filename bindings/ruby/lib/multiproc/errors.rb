@@ -53,7 +53,8 @@ module Multiproc
     "ESYS" => :SysError,
     "EACCES" => :PermissionError,
     "ENOTSUP" => :NotSupportedError,
-    "EEXIST" => :ExistsError
+    "EEXIST" => :ExistsError,
+    "ECALLEDPROCESS" => :CalledProcessError
   }.freeze
 
   # One exception class including Error per code of the C library's table (MP_ERRNO_MAP).
@@ -105,13 +106,19 @@ module Multiproc
   end
 
   # A command that exited with a non-zero code when check: true asked for
-  # success (Python's CalledProcessError).
-  class CalledProcessError < StandardError
+  # success (Python's CalledProcessError; the C code MP_ECALLEDPROCESS).
+  # exitcode (alias exitstatus) is -N for a death by signal N.
+  class CalledProcessError
     attr_reader :argv, :exitcode, :stdout, :stderr
+    alias exitstatus exitcode
 
-    def initialize(argv, exitcode, stdout = nil, stderr = nil)
+    # (argv, exitcode, stdout, stderr) from a check: true; a String alone
+    # is the message of a C call's error (Multiproc.error_for).
+    def initialize(argv = nil, exitcode = nil, stdout = nil, stderr = nil, code: CODE)
+      return super(argv, code: code) if argv.is_a?(String)
+
       @argv, @exitcode, @stdout, @stderr = argv, exitcode, stdout, stderr
-      super("command #{argv.inspect} exited with #{exitcode}")
+      super("command #{argv.inspect} exited with #{exitcode}", code: code)
     end
   end
 
