@@ -46,7 +46,8 @@ type Cmd struct {
 	ExtraFiles []*os.File
 
 	// SysProcAttr: the subset multiproc can do is Setpgid (with Pgid 0:
-	// as NewGroup) and Pdeathsig (SIGKILL only: as Daemon). Any other field set makes Start fail with
+	// as NewGroup), Setsid (a new session: setsid in the child) and
+	// Pdeathsig (SIGKILL only: as Daemon). Any other field set makes Start fail with
 	// ErrNotSupported (see README.md for why).
 	SysProcAttr *syscall.SysProcAttr
 
@@ -361,11 +362,12 @@ func (c *Cmd) passSteps(cmd capi.Cmd) []func() int {
 
 // sysAttrs are the process attributes of NewGroup, Daemon and the
 // supported subset of SysProcAttr.
-type sysAttrs struct{ group, daemon bool }
+type sysAttrs struct{ group, session, daemon bool }
 
 func (s sysAttrs) steps(cmd capi.Cmd) []func() int {
 	return []func() int{
 		func() int { return capi.Mp_cmd_new_group(cmd, boolInt(s.group)) },
+		func() int { return capi.Mp_cmd_new_session(cmd, boolInt(s.session)) },
 		func() int { return capi.Mp_cmd_daemon(cmd, boolInt(s.daemon)) },
 	}
 }
@@ -380,12 +382,15 @@ func (c *Cmd) sysAttrs() (sysAttrs, error) {
 	if a.Setpgid && a.Pgid == 0 {
 		s.group, rest.Setpgid = true, false
 	}
+	if a.Setsid {
+		s.session, rest.Setsid = true, false
+	}
 	if a.Pdeathsig == syscall.SIGKILL {
 		s.daemon, rest.Pdeathsig = true, 0
 	}
 	if name := firstSetField(rest); name != "" {
 		return s, &Error{Code: ErrNotSupported, Op: "command start",
-			Msg: "SysProcAttr." + name + " is not supported (Setpgid with Pgid 0 and Pdeathsig SIGKILL are)"}
+			Msg: "SysProcAttr." + name + " is not supported (Setpgid with Pgid 0, Setsid, Pdeathsig SIGKILL are)"}
 	}
 	return s, nil
 }
@@ -584,7 +589,7 @@ func (c *Cmd) spawn() error {
 	}
 	sys, _ := c.sysAttrs()
 	c.Process = newProcess(p, sys.daemon)
-	c.Process.group = sys.group
+	c.Process.group = sys.group || sys.session // a session leader leads its group too
 	return nil
 }
 
@@ -615,6 +620,9 @@ func (c *Cmd) startError(err error) error {
 		}
 		e.also = os.ErrNotExist
 	case ErrAccess:
+		if strings.Contains(e.Msg, "found only relative to the current directory") {
+			return lookPathError(c.Path, e, errExecDot) // the spawn's PATH rule
+		}
 		e.also = os.ErrPermission
 	}
 	return e
@@ -945,14 +953,16 @@ func (c *Cmd) outPipe() (io.ReadCloser, *os.File, error) {
 const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
 // LookPath finds file as the spawn of a command without '/' does (the C
-// library's rules): in the directories of this process's PATH in order
-// (the default path when PATH is unset or empty), an empty entry meaning
-// the current directory; a regular file with execute permission. A name
-// with '/' is checked as it is. Errors are *exec.Error values: not found
-// matches exec.ErrNotFound (and ErrNotFound); found only in a relative
-// entry returns that path ("./prog") with an error matching exec.ErrDot
-// (and ErrAccess), as os/exec since Go 1.19; found but not executable
-// matches fs.ErrPermission (and ErrAccess).
+// library's rules): the first regular file with execute permission in
+// the absolute directories of this process's PATH, in order (the default
+// path when PATH is unset or empty). Relative and empty entries (".",
+// "", "../bin") are skipped: when file is found only through one, LookPath
+// returns that path ("./prog") with an error matching exec.ErrDot (and
+// ErrAccess), as os/exec since Go 1.19 (os/exec stops at such an entry
+// even when a later absolute one has the program; the C rule goes on).
+// A name with '/' is checked as it is. Errors are *exec.Error values: not
+// found matches exec.ErrNotFound (and ErrNotFound); found but not
+// executable matches fs.ErrPermission (and ErrAccess).
 func LookPath(file string) (string, error) {
 	if strings.Contains(file, "/") {
 		if err := findExecutable(file); err != nil {
@@ -964,22 +974,27 @@ func LookPath(file string) (string, error) {
 	if search == "" {
 		search = defaultPath
 	}
-	denied := false
+	skipped, denied := "", false
 	for _, dir := range strings.Split(search, ":") {
+		relative := !strings.HasPrefix(dir, "/")
 		if dir == "" {
 			dir = "."
 		}
 		p := dir + "/" + file
 		err := findExecutable(p)
-		if err == nil && !strings.HasPrefix(p, "/") {
-			return p, lookPathError(file, &Error{Code: ErrAccess, Op: "look path"}, errExecDot)
-		}
-		if err == nil {
+		switch {
+		case err == nil && !relative:
 			return p, nil
+		case err == nil && skipped == "":
+			skipped = p
+		case err != nil && !relative && errors.Is(err, os.ErrPermission):
+			denied = true
 		}
-		denied = denied || errors.Is(err, os.ErrPermission)
 	}
-	if denied {
+	switch {
+	case skipped != "":
+		return skipped, lookPathError(file, &Error{Code: ErrAccess, Op: "look path"}, errExecDot)
+	case denied:
 		return "", lookPathError(file, os.ErrPermission, os.ErrPermission)
 	}
 	return "", lookPathError(file, &Error{Code: ErrNotFound, Op: "look path"}, errExecNotFound)

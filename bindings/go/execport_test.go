@@ -188,6 +188,31 @@ func TestExecLookPathDot(t *testing.T) {
 		if _, err := LookPath("mp-dot-prog"); !errors.Is(err, exec.ErrDot) {
 			t.Fatalf("empty entry: %v", err)
 		}
+		// A Cmd made by hand leaves the lookup to the spawn: same error.
+		err := (&Cmd{Path: "mp-dot-prog"}).Run()
+		var xe *exec.Error
+		if !errors.Is(err, exec.ErrDot) || !errors.As(err, &xe) || !errors.Is(err, ErrAccess) {
+			t.Fatalf("spawn's lookup: %v", err)
+		}
+	})
+}
+
+// The C rule where os/exec differs: an absolute entry after a relative
+// one is still searched (os/exec's LookPath stops with ErrDot).
+func TestExecLookPathSkipsRelativeEntries(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sh"), []byte("#!/bin/sh\necho fake\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", ".:/usr/bin:/bin")
+	inDir(t, dir, func() {
+		lp, err := LookPath("sh")
+		if err != nil || !strings.HasPrefix(lp, "/") {
+			t.Fatalf("LookPath: %q %v", lp, err)
+		}
+		if out, err := (&Cmd{Path: "sh", Args: []string{"sh", "-c", "echo real"}}).Output(); err != nil || string(out) != "real\n" {
+			t.Fatalf("spawn's lookup ran %q, %v", out, err)
+		}
 	})
 }
 
@@ -465,6 +490,14 @@ func TestExecSysProcAttr(t *testing.T) {
 	}
 	if pgid, _ := strconv.Atoi(strings.TrimSpace(string(out))); pgid != c.ProcessState.Pid() {
 		t.Fatalf("pgid %q, pid %d", out, c.ProcessState.Pid())
+	}
+	c = Command("sh", "-c", `cut -d" " -f6 /proc/$$/stat`)
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if out, err = c.Output(); err != nil {
+		t.Fatal(err)
+	}
+	if sid, _ := strconv.Atoi(strings.TrimSpace(string(out))); sid != c.ProcessState.Pid() {
+		t.Fatalf("Setsid: sid %q, pid %d", out, c.ProcessState.Pid())
 	}
 	for _, a := range []*syscall.SysProcAttr{
 		{Pdeathsig: syscall.SIGTERM},
