@@ -6,21 +6,31 @@ import (
 	"errors"
 	"io"
 	"os"
+	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"multiproc.dev/multiproc/internal/capi"
 )
 
 // Cmd is an external command to run (Python's subprocess.Popen
-// arguments), shaped like os/exec's Cmd. The program is started with an
-// argv, never through a shell.
+// arguments), shaped like os/exec's Cmd: the same fields, methods, error
+// values and texts, with the differences listed in README.md. The
+// program is started with an argv, never through a shell.
 type Cmd struct {
-	Path string   // the program; without '/', looked up in PATH at Start
+	// Path is the program. Command resolves a name without '/' with
+	// LookPath; a Path without '/' set by hand is looked up in the PATH
+	// of the child's environment at Start (the C library's rule).
+	Path string
 	Args []string // argv, including argv[0] (Command sets it to the name)
-	Env  []string // "KEY=value" entries; nil: this process's environment
-	Dir  string   // working directory; "": this process's
+	// Env holds "KEY=value" entries (the last of a key wins; an entry with
+	// a NUL byte fails Start). nil: this process's environment, with PWD
+	// set to Dir when Dir is set.
+	Env []string
+	Dir string // working directory; "": this process's
 
 	// Standard streams. nil connects the stream to the null device; an
 	// *os.File is given to the child as it is; any other reader or writer
@@ -31,6 +41,16 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
+	// ExtraFiles are given to the child as descriptors 3, 4, … (entry i
+	// becomes 3+i; a nil entry is closed in the child). Any *os.File.
+	ExtraFiles []*os.File
+
+	// SysProcAttr: the subset multiproc can do is Setpgid (with Pgid 0:
+	// as NewGroup), Setsid (a new session: setsid in the child) and
+	// Pdeathsig (SIGKILL only: as Daemon). Any other field set makes Start fail with
+	// ErrNotSupported (see README.md for why).
+	SysProcAttr *syscall.SysProcAttr
+
 	// NewGroup starts the child in a new process group of its own. The
 	// Process's Signal, Terminate, Kill and Stop, and the kill of a done
 	// CommandContext, then reach the whole group: everything the command
@@ -38,29 +58,51 @@ type Cmd struct {
 	NewGroup bool
 	Daemon   bool // the child is killed when this process ends, however it ends
 
-	// WaitDelay bounds how long Wait (and Run, Output, CombinedOutput)
-	// keeps copying the streams served by goroutines (Stdin, Stdout or
-	// Stderr that are not *os.File) once the child has ended or the
-	// CommandContext is done: a grandchild that inherited a pipe and keeps
-	// it open cannot hold the call up longer. What arrives later is not
-	// copied, and that alone is no error. 0 means 250 ms (the bound of
-	// Communicate); unlike os/exec's 0, never "wait for the pipes without
-	// limit" (set a long WaitDelay for that). A negative WaitDelay has
-	// expired: copying stops as soon as the child ended.
+	// Cancel is called when the context of CommandContext is done before
+	// the command ended; CommandContext sets it to kill the Process. nil:
+	// nothing is done then (WaitDelay, if set, still kills the child).
+	// When Cancel returned nil and the command then succeeds, Wait returns
+	// the context's error; an error of Cancel other than os.ErrProcessDone
+	// is returned wrapped ("exec: canceling Cmd: ..."). Setting Cancel
+	// without CommandContext makes Start fail.
+	Cancel func() error
+
+	// WaitDelay, as in os/exec (Go 1.20), bounds two waits: for the child
+	// to end after the context is done (then it is killed), and for the
+	// streams served by goroutines once the child has ended or the
+	// context is done (then their pipes are closed; what arrives later is
+	// lost). When the pipes had to be closed, no Cancel ran and the command
+	// otherwise succeeded, Wait returns ErrWaitDelay. A negative WaitDelay
+	// has expired at once. 0 differs from os/exec: the streams are still
+	// cut after 250 ms (the bound of Communicate), without an error, so
+	// that a grandchild holding a pipe never holds up Wait; set a long
+	// WaitDelay to wait longer. 0 does not kill a child that outlives its
+	// context's Cancel.
 	WaitDelay time.Duration
 
 	// Process is the running child, set by Start.
 	Process *Process
+	// ProcessState is how the child ended, set by Wait (and Run, Output,
+	// CombinedOutput, a Communicate that saw the child end); nil before.
+	ProcessState *ProcessState
 
-	ctx      context.Context
-	pass     []passed
-	pipes    [3]bool // StdinPipe/StdoutPipe/StderrPipe asked for
-	copiers  sync.WaitGroup
-	copying  bool               // startCopiers started at least one copier
-	stopCopy context.CancelFunc // cancels the copiers' reads and writes
-	copyErr  error
-	copyMu   sync.Mutex
-	waited   bool
+	// Err is the error of Command's LookPath, which Start returns. Clear
+	// it to run a program found relative to the current directory
+	// (errors.Is(cmd.Err, exec.ErrDot)), as with os/exec.
+	Err error
+
+	ctx     context.Context
+	pass    []passed
+	pipes   [3]bool // Communicate's streams: pipes of the C library
+	started bool    // Start got as far as the spawn, whether it worked or not
+	waited  bool
+
+	childFiles  []*os.File     // the child's ends of our pipes: closed after the spawn
+	parentFiles []*os.File     // our ends: closed when Wait is done or cuts the copy
+	copiers     []func() error // the goroutines serving streams, started by Start
+	copyDone    chan error     // the first copier error, once all copiers returned
+	waitDone    chan struct{}  // closed when Wait has seen the child end
+	ctxResult   chan ctxResult // the context watcher's result
 }
 
 type passed struct {
@@ -68,17 +110,116 @@ type passed struct {
 	h    Handle
 }
 
-// Command returns the Cmd to run name with args.
+// Command returns the Cmd to run name with args. A name without '/' is
+// resolved with LookPath now; its failure is kept in Err (and returned by
+// Start), the Path then stays the name.
 func Command(name string, args ...string) *Cmd {
-	return &Cmd{Path: name, Args: append([]string{name}, args...)}
+	c := &Cmd{Path: name, Args: append([]string{name}, args...)}
+	if name != "" && !strings.Contains(name, "/") {
+		lp, err := LookPath(name)
+		if lp != "" {
+			c.Path = lp
+		}
+		c.Err = err
+	}
+	return c
 }
 
 // CommandContext is Command with a context: when ctx is done before the
-// command ends, Wait (and Run, Output) kills it.
+// command ends, its Cancel runs at once (by default: the Process is
+// killed) and Wait reports how the child ended (an *ExitError for the
+// kill).
 func CommandContext(ctx context.Context, name string, args ...string) *Cmd {
+	if ctx == nil {
+		panic("nil Context")
+	}
 	c := Command(name, args...)
 	c.ctx = ctx
+	c.Cancel = c.killForCancel
 	return c
+}
+
+// killForCancel is CommandContext's Cancel: kill the child, or report
+// os.ErrProcessDone when it has already ended.
+func (c *Cmd) killForCancel() error {
+	if !c.Process.IsAlive() {
+		return os.ErrProcessDone
+	}
+	return c.Process.Kill()
+}
+
+// String describes the command: the resolved path and the arguments
+// (the arguments as given when the lookup failed). For debugging only.
+func (c *Cmd) String() string {
+	if c.Err != nil || len(c.Args) == 0 {
+		if len(c.Args) == 0 {
+			return c.Path
+		}
+		return strings.Join(c.Args, " ")
+	}
+	return strings.Join(append([]string{c.Path}, c.Args[1:]...), " ")
+}
+
+// Environ returns the environment the command would run with as it is now
+// configured: Env, or this process's environment with PWD set to Dir,
+// the last entry of a key kept, entries with a NUL byte left out.
+func (c *Cmd) Environ() []string {
+	env, _ := c.environ()
+	return env
+}
+
+func (c *Cmd) environ() ([]string, error) {
+	env := c.Env
+	if env == nil {
+		env = os.Environ()
+		if pwd, ok := c.pwd(); ok {
+			env = append(env, "PWD="+pwd)
+		}
+	}
+	return dedupEnv(env)
+}
+
+// pwd is the PWD of a child with Dir and an inherited environment.
+func (c *Cmd) pwd() (string, bool) {
+	if c.Env != nil || c.Dir == "" {
+		return "", false
+	}
+	if strings.HasPrefix(c.Dir, "/") {
+		return c.Dir, true
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	return wd + "/" + c.Dir, true
+}
+
+var errEnvNUL = &execError{"exec: environment variable contains NUL", ErrInvalid}
+
+// dedupEnv keeps the last entry of each key, in the order of those, and
+// drops entries with a NUL byte (the C library takes C strings: "A=b\x00c"
+// would run with "A=b"), reporting errEnvNUL.
+func dedupEnv(env []string) ([]string, error) {
+	var err error
+	seen := make(map[string]bool, len(env))
+	out := make([]string, 0, len(env))
+	for i := len(env) - 1; i >= 0; i-- {
+		kv := env[i]
+		if strings.IndexByte(kv, 0) >= 0 {
+			err = errEnvNUL
+			continue
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, kv)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
 }
 
 // PassQueue hands q to the command under name (letters, digits, '_');
@@ -96,6 +237,21 @@ const (
 	stdioNull, stdioPipe, stdioOut = 1, 2, 3
 )
 
+// The errors of os/exec, with its texts (users match them); each also
+// matches a multiproc code with errors.Is.
+var (
+	errAlreadyStarted = &execError{"exec: already started", ErrState}
+	errNoCommand      = &execError{"exec: no command", ErrInvalid}
+	errNotStarted     = &execError{"exec: not started", ErrState}
+	errWaitCalled     = &execError{"exec: Wait was already called", ErrState}
+	errCancelNoCtx    = &execError{"exec: command with a non-nil Cancel was not created with CommandContext", ErrInvalid}
+)
+
+// ErrWaitDelay is returned by Wait when the command succeeded but its
+// streams were still open when an explicit WaitDelay expired (os/exec's
+// ErrWaitDelay of Go 1.20; Go 1.19's os/exec has none to reuse).
+var ErrWaitDelay = errors.New("exec: WaitDelay expired before I/O complete")
+
 // build makes the C command; the caller frees it.
 func (c *Cmd) build() (capi.Cmd, error) {
 	var cmd capi.Cmd
@@ -111,49 +267,143 @@ func (c *Cmd) build() (capi.Cmd, error) {
 }
 
 func (c *Cmd) configure(cmd capi.Cmd) error {
-	var steps []func() int
-	add := func(f func() int) { steps = append(steps, f) }
-	if len(c.Args) > 0 && c.Args[0] != c.Path {
-		arg0 := c.Args[0]
-		add(func() int { return capi.Mp_cmd_arg0(cmd, arg0) })
+	sys, err := c.sysAttrs()
+	if err != nil {
+		return err
 	}
-	for _, a := range argsAfter0(c.Args) {
-		a := a
-		add(func() int { return capi.Mp_cmd_arg(cmd, a) })
+	env, err := c.envSteps(cmd)
+	if err != nil {
+		return err
 	}
-	if c.Env != nil {
-		add(func() int { return capi.Mp_cmd_env_clear(cmd) })
-		for _, kv := range c.Env {
-			k, v, _ := strings.Cut(kv, "=")
-			add(func() int { return capi.Mp_cmd_env_set(cmd, k, v) })
-		}
-	}
+	steps := append(c.argSteps(cmd), env...)
 	if c.Dir != "" {
-		add(func() int { return capi.Mp_cmd_cwd(cmd, c.Dir) })
+		steps = append(steps, func() int { return capi.Mp_cmd_cwd(cmd, c.Dir) })
 	}
-	add(func() int { return capi.Mp_cmd_new_group(cmd, boolInt(c.NewGroup)) })
-	add(func() int { return capi.Mp_cmd_daemon(cmd, boolInt(c.Daemon)) })
-	for _, p := range c.pass {
-		p := p
-		switch h := p.h.(type) {
-		case *Queue:
-			add(func() int {
-				return withHandle(&h.h, func(q uintptr) int { return capi.Mp_cmd_pass_queue(cmd, p.name, capi.Queue(q)) })
-			})
-		case *Conn:
-			add(func() int {
-				return withHandle(&h.h, func(x uintptr) int { return capi.Mp_cmd_pass_conn(cmd, p.name, capi.Conn(x)) })
-			})
-		default:
-			add(passToCommand(cmd, p.name, h))
-		}
-	}
+	steps = append(steps, sys.steps(cmd)...)
+	steps = append(steps, c.extraFileSteps(cmd)...)
+	steps = append(steps, c.passSteps(cmd)...)
 	for _, f := range steps {
 		if err := check("command", f); err != nil {
 			return err
 		}
 	}
 	return c.configureStdio(cmd)
+}
+
+func (c *Cmd) argSteps(cmd capi.Cmd) []func() int {
+	var steps []func() int
+	if len(c.Args) > 0 && c.Args[0] != c.Path {
+		arg0 := c.Args[0]
+		steps = append(steps, func() int { return capi.Mp_cmd_arg0(cmd, arg0) })
+	}
+	for _, a := range argsAfter0(c.Args) {
+		a := a
+		steps = append(steps, func() int { return capi.Mp_cmd_arg(cmd, a) })
+	}
+	return steps
+}
+
+// envSteps sets Env (or PWD on the inherited environment). An entry
+// without '=' cannot be given through the C call and is left out.
+func (c *Cmd) envSteps(cmd capi.Cmd) ([]func() int, error) {
+	var steps []func() int
+	if pwd, ok := c.pwd(); ok {
+		steps = append(steps, func() int { return capi.Mp_cmd_env_set(cmd, "PWD", pwd) })
+	}
+	if c.Env == nil {
+		return steps, nil
+	}
+	env, err := dedupEnv(c.Env)
+	if err != nil {
+		return nil, err
+	}
+	steps = append(steps, func() int { return capi.Mp_cmd_env_clear(cmd) })
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k != "" {
+			steps = append(steps, func() int { return capi.Mp_cmd_env_set(cmd, k, v) })
+		}
+	}
+	return steps, nil
+}
+
+// extraFileSteps gives ExtraFiles[i] to the child as descriptor 3+i.
+func (c *Cmd) extraFileSteps(cmd capi.Cmd) []func() int {
+	var steps []func() int
+	for i, f := range c.ExtraFiles {
+		if f == nil {
+			continue // closed in the child, as os/exec's nil entry
+		}
+		fd, at := int(f.Fd()), 3+i
+		steps = append(steps, func() int { return capi.Mp_cmd_pass_fd_at(cmd, fd, at) })
+	}
+	return steps
+}
+
+func (c *Cmd) passSteps(cmd capi.Cmd) []func() int {
+	var steps []func() int
+	for _, p := range c.pass {
+		p := p
+		switch h := p.h.(type) {
+		case *Queue:
+			steps = append(steps, func() int {
+				return withHandle(&h.h, func(q uintptr) int { return capi.Mp_cmd_pass_queue(cmd, p.name, capi.Queue(q)) })
+			})
+		case *Conn:
+			steps = append(steps, func() int {
+				return withHandle(&h.h, func(x uintptr) int { return capi.Mp_cmd_pass_conn(cmd, p.name, capi.Conn(x)) })
+			})
+		default:
+			steps = append(steps, passToCommand(cmd, p.name, h))
+		}
+	}
+	return steps
+}
+
+// sysAttrs are the process attributes of NewGroup, Daemon and the
+// supported subset of SysProcAttr.
+type sysAttrs struct{ group, session, daemon bool }
+
+func (s sysAttrs) steps(cmd capi.Cmd) []func() int {
+	return []func() int{
+		func() int { return capi.Mp_cmd_new_group(cmd, boolInt(s.group)) },
+		func() int { return capi.Mp_cmd_new_session(cmd, boolInt(s.session)) },
+		func() int { return capi.Mp_cmd_daemon(cmd, boolInt(s.daemon)) },
+	}
+}
+
+func (c *Cmd) sysAttrs() (sysAttrs, error) {
+	s := sysAttrs{group: c.NewGroup, daemon: c.Daemon}
+	a := c.SysProcAttr
+	if a == nil {
+		return s, nil
+	}
+	rest := *a
+	if a.Setpgid && a.Pgid == 0 {
+		s.group, rest.Setpgid = true, false
+	}
+	if a.Setsid {
+		s.session, rest.Setsid = true, false
+	}
+	if a.Pdeathsig == syscall.SIGKILL {
+		s.daemon, rest.Pdeathsig = true, 0
+	}
+	if name := firstSetField(rest); name != "" {
+		return s, &Error{Code: ErrNotSupported, Op: "command start",
+			Msg: "SysProcAttr." + name + " is not supported (Setpgid with Pgid 0, Setsid, Pdeathsig SIGKILL are)"}
+	}
+	return s, nil
+}
+
+// firstSetField names the first field of a that is not its zero value.
+func firstSetField(a syscall.SysProcAttr) string {
+	v := reflect.ValueOf(a)
+	for i := 0; i < v.NumField(); i++ {
+		if !v.Field(i).IsZero() {
+			return v.Type().Field(i).Name
+		}
+	}
+	return ""
 }
 
 func argsAfter0(args []string) []string {
@@ -174,36 +424,67 @@ func withHandle(h *handle, f func(uintptr) int) int {
 }
 
 func (c *Cmd) configureStdio(cmd capi.Cmd) error {
-	set := func(stream int, mode int) error {
-		return check("command stdio", func() int {
-			return capi.Mp_cmd_stdio(cmd, capi.Enum_SS_mp_stream(stream), capi.Enum_SS_mp_stdio(mode))
-		})
-	}
-	setFd := func(stream int, f *os.File) error {
-		return check("command stdio", func() int {
-			return capi.Mp_cmd_stdio_fd(cmd, capi.Enum_SS_mp_stream(stream), int(f.Fd()))
-		})
-	}
-	streams := [3]interface{}{c.Stdin, c.Stdout, c.Stderr}
-	for i, s := range streams {
-		var err error
-		switch {
-		case c.pipes[i]:
-			err = set(i, stdioPipe)
-		case i == streamErr && s != nil && s == streams[streamOut] && !isFile(s):
-			err = set(i, stdioOut)
-		case s == nil || isNil(s):
-			err = set(i, stdioNull)
-		case isFile(s):
-			err = setFd(i, s.(*os.File))
-		default:
-			err = set(i, stdioPipe)
-		}
+	for i := streamIn; i <= streamErr; i++ {
+		mode, f, err := c.childStream(i)
 		if err != nil {
+			return err
+		}
+		if err := check("command stdio", func() int {
+			if f != nil {
+				return capi.Mp_cmd_stdio_fd(cmd, capi.Enum_SS_mp_stream(i), int(f.Fd()))
+			}
+			return capi.Mp_cmd_stdio(cmd, capi.Enum_SS_mp_stream(i), capi.Enum_SS_mp_stdio(mode))
+		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// childStream is what the child's stream i is: a C stdio mode, or a file
+// (f != nil). A reader or writer gets a pipe of ours and a copier.
+func (c *Cmd) childStream(i int) (mode int, f *os.File, err error) {
+	s := [3]interface{}{c.Stdin, c.Stdout, c.Stderr}[i]
+	switch {
+	case c.pipes[i]:
+		return stdioPipe, nil, nil
+	case i == streamErr && s != nil && interfaceEqual(s, c.Stdout):
+		return stdioOut, nil, nil // the child's stderr is its stdout
+	case s == nil || isNil(s):
+		return stdioNull, nil, nil
+	case isFile(s):
+		return 0, s.(*os.File), nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, nil, &Error{Code: ErrSystem, Op: "command stdio", Msg: err.Error()}
+	}
+	if i == streamIn {
+		c.keepPipe(pr, pw)
+		c.copiers = append(c.copiers, func() error { return feed(pw, c.Stdin) })
+		return 0, pr, nil
+	}
+	c.keepPipe(pw, pr)
+	w := s.(io.Writer)
+	c.copiers = append(c.copiers, func() error { return drain(w, pr) })
+	return 0, pw, nil
+}
+
+// keepPipe records a pipe: the child's end is closed after the spawn,
+// ours when Wait is done.
+func (c *Cmd) keepPipe(child, parent *os.File) {
+	c.childFiles = append(c.childFiles, child)
+	c.parentFiles = append(c.parentFiles, parent)
+}
+
+// interfaceEqual is a == b, false for values that cannot be compared.
+func interfaceEqual(a, b interface{}) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return a == b
 }
 
 func isFile(s interface{}) bool {
@@ -222,16 +503,78 @@ func isNil(s interface{}) bool {
 	return false
 }
 
-// Start starts the command; exec failures come back here (ErrNotFound
-// for a missing program or directory, ErrAccess for one not executable).
+// drain copies the child's output pipe r to w. When w fails it closes r
+// at once, so that a child writing more gets EPIPE instead of blocking
+// on a full pipe, and Wait returns (os/exec's TestClosePipeOnCopyError).
+func drain(w io.Writer, r *os.File) error {
+	_, err := io.Copy(w, r)
+	r.Close()
+	return err
+}
+
+// feed copies r to the child's stdin and closes it; a child that stops
+// reading early is not an error (as with Python's communicate and
+// os/exec).
+func feed(w *os.File, r io.Reader) error {
+	_, err := io.Copy(w, r)
+	if errors.Is(err, syscall.EPIPE) {
+		err = nil
+	}
+	if cerr := w.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
+		err = cerr
+	}
+	return err
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// Start starts the command. A failed Start cannot be retried: the next
+// Start is "exec: already started" too. Errors: Err (from Command's
+// LookPath: an *exec.Error matching exec.ErrNotFound or exec.ErrDot), an
+// *exec.Error matching exec.ErrNotFound and ErrNotFound for a program
+// without '/' the spawn did not find in PATH, ErrNotFound (also
+// fs.ErrNotExist) for a missing program path or Dir, ErrAccess for a
+// program that is not executable, the context's error (an *Error that
+// also matches ErrCanceled or ErrTimeout) when it is already done.
 func (c *Cmd) Start() error {
-	if c.Process != nil {
-		return &Error{Code: ErrState, Op: "command start", Msg: "already started"}
+	if c.Process != nil || c.started {
+		return errAlreadyStarted
+	}
+	if c.Path == "" && c.Err == nil {
+		c.Err = errNoCommand
+	}
+	if c.Err != nil {
+		return c.Err
+	}
+	if c.Cancel != nil && c.ctx == nil {
+		return errCancelNoCtx
 	}
 	if c.ctx != nil {
 		if err := c.ctx.Err(); err != nil {
 			return ctxError("command start", err)
 		}
+	}
+	c.started = true
+	err := c.spawn()
+	closeFiles(c.childFiles)
+	c.childFiles = nil
+	if err != nil {
+		closeFiles(c.parentFiles)
+		c.parentFiles, c.copiers = nil, nil
+		return err
+	}
+	c.startCopiers()
+	c.watchContext()
+	return nil
+}
+
+func (c *Cmd) spawn() error {
+	if err := c.checkNUL(); err != nil {
+		return err
 	}
 	cmd, err := c.build()
 	if err != nil {
@@ -239,134 +582,215 @@ func (c *Cmd) Start() error {
 	}
 	defer capi.Mp_cmd_free(cmd)
 	var p capi.Process
-	if err := check("command start", func() int { return capi.Mp_process_spawn(&p, cmd) }); err != nil {
-		return err
+	err = check("command start", func() int { return capi.Mp_process_spawn(&p, cmd) })
+	runtime.KeepAlive(c.ExtraFiles) // their descriptors were borrowed until here
+	if err != nil {
+		return c.startError(err)
 	}
-	c.Process = newProcess(p, c.Daemon)
-	c.Process.group = c.NewGroup
-	c.startCopiers()
+	sys, _ := c.sysAttrs()
+	c.Process = newProcess(p, sys.daemon)
+	c.Process.group = sys.group || sys.session // a session leader leads its group too
 	return nil
 }
 
-// startCopiers serves the streams that are pipes to a reader or writer.
-// Their reads and writes end when stopCopy is called (see waitCopiers).
-func (c *Cmd) startCopiers() {
-	ctx, stop := context.WithCancel(context.Background())
-	c.stopCopy = stop
-	if r := c.Stdin; r != nil && !c.pipes[streamIn] && !isFile(r) && !isNil(r) {
-		c.goCopy(ctx, func() error { return c.feed(ctx, r) })
-	}
-	out := c.Stdout
-	if out != nil && !c.pipes[streamOut] && !isFile(out) && !isNil(out) {
-		c.goCopy(ctx, func() error { return c.drain(ctx, out, streamOut) })
-	}
-	if e := c.Stderr; e != nil && e != out && !c.pipes[streamErr] && !isFile(e) && !isNil(e) {
-		c.goCopy(ctx, func() error { return c.drain(ctx, e, streamErr) })
-	}
-	if !c.copying {
-		stop()
-		c.stopCopy = nil
-	}
-}
-
-// goCopy runs the copier f; its error is the command's unless the copy
-// was stopped (ctx done), which is no error of the command.
-func (c *Cmd) goCopy(ctx context.Context, f func() error) {
-	c.copying = true
-	c.copiers.Add(1)
-	go func() {
-		defer c.copiers.Done()
-		if err := f(); err != nil && ctx.Err() == nil {
-			c.copyMu.Lock()
-			if c.copyErr == nil {
-				c.copyErr = err
-			}
-			c.copyMu.Unlock()
+// checkNUL refuses a Path, argument or Dir with a NUL byte, which the C
+// strings would cut short (os/exec: EINVAL from the system call).
+func (c *Cmd) checkNUL() error {
+	for _, s := range append([]string{c.Path, c.Dir}, c.Args...) {
+		if strings.IndexByte(s, 0) >= 0 {
+			return &Error{Code: ErrInvalid, Op: "command start", Msg: "a path or argument contains NUL"}
 		}
-	}()
+	}
+	return nil
 }
 
-// defaultWaitDelay is WaitDelay's 0: mp_process_communicate's bound.
-const defaultWaitDelay = 250 * time.Millisecond
+// startError shapes a failed spawn as os/exec's users match it: a program
+// without '/' not found in PATH is an *exec.Error matching
+// exec.ErrNotFound (and ErrNotFound); a missing file or directory also
+// matches fs.ErrNotExist, a file that is not executable fs.ErrPermission.
+func (c *Cmd) startError(err error) error {
+	e, ok := err.(*Error)
+	if !ok {
+		return err
+	}
+	switch e.Code {
+	case ErrNotFound:
+		if !strings.Contains(c.Path, "/") && c.dirExists() {
+			return lookPathError(c.Path, e, errExecNotFound)
+		}
+		e.also = os.ErrNotExist
+	case ErrAccess:
+		if strings.Contains(e.Msg, "found only relative to the current directory") {
+			return lookPathError(c.Path, e, errExecDot) // the spawn's PATH rule
+		}
+		e.also = os.ErrPermission
+	}
+	return e
+}
 
-// waitCopiers waits for the copiers, once the child has ended or the
-// context is done: up to WaitDelay, then it stops them and waits for
-// them to return (at once: their C calls are woken by a cancel token).
-func (c *Cmd) waitCopiers() {
-	if !c.copying {
+func (c *Cmd) dirExists() bool {
+	if c.Dir == "" {
+		return true
+	}
+	st, err := os.Stat(c.Dir)
+	return err == nil && st.IsDir()
+}
+
+// startCopiers starts the goroutines serving the streams; copyDone gets
+// the first error once all of them have returned.
+func (c *Cmd) startCopiers() {
+	if len(c.copiers) == 0 {
 		return
 	}
-	defer c.stopCopy() // releases the context once the copiers are done
-	done := make(chan struct{})
-	go func() {
-		c.copiers.Wait()
-		close(done)
-	}()
-	delay := c.WaitDelay
-	if delay == 0 {
-		delay = defaultWaitDelay
+	done := make(chan error, 1)
+	c.copyDone = done
+	var mu sync.Mutex
+	running, first := len(c.copiers), error(nil)
+	for _, f := range c.copiers {
+		go func(f func() error) {
+			err := f()
+			mu.Lock()
+			defer mu.Unlock()
+			if first == nil {
+				first = err
+			}
+			if running--; running == 0 {
+				done <- first
+			}
+		}(f)
 	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-done:
-			return
-		case <-t.C:
+	c.copiers = nil
+}
+
+// ctxResult is what the context watcher tells Wait: the error the
+// cancellation gave, and when the copy of the streams must end (zero:
+// WaitDelay after the child ended).
+type ctxResult struct {
+	err      error
+	deadline time.Time
+}
+
+// watchContext starts the goroutine that runs Cancel as soon as the
+// context is done, and kills the child if it has not ended WaitDelay
+// later (os/exec's watchCtx).
+func (c *Cmd) watchContext() {
+	if c.ctx == nil || c.ctx.Done() == nil || (c.Cancel == nil && c.WaitDelay == 0) {
+		return
+	}
+	c.waitDone = make(chan struct{})
+	result := make(chan ctxResult, 1)
+	c.ctxResult = result
+	go func() { result <- c.watch() }()
+}
+
+func (c *Cmd) watch() ctxResult {
+	select {
+	case <-c.waitDone:
+		return ctxResult{}
+	case <-c.ctx.Done():
+	}
+	var err error
+	if c.Cancel != nil {
+		if cerr := c.Cancel(); cerr == nil {
+			err = ctxError("command wait", c.ctx.Err())
+		} else if !errors.Is(cerr, os.ErrProcessDone) {
+			err = &wrappedError{"exec: canceling Cmd", cerr}
 		}
 	}
-	c.stopCopy()
-	<-done
+	if c.WaitDelay == 0 {
+		return ctxResult{err: err}
+	}
+	deadline := time.Now().Add(c.WaitDelay)
+	t := time.NewTimer(c.WaitDelay)
+	defer t.Stop()
+	select {
+	case <-c.waitDone:
+	case <-t.C:
+		c.Process.Kill() // outlived its Cancel: Wait then cuts the streams at once
+	}
+	return ctxResult{err: err, deadline: deadline}
 }
 
-// drain copies the child's stream to w until its end or ctx is done.
-func (c *Cmd) drain(ctx context.Context, w io.Writer, stream int) error {
-	_, err := io.Copy(w, &streamReader{p: c.Process, stream: stream, ctx: ctx})
-	return err
-}
+// defaultWaitDelay is WaitDelay's 0 for the streams: mp_process_communicate's bound.
+const defaultWaitDelay = 250 * time.Millisecond
 
-// feed copies r to the child's stdin and closes it; a child that stops
-// reading early is not an error (as with Python's communicate).
-func (c *Cmd) feed(ctx context.Context, r io.Reader) error {
-	w := &stdinWriter{p: c.Process, ctx: ctx}
-	_, err := io.Copy(w, r)
-	w.Close()
-	if errors.Is(err, ErrBrokenPipe) {
+// awaitCopiers waits for the copiers until deadline (zero: WaitDelay from
+// now), then closes our ends of the pipes, which ends them at once. It
+// returns the copiers' first error, or ErrWaitDelay when an explicit
+// WaitDelay had to cut them.
+func (c *Cmd) awaitCopiers(deadline time.Time) error {
+	if c.copyDone == nil {
 		return nil
 	}
-	return err
+	select {
+	case err := <-c.copyDone:
+		return err
+	default:
+	}
+	if deadline.IsZero() {
+		delay := c.WaitDelay
+		if delay == 0 {
+			delay = defaultWaitDelay
+		}
+		deadline = time.Now().Add(delay)
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case err := <-c.copyDone:
+		return err
+	case <-t.C:
+	}
+	closeFiles(c.parentFiles)
+	<-c.copyDone // their errors come from the close
+	if c.WaitDelay == 0 {
+		return nil // the default bound cuts without an error (see WaitDelay)
+	}
+	return ErrWaitDelay
 }
 
 // Wait waits for the started command to end and for its streams to be
-// copied (for at most WaitDelay more). It returns nil for exit status 0,
-// an *ExitError otherwise. With CommandContext, a done context kills the
-// child (its group with NewGroup) and Wait returns the context's error
-// within WaitDelay.
+// copied (see WaitDelay), then releases its resources. It returns nil
+// for exit status 0, an *ExitError when the child failed or was killed
+// (also by a done CommandContext), the context's error when the command
+// succeeded after Cancel, ErrWaitDelay, or a copy error. Errors of
+// os/exec's text: "exec: not started", "exec: Wait was already called".
 func (c *Cmd) Wait() error {
 	if c.Process == nil {
-		return &Error{Code: ErrState, Op: "command wait", Msg: "not started"}
+		return errNotStarted
 	}
 	if c.waited {
-		return &Error{Code: ErrState, Op: "command wait", Msg: "already waited"}
+		return errWaitCalled
 	}
 	c.waited = true
-	err := c.Process.Join(c.ctx)
-	if err != nil && c.ctx != nil && c.ctx.Err() != nil {
-		c.Process.Kill()
-		c.Process.Join(nil)
-		c.waitCopiers()
-		c.Process.release()
-		return err
+	return c.finish(c.Process.Join(nil))
+}
+
+// finish ends Wait (or Communicate) once the child has ended: its state,
+// the context watcher's word, the copiers, then the release.
+func (c *Cmd) finish(err error) error {
+	if err == nil {
+		c.ProcessState = c.Process.state()
+		if !c.ProcessState.Success() {
+			err = &ExitError{ProcessState: c.ProcessState}
+		}
 	}
-	if err != nil {
-		return err
+	var deadline time.Time
+	if c.ctxResult != nil {
+		close(c.waitDone)
+		r := <-c.ctxResult
+		deadline = r.deadline
+		if err == nil {
+			err = r.err
+		}
 	}
-	c.waitCopiers()
-	defer c.Process.release()
-	if err := c.Process.exitError(); err != nil {
-		return err
+	if cerr := c.awaitCopiers(deadline); err == nil {
+		err = cerr
 	}
-	return c.copyErr
+	closeFiles(c.parentFiles)
+	c.parentFiles = nil
+	c.Process.release()
+	return err
 }
 
 // Run starts the command and waits for it (subprocess.run / call).
@@ -381,7 +805,7 @@ func (c *Cmd) Run() error {
 // Stderr is nil, the child's stderr is collected into the *ExitError.
 func (c *Cmd) Output() ([]byte, error) {
 	if c.Stdout != nil {
-		return nil, &Error{Code: ErrState, Op: "command output", Msg: "Stdout already set"}
+		return nil, errStdoutSet
 	}
 	var out, stderr bytes.Buffer
 	c.Stdout = &out
@@ -397,11 +821,20 @@ func (c *Cmd) Output() ([]byte, error) {
 	return out.Bytes(), err
 }
 
+var (
+	errStdoutSet = &execError{"exec: Stdout already set", ErrState}
+	errStderrSet = &execError{"exec: Stderr already set", ErrState}
+	errStdinSet  = &execError{"exec: Stdin already set", ErrState}
+)
+
 // CombinedOutput runs the command and returns its stdout and stderr
 // interleaved as the child wrote them.
 func (c *Cmd) CombinedOutput() ([]byte, error) {
-	if c.Stdout != nil || c.Stderr != nil {
-		return nil, &Error{Code: ErrState, Op: "command output", Msg: "Stdout or Stderr already set"}
+	if c.Stdout != nil {
+		return nil, errStdoutSet
+	}
+	if c.Stderr != nil {
+		return nil, errStderrSet
 	}
 	var b bytes.Buffer
 	c.Stdout, c.Stderr = &b, &b
@@ -415,8 +848,8 @@ func (c *Cmd) CombinedOutput() ([]byte, error) {
 // child has ended (Popen.communicate). It never deadlocks, whatever the
 // sizes. When ctx is done first it returns what was read so far and an
 // error matching ErrTimeout or ErrCanceled; the child keeps running (Kill
-// it, as Python's documentation advises). A non-zero exit is an
-// *ExitError.
+// it, as Python's documentation advises, then Wait). A non-zero exit is
+// an *ExitError.
 func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []byte, err error) {
 	if c.Process == nil {
 		if c.Stdin == nil && input != nil {
@@ -432,6 +865,9 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 			return nil, nil, err
 		}
 	}
+	if c.waited {
+		return nil, nil, errWaitCalled
+	}
 	hp, err := c.Process.h.use("communicate")
 	if err != nil {
 		return nil, nil, err
@@ -444,130 +880,134 @@ func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []b
 		return stdout, stderr, err
 	}
 	c.waited = true
-	c.waitCopiers()
-	defer c.Process.release()
-	if err := c.Process.exitError(); err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			ee.Stderr = stderr
-		}
-		return stdout, stderr, err
+	err = c.finish(nil)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		ee.Stderr = stderr
 	}
-	return stdout, stderr, nil
+	return stdout, stderr, err
 }
 
-// StdinPipe returns a pipe to the child's stdin, usable after Start;
-// close it so that the child reads the end of input.
+// StdinPipe returns a pipe to the child's stdin, usable before Start (a
+// write blocks once the pipe is full until the child reads). Close it so
+// that the child reads the end of input; Wait closes it too.
 func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
-	if c.Stdin != nil || c.Process != nil {
-		return nil, &Error{Code: ErrState, Op: "stdin pipe", Msg: "Stdin already set or started"}
+	if c.Stdin != nil {
+		return nil, errStdinSet
 	}
-	c.pipes[streamIn] = true
-	return &stdinWriter{cmd: c}, nil
+	if c.Process != nil {
+		return nil, &execError{"exec: StdinPipe after process started", ErrState}
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, &Error{Code: ErrSystem, Op: "stdin pipe", Msg: err.Error()}
+	}
+	c.Stdin = pr
+	c.keepPipe(pr, pw)
+	return pw, nil
 }
 
 // StdoutPipe returns a pipe from the child's stdout, readable after Start.
-func (c *Cmd) StdoutPipe() (io.ReadCloser, error) { return c.outPipe(streamOut, c.Stdout) }
-
-// StderrPipe returns a pipe from the child's stderr, readable after Start.
-func (c *Cmd) StderrPipe() (io.ReadCloser, error) { return c.outPipe(streamErr, c.Stderr) }
-
-func (c *Cmd) outPipe(stream int, cur io.Writer) (io.ReadCloser, error) {
-	if cur != nil || c.Process != nil {
-		return nil, &Error{Code: ErrState, Op: "output pipe", Msg: "stream already set or started"}
+// Wait closes it once the child has ended: read everything first. Closing
+// it early makes the child's writes fail (EPIPE) instead of blocking.
+func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
+	if c.Stdout != nil {
+		return nil, errStdoutSet
 	}
-	c.pipes[stream] = true
-	return &streamReader{cmd: c, stream: stream}, nil
+	if c.Process != nil {
+		return nil, &execError{"exec: StdoutPipe after process started", ErrState}
+	}
+	pr, pw, err := c.outPipe()
+	if err == nil {
+		c.Stdout = pw
+	}
+	return pr, err
 }
 
-// streamReader reads the child's stdout or stderr pipe.
-type streamReader struct {
-	p      *Process
-	stream int
-	cmd    *Cmd            // set for StdoutPipe: the process is known after Start
-	ctx    context.Context // a copier's: a read ends when it is done; nil: none
+// StderrPipe returns a pipe from the child's stderr, as StdoutPipe.
+func (c *Cmd) StderrPipe() (io.ReadCloser, error) {
+	if c.Stderr != nil {
+		return nil, errStderrSet
+	}
+	if c.Process != nil {
+		return nil, &execError{"exec: StderrPipe after process started", ErrState}
+	}
+	pr, pw, err := c.outPipe()
+	if err == nil {
+		c.Stderr = pw
+	}
+	return pr, err
 }
 
-func (r *streamReader) proc() (*Process, error) {
-	if r.p == nil && r.cmd != nil {
-		r.p = r.cmd.Process
-	}
-	if r.p == nil {
-		return nil, &Error{Code: ErrState, Op: "read", Msg: "command not started"}
-	}
-	return r.p, nil
-}
-
-func (r *streamReader) Read(b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	p, err := r.proc()
+func (c *Cmd) outPipe() (io.ReadCloser, *os.File, error) {
+	pr, pw, err := os.Pipe()
 	if err != nil {
-		return 0, err
+		return nil, nil, &Error{Code: ErrSystem, Op: "output pipe", Msg: err.Error()}
 	}
-	hp, err := p.h.use("read")
-	if err != nil {
-		return 0, err
-	}
-	defer p.h.done()
-	var n int64
-	_, err = blocking(r.ctx, "read", forever, func(ms int64) int {
-		return capi.Mp_process_read(&n, capi.Process(hp), capi.Enum_SS_mp_stream(r.stream), b, ms)
-	})
-	if errors.Is(err, ErrClosed) {
-		return 0, io.EOF
-	}
-	return int(n), err
+	c.keepPipe(pw, pr)
+	return pr, pw, nil
 }
 
-func (r *streamReader) Close() error { return nil }
+// defaultPath is the search path when PATH is unset or empty: the C
+// library's (kDefaultPath of src/process/cmd.cpp).
+const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
-// stdinWriter writes the child's stdin pipe.
-type stdinWriter struct {
-	p   *Process
-	cmd *Cmd
-	ctx context.Context // the feeder's: a write ends when it is done; nil: none
+// LookPath finds file as the spawn of a command without '/' does (the C
+// library's rules): the first regular file with execute permission in
+// the absolute directories of this process's PATH, in order (the default
+// path when PATH is unset or empty). Relative and empty entries (".",
+// "", "../bin") are skipped: when file is found only through one, LookPath
+// returns that path ("./prog") with an error matching exec.ErrDot (and
+// ErrAccess), as os/exec since Go 1.19 (os/exec stops at such an entry
+// even when a later absolute one has the program; the C rule goes on).
+// A name with '/' is checked as it is. Errors are *exec.Error values: not
+// found matches exec.ErrNotFound (and ErrNotFound); found but not
+// executable matches fs.ErrPermission (and ErrAccess).
+func LookPath(file string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := findExecutable(file); err != nil {
+			return "", lookPathError(file, err, err)
+		}
+		return file, nil
+	}
+	search := os.Getenv("PATH")
+	if search == "" {
+		search = defaultPath
+	}
+	skipped, denied := "", false
+	for _, dir := range strings.Split(search, ":") {
+		relative := !strings.HasPrefix(dir, "/")
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + file
+		err := findExecutable(p)
+		switch {
+		case err == nil && !relative:
+			return p, nil
+		case err == nil && skipped == "":
+			skipped = p
+		case err != nil && !relative && errors.Is(err, os.ErrPermission):
+			denied = true
+		}
+	}
+	switch {
+	case skipped != "":
+		return skipped, lookPathError(file, &Error{Code: ErrAccess, Op: "look path"}, errExecDot)
+	case denied:
+		return "", lookPathError(file, os.ErrPermission, os.ErrPermission)
+	}
+	return "", lookPathError(file, &Error{Code: ErrNotFound, Op: "look path"}, errExecNotFound)
 }
 
-func (w *stdinWriter) proc() (*Process, error) {
-	if w.p == nil && w.cmd != nil {
-		w.p = w.cmd.Process
-	}
-	if w.p == nil {
-		return nil, &Error{Code: ErrState, Op: "write", Msg: "command not started"}
-	}
-	return w.p, nil
-}
-
-func (w *stdinWriter) Write(b []byte) (int, error) {
-	p, err := w.proc()
-	if err != nil {
-		return 0, err
-	}
-	hp, err := p.h.use("write")
-	if err != nil {
-		return 0, err
-	}
-	defer p.h.done()
-	_, err = blocking(w.ctx, "write", forever, func(ms int64) int {
-		return capi.Mp_process_write(capi.Process(hp), b, ms)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-func (w *stdinWriter) Close() error {
-	p, err := w.proc()
-	if err != nil {
-		return err
-	}
-	hp, err := p.h.use("close stdin")
+// findExecutable is nil for a regular file this process may execute.
+func findExecutable(path string) error {
+	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	defer p.h.done()
-	return check("close stdin", func() int { return capi.Mp_process_close_stdin(capi.Process(hp)) })
+	if !st.Mode().IsRegular() || syscall.Access(path, 1 /* X_OK */) != nil {
+		return os.ErrPermission
+	}
+	return nil
 }

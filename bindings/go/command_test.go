@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,7 +19,7 @@ func TestCommandRunReportsExitStatus(t *testing.T) {
 	}
 	err := Command("sh", "-c", "exit 3").Run()
 	var ee *ExitError
-	if !errors.As(err, &ee) || ee.ExitCode != 3 {
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("exit 3: %v", err)
 	}
 }
@@ -59,7 +60,7 @@ func TestCommandWaitReleasesTheProcess(t *testing.T) {
 	}
 	c := Command("sh", "-c", "exit 4")
 	var ee *ExitError
-	if err := c.Run(); !errors.As(err, &ee) || ee.ExitCode != 4 {
+	if err := c.Run(); !errors.As(err, &ee) || ee.ExitCode() != 4 {
 		t.Fatalf("exit 4: %v", err)
 	}
 	if code, err := c.Process.ExitCode(); err != nil || code != 4 {
@@ -143,19 +144,31 @@ func TestCommandCommunicateTimeoutLeavesChildRunning(t *testing.T) {
 	c.Process.Kill()
 	err = c.Wait()
 	var ee *ExitError
-	if !errors.As(err, &ee) || ee.ExitCode != -9 {
+	if !errors.As(err, &ee) || !killedBy(ee, syscall.SIGKILL) {
 		t.Fatalf("wait after kill: %v", err)
 	}
 }
 
+// A done context kills the child and Wait reports the kill, as os/exec's
+// (TestContext): an *ExitError "signal: killed", the context's error in
+// ctx.Err().
 func TestCommandContextKillsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
 	err := CommandContext(ctx, "sleep", "30").Run()
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) > 10*time.Second {
+	var ee *ExitError
+	if !errors.As(err, &ee) || !killedBy(ee, syscall.SIGKILL) || err.Error() != "signal: killed" ||
+		ctx.Err() != context.DeadlineExceeded || time.Since(begin) > 10*time.Second {
 		t.Fatalf("run: %v after %v", err, time.Since(begin))
 	}
+}
+
+// killedBy reports whether ee is the death of a signal sig, as os/exec
+// shows it: ExitCode -1, the signal in Sys's WaitStatus.
+func killedBy(ee *ExitError, sig syscall.Signal) bool {
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ee.ExitCode() == -1 && !ee.Exited() && ok && ws.Signaled() && ws.Signal() == sig && ee.Signal() == sig
 }
 
 func TestCommandPipes(t *testing.T) {
@@ -192,7 +205,7 @@ func TestCommandKilledChildIsReported(t *testing.T) {
 	}
 	c.Process.Kill()
 	var ee *ExitError
-	if err := c.Wait(); !errors.As(err, &ee) || ee.ExitCode != -9 {
+	if err := c.Wait(); !errors.As(err, &ee) || !killedBy(ee, syscall.SIGKILL) {
 		t.Fatalf("wait: %v", err)
 	}
 }

@@ -3,8 +3,8 @@ package multiproc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"os/exec"
 	"runtime"
 
 	"multiproc.dev/multiproc/internal/capi"
@@ -58,6 +58,7 @@ type Error struct {
 	Detail string
 
 	cause error // context.Canceled or context.DeadlineExceeded, if any
+	also  error // another sentinel it matches (fs.ErrNotExist for a spawn's ENOENT)
 	eof   bool  // the end of a stream (a receive's ErrClosed): matches io.EOF
 }
 
@@ -78,6 +79,9 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	if target == io.EOF {
 		return e.eof
+	}
+	if e.also != nil && target == e.also {
+		return true
 	}
 	c, ok := target.(Code)
 	return ok && c == e.Code
@@ -135,20 +139,60 @@ func ctxError(op string, err error) *Error {
 	return &Error{Code: code, Op: op, cause: err}
 }
 
-// ExitError reports a command or process that ended unsuccessfully: a
-// non-zero exit status, or a signal (ExitCode -N for signal N, Python's
-// convention).
+// ExitError reports a command or process that ended unsuccessfully, as
+// os/exec's: its Error is "exit status 3" or "signal: killed", its
+// ExitCode() is -1 for a signal death (the signal: Signal(), or
+// Sys().(syscall.WaitStatus)).
 type ExitError struct {
-	ExitCode int
-	Stderr   []byte // the command's stderr, if Output collected it
+	*ProcessState
+	Stderr []byte // the command's stderr, if Output or Communicate collected it
 }
 
-func (e *ExitError) Error() string {
-	if e.ExitCode < 0 {
-		return fmt.Sprintf("multiproc: killed by signal %d", -e.ExitCode)
-	}
-	return fmt.Sprintf("multiproc: exit status %d", e.ExitCode)
+func (e *ExitError) Error() string { return e.ProcessState.String() }
+
+// execError is an error of os/exec's text (callers match the text); it
+// also matches a multiproc code with errors.Is.
+type execError struct {
+	msg  string
+	code Code
 }
+
+func (e *execError) Error() string { return e.msg }
+
+func (e *execError) Is(target error) bool {
+	c, ok := target.(Code)
+	return ok && c == e.code
+}
+
+// wrappedError is os/exec's "prefix: error" that unwraps to the error.
+type wrappedError struct {
+	prefix string
+	err    error
+}
+
+func (w *wrappedError) Error() string { return w.prefix + ": " + w.err.Error() }
+func (w *wrappedError) Unwrap() error { return w.err }
+
+// The sentinels of os/exec that LookPath and Start errors match.
+var (
+	errExecNotFound = exec.ErrNotFound
+	errExecDot      = exec.ErrDot
+)
+
+// lookPathError is os/exec's *exec.Error for name: its text and
+// errors.Is are sentinel's (exec.ErrNotFound, exec.ErrDot, ...); it also
+// matches, and errors.As finds, what cause holds (a multiproc *Error with
+// its code and the C library's message).
+func lookPathError(name string, cause, sentinel error) error {
+	return &exec.Error{Name: name, Err: &lookError{sentinel: sentinel, cause: cause}}
+}
+
+type lookError struct{ sentinel, cause error }
+
+func (e *lookError) Error() string                { return e.sentinel.Error() }
+func (e *lookError) Unwrap() error                { return e.sentinel }
+func (e *lookError) Is(target error) bool         { return errors.Is(e.cause, target) }
+func (e *lookError) As(target interface{}) bool { return errors.As(e.cause, target) }
 
 // errClosedHandle is the error of a call on an object after its Close.
 func errClosedHandle(op string) error {

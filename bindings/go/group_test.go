@@ -102,7 +102,8 @@ func TestNewGroupContextCancelReachesTheGrandchild(t *testing.T) {
 	c.NewGroup = true
 	gc := startWithGrandchild(t, c)
 	cancel()
-	if err := c.Wait(); !errors.Is(err, context.Canceled) {
+	var ee *ExitError
+	if err := c.Wait(); !errors.As(err, &ee) || !killedBy(ee, syscall.SIGKILL) {
 		t.Fatalf("Wait after cancel: %v", err)
 	}
 	expectDead(t, "context cancel", gc)

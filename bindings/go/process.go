@@ -2,6 +2,8 @@ package multiproc
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -226,7 +228,14 @@ func (p *Process) Daemon() bool { return p.daemon }
 // command started with Cmd.NewGroup it goes to the child's whole process
 // group, so that it reaches everything the command started (while any
 // member lives). Otherwise it reaches the child only, as os/exec's.
-func (p *Process) Signal(sig syscall.Signal) error { return p.send("process signal", sig) }
+// sig is a syscall.Signal (os.Interrupt and os.Kill are).
+func (p *Process) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return &Error{Code: ErrInvalid, Op: "process signal", Msg: "not a syscall.Signal"}
+	}
+	return p.send("process signal", s)
+}
 
 // Terminate sends SIGTERM (Python's terminate), to the group as Signal.
 func (p *Process) Terminate() error { return p.send("process terminate", syscall.SIGTERM) }
@@ -358,14 +367,66 @@ func (p *Process) released() *endedProcess {
 	return p.ended
 }
 
-// exitError is the error of an ended process: nil for exit code 0.
-func (p *Process) exitError() error {
+// state is how the ended process ended, nil if it has not (or the
+// handle is closed).
+func (p *Process) state() *ProcessState {
 	code, err := p.ExitCode()
 	if err != nil {
-		return err
+		return nil
 	}
-	if code != 0 {
-		return &ExitError{ExitCode: code}
+	return &ProcessState{pid: p.Pid(), code: code}
+}
+
+// ProcessState is how a command ended (Cmd.ProcessState, and the
+// *ExitError's), shaped like os.ProcessState.
+type ProcessState struct {
+	pid  int
+	code int // Python's convention: the exit status, or -N for signal N
+}
+
+// Pid is the process id of the ended child.
+func (s *ProcessState) Pid() int { return s.pid }
+
+// Exited reports whether the child exited (rather than died of a signal).
+func (s *ProcessState) Exited() bool { return s.code >= 0 }
+
+// Success reports whether the child exited with status 0.
+func (s *ProcessState) Success() bool { return s.code == 0 }
+
+// ExitCode is the exit status, or -1 when a signal killed the child (as
+// os.ProcessState's; Signal says which).
+func (s *ProcessState) ExitCode() int {
+	if s == nil || s.code < 0 {
+		return -1
 	}
-	return nil
+	return s.code
+}
+
+// Signal is the signal that killed the child, or -1 if it exited.
+func (s *ProcessState) Signal() syscall.Signal {
+	if s.code < 0 {
+		return syscall.Signal(-s.code)
+	}
+	return -1
+}
+
+// Sys is the syscall.WaitStatus of the end (os.ProcessState.Sys's type on
+// Linux): Exited/ExitStatus, or Signaled/Signal. Whether a core was
+// dumped is not known (CoreDump is false).
+func (s *ProcessState) Sys() interface{} {
+	if s.code < 0 {
+		return syscall.WaitStatus(-s.code)
+	}
+	return syscall.WaitStatus(s.code << 8)
+}
+
+// String is "exit status N" or "signal: NAME" (os.ProcessState's text).
+func (s *ProcessState) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	if s.code < 0 {
+		return "signal: " + s.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(s.code)
 }

@@ -146,6 +146,30 @@ MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
  */
 MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
 
+/** The range of mp_cmd_pass_fd_at()'s child descriptor. */
+#define MP_CMD_FD_AT_MIN 3
+#define MP_CMD_FD_AT_MAX 1023
+
+/**
+ * Give the child the parent's descriptor fd as its descriptor child_fd
+ * (Go's Cmd.ExtraFiles; Python's pass_fds, at a number of the caller's
+ * choosing). The child's descriptors from 3 up to the highest child_fd
+ * that no call names are closed in it; handles passed by name
+ * (mp_cmd_pass_queue(), mp_cmd_pass_conn(), mp_cmd_pass_fd()) take the
+ * numbers after the highest child_fd. The child's copy is not
+ * close-on-exec, whatever fd's flag. A later call for the same child_fd
+ * replaces the earlier one.
+ *
+ * @param fd        an open descriptor of the parent; borrowed: it must stay
+ *                  open until mp_process_spawn() returns.
+ * @param child_fd  MP_CMD_FD_AT_MIN (3) to MP_CMD_FD_AT_MAX (1023); 0-2 are
+ *                  the standard streams (mp_cmd_stdio_fd()).
+ * Errors: MP_EINVAL (NULL cmd, fd < 0, child_fd out of range), MP_ENOMEM.
+ * A descriptor that is not open makes mp_process_spawn() fail with
+ * MP_EINVAL. Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_cmd_pass_fd_at(mp_cmd_t *cmd, int fd, int child_fd);
+
 /**
  * Start the child in a new process group of its own (setpgid(0, 0)), so
  * that mp_process_signal(..., MP_SIGNAL_GROUP) reaches its whole tree.
@@ -214,7 +238,8 @@ typedef enum mp_start_method {
  * that exits with 127: a program that does not exist or a missing working
  * directory is MP_ENOENT, a file that is not executable is MP_EACCES.
  *
- * The child gets exactly descriptors 0, 1 and 2 as the command says; every
+ * The child gets exactly descriptors 0, 1 and 2 as the command says, and
+ * those given by mp_cmd_pass_fd_at() and the mp_cmd_pass_* calls; every
  * other descriptor of the parent is closed in the child. It starts with an
  * empty signal mask, default handlers, and SIGPIPE and SIGXFSZ reset to
  * their default action (Python's restore_signals).

@@ -131,6 +131,23 @@ MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream_arg, int fd) {
   return MP_OK;
 }
 
+MP_EXTERN int mp_cmd_pass_fd_at(mp_cmd_t *cmd, int fd, int child_fd) {
+  const char *op = "mp_cmd_pass_fd_at";
+  MP_CHECK_ARG(cmd, op, "cmd is NULL");
+  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
+  MP_CHECK_ARG(child_fd >= MP_CMD_FD_AT_MIN && child_fd <= MP_CMD_FD_AT_MAX, op,
+               "child_fd is not in 3..1023 (0-2: use mp_cmd_stdio_fd)");
+  return guarded(op, [&]() -> int {
+    for (auto &entry : cmd->fds_at)
+      if (entry.first == child_fd) {
+        entry.second = fd;
+        return MP_OK;
+      }
+    cmd->fds_at.emplace_back(child_fd, fd);
+    return MP_OK;
+  });
+}
+
 MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled) {
   return set_switch(&mp_cmd::new_group, cmd, enabled, "mp_cmd_new_group");
 }

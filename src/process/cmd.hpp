@@ -46,6 +46,9 @@ struct mp_cmd {
   std::vector<std::pair<std::string, std::optional<std::string>>> env_changes;
   std::string cwd;
   mp::StdioSpec stdio[3];
+  // mp_cmd_pass_fd_at(): (child descriptor, borrowed parent descriptor),
+  // one entry per child descriptor.
+  std::vector<std::pair<int, int>> fds_at;
   bool new_group = false;
   bool new_session = false;
   bool daemon = false;

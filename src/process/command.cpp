@@ -74,10 +74,34 @@ int prepare_stream(int *source, Fd &child_end, Fd &parent_end,
   return fail(MP_EINVAL, "spawn: unknown stdio mode %d", int(spec.mode));
 }
 
-// Passed handles become the child's descriptors 3, 4, … and an environment
-// variable per name: MULTIPROC_HANDLE_<name>=<kind>:<fd>.
+// The child's descriptor count once the mp_cmd_pass_fd_at() descriptors and
+// the handles are placed: sources are duplicated at or above it.
+int descriptor_count(const mp_cmd &cmd) {
+  int top = kStdioCount;
+  for (const auto &at : cmd.fds_at) top = std::max(top, at.first + 1);
+  return top + int(cmd.handles.size());
+}
+
+// mp_cmd_pass_fd_at() descriptors take their numbers; the numbers between
+// them that nobody names are closed in the child.
+int place_fds_at(ExecPlan &plan, std::vector<Fd> &sources, const mp_cmd &cmd) {
+  int first_free = descriptor_count(cmd);
+  for (const auto &[child_fd, fd] : cmd.fds_at) {
+    if (int(plan.fd_sources.size()) <= child_fd)
+      plan.fd_sources.resize(size_t(child_fd) + 1, kSourceClosed);
+    sources.emplace_back();
+    int r = dup_cloexec(sources.back(), fd, first_free, "spawn: descriptor");
+    if (r != MP_OK) return r;
+    plan.fd_sources[size_t(child_fd)] = sources.back().get();
+  }
+  return MP_OK;
+}
+
+// Passed handles become the child's next descriptors (3, 4, … without
+// mp_cmd_pass_fd_at()) and an environment variable per name:
+// MULTIPROC_HANDLE_<name>=<kind>:<fd>.
 int place_handles(ExecPlan &plan, std::vector<Fd> &sources, const mp_cmd &cmd) {
-  int first_free = kStdioCount + int(cmd.handles.size());
+  int first_free = descriptor_count(cmd);
   for (const auto &h : cmd.handles) {
     int child_fd = int(plan.fd_sources.size());
     sources.emplace_back();
@@ -115,14 +139,16 @@ int spawn_command(mp_process **out, const mp_cmd &cmd) {
   plan.die_with_parent = cmd.daemon;
   plan.fd_sources.resize(kStdioCount);
   Fd child_ends[kStdioCount];
-  std::vector<Fd> handle_sources;
+  std::vector<Fd> passed_sources;
   for (int i = 0; i < kStdioCount; ++i) {
     r = prepare_stream(&plan.fd_sources[i], child_ends[i], proc->stdio[i],
                        cmd.stdio[i], i);
     if (r != MP_OK) return r;
     proc->stdio_piped[i] = proc->stdio[i].valid();
   }
-  r = place_handles(plan, handle_sources, cmd);
+  r = place_fds_at(plan, passed_sources, cmd);
+  if (r != MP_OK) return r;
+  r = place_handles(plan, passed_sources, cmd);
   if (r != MP_OK) return r;
 
   r = launch_child(&proc->child, cmd.daemon, cmd.new_group || cmd.new_session,

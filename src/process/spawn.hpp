@@ -17,6 +17,9 @@ namespace mp {
 constexpr int kSourceChildStdout = -2;
 // Descriptor source meaning "leave the inherited descriptor alone".
 constexpr int kSourceInherit = -1;
+// Descriptor source meaning "close it in the child" (a gap below an
+// mp_cmd_pass_fd_at() descriptor).
+constexpr int kSourceClosed = -3;
 
 // Everything the child does between clone and execve, prepared in the parent
 // so that the child needs no allocation.

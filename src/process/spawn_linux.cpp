@@ -100,6 +100,10 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int exec_child(vo
   for (int i = 0; i < a->nfds; ++i) {
     int src = a->fd_sources[i];
     if (src == kSourceInherit) continue;
+    if (src == kSourceClosed) {
+      close(i);  // sources are above nfds: this closes no source
+      continue;
+    }
     if (src == kSourceChildStdout) src = 1;
     if (dup2(src, i) < 0) goto fail;
   }

@@ -761,6 +761,68 @@ static void wait_for_fd_count(int expect, int64_t timeout_ms) {
   while (count_open_fds() != expect && now_ms() < end) sleep_ms(10);
 }
 
+/* mp_cmd_pass_fd_at: the descriptors land at the numbers asked for, the gap
+ * between them is closed (the parent's descriptor 4 is not inherited), and
+ * a handle passed by name comes after the highest one. */
+static void test_spawn_pass_fd_at_numbers(void **state) {
+  (void)state;
+  int extra[8];
+  for (int i = 0; i < 8; i++) {
+    extra[i] = open("/dev/null", O_RDONLY); /* not O_CLOEXEC: 4 is among them */
+    assert_true(extra[i] >= 0);
+  }
+  mp_cmd_t *cmd = helper_cmd("fds", NULL);
+  MP_ASSERT_OK(mp_cmd_pass_fd_at(cmd, extra[0], 5));
+  MP_ASSERT_OK(mp_cmd_pass_fd_at(cmd, extra[1], 3));
+  MP_ASSERT_OK(mp_cmd_pass_fd(cmd, "named", extra[2]));
+  expect_output(cmd, "0\n1\n2\n3\n5\n6\n");
+  for (int i = 0; i < 8; i++) close(extra[i]);
+}
+
+/* The child's descriptor is the parent's file, open without close-on-exec
+ * in the child although the parent's has the flag. */
+static void test_spawn_pass_fd_at_reaches_child(void **state) {
+  (void)state;
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "/bin/sh"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "-c"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "echo through seven >&7"));
+  MP_ASSERT_OK(mp_cmd_pass_fd_at(cmd, fds[1], 9)); /* replaced below */
+  MP_ASSERT_OK(mp_cmd_pass_fd_at(cmd, fds[1], 7));
+  mp_process_t *p = NULL;
+  MP_ASSERT_OK(mp_process_spawn(&p, cmd));
+  mp_cmd_free(cmd);
+  close(fds[1]);
+  char buf[64];
+  size_t got = 0;
+  ssize_t n;
+  while ((n = read(fds[0], buf + got, sizeof buf - 1 - got)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    assert_true(n > 0);
+    got += (size_t)n;
+  }
+  buf[got] = '\0';
+  close(fds[0]);
+  MP_ASSERT_OK(mp_process_join(p, LONG_MS));
+  int code = -1;
+  MP_ASSERT_OK(mp_process_exitcode(&code, p));
+  mp_process_free(p);
+  assert_int_equal(code, 0);
+  assert_string_equal(buf, "through seven\n");
+}
+
+static void test_spawn_pass_fd_at_not_open_is_einval(void **state) {
+  (void)state;
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  close(fd);
+  mp_cmd_t *cmd = helper_cmd("echo", "x", NULL);
+  MP_ASSERT_OK(mp_cmd_pass_fd_at(cmd, fd, 3));
+  expect_spawn_error(cmd, MP_EINVAL);
+}
+
 static void test_spawn_descriptor_count_returns_to_start(void **state) {
   (void)state;
   /* Warm up: the runtime opens its own descriptors once. */
@@ -1098,6 +1160,9 @@ int main(void) {
       cmocka_unit_test(test_spawn_stdio_fd_not_open_is_einval),
       cmocka_unit_test(test_spawn_stderr_merged_into_stdout),
       cmocka_unit_test(test_spawn_child_gets_only_stdio_descriptors),
+      cmocka_unit_test(test_spawn_pass_fd_at_numbers),
+      cmocka_unit_test(test_spawn_pass_fd_at_reaches_child),
+      cmocka_unit_test(test_spawn_pass_fd_at_not_open_is_einval),
       cmocka_unit_test(test_spawn_descriptor_count_returns_to_start),
       cmocka_unit_test(test_spawn_unjoined_children_leave_no_zombies),
       cmocka_unit_test(test_spawn_join_timeout_zero_on_running_child),

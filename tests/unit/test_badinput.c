@@ -263,6 +263,10 @@ static const int64_t k_eight = 8;
   X(E, cmd_stdio_fd_null, MP_EINVAL, mp_cmd_stdio_fd(NULL, MP_STDIN, 0))      \
   X(E, cmd_stdio_fd_negative, MP_EINVAL, mp_cmd_stdio_fd(F.cmd, MP_STDIN, -1)) \
   X(E, cmd_stdio_fd_stream, MP_EINVAL, mp_cmd_stdio_fd(F.cmd, (mp_stream_t)3, 0)) \
+  X(E, cmd_pass_fd_at_null, MP_EINVAL, mp_cmd_pass_fd_at(NULL, 0, 3))        \
+  X(E, cmd_pass_fd_at_negative, MP_EINVAL, mp_cmd_pass_fd_at(F.cmd, -1, 3))  \
+  X(E, cmd_pass_fd_at_stdio, MP_EINVAL, mp_cmd_pass_fd_at(F.cmd, 0, 2))      \
+  X(E, cmd_pass_fd_at_high, MP_EINVAL, mp_cmd_pass_fd_at(F.cmd, 0, 1024))    \
   X(E, cmd_new_group_null, MP_EINVAL, mp_cmd_new_group(NULL, 1))              \
   X(E, cmd_new_group_2, MP_EINVAL, mp_cmd_new_group(F.cmd, 2))                \
   X(E, cmd_daemon_null, MP_EINVAL, mp_cmd_daemon(NULL, 1))                    \

@@ -18,7 +18,7 @@ import (
 func exitCode(err error) (int, error) {
 	var exit *multiproc.ExitError
 	if errors.As(err, &exit) {
-		return exit.ExitCode, nil
+		return exit.ExitCode(), nil
 	}
 	return 0, err
 }
@@ -70,17 +70,18 @@ func demoFailingCommand() error {
 	return nil
 }
 
-// subprocess.run(['sleep', '5'], timeout=0.2) raises TimeoutExpired.
+// subprocess.run(['sleep', '5'], timeout=0.2) raises TimeoutExpired. As
+// with os/exec, the context kills the child and Run reports that death.
 func demoTimeout() error {
 	fmt.Println("$ sleep 5   (run, timeout=0.2)")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	err := multiproc.CommandContext(ctx, "sleep", "5").Run() // killed and reaped
-	var e *multiproc.Error
-	if !errors.As(err, &e) || e.Code != multiproc.ErrTimeout {
-		return fmt.Errorf("expected ErrTimeout, got %v", err)
+	var exit *multiproc.ExitError
+	if !errors.As(err, &exit) || ctx.Err() != context.DeadlineExceeded {
+		return fmt.Errorf("expected the kill of a timed-out command, got %v", err)
 	}
-	fmt.Printf("TimeoutExpired: %s: %s\n", e.Code.Name(), e.Code.Error())
+	fmt.Printf("TimeoutExpired: %s: %s\n", multiproc.ErrTimeout.Name(), multiproc.ErrTimeout.Error())
 	return nil
 }
 
