@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -551,7 +552,7 @@ static void fire_on_signal(int sig) {
 
 typedef struct waiter {
   mp_result_t *result;
-  volatile int stop;
+  atomic_int stop;
   int canceled; /* waits that ended MP_ECANCELED */
 } waiter_t;
 
@@ -561,7 +562,7 @@ typedef struct waiter {
 static void *wait_while_storm(void *p) {
   waiter_t *w = p;
   mp_cancel_bind(g_signal_token);
-  while (!w->stop) {
+  while (!atomic_load(&w->stop)) {
     int rc = mp_result_wait(w->result, 2000);
     if (rc == MP_ECANCELED) {
       w->canceled++;
@@ -581,7 +582,7 @@ static void *wait_while_storm(void *p) {
  * dispatcher, holding the pool's mutex, in the issue). */
 static void *hold_while_storm(void *p) {
   waiter_t *w = p;
-  while (!w->stop) mp_result_ready(w->result);
+  while (!atomic_load(&w->stop)) mp_result_ready(w->result);
   return NULL;
 }
 
@@ -606,7 +607,7 @@ static int signal_storm_child(void) {
     pthread_kill(i % 2 ? holder : waiter, SIGUSR1);
     sched_yield();
   }
-  w.stop = 1;
+  atomic_store(&w.stop, 1);
   pthread_kill(waiter, SIGUSR1);
   pthread_join(waiter, NULL);
   pthread_join(holder, NULL);
@@ -689,5 +690,6 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cancel_wakes_only_its_thread),
       cmocka_unit_test(test_cancel_fire_from_signal_handler),
   };
+  mp_test_filter_from_env();
   return cmocka_run_group_tests_name("cancel", tests, NULL, NULL);
 }
