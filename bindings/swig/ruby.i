@@ -82,11 +82,7 @@ enum {
   MP_RB_RETRY = 1,
   /* First try with timeout 0 while holding the GVL (no thread switch when
    * the call would not block): only where timeout 0 is a harmless try. */
-  MP_RB_TRY_FIRST = 2,
-  /* The call waits on a pool result: its wait registers the token under
-   * a mutex, so firing it from a signal handler on this very thread could
-   * deadlock; Ruby then uses its own unblock thread for signals. */
-  MP_RB_NOT_SIGNAL_SAFE = 4
+  MP_RB_TRY_FIRST = 2
 };
 
 struct mp_rb_call {
@@ -105,7 +101,12 @@ static void *mp_rb_nogvl(void *p) {
   return nullptr;
 }
 
-/* Ruby's unblock function: runs on the interrupting thread. */
+/* Ruby's unblock function: runs on the interrupting thread, or, when the
+ * main thread is Ruby's only thread, inside Ruby's signal handler on
+ * whatever thread the signal landed (a pool's dispatcher, the library's
+ * loop thread, a worker thread), which may hold a library lock at that
+ * moment. mp_cancel_fire is async-signal-safe for that reason (an atomic
+ * store, a futex wake, an eventfd write; no lock). */
 static void mp_rb_ubf(void *token) { mp_cancel_fire(static_cast<mp_cancel_t *>(token)); }
 
 /* Run action (which stores the C call's code in result) without the GVL.
@@ -132,11 +133,13 @@ static void mp_rb_blocking(int &result, int64_t *timeout, int mode, F &&action) 
   for (;;) {
     mp_rb_call call = {mp_rb_invoke<F>, &action, token};
     result = MP_ECANCELED; /* if Ruby raises before the call runs */
-    /* Firing a token is async-signal-safe (atomic store, futex wake,
-     * eventfd write) except for pool-result waits: saying so spares the
-     * main thread an unblock thread that Ruby would start per call. */
-    int flags = (mode & MP_RB_NOT_SIGNAL_SAFE) ? 0 : RB_NOGVL_UBF_ASYNC_SAFE;
-    rb_nogvl(mp_rb_nogvl, &call, mp_rb_ubf, token, flags);
+    /* Firing a token is async-signal-safe, for every call: saying so
+     * spares the main thread an unblock thread that Ruby would start per
+     * call. (Ruby 3.1 may call the unblock function from a signal handler
+     * even when a call did not say so: the handler reads the VM's "async
+     * safe" flag, set by an earlier call, and the unblock function of the
+     * current call separately.) */
+    rb_nogvl(mp_rb_nogvl, &call, mp_rb_ubf, token, RB_NOGVL_UBF_ASYNC_SAFE);
     if (result != MP_ECANCELED || mp_cancel_fired(token) != 1) return;
     mp_cancel_reset(token);
     rb_thread_check_ints(); /* raises if an interrupt is pending */
@@ -532,11 +535,11 @@ MP_RB_BLOCKING(mp_cond_wait, &arg2, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_barrier_wait, &arg2, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_value_acquire, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_pool_new, (int64_t *)NULL, 0)
-MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY | MP_RB_NOT_SIGNAL_SAFE)
-MP_RB_BLOCKING(mp_pool_terminate, (int64_t *)NULL, MP_RB_RETRY | MP_RB_NOT_SIGNAL_SAFE)
-MP_RB_BLOCKING(mp_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
-MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
-MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST | MP_RB_NOT_SIGNAL_SAFE)
+MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_pool_terminate, (int64_t *)NULL, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST)
+MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST)
+MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 
 /* Replaced by the helpers below (callbacks, argv, caller buffers) or not

@@ -274,9 +274,11 @@ MP_EXTERN void mp_cancel_free(mp_cancel_t *cancel);
  * any) and make later blocking calls of a thread bound to it return
  * MP_ECANCELED until mp_cancel_reset(). Firing twice is harmless.
  *
- * Thread-safe (any thread); not async-signal-safe.
- * Errors: MP_EINVAL (NULL). Never blocks (beyond a short internal lock).
- * Since 0.1.
+ * Thread-safe (any thread) and, with a non-NULL token, async-signal-safe:
+ * a signal handler may call it on any thread, also one inside a call of
+ * this library (it takes no lock, allocates nothing and keeps errno; since
+ * 0.2, before which it took a lock).
+ * Errors: MP_EINVAL (NULL). Never blocks. Since 0.1.
  */
 MP_EXTERN int mp_cancel_fire(mp_cancel_t *cancel);
 

@@ -320,6 +320,25 @@ MP_EXTERN int mp_queue_full(mp_queue_t *queue);
 MP_EXTERN int mp_queue_close(mp_queue_t *queue);
 
 /**
+ * Whether the queue has been closed (by any process; a snapshot: it never
+ * becomes unclosed). A closed queue may still hold messages to drain.
+ *
+ * Returns: 1 closed, 0 open, MP_EINVAL (NULL or not a live queue).
+ * Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_queue_closed(mp_queue_t *queue);
+
+/**
+ * The most messages the queue holds at once, as given to mp_queue_new()
+ * by whichever process made it (0: no limit; the byte limit of the ring
+ * still applies).
+ *
+ * Returns: the maxsize (>= 0) or MP_EINVAL (NULL or not a live queue).
+ * Never blocks. Since 0.2.
+ */
+MP_EXTERN int64_t mp_queue_maxsize(mp_queue_t *queue);
+
+/**
  * Mark one message that this process got as processed (task_done).
  *
  * Errors: MP_EINVAL, MP_ESTATE (not a joinable queue, or called more times

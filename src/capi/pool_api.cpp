@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "capi/guard.hpp"
+#include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "pool/pool.hpp"
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -190,6 +191,17 @@ MP_EXTERN int mp_queue_empty(mp_queue_t *queue) {
 MP_EXTERN int mp_queue_full(mp_queue_t *queue) {
   MP_CHECK_QUEUE(queue, "mp_queue_full");
   return queue_full(*queue);
+}
+
+MP_EXTERN int mp_queue_closed(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_closed");
+  return queue_closed(*queue) ? 1 : 0;
+}
+
+MP_EXTERN int64_t mp_queue_maxsize(mp_queue_t *queue) {
+  MP_CHECK_QUEUE(queue, "mp_queue_maxsize");
+  uint64_t n = queue_maxsize(*queue);
+  return n > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(n);
 }
 
 MP_EXTERN int mp_queue_close(mp_queue_t *queue) {

@@ -9,24 +9,24 @@
 //   word together (no lost wake-up); kernels without futex_waitv re-check
 //   the token every kFallbackSliceMs.
 // - poll() waits: the token's eventfd is one more descriptor in the set.
-// - condition variables: the waiter registers (mutex, cv); fire() notifies
-//   it while holding that mutex, so the notification cannot slip between
-//   the waiter's check and its sleep.
+// - condition variables (core/cond_var.hpp): futex-based, so their waits
+//   sleep on the token's `fired` word too, like the futex waits.
 // - process-shared robust mutexes cannot be woken: their timed waits are
 //   cut into kSliceMs pieces when a token is bound.
+//
+// So firing is an atomic store, a futex wake and an eventfd write: no lock,
+// no allocation, errno kept. It is async-signal-safe and may run on any
+// thread, also inside a signal handler on a thread that holds a library
+// lock (Ruby calls it from its signal handler, on whatever thread the
+// signal landed). Nothing may ever be added to it that waits for a lock.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 
 struct mp_cancel {
   std::atomic<uint32_t> fired{0};  // also a futex word: 1 once fired
   int efd = -1;                    // eventfd, readable once fired
-  std::mutex mu;                   // guards the registered waiter below
-  std::mutex *cv_mutex = nullptr;
-  std::condition_variable *cv = nullptr;
 };
 
 namespace mp {
@@ -40,7 +40,8 @@ mp_cancel *bound_cancel();
 // Bind c (or nullptr) to the calling thread; returns the previous binding.
 mp_cancel *bind_cancel(mp_cancel *c);
 
-// Set the token and wake whatever wait it is registered with.
+// Set the token and wake the wait of the thread it is bound to.
+// Async-signal-safe (see the top of this file).
 void fire_cancel(mp_cancel *c);
 
 // Clear the token (and drain its eventfd).
@@ -49,18 +50,5 @@ void reset_cancel(mp_cancel *c);
 inline bool cancel_fired(const mp_cancel *c) {
   return c && c->fired.load(std::memory_order_acquire) != 0;
 }
-
-// Registers a condition-variable wait with a token for its lifetime. Make
-// it while holding cv_mutex, before checking the condition.
-class CancelCvScope {
- public:
-  CancelCvScope(mp_cancel *c, std::mutex *cv_mutex, std::condition_variable *cv);
-  ~CancelCvScope();
-  CancelCvScope(const CancelCvScope &) = delete;
-  CancelCvScope &operator=(const CancelCvScope &) = delete;
-
- private:
-  mp_cancel *c_;
-};
 
 }  // namespace mp

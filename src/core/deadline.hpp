@@ -2,11 +2,8 @@
 // the remaining wait of each step of a blocking call.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <ctime>
-#include <mutex>
 
 #include "core/cancel.hpp"
 #include "multiproc.h"
@@ -88,21 +85,5 @@ class Deadline {
   int64_t at_;
   mp_cancel *cancel_;
 };
-
-// Wait on cv (lock held) until pred() holds. Returns true then, false once
-// the deadline has expired or its cancel token fired (which wakes the wait).
-template <class Pred>
-bool wait_cv(std::condition_variable &cv, std::unique_lock<std::mutex> &lock,
-             const Deadline &deadline, Pred pred) {
-  CancelCvScope scope(deadline.cancel(), lock.mutex(), &cv);
-  while (!pred()) {
-    if (deadline.expired()) return false;
-    if (deadline.forever())
-      cv.wait(lock);
-    else
-      cv.wait_for(lock, std::chrono::milliseconds(deadline.remaining_ms()));
-  }
-  return true;
-}
 
 }  // namespace mp

@@ -282,6 +282,12 @@ int queue_full(mp_queue &q) {
   return want > bytes_free(q, want) ? 1 : 0;
 }
 
+bool queue_closed(const mp_queue &q) {
+  return q.shared->closed.load(std::memory_order_acquire) != 0;
+}
+
+uint64_t queue_maxsize(const mp_queue &q) { return q.shared->max_items; }
+
 int queue_close(mp_queue &q) {
   QueueShared &s = *q.shared;
   s.closed.store(1, std::memory_order_seq_cst);

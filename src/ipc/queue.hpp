@@ -70,6 +70,9 @@ int queue_qsize(mp_queue &q, size_t *out);
 void queue_release(mp_queue &q);
 int queue_full(mp_queue &q);
 int queue_close(mp_queue &q);
+bool queue_closed(const mp_queue &q);
+// The maxsize the queue was made with (0: no limit).
+uint64_t queue_maxsize(const mp_queue &q);
 int queue_task_done(mp_queue &q);
 int queue_join(mp_queue &q, const Deadline &deadline);
 

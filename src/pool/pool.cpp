@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "ipc/conn.hpp"

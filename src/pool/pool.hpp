@@ -4,7 +4,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/cond_var.hpp"
 #include "ipc/shm.hpp"
 #include "multiproc.h"
 #include "pool/protocol.hpp"
@@ -34,7 +34,7 @@ struct mp_result {
   uint32_t magic = kMagic;
   std::atomic<int> refs{1};
   std::mutex mu;
-  std::condition_variable cv;
+  mp::CondVar cv;
   std::vector<mp::ItemResult> items;
   size_t remaining = 0;
   std::atomic<bool> done{false};  // written under mu; read without it by spinning waiters
@@ -116,7 +116,7 @@ struct mp_pool {
   uint32_t magic = kMagic;
   mp_pool_opts opts;
   std::mutex mu;
-  std::condition_variable cv;  // thread workers, join
+  mp::CondVar cv;  // thread workers, join
   std::deque<mp::Chunk *> pending;
   std::vector<mp::Worker *> workers;
   bool closed = false;
@@ -130,7 +130,7 @@ struct mp_pool {
   bool dispatcher_sleeping = false;  // in poll(): needs wake_fd to notice work
   std::thread dispatcher;
   std::thread callbacks;
-  std::condition_variable cb_cv;
+  mp::CondVar cb_cv;
   std::deque<mp_result *> cb_queue;
   bool cb_stop = false;
   uint64_t next_chunk = 0;

@@ -3,12 +3,12 @@
 // is reaped even after its handle was freed.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 
 #include <uv.h>
 
+#include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "core/fd.hpp"
 
@@ -40,7 +40,7 @@ class Child {
 
  private:
   std::mutex mu_;
-  std::condition_variable cv_;
+  CondVar cv_;
   const int pid_;
   Fd pidfd_;
   const bool group_;

@@ -5,7 +5,10 @@
  * results) and process-shared mutexes (lock). Nothing is lost: a canceled
  * get takes no message, a canceled put stores none. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "testutil.h"
@@ -536,6 +539,104 @@ static void test_cancel_wakes_pool_apply(void **state) {
   release_pool_free(pool);
 }
 
+/* --- firing from a signal handler ------------------------------------- */
+
+/* The token a SIGUSR1 handler fires, as Ruby's unblock function does when
+ * a signal arrives on whatever thread (issue 22 item 2). */
+static mp_cancel_t *volatile g_signal_token;
+
+static void fire_on_signal(int sig) {
+  (void)sig;
+  mp_cancel_fire(g_signal_token);
+}
+
+typedef struct waiter {
+  mp_result_t *result;
+  atomic_int stop;
+  int canceled; /* waits that ended MP_ECANCELED */
+} waiter_t;
+
+/* Waits on the pool result again and again, each wait canceled by the
+ * signal storm: the token stays registered with the result's condition
+ * variable for most of the time. */
+static void *wait_while_storm(void *p) {
+  waiter_t *w = p;
+  mp_cancel_bind(g_signal_token);
+  while (!atomic_load(&w->stop)) {
+    int rc = mp_result_wait(w->result, 2000);
+    if (rc == MP_ECANCELED) {
+      w->canceled++;
+      mp_cancel_reset(g_signal_token);
+    } else if (rc != MP_ETIMEDOUT) {
+      break;
+    }
+  }
+  mp_cancel_bind(NULL);
+  return NULL;
+}
+
+/* Asks whether the result is ready again and again: each ask holds the
+ * result's mutex, the one the waiter's condition variable uses. A signal
+ * that lands here while it is held runs the handler on the holder, where
+ * the fire used to spin on try_lock of that mutex for ever (the pool's
+ * dispatcher, holding the pool's mutex, in the issue). */
+static void *hold_while_storm(void *p) {
+  waiter_t *w = p;
+  while (!atomic_load(&w->stop)) mp_result_ready(w->result);
+  return NULL;
+}
+
+/* The storm, in a forked child: 0 when it ended with canceled waits. */
+static int signal_storm_child(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fire_on_signal;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGUSR1, &sa, NULL) != 0 || mp_cancel_new((mp_cancel_t **)&g_signal_token) != MP_OK)
+    return 2;
+  mp_pool_t *pool = release_pool_new();
+  waiter_t w = {NULL, 0, 0};
+  if (mp_pool_apply_async(&w.result, pool, "wait_release", "", 0, NULL, NULL, NULL) != MP_OK)
+    return 3;
+  pthread_t waiter, holder;
+  if (pthread_create(&waiter, NULL, wait_while_storm, &w) != 0 ||
+      pthread_create(&holder, NULL, hold_while_storm, &w) != 0)
+    return 4;
+  int64_t end = mono_ms() + 1500;
+  for (unsigned i = 0; mono_ms() < end; ++i) {
+    pthread_kill(i % 2 ? holder : waiter, SIGUSR1);
+    sched_yield();
+  }
+  atomic_store(&w.stop, 1);
+  pthread_kill(waiter, SIGUSR1);
+  pthread_join(waiter, NULL);
+  pthread_join(holder, NULL);
+  fprintf(stderr, "storm: %d canceled waits\n", w.canceled);
+  return w.canceled > 0 ? 0 : 5;
+}
+
+/* A token fired by a signal handler on the thread inside the wait: the
+ * fire must neither take a lock nor wait for one (it spun for ever in
+ * notify_registered before). Run in a child so that a hang is a failure. */
+static void test_cancel_fire_from_signal_handler(void **state) {
+  (void)state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(signal_storm_child());
+  int status = 0;
+  int64_t give_up = mono_ms() + 20000;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (mono_ms() > give_up) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      fail_msg("the signal storm hung: a fire from a signal handler waited for a lock");
+    }
+    sleep_ms(20);
+  }
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Firing a token wakes only the thread it is bound to. */
 typedef struct pair {
   mp_queue_t *q;
@@ -587,6 +688,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cancel_wakes_pool_result_wait),
       cmocka_unit_test(test_cancel_wakes_pool_apply),
       cmocka_unit_test(test_cancel_wakes_only_its_thread),
+      cmocka_unit_test(test_cancel_fire_from_signal_handler),
   };
+  mp_test_filter_from_env();
   return cmocka_run_group_tests_name("cancel", tests, NULL, NULL);
 }

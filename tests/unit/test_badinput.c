@@ -516,6 +516,12 @@ static const int64_t k_eight = 8;
   X(E, queue_full_null, MP_EINVAL, mp_queue_full(NULL))                       \
   X(E, queue_close_null, MP_EINVAL, mp_queue_close(NULL))                     \
   X(V, queue_close_twice, MP_OK, mp_queue_close(F.closed_queue))              \
+  X(E, queue_closed_null, MP_EINVAL, mp_queue_closed(NULL))                   \
+  X(E, queue_closed_garbage, MP_EINVAL, mp_queue_closed(GARBAGE(mp_queue_t))) \
+  X(V, queue_closed_closed, 1, mp_queue_closed(F.closed_queue))               \
+  X(V, queue_closed_open, 0, mp_queue_closed(F.queue))                        \
+  X(E, queue_maxsize_null, MP_EINVAL, mp_queue_maxsize(NULL))                 \
+  X(E, queue_maxsize_garbage, MP_EINVAL, mp_queue_maxsize(GARBAGE(mp_queue_t))) \
   X(E, queue_task_done_null, MP_EINVAL, mp_queue_task_done(NULL))             \
   X(E, queue_task_done_plain, MP_ESTATE, mp_queue_task_done(F.queue))         \
   X(E, queue_task_done_too_many, MP_ESTATE, mp_queue_task_done(F.jqueue))     \

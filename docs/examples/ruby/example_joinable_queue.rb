@@ -65,7 +65,7 @@ end
 
 # Each result was put before its task_done, so all are queued now.
 results.close
-eaten = results.to_a.sort
+eaten = results.each.to_a.sort
 puts "main: #{eaten.size} of #{names.size * 3} items processed: #{eaten.join(' ')}"
 exit 1 unless eaten.size == names.size * 3
 puts "main: exiting; the daemon consumers are terminated"

@@ -70,6 +70,36 @@ module Multiproc
     end
   end.freeze
 
+  # Every error class matches, in a rescue clause, every Multiproc::Error
+  # of its code: `rescue Multiproc::ClosedError` also catches the
+  # ClosedQueueError of a ThreadQueue, which must be a ::ClosedQueueError
+  # (a StopIteration) for Thread::Queue's rescue clauses.
+  ERRORS_BY_CODE.each_value do |klass|
+    klass.define_singleton_method(:===) do |other|
+      super(other) || (other.is_a?(Error) && other.code == klass::CODE)
+    end
+  end
+
+  # ThreadQueue's errors where Thread::Queue raises Ruby's own: a push to a
+  # closed queue (also a Multiproc::ClosedError in rescue clauses) ...
+  class ClosedQueueError < ::ClosedQueueError
+    include Error
+    CODE = ClosedError::CODE
+  end
+
+  # ... and a non-blocking pop of an empty queue or push to a full one
+  # (ThreadError "queue empty" / "queue full"; also a Multiproc::EmptyError
+  # or FullError in rescue clauses).
+  class QueueEmptyError < ::ThreadError
+    include Error
+    CODE = EmptyError::CODE
+  end
+
+  class QueueFullError < ::ThreadError
+    include Error
+    CODE = FullError::CODE
+  end
+
   # A pool task that raised in its worker. Its message ends with the
   # worker's report, "<task>: <message> (<exception class>)"; these readers
   # give its parts (nil when the report has another form, e.g. a task

@@ -8,8 +8,14 @@ module Multiproc
   #
   # #close ends the stream for everyone: consumers drain what is queued,
   # then get raises ClosedError and #each stops. No poison pills.
+  #
+  # Not Enumerable: every Enumerable method would take messages from the
+  # queue (q.max would wait until the queue is closed, consuming it, where
+  # a SizedQueue user wants the bound). Taking is always spelled out:
+  # #each (until closed and drained; q.each.to_a, q.each.first(3) when an
+  # Enumerable is wanted) and #drain (what is queued now). See ThreadQueue
+  # for Thread::Queue's semantics.
   class Queue < Handle
-    include Enumerable
 
     c_functions free: :mp_queue_free, fileno: :mp_queue_fileno, from_fd: :mp_queue_from_fd
 
@@ -39,7 +45,14 @@ module Multiproc
       # The hot path: no method call for the handle or a nil timeout;
       # mp_rb_queue_put (ruby.i) checks that message is a String and
       # raises the error.
-      N.mp_rb_queue_put(@state[0] || ptr, message, timeout && Multiproc.timeout_ms(timeout))
+      # The try (timeout 0) first, uncounted; only a put that must wait
+      # pays for #num_waiting's count (and the FullError of the try).
+      N.mp_rb_queue_put(@state[0] || ptr, message, 0)
+      self
+    rescue FullError
+      raise if timeout == 0 # rubocop:disable Style/NumericPredicate
+
+      waiting { N.mp_rb_queue_put(ptr, message, timeout && Multiproc.timeout_ms(timeout)) }
       self
     end
 
@@ -55,7 +68,12 @@ module Multiproc
     # EmptyError (timeout 0), ClosedError (closed and drained).
     def get(timeout: nil)
       # mp_rb_queue_get (ruby.i) raises the error.
-      N.mp_rb_queue_get(@state[0] || ptr, timeout && Multiproc.timeout_ms(timeout), false)
+      # As #put: the uncounted try first.
+      N.mp_rb_queue_get(@state[0] || ptr, 0, false)
+    rescue EmptyError
+      raise if timeout == 0 # rubocop:disable Style/NumericPredicate
+
+      waiting { N.mp_rb_queue_get(ptr, timeout && Multiproc.timeout_ms(timeout), false) }
     end
 
     def get_nowait
@@ -134,7 +152,7 @@ module Multiproc
     def each
       return enum_for(:each) unless block_given?
 
-      while (message = N.mp_rb_queue_get(ptr, nil, true)) # nil: closed and drained
+      while (message = take_or_wait(nil)) # nil: closed and drained
         yield message
       end
       self
@@ -147,11 +165,46 @@ module Multiproc
       each { |m| yield Marshal.load(m) } # rubocop:disable Security/MarshalLoad
     end
 
+    # The messages queued now, oldest first, taken without waiting (an
+    # empty Array when there are none, also when closed): the explicit
+    # "take everything" that Enumerable methods would do by surprise.
+    def drain
+      out = []
+      loop { out.concat(get_many(256, timeout: 0)) }
+    rescue EmptyError, ClosedError
+      out
+    end
+
+    # Discard the messages queued now (Thread::Queue#clear). Returns self.
+    def clear
+      drain
+      self
+    end
+
     # Close the queue for every process (see the class comment). Closing
     # again does nothing. The handle stays usable for gets; see #release.
+    # Returns self, as Thread::Queue#close does.
     def close
       Multiproc.check(N.mp_queue_close(ptr), "Queue#close")
-      nil
+      self
+    end
+
+    # Whether the queue was closed, by any process.
+    def closed?
+      Multiproc.check(N.mp_queue_closed(ptr), "Queue#closed?") == 1
+    end
+
+    # The most messages queued at once (maxsize:), nil for no limit: the
+    # SizedQueue#max reader (the bound is fixed when the queue is made).
+    def max
+      n = Multiproc.check(N.mp_queue_maxsize(ptr), "Queue#max")
+      n.zero? ? nil : n
+    end
+
+    # Threads of this process waiting in a put/get (push/pop) of this
+    # Queue object now; waits in other processes are not seen.
+    def num_waiting
+      @waiting || 0
     end
 
     def size
@@ -187,6 +240,26 @@ module Multiproc
 
       Multiproc.check(rc, "Queue#join")
       true
+    end
+
+    private
+
+    # The oldest message, nil once closed and drained; an uncounted try
+    # first, then a wait (timeout: seconds or nil) counted in #num_waiting.
+    def take_or_wait(timeout)
+      N.mp_rb_queue_get(@state[0] || ptr, 0, true)
+    rescue EmptyError
+      raise if timeout == 0 # rubocop:disable Style/NumericPredicate
+
+      waiting { N.mp_rb_queue_get(ptr, timeout && Multiproc.timeout_ms(timeout), true) }
+    end
+
+    # Counts the caller in #num_waiting for the call (a wait).
+    def waiting
+      @waiting = (@waiting || 0) + 1
+      yield
+    ensure
+      @waiting -= 1
     end
   end
 end
