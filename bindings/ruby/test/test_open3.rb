@@ -97,10 +97,21 @@ class TestOpen3 < Minitest::Test
     [r, w].each { |io| io&.close unless io&.closed? }
   end
 
-  # upstream: test_numeric_file_descriptor3 (a documented difference)
+  # upstream: test_numeric_file_descriptor3
   def test_numeric_file_descriptor3
     r, w = IO.pipe
-    assert_raises(NotImplementedError) { O.popen3(RUBY, "-e", "", 3 => w) }
+    O.popen3(RUBY, "-e", 'IO.open(3).puts "foo"', 3 => w) { |_i, _o, _e, t| t.value }
+    assert_equal "foo\n", r.gets
+  ensure
+    [r, w].each { |io| io&.close unless io&.closed? }
+  end
+
+  # Command's fds: refuses the standard streams' numbers and non-descriptors
+  def test_command_fds_bad_input
+    r, w = IO.pipe
+    assert_raises(ArgumentError) { Multiproc::Command.new(RUBY, fds: { 2 => w }) }
+    assert_raises(ArgumentError) { Multiproc::Command.new(RUBY, fds: { 3 => "w" }) }
+    assert_raises(ArgumentError) { Multiproc::Command.new(RUBY, fds: { 1024 => w }) }
   ensure
     [r, w].each { |io| io&.close unless io&.closed? }
   end

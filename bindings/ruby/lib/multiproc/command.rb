@@ -16,6 +16,10 @@ module Multiproc
   # there) unless allow_relative_path: true; they, and a relative program
   # path, are taken in cwd. A String with a NUL byte in
   # argv, env or cwd raises ArgumentError (C strings would cut it short).
+  #
+  # fds: { 3 => io, 4 => 7 } gives the child descriptors at chosen numbers
+  # (3-1023; Process.spawn's `3 => io`, Python's pass_fds); each IO or
+  # descriptor must stay open until spawn returns.
   class Command
     include Uncopyable
 
@@ -27,7 +31,7 @@ module Multiproc
 
     def initialize(*argv, env: nil, clear_env: false, cwd: nil, stdin: :inherit, stdout: :inherit,
                    stderr: :inherit, new_group: false, new_session: false, allow_relative_path: false,
-                   daemon: false)
+                   daemon: false, fds: nil)
       argv = argv.flatten.map(&:to_s)
       raise ArgumentError, "Command needs a program" if argv.empty?
 
@@ -46,6 +50,7 @@ module Multiproc
       @new_group = new_group || new_session # either can be signalled as a group
       check(N.mp_cmd_daemon(@cmd, 1)) if daemon
       @passed = [] # keeps passed objects alive until spawn
+      fds&.each { |child_fd, io| pass_fd_at(child_fd, io) }
     end
 
     # Hand a shared object to the child under name (letters, digits, _).
@@ -151,6 +156,16 @@ module Multiproc
 
       refuse_nul(value, "environment variable #{name}")
       check(N.mp_cmd_env_set(@cmd, name, value))
+    end
+
+    def pass_fd_at(child_fd, io)
+      fd = io.respond_to?(:fileno) ? io.fileno : io
+      unless child_fd.is_a?(Integer) && fd.is_a?(Integer)
+        raise ArgumentError, "fds: #{child_fd.inspect} => #{io.inspect}: expected Integer => IO or Integer"
+      end
+
+      @passed << io # an IO collected before spawn would close its descriptor
+      check(N.mp_cmd_pass_fd_at(@cmd, fd, child_fd))
     end
 
     def refuse_nul(str, what)

@@ -60,9 +60,9 @@ module Multiproc
   # :err => io for popen2) — and the same results: real IO pipes, wait
   # threads whose value is a Status (and #pid, [:pid]).
   #
-  # Not supported: descriptors other than 0-2 (3 => io; the library's
-  # commands pass named shared objects instead, see Command#pass), and
-  # [cmdname, argv0] pairs use cmdname for both.
+  # Descriptors above 2 (3 => io) reach the child at that number
+  # (Command's fds:). Not supported: [cmdname, argv0] pairs use cmdname for
+  # both.
   module Open3
     module_function
 
@@ -153,9 +153,9 @@ module Multiproc
         when :chdir then kw[:cwd] = value
         when :unsetenv_others then kw[:clear_env] = value
         when 2, :err then kw[:stderr] = value
+        when Integer, IO then (kw[:fds] ||= {})[key.is_a?(IO) ? key.fileno : key] = value
         else
-          raise NotImplementedError, "Multiproc::Open3: option #{key.inspect} is not supported " \
-                                     "(descriptors other than 0-2 cannot be given to a command)"
+          raise NotImplementedError, "Multiproc::Open3: option #{key.inspect} is not supported"
         end
       end
       kw
