@@ -60,6 +60,7 @@ std::string encode_bootstrap(const Bootstrap &b) {
   put_u32(s, b.parent_pid);
   put_u32(s, b.daemon);
   put_u32(s, b.nfds);
+  put_str(s, b.parent_name);
   return s;
 }
 
@@ -69,6 +70,8 @@ int decode_bootstrap(Bootstrap &out, const std::string &wire) {
   if (!r.str(&out.target, kMaxName) || !r.str(&out.name, kMaxName) ||
       !r.str(&out.arg, UINT32_MAX) || !r.u32(&out.parent_pid) ||
       !r.u32(&out.daemon) || !r.u32(&out.nfds))
+    return fail(MP_EINVAL, "bootstrap: truncated or malformed message");
+  if (!r.at_end() && !r.str(&out.parent_name, kMaxName))  // absent before 0.2
     return fail(MP_EINVAL, "bootstrap: truncated or malformed message");
   if (!r.at_end()) return fail(MP_EINVAL, "bootstrap: trailing bytes");
   if (out.nfds > 64 || out.daemon > 1)
