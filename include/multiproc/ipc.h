@@ -418,21 +418,24 @@ MP_EXTERN int mp_conn_inherit(mp_conn_t **out, const char *name, int flags);
 #define MP_WAIT_QUEUE 2   /**< mp_queue_t: a message is queued, or the queue is closed */
 #define MP_WAIT_PROCESS 3 /**< mp_process_t (started): the child has ended (Python's sentinel) */
 #define MP_WAIT_EVENT 4   /**< mp_event_t: the event is set */
+#define MP_WAIT_FD 5      /**< a descriptor, stored as handle = (void *)(intptr_t)fd: readable or hung up (Python's wait takes integers too) */
 
 /** The most entries one mp_wait() call takes. */
 #define MP_WAIT_MAX 64
 
 /** One object for mp_wait(): the caller fills kind and handle. */
 typedef struct mp_waitable {
-  int kind;     /**< MP_WAIT_CONN, MP_WAIT_QUEUE, MP_WAIT_PROCESS or MP_WAIT_EVENT */
-  void *handle; /**< the mp_conn_t *, mp_queue_t *, mp_process_t * or mp_event_t *; borrowed */
+  int kind;     /**< MP_WAIT_CONN, MP_WAIT_QUEUE, MP_WAIT_PROCESS, MP_WAIT_EVENT or MP_WAIT_FD */
+  void *handle; /**< the mp_conn_t *, mp_queue_t *, mp_process_t * or mp_event_t *, or the descriptor (MP_WAIT_FD); borrowed */
   int ready;    /**< out: 1 if the object was ready when the call returned, else 0 */
 } mp_waitable_t;
 
 /**
  * Wait until at least one of n objects is ready, or timeout_ms passes
  * (Python's multiprocessing.connection.wait(object_list, timeout)). Any mix
- * of connections, queues, processes and events; the same handle may appear
+ * of connections, queues, processes, events and plain descriptors (a
+ * socket, another library's pipe, a Ruby-forked child's sentinel); the
+ * same handle may appear
  * more than once. Each entry's ready is set to 1 or 0.
  *
  * Ready is a snapshot, as with select(): another consumer may take the
@@ -462,7 +465,7 @@ typedef struct mp_waitable {
  * Returns: the number of ready entries (>= 1), or 0 if none became ready
  * within timeout_ms (Python returns an empty list).
  * Errors: MP_EINVAL (items NULL, n 0, an unknown kind, a NULL or dead
- * handle, a send-only connection end, bad timeout), MP_ENOSPC (n above
+ * handle, a descriptor that is not open, a send-only connection end, bad timeout), MP_ENOSPC (n above
  * MP_WAIT_MAX), MP_ECLOSED (a connection end was closed), MP_ESTATE (a
  * process that was not started), MP_ECANCELED (the thread's cancel token
  * fired; every ready is then 0), MP_ENOMEM, MP_ESYS (no descriptor or

@@ -1,5 +1,8 @@
 // Public entry point: mp_wait (multiprocessing.connection.wait).
+#include <fcntl.h>
 #include <poll.h>
+
+#include <cstdint>
 
 #include <memory>
 
@@ -21,6 +24,7 @@ struct Target {
   mp_queue *queue = nullptr;
   std::shared_ptr<Child> child;
   mp_event *event = nullptr;
+  int plain_fd = -1;  // MP_WAIT_FD: the caller's descriptor
   int fd = -1;        // conn / process: index into WaitSet::fds
   int word = -1;      // queue / event: index into WaitSet::words
 };
@@ -59,13 +63,20 @@ int resolve(Target &t, const mp_waitable_t &item) {
       t.event = static_cast<mp_event *>(item.handle);
       if (!valid_handle(t.event)) return fail(MP_EINVAL, "mp_wait: not a live mp_event_t");
       return MP_OK;
+    case MP_WAIT_FD: {
+      intptr_t fd = reinterpret_cast<intptr_t>(item.handle);
+      if (fd < 0 || fd > INT32_MAX || fcntl(int(fd), F_GETFD) < 0)
+        return fail(MP_EINVAL, "mp_wait: %ld is not an open descriptor", long(fd));
+      t.plain_fd = int(fd);
+      return MP_OK;
+    }
     default: return fail(MP_EINVAL, "mp_wait: unknown kind %d", item.kind);
   }
 }
 
 // Put each entry's descriptor or futex word in the set (once per call).
 int add_to_set(Target &t, WaitSet &set) {
-  int fd = -1;
+  int fd = t.plain_fd;
   if (t.conn) fd = t.conn->fd.get();
   if (t.child) {
     fd = t.child->sentinel();
@@ -125,6 +136,7 @@ int mark_ready(const std::vector<Target> &targets, WaitSet &set, mp_waitable_t *
     bool ready = false;
     if (t.conn) ready = t.conn->inlen > t.conn->inpos || set.fds[t.fd].revents != 0;
     if (t.child) ready = t.child->ended() || set.fds[t.fd].revents != 0;
+    if (t.plain_fd >= 0) ready = set.fds[t.fd].revents != 0;
     if (t.queue) ready = queue_ready(*t.queue->shared);
     if (t.event) ready = t.event->shared->flag.load(std::memory_order_seq_cst) != 0;
     items[i].ready = ready ? 1 : 0;

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 /* The objects the actor children act on: set before each fork. */
 static mp_queue_t *g_queue;
@@ -207,6 +208,38 @@ static void test_wait_timeout(void **state) {
   assert_int_equal(mp_wait(w, 4, 0), 2);
   assert_int_equal(w[1].ready, 1);
   assert_int_equal(w[3].ready, 1);
+  fixture_end(&f);
+}
+
+/* A plain descriptor (MP_WAIT_FD): a pipe another process writes, mixed
+ * with an event (TestWait.test_wait_integer). */
+static void test_wait_plain_fd(void **state) {
+  (void)state;
+  struct fixture f;
+  fixture_start(&f, 'z');
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  mp_waitable_t w[2] = {{MP_WAIT_EVENT, f.event, 0},
+                        {MP_WAIT_FD, (void *)(intptr_t)fds[0], 0}};
+  assert_int_equal(mp_wait(w, 2, 0), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    sleep_ms(200);
+    _exit(write(fds[1], "x", 1) == 1 ? 0 : 1);
+  }
+  int64_t t0 = now_ms();
+  assert_int_equal(mp_wait(w, 2, 20000), 1);
+  assert_true(now_ms() - t0 >= 150);
+  assert_int_equal(w[0].ready, 0);
+  assert_int_equal(w[1].ready, 1);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  close(fds[0]);
+  close(fds[1]);
+  w[1].handle = (void *)(intptr_t)fds[0]; /* closed now */
+  MP_ASSERT_ERR(mp_wait(w, 2, 0), MP_EINVAL);
+  w[1].handle = (void *)(intptr_t)-1;
+  MP_ASSERT_ERR(mp_wait(w, 2, 0), MP_EINVAL);
   fixture_end(&f);
 }
 
@@ -455,6 +488,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_wait_futex_only),
       cmocka_unit_test(test_wait_fds_only),
       cmocka_unit_test(test_wait_timeout),
+      cmocka_unit_test(test_wait_plain_fd),
       cmocka_unit_test(test_wait_closed_queue_ready),
       cmocka_unit_test(test_wait_cancel),
       cmocka_unit_test(test_wait_bad_input),
