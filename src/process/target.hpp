@@ -45,10 +45,10 @@ bool lookup_target(const std::string &name, Target *out);
 constexpr const char *kBootstrapEnv = "MULTIPROC_BOOTSTRAP_FD";
 constexpr int kBootstrapFd = 3;
 
-// Bootstrap wire format (version 1), all integers little-endian u32 with
-// length-prefixed strings:  "MPB1" | target | name | arg | parent_pid |
-// daemon | nfds [| parent_name]. Passed descriptors sit at
-// kBootstrapFd + 1 + i. parent_name (0.2) is optional on reading.
+// Bootstrap wire format (version 2), all integers little-endian u32 with
+// length-prefixed strings:  "MPB2" | target | name | arg | parent_pid |
+// daemon | nfds | parent_name. Passed descriptors sit at
+// kBootstrapFd + 1 + i.
 struct Bootstrap {
   std::string target;
   std::string name;
