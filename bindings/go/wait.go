@@ -79,69 +79,109 @@ func Wait(ctx context.Context, objs ...Waitable) ([]Waitable, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	n := len(objs)
-	kinds := make([]C.int, n+1) // +1: never a zero-length array for C
-	ptrs := make([]C.uintptr_t, n+1)
-	ready := make([]C.int, n+1)
-	var released []int // processes already ended and released
-	held := map[*handle]uintptr{}
-	defer func() {
-		for h := range held {
-			h.done()
-		}
-	}()
-	for i, o := range objs {
-		kind, h := o.waitEntry()
-		kinds[i] = C.int(kind)
-		if h == nil {
-			released = append(released, i)
-			continue
-		}
-		p, ok := held[h]
-		if !ok { // each handle once: a second read lock could deadlock with Close
-			var err error
-			if p, err = h.use(op); err != nil {
-				return nil, err
-			}
-			held[h] = p
-		}
-		ptrs[i] = C.uintptr_t(p)
+	set := waitSet{}
+	defer set.release()
+	if err := set.add(op, objs); err != nil {
+		return nil, err
 	}
-	if len(released) > 0 {
-		return readyOf(objs, nil, released), nil
+	limit := forever
+	if err := ctx.Err(); err != nil || set.ended > 0 { // only look
+		limit = 0
 	}
-	wait := func(ms int64) int {
-		return int(C.mp_go_wait(&kinds[0], &ptrs[0], &ready[0], C.size_t(n), C.int64_t(ms)))
-	}
-	if err := ctx.Err(); err != nil { // already done: only look
-		rc, werr := call(op, func() int { return wait(0) })
-		if werr != nil {
-			return nil, werr
-		}
-		if rc == 0 {
-			return nil, ctxError(op, err)
-		}
-		return readyOf(objs, ready, nil), nil
-	}
-	rc, err := blocking(ctx, op, forever, wait)
+	n, err := set.wait(ctx, op, limit)
 	if err != nil {
 		return nil, err
 	}
-	if rc == 0 { // only ctx's deadline ends a wait without limit
+	if n == 0 && set.ended == 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, ctxError(op, err)
+		}
+		// Only ctx's deadline ends a wait without limit.
 		return nil, &Error{Code: ErrTimeout, Op: op, Msg: "nothing became ready", cause: context.DeadlineExceeded}
 	}
-	return readyOf(objs, ready, nil), nil
+	return set.ready(objs), nil
 }
 
-func readyOf(objs []Waitable, ready []C.int, extra []int) []Waitable {
-	var out []Waitable
+// waitSet is one Wait call's arrays for C (pointer-free, so cgo may pass
+// them) and the handles it holds meanwhile.
+type waitSet struct {
+	kinds []C.int
+	ptrs  []C.uintptr_t
+	flags []C.int
+	index []int // objs index of each C entry
+	done  []bool
+	ended int // processes already ended and released: ready without C
+	held  map[*handle]uintptr
+}
+
+func (s *waitSet) add(op string, objs []Waitable) error {
+	s.held = map[*handle]uintptr{}
+	s.done = make([]bool, len(objs))
 	for i, o := range objs {
-		if ready != nil && ready[i] != 0 {
-			out = append(out, o)
+		kind, h := o.waitEntry()
+		if h == nil {
+			s.done[i] = true
+			s.ended++
+			continue
+		}
+		p, ok := s.held[h]
+		if !ok { // each handle held once: a second read lock could deadlock with Close
+			var err error
+			if p, err = h.use(op); err != nil {
+				return err
+			}
+			s.held[h] = p
+		}
+		s.kinds = append(s.kinds, C.int(kind))
+		s.ptrs = append(s.ptrs, C.uintptr_t(p))
+		s.index = append(s.index, i)
+	}
+	if len(objs) == 0 {
+		s.kinds = append(s.kinds, 0) // the library reports n 0 as ErrInvalid
+		s.ptrs = append(s.ptrs, 0)
+		s.index = append(s.index, -1)
+	}
+	s.flags = make([]C.int, len(s.kinds))
+	return nil
+}
+
+func (s *waitSet) release() {
+	for h := range s.held {
+		h.done()
+	}
+}
+
+// wait runs mp_wait on the C entries (none: nothing to do) and returns
+// how many are ready.
+func (s *waitSet) wait(ctx context.Context, op string, limit int64) (int, error) {
+	n := len(s.kinds)
+	if s.index[0] == -1 {
+		n = 0
+	}
+	if n == 0 && s.ended > 0 {
+		return 0, nil
+	}
+	f := func(ms int64) int {
+		return int(C.mp_go_wait(&s.kinds[0], &s.ptrs[0], &s.flags[0], C.size_t(n), C.int64_t(ms)))
+	}
+	if limit == 0 {
+		return call(op, func() int { return f(0) })
+	}
+	return blocking(ctx, op, limit, f)
+}
+
+// ready lists the ready objects in their given order.
+func (s *waitSet) ready(objs []Waitable) []Waitable {
+	for k, i := range s.index {
+		if i >= 0 && s.flags[k] != 0 {
+			s.done[i] = true
 		}
 	}
-	for _, i := range extra {
-		out = append(out, objs[i])
+	var out []Waitable
+	for i, o := range objs {
+		if s.done[i] {
+			out = append(out, o)
+		}
 	}
 	return out
 }

@@ -230,6 +230,19 @@ func TestProcessSentinelAndActiveChildren(t *testing.T) {
 		t.Fatalf("Wait(process) = %v, %v", ready, err)
 	}
 	p.JoinTimeout(10 * time.Second)
+	// A process released by Cmd.Wait-like release is ready without C;
+	// the other ready objects are still reported with it.
+	ev, err := NewEvent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	ev.Set()
+	p.release()
+	ready, err = Wait(nil, ev, p)
+	if err != nil || len(ready) != 2 {
+		t.Fatalf("Wait(set event, released process) = %v, %v", ready, err)
+	}
 	for _, c := range ActiveChildren() {
 		if c == p {
 			t.Fatal("the ended child is still in ActiveChildren")
