@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <ctime>
 
 namespace mp {
@@ -39,7 +40,9 @@ long plain_wait(std::atomic<uint32_t> *word, uint32_t expected, int64_t timeout_
                  nullptr, 0);
 }
 
-bool g_no_waitv = false;  // the kernel lacks futex_waitv (before 5.16)
+// The kernel lacks futex_waitv (before 5.16). MULTIPROC_DISABLE_FUTEX_WAITV=1
+// forces the fallback (to test it on new kernels).
+bool g_no_waitv = getenv("MULTIPROC_DISABLE_FUTEX_WAITV") != nullptr;
 
 #ifdef SYS_futex_waitv
 // futex_waitv on n words until timeout_ms (MP_FOREVER: no limit). Returns
