@@ -133,8 +133,12 @@ func (p *Process) Start() error {
 	if err != nil {
 		return err
 	}
-	defer p.h.done()
-	return check("process start", func() int { return capi.Mp_process_start(capi.Process(hp)) })
+	err = check("process start", func() int { return capi.Mp_process_start(capi.Process(hp)) })
+	p.h.done()
+	if err == nil {
+		registerStarted(p) // for ActiveChildren
+	}
+	return err
 }
 
 // Join waits until the process has ended, or ctx is done (Python's

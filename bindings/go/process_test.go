@@ -141,6 +141,7 @@ func registerTestTargets() {
 			panic(err)
 		}
 	}
+	registerWaitTargets()
 }
 
 // run starts target with arg and handles and waits for its exit code.

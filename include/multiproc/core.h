@@ -210,6 +210,27 @@ MP_EXTERN const char *mp_current_name(void);
 MP_EXTERN int mp_parent_pid(void);
 
 /**
+ * In a child running a target (fork or spawn), whether the process that
+ * started it still lives (Python's parent_process().is_alive()). The
+ * parent counts as gone once this process was re-parented (getppid() no
+ * longer returns mp_parent_pid()), so a recycled pid cannot fool it.
+ *
+ * Returns: 1 or 0; MP_ESTATE outside such a child (Python's
+ * parent_process() is None there). Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_parent_alive(void);
+
+/**
+ * In a child running a target, the name of the process that started it
+ * as that process's mp_current_name() said at start ("MainProcess" for a
+ * program multiproc did not start); "" outside such a child.
+ *
+ * Returns: a string owned by the library, valid for the life of the
+ * process; never NULL. Never blocks. Since 0.2.
+ */
+MP_EXTERN const char *mp_parent_name(void);
+
+/**
  * In a child running a target, the descriptor the parent passed with
  * mp_process_pass_fd() at position index (0, 1, … in the order passed).
  * The descriptor belongs to the child (close it when done); it is

@@ -428,6 +428,72 @@ MP_EXTERN int mp_queue_inherit(mp_queue_t **out, const char *name);
  */
 MP_EXTERN int mp_conn_inherit(mp_conn_t **out, const char *name, int flags);
 
+/* ------------------------------------------------------------------------
+ * Waiting on several objects at once (multiprocessing.connection.wait)
+ * ---------------------------------------------------------------------- */
+
+/** Kinds of mp_waitable_t entries: what "ready" means for each handle. */
+#define MP_WAIT_CONN 1    /**< mp_conn_t: a message or end of stream can be received (mp_conn_poll() would say 1) */
+#define MP_WAIT_QUEUE 2   /**< mp_queue_t: a message is queued, or the queue is closed */
+#define MP_WAIT_PROCESS 3 /**< mp_process_t (started): the child has ended (Python's sentinel) */
+#define MP_WAIT_EVENT 4   /**< mp_event_t: the event is set */
+#define MP_WAIT_FD 5      /**< a descriptor, stored as handle = (void *)(intptr_t)fd: readable or hung up (Python's wait takes integers too) */
+
+/** The most entries one mp_wait() call takes. */
+#define MP_WAIT_MAX 64
+
+/** One object for mp_wait(): the caller fills kind and handle. */
+typedef struct mp_waitable {
+  int kind;     /**< MP_WAIT_CONN, MP_WAIT_QUEUE, MP_WAIT_PROCESS, MP_WAIT_EVENT or MP_WAIT_FD */
+  void *handle; /**< the mp_conn_t *, mp_queue_t *, mp_process_t * or mp_event_t *, or the descriptor (MP_WAIT_FD); borrowed */
+  int ready;    /**< out: 1 if the object was ready when the call returned, else 0 */
+} mp_waitable_t;
+
+/**
+ * Wait until at least one of n objects is ready, or timeout_ms passes
+ * (Python's multiprocessing.connection.wait(object_list, timeout)). Any mix
+ * of connections, queues, processes, events and plain descriptors (a
+ * socket, another library's pipe, a Ruby-forked child's sentinel); the
+ * same handle may appear
+ * more than once. Each entry's ready is set to 1 or 0.
+ *
+ * Ready is a snapshot, as with select(): another consumer may take the
+ * queued message or receive the message first, and an event may be cleared
+ * again, so follow up with a call that does not block for long (a get or
+ * receive with timeout 0 or a short timeout). A queue that is ready because
+ * it was closed answers MP_ECLOSED to a get.
+ *
+ * How it waits (no busy polling): connections and processes are
+ * descriptors (the child's pidfd, see mp_process_sentinel()), queues and
+ * events are futex words. Descriptors alone are waited for with poll(),
+ * futex words alone with one futex_waitv (Linux 5.16; on older kernels the
+ * words are re-checked every 10 ms); a mix runs the futex wait on a helper
+ * thread made for the call, which wakes the poll() through an eventfd.
+ * Wake-up latency: about 20-30 us for one kind alone, about 0.1 ms for a
+ * mix, which costs one short-lived thread per call that sleeps (numbers
+ * in docs/guide.md).
+ *
+ * The handles are borrowed: each must stay alive (not freed, the
+ * connection not closed) until the call returns. A handle freed by another
+ * thread during the call is undefined behaviour, as for any other call
+ * that uses it.
+ *
+ * @param items      the entries; kind and handle are read, ready written.
+ * @param n          1 to MP_WAIT_MAX entries.
+ * @param timeout_ms MP_FOREVER, or >= 0 (0: only look, never sleep).
+ * Returns: the number of ready entries (>= 1), or 0 if none became ready
+ * within timeout_ms (Python returns an empty list).
+ * Errors: MP_EINVAL (items NULL, n 0, an unknown kind, a NULL or dead
+ * handle, a descriptor that is not open, a send-only connection end, bad timeout), MP_ENOSPC (n above
+ * MP_WAIT_MAX), MP_ECLOSED (a connection end was closed), MP_ESTATE (a
+ * process that was not started), MP_ECANCELED (the thread's cancel token
+ * fired; every ready is then 0), MP_ENOMEM, MP_ESYS (no descriptor or
+ * thread left for the mixed wait).
+ * Blocking: until an entry is ready, timeout_ms, or cancellation; the
+ * bound cancel token wakes it at once. Since 0.2.
+ */
+MP_EXTERN int mp_wait(mp_waitable_t *items, size_t n, int64_t timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -375,6 +375,54 @@ MP_EXTERN int mp_process_pid(mp_process_t *proc);
  */
 MP_EXTERN const char *mp_process_name(mp_process_t *proc);
 
+/**
+ * Whether the process is a daemon (Python's Process.daemon): for a target
+ * what mp_process_set_daemon() set (readable before and after start), for
+ * a command what mp_cmd_daemon() said when it was spawned. Takes a
+ * non-const handle like the other getters (mp_process_pid(),
+ * mp_process_is_alive()): they read state guarded by the handle's lock.
+ *
+ * Returns: 1 or 0; MP_EINVAL for NULL. Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_process_daemon(mp_process_t *proc);
+
+/**
+ * A descriptor that becomes readable when the child ends and stays
+ * readable (Python's Process.sentinel), for poll()/epoll or an event loop;
+ * mp_wait() takes the process itself. It is the child's pidfd where the
+ * kernel has them (Linux 5.3), else an eventfd the library signals when it
+ * reaps the child.
+ *
+ * @param[out] out_fd  the descriptor, borrowed: owned by proc, valid until
+ *                     mp_process_free(); do not close it, read it or pass
+ *                     it to a child (it is close-on-exec). The same number
+ *                     on every call.
+ * Errors: MP_EINVAL (NULL), MP_ESTATE (not started), MP_ESYS (no
+ * descriptor left for the eventfd). Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_process_sentinel(int *out_fd, mp_process_t *proc);
+
+/**
+ * The pids of this process's live target children (Python's
+ * active_children()): those started with mp_process_start() that have not
+ * ended, whether or not their handle was freed. Commands
+ * (mp_process_spawn()) are not children in this sense, as Popen objects are
+ * not in Python. Ended children are dropped from the library's list, as
+ * Python's call joins them; the library reaps every child anyway.
+ *
+ * Pids rather than handles: the handles belong to the caller, who may free
+ * them at any time, so the library cannot hand them out again. Bindings
+ * map the pids back to their own process objects.
+ *
+ * @param[out] pids   up to cap pids; may be NULL when cap is 0.
+ * @param cap         room at pids.
+ * @param[out] count  the number of live children, which may exceed cap
+ *                    (then only the first cap are written).
+ * Errors: MP_EINVAL (count NULL, pids NULL with cap > 0), MP_ENOMEM.
+ * Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_active_children(int *pids, size_t cap, size_t *count);
+
 /** Flag of mp_process_signal() and mp_process_stop(): signal the child's
  * whole process group (the child must have been started in a new group). */
 #define MP_SIGNAL_GROUP 1

@@ -70,6 +70,19 @@ MP_EXTERN int mp_parent_pid(void) {
   return self.is_child ? self.parent_pid : int(getppid());
 }
 
+MP_EXTERN int mp_parent_alive(void) {
+  const SelfInfo &self = self_info();
+  if (!self.is_child)
+    return fail(MP_ESTATE, "mp_parent_alive: this process is not a multiproc child");
+  // Re-parented (to init or a subreaper) once the parent died.
+  return int(getppid()) == self.parent_pid ? 1 : 0;
+}
+
+MP_EXTERN const char *mp_parent_name(void) {
+  const SelfInfo &self = self_info();
+  return self.is_child ? self.parent_name.c_str() : "";
+}
+
 MP_EXTERN int mp_child_fd(size_t index) {
   const SelfInfo &self = self_info();
   if (!self.is_child)

@@ -196,6 +196,40 @@ MP_EXTERN int mp_process_pid(mp_process_t *proc) {
   return r != MP_OK ? r : child->pid();
 }
 
+MP_EXTERN int mp_process_daemon(mp_process_t *proc) {
+  MP_CHECK_PROC(proc, "mp_process_daemon");
+  std::lock_guard<std::mutex> lock(proc->mu);
+  if (proc->kind == mp_process::Kind::Target) return proc->daemon ? 1 : 0;
+  return proc->child && proc->child->daemon() ? 1 : 0;
+}
+
+MP_EXTERN int mp_process_sentinel(int *out_fd, mp_process_t *proc) {
+  const char *op = "mp_process_sentinel";
+  MP_CHECK_ARG(out_fd, op, "out_fd is NULL");
+  *out_fd = -1;
+  MP_CHECK_PROC(proc, op);
+  std::shared_ptr<Child> child;
+  int r = started(proc, op, &child);
+  if (r != MP_OK) return r;
+  int fd = child->sentinel();
+  if (fd < 0) return fd;
+  *out_fd = fd;
+  return MP_OK;
+}
+
+MP_EXTERN int mp_active_children(int *pids, size_t cap, size_t *count) {
+  const char *op = "mp_active_children";
+  MP_CHECK_ARG(count, op, "count is NULL");
+  *count = 0;
+  MP_CHECK_ARG(pids || cap == 0, op, "pids is NULL and cap is not 0");
+  return guarded(op, [&] {
+    std::vector<int> live = live_children();
+    for (size_t i = 0; i < live.size() && i < cap; ++i) pids[i] = live[i];
+    *count = live.size();
+    return int(MP_OK);
+  });
+}
+
 MP_EXTERN const char *mp_process_name(mp_process_t *proc) {
   return valid(proc) ? proc->name.c_str() : "";
 }

@@ -9,7 +9,9 @@
 namespace mp {
 namespace {
 
-constexpr char kMagic[4] = {'M', 'P', 'B', '1'};
+// 2 (0.2): parent_name at the end. A child of another version says "bad
+// magic" instead of misreading the fields.
+constexpr char kMagic[4] = {'M', 'P', 'B', '2'};
 constexpr uint32_t kMaxName = 255;
 
 void put_u32(std::string &s, uint32_t v) {
@@ -60,6 +62,7 @@ std::string encode_bootstrap(const Bootstrap &b) {
   put_u32(s, b.parent_pid);
   put_u32(s, b.daemon);
   put_u32(s, b.nfds);
+  put_str(s, b.parent_name);
   return s;
 }
 
@@ -68,7 +71,7 @@ int decode_bootstrap(Bootstrap &out, const std::string &wire) {
   if (!r.skip_magic()) return fail(MP_EINVAL, "bootstrap: bad magic");
   if (!r.str(&out.target, kMaxName) || !r.str(&out.name, kMaxName) ||
       !r.str(&out.arg, UINT32_MAX) || !r.u32(&out.parent_pid) ||
-      !r.u32(&out.daemon) || !r.u32(&out.nfds))
+      !r.u32(&out.daemon) || !r.u32(&out.nfds) || !r.str(&out.parent_name, kMaxName))
     return fail(MP_EINVAL, "bootstrap: truncated or malformed message");
   if (!r.at_end()) return fail(MP_EINVAL, "bootstrap: trailing bytes");
   if (out.nfds > 64 || out.daemon > 1)

@@ -3,7 +3,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <vector>
@@ -82,6 +84,17 @@ int Child::wait(const Deadline &deadline) {
   return wait_cv(cv_, lock, deadline, [&] { return ended_; }) ? MP_OK : MP_ETIMEDOUT;
 }
 
+int Child::sentinel() {
+  if (pidfd_.valid()) return pidfd_.get();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ended_fd_.valid()) {
+    int fd = eventfd(ended_ ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) return fail_errno("sentinel", "eventfd", errno);
+    ended_fd_.reset(fd);
+  }
+  return ended_fd_.get();
+}
+
 int Child::signal(int signum, bool group) {
   // Holding mu_ keeps the reaper out, so pid_ cannot be reaped and recycled
   // between the check and kill(): at worst it is a zombie.
@@ -108,6 +121,11 @@ void Child::reap(bool block) {
     // r < 0 (ECHILD): somebody else reaped it; the status is lost.
     wait_status_ = r == pid_ ? status : 0;
     ended_ = true;
+    if (ended_fd_.valid()) {  // the sentinel without a pidfd
+      uint64_t one = 1;
+      ssize_t n = write(ended_fd_.get(), &one, sizeof one);
+      (void)n;  // a full counter is readable already
+    }
   }
   cv_.notify_all();
 }
@@ -223,6 +241,14 @@ void track_for_exit(const std::shared_ptr<Child> &child) {
 void forget_ended_children() {
   std::lock_guard<std::mutex> lock(g_tracking->mu);
   drop_ended(g_tracking->children);
+}
+
+std::vector<int> live_children() {
+  std::lock_guard<std::mutex> lock(g_tracking->mu);
+  drop_ended(g_tracking->children);
+  std::vector<int> pids;
+  for (auto &c : g_tracking->children) pids.push_back(c->pid());
+  return pids;
 }
 
 void set_exit_join(bool enabled) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <uv.h>
 
@@ -23,6 +24,11 @@ class Child {
   int pidfd() const { return pidfd_.get(); }
   bool has_group() const { return group_; }
   bool daemon() const { return daemon_; }
+
+  // A descriptor that turns readable once the child has ended (Python's
+  // sentinel): the pidfd, or without one an eventfd that reap() signals,
+  // made on first use. Owned by this Child. Returns the fd or an error.
+  int sentinel();
 
   bool ended();
   // Python's exitcode: status if exited, -N if killed by signal N.
@@ -43,6 +49,7 @@ class Child {
   CondVar cv_;
   const int pid_;
   Fd pidfd_;
+  Fd ended_fd_;  // the sentinel without a pidfd (guarded by mu_)
   const bool group_;
   const bool daemon_;
   bool ended_ = false;
@@ -59,6 +66,10 @@ void track_for_exit(const std::shared_ptr<Child> &child);
 // Stop tracking the children that have ended (mp_process_free), so the
 // descriptors they hold close now rather than at the next start.
 void forget_ended_children();
+
+// The pids of the tracked children that still run (active_children); the
+// ended ones are dropped on the way.
+std::vector<int> live_children();
 
 // The exit policy switch (mp_set_exit_join).
 void set_exit_join(bool enabled);

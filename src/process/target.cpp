@@ -78,6 +78,7 @@ int read_all(std::string &out, int fd) {
   self.is_child = true;
   self.name = b.name;
   self.parent_pid = int(b.parent_pid);
+  self.parent_name = b.parent_name;
   for (uint32_t i = 0; i < b.nfds; ++i) {
     int passed = kBootstrapFd + 1 + int(i);
     fcntl(passed, F_SETFD, FD_CLOEXEC);

@@ -17,6 +17,7 @@ struct SelfInfo {
   bool is_child = false;
   std::string name = "MainProcess";
   int parent_pid = 0;
+  std::string parent_name;  // the parent's name when it started this one
   std::vector<int> fds;  // mp_child_fd()
 };
 SelfInfo &self_info();
@@ -44,9 +45,10 @@ bool lookup_target(const std::string &name, Target *out);
 constexpr const char *kBootstrapEnv = "MULTIPROC_BOOTSTRAP_FD";
 constexpr int kBootstrapFd = 3;
 
-// Bootstrap wire format (version 1), all integers little-endian u32 with
-// length-prefixed strings:  "MPB1" | target | name | arg | parent_pid |
-// daemon | nfds. Passed descriptors sit at kBootstrapFd + 1 + i.
+// Bootstrap wire format (version 2), all integers little-endian u32 with
+// length-prefixed strings:  "MPB2" | target | name | arg | parent_pid |
+// daemon | nfds | parent_name. Passed descriptors sit at
+// kBootstrapFd + 1 + i.
 struct Bootstrap {
   std::string target;
   std::string name;
@@ -54,6 +56,7 @@ struct Bootstrap {
   uint32_t parent_pid = 0;
   uint32_t daemon = 0;
   uint32_t nfds = 0;
+  std::string parent_name;
 };
 std::string encode_bootstrap(const Bootstrap &b);
 // MP_OK, or MP_EINVAL for a truncated or malformed message.

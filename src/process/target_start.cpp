@@ -25,6 +25,7 @@ std::atomic<int> g_process_counter{0};
                                       const Target &target, int parent_pid) {
   SelfInfo &self = self_info();
   self.is_child = true;
+  self.parent_name = self.name;  // still the parent's: this is its copy
   self.name = proc.name;
   self.parent_pid = parent_pid;
   self.fds.clear();
@@ -97,6 +98,7 @@ int start_spawned(mp_process &proc) {
   b.name = proc.name;
   b.arg = proc.arg;
   b.parent_pid = uint32_t(getpid());
+  b.parent_name = self_info().name;
   b.daemon = proc.daemon ? 1 : 0;
   b.nfds = uint32_t(proc.pass_fds.size());
   return send_bootstrap(mine.get(), encode_bootstrap(b));

@@ -39,6 +39,7 @@ void bootstrap() {
   b.name = "Process-1";
   b.arg = std::string("\x01\x02payload\0bytes", 15);
   b.parent_pid = 4242;
+  b.parent_name = "MainProcess";
   b.nfds = 3;
   put("bootstrap", "typical", mp::encode_bootstrap(b));
   b.daemon = 1;

@@ -179,6 +179,13 @@ static mp_iter_t *o_imap;
 static void *o_buf;
 static size_t o_len;
 static int o_int;
+
+/* mp_wait on one entry (n only says how many the call is told of; the
+ * array holds one, which is all a call that checks n first reads). */
+static int wait_one(int kind, void *handle, size_t n, int64_t timeout_ms) {
+  mp_waitable_t w = {kind, handle, 0};
+  return mp_wait(&w, n, timeout_ms);
+}
 static int64_t o_i64;
 static uint64_t o_u64;
 static double o_f64;
@@ -214,6 +221,8 @@ static const int64_t k_eight = 8;
   X(V, is_child, 0, mp_is_child())                                            \
   X(V, current_name, 0, strcmp(mp_current_name(), "MainProcess"))             \
   X(V, parent_pid, 1, mp_parent_pid() > 0)                                    \
+  X(E, parent_alive_outside_child, MP_ESTATE, mp_parent_alive())              \
+  X(V, parent_name_outside_child, 0, strcmp(mp_parent_name(), ""))            \
   X(E, child_fd_outside_child, MP_ESTATE, mp_child_fd(0))                     \
   X(E, child_fd_huge, MP_ESTATE, mp_child_fd(SIZE_MAX))                       \
   X(V, cpu_count, 1, mp_cpu_count() >= 1)                                     \
@@ -352,6 +361,13 @@ static const int64_t k_eight = 8;
   X(E, exitcode_unstarted, MP_ESTATE, mp_process_exitcode(&o_int, F.unstarted)) \
   X(E, pid_null, MP_EINVAL, mp_process_pid(NULL))                             \
   X(E, pid_unstarted, MP_ESTATE, mp_process_pid(F.unstarted))                 \
+  X(E, daemon_null, MP_EINVAL, mp_process_daemon(NULL))                       \
+  X(E, daemon_garbage, MP_EINVAL, mp_process_daemon(GARBAGE(mp_process_t)))   \
+  X(E, sentinel_null_out, MP_EINVAL, mp_process_sentinel(NULL, F.done))       \
+  X(E, sentinel_null, MP_EINVAL, mp_process_sentinel(&o_int, NULL))           \
+  X(E, sentinel_unstarted, MP_ESTATE, mp_process_sentinel(&o_int, F.unstarted)) \
+  X(E, active_children_null_count, MP_EINVAL, mp_active_children(&o_int, 1, NULL)) \
+  X(E, active_children_null_pids, MP_EINVAL, mp_active_children(NULL, 1, &o_len)) \
   X(V, name_null, 0, strcmp(mp_process_name(NULL), ""))                       \
   X(V, name_garbage, 0, strcmp(mp_process_name(GARBAGE(mp_process_t)), ""))   \
   X(E, signal_null, MP_EINVAL, mp_process_signal(NULL, SIGTERM, 0))           \
@@ -445,6 +461,18 @@ static const int64_t k_eight = 8;
   X(E, conn_poll_null, MP_EINVAL, mp_conn_poll(NULL, 0))                      \
   X(E, conn_poll_timeout, MP_EINVAL, mp_conn_poll(F.a, INT64_MIN))            \
   X(E, conn_poll_closed, MP_ECLOSED, mp_conn_poll(F.closed_conn, 0))          \
+  X(E, wait_null, MP_EINVAL, mp_wait(NULL, 1, 0))                             \
+  X(E, wait_zero_n, MP_EINVAL, wait_one(MP_WAIT_EVENT, F.event, 0, 0))        \
+  X(E, wait_huge_n, MP_ENOSPC, wait_one(MP_WAIT_EVENT, F.event, SIZE_MAX, 0)) \
+  X(E, wait_timeout, MP_EINVAL, wait_one(MP_WAIT_EVENT, F.event, 1, -2))      \
+  X(E, wait_bad_kind, MP_EINVAL, wait_one(-1, F.event, 1, 0))                 \
+  X(E, wait_null_handle, MP_EINVAL, wait_one(MP_WAIT_QUEUE, NULL, 1, 0))      \
+  X(E, wait_wrong_kind, MP_EINVAL, wait_one(MP_WAIT_CONN, F.queue, 1, 0))     \
+  X(E, wait_garbage, MP_EINVAL, wait_one(MP_WAIT_EVENT, GARBAGE(mp_event_t), 1, 0)) \
+  X(E, wait_send_only, MP_EINVAL, wait_one(MP_WAIT_CONN, F.w, 1, 0))          \
+  X(E, wait_closed_conn, MP_ECLOSED, wait_one(MP_WAIT_CONN, F.closed_conn, 1, 0)) \
+  X(E, wait_unstarted, MP_ESTATE, wait_one(MP_WAIT_PROCESS, F.unstarted, 1, 0)) \
+  X(E, wait_bad_fd, MP_EINVAL, wait_one(MP_WAIT_FD, (void *)(intptr_t)-1, 1, 0)) \
   X(E, conn_set_max_null, MP_EINVAL, mp_conn_set_max_message(NULL, 10))       \
   X(E, conn_set_max_zero, MP_EINVAL, mp_conn_set_max_message(F.a, 0))         \
   X(E, conn_fileno_null, MP_EINVAL, mp_conn_fileno(NULL))                     \

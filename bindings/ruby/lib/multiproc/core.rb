@@ -128,7 +128,8 @@ module Multiproc
     end
 
     # Set in a child forked by Multiproc::Process (Ruby's fork).
-    def __forked_as(name) # :nodoc:
+    def __forked_as(name, parent_pid = ::Process.ppid) # :nodoc:
+      @forked_parent = ParentProcess.new(parent_pid, current_name, forked: true)
       @current_name = name
       Process.__forget_children
     end

@@ -84,6 +84,16 @@ module Multiproc
       @handle = nil
     end
 
+    # A descriptor that becomes readable when the child ends (see
+    # Process#sentinel); owned by this object, valid until it is released.
+    def sentinel
+      Multiproc.check(N.mp_rb_process_sentinel(handle), "sentinel")
+    end
+
+    def __wait_entry # :nodoc:
+      [N::MP_WAIT_PROCESS, handle]
+    end
+
     private
 
     def handle
@@ -149,6 +159,15 @@ module Multiproc
         nil
       end
 
+      # The children started by this process that still run (Python's
+      # active_children()); the ended ones are forgotten.
+      def active_children
+        @children_lock.synchronize do
+          @children.reject!(&:exitcode)
+          @children.dup
+        end
+      end
+
       # In a forked child: the parent's children are not ours.
       def __forget_children # :nodoc:
         @children_lock = Mutex.new
@@ -208,6 +227,25 @@ module Multiproc
 
     def started?
       @started
+    end
+
+    # A descriptor (Integer) that becomes readable when the child ends
+    # and stays readable (Python's Process#sentinel), for IO.select or
+    # Multiproc.wait. A forked child's is a pipe the child holds open; a
+    # spawned child's is its pidfd. Owned by this object: do not close it.
+    # Raises StateError before start.
+    def sentinel
+      raise StateError.new("Process#sentinel: not started") unless @started
+      return @sentinel_io.fileno if @sentinel_io
+
+      super
+    end
+
+    def __wait_entry # :nodoc:
+      raise StateError.new("Process: not started") unless @started
+      return [N::MP_WAIT_FD, @sentinel_io.fileno] if @sentinel_io
+
+      super
     end
 
     def join(seconds = nil, timeout: seconds)
@@ -270,14 +308,19 @@ module Multiproc
       $stderr.flush
       parent = ::Process.pid
       name, block, args, daemon = @name, @block, @args, @daemon
+      # The sentinel: the child holds the write end until it ends.
+      sentinel_r, sentinel_w = IO.pipe
       @pid = ::Process.fork do
         # terminate() ends the child as in Python (-15), not as an exception.
         Signal.trap("TERM", "SYSTEM_DEFAULT")
         N.mp_rb_die_with_parent(parent) if daemon
-        Multiproc.__forked_as(name)
+        sentinel_r.close
+        Multiproc.__forked_as(name, parent)
         exit!(Multiproc.run_child_body(name) { block.call(*args) })
       end
       @waiter = ::Process.detach(@pid)
+      sentinel_w.close
+      @sentinel_io = sentinel_r
     end
 
     def start_spawn
