@@ -5,6 +5,7 @@ require_relative "helper"
 Multiproc.register(:produce) do |q, n|
   n.times { |i| q.put("m#{i}") }
 end
+Multiproc.register(:put_big) { |q, size| q.put("x".b * size) }
 Multiproc.main
 
 class TestQueue < Minitest::Test
@@ -33,6 +34,28 @@ class TestQueue < Minitest::Test
 
   def test_non_string_message_is_a_type_error
     assert_raises(TypeError) { @q.put(42) }
+  end
+
+  # A blocking get or put first tries without waiting; that try can stop in
+  # the middle of a large message (get) or behind another large put. The
+  # call must then wait, not raise TimeoutError. The producer is stopped
+  # (SIGSTOP) mid-message so that both tries meet it, then continued.
+  def test_blocking_calls_wait_through_a_large_message_in_flight
+    q = Multiproc::Queue.new(max_bytes: 65_536)
+    producer = Multiproc::Process.new(target: :put_big, args: [q, 1 << 20]).start
+    sleep 0.3 # it fills the ring and waits for room
+    ::Process.kill(:STOP, producer.pid)
+    small = Thread.new { q.put("after") } # its try meets the large put
+    sleep 0.2
+    resume = Thread.new { sleep 0.5; ::Process.kill(:CONT, producer.pid) }
+    assert_equal 1 << 20, q.get.bytesize # its try drains the ring and stops mid-message
+    small.join
+    assert_equal "after", q.get(timeout: 30)
+    assert_equal 0, producer.join(30)
+    resume.join
+  ensure
+    ::Process.kill(:CONT, producer.pid) if producer&.alive?
+    q&.close
   end
 
   def test_get_into_a_buffer_leaves_a_longer_message_queued

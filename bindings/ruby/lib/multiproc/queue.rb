@@ -46,10 +46,11 @@ module Multiproc
       # mp_rb_queue_put (ruby.i) checks that message is a String and
       # raises the error.
       # The try (timeout 0) first, uncounted; only a put that must wait
-      # pays for #num_waiting's count (and the FullError of the try).
+      # pays for #num_waiting's count (and the error of the try: FullError,
+      # or TimeoutError behind another process's large message).
       N.mp_rb_queue_put(@state[0] || ptr, message, 0)
       self
-    rescue FullError
+    rescue FullError, TimeoutError
       raise if timeout == 0 # rubocop:disable Style/NumericPredicate
 
       waiting { N.mp_rb_queue_put(ptr, message, timeout && Multiproc.timeout_ms(timeout)) }
@@ -68,9 +69,10 @@ module Multiproc
     # EmptyError (timeout 0), ClosedError (closed and drained).
     def get(timeout: nil)
       # mp_rb_queue_get (ruby.i) raises the error.
-      # As #put: the uncounted try first.
+      # As #put: the uncounted try first (TimeoutError: it stopped in the
+      # middle of a large message, which the handle keeps for the wait).
       N.mp_rb_queue_get(@state[0] || ptr, 0, false)
-    rescue EmptyError
+    rescue EmptyError, TimeoutError
       raise if timeout == 0 # rubocop:disable Style/NumericPredicate
 
       waiting { N.mp_rb_queue_get(ptr, timeout && Multiproc.timeout_ms(timeout), false) }
@@ -248,7 +250,7 @@ module Multiproc
     # first, then a wait (timeout: seconds or nil) counted in #num_waiting.
     def take_or_wait(timeout)
       N.mp_rb_queue_get(@state[0] || ptr, 0, true)
-    rescue EmptyError
+    rescue EmptyError, TimeoutError
       raise if timeout == 0 # rubocop:disable Style/NumericPredicate
 
       waiting { N.mp_rb_queue_get(ptr, timeout && Multiproc.timeout_ms(timeout), true) }
