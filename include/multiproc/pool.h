@@ -116,6 +116,15 @@ MP_EXTERN int mp_pool_apply(void **out, size_t *out_len, mp_pool_t *pool, const 
  * never on the dispatch path). It may call any multiproc function except
  * mp_pool_join(), mp_pool_terminate() and mp_pool_free() on its own pool.
  * The result stays valid during the call.
+ *
+ * Order (as Python's): the callback runs before the result is ready to
+ * anyone else. mp_result_wait(), mp_result_get(), mp_pool_map() and
+ * mp_result_ready() on other threads report it finished only after the
+ * callback returned, so what the callback wrote is visible to them. Inside
+ * the callback its own result already reads as finished. A callback must
+ * therefore not wait for another result of the same pool that has a
+ * callback: that one runs after it, on the same thread (a deadlock, as in
+ * Python).
  */
 typedef void (*mp_result_cb)(mp_result_t *result, void *payload);
 
