@@ -55,8 +55,10 @@ MP_EXTERN int mp_lock_fileno(mp_lock_t *lock);
  * Returns: MP_OK, or MP_EOWNERDEAD: the lock is now held by the caller,
  * but its previous holder died while holding it, so the data it protects
  * may be half-updated; repair it, then go on (the lock stays usable).
- * Errors: MP_EINVAL, MP_ETIMEDOUT, MP_ESTATE (a plain lock already held by
- * this thread: Python would deadlock).
+ * Errors: MP_EINVAL, MP_ETIMEDOUT (not acquired in time; also, at once,
+ * for a plain lock this thread holds when a timeout is given: Python's
+ * acquire(False) returns False), MP_ESTATE (a plain lock already held by
+ * this thread, timeout_ms MP_FOREVER: Python would deadlock).
  * Blocking: up to timeout_ms. Since 0.1.
  */
 MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms);
