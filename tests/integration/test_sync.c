@@ -730,15 +730,16 @@ static void test_sync_lock_plain_acquire_release(void **state) {
   mp_lock_free(l);
 }
 
-/* A plain lock acquired again by its holder: MP_ESTATE (Python would
- * deadlock), whatever the timeout. */
+/* A plain lock acquired again by its holder: MP_ESTATE without a timeout
+ * (Python would deadlock); with one, "not acquired" at once (Python waits
+ * the timeout and returns False; here only this thread could release). */
 static void test_sync_lock_plain_acquire_twice_estate(void **state) {
   (void)state;
   mp_lock_t *l = NULL;
   MP_ASSERT_OK(mp_lock_new(&l, 0));
   MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
   MP_ASSERT_ERR(mp_lock_acquire(l, MP_FOREVER), MP_ESTATE); /* not a deadlock */
-  MP_ASSERT_ERR(mp_lock_acquire(l, 200), MP_ESTATE);
+  MP_ASSERT_ERR(mp_lock_acquire(l, 200), MP_ETIMEDOUT);
   assert_int_equal(mp_lock_locked(l), 1);
   MP_ASSERT_OK(mp_lock_release(l));
   assert_int_equal(mp_lock_locked(l), 0);
@@ -746,19 +747,32 @@ static void test_sync_lock_plain_acquire_twice_estate(void **state) {
   mp_lock_free(l);
 }
 
-static void test_sync_lock_plain_acquire_twice_timeout0_estate(void **state) {
+/* Defect 7 of issue 20: acquire(False) by the holder is "not acquired"
+ * (MP_ETIMEDOUT, as for any busy lock), not an error. Ported from CPython
+ * _test_multiprocessing _TestLock.test_lock:
+ *   lock.acquire() is True; lock.acquire(False) is False; lock.release();
+ *   a second release raises. */
+static void test_sync_lock_plain_acquire_twice_timeout0_not_acquired(void **state) {
   (void)state;
   mp_lock_t *l = NULL;
   MP_ASSERT_OK(mp_lock_new(&l, 0));
-  MP_ASSERT_OK(mp_lock_acquire(l, 0));
+  MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
   int r = mp_lock_acquire(l, 0);
-  const char *msg = mp_last_error();
   char copy[256];
-  snprintf(copy, sizeof copy, "%s", msg);
+  snprintf(copy, sizeof copy, "%s", mp_last_error());
   MP_ASSERT_OK(mp_lock_release(l));
+  MP_ASSERT_ERR(mp_lock_release(l), MP_ESTATE);
+  /* An RLock's holder takes it again, also without waiting. */
+  mp_lock_t *rl = NULL;
+  MP_ASSERT_OK(mp_lock_new(&rl, MP_LOCK_RECURSIVE));
+  MP_ASSERT_OK(mp_lock_acquire(rl, 0));
+  MP_ASSERT_OK(mp_lock_acquire(rl, 0));
+  MP_ASSERT_OK(mp_lock_release(rl));
+  MP_ASSERT_OK(mp_lock_release(rl));
+  mp_lock_free(rl);
   mp_lock_free(l);
-  if (r != MP_ESTATE)
-    fail_msg("acquire(0) by the holder of a plain lock = %s, expected ESTATE (%s)",
+  if (r != MP_ETIMEDOUT)
+    fail_msg("acquire(0) by the holder of a plain lock = %s, expected ETIMEDOUT (%s)",
              mp_err_name(r), copy);
 }
 
@@ -858,7 +872,7 @@ static void test_sync_lock_held_by_other_process(void **state) {
   assert_int_equal(mp_lock_locked(l), 0);
   MP_ASSERT_OK(mp_lock_acquire(l, 0));
   assert_int_equal(mp_lock_locked(l), 1);
-  MP_ASSERT_ERR(mp_lock_acquire(l, 0), MP_ESTATE);
+  MP_ASSERT_ERR(mp_lock_acquire(l, 0), MP_ETIMEDOUT);
   MP_ASSERT_OK(mp_lock_release(l));
   assert_int_equal(mp_lock_locked(l), 0);
   mp_event_free(held);
@@ -981,7 +995,7 @@ static void test_sync_value_lock_owner_death(void **state) {
   MP_ASSERT_OK(mp_value_release(v));
   MP_ASSERT_ERR(mp_value_release(v), MP_ESTATE);
   MP_ASSERT_OK(mp_value_acquire(v, 0));
-  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ESTATE);
+  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ETIMEDOUT);
   MP_ASSERT_OK(mp_value_release(v));
   mp_event_free(held);
   mp_value_free(v);
@@ -1901,7 +1915,7 @@ static void test_sync_value_new_errors(void **state) {
   MP_ASSERT_ERR(mp_value_new(NULL, MP_TYPE_INT64, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)0, 1, 0), MP_EINVAL);
   assert_null(v);
-  MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)6, 1, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)12, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)-1, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_INT64, 0, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_BYTES, 0, 0), MP_EINVAL);
@@ -2091,6 +2105,79 @@ static void test_sync_value_double(void **state) {
   mp_value_free(v);
 }
 
+/* The small type codes of Python's Value/Array ('h', 'H', 'b', 'B', 'c',
+ * 'f'): each range's ends, refusal beyond them, add wrapping as ctypes
+ * does, cas, and a child process sees what the parent wrote. */
+#ifdef MP_TEMP_VALUES
+static void test_sync_value_small_integers(void **state) {
+  (void)state;
+  static const struct {
+    mp_type_t type;
+    int64_t lo, hi;
+  } kinds[] = {{MP_TYPE_INT16, INT16_MIN, INT16_MAX}, {MP_TYPE_UINT16, 0, UINT16_MAX},
+               {MP_TYPE_INT8, INT8_MIN, INT8_MAX},    {MP_TYPE_UINT8, 0, UINT8_MAX},
+               {MP_TYPE_CHAR, 0, UINT8_MAX}};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; ++k) {
+    mp_value_t *v = NULL;
+    int64_t x = 99, actual = 0;
+    MP_ASSERT_OK(mp_value_new(&v, kinds[k].type, 3, MP_VALUE_LOCK));
+    assert_int_equal(mp_value_type(v), kinds[k].type);
+    assert_int_equal(mp_value_count(v), 3);
+    MP_ASSERT_OK(mp_value_get_i64(&x, v, 2));
+    assert_int_equal(x, 0);
+    const int64_t ends[] = {kinds[k].lo, kinds[k].hi, 0, 1};
+    for (size_t i = 0; i < 4; ++i) {
+      MP_ASSERT_OK(mp_value_set_i64(v, i % 3, ends[i]));
+      MP_ASSERT_OK(mp_value_get_i64(&x, v, i % 3));
+      assert_int_equal(x, ends[i]);
+    }
+    MP_ASSERT_ERR(mp_value_set_i64(v, 0, kinds[k].hi + 1), MP_EINVAL);
+    MP_ASSERT_ERR(mp_value_set_i64(v, 0, kinds[k].lo - 1), MP_EINVAL);
+    MP_ASSERT_ERR(mp_value_set_i64(v, 3, 0), MP_EINVAL);
+    MP_ASSERT_OK(mp_value_set_i64(v, 1, kinds[k].hi));
+    MP_ASSERT_OK(mp_value_add_i64(&x, v, 1, 1)); /* wraps, as ctypes does */
+    assert_int_equal(x, kinds[k].lo);
+    MP_ASSERT_OK(mp_value_add_i64(&x, v, 1, -1));
+    assert_int_equal(x, kinds[k].hi);
+    MP_ASSERT_ERR(mp_value_add_i64(&x, v, 1, INT64_MAX), MP_EINVAL);
+    assert_int_equal(mp_value_cas_i64(v, 1, kinds[k].hi, 7, &actual), 1);
+    assert_int_equal(mp_value_cas_i64(v, 1, kinds[k].hi, 8, &actual), 0);
+    assert_int_equal(actual, 7);
+    MP_ASSERT_ERR(mp_value_cas_i64(v, 1, 7, kinds[k].hi + 1, NULL), MP_EINVAL);
+    double d;
+    MP_ASSERT_ERR(mp_value_get_f64(&d, v, 0), MP_EINVAL);
+    MP_ASSERT_OK(mp_value_acquire(v, 0));
+    MP_ASSERT_OK(mp_value_release(v));
+    mp_value_t *w = NULL; /* a second handle, as a child opens it */
+    MP_ASSERT_OK(mp_value_from_fd(&w, dup(mp_value_fileno(v))));
+    MP_ASSERT_OK(mp_value_get_i64(&x, w, 1));
+    assert_int_equal(x, 7);
+    mp_value_free(w);
+    mp_value_free(v);
+  }
+}
+
+static void test_sync_value_float(void **state) {
+  (void)state;
+  mp_value_t *v = NULL;
+  double d = 1.0;
+  int64_t x;
+  MP_ASSERT_OK(mp_value_new(&v, MP_TYPE_FLOAT, 2, 0));
+  MP_ASSERT_OK(mp_value_get_f64(&d, v, 1));
+  assert_true(d == 0.0);
+  MP_ASSERT_OK(mp_value_set_f64(v, 1, 3.25)); /* exact in a float */
+  MP_ASSERT_OK(mp_value_get_f64(&d, v, 1));
+  assert_true(d == 3.25);
+  MP_ASSERT_OK(mp_value_set_f64(v, 0, 0.1)); /* rounded to float, as ctypes' c_float */
+  MP_ASSERT_OK(mp_value_get_f64(&d, v, 0));
+  assert_true(d == (double)0.1f);
+  MP_ASSERT_ERR(mp_value_set_f64(v, 2, 1.0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_get_i64(&x, v, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_cas_i64(v, 0, 0, 1, NULL), MP_EINVAL);
+  mp_value_free(v);
+}
+#endif
+
 static void test_sync_value_bytes(void **state) {
   (void)state;
   mp_value_t *v = NULL;
@@ -2179,7 +2266,7 @@ static void test_sync_value_acquire_without_lock_estate(void **state) {
   MP_ASSERT_ERR(mp_value_acquire(v, -2), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_release(v), MP_ESTATE); /* not held */
   MP_ASSERT_OK(mp_value_acquire(v, 0));
-  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ESTATE); /* a plain lock */
+  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ETIMEDOUT); /* a plain lock */
   MP_ASSERT_OK(mp_value_set_i64(v, 0, 3));
   MP_ASSERT_OK(mp_value_release(v));
   MP_ASSERT_OK(mp_value_acquire(v, MP_FOREVER));
@@ -2793,7 +2880,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_lock_new_errors),
       cmocka_unit_test(test_sync_lock_plain_acquire_release),
       cmocka_unit_test(test_sync_lock_plain_acquire_twice_estate),
-      cmocka_unit_test(test_sync_lock_plain_acquire_twice_timeout0_estate),
+      cmocka_unit_test(test_sync_lock_plain_acquire_twice_timeout0_not_acquired),
       cmocka_unit_test(test_sync_lock_release_not_held_estate),
       cmocka_unit_test(test_sync_lock_release_other_thread_estate),
       cmocka_unit_test(test_sync_rlock_three_levels),
@@ -2834,6 +2921,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_value_int64),
       cmocka_unit_test(test_sync_value_uint64),
       cmocka_unit_test(test_sync_value_double),
+#ifdef MP_TEMP_VALUES
+      cmocka_unit_test(test_sync_value_small_integers),
+      cmocka_unit_test(test_sync_value_float),
+#endif
       cmocka_unit_test(test_sync_value_bytes),
       cmocka_unit_test(test_sync_value_null_out_params),
       cmocka_unit_test(test_sync_value_acquire_without_lock_estate),
