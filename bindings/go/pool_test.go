@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -230,5 +231,30 @@ func TestThreadPool(t *testing.T) {
 	res, err := p.Map(nil, "upper", [][]byte{[]byte("a"), []byte("b")}, 1)
 	if err != nil || string(res[0]) != "A" || string(res[1]) != "B" {
 		t.Fatalf("thread pool: %q %v", res, err)
+	}
+}
+
+// Defect 4 of issue 20: the callback runs before Wait/Get/Ready report the
+// result finished (Python runs it before setting the result's event), so
+// what it wrote is seen by whoever waited.
+func TestPoolCallbackRunsBeforeWait(t *testing.T) {
+	p := testPool(t, 2)
+	var written atomic.Int64
+	for run := int64(1); run <= 8; run++ {
+		run := run
+		r, err := p.ApplyAsync("square", []byte("3"), func(r *AsyncResult) {
+			time.Sleep(20 * time.Millisecond)
+			written.Store(run)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Get(ctxTimeout(t, 60*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if got := written.Load(); got != run {
+			t.Fatalf("run %d: Get returned before the callback ran (saw %d)", run, got)
+		}
+		r.Close()
 	}
 }
