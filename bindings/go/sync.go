@@ -70,7 +70,11 @@ func (l *Lock) Acquire(ctx context.Context) error { return l.acquire(ctx, foreve
 // (see Timeouts in the package documentation).
 func (l *Lock) AcquireTimeout(d time.Duration) error { return l.acquire(nil, timeoutOf(d)) }
 
-// TryAcquire takes the lock if it is free now.
+// TryAcquire takes the lock if it is free now. A plain Lock the calling
+// thread already holds is busy like any other: (false, nil), as Python's
+// acquire(False); so is AcquireTimeout's ErrTimeout, returned at once
+// (only the holder could release it). Acquire without a deadline by the
+// holder is ErrState (it would wait for ever).
 func (l *Lock) TryAcquire() (bool, error) {
 	err := l.acquire(nil, 0)
 	if err != nil && isCode(err, ErrTimeout) {

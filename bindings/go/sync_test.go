@@ -51,8 +51,20 @@ func TestRLockAndPlainLockReentry(t *testing.T) {
 	l, _ := NewLock()
 	defer l.Close()
 	l.Acquire(nil)
-	if err := l.AcquireTimeout(0); !errors.Is(err, ErrState) {
-		t.Fatalf("re-acquire of a plain lock: %v", err)
+	// Issue 20, defect 7 (CPython _TestLock.test_lock: acquire(False) by
+	// the holder is False): a try or a timed acquire is "not acquired";
+	// only a wait without limit is ErrState (it would never end).
+	if ok, err := l.TryAcquire(); ok || err != nil {
+		t.Fatalf("try acquire by the holder: %v %v", ok, err)
+	}
+	if err := l.AcquireTimeout(0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("re-acquire(0) of a plain lock: %v", err)
+	}
+	if err := l.AcquireTimeout(time.Second); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("timed re-acquire of a plain lock: %v", err)
+	}
+	if err := l.Acquire(nil); !errors.Is(err, ErrState) {
+		t.Fatalf("re-acquire of a plain lock without a limit: %v", err)
 	}
 	l.Release()
 }
