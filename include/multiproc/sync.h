@@ -297,13 +297,26 @@ MP_EXTERN void mp_shm_free(mp_shm_t *shm);
 /** A typed value or array in shared memory (Value, Array). */
 typedef struct mp_value mp_value_t;
 
-/** Element types of mp_value_new(). */
+/**
+ * Element types of mp_value_new(). The integer types are read and written
+ * with the _i64 accessors (mp_value_add_i64() wraps around within the
+ * type, as ctypes does), MP_TYPE_FLOAT with the _f64 ones (a double is
+ * rounded to float on the way in).
+ */
 typedef enum mp_type {
   MP_TYPE_INT32 = 1,  /**< int32_t, Python's 'i' */
   MP_TYPE_INT64 = 2,  /**< int64_t, Python's 'q' */
   MP_TYPE_UINT64 = 3, /**< uint64_t, Python's 'Q' */
   MP_TYPE_DOUBLE = 4, /**< double, Python's 'd' */
-  MP_TYPE_BYTES = 5   /**< bytes, Python's 'c' array: a byte string */
+  MP_TYPE_BYTES = 5,  /**< bytes, Python's 'c' array: a byte string */
+  MP_TYPE_INT16 = 6,  /**< int16_t, Python's 'h'. Since 0.2. */
+  MP_TYPE_UINT16 = 7, /**< uint16_t, Python's 'H'. Since 0.2. */
+  MP_TYPE_INT8 = 8,   /**< int8_t, Python's 'b'. Since 0.2. */
+  MP_TYPE_UINT8 = 9,  /**< uint8_t, Python's 'B'. Since 0.2. */
+  /** one byte per element, Python's 'c' Value (a single char; an element
+   * reads as 0-255). For a byte string use MP_TYPE_BYTES. Since 0.2. */
+  MP_TYPE_CHAR = 10,
+  MP_TYPE_FLOAT = 11  /**< float, Python's 'f'. Since 0.2. */
 } mp_type_t;
 
 /** Flag of mp_value_new(): with a lock (lock=True), for compound updates
@@ -332,8 +345,9 @@ MP_EXTERN int mp_value_type(mp_value_t *value);
 MP_EXTERN size_t mp_value_count(mp_value_t *value);
 
 /**
- * Read element index as a signed integer (MP_TYPE_INT32, MP_TYPE_INT64;
- * MP_TYPE_UINT64 if it fits). Each element is read atomically.
+ * Read element index as a signed integer (any integer type: MP_TYPE_INT32,
+ * _INT64, _INT16, _UINT16, _INT8, _UINT8, _CHAR; MP_TYPE_UINT64 if it
+ * fits). Each element is read atomically.
  * Errors: MP_EINVAL (NULL, index out of range, a type that does not fit).
  * Since 0.1.
  */
@@ -349,16 +363,20 @@ MP_EXTERN int mp_value_get_u64(uint64_t *out, mp_value_t *value, size_t index);
 /** Write element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v);
 
-/** Read element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. Since 0.1. */
+/** Read element index of an MP_TYPE_DOUBLE or MP_TYPE_FLOAT value. Errors:
+ * MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index);
 
-/** Write element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. Since 0.1. */
+/** Write element index of an MP_TYPE_DOUBLE or MP_TYPE_FLOAT value (rounded
+ * to float, out of range giving infinity, as ctypes' c_float). Errors:
+ * MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v);
 
 /**
  * Atomically add delta to an integer element and report the new value
- * (no lock needed). Errors: MP_EINVAL (not an integer type, index). Since
- * 0.1.
+ * (no lock needed). The types narrower than 64 bits wrap around as ctypes
+ * does; delta must fit the type (for an unsigned one, its negation may).
+ * Errors: MP_EINVAL (not an integer type, index, delta). Since 0.1.
  */
 MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index,
                                int64_t delta);

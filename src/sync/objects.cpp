@@ -263,11 +263,17 @@ void barrier_reset(BarrierShared &b) {
 
 size_t value_element_size(uint32_t type) {
   switch (type) {
-    case MP_TYPE_INT32: return 4;
+    case MP_TYPE_INT32:
+    case MP_TYPE_FLOAT: return 4;
     case MP_TYPE_INT64:
     case MP_TYPE_UINT64:
     case MP_TYPE_DOUBLE: return 8;
-    case MP_TYPE_BYTES: return 1;
+    case MP_TYPE_INT16:
+    case MP_TYPE_UINT16: return 2;
+    case MP_TYPE_BYTES:
+    case MP_TYPE_INT8:
+    case MP_TYPE_UINT8:
+    case MP_TYPE_CHAR: return 1;
   }
   return 0;
 }

@@ -2108,7 +2108,6 @@ static void test_sync_value_double(void **state) {
 /* The small type codes of Python's Value/Array ('h', 'H', 'b', 'B', 'c',
  * 'f'): each range's ends, refusal beyond them, add wrapping as ctypes
  * does, cas, and a child process sees what the parent wrote. */
-#ifdef MP_TEMP_VALUES
 static void test_sync_value_small_integers(void **state) {
   (void)state;
   static const struct {
@@ -2176,7 +2175,6 @@ static void test_sync_value_float(void **state) {
   MP_ASSERT_ERR(mp_value_cas_i64(v, 0, 0, 1, NULL), MP_EINVAL);
   mp_value_free(v);
 }
-#endif
 
 static void test_sync_value_bytes(void **state) {
   (void)state;
@@ -2921,10 +2919,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_value_int64),
       cmocka_unit_test(test_sync_value_uint64),
       cmocka_unit_test(test_sync_value_double),
-#ifdef MP_TEMP_VALUES
       cmocka_unit_test(test_sync_value_small_integers),
       cmocka_unit_test(test_sync_value_float),
-#endif
       cmocka_unit_test(test_sync_value_bytes),
       cmocka_unit_test(test_sync_value_null_out_params),
       cmocka_unit_test(test_sync_value_acquire_without_lock_estate),

@@ -574,7 +574,7 @@ static const int64_t k_eight = 8;
   X(V, shm_data_garbage, 1, IS_NULL(mp_shm_data(GARBAGE(mp_shm_t))))          \
   X(V, shm_size_null, 0, (int)mp_shm_size(NULL))                              \
   X(E, value_new_null, MP_EINVAL, mp_value_new(NULL, MP_TYPE_INT32, 1, 0))    \
-  X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)9, 1, 0)) \
+  X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)12, 1, 0)) \
   X(E, value_new_zero, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 0, 0)) \
   X(E, value_new_huge, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT64, SIZE_MAX, 0)) \
   X(E, value_new_flags, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 1, 4)) \
