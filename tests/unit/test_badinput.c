@@ -113,11 +113,12 @@ static int fd_of_empty_memfd(void) {
   return fd;
 }
 
-/* Acquire a plain lock twice on one thread: MP_ESTATE, not a deadlock. */
+/* Acquire a plain lock twice on one thread without a timeout: MP_ESTATE,
+ * not a deadlock. */
 static int lock_twice(void) {
   int r = mp_lock_acquire(F.lock, 1000);
   if (r != MP_OK) return 1;
-  r = mp_lock_acquire(F.lock, 1000);
+  r = mp_lock_acquire(F.lock, MP_FOREVER); /* with a timeout: "not acquired" */
   mp_lock_release(F.lock);
   return r;
 }
