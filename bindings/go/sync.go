@@ -322,6 +322,30 @@ func (c *Condition) Wait(ctx context.Context) error { return c.wait(ctx, forever
 // (see Timeouts in the package documentation).
 func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, timeoutOf(d)) }
 
+// WaitFor waits until pred returns true (Python's wait_for): pred is
+// called with the lock held, before any wait and after each, and once
+// more when ctx is done (as Python checks after its timeout). The caller
+// must hold the lock, and holds it on return. Returns nil when pred held,
+// else the error that ended the wait (ctx's deadline or cancellation,
+// ErrOwnerDead: the lock's holder died; repair, then wait again).
+//
+// It loops over Wait in Go rather than calling the C library's
+// mp_cond_wait_for: the same steps, with no Go callback through C.
+func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
+	for !pred() {
+		err := c.Wait(ctx)
+		if err == nil {
+			continue
+		}
+		expired := isCode(err, ErrTimeout) || (ctx != nil && ctx.Err() != nil)
+		if expired && pred() {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
 func (c *Condition) wait(ctx context.Context, limit int64) error {
 	_, err := c.h.wait(ctx, "condition wait", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_cond_wait(capi.Cond(p), ms)

@@ -164,3 +164,58 @@ func TestConditionNotify(t *testing.T) {
 		t.Fatalf("notify without the lock: %v", err)
 	}
 }
+
+// Ported from CPython _TestCondition.test_waitfor and test_waitfor_timeout
+// (the other party is a goroutine on its own OS thread, not a process).
+func TestConditionWaitFor(t *testing.T) {
+	l, _ := NewLock()
+	defer l.Close()
+	c, err := NewCondition(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	state := -1
+	done := make(chan error, 1)
+	go func() {
+		l.Acquire(nil)
+		state = 0
+		c.Notify(1)
+		err := c.WaitFor(ctxTimeout(t, 30*time.Second), func() bool { return state == 4 })
+		if err == nil && state != 4 {
+			err = errors.New("WaitFor returned with state != 4")
+		}
+		l.Release()
+		done <- err
+	}()
+	l.Acquire(nil)
+	if err := c.WaitFor(ctxTimeout(t, 30*time.Second), func() bool { return state == 0 }); err != nil || state != 0 {
+		t.Fatalf("wait for state 0: %v (state %d)", err, state)
+	}
+	l.Release()
+	for i := 0; i < 4; i++ {
+		time.Sleep(10 * time.Millisecond)
+		l.Acquire(nil)
+		state++
+		c.Notify(1)
+		l.Release()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// test_waitfor_timeout: a predicate that stays false ends at the
+	// deadline, plausibly late (CPython's bounds: 0.6x to 10x).
+	l.Acquire(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	err = c.WaitFor(ctx, func() bool { return state == 99 })
+	dt := time.Since(t0)
+	if err == nil || dt < 60*time.Millisecond || dt > time.Second {
+		t.Fatalf("wait for a false predicate: %v after %v", err, dt)
+	}
+	if !l.Locked() {
+		t.Fatal("the lock is not held after WaitFor")
+	}
+	l.Release()
+}

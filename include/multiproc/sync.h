@@ -194,6 +194,29 @@ MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
  */
 MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms);
 
+/** A predicate of mp_cond_wait_for(): non-zero when the awaited state holds. */
+typedef int (*mp_cond_pred_fn)(void *payload);
+
+/**
+ * Wait until pred(payload) is non-zero (wait_for(predicate, timeout)): the
+ * predicate is called with the lock held, first before any wait, then
+ * after each mp_cond_wait() until it holds or timeout_ms (for the whole
+ * call) has passed, and once more after the timeout, as Python does. The
+ * caller must hold the lock, and holds it when this returns.
+ *
+ * @param pred     called on this thread only, with the lock held.
+ * @param payload  passed to pred (libgit2's convention: last).
+ * Returns: MP_OK when the predicate held; MP_ETIMEDOUT when it was still
+ * false at the end (Python returns its false value); MP_EOWNERDEAD as
+ * mp_cond_wait(), returned at once without calling pred again (the data
+ * may be half-updated: repair it, then wait again).
+ * Errors: MP_EINVAL (NULL cond or pred, bad timeout), MP_ESTATE (the caller
+ * does not hold the lock), MP_ECANCELED (the bound cancel token fired).
+ * Blocking: up to timeout_ms. Since 0.2.
+ */
+MP_EXTERN int mp_cond_wait_for(mp_cond_t *cond, mp_cond_pred_fn pred, void *payload,
+                               int64_t timeout_ms);
+
 /**
  * Wake up to n waiters (notify(n)); the caller must hold the lock. Each
  * waiter that had no notification yet gets one, up to n of them. After a

@@ -163,6 +163,25 @@ MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms) {
                        cond_wait(*cond->shared, cond->lock->shared->word, Deadline(timeout_ms)));
 }
 
+MP_EXTERN int mp_cond_wait_for(mp_cond_t *cond, mp_cond_pred_fn pred, void *payload,
+                               int64_t timeout_ms) {
+  const char *op = "mp_cond_wait_for";
+  MP_CHECK_HANDLE(cond, op);
+  MP_CHECK_ARG(pred, op, "pred is NULL");
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  MP_CHECK_HANDLE(cond->lock, op);
+  LockWord &word = cond->lock->shared->word;
+  if (!lock_held_by_me(word)) return fail(MP_ESTATE, "%s: this thread does not hold the lock", op);
+  Deadline deadline(timeout_ms);  // one deadline for every wait: the timeout is the call's
+  for (;;) {
+    if (pred(payload)) return MP_OK;
+    if (deadline.expired())
+      return report_cancel(op, fail(MP_ETIMEDOUT, "%s: the predicate is still false", op));
+    int r = cond_wait(*cond->shared, word, deadline);
+    if (r != MP_OK && r != MP_ETIMEDOUT) return report_cancel(op, r);
+  }
+}
+
 MP_EXTERN int mp_cond_notify(mp_cond_t *cond, int n) {
   MP_CHECK_HANDLE(cond, "mp_cond_notify");
   MP_CHECK_ARG(n >= 1, "mp_cond_notify", "n must be >= 1");

@@ -448,6 +448,68 @@ static int ts_cond_producer(const void *arg, size_t len, void *payload) {
   return 0;
 }
 
+/* Predicate of the wait_for tests: shm word 0 equals the wanted value. */
+typedef struct {
+  volatile int64_t *word;
+  int64_t want;
+  int calls;
+} waitfor_pred_t;
+
+static int word_equals(void *payload) {
+  waitfor_pred_t *p = payload;
+  p->calls++;
+  return *p->word == p->want;
+}
+
+/* CPython _TestCondition._test_waitfor_f. fds: lock, cond, shm (word 0:
+ * state). Under the lock: state = 0, notify, wait_for(state == 4). */
+static int ts_waitfor(const void *arg, size_t len, void *payload) {
+  (void)arg, (void)len, (void)payload;
+  mp_lock_t *l = child_lock(0);
+  mp_cond_t *c = l ? child_cond(1, l) : NULL;
+  mp_shm_t *s = child_shm(2);
+  CK(l && c && s);
+  volatile int64_t *state = mp_shm_data(s);
+  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  state[0] = 0;
+  CK(mp_cond_notify(c, 1) == MP_OK);
+  waitfor_pred_t pred = {state, 4, 0};
+  CK(mp_cond_wait_for(c, word_equals, &pred, MP_FOREVER) == MP_OK);
+  CK(state[0] == 4 && mp_lock_locked(l) == 1);
+  CK(mp_lock_release(l) == MP_OK);
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+  return 0;
+}
+
+/* CPython _TestCondition._test_waitfor_timeout_f. fds: lock, cond, shm
+ * (word 0: state, word 1: success), sem. Release sem, then wait_for(state
+ * == 4, 100 ms) under the lock: success if it timed out after a plausible
+ * time (0.6x to 10x, as CPython's bounds). */
+static int ts_waitfor_timeout(const void *arg, size_t len, void *payload) {
+  (void)arg, (void)len, (void)payload;
+  mp_lock_t *l = child_lock(0);
+  mp_cond_t *c = l ? child_cond(1, l) : NULL;
+  mp_shm_t *s = child_shm(2);
+  mp_sem_t *sem = child_sem(3);
+  CK(l && c && s && sem);
+  volatile int64_t *sh = mp_shm_data(s);
+  CK(mp_sem_release(sem) == MP_OK);
+  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  waitfor_pred_t pred = {sh, 4, 0};
+  int64_t t0 = now_ms();
+  int r = mp_cond_wait_for(c, word_equals, &pred, 100);
+  int64_t dt = now_ms() - t0;
+  if (r == MP_ETIMEDOUT && dt > 60 && dt < 1000 && mp_lock_locked(l) == 1) sh[1] = 1;
+  CK(mp_lock_release(l) == MP_OK);
+  mp_sem_free(sem);
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+  return 0;
+}
+
 /* fds: lock, cond, shm. Under the lock count itself in shm[2], then wait
  * once (timeout a ms, or forever if a < 0); returns 0 if notified (b == 0)
  * or if the wait reports MP_EOWNERDEAD (b == 1). */
@@ -670,6 +732,8 @@ static void register_targets(void) {
       {"ts_cond_consumer", ts_cond_consumer},
       {"ts_cond_producer", ts_cond_producer},
       {"ts_cond_waiter", ts_cond_waiter},
+      {"ts_waitfor", ts_waitfor},
+      {"ts_waitfor_timeout", ts_waitfor_timeout},
       {"ts_notify_die", ts_notify_die},
       {"ts_barrier", ts_barrier},
       {"ts_barrier_broken", ts_barrier_broken},
@@ -1396,6 +1460,82 @@ static void test_sync_cond_producer_consumer(void **state) {
   assert_int_equal(counter[0], kTarget);
   assert_int_equal(counter[1], kTarget);
   assert_int_equal(mp_lock_locked(l), 0);
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+}
+
+/* Ported from CPython _TestCondition.test_waitfor. */
+static void test_sync_cond_waitfor(void **state) {
+  (void)state;
+  mp_lock_t *l = NULL;
+  mp_cond_t *c = NULL;
+  mp_shm_t *s = NULL;
+  MP_ASSERT_OK(mp_lock_new(&l, 0));
+  MP_ASSERT_OK(mp_cond_new(&c, l));
+  MP_ASSERT_OK(mp_shm_new(&s, 2 * sizeof(int64_t)));
+  volatile int64_t *st = mp_shm_data(s);
+  st[0] = -1;
+  int fds[] = {mp_lock_fileno(l), mp_cond_fileno(c), mp_shm_fileno(s)};
+  targ_t a = {0, 0, 0, 0};
+  mp_process_t *p = start_child("ts_waitfor", a, MP_START_FORK, fds, 3);
+  MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+  waitfor_pred_t pred = {st, 0, 0};
+  MP_ASSERT_OK(mp_cond_wait_for(c, word_equals, &pred, MP_FOREVER));
+  assert_int_equal(st[0], 0);
+  MP_ASSERT_OK(mp_lock_release(l));
+  for (int i = 0; i < 4; i++) {
+    sleep_ms(10);
+    MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+    st[0] = st[0] + 1;
+    MP_ASSERT_OK(mp_cond_notify(c, 1));
+    MP_ASSERT_OK(mp_lock_release(l));
+  }
+  assert_int_equal(finish_child(p, 30000), 0);
+  /* The predicate is checked before waiting: true at once, no wait; a
+   * false one with timeout 0 is checked once more, then MP_ETIMEDOUT. */
+  MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+  waitfor_pred_t now = {st, 4, 0};
+  MP_ASSERT_OK(mp_cond_wait_for(c, word_equals, &now, MP_FOREVER));
+  assert_int_equal(now.calls, 1);
+  waitfor_pred_t never = {st, 99, 0};
+  MP_ASSERT_ERR(mp_cond_wait_for(c, word_equals, &never, 0), MP_ETIMEDOUT);
+  assert_int_equal(mp_lock_locked(l), 1);
+  MP_ASSERT_ERR(mp_cond_wait_for(c, NULL, &never, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cond_wait_for(c, word_equals, &never, -2), MP_EINVAL);
+  MP_ASSERT_OK(mp_lock_release(l));
+  MP_ASSERT_ERR(mp_cond_wait_for(c, word_equals, &never, 0), MP_ESTATE); /* not held */
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+}
+
+/* Ported from CPython _TestCondition.test_waitfor_timeout. */
+static void test_sync_cond_waitfor_timeout(void **state) {
+  (void)state;
+  mp_lock_t *l = NULL;
+  mp_cond_t *c = NULL;
+  mp_shm_t *s = NULL;
+  mp_sem_t *sem = NULL;
+  MP_ASSERT_OK(mp_lock_new(&l, 0));
+  MP_ASSERT_OK(mp_cond_new(&c, l));
+  MP_ASSERT_OK(mp_shm_new(&s, 2 * sizeof(int64_t)));
+  MP_ASSERT_OK(mp_sem_new(&sem, 0, 0));
+  volatile int64_t *sh = mp_shm_data(s);
+  int fds[] = {mp_lock_fileno(l), mp_cond_fileno(c), mp_shm_fileno(s), mp_sem_fileno(sem)};
+  targ_t a = {0, 0, 0, 0};
+  mp_process_t *p = start_child("ts_waitfor_timeout", a, MP_START_FORK, fds, 4);
+  MP_ASSERT_OK(mp_sem_acquire(sem, 30000));
+  for (int i = 0; i < 3; i++) { /* notifications that never make it true */
+    sleep_ms(10);
+    MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+    sh[0] = sh[0] + 1;
+    MP_ASSERT_OK(mp_cond_notify(c, 1));
+    MP_ASSERT_OK(mp_lock_release(l));
+  }
+  assert_int_equal(finish_child(p, 30000), 0);
+  assert_int_equal(sh[1], 1);
+  mp_sem_free(sem);
   mp_shm_free(s);
   mp_cond_free(c);
   mp_lock_free(l);
@@ -2901,6 +3041,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_cond_lock_held_by_other_thread_estate),
       cmocka_unit_test(test_sync_cond_wait_timeout_reacquires),
       cmocka_unit_test(test_sync_cond_producer_consumer),
+      cmocka_unit_test(test_sync_cond_waitfor),
+      cmocka_unit_test(test_sync_cond_waitfor_timeout),
       cmocka_unit_test(test_sync_cond_notify_all_wakes_three),
       cmocka_unit_test(test_sync_cond_notify_one_wakes_waiter),
       cmocka_unit_test(test_sync_cond_killed_waiter_breaks_nothing),

@@ -125,6 +125,10 @@ static int lock_twice(void) {
 
 /* A condition wait or notify needs the lock held: MP_ESTATE without it. */
 static int cond_wait_unlocked(void) { return mp_cond_wait(F.cond, 0); }
+static int pred_true(void *payload) {
+  (void)payload;
+  return 1;
+}
 
 static int free_twice_conn_close(void) {
   /* Closing a closed end again is a documented no-op. */
@@ -553,6 +557,10 @@ static const int64_t k_eight = 8;
   X(E, cond_wait_null, MP_EINVAL, mp_cond_wait(NULL, 0))                      \
   X(E, cond_wait_unlocked, MP_ESTATE, cond_wait_unlocked())                   \
   X(E, cond_wait_timeout, MP_EINVAL, mp_cond_wait(F.cond, -2))                \
+  X(E, cond_wait_for_null, MP_EINVAL, mp_cond_wait_for(NULL, pred_true, NULL, 0)) \
+  X(E, cond_wait_for_null_pred, MP_EINVAL, mp_cond_wait_for(F.cond, NULL, NULL, 0)) \
+  X(E, cond_wait_for_timeout, MP_EINVAL, mp_cond_wait_for(F.cond, pred_true, NULL, -2)) \
+  X(E, cond_wait_for_unlocked, MP_ESTATE, mp_cond_wait_for(F.cond, pred_true, NULL, 0)) \
   X(E, cond_notify_null, MP_EINVAL, mp_cond_notify(NULL, 1))                  \
   X(E, cond_notify_unlocked, MP_ESTATE, mp_cond_notify(F.cond, 1))            \
   X(E, cond_notify_all_null, MP_EINVAL, mp_cond_notify_all(NULL))             \
