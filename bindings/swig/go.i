@@ -236,6 +236,9 @@ func swigPackArgs(args [][]byte) []byte {
 %ignore mp_register;
 %ignore mp_register_task;
 %ignore mp_main;
+/* The predicate is Go or Ruby code: Condition.WaitFor / #wait_for loop
+ * over mp_cond_wait in the binding's own language, the same steps. */
+%ignore mp_cond_wait_for;
 /* Called through cgo directly (bindings/go/queue_many.go): a batch is an
  * array of pointers, which SWIG's Go slices cannot carry. */
 %ignore mp_queue_put_many;

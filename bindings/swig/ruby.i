@@ -544,6 +544,9 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 %ignore mp_register;
 %ignore mp_register_task;
 %ignore mp_main;
+/* The predicate is Go or Ruby code: Condition.WaitFor / #wait_for loop
+ * over mp_cond_wait in the binding's own language, the same steps. */
+%ignore mp_cond_wait_for;
 %ignore mp_pool_apply;
 %ignore mp_pool_apply_async;
 %ignore mp_pool_map_async;
