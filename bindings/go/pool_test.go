@@ -258,3 +258,34 @@ func TestPoolCallbackRunsBeforeWait(t *testing.T) {
 		r.Close()
 	}
 }
+
+// Python's starmap (CPython _TestPool.test_starmap: starmap(mul, zip(range(10),
+// range(10))) equals the products; here sums, over packed argument lists.
+func TestPoolStarMap(t *testing.T) {
+	p := testPool(t, 2)
+	items := make([][][]byte, 10)
+	for i := range items {
+		items[i] = [][]byte{[]byte(strconv.Itoa(i)), []byte(strconv.Itoa(i))}
+	}
+	got, err := p.StarMap(ctxTimeout(t, 60*time.Second), "add", items, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if string(v) != strconv.Itoa(2*i) {
+			t.Fatalf("item %d = %q, want %d", i, v, 2*i)
+		}
+	}
+	empty, err := p.StarMap(ctxTimeout(t, 60*time.Second), "add", [][][]byte{{}}, 0)
+	if err != nil || string(empty[0]) != "0" {
+		t.Fatalf("no arguments: %q %v", empty, err)
+	}
+	if args, err := UnpackArgs(PackArgs([][]byte{nil, []byte("x")})); err != nil || len(args) != 2 || string(args[1]) != "x" {
+		t.Fatalf("round trip: %q %v", args, err)
+	}
+	for _, bad := range [][]byte{nil, {1, 0, 0}, {2, 0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 9}} {
+		if _, err := UnpackArgs(bad); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("UnpackArgs(%v): %v", bad, err)
+		}
+	}
+}

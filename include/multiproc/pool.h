@@ -163,6 +163,17 @@ MP_EXTERN int mp_pool_map(mp_result_t **out, mp_pool_t *pool, const char *task,
                           const void *const *args, const size_t *arg_lens, size_t n,
                           size_t chunksize);
 
+/*
+ * starmap (Python's Pool.starmap / starmap_async): no separate C call. C
+ * has no tuples: each argument of mp_pool_map() is already an opaque byte
+ * string that the task decodes, so a starmap is mp_pool_map() (or
+ * mp_pool_map_async()) over argument lists packed by the caller in an
+ * encoding its task unpacks. The bindings give the Python form: Go's
+ * Pool.StarMap with RegisterStarTask (packing: a little-endian uint32
+ * count, then per argument a uint32 length and its bytes; PackArgs,
+ * UnpackArgs), Ruby's Pool#starmap (each item an Array, splatted).
+ */
+
 /** Flag of mp_pool_imap(): yield results as they complete
  * (imap_unordered) instead of in argument order. */
 #define MP_IMAP_UNORDERED 1
