@@ -239,6 +239,9 @@ func swigPackArgs(args [][]byte) []byte {
 /* The predicate is Go or Ruby code: Condition.WaitFor / #wait_for loop
  * over mp_cond_wait in the binding's own language, the same steps. */
 %ignore mp_cond_wait_for;
+/* A barrier's action is code of this process: not reachable from the
+ * binding yet (the default timeout is, through mp_barrier_new2). */
+%ignore mp_barrier_set_action;
 /* Called through cgo directly (bindings/go/queue_many.go): a batch is an
  * array of pointers, which SWIG's Go slices cannot carry. */
 %ignore mp_queue_put_many;

@@ -241,6 +241,50 @@ typedef struct mp_barrier mp_barrier_t;
  * MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1. */
 MP_EXTERN int mp_barrier_new(mp_barrier_t **out, unsigned parties);
 
+/**
+ * A barrier's action (Barrier(action=)): run by the last party to arrive
+ * in a round, before any waiter of the round is released. Returns 0 for
+ * success; any other value breaks the barrier.
+ */
+typedef int (*mp_barrier_action_fn)(void *payload);
+
+/**
+ * Create a barrier with an action and a default timeout
+ * (Barrier(parties, action, timeout)).
+ *
+ * The action: a function pointer means nothing in another process, so it
+ * belongs to this handle; every process that opens the barrier gives its
+ * own handle the same action with mp_barrier_set_action() (Python gives
+ * each process the pickled callable). When a round's last party arrives,
+ * it runs its handle's action with the barrier's bookkeeping lock held
+ * (as Python holds the barrier's condition lock): the other parties stay
+ * waiting until it returns, and timing out meanwhile waits for it. If it
+ * returns non-zero, the barrier breaks: that party's mp_barrier_wait()
+ * returns MP_ETASKFAILED and the others MP_ESTATE. A last party whose
+ * process set no action on a barrier that has one also breaks it
+ * (MP_ESTATE), rather than skipping the action silently. The action must
+ * not wait on, abort or reset its own barrier (Python would deadlock).
+ *
+ * @param action      NULL: none.
+ * @param payload     passed to action (libgit2's convention: last but one).
+ * @param timeout_ms  the default timeout, stored in the barrier (shared by
+ *                    every process): mp_barrier_wait() with MP_FOREVER
+ *                    (Python's timeout=None) waits at most this long;
+ *                    MP_FOREVER: no default.
+ * Errors: MP_EINVAL, MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.2.
+ */
+MP_EXTERN int mp_barrier_new2(mp_barrier_t **out, unsigned parties, mp_barrier_action_fn action,
+                              void *payload, int64_t timeout_ms);
+
+/**
+ * Give this process's handle the barrier's action (see mp_barrier_new2()),
+ * typically after mp_barrier_from_fd(); replaces an action set before.
+ * From then on every process must have set it before it may arrive last.
+ * Errors: MP_EINVAL (NULL barrier or action). Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_barrier_set_action(mp_barrier_t *barrier, mp_barrier_action_fn action,
+                                    void *payload);
+
 /** Open a barrier from a received descriptor (takes ownership); errors as
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
@@ -249,10 +293,13 @@ MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
 MP_EXTERN int mp_barrier_fileno(mp_barrier_t *barrier);
 
 /**
- * Wait until `parties` callers have arrived (wait(timeout)).
+ * Wait until `parties` callers have arrived (wait(timeout)). MP_FOREVER
+ * means the barrier's default timeout if mp_barrier_new2() gave one.
  *
  * Returns: the arrival index, 0 to parties-1, different for each caller of
- * one round; or an error: MP_EINVAL, MP_ETIMEDOUT (this caller timed out;
+ * one round; or an error: MP_EINVAL, MP_ETASKFAILED (this caller ran the
+ * barrier's action, which failed: the barrier is now broken),
+ * MP_ETIMEDOUT (this caller timed out;
  * as in Python the barrier is now broken for everyone), MP_ESTATE (the
  * barrier is broken: aborted, or another waiter timed out; every waiter
  * gets it until mp_barrier_reset()), MP_ECANCELED (the cancel token bound

@@ -577,6 +577,54 @@ static int ts_barrier(const void *arg, size_t len, void *payload) {
   return first;
 }
 
+/* CPython _TestBarrier's AppendTrue: the action counts itself in value
+ * element 0 (the payload is this process's handle on the value). */
+static int append_true(void *payload) {
+  int64_t n;
+  return mp_value_add_i64(&n, payload, 0, 1) == MP_OK ? 0 : 1;
+}
+
+/* A "broken" answer of one party: Python raises BrokenBarrierError for a
+ * timeout too; here the timed-out party gets MP_ETIMEDOUT, the others
+ * MP_ESTATE. */
+static int is_broken(int r) { return r == MP_ETIMEDOUT || r == MP_ESTATE; }
+
+enum { kBarrierN = 5 }; /* CPython's _TestBarrier.N */
+
+/* One party of the ported _TestBarrier tests; value element 1 counts the
+ * parties that saw the barrier broken. a: 0 _test_action_f, 1
+ * _test_timeout_f, 2 _test_default_timeout_f. Returns 0 if this party saw
+ * what the test expects. */
+static int barrier_party(mp_barrier_t *b, mp_value_t *v, int test) {
+  int64_t n;
+  if (test == 0) {
+    if (mp_barrier_wait(b, 30000) < 0) return 2;
+    CK(mp_value_get_i64(&n, v, 0) == MP_OK);
+    return n == 1 ? 0 : 3; /* the action ran once, before anyone was released */
+  }
+  int i = mp_barrier_wait(b, 30000);
+  if (i < 0) return 2;
+  if (i == kBarrierN / 2) sleep_ms(1000); /* one party is late */
+  int r = mp_barrier_wait(b, test == 1 ? 500 : MP_FOREVER); /* 2: the default, 500 ms */
+  if (is_broken(r)) CK(mp_value_add_i64(&n, v, 1, 1) == MP_OK);
+  return 0;
+}
+
+/* fds: barrier, value. barrier_party(a) with the action set on this
+ * process's handle. */
+static int ts_barrier_party(const void *arg, size_t len, void *payload) {
+  (void)payload;
+  targ_t t = targ_of(arg, len);
+  mp_barrier_t *b = child_barrier(0);
+  mp_value_t *v = child_value(1);
+  CK(b && v);
+  if (t.a == 0) CK(mp_barrier_set_action(b, append_true, v) == MP_OK);
+  int r = barrier_party(b, v, t.a);
+  mp_value_free(v);
+  mp_barrier_free(b);
+  return r;
+}
+
 /* fds: barrier. Wait; returns 0 if the wait failed with MP_ESTATE. */
 static int ts_barrier_broken(const void *arg, size_t len, void *payload) {
   (void)payload;
@@ -737,6 +785,7 @@ static void register_targets(void) {
       {"ts_notify_die", ts_notify_die},
       {"ts_barrier", ts_barrier},
       {"ts_barrier_broken", ts_barrier_broken},
+      {"ts_barrier_party", ts_barrier_party},
       {"ts_shm_write", ts_shm_write},
       {"ts_value_add", ts_value_add},
       {"ts_value_locked_f64", ts_value_locked_f64},
@@ -1849,6 +1898,87 @@ static void test_sync_barrier_basics(void **state) {
   assert_int_equal(mp_barrier_wait(b, 0), 0);
   mp_barrier_free(b);
   mp_barrier_free(NULL);
+}
+
+/* N - 1 child processes and this one run barrier_party(test) on a barrier
+ * made with mp_barrier_new2(action, timeout_ms); returns value element k. */
+static int64_t run_barrier_parties(int test, int with_action, int64_t timeout_ms, size_t k) {
+  mp_value_t *v = NULL;
+  mp_barrier_t *b = NULL;
+  MP_ASSERT_OK(mp_value_new(&v, MP_TYPE_INT64, 2, 0));
+  MP_ASSERT_OK(mp_barrier_new2(&b, kBarrierN, with_action ? append_true : NULL, v, timeout_ms));
+  int fds[] = {mp_barrier_fileno(b), mp_value_fileno(v)};
+  targ_t a = {test, 0, 0, 0};
+  mp_process_t *p[kBarrierN - 1];
+  for (int i = 0; i < kBarrierN - 1; i++)
+    p[i] = start_child("ts_barrier_party", a, MP_START_FORK, fds, 2);
+  int mine = barrier_party(b, v, test);
+  for (int i = 0; i < kBarrierN - 1; i++) assert_int_equal(finish_child(p[i], 30000), 0);
+  assert_int_equal(mine, 0);
+  int64_t n = -1;
+  MP_ASSERT_OK(mp_value_get_i64(&n, v, k));
+  mp_barrier_free(b);
+  mp_value_free(v);
+  return n;
+}
+
+/* Ported from CPython _TestBarrier.test_action: the action runs once per
+ * round, before any party is released. */
+static void test_sync_barrier_action(void **state) {
+  (void)state;
+  assert_int_equal(run_barrier_parties(0, 1, MP_FOREVER, 0), 1);
+}
+
+/* Ported from CPython _TestBarrier.test_timeout: one party is late; every
+ * party sees the barrier broken. */
+static void test_sync_barrier_timeout(void **state) {
+  (void)state;
+  assert_int_equal(run_barrier_parties(1, 0, MP_FOREVER, 1), kBarrierN);
+}
+
+/* Ported from CPython _TestBarrier.test_default_timeout: the same with
+ * the barrier's default timeout (500 ms) instead of wait(0.5). */
+static void test_sync_barrier_default_timeout(void **state) {
+  (void)state;
+  assert_int_equal(run_barrier_parties(2, 0, 500, 1), kBarrierN);
+}
+
+static int g_action_calls;
+static int failing_action(void *payload) {
+  (void)payload;
+  return ++g_action_calls == 2 ? 7 : 0; /* the second round's action fails */
+}
+
+/* A failing action breaks the barrier (Python: the action's exception in
+ * its thread, BrokenBarrierError in the others); a process that set no
+ * action on a barrier that has one breaks it rather than skipping it. */
+static void test_sync_barrier_action_fails_or_missing(void **state) {
+  (void)state;
+  mp_barrier_t *b = NULL, *other = NULL;
+  g_action_calls = 0;
+  MP_ASSERT_OK(mp_barrier_new2(&b, 1, failing_action, NULL, MP_FOREVER));
+  assert_int_equal(mp_barrier_wait(b, 0), 0);
+  MP_ASSERT_ERR(mp_barrier_wait(b, 0), MP_ETASKFAILED);
+  assert_int_equal(mp_barrier_broken(b), 1);
+  MP_ASSERT_ERR(mp_barrier_wait(b, 0), MP_ESTATE);
+  MP_ASSERT_OK(mp_barrier_reset(b));
+  assert_int_equal(mp_barrier_wait(b, 0), 0); /* third call succeeds */
+  assert_int_equal(g_action_calls, 3);
+  /* A second handle on it (as another process opens it) without the action. */
+  MP_ASSERT_OK(mp_barrier_from_fd(&other, dup(mp_barrier_fileno(b))));
+  MP_ASSERT_ERR(mp_barrier_wait(other, 0), MP_ESTATE);
+  assert_int_equal(mp_barrier_broken(b), 1);
+  MP_ASSERT_OK(mp_barrier_reset(other));
+  MP_ASSERT_OK(mp_barrier_set_action(other, failing_action, NULL));
+  assert_int_equal(mp_barrier_wait(other, 0), 0);
+  assert_int_equal(g_action_calls, 4);
+  MP_ASSERT_ERR(mp_barrier_set_action(other, NULL, NULL), MP_EINVAL);
+  MP_ASSERT_ERR(mp_barrier_set_action(NULL, failing_action, NULL), MP_EINVAL);
+  mp_barrier_t *none = NULL;
+  MP_ASSERT_ERR(mp_barrier_new2(&none, 2, NULL, NULL, -2), MP_EINVAL);
+  assert_null(none);
+  mp_barrier_free(other);
+  mp_barrier_free(b);
 }
 
 /* 4 processes, parties 4: distinct indexes 0..3 (reported by exit code)
@@ -3050,6 +3180,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_cond_notify_not_lost_to_quick_notifier),
       cmocka_unit_test(test_sync_cond_wait_owner_dead),
       cmocka_unit_test(test_sync_barrier_basics),
+      cmocka_unit_test(test_sync_barrier_action),
+      cmocka_unit_test(test_sync_barrier_timeout),
+      cmocka_unit_test(test_sync_barrier_default_timeout),
+      cmocka_unit_test(test_sync_barrier_action_fails_or_missing),
       cmocka_unit_test(test_sync_barrier_indexes_four_processes),
       cmocka_unit_test(test_sync_barrier_timeout_breaks_for_everyone),
       cmocka_unit_test(test_sync_barrier_abort_releases_waiters),

@@ -569,6 +569,11 @@ static const int64_t k_eight = 8;
   X(E, barrier_new_null, MP_EINVAL, mp_barrier_new(NULL, 2))                  \
   X(E, barrier_new_zero, MP_EINVAL, mp_barrier_new(&o_barrier, 0))            \
   OBJECT_ROWS(X, barrier, fd_of_event)                                        \
+  X(E, barrier_new2_null, MP_EINVAL, mp_barrier_new2(NULL, 2, NULL, NULL, 0))  \
+  X(E, barrier_new2_zero, MP_EINVAL, mp_barrier_new2(&o_barrier, 0, NULL, NULL, 0)) \
+  X(E, barrier_new2_timeout, MP_EINVAL, mp_barrier_new2(&o_barrier, 2, NULL, NULL, -2)) \
+  X(E, barrier_set_action_null, MP_EINVAL, mp_barrier_set_action(NULL, pred_true, NULL)) \
+  X(E, barrier_set_action_fn_null, MP_EINVAL, mp_barrier_set_action(F.barrier, NULL, NULL)) \
   X(E, barrier_wait_null, MP_EINVAL, mp_barrier_wait(NULL, 0))                \
   X(E, barrier_wait_timeout, MP_EINVAL, mp_barrier_wait(F.barrier, -2))       \
   X(E, barrier_abort_null, MP_EINVAL, mp_barrier_abort(NULL))                 \
