@@ -389,6 +389,20 @@ func NewBarrier(parties uint) (*Barrier, error) {
 	return newBarrier(b), nil
 }
 
+// NewBarrierTimeout creates a barrier with a default timeout (Python's
+// Barrier(parties, timeout=)), stored in the barrier: a Wait whose ctx has
+// no deadline waits at most d, in every process that opens it; then the
+// barrier breaks as for any timeout (ErrTimeout). A Go action (Barrier's
+// action=) is not offered: see README.
+func NewBarrierTimeout(parties uint, d time.Duration) (*Barrier, error) {
+	var b capi.Barrier
+	ms := timeoutOf(d)
+	if err := check("barrier new", func() int { return capi.Mp_barrier_new2(&b, parties, ms) }); err != nil {
+		return nil, err
+	}
+	return newBarrier(b), nil
+}
+
 // OpenBarrier opens, in a child, the barrier passed at index i.
 func OpenBarrier(i int) (*Barrier, error) {
 	var b capi.Barrier

@@ -219,3 +219,29 @@ func TestConditionWaitFor(t *testing.T) {
 	}
 	l.Release()
 }
+
+// After CPython _TestBarrier.test_default_timeout: a Wait without a
+// deadline ends at the barrier's default timeout and breaks it for all.
+func TestBarrierDefaultTimeout(t *testing.T) {
+	b, err := NewBarrierTimeout(3, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	errs := make(chan error, 2)
+	t0 := time.Now()
+	for i := 0; i < 2; i++ { // the third party never comes
+		go func() {
+			_, err := b.Wait(nil)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrState) {
+			t.Fatalf("wait past the default timeout: %v", err)
+		}
+	}
+	if d := time.Since(t0); d < 150*time.Millisecond || d > 20*time.Second || !b.Broken() {
+		t.Fatalf("ended after %v, broken %v", d, b.Broken())
+	}
+}

@@ -226,6 +226,8 @@ func swigPackArgs(args [][]byte) []byte {
 
 %typemap(in, numinputs=0) mp_result_cb "$1 = NULL;"
 %typemap(in, numinputs=0) void *payload "$1 = NULL;"
+/* mp_barrier_new2: the binding passes no action (only the default timeout). */
+%typemap(in, numinputs=0) mp_barrier_action_fn "$1 = NULL;"
 
 /* Returned addresses of shared memory: an unsafe.Pointer for unsafe.Slice. */
 %typemap(gotype) void *mp_shm_data "unsafe.Pointer"

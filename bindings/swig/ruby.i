@@ -541,6 +541,9 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 
 /* Replaced by the helpers below (callbacks, argv, caller buffers) or not
  * useful from Ruby. */
+/* mp_barrier_new2: the binding passes no action (only the default timeout). */
+%typemap(in, numinputs=0) mp_barrier_action_fn "$1 = NULL;"
+%typemap(in, numinputs=0) void *payload "$1 = NULL;"
 %ignore mp_register;
 %ignore mp_register_task;
 %ignore mp_main;

@@ -253,4 +253,13 @@ class TestSync < Minitest::Test
     child.join(30)
     assert_equal 1, success.value
   end
+
+  # After CPython _TestBarrier.test_default_timeout.
+  def test_barrier_default_timeout
+    b = Multiproc::Barrier.new(2, timeout: 0.2)
+    t0 = monotonic
+    assert_raises(Multiproc::TimeoutError) { b.wait }
+    assert_operator monotonic - t0, :>=, 0.15
+    assert b.broken?
+  end
 end

@@ -244,9 +244,12 @@ module Multiproc
   class Barrier < Handle
     c_functions free: :mp_barrier_free, fileno: :mp_barrier_fileno, from_fd: :mp_barrier_from_fd
 
-    def initialize(parties)
+    # timeout: the default of #wait without one (Python's Barrier(timeout=)),
+    # stored in the barrier for every process; nil: none. An action (Python's
+    # action=) is not offered: see README.
+    def initialize(parties, timeout: nil)
       parties = Multiproc.int_arg(parties, "Barrier.new: parties", 1, UINT_MAX)
-      _rc, ptr = Multiproc.call_out(N.mp_barrier_new(parties), "Barrier.new")
+      _rc, ptr = Multiproc.call_out(N.mp_barrier_new2(parties, Multiproc.timeout_ms(timeout)), "Barrier.new")
       adopt(ptr)
     end
 
