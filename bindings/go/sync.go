@@ -392,8 +392,8 @@ func NewBarrier(parties uint) (*Barrier, error) {
 // NewBarrierTimeout creates a barrier with a default timeout (Python's
 // Barrier(parties, timeout=)), stored in the barrier: a Wait whose ctx has
 // no deadline waits at most d, in every process that opens it; then the
-// barrier breaks as for any timeout (ErrTimeout). A Go action (Barrier's
-// action=) is not offered: see README.
+// barrier breaks as for any timeout (ErrTimeout). The action (Barrier's
+// action=) is SetAction's.
 func NewBarrierTimeout(parties uint, d time.Duration) (*Barrier, error) {
 	var b capi.Barrier
 	ms := timeoutOf(d)
@@ -467,5 +467,6 @@ func (b *Barrier) Broken() bool {
 // Close releases this process's handle.
 func (b *Barrier) Close() error {
 	b.h.close()
+	b.forgetAction()
 	return nil
 }

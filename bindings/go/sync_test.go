@@ -3,6 +3,7 @@ package multiproc
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -243,5 +244,59 @@ func TestBarrierDefaultTimeout(t *testing.T) {
 	}
 	if d := time.Since(t0); d < 150*time.Millisecond || d > 20*time.Second || !b.Broken() {
 		t.Fatalf("ended after %v, broken %v", d, b.Broken())
+	}
+}
+
+// After CPython _TestBarrier.test_action (parties are goroutines here):
+// the action runs once per round, before any party is released; a failing
+// action breaks the barrier.
+func TestBarrierAction(t *testing.T) {
+	b, _ := NewBarrier(3)
+	defer b.Close()
+	var runs atomic.Int64
+	var fail atomic.Bool
+	if err := b.SetAction(func() error {
+		runs.Add(1)
+		if fail.Load() {
+			return errors.New("action failed")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	round := func() []error {
+		errs := make(chan error, 3)
+		for i := 0; i < 3; i++ {
+			go func() {
+				_, err := b.Wait(ctxTimeout(t, 30*time.Second))
+				if err == nil && runs.Load() != 1 {
+					err = errors.New("released before the action ran")
+				}
+				errs <- err
+			}()
+		}
+		return []error{<-errs, <-errs, <-errs}
+	}
+	for _, err := range round() {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail.Store(true)
+	runs.Store(0)
+	failed, broken := 0, 0
+	for _, err := range round() {
+		switch {
+		case errors.Is(err, ErrTaskFailed):
+			failed++
+		case errors.Is(err, ErrState):
+			broken++
+		}
+	}
+	if failed != 1 || broken != 2 || !b.Broken() {
+		t.Fatalf("failing action: %d ErrTaskFailed, %d ErrState, broken %v", failed, broken, b.Broken())
+	}
+	if err := b.SetAction(nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("nil action: %v", err)
 	}
 }
