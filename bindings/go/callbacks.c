@@ -40,3 +40,9 @@ int mp_go_apply_async(uintptr_t *out, uintptr_t pool, const char *task, const vo
   *out = (uintptr_t)r;
   return rc;
 }
+
+static int mp_go_barrier_action(void *payload) { return goBarrierAction((uintptr_t)payload); }
+
+int mp_go_barrier_set_action(uintptr_t barrier, uintptr_t handle) {
+  return mp_barrier_set_action((mp_barrier_t *)barrier, mp_go_barrier_action, (void *)handle);
+}

@@ -103,6 +103,10 @@ func (p *Pool) Apply(ctx context.Context, task string, arg []byte) ([]byte, erro
 // completion order; it must not Join, Terminate or Close its own pool.
 // The result given to callback is usable there even if the caller has
 // closed it meanwhile (Close then takes effect after the callback).
+// As in Python, the callback runs before the result is ready to anyone
+// else: Get, Wait and Ready report it finished only after the callback
+// returned, so they see what it did. The callback must not wait for
+// another result of this pool that has a callback (that one runs after it).
 func (p *Pool) ApplyAsync(task string, arg []byte, callback func(*AsyncResult)) (*AsyncResult, error) {
 	res := &AsyncResult{}
 	var h cgo.Handle

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -230,5 +231,61 @@ func TestThreadPool(t *testing.T) {
 	res, err := p.Map(nil, "upper", [][]byte{[]byte("a"), []byte("b")}, 1)
 	if err != nil || string(res[0]) != "A" || string(res[1]) != "B" {
 		t.Fatalf("thread pool: %q %v", res, err)
+	}
+}
+
+// Defect 4 of issue 20: the callback runs before Wait/Get/Ready report the
+// result finished (Python runs it before setting the result's event), so
+// what it wrote is seen by whoever waited.
+func TestPoolCallbackRunsBeforeWait(t *testing.T) {
+	p := testPool(t, 2)
+	var written atomic.Int64
+	for run := int64(1); run <= 8; run++ {
+		run := run
+		r, err := p.ApplyAsync("square", []byte("3"), func(r *AsyncResult) {
+			time.Sleep(20 * time.Millisecond)
+			written.Store(run)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Get(ctxTimeout(t, 60*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if got := written.Load(); got != run {
+			t.Fatalf("run %d: Get returned before the callback ran (saw %d)", run, got)
+		}
+		r.Close()
+	}
+}
+
+// Python's starmap (CPython _TestPool.test_starmap: starmap(mul, zip(range(10),
+// range(10))) equals the products; here sums, over packed argument lists.
+func TestPoolStarMap(t *testing.T) {
+	p := testPool(t, 2)
+	items := make([][][]byte, 10)
+	for i := range items {
+		items[i] = [][]byte{[]byte(strconv.Itoa(i)), []byte(strconv.Itoa(i))}
+	}
+	got, err := p.StarMap(ctxTimeout(t, 60*time.Second), "add", items, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if string(v) != strconv.Itoa(2*i) {
+			t.Fatalf("item %d = %q, want %d", i, v, 2*i)
+		}
+	}
+	empty, err := p.StarMap(ctxTimeout(t, 60*time.Second), "add", [][][]byte{{}}, 0)
+	if err != nil || string(empty[0]) != "0" {
+		t.Fatalf("no arguments: %q %v", empty, err)
+	}
+	if args, err := UnpackArgs(PackArgs([][]byte{nil, []byte("x")})); err != nil || len(args) != 2 || string(args[1]) != "x" {
+		t.Fatalf("round trip: %q %v", args, err)
+	}
+	for _, bad := range [][]byte{nil, {1, 0, 0}, {2, 0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 9}} {
+		if _, err := UnpackArgs(bad); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("UnpackArgs(%v): %v", bad, err)
+		}
 	}
 }

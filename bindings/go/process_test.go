@@ -142,6 +142,20 @@ func registerTestTargets() {
 		}
 	}
 	registerWaitTargets()
+	// Python's starmap function: add(a, b).
+	if err := RegisterStarTask("add", func(args [][]byte) ([]byte, error) {
+		sum := 0
+		for _, a := range args {
+			n, err := strconv.Atoi(string(a))
+			if err != nil {
+				return nil, err
+			}
+			sum += n
+		}
+		return []byte(strconv.Itoa(sum)), nil
+	}); err != nil {
+		panic(err)
+	}
 }
 
 // run starts target with arg and handles and waits for its exit code.

@@ -70,7 +70,11 @@ func (l *Lock) Acquire(ctx context.Context) error { return l.acquire(ctx, foreve
 // (see Timeouts in the package documentation).
 func (l *Lock) AcquireTimeout(d time.Duration) error { return l.acquire(nil, timeoutOf(d)) }
 
-// TryAcquire takes the lock if it is free now.
+// TryAcquire takes the lock if it is free now. A plain Lock the calling
+// thread already holds is busy like any other: (false, nil), as Python's
+// acquire(False); so is AcquireTimeout's ErrTimeout, returned at once
+// (only the holder could release it). Acquire without a deadline by the
+// holder is ErrState (it would wait for ever).
 func (l *Lock) TryAcquire() (bool, error) {
 	err := l.acquire(nil, 0)
 	if err != nil && isCode(err, ErrTimeout) {
@@ -318,6 +322,30 @@ func (c *Condition) Wait(ctx context.Context) error { return c.wait(ctx, forever
 // (see Timeouts in the package documentation).
 func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, timeoutOf(d)) }
 
+// WaitFor waits until pred returns true (Python's wait_for): pred is
+// called with the lock held, before any wait and after each, and once
+// more when ctx is done (as Python checks after its timeout). The caller
+// must hold the lock, and holds it on return. Returns nil when pred held,
+// else the error that ended the wait (ctx's deadline or cancellation,
+// ErrOwnerDead: the lock's holder died; repair, then wait again).
+//
+// It loops over Wait in Go rather than calling the C library's
+// mp_cond_wait_for: the same steps, with no Go callback through C.
+func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
+	for !pred() {
+		err := c.Wait(ctx)
+		if err == nil {
+			continue
+		}
+		expired := isCode(err, ErrTimeout) || (ctx != nil && ctx.Err() != nil)
+		if expired && pred() {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
 func (c *Condition) wait(ctx context.Context, limit int64) error {
 	_, err := c.h.wait(ctx, "condition wait", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_cond_wait(capi.Cond(p), ms)
@@ -356,6 +384,20 @@ func newBarrier(b capi.Barrier) *Barrier {
 func NewBarrier(parties uint) (*Barrier, error) {
 	var b capi.Barrier
 	if err := check("barrier new", func() int { return capi.Mp_barrier_new(&b, parties) }); err != nil {
+		return nil, err
+	}
+	return newBarrier(b), nil
+}
+
+// NewBarrierTimeout creates a barrier with a default timeout (Python's
+// Barrier(parties, timeout=)), stored in the barrier: a Wait whose ctx has
+// no deadline waits at most d, in every process that opens it; then the
+// barrier breaks as for any timeout (ErrTimeout). The action (Barrier's
+// action=) is SetAction's.
+func NewBarrierTimeout(parties uint, d time.Duration) (*Barrier, error) {
+	var b capi.Barrier
+	ms := timeoutOf(d)
+	if err := check("barrier new", func() int { return capi.Mp_barrier_new2(&b, parties, ms) }); err != nil {
 		return nil, err
 	}
 	return newBarrier(b), nil
@@ -425,5 +467,6 @@ func (b *Barrier) Broken() bool {
 // Close releases this process's handle.
 func (b *Barrier) Close() error {
 	b.h.close()
+	b.forgetAction()
 	return nil
 }

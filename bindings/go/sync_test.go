@@ -3,6 +3,7 @@ package multiproc
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -51,8 +52,20 @@ func TestRLockAndPlainLockReentry(t *testing.T) {
 	l, _ := NewLock()
 	defer l.Close()
 	l.Acquire(nil)
-	if err := l.AcquireTimeout(0); !errors.Is(err, ErrState) {
-		t.Fatalf("re-acquire of a plain lock: %v", err)
+	// Issue 20, defect 7 (CPython _TestLock.test_lock: acquire(False) by
+	// the holder is False): a try or a timed acquire is "not acquired";
+	// only a wait without limit is ErrState (it would never end).
+	if ok, err := l.TryAcquire(); ok || err != nil {
+		t.Fatalf("try acquire by the holder: %v %v", ok, err)
+	}
+	if err := l.AcquireTimeout(0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("re-acquire(0) of a plain lock: %v", err)
+	}
+	if err := l.AcquireTimeout(time.Second); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("timed re-acquire of a plain lock: %v", err)
+	}
+	if err := l.Acquire(nil); !errors.Is(err, ErrState) {
+		t.Fatalf("re-acquire of a plain lock without a limit: %v", err)
 	}
 	l.Release()
 }
@@ -150,5 +163,140 @@ func TestConditionNotify(t *testing.T) {
 	}
 	if err := c.Notify(1); !errors.Is(err, ErrState) {
 		t.Fatalf("notify without the lock: %v", err)
+	}
+}
+
+// Ported from CPython _TestCondition.test_waitfor and test_waitfor_timeout
+// (the other party is a goroutine on its own OS thread, not a process).
+func TestConditionWaitFor(t *testing.T) {
+	l, _ := NewLock()
+	defer l.Close()
+	c, err := NewCondition(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	state := -1
+	done := make(chan error, 1)
+	go func() {
+		l.Acquire(nil)
+		state = 0
+		c.Notify(1)
+		err := c.WaitFor(ctxTimeout(t, 30*time.Second), func() bool { return state == 4 })
+		if err == nil && state != 4 {
+			err = errors.New("WaitFor returned with state != 4")
+		}
+		l.Release()
+		done <- err
+	}()
+	l.Acquire(nil)
+	if err := c.WaitFor(ctxTimeout(t, 30*time.Second), func() bool { return state == 0 }); err != nil || state != 0 {
+		t.Fatalf("wait for state 0: %v (state %d)", err, state)
+	}
+	l.Release()
+	for i := 0; i < 4; i++ {
+		time.Sleep(10 * time.Millisecond)
+		l.Acquire(nil)
+		state++
+		c.Notify(1)
+		l.Release()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// test_waitfor_timeout: a predicate that stays false ends at the
+	// deadline, plausibly late (CPython's bounds: 0.6x to 10x).
+	l.Acquire(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	err = c.WaitFor(ctx, func() bool { return state == 99 })
+	dt := time.Since(t0)
+	if err == nil || dt < 60*time.Millisecond || dt > time.Second {
+		t.Fatalf("wait for a false predicate: %v after %v", err, dt)
+	}
+	if !l.Locked() {
+		t.Fatal("the lock is not held after WaitFor")
+	}
+	l.Release()
+}
+
+// After CPython _TestBarrier.test_default_timeout: a Wait without a
+// deadline ends at the barrier's default timeout and breaks it for all.
+func TestBarrierDefaultTimeout(t *testing.T) {
+	b, err := NewBarrierTimeout(3, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	errs := make(chan error, 2)
+	t0 := time.Now()
+	for i := 0; i < 2; i++ { // the third party never comes
+		go func() {
+			_, err := b.Wait(nil)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrState) {
+			t.Fatalf("wait past the default timeout: %v", err)
+		}
+	}
+	if d := time.Since(t0); d < 150*time.Millisecond || d > 20*time.Second || !b.Broken() {
+		t.Fatalf("ended after %v, broken %v", d, b.Broken())
+	}
+}
+
+// After CPython _TestBarrier.test_action (parties are goroutines here):
+// the action runs once per round, before any party is released; a failing
+// action breaks the barrier.
+func TestBarrierAction(t *testing.T) {
+	b, _ := NewBarrier(3)
+	defer b.Close()
+	var runs atomic.Int64
+	var fail atomic.Bool
+	if err := b.SetAction(func() error {
+		runs.Add(1)
+		if fail.Load() {
+			return errors.New("action failed")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	round := func() []error {
+		errs := make(chan error, 3)
+		for i := 0; i < 3; i++ {
+			go func() {
+				_, err := b.Wait(ctxTimeout(t, 30*time.Second))
+				if err == nil && runs.Load() != 1 {
+					err = errors.New("released before the action ran")
+				}
+				errs <- err
+			}()
+		}
+		return []error{<-errs, <-errs, <-errs}
+	}
+	for _, err := range round() {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail.Store(true)
+	runs.Store(0)
+	failed, broken := 0, 0
+	for _, err := range round() {
+		switch {
+		case errors.Is(err, ErrTaskFailed):
+			failed++
+		case errors.Is(err, ErrState):
+			broken++
+		}
+	}
+	if failed != 1 || broken != 2 || !b.Broken() {
+		t.Fatalf("failing action: %d ErrTaskFailed, %d ErrState, broken %v", failed, broken, b.Broken())
+	}
+	if err := b.SetAction(nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("nil action: %v", err)
 	}
 }

@@ -70,14 +70,39 @@ func (s *SharedMemory) Close() error {
 // Type is the element type of a Value.
 type Type int
 
-// Element types (Python's typecodes in parentheses).
+// Element types (Python's typecodes in parentheses). The integer types
+// are read with Int, SetInt, Add and CompareAndSwap (Add wraps around
+// within the type, as ctypes does); Float32 with Float and SetFloat (the
+// float64 is rounded to float32).
 const (
-	Int32   Type = 1 // 'i'
-	Int64   Type = 2 // 'q'
-	Uint64  Type = 3 // 'Q'
-	Float64 Type = 4 // 'd'
-	Bytes   Type = 5 // 'c' array: a byte string
+	Int32   Type = 1  // 'i'
+	Int64   Type = 2  // 'q'
+	Uint64  Type = 3  // 'Q'
+	Float64 Type = 4  // 'd'
+	Bytes   Type = 5  // 'c' array: a byte string
+	Int16   Type = 6  // 'h'
+	Uint16  Type = 7  // 'H'
+	Int8    Type = 8  // 'b'
+	Uint8   Type = 9  // 'B'
+	Char    Type = 10 // 'c' Value: one byte per element, read as 0-255
+	Float32 Type = 11 // 'f'
 )
+
+// typeCodes maps Python's typecodes to the element types.
+var typeCodes = map[string]Type{
+	"i": Int32, "q": Int64, "Q": Uint64, "d": Float64, "h": Int16, "H": Uint16,
+	"b": Int8, "B": Uint8, "c": Char, "f": Float32,
+}
+
+// TypeOf returns the element type of a Python typecode ("i", "q", "Q",
+// "d", "h", "H", "b", "B", "c", "f"); ErrInvalid for any other. For a byte
+// string (Python's Array('c', ...)) use Bytes.
+func TypeOf(code string) (Type, error) {
+	if t, ok := typeCodes[code]; ok {
+		return t, nil
+	}
+	return 0, &Error{Code: ErrInvalid, Op: "value type", Msg: fmt.Sprintf("unknown typecode %q", code)}
+}
 
 // Value is a typed value or array in shared memory (Value, Array). Each
 // element is read and written atomically; a Value made WithLock also has
@@ -166,14 +191,14 @@ func (v *Value) SetUint(i int, x uint64) error {
 	return err
 }
 
-// Float reads element i of a Float64 value.
+// Float reads element i of a Float64 or Float32 value.
 func (v *Value) Float(i int) (float64, error) {
 	var x float64
 	_, err := v.element("value get", i, func(p uintptr) int { return capi.Mp_value_get_f64(&x, capi.Value(p), int64(i)) })
 	return x, err
 }
 
-// SetFloat writes element i of a Float64 value.
+// SetFloat writes element i of a Float64 or Float32 value.
 func (v *Value) SetFloat(i int, x float64) error {
 	_, err := v.element("value set", i, func(p uintptr) int { return capi.Mp_value_set_f64(capi.Value(p), int64(i), x) })
 	return err

@@ -62,6 +62,49 @@ func TestValueTypes(t *testing.T) {
 	}
 }
 
+// The small typecodes of Python's Value ('h', 'H', 'b', 'B', 'c', 'f'):
+// each range's ends, refusal beyond, Add wrapping as ctypes does.
+func TestValueSmallTypes(t *testing.T) {
+	ranges := map[string][2]int64{
+		"h": {-32768, 32767}, "H": {0, 65535}, "b": {-128, 127}, "B": {0, 255}, "c": {0, 255},
+	}
+	for code, r := range ranges {
+		typ, err := TypeOf(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := NewValue(typ, 2, false)
+		if err != nil {
+			t.Fatalf("%s: %v", code, err)
+		}
+		if v.Type() != typ || v.SetInt(1, r[0]) != nil || v.SetInt(0, r[1]) != nil {
+			t.Fatalf("%s: type %v or set failed", code, v.Type())
+		}
+		if err := v.SetInt(0, r[1]+1); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%s: above the range: %v", code, err)
+		}
+		if x, err := v.Add(0, 1); x != r[0] || err != nil {
+			t.Fatalf("%s: add wraps to %d %v, want %d", code, x, err, r[0])
+		}
+		if ok, _, err := v.CompareAndSwap(1, r[0], 7); !ok || err != nil {
+			t.Fatalf("%s: cas %v %v", code, ok, err)
+		}
+		if x, _ := v.Int(1); x != 7 {
+			t.Fatalf("%s: after cas %d", code, x)
+		}
+		v.Close()
+	}
+	f, _ := NewValue(Float32, 1, false)
+	defer f.Close()
+	f.SetFloat(0, 0.1)
+	if x, _ := f.Float(0); x != float64(float32(0.1)) {
+		t.Fatalf("float32 %v", x)
+	}
+	if _, err := TypeOf("x"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown typecode: %v", err)
+	}
+}
+
 func TestSharedMemoryWrittenByChild(t *testing.T) {
 	s, err := NewSharedMemory(64)
 	if err != nil {

@@ -226,6 +226,8 @@ func swigPackArgs(args [][]byte) []byte {
 
 %typemap(in, numinputs=0) mp_result_cb "$1 = NULL;"
 %typemap(in, numinputs=0) void *payload "$1 = NULL;"
+/* mp_barrier_new2: the binding passes no action (only the default timeout). */
+%typemap(in, numinputs=0) mp_barrier_action_fn "$1 = NULL;"
 
 /* Returned addresses of shared memory: an unsafe.Pointer for unsafe.Slice. */
 %typemap(gotype) void *mp_shm_data "unsafe.Pointer"
@@ -236,6 +238,12 @@ func swigPackArgs(args [][]byte) []byte {
 %ignore mp_register;
 %ignore mp_register_task;
 %ignore mp_main;
+/* The predicate is Go or Ruby code: Condition.WaitFor / #wait_for loop
+ * over mp_cond_wait in the binding's own language, the same steps. */
+%ignore mp_cond_wait_for;
+/* A barrier's action is code of this process: not reachable from the
+ * binding yet (the default timeout is, through mp_barrier_new2). */
+%ignore mp_barrier_set_action;
 /* Called through cgo directly (bindings/go/queue_many.go): a batch is an
  * array of pointers, which SWIG's Go slices cannot carry. */
 %ignore mp_queue_put_many;

@@ -544,9 +544,18 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
 
 /* Replaced by the helpers below (callbacks, argv, caller buffers) or not
  * useful from Ruby. */
+/* mp_barrier_new2: the binding passes no action (only the default timeout). */
+%typemap(in, numinputs=0) mp_barrier_action_fn "$1 = NULL;"
+%typemap(in, numinputs=0) void *payload "$1 = NULL;"
 %ignore mp_register;
 %ignore mp_register_task;
 %ignore mp_main;
+/* The predicate is Go or Ruby code: Condition.WaitFor / #wait_for loop
+ * over mp_cond_wait in the binding's own language, the same steps. */
+%ignore mp_cond_wait_for;
+/* A barrier's action is code of this process: not reachable from the
+ * binding yet (the default timeout is, through mp_barrier_new2). */
+%ignore mp_barrier_set_action;
 %ignore mp_pool_apply;
 %ignore mp_pool_apply_async;
 %ignore mp_pool_map_async;

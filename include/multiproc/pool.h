@@ -116,6 +116,15 @@ MP_EXTERN int mp_pool_apply(void **out, size_t *out_len, mp_pool_t *pool, const 
  * never on the dispatch path). It may call any multiproc function except
  * mp_pool_join(), mp_pool_terminate() and mp_pool_free() on its own pool.
  * The result stays valid during the call.
+ *
+ * Order (as Python's): the callback runs before the result is ready to
+ * anyone else. mp_result_wait(), mp_result_get(), mp_pool_map() and
+ * mp_result_ready() on other threads report it finished only after the
+ * callback returned, so what the callback wrote is visible to them. Inside
+ * the callback its own result already reads as finished. A callback must
+ * therefore not wait for another result of the same pool that has a
+ * callback: that one runs after it, on the same thread (a deadlock, as in
+ * Python).
  */
 typedef void (*mp_result_cb)(mp_result_t *result, void *payload);
 
@@ -153,6 +162,17 @@ MP_EXTERN int mp_pool_map_async(mp_result_t **out, mp_pool_t *pool, const char *
 MP_EXTERN int mp_pool_map(mp_result_t **out, mp_pool_t *pool, const char *task,
                           const void *const *args, const size_t *arg_lens, size_t n,
                           size_t chunksize);
+
+/*
+ * starmap (Python's Pool.starmap / starmap_async): no separate C call. C
+ * has no tuples: each argument of mp_pool_map() is already an opaque byte
+ * string that the task decodes, so a starmap is mp_pool_map() (or
+ * mp_pool_map_async()) over argument lists packed by the caller in an
+ * encoding its task unpacks. The bindings give the Python form: Go's
+ * Pool.StarMap with RegisterStarTask (packing: a little-endian uint32
+ * count, then per argument a uint32 length and its bytes; PackArgs,
+ * UnpackArgs), Ruby's Pool#starmap (each item an Array, splatted).
+ */
 
 /** Flag of mp_pool_imap(): yield results as they complete
  * (imap_unordered) instead of in argument order. */

@@ -55,8 +55,10 @@ MP_EXTERN int mp_lock_fileno(mp_lock_t *lock);
  * Returns: MP_OK, or MP_EOWNERDEAD: the lock is now held by the caller,
  * but its previous holder died while holding it, so the data it protects
  * may be half-updated; repair it, then go on (the lock stays usable).
- * Errors: MP_EINVAL, MP_ETIMEDOUT, MP_ESTATE (a plain lock already held by
- * this thread: Python would deadlock).
+ * Errors: MP_EINVAL, MP_ETIMEDOUT (not acquired in time; also, at once,
+ * for a plain lock this thread holds when a timeout is given: Python's
+ * acquire(False) returns False), MP_ESTATE (a plain lock already held by
+ * this thread, timeout_ms MP_FOREVER: Python would deadlock).
  * Blocking: up to timeout_ms. Since 0.1.
  */
 MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms);
@@ -192,6 +194,29 @@ MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
  */
 MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms);
 
+/** A predicate of mp_cond_wait_for(): non-zero when the awaited state holds. */
+typedef int (*mp_cond_pred_fn)(void *payload);
+
+/**
+ * Wait until pred(payload) is non-zero (wait_for(predicate, timeout)): the
+ * predicate is called with the lock held, first before any wait, then
+ * after each mp_cond_wait() until it holds or timeout_ms (for the whole
+ * call) has passed, and once more after the timeout, as Python does. The
+ * caller must hold the lock, and holds it when this returns.
+ *
+ * @param pred     called on this thread only, with the lock held.
+ * @param payload  passed to pred (libgit2's convention: last).
+ * Returns: MP_OK when the predicate held; MP_ETIMEDOUT when it was still
+ * false at the end (Python returns its false value); MP_EOWNERDEAD as
+ * mp_cond_wait(), returned at once without calling pred again (the data
+ * may be half-updated: repair it, then wait again).
+ * Errors: MP_EINVAL (NULL cond or pred, bad timeout), MP_ESTATE (the caller
+ * does not hold the lock), MP_ECANCELED (the bound cancel token fired).
+ * Blocking: up to timeout_ms. Since 0.2.
+ */
+MP_EXTERN int mp_cond_wait_for(mp_cond_t *cond, mp_cond_pred_fn pred, void *payload,
+                               int64_t timeout_ms);
+
 /**
  * Wake up to n waiters (notify(n)); the caller must hold the lock. Each
  * waiter that had no notification yet gets one, up to n of them. After a
@@ -216,6 +241,50 @@ typedef struct mp_barrier mp_barrier_t;
  * MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.1. */
 MP_EXTERN int mp_barrier_new(mp_barrier_t **out, unsigned parties);
 
+/**
+ * A barrier's action (Barrier(action=)): run by the last party to arrive
+ * in a round, before any waiter of the round is released. Returns 0 for
+ * success; any other value breaks the barrier.
+ */
+typedef int (*mp_barrier_action_fn)(void *payload);
+
+/**
+ * Create a barrier with an action and a default timeout
+ * (Barrier(parties, action, timeout)).
+ *
+ * The action: a function pointer means nothing in another process, so it
+ * belongs to this handle; every process that opens the barrier gives its
+ * own handle the same action with mp_barrier_set_action() (Python gives
+ * each process the pickled callable). When a round's last party arrives,
+ * it runs its handle's action with the barrier's bookkeeping lock held
+ * (as Python holds the barrier's condition lock): the other parties stay
+ * waiting until it returns, and timing out meanwhile waits for it. If it
+ * returns non-zero, the barrier breaks: that party's mp_barrier_wait()
+ * returns MP_ETASKFAILED and the others MP_ESTATE. A last party whose
+ * process set no action on a barrier that has one also breaks it
+ * (MP_ESTATE), rather than skipping the action silently. The action must
+ * not wait on, abort or reset its own barrier (Python would deadlock).
+ *
+ * @param action      NULL: none.
+ * @param payload     passed to action (libgit2's convention: last but one).
+ * @param timeout_ms  the default timeout, stored in the barrier (shared by
+ *                    every process): mp_barrier_wait() with MP_FOREVER
+ *                    (Python's timeout=None) waits at most this long;
+ *                    MP_FOREVER: no default.
+ * Errors: MP_EINVAL, MP_ENOSPC, MP_ENOMEM, MP_ESYS. Since 0.2.
+ */
+MP_EXTERN int mp_barrier_new2(mp_barrier_t **out, unsigned parties, mp_barrier_action_fn action,
+                              void *payload, int64_t timeout_ms);
+
+/**
+ * Give this process's handle the barrier's action (see mp_barrier_new2()),
+ * typically after mp_barrier_from_fd(); replaces an action set before.
+ * From then on every process must have set it before it may arrive last.
+ * Errors: MP_EINVAL (NULL barrier or action). Never blocks. Since 0.2.
+ */
+MP_EXTERN int mp_barrier_set_action(mp_barrier_t *barrier, mp_barrier_action_fn action,
+                                    void *payload);
+
 /** Open a barrier from a received descriptor (takes ownership); errors as
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
@@ -224,10 +293,13 @@ MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
 MP_EXTERN int mp_barrier_fileno(mp_barrier_t *barrier);
 
 /**
- * Wait until `parties` callers have arrived (wait(timeout)).
+ * Wait until `parties` callers have arrived (wait(timeout)). MP_FOREVER
+ * means the barrier's default timeout if mp_barrier_new2() gave one.
  *
  * Returns: the arrival index, 0 to parties-1, different for each caller of
- * one round; or an error: MP_EINVAL, MP_ETIMEDOUT (this caller timed out;
+ * one round; or an error: MP_EINVAL, MP_ETASKFAILED (this caller ran the
+ * barrier's action, which failed: the barrier is now broken),
+ * MP_ETIMEDOUT (this caller timed out;
  * as in Python the barrier is now broken for everyone), MP_ESTATE (the
  * barrier is broken: aborted, or another waiter timed out; every waiter
  * gets it until mp_barrier_reset()), MP_ECANCELED (the cancel token bound
@@ -295,13 +367,26 @@ MP_EXTERN void mp_shm_free(mp_shm_t *shm);
 /** A typed value or array in shared memory (Value, Array). */
 typedef struct mp_value mp_value_t;
 
-/** Element types of mp_value_new(). */
+/**
+ * Element types of mp_value_new(). The integer types are read and written
+ * with the _i64 accessors (mp_value_add_i64() wraps around within the
+ * type, as ctypes does), MP_TYPE_FLOAT with the _f64 ones (a double is
+ * rounded to float on the way in).
+ */
 typedef enum mp_type {
   MP_TYPE_INT32 = 1,  /**< int32_t, Python's 'i' */
   MP_TYPE_INT64 = 2,  /**< int64_t, Python's 'q' */
   MP_TYPE_UINT64 = 3, /**< uint64_t, Python's 'Q' */
   MP_TYPE_DOUBLE = 4, /**< double, Python's 'd' */
-  MP_TYPE_BYTES = 5   /**< bytes, Python's 'c' array: a byte string */
+  MP_TYPE_BYTES = 5,  /**< bytes, Python's 'c' array: a byte string */
+  MP_TYPE_INT16 = 6,  /**< int16_t, Python's 'h'. Since 0.2. */
+  MP_TYPE_UINT16 = 7, /**< uint16_t, Python's 'H'. Since 0.2. */
+  MP_TYPE_INT8 = 8,   /**< int8_t, Python's 'b'. Since 0.2. */
+  MP_TYPE_UINT8 = 9,  /**< uint8_t, Python's 'B'. Since 0.2. */
+  /** one byte per element, Python's 'c' Value (a single char; an element
+   * reads as 0-255). For a byte string use MP_TYPE_BYTES. Since 0.2. */
+  MP_TYPE_CHAR = 10,
+  MP_TYPE_FLOAT = 11  /**< float, Python's 'f'. Since 0.2. */
 } mp_type_t;
 
 /** Flag of mp_value_new(): with a lock (lock=True), for compound updates
@@ -330,8 +415,9 @@ MP_EXTERN int mp_value_type(mp_value_t *value);
 MP_EXTERN size_t mp_value_count(mp_value_t *value);
 
 /**
- * Read element index as a signed integer (MP_TYPE_INT32, MP_TYPE_INT64;
- * MP_TYPE_UINT64 if it fits). Each element is read atomically.
+ * Read element index as a signed integer (any integer type: MP_TYPE_INT32,
+ * _INT64, _INT16, _UINT16, _INT8, _UINT8, _CHAR; MP_TYPE_UINT64 if it
+ * fits). Each element is read atomically.
  * Errors: MP_EINVAL (NULL, index out of range, a type that does not fit).
  * Since 0.1.
  */
@@ -347,16 +433,20 @@ MP_EXTERN int mp_value_get_u64(uint64_t *out, mp_value_t *value, size_t index);
 /** Write element index of an MP_TYPE_UINT64 value. Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v);
 
-/** Read element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. Since 0.1. */
+/** Read element index of an MP_TYPE_DOUBLE or MP_TYPE_FLOAT value. Errors:
+ * MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index);
 
-/** Write element index of an MP_TYPE_DOUBLE value. Errors: MP_EINVAL. Since 0.1. */
+/** Write element index of an MP_TYPE_DOUBLE or MP_TYPE_FLOAT value (rounded
+ * to float, out of range giving infinity, as ctypes' c_float). Errors:
+ * MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v);
 
 /**
  * Atomically add delta to an integer element and report the new value
- * (no lock needed). Errors: MP_EINVAL (not an integer type, index). Since
- * 0.1.
+ * (no lock needed). The types narrower than 64 bits wrap around as ctypes
+ * does; delta must fit the type (for an unsigned one, its negation may).
+ * Errors: MP_EINVAL (not an integer type, index, delta). Since 0.1.
  */
 MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index,
                                int64_t delta);

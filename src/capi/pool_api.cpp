@@ -25,7 +25,8 @@ mp_result *new_result(size_t n, mp_result_cb ok, mp_result_cb err, void *payload
   r->items.resize(n);
   for (size_t i = 0; i < n; ++i) r->items[i] = ItemResult{i, kItemPending, {}};
   r->remaining = n;
-  r->done = n == 0;
+  r->complete = n == 0;
+  r->done = n == 0 && !ok && !err;  // else once the callback ran
   r->on_success = ok;
   r->on_error = err;
   r->payload = payload;
@@ -52,12 +53,12 @@ constexpr int kResultSpins = 1000;
 
 int wait_done(mp_result *r, int64_t timeout_ms) {
   for (int i = 0; i < kResultSpins && timeout_ms != 0; ++i) {
-    if (r->done.load(std::memory_order_acquire)) break;
+    if (result_done(r)) break;
     __builtin_ia32_pause();
   }
   Deadline deadline(timeout_ms);
   std::unique_lock<std::mutex> lock(r->mu);
-  if (!wait_cv(r->cv, lock, deadline, [&] { return r->done.load(); }))
+  if (!wait_cv(r->cv, lock, deadline, [&] { return result_done(r); }))
     return report_cancel("result", fail(MP_ETIMEDOUT, "result: not ready"));
   return MP_OK;
 }
@@ -225,11 +226,9 @@ MP_EXTERN int mp_pool_map_async(mp_result_t **out, mp_pool_t *pool, const char *
       result_unref(r);
       return s;
     }
-    if (n == 0 && (on_success || on_error)) {  // nothing to run: done at once
+    if (n == 0 && (on_success || on_error)) {  // nothing to run: complete at once
       std::lock_guard<std::mutex> lock(pool->mu);
-      r->refs.fetch_add(1);
-      pool->cb_queue.push_back(r);
-      pool->cb_cv.notify_one();
+      queue_callback(*pool, r);
     }
     *out = r;
     return MP_OK;
@@ -366,13 +365,13 @@ MP_EXTERN int mp_result_wait(mp_result_t *result, int64_t timeout_ms) {
 MP_EXTERN int mp_result_ready(mp_result_t *result) {
   MP_CHECK_VALID(result, "mp_result_ready");
   std::lock_guard<std::mutex> lock(result->mu);
-  return result->done ? 1 : 0;
+  return result_done(result) ? 1 : 0;
 }
 
 MP_EXTERN int mp_result_successful(mp_result_t *result) {
   MP_CHECK_VALID(result, "mp_result_successful");
   std::lock_guard<std::mutex> lock(result->mu);
-  if (!result->done) return fail(MP_ESTATE, "mp_result_successful: not ready");
+  if (!result_done(result)) return fail(MP_ESTATE, "mp_result_successful: not ready");
   return result->status == MP_OK ? 1 : 0;
 }
 
@@ -388,7 +387,7 @@ MP_EXTERN int mp_result_item(const void **data, size_t *len, mp_result_t *result
   *len = 0;
   MP_CHECK_VALID(result, op);
   std::lock_guard<std::mutex> lock(result->mu);
-  if (!result->done) return fail(MP_ESTATE, "%s: not ready", op);
+  if (!result_done(result)) return fail(MP_ESTATE, "%s: not ready", op);
   MP_CHECK_ARG(i < result->items.size(), op, "index out of range");
   const ItemResult &item = result->items[i];
   *data = item.data.c_str();
@@ -444,7 +443,10 @@ MP_EXTERN void mp_pool_free(mp_pool_t *pool) {
     delete w;
   }
   for (mp_iter_feed *f : pool->feeds) delete f;
-  for (mp_result *r : pool->cb_queue) result_unref(r);
+  for (mp_result *r : pool->cb_queue) {  // none after a join; never leave a waiter hanging
+    mark_done(r);
+    result_unref(r);
+  }
   if (pool->wake_fd >= 0) close(pool->wake_fd);
   delete pool;
 }

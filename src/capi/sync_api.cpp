@@ -163,6 +163,25 @@ MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms) {
                        cond_wait(*cond->shared, cond->lock->shared->word, Deadline(timeout_ms)));
 }
 
+MP_EXTERN int mp_cond_wait_for(mp_cond_t *cond, mp_cond_pred_fn pred, void *payload,
+                               int64_t timeout_ms) {
+  const char *op = "mp_cond_wait_for";
+  MP_CHECK_HANDLE(cond, op);
+  MP_CHECK_ARG(pred, op, "pred is NULL");
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  MP_CHECK_HANDLE(cond->lock, op);
+  LockWord &word = cond->lock->shared->word;
+  if (!lock_held_by_me(word)) return fail(MP_ESTATE, "%s: this thread does not hold the lock", op);
+  Deadline deadline(timeout_ms);  // one deadline for every wait: the timeout is the call's
+  for (;;) {
+    if (pred(payload)) return MP_OK;
+    if (deadline.expired())
+      return report_cancel(op, fail(MP_ETIMEDOUT, "%s: the predicate is still false", op));
+    int r = cond_wait(*cond->shared, word, deadline);
+    if (r != MP_OK && r != MP_ETIMEDOUT) return report_cancel(op, r);
+  }
+}
+
 MP_EXTERN int mp_cond_notify(mp_cond_t *cond, int n) {
   MP_CHECK_HANDLE(cond, "mp_cond_notify");
   MP_CHECK_ARG(n >= 1, "mp_cond_notify", "n must be >= 1");
@@ -178,18 +197,45 @@ MP_EXTERN int mp_cond_notify_all(mp_cond_t *cond) {
 
 // ---- barriers -------------------------------------------------------------------
 
-MP_EXTERN int mp_barrier_new(mp_barrier_t **out, unsigned parties) {
-  const char *op = "mp_barrier_new";
+namespace {
+
+int new_barrier(const char *op, mp_barrier_t **out, unsigned parties,
+                mp_barrier_action_fn action, void *payload, int64_t timeout_ms) {
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
   MP_CHECK_ARG(parties >= 1 && parties <= unsigned(INT32_MAX), op, "parties must be >= 1");
+  MP_CHECK_TIMEOUT(timeout_ms, op);
   return guarded(op, [&] {
     return new_object(out, ObjectKind::kBarrier, 0, [&](mp_barrier &h) {
       lock_init(h.shared->guard, false);
       h.shared->parties = parties;
+      h.shared->has_default_timeout = timeout_ms != MP_FOREVER;
+      h.shared->default_timeout_ms = timeout_ms;
+      h.shared->has_action = action != nullptr;
+      h.action = BarrierAction{action, payload};
       return int(MP_OK);
     });
   });
+}
+
+}  // namespace
+
+MP_EXTERN int mp_barrier_new(mp_barrier_t **out, unsigned parties) {
+  return new_barrier("mp_barrier_new", out, parties, nullptr, nullptr, MP_FOREVER);
+}
+
+MP_EXTERN int mp_barrier_new2(mp_barrier_t **out, unsigned parties, mp_barrier_action_fn action,
+                              void *payload, int64_t timeout_ms) {
+  return new_barrier("mp_barrier_new2", out, parties, action, payload, timeout_ms);
+}
+
+MP_EXTERN int mp_barrier_set_action(mp_barrier_t *barrier, mp_barrier_action_fn action,
+                                    void *payload) {
+  MP_CHECK_HANDLE(barrier, "mp_barrier_set_action");
+  MP_CHECK_ARG(action, "mp_barrier_set_action", "action is NULL");
+  barrier->action = BarrierAction{action, payload};
+  __atomic_store_n(&barrier->shared->has_action, 1u, __ATOMIC_SEQ_CST);  // for every process
+  return MP_OK;
 }
 
 MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd) {
@@ -201,8 +247,11 @@ MP__OBJECT_FILENO_FREE(mp_barrier)
 MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_wait");
   MP_CHECK_TIMEOUT(timeout_ms, "mp_barrier_wait");
-  return report_cancel("mp_barrier_wait",
-                       barrier_wait(*barrier->shared, barrier->segment.fd(), Deadline(timeout_ms)));
+  const BarrierShared &b = *barrier->shared;
+  // As Python: no timeout given (MP_FOREVER is its None) means the barrier's.
+  if (timeout_ms == MP_FOREVER && b.has_default_timeout) timeout_ms = b.default_timeout_ms;
+  return report_cancel("mp_barrier_wait", barrier_wait(*barrier->shared, barrier->segment.fd(),
+                                                       Deadline(timeout_ms), barrier->action));
 }
 
 MP_EXTERN int mp_barrier_abort(mp_barrier_t *barrier) {

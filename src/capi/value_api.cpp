@@ -1,5 +1,8 @@
 // Public entry points: mp_shm_*, mp_value_*.
+#include <cfloat>
+#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "sync/handles.hpp"
 
@@ -26,7 +29,52 @@ int element(T **out, mp_value *v, size_t index, const char *op,
   return MP_OK;
 }
 
-bool fits_int32(int64_t x) { return x >= INT32_MIN && x <= INT32_MAX; }
+// The range of an integer type narrower than 64 bits; false for the
+// other types.
+bool narrow_range(uint32_t type, int64_t *lo, int64_t *hi) {
+  switch (type) {
+    case MP_TYPE_INT32: *lo = INT32_MIN, *hi = INT32_MAX; return true;
+    case MP_TYPE_INT16: *lo = INT16_MIN, *hi = INT16_MAX; return true;
+    case MP_TYPE_UINT16: *lo = 0, *hi = UINT16_MAX; return true;
+    case MP_TYPE_INT8: *lo = INT8_MIN, *hi = INT8_MAX; return true;
+    case MP_TYPE_UINT8:
+    case MP_TYPE_CHAR: *lo = 0, *hi = UINT8_MAX; return true;
+  }
+  return false;
+}
+
+bool is_narrow(mp_value *v, int64_t *lo, int64_t *hi) {
+  return valid_handle(v) && narrow_range(v->shared->type, lo, hi);
+}
+
+template <class T, class F>
+int with_element(mp_value *v, size_t index, const char *op, F f) {
+  T *p;
+  int r = element(&p, v, index, op, {v->shared->type});
+  return r == MP_OK ? f(p) : r;
+}
+
+// Run f on element index of a narrow integer value (is_narrow() said so)
+// through a pointer of the element's own type.
+template <class F>
+int with_narrow(mp_value *v, size_t index, const char *op, F f) {
+  switch (v->shared->type) {
+    case MP_TYPE_INT32: return with_element<int32_t>(v, index, op, f);
+    case MP_TYPE_INT16: return with_element<int16_t>(v, index, op, f);
+    case MP_TYPE_UINT16: return with_element<uint16_t>(v, index, op, f);
+    case MP_TYPE_INT8: return with_element<int8_t>(v, index, op, f);
+    default: return with_element<uint8_t>(v, index, op, f);  // UINT8, CHAR
+  }
+}
+
+template <class P>
+using element_t = std::remove_pointer_t<P>;
+
+// A float element keeps its bits in a uint32_t (read and written whole).
+float to_float(double v) {
+  if (std::isfinite(v) && std::fabs(v) > FLT_MAX) return v > 0 ? HUGE_VALF : -HUGE_VALF;
+  return float(v);  // in range (or inf, nan): defined
+}
 
 }  // namespace
 
@@ -119,12 +167,12 @@ MP_EXTERN size_t mp_value_count(mp_value_t *value) {
 MP_EXTERN int mp_value_get_i64(int64_t *out, mp_value_t *value, size_t index) {
   const char *op = "mp_value_get_i64";
   MP_CHECK_ARG(out, op, "out is NULL");
-  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
-    int32_t *p;
-    int r = element(&p, value, index, op, {MP_TYPE_INT32});
-    if (r == MP_OK) *out = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-    return r;
-  }
+  int64_t lo, hi;
+  if (is_narrow(value, &lo, &hi))
+    return with_narrow(value, index, op, [&](auto *p) {
+      *out = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+      return int(MP_OK);
+    });
   int64_t *p;
   int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
   if (r != MP_OK) return r;
@@ -137,12 +185,13 @@ MP_EXTERN int mp_value_get_i64(int64_t *out, mp_value_t *value, size_t index) {
 
 MP_EXTERN int mp_value_set_i64(mp_value_t *value, size_t index, int64_t v) {
   const char *op = "mp_value_set_i64";
-  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
-    MP_CHECK_ARG(fits_int32(v), op, "the value does not fit in int32");
-    int32_t *p;
-    int r = element(&p, value, index, op, {MP_TYPE_INT32});
-    if (r == MP_OK) __atomic_store_n(p, int32_t(v), __ATOMIC_SEQ_CST);
-    return r;
+  int64_t lo, hi;
+  if (is_narrow(value, &lo, &hi)) {
+    MP_CHECK_ARG(v >= lo && v <= hi, op, "the value does not fit the element type");
+    return with_narrow(value, index, op, [&](auto *p) {
+      __atomic_store_n(p, element_t<decltype(p)>(v), __ATOMIC_SEQ_CST);
+      return int(MP_OK);
+    });
   }
   int64_t *p;
   int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
@@ -170,6 +219,16 @@ MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v) {
 
 MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index) {
   MP_CHECK_ARG(out, "mp_value_get_f64", "out is NULL");
+  if (valid_handle(value) && value->shared->type == MP_TYPE_FLOAT) {
+    uint32_t *p;
+    int r = element(&p, value, index, "mp_value_get_f64", {MP_TYPE_FLOAT});
+    if (r != MP_OK) return r;
+    uint32_t bits = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    *out = f;
+    return MP_OK;
+  }
   uint64_t *p;
   int r = element(&p, value, index, "mp_value_get_f64", {MP_TYPE_DOUBLE});
   if (r != MP_OK) return r;
@@ -179,6 +238,16 @@ MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index) {
 }
 
 MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v) {
+  if (valid_handle(value) && value->shared->type == MP_TYPE_FLOAT) {
+    uint32_t *p;
+    int r = element(&p, value, index, "mp_value_set_f64", {MP_TYPE_FLOAT});
+    if (r != MP_OK) return r;
+    float f = to_float(v);
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    __atomic_store_n(p, bits, __ATOMIC_SEQ_CST);
+    return MP_OK;
+  }
   uint64_t *p;
   int r = element(&p, value, index, "mp_value_set_f64", {MP_TYPE_DOUBLE});
   if (r != MP_OK) return r;
@@ -191,12 +260,15 @@ MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v) {
 MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index, int64_t delta) {
   const char *op = "mp_value_add_i64";
   MP_CHECK_ARG(out, op, "out is NULL");
-  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
-    MP_CHECK_ARG(fits_int32(delta), op, "delta does not fit in int32");
-    int32_t *p;
-    int r = element(&p, value, index, op, {MP_TYPE_INT32});
-    if (r == MP_OK) *out = __atomic_add_fetch(p, int32_t(delta), __ATOMIC_SEQ_CST);
-    return r;
+  int64_t lo, hi;
+  if (is_narrow(value, &lo, &hi)) {
+    // An unsigned element takes a negative delta too (a decrement).
+    int64_t least = lo < 0 ? lo : -hi;
+    MP_CHECK_ARG(delta >= least && delta <= hi, op, "delta does not fit the element type");
+    return with_narrow(value, index, op, [&](auto *p) {
+      *out = __atomic_add_fetch(p, element_t<decltype(p)>(delta), __ATOMIC_SEQ_CST);
+      return int(MP_OK);
+    });
   }
   int64_t *p;
   int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});
@@ -207,16 +279,18 @@ MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index, in
 MP_EXTERN int mp_value_cas_i64(mp_value_t *value, size_t index, int64_t expected,
                                int64_t desired, int64_t *actual) {
   const char *op = "mp_value_cas_i64";
-  if (valid_handle(value) && value->shared->type == MP_TYPE_INT32) {
-    MP_CHECK_ARG(fits_int32(expected) && fits_int32(desired), op, "values do not fit in int32");
-    int32_t *p;
-    int r = element(&p, value, index, op, {MP_TYPE_INT32});
-    if (r != MP_OK) return r;
-    int32_t e = int32_t(expected);
-    bool swapped = __atomic_compare_exchange_n(p, &e, int32_t(desired), false,
-                                               __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-    if (actual) *actual = swapped ? expected : e;
-    return swapped ? 1 : 0;
+  int64_t lo, hi;
+  if (is_narrow(value, &lo, &hi)) {
+    MP_CHECK_ARG(expected >= lo && expected <= hi && desired >= lo && desired <= hi, op,
+                 "values do not fit the element type");
+    return with_narrow(value, index, op, [&](auto *p) {
+      using T = element_t<decltype(p)>;
+      T e = T(expected);
+      bool swapped = __atomic_compare_exchange_n(p, &e, T(desired), false, __ATOMIC_SEQ_CST,
+                                                 __ATOMIC_SEQ_CST);
+      if (actual) *actual = swapped ? expected : int64_t(e);
+      return swapped ? 1 : 0;
+    });
   }
   int64_t *p;
   int r = element(&p, value, index, op, {MP_TYPE_INT64, MP_TYPE_UINT64});

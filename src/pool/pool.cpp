@@ -39,13 +39,18 @@ void wake_dispatcher(mp_pool &pool) {
 
 // ---- results --------------------------------------------------------------
 
-// Record one item's outcome (pool.mu held); finishing the last item wakes
-// waiters and queues the callback.
+// The result whose callback this thread is running.
+thread_local const mp_result *t_calling_back = nullptr;
+
+bool has_callback(const mp_result *r) { return r->on_success || r->on_error; }
+
+// Record one item's outcome (pool.mu held). Finishing the last item queues
+// the callback, or wakes the waiters when there is none.
 void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
   bool finished = false;
   {
     std::lock_guard<std::mutex> lock(r->mu);
-    if (item.index >= r->items.size() || r->done) return;
+    if (item.index >= r->items.size() || r->complete) return;
     ItemResult &slot = r->items[item.index];
     if (slot.status != kItemPending) return;  // already filled
     bump(pool, item.status == MP_OK ? MP_POOL_DONE : MP_POOL_FAILED);
@@ -54,15 +59,11 @@ void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
     slot = std::move(item);
     if (r->per_item) r->finished.push_back(index);
     finished = --r->remaining == 0;
-    if (finished) r->done = true;
+    r->complete = finished;
+    if (finished && !has_callback(r)) r->done = true;
   }
+  if (finished && has_callback(r)) return queue_callback(pool, r);
   if (finished || r->per_item) r->cv.notify_all();
-  if (!finished) return;
-  if (r->on_success || r->on_error) {
-    r->refs.fetch_add(1);
-    pool.cb_queue.push_back(r);
-    pool.cb_cv.notify_one();
-  }
 }
 
 void fail_chunk(mp_pool &pool, Chunk *c, int status, const char *why) {
@@ -103,7 +104,10 @@ void callback_loop(mp_pool *pool) {
     pool->cb_queue.pop_front();
     lock.unlock();
     mp_result_cb cb = r->status == MP_OK ? r->on_success : r->on_error;
+    t_calling_back = r;
     if (cb) cb(r, r->payload);
+    t_calling_back = nullptr;
+    mark_done(r);  // only now: whoever waited sees what the callback did
     result_unref(r);
     lock.lock();
   }
@@ -384,6 +388,24 @@ void thread_worker_loop(mp_pool *pool) {
 }
 
 }  // namespace
+
+bool result_done(const mp_result *r) {
+  return r->done.load(std::memory_order_acquire) || t_calling_back == r;
+}
+
+void mark_done(mp_result *r) {
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->done = true;
+  }
+  r->cv.notify_all();
+}
+
+void queue_callback(mp_pool &pool, mp_result *r) {
+  r->refs.fetch_add(1);
+  pool.cb_queue.push_back(r);
+  pool.cb_cv.notify_one();
+}
 
 void result_unref(mp_result *r) {
   if (r->refs.fetch_sub(1) != 1) return;

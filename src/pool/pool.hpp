@@ -37,7 +37,11 @@ struct mp_result {
   mp::CondVar cv;
   std::vector<mp::ItemResult> items;
   size_t remaining = 0;
-  std::atomic<bool> done{false};  // written under mu; read without it by spinning waiters
+  bool complete = false;  // every item is in (under mu)
+  // Ready for waiters: complete, and its callback (if any) has returned,
+  // as Python runs it before waking them. Written under mu; read without
+  // it by spinning waiters.
+  std::atomic<bool> done{false};
   int status = MP_OK;  // the first failure's code
   mp_result_cb on_success = nullptr;
   mp_result_cb on_error = nullptr;
@@ -75,6 +79,14 @@ struct Worker {
 };
 
 void result_unref(mp_result *r);
+// Whether the caller may see r as finished: done, or r is the result whose
+// callback this thread is running (the callback reads it).
+bool result_done(const mp_result *r);
+// Wake the waiters of a complete result (its callback has returned).
+void mark_done(mp_result *r);
+// Hand a complete result to the callback thread (pool.mu held; takes a
+// reference); waiters wake once the callback returned.
+void queue_callback(mp_pool &pool, mp_result *r);
 
 }  // namespace mp
 

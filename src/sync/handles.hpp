@@ -18,9 +18,14 @@
 MP__OBJECT_HANDLE(mp_lock, LockShared, 0x4d504c4b)      // "MPLK"
 MP__OBJECT_HANDLE(mp_sem, SemShared, 0x4d505345)        // "MPSE"
 MP__OBJECT_HANDLE(mp_event, EventShared, 0x4d504556)    // "MPEV"
-MP__OBJECT_HANDLE(mp_barrier, BarrierShared, 0x4d504252)  // "MPBR"
 MP__OBJECT_HANDLE(mp_shm, ShmShared, 0x4d50534d)        // "MPSM"
 MP__OBJECT_HANDLE(mp_value, ValueShared, 0x4d505641)    // "MPVA"
+
+struct mp_barrier : mp::ObjectHandle<mp::BarrierShared> {
+  static constexpr uint32_t kMagic = 0x4d504252;  // "MPBR"
+  uint32_t magic = kMagic;
+  mp::BarrierAction action;  // this process's (mp_barrier_set_action)
+};
 
 struct mp_cond : mp::ObjectHandle<mp::CondShared> {
   static constexpr uint32_t kMagic = 0x4d50434f;  // "MPCO"

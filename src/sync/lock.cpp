@@ -34,6 +34,12 @@ void lock_init(LockWord &w, bool recursive) {
 int lock_acquire(LockWord &w, const Deadline &deadline) {
   int r = robust_mutex_lock(&w.mutex, deadline);
   if (r == ETIMEDOUT) return fail(MP_ETIMEDOUT, "acquire: timed out");
+  // A plain lock held by this thread: with a timeout the answer is "not
+  // acquired", as for any busy lock (Python's acquire(False) is False), and
+  // at once, since only this thread could release it; without one it is an
+  // error, where Python would wait for ever.
+  if (r == EDEADLK && !deadline.forever())
+    return fail(MP_ETIMEDOUT, "acquire: the lock is held (by this thread)");
   if (r == EDEADLK) return fail(MP_ESTATE, "acquire: this thread already holds the lock");
   if (r == ENOTRECOVERABLE)
     return fail(MP_ESTATE, "acquire: the lock is unrecoverable (a holder died and "

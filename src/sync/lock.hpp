@@ -20,8 +20,9 @@ struct LockWord {
 };
 
 void lock_init(LockWord &w, bool recursive);
-// MP_OK, MP_EOWNERDEAD (held; the previous holder died), MP_ETIMEDOUT,
-// MP_ESTATE (a plain lock this thread already holds).
+// MP_OK, MP_EOWNERDEAD (held; the previous holder died), MP_ETIMEDOUT
+// (also at once for a plain lock this thread holds, given a timeout),
+// MP_ESTATE (a plain lock this thread already holds, no timeout).
 int lock_acquire(LockWord &w, const Deadline &deadline);
 // MP_OK or MP_ESTATE (not held by this thread).
 int lock_release(LockWord &w);

@@ -188,17 +188,27 @@ bool take_pending(int fd, PendingArrival *out) {
   return true;
 }
 
-// Arrive: the index, or the round passes now (returns true).
+// Arrive (guard held): the index; true for the round's last arrival.
 bool arrive(BarrierShared &b, PendingArrival *a) {
   a->index = b.count++;
-  if (b.count == b.parties) {  // the last arrival lets the round pass
-    b.count = 0;
-    b.generation.fetch_add(1, std::memory_order_seq_cst);
-    return true;
-  }
   a->generation = b.generation.load(std::memory_order_seq_cst);
   a->resets = b.resets.load(std::memory_order_seq_cst);
-  return false;
+  return b.count == b.parties;
+}
+
+// The last arrival's action (guard held), as Python's Barrier runs it in
+// the last thread before releasing the others. A barrier given an action
+// by some process, reached last by a process that set none on its handle,
+// cannot run it: that breaks the barrier rather than silently skipping it.
+int run_action(const BarrierShared &b, const BarrierAction &action) {
+  if (!action.fn) {
+    if (!__atomic_load_n(&b.has_action, __ATOMIC_SEQ_CST)) return MP_OK;
+    return fail(MP_ESTATE, "barrier_wait: the barrier has an action, but this process set none "
+                "on its handle (mp_barrier_set_action); the barrier is now broken");
+  }
+  int r = action.fn(action.payload);
+  if (r == 0) return MP_OK;
+  return fail(MP_ETASKFAILED, "barrier_wait: the action returned %d; the barrier is now broken", r);
 }
 
 }  // namespace
@@ -208,7 +218,7 @@ void barrier_forget(int fd) {
   take_pending(fd, &unused);
 }
 
-int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline) {
+int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline, const BarrierAction &action) {
   PendingArrival a;
   if (!take_pending(fd, &a)) {
     lock_barrier(b);
@@ -216,12 +226,19 @@ int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline) {
       lock_release(b.guard);
       return fail(MP_ESTATE, "barrier_wait: the barrier is broken");
     }
-    bool passed = arrive(b, &a);
-    lock_release(b.guard);
-    if (passed) {
+    if (arrive(b, &a)) {  // the last arrival: the action, then the round passes
+      int r = run_action(b, action);
+      if (r == MP_OK) {
+        b.count = 0;
+        b.generation.fetch_add(1, std::memory_order_seq_cst);
+      } else {
+        break_barrier(b);
+      }
+      lock_release(b.guard);
       futex_wake(&b.generation, -1);
-      return int(a.index);
+      return r == MP_OK ? int(a.index) : r;
     }
+    lock_release(b.guard);
   }
   for (;;) {
     int r = futex_wait(&b.generation, a.generation, deadline);
@@ -263,11 +280,17 @@ void barrier_reset(BarrierShared &b) {
 
 size_t value_element_size(uint32_t type) {
   switch (type) {
-    case MP_TYPE_INT32: return 4;
+    case MP_TYPE_INT32:
+    case MP_TYPE_FLOAT: return 4;
     case MP_TYPE_INT64:
     case MP_TYPE_UINT64:
     case MP_TYPE_DOUBLE: return 8;
-    case MP_TYPE_BYTES: return 1;
+    case MP_TYPE_INT16:
+    case MP_TYPE_UINT16: return 2;
+    case MP_TYPE_BYTES:
+    case MP_TYPE_INT8:
+    case MP_TYPE_UINT8:
+    case MP_TYPE_CHAR: return 1;
   }
   return 0;
 }

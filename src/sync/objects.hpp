@@ -47,6 +47,16 @@ struct BarrierShared {
   std::atomic<uint32_t> generation;  // futex word: bumped when a round passes
   std::atomic<uint32_t> broken;
   std::atomic<uint32_t> resets;  // bumped by reset: waiters of an old round fail
+  // Appended in 0.2 (zero in a barrier of 0.1: no default, no action).
+  uint32_t has_default_timeout;  // mp_barrier_wait(MP_FOREVER) waits default_timeout_ms
+  uint32_t has_action;           // some process gave the barrier an action
+  int64_t default_timeout_ms;
+};
+
+// The action of a barrier's handle (its process's code) and its payload.
+struct BarrierAction {
+  int (*fn)(void *payload) = nullptr;
+  void *payload = nullptr;
 };
 
 struct ShmShared {
@@ -74,7 +84,9 @@ int cond_notify(CondShared &c, LockWord &lock, int n);
 
 // Wait for the round (fd: the barrier's descriptor). A wait canceled by a
 // token keeps the caller's arrival for this thread's next wait on it.
-int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline);
+// The last arrival of a round runs action (with the bookkeeping lock held)
+// before the round passes; if it fails, the barrier breaks.
+int barrier_wait(BarrierShared &b, int fd, const Deadline &deadline, const BarrierAction &action);
 // Drop this thread's arrival left by a canceled wait on the barrier of fd.
 void barrier_forget(int fd);
 void barrier_abort(BarrierShared &b);

@@ -923,6 +923,61 @@ static void body_callback_result_valid_after_free(int mode) {
 DEF_FORK(callback_result_valid_after_free)
 DEF_THREADS(callback_result_valid_after_free)
 
+/* Defect 4 of issue 20: Python runs a result's callback before its waiters
+ * wake (AsyncResult._set calls the callback, then sets the event). A
+ * callback that writes a global must be seen by whoever returns from
+ * wait/get, or sees ready() == 1, on every run. The callback sleeps a
+ * little so that a wrong order shows every time. */
+static volatile int g_written; /* written by the callback only */
+
+static void write_global(mp_result_t *r, void *payload) {
+  (void)r;
+  sleep_ms(20);
+  __atomic_store_n(&g_written, (int)(intptr_t)payload, __ATOMIC_SEQ_CST);
+}
+
+static int written(void) { return __atomic_load_n(&g_written, __ATOMIC_SEQ_CST); }
+
+static void body_callback_runs_before_wait(int mode) {
+  mp_pool_t *p = new_pool(mode, 2);
+  args_t a;
+  args_make(&a, 20, NULL);
+  for (int run = 1; run <= 8; run++) {
+    mp_result_t *r = NULL;
+    const void *data;
+    size_t len;
+    MP_ASSERT_OK(mp_pool_map_async(&r, p, "square", a.ptr, a.len, a.n, 0, write_global, NULL,
+                                   (void *)(intptr_t)(4 * run)));
+    MP_ASSERT_OK(mp_result_wait(r, WAIT_MS));
+    if (written() != 4 * run) fail_msg("run %d: wait returned before the map callback ran", run);
+    mp_result_free(r);
+    MP_ASSERT_OK(mp_pool_apply_async(&r, p, "fail", "x", 1, NULL, write_global,
+                                     (void *)(intptr_t)(4 * run + 1)));
+    MP_ASSERT_ERR(mp_result_get(&data, &len, r, WAIT_MS), MP_ETASKFAILED);
+    if (written() != 4 * run + 1)
+      fail_msg("run %d: get returned before the error callback ran", run);
+    mp_result_free(r);
+    MP_ASSERT_OK(mp_pool_apply_async(&r, p, "square", "3", 1, write_global, NULL,
+                                     (void *)(intptr_t)(4 * run + 2)));
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (mp_result_ready(r) != 1 && now_ms() < deadline) sleep_ms(1);
+    if (written() != 4 * run + 2) fail_msg("run %d: ready() was 1 before the callback ran", run);
+    assert_int_equal(mp_result_successful(r), 1);
+    mp_result_free(r);
+  }
+  /* An empty map is done at once, but still only after its callback. */
+  mp_result_t *r = NULL;
+  MP_ASSERT_OK(mp_pool_map_async(&r, p, "square", NULL, NULL, 0, 0, write_global, NULL,
+                                 (void *)(intptr_t)99));
+  MP_ASSERT_OK(mp_result_wait(r, WAIT_MS));
+  assert_int_equal(written(), 99);
+  mp_result_free(r);
+  args_free(&a);
+  pool_done(p);
+}
+DEF_FORK(callback_runs_before_wait)
+DEF_THREADS(callback_runs_before_wait)
+
 /* ------------------------------------------------------------------------
  * map, map_async
  * ---------------------------------------------------------------------- */
@@ -2456,6 +2511,8 @@ int main(int argc, char **argv) {
       T(test_pool_result_free_before_done_threads),
       T(test_pool_callback_result_valid_after_free_fork),
       T(test_pool_callback_result_valid_after_free_threads),
+      T(test_pool_callback_runs_before_wait_fork),
+      T(test_pool_callback_runs_before_wait_threads),
       T(test_pool_map_order_fork),
       T(test_pool_map_order_spawn),
       T(test_pool_map_order_threads),

@@ -448,6 +448,68 @@ static int ts_cond_producer(const void *arg, size_t len, void *payload) {
   return 0;
 }
 
+/* Predicate of the wait_for tests: shm word 0 equals the wanted value. */
+typedef struct {
+  volatile int64_t *word;
+  int64_t want;
+  int calls;
+} waitfor_pred_t;
+
+static int word_equals(void *payload) {
+  waitfor_pred_t *p = payload;
+  p->calls++;
+  return *p->word == p->want;
+}
+
+/* CPython _TestCondition._test_waitfor_f. fds: lock, cond, shm (word 0:
+ * state). Under the lock: state = 0, notify, wait_for(state == 4). */
+static int ts_waitfor(const void *arg, size_t len, void *payload) {
+  (void)arg, (void)len, (void)payload;
+  mp_lock_t *l = child_lock(0);
+  mp_cond_t *c = l ? child_cond(1, l) : NULL;
+  mp_shm_t *s = child_shm(2);
+  CK(l && c && s);
+  volatile int64_t *state = mp_shm_data(s);
+  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  state[0] = 0;
+  CK(mp_cond_notify(c, 1) == MP_OK);
+  waitfor_pred_t pred = {state, 4, 0};
+  CK(mp_cond_wait_for(c, word_equals, &pred, MP_FOREVER) == MP_OK);
+  CK(state[0] == 4 && mp_lock_locked(l) == 1);
+  CK(mp_lock_release(l) == MP_OK);
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+  return 0;
+}
+
+/* CPython _TestCondition._test_waitfor_timeout_f. fds: lock, cond, shm
+ * (word 0: state, word 1: success), sem. Release sem, then wait_for(state
+ * == 4, 100 ms) under the lock: success if it timed out after a plausible
+ * time (0.6x to 10x, as CPython's bounds). */
+static int ts_waitfor_timeout(const void *arg, size_t len, void *payload) {
+  (void)arg, (void)len, (void)payload;
+  mp_lock_t *l = child_lock(0);
+  mp_cond_t *c = l ? child_cond(1, l) : NULL;
+  mp_shm_t *s = child_shm(2);
+  mp_sem_t *sem = child_sem(3);
+  CK(l && c && s && sem);
+  volatile int64_t *sh = mp_shm_data(s);
+  CK(mp_sem_release(sem) == MP_OK);
+  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  waitfor_pred_t pred = {sh, 4, 0};
+  int64_t t0 = now_ms();
+  int r = mp_cond_wait_for(c, word_equals, &pred, 100);
+  int64_t dt = now_ms() - t0;
+  if (r == MP_ETIMEDOUT && dt > 60 && dt < 1000 && mp_lock_locked(l) == 1) sh[1] = 1;
+  CK(mp_lock_release(l) == MP_OK);
+  mp_sem_free(sem);
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+  return 0;
+}
+
 /* fds: lock, cond, shm. Under the lock count itself in shm[2], then wait
  * once (timeout a ms, or forever if a < 0); returns 0 if notified (b == 0)
  * or if the wait reports MP_EOWNERDEAD (b == 1). */
@@ -513,6 +575,54 @@ static int ts_barrier(const void *arg, size_t len, void *payload) {
   mp_value_free(v);
   mp_barrier_free(b);
   return first;
+}
+
+/* CPython _TestBarrier's AppendTrue: the action counts itself in value
+ * element 0 (the payload is this process's handle on the value). */
+static int append_true(void *payload) {
+  int64_t n;
+  return mp_value_add_i64(&n, payload, 0, 1) == MP_OK ? 0 : 1;
+}
+
+/* A "broken" answer of one party: Python raises BrokenBarrierError for a
+ * timeout too; here the timed-out party gets MP_ETIMEDOUT, the others
+ * MP_ESTATE. */
+static int is_broken(int r) { return r == MP_ETIMEDOUT || r == MP_ESTATE; }
+
+enum { kBarrierN = 5 }; /* CPython's _TestBarrier.N */
+
+/* One party of the ported _TestBarrier tests; value element 1 counts the
+ * parties that saw the barrier broken. a: 0 _test_action_f, 1
+ * _test_timeout_f, 2 _test_default_timeout_f. Returns 0 if this party saw
+ * what the test expects. */
+static int barrier_party(mp_barrier_t *b, mp_value_t *v, int test) {
+  int64_t n;
+  if (test == 0) {
+    if (mp_barrier_wait(b, 30000) < 0) return 2;
+    CK(mp_value_get_i64(&n, v, 0) == MP_OK);
+    return n == 1 ? 0 : 3; /* the action ran once, before anyone was released */
+  }
+  int i = mp_barrier_wait(b, 30000);
+  if (i < 0) return 2;
+  if (i == kBarrierN / 2) sleep_ms(1000); /* one party is late */
+  int r = mp_barrier_wait(b, test == 1 ? 500 : MP_FOREVER); /* 2: the default, 500 ms */
+  if (is_broken(r)) CK(mp_value_add_i64(&n, v, 1, 1) == MP_OK);
+  return 0;
+}
+
+/* fds: barrier, value. barrier_party(a) with the action set on this
+ * process's handle. */
+static int ts_barrier_party(const void *arg, size_t len, void *payload) {
+  (void)payload;
+  targ_t t = targ_of(arg, len);
+  mp_barrier_t *b = child_barrier(0);
+  mp_value_t *v = child_value(1);
+  CK(b && v);
+  if (t.a == 0) CK(mp_barrier_set_action(b, append_true, v) == MP_OK);
+  int r = barrier_party(b, v, t.a);
+  mp_value_free(v);
+  mp_barrier_free(b);
+  return r;
 }
 
 /* fds: barrier. Wait; returns 0 if the wait failed with MP_ESTATE. */
@@ -670,9 +780,12 @@ static void register_targets(void) {
       {"ts_cond_consumer", ts_cond_consumer},
       {"ts_cond_producer", ts_cond_producer},
       {"ts_cond_waiter", ts_cond_waiter},
+      {"ts_waitfor", ts_waitfor},
+      {"ts_waitfor_timeout", ts_waitfor_timeout},
       {"ts_notify_die", ts_notify_die},
       {"ts_barrier", ts_barrier},
       {"ts_barrier_broken", ts_barrier_broken},
+      {"ts_barrier_party", ts_barrier_party},
       {"ts_shm_write", ts_shm_write},
       {"ts_value_add", ts_value_add},
       {"ts_value_locked_f64", ts_value_locked_f64},
@@ -730,15 +843,16 @@ static void test_sync_lock_plain_acquire_release(void **state) {
   mp_lock_free(l);
 }
 
-/* A plain lock acquired again by its holder: MP_ESTATE (Python would
- * deadlock), whatever the timeout. */
+/* A plain lock acquired again by its holder: MP_ESTATE without a timeout
+ * (Python would deadlock); with one, "not acquired" at once (Python waits
+ * the timeout and returns False; here only this thread could release). */
 static void test_sync_lock_plain_acquire_twice_estate(void **state) {
   (void)state;
   mp_lock_t *l = NULL;
   MP_ASSERT_OK(mp_lock_new(&l, 0));
   MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
   MP_ASSERT_ERR(mp_lock_acquire(l, MP_FOREVER), MP_ESTATE); /* not a deadlock */
-  MP_ASSERT_ERR(mp_lock_acquire(l, 200), MP_ESTATE);
+  MP_ASSERT_ERR(mp_lock_acquire(l, 200), MP_ETIMEDOUT);
   assert_int_equal(mp_lock_locked(l), 1);
   MP_ASSERT_OK(mp_lock_release(l));
   assert_int_equal(mp_lock_locked(l), 0);
@@ -746,19 +860,32 @@ static void test_sync_lock_plain_acquire_twice_estate(void **state) {
   mp_lock_free(l);
 }
 
-static void test_sync_lock_plain_acquire_twice_timeout0_estate(void **state) {
+/* Defect 7 of issue 20: acquire(False) by the holder is "not acquired"
+ * (MP_ETIMEDOUT, as for any busy lock), not an error. Ported from CPython
+ * _test_multiprocessing _TestLock.test_lock:
+ *   lock.acquire() is True; lock.acquire(False) is False; lock.release();
+ *   a second release raises. */
+static void test_sync_lock_plain_acquire_twice_timeout0_not_acquired(void **state) {
   (void)state;
   mp_lock_t *l = NULL;
   MP_ASSERT_OK(mp_lock_new(&l, 0));
-  MP_ASSERT_OK(mp_lock_acquire(l, 0));
+  MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
   int r = mp_lock_acquire(l, 0);
-  const char *msg = mp_last_error();
   char copy[256];
-  snprintf(copy, sizeof copy, "%s", msg);
+  snprintf(copy, sizeof copy, "%s", mp_last_error());
   MP_ASSERT_OK(mp_lock_release(l));
+  MP_ASSERT_ERR(mp_lock_release(l), MP_ESTATE);
+  /* An RLock's holder takes it again, also without waiting. */
+  mp_lock_t *rl = NULL;
+  MP_ASSERT_OK(mp_lock_new(&rl, MP_LOCK_RECURSIVE));
+  MP_ASSERT_OK(mp_lock_acquire(rl, 0));
+  MP_ASSERT_OK(mp_lock_acquire(rl, 0));
+  MP_ASSERT_OK(mp_lock_release(rl));
+  MP_ASSERT_OK(mp_lock_release(rl));
+  mp_lock_free(rl);
   mp_lock_free(l);
-  if (r != MP_ESTATE)
-    fail_msg("acquire(0) by the holder of a plain lock = %s, expected ESTATE (%s)",
+  if (r != MP_ETIMEDOUT)
+    fail_msg("acquire(0) by the holder of a plain lock = %s, expected ETIMEDOUT (%s)",
              mp_err_name(r), copy);
 }
 
@@ -858,7 +985,7 @@ static void test_sync_lock_held_by_other_process(void **state) {
   assert_int_equal(mp_lock_locked(l), 0);
   MP_ASSERT_OK(mp_lock_acquire(l, 0));
   assert_int_equal(mp_lock_locked(l), 1);
-  MP_ASSERT_ERR(mp_lock_acquire(l, 0), MP_ESTATE);
+  MP_ASSERT_ERR(mp_lock_acquire(l, 0), MP_ETIMEDOUT);
   MP_ASSERT_OK(mp_lock_release(l));
   assert_int_equal(mp_lock_locked(l), 0);
   mp_event_free(held);
@@ -981,7 +1108,7 @@ static void test_sync_value_lock_owner_death(void **state) {
   MP_ASSERT_OK(mp_value_release(v));
   MP_ASSERT_ERR(mp_value_release(v), MP_ESTATE);
   MP_ASSERT_OK(mp_value_acquire(v, 0));
-  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ESTATE);
+  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ETIMEDOUT);
   MP_ASSERT_OK(mp_value_release(v));
   mp_event_free(held);
   mp_value_free(v);
@@ -1387,6 +1514,82 @@ static void test_sync_cond_producer_consumer(void **state) {
   mp_lock_free(l);
 }
 
+/* Ported from CPython _TestCondition.test_waitfor. */
+static void test_sync_cond_waitfor(void **state) {
+  (void)state;
+  mp_lock_t *l = NULL;
+  mp_cond_t *c = NULL;
+  mp_shm_t *s = NULL;
+  MP_ASSERT_OK(mp_lock_new(&l, 0));
+  MP_ASSERT_OK(mp_cond_new(&c, l));
+  MP_ASSERT_OK(mp_shm_new(&s, 2 * sizeof(int64_t)));
+  volatile int64_t *st = mp_shm_data(s);
+  st[0] = -1;
+  int fds[] = {mp_lock_fileno(l), mp_cond_fileno(c), mp_shm_fileno(s)};
+  targ_t a = {0, 0, 0, 0};
+  mp_process_t *p = start_child("ts_waitfor", a, MP_START_FORK, fds, 3);
+  MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+  waitfor_pred_t pred = {st, 0, 0};
+  MP_ASSERT_OK(mp_cond_wait_for(c, word_equals, &pred, MP_FOREVER));
+  assert_int_equal(st[0], 0);
+  MP_ASSERT_OK(mp_lock_release(l));
+  for (int i = 0; i < 4; i++) {
+    sleep_ms(10);
+    MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+    st[0] = st[0] + 1;
+    MP_ASSERT_OK(mp_cond_notify(c, 1));
+    MP_ASSERT_OK(mp_lock_release(l));
+  }
+  assert_int_equal(finish_child(p, 30000), 0);
+  /* The predicate is checked before waiting: true at once, no wait; a
+   * false one with timeout 0 is checked once more, then MP_ETIMEDOUT. */
+  MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+  waitfor_pred_t now = {st, 4, 0};
+  MP_ASSERT_OK(mp_cond_wait_for(c, word_equals, &now, MP_FOREVER));
+  assert_int_equal(now.calls, 1);
+  waitfor_pred_t never = {st, 99, 0};
+  MP_ASSERT_ERR(mp_cond_wait_for(c, word_equals, &never, 0), MP_ETIMEDOUT);
+  assert_int_equal(mp_lock_locked(l), 1);
+  MP_ASSERT_ERR(mp_cond_wait_for(c, NULL, &never, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_cond_wait_for(c, word_equals, &never, -2), MP_EINVAL);
+  MP_ASSERT_OK(mp_lock_release(l));
+  MP_ASSERT_ERR(mp_cond_wait_for(c, word_equals, &never, 0), MP_ESTATE); /* not held */
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+}
+
+/* Ported from CPython _TestCondition.test_waitfor_timeout. */
+static void test_sync_cond_waitfor_timeout(void **state) {
+  (void)state;
+  mp_lock_t *l = NULL;
+  mp_cond_t *c = NULL;
+  mp_shm_t *s = NULL;
+  mp_sem_t *sem = NULL;
+  MP_ASSERT_OK(mp_lock_new(&l, 0));
+  MP_ASSERT_OK(mp_cond_new(&c, l));
+  MP_ASSERT_OK(mp_shm_new(&s, 2 * sizeof(int64_t)));
+  MP_ASSERT_OK(mp_sem_new(&sem, 0, 0));
+  volatile int64_t *sh = mp_shm_data(s);
+  int fds[] = {mp_lock_fileno(l), mp_cond_fileno(c), mp_shm_fileno(s), mp_sem_fileno(sem)};
+  targ_t a = {0, 0, 0, 0};
+  mp_process_t *p = start_child("ts_waitfor_timeout", a, MP_START_FORK, fds, 4);
+  MP_ASSERT_OK(mp_sem_acquire(sem, 30000));
+  for (int i = 0; i < 3; i++) { /* notifications that never make it true */
+    sleep_ms(10);
+    MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
+    sh[0] = sh[0] + 1;
+    MP_ASSERT_OK(mp_cond_notify(c, 1));
+    MP_ASSERT_OK(mp_lock_release(l));
+  }
+  assert_int_equal(finish_child(p, 30000), 0);
+  assert_int_equal(sh[1], 1);
+  mp_sem_free(sem);
+  mp_shm_free(s);
+  mp_cond_free(c);
+  mp_lock_free(l);
+}
+
 /* Wait under the lock until shm[2] counts n waiters; they are then all
  * inside mp_cond_wait (each counted itself while holding the lock). */
 static int wait_for_cond_waiters(mp_lock_t *l, mp_shm_t *s, int64_t n, int timeout_ms) {
@@ -1697,6 +1900,87 @@ static void test_sync_barrier_basics(void **state) {
   mp_barrier_free(NULL);
 }
 
+/* N - 1 child processes and this one run barrier_party(test) on a barrier
+ * made with mp_barrier_new2(action, timeout_ms); returns value element k. */
+static int64_t run_barrier_parties(int test, int with_action, int64_t timeout_ms, size_t k) {
+  mp_value_t *v = NULL;
+  mp_barrier_t *b = NULL;
+  MP_ASSERT_OK(mp_value_new(&v, MP_TYPE_INT64, 2, 0));
+  MP_ASSERT_OK(mp_barrier_new2(&b, kBarrierN, with_action ? append_true : NULL, v, timeout_ms));
+  int fds[] = {mp_barrier_fileno(b), mp_value_fileno(v)};
+  targ_t a = {test, 0, 0, 0};
+  mp_process_t *p[kBarrierN - 1];
+  for (int i = 0; i < kBarrierN - 1; i++)
+    p[i] = start_child("ts_barrier_party", a, MP_START_FORK, fds, 2);
+  int mine = barrier_party(b, v, test);
+  for (int i = 0; i < kBarrierN - 1; i++) assert_int_equal(finish_child(p[i], 30000), 0);
+  assert_int_equal(mine, 0);
+  int64_t n = -1;
+  MP_ASSERT_OK(mp_value_get_i64(&n, v, k));
+  mp_barrier_free(b);
+  mp_value_free(v);
+  return n;
+}
+
+/* Ported from CPython _TestBarrier.test_action: the action runs once per
+ * round, before any party is released. */
+static void test_sync_barrier_action(void **state) {
+  (void)state;
+  assert_int_equal(run_barrier_parties(0, 1, MP_FOREVER, 0), 1);
+}
+
+/* Ported from CPython _TestBarrier.test_timeout: one party is late; every
+ * party sees the barrier broken. */
+static void test_sync_barrier_timeout(void **state) {
+  (void)state;
+  assert_int_equal(run_barrier_parties(1, 0, MP_FOREVER, 1), kBarrierN);
+}
+
+/* Ported from CPython _TestBarrier.test_default_timeout: the same with
+ * the barrier's default timeout (500 ms) instead of wait(0.5). */
+static void test_sync_barrier_default_timeout(void **state) {
+  (void)state;
+  assert_int_equal(run_barrier_parties(2, 0, 500, 1), kBarrierN);
+}
+
+static int g_action_calls;
+static int failing_action(void *payload) {
+  (void)payload;
+  return ++g_action_calls == 2 ? 7 : 0; /* the second round's action fails */
+}
+
+/* A failing action breaks the barrier (Python: the action's exception in
+ * its thread, BrokenBarrierError in the others); a process that set no
+ * action on a barrier that has one breaks it rather than skipping it. */
+static void test_sync_barrier_action_fails_or_missing(void **state) {
+  (void)state;
+  mp_barrier_t *b = NULL, *other = NULL;
+  g_action_calls = 0;
+  MP_ASSERT_OK(mp_barrier_new2(&b, 1, failing_action, NULL, MP_FOREVER));
+  assert_int_equal(mp_barrier_wait(b, 0), 0);
+  MP_ASSERT_ERR(mp_barrier_wait(b, 0), MP_ETASKFAILED);
+  assert_int_equal(mp_barrier_broken(b), 1);
+  MP_ASSERT_ERR(mp_barrier_wait(b, 0), MP_ESTATE);
+  MP_ASSERT_OK(mp_barrier_reset(b));
+  assert_int_equal(mp_barrier_wait(b, 0), 0); /* third call succeeds */
+  assert_int_equal(g_action_calls, 3);
+  /* A second handle on it (as another process opens it) without the action. */
+  MP_ASSERT_OK(mp_barrier_from_fd(&other, dup(mp_barrier_fileno(b))));
+  MP_ASSERT_ERR(mp_barrier_wait(other, 0), MP_ESTATE);
+  assert_int_equal(mp_barrier_broken(b), 1);
+  MP_ASSERT_OK(mp_barrier_reset(other));
+  MP_ASSERT_OK(mp_barrier_set_action(other, failing_action, NULL));
+  assert_int_equal(mp_barrier_wait(other, 0), 0);
+  assert_int_equal(g_action_calls, 4);
+  MP_ASSERT_ERR(mp_barrier_set_action(other, NULL, NULL), MP_EINVAL);
+  MP_ASSERT_ERR(mp_barrier_set_action(NULL, failing_action, NULL), MP_EINVAL);
+  mp_barrier_t *none = NULL;
+  MP_ASSERT_ERR(mp_barrier_new2(&none, 2, NULL, NULL, -2), MP_EINVAL);
+  assert_null(none);
+  mp_barrier_free(other);
+  mp_barrier_free(b);
+}
+
 /* 4 processes, parties 4: distinct indexes 0..3 (reported by exit code)
  * in each of 3 rounds. */
 static void test_sync_barrier_indexes_four_processes(void **state) {
@@ -1901,7 +2185,7 @@ static void test_sync_value_new_errors(void **state) {
   MP_ASSERT_ERR(mp_value_new(NULL, MP_TYPE_INT64, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)0, 1, 0), MP_EINVAL);
   assert_null(v);
-  MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)6, 1, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)12, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)-1, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_INT64, 0, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_BYTES, 0, 0), MP_EINVAL);
@@ -2091,6 +2375,77 @@ static void test_sync_value_double(void **state) {
   mp_value_free(v);
 }
 
+/* The small type codes of Python's Value/Array ('h', 'H', 'b', 'B', 'c',
+ * 'f'): each range's ends, refusal beyond them, add wrapping as ctypes
+ * does, cas, and a child process sees what the parent wrote. */
+static void test_sync_value_small_integers(void **state) {
+  (void)state;
+  static const struct {
+    mp_type_t type;
+    int64_t lo, hi;
+  } kinds[] = {{MP_TYPE_INT16, INT16_MIN, INT16_MAX}, {MP_TYPE_UINT16, 0, UINT16_MAX},
+               {MP_TYPE_INT8, INT8_MIN, INT8_MAX},    {MP_TYPE_UINT8, 0, UINT8_MAX},
+               {MP_TYPE_CHAR, 0, UINT8_MAX}};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; ++k) {
+    mp_value_t *v = NULL;
+    int64_t x = 99, actual = 0;
+    MP_ASSERT_OK(mp_value_new(&v, kinds[k].type, 3, MP_VALUE_LOCK));
+    assert_int_equal(mp_value_type(v), kinds[k].type);
+    assert_int_equal(mp_value_count(v), 3);
+    MP_ASSERT_OK(mp_value_get_i64(&x, v, 2));
+    assert_int_equal(x, 0);
+    const int64_t ends[] = {kinds[k].lo, kinds[k].hi, 0, 1};
+    for (size_t i = 0; i < 4; ++i) {
+      MP_ASSERT_OK(mp_value_set_i64(v, i % 3, ends[i]));
+      MP_ASSERT_OK(mp_value_get_i64(&x, v, i % 3));
+      assert_int_equal(x, ends[i]);
+    }
+    MP_ASSERT_ERR(mp_value_set_i64(v, 0, kinds[k].hi + 1), MP_EINVAL);
+    MP_ASSERT_ERR(mp_value_set_i64(v, 0, kinds[k].lo - 1), MP_EINVAL);
+    MP_ASSERT_ERR(mp_value_set_i64(v, 3, 0), MP_EINVAL);
+    MP_ASSERT_OK(mp_value_set_i64(v, 1, kinds[k].hi));
+    MP_ASSERT_OK(mp_value_add_i64(&x, v, 1, 1)); /* wraps, as ctypes does */
+    assert_int_equal(x, kinds[k].lo);
+    MP_ASSERT_OK(mp_value_add_i64(&x, v, 1, -1));
+    assert_int_equal(x, kinds[k].hi);
+    MP_ASSERT_ERR(mp_value_add_i64(&x, v, 1, INT64_MAX), MP_EINVAL);
+    assert_int_equal(mp_value_cas_i64(v, 1, kinds[k].hi, 7, &actual), 1);
+    assert_int_equal(mp_value_cas_i64(v, 1, kinds[k].hi, 8, &actual), 0);
+    assert_int_equal(actual, 7);
+    MP_ASSERT_ERR(mp_value_cas_i64(v, 1, 7, kinds[k].hi + 1, NULL), MP_EINVAL);
+    double d;
+    MP_ASSERT_ERR(mp_value_get_f64(&d, v, 0), MP_EINVAL);
+    MP_ASSERT_OK(mp_value_acquire(v, 0));
+    MP_ASSERT_OK(mp_value_release(v));
+    mp_value_t *w = NULL; /* a second handle, as a child opens it */
+    MP_ASSERT_OK(mp_value_from_fd(&w, dup(mp_value_fileno(v))));
+    MP_ASSERT_OK(mp_value_get_i64(&x, w, 1));
+    assert_int_equal(x, 7);
+    mp_value_free(w);
+    mp_value_free(v);
+  }
+}
+
+static void test_sync_value_float(void **state) {
+  (void)state;
+  mp_value_t *v = NULL;
+  double d = 1.0;
+  int64_t x;
+  MP_ASSERT_OK(mp_value_new(&v, MP_TYPE_FLOAT, 2, 0));
+  MP_ASSERT_OK(mp_value_get_f64(&d, v, 1));
+  assert_true(d == 0.0);
+  MP_ASSERT_OK(mp_value_set_f64(v, 1, 3.25)); /* exact in a float */
+  MP_ASSERT_OK(mp_value_get_f64(&d, v, 1));
+  assert_true(d == 3.25);
+  MP_ASSERT_OK(mp_value_set_f64(v, 0, 0.1)); /* rounded to float, as ctypes' c_float */
+  MP_ASSERT_OK(mp_value_get_f64(&d, v, 0));
+  assert_true(d == (double)0.1f);
+  MP_ASSERT_ERR(mp_value_set_f64(v, 2, 1.0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_get_i64(&x, v, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_cas_i64(v, 0, 0, 1, NULL), MP_EINVAL);
+  mp_value_free(v);
+}
+
 static void test_sync_value_bytes(void **state) {
   (void)state;
   mp_value_t *v = NULL;
@@ -2179,7 +2534,7 @@ static void test_sync_value_acquire_without_lock_estate(void **state) {
   MP_ASSERT_ERR(mp_value_acquire(v, -2), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_release(v), MP_ESTATE); /* not held */
   MP_ASSERT_OK(mp_value_acquire(v, 0));
-  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ESTATE); /* a plain lock */
+  MP_ASSERT_ERR(mp_value_acquire(v, 0), MP_ETIMEDOUT); /* a plain lock */
   MP_ASSERT_OK(mp_value_set_i64(v, 0, 3));
   MP_ASSERT_OK(mp_value_release(v));
   MP_ASSERT_OK(mp_value_acquire(v, MP_FOREVER));
@@ -2793,7 +3148,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_lock_new_errors),
       cmocka_unit_test(test_sync_lock_plain_acquire_release),
       cmocka_unit_test(test_sync_lock_plain_acquire_twice_estate),
-      cmocka_unit_test(test_sync_lock_plain_acquire_twice_timeout0_estate),
+      cmocka_unit_test(test_sync_lock_plain_acquire_twice_timeout0_not_acquired),
       cmocka_unit_test(test_sync_lock_release_not_held_estate),
       cmocka_unit_test(test_sync_lock_release_other_thread_estate),
       cmocka_unit_test(test_sync_rlock_three_levels),
@@ -2816,6 +3171,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_cond_lock_held_by_other_thread_estate),
       cmocka_unit_test(test_sync_cond_wait_timeout_reacquires),
       cmocka_unit_test(test_sync_cond_producer_consumer),
+      cmocka_unit_test(test_sync_cond_waitfor),
+      cmocka_unit_test(test_sync_cond_waitfor_timeout),
       cmocka_unit_test(test_sync_cond_notify_all_wakes_three),
       cmocka_unit_test(test_sync_cond_notify_one_wakes_waiter),
       cmocka_unit_test(test_sync_cond_killed_waiter_breaks_nothing),
@@ -2823,6 +3180,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_cond_notify_not_lost_to_quick_notifier),
       cmocka_unit_test(test_sync_cond_wait_owner_dead),
       cmocka_unit_test(test_sync_barrier_basics),
+      cmocka_unit_test(test_sync_barrier_action),
+      cmocka_unit_test(test_sync_barrier_timeout),
+      cmocka_unit_test(test_sync_barrier_default_timeout),
+      cmocka_unit_test(test_sync_barrier_action_fails_or_missing),
       cmocka_unit_test(test_sync_barrier_indexes_four_processes),
       cmocka_unit_test(test_sync_barrier_timeout_breaks_for_everyone),
       cmocka_unit_test(test_sync_barrier_abort_releases_waiters),
@@ -2834,6 +3195,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_value_int64),
       cmocka_unit_test(test_sync_value_uint64),
       cmocka_unit_test(test_sync_value_double),
+      cmocka_unit_test(test_sync_value_small_integers),
+      cmocka_unit_test(test_sync_value_float),
       cmocka_unit_test(test_sync_value_bytes),
       cmocka_unit_test(test_sync_value_null_out_params),
       cmocka_unit_test(test_sync_value_acquire_without_lock_estate),

@@ -113,17 +113,22 @@ static int fd_of_empty_memfd(void) {
   return fd;
 }
 
-/* Acquire a plain lock twice on one thread: MP_ESTATE, not a deadlock. */
+/* Acquire a plain lock twice on one thread without a timeout: MP_ESTATE,
+ * not a deadlock. */
 static int lock_twice(void) {
   int r = mp_lock_acquire(F.lock, 1000);
   if (r != MP_OK) return 1;
-  r = mp_lock_acquire(F.lock, 1000);
+  r = mp_lock_acquire(F.lock, MP_FOREVER); /* with a timeout: "not acquired" */
   mp_lock_release(F.lock);
   return r;
 }
 
 /* A condition wait or notify needs the lock held: MP_ESTATE without it. */
 static int cond_wait_unlocked(void) { return mp_cond_wait(F.cond, 0); }
+static int pred_true(void *payload) {
+  (void)payload;
+  return 1;
+}
 
 static int free_twice_conn_close(void) {
   /* Closing a closed end again is a documented no-op. */
@@ -602,6 +607,10 @@ static const int64_t k_eight = 8;
   X(E, cond_wait_null, MP_EINVAL, mp_cond_wait(NULL, 0))                      \
   X(E, cond_wait_unlocked, MP_ESTATE, cond_wait_unlocked())                   \
   X(E, cond_wait_timeout, MP_EINVAL, mp_cond_wait(F.cond, -2))                \
+  X(E, cond_wait_for_null, MP_EINVAL, mp_cond_wait_for(NULL, pred_true, NULL, 0)) \
+  X(E, cond_wait_for_null_pred, MP_EINVAL, mp_cond_wait_for(F.cond, NULL, NULL, 0)) \
+  X(E, cond_wait_for_timeout, MP_EINVAL, mp_cond_wait_for(F.cond, pred_true, NULL, -2)) \
+  X(E, cond_wait_for_unlocked, MP_ESTATE, mp_cond_wait_for(F.cond, pred_true, NULL, 0)) \
   X(E, cond_notify_null, MP_EINVAL, mp_cond_notify(NULL, 1))                  \
   X(E, cond_notify_unlocked, MP_ESTATE, mp_cond_notify(F.cond, 1))            \
   X(E, cond_notify_all_null, MP_EINVAL, mp_cond_notify_all(NULL))             \
@@ -610,6 +619,11 @@ static const int64_t k_eight = 8;
   X(E, barrier_new_null, MP_EINVAL, mp_barrier_new(NULL, 2))                  \
   X(E, barrier_new_zero, MP_EINVAL, mp_barrier_new(&o_barrier, 0))            \
   OBJECT_ROWS(X, barrier, fd_of_event)                                        \
+  X(E, barrier_new2_null, MP_EINVAL, mp_barrier_new2(NULL, 2, NULL, NULL, 0))  \
+  X(E, barrier_new2_zero, MP_EINVAL, mp_barrier_new2(&o_barrier, 0, NULL, NULL, 0)) \
+  X(E, barrier_new2_timeout, MP_EINVAL, mp_barrier_new2(&o_barrier, 2, NULL, NULL, -2)) \
+  X(E, barrier_set_action_null, MP_EINVAL, mp_barrier_set_action(NULL, pred_true, NULL)) \
+  X(E, barrier_set_action_fn_null, MP_EINVAL, mp_barrier_set_action(F.barrier, NULL, NULL)) \
   X(E, barrier_wait_null, MP_EINVAL, mp_barrier_wait(NULL, 0))                \
   X(E, barrier_wait_timeout, MP_EINVAL, mp_barrier_wait(F.barrier, -2))       \
   X(E, barrier_abort_null, MP_EINVAL, mp_barrier_abort(NULL))                 \
@@ -624,7 +638,7 @@ static const int64_t k_eight = 8;
   X(V, shm_data_garbage, 1, IS_NULL(mp_shm_data(GARBAGE(mp_shm_t))))          \
   X(V, shm_size_null, 0, (int)mp_shm_size(NULL))                              \
   X(E, value_new_null, MP_EINVAL, mp_value_new(NULL, MP_TYPE_INT32, 1, 0))    \
-  X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)9, 1, 0)) \
+  X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)12, 1, 0)) \
   X(E, value_new_zero, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 0, 0)) \
   X(E, value_new_huge, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT64, SIZE_MAX, 0)) \
   X(E, value_new_flags, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 1, 4)) \

@@ -105,6 +105,32 @@ class TestPool < Minitest::Test
     assert_equal [1, 4], got.pop
   end
 
+  # Defect 4 of issue 20: the callback runs before get/wait/ready? report
+  # the result finished, as Python runs it before setting the event.
+  def test_callback_runs_before_get_and_wait
+    seen = []
+    (1..5).each do |run|
+      r = @pool.apply_async(:square, run, callback: lambda { |_v|
+        sleep 0.02
+        seen << [:ok, run]
+      })
+      assert_equal run * run, r.get(60)
+      assert_equal [:ok, run], seen.last, "run #{run}: get returned before the callback ran"
+      e = @pool.apply_async(:fail, run, error_callback: lambda { |_err|
+        sleep 0.02
+        seen << [:err, run]
+      })
+      assert e.wait(60)
+      assert_equal [:err, run], seen.last, "run #{run}: wait returned before the error callback ran"
+      m = @pool.map_async(:square, [1, 2, 3], callback: lambda { |_v|
+        sleep 0.02
+        seen << [:map, run]
+      })
+      Thread.pass until m.ready?
+      assert_equal [:map, run], seen.last, "run #{run}: ready? before the map callback ran"
+    end
+  end
+
   def test_task_failure_carries_the_exception_message
     err = assert_raises(Multiproc::TaskFailedError) { @pool.apply(:fail, 3) }
     assert_match(/bad input 3 \(ArgumentError\)/, err.message)

@@ -21,7 +21,32 @@ class TestShared < Minitest::Test
     s.value = "HELLO"
     assert_equal "HELLO", s.value
     assert_raises(Multiproc::NoSpaceError) { s.value = "x" * 100 }
-    assert_raises(ArgumentError) { Multiproc::Value.new(:float) }
+    assert_raises(ArgumentError) { Multiproc::Value.new(:real) }
+  end
+
+  # Python's typecodes 'h', 'H', 'b', 'B', 'c', 'f' (issue 20).
+  def test_value_small_types
+    { "h" => [-32_768, 32_767], "H" => [0, 65_535], "b" => [-128, 127], "B" => [0, 255] }.each do |code, (lo, hi)|
+      v = Multiproc::Value.new(code, [lo, hi])
+      assert_equal [lo, hi], v.to_a
+      assert_raises(Multiproc::InvalidArgumentError) { v[0] = hi + 1 }
+      assert_equal lo, v.add(1, 1), "#{code}: add wraps as ctypes"
+      assert v.cas(lo, 5, 1)
+      assert_equal 5, v[1]
+    end
+    c = Multiproc::Value.new("c", "x")
+    assert_equal :char, c.type
+    assert_equal "x", c.value
+    c.value = "y"
+    assert_equal "y", c.value
+    assert_equal %w[a b], Multiproc::Value.new(:char, "ab").to_a
+    f = Multiproc::Value.new("f", 0.1)
+    assert_equal :float, f.type
+    assert_equal [0.1].pack("f").unpack1("f"), f.value
+    Multiproc::Process.new { exit(f.value == [0.1].pack("f").unpack1("f") && c.value == "y" ? 0 : 1) }.start.tap do |p|
+      p.join
+      assert_equal 0, p.exitcode
+    end
   end
 
   def test_value_atomics_across_processes

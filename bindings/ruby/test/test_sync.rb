@@ -195,4 +195,71 @@ class TestSync < Minitest::Test
     assert_equal 0, result.exitcode, result.stderr
     assert_equal "trap: 0 broken=false other=1\ntimeout: broken=true\n", result.stdout
   end
+
+  def monotonic
+    ::Process.clock_gettime(::Process::CLOCK_MONOTONIC)
+  end
+
+  # Ported from CPython _TestCondition.test_waitfor.
+  def test_waitfor
+    cond = Multiproc::Condition.new
+    state = Multiproc::Value.new(:int32, -1)
+    child = Multiproc::Process.new do
+      cond.synchronize do
+        state.value = 0
+        cond.notify
+        ok = cond.wait_for { state.value == 4 }
+        exit!(ok && state.value == 4 ? 0 : 1)
+      end
+    end.start
+    cond.synchronize do
+      assert cond.wait_for(30) { state.value.zero? }
+      assert_equal 0, state.value
+    end
+    4.times do
+      sleep 0.01
+      cond.synchronize do
+        state.value += 1
+        cond.notify
+      end
+    end
+    child.join(30)
+    assert_equal 0, child.exitcode
+  end
+
+  # Ported from CPython _TestCondition.test_waitfor_timeout.
+  def test_waitfor_timeout
+    cond = Multiproc::Condition.new
+    state = Multiproc::Value.new(:int32, 0)
+    success = Multiproc::Value.new(:int32, 0)
+    sem = Multiproc::Semaphore.new(0)
+    child = Multiproc::Process.new do
+      sem.release
+      cond.synchronize do
+        t0 = monotonic
+        result = cond.wait_for(0.1) { state.value == 4 }
+        dt = monotonic - t0
+        success.value = 1 if !result && dt > 0.06 && dt < 1.0
+      end
+    end.start
+    assert sem.acquire(timeout: 30)
+    3.times do
+      sleep 0.01
+      cond.synchronize do
+        state.value += 1
+        cond.notify
+      end
+    end
+    child.join(30)
+    assert_equal 1, success.value
+  end
+
+  # After CPython _TestBarrier.test_default_timeout.
+  def test_barrier_default_timeout
+    b = Multiproc::Barrier.new(2, timeout: 0.2)
+    t0 = monotonic
+    assert_raises(Multiproc::TimeoutError) { b.wait }
+    assert_operator monotonic - t0, :>=, 0.15
+    assert b.broken?
+  end
 end

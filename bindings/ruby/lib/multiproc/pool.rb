@@ -281,6 +281,13 @@ module Multiproc
       @callback = callback
       @error_callback = error_callback
       @pool = pool
+      # The callbacks run on the completion thread after the library
+      # reports the result finished: as in Python, the result is ready to
+      # others only once they returned (see #__complete).
+      @called_back = !__callbacks?
+      @calling_back = nil # the thread running the callback
+      @called_lock = Mutex.new
+      @called_cv = ConditionVariable.new
       ObjectSpace.define_finalizer(self, Handle.finalizer([res], :mp_result_free, ::Process.pid))
     end
 
@@ -288,24 +295,29 @@ module Multiproc
     # failure (TaskFailedError, WorkerDiedError, CanceledError), or
     # TimeoutError after timeout seconds.
     def get(seconds = nil, timeout: seconds)
-      rc, data = N.mp_result_get(@res, Multiproc.timeout_ms(timeout))
-      raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
-      return items if @many
-      raise Pool.failure(rc, data, "task") if rc.negative?
+      unless wait(timeout: timeout)
+        raise Multiproc.error_for(N::MP_ETIMEDOUT, "AsyncResult#get")
+      end
 
-      Codec.load(data)
+      fetch
     end
 
-    # Wait until ready: true, or false after timeout seconds.
+    # Wait until ready (the callback, if any, has run): true, or false after
+    # timeout seconds.
     def wait(seconds = nil, timeout: seconds)
-      N.mp_result_wait(@res, Multiproc.timeout_ms(timeout)).zero?
+      deadline = timeout && ::Process.clock_gettime(::Process::CLOCK_MONOTONIC) + timeout
+      rc = N.mp_result_wait(@res, Multiproc.timeout_ms(timeout))
+      raise Multiproc.error_for(rc, "AsyncResult#wait") if rc == N::MP_EINVAL
+      rc.zero? && wait_called_back(deadline)
     end
 
     def ready?
-      Multiproc.check(N.mp_result_ready(@res)) == 1
+      Multiproc.check(N.mp_result_ready(@res)) == 1 && called_back?
     end
 
     def successful?
+      raise StateError.new("AsyncResult#successful?: not ready") unless ready?
+
       Multiproc.check(N.mp_result_successful(@res), "AsyncResult#successful?") == 1
     end
 
@@ -317,10 +329,14 @@ module Multiproc
       !(@callback.nil? && @error_callback.nil?)
     end
 
-    # Run the callbacks (on the completion thread).
+    # Run the callbacks (on the completion thread), then let the waiters go.
+    # The library's record can come a moment before it marks the result
+    # finished: wait for that without a timeout.
     def __complete # :nodoc:
+      @calling_back = Thread.current
       value = begin
-        get(0)
+        N.mp_result_wait(@res, FOREVER)
+        fetch
       rescue Error => e
         e
       end
@@ -332,10 +348,42 @@ module Multiproc
     rescue Exception => e # rubocop:disable Lint/RescueException
       warn "multiproc: a pool callback raised #{e.class}: #{e.message}"
     ensure
+      @called_lock.synchronize do
+        @called_back = true
+        @called_cv.broadcast
+      end
       @pool.__callback_done(self)
     end
 
     private
+
+    # The finished result's value; raises the task's failure.
+    def fetch
+      rc, data = N.mp_result_get(@res, 0)
+      raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
+      return items if @many
+      raise Pool.failure(rc, data, "task") if rc.negative?
+
+      Codec.load(data)
+    end
+
+    # Inside its own callback a result is finished already.
+    def called_back?
+      @called_back || @calling_back == Thread.current
+    end
+
+    # Wait for the callback to have run, until deadline (nil: no limit).
+    def wait_called_back(deadline)
+      @called_lock.synchronize do
+        until called_back?
+          left = deadline && deadline - ::Process.clock_gettime(::Process::CLOCK_MONOTONIC)
+          return false if left && left <= 0
+
+          @called_cv.wait(@called_lock, left)
+        end
+      end
+      true
+    end
 
     # Every item of a finished map, decoded in one call; raises the first
     # failure.

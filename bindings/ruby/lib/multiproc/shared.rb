@@ -18,15 +18,32 @@ module Multiproc
 
     TYPES = {
       int32: N::MP_TYPE_INT32, int64: N::MP_TYPE_INT64, uint64: N::MP_TYPE_UINT64,
-      double: N::MP_TYPE_DOUBLE, bytes: N::MP_TYPE_BYTES
+      double: N::MP_TYPE_DOUBLE, bytes: N::MP_TYPE_BYTES, int16: N::MP_TYPE_INT16,
+      uint16: N::MP_TYPE_UINT16, int8: N::MP_TYPE_INT8, uint8: N::MP_TYPE_UINT8,
+      char: N::MP_TYPE_CHAR, float: N::MP_TYPE_FLOAT
     }.freeze
 
-    # type: :int32, :int64, :uint64, :double or :bytes. initial: a number
-    # (one element), an Array (an array of its size), or for :bytes a String
-    # (capacity: its size unless count: says more). count: elements (bytes
-    # for :bytes) when no initial array gives it.
+    # Python's typecodes, accepted as the type ("c" is a char Value; a
+    # byte string is :bytes).
+    TYPECODES = {
+      "i" => :int32, "q" => :int64, "Q" => :uint64, "d" => :double, "h" => :int16,
+      "H" => :uint16, "b" => :int8, "B" => :uint8, "c" => :char, "f" => :float
+    }.freeze
+
+    # type: :int32, :int64, :uint64, :double, :bytes, :int16, :uint16,
+    # :int8, :uint8, :char, :float, or Python's typecode as a String ("i",
+    # "h", "f", ...). initial: a number (one element), an Array (an array of
+    # its size), or for :bytes a String (capacity: its size unless count:
+    # says more; for :char, one element per byte). count: elements (bytes
+    # for :bytes) when no initial array gives it. A :char element reads as
+    # a one-byte String and takes one, or an Integer 0-255; :float rounds
+    # to single precision; the integer types wrap around in #add, as ctypes.
     def initialize(type, initial = nil, count: nil, lock: false)
-      ctype = TYPES.fetch(type) { raise ArgumentError, "unknown type #{type.inspect}; one of #{TYPES.keys}" }
+      type = TYPECODES.fetch(type, type)
+      ctype = TYPES.fetch(type) do
+        raise ArgumentError, "unknown type #{type.inspect}; one of #{TYPES.keys} or #{TYPECODES.keys}"
+      end
+      initial = initial.bytes if type == :char && initial.is_a?(String) && initial.bytesize != 1
       count ||= initial.is_a?(::Array) || initial.is_a?(String) ? [initial.size, 1].max : 1
       count = Multiproc.int_arg(count, "Value.new: count", 1, SIZE_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_value_new(ctype, count, lock ? N::MP_VALUE_LOCK : 0), "Value.new")
@@ -51,9 +68,10 @@ module Multiproc
     def [](index)
       check_index(index)
       case type
-      when :double then get(N.mp_value_get_f64(ptr, index))
+      when :double, :float then get(N.mp_value_get_f64(ptr, index))
       when :uint64 then get(N.mp_value_get_u64(ptr, index))
       when :bytes then value.getbyte(index)
+      when :char then get(N.mp_value_get_i64(ptr, index)).chr
       else get(N.mp_value_get_i64(ptr, index))
       end
     end
@@ -61,7 +79,8 @@ module Multiproc
     def []=(index, v)
       check_index(index)
       rc = case type
-           when :double then N.mp_value_set_f64(ptr, index, Float(v))
+           when :double, :float then N.mp_value_set_f64(ptr, index, Float(v))
+           when :char then N.mp_value_set_i64(ptr, index, char_code(v))
            when :uint64 then N.mp_value_set_u64(ptr, index, Multiproc.int_arg(Integer(v), "Value#[]=", 0, SIZE_MAX))
            when :bytes then raise TypeError, "set a :bytes value as a whole with value="
            else N.mp_value_set_i64(ptr, index, Multiproc.int_arg(Integer(v), "Value#[]=", INT64_MIN, INT64_MAX))
@@ -122,6 +141,14 @@ module Multiproc
 
     def get(result)
       Multiproc.call_out(result, "Value")[1]
+    end
+
+    # A :char element from a one-byte String or an Integer.
+    def char_code(v)
+      return v.getbyte(0) if v.is_a?(String) && v.bytesize == 1
+      return v if v.is_a?(Integer)
+
+      raise TypeError, "a :char element is a one-byte String or an Integer 0-255, not #{v.inspect}"
     end
 
     def check_index(index)

@@ -7,12 +7,13 @@ module Multiproc
     # false when the timeout passed. Raises OwnerDeadError when the
     # previous holder died holding it: the lock is then held by the caller
     # (repair the data it protects, then release). A plain lock already
-    # held by this thread: false with a timeout (as Mutex#try_lock; only
-    # this thread could release it), StateError without one (as
-    # Mutex#lock's ThreadError: it would wait for ever).
+    # held by this thread: false with a timeout, at once (the library's
+    # answer: only this thread could release it; Python's acquire(False)
+    # is False too), StateError without one (as Mutex#lock's ThreadError:
+    # it would wait for ever).
     def acquire(timeout: nil)
       rc = c_acquire(Multiproc.timeout_ms(timeout))
-      return false if rc == N::MP_ETIMEDOUT || (rc == N::MP_ESTATE && !timeout.nil?)
+      return false if rc == N::MP_ETIMEDOUT
 
       Multiproc.check(rc, "#{self.class}#acquire")
       true
@@ -243,9 +244,12 @@ module Multiproc
   class Barrier < Handle
     c_functions free: :mp_barrier_free, fileno: :mp_barrier_fileno, from_fd: :mp_barrier_from_fd
 
-    def initialize(parties)
+    # timeout: the default of #wait without one (Python's Barrier(timeout=)),
+    # stored in the barrier for every process; nil: none. An action (Python's
+    # action=) is not offered: see README.
+    def initialize(parties, timeout: nil)
       parties = Multiproc.int_arg(parties, "Barrier.new: parties", 1, UINT_MAX)
-      _rc, ptr = Multiproc.call_out(N.mp_barrier_new(parties), "Barrier.new")
+      _rc, ptr = Multiproc.call_out(N.mp_barrier_new2(parties, Multiproc.timeout_ms(timeout)), "Barrier.new")
       adopt(ptr)
     end
 
