@@ -9,6 +9,8 @@ packages=(
   python3
   # the Go and Ruby bindings
   swig golang-go ruby-dev ruby-minitest ruby-parallel
+  # Multiproc.map progress: (its test)
+  ruby-progressbar
 )
 # --ci: also the tools of the CI-only runs (sanitizers, fuzzing, valgrind,
 # ABI check, documentation, Debian packages).
