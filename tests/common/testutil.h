@@ -130,8 +130,9 @@ static inline int settled_open_fds(int at_most) {
       fail_msg("%d descriptors open, %d before", mp__now, mp__before);      \
   } while (0)
 
-/* Number of zombie children of this process (state Z in /proc). */
-static inline int count_zombie_children(void) {
+/* Number of children of this process that are zombies (state Z in /proc),
+ * or, with zombies 0, that still run. */
+static inline int count_children(int zombies) {
   DIR *d = opendir("/proc");
   struct dirent *e;
   int n = 0;
@@ -151,12 +152,14 @@ static inline int count_zombie_children(void) {
     char state;
     int ppid;
     if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me &&
-        state == 'Z')
+        (state == 'Z') == (zombies != 0))
       n++;
   }
   closedir(d);
   return n;
 }
+
+static inline int count_zombie_children(void) { return count_children(1); }
 
 /* Whether pid exists and is not a zombie. */
 static inline int pid_running(int pid) {

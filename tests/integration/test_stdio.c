@@ -94,32 +94,6 @@ static char *read_to_end(mp_process_t *p, mp_stream_t stream, size_t *len) {
   return acc;
 }
 
-/* Live (not zombie) children of this process: what a leaked child is. */
-static int count_live_children(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0;
-  char path[300], buf[512];
-  assert_non_null(d);
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f) continue;
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    char *rp = strrchr(buf, ')'); /* comm may hold spaces and ')' */
-    char st;
-    int ppid;
-    if (rp && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == getpid() &&
-        st != 'Z')
-      n++;
-  }
-  closedir(d);
-  return n;
-}
-
 static int noop_target(const void *arg, size_t arg_len, void *payload) {
   (void)arg;
   (void)arg_len;
@@ -735,13 +709,13 @@ static void test_stdio_run_bad_arguments_are_einval(void **state) {
  * before anything starts, so no child outlives the call. */
 static void test_stdio_run_input_without_stdin_pipe_starts_no_child(void **state) {
   (void)state;
-  int before = count_live_children();
+  int before = count_children(0);
   mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
   set_stdio(cmd, MP_STDIO_NULL, MP_STDIO_PIPE, MP_STDIO_PIPE);
   void *out = (void *)&out;
   MP_ASSERT_ERR(mp_run(NULL, &out, NULL, NULL, NULL, cmd, "x", 1, 20000), MP_ESTATE);
   assert_null(out);
-  assert_int_equal(count_live_children(), before);
+  assert_int_equal(count_children(0), before);
   mp_cmd_free(cmd);
 }
 
@@ -762,7 +736,7 @@ static void *fire_after_delay(void *arg) {
  * before the call, and while the call waits). */
 static void test_stdio_run_canceled_kills_and_reaps_child(void **state) {
   (void)state;
-  int before = count_live_children();
+  int before = count_children(0);
   mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
   set_stdio(cmd, MP_STDIO_PIPE, MP_STDIO_PIPE, MP_STDIO_PIPE);
   mp_cancel_t *token = NULL;
@@ -782,7 +756,7 @@ static void test_stdio_run_canceled_kills_and_reaps_child(void **state) {
     if (r != MP_ECANCELED) print_message("mp_run: %s\n", mp_last_error());
     assert_int_equal(r, MP_ECANCELED);
     assert_true(now_ms() - t0 < 10000);
-    assert_int_equal(count_live_children(), before);
+    assert_int_equal(count_children(0), before);
   }
   mp_cancel_free(token);
   mp_cmd_free(cmd);
