@@ -275,7 +275,7 @@ MP_EXTERN int mp_barrier_parties(mp_barrier_t *barrier) {
 
 MP_EXTERN int mp_barrier_n_waiting(mp_barrier_t *barrier) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_n_waiting");
-  return int(__atomic_load_n(&barrier->shared->count, __ATOMIC_RELAXED));
+  return int(barrier->shared->count.load(std::memory_order_relaxed));
 }
 
 MP_EXTERN int mp_barrier_broken(mp_barrier_t *barrier) {

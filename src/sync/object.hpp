@@ -32,7 +32,8 @@ struct ObjectHeader {
 
 constexpr uint32_t kObjectMagic = 0x424f504d;  // "MPOB"
 // 2: a condition counts its pending notifications (CondShared::pending).
-constexpr uint32_t kObjectVersion = 2;
+// 3: a barrier keeps a default timeout and whether it has an action.
+constexpr uint32_t kObjectVersion = 3;
 
 const char *object_kind_name(ObjectKind kind);
 

@@ -43,7 +43,9 @@ struct BarrierShared {
   ObjectHeader header;
   LockWord guard;  // held only for bookkeeping, never while waiting
   uint32_t parties;
-  uint32_t count;                    // arrived in this round
+  // Arrived in this round; written under guard, read without it by
+  // mp_barrier_n_waiting (hence atomic).
+  std::atomic<uint32_t> count;
   std::atomic<uint32_t> generation;  // futex word: bumped when a round passes
   std::atomic<uint32_t> broken;
   std::atomic<uint32_t> resets;  // bumped by reset: waiters of an old round fail
