@@ -152,14 +152,18 @@ void reap_sigchld_children(uv_signal_t *, int) {
 
 int watch_by_sigchld(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
   if (!g_sigchld) {
-    auto *w = new SigchldWatch();
-    int r = uv_signal_init(loop, &w->signal);
-    if (r == 0) r = uv_signal_start(&w->signal, reap_sigchld_children, SIGCHLD);
+    // Published before anything else: a fork from another thread meanwhile
+    // copies a process in which the watch is still reachable (valgrind's
+    // leak check in such a child would otherwise fail its exit code).
+    g_sigchld = new SigchldWatch();
+    g_sigchld->children.reserve(64);  // fewer reallocations in the same window
+    int r = uv_signal_init(loop, &g_sigchld->signal);
+    if (r == 0) r = uv_signal_start(&g_sigchld->signal, reap_sigchld_children, SIGCHLD);
     if (r != 0) {
-      delete w;  // uv_signal_init only fails before registering the handle
+      delete g_sigchld;  // uv_signal_init only fails before registering the handle
+      g_sigchld = nullptr;
       return fail(MP_ESYS, "watch child: SIGCHLD handler: %s", uv_strerror(r));
     }
-    g_sigchld = w;
   }
   g_sigchld->children.push_back(child);
   child->reap();  // it may have exited before the handler was in place
