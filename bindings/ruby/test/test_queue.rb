@@ -16,7 +16,7 @@ class TestQueue < Minitest::Test
   end
 
   def teardown
-    @q.release
+    @q.release_handle
   end
 
   def test_put_get_returns_binary_strings
@@ -88,7 +88,7 @@ class TestQueue < Minitest::Test
     assert small.full?
     assert_raises(Multiproc::FullError) { small.put_nowait("b") }
     assert_raises(Multiproc::TimeoutError) { small.put("b", timeout: 0.05) }
-    small.release
+    small.release_handle
   end
 
   def test_messages_of_every_size_round_trip
@@ -108,7 +108,7 @@ class TestQueue < Minitest::Test
     big.put("y" * 9000)
     assert_equal "y" * 9000, big.get(timeout: 1)
     assert_raises(Multiproc::TimeoutError) { big.get(timeout: 0.05) }
-    big.release
+    big.release_handle
   end
 
   def test_a_blocked_put_sends_the_bytes_it_was_given
@@ -123,7 +123,7 @@ class TestQueue < Minitest::Test
     putter.join(5)
     assert_equal "original message, longer than an embedded String", small.get(timeout: 5)
     assert_equal 100, filler.size
-    small.release
+    small.release_handle
   end
 
   def test_thread_kill_of_blocked_put_is_prompt
@@ -131,7 +131,7 @@ class TestQueue < Minitest::Test
     small.put("a")
     assert_thread_kill_prompt { small.put("b") }
     assert_equal 1, small.size, "the killed put must not have queued its message"
-    small.release
+    small.release_handle
   end
 
   def test_error_carries_code_and_name
@@ -151,8 +151,8 @@ class TestQueue < Minitest::Test
 
   def test_released_handle_raises_closed_error
     q = Multiproc::Queue.new
-    q.release
-    q.release
+    q.release_handle
+    q.release_handle
     assert q.released?
     assert_raises(Multiproc::ClosedError) { q.put("x") }
   end
@@ -177,7 +177,7 @@ class TestQueue < Minitest::Test
     q.task_done
     assert q.join(1)
     assert_raises(Multiproc::StateError) { q.task_done }
-    q.release
+    q.release_handle
   end
 
   def test_other_threads_run_while_get_blocks
