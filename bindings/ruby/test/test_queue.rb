@@ -43,7 +43,11 @@ class TestQueue < Minitest::Test
   def test_blocking_calls_wait_through_a_large_message_in_flight
     q = Multiproc::Queue.new(max_bytes: 65_536)
     producer = Multiproc::Process.new(target: :put_big, args: [q, 1 << 20]).start
-    sleep 0.3 # it fills the ring and waits for room
+    # it fills the ring and waits for room (a fixed sleep was too short for a
+    # spawned child on a loaded machine)
+    deadline = Time.now + 30
+    sleep 0.01 until q.full? || Time.now > deadline
+    assert q.full?, "the producer never filled the ring"
     ::Process.kill(:STOP, producer.pid)
     small = Thread.new { q.put("after") } # its try meets the large put
     sleep 0.2
@@ -93,7 +97,7 @@ class TestQueue < Minitest::Test
 
   def test_messages_of_every_size_round_trip
     # Up to 4 KiB a get reads into a buffer on the stack; beyond, the
-    # library's buffer (ruby.i mp_rb_queue_get); the 1 MiB one streams
+    # library's buffer (queue_ext.cxx mp_rb_queue_get); the 1 MiB one streams
     # through the 1 MiB ring, so it is put by another thread.
     sizes = [0, 1, 4095, 4096, 4097, 70_000, 1 << 20]
     producer = Thread.new do

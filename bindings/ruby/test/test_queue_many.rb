@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# Queue#put_many, #get_many and #get_many_into (ruby.i
+# Queue#put_many, #get_many and #get_many_into (ext/multiproc/queue_ext.cxx
 # mp_rb_queue_put_many / _get_many / _get_many_into): order and bytes
 # across processes, batch limits, every error, threads, a SIGKILLed
 # producer and GC.stress.
@@ -15,7 +15,7 @@ Multiproc.main
 class TestQueueMany < Minitest::Test
   include MultiprocTestHelper
 
-  # get_many's own buffer (ruby.i): a first message above it comes alone.
+  # get_many's own buffer (queue_ext.cxx): a first message above it comes alone.
   BATCH_BYTES = 16_384
 
   def setup
@@ -468,7 +468,7 @@ class TestQueueMany < Minitest::Test
   end
 
   # put_many's waits (maxsize 2, a consumer thread making room) copy the
-  # Strings not yet put (ruby.i mp_rb_freeze_rest): a GC at each of those
+  # Strings not yet put (queue_ext.cxx mp_rb_freeze_rest): a GC at each of those
   # allocations must not lose one.
   def test_a_waiting_put_many_under_gc_stress
     small = Multiproc::Queue.new(maxsize: 2)

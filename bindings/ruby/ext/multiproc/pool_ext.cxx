@@ -7,8 +7,11 @@
 
 #include "ext.hpp"
 
+/* The write end of the Ruby layer's completion pipe (mp_rb_set_notify_fd). */
 static int mp_rb_notify_fd = -1;
 
+/* A result's completion callback, on a library thread: its address to
+ * the pipe, nothing of Ruby. */
 static void mp_rb_notify(mp_result_t *result, void *payload) {
   (void)payload;
   uint64_t addr = (uint64_t)(uintptr_t)result;
