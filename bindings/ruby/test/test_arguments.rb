@@ -63,7 +63,7 @@ class TestArguments < Minitest::Test
     err = assert_raises(M::InvalidArgumentError) { M::Queue.new(maxsize: -1) }
     assert_match(/maxsize must be an Integer >= 0 \(0: no limit\), not -1/, err.message)
     assert_equal(-1, err.code) # MP_EINVAL, as Go's ErrInvalid
-    M::Queue.new(maxsize: 0).release
+    M::Queue.new(maxsize: 0).release_handle
   end
 
   def test_bad_timeouts_raise_invalid_argument

@@ -53,7 +53,7 @@ class TestPass < Minitest::Test
     assert_raises(TypeError) { ruby_command("").pass("x", Object.new) }
     assert_raises(Multiproc::InvalidArgumentError) { ruby_command("").pass("a-b", Multiproc::Event.new) }
     released = Multiproc::Lock.new
-    released.close
+    released.release_handle
     assert_raises(Multiproc::ClosedError) { ruby_command("").pass("l", released) }
   end
 end

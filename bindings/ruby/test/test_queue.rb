@@ -16,7 +16,7 @@ class TestQueue < Minitest::Test
   end
 
   def teardown
-    @q.release
+    @q.release_handle
   end
 
   def test_put_get_returns_binary_strings
@@ -43,7 +43,11 @@ class TestQueue < Minitest::Test
   def test_blocking_calls_wait_through_a_large_message_in_flight
     q = Multiproc::Queue.new(max_bytes: 65_536)
     producer = Multiproc::Process.new(target: :put_big, args: [q, 1 << 20]).start
-    sleep 0.3 # it fills the ring and waits for room
+    # it fills the ring and waits for room (a fixed sleep was too short for a
+    # spawned child on a loaded machine)
+    deadline = Time.now + 30
+    sleep 0.01 until q.full? || Time.now > deadline
+    assert q.full?, "the producer never filled the ring"
     ::Process.kill(:STOP, producer.pid)
     small = Thread.new { q.put("after") } # its try meets the large put
     sleep 0.2
@@ -88,12 +92,12 @@ class TestQueue < Minitest::Test
     assert small.full?
     assert_raises(Multiproc::FullError) { small.put_nowait("b") }
     assert_raises(Multiproc::TimeoutError) { small.put("b", timeout: 0.05) }
-    small.release
+    small.release_handle
   end
 
   def test_messages_of_every_size_round_trip
     # Up to 4 KiB a get reads into a buffer on the stack; beyond, the
-    # library's buffer (ruby.i mp_rb_queue_get); the 1 MiB one streams
+    # library's buffer (queue_ext.cxx mp_rb_queue_get); the 1 MiB one streams
     # through the 1 MiB ring, so it is put by another thread.
     sizes = [0, 1, 4095, 4096, 4097, 70_000, 1 << 20]
     producer = Thread.new do
@@ -108,7 +112,7 @@ class TestQueue < Minitest::Test
     big.put("y" * 9000)
     assert_equal "y" * 9000, big.get(timeout: 1)
     assert_raises(Multiproc::TimeoutError) { big.get(timeout: 0.05) }
-    big.release
+    big.release_handle
   end
 
   def test_a_blocked_put_sends_the_bytes_it_was_given
@@ -123,7 +127,7 @@ class TestQueue < Minitest::Test
     putter.join(5)
     assert_equal "original message, longer than an embedded String", small.get(timeout: 5)
     assert_equal 100, filler.size
-    small.release
+    small.release_handle
   end
 
   def test_thread_kill_of_blocked_put_is_prompt
@@ -131,7 +135,7 @@ class TestQueue < Minitest::Test
     small.put("a")
     assert_thread_kill_prompt { small.put("b") }
     assert_equal 1, small.size, "the killed put must not have queued its message"
-    small.release
+    small.release_handle
   end
 
   def test_error_carries_code_and_name
@@ -151,8 +155,8 @@ class TestQueue < Minitest::Test
 
   def test_released_handle_raises_closed_error
     q = Multiproc::Queue.new
-    q.release
-    q.release
+    q.release_handle
+    q.release_handle
     assert q.released?
     assert_raises(Multiproc::ClosedError) { q.put("x") }
   end
@@ -177,7 +181,7 @@ class TestQueue < Minitest::Test
     q.task_done
     assert q.join(1)
     assert_raises(Multiproc::StateError) { q.task_done }
-    q.release
+    q.release_handle
   end
 
   def test_other_threads_run_while_get_blocks

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# Queue#put_many, #get_many and #get_many_into (ruby.i
+# Queue#put_many, #get_many and #get_many_into (ext/multiproc/queue_ext.cxx
 # mp_rb_queue_put_many / _get_many / _get_many_into): order and bytes
 # across processes, batch limits, every error, threads, a SIGKILLed
 # producer and GC.stress.
@@ -15,7 +15,7 @@ Multiproc.main
 class TestQueueMany < Minitest::Test
   include MultiprocTestHelper
 
-  # get_many's own buffer (ruby.i): a first message above it comes alone.
+  # get_many's own buffer (queue_ext.cxx): a first message above it comes alone.
   BATCH_BYTES = 16_384
 
   def setup
@@ -23,7 +23,7 @@ class TestQueueMany < Minitest::Test
   end
 
   def teardown
-    @q.release
+    @q.release_handle
   end
 
   # Every way a batch can hold bytes: empty, NULs, invalid UTF-8, sizes
@@ -48,7 +48,7 @@ class TestQueueMany < Minitest::Test
     yield q
     producer.join(30)
   ensure
-    q&.release
+    q&.release_handle
   end
 
   def test_put_many_then_get_many_across_processes_keeps_order_and_bytes
@@ -171,7 +171,7 @@ class TestQueueMany < Minitest::Test
     assert_equal (0...n).map(&:to_s), got
     assert_raises(Multiproc::EmptyError) { q.get_many(timeout: 0) }
   ensure
-    q&.release
+    q&.release_handle
   end
 
   def test_non_string_element_is_a_type_error_and_nothing_is_put
@@ -196,7 +196,7 @@ class TestQueueMany < Minitest::Test
     assert_equal "EFULL", err.name
     assert_equal %w[m0 m1 m2 m3 m4], small.get_many(100)
     assert_raises(Multiproc::EmptyError) { small.get_nowait }
-    small.release
+    small.release_handle
 
     ring = Multiproc::Queue.new(max_bytes: 4096) # full by bytes, not count
     messages = Array.new(100) { |i| format("%03d", i) * 33 }
@@ -205,7 +205,7 @@ class TestQueueMany < Minitest::Test
     assert_operator err.put_count, :<, 100
     assert_equal messages.first(err.put_count), ring.get_many(1000)
     assert_raises(Multiproc::EmptyError) { ring.get_nowait }
-    ring.release
+    ring.release_handle
   end
 
   def test_put_count_across_the_bindings_chunks_of_256
@@ -217,7 +217,7 @@ class TestQueueMany < Minitest::Test
     got.concat(q.get_many(1000, timeout: 0)) while q.size.positive?
     assert_equal messages.first(300), got
   ensure
-    q&.release
+    q&.release_handle
   end
 
   def test_put_many_times_out_with_the_prefix_put
@@ -228,7 +228,7 @@ class TestQueueMany < Minitest::Test
     assert_operator t, :<, 5
     assert_equal 2, err.put_count
     assert_equal %w[a b], small.get_many
-    small.release
+    small.release_handle
   end
 
   # A consumer keeps making room: put_many goes on message by message
@@ -249,7 +249,7 @@ class TestQueueMany < Minitest::Test
     assert_operator t, :<, 5
     assert_operator err.put_count, :>, 1
     assert_equal messages.first(err.put_count), consumer.value
-    small.release
+    small.release_handle
   end
 
   def test_closed_queue
@@ -274,7 +274,7 @@ class TestQueueMany < Minitest::Test
     err = assert_raises(Multiproc::ClosedError) { putter.value }
     assert_equal 2, err.put_count
     assert_equal %w[a b], small.get_many
-    small.release
+    small.release_handle
   end
 
   def test_get_many_on_an_empty_queue
@@ -317,7 +317,7 @@ class TestQueueMany < Minitest::Test
     assert_equal ["next"], q.get_many(timeout: 10)
     assert_equal 0, producer.join(10)
   ensure
-    q&.release
+    q&.release_handle
   end
 
   def test_each_message_of_a_batch_counts_for_task_done
@@ -331,7 +331,7 @@ class TestQueueMany < Minitest::Test
     assert q.join(1)
     assert_raises(Multiproc::StateError) { q.task_done }
   ensure
-    q&.release
+    q&.release_handle
   end
 
   def test_bad_max_and_buffers_take_nothing
@@ -376,7 +376,7 @@ class TestQueueMany < Minitest::Test
     small.put("a")
     assert_thread_kill_prompt { small.put_many(%w[b c]) }
     assert_equal ["a"], small.get_many, "the killed put_many must not have queued a message"
-    small.release
+    small.release_handle
   end
 
   # Killed half-way through streaming a message larger than the ring (no
@@ -394,7 +394,7 @@ class TestQueueMany < Minitest::Test
     assert_equal ["d", big, "f"], got
     assert_same q, putter.value
   ensure
-    q&.release
+    q&.release_handle
   end
 
   # put_many copies the Array; the Strings not yet put are the ones given
@@ -419,7 +419,7 @@ class TestQueueMany < Minitest::Test
     assert_same small, putter.value
     assert_equal ["first", *originals], got
     assert_equal 100, filler.size
-    small.release
+    small.release_handle
   end
 
   # A producer SIGKILLed in the middle of its put_many loop: the consumer
@@ -447,7 +447,7 @@ class TestQueueMany < Minitest::Test
     q.put("too")
     assert_equal %w[still works too], q.get_many(timeout: 1)
   ensure
-    q&.release
+    q&.release_handle
   end
 
   # A GC at every allocation inside get_many / get_many_into (their
@@ -468,7 +468,7 @@ class TestQueueMany < Minitest::Test
   end
 
   # put_many's waits (maxsize 2, a consumer thread making room) copy the
-  # Strings not yet put (ruby.i mp_rb_freeze_rest): a GC at each of those
+  # Strings not yet put (queue_ext.cxx mp_rb_freeze_rest): a GC at each of those
   # allocations must not lose one.
   def test_a_waiting_put_many_under_gc_stress
     small = Multiproc::Queue.new(maxsize: 2)
@@ -483,7 +483,7 @@ class TestQueueMany < Minitest::Test
     end
     assert_equal expected, consumer.value
   ensure
-    small&.release
+    small&.release_handle
   end
 
   def under_gc_stress(stress)

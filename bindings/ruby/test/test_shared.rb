@@ -72,7 +72,7 @@ class TestShared < Minitest::Test
     assert_equal "from child", shm.read(8, 10)
     assert_equal "\0" * 8, shm.read(0, 8)
     assert_raises(Multiproc::InvalidArgumentError) { shm.read(60, 10) }
-    shm.close
+    shm.release_handle
     assert_raises(Multiproc::ClosedError) { shm.read }
   end
 

@@ -27,7 +27,7 @@ class TestSync < Minitest::Test
     assert_equal 0, other.join(5), "another process must time out"
     lock.release
     assert_raises(Multiproc::StateError) { lock.release }
-    lock.close
+    lock.release_handle
   end
 
   def test_owner_killed_holding_the_lock
@@ -261,5 +261,31 @@ class TestSync < Minitest::Test
     assert_raises(Multiproc::TimeoutError) { b.wait }
     assert_operator monotonic - t0, :>=, 0.15
     assert b.broken?
+  end
+
+  # The names of before 0.2 (README "close and release_handle"): each still
+  # works, as its new name, and warns once per process, in the :deprecated
+  # category.
+  def test_old_handle_names_warn_once_and_still_work
+    was = Warning[:deprecated]
+    Warning[:deprecated] = true
+    olds = {
+      "Multiproc::Event#close" => -> { Multiproc::Event.new.tap(&:close) },
+      "Multiproc::Handle#release" => -> { Multiproc::Queue.new.tap(&:release) },
+      "Multiproc::Dict#close" => -> { Multiproc::Dict.new.tap(&:close) }
+    }
+    olds.each do |label, make|
+      obj = nil
+      _out, err = capture_io { obj = make.call }
+      assert_match(/#{Regexp.escape(label)} is deprecated; use .*#release_handle/, err)
+      assert obj.released?, "#{label} releases the handle"
+      _out, err = capture_io { make.call }
+      assert_empty err, "#{label} warns once"
+    end
+    lock = Multiproc::Lock.new
+    capture_io { lock.close }
+    capture_io { assert lock.closed? }
+  ensure
+    Warning[:deprecated] = was
   end
 end

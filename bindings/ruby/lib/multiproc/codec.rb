@@ -7,7 +7,7 @@ module Multiproc
   # "\x04", so the tags cannot be mistaken for it). Strings are what most
   # tasks move, and this spares two Marshal calls per item on each side.
   #
-  # The codec is written in C (ruby.i: mp_rb_codec_*), because the pool
+  # The codec is written in C (ext/multiproc/codec.cxx: mp_rb_codec_*), because the pool
   # encodes and decodes whole maps and each task's argument and result
   # there, without a Ruby call per item; these are its Ruby entry points.
   module Codec

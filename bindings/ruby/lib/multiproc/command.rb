@@ -108,11 +108,14 @@ module Multiproc
       end
     end
 
-    def free
+    # Release the command's C handle now rather than at garbage collection
+    # (a started child is not affected). Releasing again does nothing.
+    def release_handle
       N.mp_cmd_free(@cmd) if @cmd
       ObjectSpace.undefine_finalizer(self)
       @cmd = nil
     end
+    Deprecated.deprecate(self, :free, :release_handle) # before 0.2
 
     private
 
@@ -141,7 +144,7 @@ module Multiproc
             child.__kill_and_reap(group: @new_group)
             child.close_stdio
           end
-          child.free_handle if free
+          child.release_handle if free
         end
       end
     end
@@ -386,7 +389,7 @@ module Multiproc
       begin
         cmd.run(input: input, timeout: timeout, check: check)
       ensure
-        cmd.free
+        cmd.release_handle
       end
     end
 

@@ -114,9 +114,12 @@ module Multiproc
       (@flags & WRITABLE) != 0
     end
 
-    # Close this end (and release the handle). Closing again does nothing.
+    # Close this end, as IO#close: the flow through it ends (the peer sees
+    # the end of the stream once every copy of this end is closed; Go's
+    # Conn.Shutdown) and, an end being of no use after, its handle is
+    # released. Closing again does nothing.
     def close
-      release
+      release_handle
     end
 
     def closed?

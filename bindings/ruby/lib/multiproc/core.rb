@@ -147,7 +147,7 @@ module Multiproc
     end
 
     # Called by the extension in a pool worker, which decodes the argument
-    # and encodes the result (Codec, in ruby.i): the task's result. arg is
+    # and encodes the result (Codec, in ext/multiproc/codec.cxx): the task's result. arg is
     # one item (map), or with splat an Array of arguments (apply, starmap).
     def __run_task(name, arg, splat) # :nodoc:
       block = @tasks.fetch(name)

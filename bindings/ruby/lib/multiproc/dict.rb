@@ -132,7 +132,7 @@ module Multiproc
       each.to_h
     end
 
-    alias close release_handle
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
 
     private
 

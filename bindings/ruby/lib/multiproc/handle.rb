@@ -1,6 +1,33 @@
 # frozen_string_literal: true
 
 module Multiproc
+  # Old method names kept for one release (see "close and release_handle"
+  # in the README): each calls its new name and warns once per process
+  # (Kernel#warn, category :deprecated, shown when Warning[:deprecated]
+  # is on, as with `ruby -W:deprecated`).
+  module Deprecated
+    @warned = {}
+
+    class << self
+      # Define klass#old as a call of klass#new_name that warns once.
+      def deprecate(klass, old, new_name)
+        label = "#{klass.name}##{old}"
+        klass.send(:define_method, old) do |*args, **kw, &block|
+          Deprecated.warn_once(label, "#{klass.name}##{new_name}")
+          __send__(new_name, *args, **kw, &block)
+        end
+      end
+
+      def warn_once(label, instead)
+        return if @warned[label]
+
+        @warned[label] = true
+        Kernel.warn("multiproc: #{label} is deprecated; use #{instead} " \
+                    "(it goes away in the next release)", category: :deprecated, uplevel: 2)
+      end
+    end
+  end
+
   # Objects that own a library handle cannot be copied: a copy would share
   # the C pointer without owning it and use it after the original's
   # finalizer freed it. Thread::Queue and Mutex refuse copies too; share
@@ -20,9 +47,11 @@ module Multiproc
   end
 
   # The base of every object backed by a handle of the C library (queue,
-  # connection end, lock, ...). The handle is released by #release (or
-  # #close where that is the object's natural verb), or by the garbage
+  # connection end, lock, ...). The handle is released by #release_handle
+  # (this process only: other processes keep the object), or by the garbage
   # collector as a safety net; using a released object raises ClosedError.
+  # #close is not a handle's: it ends the object's flow for every process
+  # (Queue, Pool, Connection) and exists only where there is a flow.
   #
   # Across Ruby's fork a child inherits the object and may use it; only the
   # process that created the Ruby object releases its handle on garbage
@@ -128,8 +157,8 @@ module Multiproc
     end
 
     # Release this process's handle (other processes keep the object).
-    # Releasing again does nothing. (Lock-like classes name it #close, as
-    # their #release releases the lock.)
+    # Releasing again does nothing. The one name in every class: #release
+    # is the lock's on lock-like objects, #close ends a flow for everyone.
     def release_handle
       ptr = @state && @state[0]
       return nil unless ptr
@@ -140,7 +169,8 @@ module Multiproc
       nil
     end
 
-    alias release release_handle
+    # Before 0.2: #release (kept where it is not the lock's release).
+    Deprecated.deprecate(self, :release, :release_handle)
 
     def released?
       @state.nil? || @state[0].nil?

@@ -166,7 +166,7 @@ module Multiproc
       begin
         cmd.spawn
       ensure
-        cmd.free # the child is started; its handle is the Popen's
+        cmd.release_handle # the child is started; its handle is the Popen's
       end
     end
 

@@ -76,13 +76,14 @@ module Multiproc
     # Free the C handle now rather than at garbage collection, for a child
     # that nobody else holds (Command#run's). The object knows nothing of
     # its child afterwards.
-    def free_handle # :nodoc:
+    def release_handle
       return unless @handle
 
       ObjectSpace.undefine_finalizer(self)
       N.mp_process_free(@handle)
       @handle = nil
     end
+    Deprecated.deprecate(self, :free_handle, :release_handle) # before 0.2
 
     # A descriptor that becomes readable when the child ends (see
     # Process#sentinel); owned by this object, valid until it is released.

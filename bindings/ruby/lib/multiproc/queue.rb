@@ -43,7 +43,7 @@ module Multiproc
     # ClosedError.
     def put(message, timeout: nil)
       # The hot path: no method call for the handle or a nil timeout;
-      # mp_rb_queue_put (ruby.i) checks that message is a String and
+      # mp_rb_queue_put (ext/multiproc/queue_ext.cxx) checks that message is a String and
       # raises the error.
       # The try (timeout 0) first, uncounted; only a put that must wait
       # pays for #num_waiting's count (and the error of the try: FullError,
@@ -68,7 +68,7 @@ module Multiproc
     # Get the oldest message as a binary String. Raises TimeoutError,
     # EmptyError (timeout 0), ClosedError (closed and drained).
     def get(timeout: nil)
-      # mp_rb_queue_get (ruby.i) raises the error.
+      # mp_rb_queue_get (ext/multiproc/queue_ext.cxx) raises the error.
       # As #put: the uncounted try first (TimeoutError: it stopped in the
       # middle of a large message, which the handle keeps for the wait).
       N.mp_rb_queue_get(@state[0] || ptr, 0, false)

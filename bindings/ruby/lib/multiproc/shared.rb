@@ -131,7 +131,7 @@ module Multiproc
       nil
     end
 
-    alias close release_handle
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
 
     private
 
@@ -187,7 +187,7 @@ module Multiproc
       data.bytesize
     end
 
-    alias close release_handle
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
 
     private
 

@@ -64,14 +64,9 @@ module Multiproc
       Multiproc.check(N.mp_lock_locked(ptr)) == 1
     end
 
-    # Release this process's handle (Lock#release releases the lock).
-    def close
-      release_handle
-    end
-
-    def closed?
-      released?
-    end
+    # Before 0.2 (a lock has no flow to close; see Handle).
+    Deprecated.deprecate(self, :close, :release_handle)
+    Deprecated.deprecate(self, :closed?, :released?)
 
     private
 
@@ -108,9 +103,7 @@ module Multiproc
       Multiproc.check(N.mp_sem_value(ptr))
     end
 
-    def close
-      release_handle
-    end
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
 
     private
 
@@ -151,7 +144,7 @@ module Multiproc
       true
     end
 
-    alias close release_handle
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
   end
 
   # A condition variable shared between processes, bound to a Lock.
@@ -228,9 +221,7 @@ module Multiproc
       nil
     end
 
-    def close
-      release_handle
-    end
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
 
     private
 
@@ -295,6 +286,6 @@ module Multiproc
       Multiproc.check(N.mp_barrier_broken(ptr)) == 1
     end
 
-    alias close release_handle
+    Deprecated.deprecate(self, :close, :release_handle) # before 0.2
   end
 end
