@@ -1,5 +1,6 @@
-/* One process, many threads (DESIGN.md: "every object may be used from
- * several threads of one process"): the paths where the library's own
+/* One process, many threads (docs/reliability.md, "Blocking calls on
+ * several threads": the runtime thread, pool callbacks, objects shared by
+ * threads): the paths where the library's own
  * threads meet the caller's, written for ThreadSanitizer
  * (scripts/test-tsan.sh) and as ordinary tests:
  *  - processes started, joined and communicated with from several threads

@@ -1,6 +1,6 @@
-/* Leak checks (DESIGN.md, "No leaks": no shared-memory objects left in
- * /dev/shm, no descriptors, no threads, after normal exit or after the
- * creator is SIGKILLed; "No zombies").
+/* Leak checks (docs/reliability.md, "No /dev/shm entries" and "No
+ * descriptor or thread leaks", after normal exit or a SIGKILLed creator;
+ * "Children are reaped"; section "Leak checks after the whole suite").
  *
  * meson runs this program after every other test of the run (priority
  * -100, not in parallel with anything), so its scans see what the whole
