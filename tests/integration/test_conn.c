@@ -26,21 +26,9 @@
 #define RW (MP_CONN_READABLE | MP_CONN_WRITABLE)
 #define LONG_MS 30000 /* generous bound for anything that should be quick */
 
-static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
-
-static const char *method_name(int m) {
-  return m == MP_START_SPAWN ? "spawn" : "fork";
-}
-
 /* ------------------------------------------------------------------------
  * Small utilities
  * ---------------------------------------------------------------------- */
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int raw_write_all(int fd, const void *buf, size_t len) {
   const unsigned char *p = buf;
@@ -611,8 +599,7 @@ static void test_conn_send_to_closed_peer_epipe_no_sigpipe(void **state) {
  * the write end keeps the reader from seeing EOF until the child exits. */
 static void test_conn_child_copy_delays_eof(void **state) {
   (void)state;
-  for (int mi = 0; mi < 2; mi++) {
-    int m = k_methods[mi];
+  FOR_EACH_METHOD(m) {
     mp_conn_t *r = NULL, *w = NULL, *ca = NULL, *cb = NULL;
     MP_ASSERT_OK(mp_pipe(&r, &w, 0));
     MP_ASSERT_OK(mp_pipe(&ca, &cb, 1));
@@ -1307,8 +1294,7 @@ static void test_conn_os_pipe_send_timeout(void **state) {
 
 static void test_conn_pass_end_to_child(void **state) {
   (void)state;
-  for (int mi = 0; mi < 2; mi++) {
-    int m = k_methods[mi];
+  FOR_EACH_METHOD(m) {
     mp_conn_t *a = NULL, *b = NULL;
     MP_ASSERT_OK(mp_pipe(&a, &b, 1));
     mp_process_t *p = NULL;

@@ -23,12 +23,6 @@
 #define THREADS 4
 #define WAIT_MS 60000
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 /* Run fn on THREADS threads with their index, and join them. */
 static void run_threads(void *(*fn)(void *)) {
   pthread_t t[THREADS];
