@@ -189,6 +189,22 @@ static inline int pid_running(int pid) {
   return state != 0 && state != 'Z' && state != 'X';
 }
 
+/* Write all of buf to fd, retrying after EINTR and short writes: 0, or -1
+ * with errno set. */
+static inline int write_all(int fd, const void *buf, size_t len) {
+  const unsigned char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
 /* In a target child: open the object of a kind passed at descriptor index
  * i (mp_child_fd), or print why not on stderr and return NULL. Defines
  * child_lock(i), child_queue(i), ... */

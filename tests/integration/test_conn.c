@@ -30,25 +30,11 @@
  * Small utilities
  * ---------------------------------------------------------------------- */
 
-static int raw_write_all(int fd, const void *buf, size_t len) {
-  const unsigned char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Write raw bytes to the descriptor of a connection end (forged frames). */
 static void raw_send(mp_conn_t *c, const void *buf, size_t len) {
   int fd = mp_conn_fileno(c);
   assert_true(fd >= 0);
-  assert_int_equal(raw_write_all(fd, buf, len), 0);
+  assert_int_equal(write_all(fd, buf, len), 0);
 }
 
 static unsigned char pattern_byte(size_t i, unsigned seed) {
@@ -948,7 +934,7 @@ struct raw_job {
 
 static void *raw_write_thread(void *p) {
   struct raw_job *j = p;
-  j->rc = raw_write_all(j->fd, j->buf, j->len);
+  j->rc = write_all(j->fd, j->buf, j->len);
   return NULL;
 }
 

@@ -70,20 +70,6 @@ static int num_decode(const unsigned char *buf, size_t n, uint32_t *id,
   return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const unsigned char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Read exactly len bytes within timeout_ms: 1 done, 0 EOF, -1 timeout or
  * error. */
 static int read_full(int fd, void *buf, size_t len, int timeout_ms) {

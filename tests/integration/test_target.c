@@ -29,20 +29,6 @@ static char **g_argv; /* main()'s argv, for re-executing this program */
  * Small utilities
  * ---------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Read exactly len bytes within timeout_ms; returns 0 or -1. */
 static int read_exact(int fd, void *buf, size_t len, int timeout_ms) {
   char *p = buf;
