@@ -3,6 +3,10 @@
  * few integer arguments and objects passed as descriptors, joining them,
  * polling shared state, /dev/shm accounting, and the start of main().
  *
+ * Split from test_sync.c, one program per object. Every target is
+ * registered (sync_test_start) before mp_main() so that MP_START_SPAWN
+ * children, re-executions of the program, find it.
+ *
  * Objects reach a child as descriptors: mp_process_pass_fd(p,
  * mp_X_fileno(obj)) in the parent, child_X(i) (testutil.h) in the child. A
  * target returns 0 on success; on a failed check (CK) it prints why on
@@ -12,8 +16,15 @@
 
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define MP_TEST_ASAN 1

@@ -2,24 +2,11 @@
  * success and documented errors, the action, timeouts breaking the barrier
  * for everyone, abort and reset (ported from CPython's _TestBarrier), and
  * distinct indexes across processes.
- *
- * Split from test_sync.c (one program per object); the shared child and
- * polling helpers are in tests/common/synctest.h. Every target is
- * registered before mp_main() so that MP_START_SPAWN children find it. */
-
+ * Helpers: tests/common/synctest.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "synctest.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------------
  * Targets

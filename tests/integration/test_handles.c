@@ -3,24 +3,11 @@
  * and of foreign layouts; NULL, foreign and freed handles given to every
  * function; every kind passed to a child with both start methods; creating
  * and freeing many objects leaks no descriptor and no /dev/shm name.
- *
- * Split from test_sync.c (one program per object); the shared child and
- * polling helpers are in tests/common/synctest.h. Every target is
- * registered before mp_main() so that MP_START_SPAWN children find it. */
-
+ * Helpers: tests/common/synctest.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "synctest.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------------
  * Targets

@@ -1,23 +1,10 @@
 /* Shared blocks (mp_shm_*): creation, size and errors, and a child (both
  * start methods) writing into the block that the parent then reads.
- *
- * Split from test_sync.c (one program per object); the shared child and
- * polling helpers are in tests/common/synctest.h. Every target is
- * registered before mp_main() so that MP_START_SPAWN children find it. */
-
+ * Helpers: tests/common/synctest.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "synctest.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------------
  * Targets
