@@ -32,10 +32,12 @@ wrapper="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
 
 # The unit suites, the dict and the pool. Left out on purpose:
 # - suites that check the exit code of forked children (test_threads,
-#   test_target, test_conn, test_queue): under valgrind a forked child runs
-#   memcheck too, finds the parent's heap unreachable at its exit and exits
-#   with --error-exitcode, which the tests rightly report;
-# - test_sync, whose test_sync_handles_freed calls functions on freed
+#   test_target, test_conn, test_queue, and the sync programs split from
+#   test_sync: test_lock, test_cond, test_sema_event, test_barrier,
+#   test_shm, test_value): under valgrind a forked child runs memcheck
+#   too, finds the parent's heap unreachable at its exit and exits with
+#   --error-exitcode, which the tests rightly report;
+# - test_handles, whose test_sync_handles_freed calls functions on freed
 #   handles on purpose (the library's magic word makes that harmless in
 #   practice; memcheck rightly calls it a read of freed memory);
 # - the 64 MiB and timing tests, 20-50x slower under valgrind.

@@ -1,5 +1,6 @@
 /* Shared helpers for the CMocka tests: the helper program, descriptor and
- * child accounting, assertions that print mp_last_error(). */
+ * child accounting, assertions that print mp_last_error(), the clock, the
+ * start methods, and a target child's opening of the objects passed to it. */
 #ifndef MP_TESTUTIL_H
 #define MP_TESTUTIL_H
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "multiproc.h"
+#include "testclock.h"
 
 /* Assert that a multiproc call returned MP_OK, printing the detail if not. */
 #define MP_ASSERT_OK(expr)                                                  \
@@ -36,6 +38,17 @@
                mp_err_name(mp__r), mp_err_name(code));                      \
     assert_true(mp_last_error()[0] != '\0');                                \
   } while (0)
+
+/* The two start methods, for tests that run once per method. */
+static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
+#define MP_N_METHODS ((int)(sizeof k_methods / sizeof k_methods[0]))
+#define FOR_EACH_METHOD(m)                                                  \
+  for (int m##_i = 0, m = k_methods[0]; m##_i < MP_N_METHODS;               \
+       ++m##_i, m = k_methods[m##_i < MP_N_METHODS ? m##_i : 0])
+
+static inline const char *method_name(int m) {
+  return m == MP_START_SPAWN ? "spawn" : "fork";
+}
 
 /* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
 static inline const char *test_helper_path(void) {
@@ -174,6 +187,72 @@ static inline int pid_running(int pid) {
   char state = 0;
   if (rp) sscanf(rp + 1, " %c", &state);
   return state != 0 && state != 'Z' && state != 'X';
+}
+
+/* Write all of buf to fd, retrying after EINTR and short writes: 0, or -1
+ * with errno set. */
+static inline int write_all(int fd, const void *buf, size_t len) {
+  const unsigned char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* In a target child: open the object of a kind passed at descriptor index
+ * i (mp_child_fd), or print why not on stderr and return NULL. Defines
+ * child_lock(i), child_queue(i), ... */
+#define MP_DEFINE_CHILD_OPEN(type, kind)                                    \
+  static inline type *child_##kind(size_t i) {                              \
+    type *h = NULL;                                                         \
+    int fd = mp_child_fd(i);                                                \
+    if (fd < 0) {                                                           \
+      fprintf(stderr, "[child %d] mp_child_fd(%zu) = %d: %s\n",             \
+              (int)getpid(), i, fd, mp_last_error());                       \
+      return NULL;                                                          \
+    }                                                                       \
+    int r = mp_##kind##_from_fd(&h, fd);                                    \
+    if (r != MP_OK) {                                                       \
+      fprintf(stderr, "[child %d] mp_" #kind "_from_fd = %s: %s\n",         \
+              (int)getpid(), mp_err_name(r), mp_last_error());              \
+      return NULL;                                                          \
+    }                                                                       \
+    return h;                                                               \
+  }
+
+MP_DEFINE_CHILD_OPEN(mp_lock_t, lock)
+MP_DEFINE_CHILD_OPEN(mp_sem_t, sem)
+MP_DEFINE_CHILD_OPEN(mp_event_t, event)
+MP_DEFINE_CHILD_OPEN(mp_barrier_t, barrier)
+MP_DEFINE_CHILD_OPEN(mp_shm_t, shm)
+MP_DEFINE_CHILD_OPEN(mp_value_t, value)
+MP_DEFINE_CHILD_OPEN(mp_queue_t, queue)
+MP_DEFINE_CHILD_OPEN(mp_dict_t, dict)
+
+/* A condition passed at index i, bound to lock (opened by the child). */
+static inline mp_cond_t *child_cond(size_t i, mp_lock_t *lock) {
+  mp_cond_t *c = NULL;
+  int fd = mp_child_fd(i);
+  if (fd < 0) return NULL;
+  int r = mp_cond_from_fd(&c, fd, lock);
+  if (r != MP_OK) {
+    fprintf(stderr, "[child %d] mp_cond_from_fd = %s: %s\n", (int)getpid(),
+            mp_err_name(r), mp_last_error());
+    return NULL;
+  }
+  return c;
+}
+
+/* In a target child: say on stderr which call failed and why. */
+static inline void child_report(const char *what, int r) {
+  fprintf(stderr, "child %d: %s = %s: %s\n", (int)getpid(), what,
+          mp_err_name(r), mp_last_error());
 }
 
 /* Run a CMocka group with TAP output: one group per executable. */

@@ -28,11 +28,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+#include "testclock.h"
 
 static int do_fds(void) {
   DIR *d = opendir("/proc/self/fd");

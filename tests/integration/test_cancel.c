@@ -17,18 +17,6 @@
  * MP_ETIMEDOUT rather than by meson's timeout; short enough to end. */
 #define BLOCK_MS 20000
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
 /* One blocking call run on its own thread with a token bound. */
 typedef struct blocked {
   int (*call)(void *arg);
@@ -44,7 +32,7 @@ static void *blocked_main(void *p) {
   mp_cancel_t *prev = mp_cancel_bind(b->token);
   b->rc = b->call(b->arg);
   snprintf(b->message, sizeof b->message, "%s", mp_last_error());
-  b->returned_at = mono_ms();
+  b->returned_at = now_ms();
   assert_ptr_equal(mp_cancel_bind(prev), b->token);
   return NULL;
 }
@@ -57,7 +45,7 @@ static void expect_woken(int (*call)(void *), void *arg) {
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, blocked_main, &b), 0);
   sleep_ms(200);
-  int64_t fired_at = mono_ms();
+  int64_t fired_at = now_ms();
   MP_ASSERT_OK(mp_cancel_fire(b.token));
   assert_int_equal(pthread_join(t, NULL), 0);
   if (b.rc != MP_ECANCELED)
@@ -117,9 +105,9 @@ static void test_cancel_fired_before_call_and_reset(void **state) {
   mp_cancel_bind(c);
   void *buf = NULL;
   size_t len = 0;
-  int64_t t0 = mono_ms();
+  int64_t t0 = now_ms();
   MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, MP_FOREVER), MP_ECANCELED);
-  assert_true(mono_ms() - t0 < 5000);
+  assert_true(now_ms() - t0 < 5000);
   MP_ASSERT_OK(mp_cancel_reset(c));
   MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, 0), MP_EEMPTY);
   MP_ASSERT_ERR(mp_queue_get(&buf, &len, q, 50), MP_ETIMEDOUT);
@@ -602,8 +590,8 @@ static int signal_storm_child(void) {
   if (pthread_create(&waiter, NULL, wait_while_storm, &w) != 0 ||
       pthread_create(&holder, NULL, hold_while_storm, &w) != 0)
     return 4;
-  int64_t end = mono_ms() + 1500;
-  for (unsigned i = 0; mono_ms() < end; ++i) {
+  int64_t end = now_ms() + 1500;
+  for (unsigned i = 0; now_ms() < end; ++i) {
     pthread_kill(i % 2 ? holder : waiter, SIGUSR1);
     sched_yield();
   }
@@ -624,9 +612,9 @@ static void test_cancel_fire_from_signal_handler(void **state) {
   assert_true(pid >= 0);
   if (pid == 0) _exit(signal_storm_child());
   int status = 0;
-  int64_t give_up = mono_ms() + 20000;
+  int64_t give_up = now_ms() + 20000;
   while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (mono_ms() > give_up) {
+    if (now_ms() > give_up) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       fail_msg("the signal storm hung: a fire from a signal handler waited for a lock");

@@ -26,41 +26,15 @@
 #define RW (MP_CONN_READABLE | MP_CONN_WRITABLE)
 #define LONG_MS 30000 /* generous bound for anything that should be quick */
 
-static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
-
-static const char *method_name(int m) {
-  return m == MP_START_SPAWN ? "spawn" : "fork";
-}
-
 /* ------------------------------------------------------------------------
  * Small utilities
  * ---------------------------------------------------------------------- */
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int raw_write_all(int fd, const void *buf, size_t len) {
-  const unsigned char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 /* Write raw bytes to the descriptor of a connection end (forged frames). */
 static void raw_send(mp_conn_t *c, const void *buf, size_t len) {
   int fd = mp_conn_fileno(c);
   assert_true(fd >= 0);
-  assert_int_equal(raw_write_all(fd, buf, len), 0);
+  assert_int_equal(write_all(fd, buf, len), 0);
 }
 
 static unsigned char pattern_byte(size_t i, unsigned seed) {
@@ -611,8 +585,7 @@ static void test_conn_send_to_closed_peer_epipe_no_sigpipe(void **state) {
  * the write end keeps the reader from seeing EOF until the child exits. */
 static void test_conn_child_copy_delays_eof(void **state) {
   (void)state;
-  for (int mi = 0; mi < 2; mi++) {
-    int m = k_methods[mi];
+  FOR_EACH_METHOD(m) {
     mp_conn_t *r = NULL, *w = NULL, *ca = NULL, *cb = NULL;
     MP_ASSERT_OK(mp_pipe(&r, &w, 0));
     MP_ASSERT_OK(mp_pipe(&ca, &cb, 1));
@@ -961,7 +934,7 @@ struct raw_job {
 
 static void *raw_write_thread(void *p) {
   struct raw_job *j = p;
-  j->rc = raw_write_all(j->fd, j->buf, j->len);
+  j->rc = write_all(j->fd, j->buf, j->len);
   return NULL;
 }
 
@@ -1307,8 +1280,7 @@ static void test_conn_os_pipe_send_timeout(void **state) {
 
 static void test_conn_pass_end_to_child(void **state) {
   (void)state;
-  for (int mi = 0; mi < 2; mi++) {
-    int m = k_methods[mi];
+  FOR_EACH_METHOD(m) {
     mp_conn_t *a = NULL, *b = NULL;
     MP_ASSERT_OK(mp_pipe(&a, &b, 1));
     mp_process_t *p = NULL;

@@ -32,12 +32,6 @@ static mp_dict_t *new_dict(size_t max_entries, size_t max_bytes) {
   return d;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
 /* Assert that key holds exactly want (get and get_into agree). */
 static void assert_value(mp_dict_t *d, const void *key, size_t key_len, const void *want,
                          size_t want_len) {
@@ -125,17 +119,10 @@ static int arg_int(const void *arg, size_t len) {
   return v;
 }
 
-static mp_dict_t *child_dict(void) {
-  mp_dict_t *d = NULL;
-  int fd = mp_child_fd(0);
-  if (fd < 0 || mp_dict_from_fd(&d, fd) != MP_OK) return NULL;
-  return d;
-}
-
 /* The seed's worker: count -= 1, once. */
 static int t_decrement(const void *arg, size_t len, void *payload) {
   (void)arg, (void)len, (void)payload;
-  mp_dict_t *d = child_dict();
+  mp_dict_t *d = child_dict(0);
   if (!d) return 10;
   int64_t v;
   int r = mp_dict_incr(&v, d, K("count"), -1);
@@ -146,7 +133,7 @@ static int t_decrement(const void *arg, size_t len, void *payload) {
 /* Add 1 to "total" arg times. */
 static int t_increment(const void *arg, size_t len, void *payload) {
   (void)payload;
-  mp_dict_t *d = child_dict();
+  mp_dict_t *d = child_dict(0);
   if (!d) return 10;
   int n = arg_int(arg, len), code = 0;
   int64_t v;
@@ -173,7 +160,7 @@ static int own_value(char *buf, size_t cap, int worker, int i) {
 static int t_own_keys(const void *arg, size_t len, void *payload) {
   (void)payload;
   int w = arg_int(arg, len);
-  mp_dict_t *d = child_dict();
+  mp_dict_t *d = child_dict(0);
   if (!d) return 10;
   int code = 0;
   for (int i = 0; i < OWN_STEPS && code == 0; i++) {
@@ -251,7 +238,7 @@ static int hammer_step(mp_dict_t *d, int u, unsigned *rnd) {
 static int t_hammer(const void *arg, size_t len, void *payload) {
   (void)payload;
   int u = arg_int(arg, len);
-  mp_dict_t *d = child_dict();
+  mp_dict_t *d = child_dict(0);
   if (!d) return 10;
   unsigned rnd = (unsigned)u * 7919u + (unsigned)getpid();
   for (;;) {
@@ -269,7 +256,7 @@ static int t_hammer(const void *arg, size_t len, void *payload) {
 /* Add 1 to "survivor" SURVIVOR_INCRS times while hammerers die around it. */
 static int t_survivor(const void *arg, size_t len, void *payload) {
   (void)arg, (void)len, (void)payload;
-  mp_dict_t *d = child_dict();
+  mp_dict_t *d = child_dict(0);
   if (!d) return 10;
   int code = 0;
   int64_t v;

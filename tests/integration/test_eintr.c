@@ -66,18 +66,6 @@ static void storm_stop(void) {
   setitimer(ITIMER_REAL, &off, NULL);
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 /* One blocking call being timed: start it, then check what it returned. */
 typedef struct span {
   int64_t t0;

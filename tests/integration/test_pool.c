@@ -42,18 +42,6 @@ static const char *mode_name(int mode) {
  * Utilities
  * ---------------------------------------------------------------------- */
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static long parse_long(const void *arg, size_t len) {
   char buf[32];
   if (len >= sizeof buf) len = sizeof buf - 1;

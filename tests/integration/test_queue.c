@@ -37,18 +37,6 @@
  * Small utilities
  * ---------------------------------------------------------------------- */
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static unsigned char pattern_byte(size_t i, unsigned seed) {
   return (unsigned char)((i * 131u + (i >> 12) + seed * 29u) & 0xff);
 }
@@ -92,27 +80,6 @@ static void expect_msg(mp_queue_t *q, const void *buf, size_t len,
  * ---------------------------------------------------------------------- */
 
 /* In a child: open the queue passed at index i (NULL on failure). */
-static mp_queue_t *child_queue(size_t i) {
-  int fd = mp_child_fd(i);
-  if (fd < 0) {
-    fprintf(stderr, "child: mp_child_fd(%zu) = %d\n", i, fd);
-    return NULL;
-  }
-  mp_queue_t *q = NULL;
-  int r = mp_queue_from_fd(&q, fd);
-  if (r != MP_OK) {
-    fprintf(stderr, "child: mp_queue_from_fd: %s: %s\n", mp_err_name(r),
-            mp_last_error());
-    return NULL;
-  }
-  return q;
-}
-
-static void child_report(const char *what, int r) {
-  fprintf(stderr, "child %d: %s = %s: %s\n", (int)getpid(), what,
-          mp_err_name(r), mp_last_error());
-}
-
 /* Start a target child (a daemon, so that a failed test never leaves it
  * behind) with the queues qs passed as descriptors 0, 1, ... */
 static mp_process_t *start_target(const char *target, const void *arg,
@@ -141,8 +108,6 @@ static void join_expect(mp_process_t *p, int expected) {
              expected);
   mp_process_free(p);
 }
-
-static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
 
 /* ------------------------------------------------------------------------
  * Targets
@@ -1765,12 +1730,12 @@ static void test_queue_close_wakes_blocked_get_threads(void **state) {
 
 static void test_queue_close_wakes_blocked_get_process(void **state) {
   (void)state;
-  for (int mi = 0; mi < 2; mi++) {
+  FOR_EACH_METHOD(m) {
     mp_queue_t *q = NULL;
     MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
     mp_process_t *p =
-        start_target("q_blocked_get", NULL, 0, k_methods[mi], &q, 1);
-    sleep_ms(mi == 0 ? 300 : 800); /* let it block (spawn takes longer) */
+        start_target("q_blocked_get", NULL, 0, m, &q, 1);
+    sleep_ms(m == MP_START_FORK ? 300 : 800); /* let it block (spawn takes longer) */
     assert_int_equal(mp_process_is_alive(p), 1);
     MP_ASSERT_OK(mp_queue_close(q));
     MP_ASSERT_OK(mp_process_join(p, 10000));
@@ -1852,14 +1817,14 @@ static void test_queue_join_not_joinable_estate(void **state) {
 static void test_queue_join_across_processes(void **state) {
   (void)state;
   enum { N = 5 };
-  for (int mi = 0; mi < 2; mi++) {
+  FOR_EACH_METHOD(m) {
     mp_queue_t *q = NULL;
     MP_ASSERT_OK(mp_queue_new(&q, 0, 0, MP_QUEUE_JOINABLE));
     for (int i = 0; i < N; i++) PUT_STR(q, "task");
     MP_ASSERT_ERR(mp_queue_join(q, 100), MP_ETIMEDOUT);
     struct mpmc_arg a = {0, N, 0};
     mp_process_t *p =
-        start_target("q_task_consumer", &a, sizeof a, k_methods[mi], &q, 1);
+        start_target("q_task_consumer", &a, sizeof a, m, &q, 1);
     MP_ASSERT_OK(mp_queue_join(q, JOIN_MS)); /* woken by the child */
     join_expect(p, 0);
     MP_ASSERT_ERR(mp_queue_task_done(q), MP_ESTATE);

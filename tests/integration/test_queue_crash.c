@@ -35,18 +35,6 @@ static unsigned g_seed; /* for the random kill moments; in failure messages */
  * Utilities
  * ---------------------------------------------------------------------- */
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static unsigned char pattern_byte(size_t i, unsigned seed) {
   return (unsigned char)((i * 131u + (i >> 12) + seed * 29u) & 0xff);
 }
@@ -79,20 +67,6 @@ static int num_decode(const unsigned char *buf, size_t n, uint32_t *id,
   if (n != 8 + pad) return -1;
   for (size_t i = 0; i < pad; i++)
     if (buf[8 + i] != (unsigned char)(*id * 31u + *seq + i)) return -1;
-  return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const unsigned char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
   return 0;
 }
 
@@ -148,27 +122,6 @@ static void expect_usable_and_empty(mp_queue_t *q) {
 /* ------------------------------------------------------------------------
  * Children
  * ---------------------------------------------------------------------- */
-
-static mp_queue_t *child_queue(size_t i) {
-  int fd = mp_child_fd(i);
-  if (fd < 0) {
-    fprintf(stderr, "child: mp_child_fd(%zu) = %d\n", i, fd);
-    return NULL;
-  }
-  mp_queue_t *q = NULL;
-  int r = mp_queue_from_fd(&q, fd);
-  if (r != MP_OK) {
-    fprintf(stderr, "child: mp_queue_from_fd: %s: %s\n", mp_err_name(r),
-            mp_last_error());
-    return NULL;
-  }
-  return q;
-}
-
-static void child_report(const char *what, int r) {
-  fprintf(stderr, "child %d: %s = %s: %s\n", (int)getpid(), what,
-          mp_err_name(r), mp_last_error());
-}
 
 static void sleep_forever(void) {
   for (;;) sleep_ms(1000);

@@ -18,18 +18,6 @@ static int trivial_target(const void *arg, size_t arg_len, void *payload) {
   return 0;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static mp_process_t *spawn(mp_cmd_t *cmd) {
   mp_process_t *p = NULL;
   MP_ASSERT_OK(mp_process_spawn(&p, cmd));

@@ -18,18 +18,6 @@ static int trivial_target(const void *arg, size_t arg_len, void *payload) {
   return 0;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Spawn cmd (stdout piped), collect stdout until the child ends, return its
  * exit code. *out is NUL-terminated; free it with mp_free(). */
 static int run_capture(mp_cmd_t *cmd, char **out, size_t *out_len) {

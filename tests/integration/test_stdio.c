@@ -15,12 +15,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Set the three stdio modes of cmd. */
 static void set_stdio(mp_cmd_t *cmd, mp_stdio_t in, mp_stdio_t out, mp_stdio_t err) {
   MP_ASSERT_OK(mp_cmd_stdio(cmd, MP_STDIN, in));

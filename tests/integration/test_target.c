@@ -25,44 +25,9 @@ extern char **environ;
 
 static char **g_argv; /* main()'s argv, for re-executing this program */
 
-static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
-#define FOR_EACH_METHOD(m)                                                  \
-  for (int m##_i = 0, m = k_methods[0]; m##_i < 2;                          \
-       ++m##_i, m = k_methods[m##_i < 2 ? m##_i : 0])
-
-static const char *method_name(int m) {
-  return m == MP_START_SPAWN ? "spawn" : "fork";
-}
-
 /* ------------------------------------------------------------------------
  * Small utilities
  * ---------------------------------------------------------------------- */
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 /* Read exactly len bytes within timeout_ms; returns 0 or -1. */
 static int read_exact(int fd, void *buf, size_t len, int timeout_ms) {

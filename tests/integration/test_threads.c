@@ -1,5 +1,6 @@
-/* One process, many threads (DESIGN.md: "every object may be used from
- * several threads of one process"): the paths where the library's own
+/* One process, many threads (docs/reliability.md, "Blocking calls on
+ * several threads": the runtime thread, pool callbacks, objects shared by
+ * threads): the paths where the library's own
  * threads meet the caller's, written for ThreadSanitizer
  * (scripts/test-tsan.sh) and as ordinary tests:
  *  - processes started, joined and communicated with from several threads
@@ -21,12 +22,6 @@
 
 #define THREADS 4
 #define WAIT_MS 60000
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 /* Run fn on THREADS threads with their index, and join them. */
 static void run_threads(void *(*fn)(void *)) {

@@ -22,18 +22,6 @@ static mp_queue_t *g_queue;
 static mp_event_t *g_event;
 static mp_conn_t *g_conn_child; /* the end the child writes */
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep 200 ms, do one thing (arg: 'q' put, 'e' set, 'c' send, 'x' exit),
  * then stay alive (except 'x') so that only that one thing is ready. */
 static int actor(const void *arg, size_t len, void *payload) {
@@ -445,12 +433,11 @@ static void test_parent_process_main(void **state) {
 /* test_parent_process: a child knows its parent's pid, name, liveness. */
 static void test_parent_process_child(void **state) {
   (void)state;
-  static const int methods[] = {MP_START_FORK, MP_START_SPAWN};
-  for (int i = 0; i < 2; ++i) {
+  FOR_EACH_METHOD(m) {
     int me = (int)getpid();
     mp_process_t *p = NULL;
     MP_ASSERT_OK(mp_process_new(&p, "parent_checker", &me, sizeof me));
-    MP_ASSERT_OK(mp_process_set_start_method(p, methods[i]));
+    MP_ASSERT_OK(mp_process_set_start_method(p, (mp_start_method_t)m));
     MP_ASSERT_OK(mp_process_start(p));
     MP_ASSERT_OK(mp_process_join(p, 20000));
     int code = -1;

@@ -1,6 +1,6 @@
-/* Leak checks (DESIGN.md, "No leaks": no shared-memory objects left in
- * /dev/shm, no descriptors, no threads, after normal exit or after the
- * creator is SIGKILLed; "No zombies").
+/* Leak checks (docs/reliability.md, "No /dev/shm entries" and "No
+ * descriptor or thread leaks", after normal exit or a SIGKILLed creator;
+ * "Children are reaped"; section "Leak checks after the whole suite").
  *
  * meson runs this program after every other test of the run (priority
  * -100, not in parallel with anything), so its scans see what the whole
@@ -30,18 +30,6 @@
 #include <time.h>
 
 #define MAX_PIDS 64
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 /* The parent pid of pid, or -1. */
 static int parent_of(int pid) {

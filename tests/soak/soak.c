@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "multiproc.h"
+#include "testclock.h"
 
 #define N_PRODUCERS 3
 #define N_CONSUMERS 3
@@ -95,12 +96,6 @@ static mp_dict_t *g_dict;
 /* ------------------------------------------------------------------------
  * Small utilities
  * ---------------------------------------------------------------------- */
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_us(long us) {
   struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};

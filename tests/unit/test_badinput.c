@@ -1,5 +1,5 @@
-/* Bad input at the C ABI (DESIGN.md: "bad input of any kind gets an error
- * code and a message"): every public function of the headers in include/multiproc is
+/* Bad input at the C ABI (docs/reliability.md: "Bad input gets an error
+ * code and a message, never a crash"): every public function of the headers in include/multiproc is
  * called with NULL pointers, zero and huge sizes, negative timeouts other
  * than MP_FOREVER, unknown enum values and flags, objects in the wrong state
  * (used after close, closed twice), descriptors of another type and
