@@ -2126,6 +2126,9 @@ static void test_sync_shm_basics(void **state) {
   MP_ASSERT_OK(mp_shm_new(&s, 10000));
   assert_true(mp_shm_fileno(s) >= 0);
   assert_int_equal(mp_shm_size(s), 10000);
+  size_t size = 0;
+  MP_ASSERT_OK(mp_shm_size2(&size, s));
+  assert_int_equal(size, 10000);
   unsigned char *p = mp_shm_data(s);
   assert_non_null(p);
   for (size_t i = 0; i < 10000; ++i)
@@ -2145,6 +2148,8 @@ static void test_sync_shm_basics(void **state) {
   assert_int_equal(p[5000], 1); /* the first handle still maps it */
   mp_shm_free(s);
   assert_int_equal(mp_shm_size(NULL), 0);
+  MP_ASSERT_ERR(mp_shm_size2(&size, NULL), MP_EINVAL); /* 0.3: an error, not a size */
+  assert_int_equal(size, 0);
   assert_null(mp_shm_data(NULL));
   MP_ASSERT_ERR(mp_shm_fileno(NULL), MP_EINVAL);
   mp_shm_free(NULL);
@@ -2201,6 +2206,9 @@ static void test_sync_value_new_errors(void **state) {
       MP_ASSERT_OK(mp_value_new(&v, types[i], 7, flags));
       assert_int_equal(mp_value_type(v), types[i]);
       assert_int_equal(mp_value_count(v), 7);
+      size_t count = 0;
+      MP_ASSERT_OK(mp_value_count2(&count, v));
+      assert_int_equal(count, 7);
       assert_true(mp_value_fileno(v) >= 0);
       mp_value_free(v);
     }
@@ -2242,6 +2250,16 @@ static void test_sync_value_int32(void **state) {
   MP_ASSERT_OK(mp_value_get_i64(&x, v, 0));
   assert_int_equal(x, 101);
   MP_ASSERT_ERR(mp_value_cas_i64(v, 0, 101, (int64_t)INT32_MAX + 1, NULL), MP_EINVAL);
+  /* The same through mp_value_compare_exchange_i64 (0.3: out-parameter first). */
+  actual = 0;
+  assert_int_equal(mp_value_compare_exchange_i64(&actual, v, 0, 101, 102), 1);
+  assert_int_equal(actual, 101);
+  assert_int_equal(mp_value_compare_exchange_i64(&actual, v, 0, 101, 103), 0);
+  assert_int_equal(actual, 102);
+  assert_int_equal(mp_value_compare_exchange_i64(NULL, v, 0, 102, 101), 1);
+  MP_ASSERT_ERR(mp_value_compare_exchange_i64(NULL, v, 0, 101, (int64_t)INT32_MAX + 1),
+                MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_compare_exchange_i64(&actual, v, 3, 0, 1), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_add_i64(&x, v, 0, (int64_t)INT32_MAX + 1), MP_EINVAL);
   /* out of range */
   MP_ASSERT_ERR(mp_value_get_i64(&x, v, 3), MP_EINVAL);
