@@ -152,6 +152,7 @@ MP_RB_HANDLE_OUT(mp_pool_opts_t)
 MP_RB_HANDLE_OUT(mp_pool_t)
 MP_RB_HANDLE_OUT(mp_result_t)
 MP_RB_HANDLE_OUT(mp_iter_t)
+%apply mp_iter_t ** { mp_pool_iter_t ** }; /* C 0.3: the same struct */
 
 /* ---------------------------------------------------------------------
  * Blocking calls: released GVL, woken by Ruby interrupts
@@ -194,6 +195,7 @@ MP_RB_BLOCKING(mp_pool_new, (int64_t *)NULL, 0)
 MP_RB_BLOCKING(mp_pool_join, &arg2, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_pool_terminate, (int64_t *)NULL, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST)
+MP_RB_BLOCKING(mp_pool_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)

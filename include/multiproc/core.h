@@ -29,7 +29,7 @@ extern "C" {
  * ---------------------------------------------------------------------- */
 
 #define MP_VERSION_MAJOR 0 /**< Major version of these headers; changes with the soname. */
-#define MP_VERSION_MINOR 2 /**< Minor version of these headers: new functions and options. */
+#define MP_VERSION_MINOR 3 /**< Minor version of these headers: new functions and options. */
 #define MP_VERSION_PATCH 0 /**< Patch version of these headers: fixes only. */
 /** The version as one number: major * 10000 + minor * 100 + patch. */
 #define MP_VERSION_NUMBER \

@@ -91,6 +91,20 @@ typedef struct mp_dict_iter mp_dict_iter_t;
 MP_EXTERN int mp_dict_iter_new(mp_dict_iter_t **out, mp_dict_t *dict);
 
 /**
+ * The next item of the snapshot.
+ * @param[out] key, key_len, value, value_len  the item, owned by the
+ *             iterator: valid until the next call or mp_dict_iter_free();
+ *             the value is NUL-terminated. NULL/0 at the end or on an error.
+ * Returns: 1 with an item, 0 at the end (every iterator's protocol,
+ * docs/style.md). Errors: MP_EINVAL (a NULL out-parameter, NULL or not a
+ * live iterator). Never blocks. Since 0.3.
+ */
+MP_EXTERN int mp_dict_iter_next2(const void **key, size_t *key_len, const void **value,
+                                 size_t *value_len, mp_dict_iter_t *iter);
+
+/**
+ * Deprecated since 0.3: use mp_dict_iter_next2(), the same call with the
+ * out-parameters first (docs/style.md).
  * The next item of the snapshot. The pointers stay valid until the next
  * call or mp_dict_iter_free(); the value is NUL-terminated.
  * Returns: 1 with an item, 0 at the end, or MP_EINVAL. Since 0.1.

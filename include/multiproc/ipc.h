@@ -15,8 +15,8 @@ extern "C" {
  * Connections (multiprocessing.Pipe / Connection)
  * ---------------------------------------------------------------------- */
 
-/** One end of a connection: framed byte messages in both or one direction. */
-typedef struct mp_conn mp_conn_t;
+/* mp_conn_t, one end of a connection, is declared in multiproc/process.h:
+ * commands pass connections to their children (mp_cmd_pass_conn()). */
 
 /** Flag of mp_conn_from_fd(): the end receives. */
 #define MP_CONN_READABLE 1
@@ -143,8 +143,9 @@ MP_EXTERN void mp_conn_free(mp_conn_t *conn);
  * Queues (multiprocessing.Queue / JoinableQueue)
  * ---------------------------------------------------------------------- */
 
-/** A multi-producer, multi-consumer queue of byte messages in shared memory. */
-typedef struct mp_queue mp_queue_t;
+/* mp_queue_t, a multi-producer, multi-consumer queue of byte messages in
+ * shared memory, is declared in multiproc/process.h: commands pass queues
+ * to their children (mp_cmd_pass_queue()). */
 
 /** Flag of mp_queue_new(): the queue counts task_done() (JoinableQueue). */
 #define MP_QUEUE_JOINABLE 1
@@ -363,40 +364,10 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms);
 MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 
 /* ------------------------------------------------------------------------
- * Handles for commands, by name
+ * Handles passed to a command's child by name: the child's side. The
+ * parent's side, mp_cmd_pass_queue(), mp_cmd_pass_conn() and
+ * mp_cmd_pass_fd(), is declared in multiproc/process.h with the command.
  * ---------------------------------------------------------------------- */
-
-/**
- * Hand a queue to the command's child under a name (1-64 characters of
- * [A-Za-z0-9_]). The child, in any language, opens it with
- * mp_queue_inherit(&q, name). The queue is borrowed until the spawn.
- *
- * Errors: MP_EINVAL (NULL, bad name), MP_EEXIST (name already used in
- * this command), MP_ENOMEM. Since 0.1.
- */
-MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *queue);
-
-/**
- * Hand a connection end to the command's child under a name; the child opens
- * it with mp_conn_inherit(). The end is borrowed until the spawn.
- *
- * Errors: as mp_cmd_pass_queue(). Since 0.1.
- */
-MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn);
-
-/**
- * Hand any shared object to the command's child under a name, by its
- * descriptor: a lock, semaphore, event, barrier, value, shared memory block
- * or dict (mp_lock_fileno(lock), mp_dict_fileno(dict), …). The child, in any
- * language, gets a descriptor with mp_fd_inherit() and opens the object with
- * the matching *_from_fd() function (mp_lock_from_fd(), …), which checks
- * that the descriptor holds that kind of object. The descriptor is borrowed
- * until the spawn (keep the object alive until then).
- *
- * Errors: MP_EINVAL (NULL, bad name, fd < 0), MP_EEXIST (name already used
- * in this command), MP_ENOMEM. Since 0.1.
- */
-MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd);
 
 /**
  * In a program started with mp_cmd_pass_fd(), a descriptor of the object

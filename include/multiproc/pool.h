@@ -46,6 +46,10 @@ typedef struct mp_pool mp_pool_t;
 typedef struct mp_result mp_result_t;
 
 /** An iterator over the results of mp_pool_imap(). */
+typedef struct mp_iter mp_pool_iter_t;
+
+/** The same type under its 0.1 name (mp_pool_imap()'s out-parameter and
+ * the deprecated mp_iter_next()/mp_iter_free() use it). */
 typedef struct mp_iter mp_iter_t;
 
 /** Create pool options with every default. Errors: MP_EINVAL, MP_ENOMEM. Since 0.1. */
@@ -181,7 +185,8 @@ MP_EXTERN int mp_pool_map(mp_result_t **out, mp_pool_t *pool, const char *task,
 /**
  * Iterate over task(args[i]) results (imap / imap_unordered). At most a
  * few chunks per worker are in flight at once (back-pressure).
- * @param[out] out  free with mp_iter_free() (unfinished tasks still run).
+ * @param[out] out  read with mp_pool_iter_next(), free with mp_pool_iter_free()
+ *                  (unfinished tasks still run).
  * Errors: as mp_pool_apply_async(). Never blocks. Since 0.1.
  */
 MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
@@ -189,6 +194,27 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
                            size_t chunksize, int flags);
 
 /**
+ * The next result of mp_pool_imap() (next(timeout)).
+ * @param[out] index     the argument's index (useful when unordered).
+ * @param[out] data, len the result bytes, owned by the iterator, valid
+ *                       until the next call or mp_pool_iter_free().
+ * Returns: 1 with a result, 0 after the last one (every iterator's
+ * protocol, docs/style.md). Errors: MP_ETASKFAILED, MP_EWORKERDIED or
+ * MP_ECANCELED for a failed item (index and data, the error message, are
+ * set; the next call moves on to the next item); MP_ETIMEDOUT (nothing was
+ * taken: call again); MP_EINVAL.
+ * Blocking: up to timeout_ms. Since 0.3.
+ */
+MP_EXTERN int mp_pool_iter_next(size_t *index, const void **data, size_t *len,
+                                mp_pool_iter_t *iter, int64_t timeout_ms);
+
+/** Free an iterator of mp_pool_imap(); NULL does nothing. Unfinished tasks
+ * still run. Never blocks. Since 0.3. */
+MP_EXTERN void mp_pool_iter_free(mp_pool_iter_t *iter);
+
+/**
+ * Deprecated since 0.3: use mp_pool_iter_next(), which ends with 0 instead
+ * of MP_ECLOSED (one end-of-iteration protocol, docs/style.md).
  * The next result (next(timeout)).
  * @param[out] index     the argument's index (useful when unordered).
  * @param[out] data, len the result bytes, owned by the iterator, valid
@@ -201,7 +227,8 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
 MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_iter_t *iter,
                            int64_t timeout_ms);
 
-/** Free an iterator; NULL does nothing. Since 0.1. */
+/** Deprecated since 0.3: use mp_pool_iter_free(), which it equals. Free an
+ * iterator; NULL does nothing. Since 0.1. */
 MP_EXTERN void mp_iter_free(mp_iter_t *iter);
 
 /**

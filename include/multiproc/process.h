@@ -21,6 +21,14 @@ typedef struct mp_cmd mp_cmd_t;
 /** A child process: a running command or a process running a target. */
 typedef struct mp_process mp_process_t;
 
+/** One end of a connection: framed byte messages in both or one direction
+ * (multiproc/ipc.h; declared here because commands pass them). */
+typedef struct mp_conn mp_conn_t;
+
+/** A multi-producer, multi-consumer queue of byte messages in shared memory
+ * (multiproc/ipc.h; declared here because commands pass them). */
+typedef struct mp_queue mp_queue_t;
+
 /** The three standard streams, for per-stream settings. */
 typedef enum mp_stream {
   MP_STDIN = 0,
@@ -36,7 +44,7 @@ typedef enum mp_stdio {
   MP_STDIO_STDOUT = 3   /**< stderr only: the same as the child's stdout */
 } mp_stdio_t;
 
-/** Flags of mp_cmd_stdio_file(). */
+/** Flags of mp_cmd_set_stdio_file(). */
 #define MP_FILE_TRUNCATE 0 /**< create or truncate (the default) */
 #define MP_FILE_APPEND 1   /**< create or append */
 
@@ -44,10 +52,10 @@ typedef enum mp_stdio {
  * Create a command that runs program. A program without '/' is looked up in
  * the PATH of the child's environment when the command is spawned; argv[0]
  * is the program as given. Relative and empty PATH entries ("", ".",
- * "../bin") are skipped unless mp_cmd_allow_relative_path() allows them
+ * "../bin") are skipped unless mp_cmd_set_allow_relative_path() allows them
  * (os/exec's ErrDot rule). A program with '/' that is relative, like a
  * relative PATH entry, is resolved against the directory the child runs in
- * (mp_cmd_cwd()), not the parent's (Python's rule on POSIX).
+ * (mp_cmd_set_cwd()), not the parent's (Python's rule on POSIX).
  *
  * @param[out] out   the new command; free it with mp_cmd_free().
  * @param program    the program path or name; not NULL or empty; copied.
@@ -66,16 +74,16 @@ MP_EXTERN void mp_cmd_free(mp_cmd_t *cmd);
 /**
  * Append one argument (argv[1], argv[2], … in order).
  *
- * @param arg  not NULL; copied. Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ * @param arg  not NULL; copied. Errors: MP_EINVAL, MP_ENOMEM. Since 0.3 (as mp_cmd_add_arg(), since 0.1).
  */
-MP_EXTERN int mp_cmd_arg(mp_cmd_t *cmd, const char *arg);
+MP_EXTERN int mp_cmd_add_arg(mp_cmd_t *cmd, const char *arg);
 
 /**
  * Replace argv[0] (by default the program as given to mp_cmd_new()).
  *
- * @param arg0  not NULL; copied. Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ * @param arg0  not NULL; copied. Errors: MP_EINVAL, MP_ENOMEM. Since 0.3 (as mp_cmd_set_arg0(), since 0.1).
  */
-MP_EXTERN int mp_cmd_arg0(mp_cmd_t *cmd, const char *arg0);
+MP_EXTERN int mp_cmd_set_arg0(mp_cmd_t *cmd, const char *arg0);
 
 /**
  * Set an environment variable for the child, on top of the inherited (or
@@ -111,18 +119,18 @@ MP_EXTERN int mp_cmd_env_clear(mp_cmd_t *cmd);
  * message names the directory (checked before the program is looked up).
  *
  * @param dir  not NULL or empty; copied.
- * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.3 (as mp_cmd_set_cwd(), since 0.1).
  */
-MP_EXTERN int mp_cmd_cwd(mp_cmd_t *cmd, const char *dir);
+MP_EXTERN int mp_cmd_set_cwd(mp_cmd_t *cmd, const char *dir);
 
 /**
  * Connect a standard stream of the child to the parent's, /dev/null, a new
  * pipe, or (stderr only) the child's stdout.
  *
  * Errors: MP_EINVAL (unknown stream or mode; MP_STDIO_STDOUT for a stream
- * other than MP_STDERR). Since 0.1.
+ * other than MP_STDERR). Since 0.3 (as mp_cmd_set_stdio(), since 0.1).
  */
-MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode);
+MP_EXTERN int mp_cmd_set_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode);
 
 /**
  * Connect a standard stream of the child to a file, opened at spawn time:
@@ -131,10 +139,10 @@ MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode);
  * A file that cannot be opened makes mp_process_spawn() fail.
  *
  * @param path  not NULL or empty; copied.
- * Errors: MP_EINVAL, MP_ENOMEM. Since 0.1.
+ * Errors: MP_EINVAL, MP_ENOMEM. Since 0.3 (as mp_cmd_set_stdio_file(), since 0.1).
  */
-MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
-                                const char *path, int flags);
+MP_EXTERN int mp_cmd_set_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
+                                    const char *path, int flags);
 
 /**
  * Connect a standard stream of the child to an open descriptor of the
@@ -142,9 +150,9 @@ MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
  * mp_process_spawn() returns; the parent may close it afterwards.
  *
  * Errors: MP_EINVAL (bad stream, fd < 0). A descriptor that is not open
- * makes mp_process_spawn() fail with MP_EINVAL. Since 0.1.
+ * makes mp_process_spawn() fail with MP_EINVAL. Since 0.3 (as mp_cmd_set_stdio_fd(), since 0.1).
  */
-MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
+MP_EXTERN int mp_cmd_set_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
 
 /** The range of mp_cmd_pass_fd_at()'s child descriptor. */
 #define MP_CMD_FD_AT_MIN 3
@@ -163,32 +171,69 @@ MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
  * @param fd        an open descriptor of the parent; borrowed: it must stay
  *                  open until mp_process_spawn() returns.
  * @param child_fd  MP_CMD_FD_AT_MIN (3) to MP_CMD_FD_AT_MAX (1023); 0-2 are
- *                  the standard streams (mp_cmd_stdio_fd()).
+ *                  the standard streams (mp_cmd_set_stdio_fd()).
  * Errors: MP_EINVAL (NULL cmd, fd < 0, child_fd out of range), MP_ENOMEM.
  * A descriptor that is not open makes mp_process_spawn() fail with
  * MP_EINVAL. Never blocks. Since 0.2.
  */
 MP_EXTERN int mp_cmd_pass_fd_at(mp_cmd_t *cmd, int fd, int child_fd);
 
+/* ------------------------------------------------------------------------
+ * Handles for commands, by name (the child opens them with mp_*_inherit(),
+ * multiproc/ipc.h)
+ * ---------------------------------------------------------------------- */
+
+/**
+ * Hand a queue to the command's child under a name (1-64 characters of
+ * [A-Za-z0-9_]). The child, in any language, opens it with
+ * mp_queue_inherit(&q, name). The queue is borrowed until the spawn.
+ *
+ * Errors: MP_EINVAL (NULL, bad name), MP_EEXIST (name already used in
+ * this command), MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *queue);
+
+/**
+ * Hand a connection end to the command's child under a name; the child opens
+ * it with mp_conn_inherit(). The end is borrowed until the spawn.
+ *
+ * Errors: as mp_cmd_pass_queue(). Since 0.1.
+ */
+MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn);
+
+/**
+ * Hand any shared object to the command's child under a name, by its
+ * descriptor: a lock, semaphore, event, barrier, value, shared memory block
+ * or dict (mp_lock_fileno(lock), mp_dict_fileno(dict), …). The child, in any
+ * language, gets a descriptor with mp_fd_inherit() and opens the object with
+ * the matching *_from_fd() function (mp_lock_from_fd(), …), which checks
+ * that the descriptor holds that kind of object. The descriptor is borrowed
+ * until the spawn (keep the object alive until then).
+ *
+ * Errors: MP_EINVAL (NULL, bad name, fd < 0), MP_EEXIST (name already used
+ * in this command), MP_ENOMEM. Since 0.1.
+ */
+MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd);
+
 /**
  * Start the child in a new process group of its own (setpgid(0, 0)), so
  * that mp_process_signal(..., MP_SIGNAL_GROUP) reaches its whole tree.
  *
- * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.1.
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.3 (as mp_cmd_set_new_group(), since 0.1).
  */
-MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled);
+MP_EXTERN int mp_cmd_set_new_group(mp_cmd_t *cmd, int enabled);
 
 /**
  * Start the child in a new session (setsid()): it is the leader of a new
  * session and of a new process group, with no controlling terminal
- * (Python's start_new_session=True; mp_cmd_new_group() is Python's
+ * (Python's start_new_session=True; mp_cmd_set_new_group() is Python's
  * process_group=0 and keeps the session). A child in a new session counts
  * as started in a new group for MP_SIGNAL_GROUP.
  *
  * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Never blocks.
- * Since 0.2.
+ * Since 0.3 (as mp_cmd_set_new_session(), since 0.2).
  */
-MP_EXTERN int mp_cmd_new_session(mp_cmd_t *cmd, int enabled);
+MP_EXTERN int mp_cmd_set_new_session(mp_cmd_t *cmd, int enabled);
 
 /**
  * Let the PATH search use relative and empty PATH entries ("", ".",
@@ -198,9 +243,9 @@ MP_EXTERN int mp_cmd_new_session(mp_cmd_t *cmd, int enabled);
  * found relative to the current directory (os/exec's ErrDot).
  *
  * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Never blocks.
- * Since 0.2.
+ * Since 0.3 (as mp_cmd_set_allow_relative_path(), since 0.2).
  */
-MP_EXTERN int mp_cmd_allow_relative_path(mp_cmd_t *cmd, int enabled);
+MP_EXTERN int mp_cmd_set_allow_relative_path(mp_cmd_t *cmd, int enabled);
 
 /**
  * Make mp_run() return MP_ECALLEDPROCESS when the child ends with an exit
@@ -209,9 +254,9 @@ MP_EXTERN int mp_cmd_allow_relative_path(mp_cmd_t *cmd, int enabled);
  * caller can report them. mp_process_spawn() ignores this option.
  *
  * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Never blocks.
- * Since 0.2.
+ * Since 0.3 (as mp_cmd_set_check(), since 0.2).
  */
-MP_EXTERN int mp_cmd_check(mp_cmd_t *cmd, int enabled);
+MP_EXTERN int mp_cmd_set_check(mp_cmd_t *cmd, int enabled);
 
 /**
  * Make the child a daemon: it is sent SIGKILL when the parent process ends,
@@ -219,8 +264,48 @@ MP_EXTERN int mp_cmd_check(mp_cmd_t *cmd, int enabled);
  * PR_SET_PDEATHSIG armed from the library's long-lived runtime thread, so
  * it does not fire when the thread that called mp_process_spawn() exits.
  *
- * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.1.
+ * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.3 (as mp_cmd_set_daemon(), since 0.1).
  */
+MP_EXTERN int mp_cmd_set_daemon(mp_cmd_t *cmd, int enabled);
+
+
+/* Deprecated since 0.3: the command's options before the rule "a setter is
+ * mp_<object>_set_<option>, an appender mp_<object>_add_<item>"
+ * (docs/style.md). Each stays exported and behaves exactly as its
+ * replacement (errors name the old function) until the next soname. */
+
+/** Deprecated since 0.3: use mp_cmd_add_arg(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_arg(mp_cmd_t *cmd, const char *arg);
+
+/** Deprecated since 0.3: use mp_cmd_set_arg0(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_arg0(mp_cmd_t *cmd, const char *arg0);
+
+/** Deprecated since 0.3: use mp_cmd_set_cwd(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_cwd(mp_cmd_t *cmd, const char *dir);
+
+/** Deprecated since 0.3: use mp_cmd_set_stdio(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_stdio(mp_cmd_t *cmd, mp_stream_t stream, mp_stdio_t mode);
+
+/** Deprecated since 0.3: use mp_cmd_set_stdio_file(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
+                                const char *path, int flags);
+
+/** Deprecated since 0.3: use mp_cmd_set_stdio_fd(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
+
+/** Deprecated since 0.3: use mp_cmd_set_new_group(), which it equals. Since 0.1. */
+MP_EXTERN int mp_cmd_new_group(mp_cmd_t *cmd, int enabled);
+
+/** Deprecated since 0.3: use mp_cmd_set_new_session(), which it equals. Since 0.2. */
+MP_EXTERN int mp_cmd_new_session(mp_cmd_t *cmd, int enabled);
+
+/** Deprecated since 0.3: use mp_cmd_set_allow_relative_path(), which it equals. Since 0.2. */
+MP_EXTERN int mp_cmd_allow_relative_path(mp_cmd_t *cmd, int enabled);
+
+/** Deprecated since 0.3: use mp_cmd_set_check(), which it equals. Since 0.2. */
+MP_EXTERN int mp_cmd_check(mp_cmd_t *cmd, int enabled);
+
+/** Deprecated since 0.3: use mp_cmd_set_daemon(), which it equals. Since 0.1. */
 MP_EXTERN int mp_cmd_daemon(mp_cmd_t *cmd, int enabled);
 
 /* ------------------------------------------------------------------------
@@ -378,7 +463,7 @@ MP_EXTERN const char *mp_process_name(mp_process_t *proc);
 /**
  * Whether the process is a daemon (Python's Process.daemon): for a target
  * what mp_process_set_daemon() set (readable before and after start), for
- * a command what mp_cmd_daemon() said when it was spawned. Takes a
+ * a command what mp_cmd_set_daemon() said when it was spawned. Takes a
  * non-const handle like the other getters (mp_process_pid(),
  * mp_process_is_alive()): they read state guarded by the handle's lock.
  *
@@ -587,7 +672,7 @@ MP_EXTERN void mp_process_free(mp_process_t *proc);
  *
  * @param[out] exitcode  the exit code (Python's convention); may be NULL.
  * @param[out] out, out_len, err, err_len  as mp_process_communicate().
- * With mp_cmd_check() set, a child that ended with an exit code other than
+ * With mp_cmd_set_check() set, a child that ended with an exit code other than
  * 0 makes the call return MP_ECALLEDPROCESS, with *exitcode and the output
  * delivered as on success (Python's CalledProcessError).
  *

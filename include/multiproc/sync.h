@@ -357,7 +357,17 @@ MP_EXTERN int mp_shm_fileno(mp_shm_t *shm);
  * for a bad handle. Since 0.1. */
 MP_EXTERN void *mp_shm_data(mp_shm_t *shm);
 
-/** The block's size in bytes (0 for a bad handle). Since 0.1. */
+/**
+ * The block's size in bytes.
+ * @param[out] out  the size; 0 on an error.
+ * Errors: MP_EINVAL (NULL out, NULL or not a live handle). Never blocks.
+ * Since 0.3.
+ */
+MP_EXTERN int mp_shm_size2(size_t *out, mp_shm_t *shm);
+
+/** Deprecated since 0.3: use mp_shm_size2(), which reports a bad handle as
+ * MP_EINVAL (the getter rule of docs/style.md). The block's size in bytes
+ * (0 for a bad handle). Since 0.1. */
 MP_EXTERN size_t mp_shm_size(mp_shm_t *shm);
 
 /** Unmap the block in this process; other processes keep it; NULL does
@@ -411,7 +421,17 @@ MP_EXTERN int mp_value_fileno(mp_value_t *value);
 /** The element type, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_type(mp_value_t *value);
 
-/** The number of elements (bytes for MP_TYPE_BYTES); 0 for a bad handle. Since 0.1. */
+/**
+ * The number of elements (bytes for MP_TYPE_BYTES).
+ * @param[out] out  the count; 0 on an error.
+ * Errors: MP_EINVAL (NULL out, NULL or not a live handle). Never blocks.
+ * Since 0.3.
+ */
+MP_EXTERN int mp_value_count2(size_t *out, mp_value_t *value);
+
+/** Deprecated since 0.3: use mp_value_count2(), which reports a bad handle
+ * as MP_EINVAL (the getter rule of docs/style.md). The number of elements;
+ * 0 for a bad handle. Since 0.1. */
 MP_EXTERN size_t mp_value_count(mp_value_t *value);
 
 /**
@@ -452,6 +472,20 @@ MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index,
                                int64_t delta);
 
 /**
+ * Atomically replace an integer element that equals expected by desired
+ * (C11's atomic_compare_exchange_strong). No lock needed.
+ * @param[out] actual  the element's value before the call (expected when
+ *                     it was replaced); may be NULL.
+ * Returns: 1 if replaced, 0 if the element differed. Errors: MP_EINVAL (NULL
+ * or not a live handle, not an integer type, index, expected or desired not
+ * fitting the type). Never blocks. Since 0.3.
+ */
+MP_EXTERN int mp_value_compare_exchange_i64(int64_t *actual, mp_value_t *value, size_t index,
+                                            int64_t expected, int64_t desired);
+
+/**
+ * Deprecated since 0.3: use mp_value_compare_exchange_i64(), the same call
+ * with the out-parameter first (docs/style.md).
  * Atomically replace an integer element that equals expected by desired.
  * Returns: 1 if replaced, 0 if the element differed (then *actual, if not
  * NULL, holds its value), or MP_EINVAL. Since 0.1.

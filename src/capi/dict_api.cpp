@@ -230,9 +230,13 @@ MP_EXTERN int mp_dict_iter_new(mp_dict_iter_t **out, mp_dict_t *dict) {
   });
 }
 
-MP_EXTERN int mp_dict_iter_next(mp_dict_iter_t *iter, const void **key, size_t *key_len,
-                                const void **value, size_t *value_len) {
-  const char *op = "mp_dict_iter_next";
+}  // extern "C"
+
+namespace {
+
+// The next item of the snapshot: 1, or 0 at the end.
+int iter_next(const void **key, size_t *key_len, const void **value, size_t *value_len,
+              mp_dict_iter_t *iter, const char *op) {
   MP_CHECK_ARG(key && key_len && value && value_len, op,
                "key, key_len, value or value_len is NULL");
   *key = nullptr;
@@ -247,6 +251,20 @@ MP_EXTERN int mp_dict_iter_next(mp_dict_iter_t *iter, const void **key, size_t *
   *value = v.data;
   *value_len = v.len;
   return 1;
+}
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_dict_iter_next2(const void **key, size_t *key_len, const void **value,
+                                 size_t *value_len, mp_dict_iter_t *iter) {
+  return iter_next(key, key_len, value, value_len, iter, "mp_dict_iter_next2");
+}
+
+MP_EXTERN int mp_dict_iter_next(mp_dict_iter_t *iter, const void **key, size_t *key_len,
+                                const void **value, size_t *value_len) {
+  return iter_next(key, key_len, value, value_len, iter, "mp_dict_iter_next");
 }
 
 MP_EXTERN void mp_dict_iter_free(mp_dict_iter_t *iter) {

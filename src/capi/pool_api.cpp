@@ -286,9 +286,14 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
   });
 }
 
-MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_iter_t *iter,
-                           int64_t timeout_ms) {
-  const char *op = "mp_iter_next";
+}  // extern "C"
+
+namespace {
+
+// The next result: its item's status, or kIterEnd after the last one.
+constexpr int kIterEnd = 1;
+int iter_next(size_t *index, const void **data, size_t *len, mp_iter_t *iter,
+              int64_t timeout_ms, const char *op) {
   MP_CHECK_ARG(index && data && len, op, "an out parameter is NULL");
   *data = nullptr;
   *len = 0;
@@ -297,7 +302,7 @@ MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_ite
   mp_result *r = iter->result;
   Deadline deadline(timeout_ms);
   std::unique_lock<std::mutex> lock(r->mu);
-  if (iter->handed == r->items.size()) return fail(MP_ECLOSED, "%s: no more results", op);
+  if (iter->handed == r->items.size()) return kIterEnd;
   auto ready = [&] {
     if (iter->ordered) return r->items[iter->next].status != kItemPending;
     return !r->finished.empty();
@@ -318,6 +323,26 @@ MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_ite
   *len = item.data.size();
   return item_status(item);
 }
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_pool_iter_next(size_t *index, const void **data, size_t *len,
+                                mp_pool_iter_t *iter, int64_t timeout_ms) {
+  int rc = iter_next(index, data, len, iter, timeout_ms, "mp_pool_iter_next");
+  if (rc == kIterEnd) return 0;
+  return rc == MP_OK ? 1 : rc;
+}
+
+MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_iter_t *iter,
+                           int64_t timeout_ms) {
+  const char *op = "mp_iter_next";
+  int rc = iter_next(index, data, len, iter, timeout_ms, op);
+  return rc == kIterEnd ? fail(MP_ECLOSED, "%s: no more results", op) : rc;
+}
+
+MP_EXTERN void mp_pool_iter_free(mp_pool_iter_t *iter) { mp_iter_free(iter); }
 
 MP_EXTERN void mp_iter_free(mp_iter_t *iter) {
   if (!valid(iter)) return;

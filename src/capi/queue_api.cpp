@@ -1,4 +1,5 @@
-// Public entry points: mp_queue_*, and handles passed to commands by name.
+// Public entry points: mp_queue_*, and the child side of handles passed by
+// name (mp_*_inherit(); the parent side, mp_cmd_pass_*, is in cmd_api.cpp).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -22,17 +23,6 @@ bool valid(const mp_queue *q) { return q && q->magic == mp_queue::kMagic; }
 
 #define MP_CHECK_QUEUE(q, op) \
   MP_CHECK_ARG(valid(q), op, "queue is NULL or not a live mp_queue_t")
-
-int pass_handle(mp_cmd *cmd, const char *name, const char *kind, int fd, const char *op) {
-  MP_CHECK_ARG(cmd, op, "cmd is NULL");
-  MP_CHECK_ARG(valid_handle_name(name), op, "name must be 1-64 characters of [A-Za-z0-9_]");
-  for (const auto &h : cmd->handles)
-    if (h.name == name) return fail(MP_EEXIST, "%s: '%s' is already passed", op, name);
-  return guarded(op, [&]() -> int {
-    cmd->handles.push_back(PassedHandle{name, kind, fd});
-    return MP_OK;
-  });
-}
 
 // The descriptor passed under name as kind (a close-on-exec duplicate).
 int inherited_fd(int *out, const char *name, const char *kind, const char *op) {
@@ -226,25 +216,6 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue) {
   queue_release(*queue);
   queue->magic = 0;
   delete queue;
-}
-
-MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *queue) {
-  const char *op = "mp_cmd_pass_queue";
-  MP_CHECK_QUEUE(queue, op);
-  return pass_handle(cmd, name, "queue", queue->segment.fd(), op);
-}
-
-MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn) {
-  const char *op = "mp_cmd_pass_conn";
-  MP_CHECK_ARG(conn && conn->magic == mp_conn::kMagic && conn->fd.valid(), op,
-               "conn is NULL, closed or not a live mp_conn_t");
-  return pass_handle(cmd, name, "conn", conn->fd.get(), op);
-}
-
-MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd) {
-  const char *op = "mp_cmd_pass_fd";
-  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
-  return pass_handle(cmd, name, "fd", fd, op);
 }
 
 MP_EXTERN int mp_fd_inherit(int *out, const char *name) {

@@ -116,6 +116,14 @@ MP_EXTERN size_t mp_shm_size(mp_shm_t *shm) {
   return valid_handle(shm) ? size_t(shm->shared->size) : 0;
 }
 
+MP_EXTERN int mp_shm_size2(size_t *out, mp_shm_t *shm) {
+  MP_CHECK_ARG(out, "mp_shm_size2", "out is NULL");
+  *out = 0;
+  MP_CHECK_HANDLE(shm, "mp_shm_size2");
+  *out = size_t(shm->shared->size);
+  return MP_OK;
+}
+
 // ---- values and arrays ------------------------------------------------------------
 
 MP_EXTERN int mp_value_new(mp_value_t **out, mp_type_t type_arg, size_t count, int flags) {
@@ -162,6 +170,14 @@ MP_EXTERN int mp_value_type(mp_value_t *value) {
 
 MP_EXTERN size_t mp_value_count(mp_value_t *value) {
   return valid_handle(value) ? size_t(value->shared->count) : 0;
+}
+
+MP_EXTERN int mp_value_count2(size_t *out, mp_value_t *value) {
+  MP_CHECK_ARG(out, "mp_value_count2", "out is NULL");
+  *out = 0;
+  MP_CHECK_HANDLE(value, "mp_value_count2");
+  *out = size_t(value->shared->count);
+  return MP_OK;
 }
 
 MP_EXTERN int mp_value_get_i64(int64_t *out, mp_value_t *value, size_t index) {
@@ -276,9 +292,14 @@ MP_EXTERN int mp_value_add_i64(int64_t *out, mp_value_t *value, size_t index, in
   return r;
 }
 
-MP_EXTERN int mp_value_cas_i64(mp_value_t *value, size_t index, int64_t expected,
-                               int64_t desired, int64_t *actual) {
-  const char *op = "mp_value_cas_i64";
+}  // extern "C"
+
+namespace {
+
+// Compare-and-exchange of an integer element; *actual (if asked) gets the
+// element's value before the call.
+int compare_exchange(int64_t *actual, mp_value_t *value, size_t index, int64_t expected,
+                     int64_t desired, const char *op) {
   int64_t lo, hi;
   if (is_narrow(value, &lo, &hi)) {
     MP_CHECK_ARG(expected >= lo && expected <= hi && desired >= lo && desired <= hi, op,
@@ -300,6 +321,21 @@ MP_EXTERN int mp_value_cas_i64(mp_value_t *value, size_t index, int64_t expected
                                              __ATOMIC_SEQ_CST);
   if (actual) *actual = swapped ? expected : e;
   return swapped ? 1 : 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_value_compare_exchange_i64(int64_t *actual, mp_value_t *value, size_t index,
+                                            int64_t expected, int64_t desired) {
+  return compare_exchange(actual, value, index, expected, desired,
+                          "mp_value_compare_exchange_i64");
+}
+
+MP_EXTERN int mp_value_cas_i64(mp_value_t *value, size_t index, int64_t expected,
+                               int64_t desired, int64_t *actual) {
+  return compare_exchange(actual, value, index, expected, desired, "mp_value_cas_i64");
 }
 
 MP_EXTERN int mp_value_get_bytes(size_t *out_len, mp_value_t *value, void *buf, size_t cap) {

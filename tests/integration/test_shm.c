@@ -43,6 +43,9 @@ static void test_sync_shm_basics(void **state) {
   MP_ASSERT_OK(mp_shm_new(&s, 10000));
   assert_true(mp_shm_fileno(s) >= 0);
   assert_int_equal(mp_shm_size(s), 10000);
+  size_t size = 0;
+  MP_ASSERT_OK(mp_shm_size2(&size, s));
+  assert_int_equal(size, 10000);
   unsigned char *p = mp_shm_data(s);
   assert_non_null(p);
   for (size_t i = 0; i < 10000; ++i)
@@ -62,6 +65,8 @@ static void test_sync_shm_basics(void **state) {
   assert_int_equal(p[5000], 1); /* the first handle still maps it */
   mp_shm_free(s);
   assert_int_equal(mp_shm_size(NULL), 0);
+  MP_ASSERT_ERR(mp_shm_size2(&size, NULL), MP_EINVAL); /* 0.3: an error, not a size */
+  assert_int_equal(size, 0);
   assert_null(mp_shm_data(NULL));
   MP_ASSERT_ERR(mp_shm_fileno(NULL), MP_EINVAL);
   mp_shm_free(NULL);

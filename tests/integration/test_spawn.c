@@ -286,6 +286,32 @@ static void test_spawn_cwd_is_used(void **state) {
   remove_tmpdir(dir);
 }
 
+/* The 0.3 names configure the child as the deprecated ones did: arguments,
+ * argv[0]-independent output, working directory, stderr into stdout, and
+ * check making mp_run report a failing exit. */
+static void test_spawn_set_names_configure_the_child(void **state) {
+  (void)state;
+  char dir[64], real[4096], expect[4200];
+  make_tmpdir(dir, sizeof dir);
+  assert_non_null(realpath(dir, real));
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, test_helper_path()));
+  MP_ASSERT_OK(mp_cmd_add_arg(cmd, "pwd"));
+  MP_ASSERT_OK(mp_cmd_set_cwd(cmd, real));
+  MP_ASSERT_OK(mp_cmd_set_stdio(cmd, MP_STDERR, MP_STDIO_STDOUT));
+  snprintf(expect, sizeof expect, "%s\n", real);
+  expect_output(cmd, expect);
+  remove_tmpdir(dir);
+
+  cmd = helper_cmd("exit", "3", NULL);
+  MP_ASSERT_OK(mp_cmd_set_check(cmd, 1));
+  int code = -1;
+  MP_ASSERT_ERR(mp_run(&code, NULL, NULL, NULL, NULL, cmd, NULL, 0, LONG_MS),
+                MP_ECALLEDPROCESS);
+  assert_int_equal(code, 3);
+  mp_cmd_free(cmd);
+}
+
 static void test_spawn_cwd_default_is_parents(void **state) {
   (void)state;
   char cwd[4096], expect[4200];
@@ -1123,6 +1149,7 @@ int main(void) {
       cmocka_unit_test(test_spawn_env_clear_forgets_earlier_set),
       cmocka_unit_test(test_spawn_env_inherited_at_spawn_time),
       cmocka_unit_test(test_spawn_cwd_is_used),
+      cmocka_unit_test(test_spawn_set_names_configure_the_child),
       cmocka_unit_test(test_spawn_cwd_default_is_parents),
       cmocka_unit_test(test_spawn_missing_cwd_is_enoent),
       cmocka_unit_test(test_spawn_missing_program_is_enoent),

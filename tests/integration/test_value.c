@@ -158,6 +158,9 @@ static void test_sync_value_new_errors(void **state) {
       MP_ASSERT_OK(mp_value_new(&v, types[i], 7, flags));
       assert_int_equal(mp_value_type(v), types[i]);
       assert_int_equal(mp_value_count(v), 7);
+      size_t count = 0;
+      MP_ASSERT_OK(mp_value_count2(&count, v));
+      assert_int_equal(count, 7);
       assert_true(mp_value_fileno(v) >= 0);
       mp_value_free(v);
     }
@@ -199,6 +202,16 @@ static void test_sync_value_int32(void **state) {
   MP_ASSERT_OK(mp_value_get_i64(&x, v, 0));
   assert_int_equal(x, 101);
   MP_ASSERT_ERR(mp_value_cas_i64(v, 0, 101, (int64_t)INT32_MAX + 1, NULL), MP_EINVAL);
+  /* The same through mp_value_compare_exchange_i64 (0.3: out-parameter first). */
+  actual = 0;
+  assert_int_equal(mp_value_compare_exchange_i64(&actual, v, 0, 101, 102), 1);
+  assert_int_equal(actual, 101);
+  assert_int_equal(mp_value_compare_exchange_i64(&actual, v, 0, 101, 103), 0);
+  assert_int_equal(actual, 102);
+  assert_int_equal(mp_value_compare_exchange_i64(NULL, v, 0, 102, 101), 1);
+  MP_ASSERT_ERR(mp_value_compare_exchange_i64(NULL, v, 0, 101, (int64_t)INT32_MAX + 1),
+                MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_compare_exchange_i64(&actual, v, 3, 0, 1), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_add_i64(&x, v, 0, (int64_t)INT32_MAX + 1), MP_EINVAL);
   /* out of range */
   MP_ASSERT_ERR(mp_value_get_i64(&x, v, 3), MP_EINVAL);

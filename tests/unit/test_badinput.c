@@ -249,6 +249,10 @@ static const int64_t k_eight = 8;
   X(E, cmd_arg_null, MP_EINVAL, mp_cmd_arg(F.cmd, NULL))                      \
   X(E, cmd_arg0_null_cmd, MP_EINVAL, mp_cmd_arg0(NULL, "x"))                  \
   X(E, cmd_arg0_null, MP_EINVAL, mp_cmd_arg0(F.cmd, NULL))                    \
+  X(E, cmd_add_arg_null_cmd, MP_EINVAL, mp_cmd_add_arg(NULL, "x")) \
+  X(E, cmd_add_arg_null, MP_EINVAL, mp_cmd_add_arg(F.cmd, NULL)) \
+  X(E, cmd_set_arg0_null_cmd, MP_EINVAL, mp_cmd_set_arg0(NULL, "x")) \
+  X(E, cmd_set_arg0_null, MP_EINVAL, mp_cmd_set_arg0(F.cmd, NULL)) \
   X(E, cmd_env_set_null_cmd, MP_EINVAL, mp_cmd_env_set(NULL, "A", "1"))       \
   X(E, cmd_env_set_null_name, MP_EINVAL, mp_cmd_env_set(F.cmd, NULL, "1"))    \
   X(E, cmd_env_set_empty_name, MP_EINVAL, mp_cmd_env_set(F.cmd, "", "1"))     \
@@ -261,6 +265,9 @@ static const int64_t k_eight = 8;
   X(E, cmd_cwd_null_cmd, MP_EINVAL, mp_cmd_cwd(NULL, "/"))                    \
   X(E, cmd_cwd_null, MP_EINVAL, mp_cmd_cwd(F.cmd, NULL))                      \
   X(E, cmd_cwd_empty, MP_EINVAL, mp_cmd_cwd(F.cmd, ""))                       \
+  X(E, cmd_set_cwd_null_cmd, MP_EINVAL, mp_cmd_set_cwd(NULL, "/")) \
+  X(E, cmd_set_cwd_null, MP_EINVAL, mp_cmd_set_cwd(F.cmd, NULL)) \
+  X(E, cmd_set_cwd_empty, MP_EINVAL, mp_cmd_set_cwd(F.cmd, "")) \
   X(E, cmd_stdio_null, MP_EINVAL, mp_cmd_stdio(NULL, MP_STDOUT, MP_STDIO_PIPE)) \
   X(E, cmd_stdio_stream, MP_EINVAL, mp_cmd_stdio(F.cmd, (mp_stream_t)7, MP_STDIO_PIPE)) \
   X(E, cmd_stdio_neg_stream, MP_EINVAL, mp_cmd_stdio(F.cmd, (mp_stream_t)-1, MP_STDIO_PIPE)) \
@@ -277,6 +284,16 @@ static const int64_t k_eight = 8;
   X(E, cmd_stdio_fd_null, MP_EINVAL, mp_cmd_stdio_fd(NULL, MP_STDIN, 0))      \
   X(E, cmd_stdio_fd_negative, MP_EINVAL, mp_cmd_stdio_fd(F.cmd, MP_STDIN, -1)) \
   X(E, cmd_stdio_fd_stream, MP_EINVAL, mp_cmd_stdio_fd(F.cmd, (mp_stream_t)3, 0)) \
+  X(E, cmd_set_stdio_null, MP_EINVAL, mp_cmd_set_stdio(NULL, MP_STDOUT, MP_STDIO_PIPE)) \
+  X(E, cmd_set_stdio_stream, MP_EINVAL, mp_cmd_set_stdio(F.cmd, (mp_stream_t)7, MP_STDIO_PIPE)) \
+  X(E, cmd_set_stdio_mode, MP_EINVAL, mp_cmd_set_stdio(F.cmd, MP_STDOUT, (mp_stdio_t)9)) \
+  X(E, cmd_set_stdio_stdout_on_stdin, MP_EINVAL, mp_cmd_set_stdio(F.cmd, MP_STDIN, MP_STDIO_STDOUT)) \
+  X(E, cmd_set_stdio_file_null_cmd, MP_EINVAL, mp_cmd_set_stdio_file(NULL, MP_STDOUT, "/tmp/x", 0)) \
+  X(E, cmd_set_stdio_file_empty, MP_EINVAL, mp_cmd_set_stdio_file(F.cmd, MP_STDOUT, "", 0)) \
+  X(E, cmd_set_stdio_file_flags, MP_EINVAL, mp_cmd_set_stdio_file(F.cmd, MP_STDOUT, "/tmp/x", 7)) \
+  X(E, cmd_set_stdio_fd_null, MP_EINVAL, mp_cmd_set_stdio_fd(NULL, MP_STDIN, 0)) \
+  X(E, cmd_set_stdio_fd_negative, MP_EINVAL, mp_cmd_set_stdio_fd(F.cmd, MP_STDIN, -1)) \
+  X(E, cmd_set_stdio_fd_stream, MP_EINVAL, mp_cmd_set_stdio_fd(F.cmd, (mp_stream_t)3, 0)) \
   X(E, cmd_pass_fd_at_null, MP_EINVAL, mp_cmd_pass_fd_at(NULL, 0, 3))        \
   X(E, cmd_pass_fd_at_negative, MP_EINVAL, mp_cmd_pass_fd_at(F.cmd, -1, 3))  \
   X(E, cmd_pass_fd_at_stdio, MP_EINVAL, mp_cmd_pass_fd_at(F.cmd, 0, 2))      \
@@ -291,6 +308,16 @@ static const int64_t k_eight = 8;
   X(E, cmd_allow_relative_path_neg, MP_EINVAL, mp_cmd_allow_relative_path(F.cmd, -1)) \
   X(E, cmd_check_null, MP_EINVAL, mp_cmd_check(NULL, 1))                      \
   X(E, cmd_check_2, MP_EINVAL, mp_cmd_check(F.cmd, 2))                        \
+  X(E, cmd_set_new_group_null, MP_EINVAL, mp_cmd_set_new_group(NULL, 1)) \
+  X(E, cmd_set_new_group_2, MP_EINVAL, mp_cmd_set_new_group(F.cmd, 2)) \
+  X(E, cmd_set_daemon_null, MP_EINVAL, mp_cmd_set_daemon(NULL, 1)) \
+  X(E, cmd_set_daemon_neg, MP_EINVAL, mp_cmd_set_daemon(F.cmd, -1)) \
+  X(E, cmd_set_new_session_null, MP_EINVAL, mp_cmd_set_new_session(NULL, 1)) \
+  X(E, cmd_set_new_session_2, MP_EINVAL, mp_cmd_set_new_session(F.cmd, 2)) \
+  X(E, cmd_set_allow_relative_path_null, MP_EINVAL, mp_cmd_set_allow_relative_path(NULL, 0)) \
+  X(E, cmd_set_allow_relative_path_neg, MP_EINVAL, mp_cmd_set_allow_relative_path(F.cmd, -1)) \
+  X(E, cmd_set_check_null, MP_EINVAL, mp_cmd_set_check(NULL, 1)) \
+  X(E, cmd_set_check_2, MP_EINVAL, mp_cmd_set_check(F.cmd, 2)) \
   X(E, cmd_pass_queue_null_cmd, MP_EINVAL, mp_cmd_pass_queue(NULL, "q", F.queue)) \
   X(E, cmd_pass_queue_null_name, MP_EINVAL, mp_cmd_pass_queue(F.cmd, NULL, F.queue)) \
   X(E, cmd_pass_queue_bad_name, MP_EINVAL, mp_cmd_pass_queue(F.cmd, "a-b", F.queue)) \
@@ -637,6 +664,9 @@ static const int64_t k_eight = 8;
   X(V, shm_data_null, 1, IS_NULL(mp_shm_data(NULL)))                          \
   X(V, shm_data_garbage, 1, IS_NULL(mp_shm_data(GARBAGE(mp_shm_t))))          \
   X(V, shm_size_null, 0, (int)mp_shm_size(NULL))                              \
+  X(E, shm_size2_null_out, MP_EINVAL, mp_shm_size2(NULL, F.shm)) \
+  X(E, shm_size2_null, MP_EINVAL, mp_shm_size2(&o_len, NULL)) \
+  X(E, shm_size2_garbage, MP_EINVAL, mp_shm_size2(&o_len, GARBAGE(mp_shm_t))) \
   X(E, value_new_null, MP_EINVAL, mp_value_new(NULL, MP_TYPE_INT32, 1, 0))    \
   X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)12, 1, 0)) \
   X(E, value_new_zero, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 0, 0)) \
@@ -645,6 +675,9 @@ static const int64_t k_eight = 8;
   OBJECT_ROWS(X, value, fd_of_shm)                                            \
   X(E, value_type_null, MP_EINVAL, mp_value_type(NULL))                       \
   X(V, value_count_null, 0, (int)mp_value_count(NULL))                        \
+  X(E, value_count2_null_out, MP_EINVAL, mp_value_count2(NULL, F.v_i32)) \
+  X(E, value_count2_null, MP_EINVAL, mp_value_count2(&o_len, NULL)) \
+  X(E, value_count2_garbage, MP_EINVAL, mp_value_count2(&o_len, GARBAGE(mp_value_t))) \
   X(E, value_get_i64_null_out, MP_EINVAL, mp_value_get_i64(NULL, F.v_i32, 0)) \
   X(E, value_get_i64_null, MP_EINVAL, mp_value_get_i64(&o_i64, NULL, 0))      \
   X(E, value_get_i64_index, MP_EINVAL, mp_value_get_i64(&o_i64, F.v_i32, 99)) \
@@ -670,6 +703,10 @@ static const int64_t k_eight = 8;
   X(E, value_cas_i64_null, MP_EINVAL, mp_value_cas_i64(NULL, 0, 0, 1, NULL))  \
   X(E, value_cas_i64_double, MP_EINVAL, mp_value_cas_i64(F.v_f64, 0, 0, 1, NULL)) \
   X(E, value_cas_i64_index, MP_EINVAL, mp_value_cas_i64(F.v_i32, 7, 0, 1, NULL)) \
+  X(E, value_compare_exchange_i64_null, MP_EINVAL, mp_value_compare_exchange_i64(&o_i64, NULL, 0, 0, 1)) \
+  X(E, value_compare_exchange_i64_double, MP_EINVAL, mp_value_compare_exchange_i64(NULL, F.v_f64, 0, 0, 1)) \
+  X(E, value_compare_exchange_i64_index, MP_EINVAL, mp_value_compare_exchange_i64(&o_i64, F.v_i32, 7, 0, 1)) \
+  X(E, value_compare_exchange_i64_fit, MP_EINVAL, mp_value_compare_exchange_i64(&o_i64, F.v_i32, 0, 0, INT64_MAX)) \
   X(E, value_get_bytes_null_len, MP_EINVAL, mp_value_get_bytes(NULL, F.v_bytes, g_buf, 8)) \
   X(E, value_get_bytes_null, MP_EINVAL, mp_value_get_bytes(&o_len, NULL, g_buf, 8)) \
   X(E, value_get_bytes_int32, MP_EINVAL, mp_value_get_bytes(&o_len, F.v_i32, g_buf, 8)) \
@@ -726,6 +763,10 @@ static const int64_t k_eight = 8;
   X(E, dict_iter_next_garbage, MP_EINVAL,                                    \
     mp_dict_iter_next(GARBAGE(mp_dict_iter_t), &o_cptr, &o_len, &o_cptr2, &o_len)) \
   X(E, dict_iter_next_null_key, MP_EINVAL, mp_dict_iter_next(F.iter, NULL, &o_len, &o_cptr2, &o_len)) \
+  X(E, dict_iter_next2_null, MP_EINVAL, mp_dict_iter_next2(&o_cptr, &o_len, &o_cptr2, &o_len, NULL)) \
+  X(E, dict_iter_next2_garbage, MP_EINVAL, mp_dict_iter_next2(&o_cptr, &o_len, &o_cptr2, &o_len, GARBAGE(mp_dict_iter_t))) \
+  X(E, dict_iter_next2_null_key, MP_EINVAL, mp_dict_iter_next2(NULL, &o_len, &o_cptr2, &o_len, F.iter)) \
+  X(E, dict_iter_next2_null_value_len, MP_EINVAL, mp_dict_iter_next2(&o_cptr, &o_len, &o_cptr2, NULL, F.iter)) \
   X(V, dict_iter_free_null, 0, NO_CRASH(mp_dict_iter_free(NULL)))
 
 #define POOL_ROWS(X)                                                          \
@@ -782,6 +823,12 @@ static const int64_t k_eight = 8;
   X(E, iter_next_null, MP_EINVAL, mp_iter_next(&o_len, &o_cptr, &o_len, NULL, 0)) \
   X(E, iter_next_garbage, MP_EINVAL, mp_iter_next(&o_len, &o_cptr, &o_len, GARBAGE(mp_iter_t), 0)) \
   X(E, iter_next_timeout, MP_EINVAL, mp_iter_next(&o_len, &o_cptr, &o_len, F.imap, -2)) \
+  X(E, pool_iter_next_null, MP_EINVAL, mp_pool_iter_next(&o_len, &o_cptr, &o_len, NULL, 0)) \
+  X(E, pool_iter_next_garbage, MP_EINVAL, mp_pool_iter_next(&o_len, &o_cptr, &o_len, GARBAGE(mp_pool_iter_t), 0)) \
+  X(E, pool_iter_next_timeout, MP_EINVAL, mp_pool_iter_next(&o_len, &o_cptr, &o_len, F.imap, -2)) \
+  X(E, pool_iter_next_null_out, MP_EINVAL, mp_pool_iter_next(NULL, &o_cptr, &o_len, F.imap, 0)) \
+  X(V, pool_iter_free_null, 0, NO_CRASH(mp_pool_iter_free(NULL))) \
+  X(V, pool_iter_free_garbage, 0, NO_CRASH(mp_pool_iter_free(GARBAGE(mp_pool_iter_t)))) \
   X(V, iter_free_null, 0, NO_CRASH(mp_iter_free(NULL)))                       \
   X(V, iter_free_garbage, 0, NO_CRASH(mp_iter_free(GARBAGE(mp_iter_t))))      \
   X(E, result_get_null, MP_EINVAL, mp_result_get(&o_cptr, &o_len, NULL, 0))   \

@@ -342,6 +342,49 @@ static void test_cmd_stop_add_ninth_step_is_enospc(void **state) {
   mp_stop_free(stop);
 }
 
+/* ---- the 0.3 names (mp_cmd_set_<option>, mp_cmd_add_arg) ---- */
+
+/* Each 0.3 name takes what its deprecated twin took, refuses what it
+ * refused, and names itself in the error message. */
+static void expect_einval_naming(int rc, const char *fn) {
+  MP_ASSERT_ERR(rc, MP_EINVAL);
+  if (!strstr(mp_last_error(), fn)) fail_msg("'%s' does not name %s", mp_last_error(), fn);
+}
+
+static void test_cmd_set_names_accept_and_refuse_as_before(void **state) {
+  (void)state;
+  mp_cmd_t *cmd = new_cmd();
+  MP_ASSERT_OK(mp_cmd_add_arg(cmd, "one"));
+  MP_ASSERT_OK(mp_cmd_set_arg0(cmd, "zero"));
+  MP_ASSERT_OK(mp_cmd_set_cwd(cmd, "/"));
+  MP_ASSERT_OK(mp_cmd_set_stdio(cmd, MP_STDERR, MP_STDIO_STDOUT));
+  MP_ASSERT_OK(mp_cmd_set_stdio_file(cmd, MP_STDOUT, "/dev/null", MP_FILE_APPEND));
+  MP_ASSERT_OK(mp_cmd_set_stdio_fd(cmd, MP_STDIN, 0));
+  int (*const switches[])(mp_cmd_t *, int) = {
+      mp_cmd_set_new_group, mp_cmd_set_new_session, mp_cmd_set_allow_relative_path,
+      mp_cmd_set_check, mp_cmd_set_daemon};
+  const char *const names[] = {"mp_cmd_set_new_group", "mp_cmd_set_new_session",
+                               "mp_cmd_set_allow_relative_path", "mp_cmd_set_check",
+                               "mp_cmd_set_daemon"};
+  for (size_t i = 0; i < sizeof switches / sizeof *switches; i++) {
+    MP_ASSERT_OK(switches[i](cmd, 1));
+    MP_ASSERT_OK(switches[i](cmd, 0));
+    expect_einval_naming(switches[i](cmd, 2), names[i]);
+    expect_einval_naming(switches[i](NULL, 1), names[i]);
+  }
+  expect_einval_naming(mp_cmd_add_arg(cmd, NULL), "mp_cmd_add_arg");
+  expect_einval_naming(mp_cmd_set_arg0(NULL, "x"), "mp_cmd_set_arg0");
+  expect_einval_naming(mp_cmd_set_cwd(cmd, ""), "mp_cmd_set_cwd");
+  expect_einval_naming(mp_cmd_set_stdio(cmd, MP_STDIN, MP_STDIO_STDOUT), "mp_cmd_set_stdio");
+  expect_einval_naming(mp_cmd_set_stdio_file(cmd, MP_STDOUT, "/tmp/x", 7),
+                       "mp_cmd_set_stdio_file");
+  expect_einval_naming(mp_cmd_set_stdio_fd(cmd, MP_STDIN, -1), "mp_cmd_set_stdio_fd");
+  /* The deprecated names still work and name themselves. */
+  MP_ASSERT_OK(mp_cmd_daemon(cmd, 1));
+  expect_einval_naming(mp_cmd_daemon(cmd, 2), "mp_cmd_daemon");
+  mp_cmd_free(cmd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cmd_new_accepts_path_and_name),
@@ -370,6 +413,7 @@ int main(void) {
       cmocka_unit_test(test_cmd_daemon_accepts_0_and_1),
       cmocka_unit_test(test_cmd_daemon_rejects_bad_input),
       cmocka_unit_test(test_cmd_switches_accept_0_and_1_only),
+      cmocka_unit_test(test_cmd_set_names_accept_and_refuse_as_before),
       cmocka_unit_test(test_cmd_stop_new_and_free),
       cmocka_unit_test(test_cmd_stop_add_accepts_every_action),
       cmocka_unit_test(test_cmd_stop_add_rejects_bad_input),

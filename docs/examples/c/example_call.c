@@ -38,11 +38,11 @@ static int make_cmd(mp_cmd_t **out, const char *const *argv) {
   int rc = mp_cmd_new(out, argv[0]);
   if (rc < 0) return fail("mp_cmd_new", rc);
   for (size_t i = 1; argv[i] != NULL; i++) {
-    rc = mp_cmd_arg(*out, argv[i]);
+    rc = mp_cmd_add_arg(*out, argv[i]);
     if (rc < 0) {
       mp_cmd_free(*out);
       *out = NULL;
-      return fail("mp_cmd_arg", rc);
+      return fail("mp_cmd_add_arg", rc);
     }
   }
   return EXIT_SUCCESS;
@@ -72,10 +72,10 @@ static int demo_check_output(void) {
   size_t out_len = 0;
   int code;
   if (make_cmd(&cmd, argv) != EXIT_SUCCESS) return EXIT_FAILURE;
-  int rc = mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE);
+  int rc = mp_cmd_set_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE);
   if (rc < 0) {
     mp_cmd_free(cmd);
-    return fail("mp_cmd_stdio", rc);
+    return fail("mp_cmd_set_stdio", rc);
   }
   printf("$ echo captured text   (check_output)\n");
   rc = mp_run(&code, &out, &out_len, NULL, NULL, cmd, NULL, 0, MP_FOREVER);
@@ -103,11 +103,11 @@ static int demo_failing_command(void) {
   size_t out_len = 0, err_len = 0;
   int code;
   if (make_cmd(&cmd, argv) != EXIT_SUCCESS) return EXIT_FAILURE;
-  int rc = mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE);
-  if (rc == MP_OK) rc = mp_cmd_stdio(cmd, MP_STDERR, MP_STDIO_PIPE);
+  int rc = mp_cmd_set_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE);
+  if (rc == MP_OK) rc = mp_cmd_set_stdio(cmd, MP_STDERR, MP_STDIO_PIPE);
   if (rc < 0) {
     mp_cmd_free(cmd);
-    return fail("mp_cmd_stdio", rc);
+    return fail("mp_cmd_set_stdio", rc);
   }
   rc = mp_cmd_env_set(cmd, "LC_ALL", "C"); /* an untranslated message */
   if (rc < 0) {

@@ -47,9 +47,9 @@ static int popen_communicate(int *code, const char *program,
     goto out;
   }
   for (int s = MP_STDIN; s <= MP_STDERR; s++) {
-    rc = mp_cmd_stdio(cmd, (mp_stream_t)s, MP_STDIO_PIPE);
+    rc = mp_cmd_set_stdio(cmd, (mp_stream_t)s, MP_STDIO_PIPE);
     if (rc < 0) {
-      fail("mp_cmd_stdio", rc);
+      fail("mp_cmd_set_stdio", rc);
       goto out;
     }
   }

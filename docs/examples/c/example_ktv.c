@@ -28,7 +28,7 @@
  * than 3 guests inside. Every guest counts itself in and out of an
  * Array('q', 2) with mp_value_add_i64 (atomic: no lock), and keeps the
  * highest count seen in the second element with a compare-and-swap loop
- * (mp_value_cas_i64). The parent prints that maximum after joining.
+ * (mp_value_compare_exchange_i64). The parent prints that maximum after joining.
  *
  * Random stays would make the maximum depend on timing (3 nearly always,
  * but not on every run of a loaded machine). So that it is exactly 3
@@ -80,8 +80,8 @@ static int raise_max(mp_value_t *room, int64_t n) {
   int rc = mp_value_get_i64(&seen, room, MAX_INSIDE);
   if (rc < 0) return fail("mp_value_get_i64", rc);
   while (seen < n) {
-    rc = mp_value_cas_i64(room, MAX_INSIDE, seen, n, &seen);
-    if (rc < 0) return fail("mp_value_cas_i64", rc);
+    rc = mp_value_compare_exchange_i64(&seen, room, MAX_INSIDE, seen, n);
+    if (rc < 0) return fail("mp_value_compare_exchange_i64", rc);
     if (rc == 1) break; /* replaced; else seen is the newer value: retry */
   }
   return EXIT_SUCCESS;

@@ -106,10 +106,10 @@ static int print_dict(mp_dict_t *d) {
   for (;;) {
     const void *key, *value;
     size_t key_len, value_len;
-    rc = mp_dict_iter_next(it, &key, &key_len, &value, &value_len);
+    rc = mp_dict_iter_next2(&key, &key_len, &value, &value_len, it);
     if (rc < 0) {
       mp_dict_iter_free(it);
-      return fail("mp_dict_iter_next", rc);
+      return fail("mp_dict_iter_next2", rc);
     }
     if (rc == 0) break; /* the end of the snapshot */
     if (n == MAX_ITEMS || key_len >= ITEM_MAX || value_len >= ITEM_MAX) {

@@ -24,7 +24,7 @@
  * a worker, which saves a round trip per argument.
  *
  * mp_pool_imap(..., MP_IMAP_UNORDERED) returns an iterator;
- * mp_iter_next() gives the next result to finish, with its argument's
+ * mp_pool_iter_next() gives the next result to finish, with its argument's
  * index, until MP_ECLOSED (StopIteration). The order changes from run to
  * run, so the program prints the sum, and checks that every index came
  * exactly once.
@@ -112,7 +112,7 @@ out:
 /* print(sum(p.imap_unordered(work, range(1, 11)))) */
 static int run_imap_unordered(mp_pool_t *pool, const void *const *args,
                               const size_t *lens) {
-  mp_iter_t *it = NULL;
+  mp_pool_iter_t *it = NULL;
   int rc = mp_pool_imap(&it, pool, "work", args, lens, N, 0,
                         MP_IMAP_UNORDERED);
   if (rc < 0) return fail("mp_pool_imap", rc);
@@ -124,10 +124,10 @@ static int run_imap_unordered(mp_pool_t *pool, const void *const *args,
     size_t index = 0;
     const void *data = NULL;
     size_t len = 0;
-    rc = mp_iter_next(&index, &data, &len, it, MP_FOREVER);
-    if (rc == MP_ECLOSED) break; /* StopIteration */
+    rc = mp_pool_iter_next(&index, &data, &len, it, MP_FOREVER);
+    if (rc == 0) break; /* StopIteration */
     if (rc < 0) {
-      status = fail("mp_iter_next", rc);
+      status = fail("mp_pool_iter_next", rc);
       goto out;
     }
     int64_t v;
@@ -150,7 +150,7 @@ static int run_imap_unordered(mp_pool_t *pool, const void *const *args,
   if (!once) status = EXIT_FAILURE;
 
 out:
-  mp_iter_free(it);
+  mp_pool_iter_free(it);
   return status;
 }
 

@@ -110,10 +110,12 @@ static int upper_s(mp_value_t *s) {
 
 /* for i in range(len(arr)): arr[i] = -arr[i] */
 static int negate_arr(mp_value_t *arr) {
-  size_t count = mp_value_count(arr);
+  size_t count;
+  int rc = mp_value_count2(&count, arr);
+  if (rc < 0) return fail("mp_value_count2", rc);
   for (size_t i = 0; i < count; i++) {
     int64_t v;
-    int rc = mp_value_get_i64(&v, arr, i);
+    rc = mp_value_get_i64(&v, arr, i);
     if (rc < 0) return fail("mp_value_get_i64", rc);
     rc = mp_value_set_i64(arr, i, -v);
     if (rc < 0) return fail("mp_value_set_i64", rc);
@@ -153,8 +155,11 @@ static int print_all(const char *when, const shared_t *sh) {
   printf("%s:\n", when);
   printf("  n.value = %g\n", n);
   printf("  s.value = b'%.*s'\n", (int)len, s);
+  size_t count;
+  rc = mp_value_count2(&count, sh->arr);
+  if (rc < 0) return fail("mp_value_count2", rc);
   printf("  arr[:] = [");
-  for (size_t i = 0; i < mp_value_count(sh->arr); i++) {
+  for (size_t i = 0; i < count; i++) {
     int64_t v;
     rc = mp_value_get_i64(&v, sh->arr, i);
     if (rc < 0) return fail("mp_value_get_i64", rc);
