@@ -154,8 +154,9 @@ MP_EXTERN int mp_cmd_set_stdio_file(mp_cmd_t *cmd, mp_stream_t stream,
  */
 MP_EXTERN int mp_cmd_set_stdio_fd(mp_cmd_t *cmd, mp_stream_t stream, int fd);
 
-/** The range of mp_cmd_pass_fd_at()'s child descriptor. */
+/** The lowest child descriptor mp_cmd_pass_fd_at() takes (0-2 are stdio). */
 #define MP_CMD_FD_AT_MIN 3
+/** The highest child descriptor mp_cmd_pass_fd_at() takes. */
 #define MP_CMD_FD_AT_MAX 1023
 
 /**
