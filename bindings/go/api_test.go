@@ -43,17 +43,17 @@ func TestEndOfStreamIsEOF(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	a.Shutdown()
-	_, err = b.Recv(nil)
+	_, err = b.Recv(context.Background())
 	if !errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv after the peer closed: %v (io.EOF %v)", err, errors.Is(err, io.EOF))
 	}
 	q := testQueue(t, 0)
 	q.Shutdown()
-	if _, err := q.Get(nil); !errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
+	if _, err := q.Get(context.Background()); !errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
 		t.Fatalf("Get of a shut down queue: %v", err)
 	}
 	// Other errors are not the end of a stream.
-	if err := q.Put(nil, []byte("x")); errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
+	if err := q.Put(context.Background(), []byte("x")); errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
 		t.Fatalf("Put to a shut down queue: %v", err)
 	}
 	if _, err := b.RecvTimeout(0); errors.Is(err, io.EOF) && !errors.Is(err, ErrClosed) {
@@ -125,7 +125,7 @@ func TestTargetRegisteredAfterMain(t *testing.T) {
 	p, err := NewProcess("registered_after_main", nil, nil)
 	if err == nil {
 		p.Start()
-		p.Join(nil)
+		p.Join(context.Background())
 		code, _ := p.ExitCode()
 		t.Fatalf("NewProcess of a target registered after Main: no error (the child exited %d)", code)
 	}

@@ -88,15 +88,28 @@ func putToken(t capi.Cancel) {
 	}
 }
 
+// mustContext panics on a nil ctx, as os/exec's CommandContext does: the
+// one rule for every call of the package that takes a context. A call
+// that does some work before it waits (Apply, Communicate, …) calls it
+// first; the waits themselves (blocking, handle.wait) check too.
+func mustContext(ctx context.Context) {
+	if ctx == nil {
+		panic("nil Context")
+	}
+}
+
+// neverDone reports whether ctx can never end a call (no Done channel,
+// hence no deadline: context.Background, context.TODO). Such a call is
+// the fast path: one cgo call, no allocation, no OS-thread lock.
+func neverDone(ctx context.Context) bool { return ctx.Done() == nil }
+
 // blocking runs f, a blocking C call, with the timeout that the context's
 // deadline and limit (C milliseconds, forever: none) allow. While it waits, a goroutine
 // fires a cancel token bound to f's OS thread when ctx is done, which
 // wakes f at once with MP_ECANCELED. Only f's own thread is blocked.
 // The error of a call ended by ctx matches ctx.Err() (errors.Is).
 func blocking(ctx context.Context, op string, limit int64, f func(ms int64) int) (int, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	mustContext(ctx)
 	if err := ctx.Err(); err != nil {
 		return 0, ctxError(op, err)
 	}

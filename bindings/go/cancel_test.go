@@ -25,7 +25,7 @@ func TestCancelWakesBlockedCalls(t *testing.T) {
 	held := make(chan struct{})
 	release := make(chan struct{})
 	go func() { // holds the lock on another thread
-		lock.Acquire(nil)
+		lock.Acquire(context.Background())
 		close(held)
 		<-release
 		lock.Release()
@@ -68,7 +68,7 @@ func TestCancelWakesBlockedCalls(t *testing.T) {
 		}
 	}
 	// The queue lost nothing: a canceled get took no message.
-	q.Put(nil, []byte("kept"))
+	q.Put(context.Background(), []byte("kept"))
 	if m, err := q.GetNowait(); err != nil || string(m) != "kept" {
 		t.Fatalf("after cancel: %q %v", m, err)
 	}

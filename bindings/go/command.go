@@ -130,9 +130,7 @@ func Command(name string, args ...string) *Cmd {
 // killed) and Wait reports how the child ended (an *ExitError for the
 // kill).
 func CommandContext(ctx context.Context, name string, args ...string) *Cmd {
-	if ctx == nil {
-		panic("nil Context")
-	}
+	mustContext(ctx)
 	c := Command(name, args...)
 	c.ctx = ctx
 	c.Cancel = c.killForCancel
@@ -231,11 +229,11 @@ func (c *Cmd) PassQueue(name string, q *Queue) { c.pass = append(c.pass, passed{
 // opens it with InheritConn(name).
 func (c *Cmd) PassConn(name string, conn *Conn) { c.pass = append(c.pass, passed{name, conn}) }
 
-// The C stream numbers and stdio modes.
-const (
-	streamIn, streamOut, streamErr = 0, 1, 2
-	stdioNull, stdioPipe, stdioOut = 1, 2, 3
-)
+// The child's streams, as indexes of Cmd.pipes and of cStreams.
+const streamIn, streamOut, streamErr = 0, 1, 2
+
+// cStreams are the C library's names of the streams.
+var cStreams = [3]cStream{capi.MP_STDIN, capi.MP_STDOUT, capi.MP_STDERR}
 
 // The errors of os/exec, with its texts (users match them); each also
 // matches a multiproc code with errors.Is.
@@ -431,9 +429,9 @@ func (c *Cmd) configureStdio(cmd capi.Cmd) error {
 		}
 		if err := check("command stdio", func() int {
 			if f != nil {
-				return capi.Mp_cmd_stdio_fd(cmd, capi.Enum_SS_mp_stream(i), int(f.Fd()))
+				return capi.Mp_cmd_stdio_fd(cmd, cStreams[i], int(f.Fd()))
 			}
-			return capi.Mp_cmd_stdio(cmd, capi.Enum_SS_mp_stream(i), capi.Enum_SS_mp_stdio(mode))
+			return capi.Mp_cmd_stdio(cmd, cStreams[i], mode)
 		}); err != nil {
 			return err
 		}
@@ -443,15 +441,15 @@ func (c *Cmd) configureStdio(cmd capi.Cmd) error {
 
 // childStream is what the child's stream i is: a C stdio mode, or a file
 // (f != nil). A reader or writer gets a pipe of ours and a copier.
-func (c *Cmd) childStream(i int) (mode int, f *os.File, err error) {
+func (c *Cmd) childStream(i int) (mode cStdio, f *os.File, err error) {
 	s := [3]interface{}{c.Stdin, c.Stdout, c.Stderr}[i]
 	switch {
 	case c.pipes[i]:
-		return stdioPipe, nil, nil
+		return capi.MP_STDIO_PIPE, nil, nil
 	case i == streamErr && s != nil && interfaceEqual(s, c.Stdout):
-		return stdioOut, nil, nil // the child's stderr is its stdout
+		return capi.MP_STDIO_STDOUT, nil, nil // the child's stderr is its stdout
 	case s == nil || isNil(s):
-		return stdioNull, nil, nil
+		return capi.MP_STDIO_NULL, nil, nil
 	case isFile(s):
 		return 0, s.(*os.File), nil
 	}
@@ -763,7 +761,7 @@ func (c *Cmd) Wait() error {
 		return errWaitCalled
 	}
 	c.waited = true
-	return c.finish(c.Process.Join(nil))
+	return c.finish(c.Process.Join(context.Background()))
 }
 
 // finish ends Wait (or Communicate) once the child has ended: its state,
@@ -851,6 +849,7 @@ func (c *Cmd) CombinedOutput() ([]byte, error) {
 // it, as Python's documentation advises, then Wait). A non-zero exit is
 // an *ExitError.
 func (c *Cmd) Communicate(ctx context.Context, input []byte) (stdout, stderr []byte, err error) {
+	mustContext(ctx)
 	if c.Process == nil {
 		if c.Stdin == nil && input != nil {
 			c.pipes[streamIn] = true

@@ -48,7 +48,7 @@ func TestCommandWaitReleasesTheProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := Command("cat").Communicate(nil, []byte("x")); err != nil {
+	if _, _, err := Command("cat").Communicate(context.Background(), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	// the runtime thread closes a reaped child's watch a moment later
@@ -66,7 +66,7 @@ func TestCommandWaitReleasesTheProcess(t *testing.T) {
 	if code, err := c.Process.ExitCode(); err != nil || code != 4 {
 		t.Fatalf("ExitCode after Wait: %d, %v", code, err)
 	}
-	if c.Process.Pid() <= 0 || c.Process.IsAlive() || c.Process.Kill() != nil || c.Process.Join(nil) != nil {
+	if c.Process.Pid() <= 0 || c.Process.IsAlive() || c.Process.Kill() != nil || c.Process.Join(context.Background()) != nil {
 		t.Fatalf("a waited process: pid %d, alive %v", c.Process.Pid(), c.Process.IsAlive())
 	}
 	if c.Process.Name() == "" {

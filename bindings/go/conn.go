@@ -14,8 +14,8 @@ type Conn struct{ h handle }
 
 // Flags of OpenConn and InheritConn.
 const (
-	Readable = 1 // MP_CONN_READABLE
-	Writable = 2 // MP_CONN_WRITABLE
+	Readable = capi.MP_CONN_READABLE
+	Writable = capi.MP_CONN_WRITABLE
 )
 
 func newConn(c capi.Conn) *Conn {
@@ -85,7 +85,13 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.recv(ctx, fo
 // if no whole message came within d.
 // A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
-func (c *Conn) RecvTimeout(d time.Duration) ([]byte, error) { return c.recv(nil, timeoutOf(d)) }
+//
+// Deprecated: use Recv with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); RecvTimeout
+// stays for the callers of 0.1.
+func (c *Conn) RecvTimeout(d time.Duration) ([]byte, error) {
+	return c.recv(context.Background(), timeoutOf(d))
+}
 
 func (c *Conn) recv(ctx context.Context, limit int64) ([]byte, error) {
 	var msg []byte
@@ -114,7 +120,7 @@ func (c *Conn) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
 // received within d. A d <= 0 asks about now, without waiting (see
 // Timeouts in the package documentation).
 func (c *Conn) Poll(d time.Duration) (bool, error) {
-	rc, err := c.h.wait(nil, "conn poll", timeoutOf(d), func(p uintptr, ms int64) int {
+	rc, err := c.h.wait(context.Background(), "conn poll", timeoutOf(d), func(p uintptr, ms int64) int {
 		return capi.Mp_conn_poll(capi.Conn(p), ms)
 	})
 	return rc == 1, err
@@ -136,6 +142,6 @@ func (c *Conn) Shutdown() error {
 
 // Close closes and releases this end.
 func (c *Conn) Close() error {
-	c.h.close()
+	closeObject(c, &c.h)
 	return nil
 }

@@ -57,7 +57,7 @@ func TestPipeOneWay(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if err := r.Send(nil, []byte("x")); !errors.Is(err, ErrInvalid) {
+	if err := r.Send(context.Background(), []byte("x")); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("send on receive-only end: %v", err)
 	}
 }
@@ -71,7 +71,7 @@ func TestConnEchoChild(t *testing.T) {
 	p := start(t, "conn_echo", "", b)
 	b.Close() // the child holds its copy
 	for _, m := range []string{"one", "two"} {
-		if err := a.Send(nil, []byte(m)); err != nil {
+		if err := a.Send(context.Background(), []byte(m)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := a.RecvTimeout(30 * time.Second)

@@ -1,6 +1,7 @@
 package multiproc
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -30,7 +31,7 @@ func TestRubyPeerWorkers(t *testing.T) {
 	}
 	const n = 200
 	for i := 0; i < n; i++ {
-		if err := tasks.Put(nil, []byte(fmt.Sprintf("task-%d", i))); err != nil {
+		if err := tasks.Put(context.Background(), []byte(fmt.Sprintf("task-%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -133,6 +133,6 @@ func (d *Dict) Items() ([]Item, error) {
 
 // Close unmaps the dict in this process.
 func (d *Dict) Close() error {
-	d.h.close()
+	closeObject(d, &d.h)
 	return nil
 }

@@ -1,6 +1,7 @@
 package multiproc
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"testing"
@@ -64,7 +65,7 @@ func TestDictIncrFromChildren(t *testing.T) {
 		ps = append(ps, start(t, "dict_decr", "", d))
 	}
 	for _, p := range ps {
-		p.Join(nil)
+		p.Join(context.Background())
 	}
 	if n, _ := d.Incr([]byte("count"), 0); n != 0 {
 		t.Fatalf("count %d after 10 decrements", n)

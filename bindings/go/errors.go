@@ -189,9 +189,9 @@ func lookPathError(name string, cause, sentinel error) error {
 
 type lookError struct{ sentinel, cause error }
 
-func (e *lookError) Error() string                { return e.sentinel.Error() }
-func (e *lookError) Unwrap() error                { return e.sentinel }
-func (e *lookError) Is(target error) bool         { return errors.Is(e.cause, target) }
+func (e *lookError) Error() string              { return e.sentinel.Error() }
+func (e *lookError) Unwrap() error              { return e.sentinel }
+func (e *lookError) Is(target error) bool       { return errors.Is(e.cause, target) }
 func (e *lookError) As(target interface{}) bool { return errors.As(e.cause, target) }
 
 // errClosedHandle is the error of a call on an object after its Close.

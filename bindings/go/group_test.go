@@ -51,7 +51,7 @@ func startWithGrandchild(t *testing.T, c *Cmd) int {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 		c.Process.Kill()
-		c.Process.Join(nil)
+		c.Process.Join(context.Background())
 	})
 	return pid
 }
@@ -75,7 +75,7 @@ func TestNewGroupSignalReachesTheGrandchild(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectDead(t, "Signal", gc)
-	if err := c.Process.Join(nil); err != nil {
+	if err := c.Process.Join(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := c.Process.ExitCode(); code != -int(syscall.SIGTERM) {
@@ -116,7 +116,7 @@ func TestWithoutNewGroupSignalReachesTheChildOnly(t *testing.T) {
 	if err := c.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	c.Process.Join(nil)
+	c.Process.Join(context.Background())
 	if !alive(gc) {
 		t.Fatal("the grandchild died with its parent, without NewGroup")
 	}
@@ -173,7 +173,7 @@ func TestStopOptionsErrors(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { c.Process.Kill(); c.Process.Join(nil) }()
+	defer func() { c.Process.Kill(); c.Process.Join(context.Background()) }()
 	if err := c.Process.Stop(&StopOptions{Signal: syscall.SIGUSR1}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Stop with SIGUSR1: %v", err)
 	}

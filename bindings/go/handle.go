@@ -44,9 +44,17 @@ func (h *handle) close() {
 type closer interface{ Close() error }
 
 // setFinalizer makes the garbage collector close obj if the program
-// forgot to; Close removes it.
+// forgot to; closeObject, which every Close calls, clears it.
 func setFinalizer[T closer](obj T) {
 	runtime.SetFinalizer(obj, func(o T) { _ = o.Close() })
+}
+
+// closeObject frees h, the handle of obj, and clears obj's finalizer, as
+// go-sqlite3's Close does: a closed object needs no safety net, and the
+// collector then frees it in one cycle instead of two.
+func closeObject(obj closer, h *handle) {
+	runtime.SetFinalizer(obj, nil)
+	h.close()
 }
 
 // do runs f, one non-blocking C call, with the C handle.
@@ -62,12 +70,13 @@ func (h *handle) do(op string, f func(p uintptr) int) (int, error) {
 // wait runs f, a blocking C call, with the C handle and the timeout that
 // ctx and limit (C milliseconds, forever: none) allow (see blocking).
 func (h *handle) wait(ctx context.Context, op string, limit int64, f func(p uintptr, ms int64) int) (int, error) {
+	mustContext(ctx)
 	p, err := h.use(op)
 	if err != nil {
 		return 0, err
 	}
 	defer h.done()
-	if ctx == nil { // the hot path of queue puts and gets: no context work
+	if neverDone(ctx) { // the hot path: no context work
 		return call(op, func() int { return f(p, limit) })
 	}
 	return blocking(ctx, op, limit, func(ms int64) int { return f(p, ms) })

@@ -1,6 +1,7 @@
 package multiproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -86,7 +87,7 @@ func TestPassSharedObjectsToCommand(t *testing.T) {
 	c.Pass("lock", lock)
 	c.Pass("dict", dict)
 	c.Pass("held_seen", seen)
-	if err := lock.Acquire(nil); err != nil {
+	if err := lock.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Start(); err != nil {

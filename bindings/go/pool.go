@@ -50,7 +50,7 @@ func NewPool(opts *PoolOptions) (*Pool, error) {
 	}
 	defer capi.Mp_pool_opts_free(o)
 	steps := []func() int{
-		func() int { return capi.Mp_pool_opts_set_start_method(o, capi.Enum_SS_mp_start_method(1)) },
+		func() int { return capi.Mp_pool_opts_set_start_method(o, capi.MP_START_SPAWN) },
 		func() int { return capi.Mp_pool_opts_set_max_tasks_per_worker(o, uint(opts.MaxTasksPerWorker)) },
 		func() int { return capi.Mp_pool_opts_set_threads(o, boolInt(opts.Threads)) },
 	}
@@ -87,6 +87,7 @@ func taskError(err error, detail []byte) error {
 // ErrNotFound (no such task), ErrState (the pool was shut down),
 // ErrCanceled (ctx, or the pool was terminated).
 func (p *Pool) Apply(ctx context.Context, task string, arg []byte) ([]byte, error) {
+	mustContext(ctx)
 	// apply_async + get rather than mp_pool_apply, whose wait a cancel
 	// token does not end (the result wait does).
 	res, err := p.ApplyAsync(task, arg, nil)
@@ -172,6 +173,7 @@ func (p *Pool) MapAsync(task string, args [][]byte, chunksize int) (*AsyncResult
 // order (map). If any item failed, the error is the first failure's and
 // the results of the others are still returned (nil for failed items).
 func (p *Pool) Map(ctx context.Context, task string, args [][]byte, chunksize int) ([][]byte, error) {
+	mustContext(ctx)
 	res, err := p.MapAsync(task, args, chunksize)
 	if err != nil {
 		return nil, err
@@ -199,6 +201,7 @@ func (p *Pool) Imap(task string, args [][]byte, chunksize int, unordered bool) (
 // ImapChan is Imap delivered on a channel, closed after the last item
 // or when ctx is done.
 func (p *Pool) ImapChan(ctx context.Context, task string, args [][]byte, chunksize int, unordered bool) (<-chan ImapItem, error) {
+	mustContext(ctx)
 	it, err := p.Imap(task, args, chunksize, unordered)
 	if err != nil {
 		return nil, err
@@ -214,19 +217,12 @@ func (p *Pool) ImapChan(ctx context.Context, task string, args [][]byte, chunksi
 			}
 			select {
 			case ch <- item:
-			case <-ctxDone(ctx):
+			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	return ch, nil
-}
-
-func ctxDone(ctx context.Context) <-chan struct{} {
-	if ctx == nil {
-		return nil
-	}
-	return ctx.Done()
 }
 
 // Shutdown refuses new work (Python's close); Join then waits for the
@@ -265,14 +261,15 @@ func (p *Pool) Stats() PoolStats {
 		return s
 	}
 	defer p.h.done()
-	stat := func(i int) int64 { return capi.Mp_pool_stat(capi.Pool(pp), capi.Enum_SS_mp_pool_stat(i)) }
-	return PoolStats{stat(0), stat(1), stat(2), stat(3), stat(4), stat(5)}
+	stat := func(s cPoolStat) int64 { return capi.Mp_pool_stat(capi.Pool(pp), s) }
+	return PoolStats{stat(capi.MP_POOL_SUBMITTED), stat(capi.MP_POOL_RUNNING), stat(capi.MP_POOL_DONE),
+		stat(capi.MP_POOL_FAILED), stat(capi.MP_POOL_WORKERS_STARTED), stat(capi.MP_POOL_WORKERS_REPLACED)}
 }
 
 // Close terminates the pool if needed and frees it: no worker, zombie or
 // descriptor is left. Results still held stay valid.
 func (p *Pool) Close() error {
-	p.h.close()
+	closeObject(p, &p.h)
 	return nil
 }
 
@@ -294,7 +291,7 @@ func (r *AsyncResult) callbackDone() {
 	closeNow := r.closeRequested
 	r.mu.Unlock()
 	if closeNow {
-		r.h.close()
+		closeObject(r, &r.h)
 	}
 }
 
@@ -376,7 +373,7 @@ func (r *AsyncResult) Close() error {
 		return nil
 	}
 	r.mu.Unlock()
-	r.h.close()
+	closeObject(r, &r.h)
 	return nil
 }
 
@@ -407,7 +404,7 @@ func (it *Iter) Next(ctx context.Context) (ImapItem, bool) {
 		return ImapItem{Index: int(idx), Value: data}, true
 	case isCode(err, ErrClosed):
 		return ImapItem{}, false
-	case isCode(err, ErrTaskFailed) || isCode(err, ErrWorkerDied) || (isCode(err, ErrCanceled) && (ctx == nil || ctx.Err() == nil)):
+	case isCode(err, ErrTaskFailed) || isCode(err, ErrWorkerDied) || (isCode(err, ErrCanceled) && ctx.Err() == nil):
 		return ImapItem{Index: int(idx), Err: taskError(err, data)}, true
 	default:
 		it.err = err
@@ -420,6 +417,6 @@ func (it *Iter) Err() error { return it.err }
 
 // Close frees the iterator (unfinished tasks still run).
 func (it *Iter) Close() error {
-	it.h.close()
+	closeObject(it, &it.h)
 	return nil
 }

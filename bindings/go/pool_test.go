@@ -96,7 +96,7 @@ func TestPoolApplyAsyncCloseBeforeCallback(t *testing.T) {
 	done := make(chan outcome, 20)
 	for i := 0; i < 20; i++ {
 		r, err := p.ApplyAsync("square", []byte(strconv.Itoa(i)), func(r *AsyncResult) {
-			v, err := r.Get(nil)
+			v, err := r.Get(context.Background())
 			done <- outcome{string(v), err}
 		})
 		if err != nil {
@@ -129,7 +129,7 @@ func TestPoolApplyAsyncCallbacks(t *testing.T) {
 	var results []*AsyncResult
 	for i := 0; i < 5; i++ {
 		r, err := p.ApplyAsync("square", []byte(strconv.Itoa(i)), func(r *AsyncResult) {
-			v, err := r.Get(nil)
+			v, err := r.Get(context.Background())
 			mu.Lock()
 			got = append(got, string(v))
 			mu.Unlock()
@@ -156,13 +156,13 @@ func TestPoolApplyAsyncCallbacks(t *testing.T) {
 	if strings.Join(got, ",") != "0,1,16,4,9" {
 		t.Fatalf("callbacks saw %v", got)
 	}
-	if v, err := results[3].Get(nil); string(v) != "9" || err != nil || !results[3].Ready() {
+	if v, err := results[3].Get(context.Background()); string(v) != "9" || err != nil || !results[3].Ready() {
 		t.Fatalf("result %q %v", v, err)
 	}
 	if ok, _ := failed.Successful(); ok {
 		t.Fatal("failed task successful")
 	}
-	if _, err := failed.Get(nil); !errors.Is(err, ErrTaskFailed) {
+	if _, err := failed.Get(context.Background()); !errors.Is(err, ErrTaskFailed) {
 		t.Fatalf("failed get: %v", err)
 	}
 }
@@ -207,7 +207,7 @@ func TestPoolImapIteratorAndChannel(t *testing.T) {
 
 func TestPoolJoinNeedsShutdownAndTerminateCancels(t *testing.T) {
 	p := testPool(t, 1)
-	if err := p.Join(nil); !errors.Is(err, ErrState) {
+	if err := p.Join(context.Background()); !errors.Is(err, ErrState) {
 		t.Fatalf("join of an open pool: %v", err)
 	}
 	r, err := p.ApplyAsync("sleep_ms", []byte("30000"), nil)
@@ -228,7 +228,7 @@ func TestThreadPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	res, err := p.Map(nil, "upper", [][]byte{[]byte("a"), []byte("b")}, 1)
+	res, err := p.Map(context.Background(), "upper", [][]byte{[]byte("a"), []byte("b")}, 1)
 	if err != nil || string(res[0]) != "A" || string(res[1]) != "B" {
 		t.Fatalf("thread pool: %q %v", res, err)
 	}

@@ -78,8 +78,8 @@ func NewProcess(target string, arg []byte, opts *ProcessOptions) (*Process, erro
 }
 
 func configure(p capi.Process, opts *ProcessOptions) error {
-	spawn := capi.Enum_SS_mp_start_method(1) // MP_START_SPAWN: Go never forks
-	if err := check("process start method", func() int { return capi.Mp_process_set_start_method(p, spawn) }); err != nil {
+	// Go never forks: a child is a new execution of the binary.
+	if err := check("process start method", func() int { return capi.Mp_process_set_start_method(p, capi.MP_START_SPAWN) }); err != nil {
 		return err
 	}
 	if opts.Name != "" {
@@ -88,7 +88,7 @@ func configure(p capi.Process, opts *ProcessOptions) error {
 		}
 	}
 	if opts.Daemon {
-		if err := check("process daemon", func() int { return capi.Mp_process_set_daemon(p, 1) }); err != nil {
+		if err := check("process daemon", func() int { return capi.Mp_process_set_daemon(p, boolInt(true)) }); err != nil {
 			return err
 		}
 	}
@@ -144,12 +144,21 @@ func (p *Process) Start() error {
 // Join waits until the process has ended, or ctx is done (Python's
 // join). Errors: ErrState (not started), ErrTimeout (ctx's deadline),
 // ErrCanceled (ctx canceled).
-func (p *Process) Join(ctx context.Context) error { return p.join(ctx, forever) }
+func (p *Process) Join(ctx context.Context) error {
+	mustContext(ctx)
+	return p.join(ctx, forever)
+}
 
 // JoinTimeout waits up to d for the process to end; ErrTimeout if it
 // still runs. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
-func (p *Process) JoinTimeout(d time.Duration) error { return p.join(nil, timeoutOf(d)) }
+//
+// Deprecated: use Join with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); JoinTimeout
+// stays for the callers of 0.1.
+func (p *Process) JoinTimeout(d time.Duration) error {
+	return p.join(context.Background(), timeoutOf(d))
+}
 
 func (p *Process) join(ctx context.Context, limit int64) error {
 	if p.released() != nil {
@@ -254,7 +263,7 @@ func (p *Process) send(op string, sig syscall.Signal) error {
 // signalFlags is MP_SIGNAL_GROUP for a command started in a new group.
 func (p *Process) signalFlags() int {
 	if p.group {
-		return 1 // MP_SIGNAL_GROUP
+		return capi.MP_SIGNAL_GROUP
 	}
 	return 0
 }
@@ -299,7 +308,7 @@ func (p *Process) Stop(opts *StopOptions) error {
 }
 
 // stopAction is the MP_STOP_* action of Stop's first signal.
-func stopAction(sig syscall.Signal) (capi.Enum_SS_mp_stop_action, error) {
+func stopAction(sig syscall.Signal) (cStopAction, error) {
 	switch sig {
 	case 0, syscall.SIGTERM:
 		return capi.MP_STOP_TERMINATE, nil
@@ -311,7 +320,7 @@ func stopAction(sig syscall.Signal) (capi.Enum_SS_mp_stop_action, error) {
 
 // stopSteps runs mp_process_stop with the steps "first, wait graceMS;
 // SIGKILL, wait".
-func stopSteps(hp capi.Process, first capi.Enum_SS_mp_stop_action, graceMS int64, flags int) int {
+func stopSteps(hp capi.Process, first cStopAction, graceMS int64, flags int) int {
 	var steps capi.Stop
 	if rc := capi.Mp_stop_new(&steps); rc < 0 {
 		return rc
@@ -341,7 +350,7 @@ func (p *Process) signal(op string, f func(capi.Process) int) error {
 // Close releases the handle. A child that still runs is not signalled;
 // the library still reaps it when it ends.
 func (p *Process) Close() error {
-	p.h.close()
+	closeObject(p, &p.h)
 	return nil
 }
 
@@ -361,7 +370,7 @@ func (p *Process) release() {
 	p.h.mu.Lock()
 	p.ended = e
 	p.h.mu.Unlock()
-	p.h.close()
+	closeObject(p, &p.h)
 }
 
 // released is what a released process remembers, nil if it was not.

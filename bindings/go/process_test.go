@@ -22,7 +22,7 @@ func registerTestTargets() {
 			if err != nil {
 				return 2
 			}
-			if q.Put(nil, []byte(CurrentName())) != nil {
+			if q.Put(context.Background(), []byte(CurrentName())) != nil {
 				return 3
 			}
 			return 0
@@ -34,7 +34,7 @@ func registerTestTargets() {
 			}
 			n, _ := strconv.Atoi(string(arg))
 			for i := 0; i < n; i++ {
-				if q.Put(nil, []byte(strconv.Itoa(i))) != nil {
+				if q.Put(context.Background(), []byte(strconv.Itoa(i))) != nil {
 					return 3
 				}
 			}
@@ -46,11 +46,11 @@ func registerTestTargets() {
 				return 2
 			}
 			for {
-				m, err := c.Recv(nil)
+				m, err := c.Recv(context.Background())
 				if errors.Is(err, ErrClosed) {
 					return 0
 				}
-				if err != nil || c.Send(nil, bytes.ToUpper(m)) != nil {
+				if err != nil || c.Send(context.Background(), bytes.ToUpper(m)) != nil {
 					return 3
 				}
 			}
@@ -58,7 +58,7 @@ func registerTestTargets() {
 		"lock_hold": func(arg []byte) int {
 			l, err1 := OpenLock(0)
 			ev, err2 := OpenEvent(1)
-			if err1 != nil || err2 != nil || l.Acquire(nil) != nil || ev.Set() != nil {
+			if err1 != nil || err2 != nil || l.Acquire(context.Background()) != nil || ev.Set() != nil {
 				return 2
 			}
 			time.Sleep(60 * time.Second)
@@ -89,17 +89,17 @@ func registerTestTargets() {
 		"event_then_barrier": func(arg []byte) int {
 			ev, err1 := OpenEvent(0)
 			b, err2 := OpenBarrier(1)
-			if err1 != nil || err2 != nil || ev.Wait(nil) != nil {
+			if err1 != nil || err2 != nil || ev.Wait(context.Background()) != nil {
 				return 2
 			}
-			if _, err := b.Wait(nil); err != nil {
+			if _, err := b.Wait(context.Background()); err != nil {
 				return 3
 			}
 			return 0
 		},
 		"sem_hold": func(arg []byte) int {
 			s, err := OpenSemaphore(0)
-			if err != nil || s.Acquire(nil) != nil {
+			if err != nil || s.Acquire(context.Background()) != nil {
 				return 2
 			}
 			return 0

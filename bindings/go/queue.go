@@ -34,7 +34,7 @@ static mp_go_got mp_go_queue_get_into(uintptr_t q, char *buf, size_t cap, int64_
   return g;
 }
 
-// The hot paths without a context (Put, GetInto with nil ctx): one cgo
+// The hot paths of a context never done (Put, GetInto with context.Background()): one cgo
 // call that also hands back the thread's error message (malloc()ed, on
 // failure only), so the Go side needs no OS-thread lock to read it later.
 typedef struct mp_go_fast {
@@ -96,7 +96,7 @@ func NewQueueWith(o QueueOptions) (*Queue, error) {
 	var q capi.Queue
 	flags := 0
 	if o.Joinable {
-		flags = 1 // MP_QUEUE_JOINABLE
+		flags = capi.MP_QUEUE_JOINABLE
 	}
 	if o.MaxSize < 0 {
 		return nil, &Error{Code: ErrInvalid, Op: "queue new", Msg: "maxsize must be >= 0 (0: no limit)"}
@@ -153,15 +153,20 @@ func (q *Queue) Put(ctx context.Context, msg []byte) error { return q.put(ctx, m
 // PutTimeout is Put with a timeout instead of a context: ErrTimeout if
 // there was no room within d. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
+//
+// Deprecated: use Put with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); PutTimeout
+// stays for the callers of 0.1.
 func (q *Queue) PutTimeout(msg []byte, d time.Duration) error {
-	return timedOut(q.put(nil, msg, timeoutOf(d)))
+	return timedOut(q.put(context.Background(), msg, timeoutOf(d)))
 }
 
 // PutNowait puts without waiting: ErrFull if there is no room.
-func (q *Queue) PutNowait(msg []byte) error { return q.put(nil, msg, 0) }
+func (q *Queue) PutNowait(msg []byte) error { return q.put(context.Background(), msg, 0) }
 
 func (q *Queue) put(ctx context.Context, msg []byte, limit int64) error {
-	if ctx == nil {
+	mustContext(ctx)
+	if neverDone(ctx) {
 		return q.putFast(msg, limit)
 	}
 	_, err := q.h.wait(ctx, "queue put", limit, func(p uintptr, ms int64) int {
@@ -170,7 +175,7 @@ func (q *Queue) put(ctx context.Context, msg []byte, limit int64) error {
 	return err
 }
 
-// putFast is put without a context: no closure (nothing escapes to the
+// putFast is put with a context never done: no closure (nothing escapes to the
 // heap) and no OS-thread lock, a third of the cost of a Put through wait.
 func (q *Queue) putFast(msg []byte, ms int64) error {
 	p, err := q.h.use("queue put")
@@ -210,13 +215,17 @@ func (q *Queue) Get(ctx context.Context) ([]byte, error) { return q.get(ctx, for
 // GetTimeout is Get with a timeout instead of a context: ErrTimeout if
 // no message came within d. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
+//
+// Deprecated: use Get with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); GetTimeout
+// stays for the callers of 0.1.
 func (q *Queue) GetTimeout(d time.Duration) ([]byte, error) {
-	msg, err := q.get(nil, timeoutOf(d))
+	msg, err := q.get(context.Background(), timeoutOf(d))
 	return msg, timedOut(err)
 }
 
 // GetNowait gets without waiting: ErrEmpty if nothing is queued.
-func (q *Queue) GetNowait() ([]byte, error) { return q.get(nil, 0) }
+func (q *Queue) GetNowait() ([]byte, error) { return q.get(context.Background(), 0) }
 
 func (q *Queue) get(ctx context.Context, limit int64) ([]byte, error) {
 	var got C.mp_go_got
@@ -246,7 +255,8 @@ func copyOut(p unsafe.Pointer, n C.size_t) []byte {
 // buf is too small the message stays queued and the error is ErrNoSpace
 // with n the size needed.
 func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
-	if ctx == nil { // the hot path: as putFast
+	mustContext(ctx)
+	if neverDone(ctx) { // the hot path: as putFast
 		p, err := q.h.use("queue get")
 		if err != nil {
 			return 0, err
@@ -311,6 +321,6 @@ func (q *Queue) Join(ctx context.Context) error {
 // Close releases this process's handle; other processes go on using the
 // queue (Shutdown ends it for everyone).
 func (q *Queue) Close() error {
-	q.h.close()
+	closeObject(q, &q.h)
 	return nil
 }

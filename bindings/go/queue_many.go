@@ -67,14 +67,20 @@ func (q *Queue) PutMany(ctx context.Context, msgs [][]byte) (n int, err error) {
 // PutManyTimeout is PutMany with a timeout instead of a context: d is the
 // time the whole call may wait (ErrTimeout when it ran out). A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
+//
+// Deprecated: use PutMany with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); PutManyTimeout
+// stays for the callers of 0.1.
 func (q *Queue) PutManyTimeout(msgs [][]byte, d time.Duration) (n int, err error) {
-	n, err = q.putMany(nil, msgs, timeoutOf(d))
+	n, err = q.putMany(context.Background(), msgs, timeoutOf(d))
 	return n, timedOut(err)
 }
 
 // PutManyNowait puts the messages that fit now, in order, without
 // waiting: ErrFull at the first one that does not, with n the count put.
-func (q *Queue) PutManyNowait(msgs [][]byte) (n int, err error) { return q.putMany(nil, msgs, 0) }
+func (q *Queue) PutManyNowait(msgs [][]byte) (n int, err error) {
+	return q.putMany(context.Background(), msgs, 0)
+}
 
 func (q *Queue) putMany(ctx context.Context, msgs [][]byte, limit int64) (int, error) {
 	put := 0
@@ -141,14 +147,18 @@ func (q *Queue) GetMany(ctx context.Context, buf []byte, lens []int) (n int, err
 // GetManyTimeout is GetMany with a timeout instead of a context:
 // ErrTimeout if no message came within d. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
+//
+// Deprecated: use GetMany with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); GetManyTimeout
+// stays for the callers of 0.1.
 func (q *Queue) GetManyTimeout(buf []byte, lens []int, d time.Duration) (n int, err error) {
-	n, err = q.getMany(nil, buf, lens, timeoutOf(d))
+	n, err = q.getMany(context.Background(), buf, lens, timeoutOf(d))
 	return n, timedOut(err)
 }
 
 // GetManyNowait is GetMany without waiting: ErrEmpty if nothing is queued.
 func (q *Queue) GetManyNowait(buf []byte, lens []int) (n int, err error) {
-	return q.getMany(nil, buf, lens, 0)
+	return q.getMany(context.Background(), buf, lens, 0)
 }
 
 func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, limit int64) (int, error) {

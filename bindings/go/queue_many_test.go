@@ -21,7 +21,7 @@ func init() {
 		n, _ := strconv.Atoi(string(arg))
 		for i, size := 0, 1; i < n; size = size%300 + 7 {
 			batch := numbered(i, minInt(i+size, n))
-			if put, err := q.PutMany(nil, batch); err != nil || put != len(batch) {
+			if put, err := q.PutMany(context.Background(), batch); err != nil || put != len(batch) {
 				return 3
 			}
 			i += len(batch)
@@ -157,14 +157,14 @@ func TestQueuePutManyPackedInvalid(t *testing.T) {
 	q := testQueue(t, 0)
 	buf := []byte("abcdef")
 	for _, lens := range [][]int{{2, 5}, {-1, 3}, {7}} {
-		if n, err := q.PutManyPacked(nil, buf, lens); !errors.Is(err, ErrInvalid) || n != 0 {
+		if n, err := q.PutManyPacked(context.Background(), buf, lens); !errors.Is(err, ErrInvalid) || n != 0 {
 			t.Fatalf("lens %v: %d %v", lens, n, err)
 		}
 	}
 	if q.Len() != 0 {
 		t.Fatalf("%d messages put with bad lengths", q.Len())
 	}
-	if n, err := q.PutManyPacked(nil, buf, []int{2, 0, 4}); err != nil || n != 3 {
+	if n, err := q.PutManyPacked(context.Background(), buf, []int{2, 0, 4}); err != nil || n != 3 {
 		t.Fatalf("packed put: %d %v", n, err)
 	}
 	sameMessages(t, getAll(t, q, 3, 16, 8), [][]byte{[]byte("ab"), {}, []byte("cdef")})
@@ -254,20 +254,20 @@ func TestQueueManyClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	if n, err := q.PutMany(nil, numbered(0, 3)); err != nil || n != 3 {
+	if n, err := q.PutMany(context.Background(), numbered(0, 3)); err != nil || n != 3 {
 		t.Fatalf("put many: %d %v", n, err)
 	}
 	q.Shutdown()
-	if n, err := q.PutMany(nil, numbered(3, 5)); !errors.Is(err, ErrClosed) || n != 0 {
+	if n, err := q.PutMany(context.Background(), numbered(3, 5)); !errors.Is(err, ErrClosed) || n != 0 {
 		t.Fatalf("put many after shutdown: %d %v", n, err)
 	}
 	buf, lens := make([]byte, 64), make([]int, 8)
-	n, err := q.GetMany(nil, buf, lens) // drains what is queued
+	n, err := q.GetMany(context.Background(), buf, lens) // drains what is queued
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameMessages(t, split(buf, lens, n), numbered(0, 3))
-	if _, err := q.GetMany(nil, buf, lens); !errors.Is(err, ErrClosed) {
+	if _, err := q.GetMany(context.Background(), buf, lens); !errors.Is(err, ErrClosed) {
 		t.Fatalf("get many after the drain: %v", err)
 	}
 	for i := 0; i < 3; i++ { // each message of a batch counts for TaskDone
@@ -279,10 +279,10 @@ func TestQueueManyClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.Close()
-	if _, err := q.PutMany(nil, numbered(0, 1)); !errors.Is(err, ErrClosed) {
+	if _, err := q.PutMany(context.Background(), numbered(0, 1)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("put many after Close: %v", err)
 	}
-	if _, err := q.GetMany(nil, buf, lens); !errors.Is(err, ErrClosed) {
+	if _, err := q.GetMany(context.Background(), buf, lens); !errors.Is(err, ErrClosed) {
 		t.Fatalf("get many after Close: %v", err)
 	}
 }
@@ -341,7 +341,7 @@ func TestQueueSurvivesKilledPutMany(t *testing.T) {
 		}
 	}
 	sameMessages(t, got, numbered(0, len(got)))
-	if _, err := q.PutMany(nil, [][]byte{[]byte("after")}); err != nil {
+	if _, err := q.PutMany(context.Background(), [][]byte{[]byte("after")}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := q.GetManyNowait(buf, lens)
@@ -368,14 +368,14 @@ func BenchmarkQueueBatch(b *testing.B) {
 	puts := map[string]func(q *Queue) error{
 		"Put": func(q *Queue) error {
 			for _, m := range msgs {
-				if err := q.Put(nil, m); err != nil {
+				if err := q.Put(context.Background(), m); err != nil {
 					return err
 				}
 			}
 			return nil
 		},
-		"PutMany":       func(q *Queue) error { _, err := q.PutMany(nil, msgs); return err },
-		"PutManyPacked": func(q *Queue) error { _, err := q.PutManyPacked(nil, packed, lens); return err },
+		"PutMany":       func(q *Queue) error { _, err := q.PutMany(context.Background(), msgs); return err },
+		"PutManyPacked": func(q *Queue) error { _, err := q.PutManyPacked(context.Background(), packed, lens); return err },
 	}
 	for _, name := range []string{"Put", "PutMany", "PutManyPacked"} {
 		put := puts[name]

@@ -62,9 +62,9 @@ func TestQueueGetIntoAndLargeMessages(t *testing.T) {
 	defer q.Close()
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB through a 64 KiB ring
 	done := make(chan error, 1)
-	go func() { done <- q.Put(nil, big) }()
+	go func() { done <- q.Put(context.Background(), big) }()
 	small := make([]byte, 10)
-	n, err := q.GetInto(nil, small)
+	n, err := q.GetInto(context.Background(), small)
 	if !errors.Is(err, ErrNoSpace) || n != len(big) {
 		t.Fatalf("get into small buffer: %d %v", n, err)
 	}
@@ -89,17 +89,17 @@ func TestQueueEmptyMessagesAndBuffers(t *testing.T) {
 	if m, err := q.GetTimeout(10 * time.Second); err != nil || m == nil || len(m) != 0 {
 		t.Fatalf("get of an empty message: %q (nil %v) %v", m, m == nil, err)
 	}
-	if n, err := q.GetInto(nil, nil); err != nil || n != 0 {
+	if n, err := q.GetInto(context.Background(), nil); err != nil || n != 0 {
 		t.Fatalf("get of an empty message into no buffer: %d %v", n, err)
 	}
-	if n, err := q.GetInto(nil, nil); !errors.Is(err, ErrNoSpace) || n != 3 {
+	if n, err := q.GetInto(context.Background(), nil); !errors.Is(err, ErrNoSpace) || n != 3 {
 		t.Fatalf("get of 3 bytes into no buffer: %d %v", n, err)
 	}
 	buf := make([]byte, 8)
-	if n, err := q.GetInto(nil, buf); err != nil || string(buf[:n]) != "xyz" {
+	if n, err := q.GetInto(context.Background(), buf); err != nil || string(buf[:n]) != "xyz" {
 		t.Fatalf("get into: %q %v", buf[:n], err)
 	}
-	if n, err := q.GetInto(nil, buf); err != nil || n != 0 {
+	if n, err := q.GetInto(context.Background(), buf); err != nil || n != 0 {
 		t.Fatalf("get of the last, empty message: %d %v", n, err)
 	}
 	if _, err := q.GetNowait(); !errors.Is(err, ErrEmpty) {
@@ -122,17 +122,17 @@ func TestQueueFromChildAndJSON(t *testing.T) {
 		ID   int
 		Name string
 	}
-	if err := q.PutJSON(nil, job{1, "a"}); err != nil {
+	if err := q.PutJSON(context.Background(), job{1, "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.PutGob(nil, job{2, "b"}); err != nil {
+	if err := q.PutGob(context.Background(), job{2, "b"}); err != nil {
 		t.Fatal(err)
 	}
 	var j1, j2 job
-	if err := q.GetJSON(nil, &j1); err != nil || j1 != (job{1, "a"}) {
+	if err := q.GetJSON(context.Background(), &j1); err != nil || j1 != (job{1, "a"}) {
 		t.Fatalf("json %v %v", j1, err)
 	}
-	if err := q.GetGob(nil, &j2); err != nil || j2 != (job{2, "b"}) {
+	if err := q.GetGob(context.Background(), &j2); err != nil || j2 != (job{2, "b"}) {
 		t.Fatalf("gob %v %v", j2, err)
 	}
 }
@@ -143,15 +143,15 @@ func TestJoinableQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	q.Put(nil, []byte("x"))
+	q.Put(context.Background(), []byte("x"))
 	if err := q.Join(ctxTimeout(t, 20*time.Millisecond)); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("join with a task pending: %v", err)
 	}
-	q.Get(nil)
+	q.Get(context.Background())
 	if err := q.TaskDone(); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Join(nil); err != nil {
+	if err := q.Join(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.TaskDone(); !errors.Is(err, ErrState) {
@@ -180,7 +180,7 @@ func TestQueueSurvivesKilledProducer(t *testing.T) {
 			break
 		}
 	}
-	if err := q.Put(nil, []byte("after")); err != nil {
+	if err := q.Put(context.Background(), []byte("after")); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := q.GetNowait(); err != nil || string(m) != "after" {

@@ -31,6 +31,7 @@ func RegisterStarTask(name string, fn StarTaskFunc) error {
 // The task is one registered with RegisterStarTask (or a TaskFunc that
 // calls UnpackArgs). Errors as Map.
 func (p *Pool) StarMap(ctx context.Context, task string, items [][][]byte, chunksize int) ([][]byte, error) {
+	mustContext(ctx)
 	packed := make([][]byte, len(items))
 	for i, args := range items {
 		packed[i] = PackArgs(args)

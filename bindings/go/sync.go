@@ -68,22 +68,32 @@ func (l *Lock) Acquire(ctx context.Context) error { return l.acquire(ctx, foreve
 // AcquireTimeout is Acquire with a timeout instead of a context:
 // ErrTimeout if the lock stayed held for d. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
-func (l *Lock) AcquireTimeout(d time.Duration) error { return l.acquire(nil, timeoutOf(d)) }
+//
+// Deprecated: use Acquire with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); AcquireTimeout
+// stays for the callers of 0.1.
+func (l *Lock) AcquireTimeout(d time.Duration) error {
+	return l.acquire(context.Background(), timeoutOf(d))
+}
 
 // TryAcquire takes the lock if it is free now. A plain Lock the calling
 // thread already holds is busy like any other: (false, nil), as Python's
 // acquire(False); so is AcquireTimeout's ErrTimeout, returned at once
 // (only the holder could release it). Acquire without a deadline by the
 // holder is ErrState (it would wait for ever).
-func (l *Lock) TryAcquire() (bool, error) {
-	err := l.acquire(nil, 0)
-	if err != nil && isCode(err, ErrTimeout) {
+func (l *Lock) TryAcquire() (bool, error) { return tried(l.acquire(context.Background(), 0)) }
+
+// tried is the answer of a TryAcquire from its acquire's error: a busy
+// lock (the C call's timeout, 0 ms) is (false, nil); ErrOwnerDead took it.
+func tried(err error) (bool, error) {
+	if isCode(err, ErrTimeout) {
 		return false, nil
 	}
 	return err == nil || isCode(err, ErrOwnerDead), err
 }
 
 func (l *Lock) acquire(ctx context.Context, limit int64) error {
+	mustContext(ctx) // before the thread is locked
 	lockThread()
 	_, err := l.h.wait(ctx, "lock acquire", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_lock_acquire(capi.Lock(p), ms)
@@ -112,7 +122,7 @@ func (l *Lock) Locked() bool {
 
 // Close releases this process's handle (not the lock).
 func (l *Lock) Close() error {
-	l.h.close()
+	closeObject(l, &l.h)
 	return nil
 }
 
@@ -169,7 +179,17 @@ func (s *Semaphore) Acquire(ctx context.Context) error { return s.acquire(ctx, f
 // AcquireTimeout is Acquire with a timeout instead of a context:
 // ErrTimeout if the value stayed 0 for d. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
-func (s *Semaphore) AcquireTimeout(d time.Duration) error { return s.acquire(nil, timeoutOf(d)) }
+//
+// Deprecated: use Acquire with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); AcquireTimeout
+// stays for the callers of 0.1.
+func (s *Semaphore) AcquireTimeout(d time.Duration) error {
+	return s.acquire(context.Background(), timeoutOf(d))
+}
+
+// TryAcquire decrements the value if it is above 0 now: (false, nil)
+// when it is 0 (Python's acquire(False)), as Lock.TryAcquire.
+func (s *Semaphore) TryAcquire() (bool, error) { return tried(s.acquire(context.Background(), 0)) }
 
 func (s *Semaphore) acquire(ctx context.Context, limit int64) error {
 	_, err := s.h.wait(ctx, "semaphore acquire", limit, func(p uintptr, ms int64) int {
@@ -192,7 +212,7 @@ func (s *Semaphore) Value() int {
 
 // Close releases this process's handle.
 func (s *Semaphore) Close() error {
-	s.h.close()
+	closeObject(s, &s.h)
 	return nil
 }
 
@@ -251,7 +271,11 @@ func (e *Event) Wait(ctx context.Context) error { return e.wait(ctx, forever) }
 // WaitTimeout waits up to d for the flag: ErrTimeout if it stays clear.
 // A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
-func (e *Event) WaitTimeout(d time.Duration) error { return e.wait(nil, timeoutOf(d)) }
+//
+// Deprecated: use Wait with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); WaitTimeout
+// stays for the callers of 0.1.
+func (e *Event) WaitTimeout(d time.Duration) error { return e.wait(context.Background(), timeoutOf(d)) }
 
 func (e *Event) wait(ctx context.Context, limit int64) error {
 	_, err := e.h.wait(ctx, "event wait", limit, func(p uintptr, ms int64) int {
@@ -262,7 +286,7 @@ func (e *Event) wait(ctx context.Context, limit int64) error {
 
 // Close releases this process's handle.
 func (e *Event) Close() error {
-	e.h.close()
+	closeObject(e, &e.h)
 	return nil
 }
 
@@ -320,7 +344,13 @@ func (c *Condition) Wait(ctx context.Context) error { return c.wait(ctx, forever
 // if no notification came within d (the lock is taken again either
 // way). A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
-func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, timeoutOf(d)) }
+//
+// Deprecated: use Wait with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); WaitTimeout
+// stays for the callers of 0.1.
+func (c *Condition) WaitTimeout(d time.Duration) error {
+	return c.wait(context.Background(), timeoutOf(d))
+}
 
 // WaitFor waits until pred returns true (Python's wait_for): pred is
 // called with the lock held, before any wait and after each, and once
@@ -332,12 +362,13 @@ func (c *Condition) WaitTimeout(d time.Duration) error { return c.wait(nil, time
 // It loops over Wait in Go rather than calling the C library's
 // mp_cond_wait_for: the same steps, with no Go callback through C.
 func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
+	mustContext(ctx)
 	for !pred() {
 		err := c.Wait(ctx)
 		if err == nil {
 			continue
 		}
-		expired := isCode(err, ErrTimeout) || (ctx != nil && ctx.Err() != nil)
+		expired := isCode(err, ErrTimeout) || ctx.Err() != nil
 		if expired && pred() {
 			return nil
 		}
@@ -367,7 +398,7 @@ func (c *Condition) NotifyAll() error {
 
 // Close releases this process's handle.
 func (c *Condition) Close() error {
-	c.h.close()
+	closeObject(c, &c.h)
 	return nil
 }
 
@@ -466,7 +497,7 @@ func (b *Barrier) Broken() bool {
 
 // Close releases this process's handle.
 func (b *Barrier) Close() error {
-	b.h.close()
+	closeObject(b, &b.h)
 	b.forgetAction()
 	return nil
 }

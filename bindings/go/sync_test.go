@@ -46,12 +46,12 @@ func TestLockOwnerDeathHandsLockOn(t *testing.T) {
 func TestRLockAndPlainLockReentry(t *testing.T) {
 	r, _ := NewRLock()
 	defer r.Close()
-	if r.Acquire(nil) != nil || r.Acquire(nil) != nil || r.Release() != nil || r.Release() != nil {
+	if r.Acquire(context.Background()) != nil || r.Acquire(context.Background()) != nil || r.Release() != nil || r.Release() != nil {
 		t.Fatal("recursive acquire/release failed")
 	}
 	l, _ := NewLock()
 	defer l.Close()
-	l.Acquire(nil)
+	l.Acquire(context.Background())
 	// Issue 20, defect 7 (CPython _TestLock.test_lock: acquire(False) by
 	// the holder is False): a try or a timed acquire is "not acquired";
 	// only a wait without limit is ErrState (it would never end).
@@ -64,7 +64,7 @@ func TestRLockAndPlainLockReentry(t *testing.T) {
 	if err := l.AcquireTimeout(time.Second); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("timed re-acquire of a plain lock: %v", err)
 	}
-	if err := l.Acquire(nil); !errors.Is(err, ErrState) {
+	if err := l.Acquire(context.Background()); !errors.Is(err, ErrState) {
 		t.Fatalf("re-acquire of a plain lock without a limit: %v", err)
 	}
 	l.Release()
@@ -89,7 +89,7 @@ func TestSemaphoreAcrossProcesses(t *testing.T) {
 		t.Fatalf("acquire at 0: %v", err)
 	}
 	s.Release()
-	if err := s.Acquire(nil); err != nil {
+	if err := s.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -123,7 +123,7 @@ func TestEventAndBarrierAcrossProcesses(t *testing.T) {
 		t.Fatalf("wait on clear event: %v", err)
 	}
 	b.Abort()
-	if _, err := b.Wait(nil); !errors.Is(err, ErrState) || !b.Broken() {
+	if _, err := b.Wait(context.Background()); !errors.Is(err, ErrState) || !b.Broken() {
 		t.Fatalf("wait on aborted barrier: %v", err)
 	}
 	b.Reset()
@@ -144,7 +144,7 @@ func TestConditionNotify(t *testing.T) {
 	done := make(chan error, 1)
 	flag := false
 	go func() {
-		l.Acquire(nil)
+		l.Acquire(context.Background())
 		close(ready)
 		var err error
 		for !flag && err == nil {
@@ -154,7 +154,7 @@ func TestConditionNotify(t *testing.T) {
 		done <- err
 	}()
 	<-ready
-	l.Acquire(nil) // the waiter released it in Wait
+	l.Acquire(context.Background()) // the waiter released it in Wait
 	flag = true
 	c.NotifyAll()
 	l.Release()
@@ -179,7 +179,7 @@ func TestConditionWaitFor(t *testing.T) {
 	state := -1
 	done := make(chan error, 1)
 	go func() {
-		l.Acquire(nil)
+		l.Acquire(context.Background())
 		state = 0
 		c.Notify(1)
 		err := c.WaitFor(ctxTimeout(t, 30*time.Second), func() bool { return state == 4 })
@@ -189,14 +189,14 @@ func TestConditionWaitFor(t *testing.T) {
 		l.Release()
 		done <- err
 	}()
-	l.Acquire(nil)
+	l.Acquire(context.Background())
 	if err := c.WaitFor(ctxTimeout(t, 30*time.Second), func() bool { return state == 0 }); err != nil || state != 0 {
 		t.Fatalf("wait for state 0: %v (state %d)", err, state)
 	}
 	l.Release()
 	for i := 0; i < 4; i++ {
 		time.Sleep(10 * time.Millisecond)
-		l.Acquire(nil)
+		l.Acquire(context.Background())
 		state++
 		c.Notify(1)
 		l.Release()
@@ -206,7 +206,7 @@ func TestConditionWaitFor(t *testing.T) {
 	}
 	// test_waitfor_timeout: a predicate that stays false ends at the
 	// deadline, plausibly late (CPython's bounds: 0.6x to 10x).
-	l.Acquire(nil)
+	l.Acquire(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
@@ -233,7 +233,7 @@ func TestBarrierDefaultTimeout(t *testing.T) {
 	t0 := time.Now()
 	for i := 0; i < 2; i++ { // the third party never comes
 		go func() {
-			_, err := b.Wait(nil)
+			_, err := b.Wait(context.Background())
 			errs <- err
 		}()
 	}

@@ -1,6 +1,7 @@
 package multiproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -114,7 +115,7 @@ func TestConnNegativeTimeoutTriesOnce(t *testing.T) {
 	if err != nil || ready {
 		t.Fatalf("Poll(-1s) with nothing sent: %v %v", ready, err)
 	}
-	b.Send(nil, []byte("m"))
+	b.Send(context.Background(), []byte("m"))
 	if ok, err := a.Poll(-time.Second); !ok || err != nil {
 		t.Fatalf("Poll(-1s) with a message: %v %v", ok, err)
 	}
@@ -146,7 +147,7 @@ func TestSyncNegativeTimeoutTriesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	holdElsewhere(t, func() error { return l.Acquire(nil) }, l.Release)
+	holdElsewhere(t, func() error { return l.Acquire(context.Background()) }, l.Release)
 	expectTimeout(t, "Lock.AcquireTimeout", func() error { return l.AcquireTimeout(neg) })
 
 	v, err := NewValue(Int64, 1, true)
@@ -154,7 +155,7 @@ func TestSyncNegativeTimeoutTriesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	holdElsewhere(t, func() error { return v.Acquire(nil) }, v.Release)
+	holdElsewhere(t, func() error { return v.Acquire(context.Background()) }, v.Release)
 	expectTimeout(t, "Value.AcquireTimeout", func() error { return v.AcquireTimeout(neg) })
 
 	s, err := NewSemaphore(0)
@@ -179,7 +180,7 @@ func TestSyncNegativeTimeoutTriesOnce(t *testing.T) {
 	}
 	defer c.Close()
 	expectTimeout(t, "Condition.WaitTimeout", func() error {
-		if err := cl.Acquire(nil); err != nil {
+		if err := cl.Acquire(context.Background()); err != nil {
 			return err
 		}
 		defer cl.Release()

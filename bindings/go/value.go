@@ -63,7 +63,7 @@ func (s *SharedMemory) Size() int { return len(s.Bytes()) }
 
 // Close unmaps the block in this process; other processes keep it.
 func (s *SharedMemory) Close() error {
-	s.h.close()
+	closeObject(s, &s.h)
 	return nil
 }
 
@@ -123,8 +123,11 @@ func NewValue(t Type, count int, withLock bool) (*Value, error) {
 	if count <= 0 {
 		return nil, &Error{Code: ErrInvalid, Op: "value new", Msg: "count must be > 0"}
 	}
-	flags := boolInt(withLock) // MP_VALUE_LOCK
-	if err := check("value new", func() int { return capi.Mp_value_new(&v, capi.Enum_SS_mp_type(t), int64(count), flags) }); err != nil {
+	flags := 0
+	if withLock {
+		flags = capi.MP_VALUE_LOCK
+	}
+	if err := check("value new", func() int { return capi.Mp_value_new(&v, cType(t), int64(count), flags) }); err != nil {
 		return nil, err
 	}
 	return newValue(v), nil
@@ -243,23 +246,27 @@ func (v *Value) SetBytes(b []byte) error {
 // Acquire takes the value's lock for a compound update (value.get_lock()),
 // as Lock.Acquire does (the goroutine stays on its thread until Release).
 // Errors: ErrState for a value made without a lock.
-func (v *Value) Acquire(ctx context.Context) error {
-	lockThread()
-	_, err := v.h.wait(ctx, "value acquire", forever, func(p uintptr, ms int64) int {
-		return capi.Mp_value_acquire(capi.Value(p), ms)
-	})
-	if err != nil && !isCode(err, ErrOwnerDead) {
-		unlockThread()
-	}
-	return err
-}
+func (v *Value) Acquire(ctx context.Context) error { return v.acquire(ctx, forever) }
 
 // AcquireTimeout is Acquire with a timeout: ErrTimeout if the lock
 // stayed held for d. A d <= 0 has already expired: the call tries once without waiting
 // (see Timeouts in the package documentation).
+//
+// Deprecated: use Acquire with a context from context.WithTimeout, the one
+// form of every blocking call (see the package documentation); AcquireTimeout
+// stays for the callers of 0.1.
 func (v *Value) AcquireTimeout(d time.Duration) error {
+	return v.acquire(context.Background(), timeoutOf(d))
+}
+
+// TryAcquire takes the value's lock if it is free now: (false, nil) when
+// it is held (Python's get_lock().acquire(False)), as Lock.TryAcquire.
+func (v *Value) TryAcquire() (bool, error) { return tried(v.acquire(context.Background(), 0)) }
+
+func (v *Value) acquire(ctx context.Context, limit int64) error {
+	mustContext(ctx) // before the thread is locked
 	lockThread()
-	_, err := v.h.wait(nil, "value acquire", timeoutOf(d), func(p uintptr, ms int64) int {
+	_, err := v.h.wait(ctx, "value acquire", limit, func(p uintptr, ms int64) int {
 		return capi.Mp_value_acquire(capi.Value(p), ms)
 	})
 	if err != nil && !isCode(err, ErrOwnerDead) {
@@ -279,6 +286,6 @@ func (v *Value) Release() error {
 
 // Close unmaps the value in this process.
 func (v *Value) Close() error {
-	v.h.close()
+	closeObject(v, &v.h)
 	return nil
 }

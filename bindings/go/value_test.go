@@ -1,6 +1,7 @@
 package multiproc
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -13,8 +14,8 @@ func TestValueAddFromChildren(t *testing.T) {
 	defer v.Close()
 	p1 := start(t, "value_add", "", v)
 	p2 := start(t, "value_add", "", v)
-	p1.Join(nil)
-	p2.Join(nil)
+	p1.Join(context.Background())
+	p2.Join(context.Background())
 	if n, err := v.Int(0); n != 200 || err != nil {
 		t.Fatalf("value %d %v, want 200", n, err)
 	}
@@ -32,7 +33,7 @@ func TestValueAddFromChildren(t *testing.T) {
 func TestValueTypes(t *testing.T) {
 	f, _ := NewValue(Float64, 1, true)
 	defer f.Close()
-	if err := f.Acquire(nil); err != nil {
+	if err := f.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	f.SetFloat(0, 3.5)
@@ -57,7 +58,7 @@ func TestValueTypes(t *testing.T) {
 	if err := a.SetInt(0, 1<<40); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("int32 overflow: %v", err)
 	}
-	if err := a.Acquire(nil); !errors.Is(err, ErrState) {
+	if err := a.Acquire(context.Background()); !errors.Is(err, ErrState) {
 		t.Fatalf("acquire without lock: %v", err)
 	}
 }

@@ -76,9 +76,7 @@ func (p *Process) waitEntry() (int, *handle) {
 // (queues, events) costs one short-lived helper thread inside the C call.
 func Wait(ctx context.Context, objs ...Waitable) ([]Waitable, error) {
 	const op = "wait"
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	mustContext(ctx)
 	set := waitSet{}
 	defer set.release()
 	if err := set.add(op, objs); err != nil {

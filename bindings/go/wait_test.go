@@ -23,11 +23,11 @@ func registerWaitTargets() {
 			time.Sleep(200 * time.Millisecond)
 			switch string(arg) {
 			case "q":
-				err1 = q.Put(nil, []byte("hi"))
+				err1 = q.Put(context.Background(), []byte("hi"))
 			case "e":
 				err1 = ev.Set()
 			case "c":
-				err1 = c.Send(nil, []byte("hi"))
+				err1 = c.Send(context.Background(), []byte("hi"))
 			case "x":
 				return 7
 			}
@@ -47,7 +47,7 @@ func registerWaitTargets() {
 				return 3
 			}
 			msg := fmt.Sprintf("%d|%s|%v", pp.Pid, pp.Name, pp.IsAlive())
-			if q.Put(nil, []byte(msg)) != nil {
+			if q.Put(context.Background(), []byte(msg)) != nil {
 				return 4
 			}
 			return 0
@@ -169,7 +169,7 @@ func TestWaitCanceled(t *testing.T) {
 }
 
 func TestWaitBadInput(t *testing.T) {
-	if _, err := Wait(nil); !errors.Is(err, ErrInvalid) {
+	if _, err := Wait(context.Background()); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("no objects: %v", err)
 	}
 	ev, err := NewEvent()
@@ -180,11 +180,11 @@ func TestWaitBadInput(t *testing.T) {
 	for i := range many {
 		many[i] = ev
 	}
-	if _, err := Wait(nil, many...); !errors.Is(err, ErrNoSpace) {
+	if _, err := Wait(context.Background(), many...); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("too many: %v", err)
 	}
 	ev.Close()
-	if _, err := Wait(nil, ev); !errors.Is(err, ErrClosed) {
+	if _, err := Wait(context.Background(), ev); !errors.Is(err, ErrClosed) {
 		t.Fatalf("closed: %v", err)
 	}
 	p, err := NewProcess("exit_with", []byte("0"), nil)
@@ -192,7 +192,7 @@ func TestWaitBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := Wait(nil, p); !errors.Is(err, ErrState) {
+	if _, err := Wait(context.Background(), p); !errors.Is(err, ErrState) {
 		t.Fatalf("not started: %v", err)
 	}
 	if _, err := p.Sentinel(); !errors.Is(err, ErrState) {
@@ -225,7 +225,7 @@ func TestProcessSentinelAndActiveChildren(t *testing.T) {
 		t.Fatal("the running child is not in ActiveChildren")
 	}
 	p.Kill()
-	ready, err := Wait(nil, p)
+	ready, err := Wait(context.Background(), p)
 	if err != nil || len(ready) != 1 {
 		t.Fatalf("Wait(process) = %v, %v", ready, err)
 	}
@@ -239,7 +239,7 @@ func TestProcessSentinelAndActiveChildren(t *testing.T) {
 	defer ev.Close()
 	ev.Set()
 	p.release()
-	ready, err = Wait(nil, ev, p)
+	ready, err = Wait(context.Background(), ev, p)
 	if err != nil || len(ready) != 2 {
 		t.Fatalf("Wait(set event, released process) = %v, %v", ready, err)
 	}

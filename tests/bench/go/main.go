@@ -26,6 +26,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -93,7 +94,7 @@ func producer(arg []byte) int {
 	msg := bytes.Repeat([]byte{'x'}, msgSize)
 	return produce(arg, func(q *multiproc.Queue, n int) error {
 		for i := 0; i < n; i++ {
-			if err := q.Put(nil, msg); err != nil {
+			if err := q.Put(context.Background(), msg); err != nil {
 				return err
 			}
 		}
@@ -112,7 +113,7 @@ func producerMany(arg []byte) int {
 	}
 	return produce(arg, func(q *multiproc.Queue, n int) error {
 		for i := 0; i < n; i += manyBatch {
-			if _, err := q.PutMany(nil, batch[:min(manyBatch, n-i)]); err != nil {
+			if _, err := q.PutMany(context.Background(), batch[:min(manyBatch, n-i)]); err != nil {
 				return err
 			}
 		}
@@ -129,11 +130,11 @@ func produce(arg []byte, put func(q *multiproc.Queue, n int) error) int {
 	q, err1 := multiproc.OpenQueue(0)
 	ev, err2 := multiproc.OpenEvent(1)
 	start, err3 := multiproc.OpenValue(2)
-	if err1 != nil || err2 != nil || err3 != nil || ev.Wait(nil) != nil {
+	if err1 != nil || err2 != nil || err3 != nil || ev.Wait(context.Background()) != nil {
 		return 2
 	}
 	start.SetInt(0, time.Now().UnixNano())
-	if put(q, n) != nil || q.Put(nil, nil) != nil { // nil: the end
+	if put(q, n) != nil || q.Put(context.Background(), nil) != nil { // nil: the end
 		return 3
 	}
 	return 0
@@ -152,7 +153,7 @@ func getOne(q *multiproc.Queue) (int, error) {
 	buf := make([]byte, msgSize)
 	got := 0
 	for {
-		l, err := q.GetInto(nil, buf)
+		l, err := q.GetInto(context.Background(), buf)
 		if err != nil {
 			return got, err
 		}
@@ -171,7 +172,7 @@ func getMany(q *multiproc.Queue) (int, error) {
 	buf, lens := make([]byte, msgSize*manyBatch), make([]int, manyBatch)
 	got := 0
 	for {
-		n, err := q.GetMany(nil, buf, lens)
+		n, err := q.GetMany(context.Background(), buf, lens)
 		if err != nil {
 			return got, err
 		}
@@ -221,7 +222,9 @@ func queueBatch(n int, many bool) (float64, error) {
 	if got != n {
 		return 0, fmt.Errorf("%d messages, %d expected", got, n)
 	}
-	if err := p.JoinTimeout(30 * time.Second); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Join(ctx); err != nil {
 		return 0, err
 	}
 	t0, _ := start.Int(0)
@@ -277,13 +280,13 @@ func benchPoolMap() error {
 	for i := range args {
 		args[i] = []byte(fmt.Sprintf("%016d", i))
 	}
-	if _, err := pool.Map(nil, "bench_echo", args[:10], 1); err != nil { // warm up
+	if _, err := pool.Map(context.Background(), "bench_echo", args[:10], 1); err != nil { // warm up
 		return err
 	}
 	var v []float64
 	for i := 0; i < batches(); i++ {
 		begin := time.Now()
-		res, err := pool.Map(nil, "bench_echo", args, 1)
+		res, err := pool.Map(context.Background(), "bench_echo", args, 1)
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,9 @@ func greeter(arg []byte) int {
 		return 1
 	}
 	defer q.Close()
-	if err := q.PutTimeout([]byte("hello "+string(arg)), 30*time.Second); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := q.Put(ctx, []byte("hello "+string(arg))); err != nil {
 		return 1
 	}
 	return childExit

@@ -13,6 +13,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -63,9 +64,9 @@ func produce(id string, count, batch int) error {
 			msgs = append(msgs, []byte(id+":"+strconv.Itoa(k)))
 		}
 		if batch == 1 {
-			err = q.Put(nil, msgs[0])
+			err = q.Put(context.Background(), msgs[0])
 		} else {
-			_, err = q.PutMany(nil, msgs)
+			_, err = q.PutMany(context.Background(), msgs)
 		}
 		if err != nil {
 			return err
@@ -83,7 +84,7 @@ func consume() error {
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	for {
-		m, err := q.Get(nil)
+		m, err := q.Get(context.Background())
 		if errors.Is(err, multiproc.ErrClosed) {
 			return nil
 		}
@@ -107,14 +108,14 @@ func worker() error {
 	}
 	defer results.Close()
 	for {
-		m, err := tasks.Get(nil)
+		m, err := tasks.Get(context.Background())
 		if errors.Is(err, multiproc.ErrClosed) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := results.Put(nil, append([]byte("done:"), m...)); err != nil {
+		if err := results.Put(context.Background(), append([]byte("done:"), m...)); err != nil {
 			return err
 		}
 	}

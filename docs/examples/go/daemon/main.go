@@ -87,7 +87,9 @@ func run() error {
 		return err
 	}
 	defer w.Close()
-	if err := ready.WaitTimeout(30 * time.Second); err != nil {
+	readyCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ready.Wait(readyCtx); err != nil {
 		return fmt.Errorf("the daemon did not report that it started: %w", err)
 	}
 	fmt.Println("end of the main process!")

@@ -49,7 +49,9 @@ func sing(room *multiproc.Value, full *multiproc.Event, guest int) error {
 		}
 	}
 	fmt.Printf("user%d got a KTV room\n", guest)
-	if err := full.WaitTimeout(wait); err != nil {
+	fullCtx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := full.Wait(fullCtx); err != nil {
 		return err
 	}
 	time.Sleep(time.Duration(10+10*(guest%3)) * time.Millisecond) // guests stay for different times
@@ -67,7 +69,9 @@ func goKTV(arg []byte) int {
 		fmt.Fprintln(os.Stderr, err1, err2, err3)
 		return 1
 	}
-	if err := sem.AcquireTimeout(wait); err != nil { // sem.acquire()
+	semCtx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := sem.Acquire(semCtx); err != nil { // sem.acquire()
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -114,18 +114,24 @@ func partHelloWorld() error {
 // wait longer than d; d == 0: no limit) and returns that error.
 func recvLoop(conn *multiproc.Conn, d time.Duration) error {
 	for {
-		var msg []byte
-		var err error
-		if d == 0 {
-			msg, err = conn.Recv(context.Background())
-		} else {
-			msg, err = conn.RecvTimeout(d)
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if d != 0 {
+			ctx, cancel = context.WithTimeout(ctx, d)
 		}
+		msg, err := conn.Recv(ctx)
+		cancel()
 		if err != nil {
 			return err
 		}
 		fmt.Printf("main received: %s\n", msg)
 	}
+}
+
+// recvWithin is recv with a timeout (Python's poll(d) then recv()).
+func recvWithin(conn *multiproc.Conn, d time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return conn.Recv(ctx)
 }
 
 // Parts 2 and 3: the child sends, closes its end and exits; the parent
@@ -173,13 +179,13 @@ func partEOF(keepCopy bool) error {
 	if err := joinOK(p); err != nil {
 		return err
 	}
-	_, err = parentConn.RecvTimeout(100 * time.Millisecond)
+	_, err = recvWithin(parentConn, 100*time.Millisecond)
 	fmt.Printf("main: the child has exited, still recv -> %s: our own copy of the child's end keeps the pipe open\n", codeName(err))
 	if !errors.Is(err, multiproc.ErrTimeout) {
 		return err
 	}
 	childConn.Close() // the close that was missing
-	_, err = parentConn.RecvTimeout(5 * time.Second)
+	_, err = recvWithin(parentConn, 5*time.Second)
 	fmt.Printf("main: closed our copy; recv -> %s\n", codeName(err))
 	if !errors.Is(err, multiproc.ErrClosed) {
 		return err

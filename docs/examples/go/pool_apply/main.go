@@ -102,7 +102,7 @@ func runApplyAsync(pool *multiproc.Pool) (time.Duration, error) {
 
 	var results []string
 	for _, r := range resL {
-		res, err := r.Get(nil) // done: no wait
+		res, err := r.Get(context.Background()) // done: no wait
 		if err != nil {
 			return 0, err
 		}

@@ -57,7 +57,7 @@ func (c *collected) noteWhere() {
 
 // func2 is the callback; onError the error_callback.
 func (c *collected) callback(r *multiproc.AsyncResult) {
-	data, err := r.Get(nil) // done: never waits
+	data, err := r.Get(context.Background()) // done: never waits
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.noteWhere()

@@ -62,7 +62,7 @@ type db struct {
 // parsePage is def parse_page(res), the callback, in the main process (on
 // the pool's callback goroutine, one at a time).
 func (d *db) parsePage(r *multiproc.AsyncResult) {
-	page, err := r.Get(nil) // done: never waits
+	page, err := r.Get(context.Background()) // done: never waits
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var e *multiproc.Error
@@ -120,7 +120,7 @@ func run() error {
 	// [res.get() for res in res_l]: already handled by the callbacks.
 	ok, failed := 0, 0
 	for _, res := range resL {
-		_, err := res.Get(nil)
+		_, err := res.Get(context.Background())
 		switch {
 		case err == nil:
 			ok++

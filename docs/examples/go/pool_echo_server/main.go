@@ -81,7 +81,9 @@ func talk(arg string) error {
 	if err != nil {
 		return err
 	}
-	return results.PutTimeout([]byte(fmt.Sprintf("client-%d got: %s", id, reply)), ioTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	return results.Put(ctx, []byte(fmt.Sprintf("client-%d got: %s", id, reply)))
 }
 
 // ---- the pool's task and its callback ----
@@ -110,7 +112,7 @@ func (c *connection) Close() {
 
 // sendReply is conn.send(msg.upper()), in the server, where the socket is.
 func (c *connection) sendReply(r *multiproc.AsyncResult) {
-	reply, err := r.Get(nil) // done: never waits
+	reply, err := r.Get(context.Background()) // done: never waits
 	if err == nil {
 		_, err = c.conn.Write(reply) // the deadline of readLine still holds
 	}
@@ -175,8 +177,10 @@ func serve(ln *net.TCPListener, pool *multiproc.Pool) ([]*connection, error) {
 
 // joinAll joins the clients and requires exit code 0 of each.
 func joinAll(procs []*multiproc.Process) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*ioTimeout)
+	defer cancel()
 	for _, p := range procs {
-		if err := p.JoinTimeout(2 * ioTimeout); err != nil {
+		if err := p.Join(ctx); err != nil {
 			return err
 		}
 		if code, _ := p.ExitCode(); code != 0 {

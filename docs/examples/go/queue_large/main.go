@@ -45,11 +45,11 @@ func producer([]byte) int {
 	defer q.Close()
 	data := makeData(messageBytes)
 	fmt.Printf("child: put %d bytes, checksum %016x\n", len(data), checksum(data))
-	if err := q.Put(nil, data); err != nil {
+	if err := q.Put(context.Background(), data); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := q.Put(nil, []byte("end")); err != nil {
+	if err := q.Put(context.Background(), []byte("end")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -27,7 +27,7 @@ func producer(name []byte) int {
 	defer q.Close()
 	for i := 0; i < items; i++ {
 		item := fmt.Sprintf("%s%d", name, i)
-		if err := q.Put(nil, []byte(item)); err != nil {
+		if err := q.Put(context.Background(), []byte(item)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -47,7 +47,7 @@ func consumer([]byte) int {
 	defer q.Close()
 	defer results.Close()
 	for {
-		item, err := q.Get(nil)
+		item, err := q.Get(context.Background())
 		if errors.Is(err, multiproc.ErrClosed) { // Python's `res is None`
 			fmt.Printf("%s: queue closed and empty, stopping\n", multiproc.CurrentName())
 			return 0
@@ -57,7 +57,7 @@ func consumer([]byte) int {
 			return 1
 		}
 		fmt.Printf("ate %s\n", item)
-		if err := results.Put(nil, item); err != nil {
+		if err := results.Put(context.Background(), item); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -140,7 +140,7 @@ func run() error {
 	}
 	fmt.Println("main: consumers joined")
 	var e *multiproc.Error
-	if err := q.Put(nil, []byte("late")); !errors.As(err, &e) || e.Code != multiproc.ErrClosed {
+	if err := q.Put(context.Background(), []byte("late")); !errors.As(err, &e) || e.Code != multiproc.ErrClosed {
 		return fmt.Errorf("put after close: %v", err)
 	}
 	fmt.Printf("main: put after close -> %s\n", e.Code.Name())

@@ -123,7 +123,9 @@ func (s *shop) buy() error {
 	if err := s.waitForEverybody(); err != nil { // everybody has looked
 		return err
 	}
-	if err := s.lock.AcquireTimeout(wait); err != nil { // lock.acquire()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.lock.Acquire(ctx); err != nil { // lock.acquire()
 		return err
 	}
 	defer s.lock.Release() // lock.release()

@@ -74,6 +74,13 @@ func (c *crossing) meet() error {
 	return err
 }
 
+// waitWithin is e.wait() with the example's bound on every wait.
+func waitWithin(e *multiproc.Event, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return e.Wait(ctx)
+}
+
 // drive is def car(e, n).
 func (c *crossing) drive(n int) error {
 	if c.green.IsSet() {
@@ -86,7 +93,7 @@ func (c *crossing) drive(n int) error {
 		if err := c.meet(); err != nil { // this car has looked
 			return err
 		}
-		if err := c.green.WaitTimeout(wait); err != nil { // e.wait()
+		if err := waitWithin(c.green, wait); err != nil { // e.wait()
 			return err
 		}
 		fmt.Printf("car%d: green light, drives off\n", n)
