@@ -225,10 +225,6 @@ MP_EXTERN int mp_pool_map_async(mp_result_t **out, mp_pool_t *pool, const char *
       result_unref(r);
       return s;
     }
-    if (n == 0 && (on_success || on_error)) {  // nothing to run: complete at once
-      std::lock_guard<std::mutex> lock(pool->mu);
-      queue_callback(*pool, r);
-    }
     *out = r;
     return MP_OK;
   });
@@ -265,7 +261,6 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
     int s = pool_submit(*pool, r, task, copy_args(args, arg_lens, n), chunksize ? chunksize : 1,
                         feed);
     if (s != MP_OK) {
-      std::lock_guard<std::mutex> lock(pool->mu);
       feed_release(*pool, feed);  // nothing was queued
       result_unref(r);
       return s;
@@ -316,13 +311,7 @@ MP_EXTERN int mp_iter_next(size_t *index, const void **data, size_t *len, mp_ite
 MP_EXTERN void mp_iter_free(mp_iter_t *iter) {
   if (!valid(iter)) return;
   iter->magic = 0;
-  {  // the pool (if it still exists) no longer feeds this iterator
-    std::lock_guard<std::mutex> link_lock(iter->link->mu);
-    if (mp_pool *pool = iter->link->pool) {
-      std::lock_guard<std::mutex> lock(pool->mu);
-      feed_release(*pool, iter->feed);
-    }
-  }
+  iter_detach(*iter);
   result_unref(iter->result);
   delete iter;
 }

@@ -498,6 +498,7 @@ int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
     }
   }
   bump(pool, MP_POOL_SUBMITTED, int64_t(result->items.size()));
+  if (args.empty() && has_callback(result)) queue_callback(pool, result);
   if (feed) feed->window = kImapChunksPerWorker * pool.workers.size();
   pool.cv.notify_all();
   wake_dispatcher(pool);
@@ -573,6 +574,7 @@ mp_iter_feed *feed_open(mp_pool &pool) {
 }
 
 void feed_release(mp_pool &pool, mp_iter_feed *feed) {
+  std::lock_guard<std::mutex> lock(pool.mu);
   for (const ChunkPtr &c : feed->waiting) {  // nobody will read them: never run them
     std::lock_guard<std::mutex> lock(c->result->mu);
     for (uint64_t index : c->msg.indexes) c->result->items[index].status = MP_ECANCELED;
@@ -580,6 +582,11 @@ void feed_release(mp_pool &pool, mp_iter_feed *feed) {
   feed->waiting.clear();
   feed->orphaned = true;
   if (feed->in_pool == 0) forget_feed(pool, feed);
+}
+
+void iter_detach(mp_iter &iter) {
+  std::lock_guard<std::mutex> link_lock(iter.link->mu);
+  if (mp_pool *pool = iter.link->pool) feed_release(*pool, iter.feed);
 }
 
 }  // namespace mp

@@ -186,7 +186,8 @@ inline void bump(mp_pool &pool, mp_pool_stat_t what, int64_t by = 1) {
 }
 
 int pool_start(mp_pool &pool);
-// Queue chunks of task over args (the result already exists).
+// Queue chunks of task over args (the result already exists). With no
+// args the result is complete at once: its callback, if any, is queued.
 int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
                 std::vector<std::string> args, size_t chunksize, mp_iter_feed *feed);
 void pool_close(mp_pool &pool);
@@ -194,9 +195,12 @@ int pool_join(mp_pool &pool, int64_t timeout_ms);
 void pool_terminate(mp_pool &pool);
 // A new imap feed, owned by the pool (its chunks point at it).
 mp_iter_feed *feed_open(mp_pool &pool);
-// The iterator of feed is freed (pool.mu held): its chunks not yet in the
+// Nobody reads feed any more (pool.mu not held): its chunks not yet in the
 // pool are canceled, the feed goes when its last chunk in the pool does.
 void feed_release(mp_pool &pool, mp_iter_feed *feed);
+// The iterator is being freed: its pool, if it still exists, stops
+// feeding it.
+void iter_detach(mp_iter &iter);
 size_t auto_chunksize(const mp_pool &pool, size_t n);
 
 }  // namespace mp
