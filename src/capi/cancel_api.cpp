@@ -13,7 +13,7 @@ using namespace mp;
 
 extern "C" {
 
-int mp_cancel_new(mp_cancel_t **out) {
+MP_EXTERN int mp_cancel_new(mp_cancel_t **out) {
   MP_CHECK_ARG(out, "cancel_new", "out is NULL");
   *out = nullptr;
   return guarded("cancel_new", [&]() -> int {
@@ -30,29 +30,31 @@ int mp_cancel_new(mp_cancel_t **out) {
   });
 }
 
-void mp_cancel_free(mp_cancel_t *cancel) {
+MP_EXTERN void mp_cancel_free(mp_cancel_t *cancel) {
   if (!cancel) return;
   close(cancel->efd);
   delete cancel;
 }
 
-int mp_cancel_fire(mp_cancel_t *cancel) {
+MP_EXTERN int mp_cancel_fire(mp_cancel_t *cancel) {
   MP_CHECK_ARG(cancel, "cancel_fire", "cancel is NULL");
-  fire_cancel(cancel);  // not guarded(): nothing to catch, and a signal handler may call it
+  // Deliberately not guarded() (see capi/guard.hpp): async-signal-safe, as
+  // documented, and nothing in it can throw.
+  fire_cancel(cancel);
   return MP_OK;
 }
 
-int mp_cancel_reset(mp_cancel_t *cancel) {
+MP_EXTERN int mp_cancel_reset(mp_cancel_t *cancel) {
   MP_CHECK_ARG(cancel, "cancel_reset", "cancel is NULL");
   reset_cancel(cancel);
   return MP_OK;
 }
 
-int mp_cancel_fired(const mp_cancel_t *cancel) {
+MP_EXTERN int mp_cancel_fired(const mp_cancel_t *cancel) {
   MP_CHECK_ARG(cancel, "cancel_fired", "cancel is NULL");
   return cancel_fired(cancel) ? 1 : 0;
 }
 
-mp_cancel_t *mp_cancel_bind(mp_cancel_t *cancel) { return bind_cancel(cancel); }
+MP_EXTERN mp_cancel_t *mp_cancel_bind(mp_cancel_t *cancel) { return bind_cancel(cancel); }
 
 }  // extern "C"

@@ -1,5 +1,14 @@
-// The extern "C" edge: every public function body runs inside guarded(), so
-// no C++ exception ever crosses the ABI.
+// The extern "C" edge. No C++ exception may cross the ABI, so every public
+// function whose body can throw (it allocates, or calls code that does:
+// std::string, containers, new, std::thread, the runtime's post()) runs that
+// body inside guarded(), after its argument checks. The others stay outside
+// it: argument checks, reads and writes of shared memory, futex and poll
+// waits, std::mutex locks (they throw only for a corrupt mutex), fail() (a
+// fixed thread-local buffer), deleting a handle (destructors do not
+// throw). Those that wait pass their result through report_cancel().
+// mp_cancel_fire is never guarded: it is async-signal-safe (a signal
+// handler may call it), which guarded()'s try/catch machinery is not
+// promised to be.
 #pragma once
 
 #include <cstring>

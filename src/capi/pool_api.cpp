@@ -1,5 +1,4 @@
 // Public entry points: mp_register_task, mp_pool_*, mp_result_*, mp_iter_*.
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -153,8 +152,8 @@ MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts) {
     if (opts) pool->opts = *opts;
     int r = pool_start(*pool);
     if (r != MP_OK) {
-      std::string why = mp_last_error();
-      mp_pool_free(pool.release());
+      std::string why = mp_last_error();  // tearing down may overwrite it
+      pool.reset();
       return fail(r, "%s", why.c_str());
     }
     *out = pool.release();
@@ -226,10 +225,6 @@ MP_EXTERN int mp_pool_map_async(mp_result_t **out, mp_pool_t *pool, const char *
       result_unref(r);
       return s;
     }
-    if (n == 0 && (on_success || on_error)) {  // nothing to run: complete at once
-      std::lock_guard<std::mutex> lock(pool->mu);
-      queue_callback(*pool, r);
-    }
     *out = r;
     return MP_OK;
   });
@@ -260,18 +255,12 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
   int rc = check_args(args, arg_lens, n, op);
   if (rc != MP_OK) return rc;
   return guarded(op, [&]() -> int {
-    auto *feed = new mp_iter_feed();
-    {
-      std::lock_guard<std::mutex> lock(pool->mu);
-      pool->feeds.push_back(feed);  // owned by the pool: chunks point at it
-      feed->window = 4 * pool->workers.size();
-    }
+    mp_iter_feed *feed = feed_open(*pool);
     mp_result *r = new_result(n, nullptr, nullptr, nullptr);
     r->per_item = true;
     int s = pool_submit(*pool, r, task, copy_args(args, arg_lens, n), chunksize ? chunksize : 1,
                         feed);
     if (s != MP_OK) {
-      std::lock_guard<std::mutex> lock(pool->mu);
       feed_release(*pool, feed);  // nothing was queued
       result_unref(r);
       return s;
@@ -347,13 +336,7 @@ MP_EXTERN void mp_pool_iter_free(mp_pool_iter_t *iter) { mp_iter_free(iter); }
 MP_EXTERN void mp_iter_free(mp_iter_t *iter) {
   if (!valid(iter)) return;
   iter->magic = 0;
-  {  // the pool (if it still exists) no longer feeds this iterator
-    std::lock_guard<std::mutex> link_lock(iter->link->mu);
-    if (mp_pool *pool = iter->link->pool) {
-      std::lock_guard<std::mutex> lock(pool->mu);
-      feed_release(*pool, iter->feed);
-    }
-  }
+  iter_detach(*iter);
   result_unref(iter->result);
   delete iter;
 }
@@ -441,8 +424,10 @@ MP_EXTERN int mp_pool_join(mp_pool_t *pool, int64_t timeout_ms) {
 
 MP_EXTERN int mp_pool_terminate(mp_pool_t *pool) {
   MP_CHECK_VALID(pool, "mp_pool_terminate");
-  pool_terminate(*pool);
-  return guarded("mp_pool_terminate", [&]() -> int { return pool_join(*pool, MP_FOREVER); });
+  return guarded("mp_pool_terminate", [&]() -> int {
+    pool_terminate(*pool);  // allocates the canceled items' messages
+    return pool_join(*pool, MP_FOREVER);
+  });
 }
 
 MP_EXTERN int64_t mp_pool_stat(mp_pool_t *pool, mp_pool_stat_t what_arg) {
@@ -455,24 +440,12 @@ MP_EXTERN int64_t mp_pool_stat(mp_pool_t *pool, mp_pool_stat_t what_arg) {
 
 MP_EXTERN void mp_pool_free(mp_pool_t *pool) {
   if (!valid(pool)) return;
-  {  // iterators freed from now on leave the pool alone
-    std::lock_guard<std::mutex> lock(pool->link->mu);
-    pool->link->pool = nullptr;
-  }
-  pool_terminate(*pool);
-  pool_join(*pool, MP_FOREVER);
-  pool->magic = 0;
-  for (Worker *w : pool->workers) {
-    if (w->conn) mp_conn_free(w->conn);
-    if (w->proc) mp_process_free(w->proc);
-    delete w;
-  }
-  for (mp_iter_feed *f : pool->feeds) delete f;
-  for (mp_result *r : pool->cb_queue) {  // none after a join; never leave a waiter hanging
-    mark_done(r);
-    result_unref(r);
-  }
-  if (pool->wake_fd >= 0) close(pool->wake_fd);
+  // Terminating allocates (the canceled items' messages): here, guarded,
+  // rather than in the destructor, where nothing may throw.
+  guarded("mp_pool_free", [&]() -> int {
+    pool_terminate(*pool);
+    return MP_OK;
+  });
   delete pool;
 }
 

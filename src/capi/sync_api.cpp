@@ -2,7 +2,7 @@
 // mp_barrier_*.
 #include <climits>
 
-#include "sync/handles.hpp"
+#include "capi/object_api.hpp"
 
 using namespace mp;
 
@@ -31,7 +31,9 @@ MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd) {
   return object_from_fd(out, fd, ObjectKind::kLock, "mp_lock_from_fd");
 }
 
-MP__OBJECT_FILENO_FREE(mp_lock)
+MP_EXTERN int mp_lock_fileno(mp_lock_t *lock) { return object_fileno(lock, "mp_lock_fileno"); }
+
+MP_EXTERN void mp_lock_free(mp_lock_t *lock) { object_free(lock); }
 
 MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms) {
   MP_CHECK_HANDLE(lock, "mp_lock_acquire");
@@ -71,7 +73,9 @@ MP_EXTERN int mp_sem_from_fd(mp_sem_t **out, int fd) {
   return object_from_fd(out, fd, ObjectKind::kSemaphore, "mp_sem_from_fd");
 }
 
-MP__OBJECT_FILENO_FREE(mp_sem)
+MP_EXTERN int mp_sem_fileno(mp_sem_t *sem) { return object_fileno(sem, "mp_sem_fileno"); }
+
+MP_EXTERN void mp_sem_free(mp_sem_t *sem) { object_free(sem); }
 
 MP_EXTERN int mp_sem_acquire(mp_sem_t *sem, int64_t timeout_ms) {
   MP_CHECK_HANDLE(sem, "mp_sem_acquire");
@@ -104,7 +108,9 @@ MP_EXTERN int mp_event_from_fd(mp_event_t **out, int fd) {
   return object_from_fd(out, fd, ObjectKind::kEvent, "mp_event_from_fd");
 }
 
-MP__OBJECT_FILENO_FREE(mp_event)
+MP_EXTERN int mp_event_fileno(mp_event_t *event) { return object_fileno(event, "mp_event_fileno"); }
+
+MP_EXTERN void mp_event_free(mp_event_t *event) { object_free(event); }
 
 MP_EXTERN int mp_event_set(mp_event_t *event) {
   MP_CHECK_HANDLE(event, "mp_event_set");
@@ -153,7 +159,9 @@ MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock) {
   return r;
 }
 
-MP__OBJECT_FILENO_FREE(mp_cond)
+MP_EXTERN int mp_cond_fileno(mp_cond_t *cond) { return object_fileno(cond, "mp_cond_fileno"); }
+
+MP_EXTERN void mp_cond_free(mp_cond_t *cond) { object_free(cond); }
 
 MP_EXTERN int mp_cond_wait(mp_cond_t *cond, int64_t timeout_ms) {
   MP_CHECK_HANDLE(cond, "mp_cond_wait");
@@ -242,7 +250,9 @@ MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd) {
   return object_from_fd(out, fd, ObjectKind::kBarrier, "mp_barrier_from_fd");
 }
 
-MP__OBJECT_FILENO_FREE(mp_barrier)
+MP_EXTERN int mp_barrier_fileno(mp_barrier_t *barrier) { return object_fileno(barrier, "mp_barrier_fileno"); }
+
+MP_EXTERN void mp_barrier_free(mp_barrier_t *barrier) { object_free(barrier); }
 
 MP_EXTERN int mp_barrier_wait(mp_barrier_t *barrier, int64_t timeout_ms) {
   MP_CHECK_HANDLE(barrier, "mp_barrier_wait");

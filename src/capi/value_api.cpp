@@ -4,7 +4,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "sync/handles.hpp"
+#include "capi/object_api.hpp"
 
 using namespace mp;
 
@@ -106,7 +106,9 @@ MP_EXTERN int mp_shm_from_fd(mp_shm_t **out, int fd) {
   return r;
 }
 
-MP__OBJECT_FILENO_FREE(mp_shm)
+MP_EXTERN int mp_shm_fileno(mp_shm_t *shm) { return object_fileno(shm, "mp_shm_fileno"); }
+
+MP_EXTERN void mp_shm_free(mp_shm_t *shm) { object_free(shm); }
 
 MP_EXTERN void *mp_shm_data(mp_shm_t *shm) {
   return valid_handle(shm) ? shm->extra() : nullptr;
@@ -161,7 +163,9 @@ MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd) {
   return MP_OK;
 }
 
-MP__OBJECT_FILENO_FREE(mp_value)
+MP_EXTERN int mp_value_fileno(mp_value_t *value) { return object_fileno(value, "mp_value_fileno"); }
+
+MP_EXTERN void mp_value_free(mp_value_t *value) { object_free(value); }
 
 MP_EXTERN int mp_value_type(mp_value_t *value) {
   MP_CHECK_HANDLE(value, "mp_value_type");

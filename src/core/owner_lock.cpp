@@ -108,8 +108,4 @@ void owner_lock_release(OwnerLock &l) {
   futex_wake(&l.seq, -1);
 }
 
-bool owner_lock_held_by_me(const OwnerLock &l) {
-  return l.owner.load(std::memory_order_acquire) == process_token();
-}
-
 }  // namespace mp

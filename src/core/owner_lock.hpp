@@ -25,6 +25,5 @@ uint64_t process_token();
 // MP_OK, MP_EOWNERDEAD (taken over from a dead owner), MP_ETIMEDOUT.
 int owner_lock_acquire(OwnerLock &l, const Deadline &deadline);
 void owner_lock_release(OwnerLock &l);
-bool owner_lock_held_by_me(const OwnerLock &l);
 
 }  // namespace mp

@@ -188,8 +188,6 @@ int post(std::function<void(uv_loop_t *)> fn) {
   return MP_OK;
 }
 
-bool on_runtime_thread() { return t_is_runtime_thread; }
-
 void set_exit_hook(void (*hook)()) { g_exit_hook = hook; }
 
 void forget_after_fork() {

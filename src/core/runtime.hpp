@@ -21,9 +21,6 @@ int call(const std::function<int(uv_loop_t *)> &fn);
 // never runs).
 int post(std::function<void(uv_loop_t *)> fn);
 
-// Whether the caller is the runtime thread.
-bool on_runtime_thread();
-
 // A function the exit handler runs before it stops the runtime thread
 // (set once, by the process module, to join or terminate children).
 void set_exit_hook(void (*hook)());

@@ -192,7 +192,7 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
   SideLock lock(q, false);
   if (q.parked.active) {
     int rc = resume_parked(q, lock, sink, deadline);
-    if (rc != MP_ECANCELED) return rc;
+    if (rc != kStreamTorn) return rc;
   }
   for (;;) {
     Record *r;
@@ -215,7 +215,7 @@ int queue_get(mp_queue &q, Sink &sink, const Deadline &deadline) {
     rc = first ? get_stream(q, lock, sink, deadline)
                    : handle_foreign_chunk(q, lock, r, deadline);
     if (rc == MP_OK && first) return MP_OK;
-    if (rc != MP_OK && rc != MP_ECANCELED) return rc;
+    if (rc != MP_OK && rc != kStreamTorn) return rc;
   }
 }
 

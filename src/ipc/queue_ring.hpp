@@ -176,6 +176,13 @@ void sink_drop(Sink &sink);
 int wait_for_data(mp_queue &q, SideLock &lock, const Deadline &deadline);
 
 // Large messages (queue_stream.cpp).
+
+// The stream a get was reading is torn (aborted, or its FIRST chunk went to
+// another reader): look for the next message. Positive, so never an MP_E*
+// code: a real MP_ECANCELED (a fired cancel token) cannot be taken for it,
+// and it never leaves queue_get.
+constexpr int kStreamTorn = 1;
+
 void abort_stream(mp_queue &q);
 int wait_for_streamer(mp_queue &q, SideLock &lock, const Deadline &deadline);
 int put_stream(mp_queue &q, const void *buf, size_t len, const Deadline &deadline);

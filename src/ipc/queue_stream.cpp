@@ -45,7 +45,7 @@ void check_stream_writer(mp_queue &q, SideLock &lock, uint64_t id) {
 }
 
 // Read the chunks after FIRST (get_lock and get_stream held). MP_OK with
-// the message, MP_ECANCELED if the stream was aborted (the caller looks for
+// the message, kStreamTorn if the stream was aborted (the caller looks for
 // the next message), MP_ETIMEDOUT.
 int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_t &got,
                      const Deadline &deadline) {
@@ -74,7 +74,7 @@ int read_stream_rest(mp_queue &q, SideLock &lock, Sink &sink, uint64_t id, size_
     if (r) {  // an ABORT of this stream, or a stray record: the message is torn
       if (r->kind == kAbort && r->stream == id) pop(q, r);
       s.reading_stream = 0;
-      return MP_ECANCELED;
+      return kStreamTorn;
     }
     // A closed queue ends every wait at once: without this check a reader
     // whose writer died (or stopped at the close) would loop forever.
@@ -198,7 +198,7 @@ int take_get_stream(mp_queue &q, SideLock &lock, const Deadline &deadline) {
 
 void release_get_stream(QueueShared &s) { owner_lock_release(s.get_stream); }
 
-// Go on with a parked message. MP_ECANCELED if its stream was aborted (the
+// Go on with a parked message. kStreamTorn if its stream was aborted (the
 // caller then looks for the next message).
 int resume_parked(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline) {
   QueueShared &s = *q.shared;
@@ -229,7 +229,7 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
   r = head_record(q, &h);
   if (r != MP_OK || !h || h->kind != kFirst) {  // or someone else took it meanwhile
     release_get_stream(s);
-    return r != MP_OK ? r : MP_ECANCELED;
+    return r != MP_OK ? r : kStreamTorn;
   }
   // A FIRST chunk is always a whole chunk of a message longer than one.
   if (h->len != chunk_payload(q) || h->total <= h->len || h->total > PTRDIFF_MAX) {

@@ -31,9 +31,9 @@ constexpr size_t kImapChunksPerWorker = 4;
 // Only a dispatcher asleep in poll() needs the eventfd (pool.mu held, so
 // the flag cannot change under us).
 void wake_dispatcher(mp_pool &pool) {
-  if (pool.wake_fd < 0 || !pool.dispatcher_sleeping) return;
+  if (!pool.wake_fd.valid() || !pool.dispatcher_sleeping) return;
   uint64_t one = 1;
-  ssize_t w = write(pool.wake_fd, &one, sizeof one);
+  ssize_t w = write(pool.wake_fd.get(), &one, sizeof one);
   (void)w;  // a full counter already wakes it
 }
 
@@ -66,13 +66,13 @@ void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
   if (finished || r->per_item) r->cv.notify_all();
 }
 
-void fail_chunk(mp_pool &pool, Chunk *c, int status, const char *why) {
+void fail_chunk(mp_pool &pool, const Chunk *c, int status, const char *why) {
   for (uint64_t index : c->msg.indexes) fill_item(pool, c->result, ItemResult{index, status, why});
 }
 
 void forget_feed(mp_pool &pool, mp_iter_feed *f) {
-  pool.feeds.erase(std::find(pool.feeds.begin(), pool.feeds.end(), f));
-  delete f;
+  pool.feeds.erase(std::find_if(pool.feeds.begin(), pool.feeds.end(),
+                                [&](const auto &owned) { return owned.get() == f; }));
 }
 
 // One of the feed's chunks left the pool (pool.mu held): let the next
@@ -81,18 +81,21 @@ void forget_feed(mp_pool &pool, mp_iter_feed *f) {
 void feed_retired(mp_pool &pool, mp_iter_feed *f) {
   --f->in_pool;
   while (!pool.terminated && f->in_pool < f->window && !f->waiting.empty()) {
-    pool.pending.push_back(f->waiting.front());
-    f->waiting.pop_front();
+    pool.pending.push_back(take_front(f->waiting));
     ++f->in_pool;
   }
   if (f->orphaned && f->in_pool == 0) forget_feed(pool, f);
 }
 
-// A chunk is finished (pool.mu held): drop it and feed its imap.
-void retire_chunk(mp_pool &pool, Chunk *c) {
+// A chunk is finished (pool.mu held): feed its imap, and free it.
+void retire_chunk(mp_pool &pool, ChunkPtr c) {
   if (c->feed) feed_retired(pool, c->feed);
-  result_unref(c->result);
-  delete c;
+}
+
+// Fail a chunk no worker will answer, and retire it (pool.mu held).
+void cancel_chunk(mp_pool &pool, ChunkPtr c, int status, const char *why) {
+  fail_chunk(pool, c.get(), status, why);
+  retire_chunk(pool, std::move(c));
 }
 
 void callback_loop(mp_pool *pool) {
@@ -123,9 +126,9 @@ int start_worker_process(mp_pool &pool, Worker *w) {
                       uint32_t(w->index), {}};
   if (pool.opts.method == MP_START_FORK) {  // a forked worker inherits these
     config.close_fds.push_back(mp_conn_fileno(mine));
-    config.close_fds.push_back(pool.wake_fd);
+    config.close_fds.push_back(pool.wake_fd.get());
     config.close_fds.push_back(pool.board.fd());  // it uses its passed copy
-    for (Worker *other : pool.workers)
+    for (const auto &other : pool.workers)
       if (other->conn) config.close_fds.push_back(mp_conn_fileno(other->conn));
   }
   std::string arg = encode_config(config);
@@ -163,7 +166,7 @@ void reap_worker(mp_process_t *proc, mp_conn_t *conn) {
 
 bool work_left(const mp_pool &pool) {
   if (!pool.pending.empty()) return true;
-  for (const Worker *w : pool.workers)
+  for (const auto &w : pool.workers)
     if (!w->in_flight.empty()) return true;
   return false;
 }
@@ -173,17 +176,15 @@ bool work_left(const mp_pool &pool) {
 // takes its place. Returns the process and connection to reap.
 void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
   if (!w->in_flight.empty()) {
-    Chunk *running = w->in_flight.front();
-    w->in_flight.pop_front();
-    fail_chunk(pool, running, MP_EWORKERDIED, "the worker process died running this task");
-    retire_chunk(pool, running);
+    cancel_chunk(pool, take_front(w->in_flight), MP_EWORKERDIED,
+                 "the worker process died running this task");
     while (!w->in_flight.empty()) {  // never started: run them elsewhere
-      Chunk *c = w->in_flight.back();
+      ChunkPtr c = std::move(w->in_flight.back());
       w->in_flight.pop_back();
       // A new id: a message of the old worker, if it still reads, must
       // never claim the chunk on the board its replacement reuses.
       c->msg.id = ++pool.next_chunk;
-      pool.pending.push_front(c);
+      pool.pending.push_front(std::move(c));
     }
   }
   reap.push_back({w->proc, w->conn});
@@ -195,12 +196,9 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
   if (needed && start_worker_process(pool, w) != MP_OK) {
     // Cannot replace it now: fail what is queued rather than hang
     // (retiring an imap's chunk queues its next one: fail that too).
-    while (!pool.pending.empty()) {
-      Chunk *c = pool.pending.front();
-      pool.pending.pop_front();
-      fail_chunk(pool, c, MP_EWORKERDIED, "no worker process could be started");
-      retire_chunk(pool, c);
-    }
+    while (!pool.pending.empty())
+      cancel_chunk(pool, take_front(pool.pending), MP_EWORKERDIED,
+                   "no worker process could be started");
   }
 }
 
@@ -221,14 +219,12 @@ bool take_result(mp_pool &pool, Worker *w) {
   int r = decode_result(res, std::string(static_cast<char *>(msg), len));
   mp_free(msg);
   if (r != MP_OK || w->in_flight.empty() || w->in_flight.front()->msg.id != res.id) return false;
-  Chunk *c = w->in_flight.front();
-  w->in_flight.pop_front();
-  front_answered(w, c);
+  ChunkPtr c = take_front(w->in_flight);
+  front_answered(w, c.get());
   bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
   for (auto &item : res.items)
     if (in_chunk(*c, item.index)) fill_item(pool, c->result, std::move(item));
-  fail_chunk(pool, c, MP_EWORKERDIED, "the worker returned no result for this item");
-  retire_chunk(pool, c);
+  cancel_chunk(pool, std::move(c), MP_EWORKERDIED, "the worker returned no result for this item");
   return true;
 }
 
@@ -238,7 +234,8 @@ bool take_result(mp_pool &pool, Worker *w) {
 bool send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
                  std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
   bool lost = false;
-  for (Worker *w : pool.workers) {
+  for (const auto &owned : pool.workers) {
+    Worker *w = owned.get();
     std::vector<std::string> wires;
     for (const auto &[to, c] : sends) {
       if (to != w) continue;
@@ -267,7 +264,7 @@ bool send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> 
 // Ask idle workers to exit once the pool is closed and drained.
 bool shut_down_if_done(mp_pool &pool, std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
   if (!(pool.terminated || (pool.closed && !work_left(pool)))) return false;
-  for (Worker *w : pool.workers) {
+  for (const auto &w : pool.workers) {
     if (!w->alive) continue;
     std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
     conn_send_many(*w->conn, {std::string()}, Deadline(MP_FOREVER));  // stop
@@ -300,12 +297,12 @@ void dispatcher_loop(mp_pool *pool) {
       } while (lost);
       done = shut_down_if_done(*pool, reap);
       pool->dispatcher_sleeping = true;
-      fds.assign(1, pollfd{pool->wake_fd, POLLIN, 0});
+      fds.assign(1, pollfd{pool->wake_fd.get(), POLLIN, 0});
       polled.assign(1, nullptr);
-      for (Worker *w : pool->workers) {
+      for (const auto &w : pool->workers) {
         if (!w->alive) continue;
         fds.push_back(pollfd{mp_conn_fileno(w->conn), POLLIN, 0});
-        polled.push_back(w);
+        polled.push_back(w.get());
       }
     }
     for (auto &[proc, conn] : reap) reap_worker(proc, conn);
@@ -313,10 +310,10 @@ void dispatcher_loop(mp_pool *pool) {
     if (poll(fds.data(), fds.size(), wake_ms) < 0 && errno != EINTR) break;
     if (fds[0].revents) {
       uint64_t n;
-      ssize_t rd = read(pool->wake_fd, &n, sizeof n);
+      ssize_t rd = read(pool->wake_fd.get(), &n, sizeof n);
       (void)rd;
     }
-    std::lock_guard<std::mutex> lock(pool->mu);
+    std::unique_lock<std::mutex> lock(pool->mu);
     pool->dispatcher_sleeping = false;
     for (size_t i = 1; i < fds.size(); ++i) {
       Worker *w = polled[i];
@@ -329,9 +326,9 @@ void dispatcher_loop(mp_pool *pool) {
       if (!ok) {
         std::vector<std::pair<mp_process_t *, mp_conn_t *>> dead;
         lose_worker(*pool, w, dead);
-        pool->mu.unlock();  // reaping waits for the process: not under the lock
+        lock.unlock();  // reaping waits for the process: not under the lock
         for (auto &[proc, conn] : dead) reap_worker(proc, conn);
-        pool->mu.lock();
+        lock.lock();
       }
     }
   }
@@ -367,8 +364,7 @@ void thread_worker_loop(mp_pool *pool) {
       return pool->terminated || pool->closed || !pool->pending.empty();
     });
     if (pool->terminated || pool->pending.empty()) return thread_worker_exit(pool);
-    Chunk *c = pool->pending.front();
-    pool->pending.pop_front();
+    ChunkPtr c = take_front(pool->pending);
     bump(*pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
     lock.unlock();
     TaskFn task;
@@ -382,7 +378,7 @@ void thread_worker_loop(mp_pool *pool) {
     lock.lock();
     bump(*pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
     for (auto &item : items) fill_item(*pool, c->result, std::move(item));
-    retire_chunk(*pool, c);
+    retire_chunk(*pool, std::move(c));
     pool->cv.notify_all();  // imap feeding may have queued more work
   }
 }
@@ -411,6 +407,15 @@ void result_unref(mp_result *r) {
   if (r->refs.fetch_sub(1) != 1) return;
   r->magic = 0;  // the handle stays valid until its last reference goes
   delete r;
+}
+
+Chunk::~Chunk() {
+  if (result) result_unref(result);
+}
+
+Worker::~Worker() {
+  if (conn) mp_conn_free(conn);
+  if (proc) mp_process_free(proc);
 }
 
 size_t auto_chunksize(const mp_pool &pool, size_t n) {
@@ -442,16 +447,16 @@ int pool_start(mp_pool &pool) {
   pool.link->pool = &pool;
   unsigned n = pool.opts.workers ? pool.opts.workers : unsigned(mp_cpu_count());
   if (!pool.opts.threads) {
-    pool.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (pool.wake_fd < 0) return start_failed(pool, fail_errno("pool: eventfd", "", errno));
+    pool.wake_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!pool.wake_fd.valid()) return start_failed(pool, fail_errno("pool: eventfd", "", errno));
     int r = pool.board.create("multiproc-pool-board", n * kBoardSlots * sizeof(uint64_t));
     if (r != MP_OK) return start_failed(pool, r);
   }
   for (unsigned i = 0; i < n; ++i) {
-    auto *w = new Worker();
+    pool.workers.push_back(std::make_unique<Worker>());
+    Worker *w = pool.workers.back().get();
     w->index = i;
     if (!pool.opts.threads) w->board = static_cast<uint64_t *>(pool.board.data()) + i * kBoardSlots;
-    pool.workers.push_back(w);
     if (pool.opts.threads) {
       w->alive = true;
       ++pool.threads_running;
@@ -475,7 +480,7 @@ int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
   if (pool.closed || pool.terminated) return fail(MP_ESTATE, "pool: the pool is closed");
   if (!chunksize) chunksize = auto_chunksize(pool, args.size());
   for (size_t start = 0; start < args.size(); start += chunksize) {
-    auto *c = new Chunk();
+    auto c = std::make_unique<Chunk>();
     c->msg.id = ++pool.next_chunk;
     c->msg.task = task;
     for (size_t i = start; i < args.size() && i < start + chunksize; ++i) {
@@ -486,13 +491,14 @@ int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
     result->refs.fetch_add(1);
     c->feed = feed;
     if (feed && feed->in_pool >= feed->window) {
-      feed->waiting.push_back(c);
+      feed->waiting.push_back(std::move(c));
     } else {
       if (feed) ++feed->in_pool;
-      pool.pending.push_back(c);
+      pool.pending.push_back(std::move(c));
     }
   }
   bump(pool, MP_POOL_SUBMITTED, int64_t(result->items.size()));
+  if (args.empty() && has_callback(result)) queue_callback(pool, result);
   if (feed) feed->window = kImapChunksPerWorker * pool.workers.size();
   pool.cv.notify_all();
   wake_dispatcher(pool);
@@ -514,23 +520,16 @@ void pool_terminate(mp_pool &pool) {
     const char *why = "the pool was terminated";
     // Chunks still waiting outside the pool (imap) never entered it: no
     // feed accounting for them.
-    for (mp_iter_feed *f : pool.feeds) {
-      for (Chunk *c : f->waiting) {
-        fail_chunk(pool, c, MP_ECANCELED, why);
-        result_unref(c->result);
-        delete c;
-      }
+    for (const auto &f : pool.feeds) {
+      for (const ChunkPtr &c : f->waiting) fail_chunk(pool, c.get(), MP_ECANCELED, why);
       f->waiting.clear();
     }
-    auto cancel = [&](Chunk *c) {
-      fail_chunk(pool, c, MP_ECANCELED, why);
-      retire_chunk(pool, c);  // may free an orphaned feed, never adds work
-    };
-    for (Chunk *c : pool.pending) cancel(c);
-    pool.pending.clear();
-    for (Worker *w : pool.workers) {
-      for (Chunk *c : w->in_flight) cancel(c);
-      w->in_flight.clear();
+    // Retiring may free an orphaned feed, never adds work.
+    while (!pool.pending.empty())
+      cancel_chunk(pool, take_front(pool.pending), MP_ECANCELED, why);
+    for (const auto &w : pool.workers) {
+      while (!w->in_flight.empty())
+        cancel_chunk(pool, take_front(w->in_flight), MP_ECANCELED, why);
       // Under the lock: the dispatcher frees processes it reaps.
       if (w->proc) mp_process_signal(w->proc, SIGTERM, 0);
     }
@@ -553,7 +552,7 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   pool.joined = true;
   lock.unlock();
   if (pool.dispatcher.joinable()) pool.dispatcher.join();
-  for (Worker *w : pool.workers)
+  for (const auto &w : pool.workers)
     if (w->thread.joinable()) w->thread.join();
   lock.lock();  // every result is in: let the callback thread drain and stop
   pool.cb_stop = true;
@@ -566,18 +565,44 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   return MP_OK;
 }
 
+mp_iter_feed *feed_open(mp_pool &pool) {
+  std::lock_guard<std::mutex> lock(pool.mu);
+  pool.feeds.push_back(std::make_unique<mp_iter_feed>());
+  mp_iter_feed *feed = pool.feeds.back().get();
+  feed->window = kImapChunksPerWorker * pool.workers.size();
+  return feed;
+}
+
 void feed_release(mp_pool &pool, mp_iter_feed *feed) {
-  for (Chunk *c : feed->waiting) {  // nobody will read them: never run them
-    {
-      std::lock_guard<std::mutex> lock(c->result->mu);
-      for (uint64_t index : c->msg.indexes) c->result->items[index].status = MP_ECANCELED;
-    }
-    result_unref(c->result);
-    delete c;
+  std::lock_guard<std::mutex> lock(pool.mu);
+  for (const ChunkPtr &c : feed->waiting) {  // nobody will read them: never run them
+    std::lock_guard<std::mutex> lock(c->result->mu);
+    for (uint64_t index : c->msg.indexes) c->result->items[index].status = MP_ECANCELED;
   }
   feed->waiting.clear();
   feed->orphaned = true;
   if (feed->in_pool == 0) forget_feed(pool, feed);
 }
 
+void iter_detach(mp_iter &iter) {
+  std::lock_guard<std::mutex> link_lock(iter.link->mu);
+  if (mp_pool *pool = iter.link->pool) feed_release(*pool, iter.feed);
+}
+
 }  // namespace mp
+
+mp_pool::~mp_pool() {
+  {  // iterators freed from now on leave the pool alone
+    std::lock_guard<std::mutex> lock(link->mu);
+    link->pool = nullptr;
+  }
+  mp::pool_terminate(*this);
+  mp::pool_join(*this, MP_FOREVER);
+  magic = 0;
+  for (mp_result *r : cb_queue) {  // none after a join; never leave a waiter hanging
+    mp::mark_done(r);
+    mp::result_unref(r);
+  }
+  // The members go next: workers (their connections and processes),
+  // feeds, the claim board, wake_fd.
+}

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/cond_var.hpp"
+#include "core/fd.hpp"
 #include "ipc/shm.hpp"
 #include "multiproc.h"
 #include "pool/protocol.hpp"
@@ -58,17 +59,37 @@ namespace mp {
 constexpr int kItemPending = 1;
 
 struct Chunk {
+  Chunk() = default;
+  Chunk(const Chunk &) = delete;
+  Chunk &operator=(const Chunk &) = delete;
+  ~Chunk();  // drops its reference to result
+
   ChunkMsg msg;
-  mp_result *result;  // holds a reference
+  mp_result *result = nullptr;  // holds a reference
   ::mp_iter_feed *feed = nullptr;  // imap back-pressure, if any
 };
 
+// Whoever holds a chunk owns it: a queue, a worker's in_flight, or a
+// function on its way to retire it.
+using ChunkPtr = std::unique_ptr<Chunk>;
+
+inline ChunkPtr take_front(std::deque<ChunkPtr> &queue) {
+  ChunkPtr c = std::move(queue.front());
+  queue.pop_front();
+  return c;
+}
+
 struct Worker {
+  Worker() = default;
+  Worker(const Worker &) = delete;
+  Worker &operator=(const Worker &) = delete;
+  ~Worker();  // frees proc and conn (its thread is joined by then)
+
   mp_process_t *proc = nullptr;
   mp_conn_t *conn = nullptr;
   // Sent, no result yet: the front is running (or next), the others wait
   // in the worker's socket until it claims them on its board.
-  std::deque<Chunk *> in_flight;
+  std::deque<ChunkPtr> in_flight;
   size_t index = 0;            // its place in pool.workers and on the board
   uint64_t *board = nullptr;   // its kBoardSlots words (process pools)
   uint32_t free_slots = 0;     // bit i: board slot i holds no chunk of in_flight
@@ -94,7 +115,7 @@ void queue_callback(mp_pool &pool, mp_result *r);
 // (its chunks point at it); once the iterator is freed it goes with the
 // last of its chunks in the pool.
 struct mp_iter_feed {
-  std::deque<mp::Chunk *> waiting;
+  std::deque<mp::ChunkPtr> waiting;
   size_t window = 0;     // chunks in the pool at most
   size_t in_pool = 0;
   bool orphaned = false;  // the iterator is gone
@@ -123,21 +144,28 @@ struct mp_iter {
   size_t handed = 0;    // items handed out
 };
 
+// Freeing the pool (one delete) terminates it, joins its threads and
+// workers, and frees what it owns.
 struct mp_pool {
+  mp_pool() = default;
+  mp_pool(const mp_pool &) = delete;
+  mp_pool &operator=(const mp_pool &) = delete;
+  ~mp_pool();
+
   static constexpr uint32_t kMagic = 0x4d50504c;  // "MPPL"
   uint32_t magic = kMagic;
   mp_pool_opts opts;
   std::mutex mu;
   mp::CondVar cv;  // thread workers, join
-  std::deque<mp::Chunk *> pending;
-  std::vector<mp::Worker *> workers;
+  std::deque<mp::ChunkPtr> pending;
+  std::vector<std::unique_ptr<mp::Worker>> workers;
   bool closed = false;
   bool terminated = false;
   bool workers_done = false;  // every worker has exited
   int threads_running = 0;    // thread pools: worker threads not yet done
   bool joined = false;        // a thread is joining the pool's threads
   bool join_done = false;     // ... and has joined them
-  int wake_fd = -1;  // wakes the dispatcher thread (process pools)
+  mp::Fd wake_fd;  // wakes the dispatcher thread (process pools)
   mp::Segment board;  // the workers' claim boards (process pools)
   bool dispatcher_sleeping = false;  // in poll(): needs wake_fd to notice work
   std::thread dispatcher;
@@ -146,7 +174,7 @@ struct mp_pool {
   std::deque<mp_result *> cb_queue;
   bool cb_stop = false;
   uint64_t next_chunk = 0;
-  std::vector<mp_iter_feed *> feeds;
+  std::vector<std::unique_ptr<mp_iter_feed>> feeds;
   std::shared_ptr<mp::PoolLink> link = std::make_shared<mp::PoolLink>();
   std::atomic<int64_t> stats[6] = {};
 };
@@ -158,15 +186,21 @@ inline void bump(mp_pool &pool, mp_pool_stat_t what, int64_t by = 1) {
 }
 
 int pool_start(mp_pool &pool);
-// Queue chunks of task over args (the result already exists).
+// Queue chunks of task over args (the result already exists). With no
+// args the result is complete at once: its callback, if any, is queued.
 int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
                 std::vector<std::string> args, size_t chunksize, mp_iter_feed *feed);
 void pool_close(mp_pool &pool);
 int pool_join(mp_pool &pool, int64_t timeout_ms);
 void pool_terminate(mp_pool &pool);
-// The iterator of feed is freed (pool.mu held): its chunks not yet in the
+// A new imap feed, owned by the pool (its chunks point at it).
+mp_iter_feed *feed_open(mp_pool &pool);
+// Nobody reads feed any more (pool.mu not held): its chunks not yet in the
 // pool are canceled, the feed goes when its last chunk in the pool does.
 void feed_release(mp_pool &pool, mp_iter_feed *feed);
+// The iterator is being freed: its pool, if it still exists, stops
+// feeding it.
+void iter_detach(mp_iter &iter);
 size_t auto_chunksize(const mp_pool &pool, size_t n);
 
 }  // namespace mp

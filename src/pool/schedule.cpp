@@ -26,14 +26,16 @@ bool has_room(const mp_pool &pool, const Worker *w) {
 }
 
 // Give a chunk to a worker (pool.mu held): offered in a free board slot.
-void hand_to(Worker *w, Chunk *c) {
+Chunk *hand_to(Worker *w, ChunkPtr owned) {
+  Chunk *c = owned.get();
   uint32_t slot = uint32_t(__builtin_ctz(w->free_slots));
   w->free_slots &= ~(1u << slot);
   c->msg.slot = slot;
   board_offer(&w->board[slot], c->msg.id);
   if (w->in_flight.empty()) w->front_since_ms = now_ms();
-  w->in_flight.push_back(c);
   w->tasks_sent += c->msg.args.size();
+  w->in_flight.push_back(std::move(owned));
+  return c;
 }
 
 // The chunk left the worker's in_flight (pool.mu held).
@@ -43,13 +45,11 @@ void release_slot(Worker *w, const Chunk *c) { w->free_slots |= 1u << c->msg.slo
 void assign_pending(mp_pool &pool, std::vector<std::pair<Worker *, Chunk *>> &sends) {
   while (!pool.terminated && !pool.pending.empty()) {
     Worker *best = nullptr;
-    for (Worker *w : pool.workers)
-      if (has_room(pool, w) && (!best || w->in_flight.size() < best->in_flight.size())) best = w;
+    for (const auto &w : pool.workers)
+      if (has_room(pool, w.get()) && (!best || w->in_flight.size() < best->in_flight.size()))
+        best = w.get();
     if (!best) return;
-    Chunk *c = pool.pending.front();
-    pool.pending.pop_front();
-    hand_to(best, c);
-    sends.push_back({best, c});
+    sends.push_back({best, hand_to(best, take_front(pool.pending))});
   }
 }
 
@@ -62,31 +62,33 @@ bool reclaim_unstarted(mp_pool &pool, int *wake_ms) {
   *wake_ms = -1;
   if (pool.terminated || !pool.pending.empty()) return false;
   bool idle = false;
-  for (const Worker *w : pool.workers) idle = idle || (w->in_flight.empty() && has_room(pool, w));
+  for (const auto &w : pool.workers)
+    idle = idle || (w->in_flight.empty() && has_room(pool, w.get()));
   if (!idle) return false;
   Worker *victim = nullptr;
   int64_t now = now_ms();
-  for (Worker *w : pool.workers) {
+  for (const auto &w : pool.workers) {
     if (!w->alive || w->in_flight.size() < 2) continue;
     int64_t ripe_in = w->front_since_ms + kReclaimAfterMs - now;
     if (ripe_in > 0) {
       *wake_ms = *wake_ms < 0 ? int(ripe_in) : std::min(*wake_ms, int(ripe_in));
     } else if (!victim || w->in_flight.size() > victim->in_flight.size()) {
-      victim = w;
+      victim = w.get();
     }
   }
   if (!victim) return false;
   bool any = false;
   for (size_t n = victim->in_flight.size() / 2; n > 0; --n) {  // half of size-1, rounded up
-    Chunk *c = victim->in_flight.back();
+    Chunk *c = victim->in_flight.back().get();
     // Claimed: it runs now, and so did the ones before it (claims go in order).
     if (!board_revoke(&victim->board[c->msg.slot], c->msg.id)) break;
+    ChunkPtr owned = std::move(victim->in_flight.back());
     victim->in_flight.pop_back();
     release_slot(victim, c);
     victim->tasks_sent -= c->msg.args.size();
     bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
     c->msg.id = ++pool.next_chunk;  // the message the victim will skip keeps the old id
-    pool.pending.push_front(c);
+    pool.pending.push_front(std::move(owned));
     any = true;
   }
   return any;

@@ -1,12 +1,10 @@
-// The C handle types of the shared objects, and the entry points every one
-// of them has (from_fd, fileno, free), generated once.
+// The C handle types of the shared objects and how one is made. Their
+// entry points (from_fd, fileno, free) are in src/capi/, which checks the
+// arguments (capi/object_api.hpp).
 #pragma once
-
-#include <fcntl.h>
 
 #include <memory>
 
-#include "capi/guard.hpp"
 #include "sync/objects.hpp"
 
 #define MP__OBJECT_HANDLE(type, Shared, magic_value)                 \
@@ -53,30 +51,14 @@ int new_object(H **out, ObjectKind kind, size_t extra, Init init) {
   return MP_OK;
 }
 
+// Attach a new handle to the object behind fd (a descriptor checked open).
 template <class H>
-int object_from_fd(H **out, int fd, ObjectKind kind, const char *op) {
-  MP_CHECK_ARG(out, op, "out is NULL");
-  *out = nullptr;
-  MP_CHECK_ARG(fd >= 0 && fcntl(fd, F_GETFD) >= 0, op, "fd is not an open descriptor");
-  return guarded(op, [&]() -> int {
-    std::unique_ptr<H> h(new H());
-    int r = h->attach(fd, kind);
-    if (r != MP_OK) return r;
-    *out = h.release();
-    return MP_OK;
-  });
+int attach_object(H **out, int fd, ObjectKind kind) {
+  std::unique_ptr<H> h(new H());
+  int r = h->attach(fd, kind);
+  if (r != MP_OK) return r;
+  *out = h.release();
+  return MP_OK;
 }
 
 }  // namespace mp
-
-// fileno and free of a handle type: the same for every shared object.
-#define MP__OBJECT_FILENO_FREE(type)                                           \
-  MP_EXTERN int type##_fileno(type##_t *h) {                                   \
-    MP_CHECK_ARG(mp::valid_handle(h), #type "_fileno", "NULL or not a live handle"); \
-    return h->segment.fd();                                                    \
-  }                                                                            \
-  MP_EXTERN void type##_free(type##_t *h) {                                    \
-    if (!mp::valid_handle(h)) return;                                          \
-    h->magic = 0;                                                              \
-    delete h;                                                                  \
-  }
