@@ -275,7 +275,7 @@ func (c *Cmd) configure(cmd capi.Cmd) error {
 	}
 	steps := append(c.argSteps(cmd), env...)
 	if c.Dir != "" {
-		steps = append(steps, func() int { return capi.Mp_cmd_cwd(cmd, c.Dir) })
+		steps = append(steps, func() int { return capi.Mp_cmd_set_cwd(cmd, c.Dir) })
 	}
 	steps = append(steps, sys.steps(cmd)...)
 	steps = append(steps, c.extraFileSteps(cmd)...)
@@ -292,11 +292,11 @@ func (c *Cmd) argSteps(cmd capi.Cmd) []func() int {
 	var steps []func() int
 	if len(c.Args) > 0 && c.Args[0] != c.Path {
 		arg0 := c.Args[0]
-		steps = append(steps, func() int { return capi.Mp_cmd_arg0(cmd, arg0) })
+		steps = append(steps, func() int { return capi.Mp_cmd_set_arg0(cmd, arg0) })
 	}
 	for _, a := range argsAfter0(c.Args) {
 		a := a
-		steps = append(steps, func() int { return capi.Mp_cmd_arg(cmd, a) })
+		steps = append(steps, func() int { return capi.Mp_cmd_add_arg(cmd, a) })
 	}
 	return steps
 }
@@ -364,9 +364,9 @@ type sysAttrs struct{ group, session, daemon bool }
 
 func (s sysAttrs) steps(cmd capi.Cmd) []func() int {
 	return []func() int{
-		func() int { return capi.Mp_cmd_new_group(cmd, boolInt(s.group)) },
-		func() int { return capi.Mp_cmd_new_session(cmd, boolInt(s.session)) },
-		func() int { return capi.Mp_cmd_daemon(cmd, boolInt(s.daemon)) },
+		func() int { return capi.Mp_cmd_set_new_group(cmd, boolInt(s.group)) },
+		func() int { return capi.Mp_cmd_set_new_session(cmd, boolInt(s.session)) },
+		func() int { return capi.Mp_cmd_set_daemon(cmd, boolInt(s.daemon)) },
 	}
 }
 
@@ -429,9 +429,9 @@ func (c *Cmd) configureStdio(cmd capi.Cmd) error {
 		}
 		if err := check("command stdio", func() int {
 			if f != nil {
-				return capi.Mp_cmd_stdio_fd(cmd, cStreams[i], int(f.Fd()))
+				return capi.Mp_cmd_set_stdio_fd(cmd, cStreams[i], int(f.Fd()))
 			}
-			return capi.Mp_cmd_stdio(cmd, cStreams[i], mode)
+			return capi.Mp_cmd_set_stdio(cmd, cStreams[i], mode)
 		}); err != nil {
 			return err
 		}

@@ -39,16 +39,16 @@ module Multiproc
       argv.each_with_index { |a, i| refuse_nul(a, "argument #{i}") }
       _rc, @cmd = Multiproc.call_out(N.mp_cmd_new(argv[0]), "Command #{argv[0]}")
       ObjectSpace.define_finalizer(self, Handle.finalizer([@cmd], :mp_cmd_free, ::Process.pid))
-      argv.drop(1).each { |a| check(N.mp_cmd_arg(@cmd, a)) }
+      argv.drop(1).each { |a| check(N.mp_cmd_add_arg(@cmd, a)) }
       check(N.mp_cmd_env_clear(@cmd)) if clear_env
       env&.each { |k, v| set_env(k.to_s, v&.to_s) }
-      check(N.mp_cmd_cwd(@cmd, refuse_nul(cwd.to_s, "cwd"))) if cwd
+      check(N.mp_cmd_set_cwd(@cmd, refuse_nul(cwd.to_s, "cwd"))) if cwd
       { stdin: stdin, stdout: stdout, stderr: stderr }.each { |s, how| set_stdio(s, how) }
-      check(N.mp_cmd_new_group(@cmd, 1)) if new_group
-      check(N.mp_cmd_new_session(@cmd, 1)) if new_session
-      check(N.mp_cmd_allow_relative_path(@cmd, 1)) if allow_relative_path
+      check(N.mp_cmd_set_new_group(@cmd, 1)) if new_group
+      check(N.mp_cmd_set_new_session(@cmd, 1)) if new_session
+      check(N.mp_cmd_set_allow_relative_path(@cmd, 1)) if allow_relative_path
       @new_group = new_group || new_session # either can be signalled as a group
-      check(N.mp_cmd_daemon(@cmd, 1)) if daemon
+      check(N.mp_cmd_set_daemon(@cmd, 1)) if daemon
       @passed = [] # keeps passed objects alive until spawn
       fds&.each { |child_fd, io| pass_fd_at(child_fd, io) }
     end
@@ -181,11 +181,11 @@ module Multiproc
       s = STREAMS.fetch(stream)
       rc = case how
            when Symbol
-             N.mp_cmd_stdio(@cmd, s, STDIO.fetch(how) { raise ArgumentError, "#{stream}: unknown #{how.inspect}" })
-           when String then N.mp_cmd_stdio_file(@cmd, s, how, N::MP_FILE_TRUNCATE)
-           when ::Array then N.mp_cmd_stdio_file(@cmd, s, how[0].to_s, how[1] == "a" ? N::MP_FILE_APPEND : N::MP_FILE_TRUNCATE)
-           when IO then N.mp_cmd_stdio_fd(@cmd, s, how.fileno)
-           when Integer then N.mp_cmd_stdio_fd(@cmd, s, how)
+             N.mp_cmd_set_stdio(@cmd, s, STDIO.fetch(how) { raise ArgumentError, "#{stream}: unknown #{how.inspect}" })
+           when String then N.mp_cmd_set_stdio_file(@cmd, s, how, N::MP_FILE_TRUNCATE)
+           when ::Array then N.mp_cmd_set_stdio_file(@cmd, s, how[0].to_s, how[1] == "a" ? N::MP_FILE_APPEND : N::MP_FILE_TRUNCATE)
+           when IO then N.mp_cmd_set_stdio_fd(@cmd, s, how.fileno)
+           when Integer then N.mp_cmd_set_stdio_fd(@cmd, s, how)
            else raise ArgumentError, "#{stream}: #{how.inspect} is not a stdio setting"
            end
       check(rc)
