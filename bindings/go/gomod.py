@@ -6,9 +6,11 @@ build directory, so the module that `go` sees is assembled there: the
 hand-written sources of bindings/go, the SWIG output, and the programs of
 docs/examples/go, tests/crosslang/go and tests/bench/go.
 
-  gomod.py assemble SRCROOT MODDIR STAMP CAPI.go CAPI_wrap.c
+  gomod.py assemble SRCROOT MODDIR STAMP CAPI.go CAPI_wrap.c [DECLARED...]
       copy everything into MODDIR (a file is rewritten only when its
-      content changed, and STAMP is touched only then)
+      content changed, and STAMP is touched only then); fails if a file of
+      bindings/go is not among DECLARED (meson.build's lists, which are
+      what `meson install` ships)
   gomod.py examples BUILDROOT MODDIR OUTDIR
       build every examples/<name> as OUTDIR/go-example-<name>, in one go build
   gomod.py go BUILDROOT MODDIR [--out-dir DIR] -- GO-ARGS...
@@ -62,7 +64,23 @@ def sync_tree(src, dst, changed, recurse=False):
             sync_file(path, os.path.join(dst, name), changed)
 
 
-def assemble(srcroot, moddir, stamp, capi_go, capi_c):
+def check_declared(srcroot, declared):
+    """The in-tree module copies the whole folder; the installed one only
+    the files meson.build lists. Refuse the difference here, at build time,
+    instead of in a package that does not build."""
+    src = os.path.join(srcroot, 'bindings/go')
+    listed = {os.path.realpath(p) for p in declared}
+    missing = [name for name in sorted(os.listdir(src))
+               if name not in SKIP and name.endswith(('.go', '.c', '.h', '.mod'))
+               and os.path.realpath(os.path.join(src, name)) not in listed]
+    if missing:
+        sys.exit('gomod.py: bindings/go/meson.build does not list %s (go_sources or '
+                 'go_tests): meson install would not ship it' % ', '.join(missing))
+
+
+def assemble(srcroot, moddir, stamp, capi_go, capi_c, *declared):
+    if declared:
+        check_declared(srcroot, declared)
     changed = []
     for src, dst in TREES:
         sync_tree(os.path.join(srcroot, src), os.path.join(moddir, dst), changed)
@@ -119,7 +137,7 @@ def main(argv):
     if len(argv) == 5 and argv[1] == 'examples':
         return build_examples(*[os.path.abspath(a) for a in argv[2:5]])
     if len(argv) >= 6 and argv[1] == 'assemble':
-        assemble(*argv[2:7])
+        assemble(*argv[2:])
         return 0
     if len(argv) >= 5 and argv[1] == 'go' and '--' in argv:
         sep = argv.index('--')
