@@ -120,7 +120,7 @@ func (d *Dict) Items() ([]Item, error) {
 	var items []Item
 	for {
 		var k, v []byte
-		n, err := call("dict items", func() int { return capi.Mp_dict_iter_next(it, &k, &v) })
+		n, err := call("dict items", func() int { return capi.Mp_dict_iter_next2(&k, &v, it) })
 		if err != nil {
 			return nil, err
 		}

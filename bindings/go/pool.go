@@ -193,7 +193,7 @@ func (p *Pool) Imap(task string, args [][]byte, chunksize int, unordered bool) (
 	if err != nil {
 		return nil, err
 	}
-	iter := &Iter{h: handle{p: uintptr(it), free: func(p uintptr) { capi.Mp_iter_free(capi.Iter(p)) }}}
+	iter := &Iter{h: handle{p: uintptr(it), free: func(p uintptr) { capi.Mp_pool_iter_free(capi.Iter(p)) }}}
 	setFinalizer(iter)
 	return iter, nil
 }
@@ -396,13 +396,15 @@ type ImapItem struct {
 func (it *Iter) Next(ctx context.Context) (ImapItem, bool) {
 	var idx int64
 	var data []byte
-	_, err := it.h.wait(ctx, "imap next", forever, func(p uintptr, ms int64) int {
-		return capi.Mp_iter_next(&idx, &data, capi.Iter(p), ms)
+	n, err := it.h.wait(ctx, "imap next", forever, func(p uintptr, ms int64) int {
+		return capi.Mp_pool_iter_next(&idx, &data, capi.Iter(p), ms)
 	})
 	switch {
+	case err == nil && n == 0: // after the last result
+		return ImapItem{}, false
 	case err == nil:
 		return ImapItem{Index: int(idx), Value: data}, true
-	case isCode(err, ErrClosed):
+	case isCode(err, ErrClosed): // Next after Close
 		return ImapItem{}, false
 	case isCode(err, ErrTaskFailed) || isCode(err, ErrWorkerDied) || (isCode(err, ErrCanceled) && ctx.Err() == nil):
 		return ImapItem{Index: int(idx), Err: taskError(err, data)}, true

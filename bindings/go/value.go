@@ -55,7 +55,11 @@ func (s *SharedMemory) Bytes() []byte {
 	}
 	defer s.h.done()
 	data := capi.Mp_shm_data(capi.Shm(p))
-	return unsafe.Slice((*byte)(data), capi.Mp_shm_size(capi.Shm(p)))
+	var size int64
+	if capi.Mp_shm_size2(&size, capi.Shm(p)) < 0 {
+		size = 0 // a bad handle: an empty block, as mp_shm_size() gave
+	}
+	return unsafe.Slice((*byte)(data), size)
 }
 
 // Size is the block's size in bytes.
@@ -154,8 +158,11 @@ func (v *Value) Type() Type {
 
 // Len is the number of elements (bytes for Bytes).
 func (v *Value) Len() int {
-	n, _ := v.h.do("value count", func(p uintptr) int { return int(capi.Mp_value_count(capi.Value(p))) })
-	return n
+	var n int64
+	if _, err := v.h.do("value count", func(p uintptr) int { return capi.Mp_value_count2(&n, capi.Value(p)) }); err != nil {
+		return 0 // closed or bad handle: no elements, as before
+	}
+	return int(n)
 }
 
 // element runs f, a C call on element i, with the C handle. A negative i
@@ -218,7 +225,9 @@ func (v *Value) Add(i int, delta int64) (int64, error) {
 // CompareAndSwap atomically replaces integer element i by new if it
 // equals old; otherwise it reports the element's value.
 func (v *Value) CompareAndSwap(i int, old, new int64) (swapped bool, actual int64, err error) {
-	rc, err := v.element("value cas", i, func(p uintptr) int { return capi.Mp_value_cas_i64(capi.Value(p), int64(i), old, new, &actual) })
+	rc, err := v.element("value cas", i, func(p uintptr) int {
+		return capi.Mp_value_compare_exchange_i64(&actual, capi.Value(p), int64(i), old, new)
+	})
 	if rc == 1 {
 		actual = new
 	}
