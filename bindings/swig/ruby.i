@@ -124,8 +124,10 @@ void *mp_rb_swig_ptr(VALUE obj, mp_rb_kind kind) {
 %typemap(in, numinputs=0) int *OUT_INT (int v = 0) { $1 = &v; }
 %typemap(argout) int *OUT_INT { $result = SWIG_Ruby_AppendOutput($result, INT2NUM(v$argnum)); }
 %apply int *OUT_INT { int *out, int *exitcode };
-%typemap(in, numinputs=0) size_t *index (size_t v = 0) { $1 = &v; }
-%typemap(argout) size_t *index { $result = SWIG_Ruby_AppendOutput($result, SIZET2NUM(v$argnum)); }
+%typemap(in, numinputs=0) size_t *OUT_SIZE (size_t v = 0) { $1 = &v; }
+%typemap(argout) size_t *OUT_SIZE { $result = SWIG_Ruby_AppendOutput($result, SIZET2NUM(v$argnum)); }
+/* size_t *out: the getters of C 0.3 (mp_value_count2, mp_shm_size2). */
+%apply size_t *OUT_SIZE { size_t *index, size_t *out };
 
 /* Handles out: a SWIG pointer object, or nil. */
 %define MP_RB_HANDLE_OUT(T)

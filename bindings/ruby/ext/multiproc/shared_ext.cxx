@@ -6,7 +6,8 @@
 
 /* The bytes of an MP_TYPE_BYTES value. */
 int mp_rb_value_get_bytes(void **out, size_t *out_len, mp_value_t *value) {
-  size_t cap = mp_value_count(value);
+  size_t cap = 0; /* stays 0 for a bad handle: mp_value_get_bytes reports it */
+  (void)mp_value_count2(&cap, value);
   *out = malloc(cap ? cap : 1);
   if (!*out) return MP_ENOMEM;
   int rc = mp_value_get_bytes(out_len, value, *out, cap);
@@ -20,7 +21,8 @@ int mp_rb_value_get_bytes(void **out, size_t *out_len, mp_value_t *value) {
 
 /* Copy len bytes at offset out of a shared-memory block. */
 int mp_rb_shm_read(void **out, size_t *out_len, mp_shm_t *shm, size_t offset, size_t len) {
-  size_t size = mp_shm_size(shm);
+  size_t size = 0; /* stays 0 for a bad handle: the NULL base is refused */
+  (void)mp_shm_size2(&size, shm);
   char *base = (char *)mp_shm_data(shm);
   if (!base || offset > size || len > size - offset) return MP_EINVAL;
   *out = malloc(len ? len : 1);
@@ -32,7 +34,8 @@ int mp_rb_shm_read(void **out, size_t *out_len, mp_shm_t *shm, size_t offset, si
 
 /* Copy the bytes of buf into a shared-memory block at offset. */
 int mp_rb_shm_write(mp_shm_t *shm, size_t offset, const void *buf, size_t len) {
-  size_t size = mp_shm_size(shm);
+  size_t size = 0; /* stays 0 for a bad handle: the NULL base is refused */
+  (void)mp_shm_size2(&size, shm);
   char *base = (char *)mp_shm_data(shm);
   if (!base || offset > size || len > size - offset) return MP_EINVAL;
   if (len) memcpy(base + offset, buf, len);

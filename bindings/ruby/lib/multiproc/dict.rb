@@ -107,7 +107,7 @@ module Multiproc
       _rc, iter = Multiproc.call_out(N.mp_dict_iter_new(ptr), "Dict#each")
       begin
         loop do
-          rc, key, value = N.mp_dict_iter_next(iter)
+          rc, key, value = N.mp_dict_iter_next2(iter)
           break if rc.zero?
 
           Multiproc.check(rc, "Dict#each")

@@ -159,14 +159,14 @@ module Multiproc
       state[0] = nil
       begin
         loop do
-          rc, _index, data = N.mp_iter_next(iter, FOREVER)
-          break if rc == N::MP_ECLOSED
+          rc, _index, data = N.mp_pool_iter_next(iter, FOREVER)
+          break if rc.zero?
           raise Pool.failure(rc, data, "imap #{task}") if rc.negative?
 
           yielder << Codec.load(data)
         end
       ensure
-        N.mp_iter_free(iter)
+        N.mp_pool_iter_free(iter)
       end
     end
 

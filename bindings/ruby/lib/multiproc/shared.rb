@@ -61,7 +61,8 @@ module Multiproc
     end
 
     def size
-      N.mp_value_count(ptr)
+      rc, count = N.mp_value_count2(ptr)
+      rc.negative? ? 0 : count # a bad handle: 0, as before 0.3
     end
     alias length size
 
@@ -121,7 +122,7 @@ module Multiproc
     def cas(expected, desired, index = 0)
       check_index(index)
       expected, desired = [expected, desired].map { |v| Multiproc.int_arg(v, "Value#cas", INT64_MIN, INT64_MAX) }
-      rc, _actual = N.mp_value_cas_i64(ptr, index, expected, desired)
+      rc, _actual = N.mp_value_compare_exchange_i64(ptr, index, expected, desired)
       Multiproc.check(rc, "Value#cas") == 1
     end
 
@@ -168,7 +169,8 @@ module Multiproc
     end
 
     def size
-      N.mp_shm_size(ptr)
+      rc, size = N.mp_shm_size2(ptr)
+      rc.negative? ? 0 : size # a bad handle: 0, as before 0.3
     end
 
     # length bytes from offset (default: to the end), as a binary String.
