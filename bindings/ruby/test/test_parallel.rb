@@ -320,7 +320,7 @@ class TestParallel < Minitest::Test
     th.kill
     th.join(10)
     refute th.alive?
-    assert(wait_until(5) { pids.all? { |pid| gone?(pid) } }, "workers still run")
+    assert(wait_until(30) { pids.all? { |pid| gone?(pid) } }, "workers still run")
     t = elapsed do
       assert_raises(Timeout::Error) { Timeout.timeout(0.5) { Multiproc.each([1, 2], in_processes: 2) { sleep 30 } } }
     end

@@ -222,12 +222,19 @@ module Multiproc
       control = @start ? IO.pipe : nil
       $stdout.flush
       $stderr.flush
-      pid = ::Process.fork { worker_main(number, control&.first, [control&.last]) }
-      control&.first&.close
-      worker = Worker.new(number, pid, control&.last, nil, nil, false)
-      worker.waiter = Thread.new { reap(worker) }
-      @workers[number] = worker
-      BlockMap.open_ios << worker.control if worker.control
+      # No Thread#kill or Timeout between the fork and the bookkeeping: the
+      # ensure that kills the workers would not know this one, which would
+      # run on alone.
+      Thread.handle_interrupt(Object => :never) do
+        pid = ::Process.fork do # the worker itself takes interrupts as usual
+          Thread.handle_interrupt(Object => :immediate) { worker_main(number, control&.first, [control&.last]) }
+        end
+        control&.first&.close
+        worker = Worker.new(number, pid, control&.last, nil, nil, false)
+        worker.waiter = Thread.new { reap(worker) }
+        @workers[number] = worker
+        BlockMap.open_ios << worker.control if worker.control
+      end
     end
 
     # A worker's waiter thread: the status, then ENDED behind the worker's

@@ -16,6 +16,9 @@ module Multiproc
   # Enumerable is wanted) and #drain (what is queued now). See ThreadQueue
   # for Thread::Queue's semantics.
   class Queue < Handle
+    # The largest message #put first tries without waiting (below the
+    # smallest ring's streaming size).
+    TRY_MAX = 512
 
     c_functions free: :mp_queue_free, fileno: :mp_queue_fileno, from_fd: :mp_queue_from_fd
 
@@ -48,10 +51,19 @@ module Multiproc
       # The try (timeout 0) first, uncounted; only a put that must wait
       # pays for #num_waiting's count (and the error of the try: FullError,
       # or TimeoutError behind another process's large message).
+      # A message that may be streamed (larger than TRY_MAX) skips the try:
+      # a try that cannot finish a stream aborts it, after copying chunks
+      # for nothing.
+      if message.is_a?(String) && message.bytesize > TRY_MAX && timeout != 0
+        waiting { N.mp_rb_queue_put(ptr, message, timeout && Multiproc.timeout_ms(timeout)) }
+        return self
+      end
+
+      tried = true
       N.mp_rb_queue_put(@state[0] || ptr, message, 0)
       self
     rescue FullError, TimeoutError
-      raise if timeout == 0 # rubocop:disable Style/NumericPredicate
+      raise if timeout == 0 || !tried # rubocop:disable Style/NumericPredicate
 
       waiting { N.mp_rb_queue_put(ptr, message, timeout && Multiproc.timeout_ms(timeout)) }
       self
