@@ -33,6 +33,7 @@
 #define MP_EXTERN
 
 %include "multiproc/core.h"
+%include "multiproc/command.h"
 %include "multiproc/process.h"
 %include "multiproc/ipc.h"
 %include "multiproc/sync.h"

@@ -15,7 +15,7 @@ extern "C" {
  * Connections (multiprocessing.Pipe / Connection)
  * ---------------------------------------------------------------------- */
 
-/* mp_conn_t, one end of a connection, is declared in multiproc/process.h:
+/* mp_conn_t, one end of a connection, is declared in multiproc/command.h:
  * commands pass connections to their children (mp_cmd_pass_conn()). */
 
 /** Flag of mp_conn_from_fd(): the end receives. */
@@ -144,7 +144,7 @@ MP_EXTERN void mp_conn_free(mp_conn_t *conn);
  * ---------------------------------------------------------------------- */
 
 /* mp_queue_t, a multi-producer, multi-consumer queue of byte messages in
- * shared memory, is declared in multiproc/process.h: commands pass queues
+ * shared memory, is declared in multiproc/command.h: commands pass queues
  * to their children (mp_cmd_pass_queue()). */
 
 /** Flag of mp_queue_new(): the queue counts task_done() (JoinableQueue). */
@@ -366,7 +366,7 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 /* ------------------------------------------------------------------------
  * Handles passed to a command's child by name: the child's side. The
  * parent's side, mp_cmd_pass_queue(), mp_cmd_pass_conn() and
- * mp_cmd_pass_fd(), is declared in multiproc/process.h with the command.
+ * mp_cmd_pass_fd(), is declared in multiproc/command.h with the command.
  * ---------------------------------------------------------------------- */
 
 /**
