@@ -31,8 +31,8 @@ meson install -C "$build" --quiet
 
 fail() { echo "test-install: $*" >&2; exit 1; }
 lib=$prefix/lib
-[[ -f $lib/libmultiproc.so.0.3.0 ]] || fail "missing $lib/libmultiproc.so.0.3.0"
-soname=$(objdump -p "$lib/libmultiproc.so.0.3.0" | awk '$1 == "SONAME" {print $2}')
+[[ -f $lib/libmultiproc.so.0.4.0 ]] || fail "missing $lib/libmultiproc.so.0.4.0"
+soname=$(objdump -p "$lib/libmultiproc.so.0.4.0" | awk '$1 == "SONAME" {print $2}')
 [[ $soname == libmultiproc.so.0 ]] || fail "soname is '$soname', want libmultiproc.so.0"
 [[ -L $lib/libmultiproc.so.0 && -L $lib/libmultiproc.so ]] || fail "missing .so links"
 [[ -f $prefix/include/multiproc.h && -f $prefix/include/multiproc/core.h ]] ||

@@ -41,6 +41,9 @@ const (
 	// caller asked for success (the C mp_cmd_check). Cmd.Run reports an
 	// *ExitError instead, as os/exec does.
 	ErrCalledProcess Code = -20
+	// MP_ECONNREFUSED: nothing serves the address (a socket file nobody
+	// listens on, a TCP port closed).
+	ErrConnRefused Code = -21
 )
 
 // Error returns the code's description ("operation timed out").

@@ -35,6 +35,7 @@ func TestCodesNameTheCTable(t *testing.T) {
 		ErrTaskFailed: "ETASKFAILED", ErrCanceled: "ECANCELED", ErrNoSpace: "ENOSPC",
 		ErrMsgSize: "EMSGSIZE", ErrSystem: "ESYS", ErrAccess: "EACCES",
 		ErrNotSupported: "ENOTSUP", ErrExist: "EEXIST", ErrCalledProcess: "ECALLEDPROCESS",
+		ErrConnRefused: "ECONNREFUSED",
 	}
 	for c, name := range codes {
 		if c.Name() != name || c.Error() == "" || c.Error() == "unknown error" {

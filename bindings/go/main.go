@@ -180,7 +180,7 @@ func ParentPid() int { return capi.Mp_parent_pid() }
 // CPUCount is the number of CPUs online.
 func CPUCount() int { return capi.Mp_cpu_count() }
 
-// Version is the C library's version ("0.3.0").
+// Version is the C library's version ("0.4.0").
 func Version() string { return capi.Mp_version() }
 
 // SetExitJoin chooses whether this process, when it exits normally,

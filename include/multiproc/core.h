@@ -29,7 +29,7 @@ extern "C" {
  * ---------------------------------------------------------------------- */
 
 #define MP_VERSION_MAJOR 0 /**< Major version of these headers; changes with the soname. */
-#define MP_VERSION_MINOR 3 /**< Minor version of these headers: new functions and options. */
+#define MP_VERSION_MINOR 4 /**< Minor version of these headers: new functions and options. */
 #define MP_VERSION_PATCH 0 /**< Patch version of these headers: fixes only. */
 /** The version as one number: major * 10000 + minor * 100 + patch. */
 #define MP_VERSION_NUMBER \
@@ -79,7 +79,8 @@ MP_EXTERN int mp_version_number(void);
   XX(EACCES, -17, "permission denied")                                       \
   XX(ENOTSUP, -18, "not supported on this platform")                         \
   XX(EEXIST, -19, "already exists")                                          \
-  XX(ECALLEDPROCESS, -20, "command exited with a non-zero status")
+  XX(ECALLEDPROCESS, -20, "command exited with a non-zero status")           \
+  XX(ECONNREFUSED, -21, "connection refused: nothing serves that address")
 
 /** Error codes. MP_OK is success; every error is negative. */
 typedef enum mp_errno {
@@ -87,7 +88,7 @@ typedef enum mp_errno {
 #define MP__ERRNO_ENUM(name, value, msg) MP_##name = value,
   MP_ERRNO_MAP(MP__ERRNO_ENUM)
 #undef MP__ERRNO_ENUM
-  MP__ERRNO_LAST = -21
+  MP__ERRNO_LAST = -22
 } mp_errno_t;
 
 /**

@@ -12,7 +12,7 @@ using namespace mp;
 
 extern "C" {
 
-MP_EXTERN const char *mp_version(void) { return "0.3.0"; }
+MP_EXTERN const char *mp_version(void) { return "0.4.0"; }
 
 MP_EXTERN int mp_version_number(void) { return MP_VERSION_NUMBER; }
 

@@ -40,6 +40,8 @@ int code_from_errno(int err) {
       return MP_EINVAL;
     case ETIMEDOUT:
       return MP_ETIMEDOUT;
+    case ECONNREFUSED:
+      return MP_ECONNREFUSED;
     case ENOSPC:
     case EMFILE:
     case ENFILE:

@@ -107,19 +107,6 @@ int search_path(std::string &path, const mp_cmd &cmd, const std::string &search)
 
 }  // namespace
 
-bool valid_handle_name(const char *name) {
-  if (!name) return false;
-  size_t n = strlen(name);
-  if (n == 0 || n > 64) return false;
-  for (size_t i = 0; i < n; ++i) {
-    char c = name[i];
-    if (!(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-          (c >= 'A' && c <= 'Z')))
-      return false;
-  }
-  return true;
-}
-
 bool valid_env_name(const char *name) {
   return name && *name && !strchr(name, '=');
 }

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/address.hpp"
 #include "multiproc.h"
 
 namespace mp {
@@ -71,6 +72,5 @@ bool valid_env_name(const char *name);
 
 // The environment variable that names a passed handle in the child.
 constexpr const char *kHandleEnvPrefix = "MULTIPROC_HANDLE_";
-bool valid_handle_name(const char *name);
 
 }  // namespace mp

@@ -54,7 +54,8 @@ module Multiproc
     "EACCES" => :PermissionError,
     "ENOTSUP" => :NotSupportedError,
     "EEXIST" => :ExistsError,
-    "ECALLEDPROCESS" => :CalledProcessError
+    "ECALLEDPROCESS" => :CalledProcessError,
+    "ECONNREFUSED" => :ConnectionRefusedError
   }.freeze
 
   # One exception class including Error per code of the C library's table (MP_ERRNO_MAP).
