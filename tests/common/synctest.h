@@ -92,6 +92,26 @@ static inline void expect_child_ok(mp_process_t *p, int64_t timeout_ms, const ch
   if (code != 0) fail_msg("%s: child exit code %d, expected 0", what, code);
 }
 
+/* Start n children of one target, the first by spawn and the others by
+ * fork: every many-process test then meets the object both ways. */
+static inline void start_children(mp_process_t **p, int n, const char *target, targ_t arg,
+                                  const int *fds, size_t nfds) {
+  for (int i = 0; i < n; ++i)
+    p[i] = start_child(target, arg, i == 0 ? MP_START_SPAWN : MP_START_FORK, fds, nfds);
+}
+
+/* Finish n children (each within timeout_ms), then fail naming the first
+ * that did not exit with 0. */
+static inline void expect_children_ok(mp_process_t **p, int n, int64_t timeout_ms,
+                                      const char *what) {
+  int bad = -1, bad_code = 0;
+  for (int i = 0; i < n; ++i) {
+    int code = finish_child(p[i], timeout_ms);
+    if (code != 0 && bad < 0) bad = i, bad_code = code;
+  }
+  if (bad >= 0) fail_msg("%s %d: exit code %d, expected 0", what, bad, bad_code);
+}
+
 /* Wait until an integer element reaches want; 1 if it did in time. */
 static inline int poll_value(mp_value_t *v, size_t index, int64_t want, int timeout_ms) {
   int64_t end = now_ms() + timeout_ms;

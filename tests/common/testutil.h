@@ -39,6 +39,21 @@
     assert_true(mp_last_error()[0] != '\0');                                \
   } while (0)
 
+/* Assert that a wait (expr, given a timeout) fails with MP_ETIMEDOUT after
+ * at least min_ms and less than max_ms: a timeout that comes early, or
+ * that a missed wake-up stretches, is a defect the return code alone does
+ * not show. */
+#define MP_ASSERT_TIMES_OUT(expr, min_ms, max_ms)                           \
+  do {                                                                      \
+    int64_t mp__t0 = now_ms();                                              \
+    MP_ASSERT_ERR(expr, MP_ETIMEDOUT);                                      \
+    int64_t mp__waited = now_ms() - mp__t0;                                 \
+    if (mp__waited < (min_ms) || mp__waited >= (max_ms))                    \
+      fail_msg("%s timed out after %lld ms, expected %lld to %lld", #expr,   \
+               (long long)mp__waited, (long long)(min_ms),                  \
+               (long long)(max_ms));                                        \
+  } while (0)
+
 /* The two start methods, for tests that run once per method. */
 static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
 #define MP_N_METHODS ((int)(sizeof k_methods / sizeof k_methods[0]))

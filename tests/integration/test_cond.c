@@ -14,28 +14,48 @@
  * Targets
  * ---------------------------------------------------------------------- */
 
+/* In a target: the lock, condition and block of 4 int64 words the fixture
+ * (cond_trio_t below) passes at fds 0, 1, 2. */
+typedef struct child_trio {
+  mp_lock_t *l;
+  mp_cond_t *c;
+  mp_shm_t *s;
+  volatile int64_t *word;
+} child_trio_t;
+
+/* 1 if all three opened (child_lock etc. say on stderr what did not). */
+static int child_trio_open(child_trio_t *t) {
+  t->l = child_lock(0);
+  t->c = t->l ? child_cond(1, t->l) : NULL;
+  t->s = child_shm(2);
+  t->word = t->s ? mp_shm_data(t->s) : NULL;
+  return t->l && t->c && t->s;
+}
+
+static void child_trio_free(child_trio_t *t) {
+  mp_shm_free(t->s);
+  mp_cond_free(t->c);
+  mp_lock_free(t->l);
+}
+
 /* fds: lock, cond, shm. Wait (a predicate loop) until shm[0] >= a. */
 static int ts_cond_consumer(const void *arg, size_t len, void *payload) {
   (void)payload;
   targ_t t = targ_of(arg, len);
-  mp_lock_t *l = child_lock(0);
-  mp_cond_t *c = l ? child_cond(1, l) : NULL;
-  mp_shm_t *s = child_shm(2);
-  CK(l && c && s);
-  volatile int64_t *counter = mp_shm_data(s);
+  child_trio_t k;
+  CK(child_trio_open(&k));
+  volatile int64_t *counter = k.word;
   int timeouts = 0;
-  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  CK(mp_lock_acquire(k.l, 10000) == MP_OK);
   while (counter[0] < t.a) {
-    int r = mp_cond_wait(c, 5000);
+    int r = mp_cond_wait(k.c, 5000);
     CK(r == MP_OK || r == MP_ETIMEDOUT);
     if (r == MP_ETIMEDOUT) CK(++timeouts < 3);
-    CK(mp_lock_locked(l) == 1);
+    CK(mp_lock_locked(k.l) == 1);
   }
   counter[1] = counter[0]; /* what the consumer saw */
-  CK(mp_lock_release(l) == MP_OK);
-  mp_shm_free(s);
-  mp_cond_free(c);
-  mp_lock_free(l);
+  CK(mp_lock_release(k.l) == MP_OK);
+  child_trio_free(&k);
   return 0;
 }
 
@@ -43,21 +63,17 @@ static int ts_cond_consumer(const void *arg, size_t len, void *payload) {
 static int ts_cond_producer(const void *arg, size_t len, void *payload) {
   (void)payload;
   targ_t t = targ_of(arg, len);
-  mp_lock_t *l = child_lock(0);
-  mp_cond_t *c = l ? child_cond(1, l) : NULL;
-  mp_shm_t *s = child_shm(2);
-  CK(l && c && s);
-  volatile int64_t *counter = mp_shm_data(s);
+  child_trio_t k;
+  CK(child_trio_open(&k));
+  volatile int64_t *counter = k.word;
   for (int i = 0; i < t.a; ++i) {
-    CK(mp_lock_acquire(l, 10000) == MP_OK);
+    CK(mp_lock_acquire(k.l, 10000) == MP_OK);
     counter[0] = counter[0] + 1;
-    CK(mp_cond_notify(c, 1) == MP_OK);
-    CK(mp_lock_release(l) == MP_OK);
+    CK(mp_cond_notify(k.c, 1) == MP_OK);
+    CK(mp_lock_release(k.l) == MP_OK);
     if (i % 8 == 0) sleep_ms(1);
   }
-  mp_shm_free(s);
-  mp_cond_free(c);
-  mp_lock_free(l);
+  child_trio_free(&k);
   return 0;
 }
 
@@ -78,21 +94,17 @@ static int word_equals(void *payload) {
  * state). Under the lock: state = 0, notify, wait_for(state == 4). */
 static int ts_waitfor(const void *arg, size_t len, void *payload) {
   (void)arg, (void)len, (void)payload;
-  mp_lock_t *l = child_lock(0);
-  mp_cond_t *c = l ? child_cond(1, l) : NULL;
-  mp_shm_t *s = child_shm(2);
-  CK(l && c && s);
-  volatile int64_t *state = mp_shm_data(s);
-  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  child_trio_t k;
+  CK(child_trio_open(&k));
+  volatile int64_t *state = k.word;
+  CK(mp_lock_acquire(k.l, 10000) == MP_OK);
   state[0] = 0;
-  CK(mp_cond_notify(c, 1) == MP_OK);
+  CK(mp_cond_notify(k.c, 1) == MP_OK);
   waitfor_pred_t pred = {state, 4, 0};
-  CK(mp_cond_wait_for(c, word_equals, &pred, MP_FOREVER) == MP_OK);
-  CK(state[0] == 4 && mp_lock_locked(l) == 1);
-  CK(mp_lock_release(l) == MP_OK);
-  mp_shm_free(s);
-  mp_cond_free(c);
-  mp_lock_free(l);
+  CK(mp_cond_wait_for(k.c, word_equals, &pred, MP_FOREVER) == MP_OK);
+  CK(state[0] == 4 && mp_lock_locked(k.l) == 1);
+  CK(mp_lock_release(k.l) == MP_OK);
+  child_trio_free(&k);
   return 0;
 }
 
@@ -102,24 +114,20 @@ static int ts_waitfor(const void *arg, size_t len, void *payload) {
  * time (0.6x to 10x, as CPython's bounds). */
 static int ts_waitfor_timeout(const void *arg, size_t len, void *payload) {
   (void)arg, (void)len, (void)payload;
-  mp_lock_t *l = child_lock(0);
-  mp_cond_t *c = l ? child_cond(1, l) : NULL;
-  mp_shm_t *s = child_shm(2);
+  child_trio_t k;
   mp_sem_t *sem = child_sem(3);
-  CK(l && c && s && sem);
-  volatile int64_t *sh = mp_shm_data(s);
+  CK(child_trio_open(&k) && sem);
+  volatile int64_t *sh = k.word;
   CK(mp_sem_release(sem) == MP_OK);
-  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  CK(mp_lock_acquire(k.l, 10000) == MP_OK);
   waitfor_pred_t pred = {sh, 4, 0};
   int64_t t0 = now_ms();
-  int r = mp_cond_wait_for(c, word_equals, &pred, 100);
+  int r = mp_cond_wait_for(k.c, word_equals, &pred, 100);
   int64_t dt = now_ms() - t0;
-  if (r == MP_ETIMEDOUT && dt > 60 && dt < 1000 && mp_lock_locked(l) == 1) sh[1] = 1;
-  CK(mp_lock_release(l) == MP_OK);
+  if (r == MP_ETIMEDOUT && dt > 60 && dt < 1000 && mp_lock_locked(k.l) == 1) sh[1] = 1;
+  CK(mp_lock_release(k.l) == MP_OK);
   mp_sem_free(sem);
-  mp_shm_free(s);
-  mp_cond_free(c);
-  mp_lock_free(l);
+  child_trio_free(&k);
   return 0;
 }
 
@@ -129,21 +137,17 @@ static int ts_waitfor_timeout(const void *arg, size_t len, void *payload) {
 static int ts_cond_waiter(const void *arg, size_t len, void *payload) {
   (void)payload;
   targ_t t = targ_of(arg, len);
-  mp_lock_t *l = child_lock(0);
-  mp_cond_t *c = l ? child_cond(1, l) : NULL;
-  mp_shm_t *s = child_shm(2);
-  CK(l && c && s);
-  volatile int64_t *sh = mp_shm_data(s);
-  CK(mp_lock_acquire(l, 10000) == MP_OK);
+  child_trio_t k;
+  CK(child_trio_open(&k));
+  volatile int64_t *sh = k.word;
+  CK(mp_lock_acquire(k.l, 10000) == MP_OK);
   sh[2] = sh[2] + 1;
-  int r = mp_cond_wait(c, t.a < 0 ? MP_FOREVER : t.a);
+  int r = mp_cond_wait(k.c, t.a < 0 ? MP_FOREVER : t.a);
   CK(r == (t.b == 1 ? MP_EOWNERDEAD : MP_OK));
-  CK(mp_lock_locked(l) == 1);
+  CK(mp_lock_locked(k.l) == 1);
   sh[3] = sh[3] + 1;
-  CK(mp_lock_release(l) == MP_OK);
-  mp_shm_free(s);
-  mp_cond_free(c);
-  mp_lock_free(l);
+  CK(mp_lock_release(k.l) == MP_OK);
+  child_trio_free(&k);
   return 0;
 }
 
@@ -299,10 +303,7 @@ static void test_sync_cond_wait_timeout_reacquires(void **state) {
     MP_ASSERT_OK(mp_lock_acquire(l, 0));
     MP_ASSERT_ERR(mp_cond_wait(c, 0), MP_ETIMEDOUT);
     assert_int_equal(mp_lock_locked(l), 1);
-    int64_t t0 = now_ms();
-    MP_ASSERT_ERR(mp_cond_wait(c, 150), MP_ETIMEDOUT);
-    int64_t waited = now_ms() - t0;
-    assert_true(waited >= 100 && waited < 10000);
+    MP_ASSERT_TIMES_OUT(mp_cond_wait(c, 150), 100, 10000);
     assert_int_equal(mp_lock_locked(l), 1);
     MP_ASSERT_OK(mp_lock_release(l));
     assert_int_equal(mp_lock_locked(l), 0);
@@ -312,23 +313,68 @@ static void test_sync_cond_wait_timeout_reacquires(void **state) {
   }
 }
 
+/* Parent-side steps the trio tests share. */
+
+/* times times, 10 ms apart: under the lock, word 0 += 1 and notify one
+ * waiter. */
+static void bump_and_notify(const cond_trio_t *t, int times) {
+  volatile int64_t *word = mp_shm_data(t->shm);
+  for (int i = 0; i < times; i++) {
+    sleep_ms(10);
+    MP_ASSERT_OK(mp_lock_acquire(t->lock, MP_FOREVER));
+    word[0] = word[0] + 1;
+    MP_ASSERT_OK(mp_cond_notify(t->cond, 1));
+    MP_ASSERT_OK(mp_lock_release(t->lock));
+  }
+}
+
+/* Wait under the lock until word 2 counts n ts_cond_waiter children (each
+ * counts itself holding the lock, then waits), and a little more: they
+ * are then all inside mp_cond_wait. */
+static void await_cond_waiters(const cond_trio_t *t, int64_t n) {
+  volatile int64_t *sh = mp_shm_data(t->shm);
+  int64_t end = now_ms() + 30000;
+  for (;;) {
+    MP_ASSERT_OK(mp_lock_acquire(t->lock, 10000));
+    int64_t got = sh[2];
+    MP_ASSERT_OK(mp_lock_release(t->lock));
+    if (got == n) break;
+    if (now_ms() >= end) fail_msg("%lld of %lld waiters reached the condition", (long long)got,
+                                  (long long)n);
+    sleep_ms(10);
+  }
+  sleep_ms(50);
+}
+
+/* Under the lock: notify one waiter, or all. */
+static void notify_locked(const cond_trio_t *t, int all) {
+  MP_ASSERT_OK(mp_lock_acquire(t->lock, 10000));
+  MP_ASSERT_OK(all ? mp_cond_notify_all(t->cond) : mp_cond_notify(t->cond, 1));
+  MP_ASSERT_OK(mp_lock_release(t->lock));
+}
+
+/* A ts_cond_waiter (waiting up to 20 s) ends with 0 soon: it was woken by
+ * the notify, not by its timeout. */
+static void expect_notified(mp_process_t *p, const char *what) {
+  int64_t t0 = now_ms();
+  expect_child_ok(p, 30000, what);
+  assert_true(now_ms() - t0 < 15000);
+}
+
 /* A consumer process waits in a predicate loop for a counter in shared
  * memory; a producer process increments it under the lock and notifies. */
 static void test_sync_cond_producer_consumer(void **state) {
   enum { kTarget = 200 };
   cond_trio_t *t = *state;
-  mp_lock_t *l = t->lock;
-  mp_shm_t *s = t->shm;
-  const int *fds = t->fds;
   targ_t a = {kTarget, 0, 0, 0};
-  mp_process_t *consumer = start_child("ts_cond_consumer", a, MP_START_SPAWN, fds, 3);
-  mp_process_t *producer = start_child("ts_cond_producer", a, MP_START_FORK, fds, 3);
+  mp_process_t *consumer = start_child("ts_cond_consumer", a, MP_START_SPAWN, t->fds, 3);
+  mp_process_t *producer = start_child("ts_cond_producer", a, MP_START_FORK, t->fds, 3);
   expect_child_ok(producer, 30000, "producer");
   expect_child_ok(consumer, 30000, "consumer");
-  volatile int64_t *counter = mp_shm_data(s);
+  volatile int64_t *counter = mp_shm_data(t->shm);
   assert_int_equal(counter[0], kTarget);
   assert_int_equal(counter[1], kTarget);
-  assert_int_equal(mp_lock_locked(l), 0);
+  assert_int_equal(mp_lock_locked(t->lock), 0);
 }
 
 /* Ported from CPython _TestCondition.test_waitfor. */
@@ -336,24 +382,16 @@ static void test_sync_cond_waitfor(void **state) {
   cond_trio_t *t = *state;
   mp_lock_t *l = t->lock;
   mp_cond_t *c = t->cond;
-  mp_shm_t *s = t->shm;
-  volatile int64_t *st = mp_shm_data(s);
+  volatile int64_t *st = mp_shm_data(t->shm);
   st[0] = -1;
-  const int *fds = t->fds;
   targ_t a = {0, 0, 0, 0};
-  mp_process_t *p = start_child("ts_waitfor", a, MP_START_FORK, fds, 3);
+  mp_process_t *p = start_child("ts_waitfor", a, MP_START_FORK, t->fds, 3);
   MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
   waitfor_pred_t pred = {st, 0, 0};
   MP_ASSERT_OK(mp_cond_wait_for(c, word_equals, &pred, MP_FOREVER));
   assert_int_equal(st[0], 0);
   MP_ASSERT_OK(mp_lock_release(l));
-  for (int i = 0; i < 4; i++) {
-    sleep_ms(10);
-    MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
-    st[0] = st[0] + 1;
-    MP_ASSERT_OK(mp_cond_notify(c, 1));
-    MP_ASSERT_OK(mp_lock_release(l));
-  }
+  bump_and_notify(t, 4);
   assert_int_equal(finish_child(p, 30000), 0);
   /* The predicate is checked before waiting: true at once, no wait; a
    * false one with timeout 0 is checked once more, then MP_ETIMEDOUT. */
@@ -373,66 +411,31 @@ static void test_sync_cond_waitfor(void **state) {
 /* Ported from CPython _TestCondition.test_waitfor_timeout. */
 static void test_sync_cond_waitfor_timeout(void **state) {
   cond_trio_t *t = *state;
-  mp_lock_t *l = t->lock;
-  mp_cond_t *c = t->cond;
-  mp_shm_t *s = t->shm;
   mp_sem_t *sem = NULL;
   MP_ASSERT_OK(mp_sem_new(&sem, 0, 0));
-  volatile int64_t *sh = mp_shm_data(s);
-  int fds[] = {mp_lock_fileno(l), mp_cond_fileno(c), mp_shm_fileno(s), mp_sem_fileno(sem)};
+  int fds[] = {t->fds[0], t->fds[1], t->fds[2], mp_sem_fileno(sem)};
   targ_t a = {0, 0, 0, 0};
   mp_process_t *p = start_child("ts_waitfor_timeout", a, MP_START_FORK, fds, 4);
   MP_ASSERT_OK(mp_sem_acquire(sem, 30000));
-  for (int i = 0; i < 3; i++) { /* notifications that never make it true */
-    sleep_ms(10);
-    MP_ASSERT_OK(mp_lock_acquire(l, MP_FOREVER));
-    sh[0] = sh[0] + 1;
-    MP_ASSERT_OK(mp_cond_notify(c, 1));
-    MP_ASSERT_OK(mp_lock_release(l));
-  }
+  bump_and_notify(t, 3); /* notifications that never make it true */
   assert_int_equal(finish_child(p, 30000), 0);
+  volatile int64_t *sh = mp_shm_data(t->shm);
   assert_int_equal(sh[1], 1);
   mp_sem_free(sem);
-}
-
-/* Wait under the lock until shm[2] counts n waiters; they are then all
- * inside mp_cond_wait (each counted itself while holding the lock). */
-static int wait_for_cond_waiters(mp_lock_t *l, mp_shm_t *s, int64_t n, int timeout_ms) {
-  volatile int64_t *sh = mp_shm_data(s);
-  int64_t end = now_ms() + timeout_ms;
-  for (;;) {
-    if (mp_lock_acquire(l, 10000) != MP_OK) return 0;
-    int64_t got = sh[2];
-    mp_lock_release(l);
-    if (got == n) return 1;
-    if (now_ms() >= end) return 0;
-    sleep_ms(10);
-  }
 }
 
 static void test_sync_cond_notify_all_wakes_three(void **state) {
   enum { kWaiters = 3 };
   cond_trio_t *t = *state;
-  mp_lock_t *l = t->lock;
-  mp_cond_t *c = t->cond;
-  mp_shm_t *s = t->shm;
-  const int *fds = t->fds;
   targ_t a = {20000, 0, 0, 0}; /* each waits once, up to 20 s */
   mp_process_t *p[kWaiters];
-  for (int i = 0; i < kWaiters; ++i)
-    p[i] = start_child("ts_cond_waiter", a, i == 0 ? MP_START_SPAWN : MP_START_FORK, fds, 3);
-  assert_true(wait_for_cond_waiters(l, s, kWaiters, 30000));
-  sleep_ms(50);
-  MP_ASSERT_OK(mp_lock_acquire(l, 10000));
-  MP_ASSERT_OK(mp_cond_notify_all(c));
-  MP_ASSERT_OK(mp_lock_release(l));
+  start_children(p, kWaiters, "ts_cond_waiter", a, t->fds, 3);
+  await_cond_waiters(t, kWaiters);
+  notify_locked(t, 1);
   int64_t t0 = now_ms();
-  for (int i = 0; i < kWaiters; ++i) {
-    int code = finish_child(p[i], 30000);
-    if (code != 0) fail_msg("waiter %d: exit code %d", i, code);
-  }
+  expect_children_ok(p, kWaiters, 30000, "waiter");
   assert_true(now_ms() - t0 < 15000); /* notified, not timed out */
-  volatile int64_t *sh = mp_shm_data(s);
+  volatile int64_t *sh = mp_shm_data(t->shm);
   assert_int_equal(sh[3], kWaiters);
 }
 
@@ -440,21 +443,12 @@ static void test_sync_cond_notify_all_wakes_three(void **state) {
  * waiter wakes that one too. */
 static void test_sync_cond_notify_one_wakes_waiter(void **state) {
   cond_trio_t *t = *state;
-  mp_lock_t *l = t->lock;
-  mp_cond_t *c = t->cond;
-  mp_shm_t *s = t->shm;
-  const int *fds = t->fds;
   targ_t a = {20000, 0, 0, 0};
   for (int i = 0; i < 2; ++i) {
-    mp_process_t *p = start_child("ts_cond_waiter", a, MP_START_FORK, fds, 3);
-    assert_true(wait_for_cond_waiters(l, s, i + 1, 30000));
-    sleep_ms(50);
-    MP_ASSERT_OK(mp_lock_acquire(l, 10000));
-    MP_ASSERT_OK(mp_cond_notify(c, 1));
-    MP_ASSERT_OK(mp_lock_release(l));
-    int64_t t0 = now_ms();
-    expect_child_ok(p, 30000, "waiter");
-    assert_true(now_ms() - t0 < 15000);
+    mp_process_t *p = start_child("ts_cond_waiter", a, MP_START_FORK, t->fds, 3);
+    await_cond_waiters(t, i + 1);
+    notify_locked(t, 0);
+    expect_notified(p, "waiter");
   }
 }
 
@@ -464,12 +458,9 @@ static void test_sync_cond_killed_waiter_breaks_nothing(void **state) {
   cond_trio_t *t = *state;
   mp_lock_t *l = t->lock;
   mp_cond_t *c = t->cond;
-  mp_shm_t *s = t->shm;
-  const int *fds = t->fds;
   targ_t forever = {-1, 0, 0, 0};
-  mp_process_t *victim = start_child("ts_cond_waiter", forever, MP_START_FORK, fds, 3);
-  assert_true(wait_for_cond_waiters(l, s, 1, 30000));
-  sleep_ms(50);
+  mp_process_t *victim = start_child("ts_cond_waiter", forever, MP_START_FORK, t->fds, 3);
+  await_cond_waiters(t, 1);
   MP_ASSERT_OK(mp_process_kill(victim));
   assert_int_equal(finish_child(victim, 20000), -SIGKILL);
   MP_ASSERT_OK(mp_lock_acquire(l, 10000)); /* MP_OK: nobody died holding it */
@@ -479,33 +470,24 @@ static void test_sync_cond_killed_waiter_breaks_nothing(void **state) {
   MP_ASSERT_OK(mp_cond_notify(c, 1));
   MP_ASSERT_OK(mp_lock_release(l));
   targ_t a = {20000, 0, 0, 0};
-  mp_process_t *p = start_child("ts_cond_waiter", a, MP_START_FORK, fds, 3);
-  assert_true(wait_for_cond_waiters(l, s, 2, 30000));
-  sleep_ms(50);
-  MP_ASSERT_OK(mp_lock_acquire(l, 10000));
-  MP_ASSERT_OK(mp_cond_notify(c, 1));
-  MP_ASSERT_OK(mp_lock_release(l));
-  int64_t t0 = now_ms();
-  expect_child_ok(p, 30000, "waiter after the killed one");
-  assert_true(now_ms() - t0 < 15000);
+  mp_process_t *p = start_child("ts_cond_waiter", a, MP_START_FORK, t->fds, 3);
+  await_cond_waiters(t, 2);
+  notify_locked(t, 0);
+  expect_notified(p, "waiter after the killed one");
 }
 
 /* The lock's holder dies after notifying: the woken waiter re-acquires the
  * lock with MP_EOWNERDEAD and holds it. */
 static void test_sync_cond_wait_owner_dead(void **state) {
   cond_trio_t *t = *state;
-  mp_lock_t *l = t->lock;
-  mp_shm_t *s = t->shm;
-  const int *fds = t->fds;
   targ_t a = {20000, 1, 0, 0}; /* expects MP_EOWNERDEAD */
-  mp_process_t *w = start_child("ts_cond_waiter", a, MP_START_FORK, fds, 3);
-  assert_true(wait_for_cond_waiters(l, s, 1, 30000));
-  sleep_ms(50);
-  mp_process_t *n = start_child("ts_notify_die", a, MP_START_FORK, fds, 2);
+  mp_process_t *w = start_child("ts_cond_waiter", a, MP_START_FORK, t->fds, 3);
+  await_cond_waiters(t, 1);
+  mp_process_t *n = start_child("ts_notify_die", a, MP_START_FORK, t->fds, 2);
   assert_int_equal(finish_child(n, 20000), -SIGKILL);
   expect_child_ok(w, 20000, "waiter (expects EOWNERDEAD)");
-  MP_ASSERT_OK(mp_lock_acquire(l, 10000)); /* the waiter released it */
-  MP_ASSERT_OK(mp_lock_release(l));
+  MP_ASSERT_OK(mp_lock_acquire(t->lock, 10000)); /* the waiter released it */
+  MP_ASSERT_OK(mp_lock_release(t->lock));
 }
 
 /* Two threads ping-pong a turn through one condition, many times: a

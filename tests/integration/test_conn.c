@@ -11,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "pattern.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -37,22 +38,10 @@ static void raw_send(mp_conn_t *c, const void *buf, size_t len) {
   assert_int_equal(write_all(fd, buf, len), 0);
 }
 
-static unsigned char pattern_byte(size_t i, unsigned seed) {
-  return (unsigned char)((i * 131u + (i >> 12) + seed) & 0xff);
-}
-
 static unsigned char *pattern_new(size_t n, unsigned seed) {
-  unsigned char *p = malloc(n ? n : 1);
+  unsigned char *p = pattern_alloc(n, seed);
   assert_non_null(p);
-  for (size_t i = 0; i < n; i++) p[i] = pattern_byte(i, seed);
   return p;
-}
-
-/* Index of the first byte that differs from the pattern, or n. */
-static size_t pattern_check(const unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != pattern_byte(i, seed)) return i;
-  return n;
 }
 
 /* The transformation of the echo target: ASCII lower case to upper case. */

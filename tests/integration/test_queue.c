@@ -17,7 +17,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "testutil.h"
+#include "queuetest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,86 +28,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
-
-#define LONG_MS 30000 /* generous bound for anything that should be quick */
-#define JOIN_MS 60000
-#define MIB ((size_t)1 << 20)
-
-/* ------------------------------------------------------------------------
- * Small utilities
- * ---------------------------------------------------------------------- */
-
-static unsigned char pattern_byte(size_t i, unsigned seed) {
-  return (unsigned char)((i * 131u + (i >> 12) + seed * 29u) & 0xff);
-}
-
-static void pattern_fill(unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++) p[i] = pattern_byte(i, seed);
-}
-
-/* Index of the first byte that differs from the pattern, or n. */
-static size_t pattern_check(const unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != pattern_byte(i, seed)) return i;
-  return n;
-}
-
-#define PUT_STR(q, s) MP_ASSERT_OK(mp_queue_put((q), (s), strlen(s), LONG_MS))
-
-/* Get one message and check it equals (buf, len) and is NUL-terminated. */
-static void expect_msg(mp_queue_t *q, const void *buf, size_t len,
-                       int64_t timeout) {
-  void *out = NULL;
-  size_t n = 12345;
-  MP_ASSERT_OK(mp_queue_get(&out, &n, q, timeout));
-  assert_non_null(out);
-  if (n != len) {
-    mp_free(out);
-    fail_msg("got a %zu-byte message, expected %zu", n, len);
-  }
-  if (len && memcmp(out, buf, len) != 0) {
-    mp_free(out);
-    fail_msg("message differs from the expected %zu bytes", len);
-  }
-  assert_int_equal(((char *)out)[n], '\0');
-  mp_free(out);
-}
-
-#define EXPECT_STR(q, s) expect_msg((q), (s), strlen(s), LONG_MS)
-
-/* ------------------------------------------------------------------------
- * Children: helpers on both sides
- * ---------------------------------------------------------------------- */
-
-/* In a child: open the queue passed at index i (NULL on failure). */
-/* Start a target child (a daemon, so that a failed test never leaves it
- * behind) with the queues qs passed as descriptors 0, 1, ... */
-static mp_process_t *start_target(const char *target, const void *arg,
-                                  size_t len, int method,
-                                  mp_queue_t *const *qs, size_t nq) {
-  mp_process_t *p = NULL;
-  MP_ASSERT_OK(mp_process_new(&p, target, arg, len));
-  MP_ASSERT_OK(mp_process_set_start_method(p, (mp_start_method_t)method));
-  MP_ASSERT_OK(mp_process_set_daemon(p, 1));
-  for (size_t i = 0; i < nq; i++) {
-    int fd = mp_queue_fileno(qs[i]);
-    assert_true(fd >= 0);
-    assert_int_equal(mp_process_pass_fd(p, fd), (int)i);
-  }
-  MP_ASSERT_OK(mp_process_start(p));
-  return p;
-}
-
-/* Join a child and check its exit code; frees it. */
-static void join_expect(mp_process_t *p, int expected) {
-  MP_ASSERT_OK(mp_process_join(p, JOIN_MS));
-  int code = -1000;
-  MP_ASSERT_OK(mp_process_exitcode(&code, p));
-  if (code != expected)
-    fail_msg("child %s exited with %d, expected %d", mp_process_name(p), code,
-             expected);
-  mp_process_free(p);
-}
 
 /* ------------------------------------------------------------------------
  * Targets
@@ -146,90 +66,6 @@ static int t_seq_producer(const void *arg, size_t arg_len, void *payload) {
   return rc;
 }
 
-/* Messages of the many-producers tests: (id, seq) and a padding of a
- * length and content derived from both. */
-#define MPMC_MAX 4096
-
-/* Every 16th message is 2.5 KB: streamed in pieces through a 4096-byte
- * ring, whole through larger ones. */
-static size_t mpmc_pad(uint32_t id, uint32_t seq) {
-  return seq % 16 == 15 ? 2500 + id % 7 : (seq * 7u + id) % 33u;
-}
-
-static size_t mpmc_encode(unsigned char *buf, uint32_t id, uint32_t seq) {
-  memcpy(buf, &id, 4);
-  memcpy(buf + 4, &seq, 4);
-  size_t pad = mpmc_pad(id, seq);
-  for (size_t i = 0; i < pad; i++)
-    buf[8 + i] = (unsigned char)(id * 31u + seq + i);
-  return 8 + pad;
-}
-
-static int mpmc_decode(const unsigned char *buf, size_t n, uint32_t *id,
-                       uint32_t *seq) {
-  if (n < 8) return -1;
-  memcpy(id, buf, 4);
-  memcpy(seq, buf + 4, 4);
-  size_t pad = mpmc_pad(*id, *seq);
-  if (n != 8 + pad) return -1;
-  for (size_t i = 0; i < pad; i++)
-    if (buf[8 + i] != (unsigned char)(*id * 31u + *seq + i)) return -1;
-  return 0;
-}
-
-struct mpmc_arg {
-  uint32_t id;    /* producer id, or consumer index */
-  uint32_t count; /* messages to put */
-  uint32_t many;  /* 0: one by one; else put_many / get_many of this many */
-};
-
-#define MANY_MAX 64 /* the largest mpmc_arg.many */
-
-/* Put messages first .. first+n-1 of producer id with one put_many. */
-static int put_many_numbered(mp_queue_t *q, uint32_t id, uint32_t first,
-                             uint32_t n) {
-  static unsigned char buf[MANY_MAX][MPMC_MAX];
-  const void *bufs[MANY_MAX];
-  size_t lens[MANY_MAX], put = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    bufs[k] = buf[k];
-    lens[k] = mpmc_encode(buf[k], id, first + k);
-  }
-  int r = mp_queue_put_many(&put, q, bufs, lens, n, LONG_MS);
-  if (r != MP_OK || put != n) {
-    child_report("put_many", r);
-    return -1;
-  }
-  return 0;
-}
-
-static int t_mpmc_producer(const void *arg, size_t arg_len, void *payload) {
-  (void)payload;
-  struct mpmc_arg a;
-  if (arg_len != sizeof a) return 10;
-  memcpy(&a, arg, sizeof a);
-  if (a.many > MANY_MAX) return 10;
-  mp_queue_t *q = child_queue(0);
-  if (!q) return 11;
-  static unsigned char buf[MPMC_MAX];
-  int rc = 0;
-  for (uint32_t s = 0; s < a.count && rc == 0;) {
-    uint32_t n = a.many ? (a.count - s < a.many ? a.count - s : a.many) : 1;
-    if (a.many) {
-      if (put_many_numbered(q, a.id, s, n) != 0) rc = 12;
-    } else {
-      int r = mp_queue_put(q, buf, mpmc_encode(buf, a.id, s), LONG_MS);
-      if (r != MP_OK) {
-        child_report("put", r);
-        rc = 12;
-      }
-    }
-    s += n;
-  }
-  mp_queue_free(q);
-  return rc;
-}
-
 /* A growable array of (id, seq) pairs. */
 struct pairs {
   uint32_t *v; /* 2 per pair */
@@ -254,28 +90,28 @@ static int pairs_push(struct pairs *p, uint32_t id, uint32_t seq) {
  * mp_queue_get_many when a.many, else even consumer indices with
  * mp_queue_get, odd ones with mp_queue_get_into), then puts every pair it
  * got, in order, as one message to queue 1. */
-static int get_some(mp_queue_t *q, const struct mpmc_arg *a, void **m,
+static int get_some(mp_queue_t *q, const struct num_arg *a, void **m,
                     unsigned char *buf, size_t *lens, size_t *count) {
   *count = 1;
   if (a->many)
-    return mp_queue_get_many(count, q, buf, (size_t)MANY_MAX * MPMC_MAX, lens,
+    return mp_queue_get_many(count, q, buf, (size_t)NUM_MANY_MAX * NUM_MAX, lens,
                              a->many, LONG_MS);
   if (a->id % 2 == 0) return mp_queue_get(m, &lens[0], q, LONG_MS);
-  return mp_queue_get_into(&lens[0], q, buf, MPMC_MAX, LONG_MS);
+  return mp_queue_get_into(&lens[0], q, buf, NUM_MAX, LONG_MS);
 }
 
 static int t_mpmc_consumer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
-  struct mpmc_arg a;
+  struct num_arg a;
   if (arg_len != sizeof a) return 10;
   memcpy(&a, arg, sizeof a);
-  if (a.many > MANY_MAX) return 10;
+  if (a.many > NUM_MANY_MAX) return 10;
   mp_queue_t *q = child_queue(0), *res = child_queue(1);
   if (!q || !res) return 11;
   struct pairs got = {NULL, 0, 0};
   int rc = 0;
-  static unsigned char buf[MANY_MAX * MPMC_MAX];
-  size_t lens[MANY_MAX];
+  static unsigned char buf[NUM_MANY_MAX * NUM_MAX];
+  size_t lens[NUM_MANY_MAX];
   while (rc == 0) {
     void *m = NULL;
     size_t count = 0;
@@ -289,7 +125,7 @@ static int t_mpmc_consumer(const void *arg, size_t arg_len, void *payload) {
     const unsigned char *at = m ? m : buf;
     for (size_t i = 0; i < count && rc == 0; at += lens[i], i++) {
       uint32_t id, seq;
-      if (mpmc_decode(at, lens[i], &id, &seq) != 0)
+      if (num_decode(at, lens[i], &id, &seq) != 0)
         rc = 13;
       else if (pairs_push(&got, id, seq) != 0)
         rc = 14;
@@ -313,25 +149,16 @@ static const char *const k_seed_names[] = {"baozi", "gutou", "ganshui"};
 
 static int t_seed_producer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
-  struct mpmc_arg a;
+  struct num_arg a;
   if (arg_len != sizeof a) return 10;
   memcpy(&a, arg, sizeof a);
   if (a.id > 2) return 10;
   mp_queue_t *q = child_queue(0);
   if (!q) return 11;
-  int rc = 0;
-  for (uint32_t i = 0; i < a.count; i++) {
-    char msg[64];
-    int n = snprintf(msg, sizeof msg, "%s%u", k_seed_names[a.id], i);
-    int r = mp_queue_put(q, msg, (size_t)n, LONG_MS);
-    if (r != MP_OK) {
-      child_report("put", r);
-      rc = 12;
-      break;
-    }
-  }
+  int r = put_counted(q, k_seed_names[a.id], 0, a.count);
+  if (r != MP_OK) child_report("put", r);
   mp_queue_free(q);
-  return rc;
+  return r == MP_OK ? 0 : 12;
 }
 
 /* The seeds' consumer, without poison pills: gets until MP_ECLOSED, then
@@ -404,7 +231,7 @@ static int t_blocked_get(const void *arg, size_t arg_len, void *payload) {
  * little later. */
 static int t_task_consumer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
-  struct mpmc_arg a;
+  struct num_arg a;
   if (arg_len != sizeof a) return 10;
   memcpy(&a, arg, sizeof a);
   mp_queue_t *q = child_queue(0);
@@ -898,9 +725,7 @@ static void get_timeout_mid_large(int64_t timeout) {
   a.sizes[1] = 3;
   mp_process_t *p =
       start_target("q_seq_producer", &a, sizeof a, MP_START_FORK, &q, 1);
-  int64_t t0 = now_ms();
-  while (mp_queue_qsize(q) < 1 && now_ms() - t0 < 1000) sleep_ms(10);
-  sleep_ms(200); /* the ring is full: the producer waits mid-message */
+  wait_for_first_bytes(q); /* the ring is full: the producer waits mid-message */
   MP_ASSERT_OK(mp_process_signal(p, SIGSTOP, 0));
   void *out = NULL;
   size_t n = 0;
@@ -1173,10 +998,7 @@ static void test_queue_many_get_timeouts(void **state) {
   size_t lens[4], count = 7;
   MP_ASSERT_ERR(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, 0), MP_EEMPTY);
   assert_int_equal(count, 0);
-  int64_t t0 = now_ms();
-  MP_ASSERT_ERR(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, 150), MP_ETIMEDOUT);
-  int64_t waited = now_ms() - t0;
-  assert_true(waited >= 100 && waited < LONG_MS);
+  MP_ASSERT_TIMES_OUT(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, 150), 100, LONG_MS);
   PUT_STR(q, "late");
   MP_ASSERT_OK(mp_queue_get_many(&count, q, buf, sizeof buf, lens, 4, LONG_MS));
   assert_int_equal(count, 1);
@@ -1312,12 +1134,12 @@ static void mpmc_processes(uint32_t nprod, uint32_t ncons, uint32_t count,
   mp_process_t *cons[8], *prod[8];
   assert_true(nprod <= 8 && ncons <= 8);
   for (uint32_t c = 0; c < ncons; c++) {
-    struct mpmc_arg a = {c, 0, many};
+    struct num_arg a = {c, 0, many};
     cons[c] = start_target("q_mpmc_consumer", &a, sizeof a,
                            c == 1 ? MP_START_SPAWN : MP_START_FORK, both, 2);
   }
   for (uint32_t i = 0; i < nprod; i++) {
-    struct mpmc_arg a = {i, count, many};
+    struct num_arg a = {i, count, many};
     prod[i] = start_target("q_mpmc_producer", &a, sizeof a,
                            i >= 2 ? MP_START_SPAWN : MP_START_FORK, &q, 1);
   }
@@ -1374,13 +1196,13 @@ struct thr {
 
 static void *producer_thread(void *p) {
   struct thr *t = p;
-  unsigned char *buf = malloc(MPMC_MAX);
+  unsigned char *buf = malloc(NUM_MAX);
   if (!buf) {
     t->bad = 1;
     return NULL;
   }
   for (uint32_t s = 0; s < t->count; s++) {
-    size_t n = mpmc_encode(buf, t->id, s);
+    size_t n = num_encode(buf, t->id, s);
     int r = mp_queue_put(t->q, buf, n, LONG_MS);
     if (r != MP_OK) {
       t->rc = r;
@@ -1393,21 +1215,21 @@ static void *producer_thread(void *p) {
 
 static void *consumer_thread(void *p) {
   struct thr *t = p;
-  unsigned char *buf = malloc(MPMC_MAX);
+  unsigned char *buf = malloc(NUM_MAX);
   if (!buf) {
     t->bad = 1;
     return NULL;
   }
   for (;;) {
     size_t n = 0;
-    int r = mp_queue_get_into(&n, t->q, buf, MPMC_MAX, LONG_MS);
+    int r = mp_queue_get_into(&n, t->q, buf, NUM_MAX, LONG_MS);
     if (r == MP_ECLOSED) break;
     if (r != MP_OK) {
       t->rc = r;
       break;
     }
     uint32_t id, seq;
-    if (mpmc_decode(buf, n, &id, &seq) != 0 ||
+    if (num_decode(buf, n, &id, &seq) != 0 ||
         pairs_push(&t->got, id, seq) != 0) {
       t->bad = 1;
       break;
@@ -1459,24 +1281,15 @@ static void test_queue_mpmc_threads_exactly_once_fifo(void **state) {
 /* Puts "m0" .. "m<count-1>" and exits at once. */
 static int t_tiny_producer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
-  struct mpmc_arg a;
+  struct num_arg a;
   if (arg_len != sizeof a) return 10;
   memcpy(&a, arg, sizeof a);
   mp_queue_t *q = child_queue(0);
   if (!q) return 11;
-  int rc = 0;
-  for (uint32_t i = 0; i < a.count; i++) {
-    char msg[32];
-    int n = snprintf(msg, sizeof msg, "m%u", i);
-    int r = mp_queue_put(q, msg, (size_t)n, LONG_MS);
-    if (r != MP_OK) {
-      child_report("put", r);
-      rc = 12;
-      break;
-    }
-  }
+  int r = put_counted(q, "m", 0, a.count);
+  if (r != MP_OK) child_report("put", r);
   mp_queue_free(q);
-  return rc;
+  return r == MP_OK ? 0 : 12;
 }
 
 struct tiny_job {
@@ -1487,12 +1300,7 @@ struct tiny_job {
 
 static void *tiny_producer_thread(void *p) {
   struct tiny_job *j = p;
-  for (uint32_t i = 0; i < j->count; i++) {
-    char msg[32];
-    int n = snprintf(msg, sizeof msg, "m%u", i);
-    j->rc = mp_queue_put(j->q, msg, (size_t)n, LONG_MS);
-    if (j->rc != MP_OK) break;
-  }
+  j->rc = put_counted(j->q, "m", 0, j->count);
   return NULL;
 }
 
@@ -1505,7 +1313,7 @@ static void lost_wakeup_rounds(int threads) {
   for (int round = 0; round < ROUNDS; round++) {
     mp_queue_t *q = NULL;
     MP_ASSERT_OK(mp_queue_new(&q, 0, round % 2 ? 4096 : 0, 0));
-    struct mpmc_arg a = {(uint32_t)round, COUNT, 0};
+    struct num_arg a = {(uint32_t)round, COUNT, 0};
     struct tiny_job j = {q, COUNT, MP_OK};
     mp_process_t *p = NULL;
     pthread_t tid;
@@ -1638,7 +1446,7 @@ static void test_queue_close_seed_3_producers_2_consumers(void **state) {
   mp_queue_t *both[2] = {q, res};
   mp_process_t *prod[3], *cons[2];
   for (uint32_t i = 0; i < 3; i++) {
-    struct mpmc_arg a = {i, N, 0};
+    struct num_arg a = {i, N, 0};
     prod[i] = start_target("q_seed_producer", &a, sizeof a,
                            i == 2 ? MP_START_SPAWN : MP_START_FORK, &q, 1);
   }
@@ -1822,7 +1630,7 @@ static void test_queue_join_across_processes(void **state) {
     MP_ASSERT_OK(mp_queue_new(&q, 0, 0, MP_QUEUE_JOINABLE));
     for (int i = 0; i < N; i++) PUT_STR(q, "task");
     MP_ASSERT_ERR(mp_queue_join(q, 100), MP_ETIMEDOUT);
-    struct mpmc_arg a = {0, N, 0};
+    struct num_arg a = {0, N, 0};
     mp_process_t *p =
         start_target("q_task_consumer", &a, sizeof a, m, &q, 1);
     MP_ASSERT_OK(mp_queue_join(q, JOIN_MS)); /* woken by the child */
@@ -2214,7 +2022,7 @@ static void test_queue_no_descriptor_or_shm_leak(void **state) {
 
 int main(int argc, char **argv) {
   if (mp_register("q_seq_producer", t_seq_producer, NULL) != MP_OK ||
-      mp_register("q_mpmc_producer", t_mpmc_producer, NULL) != MP_OK ||
+      mp_register("q_mpmc_producer", t_num_producer, NULL) != MP_OK ||
       mp_register("q_mpmc_consumer", t_mpmc_consumer, NULL) != MP_OK ||
       mp_register("q_seed_producer", t_seed_producer, NULL) != MP_OK ||
       mp_register("q_seed_consumer", t_seed_consumer, NULL) != MP_OK ||

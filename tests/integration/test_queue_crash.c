@@ -14,7 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "testutil.h"
+#include "queuetest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,50 +25,11 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#define LONG_MS 30000
-#define JOIN_MS 60000
-#define MIB ((size_t)1 << 20)
-
 static unsigned g_seed; /* for the random kill moments; in failure messages */
 
 /* ------------------------------------------------------------------------
  * Utilities
  * ---------------------------------------------------------------------- */
-
-static unsigned char pattern_byte(size_t i, unsigned seed) {
-  return (unsigned char)((i * 131u + (i >> 12) + seed * 29u) & 0xff);
-}
-
-static size_t pattern_check(const unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != pattern_byte(i, seed)) return i;
-  return n;
-}
-
-/* Numbered messages: (id, seq) and a padding derived from both; every
- * 16th is large enough (2.5 KB) to be streamed through a 4096-byte ring. */
-#define NUM_MAX 4096
-
-static size_t num_encode(unsigned char *buf, uint32_t id, uint32_t seq) {
-  memcpy(buf, &id, 4);
-  memcpy(buf + 4, &seq, 4);
-  size_t pad = seq % 16 == 15 ? 2500 + id % 7 : (seq * 7u + id) % 33u;
-  for (size_t i = 0; i < pad; i++)
-    buf[8 + i] = (unsigned char)(id * 31u + seq + i);
-  return 8 + pad;
-}
-
-static int num_decode(const unsigned char *buf, size_t n, uint32_t *id,
-                      uint32_t *seq) {
-  if (n < 8) return -1;
-  memcpy(id, buf, 4);
-  memcpy(seq, buf + 4, 4);
-  size_t pad = *seq % 16 == 15 ? 2500 + *id % 7 : (*seq * 7u + *id) % 33u;
-  if (n != 8 + pad) return -1;
-  for (size_t i = 0; i < pad; i++)
-    if (buf[8 + i] != (unsigned char)(*id * 31u + *seq + i)) return -1;
-  return 0;
-}
 
 /* Read exactly len bytes within timeout_ms: 1 done, 0 EOF, -1 timeout or
  * error. */
@@ -92,17 +53,6 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms) {
   return 1;
 }
 
-/* Get one message and check it is the string s. */
-static void expect_str(mp_queue_t *q, const char *s, int64_t timeout) {
-  void *out = NULL;
-  size_t n = 0;
-  MP_ASSERT_OK(mp_queue_get(&out, &n, q, timeout));
-  size_t len = strlen(s);
-  int same = n == len && memcmp(out, s, len) == 0;
-  mp_free(out);
-  if (!same) fail_msg("got a %zu-byte message, expected \"%s\"", n, s);
-}
-
 /* The queue still works both ways and holds nothing else. */
 static void expect_usable_and_empty(mp_queue_t *q) {
   void *out = NULL;
@@ -114,7 +64,7 @@ static void expect_usable_and_empty(mp_queue_t *q) {
   }
   MP_ASSERT_ERR(r, MP_EEMPTY);
   MP_ASSERT_OK(mp_queue_put(q, "probe", 5, LONG_MS));
-  expect_str(q, "probe", LONG_MS);
+  EXPECT_STR(q, "probe");
   assert_int_equal(mp_queue_qsize(q), 0);
   assert_int_equal(mp_queue_empty(q), 1);
 }
@@ -125,43 +75,6 @@ static void expect_usable_and_empty(mp_queue_t *q) {
 
 static void sleep_forever(void) {
   for (;;) sleep_ms(1000);
-}
-
-/* Start a daemon target child; fds are passed in order (queues by their
- * descriptor, other descriptors as they are). */
-static mp_process_t *start_target(const char *target, const void *arg,
-                                  size_t len, int method, const int *fds,
-                                  size_t nfds) {
-  mp_process_t *p = NULL;
-  MP_ASSERT_OK(mp_process_new(&p, target, arg, len));
-  MP_ASSERT_OK(mp_process_set_start_method(p, (mp_start_method_t)method));
-  MP_ASSERT_OK(mp_process_set_daemon(p, 1));
-  for (size_t i = 0; i < nfds; i++)
-    assert_int_equal(mp_process_pass_fd(p, fds[i]), (int)i);
-  MP_ASSERT_OK(mp_process_start(p));
-  return p;
-}
-
-static mp_process_t *start_with_queue(const char *target, const void *arg,
-                                      size_t len, int method, mp_queue_t *q) {
-  int fd = mp_queue_fileno(q);
-  assert_true(fd >= 0);
-  return start_target(target, arg, len, method, &fd, 1);
-}
-
-static void join_expect(mp_process_t *p, int expected) {
-  MP_ASSERT_OK(mp_process_join(p, JOIN_MS));
-  int code = -1000;
-  MP_ASSERT_OK(mp_process_exitcode(&code, p));
-  if (code != expected)
-    fail_msg("child %s exited with %d, expected %d", mp_process_name(p), code,
-             expected);
-  mp_process_free(p);
-}
-
-static void kill_and_join(mp_process_t *p) {
-  MP_ASSERT_OK(mp_process_kill(p));
-  join_expect(p, -SIGKILL);
 }
 
 /* Puts one message of `big` pattern bytes (if big > 0; seed 0), then
@@ -183,24 +96,17 @@ static int t_producer(const void *arg, size_t arg_len, void *payload) {
   if (a.big > 0) {
     unsigned char *buf = malloc((size_t)a.big);
     if (!buf) return 12;
-    for (size_t i = 0; i < a.big; i++) buf[i] = pattern_byte(i, 0);
+    pattern_fill(buf, (size_t)a.big, 0);
     int r = mp_queue_put(q, buf, (size_t)a.big, MP_FOREVER);
     if (r != MP_OK) child_report("big put (its consumer died)", r);
     free(buf);
   }
-  int rc = 0;
-  for (uint32_t i = 1; i <= a.nsmall; i++) {
-    char msg[64];
-    int n = snprintf(msg, sizeof msg, "%s-%u", a.prefix, i);
-    int r = mp_queue_put(q, msg, (size_t)n, LONG_MS);
-    if (r != MP_OK) {
-      child_report("small put", r);
-      rc = 13;
-      break;
-    }
-  }
+  char prefix[sizeof a.prefix + 1];
+  snprintf(prefix, sizeof prefix, "%.*s-", (int)sizeof a.prefix - 1, a.prefix);
+  int r = put_counted(q, prefix, 1, a.nsmall);
+  if (r != MP_OK) child_report("small put", r);
   mp_queue_free(q);
-  return rc;
+  return r == MP_OK ? 0 : 13;
 }
 
 /* Writes 'S' to the pipe (fd 1), gets one message, then writes 'D' and the
@@ -223,54 +129,6 @@ static int t_get_one(const void *arg, size_t arg_len, void *payload) {
   return 0;
 }
 
-/* Puts numbered messages (id, 0, 1, ...) in a tight loop: `count` of them,
- * or until killed when count is 0; `many` at a time with mp_queue_put_many
- * (0: one by one). */
-struct num_arg {
-  uint32_t id;
-  uint32_t count;
-  uint32_t many; /* at most NUM_MANY */
-};
-
-#define NUM_MANY 32
-
-/* Put numbers s .. s+n-1 of producer id with one call (put_many if many). */
-static int put_numbers(mp_queue_t *q, const struct num_arg *a, uint32_t s, uint32_t n) {
-  static unsigned char buf[NUM_MANY][NUM_MAX];
-  const void *bufs[NUM_MANY];
-  size_t lens[NUM_MANY], put = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    bufs[k] = buf[k];
-    lens[k] = num_encode(buf[k], a->id, s + k);
-  }
-  int r = a->many ? mp_queue_put_many(&put, q, bufs, lens, n, LONG_MS)
-                  : mp_queue_put(q, buf[0], lens[0], LONG_MS);
-  if (r != MP_OK) child_report(a->many ? "put_many" : "put", r);
-  return r;
-}
-
-static int t_num_producer(const void *arg, size_t arg_len, void *payload) {
-  (void)payload;
-  struct num_arg a;
-  if (arg_len != sizeof a) return 10;
-  memcpy(&a, arg, sizeof a);
-  if (a.many > NUM_MANY) return 10;
-  mp_queue_t *q = child_queue(0);
-  if (!q) return 11;
-  int rc = 0;
-  for (uint32_t s = 0; a.count == 0 || s < a.count;) {
-    uint32_t n = a.many ? a.many : 1;
-    if (a.count && a.count - s < n) n = a.count - s;
-    if (put_numbers(q, &a, s, n) != MP_OK) {
-      rc = 12;
-      break;
-    }
-    s += n;
-  }
-  mp_queue_free(q);
-  return rc;
-}
-
 /* Gets numbered messages until MP_ECLOSED and writes (consumer index, seq)
  * for each to the pipe (fd 1): 8 bytes, an atomic pipe write. */
 static int t_num_consumer(const void *arg, size_t arg_len, void *payload) {
@@ -281,8 +139,8 @@ static int t_num_consumer(const void *arg, size_t arg_len, void *payload) {
   mp_queue_t *q = child_queue(0);
   int wfd = mp_child_fd(1);
   if (!q || wfd < 0) return 11;
-  static unsigned char buf[NUM_MANY * NUM_MAX];
-  size_t lens[NUM_MANY];
+  static unsigned char buf[NUM_MANY_MAX * NUM_MAX];
+  size_t lens[NUM_MANY_MAX];
   int rc = 0;
   while (rc == 0) {
     size_t count = 1;
@@ -395,27 +253,18 @@ static int t_creator(const void *arg, size_t arg_len, void *payload) {
  * A producer killed in the middle of a large put
  * ---------------------------------------------------------------------- */
 
-/* Wait until a message shows in the queue, or up to 1 s, and a little
- * more: a producer of a message larger than the ring is then blocked in
- * the middle of its put. */
-static void wait_for_first_bytes(mp_queue_t *q) {
-  int64_t t0 = now_ms();
-  while (mp_queue_qsize(q) < 1 && now_ms() - t0 < 1000) sleep_ms(10);
-  sleep_ms(200);
-}
-
 static void producer_killed_mid_put(int method) {
   mp_queue_t *q = NULL;
   MP_ASSERT_OK(mp_queue_new(&q, 0, 1 << 16, 0));
   struct prod_arg big = {32 * MIB, 0, "unused"};
-  mp_process_t *p = start_with_queue("qc_producer", &big, sizeof big, method, q);
+  mp_process_t *p = start_target("qc_producer", &big, sizeof big, method, &q, 1);
   wait_for_first_bytes(q);
   assert_int_equal(mp_process_is_alive(p), 1); /* blocked: nobody reads */
   kill_and_join(p);
 
   struct prod_arg after = {0, 100, "after"};
   mp_process_t *a =
-      start_with_queue("qc_producer", &after, sizeof after, MP_START_FORK, q);
+      start_target("qc_producer", &after, sizeof after, MP_START_FORK, &q, 1);
   for (int i = 1; i <= 100; i++) {
     char want[32];
     snprintf(want, sizeof want, "after-%d", i);
@@ -462,14 +311,14 @@ static void test_queue_consumer_killed_mid_large_get(void **state) {
   MP_ASSERT_OK(mp_queue_new(&q, 0, MIB, 0));
   struct prod_arg pa = {64 * MIB, 50, "small"};
   mp_process_t *p =
-      start_with_queue("qc_producer", &pa, sizeof pa, MP_START_FORK, q);
+      start_target("qc_producer", &pa, sizeof pa, MP_START_FORK, &q, 1);
   wait_for_first_bytes(q);
   MP_ASSERT_OK(mp_process_signal(p, SIGSTOP, 0));
 
   int pfd[2];
   assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
   int fds[2] = {mp_queue_fileno(q), pfd[1]};
-  mp_process_t *c = start_target("qc_get_one", NULL, 0, MP_START_FORK, fds, 2);
+  mp_process_t *c = start_target_fds("qc_get_one", NULL, 0, MP_START_FORK, fds, 2);
   close(pfd[1]);
   char s = 0;
   assert_int_equal(read_full(pfd[0], &s, 1, LONG_MS), 1);
@@ -534,11 +383,10 @@ static void producers_killed_rounds(size_t ring, uint32_t many) {
     uint32_t kid = 2 * round, sid = 2 * round + 1;
     struct num_arg ka = {kid, 0, many}, sa = {sid, N, many};
     mp_process_t *k =
-        start_with_queue("qc_num_producer", &ka, sizeof ka, MP_START_FORK, q);
-    mp_process_t *s = start_with_queue("qc_num_producer", &sa, sizeof sa,
+        start_target("qc_num_producer", &ka, sizeof ka, MP_START_FORK, &q, 1);
+    mp_process_t *s = start_target("qc_num_producer", &sa, sizeof sa,
                                        round == 1 ? MP_START_SPAWN
-                                                  : MP_START_FORK,
-                                       q);
+                                                  : MP_START_FORK, &q, 1);
     uint32_t next_k = 0, next_s = 0;
     int killed = 0;
     int64_t kill_at = -1;
@@ -635,9 +483,9 @@ static void consumers_killed_rounds(uint32_t many) {
     int fds[2] = {mp_queue_fileno(q), pfd[1]};
     struct num_arg c0 = {0, 0, many}, c1 = {1, 0, many}, pa = {0, N, 0};
     mp_process_t *victim =
-        start_target("qc_num_consumer", &c0, sizeof c0, MP_START_FORK, fds, 2);
+        start_target_fds("qc_num_consumer", &c0, sizeof c0, MP_START_FORK, fds, 2);
     mp_process_t *p =
-        start_with_queue("qc_num_producer", &pa, sizeof pa, MP_START_FORK, q);
+        start_target("qc_num_producer", &pa, sizeof pa, MP_START_FORK, &q, 1);
     mp_process_t *survivor = NULL;
     size_t start_survivor_at = 1 + rand_r(&g_seed) % (N / 3);
     unsigned char *seen = calloc(N, 1);
@@ -648,7 +496,7 @@ static void consumers_killed_rounds(uint32_t many) {
     int64_t kill_at = -1, round_deadline = now_ms() + 60000;
     for (;;) {
       if (!survivor && total >= start_survivor_at) {
-        survivor = start_target("qc_num_consumer", &c1, sizeof c1,
+        survivor = start_target_fds("qc_num_consumer", &c1, sizeof c1,
                                 MP_START_FORK, fds, 2);
         close(pfd[1]);
         pfd[1] = -1;
@@ -726,19 +574,19 @@ static void test_queue_usable_after_holder_child_dies(void **state) {
   (void)state;
   mp_queue_t *q = NULL;
   MP_ASSERT_OK(mp_queue_new(&q, 0, 0, 0));
-  mp_process_t *h = start_with_queue("qc_holder", NULL, 0, MP_START_FORK, q);
-  expect_str(q, "held-1", LONG_MS);
+  mp_process_t *h = start_target("qc_holder", NULL, 0, MP_START_FORK, &q, 1);
+  EXPECT_STR(q, "held-1");
   int64_t t0 = now_ms();
   while (mp_queue_qsize(q) < 1 && now_ms() - t0 < LONG_MS) sleep_ms(5);
   kill_and_join(h);
-  expect_str(q, "held-2", LONG_MS);
+  EXPECT_STR(q, "held-2");
   expect_usable_and_empty(q);
   struct prod_arg pa = {0, 3, "next"};
   mp_process_t *p =
-      start_with_queue("qc_producer", &pa, sizeof pa, MP_START_SPAWN, q);
-  expect_str(q, "next-1", LONG_MS);
-  expect_str(q, "next-2", LONG_MS);
-  expect_str(q, "next-3", LONG_MS);
+      start_target("qc_producer", &pa, sizeof pa, MP_START_SPAWN, &q, 1);
+  EXPECT_STR(q, "next-1");
+  EXPECT_STR(q, "next-2");
+  EXPECT_STR(q, "next-3");
   join_expect(p, 0);
   expect_usable_and_empty(q);
   MP_ASSERT_OK(mp_queue_close(q));
@@ -753,12 +601,12 @@ static void test_queue_close_and_free_after_only_other_user_died(void **state) {
   mp_queue_t *q = NULL;
   MP_ASSERT_OK(mp_queue_new(&q, 1, 0, 0));
   mp_process_t *w =
-      start_with_queue("qc_blocked_putter", NULL, 0, MP_START_FORK, q);
+      start_target("qc_blocked_putter", NULL, 0, MP_START_FORK, &q, 1);
   int64_t t0 = now_ms();
   while (mp_queue_qsize(q) < 1 && now_ms() - t0 < LONG_MS) sleep_ms(5);
   sleep_ms(200); /* blocked putting "second" */
   kill_and_join(w);
-  expect_str(q, "first", LONG_MS);
+  EXPECT_STR(q, "first");
   void *out = NULL;
   size_t n = 0;
   int r = mp_queue_get(&out, &n, q, 200);
@@ -776,14 +624,14 @@ static void test_queue_close_and_free_after_only_other_user_died(void **state) {
 
   MP_ASSERT_OK(mp_queue_new(&q, 0, 4096, MP_QUEUE_JOINABLE));
   mp_process_t *g =
-      start_with_queue("qc_blocked_getter", NULL, 0, MP_START_SPAWN, q);
+      start_target("qc_blocked_getter", NULL, 0, MP_START_SPAWN, &q, 1);
   sleep_ms(800);
   kill_and_join(g);
   MP_ASSERT_OK(mp_queue_put(q, "for-nobody", 10, LONG_MS));
   MP_ASSERT_ERR(mp_queue_join(q, 100), MP_ETIMEDOUT);
   t0 = now_ms();
   MP_ASSERT_OK(mp_queue_close(q));
-  expect_str(q, "for-nobody", LONG_MS);
+  EXPECT_STR(q, "for-nobody");
   MP_ASSERT_ERR(mp_queue_get(&out, &n, q, MP_FOREVER), MP_ECLOSED);
   MP_ASSERT_OK(mp_queue_task_done(q));
   MP_ASSERT_OK(mp_queue_join(q, LONG_MS));
@@ -797,7 +645,7 @@ static void test_queue_survives_creator_killed(void **state) {
   (void)state;
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  mp_process_t *c = start_target("qc_creator", NULL, 0, MP_START_FORK, &sv[1], 1);
+  mp_process_t *c = start_target_fds("qc_creator", NULL, 0, MP_START_FORK, &sv[1], 1);
   close(sv[1]);
   struct pollfd pl = {sv[0], POLLIN, 0};
   assert_int_equal(poll(&pl, 1, LONG_MS), 1);
@@ -823,13 +671,13 @@ static void test_queue_survives_creator_killed(void **state) {
   mp_queue_t *q = NULL;
   MP_ASSERT_OK(mp_queue_from_fd(&q, qfd));
   kill_and_join(c);
-  expect_str(q, "from-creator", LONG_MS);
+  EXPECT_STR(q, "from-creator");
   expect_usable_and_empty(q);
   struct prod_arg pa = {0, 2, "orphan"};
   mp_process_t *p =
-      start_with_queue("qc_producer", &pa, sizeof pa, MP_START_FORK, q);
-  expect_str(q, "orphan-1", LONG_MS);
-  expect_str(q, "orphan-2", LONG_MS);
+      start_target("qc_producer", &pa, sizeof pa, MP_START_FORK, &q, 1);
+  EXPECT_STR(q, "orphan-1");
+  EXPECT_STR(q, "orphan-2");
   join_expect(p, 0);
   MP_ASSERT_OK(mp_queue_close(q));
   mp_queue_free(q);

@@ -190,10 +190,7 @@ static void test_sync_sem_unbounded_release_above_initial(void **state) {
     assert_int_equal(mp_sem_value(s), i);
   }
   MP_ASSERT_ERR(mp_sem_acquire(s, 0), MP_ETIMEDOUT);
-  int64_t t0 = now_ms();
-  MP_ASSERT_ERR(mp_sem_acquire(s, 150), MP_ETIMEDOUT);
-  int64_t waited = now_ms() - t0;
-  assert_true(waited >= 100 && waited < 10000);
+  MP_ASSERT_TIMES_OUT(mp_sem_acquire(s, 150), 100, 10000);
   MP_ASSERT_ERR(mp_sem_acquire(s, -2), MP_EINVAL);
   assert_int_equal(mp_sem_value(s), 0);
   mp_sem_free(s);
@@ -227,13 +224,9 @@ static void test_sync_sem_ktv_never_exceeds_count(void **state) {
   int fds[] = {mp_sem_fileno(s), mp_value_fileno(v), mp_event_fileno(go)};
   mp_process_t *p[kPeople];
   targ_t a = {2, 40, 0, 0}; /* two visits of 40 ms each */
-  for (int i = 0; i < kPeople; ++i)
-    p[i] = start_child("ts_ktv", a, i == 0 ? MP_START_SPAWN : MP_START_FORK, fds, 3);
+  start_children(p, kPeople, "ts_ktv", a, fds, 3);
   MP_ASSERT_OK(mp_event_set(go));
-  for (int i = 0; i < kPeople; ++i) {
-    int code = finish_child(p[i], 60000);
-    if (code != 0) fail_msg("person %d: exit code %d", i, code);
-  }
+  expect_children_ok(p, kPeople, 60000, "person");
   int64_t inside = -1, max = -1;
   MP_ASSERT_OK(mp_value_get_i64(&inside, v, 0));
   MP_ASSERT_OK(mp_value_get_i64(&max, v, 1));
@@ -257,16 +250,13 @@ static void test_sync_event_basics(void **state) {
   assert_true(mp_event_fileno(e) >= 0);
   assert_int_equal(mp_event_is_set(e), 0);
   MP_ASSERT_ERR(mp_event_wait(e, 0), MP_ETIMEDOUT);
-  int64_t t0 = now_ms();
-  MP_ASSERT_ERR(mp_event_wait(e, 150), MP_ETIMEDOUT);
-  int64_t waited = now_ms() - t0;
-  assert_true(waited >= 100 && waited < 10000);
+  MP_ASSERT_TIMES_OUT(mp_event_wait(e, 150), 100, 10000);
   MP_ASSERT_ERR(mp_event_wait(e, -2), MP_EINVAL);
   MP_ASSERT_OK(mp_event_set(e));
   assert_int_equal(mp_event_is_set(e), 1);
   MP_ASSERT_OK(mp_event_set(e)); /* again: still set */
   assert_int_equal(mp_event_is_set(e), 1);
-  t0 = now_ms();
+  int64_t t0 = now_ms();
   MP_ASSERT_OK(mp_event_wait(e, 0));
   MP_ASSERT_OK(mp_event_wait(e, 10000));
   MP_ASSERT_OK(mp_event_wait(e, MP_FOREVER));
@@ -291,8 +281,7 @@ static void test_sync_event_set_wakes_all_processes(void **state) {
   int fds[] = {mp_event_fileno(e), mp_value_fileno(ready)};
   mp_process_t *p[kWaiters];
   targ_t a = {0, 0, 0, 0};
-  for (int i = 0; i < kWaiters; ++i)
-    p[i] = start_child("ts_event_wait", a, i == 0 ? MP_START_SPAWN : MP_START_FORK, fds, 2);
+  start_children(p, kWaiters, "ts_event_wait", a, fds, 2);
   if (!poll_value(ready, 0, kWaiters, 30000)) {
     for (int i = 0; i < kWaiters; ++i) mp_process_kill(p[i]);
     for (int i = 0; i < kWaiters; ++i) finish_child(p[i], 10000);
@@ -301,10 +290,7 @@ static void test_sync_event_set_wakes_all_processes(void **state) {
   sleep_ms(100); /* let them reach the futex */
   for (int i = 0; i < kWaiters; ++i) assert_int_equal(mp_process_is_alive(p[i]), 1);
   MP_ASSERT_OK(mp_event_set(e));
-  for (int i = 0; i < kWaiters; ++i) {
-    int code = finish_child(p[i], 20000);
-    if (code != 0) fail_msg("waiter %d: exit code %d", i, code);
-  }
+  expect_children_ok(p, kWaiters, 20000, "waiter");
   assert_int_equal(mp_event_is_set(e), 1);
   mp_value_free(ready);
   mp_event_free(e);
@@ -322,12 +308,11 @@ static void test_sync_event_traffic_light(void **state) {
   int car_fds[] = {mp_event_fileno(e), mp_value_fileno(v)};
   mp_process_t *cars[kCars];
   targ_t none = {0, 0, 0, 0};
-  for (int i = 0; i < kCars; ++i)
-    cars[i] = start_child("ts_car", none, i == 0 ? MP_START_SPAWN : MP_START_FORK, car_fds, 2);
+  start_children(cars, kCars, "ts_car", none, car_fds, 2);
   targ_t la = {6, 40, 0, 0};
   mp_process_t *light = start_child("ts_light", la, MP_START_FORK, car_fds, 1);
   expect_child_ok(light, 20000, "traffic light");
-  for (int i = 0; i < kCars; ++i) expect_child_ok(cars[i], 30000, "car");
+  expect_children_ok(cars, kCars, 30000, "car");
   int64_t through = -1, waited = -1;
   MP_ASSERT_OK(mp_value_get_i64(&through, v, 0));
   MP_ASSERT_OK(mp_value_get_i64(&waited, v, 1));

@@ -524,9 +524,8 @@ static void test_sync_value_atomic_add_four_processes(void **state) {
   int fds[] = {mp_value_fileno(v64), mp_value_fileno(v32)};
   targ_t a = {kAdds, 0, 0, 0};
   mp_process_t *p[kProcs];
-  for (int i = 0; i < kProcs; ++i)
-    p[i] = start_child("ts_value_add", a, i == 0 ? MP_START_SPAWN : MP_START_FORK, fds, 2);
-  for (int i = 0; i < kProcs; ++i) expect_child_ok(p[i], 60000, "adder");
+  start_children(p, kProcs, "ts_value_add", a, fds, 2);
+  expect_children_ok(p, kProcs, 60000, "adder");
   int64_t x = -1;
   MP_ASSERT_OK(mp_value_get_i64(&x, v64, 0));
   assert_int_equal(x, (int64_t)kProcs * kAdds);
