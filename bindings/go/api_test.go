@@ -11,12 +11,7 @@ import (
 )
 
 func TestConnRecvInto(t *testing.T) {
-	a, b, err := Pipe(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, b := testPipe(t)
 	ctx := context.Background()
 	a.Send(ctx, []byte("hello"))
 	small := make([]byte, 2)
@@ -36,14 +31,9 @@ func TestConnRecvInto(t *testing.T) {
 // The end of a stream matches io.EOF (and still ErrClosed), so that the
 // usual Go loop ends: for { m, err := c.Recv(ctx); if errors.Is(err, io.EOF) ... }.
 func TestEndOfStreamIsEOF(t *testing.T) {
-	a, b, err := Pipe(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, b := testPipe(t)
 	a.Shutdown()
-	_, err = b.Recv(context.Background())
+	_, err := b.Recv(context.Background())
 	if !errors.Is(err, io.EOF) || !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv after the peer closed: %v (io.EOF %v)", err, errors.Is(err, io.EOF))
 	}

@@ -7,13 +7,20 @@ import (
 	"time"
 )
 
-func TestPipeSendRecvAndEOF(t *testing.T) {
+// testPipe is a duplex pipe whose ends are closed when the test ends (a
+// test may close one sooner: Close again is a no-op).
+func testPipe(t *testing.T) (*Conn, *Conn) {
+	t.Helper()
 	a, b, err := Pipe(true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	defer b.Close()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func TestPipeSendRecvAndEOF(t *testing.T) {
+	a, b := testPipe(t)
 	ctx := context.Background()
 	if err := a.Send(ctx, []byte("ping")); err != nil {
 		t.Fatal(err)
@@ -63,11 +70,7 @@ func TestPipeOneWay(t *testing.T) {
 }
 
 func TestConnEchoChild(t *testing.T) {
-	a, b, err := Pipe(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, b := testPipe(t)
 	p := start(t, "conn_echo", "", b)
 	b.Close() // the child holds its copy
 	for _, m := range []string{"one", "two"} {
@@ -87,11 +90,7 @@ func TestConnEchoChild(t *testing.T) {
 }
 
 func TestConnPeerKilledGivesEOF(t *testing.T) {
-	a, b, err := Pipe(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, b := testPipe(t)
 	p := start(t, "conn_echo", "", b)
 	b.Close()
 	p.Kill()

@@ -87,11 +87,7 @@ func sameMessages(t *testing.T, got, want [][]byte) {
 // (put uncopied), one streamed (above a quarter of the 64 KiB ring), and
 // more small ones than one C call takes: all arrive, in order.
 func TestQueuePutManyGetManyRoundTrip(t *testing.T) {
-	q, err := NewQueueWith(QueueOptions{MaxBytes: 65536})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q := testQueueBytes(t, 65536)
 	binary := make([]byte, 256)
 	for i := range binary {
 		binary[i] = byte(i)
@@ -214,11 +210,7 @@ func TestQueueGetManyLimits(t *testing.T) {
 // A producer process puts 50000 messages in batches through a 4 KiB ring
 // while this process drains it in batches: each arrives once, in order.
 func TestQueuePutManyFromChild(t *testing.T) {
-	q, err := NewQueueWith(QueueOptions{MaxBytes: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q := testQueueBytes(t, 4096)
 	const count = 50000
 	p := start(t, "queue_put_many_n", strconv.Itoa(count), q)
 	sameMessages(t, getAll(t, q, count, 1024, 100), numbered(0, count))
@@ -316,11 +308,7 @@ func TestQueueManyCancel(t *testing.T) {
 // A producer killed in the middle of its PutMany calls leaves a prefix of
 // its messages, each whole, and a queue that works.
 func TestQueueSurvivesKilledPutMany(t *testing.T) {
-	q, err := NewQueueWith(QueueOptions{MaxBytes: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q := testQueueBytes(t, 4096)
 	p := start(t, "queue_put_many_n", "100000000", q)
 	got := getAll(t, q, 2000, 1024, 100) // it is putting: kill it now
 	p.Kill()

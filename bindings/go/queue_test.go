@@ -19,6 +19,18 @@ func testQueue(t *testing.T, maxsize int) *Queue {
 	return q
 }
 
+// testQueueBytes is a queue bounded by its ring of maxBytes bytes, closed
+// when the test ends.
+func testQueueBytes(t *testing.T, maxBytes int) *Queue {
+	t.Helper()
+	q, err := NewQueueWith(QueueOptions{MaxBytes: maxBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q
+}
+
 func TestQueuePutGetNowaitAndShutdown(t *testing.T) {
 	q := testQueue(t, 2)
 	ctx := context.Background()
@@ -55,11 +67,7 @@ func TestQueuePutGetNowaitAndShutdown(t *testing.T) {
 }
 
 func TestQueueGetIntoAndLargeMessages(t *testing.T) {
-	q, err := NewQueueWith(QueueOptions{MaxBytes: 65536})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	q := testQueueBytes(t, 65536)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB through a 64 KiB ring
 	done := make(chan error, 1)
 	go func() { done <- q.Put(context.Background(), big) }()

@@ -99,15 +99,10 @@ func TestQueueNegativeTimeoutTriesOnce(t *testing.T) {
 }
 
 func TestConnNegativeTimeoutTriesOnce(t *testing.T) {
-	a, b, err := Pipe(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, b := testPipe(t)
 	expectTimeout(t, "RecvTimeout", func() error { _, err := a.RecvTimeout(-time.Second); return err })
 	var ready bool
-	err = within(t, "Poll", 5*time.Second, func() error {
+	err := within(t, "Poll", 5*time.Second, func() error {
 		var err error
 		ready, err = a.Poll(-time.Second)
 		return err
