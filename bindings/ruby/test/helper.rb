@@ -23,6 +23,20 @@ module MultiprocTestHelper
     true
   end
 
+  # Start a thread running the block, which must block in a call of the
+  # binding, and check that another thread meanwhile runs 50 rounds of
+  # 5 ms: the call released the GVL. Returns the blocked thread, still
+  # blocked, for the caller to wake.
+  def assert_threads_run_while_blocked(&block)
+    blocked = Thread.new(&block)
+    counter = 0
+    spinner = Thread.new { 50.times { counter += 1; sleep 0.005 } }
+    spinner.join(5)
+    assert_equal 50, counter
+    assert blocked.alive?
+    blocked
+  end
+
   def wait_until(timeout = 10)
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
     until yield

@@ -189,11 +189,7 @@ class TestQueue < Minitest::Test
   end
 
   def test_other_threads_run_while_get_blocks
-    counter = 0
-    blocked = Thread.new { @q.get }
-    spinner = Thread.new { 50.times { counter += 1; sleep 0.005 } }
-    spinner.join(5)
-    assert_equal 50, counter
+    blocked = assert_threads_run_while_blocked { @q.get }
     @q.put("wake")
     assert_equal "wake", blocked.value
   end

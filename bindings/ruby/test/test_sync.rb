@@ -200,6 +200,18 @@ class TestSync < Minitest::Test
     ::Process.clock_gettime(::Process::CLOCK_MONOTONIC)
   end
 
+  # times times, 10 ms apart: under the condition's lock, state += 1 and
+  # notify one waiter (the parent's side of both wait_for tests).
+  def bump_and_notify(cond, state, times)
+    times.times do
+      sleep 0.01
+      cond.synchronize do
+        state.value += 1
+        cond.notify
+      end
+    end
+  end
+
   # Ported from CPython _TestCondition.test_waitfor.
   def test_waitfor
     cond = Multiproc::Condition.new
@@ -216,13 +228,7 @@ class TestSync < Minitest::Test
       assert cond.wait_for(30) { state.value.zero? }
       assert_equal 0, state.value
     end
-    4.times do
-      sleep 0.01
-      cond.synchronize do
-        state.value += 1
-        cond.notify
-      end
-    end
+    bump_and_notify(cond, state, 4)
     child.join(30)
     assert_equal 0, child.exitcode
   end
@@ -243,13 +249,7 @@ class TestSync < Minitest::Test
       end
     end.start
     assert sem.acquire(timeout: 30)
-    3.times do
-      sleep 0.01
-      cond.synchronize do
-        state.value += 1
-        cond.notify
-      end
-    end
+    bump_and_notify(cond, state, 3)
     child.join(30)
     assert_equal 1, success.value
   end
