@@ -11,4 +11,5 @@ type (
 	cStopAction = capi.Enum_SS_mp_stop_action
 	cPoolStat   = capi.Enum_SS_mp_pool_stat
 	cType       = capi.Enum_SS_mp_type // Type's values are mp_type's (TestTypeIsCType)
+	cMethod     = capi.Enum_SS_mp_start_method
 )

@@ -155,21 +155,14 @@ func (c *Cmd) extraFileSteps(cmd capi.Cmd) []func() int {
 }
 
 func (c *Cmd) passSteps(cmd capi.Cmd) []func() int {
-	var steps []func() int
+	b := byName{
+		queue: func(name string, q capi.Queue) int { return capi.Mp_cmd_pass_queue(cmd, name, q) },
+		conn:  func(name string, x capi.Conn) int { return capi.Mp_cmd_pass_conn(cmd, name, x) },
+		fd:    func(name string, fd int) int { return capi.Mp_cmd_pass_fd(cmd, name, fd) },
+	}
+	steps := make([]func() int, 0, len(c.pass))
 	for _, p := range c.pass {
-		p := p
-		switch h := p.h.(type) {
-		case *Queue:
-			steps = append(steps, func() int {
-				return withHandle(&h.h, func(q uintptr) int { return capi.Mp_cmd_pass_queue(cmd, p.name, capi.Queue(q)) })
-			})
-		case *Conn:
-			steps = append(steps, func() int {
-				return withHandle(&h.h, func(x uintptr) int { return capi.Mp_cmd_pass_conn(cmd, p.name, capi.Conn(x)) })
-			})
-		default:
-			steps = append(steps, passToCommand(cmd, p.name, h))
-		}
+		steps = append(steps, b.step(p.name, p.h))
 	}
 	return steps
 }

@@ -1,6 +1,10 @@
 package multiproc
 
-import "multiproc.dev/multiproc/internal/capi"
+import (
+	"sort"
+
+	"multiproc.dev/multiproc/internal/capi"
+)
 
 // Pass hands any shared object to the command under name (letters,
 // digits, '_'): a *Lock, *Semaphore, *Event, *Condition, *Barrier,
@@ -11,20 +15,49 @@ import "multiproc.dev/multiproc/internal/capi"
 // The object must stay open until Start. Call before Start.
 func (c *Cmd) Pass(name string, h Handle) { c.pass = append(c.pass, passed{name, h}) }
 
-// passToCommand is the configure step of a passed object that is neither a queue
-// nor a connection: its descriptor goes to the command by name.
-func passToCommand(cmd capi.Cmd, name string, h Handle) func() int {
+// byName is how one kind of parent (a command, a target process, pool
+// options) hands handles to its children by name: its three C calls.
+type byName struct {
+	queue func(name string, q capi.Queue) int
+	conn  func(name string, c capi.Conn) int
+	fd    func(name string, fd int) int
+}
+
+// step is the configure step that hands h under name: a queue or
+// connection as such, any other object as its descriptor.
+func (b byName) step(name string, h Handle) func() int {
+	switch h := h.(type) {
+	case *Queue:
+		return func() int { return withHandle(&h.h, func(q uintptr) int { return b.queue(name, capi.Queue(q)) }) }
+	case *Conn:
+		return func() int { return withHandle(&h.h, func(c uintptr) int { return b.conn(name, capi.Conn(c)) }) }
+	}
 	return func() int {
 		fd, err := h.fileno()
 		if err != nil { // the only failure: the object was closed
 			return int(ErrClosed)
 		}
-		return capi.Mp_cmd_pass_fd(cmd, name, fd)
+		return b.fd(name, fd)
 	}
 }
 
-// inheritFd opens, in a program started by a Cmd with Pass, the object
-// passed under name: from gets the descriptor and owns it.
+// namedSteps are the steps of a set of handles by name, in name order.
+func (b byName) namedSteps(handles map[string]Handle) []func() int {
+	names := make([]string, 0, len(handles))
+	for name := range handles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	steps := make([]func() int, 0, len(names))
+	for _, name := range names {
+		steps = append(steps, b.step(name, handles[name]))
+	}
+	return steps
+}
+
+// inheritFd opens, in a child given it by name (Cmd.Pass,
+// Process.PassNamed, PoolOptions.Pass), the object passed under name:
+// from gets the descriptor and owns it.
 func inheritFd(op, name string, from func(fd int) int) error {
 	return check(op, func() int {
 		var fd int
@@ -35,7 +68,8 @@ func inheritFd(op, name string, from func(fd int) int) error {
 	})
 }
 
-// InheritLock opens the lock (or RLock) passed under name with Cmd.Pass.
+// InheritLock opens the lock (or RLock) passed under name with Cmd.Pass,
+// Process.PassNamed or PoolOptions.Pass.
 // Errors: ErrNotFound (nothing passed under name), ErrState (name holds a
 // queue or connection), ErrInvalid (not a lock).
 func InheritLock(name string) (*Lock, error) {

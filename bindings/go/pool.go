@@ -32,6 +32,12 @@ type PoolOptions struct {
 	Initializer       string // a registered task each worker runs once at start
 	InitArg           []byte // the initializer's argument
 	Threads           bool   // run tasks on threads of this process (multiprocessing.dummy)
+	// Pass hands objects to every worker by name, replacements included
+	// (Python's initargs with a Queue or Lock): the initializer, or any
+	// task, opens each with the Inherit function of its type
+	// (InheritQueue(name), InheritLock(name), ...). Not with Threads
+	// (ErrInvalid): a thread's initializer shares this process's objects.
+	Pass map[string]Handle
 }
 
 // NewPool starts a pool; opts nil means the defaults. Errors: ErrState
@@ -60,6 +66,11 @@ func NewPool(opts *PoolOptions) (*Pool, error) {
 	if opts.Initializer != "" {
 		steps = append(steps, func() int { return capi.Mp_pool_opts_set_initializer(o, opts.Initializer, opts.InitArg) })
 	}
+	steps = append(steps, byName{
+		queue: func(name string, q capi.Queue) int { return capi.Mp_pool_opts_pass_queue(o, name, q) },
+		conn:  func(name string, c capi.Conn) int { return capi.Mp_pool_opts_pass_conn(o, name, c) },
+		fd:    func(name string, fd int) int { return capi.Mp_pool_opts_pass_fd(o, name, fd) },
+	}.namedSteps(opts.Pass)...)
 	for _, f := range steps {
 		if err := check("pool options", f); err != nil {
 			return nil, err

@@ -40,8 +40,12 @@ func newProcess(p capi.Process, daemon bool) *Process {
 type ProcessOptions struct {
 	Name   string // the child's name (CurrentName there); default "Process-N"
 	Daemon bool   // killed when this process ends, however it ends
-	// Handles are passed to the child, which opens Handles[i] with the
-	// Open function of its type and index i (OpenQueue(0), ...).
+	// Pass hands objects to the child by name (the rule; see PassNamed):
+	// it opens each with the Inherit function of its type.
+	Pass map[string]Handle
+	// Handles are passed to the child by index: it opens Handles[i] with
+	// the Open function of its type and index i (OpenQueue(0), ...).
+	// Prefer Pass: names read better and survive reordering.
 	Handles []Handle
 }
 
@@ -97,7 +101,37 @@ func configure(p capi.Process, opts *ProcessOptions) error {
 			return err
 		}
 	}
+	for _, step := range processByName(p).namedSteps(opts.Pass) {
+		if err := check("process pass", step); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func processByName(p capi.Process) byName {
+	return byName{
+		queue: func(name string, q capi.Queue) int { return capi.Mp_process_pass_queue(p, name, q) },
+		conn:  func(name string, c capi.Conn) int { return capi.Mp_process_pass_conn(p, name, c) },
+		fd:    func(name string, fd int) int { return capi.Mp_process_pass_fd2(p, name, fd) },
+	}
+}
+
+// PassNamed hands an object to the not yet started child under name
+// (letters, digits, '_'; at most 64 objects in all): the child opens it
+// with the Inherit function of its type (InheritQueue(name),
+// InheritConn(name, flags), InheritLock(name), ...; in C mp_*_inherit, in
+// Ruby Multiproc::Queue.inherit), as a command's program does. Only that
+// child sees the name. The object may be closed after the call.
+// Errors: ErrInvalid (bad name, closed object), ErrExist (name already
+// passed), ErrState (already started), ErrNoSpace (too many).
+func (p *Process) PassNamed(name string, h Handle) error {
+	hp, err := p.h.use("process pass")
+	if err != nil {
+		return err
+	}
+	defer p.h.done()
+	return check("process pass", processByName(capi.Process(hp)).step(name, h))
 }
 
 func passFd(p capi.Process, h Handle) error {
@@ -109,7 +143,7 @@ func passFd(p capi.Process, h Handle) error {
 }
 
 // Pass hands one more object to the not yet started child and returns the
-// index the child opens it with.
+// index the child opens it with (by index; prefer PassNamed).
 func (p *Process) Pass(h Handle) (int, error) {
 	hp, err := p.h.use("process pass")
 	if err != nil {
@@ -122,6 +156,35 @@ func (p *Process) Pass(h Handle) (int, error) {
 	}
 	return call("process pass", func() int { return capi.Mp_process_pass_fd(capi.Process(hp), fd) })
 }
+
+// StartMethod is how the library starts a child that runs a target.
+type StartMethod int
+
+const (
+	// StartFork copies the process; never used by Go's own processes and
+	// pools (a forked Go runtime is not safe), only by C code in the program.
+	StartFork StartMethod = 0 // mp_start_method's values (TestSetStartMethod)
+	// StartSpawn executes the program again; Main runs the target.
+	StartSpawn StartMethod = 1
+)
+
+// SetStartMethod sets the process-wide default start method (Python's
+// multiprocessing.set_start_method): every later process and pool that
+// does not choose its own uses it. It is fixed once set or once the first
+// process or pool used it: a later call fails with ErrState unless force
+// is true, as Python raises unless force=True. Go's NewProcess and NewPool
+// always choose StartSpawn, so the setting matters to C code started from
+// this program; StartFork is refused with ErrInvalid for the same reason.
+func SetStartMethod(m StartMethod, force bool) error {
+	if m == StartFork {
+		return &Error{Code: ErrInvalid, Op: "set start method", Msg: "Go never forks: a forked Go runtime is not safe"}
+	}
+	return check("set start method", func() int { return capi.Mp_set_start_method(cMethod(m), boolInt(force)) })
+}
+
+// GetStartMethod is the process-wide default start method (Python's
+// get_start_method); asking does not fix it.
+func GetStartMethod() StartMethod { return StartMethod(capi.Mp_get_start_method()) }
 
 // Start starts the process. Errors: ErrState (already started, or Main
 // was not called).

@@ -142,6 +142,7 @@ func registerTestTargets() {
 		}
 	}
 	registerWaitTargets()
+	registerNamedTargets()
 	// Python's starmap function: add(a, b).
 	if err := RegisterStarTask("add", func(args [][]byte) ([]byte, error) {
 		sum := 0

@@ -364,13 +364,18 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms);
 MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 
 /* ------------------------------------------------------------------------
- * Handles passed to a command's child by name: the child's side. The
- * parent's side, mp_cmd_pass_queue(), mp_cmd_pass_conn() and
- * mp_cmd_pass_fd(), is declared in multiproc/command.h with the command.
+ * Handles passed to a child by name: the child's side. The parent's side
+ * is mp_cmd_pass_queue()/_conn()/_fd() for a command (multiproc/command.h),
+ * mp_process_pass_queue()/_conn()/_fd2() for a target process
+ * (multiproc/process.h) and mp_pool_opts_pass_queue()/_conn()/_fd() for a
+ * pool's workers (multiproc/pool.h). A target child looks in what its
+ * parent passed it (never what its own parent got); a command's program in
+ * its environment (MULTIPROC_HANDLE_<name>).
  * ---------------------------------------------------------------------- */
 
 /**
- * In a program started with mp_cmd_pass_fd(), a descriptor of the object
+ * In a child given a descriptor by name (mp_cmd_pass_fd(),
+ * mp_process_pass_fd2(), mp_pool_opts_pass_fd()), a descriptor of the object
  * passed under name: a close-on-exec duplicate that belongs to the caller
  * (give it to a *_from_fd() function, which takes it over, or close it).
  *
@@ -382,8 +387,9 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 MP_EXTERN int mp_fd_inherit(int *out, const char *name);
 
 /**
- * In a program started with mp_cmd_pass_queue(), open the queue passed
- * under name.
+ * In a child given a queue by name (mp_cmd_pass_queue(),
+ * mp_process_pass_queue(), mp_pool_opts_pass_queue()), open the queue
+ * passed under name.
  *
  * Errors: MP_EINVAL (NULL, bad name), MP_ENOENT (nothing passed under that
  * name), MP_ESTATE (the name holds another kind of handle), and those of
@@ -392,8 +398,9 @@ MP_EXTERN int mp_fd_inherit(int *out, const char *name);
 MP_EXTERN int mp_queue_inherit(mp_queue_t **out, const char *name);
 
 /**
- * In a program started with mp_cmd_pass_conn(), open the connection end
- * passed under name, readable and writable as flags says.
+ * In a child given a connection end by name (mp_cmd_pass_conn(),
+ * mp_process_pass_conn(), mp_pool_opts_pass_conn()), open the end passed
+ * under name, readable and writable as flags says.
  *
  * Errors: as mp_queue_inherit(). Since 0.1.
  */

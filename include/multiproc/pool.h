@@ -62,7 +62,8 @@ MP_EXTERN void mp_pool_opts_free(mp_pool_opts_t *opts);
  * MP_EINVAL (0 or above 1024). Since 0.1. */
 MP_EXTERN int mp_pool_opts_set_workers(mp_pool_opts_t *opts, unsigned workers);
 
-/** How worker processes start (default MP_START_FORK; MP_START_SPAWN needs
+/** How worker processes start (default: the process-wide one,
+ * mp_get_start_method(), read by mp_pool_new(); MP_START_SPAWN needs
  * mp_main()). Errors: MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_pool_opts_set_start_method(mp_pool_opts_t *opts, mp_start_method_t method);
 
@@ -78,6 +79,41 @@ MP_EXTERN int mp_pool_opts_set_max_tasks_per_worker(mp_pool_opts_t *opts, unsign
  */
 MP_EXTERN int mp_pool_opts_set_initializer(mp_pool_opts_t *opts, const char *task,
                                            const void *arg, size_t arg_len);
+
+/**
+ * Hand a queue to every worker of the pool under a name (Python's initargs
+ * with a Queue): the initializer (mp_pool_opts_set_initializer()), or any
+ * task, opens it with mp_queue_inherit(&q, name). Every worker gets it,
+ * with either start method, replacement workers included.
+ *
+ * @param name   1-64 characters of [A-Za-z0-9_]; copied.
+ * @param queue  borrowed: its descriptor is duplicated at once and kept by
+ *               the options and by each pool made from them.
+ * Errors: MP_EINVAL (NULL, bad name, not a live queue), MP_EEXIST (name
+ * already passed in these options), MP_ENOSPC (more than 62 handles),
+ * MP_ENOMEM, MP_ESYS. A thread pool (mp_pool_opts_set_threads()) given
+ * handles fails in mp_pool_new() with MP_EINVAL: its initializer runs in
+ * this process and takes the objects themselves. Never blocks. Since 0.4.
+ */
+MP_EXTERN int mp_pool_opts_pass_queue(mp_pool_opts_t *opts, const char *name,
+                                      mp_queue_t *queue);
+
+/**
+ * Hand a connection end to every worker under a name; a worker opens it
+ * with mp_conn_inherit(). Errors: as mp_pool_opts_pass_queue(); MP_EINVAL
+ * also for a closed end. Never blocks. Since 0.4.
+ */
+MP_EXTERN int mp_pool_opts_pass_conn(mp_pool_opts_t *opts, const char *name,
+                                     mp_conn_t *conn);
+
+/**
+ * Hand any open descriptor (a lock's: mp_lock_fileno(), …) to every worker
+ * under a name; a worker opens it with mp_fd_inherit() (then
+ * mp_lock_from_fd(), …). @param fd  duplicated at once.
+ * Errors: as mp_pool_opts_pass_queue(); MP_EINVAL also for fd < 0 or not
+ * open. Never blocks. Since 0.4.
+ */
+MP_EXTERN int mp_pool_opts_pass_fd(mp_pool_opts_t *opts, const char *name, int fd);
 
 /**
  * Run tasks on threads of this process instead of worker processes

@@ -84,8 +84,9 @@ MP_EXTERN int mp_process_set_name(mp_process_t *proc, const char *name);
 MP_EXTERN int mp_process_set_daemon(mp_process_t *proc, int enabled);
 
 /**
- * Choose the start method of a not yet started process (default
- * MP_START_FORK). MP_START_SPAWN requires that main() called mp_main().
+ * Choose the start method of a not yet started process (default: the
+ * process-wide one, mp_get_start_method(), read when it starts).
+ * MP_START_SPAWN requires that main() called mp_main().
  *
  * Errors: MP_EINVAL, MP_ESTATE (already started, or a command). Since 0.1.
  */
@@ -102,6 +103,73 @@ MP_EXTERN int mp_process_set_start_method(mp_process_t *proc,
  * command), MP_ENOSPC (more than 64 descriptors), MP_ESYS. Since 0.1.
  */
 MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd);
+
+/**
+ * Hand a queue to the child of a not yet started target process under a
+ * name (1-64 characters of [A-Za-z0-9_]); the child opens it with
+ * mp_queue_inherit(&q, name), as a command's program does (the by-name rule
+ * of docs/style.md). Works with both start methods. Only that child sees
+ * the name: a process it starts in turn gets only what it is passed.
+ *
+ * @param proc   a target process (mp_process_new()) not yet started.
+ * @param name   copied.
+ * @param queue  borrowed: its descriptor is duplicated at once, so the
+ *               caller may free the queue after this call.
+ * Errors: MP_EINVAL (NULL, bad name, not a live queue), MP_ESTATE (already
+ * started, or a command), MP_EEXIST (name already passed to this process),
+ * MP_ENOSPC (more than 64 descriptors, by index and by name together),
+ * MP_ENOMEM, MP_ESYS. Never blocks. Since 0.4.
+ */
+MP_EXTERN int mp_process_pass_queue(mp_process_t *proc, const char *name,
+                                    mp_queue_t *queue);
+
+/**
+ * Hand a connection end to the child of a not yet started target process
+ * under a name; the child opens it with mp_conn_inherit(&c, name, flags).
+ *
+ * @param conn  borrowed: its descriptor is duplicated at once.
+ * Errors: as mp_process_pass_queue(); MP_EINVAL also for a closed end.
+ * Never blocks. Since 0.4.
+ */
+MP_EXTERN int mp_process_pass_conn(mp_process_t *proc, const char *name,
+                                   mp_conn_t *conn);
+
+/**
+ * Hand any open descriptor (a lock's, a dict's: mp_lock_fileno(), …) to the
+ * child of a not yet started target process under a name; the child opens
+ * it with mp_fd_inherit(&fd, name) (then mp_lock_from_fd(), …). The by-name
+ * form of mp_process_pass_fd(), with the parameters of mp_cmd_pass_fd().
+ *
+ * @param fd  duplicated at once, so the caller may close it after this call.
+ * Errors: as mp_process_pass_queue(); MP_EINVAL also for fd < 0 or not
+ * open. Never blocks. Since 0.4.
+ */
+MP_EXTERN int mp_process_pass_fd2(mp_process_t *proc, const char *name, int fd);
+
+/**
+ * Set the process-wide default start method (Python's
+ * multiprocessing.set_start_method()): every later target process and
+ * worker pool that does not choose its own (mp_process_set_start_method(),
+ * mp_pool_opts_set_start_method()) uses it. The default is fixed once it is
+ * set or once the first process or pool has used it; a later call then
+ * fails with MP_ESTATE unless force is 1, as Python raises "context has
+ * already been set" unless force=True. Processes already created but not
+ * started take the method in force when they start.
+ *
+ * @param method  MP_START_FORK or MP_START_SPAWN (which needs mp_main()).
+ * @param force   0: fail if already fixed; 1: replace it.
+ * Errors: MP_EINVAL (unknown method, force not 0/1), MP_ESTATE (already
+ * fixed and force is 0; the message says by what). Thread-safe; never
+ * blocks. Since 0.4.
+ */
+MP_EXTERN int mp_set_start_method(mp_start_method_t method, int force);
+
+/**
+ * The process-wide default start method (Python's get_start_method()):
+ * MP_START_FORK until mp_set_start_method() changes it. Unlike Python's,
+ * asking does not fix it. Cannot fail. Thread-safe. Since 0.4.
+ */
+MP_EXTERN mp_start_method_t mp_get_start_method(void);
 
 /**
  * Start a process created by mp_process_new() (Python's start()).

@@ -5,8 +5,7 @@
 #include <cstring>
 
 #include "capi/guard.hpp"
-#include "ipc/conn.hpp"
-#include "ipc/queue.hpp"
+#include "capi/pass_api.hpp"
 #include "process/cmd.hpp"
 
 using namespace mp;
@@ -212,16 +211,14 @@ MP_EXTERN int mp_cmd_set_check(mp_cmd_t *cmd, int enabled) {
 
 MP_EXTERN int mp_cmd_pass_queue(mp_cmd_t *cmd, const char *name, mp_queue_t *queue) {
   const char *op = "mp_cmd_pass_queue";
-  MP_CHECK_ARG(queue && queue->magic == mp_queue::kMagic, op,
-               "queue is NULL or not a live mp_queue_t");
-  return pass_handle(cmd, name, "queue", queue->segment.fd(), op);
+  int fd = passed_queue_fd(queue, op);
+  return fd < 0 ? fd : pass_handle(cmd, name, "queue", fd, op);
 }
 
 MP_EXTERN int mp_cmd_pass_conn(mp_cmd_t *cmd, const char *name, mp_conn_t *conn) {
   const char *op = "mp_cmd_pass_conn";
-  MP_CHECK_ARG(conn && conn->magic == mp_conn::kMagic && conn->fd.valid(), op,
-               "conn is NULL, closed or not a live mp_conn_t");
-  return pass_handle(cmd, name, "conn", conn->fd.get(), op);
+  int fd = passed_conn_fd(conn, op);
+  return fd < 0 ? fd : pass_handle(cmd, name, "conn", fd, op);
 }
 
 MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd) {

@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "capi/guard.hpp"
+#include "capi/pass_api.hpp"
+#include "core/address.hpp"
 #include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "pool/pool.hpp"
@@ -115,6 +117,7 @@ MP_EXTERN int mp_pool_opts_set_start_method(mp_pool_opts_t *opts, mp_start_metho
   MP_CHECK_ARG(opts && (method == MP_START_FORK || method == MP_START_SPAWN),
                "mp_pool_opts_set_start_method", "opts is NULL or unknown start method");
   opts->method = mp_start_method_t(method);
+  opts->method_chosen = true;
   return MP_OK;
 }
 
@@ -141,6 +144,46 @@ MP_EXTERN int mp_pool_opts_set_threads(mp_pool_opts_t *opts, int enabled) {
                "opts is NULL or enabled is not 0/1");
   opts->threads = enabled == 1;
   return MP_OK;
+}
+
+// ---- handles the workers' initializer opens by name (mp_*_inherit()) ----
+
+namespace {
+
+int opts_pass(mp_pool_opts_t *opts, const char *name, const char *kind, int fd, const char *op) {
+  MP_CHECK_ARG(opts, op, "opts is NULL");
+  if (fd < 0) return fd;  // the handle's check failed and said why
+  MP_CHECK_ARG(valid_handle_name(name), op, "name must be 1-64 characters of [A-Za-z0-9_]");
+  for (const auto &p : opts->named)
+    if (p->name == name) return fail(MP_EEXIST, "%s: '%s' is already passed", op, name);
+  // A worker also gets its connection and the claim board by index.
+  if (opts->named.size() + 2 >= kMaxPassFds)
+    return fail(MP_ENOSPC, "%s: at most %zu handles", op, kMaxPassFds - 2);
+  return guarded(op, [&]() -> int {
+    Fd copy;
+    int r = dup_cloexec(copy, fd, 3, op);
+    if (r != MP_OK) return r;
+    opts->named.push_back(std::make_shared<const NamedPass>(NamedPass{name, kind, std::move(copy)}));
+    return MP_OK;
+  });
+}
+
+}  // namespace
+
+MP_EXTERN int mp_pool_opts_pass_queue(mp_pool_opts_t *opts, const char *name, mp_queue_t *queue) {
+  const char *op = "mp_pool_opts_pass_queue";
+  return opts_pass(opts, name, "queue", passed_queue_fd(queue, op), op);
+}
+
+MP_EXTERN int mp_pool_opts_pass_conn(mp_pool_opts_t *opts, const char *name, mp_conn_t *conn) {
+  const char *op = "mp_pool_opts_pass_conn";
+  return opts_pass(opts, name, "conn", passed_conn_fd(conn, op), op);
+}
+
+MP_EXTERN int mp_pool_opts_pass_fd(mp_pool_opts_t *opts, const char *name, int fd) {
+  const char *op = "mp_pool_opts_pass_fd";
+  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
+  return opts_pass(opts, name, "fd", fd, op);
 }
 
 MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts) {

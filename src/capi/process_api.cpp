@@ -6,6 +6,7 @@
 #include <string>
 
 #include "capi/guard.hpp"
+#include "capi/pass_api.hpp"
 #include "process/child.hpp"
 #include "process/cmd.hpp"
 #include "process/process.hpp"
@@ -14,8 +15,6 @@
 using namespace mp;
 
 namespace {
-
-constexpr size_t kMaxPassFds = 64;
 
 bool valid(const mp_process *p) { return p && p->magic == mp_process::kMagic; }
 
@@ -128,8 +127,10 @@ MP_EXTERN int mp_process_set_start_method(mp_process_t *proc,
                "unknown start method");
   std::lock_guard<std::mutex> lock(proc->mu);
   int r = check_configurable(proc, op);
-  if (r == MP_OK) proc->method = mp_start_method_t(method);
-  return r;
+  if (r != MP_OK) return r;
+  proc->method = mp_start_method_t(method);
+  proc->method_chosen = true;
+  return MP_OK;
 }
 
 MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd) {
@@ -140,7 +141,7 @@ MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd) {
     std::lock_guard<std::mutex> lock(proc->mu);
     int r = check_configurable(proc, op);
     if (r != MP_OK) return r;
-    if (proc->pass_fds.size() >= kMaxPassFds)
+    if (proc->pass_fds.size() + proc->named.size() >= kMaxPassFds)
       return fail(MP_ENOSPC, "%s: at most %zu descriptors", op, kMaxPassFds);
     Fd copy;
     r = dup_cloexec(copy, fd, 3, op);
@@ -149,6 +150,50 @@ MP_EXTERN int mp_process_pass_fd(mp_process_t *proc, int fd) {
     return int(proc->pass_fds.size() - 1);
   });
 }
+
+// ---- handles passed by name (the child opens them with mp_*_inherit()) ----
+
+namespace {
+
+int pass_by_name(mp_process_t *proc, const char *name, const char *kind, int fd,
+                 const char *op) {
+  MP_CHECK_PROC(proc, op);
+  if (fd < 0) return fd;  // the handle's check failed and said why
+  return guarded(op, [&]() -> int {
+    std::lock_guard<std::mutex> lock(proc->mu);
+    return pass_named(*proc, name, kind, fd, op);
+  });
+}
+
+}  // namespace
+
+MP_EXTERN int mp_process_pass_queue(mp_process_t *proc, const char *name, mp_queue_t *queue) {
+  const char *op = "mp_process_pass_queue";
+  return pass_by_name(proc, name, "queue", passed_queue_fd(queue, op), op);
+}
+
+MP_EXTERN int mp_process_pass_conn(mp_process_t *proc, const char *name, mp_conn_t *conn) {
+  const char *op = "mp_process_pass_conn";
+  return pass_by_name(proc, name, "conn", passed_conn_fd(conn, op), op);
+}
+
+MP_EXTERN int mp_process_pass_fd2(mp_process_t *proc, const char *name, int fd) {
+  const char *op = "mp_process_pass_fd2";
+  MP_CHECK_ARG(fd >= 0, op, "fd is negative");
+  return pass_by_name(proc, name, "fd", fd, op);
+}
+
+// ---- the process-wide default start method ----
+
+MP_EXTERN int mp_set_start_method(mp_start_method_t method_arg, int force) {
+  const char *op = "mp_set_start_method";
+  int method = enum_value(method_arg);
+  MP_CHECK_ARG(method == MP_START_FORK || method == MP_START_SPAWN, op, "unknown start method");
+  MP_CHECK_ARG(force == 0 || force == 1, op, "force is not 0/1");
+  return guarded(op, [&] { return set_default_start_method(mp_start_method_t(method), force); });
+}
+
+MP_EXTERN mp_start_method_t mp_get_start_method(void) { return default_start_method(); }
 
 MP_EXTERN int mp_process_start(mp_process_t *proc) {
   const char *op = "mp_process_start";

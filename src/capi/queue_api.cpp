@@ -1,5 +1,4 @@
-// Public entry points: mp_queue_*, and the child side of handles passed by
-// name (mp_*_inherit(); the parent side, mp_cmd_pass_*, is in cmd_api.cpp).
+// Public entry points: mp_queue_* (mp_queue_inherit is in inherit_api.cpp).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,29 +22,6 @@ bool valid(const mp_queue *q) { return q && q->magic == mp_queue::kMagic; }
 
 #define MP_CHECK_QUEUE(q, op) \
   MP_CHECK_ARG(valid(q), op, "queue is NULL or not a live mp_queue_t")
-
-// The descriptor passed under name as kind (a close-on-exec duplicate).
-int inherited_fd(int *out, const char *name, const char *kind, const char *op) {
-  MP_CHECK_ARG(valid_handle_name(name), op, "name must be 1-64 characters of [A-Za-z0-9_]");
-  std::string var = std::string(kHandleEnvPrefix) + name;
-  const char *value = getenv(var.c_str());
-  if (!value) return fail(MP_ENOENT, "%s: nothing was passed as '%s'", op, name);
-  size_t kind_len = strlen(kind);
-  if (strncmp(value, kind, kind_len) != 0 || value[kind_len] != ':')
-    return fail(MP_ESTATE, "%s: '%s' is not a %s (%s)", op, name, kind, value);
-  const char *digits = value + kind_len + 1;
-  char *end;
-  long fd = strtol(digits, &end, 10);
-  // Only decimal digits: strtol alone takes "" as 0 and allows " +5".
-  if (*digits < '0' || *digits > '9' || *end || fd < 0 || fd > INT_MAX)
-    return fail(MP_EINVAL, "%s: malformed %s=%s", op, var.c_str(), value);
-  fcntl(int(fd), F_SETFD, FD_CLOEXEC);  // never reaches a grandchild
-  Fd copy;
-  int r = dup_cloexec(copy, int(fd), 0, op);
-  if (r != MP_OK) return r;
-  *out = copy.release();
-  return MP_OK;
-}
 
 int open_queue(mp_queue_t **out, int fd) {
   std::unique_ptr<mp_queue> q(new mp_queue());
@@ -216,38 +192,6 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue) {
   queue_release(*queue);
   queue->magic = 0;
   delete queue;
-}
-
-MP_EXTERN int mp_fd_inherit(int *out, const char *name) {
-  const char *op = "mp_fd_inherit";
-  MP_CHECK_ARG(out, op, "out is NULL");
-  *out = -1;
-  return guarded(op, [&] { return inherited_fd(out, name, "fd", op); });
-}
-
-MP_EXTERN int mp_queue_inherit(mp_queue_t **out, const char *name) {
-  const char *op = "mp_queue_inherit";
-  MP_CHECK_ARG(out, op, "out is NULL");
-  *out = nullptr;
-  return guarded(op, [&]() -> int {
-    int fd;
-    int r = inherited_fd(&fd, name, "queue", op);
-    return r != MP_OK ? r : open_queue(out, fd);
-  });
-}
-
-MP_EXTERN int mp_conn_inherit(mp_conn_t **out, const char *name, int flags) {
-  const char *op = "mp_conn_inherit";
-  MP_CHECK_ARG(out, op, "out is NULL");
-  *out = nullptr;
-  return guarded(op, [&]() -> int {
-    int fd;
-    int r = inherited_fd(&fd, name, "conn", op);
-    if (r != MP_OK) return r;
-    r = mp_conn_from_fd(out, fd, flags);
-    if (r != MP_OK) close(fd);
-    return r;
-  });
 }
 
 }  // extern "C"

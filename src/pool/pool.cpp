@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "ipc/conn.hpp"
 #include "pool/schedule.hpp"
+#include "process/process.hpp"
 #include "process/target.hpp"
 
 namespace mp {
@@ -138,6 +139,11 @@ int start_worker_process(mp_pool &pool, Worker *w) {
   if (r == MP_OK) r = mp_process_set_start_method(proc, pool.opts.method);
   if (r == MP_OK) r = mp_process_pass_fd(proc, mp_conn_fileno(theirs)) < 0 ? MP_ESYS : MP_OK;
   if (r == MP_OK) r = mp_process_pass_fd(proc, pool.board.fd()) < 0 ? MP_ESYS : MP_OK;
+  for (size_t i = 0; r == MP_OK && i < pool.opts.named.size(); ++i) {
+    const NamedPass &p = *pool.opts.named[i];
+    std::lock_guard<std::mutex> lock(proc->mu);
+    r = pass_named(*proc, p.name.c_str(), p.kind.c_str(), p.fd.get(), "pool: start worker");
+  }
   board_reset(w);
   if (r == MP_OK) r = mp_process_start(proc);
   mp_conn_free(theirs);  // the worker has its copy
@@ -441,6 +447,11 @@ int start_failed(mp_pool &pool, int rc) {
 int pool_start(mp_pool &pool) {
   // A spawned worker re-executes the program: without mp_main() it would
   // run the program's main() instead of the worker loop.
+  if (!pool.opts.method_chosen && !pool.opts.threads) pool.opts.method = use_default_start_method();
+  if (pool.opts.threads && !pool.opts.named.empty())
+    return start_failed(pool, fail(MP_EINVAL, "pool: a thread pool's initializer runs in this "
+                                              "process: give it the objects themselves, not "
+                                              "handles passed by name"));
   if (!pool.opts.threads && pool.opts.method == MP_START_SPAWN && !spawn_image_known())
     return start_failed(pool, fail(MP_ESTATE, "pool: MP_START_SPAWN workers need mp_main() at "
                                               "the top of main()"));

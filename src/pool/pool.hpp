@@ -17,12 +17,17 @@
 #include "ipc/shm.hpp"
 #include "multiproc.h"
 #include "pool/protocol.hpp"
+#include "process/named.hpp"
 
 struct mp_iter_feed;
 
 struct mp_pool_opts {
   unsigned workers = 0;  // 0: mp_cpu_count()
   mp_start_method_t method = MP_START_FORK;
+  bool method_chosen = false;  // else the process-wide default at mp_pool_new
+  // Handed to every worker (replacements too) by name; shared between
+  // copies of the options, so a pool keeps them while it lives.
+  std::vector<std::shared_ptr<const mp::NamedPass>> named;
   unsigned max_tasks = 0;
   std::string init_task;
   std::string init_arg;

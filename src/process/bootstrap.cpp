@@ -3,15 +3,19 @@
 #include <cstdint>
 #include <cstring>
 
+#include <set>
+
+#include "core/address.hpp"
 #include "core/error.hpp"
 #include "process/target.hpp"
 
 namespace mp {
 namespace {
 
-// 2 (0.2): parent_name at the end. A child of another version says "bad
-// magic" instead of misreading the fields.
-constexpr char kMagic[4] = {'M', 'P', 'B', '2'};
+// 2 (0.2): parent_name at the end; 3 (0.4): the handles passed by name.
+// A child of another version says "bad magic" instead of misreading the
+// fields.
+constexpr char kMagic[4] = {'M', 'P', 'B', '3'};
 constexpr uint32_t kMaxName = 255;
 
 void put_u32(std::string &s, uint32_t v) {
@@ -63,8 +67,33 @@ std::string encode_bootstrap(const Bootstrap &b) {
   put_u32(s, b.daemon);
   put_u32(s, b.nfds);
   put_str(s, b.parent_name);
+  put_u32(s, uint32_t(b.named.size()));
+  for (const NamedSlot &n : b.named) {
+    put_str(s, n.name);
+    put_str(s, n.kind);
+  }
   return s;
 }
+
+namespace {
+
+// The named list: valid, distinct names of known kinds, no more than the
+// descriptors a child may get.
+bool read_named(Reader &r, std::vector<NamedSlot> &out, uint32_t nfds) {
+  uint32_t n;
+  if (!r.u32(&n) || n > kMaxPassFds - nfds) return false;
+  std::set<std::string> seen;
+  out.assign(n, NamedSlot{});
+  for (NamedSlot &slot : out) {
+    if (!r.str(&slot.name, 64) || !r.str(&slot.kind, 8)) return false;
+    if (slot.name.find('\0') != std::string::npos || !valid_handle_name(slot.name.c_str()) ||
+        !valid_handle_kind(slot.kind) || !seen.insert(slot.name).second)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int decode_bootstrap(Bootstrap &out, const std::string &wire) {
   Reader r(wire);
@@ -73,10 +102,16 @@ int decode_bootstrap(Bootstrap &out, const std::string &wire) {
       !r.str(&out.arg, UINT32_MAX) || !r.u32(&out.parent_pid) ||
       !r.u32(&out.daemon) || !r.u32(&out.nfds) || !r.str(&out.parent_name, kMaxName))
     return fail(MP_EINVAL, "bootstrap: truncated or malformed message");
-  if (!r.at_end()) return fail(MP_EINVAL, "bootstrap: trailing bytes");
-  if (out.nfds > 64 || out.daemon > 1)
+  if (out.nfds > kMaxPassFds || out.daemon > 1)
     return fail(MP_EINVAL, "bootstrap: field out of range");
+  if (!read_named(r, out.named, out.nfds))
+    return fail(MP_EINVAL, "bootstrap: truncated or malformed list of named handles");
+  if (!r.at_end()) return fail(MP_EINVAL, "bootstrap: trailing bytes");
   return MP_OK;
+}
+
+bool valid_handle_kind(const std::string &kind) {
+  return kind == "queue" || kind == "conn" || kind == "fd";
 }
 
 }  // namespace mp

@@ -11,6 +11,7 @@
 #include "core/fd.hpp"
 #include "multiproc.h"
 #include "process/child.hpp"
+#include "process/named.hpp"
 
 struct mp_process {
   static constexpr uint32_t kMagic = 0x4d505052;  // "MPPR"
@@ -25,7 +26,9 @@ struct mp_process {
   std::string arg;
   bool daemon = false;
   mp_start_method_t method = MP_START_FORK;
+  bool method_chosen = false;  // else the process-wide default at start
   std::vector<mp::Fd> pass_fds;
+  std::vector<mp::NamedPass> named;
 
   // Parent ends of the pipes of a command (invalid when not a pipe).
   mp::Fd stdio[3];
@@ -42,6 +45,16 @@ int spawn_command(mp_process **out, const mp_cmd &cmd);
 int new_target_process(mp_process **out, const char *target, const void *arg,
                        size_t arg_len);
 int start_target_process(mp_process &proc);
+// Give a not yet started target process a duplicate of fd under name, as
+// kind ("queue", "conn", "fd"); proc.mu held by the caller.
+int pass_named(mp_process &proc, const char *name, const char *kind, int fd, const char *op);
+
+// The process-wide default start method (mp_set_start_method), and the
+// one a process or pool that did not choose its own uses: the first such
+// use fixes the default, as Python's first Process does.
+int set_default_start_method(mp_start_method_t method, bool force);
+mp_start_method_t default_start_method();
+mp_start_method_t use_default_start_method();
 
 // Stdio of a running command.
 int process_write(mp_process &proc, const void *buf, size_t len,

@@ -79,10 +79,14 @@ int read_all(std::string &out, int fd) {
   self.name = b.name;
   self.parent_pid = int(b.parent_pid);
   self.parent_name = b.parent_name;
-  for (uint32_t i = 0; i < b.nfds; ++i) {
-    int passed = kBootstrapFd + 1 + int(i);
+  int passed = kBootstrapFd + 1;
+  for (uint32_t i = 0; i < b.nfds; ++i, ++passed) {
     fcntl(passed, F_SETFD, FD_CLOEXEC);
     self.fds.push_back(passed);
+  }
+  for (const NamedSlot &slot : b.named) {
+    fcntl(passed, F_SETFD, FD_CLOEXEC);
+    self.named.push_back(NamedFd{slot.name, slot.kind, passed++});
   }
   Target t;
   if (!lookup_target(b.target, &t)) {

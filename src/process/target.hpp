@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "process/named.hpp"
 #include "multiproc.h"
 
 namespace mp {
@@ -19,6 +20,9 @@ struct SelfInfo {
   int parent_pid = 0;
   std::string parent_name;  // the parent's name when it started this one
   std::vector<int> fds;  // mp_child_fd()
+  // Passed by name, filled before the target runs. Consulted before the
+  // environment; a child this one starts gets only its own table.
+  std::vector<NamedFd> named;
 };
 SelfInfo &self_info();
 
@@ -45,10 +49,15 @@ bool lookup_target(const std::string &name, Target *out);
 constexpr const char *kBootstrapEnv = "MULTIPROC_BOOTSTRAP_FD";
 constexpr int kBootstrapFd = 3;
 
-// Bootstrap wire format (version 2), all integers little-endian u32 with
-// length-prefixed strings:  "MPB2" | target | name | arg | parent_pid |
-// daemon | nfds | parent_name. Passed descriptors sit at
-// kBootstrapFd + 1 + i.
+// Bootstrap wire format (version 3), all integers little-endian u32 with
+// length-prefixed strings:  "MPB3" | target | name | arg | parent_pid |
+// daemon | nfds | parent_name | nnamed | (name | kind) * nnamed. The
+// descriptors passed by index sit at kBootstrapFd + 1 + i, those passed
+// by name after them, in the order of the list.
+struct NamedSlot {
+  std::string name;
+  std::string kind;
+};
 struct Bootstrap {
   std::string target;
   std::string name;
@@ -57,6 +66,7 @@ struct Bootstrap {
   uint32_t daemon = 0;
   uint32_t nfds = 0;
   std::string parent_name;
+  std::vector<NamedSlot> named;
 };
 std::string encode_bootstrap(const Bootstrap &b);
 // MP_OK, or MP_EINVAL for a truncated or malformed message.

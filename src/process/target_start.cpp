@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <mutex>
 #include <new>
 
+#include "core/address.hpp"
 #include "core/error.hpp"
 #include "process/process.hpp"
 #include "process/spawn.hpp"
@@ -20,6 +22,20 @@ namespace {
 
 std::atomic<int> g_process_counter{0};
 
+// The process-wide default start method; fixed once set or first used.
+struct DefaultMethod {
+  std::mutex mu;
+  mp_start_method_t method = MP_START_FORK;
+  const char *fixed_by = nullptr;  // why it may no longer change
+};
+
+DefaultMethod &default_method() {
+  static DefaultMethod *d = new DefaultMethod();  // used until exit
+  return *d;
+}
+
+const char *method_name(mp_start_method_t m) { return m == MP_START_SPAWN ? "spawn" : "fork"; }
+
 // Runs in the forked child: become the target's process, never return.
 [[noreturn]] void become_forked_child(const mp_process &proc,
                                       const Target &target, int parent_pid) {
@@ -30,6 +46,8 @@ std::atomic<int> g_process_counter{0};
   self.parent_pid = parent_pid;
   self.fds.clear();
   for (const Fd &fd : proc.pass_fds) self.fds.push_back(fd.get());
+  self.named.clear();  // the parent's own names stay with the parent
+  for (const NamedPass &p : proc.named) self.named.push_back(NamedFd{p.name, p.kind, p.fd.get()});
   run_target_and_exit(target, proc.arg);
 }
 
@@ -80,12 +98,17 @@ int start_spawned(mp_process &proc) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     return fail_errno("start: socketpair", "", errno);
   Fd mine(pair[0]), theirs(pair[1]);
-  // Sources for the child's descriptors 3, 4, …, numbered above them all.
-  int first_free = kBootstrapFd + 1 + int(proc.pass_fds.size());
-  std::vector<Fd> sources(1 + proc.pass_fds.size());
+  // Sources for the child's descriptors 3, 4, …, numbered above them all:
+  // the bootstrap, those passed by index, then those passed by name.
+  size_t npassed = proc.pass_fds.size() + proc.named.size();
+  int first_free = kBootstrapFd + 1 + int(npassed);
+  std::vector<Fd> sources(1 + npassed);
   int r = dup_cloexec(sources[0], theirs.get(), first_free, "start: bootstrap");
   for (size_t i = 0; r == MP_OK && i < proc.pass_fds.size(); ++i)
     r = dup_cloexec(sources[1 + i], proc.pass_fds[i].get(), first_free, "start: pass fd");
+  for (size_t i = 0; r == MP_OK && i < proc.named.size(); ++i)
+    r = dup_cloexec(sources[1 + proc.pass_fds.size() + i], proc.named[i].fd.get(), first_free,
+                    "start: pass by name");
   if (r != MP_OK) return r;
   ExecPlan plan = spawn_plan(proc, sources);
   r = launch_child(&proc.child, proc.daemon, false,
@@ -101,6 +124,7 @@ int start_spawned(mp_process &proc) {
   b.parent_name = self_info().name;
   b.daemon = proc.daemon ? 1 : 0;
   b.nfds = uint32_t(proc.pass_fds.size());
+  for (const NamedPass &p : proc.named) b.named.push_back(NamedSlot{p.name, p.kind});
   return send_bootstrap(mine.get(), encode_bootstrap(b));
 }
 
@@ -120,16 +144,60 @@ int new_target_process(mp_process **out, const char *target, const void *arg,
   return MP_OK;
 }
 
+int set_default_start_method(mp_start_method_t method, bool force) {
+  DefaultMethod &d = default_method();
+  std::lock_guard<std::mutex> lock(d.mu);
+  if (d.fixed_by && !force)
+    return fail(MP_ESTATE,
+                "mp_set_start_method: the start method is already fixed (%s, %s); "
+                "pass force=1 to change it",
+                method_name(d.method), d.fixed_by);
+  d.method = method;
+  d.fixed_by = "set by mp_set_start_method";
+  return MP_OK;
+}
+
+mp_start_method_t default_start_method() {
+  DefaultMethod &d = default_method();
+  std::lock_guard<std::mutex> lock(d.mu);
+  return d.method;
+}
+
+mp_start_method_t use_default_start_method() {
+  DefaultMethod &d = default_method();
+  std::lock_guard<std::mutex> lock(d.mu);
+  if (!d.fixed_by) d.fixed_by = "used by an earlier process or pool";
+  return d.method;
+}
+
+int pass_named(mp_process &proc, const char *name, const char *kind, int fd, const char *op) {
+  if (!valid_handle_name(name))
+    return fail(MP_EINVAL, "%s: name must be 1-64 characters of [A-Za-z0-9_]", op);
+  if (proc.kind != mp_process::Kind::Target || proc.child)
+    return fail(MP_ESTATE, "%s: only a target process not yet started takes handles", op);
+  for (const NamedPass &p : proc.named)
+    if (p.name == name) return fail(MP_EEXIST, "%s: '%s' is already passed", op, name);
+  if (proc.pass_fds.size() + proc.named.size() >= kMaxPassFds)
+    return fail(MP_ENOSPC, "%s: at most %zu descriptors", op, kMaxPassFds);
+  Fd copy;
+  int r = dup_cloexec(copy, fd, 3, op);
+  if (r != MP_OK) return r;
+  proc.named.push_back(NamedPass{name, kind, std::move(copy)});
+  return MP_OK;
+}
+
 int start_target_process(mp_process &proc) {
   std::lock_guard<std::mutex> lock(proc.mu);
   if (proc.child) return fail(MP_ESTATE, "start: the process was already started");
   Target t;
   if (!lookup_target(proc.target, &t))
     return fail(MP_ENOENT, "start: no target registered as '%s'", proc.target.c_str());
+  if (!proc.method_chosen) proc.method = use_default_start_method();
   int r = proc.method == MP_START_SPAWN ? start_spawned(proc) : start_forked(proc, t);
   if (proc.child) {
     track_for_exit(proc.child);
     proc.pass_fds.clear();  // the child has its copies
+    proc.named.clear();
   }
   return r;
 }

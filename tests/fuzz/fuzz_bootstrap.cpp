@@ -1,7 +1,9 @@
 // The spawn bootstrap message (src/process/bootstrap.cpp): what a spawned
 // child reads from the descriptor named by MULTIPROC_BOOTSTRAP_FD before it
-// runs anything. Any bytes give MP_OK or MP_EINVAL with a message, and a
-// message the decoder accepts is exactly what the encoder writes for it.
+// runs anything. Any bytes give MP_OK or MP_EINVAL with a message, a
+// message the decoder accepts is exactly what the encoder writes for it,
+// and its handles passed by name have valid names and kinds, within the
+// limit of descriptors.
 #include "fuzz.hpp"
 #include "process/target.hpp"
 
@@ -16,6 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   FUZZ_CHECK(b.target.size() <= 255 && b.name.size() <= 255);
   FUZZ_CHECK(b.nfds <= 64 && b.daemon <= 1);
+  FUZZ_CHECK(b.nfds + b.named.size() <= 64);
+  for (const mp::NamedSlot &n : b.named)
+    FUZZ_CHECK(!n.name.empty() && n.name.size() <= 64 && mp::valid_handle_kind(n.kind));
   FUZZ_CHECK(mp::encode_bootstrap(b) == wire);
   return 0;
 }

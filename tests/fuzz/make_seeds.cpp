@@ -46,6 +46,10 @@ void bootstrap() {
   b.nfds = 64;
   b.arg.assign(300, 'a');
   put("bootstrap", "daemon", mp::encode_bootstrap(b));
+  b.daemon = 0;
+  b.nfds = 2;
+  b.named = {{"jobs", "queue"}, {"back", "conn"}, {"lock_1", "fd"}};
+  put("bootstrap", "named", mp::encode_bootstrap(b));
 }
 
 void pool() {

@@ -44,6 +44,7 @@ static struct fixtures {
   mp_dict_t *dict;
   mp_dict_iter_t *iter;
   mp_pool_opts_t *opts;
+  mp_pool_opts_t *opts_passed; /* "q1" passed */
   mp_pool_t *pool, *closed_pool;
   mp_result_t *result;    /* a finished apply_async */
   mp_iter_t *imap;
@@ -182,6 +183,7 @@ static mp_dict_iter_t *o_iter;
 static mp_result_t *o_result;
 static mp_iter_t *o_imap;
 static void *o_buf;
+static mp_pool_t *o_pool; /* stays NULL: every row that sets it fails */
 static size_t o_len;
 static int o_int;
 
@@ -380,6 +382,30 @@ static const int64_t k_eight = 8;
   X(E, pass_fd_negative, MP_EINVAL, mp_process_pass_fd(F.unstarted, -1))      \
   X(E, pass_fd_closed, MP_EINVAL, mp_process_pass_fd(F.unstarted, 100000))    \
   X(E, pass_fd_started, MP_ESTATE, mp_process_pass_fd(F.done, 0))             \
+  X(E, proc_pass_queue_null, MP_EINVAL, mp_process_pass_queue(NULL, "q", F.queue)) \
+  X(E, proc_pass_queue_null_name, MP_EINVAL, mp_process_pass_queue(F.unstarted, NULL, F.queue)) \
+  X(E, proc_pass_queue_bad_name, MP_EINVAL, mp_process_pass_queue(F.unstarted, "a-b", F.queue)) \
+  X(E, proc_pass_queue_long_name, MP_EINVAL,                                 \
+    mp_process_pass_queue(F.unstarted, k_long_name, F.queue))                 \
+  X(E, proc_pass_queue_null_queue, MP_EINVAL, mp_process_pass_queue(F.unstarted, "q", NULL)) \
+  X(E, proc_pass_queue_garbage, MP_EINVAL,                                   \
+    mp_process_pass_queue(F.unstarted, "q", GARBAGE(mp_queue_t)))             \
+  X(E, proc_pass_queue_started, MP_ESTATE, mp_process_pass_queue(F.done, "q", F.queue)) \
+  X(E, proc_pass_queue_twice, MP_EEXIST, mp_process_pass_queue(F.unstarted, "q1", F.queue)) \
+  X(E, proc_pass_conn_null, MP_EINVAL, mp_process_pass_conn(NULL, "c", F.a))  \
+  X(E, proc_pass_conn_bad_name, MP_EINVAL, mp_process_pass_conn(F.unstarted, "", F.a)) \
+  X(E, proc_pass_conn_closed, MP_EINVAL,                                     \
+    mp_process_pass_conn(F.unstarted, "c", F.closed_conn))                    \
+  X(E, proc_pass_conn_started, MP_ESTATE, mp_process_pass_conn(F.done, "c", F.a)) \
+  X(E, proc_pass_fd2_null, MP_EINVAL, mp_process_pass_fd2(NULL, "f", F.devnull)) \
+  X(E, proc_pass_fd2_negative, MP_EINVAL, mp_process_pass_fd2(F.unstarted, "f", -1)) \
+  X(E, proc_pass_fd2_closed, MP_EINVAL, mp_process_pass_fd2(F.unstarted, "f", 100000)) \
+  X(E, proc_pass_fd2_bad_name, MP_EINVAL, mp_process_pass_fd2(F.unstarted, "f.g", F.devnull)) \
+  X(E, proc_pass_fd2_twice, MP_EEXIST, mp_process_pass_fd2(F.unstarted, "q1", F.devnull)) \
+  X(E, set_start_method_default_bad, MP_EINVAL, mp_set_start_method((mp_start_method_t)7, 1)) \
+  X(E, set_start_method_default_force_2, MP_EINVAL, mp_set_start_method(MP_START_FORK, 2)) \
+  X(E, set_start_method_default_fixed, MP_ESTATE, mp_set_start_method(MP_START_FORK, 0)) \
+  X(V, get_start_method, MP_START_FORK, mp_get_start_method())                \
   X(E, start_null, MP_EINVAL, mp_process_start(NULL))                         \
   X(E, start_garbage, MP_EINVAL, mp_process_start(GARBAGE(mp_process_t)))     \
   X(E, start_twice, MP_ESTATE, mp_process_start(F.done))                      \
@@ -788,6 +814,21 @@ static const int64_t k_eight = 8;
     mp_pool_opts_set_initializer(F.opts, "bad_echo", NULL, 3))                \
   X(E, opts_threads_null, MP_EINVAL, mp_pool_opts_set_threads(NULL, 1))       \
   X(E, opts_threads_2, MP_EINVAL, mp_pool_opts_set_threads(F.opts, 2))        \
+  X(E, opts_pass_queue_null, MP_EINVAL, mp_pool_opts_pass_queue(NULL, "q", F.queue)) \
+  X(E, opts_pass_queue_bad_name, MP_EINVAL, mp_pool_opts_pass_queue(F.opts, "a b", F.queue)) \
+  X(E, opts_pass_queue_null_name, MP_EINVAL, mp_pool_opts_pass_queue(F.opts, NULL, F.queue)) \
+  X(E, opts_pass_queue_null_queue, MP_EINVAL, mp_pool_opts_pass_queue(F.opts, "q", NULL)) \
+  X(E, opts_pass_queue_garbage, MP_EINVAL,                                   \
+    mp_pool_opts_pass_queue(F.opts, "q", GARBAGE(mp_queue_t)))                \
+  X(E, opts_pass_queue_twice, MP_EEXIST, mp_pool_opts_pass_queue(F.opts_passed, "q1", F.queue)) \
+  X(E, opts_pass_conn_null, MP_EINVAL, mp_pool_opts_pass_conn(NULL, "c", F.a)) \
+  X(E, opts_pass_conn_closed, MP_EINVAL, mp_pool_opts_pass_conn(F.opts, "c", F.closed_conn)) \
+  X(E, opts_pass_conn_twice, MP_EEXIST, mp_pool_opts_pass_conn(F.opts_passed, "q1", F.a)) \
+  X(E, opts_pass_fd_null, MP_EINVAL, mp_pool_opts_pass_fd(NULL, "f", F.devnull)) \
+  X(E, opts_pass_fd_negative, MP_EINVAL, mp_pool_opts_pass_fd(F.opts, "f", -1)) \
+  X(E, opts_pass_fd_closed, MP_EINVAL, mp_pool_opts_pass_fd(F.opts, "f", 100000)) \
+  X(E, opts_pass_fd_long_name, MP_EINVAL, mp_pool_opts_pass_fd(F.opts, k_long_name, F.devnull)) \
+  X(E, pool_new_thread_with_names, MP_EINVAL, mp_pool_new(&o_pool, F.opts_passed)) \
   X(E, pool_new_null, MP_EINVAL, mp_pool_new(NULL, NULL))                     \
   X(E, apply_null_out, MP_EINVAL, mp_pool_apply(NULL, &o_len, F.pool, "bad_echo", "x", 1)) \
   X(E, apply_null_pool, MP_EINVAL, mp_pool_apply(&o_buf, &o_len, NULL, "bad_echo", "x", 1)) \
@@ -1003,6 +1044,10 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_pool_opts_set_workers(F.opts, 1));
   MP_ASSERT_OK(mp_pool_new(&F.pool, F.opts));
   MP_ASSERT_OK(mp_pool_new(&F.closed_pool, F.opts));
+  MP_ASSERT_OK(mp_pool_opts_new(&F.opts_passed));
+  MP_ASSERT_OK(mp_pool_opts_set_threads(F.opts_passed, 1));
+  MP_ASSERT_OK(mp_pool_opts_pass_queue(F.opts_passed, "q1", F.queue));
+  MP_ASSERT_OK(mp_process_pass_queue(F.unstarted, "q1", F.queue));
   MP_ASSERT_OK(mp_pool_close(F.closed_pool));
   MP_ASSERT_OK(mp_pool_apply_async(&F.result, F.pool, "bad_echo", "r", 1, NULL, NULL, NULL));
   MP_ASSERT_OK(mp_result_wait(F.result, 30000));
@@ -1019,6 +1064,7 @@ static int teardown(void **state) {
   mp_pool_free(F.closed_pool);
   mp_pool_free(F.pool);
   mp_pool_opts_free(F.opts);
+  mp_pool_opts_free(F.opts_passed);
   mp_dict_iter_free(F.iter);
   mp_dict_free(F.dict);
   mp_value_free(F.v_locked);

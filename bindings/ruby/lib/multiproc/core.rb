@@ -109,6 +109,32 @@ module Multiproc
       N.mp_cpu_count
     end
 
+    START_METHODS = { fork: N::MP_START_FORK, spawn: N::MP_START_SPAWN }.freeze
+
+    # The process-wide default start method (Python's set_start_method):
+    # used by every later process and pool that does not choose its own.
+    # Fixed once set or first used: a second call raises StateError
+    # unless force: true (Python raises unless force=True). Ruby's own
+    # children always choose (a block forks with Ruby's fork, target: and
+    # pools spawn), so this matters to C code in the program; :fork is
+    # refused (InvalidArgumentError): a fork from C under the running VM
+    # is not safe.
+    def set_start_method(method, force: false)
+      code = START_METHODS.fetch(method.to_sym) do
+        raise InvalidArgumentError, "set_start_method: :fork or :spawn, not #{method.inspect}"
+      end
+      if method.to_sym == :fork
+        raise InvalidArgumentError, "set_start_method: Ruby never forks from C (the VM would not survive it)"
+      end
+      check(N.mp_set_start_method(code, force ? 1 : 0), "set_start_method")
+      nil
+    end
+
+    # :fork or :spawn (Python's get_start_method); asking does not fix it.
+    def get_start_method
+      START_METHODS.key(N.mp_get_start_method)
+    end
+
     def version
       N.mp_version
     end

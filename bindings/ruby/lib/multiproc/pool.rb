@@ -27,6 +27,19 @@ module Multiproc
     # joins it. If the block raised (or was left by throw, Timeout or
     # Thread#kill) the pool is terminated and the block's own exception
     # goes on: an error of the cleanup never replaces it.
+    # Hand obj to every worker of pool options opts under name.
+    def self.pass_named(opts, name, obj) # :nodoc:
+      case obj
+      when Queue then N.mp_pool_opts_pass_queue(opts, name, obj.ptr)
+      when Connection then N.mp_pool_opts_pass_conn(opts, name, obj.ptr)
+      when Handle
+        raise TypeError, "a #{obj.class} cannot be passed to a pool" unless obj.class.c_fileno
+
+        N.mp_pool_opts_pass_fd(opts, name, obj.fileno)
+      else raise TypeError, "only a multiproc object can be passed to a pool, not #{obj.class}"
+      end
+    end
+
     def self.new(*args, **kw)
       pool = super
       return pool unless block_given?
@@ -47,7 +60,11 @@ module Multiproc
       result
     end
 
-    def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil)
+    # pass: { name => object } hands shared objects to every worker by
+    # name, replacements included (Python's initargs with a Queue or
+    # Lock): the initializer, or any task, opens them with Queue.inherit,
+    # Lock.inherit, ... (see Process#pass).
+    def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil, pass: {})
       unless Multiproc.main_called?
         raise StateError.new("Pool workers re-execute the script: call Multiproc.main at its top, " \
                              "after Multiproc.task")
@@ -67,6 +84,7 @@ module Multiproc
           Multiproc.check(N.mp_pool_opts_set_initializer(opts, initializer.to_s, Pool.splat(initargs)),
                           "Pool initializer")
         end
+        pass.each { |n, obj| Multiproc.check(Pool.pass_named(opts, n.to_s, obj), "Pool.new pass #{n}") }
         $stdout.flush
         $stderr.flush
         _rc, @pool = Multiproc.call_out(N.mp_pool_new(opts), "Pool.new")
@@ -206,6 +224,22 @@ module Multiproc
       nil
     end
 
+    # Release this process's handle on the pool now rather than at garbage
+    # collection (the one name in every class, see Handle#release_handle).
+    # The pool lives in this process alone, so its workers are ended as
+    # by terminate; its methods raise ClosedError afterwards. Releasing
+    # again does nothing.
+    def release_handle
+      return unless @pool
+
+      ptr = @pool
+      @pool = nil
+      @joined = true
+      ObjectSpace.undefine_finalizer(self)
+      N.mp_pool_free(ptr)
+      nil
+    end
+
     # terminate for a block that is being left by its own exception, which
     # must win: a failure here is dropped.
     def __terminate_quietly # :nodoc:
@@ -291,6 +325,20 @@ module Multiproc
       ObjectSpace.define_finalizer(self, Handle.finalizer([res], :mp_result_free, ::Process.pid))
     end
 
+    # Release this process's handle on the result now rather than at
+    # garbage collection (the one name in every class, see
+    # Handle#release_handle); the pool keeps what it needs. Its methods
+    # raise ClosedError afterwards; releasing again does nothing.
+    def release_handle
+      return unless @res
+
+      ptr = @res
+      @res = nil
+      ObjectSpace.undefine_finalizer(self)
+      N.mp_result_free(ptr)
+      nil
+    end
+
     # The result (for map: the Array of results); raises the task's
     # failure (TaskFailedError, WorkerDiedError, CanceledError), or
     # TimeoutError after timeout seconds.
@@ -306,23 +354,23 @@ module Multiproc
     # timeout seconds.
     def wait(seconds = nil, timeout: seconds)
       deadline = timeout && ::Process.clock_gettime(::Process::CLOCK_MONOTONIC) + timeout
-      rc = N.mp_result_wait(@res, Multiproc.timeout_ms(timeout))
+      rc = N.mp_result_wait(res, Multiproc.timeout_ms(timeout))
       raise Multiproc.error_for(rc, "AsyncResult#wait") if rc == N::MP_EINVAL
       rc.zero? && wait_called_back(deadline)
     end
 
     def ready?
-      Multiproc.check(N.mp_result_ready(@res)) == 1 && called_back?
+      Multiproc.check(N.mp_result_ready(res)) == 1 && called_back?
     end
 
     def successful?
       raise StateError.new("AsyncResult#successful?: not ready") unless ready?
 
-      Multiproc.check(N.mp_result_successful(@res), "AsyncResult#successful?") == 1
+      Multiproc.check(N.mp_result_successful(res), "AsyncResult#successful?") == 1
     end
 
     def __addr # :nodoc:
-      N.mp_rb_result_addr(@res)
+      N.mp_rb_result_addr(res)
     end
 
     def __callbacks? # :nodoc:
@@ -335,7 +383,7 @@ module Multiproc
     def __complete # :nodoc:
       @calling_back = Thread.current
       value = begin
-        N.mp_result_wait(@res, FOREVER)
+        N.mp_result_wait(res, FOREVER)
         fetch
       rescue Error => e
         e
@@ -357,9 +405,13 @@ module Multiproc
 
     private
 
+    def res
+      @res || raise(ClosedError.new("AsyncResult: the handle was released"))
+    end
+
     # The finished result's value; raises the task's failure.
     def fetch
-      rc, data = N.mp_result_get(@res, 0)
+      rc, data = N.mp_result_get(res, 0)
       raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
       return items if @many
       raise Pool.failure(rc, data, "task") if rc.negative?
@@ -389,7 +441,7 @@ module Multiproc
     # failure.
     def items
       failure = []
-      values = N.mp_rb_result_values(@res, failure)
+      values = N.mp_rb_result_values(res, failure)
       Multiproc.check(values, "map") if values.is_a?(Integer)
       raise Pool.failure(*failure, "map item") unless values
 

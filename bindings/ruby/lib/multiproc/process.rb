@@ -162,6 +162,15 @@ module Multiproc
 
       # The children started by this process that still run (Python's
       # active_children()); the ended ones are forgotten.
+      # Hand obj to the not yet started C process ptr under name.
+      def pass_named(ptr, name, obj) # :nodoc:
+        case obj
+        when Queue then N.mp_process_pass_queue(ptr, name, obj.ptr)
+        when Connection then N.mp_process_pass_conn(ptr, name, obj.ptr)
+        else N.mp_process_pass_fd2(ptr, name, obj.fileno)
+        end
+      end
+
       def active_children
         @children_lock.synchronize do
           @children.reject!(&:exitcode)
@@ -189,7 +198,7 @@ module Multiproc
     # target: a name given to Multiproc.register (spawn), or a block (fork),
     # or neither in a subclass that defines run (fork). args: the target's
     # arguments. name: default "Process-N". daemon: die with the parent.
-    def initialize(target: nil, args: [], name: nil, daemon: false, &block)
+    def initialize(target: nil, args: [], name: nil, daemon: false, pass: {}, &block)
       if target && block
         raise ArgumentError, "give a target: name (spawn) or a block (fork), not both"
       end
@@ -204,6 +213,28 @@ module Multiproc
       @daemon = daemon ? true : false
       @name = name || Process.next_name
       @started = false
+      @passed = {}
+      pass.each { |n, obj| self.pass(n, obj) }
+    end
+
+    # Hand a shared object to a target: child under name (letters, digits,
+    # _) before start; the child opens it as a command's program does:
+    # Queue.inherit(name), Connection.inherit(name), Lock.inherit(name),
+    # ... (in C mp_*_inherit, in Go InheritQueue, ...). Only that child
+    # sees the name. Also Process.new(target:, pass: { "jobs" => q }).
+    # A block (fork) child shares the parent's objects: give them as args.
+    def pass(name, obj)
+      raise StateError.new("Process#pass: already started") if @started
+      raise ArgumentError, "Process#pass: a forked (block) child shares the parent's objects; " \
+                           "give them as args" unless @target
+      unless obj.is_a?(Handle) && (obj.is_a?(Queue) || obj.is_a?(Connection) || obj.class.c_fileno)
+        raise TypeError, "only a multiproc object can be passed to a process, not #{obj.class}"
+      end
+      name = name.to_s
+      raise ExistsError.new("Process#pass: '#{name}' is already passed") if @passed.key?(name)
+
+      @passed[name] = obj
+      self
     end
 
     def daemon?
@@ -339,6 +370,7 @@ module Multiproc
         index = Multiproc.check(N.mp_process_pass_fd(ptr, h.fileno), "pass #{h.class}")
         raise Error, "descriptor passed as #{index}, expected #{i}" unless index == i
       end
+      @passed.each { |n, obj| Multiproc.check(Process.pass_named(ptr, n, obj), "Process#pass #{n}") }
       $stdout.flush
       $stderr.flush
       Multiproc.check(N.mp_process_start(@handle), "Process#start")
