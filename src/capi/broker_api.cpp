@@ -1,11 +1,17 @@
 // Public entry points of the broker (mp_broker_*, mp_fd_open) and the typed
 // opens by address (mp_queue_open, mp_lock_open, ...): argument checks and
 // the guarded() edge; the work is in src/broker/.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <memory>
+
+#include "broker/broker.hpp"
+#include "broker/client.hpp"
 #include "capi/guard.hpp"
 #include "core/address.hpp"
 #include "multiproc.h"
+#include "pool/pool.hpp"
 
 using namespace mp;
 
@@ -37,12 +43,16 @@ MP_EXTERN int mp_fd_open(int *out, const char *address, int64_t timeout_ms) {
   MP_CHECK_ARG(out, op, "out is NULL");
   MP_CHECK_ARG(address, op, "address is NULL");
   MP_CHECK_TIMEOUT(timeout_ms, op);
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     Address a;
     int r = parse_address(a, address, NameRule::kRequired, op);
     if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix), op);
     if (r != MP_OK) return r;
-    return fail(MP_ENOTSUP, "%s: the broker client is not built yet", op);
+    Fd sock, fd;
+    Reply reply;
+    r = broker_request(&sock, &reply, &fd, a, FrameType::kOpenFd, Deadline(timeout_ms), op);
+    if (r == MP_OK) *out = fd.release();
+    return r;
   });
 }
 
@@ -77,18 +87,11 @@ MP_EXTERN int mp_cond_open(mp_cond_t **out, const char *address, mp_lock_t *lock
 // Broker options and the broker (serving side)
 // ---------------------------------------------------------------------------
 
-#include <vector>
-
-struct mp_broker_opts {
-  static constexpr uint32_t kMagic = 0x4d50424f;  // "MPBO"
-  uint32_t magic = kMagic;
-  std::vector<uint32_t> uids, gids;
-  unsigned max_clients = 128;
-  int64_t handshake_timeout_ms = 5000;
-};
-
 namespace {
 bool valid(const mp_broker_opts *o) { return o && o->magic == mp_broker_opts::kMagic; }
+bool valid(const mp_broker *b) { return b && b->magic == mp_broker::kMagic; }
+#define MP_CHECK_BROKER(b, op) MP_CHECK_ARG(valid(b), op, "broker is NULL or not a live mp_broker_t")
+#define MP_CHECK_NAME(n, op) MP_CHECK_ARG((n) && valid_handle_name(n), op, "name is NULL or not 1-64 characters of [A-Za-z0-9_]")
 #define MP_CHECK_OPTS(o, op) MP_CHECK_ARG(valid(o), op, "opts is NULL or not a live mp_broker_opts_t")
 }  // namespace
 
@@ -97,7 +100,7 @@ extern "C" {
 MP_EXTERN int mp_broker_opts_new(mp_broker_opts_t **out) {
   MP_CHECK_ARG(out, "mp_broker_opts_new", "out is NULL");
   *out = nullptr;
-  return guarded("mp_broker_opts_new", [&] {
+  return guarded("mp_broker_opts_new", [&]() -> int {
     *out = new mp_broker_opts;
     return MP_OK;
   });
@@ -111,7 +114,7 @@ MP_EXTERN void mp_broker_opts_free(mp_broker_opts_t *opts) {
 
 MP_EXTERN int mp_broker_opts_add_uid(mp_broker_opts_t *opts, uint32_t uid) {
   MP_CHECK_OPTS(opts, "mp_broker_opts_add_uid");
-  return guarded("mp_broker_opts_add_uid", [&] {
+  return guarded("mp_broker_opts_add_uid", [&]() -> int {
     opts->uids.push_back(uid);
     return MP_OK;
   });
@@ -119,7 +122,7 @@ MP_EXTERN int mp_broker_opts_add_uid(mp_broker_opts_t *opts, uint32_t uid) {
 
 MP_EXTERN int mp_broker_opts_add_gid(mp_broker_opts_t *opts, uint32_t gid) {
   MP_CHECK_OPTS(opts, "mp_broker_opts_add_gid");
-  return guarded("mp_broker_opts_add_gid", [&] {
+  return guarded("mp_broker_opts_add_gid", [&]() -> int {
     opts->gids.push_back(gid);
     return MP_OK;
   });
@@ -146,42 +149,90 @@ MP_EXTERN int mp_broker_new(mp_broker_t **out, const char *address, const mp_bro
   *out = nullptr;
   MP_CHECK_ARG(address, op, "address is NULL");
   MP_CHECK_ARG(!opts || valid(opts), op, "opts is not a live mp_broker_opts_t");
-  return guarded(op, [&] {
+  return guarded(op, [&]() -> int {
     Address a;
     int r = parse_address(a, address, NameRule::kForbidden, op);
     if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix), op);
     if (r != MP_OK) return r;
-    return fail(MP_ENOTSUP, "%s: the broker is not built yet", op);
+    std::unique_ptr<mp_broker> b(new mp_broker());
+    if (opts) b->opts = *opts;
+    r = broker_start(*b, a);
+    if (r != MP_OK) {
+      std::string why = mp_last_error();
+      broker_stop(*b);
+      return fail(r, "%s", why.c_str());
+    }
+    *out = b.release();
+    return MP_OK;
   });
 }
 
 MP_EXTERN int mp_broker_publish(mp_broker_t *broker, const char *name, int fd) {
-  (void)name, (void)fd;
-  MP_CHECK_ARG(broker && false, "mp_broker_publish", "broker is NULL or not a live mp_broker_t");
-  return MP_OK;
+  static const char op[] = "mp_broker_publish";
+  MP_CHECK_BROKER(broker, op);
+  MP_CHECK_NAME(name, op);
+  MP_CHECK_ARG(fd >= 0 && fcntl(fd, F_GETFD) >= 0, op, "fd is not an open descriptor");
+  return guarded(op, [&]() -> int {
+    Published p;
+    int r = dup_cloexec(p.fd, fd, 3, op);
+    if (r != MP_OK) return r;
+    std::lock_guard<std::mutex> lock(broker->mu);
+    if (!broker->published.emplace(name, std::move(p)).second)
+      return fail(MP_EEXIST, "%s: '%s' is already published", op, name);
+    return MP_OK;
+  });
 }
 
 MP_EXTERN int mp_broker_publish_pool(mp_broker_t *broker, const char *name, mp_pool_t *pool) {
-  (void)name, (void)pool;
-  MP_CHECK_ARG(broker && false, "mp_broker_publish_pool", "broker is NULL or not a live mp_broker_t");
-  return MP_OK;
+  static const char op[] = "mp_broker_publish_pool";
+  MP_CHECK_BROKER(broker, op);
+  MP_CHECK_NAME(name, op);
+  MP_CHECK_ARG(pool && pool->magic == mp_pool::kMagic && !pool->remote, op,
+               "pool is NULL, not a live mp_pool_t, or an opened pool");
+  return guarded(op, [&]() -> int {
+    Published p;
+    p.pool = pool;
+    std::lock_guard<std::mutex> lock(broker->mu);
+    if (!broker->published.emplace(name, std::move(p)).second)
+      return fail(MP_EEXIST, "%s: '%s' is already published", op, name);
+    return MP_OK;
+  });
 }
 
 MP_EXTERN int mp_broker_unpublish(mp_broker_t *broker, const char *name) {
-  (void)name;
-  MP_CHECK_ARG(broker && false, "mp_broker_unpublish", "broker is NULL or not a live mp_broker_t");
-  return MP_OK;
+  static const char op[] = "mp_broker_unpublish";
+  MP_CHECK_BROKER(broker, op);
+  MP_CHECK_NAME(name, op);
+  return guarded(op, [&]() -> int {
+    std::lock_guard<std::mutex> lock(broker->mu);
+    auto it = broker->published.find(name);
+    if (it == broker->published.end()) return fail(MP_ENOENT, "%s: nothing is published as '%s'", op, name);
+    for (auto &ch : it->second.channels) channel_close(*ch, "the pool was withdrawn by its owner");
+    broker->published.erase(it);
+    return MP_OK;
+  });
 }
 
-MP_EXTERN void mp_broker_free(mp_broker_t *broker) { (void)broker; }
+MP_EXTERN void mp_broker_free(mp_broker_t *broker) {
+  if (!valid(broker)) return;
+  broker->magic = 0;
+  broker_stop(*broker);
+  delete broker;
+}
 
 MP_EXTERN int mp_pool_open(mp_pool_t **out, const char *address, int64_t timeout_ms) {
+  static const char op[] = "mp_pool_open";
   if (out) *out = nullptr;
-  MP_CHECK_ARG(out, "mp_pool_open", "out is NULL");
-  int fd = -1;
-  int r = mp_fd_open(&fd, address, timeout_ms);
-  if (r == MP_OK) close(fd);
-  return r;
+  MP_CHECK_ARG(out, op, "out is NULL");
+  MP_CHECK_ARG(address, op, "address is NULL");
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  return guarded(op, [&]() -> int {
+    Address a;
+    int r = parse_address(a, address, NameRule::kRequired, op);
+    if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix), op);
+    if (r != MP_OK) return r;
+    return pool_open_remote(out, a, Deadline(timeout_ms), op);
+  });
 }
 
 }  // extern "C"
