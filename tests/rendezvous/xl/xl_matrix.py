@@ -67,12 +67,12 @@ def main():
                                     timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             fail('%s opener hung' % olang, server)
+        if opener.returncode != 0 or opener.stdout != 'done\n':  # the server would wait on
+            fail('%s opener: status %d, output %r' % (olang, opener.returncode, opener.stdout), server)
         try:
             out, _ = server.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            fail('%s server hung after the opener ended (%d)' % (slang, opener.returncode), server)
-        if opener.returncode != 0 or opener.stdout != 'done\n':
-            fail('%s opener: status %d, output %r' % (olang, opener.returncode, opener.stdout))
+            fail('%s server hung after the opener ended' % slang, server)
         want = 'got client=%s server=%s pool=PING-%s\nack=%s\n' % (olang, slang, olang.upper(), olang)
         if server.returncode != 0 or out != want:
             fail('%s server: status %d, output %r, expected %r' % (slang, server.returncode, out, want))
