@@ -1,4 +1,4 @@
-// The Go peer of the cross-language rendezvous (tests/rendezvous/README.md):
+// The Go peer of the cross-language rendezvous (tests/rendezvous/xl/README.md):
 // two programs that did not start each other share a queue, a lock, a dict
 // and a pool through a broker, knowing only its address.
 //
