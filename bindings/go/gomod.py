@@ -4,7 +4,8 @@
 The Go package's generated wrapper (internal/capi) exists only in the
 build directory, so the module that `go` sees is assembled there: the
 hand-written sources of bindings/go, the SWIG output, and the programs of
-docs/examples/go, tests/crosslang/go and tests/bench/go.
+docs/examples/go, tests/crosslang/go, tests/bench/go and
+tests/rendezvous/go.
 
   gomod.py assemble SRCROOT MODDIR STAMP CAPI.go CAPI_wrap.c [DECLARED...]
       copy everything into MODDIR (a file is rewritten only when its
@@ -20,7 +21,8 @@ docs/examples/go, tests/crosslang/go and tests/bench/go.
 
 Module layout in MODDIR: the package at the root, internal/capi (SWIG),
 examples/<name> (docs/examples/go/<name>), cmd/go-peer
-(tests/crosslang/go), cmd/go-bench (tests/bench/go).
+(tests/crosslang/go), cmd/go-bench (tests/bench/go), cmd/rendezvous-go
+(tests/rendezvous/go).
 """
 import os
 import shutil
@@ -32,6 +34,7 @@ TREES = [
     ('bindings/go', '.'),
     ('tests/crosslang/go', 'cmd/go-peer'),
     ('tests/bench/go', 'cmd/go-bench'),
+    ('tests/rendezvous/go', 'cmd/rendezvous-go'),
 ]
 EXAMPLES = 'docs/examples/go'
 SKIP = {'meson.build', 'gomod.py', 'README.md'}

@@ -30,13 +30,20 @@ func (h *handle) done() { h.mu.RUnlock() }
 
 // close frees the C handle once; later calls do nothing.
 func (h *handle) close() {
+	if p := h.take(); p != 0 {
+		h.free(p)
+	}
+}
+
+// take marks the handle closed once no call uses it and returns the C
+// handle (0 if it was closed already), for a Close with work to do
+// between (Pool.Close withdraws the pool from brokers) before h.free.
+func (h *handle) take() uintptr {
 	h.mu.Lock()
 	p := h.p
 	h.p = 0
 	h.mu.Unlock()
-	if p != 0 {
-		h.free(p)
-	}
+	return p
 }
 
 // closer is what every object of the package is: Close releases this

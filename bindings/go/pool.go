@@ -11,6 +11,7 @@ import "C"
 
 import (
 	"context"
+	"runtime"
 	"runtime/cgo"
 	"sync"
 	"unsafe"
@@ -23,7 +24,12 @@ import (
 // (Main must be called at the top of main) and daemons: they die with
 // this process. A worker that dies fails only its running task, with
 // ErrWorkerDied, and is replaced; the pool never hangs.
-type Pool struct{ h handle }
+type Pool struct {
+	h handle
+
+	pubMu sync.Mutex
+	pubs  []publication // brokers this pool is published on (Broker.PublishPool)
+}
 
 // PoolOptions are the settings of a pool; the zero value means defaults.
 type PoolOptions struct {
@@ -80,9 +86,13 @@ func NewPool(opts *PoolOptions) (*Pool, error) {
 	if err := check("pool new", func() int { return capi.Mp_pool_new(&p, o) }); err != nil {
 		return nil, err
 	}
+	return newPool(p), nil
+}
+
+func newPool(p capi.Pool) *Pool {
 	pool := &Pool{h: handle{p: uintptr(p), free: func(p uintptr) { capi.Mp_pool_free(capi.Pool(p)) }}}
 	setFinalizer(pool)
-	return pool, nil
+	return pool
 }
 
 // taskError adds a failed task's own message to its error.
@@ -280,7 +290,11 @@ func (p *Pool) Stats() PoolStats {
 // Close terminates the pool if needed and frees it: no worker, zombie or
 // descriptor is left. Results still held stay valid.
 func (p *Pool) Close() error {
-	closeObject(p, &p.h)
+	runtime.SetFinalizer(p, nil)
+	if pp := p.h.take(); pp != 0 {
+		p.withdraw() // no broker may use the pool once it is freed
+		p.h.free(pp)
+	}
 	return nil
 }
 

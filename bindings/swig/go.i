@@ -69,6 +69,8 @@ MP_GO_HANDLE(mp_pool_opts_t, PoolOpts)
 MP_GO_HANDLE(mp_pool_t, Pool)
 MP_GO_HANDLE(mp_result_t, Result)
 MP_GO_HANDLE(mp_iter_t, Iter)
+MP_GO_HANDLE(mp_broker_t, Broker)
+MP_GO_HANDLE(mp_broker_opts_t, BrokerOpts)
 /* mp_pool_iter_t (C 0.3) is the same struct as mp_iter_t: the same Go type. */
 %apply mp_iter_t * { mp_pool_iter_t * };
 

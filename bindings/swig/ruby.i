@@ -154,6 +154,8 @@ MP_RB_HANDLE_OUT(mp_pool_opts_t)
 MP_RB_HANDLE_OUT(mp_pool_t)
 MP_RB_HANDLE_OUT(mp_result_t)
 MP_RB_HANDLE_OUT(mp_iter_t)
+MP_RB_HANDLE_OUT(mp_broker_t)
+MP_RB_HANDLE_OUT(mp_broker_opts_t)
 %apply mp_iter_t ** { mp_pool_iter_t ** }; /* C 0.3: the same struct */
 
 /* ---------------------------------------------------------------------
@@ -201,6 +203,22 @@ MP_RB_BLOCKING(mp_pool_iter_next, &arg5, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_result_get, &arg4, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_result_wait, &arg2, MP_RB_RETRY | MP_RB_TRY_FIRST)
 MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
+/* Opening by address: a wake-up with no interrupt pending (a trap, SIGCHLD)
+ * opens again from the start with the time left (a new connection; the
+ * canceled one took nothing). */
+MP_RB_BLOCKING(mp_fd_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_queue_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_lock_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_sem_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_event_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_cond_open, &arg4, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_barrier_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_shm_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_value_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_dict_open, &arg3, MP_RB_RETRY)
+MP_RB_BLOCKING(mp_pool_open, &arg3, MP_RB_RETRY)
+/* Unpublishing a pool waits for the requests in flight to it. */
+MP_RB_BLOCKING(mp_broker_unpublish, (int64_t *)NULL, 0)
 
 /* Replaced by the hand-written functions of native_api.h (callbacks, argv,
  * caller buffers) or not useful from Ruby. */

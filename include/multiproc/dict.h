@@ -33,6 +33,21 @@ MP_EXTERN int mp_dict_new(mp_dict_t **out, size_t max_entries, size_t max_bytes)
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_dict_from_fd(mp_dict_t **out, int fd);
 
+/**
+ * Open the dict published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_dict_from_fd(). The dict is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the dict; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_dict_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_dict_open(mp_dict_t **out, const char *address, int64_t timeout_ms);
+
 /** The dict's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_dict_fileno(mp_dict_t *dict);
 

@@ -187,6 +187,21 @@ MP_EXTERN int mp_queue_new(mp_queue_t **out, size_t maxsize, size_t max_bytes,
 MP_EXTERN int mp_queue_from_fd(mp_queue_t **out, int fd);
 
 /**
+ * Open the queue published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_queue_from_fd(). The queue is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the queue; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_queue_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_queue_open(mp_queue_t **out, const char *address, int64_t timeout_ms);
+
+/**
  * The queue's shared-memory descriptor, to pass to a child.
  *
  * Returns: the descriptor (owned by the queue), or MP_EINVAL. Since 0.1.

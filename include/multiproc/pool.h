@@ -138,6 +138,41 @@ MP_EXTERN int mp_pool_opts_set_threads(mp_pool_opts_t *opts, int enabled);
 MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);
 
 /**
+ * Open the pool published under the address's name by a broker
+ * (mp_broker_publish_pool()) in another program: the handle's
+ * mp_pool_apply(), mp_pool_apply_async(), mp_pool_map_async(),
+ * mp_pool_map() and mp_pool_imap() send the task name and arguments to the
+ * owner, whose workers run them (the owner's mp_register_task() registry:
+ * an unknown name is MP_ENOENT from the owner). Results are read with the
+ * same mp_result_*() and mp_pool_iter_*() calls, with the same meanings
+ * (MP_ETASKFAILED, MP_EWORKERDIED when an owner's worker dies). Callbacks
+ * run on a thread of this process. One connection to the owner carries
+ * the handle's tasks; no broker thread is in the worker's data path.
+ *
+ * If the owner or its broker ends (or mp_broker_unpublish()), every
+ * unfinished task of the handle fails with MP_EPIPE (MP_ECLOSED after an
+ * unpublish) and later submissions are MP_EPIPE: a wait never hangs. If
+ * this process dies, the owner drops its queued tasks and discards the
+ * results of the running ones: no task stays half-owned.
+ *
+ * On an opened pool: mp_pool_close() refuses new tasks on this handle
+ * (the owner's pool is untouched); mp_pool_join() (after close) waits
+ * until this handle's tasks are finished; mp_pool_terminate() abandons
+ * them (unfinished ones fail with MP_ECANCELED here; the owner drops the
+ * queued ones) and disconnects; mp_pool_free() terminates if needed and
+ * frees the handle. mp_pool_stat() counts this handle's tasks only
+ * (MP_POOL_WORKERS_* are 0).
+ *
+ * @param[out] out   the handle; free with mp_pool_free().
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the owner's reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open() (MP_ESTATE does not occur), plus MP_EINVAL
+ * when the name holds an object that is not a pool. Blocks up to
+ * timeout_ms. Since 0.4.
+ */
+MP_EXTERN int mp_pool_open(mp_pool_t **out, const char *address, int64_t timeout_ms);
+
+/**
  * Run one task and wait for its result (apply).
  *
  * @param[out] out, out_len  the result (NUL-terminated; mp_free()); on

@@ -46,6 +46,21 @@ MP_EXTERN int mp_lock_new(mp_lock_t **out, int flags);
  */
 MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd);
 
+/**
+ * Open the lock (or RLock) published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_lock_from_fd(). The lock (or RLock) is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the lock (or RLock); free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_lock_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_lock_open(mp_lock_t **out, const char *address, int64_t timeout_ms);
+
 /** The lock's descriptor (owned by the lock), or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_lock_fileno(mp_lock_t *lock);
 
@@ -99,6 +114,21 @@ MP_EXTERN int mp_sem_new(mp_sem_t **out, unsigned value, unsigned max);
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_sem_from_fd(mp_sem_t **out, int fd);
 
+/**
+ * Open the semaphore published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_sem_from_fd(). The semaphore is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the semaphore; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_sem_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_sem_open(mp_sem_t **out, const char *address, int64_t timeout_ms);
+
 /** The semaphore's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_sem_fileno(mp_sem_t *sem);
 
@@ -132,6 +162,21 @@ MP_EXTERN int mp_event_new(mp_event_t **out);
 /** Open an event from a received descriptor (takes ownership); errors as
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_event_from_fd(mp_event_t **out, int fd);
+
+/**
+ * Open the event published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_event_from_fd(). The event is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the event; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_event_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_event_open(mp_event_t **out, const char *address, int64_t timeout_ms);
 
 /** The event's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_event_fileno(mp_event_t *event);
@@ -174,6 +219,24 @@ MP_EXTERN int mp_cond_new(mp_cond_t **out, mp_lock_t *lock);
  * this process's handle on the same lock; errors as mp_lock_from_fd().
  * Since 0.1. */
 MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock);
+
+/**
+ * Open the condition published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_cond_from_fd(). The condition is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the condition; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param lock       borrowed: this process's handle on the condition's
+ *                   lock (opened with mp_lock_open()); it must outlive
+ *                   the condition.
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_cond_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_cond_open(mp_cond_t **out, const char *address, mp_lock_t *lock, int64_t timeout_ms);
 
 /** The condition's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_cond_fileno(mp_cond_t *cond);
@@ -289,6 +352,21 @@ MP_EXTERN int mp_barrier_set_action(mp_barrier_t *barrier, mp_barrier_action_fn 
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
 
+/**
+ * Open the barrier published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_barrier_from_fd(). The barrier is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the barrier; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_barrier_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_barrier_open(mp_barrier_t **out, const char *address, int64_t timeout_ms);
+
 /** The barrier's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_barrier_fileno(mp_barrier_t *barrier);
 
@@ -349,6 +427,21 @@ MP_EXTERN int mp_shm_new(mp_shm_t **out, size_t size);
 /** Open a block from a received descriptor (takes ownership); errors as
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_shm_from_fd(mp_shm_t **out, int fd);
+
+/**
+ * Open the shared memory block published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_shm_from_fd(). The shared memory block is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the shared memory block; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_shm_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_shm_open(mp_shm_t **out, const char *address, int64_t timeout_ms);
 
 /** The block's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_shm_fileno(mp_shm_t *shm);
@@ -414,6 +507,21 @@ MP_EXTERN int mp_value_new(mp_value_t **out, mp_type_t type, size_t count, int f
 /** Open a value from a received descriptor (takes ownership); errors as
  * mp_lock_from_fd(). Since 0.1. */
 MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd);
+
+/**
+ * Open the value or array published under the address's name by a broker
+ * (mp_broker_publish()): mp_fd_open() then mp_value_from_fd(). The value or array is
+ * the real shared object, used with no broker in the data path; it stays
+ * usable when the broker ends.
+ *
+ * @param[out] out   the value or array; free it as one made here.
+ * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
+ * Errors: those of mp_fd_open(), plus those of mp_value_from_fd(): MP_EINVAL
+ * when the name holds another kind of object. Blocks up to timeout_ms.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_value_open(mp_value_t **out, const char *address, int64_t timeout_ms);
 
 /** The value's descriptor, or MP_EINVAL. Since 0.1. */
 MP_EXTERN int mp_value_fileno(mp_value_t *value);

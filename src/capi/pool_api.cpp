@@ -21,19 +21,6 @@ bool valid(const mp_iter *i) { return i && i->magic == mp_iter::kMagic; }
 
 #define MP_CHECK_VALID(h, op) MP_CHECK_ARG(valid(h), op, "NULL or not a live handle")
 
-mp_result *new_result(size_t n, mp_result_cb ok, mp_result_cb err, void *payload) {
-  auto *r = new mp_result();
-  r->items.resize(n);
-  for (size_t i = 0; i < n; ++i) r->items[i] = ItemResult{i, kItemPending, {}};
-  r->remaining = n;
-  r->complete = n == 0;
-  r->done = n == 0 && !ok && !err;  // else once the callback ran
-  r->on_success = ok;
-  r->on_error = err;
-  r->payload = payload;
-  return r;
-}
-
 std::vector<std::string> copy_args(const void *const *args, const size_t *lens, size_t n) {
   std::vector<std::string> v(n);
   for (size_t i = 0; i < n; ++i)
@@ -72,7 +59,7 @@ int item_status(const ItemResult &item) {
 
 int submit_one(mp_result **out, mp_pool *pool, const char *task, const void *arg, size_t len,
                mp_result_cb ok, mp_result_cb err, void *payload) {
-  mp_result *r = new_result(1, ok, err, payload);
+  mp_result *r = result_new(1, ok, err, payload);
   std::vector<std::string> args(1, std::string(static_cast<const char *>(arg ? arg : ""), len));
   int rc = pool_submit(*pool, r, task, std::move(args), 1, nullptr);
   if (rc != MP_OK) {
@@ -262,7 +249,7 @@ MP_EXTERN int mp_pool_map_async(mp_result_t **out, mp_pool_t *pool, const char *
   int rc = check_args(args, arg_lens, n, op);
   if (rc != MP_OK) return rc;
   return guarded(op, [&]() -> int {
-    mp_result *r = new_result(n, on_success, on_error, payload);
+    mp_result *r = result_new(n, on_success, on_error, payload);
     int s = pool_submit(*pool, r, task, copy_args(args, arg_lens, n), chunksize, nullptr);
     if (s != MP_OK) {
       result_unref(r);
@@ -299,7 +286,7 @@ MP_EXTERN int mp_pool_imap(mp_iter_t **out, mp_pool_t *pool, const char *task,
   if (rc != MP_OK) return rc;
   return guarded(op, [&]() -> int {
     mp_iter_feed *feed = feed_open(*pool);
-    mp_result *r = new_result(n, nullptr, nullptr, nullptr);
+    mp_result *r = result_new(n, nullptr, nullptr, nullptr);
     r->per_item = true;
     int s = pool_submit(*pool, r, task, copy_args(args, arg_lens, n), chunksize ? chunksize : 1,
                         feed);

@@ -47,6 +47,8 @@ bool has_callback(const mp_result *r) { return r->on_success || r->on_error; }
 
 // Record one item's outcome (pool.mu held). Finishing the last item queues
 // the callback, or wakes the waiters when there is none.
+}  // namespace
+
 void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
   bool finished = false;
   {
@@ -67,11 +69,11 @@ void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
   if (finished || r->per_item) r->cv.notify_all();
 }
 
-void fail_chunk(mp_pool &pool, const Chunk *c, int status, const char *why) {
+static void fail_chunk(mp_pool &pool, const Chunk *c, int status, const char *why) {
   for (uint64_t index : c->msg.indexes) fill_item(pool, c->result, ItemResult{index, status, why});
 }
 
-void forget_feed(mp_pool &pool, mp_iter_feed *f) {
+static void forget_feed(mp_pool &pool, mp_iter_feed *f) {
   pool.feeds.erase(std::find_if(pool.feeds.begin(), pool.feeds.end(),
                                 [&](const auto &owned) { return owned.get() == f; }));
 }
@@ -79,7 +81,7 @@ void forget_feed(mp_pool &pool, mp_iter_feed *f) {
 // One of the feed's chunks left the pool (pool.mu held): let the next
 // waiting one in, unless the pool is terminated (a terminated pool must
 // not take new work: its dispatcher would send it after the cancellation).
-void feed_retired(mp_pool &pool, mp_iter_feed *f) {
+static void feed_retired(mp_pool &pool, mp_iter_feed *f) {
   --f->in_pool;
   while (!pool.terminated && f->in_pool < f->window && !f->waiting.empty()) {
     pool.pending.push_back(take_front(f->waiting));
@@ -116,6 +118,8 @@ void callback_loop(mp_pool *pool) {
     lock.lock();
   }
 }
+
+namespace {
 
 // ---- worker processes -----------------------------------------------------
 
@@ -424,8 +428,37 @@ Worker::~Worker() {
   if (proc) mp_process_free(proc);
 }
 
+mp_result *result_new(size_t n, mp_result_cb ok, mp_result_cb err, void *payload) {
+  auto *r = new mp_result();
+  r->items.resize(n);
+  for (size_t i = 0; i < n; ++i) r->items[i] = ItemResult{i, kItemPending, {}};
+  r->remaining = n;
+  r->complete = n == 0;
+  r->done = n == 0 && !ok && !err;  // else once the callback ran
+  r->on_success = ok;
+  r->on_error = err;
+  r->payload = payload;
+  return r;
+}
+
+size_t pool_width(const mp_pool &pool) {
+  if (pool.remote) return remote_width(*pool.remote);
+  return pool.workers.size();
+}
+
+void pool_cancel_pending(mp_pool &pool, mp_result *r, int status, const char *why) {
+  std::lock_guard<std::mutex> lock(pool.mu);
+  std::deque<ChunkPtr> keep;
+  while (!pool.pending.empty()) {
+    ChunkPtr c = take_front(pool.pending);
+    if (c->result == r) cancel_chunk(pool, std::move(c), status, why);
+    else keep.push_back(std::move(c));
+  }
+  pool.pending.swap(keep);
+}
+
 size_t auto_chunksize(const mp_pool &pool, size_t n) {
-  size_t per = pool.workers.size() * 4;
+  size_t per = pool_width(pool) * 4;
   size_t size = n / per + (n % per ? 1 : 0);
   return size ? size : 1;
 }
@@ -486,9 +519,13 @@ int pool_start(mp_pool &pool) {
 int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
                 std::vector<std::string> args, size_t chunksize, mp_iter_feed *feed) {
   TaskFn fn;
-  if (!lookup_task(task, &fn)) return fail(MP_ENOENT, "pool: no task registered as '%s'", task.c_str());
+  // An opened pool's tasks are the owner's: the owner answers an unknown one.
+  if (!pool.remote && !lookup_task(task, &fn))
+    return fail(MP_ENOENT, "pool: no task registered as '%s'", task.c_str());
   std::lock_guard<std::mutex> lock(pool.mu);
   if (pool.closed || pool.terminated) return fail(MP_ESTATE, "pool: the pool is closed");
+  if (pool.remote && remote_broken(*pool.remote))
+    return fail(MP_EPIPE, "pool: the pool's owner is gone");
   if (!chunksize) chunksize = auto_chunksize(pool, args.size());
   for (size_t start = 0; start < args.size(); start += chunksize) {
     auto c = std::make_unique<Chunk>();
@@ -510,7 +547,7 @@ int pool_submit(mp_pool &pool, mp_result *result, const std::string &task,
   }
   bump(pool, MP_POOL_SUBMITTED, int64_t(result->items.size()));
   if (args.empty() && has_callback(result)) queue_callback(pool, result);
-  if (feed) feed->window = kImapChunksPerWorker * pool.workers.size();
+  if (feed) feed->window = kImapChunksPerWorker * pool_width(pool);
   pool.cv.notify_all();
   wake_dispatcher(pool);
   return MP_OK;
@@ -544,6 +581,7 @@ void pool_terminate(mp_pool &pool) {
       // Under the lock: the dispatcher frees processes it reaps.
       if (w->proc) mp_process_signal(w->proc, SIGTERM, 0);
     }
+    if (pool.remote) remote_cancel_all(pool, MP_ECANCELED, why);
     pool.cv.notify_all();
     wake_dispatcher(pool);
   }
@@ -580,7 +618,7 @@ mp_iter_feed *feed_open(mp_pool &pool) {
   std::lock_guard<std::mutex> lock(pool.mu);
   pool.feeds.push_back(std::make_unique<mp_iter_feed>());
   mp_iter_feed *feed = pool.feeds.back().get();
-  feed->window = kImapChunksPerWorker * pool.workers.size();
+  feed->window = kImapChunksPerWorker * pool_width(pool);
   return feed;
 }
 

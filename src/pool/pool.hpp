@@ -113,6 +113,27 @@ void mark_done(mp_result *r);
 // Hand a complete result to the callback thread (pool.mu held; takes a
 // reference); waiters wake once the callback returned.
 void queue_callback(mp_pool &pool, mp_result *r);
+// A new result of n pending items (one reference: the caller's).
+mp_result *result_new(size_t n, mp_result_cb ok, mp_result_cb err, void *payload);
+// Record one item's outcome (pool.mu held).
+void fill_item(mp_pool &pool, mp_result *r, ItemResult item);
+// A chunk is finished (pool.mu held): feed its imap, free it.
+void retire_chunk(mp_pool &pool, ChunkPtr c);
+// Fail a chunk no worker will answer, and retire it (pool.mu held).
+void cancel_chunk(mp_pool &pool, ChunkPtr c, int status, const char *why);
+// The callback thread's body.
+void callback_loop(mp_pool *pool);
+
+// An opened pool's link to its owner (broker/remote_pool.cpp).
+struct RemotePool;
+size_t remote_width(const RemotePool &r);
+bool remote_broken(const RemotePool &r);
+// Fail every chunk sent to the owner and not answered (pool.mu held).
+void remote_cancel_all(mp_pool &pool, int status, const char *why);
+void remote_free(RemotePool *r);
+struct RemoteDeleter {
+  void operator()(RemotePool *r) const { remote_free(r); }
+};
 
 }  // namespace mp
 
@@ -182,6 +203,8 @@ struct mp_pool {
   std::vector<std::unique_ptr<mp_iter_feed>> feeds;
   std::shared_ptr<mp::PoolLink> link = std::make_shared<mp::PoolLink>();
   std::atomic<int64_t> stats[6] = {};
+  // Set for a pool opened by address: its chunks go to the owner.
+  std::unique_ptr<mp::RemotePool, mp::RemoteDeleter> remote;
 };
 
 namespace mp {
@@ -207,5 +230,9 @@ void feed_release(mp_pool &pool, mp_iter_feed *feed);
 // feeding it.
 void iter_detach(mp_iter &iter);
 size_t auto_chunksize(const mp_pool &pool, size_t n);
+// How many tasks run at once: the workers, or the owner's for an opened pool.
+size_t pool_width(const mp_pool &pool);
+// Cancel the chunks of r still queued (not yet with a worker).
+void pool_cancel_pending(mp_pool &pool, mp_result *r, int status, const char *why);
 
 }  // namespace mp

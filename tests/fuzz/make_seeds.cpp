@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "ipc/conn.hpp"
+#include "broker/protocol.hpp"
 #include "pool/protocol.hpp"
 #include "process/target.hpp"
 
@@ -123,6 +125,44 @@ void shm() {
 
 }  // namespace
 
+// The broker's frames: mode byte (bit 0: a pool channel's limit), piece
+// size, then the stream.
+void broker() {
+  using mp::FrameType;
+  auto seed = [](const char *name, char mode, char piece, const std::string &stream) {
+    put("broker_request", name, std::string(1, mode) + std::string(1, piece) + stream);
+  };
+  seed("open-fd", 0, 0x10, mp::encode_frame(FrameType::kOpenFd, "jobs"));
+  seed("open-pool", 0, 3, mp::encode_frame(FrameType::kOpenPool, "pool"));
+  mp::Reply ok;
+  ok.workers = 4;
+  seed("reply-ok", 0, char(0xff), mp::encode_frame(FrameType::kReply, mp::encode_reply(ok)));
+  mp::Reply no;
+  no.status = MP_ENOSPC;
+  no.message = "too many clients";
+  seed("reply-refused", 0, 5, mp::encode_frame(FrameType::kReply, mp::encode_reply(no)));
+  mp::ChunkMsg c;
+  c.id = 7;
+  c.task = "square";
+  c.indexes = {0, 1};
+  c.args = {"3", "44"};
+  mp::ResultMsg r;
+  r.id = 7;
+  r.items = {{0, MP_OK, "9"}, {1, MP_ETASKFAILED, "boom"}};
+  seed("pool-channel", 1, 0x40,
+       mp::encode_frame(FrameType::kTask, mp::encode_chunk(c)) +
+           mp::encode_frame(FrameType::kResult, mp::encode_outcome(r)) +
+           mp::encode_frame(FrameType::kGone, mp::encode_reply(no)));
+  std::string huge = mp::encode_frame(FrameType::kTask, "");
+  uint64_t len = uint64_t(1) << 62;
+  memcpy(&huge[8], &len, 8);
+  seed("huge-length", 1, char(0xff), huge);
+  seed("garbage", 0, 7, "GET / HTTP/1.0\r\n\r\n");
+  std::string old = mp::encode_frame(FrameType::kOpenFd, "jobs");
+  old[4] = 9;
+  seed("bad-version", 0, 0x10, old);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s CORPUS-DIR\n", argv[0]);
@@ -134,5 +174,6 @@ int main(int argc, char **argv) {
   conn();
   handle_env();
   shm();
+  broker();
   return 0;
 }

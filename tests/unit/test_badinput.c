@@ -45,6 +45,7 @@ static struct fixtures {
   mp_dict_iter_t *iter;
   mp_pool_opts_t *opts;
   mp_pool_opts_t *opts_passed; /* "q1" passed */
+  mp_broker_opts_t *bopts;
   mp_pool_t *pool, *closed_pool;
   mp_result_t *result;    /* a finished apply_async */
   mp_iter_t *imap;
@@ -896,9 +897,80 @@ static const int64_t k_eight = 8;
   X(V, pool_free_null, 0, NO_CRASH(mp_pool_free(NULL)))                       \
   X(V, pool_free_garbage, 0, NO_CRASH(mp_pool_free(GARBAGE(mp_pool_t))))
 
+
+/* Rows of the broker and of the opens by address (no broker needed: every
+ * row fails on its arguments or its address before connecting). */
+static mp_broker_opts_t *o_bopts;
+static mp_broker_t *o_broker;
+static mp_pool_t *o_pool;
+#define K_NOSOCK "unix:/nonexistent-multiproc-dir/b.sock"
+#define BROKER_ROWS(X)                                                        \
+  X(E, broker_opts_new_null, MP_EINVAL, mp_broker_opts_new(NULL))             \
+  X(V, broker_opts_free_null, 0, NO_CRASH(mp_broker_opts_free(NULL)))         \
+  X(V, broker_opts_free_garbage, 0,                                           \
+    NO_CRASH(mp_broker_opts_free(GARBAGE(mp_broker_opts_t))))                 \
+  X(E, broker_opts_add_uid_null, MP_EINVAL, mp_broker_opts_add_uid(NULL, 0))  \
+  X(E, broker_opts_add_gid_null, MP_EINVAL, mp_broker_opts_add_gid(NULL, 0))  \
+  X(E, broker_opts_max_clients_null, MP_EINVAL,                               \
+    mp_broker_opts_set_max_clients(NULL, 4))                                  \
+  X(E, broker_opts_max_clients_0, MP_EINVAL,                                  \
+    mp_broker_opts_set_max_clients(F.bopts, 0))                               \
+  X(E, broker_opts_max_clients_huge, MP_EINVAL,                               \
+    mp_broker_opts_set_max_clients(F.bopts, 65537))                           \
+  X(E, broker_opts_handshake_null, MP_EINVAL,                                 \
+    mp_broker_opts_set_handshake_timeout(NULL, 10))                           \
+  X(E, broker_opts_handshake_0, MP_EINVAL,                                    \
+    mp_broker_opts_set_handshake_timeout(F.bopts, 0))                         \
+  X(E, broker_opts_handshake_forever, MP_EINVAL,                              \
+    mp_broker_opts_set_handshake_timeout(F.bopts, MP_FOREVER))                \
+  X(E, broker_new_null_out, MP_EINVAL, mp_broker_new(NULL, "unix:@x", NULL))  \
+  X(E, broker_new_null_addr, MP_EINVAL, mp_broker_new(&o_broker, NULL, NULL)) \
+  X(E, broker_new_relative, MP_EINVAL, mp_broker_new(&o_broker, "unix:b.sock", NULL)) \
+  X(E, broker_new_name, MP_EINVAL, mp_broker_new(&o_broker, "unix:@b#x", NULL)) \
+  X(E, broker_new_tcp, MP_EINVAL, mp_broker_new(&o_broker, "tcp://h:1", NULL)) \
+  X(E, broker_new_garbage_opts, MP_EINVAL,                                    \
+    mp_broker_new(&o_broker, "unix:@b", GARBAGE(mp_broker_opts_t)))           \
+  X(E, broker_publish_null, MP_EINVAL, mp_broker_publish(NULL, "q", 0))       \
+  X(E, broker_publish_garbage, MP_EINVAL,                                     \
+    mp_broker_publish(GARBAGE(mp_broker_t), "q", 0))                          \
+  X(E, broker_publish_pool_null, MP_EINVAL,                                   \
+    mp_broker_publish_pool(NULL, "p", F.pool))                                \
+  X(E, broker_unpublish_null, MP_EINVAL, mp_broker_unpublish(NULL, "q"))      \
+  X(V, broker_free_null, 0, NO_CRASH(mp_broker_free(NULL)))                   \
+  X(V, broker_free_garbage, 0, NO_CRASH(mp_broker_free(GARBAGE(mp_broker_t)))) \
+  X(E, fd_open_null, MP_EINVAL, mp_fd_open(NULL, "unix:@b#q", 0))             \
+  X(E, fd_open_null_addr, MP_EINVAL, mp_fd_open(&o_int, NULL, 0))             \
+  X(E, fd_open_timeout, MP_EINVAL, mp_fd_open(&o_int, "unix:@b#q", -2))       \
+  X(E, fd_open_no_name, MP_EINVAL, mp_fd_open(&o_int, "unix:@b", 0))          \
+  X(E, fd_open_relative, MP_EINVAL, mp_fd_open(&o_int, "unix:b.sock#q", 0))   \
+  X(E, fd_open_scheme, MP_EINVAL, mp_fd_open(&o_int, "ftp://h#q", 0))         \
+  X(E, fd_open_redis, MP_ENOTSUP, mp_fd_open(&o_int, "redis://h#q", 0))       \
+  X(E, fd_open_control, MP_EINVAL, mp_fd_open(&o_int, "unix:/t\tmp/b#q", 0))  \
+  X(E, queue_open_null, MP_EINVAL, mp_queue_open(NULL, "unix:@b#q", 0))       \
+  X(E, queue_open_no_name, MP_EINVAL, mp_queue_open(&o_queue, "unix:@b", 0))  \
+  X(E, lock_open_null, MP_EINVAL, mp_lock_open(NULL, "unix:@b#q", 0))         \
+  X(E, lock_open_addr, MP_EINVAL, mp_lock_open(&o_lock, NULL, 0))             \
+  X(E, sem_open_null, MP_EINVAL, mp_sem_open(NULL, "unix:@b#q", 0))           \
+  X(E, sem_open_timeout, MP_EINVAL, mp_sem_open(&o_sem, "unix:@b#q", -5))     \
+  X(E, event_open_null, MP_EINVAL, mp_event_open(NULL, "unix:@b#q", 0))       \
+  X(E, event_open_tcp, MP_EINVAL, mp_event_open(&o_event, "tcp://h:1#q", 0))  \
+  X(E, cond_open_null, MP_EINVAL, mp_cond_open(NULL, "unix:@b#q", F.lock, 0)) \
+  X(E, cond_open_null_lock, MP_EINVAL, mp_cond_open(&o_cond, "unix:@b#q", NULL, 0)) \
+  X(E, barrier_open_null, MP_EINVAL, mp_barrier_open(NULL, "unix:@b#q", 0))   \
+  X(E, barrier_open_addr, MP_EINVAL, mp_barrier_open(&o_barrier, "", 0))      \
+  X(E, value_open_null, MP_EINVAL, mp_value_open(NULL, "unix:@b#q", 0))       \
+  X(E, value_open_addr, MP_EINVAL, mp_value_open(&o_value, "unix:@b#a-b", 0)) \
+  X(E, shm_open_null, MP_EINVAL, mp_shm_open(NULL, "unix:@b#q", 0))           \
+  X(E, shm_open_addr, MP_EINVAL, mp_shm_open(&o_shm, "unix:/b#", 0))          \
+  X(E, dict_open_null, MP_EINVAL, mp_dict_open(NULL, "unix:@b#q", 0))         \
+  X(E, dict_open_addr, MP_EINVAL, mp_dict_open(&o_dict, "unix:@#q", 0))       \
+  X(E, pool_open_null, MP_EINVAL, mp_pool_open(NULL, "unix:@b#q", 0))         \
+  X(E, pool_open_no_name, MP_EINVAL, mp_pool_open(&o_pool, "unix:@b", 0))     \
+  X(E, pool_open_timeout, MP_EINVAL, mp_pool_open(&o_pool, "unix:@b#p", -3))
+
 #define ALL_ROWS(X) \
   CORE_ROWS(X) CMD_ROWS(X) PROCESS_ROWS(X) CONN_ROWS(X) QUEUE_ROWS(X) \
-  SYNC_ROWS(X) DICT_ROWS(X) POOL_ROWS(X)
+  SYNC_ROWS(X) DICT_ROWS(X) POOL_ROWS(X) BROKER_ROWS(X)
 
 /* One function per row, then the table. */
 #define DEFINE_ROW(kind, id, want, expr) \
@@ -926,6 +998,7 @@ TABLE(k_queue, QUEUE_ROWS)
 TABLE(k_sync, SYNC_ROWS)
 TABLE(k_dict, DICT_ROWS)
 TABLE(k_pool, POOL_ROWS)
+TABLE(k_broker, BROKER_ROWS)
 
 struct table {
   const struct row *rows;
@@ -935,6 +1008,7 @@ struct table {
 static const struct table k_tables[] = {
     TABLE_REF(k_core), TABLE_REF(k_cmd),  TABLE_REF(k_process), TABLE_REF(k_conn),
     TABLE_REF(k_queue), TABLE_REF(k_sync), TABLE_REF(k_dict),   TABLE_REF(k_pool),
+    TABLE_REF(k_broker),
 };
 #define N_TABLES (sizeof k_tables / sizeof k_tables[0])
 
@@ -1053,11 +1127,13 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_result_wait(F.result, 30000));
   MP_ASSERT_OK(mp_pool_imap(&F.imap, F.pool, "bad_echo", k_args, k_arg_lens, 2, 0, 0));
   MP_ASSERT_OK(mp_cancel_new(&F.cancel));
+  MP_ASSERT_OK(mp_broker_opts_new(&F.bopts));
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
+  mp_broker_opts_free(F.bopts);
   mp_cancel_free(F.cancel);
   mp_iter_free(F.imap);
   mp_result_free(F.result);
@@ -1115,6 +1191,7 @@ ROWS_TEST(queue)
 ROWS_TEST(sync)
 ROWS_TEST(dict)
 ROWS_TEST(pool)
+ROWS_TEST(broker)
 
 /* The first mp_ name in a row's expression: the function it exercises. */
 static int row_calls(const struct row *r, const char *fn) {
@@ -1129,7 +1206,7 @@ static void test_badinput_every_function_has_a_row(void **state) {
   (void)state;
   const char *dir = getenv("MP_INCLUDE_DIR");
   if (!dir) fail_msg("MP_INCLUDE_DIR is not set; run the tests with meson test");
-  static const char *headers[] = {"core", "process", "ipc", "sync", "dict", "pool"};
+  static const char *headers[] = {"core", "process", "ipc", "sync", "dict", "pool", "broker"};
   int declared = 0, missing = 0;
   for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
     char path[1024];
@@ -1196,6 +1273,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_badinput_sync),
       cmocka_unit_test(test_badinput_dict),
       cmocka_unit_test(test_badinput_pool),
+      cmocka_unit_test(test_badinput_broker),
       cmocka_unit_test(test_badinput_every_function_has_a_row),
       cmocka_unit_test(test_badinput_no_descriptor_leaked),
   };

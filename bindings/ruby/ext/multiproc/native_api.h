@@ -17,7 +17,7 @@
 
 /* Targets and pool tasks (targets.cxx). */
 int mp_rb_register(const char *name);
-int mp_rb_register_task(const char *name);
+int mp_rb_register_task(const char *name, int raw);
 int mp_rb_main(VALUE argv);
 
 /* Processes (process_ext.cxx). */

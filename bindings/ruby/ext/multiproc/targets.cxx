@@ -36,8 +36,12 @@ static int mp_rb_target(const void *arg, size_t arg_len, void *payload) {
 }
 
 /* One pool task in a worker: decode the argument, call
- * Multiproc.__run_task(name, value, splat), encode the result. */
+ * Multiproc.__run_task(name, value, splat), encode the result. A raw task
+ * (Multiproc.task(name, raw: true), for callers in other languages) gets
+ * the argument's bytes as a binary String and returns a String sent as
+ * its bytes, without the Codec. */
 struct mp_rb_task_call {
+  bool raw;
   const char *name;
   const char *arg;
   size_t arg_len;
@@ -48,6 +52,12 @@ struct mp_rb_task_call {
 static VALUE mp_rb_task_body(VALUE p) {
   static ID run_task = rb_intern("__run_task");
   mp_rb_task_call *c = reinterpret_cast<mp_rb_task_call *>(p);
+  if (c->raw) {
+    VALUE result = rb_funcall(mp_rb_module(), run_task, 3, rb_str_new_cstr(c->name),
+                              rb_str_new(c->arg, (long)c->arg_len), Qfalse);
+    c->bytes = StringValue(result);
+    return Qnil;
+  }
   bool splat = c->arg_len > 0 && c->arg[0] == '*'; /* an Array of arguments */
   VALUE value = splat ? mp_rb_codec_load_bytes(c->arg + 1, c->arg_len - 1)
                       : mp_rb_codec_load_bytes(c->arg, c->arg_len);
@@ -81,8 +91,8 @@ static int mp_rb_copy_out(void **out, size_t *out_len, char tag, VALUE s) {
 
 static int mp_rb_task(void **out, size_t *out_len, const void *arg, size_t arg_len,
                       void *payload) {
-  mp_rb_task_call c = {static_cast<const char *>(payload), static_cast<const char *>(arg),
-                       arg_len, 0, Qnil};
+  const char *def = static_cast<const char *>(payload); /* see mp_rb_register_task */
+  mp_rb_task_call c = {def[0] == 'r', def + 1, static_cast<const char *>(arg), arg_len, 0, Qnil};
   int failed = 0;
   rb_protect(mp_rb_task_body, reinterpret_cast<VALUE>(&c), &failed);
   if (!failed) return mp_rb_copy_out(out, out_len, c.tag, c.bytes);
@@ -103,10 +113,17 @@ int mp_rb_register(const char *name) {
   return rc;
 }
 
-int mp_rb_register_task(const char *name) {
-  char *copy = name ? strdup(name) : NULL;
-  int rc = copy ? mp_register_task(name, mp_rb_task, copy) : MP_EINVAL;
-  if (rc < 0) free(copy);
+/* The task's payload: its mode ('r': raw bytes, 'c': the Codec), then its
+ * name. */
+int mp_rb_register_task(const char *name, int raw) {
+  if (!name) return MP_EINVAL;
+  size_t len = strlen(name);
+  char *def = static_cast<char *>(malloc(len + 2));
+  if (!def) return MP_ENOMEM;
+  def[0] = raw ? 'r' : 'c';
+  memcpy(def + 1, name, len + 1);
+  int rc = mp_register_task(name, mp_rb_task, def);
+  if (rc < 0) free(def);
   return rc;
 }
 

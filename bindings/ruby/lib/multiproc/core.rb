@@ -67,11 +67,16 @@ module Multiproc
     # item in a worker process (a re-execution of this script); it returns
     # the result (any object Marshal can dump). Register before
     # Multiproc.main.
-    def task(name, &block)
+    #
+    # raw: true makes a task for callers in other languages (a pool
+    # published with Broker#publish_pool and opened from C or Go): the
+    # block gets the argument's bytes as a binary String and returns a
+    # String, sent back as its bytes (no Marshal, no Codec tag).
+    def task(name, raw: false, &block)
       raise ArgumentError, "task needs a block" unless block
 
       name = name.to_s
-      check(N.mp_rb_register_task(name), "task #{name}")
+      check(N.mp_rb_register_task(name, raw ? 1 : 0), "task #{name}")
       @tasks[name] = block
       name.to_sym
     end

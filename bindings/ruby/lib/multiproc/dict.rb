@@ -9,7 +9,8 @@ module Multiproc
   class Dict < Handle
     include Enumerable
 
-    c_functions free: :mp_dict_free, fileno: :mp_dict_fileno, from_fd: :mp_dict_from_fd
+    c_functions free: :mp_dict_free, fileno: :mp_dict_fileno, from_fd: :mp_dict_from_fd,
+                open: :mp_dict_open
 
     # Room for max_entries keys and max_bytes of keys and values together.
     def initialize(max_entries: 1024, max_bytes: 1 << 20)

@@ -66,14 +66,14 @@ module Multiproc
     class << self
       # Subclasses name their C functions: free, fileno, from_fd.
       # (Inherited: RLock uses Lock's.)
-      %i[c_free c_fileno c_from_fd].each do |name|
+      %i[c_free c_fileno c_from_fd c_open].each do |name|
         define_method(name) do
           instance_variable_get(:"@#{name}") || (superclass.respond_to?(name) ? superclass.send(name) : nil)
         end
       end
 
-      def c_functions(free:, fileno: nil, from_fd: nil)
-        @c_free, @c_fileno, @c_from_fd = free, fileno, from_fd
+      def c_functions(free:, fileno: nil, from_fd: nil, open: nil)
+        @c_free, @c_fileno, @c_from_fd, @c_open = free, fileno, from_fd, open
       end
 
       # A Ruby object around a handle the library gave us.
@@ -94,10 +94,44 @@ module Multiproc
       # In a program started by a Command that passed an object under name
       # (Command#pass), open it: Multiproc::Lock.inherit("lock"). Raises
       # NotFoundError when nothing was passed under name, StateError when
-      # name holds a queue or connection, InvalidError when it holds
+      # name holds a queue or connection, InvalidArgumentError when it holds
       # another kind of object.
       def inherit(name)
         from_fd(inherited_fd(name))
+      end
+
+      # Open the object that a program this one did not start published
+      # with a Broker (in any language), by address:
+      # Multiproc::Queue.open("unix:/run/app.sock#jobs"). timeout: seconds
+      # to wait for the broker (nil: no limit). With a block, yields the
+      # object and releases its handle when the block ends. Raises
+      # InvalidArgumentError (bad address, or name holds another kind of object),
+      # NotFoundError (no broker, or nothing published under name),
+      # ConnectionRefusedError (a socket nobody serves), PermissionError (the
+      # broker refused this process), NoSpaceError (the broker is full),
+      # BrokenPipeError (the broker ended meanwhile), TimeoutError.
+      def open(address, timeout: nil, &block)
+        raise NotImplementedError, "#{name}.open: a #{name} is not opened by address" unless c_open
+
+        ptr = opened(c_open, address, timeout)
+        Handle.yield_released(wrap(ptr), &block)
+      end
+
+      def opened(function, address, timeout, *extra) # :nodoc:
+        _rc, ptr = Multiproc.call_out(N.send(function, address.to_s, *extra, Multiproc.timeout_ms(timeout)),
+                                      "#{name}.open #{address}")
+        ptr
+      end
+
+      # obj, or with a block the block's value, releasing obj's handle.
+      def yield_released(obj) # :nodoc:
+        return obj unless block_given?
+
+        begin
+          yield obj
+        ensure
+          obj.release_handle
+        end
       end
 
       def inherited_fd(name) # :nodoc:

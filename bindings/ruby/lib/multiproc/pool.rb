@@ -91,11 +91,65 @@ module Multiproc
       ensure
         N.mp_pool_opts_free(opts)
       end
-      ObjectSpace.define_finalizer(self, Handle.finalizer([@pool], :mp_pool_free, ::Process.pid))
-      @pending = {} # results with callbacks not yet run
-      @pending_lock = Mutex.new
-      @pending_done = ConditionVariable.new
-      @joined = false
+      adopt(@pool, false)
+    end
+
+    # Open the pool that a program this one did not start published with
+    # Broker#publish_pool (in any language), by address
+    # ("unix:/run/app.sock#pool"): apply, map, imap run the owner's tasks
+    # (registered there, by name) on its workers, with the same results and
+    # worker-death errors; when the owner or its broker ends, the waits in
+    # progress raise (BrokenPipeError, ClosedError), never hang.
+    # timeout: seconds to wait for the broker (nil: no limit). raw: true
+    # for an owner in another language: apply/apply_async send one String
+    # as its bytes and return the result's bytes (a binary String), without
+    # Marshal (map, starmap and imap need the Codec: Ruby owners only).
+    # With a block, yields the pool and releases the handle at the end.
+    def self.open(address, timeout: nil, raw: false, &block)
+      _rc, ptr = Multiproc.call_out(N.mp_pool_open(address.to_s, Multiproc.timeout_ms(timeout)),
+                                    "Pool.open #{address}")
+      pool = allocate
+      pool.send(:adopt, ptr, raw)
+      Handle.yield_released(pool, &block)
+    end
+
+    # Free this process's handle: an owned pool is terminated (its
+    # workers killed) and withdrawn from its brokers; an opened pool only
+    # lets go of the owner. Releasing again does nothing.
+    def release_handle
+      ptr = @state[0]
+      return nil unless ptr
+
+      ObjectSpace.undefine_finalizer(self)
+      Pool.finalizer(@state, @publications, ::Process.pid).call
+      @pool = nil
+      nil
+    end
+
+    # Withdraw the pool from the brokers that publish it (each a live
+    # broker's state [ptr] and a name), then free it: a broker borrows the
+    # C pool and must not use it once freed.
+    def self.finalizer(state, publications, owner) # :nodoc:
+      proc do
+        ptr = state[0]
+        state[0] = nil
+        if ptr && ::Process.pid == owner
+          publications.each { |broker, name| N.mp_broker_unpublish(broker[0], name) if broker[0] }
+          N.mp_pool_free(ptr)
+        end
+      end
+    end
+
+    def __handle # :nodoc:
+      pool
+    end
+
+    def __published(broker_state, name) # :nodoc:
+      @publications << [broker_state, name]
+    end
+
+    def __unpublished(broker_state, name) # :nodoc:
+      @publications.delete_if { |b, n| b.equal?(broker_state) && n == name }
     end
 
     # Run task with args in a worker and return its result.
@@ -111,9 +165,9 @@ module Multiproc
 
       notify = callback || error_callback ? 1 : 0
       Completions.start if notify == 1
-      _rc, res = Multiproc.call_out(N.mp_rb_apply_async(pool, task.to_s, Pool.splat(args), notify),
+      _rc, res = Multiproc.call_out(N.mp_rb_apply_async(pool, task.to_s, task_arg(args), notify),
                                     "apply_async #{task}")
-      track(AsyncResult.new(res, false, callback, error_callback, self))
+      track(AsyncResult.new(res, false, callback, error_callback, self, raw: @raw))
     end
 
     # task applied to each item, in order; raises the first failure.
@@ -127,6 +181,7 @@ module Multiproc
     def map_async(task, items, chunksize: nil, callback: nil, error_callback: nil)
       raise ArgumentError, NO_BLOCK if block_given?
 
+      no_raw("map")
       notify = callback || error_callback ? 1 : 0
       Completions.start if notify == 1
       _rc, res = Multiproc.call_out(
@@ -138,6 +193,7 @@ module Multiproc
     # map with each item an Array of arguments (Python's starmap).
     def starmap(task, items, chunksize: nil)
       raise ArgumentError, NO_BLOCK if block_given?
+      no_raw("starmap")
 
       _rc, res = Multiproc.call_out(
         N.mp_rb_map_async(pool, task.to_s, list(items), 1, Pool.chunksize(chunksize), 0),
@@ -156,6 +212,7 @@ module Multiproc
     # consumed"); keep them with to_a, or call imap again.
     def imap(task, items = nil, chunksize: 1, ordered: true)
       raise ArgumentError, NO_BLOCK if block_given?
+      no_raw("imap")
 
       flags = ordered ? 0 : N::MP_IMAP_UNORDERED
       chunksize = Multiproc.int_arg(chunksize, "imap: chunksize", 1, SIZE_MAX)
@@ -284,8 +341,35 @@ module Multiproc
 
     private
 
+    def adopt(ptr, raw)
+      @pool = ptr
+      @state = [ptr]
+      @raw = raw
+      @publications = [] # [broker state, name] of each broker publishing it
+      ObjectSpace.define_finalizer(self, Pool.finalizer(@state, @publications, ::Process.pid))
+      @pending = {} # results with callbacks not yet run
+      @pending_lock = Mutex.new
+      @pending_done = ConditionVariable.new
+      @joined = false
+    end
+
     def pool
       @pool || raise(ClosedError.new("Pool: freed"))
+    end
+
+    # apply's argument: one String as its bytes (raw), else the Codec's
+    # argument list.
+    def task_arg(args)
+      return Pool.splat(args) unless @raw
+      unless args.size == 1 && args[0].is_a?(String)
+        raise ArgumentError, "a raw pool's task takes one String (its bytes), not #{args.size} arguments"
+      end
+
+      args[0]
+    end
+
+    def no_raw(what)
+      raise ArgumentError, "Pool##{what}: a raw pool (Pool.open(raw: true)) has apply and apply_async only" if @raw
     end
 
     # The items as an Array (the extension encodes each with the Codec).
@@ -309,8 +393,9 @@ module Multiproc
   class AsyncResult
     include Uncopyable
 
-    def initialize(res, many, callback, error_callback, pool) # :nodoc:
+    def initialize(res, many, callback, error_callback, pool, raw: false) # :nodoc:
       @res = res
+      @raw = raw
       @many = many
       @callback = callback
       @error_callback = error_callback
@@ -415,6 +500,7 @@ module Multiproc
       raise Multiproc.error_for(rc, "AsyncResult#get") if rc == N::MP_ETIMEDOUT || rc == N::MP_EINVAL
       return items if @many
       raise Pool.failure(rc, data, "task") if rc.negative?
+      return (data || "".b) if @raw
 
       Codec.load(data)
     end

@@ -20,7 +20,8 @@ module Multiproc
     # smallest ring's streaming size).
     TRY_MAX = 512
 
-    c_functions free: :mp_queue_free, fileno: :mp_queue_fileno, from_fd: :mp_queue_from_fd
+    c_functions free: :mp_queue_free, fileno: :mp_queue_fileno, from_fd: :mp_queue_from_fd,
+                open: :mp_queue_open
 
     # maxsize: the most messages queued at once (0: no limit); max_bytes:
     # the shared ring's size (0: 1 MiB); joinable: count task_done (join).

@@ -14,7 +14,8 @@ module Multiproc
     include Acquirable
     include Enumerable
 
-    c_functions free: :mp_value_free, fileno: :mp_value_fileno, from_fd: :mp_value_from_fd
+    c_functions free: :mp_value_free, fileno: :mp_value_fileno, from_fd: :mp_value_from_fd,
+                open: :mp_value_open
 
     TYPES = {
       int32: N::MP_TYPE_INT32, int64: N::MP_TYPE_INT64, uint64: N::MP_TYPE_UINT64,
@@ -160,7 +161,8 @@ module Multiproc
   # A zero-filled block of bytes shared with the processes it reaches
   # (shared_memory.SharedMemory).
   class SharedMemory < Handle
-    c_functions free: :mp_shm_free, fileno: :mp_shm_fileno, from_fd: :mp_shm_from_fd
+    c_functions free: :mp_shm_free, fileno: :mp_shm_fileno, from_fd: :mp_shm_from_fd,
+                open: :mp_shm_open
 
     def initialize(size)
       size = Multiproc.int_arg(size, "SharedMemory.new: size", 1, SIZE_MAX)

@@ -46,7 +46,8 @@ module Multiproc
   class Lock < Handle
     include Acquirable
 
-    c_functions free: :mp_lock_free, fileno: :mp_lock_fileno, from_fd: :mp_lock_from_fd
+    c_functions free: :mp_lock_free, fileno: :mp_lock_fileno, from_fd: :mp_lock_from_fd,
+                open: :mp_lock_open
 
     def initialize
       _rc, ptr = Multiproc.call_out(N.mp_lock_new(self.class::FLAGS), "#{self.class}.new")
@@ -85,7 +86,8 @@ module Multiproc
   class Semaphore < Handle
     include Acquirable
 
-    c_functions free: :mp_sem_free, fileno: :mp_sem_fileno, from_fd: :mp_sem_from_fd
+    c_functions free: :mp_sem_free, fileno: :mp_sem_fileno, from_fd: :mp_sem_from_fd,
+                open: :mp_sem_open
 
     def initialize(value = 1, max: 0)
       value = Multiproc.int_arg(value, "Semaphore.new: value", 0, UINT_MAX)
@@ -114,7 +116,8 @@ module Multiproc
 
   # An event flag shared between processes.
   class Event < Handle
-    c_functions free: :mp_event_free, fileno: :mp_event_fileno, from_fd: :mp_event_from_fd
+    c_functions free: :mp_event_free, fileno: :mp_event_fileno, from_fd: :mp_event_from_fd,
+                open: :mp_event_open
 
     def initialize
       _rc, ptr = Multiproc.call_out(N.mp_event_new, "Event.new")
@@ -163,6 +166,14 @@ module Multiproc
     def self.inherit(name, lock)
       _rc, ptr = Multiproc.call_out(N.mp_cond_from_fd(inherited_fd(name), lock.ptr), "Condition.inherit #{name}")
       wrap(ptr, lock)
+    end
+
+    # Open the condition published at address (see Handle.open), over
+    # lock: this process's handle on the condition's lock (published and
+    # opened too).
+    def self.open(address, lock, timeout: nil, &block)
+      ptr = opened(:mp_cond_open, address, timeout, lock.ptr)
+      Handle.yield_released(wrap(ptr, lock), &block)
     end
 
     def self._load(str)
@@ -233,7 +244,8 @@ module Multiproc
 
   # A barrier for parties processes or threads.
   class Barrier < Handle
-    c_functions free: :mp_barrier_free, fileno: :mp_barrier_fileno, from_fd: :mp_barrier_from_fd
+    c_functions free: :mp_barrier_free, fileno: :mp_barrier_fileno, from_fd: :mp_barrier_from_fd,
+                open: :mp_barrier_open
 
     # timeout: the default of #wait without one (Python's Barrier(timeout=)),
     # stored in the barrier for every process; nil: none. An action (Python's

@@ -1,0 +1,136 @@
+package multiproc
+
+import (
+	"context"
+
+	"multiproc.dev/multiproc/internal/capi"
+)
+
+// The OpenXxxAt functions open, by address, an object that a program
+// this one did not start published with Broker.Publish (in any language):
+// "unix:/run/app.sock#jobs" is the object "jobs" of the broker at
+// /run/app.sock. They wait for the broker until ctx is done: its deadline
+// is the C timeout, a cancellation ends the wait at once, and a ctx done
+// before the call returns its error (ErrTimeout or ErrCanceled, matching
+// ctx.Err() with errors.Is). A nil ctx panics.
+//
+// Errors of every OpenXxxAt: ErrInvalid (bad address, no #name, or name
+// holds another kind of object), ErrNotFound (no broker at the path, or
+// nothing published under name), ErrConnRefused (a socket file nobody
+// serves), ErrAccess (the broker refused this process), ErrNoSpace (the
+// broker has its maximum of clients), ErrBrokenPipe (the broker ended
+// during the request), ErrNotSupported (redis:// in a build without it),
+// ErrTimeout, ErrCanceled.
+//
+// The names differ from OpenQueue(i) and the like, which open in a child
+// the object its parent passed at index i.
+
+// openAt runs f, one C open by address, under ctx.
+func openAt(ctx context.Context, op string, f func(ms int64) int) error {
+	_, err := blocking(ctx, op, forever, f)
+	return err
+}
+
+// OpenQueueAt opens the queue published at address.
+func OpenQueueAt(ctx context.Context, address string) (*Queue, error) {
+	var q capi.Queue
+	if err := openAt(ctx, "open queue", func(ms int64) int { return capi.Mp_queue_open(&q, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newQueue(q), nil
+}
+
+// OpenLockAt opens the lock or RLock published at address.
+func OpenLockAt(ctx context.Context, address string) (*Lock, error) {
+	var l capi.Lock
+	if err := openAt(ctx, "open lock", func(ms int64) int { return capi.Mp_lock_open(&l, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newLock(l), nil
+}
+
+// OpenSemaphoreAt opens the semaphore published at address.
+func OpenSemaphoreAt(ctx context.Context, address string) (*Semaphore, error) {
+	var s capi.Sem
+	if err := openAt(ctx, "open semaphore", func(ms int64) int { return capi.Mp_sem_open(&s, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newSem(s), nil
+}
+
+// OpenEventAt opens the event published at address.
+func OpenEventAt(ctx context.Context, address string) (*Event, error) {
+	var e capi.Event
+	if err := openAt(ctx, "open event", func(ms int64) int { return capi.Mp_event_open(&e, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newEvent(e), nil
+}
+
+// OpenConditionAt opens the condition published at address, over lock:
+// this program's handle on the condition's lock (published and opened as
+// well), which must outlive the condition.
+func OpenConditionAt(ctx context.Context, address string, lock *Lock) (*Condition, error) {
+	var c capi.Cond
+	lp, err := lock.h.use("open condition")
+	if err != nil {
+		return nil, err
+	}
+	defer lock.h.done()
+	if err := openAt(ctx, "open condition", func(ms int64) int {
+		return capi.Mp_cond_open(&c, address, capi.Lock(lp), ms)
+	}); err != nil {
+		return nil, err
+	}
+	return newCond(c, lock), nil
+}
+
+// OpenBarrierAt opens the barrier published at address.
+func OpenBarrierAt(ctx context.Context, address string) (*Barrier, error) {
+	var b capi.Barrier
+	if err := openAt(ctx, "open barrier", func(ms int64) int { return capi.Mp_barrier_open(&b, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newBarrier(b), nil
+}
+
+// OpenValueAt opens the Value or Array published at address.
+func OpenValueAt(ctx context.Context, address string) (*Value, error) {
+	var v capi.Value
+	if err := openAt(ctx, "open value", func(ms int64) int { return capi.Mp_value_open(&v, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newValue(v), nil
+}
+
+// OpenSharedMemoryAt opens the shared memory block published at address.
+func OpenSharedMemoryAt(ctx context.Context, address string) (*SharedMemory, error) {
+	var s capi.Shm
+	if err := openAt(ctx, "open shared memory", func(ms int64) int { return capi.Mp_shm_open(&s, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newShm(s), nil
+}
+
+// OpenDictAt opens the dict published at address.
+func OpenDictAt(ctx context.Context, address string) (*Dict, error) {
+	var d capi.Dict
+	if err := openAt(ctx, "open dict", func(ms int64) int { return capi.Mp_dict_open(&d, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newDict(d), nil
+}
+
+// OpenPoolAt opens the pool published at address with
+// Broker.PublishPool: Apply, ApplyAsync, Map and Imap run the owner's
+// tasks (registered there, by name) on the owner's workers, with the same
+// results and worker-death errors. When the owner or its broker ends,
+// the waits in progress fail (ErrBrokenPipe, ErrClosed), never hang.
+// Close releases this program's handle only.
+func OpenPoolAt(ctx context.Context, address string) (*Pool, error) {
+	var p capi.Pool
+	if err := openAt(ctx, "open pool", func(ms int64) int { return capi.Mp_pool_open(&p, address, ms) }); err != nil {
+		return nil, err
+	}
+	return newPool(p), nil
+}
