@@ -146,8 +146,11 @@ MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);
  * an unknown name is MP_ENOENT from the owner). Results are read with the
  * same mp_result_*() and mp_pool_iter_*() calls, with the same meanings
  * (MP_ETASKFAILED, MP_EWORKERDIED when an owner's worker dies). Callbacks
- * run on a thread of this process. One connection to the owner carries
- * the handle's tasks; no broker thread is in the worker's data path.
+ * run on a thread of this process. One connection to the owner's broker
+ * carries the handle's tasks and results (a task message is at most
+ * 64 MiB); the owner's broker thread hands them to and from its pool. An
+ * unknown task name fails the task (MP_ENOENT from mp_result_get() and
+ * mp_pool_apply()), as the owner, not this process, knows the names.
  *
  * If the owner or its broker ends (or mp_broker_unpublish()), every
  * unfinished task of the handle fails with MP_EPIPE (MP_ECLOSED after an
