@@ -34,5 +34,6 @@
 #include "multiproc/sync.h"
 #include "multiproc/dict.h"
 #include "multiproc/pool.h"
+#include "multiproc/listener.h"
 
 #endif /* MULTIPROC_H */

@@ -39,3 +39,4 @@
 %include "multiproc/sync.h"
 %include "multiproc/dict.h"
 %include "multiproc/pool.h"
+%include "multiproc/listener.h"
