@@ -16,7 +16,7 @@ extern "C" {
  * Listener / Client (multiprocessing.connection.Listener and Client)
  *
  * A listener accepts connections at a tcp://host:port or unix: address
- * (multiproc/broker.h, "Addresses"; no #name) and gives each as an
+ * (multiproc/broker.h, "Addresses"; no \#name) and gives each as an
  * ordinary mp_conn_t, framed as CPython's Connection frames its messages,
  * so a Python program using multiprocessing.connection.Client(address,
  * authkey=...) is a peer, and mp_conn_connect() is a peer of a Python
@@ -64,13 +64,13 @@ MP_EXTERN int mp_listener_opts_set_handshake_timeout(mp_listener_opts_t *opts,
 
 /**
  * Listen at address: tcp://host:port (port 0: a free port, see
- * mp_listener_address()) or unix:/path / unix:@name. A unix: socket file
+ * mp_listener_address()) or unix:/path / unix:\@name. A unix: socket file
  * is created mode 0600 and must not exist (MP_EEXIST; it is never
  * unlinked); mp_listener_free() removes it.
  *
  * @param[out] out  the listener; free with mp_listener_free().
  * @param opts      borrowed; NULL for the defaults.
- * Errors: MP_EINVAL (bad address, #name given, tcp:// without an authkey
+ * Errors: MP_EINVAL (bad address, a \#name given, tcp:// without an authkey
  * and without allow_no_auth), MP_EEXIST (address in use), MP_EACCES,
  * MP_ENOENT (unknown host, no such directory), MP_ENOTSUP (redis://),
  * MP_ENOMEM, MP_ESYS. Blocking: resolving a host name. Since 0.4.
@@ -136,7 +136,7 @@ MP_EXTERN void mp_listener_free(mp_listener_t *listener);
  * @param[out] out    the connection; free with mp_conn_free().
  * @param authkey     NULL (len 0) for none; borrowed.
  * @param timeout_ms  for connecting and the handshake; MP_FOREVER waits.
- * Errors: MP_EINVAL (bad address, #name given), MP_ECONNREFUSED (nothing
+ * Errors: MP_EINVAL (bad address, a \#name given), MP_ECONNREFUSED (nothing
  * listens), MP_ENOENT (no such socket file, unknown host), MP_EACCES (the
  * listener refused the key, or could not prove it knows it), MP_ETIMEDOUT,
  * MP_EPIPE (the listener closed during the handshake), MP_ENOTSUP
