@@ -140,7 +140,9 @@ MP_EXTERN void mp_listener_free(mp_listener_t *listener);
  * listens), MP_ENOENT (no such socket file, unknown host), MP_EACCES (the
  * listener refused the key, or could not prove it knows it), MP_ETIMEDOUT,
  * MP_EPIPE (the listener closed during the handshake), MP_ENOTSUP
- * (redis://), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms. Since 0.4.
+ * (redis://), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms (resolving a
+ * host name is not bounded by it); a fired cancel token (core.h) ends it
+ * with MP_ECANCELED. Since 0.4.
  */
 MP_EXTERN int mp_conn_connect(mp_conn_t **out, const char *address, const void *authkey,
                               size_t authkey_len, int64_t timeout_ms);
