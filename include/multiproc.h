@@ -35,5 +35,6 @@
 #include "multiproc/dict.h"
 #include "multiproc/pool.h"
 #include "multiproc/broker.h"
+#include "multiproc/listener.h"
 
 #endif /* MULTIPROC_H */

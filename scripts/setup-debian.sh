@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build
   libuv1-dev libcmocka-dev libboost-dev
+  # libcrypto: the HMACs of the Listener/Client authkey handshake
+  libssl-dev
   python3
   # the Go and Ruby bindings
   swig golang-go ruby-dev ruby-minitest ruby-parallel

@@ -71,6 +71,8 @@ MP_GO_HANDLE(mp_result_t, Result)
 MP_GO_HANDLE(mp_iter_t, Iter)
 MP_GO_HANDLE(mp_broker_t, Broker)
 MP_GO_HANDLE(mp_broker_opts_t, BrokerOpts)
+MP_GO_HANDLE(mp_listener_t, Listener)
+MP_GO_HANDLE(mp_listener_opts_t, ListenerOpts)
 /* mp_pool_iter_t (C 0.3) is the same struct as mp_iter_t: the same Go type. */
 %apply mp_iter_t * { mp_pool_iter_t * };
 
@@ -100,12 +102,14 @@ MP_GO_SCALAR_OUT(size_t, int64, long long, size_t *index)
 /* ---- byte strings in ---- */
 
 %typemap(gotype) (const void *buf, size_t len), (const void *arg, size_t arg_len),
+                 (const void *key, size_t len), (const void *authkey, size_t authkey_len),
                  (const void *input, size_t input_len), (const void *key, size_t key_len),
                  (const void *value, size_t value_len),
                  (const void *expected, size_t expected_len),
                  (const void *desired, size_t desired_len),
                  (void *buf, size_t cap) "[]byte"
 %typemap(in) (const void *buf, size_t len), (const void *arg, size_t arg_len),
+             (const void *key, size_t len), (const void *authkey, size_t authkey_len),
              (const void *input, size_t input_len), (const void *key, size_t key_len),
              (const void *value, size_t value_len),
              (const void *expected, size_t expected_len),

@@ -40,3 +40,4 @@
 %include "multiproc/dict.h"
 %include "multiproc/pool.h"
 %include "multiproc/broker.h"
+%include "multiproc/listener.h"

@@ -64,6 +64,7 @@ void *mp_rb_swig_ptr(VALUE obj, mp_rb_kind kind) {
 }
 %apply (const void *buf, size_t len) {
   (const void *arg, size_t arg_len),
+  (const void *key, size_t len),
   (const void *key, size_t key_len), (const void *value, size_t value_len),
   (const void *expected, size_t expected_len), (const void *desired, size_t desired_len)
 };
@@ -89,7 +90,8 @@ void *mp_rb_swig_ptr(VALUE obj, mp_rb_kind kind) {
   $1 = NIL_P($input) || RB_TYPE_P($input, T_STRING);
 }
 %apply (const void *WAITED, size_t WAITED_LEN) {
-  (const void *buf, size_t len), (const void *input, size_t input_len)
+  (const void *buf, size_t len), (const void *input, size_t input_len),
+  (const void *authkey, size_t authkey_len)
 };
 
 /* Bytes out, allocated by the library: a binary String (nil for NULL). */
@@ -156,6 +158,8 @@ MP_RB_HANDLE_OUT(mp_result_t)
 MP_RB_HANDLE_OUT(mp_iter_t)
 MP_RB_HANDLE_OUT(mp_broker_t)
 MP_RB_HANDLE_OUT(mp_broker_opts_t)
+MP_RB_HANDLE_OUT(mp_listener_opts_t)
+MP_RB_HANDLE_OUT(mp_listener_t)
 %apply mp_iter_t ** { mp_pool_iter_t ** }; /* C 0.3: the same struct */
 
 /* ---------------------------------------------------------------------
@@ -219,6 +223,12 @@ MP_RB_BLOCKING(mp_dict_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_pool_open, &arg3, MP_RB_RETRY)
 /* Unpublishing a pool waits for the requests in flight to it. */
 MP_RB_BLOCKING(mp_broker_unpublish, (int64_t *)NULL, 0)
+/* Nothing is taken before an accept returns; a canceled connect leaves
+ * only an abandoned peer that the listener drops: both may start again. */
+MP_RB_BLOCKING(mp_listener_accept, &arg3, MP_RB_RETRY | MP_RB_TRY_FIRST)
+MP_RB_BLOCKING(mp_conn_connect, &arg5, MP_RB_RETRY)
+/* Waits for the listener's own threads (they stop at once). */
+MP_RB_BLOCKING(mp_listener_close, (int64_t *)NULL, 0)
 
 /* Replaced by the hand-written functions of native_api.h (callbacks, argv,
  * caller buffers) or not useful from Ruby. */

@@ -16,7 +16,7 @@ extern "C" {
  * Listener / Client (multiprocessing.connection.Listener and Client)
  *
  * A listener accepts connections at a tcp://host:port or unix: address
- * (multiproc/broker.h, "Addresses"; no #name) and gives each as an
+ * (multiproc/broker.h, "Addresses"; no \#name) and gives each as an
  * ordinary mp_conn_t, framed as CPython's Connection frames its messages,
  * so a Python program using multiprocessing.connection.Client(address,
  * authkey=...) is a peer, and mp_conn_connect() is a peer of a Python
@@ -64,13 +64,13 @@ MP_EXTERN int mp_listener_opts_set_handshake_timeout(mp_listener_opts_t *opts,
 
 /**
  * Listen at address: tcp://host:port (port 0: a free port, see
- * mp_listener_address()) or unix:/path / unix:@name. A unix: socket file
+ * mp_listener_address()) or unix:/path / unix:\@name. A unix: socket file
  * is created mode 0600 and must not exist (MP_EEXIST; it is never
  * unlinked); mp_listener_free() removes it.
  *
  * @param[out] out  the listener; free with mp_listener_free().
  * @param opts      borrowed; NULL for the defaults.
- * Errors: MP_EINVAL (bad address, #name given, tcp:// without an authkey
+ * Errors: MP_EINVAL (bad address, a \#name given, tcp:// without an authkey
  * and without allow_no_auth), MP_EEXIST (address in use), MP_EACCES,
  * MP_ENOENT (unknown host, no such directory), MP_ENOTSUP (redis://),
  * MP_ENOMEM, MP_ESYS. Blocking: resolving a host name. Since 0.4.
@@ -88,23 +88,43 @@ MP_EXTERN const char *mp_listener_address(const mp_listener_t *listener);
 
 /**
  * Wait for the next peer that has finished the handshake. Handshakes run
- * apart from this call, several at once, so a peer that connects and says
- * nothing delays no other peer; it is dropped after the handshake timeout.
+ * apart from this call, on the listener's own threads, up to 32 at once,
+ * so a peer that connects and says nothing delays no other peer; it is
+ * dropped after the handshake timeout. Up to 64 connections wait for
+ * accept; beyond that new peers wait in the kernel's backlog.
  *
  * @param[out] out  the connection (readable and writable); free with
  *                  mp_conn_free().
  * Errors: MP_EINVAL (NULL), MP_ETIMEDOUT, MP_EACCES (a peer failed the
- * authentication: the message gives its address; that peer is closed, as
- * Python's accept() raises AuthenticationError), MP_ECLOSED (freed from
- * another thread), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms.
- * Since 0.4.
+ * authentication: the message gives its address and why; that peer is
+ * closed, as Python's accept() raises AuthenticationError; the next call
+ * goes on with the next peer), MP_ECLOSED (the listener was closed, also
+ * from another thread while this call waited), MP_ENOMEM, MP_ESYS.
+ * Blocks up to timeout_ms (MP_FOREVER waits; 0 takes a ready peer only);
+ * a fired cancel token (core.h) ends it with MP_ECANCELED. Several
+ * threads may accept at once. Since 0.4.
  */
 MP_EXTERN int mp_listener_accept(mp_conn_t **out, mp_listener_t *listener, int64_t timeout_ms);
 
 /**
- * Stop listening and free the listener; a unix: socket file is unlinked.
- * Connections already accepted are the caller's and stay open; peers in
- * the middle of a handshake are closed. NULL does nothing. Since 0.4.
+ * Stop listening (Python's Listener.close()): the socket is closed and a
+ * unix: socket file removed (only if it is still the one this listener
+ * created), peers in the middle of a handshake are dropped, connections
+ * not yet accepted are closed, and every mp_listener_accept() (waiting
+ * now in another thread, or later) returns MP_ECLOSED. Connections
+ * already accepted are the caller's and stay open. The handle stays valid
+ * until mp_listener_free(); closing again does nothing.
+ *
+ * Returns: MP_OK; MP_EINVAL (NULL or not a listener). Blocking: waits for
+ * the listener's own threads to stop (they stop at once). Since 0.4.
+ */
+MP_EXTERN int mp_listener_close(mp_listener_t *listener);
+
+/**
+ * Close the listener as mp_listener_close() does and free it, after any
+ * mp_listener_accept() of another thread has returned (MP_ECLOSED). NULL
+ * does nothing. In a child created by fork() it only closes the child's
+ * copy of the socket: the socket file is the creator's and stays. Since 0.4.
  */
 MP_EXTERN void mp_listener_free(mp_listener_t *listener);
 
@@ -116,11 +136,13 @@ MP_EXTERN void mp_listener_free(mp_listener_t *listener);
  * @param[out] out    the connection; free with mp_conn_free().
  * @param authkey     NULL (len 0) for none; borrowed.
  * @param timeout_ms  for connecting and the handshake; MP_FOREVER waits.
- * Errors: MP_EINVAL (bad address, #name given), MP_ECONNREFUSED (nothing
+ * Errors: MP_EINVAL (bad address, a \#name given), MP_ECONNREFUSED (nothing
  * listens), MP_ENOENT (no such socket file, unknown host), MP_EACCES (the
  * listener refused the key, or could not prove it knows it), MP_ETIMEDOUT,
  * MP_EPIPE (the listener closed during the handshake), MP_ENOTSUP
- * (redis://), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms. Since 0.4.
+ * (redis://), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms (resolving a
+ * host name is not bounded by it); a fired cancel token (core.h) ends it
+ * with MP_ECANCELED. Since 0.4.
  */
 MP_EXTERN int mp_conn_connect(mp_conn_t **out, const char *address, const void *authkey,
                               size_t authkey_len, int64_t timeout_ms);

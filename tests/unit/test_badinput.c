@@ -50,6 +50,8 @@ static struct fixtures {
   mp_result_t *result;    /* a finished apply_async */
   mp_iter_t *imap;
   mp_cancel_t *cancel;
+  mp_listener_opts_t *lopts;
+  mp_listener_t *listener, *closed_listener; /* abstract unix: addresses */
   int devnull;            /* an open descriptor that is no multiproc object */
   int sock;               /* one end of a socketpair */
 } F;
@@ -183,6 +185,8 @@ static mp_dict_t *o_dict;
 static mp_dict_iter_t *o_iter;
 static mp_result_t *o_result;
 static mp_iter_t *o_imap;
+static mp_listener_opts_t *o_lopts;
+static mp_listener_t *o_listener;
 static void *o_buf;
 static mp_pool_t *o_pool; /* stays NULL: every row that sets it fails */
 static size_t o_len;
@@ -968,9 +972,72 @@ static mp_pool_t *o_pool;
   X(E, pool_open_no_name, MP_EINVAL, mp_pool_open(&o_pool, "unix:@b", 0))     \
   X(E, pool_open_timeout, MP_EINVAL, mp_pool_open(&o_pool, "unix:@b#p", -3))
 
+#define LISTENER_ROWS(X)                                                      \
+  X(E, listener_opts_new_null, MP_EINVAL, mp_listener_opts_new(NULL))         \
+  X(V, listener_opts_free_null, 0, NO_CRASH(mp_listener_opts_free(NULL)))     \
+  X(V, listener_opts_free_garbage, 0,                                         \
+    NO_CRASH(mp_listener_opts_free(GARBAGE(mp_listener_opts_t))))             \
+  X(E, listener_key_null_opts, MP_EINVAL, mp_listener_opts_set_authkey(NULL, "k", 1)) \
+  X(E, listener_key_garbage, MP_EINVAL,                                       \
+    mp_listener_opts_set_authkey(GARBAGE(mp_listener_opts_t), "k", 1))        \
+  X(E, listener_key_null, MP_EINVAL, mp_listener_opts_set_authkey(F.lopts, NULL, 3)) \
+  X(E, listener_key_huge, MP_EINVAL, mp_listener_opts_set_authkey(F.lopts, g_garbage, 4097)) \
+  X(E, listener_no_auth_null, MP_EINVAL, mp_listener_opts_set_allow_no_auth(NULL, 1)) \
+  X(E, listener_no_auth_two, MP_EINVAL, mp_listener_opts_set_allow_no_auth(F.lopts, 2)) \
+  X(E, listener_backlog_null, MP_EINVAL, mp_listener_opts_set_backlog(NULL, 5)) \
+  X(E, listener_backlog_zero, MP_EINVAL, mp_listener_opts_set_backlog(F.lopts, 0)) \
+  X(E, listener_backlog_huge, MP_EINVAL, mp_listener_opts_set_backlog(F.lopts, 65536)) \
+  X(E, listener_handshake_null, MP_EINVAL,                                    \
+    mp_listener_opts_set_handshake_timeout(NULL, 10))                         \
+  X(E, listener_handshake_zero, MP_EINVAL,                                    \
+    mp_listener_opts_set_handshake_timeout(F.lopts, 0))                       \
+  X(E, listener_handshake_forever, MP_EINVAL,                                 \
+    mp_listener_opts_set_handshake_timeout(F.lopts, MP_FOREVER))              \
+  X(E, listener_handshake_huge, MP_EINVAL,                                    \
+    mp_listener_opts_set_handshake_timeout(F.lopts, 3600001))                 \
+  X(E, listener_new_null_out, MP_EINVAL, mp_listener_new(NULL, "unix:@x", NULL)) \
+  X(E, listener_new_null_address, MP_EINVAL, mp_listener_new(&o_listener, NULL, NULL)) \
+  X(E, listener_new_empty, MP_EINVAL, mp_listener_new(&o_listener, "", NULL)) \
+  X(E, listener_new_long, MP_EINVAL, mp_listener_new(&o_listener, k_long_name, NULL)) \
+  X(E, listener_new_garbage_opts, MP_EINVAL,                                  \
+    mp_listener_new(&o_listener, "unix:@x", GARBAGE(mp_listener_opts_t)))     \
+  X(E, listener_new_name, MP_EINVAL, mp_listener_new(&o_listener, "unix:@x#n", NULL)) \
+  X(E, listener_new_relative, MP_EINVAL, mp_listener_new(&o_listener, "unix:x", NULL)) \
+  X(E, listener_new_tcp_no_key, MP_EINVAL,                                    \
+    mp_listener_new(&o_listener, "tcp://127.0.0.1:0", NULL))                  \
+  X(E, listener_new_redis, MP_ENOTSUP, mp_listener_new(&o_listener, "redis://h", NULL)) \
+  X(E, listener_new_scheme, MP_EINVAL, mp_listener_new(&o_listener, "http://h:1", NULL)) \
+  X(V, listener_address_null, 1, IS_NULL(mp_listener_address(NULL)))         \
+  X(V, listener_address_garbage, 1,                                           \
+    IS_NULL(mp_listener_address(GARBAGE(mp_listener_t))))                     \
+  X(E, listener_accept_null_out, MP_EINVAL, mp_listener_accept(NULL, F.listener, 0)) \
+  X(E, listener_accept_null, MP_EINVAL, mp_listener_accept(&o_conn, NULL, 0)) \
+  X(E, listener_accept_garbage, MP_EINVAL,                                    \
+    mp_listener_accept(&o_conn, GARBAGE(mp_listener_t), 0))                   \
+  X(E, listener_accept_timeout, MP_EINVAL, mp_listener_accept(&o_conn, F.listener, -2)) \
+  X(E, listener_accept_none, MP_ETIMEDOUT, mp_listener_accept(&o_conn, F.listener, 0)) \
+  X(E, listener_accept_closed, MP_ECLOSED,                                    \
+    mp_listener_accept(&o_conn, F.closed_listener, 0))                        \
+  X(E, listener_close_null, MP_EINVAL, mp_listener_close(NULL))               \
+  X(E, listener_close_garbage, MP_EINVAL, mp_listener_close(GARBAGE(mp_listener_t))) \
+  X(V, listener_close_twice, MP_OK, mp_listener_close(F.closed_listener))     \
+  X(V, listener_free_null, 0, NO_CRASH(mp_listener_free(NULL)))               \
+  X(V, listener_free_garbage, 0, NO_CRASH(mp_listener_free(GARBAGE(mp_listener_t)))) \
+  X(E, conn_connect_null_out, MP_EINVAL, mp_conn_connect(NULL, "unix:@x", NULL, 0, 0)) \
+  X(E, conn_connect_null_address, MP_EINVAL, mp_conn_connect(&o_conn, NULL, NULL, 0, 0)) \
+  X(E, conn_connect_null_key, MP_EINVAL, mp_conn_connect(&o_conn, "unix:@x", NULL, 3, 0)) \
+  X(E, conn_connect_huge_key, MP_EINVAL,                                      \
+    mp_conn_connect(&o_conn, "unix:@x", g_garbage, 4097, 0))                  \
+  X(E, conn_connect_timeout, MP_EINVAL, mp_conn_connect(&o_conn, "unix:@x", NULL, 0, -2)) \
+  X(E, conn_connect_name, MP_EINVAL, mp_conn_connect(&o_conn, "tcp://h:1#n", NULL, 0, 0)) \
+  X(E, conn_connect_no_port, MP_EINVAL, mp_conn_connect(&o_conn, "tcp://h", NULL, 0, 0)) \
+  X(E, conn_connect_redis, MP_ENOTSUP, mp_conn_connect(&o_conn, "redis://h", NULL, 0, 0)) \
+  X(E, conn_connect_nobody, MP_ECONNREFUSED,                                  \
+    mp_conn_connect(&o_conn, "unix:@mp-badinput-nobody-listens", NULL, 0, 1000))
+
 #define ALL_ROWS(X) \
   CORE_ROWS(X) CMD_ROWS(X) PROCESS_ROWS(X) CONN_ROWS(X) QUEUE_ROWS(X) \
-  SYNC_ROWS(X) DICT_ROWS(X) POOL_ROWS(X) BROKER_ROWS(X)
+  SYNC_ROWS(X) DICT_ROWS(X) POOL_ROWS(X) BROKER_ROWS(X) LISTENER_ROWS(X)
 
 /* One function per row, then the table. */
 #define DEFINE_ROW(kind, id, want, expr) \
@@ -999,6 +1066,7 @@ TABLE(k_sync, SYNC_ROWS)
 TABLE(k_dict, DICT_ROWS)
 TABLE(k_pool, POOL_ROWS)
 TABLE(k_broker, BROKER_ROWS)
+TABLE(k_listener, LISTENER_ROWS)
 
 struct table {
   const struct row *rows;
@@ -1009,6 +1077,7 @@ static const struct table k_tables[] = {
     TABLE_REF(k_core), TABLE_REF(k_cmd),  TABLE_REF(k_process), TABLE_REF(k_conn),
     TABLE_REF(k_queue), TABLE_REF(k_sync), TABLE_REF(k_dict),   TABLE_REF(k_pool),
     TABLE_REF(k_broker),
+    TABLE_REF(k_listener),
 };
 #define N_TABLES (sizeof k_tables / sizeof k_tables[0])
 
@@ -1128,12 +1197,22 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_pool_imap(&F.imap, F.pool, "bad_echo", k_args, k_arg_lens, 2, 0, 0));
   MP_ASSERT_OK(mp_cancel_new(&F.cancel));
   MP_ASSERT_OK(mp_broker_opts_new(&F.bopts));
+  MP_ASSERT_OK(mp_listener_opts_new(&F.lopts));
+  char addr[64];
+  snprintf(addr, sizeof addr, "unix:@mp-badinput-%d", (int)getpid());
+  MP_ASSERT_OK(mp_listener_new(&F.listener, addr, NULL));
+  snprintf(addr, sizeof addr, "unix:@mp-badinput-closed-%d", (int)getpid());
+  MP_ASSERT_OK(mp_listener_new(&F.closed_listener, addr, NULL));
+  MP_ASSERT_OK(mp_listener_close(F.closed_listener));
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
   mp_broker_opts_free(F.bopts);
+  mp_listener_free(F.closed_listener);
+  mp_listener_free(F.listener);
+  mp_listener_opts_free(F.lopts);
   mp_cancel_free(F.cancel);
   mp_iter_free(F.imap);
   mp_result_free(F.result);
@@ -1192,6 +1271,7 @@ ROWS_TEST(sync)
 ROWS_TEST(dict)
 ROWS_TEST(pool)
 ROWS_TEST(broker)
+ROWS_TEST(listener)
 
 /* The first mp_ name in a row's expression: the function it exercises. */
 static int row_calls(const struct row *r, const char *fn) {
@@ -1206,7 +1286,8 @@ static void test_badinput_every_function_has_a_row(void **state) {
   (void)state;
   const char *dir = getenv("MP_INCLUDE_DIR");
   if (!dir) fail_msg("MP_INCLUDE_DIR is not set; run the tests with meson test");
-  static const char *headers[] = {"core", "process", "ipc", "sync", "dict", "pool", "broker"};
+  static const char *headers[] = {"core", "command", "process", "ipc",  "sync",
+                                  "dict", "pool",    "broker",  "listener"};
   int declared = 0, missing = 0;
   for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
     char path[1024];
@@ -1274,6 +1355,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_badinput_dict),
       cmocka_unit_test(test_badinput_pool),
       cmocka_unit_test(test_badinput_broker),
+      cmocka_unit_test(test_badinput_listener),
       cmocka_unit_test(test_badinput_every_function_has_a_row),
       cmocka_unit_test(test_badinput_no_descriptor_leaked),
   };
