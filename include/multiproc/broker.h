@@ -91,7 +91,7 @@ MP_EXTERN int mp_broker_opts_set_handshake_timeout(mp_broker_opts_t *opts,
                                                    int64_t timeout_ms);
 
 /**
- * Serve at address (unix:/path or unix:@name, without #name): bind the
+ * Serve at address (unix:/path or unix:\@name, without \#name): bind the
  * socket, start the broker's thread. Nothing is published yet.
  *
  * @param[out] out   the broker; free with mp_broker_free().
@@ -152,13 +152,13 @@ MP_EXTERN void mp_broker_free(mp_broker_t *broker);
  * ---------------------------------------------------------------------- */
 
 /**
- * Ask the broker at address ("unix:...#name") for the descriptor published
+ * Ask the broker at address ("unix:...\#name") for the descriptor published
  * under name: a close-on-exec descriptor that belongs to the caller (give it
  * to a *_from_fd() function, which takes it over, or close it).
  *
  * @param[out] out  the descriptor.
  * @param timeout_ms  for connecting and the reply; MP_FOREVER waits.
- * Errors: MP_EINVAL (bad address, no #name), MP_ENOENT (no broker at the
+ * Errors: MP_EINVAL (bad address, no \#name), MP_ENOENT (no broker at the
  * path, or nothing published under name), MP_ECONNREFUSED (a socket file
  * nobody serves), MP_EACCES (the broker refused this process), MP_ESTATE
  * (name is a pool: use mp_pool_open()), MP_ENOSPC (the broker has its

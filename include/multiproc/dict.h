@@ -40,7 +40,7 @@ MP_EXTERN int mp_dict_from_fd(mp_dict_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the dict; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_dict_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.

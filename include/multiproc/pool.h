@@ -167,7 +167,7 @@ MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);
  * (MP_POOL_WORKERS_* are 0).
  *
  * @param[out] out   the handle; free with mp_pool_free().
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the owner's reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open() (MP_ESTATE does not occur), plus MP_EINVAL
  * when the name holds an object that is not a pool. Blocks up to

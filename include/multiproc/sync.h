@@ -53,7 +53,7 @@ MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the lock (or RLock); free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_lock_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.
@@ -121,7 +121,7 @@ MP_EXTERN int mp_sem_from_fd(mp_sem_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the semaphore; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_sem_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.
@@ -170,7 +170,7 @@ MP_EXTERN int mp_event_from_fd(mp_event_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the event; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_event_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.
@@ -227,7 +227,7 @@ MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock);
  * usable when the broker ends.
  *
  * @param[out] out   the condition; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param lock       borrowed: this process's handle on the condition's
  *                   lock (opened with mp_lock_open()); it must outlive
  *                   the condition.
@@ -359,7 +359,7 @@ MP_EXTERN int mp_barrier_from_fd(mp_barrier_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the barrier; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_barrier_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.
@@ -435,7 +435,7 @@ MP_EXTERN int mp_shm_from_fd(mp_shm_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the shared memory block; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_shm_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.
@@ -515,7 +515,7 @@ MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd);
  * usable when the broker ends.
  *
  * @param[out] out   the value or array; free it as one made here.
- * @param address    "unix:/path#name" or "unix:@name#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_value_from_fd(): MP_EINVAL
  * when the name holds another kind of object. Blocks up to timeout_ms.
