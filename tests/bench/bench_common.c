@@ -99,6 +99,13 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+double bench_calls_batch(void *ctx, long n) {
+  void (*fn)(void) = ((const bench_calls_t *)ctx)->fn;
+  double t0 = now_s();
+  for (long i = 0; i < n; ++i) fn();
+  return now_s() - t0;
+}
+
 double bench_median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;

@@ -81,6 +81,13 @@ typedef struct bench_metric {
 void bench_measure(const char *name, const bench_metric_t *m,
                    const bench_impl_t *impls, int n);
 
+/* A batch of n calls of a function that does one unit (a process
+ * started and joined, a pool round): ctx is a bench_calls_t. */
+typedef struct bench_calls {
+  void (*fn)(void);
+} bench_calls_t;
+double bench_calls_batch(void *ctx, long n);
+
 /* The median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);
 

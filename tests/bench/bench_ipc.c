@@ -535,8 +535,6 @@ int main(int argc, char **argv) {
   check_mp(mp_register(CONSUMER_TARGET, mp_consumer, NULL), "mp_register");
   check_mp(mp_register(ECHO_TARGET, mp_echo, NULL), "mp_register");
   check_mp(mp_main(argc, argv), "mp_main");
-  char banner[64];
-  snprintf(banner, sizeof banner, "multiproc %s", mp_version());
-  return bench_main("bench_ipc", banner, argc, argv, kWorkloads,
-                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 3);
+  return bench_mp_main("bench_ipc", argc, argv, kWorkloads,
+                       sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 3);
 }

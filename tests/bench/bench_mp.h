@@ -71,4 +71,14 @@ static inline void join_all(mp_process_t **p, int n, mp_queue_t *q, const char *
   }
 }
 
+/* bench_main with the banner "multiproc <version>". */
+static inline int bench_mp_main(const char *prog, int argc, char **argv,
+                                const bench_workload_t *workloads, size_t n_workloads,
+                                const char *const *impl_names, int n_impl_names) {
+  char banner[64];
+  snprintf(banner, sizeof banner, "multiproc %s", mp_version());
+  return bench_main(prog, banner, argc, argv, workloads, n_workloads, impl_names,
+                    n_impl_names);
+}
+
 #endif

@@ -215,22 +215,11 @@ static void startup_once(void) {
 
 typedef void (*iter_fn)(void);
 
-typedef struct iteration {
-  iter_fn fn;
-} iteration_t;
-
-static double iteration_batch(void *ctx, long n) {
-  iter_fn fn = ((const iteration_t *)ctx)->fn;
-  double t0 = now_s();
-  for (long i = 0; i < n; ++i) fn();
-  return now_s() - t0;
-}
-
 /* Measure fn; print the '#' detail and the BENCH line. tasks: tasks per
  * iteration (the value is us per task), 0 for us per iteration. */
 static void measure(const char *name, iter_fn fn, size_t tasks) {
-  iteration_t it = {fn};
-  bench_impl_t impl = {"multiproc", iteration_batch, &it};
+  bench_calls_t it = {fn};
+  bench_impl_t impl = {"multiproc", bench_calls_batch, &it};
   char per_batch[64];
   snprintf(per_batch, sizeof per_batch, "iterations of %zu tasks", tasks);
   bench_metric_t m = {.unit = tasks ? "us/task" : "us",

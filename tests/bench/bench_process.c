@@ -125,25 +125,14 @@ static void fork_exec_true(void) {
 
 typedef void (*iter_fn)(void);
 
-typedef struct iteration {
-  iter_fn fn;
-} iteration_t;
-
-static double iteration_batch(void *ctx, long n) {
-  iter_fn fn = ((const iteration_t *)ctx)->fn;
-  double t0 = now_s();
-  for (long i = 0; i < n; ++i) fn();
-  return now_s() - t0;
-}
-
 /* multiproc against raw, the common case: us per iteration. */
 static void bench_pair(const char *name, iter_fn lib, iter_fn raw) {
-  iteration_t it[2] = {{lib}, {raw}};
+  bench_calls_t it[2] = {{lib}, {raw}};
   bench_impl_t impls[2];
   bench_metric_t m = {.unit = "us", .first_n = 1};
   int n = 0;
-  if (bench_want(0)) impls[n++] = (bench_impl_t){"multiproc", iteration_batch, &it[0]};
-  if (bench_want(1)) impls[n++] = (bench_impl_t){"raw", iteration_batch, &it[1]};
+  if (bench_want(0)) impls[n++] = (bench_impl_t){"multiproc", bench_calls_batch, &it[0]};
+  if (bench_want(1)) impls[n++] = (bench_impl_t){"raw", bench_calls_batch, &it[1]};
   bench_measure(name, &m, impls, n);
 }
 
@@ -191,8 +180,8 @@ static void run_run_true_bigheap(const char *name) {
   printf("# %s: parent heap %zu MiB touched\n", name, size >> 20);
   bench_pair(name, mp_run_true, raw_run_true);
   /* fork+exec copies the page tables: slow, so a smaller budget. */
-  iteration_t it = {fork_exec_true};
-  bench_impl_t fe = {"fork_exec", iteration_batch, &it};
+  bench_calls_t it = {fork_exec_true};
+  bench_impl_t fe = {"fork_exec", bench_calls_batch, &it};
   bench_metric_t m = {.unit = "us", .first_n = 1, .kind = "EXTRA"};
   double budget = g_opts.time;
   g_opts.time *= 0.5;
@@ -220,10 +209,8 @@ int main(int argc, char **argv) {
   if (len <= 0) die("readlink /proc/self/exe: %s", strerror(errno));
   g_self_exe[len] = '\0';
 
-  char banner[64];
-  snprintf(banner, sizeof banner, "multiproc %s", mp_version());
-  int rc = bench_main("bench_process", banner, argc, argv, kWorkloads,
-                      sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
+  int rc = bench_mp_main("bench_process", argc, argv, kWorkloads,
+                         sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
   mp_cmd_free(g_true_cmd);
   return rc;
 }

@@ -151,16 +151,23 @@ static double raw_mutex_batch(void *ctx, long n) {
   return (double)(t1 - t0) * 1e-9;
 }
 
-static void run_lock_uncontended(const char *name) {
+/* ns per acquire + release: an mp_lock (plain, mp_lock_new(0)) against the
+ * raw mutex; the batch functions get the lock or the mutex as ctx. */
+static void measure_locks(const char *name, long first_n, bench_batch_fn mp_batch,
+                          bench_batch_fn raw_batch) {
   mp_lock_t *lock = NULL;
   check_mp(mp_lock_new(&lock, 0), "mp_lock_new");
   pthread_mutex_t *mu = raw_mutex_new();
-  bench_metric_t m = ns_per_op(1000);
-  measure_pair(name, &m, (bench_impl_t){"multiproc", mp_lock_batch, lock},
-               (bench_impl_t){"raw", raw_mutex_batch, mu});
+  bench_metric_t m = ns_per_op(first_n);
+  measure_pair(name, &m, (bench_impl_t){"multiproc", mp_batch, lock},
+               (bench_impl_t){"raw", raw_batch, mu});
   pthread_mutex_destroy(mu);
   munmap(mu, sizeof *mu);
   mp_lock_free(lock);
+}
+
+static void run_lock_uncontended(const char *name) {
+  measure_locks(name, 1000, mp_lock_batch, raw_mutex_batch);
 }
 
 /* ------------------------------------------------------------------------
@@ -261,16 +268,8 @@ static double raw_contended_batch(void *ctx, long n) {
 }
 
 static void run_lock_contended(const char *name) {
-  mp_lock_t *lock = NULL;
-  check_mp(mp_lock_new(&lock, 0), "mp_lock_new");
-  pthread_mutex_t *mu = raw_mutex_new();
   printf("# %s: %d processes on %d CPUs\n", name, CONTENDERS, mp_cpu_count());
-  bench_metric_t m = ns_per_op(20000);
-  measure_pair(name, &m, (bench_impl_t){"multiproc", mp_contended_batch, lock},
-               (bench_impl_t){"raw", raw_contended_batch, mu});
-  pthread_mutex_destroy(mu);
-  munmap(mu, sizeof *mu);
-  mp_lock_free(lock);
+  measure_locks(name, 20000, mp_contended_batch, raw_contended_batch);
 }
 
 /* ------------------------------------------------------------------------
@@ -476,8 +475,6 @@ int main(int argc, char **argv) {
   check_mp(mp_register(HAMMER_TARGET, mp_hammer, NULL), "mp_register");
   check_mp(mp_main(argc, argv), "mp_main");
 
-  char banner[64];
-  snprintf(banner, sizeof banner, "multiproc %s", mp_version());
-  return bench_main("bench_sync", banner, argc, argv, kWorkloads,
-                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
+  return bench_mp_main("bench_sync", argc, argv, kWorkloads,
+                       sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
 }
