@@ -131,7 +131,7 @@ void run_queue(const char *name, int pairs, size_t msg_size, size_t capacity) {
   g_queue_name = run.name;
   run.idx = 0;
   bench_metric_t m = {big ? "MB/s" : "msg/s", 1, big ? double(msg_size) / 1e6 : 1.0,
-                      big ? 16L : 20000L};
+                      big ? 16L : 20000L, 0.0, nullptr, nullptr};
   bench_impl_t impl = {"boost", boost_batch, &run};
   std::printf("# %s boost: message_queue(max_num_msg %zu, max_msg_size %zu)\n", name,
               capacity, msg_size);

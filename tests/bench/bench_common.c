@@ -1,4 +1,4 @@
-/* Shared by the IPC benchmark programs: see bench_common.h. */
+/* Shared by the benchmark programs: see bench_common.h. */
 #include "bench_common.h"
 
 #include <errno.h>
@@ -99,9 +99,22 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+double bench_calls_batch(void *ctx, long n) {
+  void (*fn)(void) = ((const bench_calls_t *)ctx)->fn;
+  double t0 = now_s();
+  for (long i = 0; i < n; ++i) fn();
+  return now_s() - t0;
+}
+
+double bench_median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static double batch_value(const bench_metric_t *m, long units, double secs) {
   if (secs <= 0) secs = 1e-9;
-  return m->rate ? (double)units * m->scale / secs : secs / (double)units * 1e6;
+  if (m->rate) return (double)units * m->scale / secs;
+  return secs / (double)units * (m->time_scale > 0 ? m->time_scale : 1e6);
 }
 
 /* Warm up for about `budget` seconds with growing batches; return the
@@ -139,13 +152,13 @@ void bench_measure(const char *name, const bench_metric_t *m,
   for (int k = 0; k < n; ++k) {
     int nb = g_opts.batches;
     double *v = vals[k];
-    qsort(v, (size_t)nb, sizeof *v, cmp_double);
-    double med = nb % 2 ? v[nb / 2] : (v[nb / 2 - 1] + v[nb / 2]) / 2;
+    double med = bench_median(v, nb);
+    const char *per = m->per_batch ? m->per_batch : m->rate ? "messages" : "iterations";
     printf("# %s %s: median of %d batch means, %ld %s/batch, batch means "
            "%.2f..%.2f %s\n",
-           name, impls[k].impl, nb, units[k], m->rate ? "messages" : "iterations",
-           v[0], v[nb - 1], m->unit);
-    printf("BENCH %s %s %.2f %s\n", name, impls[k].impl, med, m->unit);
+           name, impls[k].impl, nb, units[k], per, v[0], v[nb - 1], m->unit);
+    printf("%s %s %s %.2f %s\n", m->kind ? m->kind : "BENCH", name, impls[k].impl, med,
+           m->unit);
     fflush(stdout);
     free(v);
   }

@@ -1,7 +1,9 @@
 /*
- * What the IPC benchmark programs share (bench_ipc.c, bench_boost.cpp):
- * options, the measurement, the control page of the queue workloads and
- * the message format. Plain C, usable from C++.
+ * What the benchmark programs share (bench_process.c, bench_ipc.c,
+ * bench_sync.c, bench_pool.c, bench_boost.cpp): options, the measurement,
+ * the control page of the multi-process workloads and the message format
+ * of the queue ones. Plain C, usable from C++; bench_mp.h adds the helpers
+ * that call multiproc.
  *
  * Measurement (the method of bench_process.c, in units of work): an
  * implementation is a batch function that does n units (n round trips, n
@@ -64,15 +66,30 @@ typedef struct bench_impl {
 
 typedef struct bench_metric {
   const char *unit; /* us, msg/s, MB/s */
-  int rate;         /* 0: us per unit; 1: units per second x scale */
+  int rate;         /* 0: time per unit; 1: units per second x scale */
   double scale;     /* rate only: e.g. 1.048576 for MB/s of 1 MiB units */
   long first_n;     /* units of the first warm-up batch */
+  /* Optional (0/NULL: the default). */
+  double time_scale;     /* not rate: seconds per unit x this (1e6: us) */
+  const char *per_batch; /* the '#' line's units ("messages", "iterations") */
+  const char *kind;      /* the figure's line: "BENCH", or "EXTRA" (human
+                            table only) */
 } bench_metric_t;
 
 /* Measure impls[0..n) (alternating batches) and print, per impl, a
  * '#' detail line and `BENCH <name> <impl> <value> <unit>`. */
 void bench_measure(const char *name, const bench_metric_t *m,
                    const bench_impl_t *impls, int n);
+
+/* A batch of n calls of a function that does one unit (a process
+ * started and joined, a pool round): ctx is a bench_calls_t. */
+typedef struct bench_calls {
+  void (*fn)(void);
+} bench_calls_t;
+double bench_calls_batch(void *ctx, long n);
+
+/* The median of v[0..n) (sorts v). */
+double bench_median(double *v, int n);
 
 /* ------------------------------------------------------------------------
  * A program: its workloads, its implementations, main()

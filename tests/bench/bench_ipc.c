@@ -54,8 +54,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench_common.h"
-#include "multiproc.h"
+#include "bench_mp.h"
 
 #define PRODUCER_TARGET "bench_queue_producer"
 #define CONSUMER_TARGET "bench_queue_consumer"
@@ -67,19 +66,6 @@ enum { IMPL_MULTIPROC, IMPL_RAW, IMPL_MULTIPROC_MANY };
 
 /* Messages per mp_queue_put_many / mp_queue_get_many (multiproc_many). */
 #define MANY 256
-
-/* Abort the benchmark on a library error, with the library's message. */
-static void check_mp(int r, const char *what) {
-  if (r < 0)
-    die("%s failed: %s (%s): %s", what, mp_err_name(r), mp_strerror(r),
-        mp_last_error());
-}
-
-/* In a child: record a library error, return 1 (the exit status). */
-static int child_mp_fail(int r, const char *what) {
-  return ctl_fail("%s failed: %s (%s): %s", what, mp_err_name(r),
-                  mp_strerror(r), mp_last_error());
-}
 
 /* ------------------------------------------------------------------------
  * multiproc: queue
@@ -205,41 +191,6 @@ static mp_process_t *start_queue_child(const char *target, mp_queue_t *q,
   check_mp(mp_process_pass_fd(p, mp_queue_fileno(q)), "mp_process_pass_fd");
   check_mp(mp_process_start(p), "mp_process_start");
   return p;
-}
-
-/* Join every child; kill them all if the batch hangs (q: the batch's queue,
- * for its qsize in the report). */
-static void join_all(mp_process_t **p, int n, mp_queue_t *q, const char *what) {
-  double end = now_s() + BENCH_WATCHDOG_S;
-  for (int i = 0; i < n; ++i) {
-    double left = end - now_s();
-    int code = -1, r = mp_process_join(p[i], left > 0 ? (int64_t)(left * 1000) : 0);
-    if (r == MP_ETIMEDOUT) {
-      char report[1024];
-      size_t len;
-      ctl_hang_report(report, sizeof report);
-      len = strlen(report);
-      snprintf(report + len, sizeof report - len, "; qsize now %d", mp_queue_qsize(q));
-      for (int j = 0; j < n; ++j) { /* the exit codes of those that ended */
-        int c = -999;
-        len = strlen(report);
-        if (mp_process_join(p[j], 0) == MP_OK && mp_process_exitcode(&c, p[j]) == MP_OK)
-          snprintf(report + len, sizeof report - len, "; pid %d ended, exit code %d",
-                   mp_process_pid(p[j]), c);
-      }
-      for (int j = 0; j < n; ++j) {
-        mp_process_kill(p[j]);
-        mp_process_join(p[j], MP_FOREVER);
-      }
-      die("%s: hung for %g s: %s", what, BENCH_WATCHDOG_S, report);
-    }
-    check_mp(r, "mp_process_join");
-    check_mp(mp_process_exitcode(&code, p[i]), "mp_process_exitcode");
-    if (code != 0) {
-      if (g_ctl->failed) die("%s: %s", what, g_ctl->err);
-      die("%s: child exit code %d", what, code);
-    }
-  }
 }
 
 /* ctx: a qarg_t, the children's argument but for idx. */
@@ -450,8 +401,9 @@ static void run_queue(const char *name, int pairs, size_t msg_size,
   bench_impl_t impls[3];
   int n = 0;
   int big = msg_size >= 4096;
-  bench_metric_t m = {big ? "MB/s" : "msg/s", 1,
-                      big ? (double)msg_size / 1e6 : 1.0, big ? 16 : 20000};
+  bench_metric_t m = {.unit = big ? "MB/s" : "msg/s", .rate = 1,
+                      .scale = big ? (double)msg_size / 1e6 : 1.0,
+                      .first_n = big ? 16 : 20000};
   memset(&rq, 0, sizeof rq);
   rq.cfg = cfg;
   if (bench_want(IMPL_MULTIPROC))
@@ -532,11 +484,11 @@ static double raw_ping_batch(void *ctx, long n) {
 }
 
 static void run_pingpong(const char *name) {
-  bench_metric_t m = {"us", 0, 1.0, 100};
+  bench_metric_t m = {.unit = "us", .scale = 1.0, .first_n = 100};
   bench_impl_t impls[2];
   mp_ping_t pp = {NULL, NULL};
   mp_conn_t *b = NULL;
-  int sv[2] = {-1, -1}, n = 0, code = -1;
+  int sv[2] = {-1, -1}, n = 0;
   pid_t raw_pid = -1;
   /* The raw echo first: the multiproc one inherits its descriptors. */
   if (bench_want(IMPL_RAW)) {
@@ -558,9 +510,7 @@ static void run_pingpong(const char *name) {
   if (pp.echo) {
     check_mp(mp_conn_send(pp.conn, "", 0, MP_FOREVER), "mp_conn_send (stop)");
     mp_conn_free(pp.conn);
-    check_mp(mp_process_join(pp.echo, MP_FOREVER), "mp_process_join");
-    check_mp(mp_process_exitcode(&code, pp.echo), "mp_process_exitcode");
-    if (code != 0) die("pingpong: echo child exit code %d", code);
+    join_ok(pp.echo, "pingpong: echo child");
     mp_process_free(pp.echo);
   }
   if (raw_pid > 0) {
@@ -585,8 +535,6 @@ int main(int argc, char **argv) {
   check_mp(mp_register(CONSUMER_TARGET, mp_consumer, NULL), "mp_register");
   check_mp(mp_register(ECHO_TARGET, mp_echo, NULL), "mp_register");
   check_mp(mp_main(argc, argv), "mp_main");
-  char banner[64];
-  snprintf(banner, sizeof banner, "multiproc %s", mp_version());
-  return bench_main("bench_ipc", banner, argc, argv, kWorkloads,
-                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 3);
+  return bench_mp_main("bench_ipc", argc, argv, kWorkloads,
+                       sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 3);
 }

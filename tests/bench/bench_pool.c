@@ -10,8 +10,8 @@
  *     --list         print the workload names and units, one a line
  *
  * For each NAME it prints `BENCH <name> multiproc <value> <unit>`. The
- * method is bench_process.c's: an iteration is one call of the workload; a
- * warm-up of about 10 % of --time (at least 3 iterations, 1 with --quick)
+ * method is bench_process.c's (bench_measure of bench_common.c): an
+ * iteration is one call of the workload; a warm-up of about 10 % of --time
  * calibrates the iterations per batch so that --batches batches take --time
  * in all; the value is the median of the batch means. For us/task the mean
  * of a batch is its time / (iterations x tasks per iteration). Lines
@@ -42,14 +42,13 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "multiproc.h"
+#include "bench_mp.h"
 
 #define POOL_WORKERS 2
 #define POOL_TASKS 10000
@@ -60,38 +59,7 @@
 #define SLEEPER_TARGET "bench_sleeper"
 #define WAIT_MS 60000 /* a get or join longer than this is a hang */
 
-/* ------------------------------------------------------------------------
- * Options and helpers
- * ---------------------------------------------------------------------- */
-
-static double g_time_budget = 1.5; /* seconds per workload */
-static int g_batches = 5;
-static long g_fixed_iters = 0; /* 0: calibrate */
-static int g_quick = 0;
 static size_t g_tasks = POOL_TASKS; /* tasks per map / apply_async round */
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bench_pool: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
-
-/* Abort the benchmark on a library error, with the library's message. */
-static void check_mp(int r, const char *what) {
-  if (r < 0)
-    die("%s failed: %s (%s): %s", what, mp_err_name(r), mp_strerror(r),
-        mp_last_error());
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
@@ -172,6 +140,7 @@ static mp_result_t **g_results;
 /* g_tasks distinct 16-byte arguments "task000000000042". */
 static void make_args(void) {
   if (g_args) return;
+  if (g_opts.quick) g_tasks = POOL_TASKS_QUICK;
   g_arg_buf = malloc(g_tasks * sizeof *g_arg_buf);
   g_args = malloc(g_tasks * sizeof *g_args);
   g_arg_lens = malloc(g_tasks * sizeof *g_arg_lens);
@@ -241,61 +210,23 @@ static void startup_once(void) {
 }
 
 /* ------------------------------------------------------------------------
- * Measurement (bench_process.c's)
+ * Measurement (bench_process.c's): a batch is n calls of an iteration
  * ---------------------------------------------------------------------- */
 
 typedef void (*iter_fn)(void);
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Run fn until at least min_iters iterations and budget seconds have
- * passed; return the mean time per iteration in seconds. */
-static double warm_up(iter_fn fn, double budget, long min_iters) {
-  double t0 = now_s(), t;
-  long n = 0;
-  do {
-    fn();
-    ++n;
-    t = now_s();
-  } while (n < min_iters || t - t0 < budget);
-  return (t - t0) / (double)n;
-}
-
 /* Measure fn; print the '#' detail and the BENCH line. tasks: tasks per
  * iteration (the value is us per task), 0 for us per iteration. */
 static void measure(const char *name, iter_fn fn, size_t tasks) {
-  double per = warm_up(fn, g_time_budget * 0.1, g_quick ? 1 : 3);
-  double n = g_time_budget / ((double)g_batches * per);
-  long iters = g_fixed_iters > 0 ? g_fixed_iters : n < 1 ? 1 : n > 1e7 ? 10000000 : (long)n;
-  double div = (double)iters * (double)(tasks ? tasks : 1);
-  const char *unit = tasks ? "us/task" : "us";
-  double *v = calloc((size_t)g_batches, sizeof *v);
-  if (!v) die("out of memory");
-  for (int b = 0; b < g_batches; ++b) {
-    double t0 = now_s();
-    for (long i = 0; i < iters; ++i) fn();
-    v[b] = (now_s() - t0) / div * 1e6;
-  }
-  double med = median(v, g_batches);
-  if (tasks)
-    printf("# %s multiproc: median of %d batch means, %ld iterations of %zu "
-           "tasks/batch, batch means %.3f..%.3f %s\n",
-           name, g_batches, iters, tasks, v[0], v[g_batches - 1], unit);
-  else
-    printf("# %s multiproc: median of %d batch means, %ld iterations/batch, "
-           "batch means %.2f..%.2f %s\n",
-           name, g_batches, iters, v[0], v[g_batches - 1], unit);
-  printf("BENCH %s multiproc %.2f %s\n", name, med, unit);
-  fflush(stdout);
-  free(v);
+  bench_calls_t it = {fn};
+  bench_impl_t impl = {"multiproc", bench_calls_batch, &it};
+  char per_batch[64];
+  snprintf(per_batch, sizeof per_batch, "iterations of %zu tasks", tasks);
+  bench_metric_t m = {.unit = tasks ? "us/task" : "us",
+                      .first_n = 1,
+                      .time_scale = 1e6 / (double)(tasks ? tasks : 1),
+                      .per_batch = tasks ? per_batch : NULL};
+  bench_measure(name, &m, &impl, 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -385,10 +316,11 @@ static int worker_pids(int *pids, mp_pool_t *pool) {
  * batches; the '#' line gives the median batch's parts.
  */
 static void run_worker_rss(const char *name) {
-  double *v = calloc((size_t)g_batches, sizeof *v);
-  char (*detail)[256] = calloc((size_t)g_batches, sizeof *detail);
+  int batches = g_opts.batches;
+  double *v = calloc((size_t)batches, sizeof *v);
+  char (*detail)[256] = calloc((size_t)batches, sizeof *detail);
   if (!v || !detail) die("out of memory");
-  for (int b = 0; b < g_batches; ++b) {
+  for (int b = 0; b < batches; ++b) {
     int pids[POOL_WORKERS];
     mp_process_t *base = start_sleeper();
     mp_pool_t *pool = new_pool(0);
@@ -410,17 +342,17 @@ static void run_worker_rss(const char *name) {
     check_mp(mp_process_join(base, WAIT_MS), "pool_worker_rss: mp_process_join");
     mp_process_free(base);
   }
-  double *sorted = malloc((size_t)g_batches * sizeof *sorted);
+  double *sorted = malloc((size_t)batches * sizeof *sorted);
   if (!sorted) die("out of memory");
-  memcpy(sorted, v, (size_t)g_batches * sizeof *v);
-  double med = median(sorted, g_batches);
+  memcpy(sorted, v, (size_t)batches * sizeof *v);
+  double med = bench_median(sorted, batches);
   int mid = 0; /* the first batch nearest the median */
-  for (int b = 1; b < g_batches; ++b)
+  for (int b = 1; b < batches; ++b)
     if ((v[b] > med ? v[b] - med : med - v[b]) < (v[mid] > med ? v[mid] - med : med - v[mid]))
       mid = b;
   printf("# %s multiproc: median of %d batches, %d fork workers, worker - "
          "baseline %.0f..%.0f KiB; batch %d: %s\n",
-         name, g_batches, POOL_WORKERS, sorted[0], sorted[g_batches - 1], mid + 1,
+         name, batches, POOL_WORKERS, sorted[0], sorted[batches - 1], mid + 1,
          detail[mid]);
   printf("BENCH %s multiproc %.2f KiB\n", name, med);
   fflush(stdout);
@@ -454,13 +386,7 @@ static void run_startup(const char *name) {
   measure(name, startup_once, 0);
 }
 
-typedef struct workload {
-  const char *name;
-  const char *unit;
-  void (*run)(const char *name);
-} workload_t;
-
-static const workload_t kWorkloads[] = {
+static const bench_workload_t kWorkloads[] = {
     {"pool_map_chunk1", "us/task", run_map_chunk1},
     {"pool_map_auto", "us/task", run_map_auto},
     {"pool_apply_async", "us/task", run_apply_async},
@@ -469,29 +395,8 @@ static const workload_t kWorkloads[] = {
     {"pool_map_chunk1_threads", "us/task", run_map_chunk1_threads},
     {"pool_apply_async_threads", "us/task", run_apply_async_threads},
 };
-#define N_WORKLOADS (sizeof kWorkloads / sizeof kWorkloads[0])
 
-static const workload_t *find_workload(const char *name) {
-  for (size_t i = 0; i < N_WORKLOADS; ++i)
-    if (strcmp(kWorkloads[i].name, name) == 0) return &kWorkloads[i];
-  return NULL;
-}
-
-static void usage(FILE *f) {
-  fprintf(f, "usage: bench_pool [--time SEC] [--batches N] [--iters N] [--quick] "
-             "[--list] NAME...\nnames:");
-  for (size_t i = 0; i < N_WORKLOADS; ++i) fprintf(f, " %s", kWorkloads[i].name);
-  fputc('\n', f);
-}
-
-static double parse_num(const char *opt, const char *s, double min) {
-  char *end;
-  double v;
-  if (!s) die("%s needs a value", opt);
-  v = strtod(s, &end);
-  if (*end || !(v >= min)) die("%s %s: expected a number >= %g", opt, s, min);
-  return v;
-}
+static const char *const kImpls[] = {"multiproc"};
 
 int main(int argc, char **argv) {
   check_mp(mp_register_task(ECHO_TASK, echo_task, NULL), "mp_register_task");
@@ -499,45 +404,11 @@ int main(int argc, char **argv) {
   check_mp(mp_register(SLEEPER_TARGET, sleeper_target, NULL), "mp_register");
   check_mp(mp_main(argc, argv), "mp_main"); /* a spawned child ends here */
 
-  const char *names[64];
-  int n_names = 0;
-  for (int i = 1; i < argc; ++i) {
-    const char *a = argv[i];
-    if (strcmp(a, "--time") == 0) {
-      g_time_budget = parse_num(a, argv[++i], 0.001);
-    } else if (strcmp(a, "--batches") == 0) {
-      g_batches = (int)parse_num(a, argv[++i], 1);
-    } else if (strcmp(a, "--iters") == 0) {
-      g_fixed_iters = (long)parse_num(a, argv[++i], 1);
-    } else if (strcmp(a, "--quick") == 0) {
-      g_quick = 1;
-      g_time_budget = 0.05;
-      g_batches = 3;
-      g_tasks = POOL_TASKS_QUICK;
-    } else if (strcmp(a, "--list") == 0) {
-      for (size_t k = 0; k < N_WORKLOADS; ++k)
-        printf("%s %s\n", kWorkloads[k].name, kWorkloads[k].unit);
-      return 0;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (a[0] == '-') {
-      usage(stderr);
-      die("unknown option %s", a);
-    } else if (!find_workload(a)) {
-      usage(stderr);
-      die("unknown workload %s", a);
-    } else if (n_names < 64) {
-      names[n_names++] = a;
-    }
-  }
-  if (n_names == 0)
-    for (size_t k = 0; k < N_WORKLOADS; ++k) names[n_names++] = kWorkloads[k].name;
-
-  printf("# bench_pool: multiproc %s, %d fork workers (%d CPUs), %zu tasks per "
-         "map/apply_async round, time budget %.3g s per workload, %d batches, "
-         "value = median of batch means\n",
-         mp_version(), POOL_WORKERS, mp_cpu_count(), g_tasks, g_time_budget, g_batches);
-  for (int i = 0; i < n_names; ++i) find_workload(names[i])->run(names[i]);
-  return 0;
+  char banner[128];
+  snprintf(banner, sizeof banner,
+           "multiproc %s, %d fork workers (%d CPUs), %d tasks per map/apply_async round "
+           "(%d with --quick)",
+           mp_version(), POOL_WORKERS, mp_cpu_count(), POOL_TASKS, POOL_TASKS_QUICK);
+  return bench_main("bench_pool", banner, argc, argv, kWorkloads,
+                    sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 1);
 }

@@ -13,8 +13,10 @@
  *
  * For each NAME it prints `BENCH <name> multiproc <value> us` and
  * `BENCH <name> raw <value> us`, where value is the median of the batch
- * means (each batch: total time / iterations). The multiproc and raw
- * batches alternate, so drift of the machine hits both alike. Lines
+ * means (each batch: total time / iterations; bench_measure of
+ * bench_common.c, a batch being that many calls of the workload's
+ * iteration). The multiproc and raw batches alternate, so drift of the
+ * machine hits both alike. Lines
  * starting with '#' are details; `EXTRA <name> <what> <value> <unit>` lines
  * carry figures for the human table only (fork_exec of run_true_bigheap).
  *
@@ -33,15 +35,12 @@
  */
 #include <errno.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "multiproc.h"
+#include "bench_mp.h"
 
 extern char **environ;
 
@@ -49,55 +48,7 @@ extern char **environ;
 #define NOOP_TARGET "bench_noop"
 #define TRUE_PATH "/bin/true"
 
-/* ------------------------------------------------------------------------
- * Options and helpers
- * ---------------------------------------------------------------------- */
-
-static double g_time_budget = 1.5; /* seconds per implementation */
-static int g_batches = 5;
-static long g_fixed_iters = 0; /* 0: calibrate */
-static int g_quick = 0;
-static int g_impls = 3; /* bit 0: multiproc, bit 1: raw */
 static char g_self_exe[4096];
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bench_process: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
-
-/* Abort the benchmark on a library error, with the library's message. */
-static void check_mp(int r, const char *what) {
-  if (r < 0)
-    die("%s failed: %s (%s): %s", what, mp_err_name(r), mp_strerror(r),
-        mp_last_error());
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void wait_ok(pid_t pid, const char *what) {
-  int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) die("%s: waitpid: %s", what, strerror(errno));
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    die("%s: child ended with wait status 0x%x", what, status);
-}
-
-static void join_ok(mp_process_t *p, const char *what) {
-  int code = -1;
-  check_mp(mp_process_join(p, MP_FOREVER), what);
-  check_mp(mp_process_exitcode(&code, p), what);
-  if (code != 0) die("%s: child exit code %d (expected 0)", what, code);
-}
 
 /* ------------------------------------------------------------------------
  * Workloads: one iteration each
@@ -169,95 +120,20 @@ static void fork_exec_true(void) {
 }
 
 /* ------------------------------------------------------------------------
- * Measurement
+ * Measurement: a batch is n calls of an iteration
  * ---------------------------------------------------------------------- */
 
 typedef void (*iter_fn)(void);
 
-typedef struct stats {
-  double median_us, min_us, max_us;
-  long iters; /* per batch */
-} stats_t;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Run fn until at least min_iters iterations and budget seconds have
- * passed; return the mean time per iteration in seconds. */
-static double warm_up(iter_fn fn, double budget, long min_iters) {
-  double t0 = now_s(), t;
-  long n = 0;
-  do {
-    fn();
-    ++n;
-    t = now_s();
-  } while (n < min_iters || t - t0 < budget);
-  return (t - t0) / (double)n;
-}
-
-static long iters_for(double per_iter_s, double budget, int batches) {
-  if (g_fixed_iters > 0) return g_fixed_iters;
-  double n = budget / ((double)batches * per_iter_s);
-  if (n < 1) return 1;
-  if (n > 1e7) return 10000000;
-  return (long)n;
-}
-
-static double time_batch(iter_fn fn, long iters) {
-  double t0 = now_s();
-  for (long i = 0; i < iters; ++i) fn();
-  return (now_s() - t0) / (double)iters * 1e6;
-}
-
-static void summarise(stats_t *s, double *batch_us, int n, long iters) {
-  qsort(batch_us, (size_t)n, sizeof *batch_us, cmp_double);
-  s->median_us = n % 2 ? batch_us[n / 2]
-                       : (batch_us[n / 2 - 1] + batch_us[n / 2]) / 2;
-  s->min_us = batch_us[0];
-  s->max_us = batch_us[n - 1];
-  s->iters = iters;
-}
-
-/* Measure fns[0..n) with alternating batches; each gets `budget` seconds. */
-static void measure(stats_t *out, iter_fn *fns, int n, double budget) {
-  long iters[4];
-  double *batch_us[4];
-  for (int k = 0; k < n; ++k) {
-    double per = warm_up(fns[k], budget * 0.1, g_quick ? 1 : 3);
-    iters[k] = iters_for(per, budget, g_batches);
-    batch_us[k] = calloc((size_t)g_batches, sizeof(double));
-    if (!batch_us[k]) die("out of memory");
-  }
-  for (int b = 0; b < g_batches; ++b)
-    for (int k = 0; k < n; ++k) batch_us[k][b] = time_batch(fns[k], iters[k]);
-  for (int k = 0; k < n; ++k) {
-    summarise(&out[k], batch_us[k], g_batches, iters[k]);
-    free(batch_us[k]);
-  }
-}
-
-/* kind: "BENCH" (impl multiproc or raw) or "EXTRA" (human table only). */
-static void report(const char *kind, const char *name, const char *impl,
-                   const stats_t *s) {
-  printf("# %s %s: median of %d batch means, %ld iterations/batch, "
-         "batch means %.2f..%.2f us\n",
-         name, impl, g_batches, s->iters, s->min_us, s->max_us);
-  printf("%s %s %s %.2f us\n", kind, name, impl, s->median_us);
-  fflush(stdout);
-}
-
-/* multiproc against raw, the common case. */
+/* multiproc against raw, the common case: us per iteration. */
 static void bench_pair(const char *name, iter_fn lib, iter_fn raw) {
-  iter_fn fns[2];
-  const char *impls[2];
-  stats_t s[2];
+  bench_calls_t it[2] = {{lib}, {raw}};
+  bench_impl_t impls[2];
+  bench_metric_t m = {.unit = "us", .first_n = 1};
   int n = 0;
-  if (g_impls & 1) fns[n] = lib, impls[n++] = "multiproc";
-  if (g_impls & 2) fns[n] = raw, impls[n++] = "raw";
-  measure(s, fns, n, g_time_budget);
-  for (int k = 0; k < n; ++k) report("BENCH", name, impls[k], &s[k]);
+  if (bench_want(0)) impls[n++] = (bench_impl_t){"multiproc", bench_calls_batch, &it[0]};
+  if (bench_want(1)) impls[n++] = (bench_impl_t){"raw", bench_calls_batch, &it[1]};
+  bench_measure(name, &m, impls, n);
 }
 
 /* ------------------------------------------------------------------------
@@ -283,7 +159,7 @@ static void run_run_true(const char *name) {
 
 static size_t bigheap_bytes(void) {
   const char *env = getenv("MP_BENCH_BIGHEAP_MB");
-  long mb = g_quick ? 64 : 1024;
+  long mb = g_opts.quick ? 64 : 1024;
   if (env && *env) {
     char *end;
     mb = strtol(env, &end, 10);
@@ -304,48 +180,23 @@ static void run_run_true_bigheap(const char *name) {
   printf("# %s: parent heap %zu MiB touched\n", name, size >> 20);
   bench_pair(name, mp_run_true, raw_run_true);
   /* fork+exec copies the page tables: slow, so a smaller budget. */
-  stats_t fe;
-  iter_fn fn = fork_exec_true;
-  measure(&fe, &fn, 1, g_time_budget * 0.5);
-  report("EXTRA", name, "fork_exec", &fe);
+  bench_calls_t it = {fork_exec_true};
+  bench_impl_t fe = {"fork_exec", bench_calls_batch, &it};
+  bench_metric_t m = {.unit = "us", .first_n = 1, .kind = "EXTRA"};
+  double budget = g_opts.time;
+  g_opts.time *= 0.5;
+  bench_measure(name, &m, &fe, 1);
+  g_opts.time = budget;
 }
 
-typedef struct workload {
-  const char *name;
-  const char *unit;
-  void (*run)(const char *name);
-} workload_t;
-
-static const workload_t kWorkloads[] = {
+static const bench_workload_t kWorkloads[] = {
     {"spawn_fork", "us", run_spawn_fork},
     {"spawn_spawn", "us", run_spawn_spawn},
     {"run_true", "us", run_run_true},
     {"run_true_bigheap", "us", run_run_true_bigheap},
 };
-#define N_WORKLOADS (sizeof kWorkloads / sizeof kWorkloads[0])
 
-static const workload_t *find_workload(const char *name) {
-  for (size_t i = 0; i < N_WORKLOADS; ++i)
-    if (strcmp(kWorkloads[i].name, name) == 0) return &kWorkloads[i];
-  return NULL;
-}
-
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: bench_process [--time SEC] [--batches N] [--iters N] "
-          "[--impl multiproc|raw|both] [--quick] [--list] NAME...\nnames:");
-  for (size_t i = 0; i < N_WORKLOADS; ++i) fprintf(f, " %s", kWorkloads[i].name);
-  fputc('\n', f);
-}
-
-static double parse_num(const char *opt, const char *s, double min) {
-  char *end;
-  double v;
-  if (!s) die("%s needs a value", opt);
-  v = strtod(s, &end);
-  if (*end || !(v >= min)) die("%s %s: expected a number >= %g", opt, s, min);
-  return v;
-}
+static const char *const kImpls[] = {"multiproc", "raw"};
 
 int main(int argc, char **argv) {
   /* The raw limit of spawn_spawn: this program loaded, then gone. */
@@ -354,54 +205,12 @@ int main(int argc, char **argv) {
   check_mp(mp_register(NOOP_TARGET, noop_target, NULL), "mp_register");
   check_mp(mp_main(argc, argv), "mp_main"); /* a spawned child ends here */
 
-  const char *names[64];
-  int n_names = 0;
-  for (int i = 1; i < argc; ++i) {
-    const char *a = argv[i];
-    if (strcmp(a, "--time") == 0) {
-      g_time_budget = parse_num(a, argv[++i], 0.001);
-    } else if (strcmp(a, "--batches") == 0) {
-      g_batches = (int)parse_num(a, argv[++i], 1);
-    } else if (strcmp(a, "--iters") == 0) {
-      g_fixed_iters = (long)parse_num(a, argv[++i], 1);
-    } else if (strcmp(a, "--impl") == 0) {
-      const char *v = argv[++i];
-      if (v && strcmp(v, "multiproc") == 0) g_impls = 1;
-      else if (v && strcmp(v, "raw") == 0) g_impls = 2;
-      else if (v && strcmp(v, "both") == 0) g_impls = 3;
-      else die("--impl: expected multiproc, raw or both");
-    } else if (strcmp(a, "--quick") == 0) {
-      g_quick = 1;
-      g_time_budget = 0.05;
-      g_batches = 3;
-    } else if (strcmp(a, "--list") == 0) {
-      for (size_t k = 0; k < N_WORKLOADS; ++k)
-        printf("%s %s\n", kWorkloads[k].name, kWorkloads[k].unit);
-      return 0;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (a[0] == '-') {
-      usage(stderr);
-      die("unknown option %s", a);
-    } else if (!find_workload(a)) {
-      usage(stderr);
-      die("unknown workload %s", a);
-    } else if (n_names < 64) {
-      names[n_names++] = a;
-    }
-  }
-  if (n_names == 0)
-    for (size_t k = 0; k < N_WORKLOADS; ++k) names[n_names++] = kWorkloads[k].name;
-
   ssize_t len = readlink("/proc/self/exe", g_self_exe, sizeof g_self_exe - 1);
   if (len <= 0) die("readlink /proc/self/exe: %s", strerror(errno));
   g_self_exe[len] = '\0';
 
-  printf("# bench_process: multiproc %s, time budget %.3g s per "
-         "implementation, %d batches, value = median of batch means\n",
-         mp_version(), g_time_budget, g_batches);
-  for (int i = 0; i < n_names; ++i) find_workload(names[i])->run(names[i]);
+  int rc = bench_mp_main("bench_process", argc, argv, kWorkloads,
+                         sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
   mp_cmd_free(g_true_cmd);
-  return 0;
+  return rc;
 }

@@ -12,8 +12,9 @@
  *
  * For each NAME it prints `BENCH <name> multiproc <value> <unit>` and
  * `BENCH <name> raw <value> <unit>` (no raw line for dict_incr). The
- * method is bench_process.c's, with a batch function instead of one call
- * per iteration (one call of a few nanoseconds would measure the call): a
+ * method is bench_measure's (bench_common.c), with a batch function that
+ * loops the operation (one call of a few nanoseconds would measure the
+ * call): a
  * warm-up of about 10 % of --time with growing batches calibrates the
  * operations per batch so that --batches batches take --time in all; the
  * implementations' batches alternate, so drift of the machine hits both
@@ -54,7 +55,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,50 +64,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "multiproc.h"
+#include "bench_mp.h"
 
 #define HAMMER_TARGET "bench_lock_hammer"
 #define CONTENDERS 2
-#define WATCHDOG_S 60.0 /* a contended batch longer than this is a hang */
 
 /* ------------------------------------------------------------------------
- * Options and helpers
+ * Helpers and measurement
  * ---------------------------------------------------------------------- */
-
-static double g_time_budget = 1.5; /* seconds per implementation */
-static int g_batches = 5;
-static long g_fixed_iters = 0; /* 0: calibrate */
-static int g_impls = 3;        /* bit 0: multiproc, bit 1: raw */
-static int g_quick = 0;
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bench_sync: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
-
-/* Abort the benchmark on a library error, with the library's message. */
-static void check_mp(int r, const char *what) {
-  if (r < 0)
-    die("%s failed: %s (%s): %s", what, mp_err_name(r), mp_strerror(r),
-        mp_last_error());
-}
 
 static void check_pthread(int r, const char *what) {
   if (r != 0) die("%s failed: %s", what, strerror(r));
 }
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double now_s(void) { return (double)now_ns() * 1e-9; }
 
 static void sleep_us(long us) {
   struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
@@ -121,93 +89,21 @@ static void *shared_alloc(size_t size) {
   return p;
 }
 
-/* ------------------------------------------------------------------------
- * Measurement
- * ---------------------------------------------------------------------- */
-
-/* Do n operations; return the seconds they took. */
-typedef double (*batch_fn)(void *ctx, long n);
-
-typedef struct impl {
-  const char *name; /* multiproc, raw */
-  batch_fn fn;
-  void *ctx;
-} impl_t;
-
-typedef struct metric {
-  const char *unit; /* ns, ops/s */
-  int rate;         /* 0: ns per operation; 1: operations per second */
-  long first_n;     /* operations of the first warm-up batch */
-} metric_t;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double batch_value(const metric_t *m, long n, double secs) {
-  if (secs <= 0) secs = 1e-9;
-  return m->rate ? (double)n / secs : secs / (double)n * 1e9;
-}
-
-/* Warm up for about budget seconds with growing batches; return the
- * seconds per operation of the last (largest) batch. */
-static double warm_up(const impl_t *im, const metric_t *m, double budget) {
-  long n = m->first_n > 0 ? m->first_n : 1;
-  double spent = 0, per;
-  for (;;) {
-    double s = im->fn(im->ctx, n);
-    spent += s;
-    per = (s > 0 ? s : 1e-9) / (double)n;
-    if (spent >= budget) return per;
-    double want = (budget - spent) / per; /* operations that fill the rest */
-    long next = n * 2;
-    if (want > (double)next) next = want < (double)n * 16 ? (long)want : n * 16;
-    n = next;
-  }
-}
-
-/* Measure impls[0..k) with alternating batches; print a '#' detail line
- * and a BENCH line per implementation. */
-static void measure(const char *name, const metric_t *m, const impl_t *impls, int k) {
-  long n[4];
-  double *vals[4];
-  if (k > 4) die("too many implementations");
-  for (int i = 0; i < k; ++i) {
-    double per = warm_up(&impls[i], m, g_time_budget * 0.1);
-    double want = g_time_budget / ((double)g_batches * per);
-    n[i] = g_fixed_iters > 0 ? g_fixed_iters
-           : want < 1        ? 1
-           : want > 2e9      ? 2000000000L
-                             : (long)want;
-    vals[i] = calloc((size_t)g_batches, sizeof(double));
-    if (!vals[i]) die("out of memory");
-  }
-  for (int b = 0; b < g_batches; ++b)
-    for (int i = 0; i < k; ++i)
-      vals[i][b] = batch_value(m, n[i], impls[i].fn(impls[i].ctx, n[i]));
-  for (int i = 0; i < k; ++i) {
-    double *v = vals[i];
-    int nb = g_batches;
-    qsort(v, (size_t)nb, sizeof *v, cmp_double);
-    double med = nb % 2 ? v[nb / 2] : (v[nb / 2 - 1] + v[nb / 2]) / 2;
-    printf("# %s %s: median of %d batch means, %ld operations/batch, batch "
-           "means %.2f..%.2f %s\n",
-           name, impls[i].name, nb, n[i], v[0], v[nb - 1], m->unit);
-    printf("BENCH %s %s %.2f %s\n", name, impls[i].name, med, m->unit);
-    fflush(stdout);
-    free(v);
-  }
+/* ns per operation (first_n: operations of the first warm-up batch). */
+static bench_metric_t ns_per_op(long first_n) {
+  return (bench_metric_t){
+      .unit = "ns", .first_n = first_n, .time_scale = 1e9, .per_batch = "operations"};
 }
 
 /* The implementations --impl asked for, from a multiproc one and a raw
  * one (raw may be absent: fn NULL). */
-static void measure_pair(const char *name, const metric_t *m, impl_t lib, impl_t raw) {
-  impl_t impls[2];
+static void measure_pair(const char *name, const bench_metric_t *m, bench_impl_t lib,
+                         bench_impl_t raw) {
+  bench_impl_t impls[2];
   int k = 0;
-  if (g_impls & 1) impls[k++] = lib;
-  if ((g_impls & 2) && raw.fn) impls[k++] = raw;
-  if (k > 0) measure(name, m, impls, k);
+  if (bench_want(0)) impls[k++] = lib;
+  if (bench_want(1) && raw.fn) impls[k++] = raw;
+  if (k > 0) bench_measure(name, m, impls, k);
 }
 
 /* ------------------------------------------------------------------------
@@ -255,101 +151,72 @@ static double raw_mutex_batch(void *ctx, long n) {
   return (double)(t1 - t0) * 1e-9;
 }
 
-static void run_lock_uncontended(const char *name) {
+/* ns per acquire + release: an mp_lock (plain, mp_lock_new(0)) against the
+ * raw mutex; the batch functions get the lock or the mutex as ctx. */
+static void measure_locks(const char *name, long first_n, bench_batch_fn mp_batch,
+                          bench_batch_fn raw_batch) {
   mp_lock_t *lock = NULL;
   check_mp(mp_lock_new(&lock, 0), "mp_lock_new");
   pthread_mutex_t *mu = raw_mutex_new();
-  metric_t m = {"ns", 0, 1000};
-  measure_pair(name, &m, (impl_t){"multiproc", mp_lock_batch, lock},
-               (impl_t){"raw", raw_mutex_batch, mu});
+  bench_metric_t m = ns_per_op(first_n);
+  measure_pair(name, &m, (bench_impl_t){"multiproc", mp_batch, lock},
+               (bench_impl_t){"raw", raw_batch, mu});
   pthread_mutex_destroy(mu);
   munmap(mu, sizeof *mu);
   mp_lock_free(lock);
+}
+
+static void run_lock_uncontended(const char *name) {
+  measure_locks(name, 1000, mp_lock_batch, raw_mutex_batch);
 }
 
 /* ------------------------------------------------------------------------
  * lock_contended
  * ---------------------------------------------------------------------- */
 
-/* The control page of a contended batch, shared with the children. */
-typedef struct ctl {
-  int ready;              /* children set up */
-  int go;                 /* start hammering */
-  long n[CONTENDERS];     /* operations of each child */
-  int64_t t_start[CONTENDERS];
-  int64_t t_end[CONTENDERS];
-  int failed;
-  char err[256];
-} ctl_t;
+/* A contended batch runs on bench_common's control page: the children
+ * get ready, start together on its go flag, and record the first start
+ * (ctl_first_put) and the last end (ctl_last_get) of their loops; each
+ * does its q_share of the batch's operations. */
+typedef struct hammer_arg {
+  qcfg_t cfg; /* producers: the contenders; n: the batch's operations */
+  int idx;
+} hammer_arg_t;
 
-static ctl_t *g_ctl;
+static hammer_arg_t hammer_arg(long n, int idx) {
+  return (hammer_arg_t){{CONTENDERS, 0, 0, n}, idx};
+}
 
-static int child_fail(const char *fmt, ...) {
-  if (__atomic_exchange_n(&g_ctl->failed, 1, __ATOMIC_SEQ_CST) == 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_ctl->err, sizeof g_ctl->err, fmt, ap);
-    va_end(ap);
+/* Hammer on the lock: acquire + release, n times, timed on the page. */
+static int hammer(const hammer_arg_t *a, int (*acquire)(void *), int (*release)(void *),
+                  void *lock) {
+  long n = q_share(&a->cfg, a->idx);
+  int bad = 0;
+  ctl_wait_go();
+  ctl_first_put();
+  for (long i = 0; i < n; ++i) {
+    bad |= acquire(lock);
+    bad |= release(lock);
   }
-  return 1;
-}
-
-static void child_wait_go(void) {
-  __atomic_add_fetch(&g_ctl->ready, 1, __ATOMIC_SEQ_CST);
-  while (!__atomic_load_n(&g_ctl->go, __ATOMIC_ACQUIRE)) sleep_us(20);
-}
-
-/* The parent: wait until every child is set up, then let them go. */
-static void ctl_start(void) {
-  double end = now_s() + WATCHDOG_S;
-  while (__atomic_load_n(&g_ctl->ready, __ATOMIC_ACQUIRE) < CONTENDERS) {
-    if (g_ctl->failed) die("lock_contended: %s", g_ctl->err);
-    if (now_s() > end) die("lock_contended: the children did not get ready");
-    sleep_us(50);
-  }
-  __atomic_store_n(&g_ctl->go, 1, __ATOMIC_RELEASE);
-}
-
-static void ctl_reset(long n) {
-  memset(g_ctl, 0, sizeof *g_ctl);
-  for (int i = 0; i < CONTENDERS; ++i) g_ctl->n[i] = n / CONTENDERS;
-  g_ctl->n[0] += n % CONTENDERS;
-}
-
-/* The batch's seconds: first start to last end. */
-static double ctl_elapsed(void) {
-  if (g_ctl->failed) die("lock_contended: %s", g_ctl->err);
-  int64_t first = INT64_MAX, last = INT64_MIN;
-  for (int i = 0; i < CONTENDERS; ++i) {
-    if (g_ctl->t_start[i] < first) first = g_ctl->t_start[i];
-    if (g_ctl->t_end[i] > last) last = g_ctl->t_end[i];
-  }
-  if (last < first) die("lock_contended: no timing recorded");
-  return (double)(last - first) * 1e-9;
+  ctl_last_get(n);
+  return bad;
 }
 
 /* The multiproc child: argument = its index; descriptor 0 = the lock. */
+static int mp_acquire(void *lock) { return mp_lock_acquire(lock, MP_FOREVER); }
+static int mp_release(void *lock) { return mp_lock_release(lock); }
+
 static int mp_hammer(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
-  int idx;
-  if (arg_len != sizeof idx) return child_fail("bad argument");
-  memcpy(&idx, arg, sizeof idx);
+  hammer_arg_t a;
+  if (arg_len != sizeof a) return ctl_fail("bad argument");
+  memcpy(&a, arg, sizeof a);
   mp_lock_t *lock = NULL;
   int fd = mp_child_fd(0);
   int r = fd < 0 ? fd : mp_lock_from_fd(&lock, fd);
-  if (r < 0) return child_fail("open the lock: %s: %s", mp_err_name(r), mp_last_error());
-  long n = g_ctl->n[idx];
-  int bad = 0;
-  child_wait_go();
-  int64_t t0 = now_ns();
-  for (long i = 0; i < n; ++i) {
-    bad |= mp_lock_acquire(lock, MP_FOREVER);
-    bad |= mp_lock_release(lock);
-  }
-  int64_t t1 = now_ns();
-  g_ctl->t_start[idx] = t0;
-  g_ctl->t_end[idx] = t1;
-  if (bad) child_fail("mp_lock_acquire/release failed: %s", mp_last_error());
+  if (r < 0) return child_mp_fail(r, "open the lock");
+  int bad = hammer(&a, mp_acquire, mp_release, lock);
+  if (bad) ctl_fail("mp_lock_acquire/release failed: %s", mp_last_error());
   mp_lock_free(lock);
   return bad ? 1 : 0;
 }
@@ -357,86 +224,52 @@ static int mp_hammer(const void *arg, size_t arg_len, void *payload) {
 static double mp_contended_batch(void *ctx, long n) {
   mp_lock_t *lock = ctx;
   mp_process_t *p[CONTENDERS] = {NULL};
-  ctl_reset(n);
+  ctl_reset();
   for (int i = 0; i < CONTENDERS; ++i) {
-    check_mp(mp_process_new(&p[i], HAMMER_TARGET, &i, sizeof i), "mp_process_new");
+    hammer_arg_t a = hammer_arg(n, i);
+    check_mp(mp_process_new(&p[i], HAMMER_TARGET, &a, sizeof a), "mp_process_new");
     check_mp(mp_process_pass_fd(p[i], mp_lock_fileno(lock)), "mp_process_pass_fd");
     check_mp(mp_process_start(p[i]), "mp_process_start");
   }
-  ctl_start();
-  for (int i = 0; i < CONTENDERS; ++i) {
-    int code = -1, r = mp_process_join(p[i], (int64_t)(WATCHDOG_S * 1000));
-    if (r == MP_ETIMEDOUT) {
-      for (int k = 0; k < CONTENDERS; ++k) mp_process_kill(p[k]);
-      die("lock_contended: hung for %g s", WATCHDOG_S);
-    }
-    check_mp(r, "mp_process_join");
-    check_mp(mp_process_exitcode(&code, p[i]), "mp_process_exitcode");
-    if (code != 0) die("lock_contended: child exit code %d: %s", code, g_ctl->err);
-    mp_process_free(p[i]);
-  }
-  return ctl_elapsed();
+  ctl_start(CONTENDERS, "lock_contended");
+  join_all(p, CONTENDERS, NULL, "lock_contended");
+  for (int i = 0; i < CONTENDERS; ++i) mp_process_free(p[i]);
+  hammer_arg_t all = hammer_arg(n, 0);
+  return ctl_elapsed(&all.cfg, "lock_contended");
 }
 
-/* The raw child. */
-static int raw_hammer(pthread_mutex_t *mu, int idx) {
-  long n = g_ctl->n[idx];
-  int bad = 0;
-  child_wait_go();
-  int64_t t0 = now_ns();
-  for (long i = 0; i < n; ++i) {
-    bad |= pthread_mutex_lock(mu);
-    bad |= pthread_mutex_unlock(mu);
-  }
-  int64_t t1 = now_ns();
-  g_ctl->t_start[idx] = t0;
-  g_ctl->t_end[idx] = t1;
-  if (bad) return child_fail("pthread_mutex_lock/unlock failed");
+static int raw_acquire(void *mu) { return pthread_mutex_lock(mu); }
+static int raw_release(void *mu) { return pthread_mutex_unlock(mu); }
+
+/* The raw child (forked: it shares the parent's mutex mapping). */
+typedef struct raw_hammer_arg {
+  hammer_arg_t a;
+  pthread_mutex_t *mu;
+} raw_hammer_arg_t;
+
+static int raw_hammer(void *arg) {
+  raw_hammer_arg_t *r = arg;
+  if (hammer(&r->a, raw_acquire, raw_release, r->mu))
+    return ctl_fail("pthread_mutex_lock/unlock failed");
   return 0;
 }
 
 static double raw_contended_batch(void *ctx, long n) {
-  pthread_mutex_t *mu = ctx;
   pid_t pid[CONTENDERS];
-  ctl_reset(n);
-  fflush(NULL);
+  raw_hammer_arg_t args[CONTENDERS];
+  ctl_reset();
   for (int i = 0; i < CONTENDERS; ++i) {
-    pid[i] = fork();
-    if (pid[i] < 0) die("fork: %s", strerror(errno));
-    if (pid[i] == 0) _exit(raw_hammer(mu, i));
+    args[i] = (raw_hammer_arg_t){hammer_arg(n, i), ctx};
+    pid[i] = fork_child(raw_hammer, &args[i]);
   }
-  ctl_start();
-  double end = now_s() + WATCHDOG_S;
-  for (int i = 0; i < CONTENDERS; ++i) {
-    int status;
-    pid_t r;
-    while ((r = waitpid(pid[i], &status, WNOHANG)) == 0) {
-      if (now_s() > end) {
-        for (int k = 0; k < CONTENDERS; ++k) kill(pid[k], SIGKILL);
-        die("lock_contended raw: hung for %g s", WATCHDOG_S);
-      }
-      sleep_us(1000);
-    }
-    if (r < 0) die("waitpid: %s", strerror(errno));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      die("lock_contended raw: child ended with wait status 0x%x: %s", status,
-          g_ctl->err);
-  }
-  return ctl_elapsed();
+  ctl_start(CONTENDERS, "lock_contended raw");
+  wait_children(pid, CONTENDERS, BENCH_WATCHDOG_S, "lock_contended raw");
+  return ctl_elapsed(&args[0].a.cfg, "lock_contended raw");
 }
 
 static void run_lock_contended(const char *name) {
-  mp_lock_t *lock = NULL;
-  check_mp(mp_lock_new(&lock, 0), "mp_lock_new");
-  pthread_mutex_t *mu = raw_mutex_new();
-  if (!g_ctl) g_ctl = shared_alloc(sizeof *g_ctl);
   printf("# %s: %d processes on %d CPUs\n", name, CONTENDERS, mp_cpu_count());
-  metric_t m = {"ns", 0, 20000};
-  measure_pair(name, &m, (impl_t){"multiproc", mp_contended_batch, lock},
-               (impl_t){"raw", raw_contended_batch, mu});
-  pthread_mutex_destroy(mu);
-  munmap(mu, sizeof *mu);
-  mp_lock_free(lock);
+  measure_locks(name, 20000, mp_contended_batch, raw_contended_batch);
 }
 
 /* ------------------------------------------------------------------------
@@ -461,9 +294,10 @@ static double mp_dict_incr_batch(void *ctx, long n) {
 static void run_dict_incr(const char *name) {
   mp_dict_t *d = NULL;
   check_mp(mp_dict_new(&d, 64, 64 * 1024), "mp_dict_new");
-  metric_t m = {"ops/s", 1, 1000};
-  measure_pair(name, &m, (impl_t){"multiproc", mp_dict_incr_batch, d},
-               (impl_t){"raw", NULL, NULL});
+  bench_metric_t m = {.unit = "ops/s", .rate = 1, .scale = 1, .first_n = 1000,
+                      .per_batch = "operations"};
+  measure_pair(name, &m, (bench_impl_t){"multiproc", mp_dict_incr_batch, d},
+               (bench_impl_t){"raw", NULL, NULL});
   mp_dict_free(d);
 }
 
@@ -588,7 +422,7 @@ static void run_idle_waiter_cpu(const char *name) {
     if (read(ready[0], &c, 1) != 1) die("a waiter died before it blocked");
   }
   close(ready[0]);
-  double window = g_quick ? 0.5 : 5.0;
+  double window = g_opts.quick ? 0.5 : 5.0;
   sleep_us(500000); /* past every spin phase: asleep in the kernel */
   double before[IDLE_KINDS], t0 = now_s();
   for (int k = 0; k < IDLE_KINDS; ++k) before[k] = process_cpu_ns(pids[k]);
@@ -628,90 +462,19 @@ static void run_idle_waiter_cpu(const char *name) {
  * main()
  * ---------------------------------------------------------------------- */
 
-typedef struct workload {
-  const char *name;
-  const char *unit;
-  void (*run)(const char *name);
-} workload_t;
-
-static const workload_t kWorkloads[] = {
+static const bench_workload_t kWorkloads[] = {
     {"lock_uncontended", "ns", run_lock_uncontended},
     {"lock_contended", "ns", run_lock_contended},
     {"dict_incr", "ops/s", run_dict_incr},
     {"idle_waiter_cpu", "ms/s", run_idle_waiter_cpu},
 };
-#define N_WORKLOADS (sizeof kWorkloads / sizeof kWorkloads[0])
 
-static const workload_t *find_workload(const char *name) {
-  for (size_t i = 0; i < N_WORKLOADS; ++i)
-    if (strcmp(kWorkloads[i].name, name) == 0) return &kWorkloads[i];
-  return NULL;
-}
-
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: bench_sync [--time SEC] [--batches N] [--iters N] "
-          "[--impl multiproc|raw|both] [--quick] [--list] NAME...\nnames:");
-  for (size_t i = 0; i < N_WORKLOADS; ++i) fprintf(f, " %s", kWorkloads[i].name);
-  fputc('\n', f);
-}
-
-static double parse_num(const char *opt, const char *s, double min) {
-  char *end;
-  double v;
-  if (!s) die("%s needs a value", opt);
-  v = strtod(s, &end);
-  if (*end || !(v >= min)) die("%s %s: expected a number >= %g", opt, s, min);
-  return v;
-}
+static const char *const kImpls[] = {"multiproc", "raw"};
 
 int main(int argc, char **argv) {
   check_mp(mp_register(HAMMER_TARGET, mp_hammer, NULL), "mp_register");
   check_mp(mp_main(argc, argv), "mp_main");
 
-  const char *names[64];
-  int n_names = 0;
-  for (int i = 1; i < argc; ++i) {
-    const char *a = argv[i];
-    if (strcmp(a, "--time") == 0) {
-      g_time_budget = parse_num(a, argv[++i], 0.001);
-    } else if (strcmp(a, "--batches") == 0) {
-      g_batches = (int)parse_num(a, argv[++i], 1);
-    } else if (strcmp(a, "--iters") == 0) {
-      g_fixed_iters = (long)parse_num(a, argv[++i], 1);
-    } else if (strcmp(a, "--impl") == 0) {
-      const char *v = argv[++i];
-      if (v && strcmp(v, "multiproc") == 0) g_impls = 1;
-      else if (v && strcmp(v, "raw") == 0) g_impls = 2;
-      else if (v && strcmp(v, "both") == 0) g_impls = 3;
-      else die("--impl: expected multiproc, raw or both");
-    } else if (strcmp(a, "--quick") == 0) {
-      g_time_budget = 0.05;
-      g_batches = 3;
-      g_quick = 1;
-    } else if (strcmp(a, "--list") == 0) {
-      for (size_t k = 0; k < N_WORKLOADS; ++k)
-        printf("%s %s\n", kWorkloads[k].name, kWorkloads[k].unit);
-      return 0;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (a[0] == '-') {
-      usage(stderr);
-      die("unknown option %s", a);
-    } else if (!find_workload(a)) {
-      usage(stderr);
-      die("unknown workload %s", a);
-    } else if (n_names < 64) {
-      names[n_names++] = a;
-    }
-  }
-  if (n_names == 0)
-    for (size_t k = 0; k < N_WORKLOADS; ++k) names[n_names++] = kWorkloads[k].name;
-
-  printf("# bench_sync: multiproc %s, time budget %.3g s per implementation, "
-         "%d batches, value = median of batch means\n",
-         mp_version(), g_time_budget, g_batches);
-  for (int i = 0; i < n_names; ++i) find_workload(names[i])->run(names[i]);
-  return 0;
+  return bench_mp_main("bench_sync", argc, argv, kWorkloads,
+                       sizeof kWorkloads / sizeof kWorkloads[0], kImpls, 2);
 }

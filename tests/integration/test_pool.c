@@ -167,6 +167,13 @@ static int64_t shared_get(int slot) {
   return v;
 }
 
+/* A slot once a task has set it (non-zero), or 0 after ms. */
+static int64_t shared_wait_set(int slot, int64_t ms) {
+  int64_t deadline = now_ms() + ms, v;
+  while ((v = shared_get(slot)) == 0 && now_ms() < deadline) sleep_ms(2);
+  return v;
+}
+
 static int64_t shared_add(int slot, int64_t delta) {
   mp_value_t *v = shared();
   int64_t now = 0;
@@ -406,18 +413,47 @@ static mp_pool_t *new_pool(int mode, unsigned workers) {
   return pool_from(opts_for(mode, workers));
 }
 
-/* Wait (bounded) until a counter reaches at least min: a worker's death
- * fails its task before the pool has counted the replacement. */
+/* Wait (up to 20 s) until a counter reaches at least min: a worker's
+ * death fails its task before the pool has counted the replacement, and a
+ * spawned worker may take a while to start under a sanitizer. */
 static int64_t stat_at_least(mp_pool_t *p, mp_pool_stat_t what, int64_t min) {
-  int64_t deadline = now_ms() + 10000, v;
+  int64_t deadline = now_ms() + 20000, v;
   while ((v = mp_pool_stat(p, what)) < min && now_ms() < deadline) sleep_ms(5);
   return v;
 }
 
-static void pool_done(mp_pool_t *p) {
+/* The test frees p itself (or hands it to a thread that does). */
+static void untrack(mp_pool_t *p) {
   for (int i = 0; i < MAX_TRACKED; i++)
     if (g_tracked[i] == p) g_tracked[i] = NULL;
+}
+
+static void pool_done(mp_pool_t *p) {
+  untrack(p);
   mp_pool_free(p);
+}
+
+/* Close p and wait until its work is done and its workers are gone. */
+static void close_and_join(mp_pool_t *p) {
+  MP_ASSERT_OK(mp_pool_close(p));
+  MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
+}
+
+/* Terminate p, which must take less than max_ms. */
+static void terminate_within(mp_pool_t *p, int mode, int64_t max_ms) {
+  int64_t t0 = now_ms();
+  MP_ASSERT_OK(mp_pool_terminate(p));
+  int64_t took = now_ms() - t0;
+  if (took > max_ms) fail_msg("%s: terminate took %lld ms", mode_name(mode), (long long)took);
+}
+
+/* apply(task, arg) on p succeeds; with want, its result is want. */
+static void apply_ok(mp_pool_t *p, const char *task, const char *arg, const char *want) {
+  void *out = NULL;
+  size_t len = 0;
+  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, task, arg, strlen(arg)));
+  if (want) assert_string_equal(out, want);
+  mp_free(out);
 }
 
 /* ------------------------------------------------------------------------
@@ -426,7 +462,7 @@ static void pool_done(mp_pool_t *p) {
 
 #define MAX_SLOTS 64
 static pthread_mutex_t g_cb_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
+typedef struct {
   pthread_t caller;
   int ok, err;          /* on_success / on_error calls */
   int on_caller;        /* calls on the thread that submitted */
@@ -434,7 +470,8 @@ static struct {
   int get_mismatch;     /* mp_result_get() disagreed with the callback kind */
   int slot_ok[MAX_SLOTS], slot_err[MAX_SLOTS];
   int slot_get[MAX_SLOTS]; /* mp_result_get()'s code in the last call */
-} g_cb;
+} cb_counts_t;
+static cb_counts_t g_cb;
 
 static void cb_reset(void) {
   pthread_mutex_lock(&g_cb_mu);
@@ -470,6 +507,28 @@ static void cb_record(mp_result_t *r, void *payload, int success) {
 static void on_ok(mp_result_t *r, void *payload) { cb_record(r, payload, 1); }
 static void on_err(mp_result_t *r, void *payload) { cb_record(r, payload, 0); }
 
+/* A copy of the counts, taken under the lock (callbacks may still run). */
+static cb_counts_t cb_snapshot(void) {
+  pthread_mutex_lock(&g_cb_mu);
+  cb_counts_t c = g_cb;
+  pthread_mutex_unlock(&g_cb_mu);
+  return c;
+}
+
+/* The callbacks of slot ran ok times on_success and err times on_error. */
+static void assert_slot_calls(const cb_counts_t *c, int slot, int ok, int err) {
+  assert_int_equal(c->slot_ok[slot], ok);
+  assert_int_equal(c->slot_err[slot], err);
+}
+
+/* How many of slots 0..n-1 did not get exactly one callback. */
+static int slots_not_called_once(const cb_counts_t *c, int n) {
+  int bad = 0;
+  for (int i = 0; i < n; i++)
+    if (c->slot_ok[i] + c->slot_err[i] != 1) bad++;
+  return bad;
+}
+
 static int cb_total(void) {
   pthread_mutex_lock(&g_cb_mu);
   int n = g_cb.ok + g_cb.err;
@@ -503,14 +562,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-#define DEF_MODE(behaviour, mode, suffix)                                   \
-  static void test_pool_##behaviour##_##suffix(void **state) {              \
-    (void)state;                                                            \
-    body_##behaviour(mode);                                                 \
-  }
-#define DEF_FORK(b) DEF_MODE(b, MODE_FORK, fork)
-#define DEF_SPAWN(b) DEF_MODE(b, MODE_SPAWN, spawn)
-#define DEF_THREADS(b) DEF_MODE(b, MODE_THREADS, threads)
 
 /* ------------------------------------------------------------------------
  * apply
@@ -555,9 +606,6 @@ static void body_apply_returns_bytes(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED), 0);
   pool_done(p);
 }
-DEF_FORK(apply_returns_bytes)
-DEF_SPAWN(apply_returns_bytes)
-DEF_THREADS(apply_returns_bytes)
 
 static void body_apply_task_error(int mode) {
   mp_pool_t *p = new_pool(mode, 2);
@@ -579,20 +627,13 @@ static void body_apply_task_error(int mode) {
   mp_free(out);
 
   /* The workers survived: the pool still works and replaced nobody. */
-  for (int i = 0; i < 4; i++) {
-    MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "square", "9", 1));
-    assert_string_equal(out, "81");
-    mp_free(out);
-  }
+  for (int i = 0; i < 4; i++) apply_ok(p, "square", "9", "81");
   assert_int_equal(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED), 0);
   assert_int_equal(mp_pool_stat(p, MP_POOL_WORKERS_STARTED), 2);
   assert_int_equal(mp_pool_stat(p, MP_POOL_FAILED), 2);
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), 4);
   pool_done(p);
 }
-DEF_FORK(apply_task_error)
-DEF_SPAWN(apply_task_error)
-DEF_THREADS(apply_task_error)
 
 static void body_unknown_task(int mode) {
   mp_pool_t *p = new_pool(mode, 1);
@@ -625,13 +666,9 @@ static void body_unknown_task(int mode) {
   MP_ASSERT_ERR(mp_pool_apply(&out, &len, p, "__multiproc_pool_worker", "", 0), MP_ENOENT);
 
   assert_int_equal(mp_pool_stat(p, MP_POOL_SUBMITTED), 0);
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "ok", 2));
-  assert_string_equal(out, "ok");
-  mp_free(out);
+  apply_ok(p, "echo", "ok", "ok");
   pool_done(p);
 }
-DEF_FORK(unknown_task)
-DEF_THREADS(unknown_task)
 
 static void test_pool_bad_args(void **state) {
   (void)state;
@@ -792,28 +829,22 @@ static void body_apply_async_callbacks(int mode) {
     }
   }
   cb_wait(N);
-  pthread_mutex_lock(&g_cb_mu);
-  int ok = g_cb.ok, err = g_cb.err, on_caller = g_cb.on_caller;
-  int not_ready = g_cb.not_ready, mismatch = g_cb.get_mismatch;
+  cb_counts_t c = cb_snapshot();
   int per_slot_bad = 0;
   for (int i = 0; i < N; i++) {
     int want_ok = i % 3 != 1;
-    if (g_cb.slot_ok[i] != want_ok || g_cb.slot_err[i] != !want_ok) per_slot_bad++;
+    if (c.slot_ok[i] != want_ok || c.slot_err[i] != !want_ok) per_slot_bad++;
   }
-  pthread_mutex_unlock(&g_cb_mu);
-  assert_int_equal(ok, 8);
-  assert_int_equal(err, 4);
+  assert_int_equal(c.ok, 8);
+  assert_int_equal(c.err, 4);
   assert_int_equal(per_slot_bad, 0);
-  assert_int_equal(on_caller, 0);
-  assert_int_equal(not_ready, 0);
-  assert_int_equal(mismatch, 0);
+  assert_int_equal(c.on_caller, 0);
+  assert_int_equal(c.not_ready, 0);
+  assert_int_equal(c.get_mismatch, 0);
   for (int i = 0; i < N; i++) mp_result_free(r[i]);
   assert_int_equal(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED), 0);
   pool_done(p);
 }
-DEF_FORK(apply_async_callbacks)
-DEF_SPAWN(apply_async_callbacks)
-DEF_THREADS(apply_async_callbacks)
 
 static void body_result_timeout(int mode) {
   mp_pool_t *p = new_pool(mode, 1);
@@ -846,8 +877,6 @@ static void body_result_timeout(int mode) {
   mp_result_free(r);
   pool_done(p);
 }
-DEF_FORK(result_timeout)
-DEF_THREADS(result_timeout)
 
 static void body_result_free_before_done(int mode) {
   cb_reset();
@@ -867,28 +896,15 @@ static void body_result_free_before_done(int mode) {
   mp_result_free(r);
   args_free(&a);
   cb_wait(3);
-  pthread_mutex_lock(&g_cb_mu);
-  int s0 = g_cb.slot_ok[0], e0 = g_cb.slot_err[0];
-  int s1 = g_cb.slot_ok[1], e1 = g_cb.slot_err[1];
-  int s2 = g_cb.slot_ok[2], e2 = g_cb.slot_err[2];
-  pthread_mutex_unlock(&g_cb_mu);
-  assert_int_equal(s0, 1);
-  assert_int_equal(e0, 0);
-  assert_int_equal(s1, 0);
-  assert_int_equal(e1, 1);
-  assert_int_equal(s2, 1);
-  assert_int_equal(e2, 0);
+  cb_counts_t c = cb_snapshot();
+  assert_slot_calls(&c, 0, 1, 0);
+  assert_slot_calls(&c, 1, 0, 1);
+  assert_slot_calls(&c, 2, 1, 0);
   /* The pool goes on. */
-  void *out;
-  size_t len;
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "on", 2));
-  mp_free(out);
-  MP_ASSERT_OK(mp_pool_close(p));
-  MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
+  apply_ok(p, "echo", "on", "on");
+  close_and_join(p);
   pool_done(p);
 }
-DEF_FORK(result_free_before_done)
-DEF_THREADS(result_free_before_done)
 
 /* "The result stays valid during the call": also when the caller already
  * released its handle with mp_result_free(). */
@@ -899,17 +915,13 @@ static void body_callback_result_valid_after_free(int mode) {
   MP_ASSERT_OK(mp_pool_apply_async(&r, p, "sleep", "200", 3, on_ok, on_err, (void *)0));
   mp_result_free(r);
   cb_wait(1);
-  pthread_mutex_lock(&g_cb_mu);
-  int not_ready = g_cb.not_ready, mismatch = g_cb.get_mismatch, get0 = g_cb.slot_get[0];
-  pthread_mutex_unlock(&g_cb_mu);
-  if (not_ready || mismatch)
+  cb_counts_t c = cb_snapshot();
+  if (c.not_ready || c.get_mismatch)
     fail_msg("in the callback of a freed result: mp_result_ready() != 1 or "
              "mp_result_get() = %s",
-             mp_err_name(get0));
+             mp_err_name(c.slot_get[0]));
   pool_done(p);
 }
-DEF_FORK(callback_result_valid_after_free)
-DEF_THREADS(callback_result_valid_after_free)
 
 /* Defect 4 of issue 20: Python runs a result's callback before its waiters
  * wake (AsyncResult._set calls the callback, then sets the event). A
@@ -963,8 +975,6 @@ static void body_callback_runs_before_wait(int mode) {
   args_free(&a);
   pool_done(p);
 }
-DEF_FORK(callback_runs_before_wait)
-DEF_THREADS(callback_runs_before_wait)
 
 /* ------------------------------------------------------------------------
  * map, map_async
@@ -981,6 +991,21 @@ static void check_squares(mp_result_t *r, size_t n) {
     if (rc != MP_OK) fail_msg("item %zu: %s: %s", i, mp_err_name(rc), mp_last_error());
     if (!is_number(data, len, (long)(i * i)))
       fail_msg("item %zu is '%.*s', expected %zu", i, (int)len, (const char *)data, i * i);
+  }
+}
+
+/* Item i of a "mixed" task: "bad item i" (MP_ETASKFAILED) for i % 5 == 3,
+ * else i*i with the call's success code ok_rc. */
+static void check_mixed_item(size_t i, int rc, int ok_rc, const void *data, size_t len) {
+  if (i % 5 == 3) {
+    char msg[32];
+    snprintf(msg, sizeof msg, "bad item %zu", i);
+    if (rc != MP_ETASKFAILED) fail_msg("item %zu: %s", i, mp_err_name(rc));
+    assert_int_equal(len, strlen(msg));
+    assert_memory_equal(data, msg, len);
+  } else {
+    if (rc != ok_rc) fail_msg("item %zu: %d %s: %s", i, rc, mp_err_name(rc), mp_last_error());
+    assert_true(is_number(data, len, (long)(i * i)));
   }
 }
 
@@ -1008,9 +1033,6 @@ static void body_map_order(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_FAILED), 0);
   pool_done(p);
 }
-DEF_FORK(map_order)
-DEF_SPAWN(map_order)
-DEF_THREADS(map_order)
 
 static void body_map_item_failure(int mode) {
   mp_pool_t *p = new_pool(mode, 2);
@@ -1032,16 +1054,7 @@ static void body_map_item_failure(int mode) {
     assert_memory_equal(data, "bad item 3", len);
     for (size_t i = 0; i < 50; i++) {
       int rc = mp_result_item(&data, &len, r, i);
-      if (i % 5 == 3) {
-        char msg[32];
-        snprintf(msg, sizeof msg, "bad item %zu", i);
-        assert_int_equal(rc, MP_ETASKFAILED);
-        assert_int_equal(len, strlen(msg));
-        assert_memory_equal(data, msg, len);
-      } else {
-        if (rc != MP_OK) fail_msg("item %zu: %s", i, mp_err_name(rc));
-        assert_true(is_number(data, len, (long)(i * i)));
-      }
+      check_mixed_item(i, rc, MP_OK, data, len);
     }
     mp_result_free(r);
     args_free(&a);
@@ -1051,8 +1064,6 @@ static void body_map_item_failure(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED), 0);
   pool_done(p);
 }
-DEF_FORK(map_item_failure)
-DEF_THREADS(map_item_failure)
 
 static void body_map_async_callbacks(int mode) {
   cb_reset();
@@ -1074,28 +1085,18 @@ static void body_map_async_callbacks(int mode) {
   assert_int_equal(mp_result_count(empty), 0);
   assert_int_equal(mp_result_successful(empty), 1);
   cb_wait(3);
-  pthread_mutex_lock(&g_cb_mu);
-  int s0 = g_cb.slot_ok[0], e0 = g_cb.slot_err[0];
-  int s1 = g_cb.slot_ok[1], e1 = g_cb.slot_err[1];
-  int s2 = g_cb.slot_ok[2], e2 = g_cb.slot_err[2];
-  int on_caller = g_cb.on_caller, not_ready = g_cb.not_ready;
-  pthread_mutex_unlock(&g_cb_mu);
-  assert_int_equal(s0, 1);
-  assert_int_equal(e0, 0);
-  assert_int_equal(s1, 0);
-  assert_int_equal(e1, 1);
-  assert_int_equal(s2, 1);
-  assert_int_equal(e2, 0);
-  assert_int_equal(on_caller, 0);
-  assert_int_equal(not_ready, 0);
+  cb_counts_t c = cb_snapshot();
+  assert_slot_calls(&c, 0, 1, 0);
+  assert_slot_calls(&c, 1, 0, 1);
+  assert_slot_calls(&c, 2, 1, 0);
+  assert_int_equal(c.on_caller, 0);
+  assert_int_equal(c.not_ready, 0);
   mp_result_free(ok);
   mp_result_free(bad);
   mp_result_free(empty);
   args_free(&a);
   pool_done(p);
 }
-DEF_FORK(map_async_callbacks)
-DEF_THREADS(map_async_callbacks)
 
 /* ------------------------------------------------------------------------
  * imap
@@ -1118,16 +1119,7 @@ static void body_imap_ordered(int mode) {
       size_t len;
       int rc = mp_pool_iter_next(&idx, &data, &len, it, WAIT_MS);
       assert_int_equal(idx, i);
-      if (i % 5 == 3) {
-        char msg[32];
-        snprintf(msg, sizeof msg, "bad item %zu", i);
-        if (rc != MP_ETASKFAILED) fail_msg("item %zu: %s", i, mp_err_name(rc));
-        assert_int_equal(len, strlen(msg));
-        assert_memory_equal(data, msg, len);
-      } else {
-        if (rc != 1) fail_msg("item %zu: %d %s: %s", i, rc, mp_err_name(rc), mp_last_error());
-        assert_true(is_number(data, len, (long)(i * i)));
-      }
+      check_mixed_item(i, rc, 1, data, len);
     }
     size_t idx;
     const void *data;
@@ -1149,9 +1141,6 @@ static void body_imap_ordered(int mode) {
   mp_pool_iter_free(it);
   pool_done(p);
 }
-DEF_FORK(imap_ordered)
-DEF_SPAWN(imap_ordered)
-DEF_THREADS(imap_ordered)
 
 static void body_imap_unordered(int mode) {
   mp_pool_t *p = new_pool(mode, 2);
@@ -1184,8 +1173,6 @@ static void body_imap_unordered(int mode) {
   }
   pool_done(p);
 }
-DEF_FORK(imap_unordered)
-DEF_THREADS(imap_unordered)
 
 static void body_imap_timeout(int mode) {
   mp_pool_t *p = new_pool(mode, 2);
@@ -1223,8 +1210,6 @@ static void body_imap_timeout(int mode) {
   args_free(&a);
   pool_done(p);
 }
-DEF_FORK(imap_timeout)
-DEF_THREADS(imap_timeout)
 
 static void body_imap_free_early(int mode) {
   mp_pool_t *p = new_pool(mode, 1);
@@ -1245,16 +1230,10 @@ static void body_imap_free_early(int mode) {
   mp_iter_free(it);
   args_free(&a);
   /* The pool still works, and its remaining work is bounded. */
-  void *out;
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "still", 5));
-  assert_string_equal(out, "still");
-  mp_free(out);
-  MP_ASSERT_OK(mp_pool_close(p));
-  MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
+  apply_ok(p, "echo", "still", "still");
+  close_and_join(p);
   pool_done(p);
 }
-DEF_FORK(imap_free_early)
-DEF_THREADS(imap_free_early)
 
 static void body_imap_backpressure(int mode) {
   shared_setup();
@@ -1290,8 +1269,6 @@ static void body_imap_backpressure(int mode) {
   MP_ASSERT_OK(mp_pool_terminate(p));
   pool_done(p);
 }
-DEF_FORK(imap_backpressure)
-DEF_THREADS(imap_backpressure)
 
 /* ------------------------------------------------------------------------
  * Worker death (process pools)
@@ -1299,6 +1276,13 @@ DEF_THREADS(imap_backpressure)
 
 /* The items of r whose status is not the expected one (OK with i*i, or
  * MP_EWORKERDIED for item k), as a list for a failure message. */
+/* Append " i:CODE" to the list in buf (used: its length so far), while
+ * it fits. */
+static void note_wrong(char *buf, size_t cap, size_t *used, size_t i, int rc) {
+  if (*used + 40 < cap)
+    *used += (size_t)snprintf(buf + *used, cap - *used, " %zu:%s", i, mp_err_name(rc));
+}
+
 static int wrong_items(char *buf, size_t cap, mp_result_t *r, size_t n, size_t k) {
   int wrong = 0;
   size_t used = 0;
@@ -1310,8 +1294,7 @@ static int wrong_items(char *buf, size_t cap, mp_result_t *r, size_t n, size_t k
     int good = i == k ? rc == MP_EWORKERDIED : rc == MP_OK && is_number(data, len, (long)(i * i));
     if (good) continue;
     wrong++;
-    if (used + 40 < cap)
-      used += (size_t)snprintf(buf + used, cap - used, " %zu:%s", i, mp_err_name(rc));
+    note_wrong(buf, cap, &used, i, rc);
   }
   return wrong;
 }
@@ -1349,22 +1332,13 @@ static void map_with_crash(int mode, const char *how) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_FAILED), 2);
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), N - 1 + 59);
   /* The replacements work. */
-  void *out;
-  for (int i = 0; i < 4; i++) {
-    MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "square", "5", 1));
-    assert_string_equal(out, "25");
-    mp_free(out);
-  }
+  for (int i = 0; i < 4; i++) apply_ok(p, "square", "5", "25");
   pool_done(p);
 }
 
 static void body_map_worker_killed(int mode) { map_with_crash(mode, "kill"); }
-DEF_FORK(map_worker_killed)
-DEF_SPAWN(map_worker_killed)
 
 static void body_map_worker_segfault(int mode) { map_with_crash(mode, "segv"); }
-DEF_FORK(map_worker_segfault)
-DEF_SPAWN(map_worker_segfault)
 
 static void body_apply_async_worker_killed(int mode) {
   shared_setup();
@@ -1390,44 +1364,35 @@ static void body_apply_async_worker_killed(int mode) {
     int rc = mp_result_get(&data, &len, r[i], 0);
     int good = i == K || i == K + 7 ? rc == MP_EWORKERDIED
                                     : rc == MP_OK && is_number(data, len, (long)i * i);
-    if (!good && used + 40 < sizeof wrong)
-      used += (size_t)snprintf(wrong + used, sizeof wrong - used, " %d:%s", i, mp_err_name(rc));
+    if (!good) note_wrong(wrong, sizeof wrong, &used, (size_t)i, rc);
   }
   if (used)
     fail_msg("%s: %d tasks, %d 'kill' and %d 'segv' (crashes: %lld): wrong results:%s",
              mode_name(mode), N, K, K + 7, (long long)shared_get(S_CRASHES), wrong);
   assert_int_equal(shared_get(S_CRASHES), 2);
   cb_wait(N);
-  pthread_mutex_lock(&g_cb_mu);
-  int ok = g_cb.ok, err = g_cb.err, errK = g_cb.slot_err[K], errK7 = g_cb.slot_err[K + 7];
-  pthread_mutex_unlock(&g_cb_mu);
-  assert_int_equal(ok, N - 2);
-  assert_int_equal(err, 2);
-  assert_int_equal(errK, 1);
-  assert_int_equal(errK7, 1);
+  cb_counts_t c = cb_snapshot();
+  assert_int_equal(c.ok, N - 2);
+  assert_int_equal(c.err, 2);
+  assert_int_equal(c.slot_err[K], 1);
+  assert_int_equal(c.slot_err[K + 7], 1);
   for (int i = 0; i < N; i++) mp_result_free(r[i]);
   assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 2) >= 2);
-  void *out;
-  size_t len;
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "alive", 5));
-  mp_free(out);
+  apply_ok(p, "echo", "alive", "alive");
   /* A plain apply of a crashing task. */
-  out = NULL;
+  void *out = NULL;
+  size_t len;
   MP_ASSERT_ERR(mp_pool_apply(&out, &len, p, "crash", "segv", 4), MP_EWORKERDIED);
   mp_free(out);
   pool_done(p);
 }
-DEF_FORK(apply_async_worker_killed)
-DEF_SPAWN(apply_async_worker_killed)
 
 static void body_worker_killed_from_outside(int mode) {
   shared_setup();
   mp_pool_t *p = new_pool(mode, 2);
   mp_result_t *r = NULL;
   MP_ASSERT_OK(mp_pool_apply_async(&r, p, "report_pid_sleep", "20000", 5, NULL, NULL, NULL));
-  int64_t deadline = now_ms() + 20000;
-  int64_t pid = 0;
-  while ((pid = shared_get(S_PID)) == 0 && now_ms() < deadline) sleep_ms(5);
+  int64_t pid = shared_wait_set(S_PID, 20000);
   if (pid <= 0) fail_msg("the task never reported its pid");
   assert_int_not_equal(pid, getpid());
   assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
@@ -1447,12 +1412,17 @@ static void body_worker_killed_from_outside(int mode) {
   mp_free(out);
   pool_done(p);
 }
-DEF_FORK(worker_killed_from_outside)
-DEF_SPAWN(worker_killed_from_outside)
 
 /* ------------------------------------------------------------------------
  * maxtasksperchild, initializer
  * ---------------------------------------------------------------------- */
+
+/* Add pid to pids[0..*n) unless it is there already (or cap is reached). */
+static void add_distinct(long *pids, size_t *n, size_t cap, long pid) {
+  for (size_t j = 0; j < *n; j++)
+    if (pids[j] == pid) return;
+  if (*n < cap) pids[(*n)++] = pid;
+}
 
 static void body_maxtasks(int mode) {
   mp_pool_opts_t *o = opts_for(mode, 2);
@@ -1475,10 +1445,7 @@ static void body_maxtasks(int mode) {
     long pid = parse_long(data, len);
     assert_true(pid > 0);
     assert_int_not_equal(pid, getpid());
-    size_t j;
-    for (j = 0; j < distinct; j++)
-      if (pids[j] == pid) break;
-    if (j == distinct) pids[distinct++] = pid;
+    add_distinct(pids, &distinct, sizeof pids / sizeof pids[0], pid);
   }
   mp_result_free(r);
   args_free(&a);
@@ -1487,12 +1454,9 @@ static void body_maxtasks(int mode) {
   assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 1) >= 1);
   assert_true(mp_pool_stat(p, MP_POOL_WORKERS_STARTED) >= (int64_t)distinct);
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), (int64_t)n);
-  MP_ASSERT_OK(mp_pool_close(p));
-  MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
+  close_and_join(p);
   pool_done(p);
 }
-DEF_FORK(maxtasks)
-DEF_SPAWN(maxtasks)
 
 static void body_initializer(int mode) {
   shared_setup();
@@ -1520,9 +1484,6 @@ static void body_initializer(int mode) {
   if (mode != MODE_THREADS) assert_int_equal(g_init_value[0], 0);
   pool_done(p);
 }
-DEF_FORK(initializer)
-DEF_SPAWN(initializer)
-DEF_THREADS(initializer)
 
 static void body_initializer_fails(int mode) {
   mp_pool_opts_t *o = opts_for(mode, 2);
@@ -1538,15 +1499,9 @@ static void body_initializer_fails(int mode) {
   if (rc != MP_ETIMEDOUT && rc != MP_EWORKERDIED)
     fail_msg("%s: a task in a pool whose initializer fails: %s", mode_name(mode),
              mp_err_name(rc));
-  /* Workers keep failing and being replaced (a spawned worker may take a
-   * while to start under a sanitizer). */
-  int64_t deadline = now_ms() + 20000;
-  while (mp_pool_stat(p, MP_POOL_WORKERS_REPLACED) < 2 && now_ms() < deadline) sleep_ms(10);
-  assert_true(mp_pool_stat(p, MP_POOL_WORKERS_REPLACED) >= 2);
-  int64_t t0 = now_ms();
-  MP_ASSERT_OK(mp_pool_terminate(p));
-  int64_t took = now_ms() - t0;
-  if (took > 10000) fail_msg("terminate took %lld ms", (long long)took);
+  /* Workers keep failing and being replaced. */
+  assert_true(stat_at_least(p, MP_POOL_WORKERS_REPLACED, 2) >= 2);
+  terminate_within(p, mode, 10000);
   assert_int_equal(mp_result_ready(r), 1);
   rc = mp_result_get(&data, &len, r, 0);
   assert_true(rc == MP_ECANCELED || rc == MP_EWORKERDIED);
@@ -1554,8 +1509,6 @@ static void body_initializer_fails(int mode) {
   MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
   pool_done(p);
 }
-DEF_FORK(initializer_fails)
-DEF_SPAWN(initializer_fails)
 
 /* ------------------------------------------------------------------------
  * close, join, terminate, free
@@ -1586,31 +1539,21 @@ static void body_use_after_close(int mode) {
   MP_ASSERT_ERR(mp_pool_apply(&out, &len, p, "echo", "a", 1), MP_ESTATE);
   pool_done(p);
 }
-DEF_FORK(use_after_close)
-DEF_THREADS(use_after_close)
 
 static void body_join_before_close(int mode) {
   mp_pool_t *p = new_pool(mode, 2);
   MP_ASSERT_ERR(mp_pool_join(p, 0), MP_ESTATE);
   MP_ASSERT_ERR(mp_pool_join(p, 100), MP_ESTATE);
   MP_ASSERT_ERR(mp_pool_join(p, MP_FOREVER), MP_ESTATE);
-  void *out;
-  size_t len;
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "fine", 4));
-  mp_free(out);
+  apply_ok(p, "echo", "fine", "fine");
   pool_done(p);
 }
-DEF_FORK(join_before_close)
-DEF_THREADS(join_before_close)
 
 /* An idle pool's workers exit as soon as it is closed: join returns well
  * within a generous bound (5 s for 4 idle workers). */
 static void body_join_idle(int mode) {
   mp_pool_t *p = new_pool(mode, 4);
-  void *out;
-  size_t len;
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "x", 1));
-  mp_free(out);
+  apply_ok(p, "echo", "x", "x");
   MP_ASSERT_OK(mp_pool_close(p));
   int64_t t0 = now_ms();
   int rc = mp_pool_join(p, 5000);
@@ -1620,9 +1563,6 @@ static void body_join_idle(int mode) {
              mode_name(mode), mp_err_name(rc), (long long)took, mp_last_error());
   pool_done(p);
 }
-DEF_FORK(join_idle)
-DEF_SPAWN(join_idle)
-DEF_THREADS(join_idle)
 
 /* Work submitted before close still runs: an imap consumed after close. */
 static void body_imap_after_close(int mode) {
@@ -1646,8 +1586,6 @@ static void body_imap_after_close(int mode) {
   MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
   pool_done(p);
 }
-DEF_FORK(imap_after_close)
-DEF_THREADS(imap_after_close)
 
 static void body_close_join_waits(int mode) {
   mp_pool_t *p = new_pool(mode, 2);
@@ -1679,9 +1617,6 @@ static void body_close_join_waits(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), N + 40);
   pool_done(p);
 }
-DEF_FORK(close_join_waits)
-DEF_SPAWN(close_join_waits)
-DEF_THREADS(close_join_waits)
 
 static void body_terminate_pending(int mode) {
   cb_reset();
@@ -1692,10 +1627,7 @@ static void body_terminate_pending(int mode) {
     MP_ASSERT_OK(mp_pool_apply_async(&r[i], p, "sleep", "1500", 4, on_ok, on_err,
                                      (void *)(intptr_t)i));
   sleep_ms(100);
-  int64_t t0 = now_ms();
-  MP_ASSERT_OK(mp_pool_terminate(p));
-  int64_t took = now_ms() - t0;
-  if (took > 10000) fail_msg("terminate took %lld ms", (long long)took);
+  terminate_within(p, mode, 10000);
   int canceled = 0, succeeded = 0;
   for (int i = 0; i < N; i++) {
     assert_int_equal(mp_result_ready(r[i]), 1);
@@ -1714,14 +1646,10 @@ static void body_terminate_pending(int mode) {
   else
     assert_int_equal(canceled, N);
   cb_wait(N);
-  pthread_mutex_lock(&g_cb_mu);
-  int ok = g_cb.ok, err = g_cb.err, bad = 0;
-  for (int i = 0; i < N; i++)
-    if (g_cb.slot_ok[i] + g_cb.slot_err[i] != 1) bad++;
-  pthread_mutex_unlock(&g_cb_mu);
-  assert_int_equal(ok, succeeded);
-  assert_int_equal(err, canceled);
-  assert_int_equal(bad, 0);
+  cb_counts_t c = cb_snapshot();
+  assert_int_equal(c.ok, succeeded);
+  assert_int_equal(c.err, canceled);
+  assert_int_equal(slots_not_called_once(&c, N), 0);
   for (int i = 0; i < N; i++) mp_result_free(r[i]);
   /* After terminate: join works, new work is refused. */
   MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
@@ -1731,9 +1659,6 @@ static void body_terminate_pending(int mode) {
   MP_ASSERT_ERR(mp_pool_apply(&out, &len, p, "echo", "a", 1), MP_ESTATE);
   pool_done(p);
 }
-DEF_FORK(terminate_pending)
-DEF_SPAWN(terminate_pending)
-DEF_THREADS(terminate_pending)
 
 /* Terminate while results are still coming in: every callback runs once,
  * also for tasks that were running on a thread when terminate came. */
@@ -1753,18 +1678,12 @@ static void body_terminate_callbacks_race(int mode) {
     if (mp_result_successful(r[i]) == 1) done++;
   }
   cb_wait(N);
-  pthread_mutex_lock(&g_cb_mu);
-  int ok = g_cb.ok, bad = 0;
-  for (int i = 0; i < N; i++)
-    if (g_cb.slot_ok[i] + g_cb.slot_err[i] != 1) bad++;
-  pthread_mutex_unlock(&g_cb_mu);
-  assert_int_equal(bad, 0);
-  assert_int_equal(ok, done);
+  cb_counts_t c = cb_snapshot();
+  assert_int_equal(slots_not_called_once(&c, N), 0);
+  assert_int_equal(c.ok, done);
   for (int i = 0; i < N; i++) mp_result_free(r[i]);
   pool_done(p);
 }
-DEF_FORK(terminate_callbacks_race)
-DEF_THREADS(terminate_callbacks_race)
 
 static void body_free_without_close(int mode) {
   /* An idle pool. */
@@ -1802,9 +1721,6 @@ static void body_free_without_close(int mode) {
   assert_int_equal(mp_result_successful(m), 0);
   mp_result_free(m);
 }
-DEF_FORK(free_without_close)
-DEF_SPAWN(free_without_close)
-DEF_THREADS(free_without_close)
 
 /* ------------------------------------------------------------------------
  * Callbacks that use the pool, several calling threads
@@ -1853,8 +1769,6 @@ static void body_callback_uses_pool(int mode) {
   g_cb_pool = NULL;
   pool_done(p);
 }
-DEF_FORK(callback_uses_pool)
-DEF_THREADS(callback_uses_pool)
 
 typedef struct {
   mp_pool_t *pool;
@@ -1905,8 +1819,6 @@ static void body_concurrent_callers(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_DONE), T * 40);
   pool_done(p);
 }
-DEF_FORK(concurrent_callers)
-DEF_THREADS(concurrent_callers)
 
 /* ------------------------------------------------------------------------
  * Statistics
@@ -1918,12 +1830,9 @@ static void body_stats(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_SUBMITTED), 0);
   assert_int_equal(mp_pool_stat(p, MP_POOL_RUNNING), 0);
   assert_int_equal(mp_pool_stat(p, MP_POOL_WORKERS_STARTED), 2);
+  for (int i = 0; i < 5; i++) apply_ok(p, "echo", "e", "e");
   void *out;
   size_t len;
-  for (int i = 0; i < 5; i++) {
-    MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "e", 1));
-    mp_free(out);
-  }
   for (int i = 0; i < 3; i++) {
     out = NULL;
     MP_ASSERT_ERR(mp_pool_apply(&out, &len, p, "fail", "f", 1), MP_ETASKFAILED);
@@ -1956,9 +1865,7 @@ static void body_stats(int mode) {
   /* RUNNING counts a task while it runs. */
   mp_result_t *slow = NULL;
   MP_ASSERT_OK(mp_pool_apply_async(&slow, p, "hold", "", 0, NULL, NULL, NULL));
-  int64_t deadline = now_ms() + 20000;
-  while (shared_get(S_PID) == 0 && now_ms() < deadline) sleep_ms(2);
-  assert_int_not_equal(shared_get(S_PID), 0);
+  assert_int_not_equal(shared_wait_set(S_PID, 20000), 0);
   assert_int_equal(mp_pool_stat(p, MP_POOL_RUNNING), 1);
   assert_int_equal(mp_result_ready(slow), 0);
   MP_ASSERT_OK(mp_value_set_i64(g_shared, S_RDV, 1));
@@ -1968,8 +1875,6 @@ static void body_stats(int mode) {
   assert_int_equal(mp_pool_stat(p, MP_POOL_RUNNING), 0);
   pool_done(p);
 }
-DEF_FORK(stats)
-DEF_THREADS(stats)
 
 /* ------------------------------------------------------------------------
  * Resources
@@ -1978,10 +1883,7 @@ DEF_THREADS(stats)
 static void body_resources(int mode) {
   /* Warm up whatever the library creates once per process. */
   mp_pool_t *p = new_pool(mode, 2);
-  void *out;
-  size_t len;
-  MP_ASSERT_OK(mp_pool_apply(&out, &len, p, "echo", "w", 1));
-  mp_free(out);
+  apply_ok(p, "echo", "w", "w");
   pool_done(p);
 
   int fds0 = count_open_fds();
@@ -1996,12 +1898,9 @@ static void body_resources(int mode) {
     MP_ASSERT_OK(mp_pool_map(&r, p, "getpid", a.ptr, a.len, a.n, 1));
     for (size_t i = 0; i < a.n; i++) {
       const void *data;
+      size_t len;
       MP_ASSERT_OK(mp_result_item(&data, &len, r, i));
-      long pid = parse_long(data, len);
-      size_t j;
-      for (j = 0; j < npids; j++)
-        if (pids[j] == pid) break;
-      if (j == npids && npids < sizeof pids / sizeof pids[0]) pids[npids++] = pid;
+      add_distinct(pids, &npids, sizeof pids / sizeof pids[0], parse_long(data, len));
     }
     mp_result_free(r);
     args_free(&a);
@@ -2010,8 +1909,7 @@ static void body_resources(int mode) {
       pool_done(p);
       mp_result_free(r);
     } else if (round == 2) { /* closed and joined */
-      MP_ASSERT_OK(mp_pool_close(p));
-      MP_ASSERT_OK(mp_pool_join(p, WAIT_MS));
+      close_and_join(p);
       pool_done(p);
     } else if (round == 3) { /* terminated */
       MP_ASSERT_OK(mp_pool_terminate(p));
@@ -2040,9 +1938,6 @@ static void body_resources(int mode) {
   if (alive) fail_msg("%s: %d worker processes still run after mp_pool_free", mode_name(mode),
                       alive);
 }
-DEF_FORK(resources)
-DEF_SPAWN(resources)
-DEF_THREADS(resources)
 
 /* ------------------------------------------------------------------------
  * The seeds' "apply vs apply_async"
@@ -2096,8 +1991,6 @@ static void body_apply_vs_apply_async(int mode) {
   assert_true(shared_get(S_MAXRUN) <= 2);
   pool_done(p);
 }
-DEF_FORK(apply_vs_apply_async)
-DEF_THREADS(apply_vs_apply_async)
 
 /* ------------------------------------------------------------------------
  * Lifetimes: any order of terminate/close/free of a pool and of its
@@ -2160,11 +2053,6 @@ static void *terminate_and_free(void *arg) {
   mp_pool_terminate(p);
   mp_pool_free(p);
   return NULL;
-}
-
-static void untrack(mp_pool_t *p) {
-  for (int i = 0; i < MAX_TRACKED; i++)
-    if (g_tracked[i] == p) g_tracked[i] = NULL;
 }
 
 static void lifetime_round(int mode, int order, const args_t *a) {
@@ -2240,8 +2128,11 @@ static void lifetime_round(int mode, int order, const args_t *a) {
   assert_int_equal(atomic_load(&g_slow_cb_calls), 1);
 }
 
+/* Rounds of a use-after-free hunt: spawned workers start slowly. */
+static int lifetime_rounds(int mode) { return mode == MODE_SPAWN ? 5 : 50; }
+
 static void lifetime_orders(int mode, int order) {
-  int rounds = mode == MODE_SPAWN ? 5 : 50;
+  int rounds = lifetime_rounds(mode);
   args_t a;
   args_make(&a, 64, "1");
   for (int i = 0; i < rounds; i++) lifetime_round(mode, order, &a);
@@ -2256,13 +2147,6 @@ DEF_ORDER(lifetime_free_iter_sending, ORDER_FREE_ITER_SENDING)
 DEF_ORDER(lifetime_results_after_pool, ORDER_RESULTS_AFTER_POOL)
 DEF_ORDER(lifetime_callback_running, ORDER_CALLBACK_RUNNING)
 DEF_ORDER(lifetime_other_thread, ORDER_OTHER_THREAD)
-#define DEF_ALL_MODES(b) DEF_FORK(b) DEF_SPAWN(b) DEF_THREADS(b)
-DEF_ALL_MODES(lifetime_terminate_iter_open)
-DEF_ALL_MODES(lifetime_close_free_then_iter)
-DEF_ALL_MODES(lifetime_free_iter_sending)
-DEF_ALL_MODES(lifetime_results_after_pool)
-DEF_ALL_MODES(lifetime_callback_running)
-DEF_ALL_MODES(lifetime_other_thread)
 
 /* Two threads terminate the same pool at once: both return when the
  * workers are reaped, neither crashes. */
@@ -2274,7 +2158,7 @@ static void *terminate_only(void *arg) {
 static void body_terminate_concurrently(int mode) {
   args_t a;
   args_make(&a, 64, "1");
-  for (int i = 0; i < (mode == MODE_SPAWN ? 5 : 50); i++) {
+  for (int i = 0; i < lifetime_rounds(mode); i++) {
     mp_pool_t *p = new_pool(mode, 2);
     mp_iter_t *it = NULL;
     MP_ASSERT_OK(mp_pool_imap(&it, p, "sleep", a.ptr, a.len, a.n, 1, 0));
@@ -2289,7 +2173,22 @@ static void body_terminate_concurrently(int mode) {
   }
   args_free(&a);
 }
-DEF_ALL_MODES(terminate_concurrently)
+
+/* The lowest descriptor number free now: a descriptor limit of it leaves
+ * no descriptor to open. */
+static int lowest_free_fd(void) {
+  int fd = dup(0);
+  assert_true(fd >= 0);
+  close(fd);
+  return fd;
+}
+
+/* Set the soft descriptor limit to cur (old: the limits to restore). */
+static void set_fd_limit(const struct rlimit *old, int cur) {
+  struct rlimit lim = *old;
+  lim.rlim_cur = (rlim_t)cur;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+}
 
 /* A worker dies and no replacement can start (no descriptor left for its
  * pipe): every queued item of an imap fails, also the ones its feed
@@ -2303,14 +2202,9 @@ static void body_imap_no_replacement(int mode) {
   MP_ASSERT_OK(mp_pool_apply_async(&busy, p, "sleep", "300", 3, NULL, NULL, NULL));
   mp_iter_t *it = NULL;
   MP_ASSERT_OK(mp_pool_imap(&it, p, "crash", a.ptr, a.len, a.n, 1, MP_IMAP_UNORDERED));
-  struct rlimit old, none;
+  struct rlimit old;
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-  int lowest_free = dup(0);
-  assert_true(lowest_free >= 0);
-  close(lowest_free);
-  none = old;
-  none.rlim_cur = (rlim_t)lowest_free;
-  assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+  set_fd_limit(&old, lowest_free_fd());
   size_t idx, len, died = 0, got = 0;
   const void *data;
   int rc;
@@ -2327,7 +2221,6 @@ static void body_imap_no_replacement(int mode) {
   args_free(&a);
   pool_done(p);
 }
-DEF_FORK(imap_no_replacement)
 
 /* A pool whose workers cannot all start (too few descriptors, at every
  * limit from "none left" up to "enough") fails mp_pool_new with an error,
@@ -2335,16 +2228,12 @@ DEF_FORK(imap_no_replacement)
  * had not been started), and leaves no descriptor behind. */
 static void test_pool_new_fails_cleanly_when_workers_cannot_start(void **state) {
   (void)state;
-  struct rlimit old, low;
+  struct rlimit old;
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-  int lowest_free = dup(0);
-  assert_true(lowest_free >= 0);
-  close(lowest_free);
+  int lowest_free = lowest_free_fd();
   int fds_before = count_open_fds(), failed = 0, started = 0;
   for (int extra = 0; extra <= 40 && !started; extra += 2) {
-    low = old;
-    low.rlim_cur = (rlim_t)(lowest_free + extra);
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    set_fd_limit(&old, lowest_free + extra);
     mp_pool_opts_t *o = NULL;
     int rc = mp_pool_opts_new(&o);
     if (rc == MP_OK) rc = mp_pool_opts_set_workers(o, 4);
@@ -2374,11 +2263,20 @@ static void test_pool_new_fails_cleanly_when_workers_cannot_start(void **state) 
 #define HUNG_MS "60000"
 #define PROMPT_MS 5000 /* generous: the short tasks take ~10 ms each */
 
-static void terminate_hung(mp_pool_t *p, int mode) {
-  int64_t t0 = now_ms();
-  MP_ASSERT_OK(mp_pool_terminate(p));
-  int64_t took = now_ms() - t0;
-  if (took > 5000) fail_msg("%s: terminate took %lld ms", mode_name(mode), (long long)took);
+static void terminate_hung(mp_pool_t *p, int mode) { terminate_within(p, mode, 5000); }
+
+/* Milliseconds from now to deadline, 0 if it has passed. */
+static int64_t ms_left(int64_t deadline) {
+  int64_t left = deadline - now_ms();
+  return left > 0 ? left : 0;
+}
+
+/* All but the hung one of n items finish promptly (within 20 s). */
+static void assert_short_items_done(mp_pool_t *p, int mode, size_t n, const char *call) {
+  int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)n - 1);
+  if (done < (int64_t)n - 1)
+    fail_msg("%s: %lld of %zu short %s items finished behind a hung one", mode_name(mode),
+             (long long)done, n - 1, call);
 }
 
 static void body_hol_apply_async(int mode) {
@@ -2396,8 +2294,7 @@ static void body_hol_apply_async(int mode) {
     for (int i = 0; i < N; i++) {
       const void *data;
       size_t len;
-      int64_t left = deadline - now_ms();
-      int rc = mp_result_get(&data, &len, r[i], left > 0 ? left : 0);
+      int rc = mp_result_get(&data, &len, r[i], ms_left(deadline));
       if (rc != MP_OK)
         fail_msg("%s: short task %d of %d behind a hung one: %s", mode_name(mode), i, N,
                  mp_err_name(rc));
@@ -2412,8 +2309,6 @@ static void body_hol_apply_async(int mode) {
   mp_result_free(hung);
   pool_done(p);
 }
-DEF_FORK(hol_apply_async)
-DEF_SPAWN(hol_apply_async)
 
 /* 13 one-item chunks, the first hangs: the other 12 finish promptly. */
 static void body_hol_map(int mode) {
@@ -2423,10 +2318,7 @@ static void body_hol_map(int mode) {
   args_set(&a, 0, HUNG_MS);
   mp_result_t *m = NULL;
   MP_ASSERT_OK(mp_pool_map_async(&m, p, "sleep", a.ptr, a.len, a.n, 1, NULL, NULL, NULL));
-  int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)a.n - 1);
-  if (done < (int64_t)a.n - 1)
-    fail_msg("%s: %lld of %zu short map items finished behind a hung one", mode_name(mode),
-             (long long)done, a.n - 1);
+  assert_short_items_done(p, mode, a.n, "map");
   assert_int_equal(mp_result_ready(m), 0);
   terminate_hung(p, mode);
   assert_int_equal(mp_result_successful(m), 0);
@@ -2434,8 +2326,6 @@ static void body_hol_map(int mode) {
   args_free(&a);
   pool_done(p);
 }
-DEF_FORK(hol_map)
-DEF_SPAWN(hol_map)
 
 /* imap, ordered and unordered: the first item hangs, the others come. */
 static void body_hol_imap(int mode) {
@@ -2451,8 +2341,7 @@ static void body_hol_imap(int mode) {
     if (flags == MP_IMAP_UNORDERED) {
       int64_t deadline = now_ms() + PROMPT_MS;
       for (size_t i = 1; i < a.n; i++) {
-        int64_t left = deadline - now_ms();
-        int rc = mp_iter_next(&idx, &data, &len, it, left > 0 ? left : 0);
+        int rc = mp_iter_next(&idx, &data, &len, it, ms_left(deadline));
         if (rc != MP_OK)
           fail_msg("%s: imap_unordered item %zu of %zu behind a hung one: %s",
                    mode_name(mode), i, a.n - 1, mp_err_name(rc));
@@ -2460,10 +2349,7 @@ static void body_hol_imap(int mode) {
       }
     } else {
       /* In order the first item blocks the caller, but the work must not. */
-      int64_t done = stat_at_least(p, MP_POOL_DONE, (int64_t)a.n - 1);
-      if (done < (int64_t)a.n - 1)
-        fail_msg("%s: %lld of %zu short imap items finished behind a hung one",
-                 mode_name(mode), (long long)done, a.n - 1);
+      assert_short_items_done(p, mode, a.n, "imap");
     }
     terminate_hung(p, mode);
     MP_ASSERT_ERR(mp_iter_next(&idx, &data, &len, it, 0), MP_ECANCELED);
@@ -2472,12 +2358,85 @@ static void body_hol_imap(int mode) {
     pool_done(p);
   }
 }
-DEF_FORK(hol_imap)
-DEF_SPAWN(hol_imap)
 
-/* ------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------
+ * The tests, in the order they run: each behaviour with the modes its
+ * body_<behaviour>(mode) runs in (test_pool_<behaviour>_<mode>), or OWN
+ * for a test_pool_<name> function of its own. One table defines the mode
+ * functions and lists every test, so a behaviour's modes are named once.
+ * ---------------------------------------------------------------------- */
+
+#define POOL_TESTS(X)                                         \
+  X(OWN, bad_args)                                      \
+  X(FORK_SPAWN_THREADS, apply_returns_bytes)            \
+  X(FORK_SPAWN_THREADS, apply_task_error)               \
+  X(FORK_THREADS, unknown_task)                         \
+  X(FORK_SPAWN_THREADS, apply_async_callbacks)          \
+  X(FORK_THREADS, result_timeout)                       \
+  X(FORK_THREADS, result_free_before_done)              \
+  X(FORK_THREADS, callback_result_valid_after_free)     \
+  X(FORK_THREADS, callback_runs_before_wait)            \
+  X(FORK_SPAWN_THREADS, map_order)                      \
+  X(FORK_THREADS, map_item_failure)                     \
+  X(FORK_THREADS, map_async_callbacks)                  \
+  X(FORK_SPAWN_THREADS, imap_ordered)                   \
+  X(FORK_THREADS, imap_unordered)                       \
+  X(FORK_THREADS, imap_timeout)                         \
+  X(FORK_THREADS, imap_free_early)                      \
+  X(FORK_THREADS, imap_backpressure)                    \
+  X(FORK_SPAWN, map_worker_killed)                      \
+  X(FORK_SPAWN, map_worker_segfault)                    \
+  X(FORK_SPAWN, apply_async_worker_killed)              \
+  X(FORK_SPAWN, worker_killed_from_outside)             \
+  X(FORK_SPAWN, maxtasks)                               \
+  X(FORK_SPAWN_THREADS, initializer)                    \
+  X(FORK_SPAWN, initializer_fails)                      \
+  X(FORK_THREADS, use_after_close)                      \
+  X(FORK_THREADS, join_before_close)                    \
+  X(FORK_SPAWN_THREADS, join_idle)                      \
+  X(FORK_THREADS, imap_after_close)                     \
+  X(FORK_SPAWN_THREADS, close_join_waits)               \
+  X(FORK_SPAWN_THREADS, terminate_pending)              \
+  X(FORK_THREADS, terminate_callbacks_race)             \
+  X(FORK_SPAWN_THREADS, free_without_close)             \
+  X(FORK_THREADS, callback_uses_pool)                   \
+  X(FORK_THREADS, concurrent_callers)                   \
+  X(FORK_THREADS, stats)                                \
+  X(FORK_SPAWN_THREADS, resources)                      \
+  X(FORK_THREADS, apply_vs_apply_async)                 \
+  X(FORK_SPAWN_THREADS, lifetime_terminate_iter_open)   \
+  X(FORK_SPAWN_THREADS, lifetime_close_free_then_iter)  \
+  X(FORK_SPAWN_THREADS, lifetime_free_iter_sending)     \
+  X(FORK_SPAWN_THREADS, lifetime_results_after_pool)    \
+  X(FORK_SPAWN_THREADS, lifetime_callback_running)      \
+  X(FORK_SPAWN_THREADS, lifetime_other_thread)          \
+  X(FORK_SPAWN_THREADS, terminate_concurrently)         \
+  X(FORK, imap_no_replacement)                          \
+  X(OWN, new_fails_cleanly_when_workers_cannot_start)   \
+  X(FORK_SPAWN, hol_apply_async)                        \
+  X(FORK_SPAWN, hol_map)                                \
+  X(FORK_SPAWN, hol_imap)
+
+#define FORK_SPAWN_THREADS(b, M, O) \
+  M(b, MODE_FORK, fork) M(b, MODE_SPAWN, spawn) M(b, MODE_THREADS, threads)
+#define FORK_THREADS(b, M, O) M(b, MODE_FORK, fork) M(b, MODE_THREADS, threads)
+#define FORK_SPAWN(b, M, O) M(b, MODE_FORK, fork) M(b, MODE_SPAWN, spawn)
+#define FORK(b, M, O) M(b, MODE_FORK, fork)
+#define OWN(b, M, O) O(b)
+
+#define MODE_TEST(b, mode, suffix)                                          \
+  static void test_pool_##b##_##suffix(void **state) {                      \
+    (void)state;                                                            \
+    body_##b(mode);                                                         \
+  }
+#define NOTHING(b)
+#define DEFINE_TESTS(modes, b) modes(b, MODE_TEST, NOTHING)
+POOL_TESTS(DEFINE_TESTS)
 
 #define T(f) cmocka_unit_test_teardown(f, teardown)
+#define MODE_ENTRY(b, mode, suffix) T(test_pool_##b##_##suffix),
+#define OWN_ENTRY(b) T(test_pool_##b),
+#define LIST_TESTS(modes, b) modes(b, MODE_ENTRY, OWN_ENTRY)
 
 int main(int argc, char **argv) {
   register_tasks();
@@ -2485,120 +2444,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mp_main: %s\n", mp_last_error());
     return 99;
   }
-  const struct CMUnitTest tests[] = {
-      T(test_pool_bad_args),
-      T(test_pool_apply_returns_bytes_fork),
-      T(test_pool_apply_returns_bytes_spawn),
-      T(test_pool_apply_returns_bytes_threads),
-      T(test_pool_apply_task_error_fork),
-      T(test_pool_apply_task_error_spawn),
-      T(test_pool_apply_task_error_threads),
-      T(test_pool_unknown_task_fork),
-      T(test_pool_unknown_task_threads),
-      T(test_pool_apply_async_callbacks_fork),
-      T(test_pool_apply_async_callbacks_spawn),
-      T(test_pool_apply_async_callbacks_threads),
-      T(test_pool_result_timeout_fork),
-      T(test_pool_result_timeout_threads),
-      T(test_pool_result_free_before_done_fork),
-      T(test_pool_result_free_before_done_threads),
-      T(test_pool_callback_result_valid_after_free_fork),
-      T(test_pool_callback_result_valid_after_free_threads),
-      T(test_pool_callback_runs_before_wait_fork),
-      T(test_pool_callback_runs_before_wait_threads),
-      T(test_pool_map_order_fork),
-      T(test_pool_map_order_spawn),
-      T(test_pool_map_order_threads),
-      T(test_pool_map_item_failure_fork),
-      T(test_pool_map_item_failure_threads),
-      T(test_pool_map_async_callbacks_fork),
-      T(test_pool_map_async_callbacks_threads),
-      T(test_pool_imap_ordered_fork),
-      T(test_pool_imap_ordered_spawn),
-      T(test_pool_imap_ordered_threads),
-      T(test_pool_imap_unordered_fork),
-      T(test_pool_imap_unordered_threads),
-      T(test_pool_imap_timeout_fork),
-      T(test_pool_imap_timeout_threads),
-      T(test_pool_imap_free_early_fork),
-      T(test_pool_imap_free_early_threads),
-      T(test_pool_imap_backpressure_fork),
-      T(test_pool_imap_backpressure_threads),
-      T(test_pool_map_worker_killed_fork),
-      T(test_pool_map_worker_killed_spawn),
-      T(test_pool_map_worker_segfault_fork),
-      T(test_pool_map_worker_segfault_spawn),
-      T(test_pool_apply_async_worker_killed_fork),
-      T(test_pool_apply_async_worker_killed_spawn),
-      T(test_pool_worker_killed_from_outside_fork),
-      T(test_pool_worker_killed_from_outside_spawn),
-      T(test_pool_maxtasks_fork),
-      T(test_pool_maxtasks_spawn),
-      T(test_pool_initializer_fork),
-      T(test_pool_initializer_spawn),
-      T(test_pool_initializer_threads),
-      T(test_pool_initializer_fails_fork),
-      T(test_pool_initializer_fails_spawn),
-      T(test_pool_use_after_close_fork),
-      T(test_pool_use_after_close_threads),
-      T(test_pool_join_before_close_fork),
-      T(test_pool_join_before_close_threads),
-      T(test_pool_join_idle_fork),
-      T(test_pool_join_idle_spawn),
-      T(test_pool_join_idle_threads),
-      T(test_pool_imap_after_close_fork),
-      T(test_pool_imap_after_close_threads),
-      T(test_pool_close_join_waits_fork),
-      T(test_pool_close_join_waits_spawn),
-      T(test_pool_close_join_waits_threads),
-      T(test_pool_terminate_pending_fork),
-      T(test_pool_terminate_pending_spawn),
-      T(test_pool_terminate_pending_threads),
-      T(test_pool_terminate_callbacks_race_fork),
-      T(test_pool_terminate_callbacks_race_threads),
-      T(test_pool_free_without_close_fork),
-      T(test_pool_free_without_close_spawn),
-      T(test_pool_free_without_close_threads),
-      T(test_pool_callback_uses_pool_fork),
-      T(test_pool_callback_uses_pool_threads),
-      T(test_pool_concurrent_callers_fork),
-      T(test_pool_concurrent_callers_threads),
-      T(test_pool_stats_fork),
-      T(test_pool_stats_threads),
-      T(test_pool_resources_fork),
-      T(test_pool_resources_spawn),
-      T(test_pool_resources_threads),
-      T(test_pool_apply_vs_apply_async_fork),
-      T(test_pool_apply_vs_apply_async_threads),
-      T(test_pool_lifetime_terminate_iter_open_fork),
-      T(test_pool_lifetime_terminate_iter_open_spawn),
-      T(test_pool_lifetime_terminate_iter_open_threads),
-      T(test_pool_lifetime_close_free_then_iter_fork),
-      T(test_pool_lifetime_close_free_then_iter_spawn),
-      T(test_pool_lifetime_close_free_then_iter_threads),
-      T(test_pool_lifetime_free_iter_sending_fork),
-      T(test_pool_lifetime_free_iter_sending_spawn),
-      T(test_pool_lifetime_free_iter_sending_threads),
-      T(test_pool_lifetime_results_after_pool_fork),
-      T(test_pool_lifetime_results_after_pool_spawn),
-      T(test_pool_lifetime_results_after_pool_threads),
-      T(test_pool_lifetime_callback_running_fork),
-      T(test_pool_lifetime_callback_running_spawn),
-      T(test_pool_lifetime_callback_running_threads),
-      T(test_pool_lifetime_other_thread_fork),
-      T(test_pool_lifetime_other_thread_spawn),
-      T(test_pool_lifetime_other_thread_threads),
-      T(test_pool_terminate_concurrently_fork),
-      T(test_pool_terminate_concurrently_spawn),
-      T(test_pool_terminate_concurrently_threads),
-      T(test_pool_imap_no_replacement_fork),
-      T(test_pool_new_fails_cleanly_when_workers_cannot_start),
-      T(test_pool_hol_apply_async_fork),
-      T(test_pool_hol_apply_async_spawn),
-      T(test_pool_hol_map_fork),
-      T(test_pool_hol_map_spawn),
-      T(test_pool_hol_imap_fork),
-      T(test_pool_hol_imap_spawn),
-  };
+  const struct CMUnitTest tests[] = {POOL_TESTS(LIST_TESTS)};
   return MP_RUN_TESTS(tests);
 }
