@@ -113,9 +113,12 @@ module Multiproc
       Handle.yield_released(pool, &block)
     end
 
-    # Free this process's handle: an owned pool is terminated (its
-    # workers killed) and withdrawn from its brokers; an opened pool only
-    # lets go of the owner. Releasing again does nothing.
+    # Release this process's handle now rather than at garbage collection
+    # (the one name in every class, see Handle#release_handle): an owned
+    # pool is withdrawn from its brokers and terminated (its workers
+    # killed: the pool lives in this process alone); an opened pool only
+    # lets go of the owner. Its methods raise ClosedError afterwards.
+    # Releasing again does nothing.
     def release_handle
       ptr = @state[0]
       return nil unless ptr
@@ -123,6 +126,7 @@ module Multiproc
       ObjectSpace.undefine_finalizer(self)
       Pool.finalizer(@state, @publications, ::Process.pid).call
       @pool = nil
+      @joined = true
       nil
     end
 
@@ -278,22 +282,6 @@ module Multiproc
 
       Multiproc.check(N.mp_pool_terminate(@pool), "Pool#terminate")
       @joined = true
-      nil
-    end
-
-    # Release this process's handle on the pool now rather than at garbage
-    # collection (the one name in every class, see Handle#release_handle).
-    # The pool lives in this process alone, so its workers are ended as
-    # by terminate; its methods raise ClosedError afterwards. Releasing
-    # again does nothing.
-    def release_handle
-      return unless @pool
-
-      ptr = @pool
-      @pool = nil
-      @joined = true
-      ObjectSpace.undefine_finalizer(self)
-      N.mp_pool_free(ptr)
       nil
     end
 
