@@ -178,7 +178,8 @@ func TestTypeIsCType(t *testing.T) {
 		Int32: capi.MP_TYPE_INT32, Int64: capi.MP_TYPE_INT64, Uint64: capi.MP_TYPE_UINT64,
 		Float64: capi.MP_TYPE_DOUBLE, Bytes: capi.MP_TYPE_BYTES, Int16: capi.MP_TYPE_INT16,
 		Uint16: capi.MP_TYPE_UINT16, Int8: capi.MP_TYPE_INT8, Uint8: capi.MP_TYPE_UINT8,
-		Char: capi.MP_TYPE_CHAR, Float32: capi.MP_TYPE_FLOAT,
+		Char: capi.MP_TYPE_CHAR, Float32: capi.MP_TYPE_FLOAT, Bool: capi.MP_TYPE_BOOL,
+		Record: capi.MP_TYPE_RECORD,
 	}
 	for g, c := range want {
 		if cType(g) != c {

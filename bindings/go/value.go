@@ -90,16 +90,18 @@ const (
 	Uint8   Type = 9  // 'B'
 	Char    Type = 10 // 'c' Value: one byte per element, read as 0-255
 	Float32 Type = 11 // 'f'
+	Bool    Type = 12 // '?' (ctypes' c_bool): read with Bool, SetBool
+	Record  Type = 13 // what Type reports for records (NewRecords); not for NewValue
 )
 
 // typeCodes maps Python's typecodes to the element types.
 var typeCodes = map[string]Type{
 	"i": Int32, "q": Int64, "Q": Uint64, "d": Float64, "h": Int16, "H": Uint16,
-	"b": Int8, "B": Uint8, "c": Char, "f": Float32,
+	"b": Int8, "B": Uint8, "c": Char, "f": Float32, "?": Bool,
 }
 
 // TypeOf returns the element type of a Python typecode ("i", "q", "Q",
-// "d", "h", "H", "b", "B", "c", "f"); ErrInvalid for any other. For a byte
+// "d", "h", "H", "b", "B", "c", "f", "?"); ErrInvalid for any other. For a byte
 // string (Python's Array('c', ...)) use Bytes.
 func TypeOf(code string) (Type, error) {
 	if t, ok := typeCodes[code]; ok {
@@ -110,8 +112,12 @@ func TypeOf(code string) (Type, error) {
 
 // Value is a typed value or array in shared memory (Value, Array). Each
 // element is read and written atomically; a Value made WithLock also has
-// a lock for compound updates (Acquire, Release).
-type Value struct{ h handle }
+// a lock for compound updates (Acquire, Release), and one made by
+// NewValueWithLock shares an existing Lock.
+type Value struct {
+	h    handle
+	lock *Lock // the shared lock bound (kept alive with the value)
+}
 
 func newValue(v capi.Value) *Value {
 	val := &Value{h: handle{p: uintptr(v), free: func(p uintptr) { capi.Mp_value_free(capi.Value(p)) }}}
@@ -135,6 +141,48 @@ func NewValue(t Type, count int, withLock bool) (*Value, error) {
 		return nil, err
 	}
 	return newValue(v), nil
+}
+
+// NewValueWithLock creates count zero elements of type t guarded by an
+// existing lock (Python's Value('i', 0, lock=lock)): the values and arrays
+// made with one lock are updated together under it, and Acquire/Release
+// take that lock. A process that opens the value (OpenValue, InheritValue,
+// OpenValueAt) opens the lock as well and calls BindLock before Acquire.
+// The lock must stay open while the value is used; an RLock held already
+// is taken again.
+func NewValueWithLock(t Type, count int, lock *Lock) (*Value, error) {
+	var v capi.Value
+	if count <= 0 {
+		return nil, &Error{Code: ErrInvalid, Op: "value new", Msg: "count must be > 0"}
+	}
+	_, err := lock.h.do("value new", func(l uintptr) int {
+		return capi.Mp_value_new_with_lock(&v, cType(t), int64(count), capi.Lock(l))
+	})
+	if err != nil {
+		return nil, err
+	}
+	val := newValue(v)
+	val.lock = lock
+	return val, nil
+}
+
+// BindLock binds this process's handle on a value made with a shared lock
+// to this process's handle on that lock (opened from what the creator
+// passed alongside the value), so that Acquire takes it. Errors:
+// ErrInvalid for another lock, ErrState for a value without a shared lock.
+func (v *Value) BindLock(lock *Lock) error {
+	lp, err := lock.h.use("value bind lock")
+	if err != nil {
+		return err
+	}
+	defer lock.h.done()
+	if _, err := v.h.do("value bind lock", func(p uintptr) int {
+		return capi.Mp_value_bind_lock(capi.Value(p), capi.Lock(lp))
+	}); err != nil {
+		return err
+	}
+	v.lock = lock
+	return nil
 }
 
 // OpenValue opens, in a child, the value passed at index i.
@@ -232,6 +280,23 @@ func (v *Value) CompareAndSwap(i int, old, new int64) (swapped bool, actual int6
 		actual = new
 	}
 	return rc == 1, actual, err
+}
+
+// Bool reads element i of a Bool value.
+func (v *Value) Bool(i int) (bool, error) {
+	var x int
+	_, err := v.element("value get", i, func(p uintptr) int { return capi.Mp_value_get_bool(&x, capi.Value(p), int64(i)) })
+	return x == 1, err
+}
+
+// SetBool writes element i of a Bool value.
+func (v *Value) SetBool(i int, b bool) error {
+	x := 0
+	if b {
+		x = 1
+	}
+	_, err := v.element("value set", i, func(p uintptr) int { return capi.Mp_value_set_bool(capi.Value(p), int64(i), x) })
+	return err
 }
 
 // Bytes returns the bytes of a Bytes value (up to the last SetBytes).

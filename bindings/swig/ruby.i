@@ -261,6 +261,8 @@ MP_RB_BLOCKING(mp_listener_close, (int64_t *)NULL, 0)
 %ignore mp_active_children;  /* Ruby keeps its own list: forked children too */
 %ignore mp_dict_get_into;
 %ignore mp_value_get_bytes;
+%ignore mp_value_get_record; /* records are read field by field (Value::Row) */
+%ignore mp_value_set_record;
 %ignore mp_shm_data;
 %ignore mp_cancel_bind;
 %ignore mp_target_fn;

@@ -1,4 +1,7 @@
 // Public entry points: mp_shm_*, mp_value_*.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -25,7 +28,8 @@ int element(T **out, mp_value *v, size_t index, const char *op,
   if (index >= v->shared->count)
     return fail(MP_EINVAL, "%s: index %zu is out of range (count %llu)", op, index,
                 (unsigned long long)v->shared->count);
-  *out = reinterpret_cast<T *>(v->extra()) + index;
+  // By the element's own size: T may be a byte view of a wider element.
+  *out = reinterpret_cast<T *>(v->extra() + index * value_element_size(v->shared->type));
   return MP_OK;
 }
 
@@ -74,6 +78,103 @@ using element_t = std::remove_pointer_t<P>;
 float to_float(double v) {
   if (std::isfinite(v) && std::fabs(v) > FLT_MAX) return v > 0 ? HUGE_VALF : -HUGE_VALF;
   return float(v);  // in range (or inf, nan): defined
+}
+
+// A 'd' or 'f' element or field at p, read or written whole through its
+// bits (a float's in a uint32_t).
+double load_f64(uint32_t type, const void *p) {
+  if (type == MP_TYPE_FLOAT) {
+    uint32_t bits = __atomic_load_n(static_cast<const uint32_t *>(p), __ATOMIC_SEQ_CST);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+  }
+  uint64_t bits = __atomic_load_n(static_cast<const uint64_t *>(p), __ATOMIC_SEQ_CST);
+  double d;
+  memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+void store_f64(uint32_t type, void *p, double v) {
+  if (type == MP_TYPE_FLOAT) {
+    float f = to_float(v);
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    __atomic_store_n(static_cast<uint32_t *>(p), bits, __ATOMIC_SEQ_CST);
+    return;
+  }
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  __atomic_store_n(static_cast<uint64_t *>(p), bits, __ATOMIC_SEQ_CST);
+}
+
+// What a new value is made of, beside its count.
+struct ValueSpec {
+  uint32_t type = 0;
+  uint32_t flags = 0;                  // MP_VALUE_LOCK or kValueSharedLock
+  uint8_t fields[kMaxRecordFields]{};  // MP_TYPE_RECORD
+  uint32_t nfields = 0, record_size = 0;
+  mp_lock *lock = nullptr;             // kValueSharedLock
+};
+
+// The memory object of a lock, which a value with a shared lock records.
+bool lock_identity(mp_lock *lock, uint64_t *dev, uint64_t *ino) {
+  struct stat st;
+  if (fstat(lock->segment.fd(), &st) != 0) return false;
+  *dev = uint64_t(st.st_dev);
+  *ino = uint64_t(st.st_ino);
+  return true;
+}
+
+int create_value(mp_value_t **out, const ValueSpec &spec, size_t count, const char *op) {
+  size_t stride = spec.type == MP_TYPE_RECORD ? spec.record_size : value_element_size(spec.type);
+  MP_CHECK_ARG(count > 0 && count <= kMaxShared / stride, op, "count must be > 0 and not huge");
+  uint64_t dev = 0, ino = 0;
+  if (spec.lock && !lock_identity(spec.lock, &dev, &ino))
+    return fail_errno(op, "fstat of the lock", errno);
+  return guarded(op, [&] {
+    return new_object(out, ObjectKind::kValue, count * stride, [&](mp_value &h) {
+      ValueShared &v = *h.shared;
+      v.type = spec.type;
+      v.flags = spec.flags;
+      v.count = count;
+      lock_init(v.lock, false);
+      v.nfields = spec.nfields;
+      v.record_size = spec.record_size;
+      memcpy(v.fields, spec.fields, sizeof v.fields);
+      v.lock_dev = dev;
+      v.lock_ino = ino;
+      h.lock = spec.lock;
+      return int(MP_OK);
+    });
+  });
+}
+
+// The spec of a record value from its typecodes.
+int record_spec(ValueSpec *spec, const char *fields, const char *op) {
+  MP_CHECK_ARG(fields, op, "fields is NULL");
+  spec->type = MP_TYPE_RECORD;
+  MP_CHECK_ARG(record_layout(fields, spec->fields, &spec->nfields, &spec->record_size), op,
+               "fields must be 1 to 32 typecodes of b B h H i q Q f d c ?");
+  return MP_OK;
+}
+
+// The lock mp_value_acquire/release take: the value's own or the bound
+// shared one.
+int value_lock(LockWord **out, mp_value *v, const char *op) {
+  MP_CHECK_HANDLE(v, op);
+  uint32_t flags = v->shared->flags;
+  if (flags & MP_VALUE_LOCK) {
+    *out = &v->shared->lock;
+    return MP_OK;
+  }
+  if (!(flags & kValueSharedLock))
+    return fail(MP_ESTATE, "%s: the value was created without MP_VALUE_LOCK", op);
+  if (!valid_handle(v->lock))
+    return fail(MP_ESTATE, "%s: the value shares a lock: bind this process's handle on it "
+                "with mp_value_bind_lock()", op);
+  *out = &v->lock->shared->word;
+  return MP_OK;
 }
 
 }  // namespace
@@ -132,20 +233,66 @@ MP_EXTERN int mp_value_new(mp_value_t **out, mp_type_t type_arg, size_t count, i
   const char *op = "mp_value_new";
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
-  int type = enum_value(type_arg);
-  size_t elem = value_element_size(uint32_t(type));
-  MP_CHECK_ARG(elem > 0, op, "unknown type");
-  MP_CHECK_ARG(count > 0 && count <= kMaxShared / elem, op, "count must be > 0 and not huge");
+  ValueSpec spec;
+  spec.type = uint32_t(enum_value(type_arg));
+  MP_CHECK_ARG(value_element_size(spec.type) > 0, op, "unknown type");
   MP_CHECK_ARG(flags == 0 || flags == MP_VALUE_LOCK, op, "unknown flags");
-  return guarded(op, [&] {
-    return new_object(out, ObjectKind::kValue, count * elem, [&](mp_value &h) {
-      h.shared->type = uint32_t(type);
-      h.shared->flags = uint32_t(flags);
-      h.shared->count = count;
-      lock_init(h.shared->lock, false);
-      return int(MP_OK);
-    });
-  });
+  spec.flags = uint32_t(flags);
+  return create_value(out, spec, count, op);
+}
+
+MP_EXTERN int mp_value_new_record(mp_value_t **out, const char *fields, size_t count, int flags) {
+  const char *op = "mp_value_new_record";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  ValueSpec spec;
+  int r = record_spec(&spec, fields, op);
+  if (r != MP_OK) return r;
+  MP_CHECK_ARG(flags == 0 || flags == MP_VALUE_LOCK, op, "unknown flags");
+  spec.flags = uint32_t(flags);
+  return create_value(out, spec, count, op);
+}
+
+MP_EXTERN int mp_value_new_with_lock(mp_value_t **out, mp_type_t type_arg, size_t count,
+                                     mp_lock_t *lock) {
+  const char *op = "mp_value_new_with_lock";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  ValueSpec spec;
+  spec.type = uint32_t(enum_value(type_arg));
+  MP_CHECK_ARG(value_element_size(spec.type) > 0, op, "unknown type");
+  MP_CHECK_HANDLE(lock, op);
+  spec.flags = kValueSharedLock;
+  spec.lock = lock;
+  return create_value(out, spec, count, op);
+}
+
+MP_EXTERN int mp_value_new_record_with_lock(mp_value_t **out, const char *fields, size_t count,
+                                            mp_lock_t *lock) {
+  const char *op = "mp_value_new_record_with_lock";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = nullptr;
+  ValueSpec spec;
+  int r = record_spec(&spec, fields, op);
+  if (r != MP_OK) return r;
+  MP_CHECK_HANDLE(lock, op);
+  spec.flags = kValueSharedLock;
+  spec.lock = lock;
+  return create_value(out, spec, count, op);
+}
+
+MP_EXTERN int mp_value_bind_lock(mp_value_t *value, mp_lock_t *lock) {
+  const char *op = "mp_value_bind_lock";
+  MP_CHECK_HANDLE(value, op);
+  MP_CHECK_HANDLE(lock, op);
+  if (!(value->shared->flags & kValueSharedLock))
+    return fail(MP_ESTATE, "%s: the value has no shared lock (mp_value_new_with_lock())", op);
+  uint64_t dev, ino;
+  if (!lock_identity(lock, &dev, &ino)) return fail_errno(op, "fstat of the lock", errno);
+  MP_CHECK_ARG(dev == value->shared->lock_dev && ino == value->shared->lock_ino, op,
+               "this is not the lock the value was created with");
+  value->lock = lock;
+  return MP_OK;
 }
 
 MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd) {
@@ -153,8 +300,9 @@ MP_EXTERN int mp_value_from_fd(mp_value_t **out, int fd) {
   int r = object_from_fd(out, fd, ObjectKind::kValue, op);
   if (r != MP_OK) return r;
   const ValueShared &s = *(*out)->shared;
-  size_t elem = value_element_size(s.type);
-  if (!elem || s.count == 0 || s.count > (*out)->extra_size() / elem ||
+  size_t elem = value_stride(s);
+  bool flags_ok = s.flags == 0 || s.flags == MP_VALUE_LOCK || s.flags == kValueSharedLock;
+  if (!elem || !flags_ok || s.count == 0 || s.count > (*out)->extra_size() / elem ||
       s.bytes_len.load() > s.count) {
     mp_value_free(*out);
     *out = nullptr;
@@ -239,41 +387,18 @@ MP_EXTERN int mp_value_set_u64(mp_value_t *value, size_t index, uint64_t v) {
 
 MP_EXTERN int mp_value_get_f64(double *out, mp_value_t *value, size_t index) {
   MP_CHECK_ARG(out, "mp_value_get_f64", "out is NULL");
-  if (valid_handle(value) && value->shared->type == MP_TYPE_FLOAT) {
-    uint32_t *p;
-    int r = element(&p, value, index, "mp_value_get_f64", {MP_TYPE_FLOAT});
-    if (r != MP_OK) return r;
-    uint32_t bits = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    *out = f;
-    return MP_OK;
-  }
-  uint64_t *p;
-  int r = element(&p, value, index, "mp_value_get_f64", {MP_TYPE_DOUBLE});
+  char *p;
+  int r = element(&p, value, index, "mp_value_get_f64", {MP_TYPE_DOUBLE, MP_TYPE_FLOAT});
   if (r != MP_OK) return r;
-  uint64_t bits = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-  memcpy(out, &bits, sizeof bits);
+  *out = load_f64(value->shared->type, p);
   return MP_OK;
 }
 
 MP_EXTERN int mp_value_set_f64(mp_value_t *value, size_t index, double v) {
-  if (valid_handle(value) && value->shared->type == MP_TYPE_FLOAT) {
-    uint32_t *p;
-    int r = element(&p, value, index, "mp_value_set_f64", {MP_TYPE_FLOAT});
-    if (r != MP_OK) return r;
-    float f = to_float(v);
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    __atomic_store_n(p, bits, __ATOMIC_SEQ_CST);
-    return MP_OK;
-  }
-  uint64_t *p;
-  int r = element(&p, value, index, "mp_value_set_f64", {MP_TYPE_DOUBLE});
+  char *p;
+  int r = element(&p, value, index, "mp_value_set_f64", {MP_TYPE_DOUBLE, MP_TYPE_FLOAT});
   if (r != MP_OK) return r;
-  uint64_t bits;
-  memcpy(&bits, &v, sizeof bits);
-  __atomic_store_n(p, bits, __ATOMIC_SEQ_CST);
+  store_f64(value->shared->type, p, v);
   return MP_OK;
 }
 
@@ -376,17 +501,191 @@ MP_EXTERN int mp_value_acquire(mp_value_t *value, int64_t timeout_ms) {
   const char *op = "mp_value_acquire";
   MP_CHECK_HANDLE(value, op);
   MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
-  if (!(value->shared->flags & MP_VALUE_LOCK))
-    return fail(MP_ESTATE, "%s: the value was created without MP_VALUE_LOCK", op);
-  return report_cancel(op, lock_acquire(value->shared->lock, Deadline(timeout_ms)));
+  LockWord *lock;
+  int r = value_lock(&lock, value, op);
+  return r == MP_OK ? report_cancel(op, lock_acquire(*lock, Deadline(timeout_ms))) : r;
 }
 
 MP_EXTERN int mp_value_release(mp_value_t *value) {
-  const char *op = "mp_value_release";
-  MP_CHECK_HANDLE(value, op);
-  if (!(value->shared->flags & MP_VALUE_LOCK))
-    return fail(MP_ESTATE, "%s: the value was created without MP_VALUE_LOCK", op);
-  return lock_release(value->shared->lock);
+  LockWord *lock;
+  int r = value_lock(&lock, value, "mp_value_release");
+  return r == MP_OK ? lock_release(*lock) : r;
+}
+
+}  // extern "C"
+
+// ---- bool values, records ---------------------------------------------------
+
+namespace {
+
+// The range an integer element or field of type takes (bool: 0 or 1;
+// uint64 through int64_t: up to INT64_MAX); false for the float types.
+bool int_range(uint32_t type, int64_t *lo, int64_t *hi) {
+  if (narrow_range(type, lo, hi)) return true;
+  switch (type) {
+    case MP_TYPE_BOOL: *lo = 0, *hi = 1; return true;
+    case MP_TYPE_INT64: *lo = INT64_MIN, *hi = INT64_MAX; return true;
+    case MP_TYPE_UINT64: *lo = 0, *hi = INT64_MAX; return true;
+  }
+  return false;
+}
+
+// Run f on an integer at p through a pointer of its type's own width.
+template <class F>
+int with_int(uint32_t type, void *p, F f) {
+  switch (type) {
+    case MP_TYPE_INT32: return f(static_cast<int32_t *>(p));
+    case MP_TYPE_INT16: return f(static_cast<int16_t *>(p));
+    case MP_TYPE_UINT16: return f(static_cast<uint16_t *>(p));
+    case MP_TYPE_INT8: return f(static_cast<int8_t *>(p));
+    case MP_TYPE_INT64: return f(static_cast<int64_t *>(p));
+    case MP_TYPE_UINT64: return f(static_cast<uint64_t *>(p));
+    default: return f(static_cast<uint8_t *>(p));  // UINT8, CHAR, BOOL
+  }
+}
+
+// Record index of a record value, checked.
+int record_at(char **out, mp_value *v, size_t index, const char *op) {
+  MP_CHECK_HANDLE(v, op);
+  const ValueShared &s = *v->shared;
+  if (s.type != MP_TYPE_RECORD) return fail(MP_EINVAL, "%s: the value is not a record", op);
+  if (index >= s.count)
+    return fail(MP_EINVAL, "%s: index %zu is out of range (count %llu)", op, index,
+                (unsigned long long)s.count);
+  *out = v->extra() + index * s.record_size;
+  return MP_OK;
+}
+
+// Field `field` of record index: its address and type.
+int record_field(void **out, uint32_t *type, mp_value *v, size_t index, size_t field,
+                 const char *op) {
+  char *rec;
+  int r = record_at(&rec, v, index, op);
+  if (r != MP_OK) return r;
+  const ValueShared &s = *v->shared;
+  if (field >= s.nfields)
+    return fail(MP_EINVAL, "%s: field %zu is out of range (%u fields)", op, field, s.nfields);
+  *type = s.fields[field];
+  *out = rec + record_field_offset(s.fields, field);
+  return MP_OK;
+}
+
+bool is_float(uint32_t type) { return type == MP_TYPE_DOUBLE || type == MP_TYPE_FLOAT; }
+
+}  // namespace
+
+extern "C" {
+
+MP_EXTERN int mp_value_get_bool(int *out, mp_value_t *value, size_t index) {
+  MP_CHECK_ARG(out, "mp_value_get_bool", "out is NULL");
+  uint8_t *p;
+  int r = element(&p, value, index, "mp_value_get_bool", {MP_TYPE_BOOL});
+  if (r == MP_OK) *out = __atomic_load_n(p, __ATOMIC_SEQ_CST) != 0;
+  return r;
+}
+
+MP_EXTERN int mp_value_set_bool(mp_value_t *value, size_t index, int v) {
+  MP_CHECK_ARG(v == 0 || v == 1, "mp_value_set_bool", "v must be 0 or 1");
+  uint8_t *p;
+  int r = element(&p, value, index, "mp_value_set_bool", {MP_TYPE_BOOL});
+  if (r == MP_OK) __atomic_store_n(p, uint8_t(v), __ATOMIC_SEQ_CST);
+  return r;
+}
+
+MP_EXTERN int mp_value_field_count(mp_value_t *value) {
+  MP_CHECK_HANDLE(value, "mp_value_field_count");
+  return value->shared->type == MP_TYPE_RECORD ? int(value->shared->nfields) : 0;
+}
+
+MP_EXTERN int mp_value_field_type(mp_value_t *value, size_t field) {
+  void *p;
+  uint32_t type = 0;
+  int r = record_field(&p, &type, value, 0, field, "mp_value_field_type");
+  return r == MP_OK ? int(type) : r;
+}
+
+MP_EXTERN int mp_value_get_field_i64(int64_t *out, mp_value_t *value, size_t index,
+                                     size_t field) {
+  const char *op = "mp_value_get_field_i64";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  void *p;
+  uint32_t type;
+  int64_t lo, hi;
+  int r = record_field(&p, &type, value, index, field, op);
+  if (r != MP_OK) return r;
+  if (!int_range(type, &lo, &hi)) return fail(MP_EINVAL, "%s: a float field: use _f64", op);
+  return with_int(type, p, [&](auto *q) {
+    auto x = __atomic_load_n(q, __ATOMIC_SEQ_CST);
+    if (type == MP_TYPE_UINT64 && uint64_t(x) > uint64_t(INT64_MAX))
+      return fail(MP_EINVAL, "%s: the field does not fit in int64", op);
+    *out = type == MP_TYPE_BOOL ? int64_t(x != 0) : int64_t(x);
+    return int(MP_OK);
+  });
+}
+
+MP_EXTERN int mp_value_set_field_i64(mp_value_t *value, size_t index, size_t field, int64_t v) {
+  const char *op = "mp_value_set_field_i64";
+  void *p;
+  uint32_t type;
+  int64_t lo, hi;
+  int r = record_field(&p, &type, value, index, field, op);
+  if (r != MP_OK) return r;
+  if (!int_range(type, &lo, &hi)) return fail(MP_EINVAL, "%s: a float field: use _f64", op);
+  MP_CHECK_ARG(v >= lo && v <= hi, op, "the value does not fit the field's type");
+  return with_int(type, p, [&](auto *q) {
+    __atomic_store_n(q, element_t<decltype(q)>(v), __ATOMIC_SEQ_CST);
+    return int(MP_OK);
+  });
+}
+
+MP_EXTERN int mp_value_get_field_f64(double *out, mp_value_t *value, size_t index,
+                                     size_t field) {
+  const char *op = "mp_value_get_field_f64";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  void *p;
+  uint32_t type;
+  int r = record_field(&p, &type, value, index, field, op);
+  if (r != MP_OK) return r;
+  if (!is_float(type)) return fail(MP_EINVAL, "%s: an integer field: use _i64", op);
+  *out = load_f64(type, p);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_set_field_f64(mp_value_t *value, size_t index, size_t field, double v) {
+  const char *op = "mp_value_set_field_f64";
+  void *p;
+  uint32_t type;
+  int r = record_field(&p, &type, value, index, field, op);
+  if (r != MP_OK) return r;
+  if (!is_float(type)) return fail(MP_EINVAL, "%s: an integer field: use _i64", op);
+  store_f64(type, p, v);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_get_record(void *buf, size_t size, mp_value_t *value, size_t index) {
+  const char *op = "mp_value_get_record";
+  MP_CHECK_ARG(buf, op, "buf is NULL");
+  char *rec;
+  int r = record_at(&rec, value, index, op);
+  if (r != MP_OK) return r;
+  if (size != value->shared->record_size)
+    return fail(MP_EINVAL, "%s: size %zu, the record has %u bytes", op, size,
+                value->shared->record_size);
+  memcpy(buf, rec, size);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_value_set_record(mp_value_t *value, size_t index, const void *buf, size_t size) {
+  const char *op = "mp_value_set_record";
+  MP_CHECK_ARG(buf, op, "buf is NULL");
+  char *rec;
+  int r = record_at(&rec, value, index, op);
+  if (r != MP_OK) return r;
+  if (size != value->shared->record_size)
+    return fail(MP_EINVAL, "%s: size %zu, the record has %u bytes", op, size,
+                value->shared->record_size);
+  memcpy(rec, buf, size);
+  return MP_OK;
 }
 
 }  // extern "C"

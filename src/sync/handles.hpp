@@ -17,12 +17,17 @@ MP__OBJECT_HANDLE(mp_lock, LockShared, 0x4d504c4b)      // "MPLK"
 MP__OBJECT_HANDLE(mp_sem, SemShared, 0x4d505345)        // "MPSE"
 MP__OBJECT_HANDLE(mp_event, EventShared, 0x4d504556)    // "MPEV"
 MP__OBJECT_HANDLE(mp_shm, ShmShared, 0x4d50534d)        // "MPSM"
-MP__OBJECT_HANDLE(mp_value, ValueShared, 0x4d505641)    // "MPVA"
 
 struct mp_barrier : mp::ObjectHandle<mp::BarrierShared> {
   static constexpr uint32_t kMagic = 0x4d504252;  // "MPBR"
   uint32_t magic = kMagic;
   mp::BarrierAction action;  // this process's (mp_barrier_set_action)
+};
+
+struct mp_value : mp::ObjectHandle<mp::ValueShared> {
+  static constexpr uint32_t kMagic = 0x4d505641;  // "MPVA"
+  uint32_t magic = kMagic;
+  mp_lock *lock = nullptr;  // borrowed: the shared lock (kValueSharedLock)
 };
 
 struct mp_cond : mp::ObjectHandle<mp::CondShared> {

@@ -33,7 +33,9 @@ struct ObjectHeader {
 constexpr uint32_t kObjectMagic = 0x424f504d;  // "MPOB"
 // 2: a condition counts its pending notifications (CondShared::pending).
 // 3: a barrier keeps a default timeout and whether it has an action.
-constexpr uint32_t kObjectVersion = 3;
+// 4: a value may be bool or records and may share a lock (ValueShared), so
+//    that a library of version 3 refuses such a value instead of misreading it.
+constexpr uint32_t kObjectVersion = 4;
 
 const char *object_kind_name(ObjectKind kind);
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <climits>
+#include <cstring>
 
 #include "core/error.hpp"
 #include "core/futex.hpp"
@@ -290,9 +291,79 @@ size_t value_element_size(uint32_t type) {
     case MP_TYPE_BYTES:
     case MP_TYPE_INT8:
     case MP_TYPE_UINT8:
-    case MP_TYPE_CHAR: return 1;
+    case MP_TYPE_CHAR:
+    case MP_TYPE_BOOL: return 1;
   }
   return 0;
+}
+
+namespace {
+
+// Python's typecode of a record field (struct/array letters, '?' bool).
+uint32_t field_type_of(char code) {
+  switch (code) {
+    case 'b': return MP_TYPE_INT8;
+    case 'B': return MP_TYPE_UINT8;
+    case 'h': return MP_TYPE_INT16;
+    case 'H': return MP_TYPE_UINT16;
+    case 'i': return MP_TYPE_INT32;
+    case 'q': return MP_TYPE_INT64;
+    case 'Q': return MP_TYPE_UINT64;
+    case 'f': return MP_TYPE_FLOAT;
+    case 'd': return MP_TYPE_DOUBLE;
+    case 'c': return MP_TYPE_CHAR;
+    case '?': return MP_TYPE_BOOL;
+  }
+  return 0;
+}
+
+bool is_field_type(uint32_t type) { return type != MP_TYPE_BYTES && value_element_size(type) > 0; }
+
+size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+}  // namespace
+
+// Natural C alignment, as a compiler and ctypes lay a struct out: each
+// field at the next multiple of its size (every field type is aligned to
+// its size on the platforms we build for), the whole a multiple of the
+// largest.
+uint32_t record_size_of(const uint8_t *types, uint32_t nfields) {
+  size_t at = 0, largest = 1;
+  for (uint32_t i = 0; i < nfields; ++i) {
+    if (!is_field_type(types[i])) return 0;
+    size_t n = value_element_size(types[i]);
+    at = align_up(at, n) + n;
+    if (n > largest) largest = n;
+  }
+  return uint32_t(align_up(at, largest));
+}
+
+size_t record_field_offset(const uint8_t *types, size_t field) {
+  size_t at = 0;
+  for (size_t i = 0; i <= field; ++i) {
+    size_t n = value_element_size(types[i]);
+    at = align_up(at, n) + (i < field ? n : 0);
+  }
+  return at;
+}
+
+bool record_layout(const char *codes, uint8_t *types, uint32_t *nfields, uint32_t *size) {
+  size_t n = strnlen(codes, kMaxRecordFields + 1);
+  if (n == 0 || n > kMaxRecordFields) return false;
+  for (size_t i = 0; i < n; ++i) {
+    types[i] = uint8_t(field_type_of(codes[i]));
+    if (!types[i]) return false;
+  }
+  *nfields = uint32_t(n);
+  *size = record_size_of(types, *nfields);
+  return true;
+}
+
+size_t value_stride(const ValueShared &v) {
+  if (v.type != MP_TYPE_RECORD) return value_element_size(v.type);
+  if (v.nfields == 0 || v.nfields > kMaxRecordFields) return 0;
+  uint32_t size = record_size_of(v.fields, v.nfields);
+  return size == v.record_size ? size : 0;
 }
 
 }  // namespace mp

@@ -66,6 +66,12 @@ struct ShmShared {
   uint64_t size;  // bytes after this header
 };
 
+// The most fields a record (MP_TYPE_RECORD) has.
+constexpr size_t kMaxRecordFields = 32;
+// ValueShared::flags bit (beside MP_VALUE_LOCK): the value is guarded by
+// another lock object, told by lock_dev/lock_ino (mp_value_new_with_lock).
+constexpr uint32_t kValueSharedLock = 1u << 16;
+
 struct ValueShared {
   alignas(64) ObjectHeader header;
   uint32_t type;
@@ -73,6 +79,11 @@ struct ValueShared {
   uint64_t count;
   std::atomic<uint64_t> bytes_len;  // MP_TYPE_BYTES: the current length
   LockWord lock;
+  // Since objects version 4.
+  uint32_t nfields;                        // MP_TYPE_RECORD: fields per record
+  uint32_t record_size;                    // MP_TYPE_RECORD: bytes per record
+  uint8_t fields[kMaxRecordFields];        // MP_TYPE_RECORD: each field's mp_type_t
+  uint64_t lock_dev, lock_ino;             // kValueSharedLock: the lock's memory object
 };
 
 int sem_acquire(SemShared &s, const Deadline &deadline);
@@ -95,5 +106,14 @@ void barrier_abort(BarrierShared &b);
 void barrier_reset(BarrierShared &b);
 
 size_t value_element_size(uint32_t type);
+// A record's layout from its typecodes ("dd"): the field types and the
+// record's size with natural C alignment; false for a bad description.
+bool record_layout(const char *codes, uint8_t *types, uint32_t *nfields, uint32_t *size);
+// The record's size computed from its field types (0: a bad field).
+uint32_t record_size_of(const uint8_t *types, uint32_t nfields);
+// The offset of field `field` in a record of these field types.
+size_t record_field_offset(const uint8_t *types, size_t field);
+// Bytes per element (per record for MP_TYPE_RECORD); 0 for a bad header.
+size_t value_stride(const ValueShared &v);
 
 }  // namespace mp

@@ -142,7 +142,8 @@ static void test_sync_value_new_errors(void **state) {
   MP_ASSERT_ERR(mp_value_new(NULL, MP_TYPE_INT64, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)0, 1, 0), MP_EINVAL);
   assert_null(v);
-  MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)12, 1, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)14, 1, 0), MP_EINVAL);
+  MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_RECORD, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, (mp_type_t)-1, 1, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_INT64, 0, 0), MP_EINVAL);
   MP_ASSERT_ERR(mp_value_new(&v, MP_TYPE_BYTES, 0, 0), MP_EINVAL);

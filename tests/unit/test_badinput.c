@@ -41,6 +41,7 @@ static struct fixtures {
   mp_barrier_t *barrier;
   mp_shm_t *shm;
   mp_value_t *v_i32, *v_f64, *v_bytes, *v_locked;
+  mp_value_t *v_bool, *v_rec, *v_shared; /* bool; records "id" x2; lock=F.lock */
   mp_dict_t *dict;
   mp_dict_iter_t *iter;
   mp_pool_opts_t *opts;
@@ -699,7 +700,7 @@ static const int64_t k_eight = 8;
   X(E, shm_size2_null, MP_EINVAL, mp_shm_size2(&o_len, NULL)) \
   X(E, shm_size2_garbage, MP_EINVAL, mp_shm_size2(&o_len, GARBAGE(mp_shm_t))) \
   X(E, value_new_null, MP_EINVAL, mp_value_new(NULL, MP_TYPE_INT32, 1, 0))    \
-  X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)12, 1, 0)) \
+  X(E, value_new_type, MP_EINVAL, mp_value_new(&o_value, (mp_type_t)14, 1, 0)) \
   X(E, value_new_zero, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 0, 0)) \
   X(E, value_new_huge, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT64, SIZE_MAX, 0)) \
   X(E, value_new_flags, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_INT32, 1, 4)) \
@@ -752,7 +753,73 @@ static const int64_t k_eight = 8;
   X(E, value_acquire_timeout, MP_EINVAL, value_acquire_bad_timeout())         \
   X(E, value_release_null, MP_EINVAL, mp_value_release(NULL))                 \
   X(E, value_release_no_lock, MP_ESTATE, mp_value_release(F.v_i32))           \
-  X(E, value_release_not_held, MP_ESTATE, mp_value_release(F.v_locked))
+  X(E, value_release_not_held, MP_ESTATE, mp_value_release(F.v_locked))      \
+  X(E, value_new_record_type, MP_EINVAL, mp_value_new(&o_value, MP_TYPE_RECORD, 1, 0)) \
+  X(E, value_new_record_null, MP_EINVAL, mp_value_new_record(NULL, "dd", 1, 0)) \
+  X(E, value_new_record_null_fields, MP_EINVAL, mp_value_new_record(&o_value, NULL, 1, 0)) \
+  X(E, value_new_record_empty, MP_EINVAL, mp_value_new_record(&o_value, "", 1, 0)) \
+  X(E, value_new_record_bad_code, MP_EINVAL, mp_value_new_record(&o_value, "dx", 1, 0)) \
+  X(E, value_new_record_bytes_code, MP_EINVAL, mp_value_new_record(&o_value, "s", 1, 0)) \
+  X(E, value_new_record_33_fields, MP_EINVAL, mp_value_new_record(&o_value, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1, 0)) \
+  X(E, value_new_record_zero, MP_EINVAL, mp_value_new_record(&o_value, "dd", 0, 0)) \
+  X(E, value_new_record_huge, MP_EINVAL, mp_value_new_record(&o_value, "dd", SIZE_MAX / 8, 0)) \
+  X(E, value_new_record_flags, MP_EINVAL, mp_value_new_record(&o_value, "dd", 1, 2)) \
+  X(E, value_new_with_lock_null, MP_EINVAL, mp_value_new_with_lock(NULL, MP_TYPE_INT32, 1, F.lock)) \
+  X(E, value_new_with_lock_null_lock, MP_EINVAL, mp_value_new_with_lock(&o_value, MP_TYPE_INT32, 1, NULL)) \
+  X(E, value_new_with_lock_garbage_lock, MP_EINVAL, mp_value_new_with_lock(&o_value, MP_TYPE_INT32, 1, GARBAGE(mp_lock_t))) \
+  X(E, value_new_with_lock_type, MP_EINVAL, mp_value_new_with_lock(&o_value, MP_TYPE_RECORD, 1, F.lock)) \
+  X(E, value_new_with_lock_zero, MP_EINVAL, mp_value_new_with_lock(&o_value, MP_TYPE_INT32, 0, F.lock)) \
+  X(E, value_new_record_with_lock_null, MP_EINVAL, mp_value_new_record_with_lock(NULL, "dd", 1, F.lock)) \
+  X(E, value_new_record_with_lock_null_lock, MP_EINVAL, mp_value_new_record_with_lock(&o_value, "dd", 1, NULL)) \
+  X(E, value_new_record_with_lock_bad_code, MP_EINVAL, mp_value_new_record_with_lock(&o_value, "d!", 1, F.lock)) \
+  X(E, value_new_record_with_lock_zero, MP_EINVAL, mp_value_new_record_with_lock(&o_value, "dd", 0, F.lock)) \
+  X(E, value_bind_lock_null, MP_EINVAL, mp_value_bind_lock(NULL, F.lock))     \
+  X(E, value_bind_lock_null_lock, MP_EINVAL, mp_value_bind_lock(F.v_shared, NULL)) \
+  X(E, value_bind_lock_other_lock, MP_EINVAL, mp_value_bind_lock(F.v_shared, F.rlock)) \
+  X(E, value_bind_lock_no_shared_lock, MP_ESTATE, mp_value_bind_lock(F.v_locked, F.lock)) \
+  X(E, value_get_bool_null_out, MP_EINVAL, mp_value_get_bool(NULL, F.v_bool, 0)) \
+  X(E, value_get_bool_null, MP_EINVAL, mp_value_get_bool(&o_int, NULL, 0))    \
+  X(E, value_get_bool_int32, MP_EINVAL, mp_value_get_bool(&o_int, F.v_i32, 0)) \
+  X(E, value_get_bool_index, MP_EINVAL, mp_value_get_bool(&o_int, F.v_bool, 1)) \
+  X(E, value_set_bool_null, MP_EINVAL, mp_value_set_bool(NULL, 0, 1))         \
+  X(E, value_set_bool_two, MP_EINVAL, mp_value_set_bool(F.v_bool, 0, 2))      \
+  X(E, value_set_bool_int32, MP_EINVAL, mp_value_set_bool(F.v_i32, 0, 1))     \
+  X(E, value_set_bool_index, MP_EINVAL, mp_value_set_bool(F.v_bool, 1, 1))    \
+  X(E, value_get_i64_bool, MP_EINVAL, mp_value_get_i64(&o_i64, F.v_bool, 0))  \
+  X(E, value_get_i64_record, MP_EINVAL, mp_value_get_i64(&o_i64, F.v_rec, 0)) \
+  X(E, value_get_f64_record, MP_EINVAL, mp_value_get_f64(&o_f64, F.v_rec, 0)) \
+  X(E, value_add_i64_bool, MP_EINVAL, mp_value_add_i64(&o_i64, F.v_bool, 0, 1)) \
+  X(E, value_field_count_null, MP_EINVAL, mp_value_field_count(NULL))         \
+  X(V, value_field_count_not_record, 0, mp_value_field_count(F.v_i32))        \
+  X(E, value_field_type_null, MP_EINVAL, mp_value_field_type(NULL, 0))        \
+  X(E, value_field_type_not_record, MP_EINVAL, mp_value_field_type(F.v_i32, 0)) \
+  X(E, value_field_type_range, MP_EINVAL, mp_value_field_type(F.v_rec, 2))    \
+  X(E, value_get_field_i64_null_out, MP_EINVAL, mp_value_get_field_i64(NULL, F.v_rec, 0, 0)) \
+  X(E, value_get_field_i64_null, MP_EINVAL, mp_value_get_field_i64(&o_i64, NULL, 0, 0)) \
+  X(E, value_get_field_i64_not_record, MP_EINVAL, mp_value_get_field_i64(&o_i64, F.v_i32, 0, 0)) \
+  X(E, value_get_field_i64_index, MP_EINVAL, mp_value_get_field_i64(&o_i64, F.v_rec, 2, 0)) \
+  X(E, value_get_field_i64_field, MP_EINVAL, mp_value_get_field_i64(&o_i64, F.v_rec, 0, 2)) \
+  X(E, value_get_field_i64_float, MP_EINVAL, mp_value_get_field_i64(&o_i64, F.v_rec, 0, 1)) \
+  X(E, value_set_field_i64_null, MP_EINVAL, mp_value_set_field_i64(NULL, 0, 0, 1)) \
+  X(E, value_set_field_i64_overflow, MP_EINVAL, mp_value_set_field_i64(F.v_rec, 0, 0, INT64_MAX)) \
+  X(E, value_set_field_i64_float, MP_EINVAL, mp_value_set_field_i64(F.v_rec, 0, 1, 1)) \
+  X(E, value_set_field_i64_index, MP_EINVAL, mp_value_set_field_i64(F.v_rec, SIZE_MAX, 0, 1)) \
+  X(E, value_get_field_f64_null_out, MP_EINVAL, mp_value_get_field_f64(NULL, F.v_rec, 0, 1)) \
+  X(E, value_get_field_f64_null, MP_EINVAL, mp_value_get_field_f64(&o_f64, NULL, 0, 1)) \
+  X(E, value_get_field_f64_int, MP_EINVAL, mp_value_get_field_f64(&o_f64, F.v_rec, 0, 0)) \
+  X(E, value_get_field_f64_field, MP_EINVAL, mp_value_get_field_f64(&o_f64, F.v_rec, 0, SIZE_MAX)) \
+  X(E, value_set_field_f64_null, MP_EINVAL, mp_value_set_field_f64(NULL, 0, 1, 1.0)) \
+  X(E, value_set_field_f64_int, MP_EINVAL, mp_value_set_field_f64(F.v_rec, 0, 0, 1.0)) \
+  X(E, value_set_field_f64_not_record, MP_EINVAL, mp_value_set_field_f64(F.v_f64, 0, 0, 1.0)) \
+  X(E, value_get_record_null_buf, MP_EINVAL, mp_value_get_record(NULL, 16, F.v_rec, 0)) \
+  X(E, value_get_record_null, MP_EINVAL, mp_value_get_record(g_buf, 16, NULL, 0)) \
+  X(E, value_get_record_size, MP_EINVAL, mp_value_get_record(g_buf, 12, F.v_rec, 0)) \
+  X(E, value_get_record_index, MP_EINVAL, mp_value_get_record(g_buf, 16, F.v_rec, 2)) \
+  X(E, value_get_record_not_record, MP_EINVAL, mp_value_get_record(g_buf, 8, F.v_f64, 0)) \
+  X(E, value_set_record_null, MP_EINVAL, mp_value_set_record(NULL, 0, g_buf, 16)) \
+  X(E, value_set_record_null_buf, MP_EINVAL, mp_value_set_record(F.v_rec, 0, NULL, 16)) \
+  X(E, value_set_record_size, MP_EINVAL, mp_value_set_record(F.v_rec, 0, g_buf, 17)) \
+  X(E, value_set_record_index, MP_EINVAL, mp_value_set_record(F.v_rec, 9, g_buf, 16))
 
 #define DICT_ROWS(X)                                                          \
   X(E, dict_new_null, MP_EINVAL, mp_dict_new(NULL, 8, 1024))                  \
@@ -1178,6 +1245,9 @@ static int setup(void **state) {
   MP_ASSERT_OK(mp_value_new(&F.v_f64, MP_TYPE_DOUBLE, 1, 0));
   MP_ASSERT_OK(mp_value_new(&F.v_bytes, MP_TYPE_BYTES, 16, 0));
   MP_ASSERT_OK(mp_value_new(&F.v_locked, MP_TYPE_INT64, 1, MP_VALUE_LOCK));
+  MP_ASSERT_OK(mp_value_new(&F.v_bool, MP_TYPE_BOOL, 1, 0));
+  MP_ASSERT_OK(mp_value_new_record(&F.v_rec, "id", 2, 0));
+  MP_ASSERT_OK(mp_value_new_with_lock(&F.v_shared, MP_TYPE_INT32, 1, F.lock));
   MP_ASSERT_OK(mp_dict_new(&F.dict, 64, 4096));
   MP_ASSERT_OK(mp_dict_set(F.dict, "eight", 5, &k_eight, 8));
   MP_ASSERT_OK(mp_dict_set(F.dict, "text", 4, "abc", 3));
@@ -1222,6 +1292,9 @@ static int teardown(void **state) {
   mp_pool_opts_free(F.opts_passed);
   mp_dict_iter_free(F.iter);
   mp_dict_free(F.dict);
+  mp_value_free(F.v_shared);
+  mp_value_free(F.v_rec);
+  mp_value_free(F.v_bool);
   mp_value_free(F.v_locked);
   mp_value_free(F.v_bytes);
   mp_value_free(F.v_f64);
