@@ -1,7 +1,6 @@
 /* Shared by the benchmark programs: see bench_common.h. */
 #include "bench_common.h"
 
-#define _GNU_SOURCE /* sched_getcpu, sched_setaffinity */
 #include <errno.h>
 #include <sched.h>
 #include <limits.h>
@@ -15,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-bench_opts_t g_opts = {1.5, 5, 0, 0, ~0u};
+bench_opts_t g_opts = {1.5, 5, 0, 0, ~0u, 0};
 ipc_ctl_t *g_ctl;
 static const char *g_prog = "bench";
 
@@ -210,7 +209,7 @@ void bench_measure(const char *name, const bench_metric_t *m,
   int64_t same[8] = {0}, other[8] = {0};
   if (n > 8) die("too many implementations");
   for (int k = 0; k < n; ++k) {
-    double per = warm_up(&impls[k], m, g_opts.time * 0.1);
+    double per = g_opts.no_warmup ? 1 : warm_up(&impls[k], m, g_opts.time * 0.1);
     double u = g_opts.time / ((double)g_opts.batches * per);
     units[k] = g_opts.iters > 0 ? g_opts.iters : u < 1 ? 1 : u > 1e9 ? 1000000000L : (long)u;
     vals[k] = (double *)calloc((size_t)g_opts.batches, sizeof(double));
@@ -249,7 +248,7 @@ int bench_want(int k) { return (g_opts.impls >> k) & 1u; }
 static void usage(FILE *f, const bench_workload_t *w, size_t nw,
                   const char *const *impl_names, int ni) {
   fprintf(f, "usage: %s [--time SEC] [--batches N] [--iters N] [--impl LIST] "
-          "[--quick] [--list] NAME...\nimpls (comma-separated):", g_prog);
+          "[--quick] [--no-warmup] [--list] NAME...\nimpls (comma-separated):", g_prog);
   for (int i = 0; i < ni; ++i) fprintf(f, " %s", impl_names[i]);
   fprintf(f, "\nnames:");
   for (size_t i = 0; i < nw; ++i) fprintf(f, " %s", w[i].name);
@@ -297,6 +296,8 @@ int bench_main(const char *prog, const char *banner, int argc, char **argv,
       g_opts.batches = (int)parse_num(a, argv[++i], 1);
     } else if (strcmp(a, "--iters") == 0) {
       g_opts.iters = (long)parse_num(a, argv[++i], 1);
+    } else if (strcmp(a, "--no-warmup") == 0) {
+      g_opts.no_warmup = 1;
     } else if (strcmp(a, "--impl") == 0) {
       g_opts.impls = parse_impls(argv[++i], impl_names, ni);
     } else if (strcmp(a, "--quick") == 0) {
@@ -319,6 +320,7 @@ int bench_main(const char *prog, const char *banner, int argc, char **argv,
       if (n_names < 64) names[n_names++] = a;
     }
   }
+  if (g_opts.no_warmup && g_opts.iters == 0) die("--no-warmup needs --iters");
   if (n_names == 0)
     for (size_t k = 0; k < nw && k < 64; ++k) names[n_names++] = w[k].name;
   printf("# %s: %s, time budget %.3g s per implementation, %d batches, "

@@ -34,6 +34,8 @@ typedef struct bench_opts {
   long iters;    /* fixed units per batch; 0 = calibrate */
   int quick;     /* smoke mode */
   unsigned impls; /* bit k: implementation k of the program's list */
+  int no_warmup;  /* --no-warmup (with --iters): exactly --batches x --iters
+                     units run, for counting system calls (tests/bench/syscalls) */
 } bench_opts_t;
 
 extern bench_opts_t g_opts;
