@@ -156,17 +156,6 @@ void run_64B_8to8(const char *name) { run_queue(name, 8, 64, 1024); }
 void run_64B_1to1_loaded(const char *name) { run_queue(name, 1, 64, 1024, 2); }
 void run_1MiB(const char *name) { run_queue(name, 1, 1 << 20, 8); }
 
-long vm_rss_kib() {
-  char line[256];
-  long kib = -1;
-  FILE *f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmRSS: %ld", &kib) == 1) break;
-  std::fclose(f);
-  return kib;
-}
-
 // A child: VmRSS growth over creating *(int *)arg queues, into t_last_ns.
 int idle_queues_child(void *arg) {
   int nq = *static_cast<int *>(arg);

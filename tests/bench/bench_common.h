@@ -103,6 +103,9 @@ void busy_stop(void);
 int pin_here(void);
 void pin_restore(void);
 
+/* VmRSS of this process in KiB (/proc/self/status), -1 if unreadable. */
+long vm_rss_kib(void);
+
 /* The median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);
 

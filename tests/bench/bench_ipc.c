@@ -568,17 +568,6 @@ static void run_pingpong_samecpu(const char *name) { pingpong(name, 1); }
  * queue_idle_rss_N
  * ---------------------------------------------------------------------- */
 
-static long vm_rss_kib(void) {
-  char line[256];
-  long kib = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  while (fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %ld", &kib) == 1) break;
-  fclose(f);
-  return kib;
-}
-
 /* A child: VmRSS before and after creating *(int *)arg queues, the
  * difference into the control page (t_last_ns, in KiB). */
 static int idle_queues_child(void *arg) {
