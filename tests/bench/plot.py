@@ -34,7 +34,7 @@ def draw_ratios(ax, bars):
     ax.set_yticklabels([b['label'] for b in bars], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale('log')
-    ax.set_xlabel('speedup of multiproc (> 1: faster; a cost vs raw c is 1/c). Bar: '
+    ax.set_xlabel('speedup of multiproc (> 1: faster; a cost vs raw c is 1/c)\nbar: '
                   'median of the per-round ratios; whisker: min-max; tick: target '
                   '(green met, red missed)', fontsize=8)
 
