@@ -46,10 +46,11 @@ struct Spawned {
 // parent's memory, and exec failures come back here synchronously.
 int spawn_exec(Spawned &out, const ExecPlan &plan);
 
-// fork() and run body in the child; body must not return (it ends the
+// fork() and run body in the child with the parent's pid (read once, in
+// the parent: one getpid per start); body must not return (it ends the
 // process). The child starts with an empty signal mask.
 int fork_run(Spawned &out, bool die_with_parent,
-             const std::function<void()> &body);
+             const std::function<void(int parent_pid)> &body);
 
 class Child;
 

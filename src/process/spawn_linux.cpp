@@ -266,7 +266,7 @@ int spawn_exec(Spawned &out, const ExecPlan &plan) {
 }
 
 int fork_run(Spawned &out, bool die_with_parent,
-             const std::function<void()> &body) {
+             const std::function<void(int parent_pid)> &body) {
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return fail_errno("fork", "", errno);
@@ -278,7 +278,7 @@ int fork_run(Spawned &out, bool die_with_parent,
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    body();
+    body(int(parent));
     _exit(1);  // body must not return; never fall back into the runtime
   }
   out.pid = pid;

@@ -53,10 +53,10 @@ const char *method_name(mp_start_method_t m) { return m == MP_START_SPAWN ? "spa
 
 int start_forked(mp_process &proc, const Target &target) {
   fflush(nullptr);  // buffered output must not be written twice
-  int parent_pid = getpid();
   return launch_child(&proc.child, proc.daemon, false, [&](Spawned &spawned) {
-    return fork_run(spawned, proc.daemon,
-                    [&] { become_forked_child(proc, target, parent_pid); });
+    return fork_run(spawned, proc.daemon, [&](int parent_pid) {
+      become_forked_child(proc, target, parent_pid);
+    });
   });
 }
 

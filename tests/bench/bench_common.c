@@ -2,6 +2,7 @@
 #include "bench_common.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-bench_opts_t g_opts = {1.5, 5, 0, 0, ~0u};
+bench_opts_t g_opts = {1.5, 5, 0, 0, ~0u, 0};
 ipc_ctl_t *g_ctl;
 static const char *g_prog = "bench";
 
@@ -91,6 +92,73 @@ void wait_children(const pid_t *pids, int n, double deadline_s, const char *what
 }
 
 /* ------------------------------------------------------------------------
+ * Placement, pinning, busy processes
+ * ---------------------------------------------------------------------- */
+
+void place_mark(void) {
+  if (g_ctl) __atomic_store_n(&g_ctl->place_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+}
+
+void place_check(void) {
+  if (!g_ctl) return;
+  int other = __atomic_load_n(&g_ctl->place_cpu, __ATOMIC_RELAXED);
+  if (other < 0) return; /* nothing marked yet */
+  __atomic_add_fetch(other == sched_getcpu() ? &g_ctl->place_same : &g_ctl->place_other,
+                     1, __ATOMIC_RELAXED);
+}
+
+static void place_zero(void) {
+  if (!g_ctl) return;
+  g_ctl->place_cpu = -1;
+  g_ctl->place_same = g_ctl->place_other = 0;
+}
+
+static cpu_set_t g_saved_affinity;
+static int g_pinned;
+
+int pin_here(void) {
+  int cpu = sched_getcpu();
+  cpu_set_t one;
+  if (cpu < 0) die("sched_getcpu: %s", strerror(errno));
+  if (sched_getaffinity(0, sizeof g_saved_affinity, &g_saved_affinity) < 0)
+    die("sched_getaffinity: %s", strerror(errno));
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) < 0) die("sched_setaffinity: %s", strerror(errno));
+  g_pinned = 1;
+  return cpu;
+}
+
+void pin_restore(void) {
+  if (g_pinned && sched_setaffinity(0, sizeof g_saved_affinity, &g_saved_affinity) < 0)
+    die("sched_setaffinity: %s", strerror(errno));
+  g_pinned = 0;
+}
+
+static pid_t g_busy[8];
+static int g_n_busy;
+
+static int busy_loop(void *arg) {
+  volatile unsigned long x = 0;
+  (void)arg;
+  for (;;) ++x;
+  return 0;
+}
+
+void busy_start(int n) {
+  for (; g_n_busy < n && g_n_busy < 8; ++g_n_busy) g_busy[g_n_busy] = fork_child(busy_loop, NULL);
+}
+
+void busy_stop(void) {
+  for (int i = 0; i < g_n_busy; ++i) {
+    int status;
+    kill(g_busy[i], SIGKILL);
+    waitpid(g_busy[i], &status, 0);
+  }
+  g_n_busy = 0;
+}
+
+/* ------------------------------------------------------------------------
  * Measurement
  * ---------------------------------------------------------------------- */
 
@@ -104,6 +172,17 @@ double bench_calls_batch(void *ctx, long n) {
   double t0 = now_s();
   for (long i = 0; i < n; ++i) fn();
   return now_s() - t0;
+}
+
+long vm_rss_kib(void) {
+  char line[256];
+  long kib = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld", &kib) == 1) break;
+  fclose(f);
+  return kib;
 }
 
 double bench_median(double *v, int n) {
@@ -138,17 +217,21 @@ void bench_measure(const char *name, const bench_metric_t *m,
                    const bench_impl_t *impls, int n) {
   long units[8];
   double *vals[8];
+  int64_t same[8] = {0}, other[8] = {0};
   if (n > 8) die("too many implementations");
   for (int k = 0; k < n; ++k) {
-    double per = warm_up(&impls[k], m, g_opts.time * 0.1);
+    double per = g_opts.no_warmup ? 1 : warm_up(&impls[k], m, g_opts.time * 0.1);
     double u = g_opts.time / ((double)g_opts.batches * per);
     units[k] = g_opts.iters > 0 ? g_opts.iters : u < 1 ? 1 : u > 1e9 ? 1000000000L : (long)u;
     vals[k] = (double *)calloc((size_t)g_opts.batches, sizeof(double));
     if (!vals[k]) die("out of memory");
   }
   for (int b = 0; b < g_opts.batches; ++b)
-    for (int k = 0; k < n; ++k)
+    for (int k = 0; k < n; ++k) {
+      place_zero();
       vals[k][b] = batch_value(m, units[k], impls[k].fn(impls[k].ctx, units[k]));
+      if (g_ctl) same[k] += g_ctl->place_same, other[k] += g_ctl->place_other;
+    }
   for (int k = 0; k < n; ++k) {
     int nb = g_opts.batches;
     double *v = vals[k];
@@ -159,6 +242,9 @@ void bench_measure(const char *name, const bench_metric_t *m,
            name, impls[k].impl, nb, units[k], per, v[0], v[nb - 1], m->unit);
     printf("%s %s %s %.2f %s\n", m->kind ? m->kind : "BENCH", name, impls[k].impl, med,
            m->unit);
+    if (same[k] + other[k] > 0)
+      printf("PLACE %s %s %lld %lld\n", name, impls[k].impl, (long long)same[k],
+             (long long)other[k]);
     fflush(stdout);
     free(v);
   }
@@ -173,7 +259,7 @@ int bench_want(int k) { return (g_opts.impls >> k) & 1u; }
 static void usage(FILE *f, const bench_workload_t *w, size_t nw,
                   const char *const *impl_names, int ni) {
   fprintf(f, "usage: %s [--time SEC] [--batches N] [--iters N] [--impl LIST] "
-          "[--quick] [--list] NAME...\nimpls (comma-separated):", g_prog);
+          "[--quick] [--no-warmup] [--list] NAME...\nimpls (comma-separated):", g_prog);
   for (int i = 0; i < ni; ++i) fprintf(f, " %s", impl_names[i]);
   fprintf(f, "\nnames:");
   for (size_t i = 0; i < nw; ++i) fprintf(f, " %s", w[i].name);
@@ -221,6 +307,8 @@ int bench_main(const char *prog, const char *banner, int argc, char **argv,
       g_opts.batches = (int)parse_num(a, argv[++i], 1);
     } else if (strcmp(a, "--iters") == 0) {
       g_opts.iters = (long)parse_num(a, argv[++i], 1);
+    } else if (strcmp(a, "--no-warmup") == 0) {
+      g_opts.no_warmup = 1;
     } else if (strcmp(a, "--impl") == 0) {
       g_opts.impls = parse_impls(argv[++i], impl_names, ni);
     } else if (strcmp(a, "--quick") == 0) {
@@ -243,6 +331,7 @@ int bench_main(const char *prog, const char *banner, int argc, char **argv,
       if (n_names < 64) names[n_names++] = a;
     }
   }
+  if (g_opts.no_warmup && g_opts.iters == 0) die("--no-warmup needs --iters");
   if (n_names == 0)
     for (size_t k = 0; k < nw && k < 64; ++k) names[n_names++] = w[k].name;
   printf("# %s: %s, time budget %.3g s per implementation, %d batches, "
@@ -272,6 +361,7 @@ void ctl_reset(void) {
   }
   memset(g_ctl, 0, sizeof *g_ctl);
   g_ctl->t_first_ns = INT64_MAX;
+  g_ctl->place_cpu = -1;
 }
 
 int ctl_fail(const char *fmt, ...) {
@@ -374,6 +464,7 @@ int q_check(qcheck_t *c, const void *buf, size_t len, size_t want_len) {
   if (seq == Q_PILL) return 0;
   memcpy(&tail, (const char *)buf + len - 8, 8);
   p = ((const unsigned char *)buf)[8];
+  if ((c->got & 255) == 255) place_check();
   if (tail != seq || p >= 8)
     return -ctl_fail("corrupt message (sequence %llu, tail %llu, producer %u)",
                      (unsigned long long)seq, (unsigned long long)tail, p);

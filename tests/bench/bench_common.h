@@ -34,6 +34,8 @@ typedef struct bench_opts {
   long iters;    /* fixed units per batch; 0 = calibrate */
   int quick;     /* smoke mode */
   unsigned impls; /* bit k: implementation k of the program's list */
+  int no_warmup;  /* --no-warmup (with --iters): exactly --batches x --iters
+                     units run, for counting system calls (tests/bench/syscalls) */
 } bench_opts_t;
 
 extern bench_opts_t g_opts;
@@ -77,7 +79,10 @@ typedef struct bench_metric {
 } bench_metric_t;
 
 /* Measure impls[0..n) (alternating batches) and print, per impl, a
- * '#' detail line and `BENCH <name> <impl> <value> <unit>`. */
+ * '#' detail line and `BENCH <name> <impl> <value> <unit>`; when the
+ * batches sampled the placement of their processes (g_ctl mapped,
+ * place_mark / place_check called), also `PLACE <name> <impl> <same>
+ * <other>`: the samples that found both sides on one CPU, on two. */
 void bench_measure(const char *name, const bench_metric_t *m,
                    const bench_impl_t *impls, int n);
 
@@ -87,6 +92,19 @@ typedef struct bench_calls {
   void (*fn)(void);
 } bench_calls_t;
 double bench_calls_batch(void *ctx, long n);
+
+/* CPU-bound busy processes (the _loaded workloads): busy_start forks n
+ * children that spin until busy_stop kills them. */
+void busy_start(int n);
+void busy_stop(void);
+
+/* Pin this process (and the children it forks from now on) to the CPU it
+ * runs on (the _samecpu workloads); return the CPU. pin_restore undoes it. */
+int pin_here(void);
+void pin_restore(void);
+
+/* VmRSS of this process in KiB (/proc/self/status), -1 if unreadable. */
+long vm_rss_kib(void);
 
 /* The median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);
@@ -139,6 +157,11 @@ typedef struct ipc_ctl {
   char role[16];       /* 'P' producer, 'C' consumer */
   int failed;
   char err[512];
+  /* Placement (place_mark / place_check): the CPU the marking side last
+   * ran on, and the checks that found the checking side on the same CPU
+   * or another one. bench_measure zeroes them before each timed batch. */
+  int place_cpu;
+  int64_t place_same, place_other;
 } ipc_ctl_t;
 
 extern ipc_ctl_t *g_ctl; /* mapped by ctl_reset(), inherited through fork */
@@ -150,8 +173,17 @@ __attribute__((format(printf, 1, 2))) int ctl_fail(const char *fmt, ...);
 void ctl_ready(void);
 /* A producer: ctl_ready(), then wait for go. */
 void ctl_wait_go(void);
-/* A producer after its put number i (counts progress for a hang report). */
+/* Placement of a pair of processes (one CPU or two?): one side marks the
+ * CPU it runs on (place_mark), the other, soon after in the same exchange
+ * (the reply of a ping-pong, the messages of a queue), compares its own
+ * (place_check) and counts same / other in the control page. sched_getcpu
+ * is a read of the rseq area or a vDSO call: tens of ns. */
+void place_mark(void);
+void place_check(void);
+/* A producer after its put number i (counts progress for a hang report,
+ * marks its CPU every 256 puts). */
 static inline void ctl_put_progress(long i) {
+  if ((i & 255) == 255) place_mark();
   if ((i & 1023) == 1023)
     __atomic_add_fetch(&g_ctl->put_progress, 1024, __ATOMIC_RELAXED);
 }

@@ -35,6 +35,14 @@
  *                   gets up to 256 per mp_queue_get_many into its buffer
  *                   (and checks each)
  *   queue_64B_2to2  the same with 2 producers and 2 consumers | no raw
+ *   queue_64B_4to4, queue_64B_8to8
+ *                   the same with 4 / 8 producers and as many consumers
+ *                   (8 -> 8: 16 processes on the machine's CPUs) | no raw
+ *   queue_64B_1to1_loaded
+ *                   queue_64B_1to1 (and its raw ring) while 2 CPU-bound
+ *                   busy processes run (started before the warm-up, killed
+ *                   after the last batch): a design that spins must not
+ *                   collapse when the cores are shared
  *   queue_1MiB      1 -> 1, 1 MiB messages (a message above half of the
  *                   queue's 1 MiB ring streams through it in pieces)
  *                   | raw: 1 MiB write()s into a pipe (default pipe size),
@@ -44,6 +52,21 @@
  *                   mp_conn_recv_into + mp_conn_send; the parent sends 64
  *                   bytes and receives them back | raw: socketpair
  *                   (AF_UNIX stream), write 64 / read 64 both ways
+ *   pingpong_64B_samecpu
+ *                   the same with this process pinned (sched_setaffinity)
+ *                   to the CPU it runs on before it forks the echo
+ *                   children, so that both sides share one CPU
+ * Placement: the queue and ping-pong children sample sched_getcpu (a
+ * producer every 256 puts, the echo before each reply) and the other side
+ * compares its own (a consumer every 256 gets, the parent after each
+ * reply); per implementation a `PLACE <name> <impl> <same> <other>` line
+ * counts the samples that found both on one CPU / on two.
+ * Memory (KiB, lower is better; median of --batches samples):
+ *   queue_idle_rss_1, queue_idle_rss_8, queue_idle_rss_64
+ *                   a forked child reads its VmRSS, creates 1 / 8 / 64
+ *                   queues (mp_queue_new(maxsize 0, default 1 MiB ring)),
+ *                   reads VmRSS again: the difference, what idle queues
+ *                   cost the process that made them (no raw figure)
  */
 #include <errno.h>
 #include <sched.h>
@@ -394,7 +417,7 @@ static double raw_pipe_batch(void *ctx, long n) {
  * ---------------------------------------------------------------------- */
 
 static void run_queue(const char *name, int pairs, size_t msg_size,
-                      bench_batch_fn raw_fn) {
+                      bench_batch_fn raw_fn, int busy) {
   qcfg_t cfg = {pairs, pairs, msg_size, 0};
   qarg_t one = {cfg, 0, 0}, many = {cfg, 0, 1};
   raw_q_t rq;
@@ -414,13 +437,21 @@ static void run_queue(const char *name, int pairs, size_t msg_size,
   if (bench_want(IMPL_MULTIPROC_MANY) && pairs == 1 && msg_size < 4096)
     impls[n++] = (bench_impl_t){"multiproc_many", mp_queue_batch, &many};
   if (!raw_fn) printf("# %s: no raw figure (an SPSC ring has one producer)\n", name);
+  if (busy) printf("# %s: %d CPU-bound busy processes running\n", name, busy);
+  busy_start(busy);
   bench_measure(name, &m, impls, n);
+  busy_stop();
   if (rq.ring) munmap(rq.ring, sizeof(spsc_t));
 }
 
-static void run_queue_64B_1to1(const char *name) { run_queue(name, 1, 64, raw_ring_batch); }
-static void run_queue_64B_2to2(const char *name) { run_queue(name, 2, 64, NULL); }
-static void run_queue_1MiB(const char *name) { run_queue(name, 1, 1 << 20, raw_pipe_batch); }
+static void run_queue_64B_1to1(const char *name) { run_queue(name, 1, 64, raw_ring_batch, 0); }
+static void run_queue_64B_2to2(const char *name) { run_queue(name, 2, 64, NULL, 0); }
+static void run_queue_64B_4to4(const char *name) { run_queue(name, 4, 64, NULL, 0); }
+static void run_queue_64B_8to8(const char *name) { run_queue(name, 8, 64, NULL, 0); }
+static void run_queue_64B_1to1_loaded(const char *name) {
+  run_queue(name, 1, 64, raw_ring_batch, 2);
+}
+static void run_queue_1MiB(const char *name) { run_queue(name, 1, 1 << 20, raw_pipe_batch, 0); }
 
 /* ------------------------------------------------------------------------
  * pingpong_64B
@@ -438,7 +469,10 @@ static int mp_echo(const void *arg, size_t arg_len, void *payload) {
    * a fork child inherits every descriptor). */
   while ((r = mp_conn_recv_into(&len, c, buf, sizeof buf, MP_FOREVER)) == MP_OK &&
          len > 0)
+  {
+    place_mark();
     if (mp_conn_send(c, buf, len, MP_FOREVER) < 0) return 1;
+  }
   mp_conn_free(c);
   return r == MP_OK ? 0 : 1;
 }
@@ -459,6 +493,7 @@ static double mp_ping_batch(void *ctx, long n) {
     check_mp(mp_conn_recv_into(&len, pp->conn, buf, sizeof buf, MP_FOREVER),
              "mp_conn_recv_into");
     if (len != sizeof buf) die("pingpong: got %zu bytes back", len);
+    place_check();
   }
   return now_s() - t0;
 }
@@ -467,8 +502,10 @@ static int raw_echo(void *arg) {
   int *sv = arg, fd = sv[1], r;
   char buf[PING_SIZE];
   close(sv[0]);
-  while ((r = read_full(fd, buf, sizeof buf)) == 1)
+  while ((r = read_full(fd, buf, sizeof buf)) == 1) {
+    place_mark();
     if (write_full(fd, buf, sizeof buf) < 0) return 1;
+  }
   return r == 0 ? 0 : 1;
 }
 
@@ -477,19 +514,23 @@ static double raw_ping_batch(void *ctx, long n) {
   char buf[PING_SIZE];
   memset(buf, 0x5a, sizeof buf);
   double t0 = now_s();
-  for (long i = 0; i < n; ++i)
+  for (long i = 0; i < n; ++i) {
     if (write_full(fd, buf, sizeof buf) < 0 || read_full(fd, buf, sizeof buf) != 1)
       die("pingpong raw: %s", strerror(errno));
+    place_check();
+  }
   return now_s() - t0;
 }
 
-static void run_pingpong(const char *name) {
+static void pingpong(const char *name, int same_cpu) {
   bench_metric_t m = {.unit = "us", .scale = 1.0, .first_n = 100};
   bench_impl_t impls[2];
   mp_ping_t pp = {NULL, NULL};
   mp_conn_t *b = NULL;
   int sv[2] = {-1, -1}, n = 0;
   pid_t raw_pid = -1;
+  ctl_reset(); /* the placement samples: mapped before the echoes fork */
+  if (same_cpu) printf("# %s: every process pinned to CPU %d\n", name, pin_here());
   /* The raw echo first: the multiproc one inherits its descriptors. */
   if (bench_want(IMPL_RAW)) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -517,7 +558,51 @@ static void run_pingpong(const char *name) {
     close(sv[0]);
     wait_ok(raw_pid, "pingpong raw echo");
   }
+  pin_restore();
 }
+
+static void run_pingpong(const char *name) { pingpong(name, 0); }
+static void run_pingpong_samecpu(const char *name) { pingpong(name, 1); }
+
+/* ------------------------------------------------------------------------
+ * queue_idle_rss_N
+ * ---------------------------------------------------------------------- */
+
+/* A child: VmRSS before and after creating *(int *)arg queues, the
+ * difference into the control page (t_last_ns, in KiB). */
+static int idle_queues_child(void *arg) {
+  int nq = *(int *)arg;
+  mp_queue_t *q[64];
+  long before = vm_rss_kib();
+  for (int i = 0; i < nq; ++i) {
+    int r = mp_queue_new(&q[i], 0, 0, 0);
+    if (r < 0) return child_mp_fail(r, "mp_queue_new");
+  }
+  long after = vm_rss_kib();
+  if (before < 0 || after < 0) return ctl_fail("no VmRSS in /proc/self/status");
+  g_ctl->t_last_ns = after - before;
+  for (int i = 0; i < nq; ++i) mp_queue_free(q[i]);
+  return 0;
+}
+
+static void run_idle_rss(const char *name, int nq) {
+  double v[64];
+  int batches = g_opts.batches < 64 ? g_opts.batches : 64;
+  for (int b = 0; b < batches; ++b) {
+    ctl_reset();
+    wait_ok(fork_child(idle_queues_child, &nq), name);
+    v[b] = (double)g_ctl->t_last_ns;
+  }
+  double med = bench_median(v, batches);
+  printf("# %s multiproc: median of %d samples, VmRSS growth %.0f..%.0f KiB "
+         "for %d queues\n", name, batches, v[0], v[batches - 1], nq);
+  printf("BENCH %s multiproc %.2f KiB\n", name, med);
+  fflush(stdout);
+}
+
+static void run_idle_rss_1(const char *name) { run_idle_rss(name, 1); }
+static void run_idle_rss_8(const char *name) { run_idle_rss(name, 8); }
+static void run_idle_rss_64(const char *name) { run_idle_rss(name, 64); }
 
 /* ------------------------------------------------------------------------
  * main
@@ -526,8 +611,15 @@ static void run_pingpong(const char *name) {
 static const bench_workload_t kWorkloads[] = {
     {"queue_64B_1to1", "msg/s", run_queue_64B_1to1},
     {"queue_64B_2to2", "msg/s", run_queue_64B_2to2},
+    {"queue_64B_4to4", "msg/s", run_queue_64B_4to4},
+    {"queue_64B_8to8", "msg/s", run_queue_64B_8to8},
+    {"queue_64B_1to1_loaded", "msg/s", run_queue_64B_1to1_loaded},
     {"queue_1MiB", "MB/s", run_queue_1MiB},
     {"pingpong_64B", "us", run_pingpong},
+    {"pingpong_64B_samecpu", "us", run_pingpong_samecpu},
+    {"queue_idle_rss_1", "KiB", run_idle_rss_1},
+    {"queue_idle_rss_8", "KiB", run_idle_rss_8},
+    {"queue_idle_rss_64", "KiB", run_idle_rss_64},
 };
 
 int main(int argc, char **argv) {

@@ -39,6 +39,9 @@
  *                     the same as pool_map_chunk1 / pool_apply_async on a
  *                     thread pool (mp_pool_opts_set_threads, 2 threads);
  *                     the CPython peer is multiprocessing.pool.ThreadPool
+ *   pool_tasks_1w, pool_tasks_2w, pool_tasks_4w
+ *                     tasks/s (higher is better): pool_map_chunk1 on a pool
+ *                     of 1 / 2 / 4 fork workers (the scaling rows)
  */
 #include <errno.h>
 #include <poll.h>
@@ -113,11 +116,11 @@ static int sleeper_target(const void *arg, size_t arg_len, void *payload) {
  * Pools and arguments
  * ---------------------------------------------------------------------- */
 
-static mp_pool_t *new_pool(int threads) {
+static mp_pool_t *new_pool_of(int workers, int threads) {
   mp_pool_opts_t *opts = NULL;
   mp_pool_t *pool = NULL;
   check_mp(mp_pool_opts_new(&opts), "mp_pool_opts_new");
-  check_mp(mp_pool_opts_set_workers(opts, POOL_WORKERS), "mp_pool_opts_set_workers");
+  check_mp(mp_pool_opts_set_workers(opts, workers), "mp_pool_opts_set_workers");
   check_mp(mp_pool_opts_set_start_method(opts, MP_START_FORK),
            "mp_pool_opts_set_start_method");
   if (threads) check_mp(mp_pool_opts_set_threads(opts, 1), "mp_pool_opts_set_threads");
@@ -125,6 +128,8 @@ static mp_pool_t *new_pool(int threads) {
   mp_pool_opts_free(opts);
   return pool;
 }
+
+static mp_pool_t *new_pool(int threads) { return new_pool_of(POOL_WORKERS, threads); }
 
 static void close_pool(mp_pool_t *pool, const char *what) {
   check_mp(mp_pool_close(pool), what);
@@ -381,6 +386,25 @@ static void run_apply_async_threads(const char *name) {
   with_pool(name, 1, apply_async_round);
 }
 
+/* pool_tasks_<w>w: tasks per second of pool_map_chunk1 on w workers. */
+static void run_tasks_scaling(const char *name, int workers) {
+  bench_calls_t it = {map_chunk1};
+  bench_impl_t impl = {"multiproc", bench_calls_batch, &it};
+  bench_metric_t m = {.unit = "tasks/s", .rate = 1, .first_n = 1,
+                      .per_batch = "maps of the task round"};
+  make_args();
+  m.scale = (double)g_tasks;
+  g_pool = new_pool_of(workers, 0);
+  printf("# %s: %d fork workers, maps of %zu tasks (chunksize 1)\n", name, workers, g_tasks);
+  bench_measure(name, &m, &impl, 1);
+  close_pool(g_pool, name);
+  g_pool = NULL;
+}
+
+static void run_tasks_1w(const char *name) { run_tasks_scaling(name, 1); }
+static void run_tasks_2w(const char *name) { run_tasks_scaling(name, 2); }
+static void run_tasks_4w(const char *name) { run_tasks_scaling(name, 4); }
+
 static void run_startup(const char *name) {
   make_args();
   measure(name, startup_once, 0);
@@ -394,6 +418,9 @@ static const bench_workload_t kWorkloads[] = {
     {"pool_worker_rss", "KiB", run_worker_rss},
     {"pool_map_chunk1_threads", "us/task", run_map_chunk1_threads},
     {"pool_apply_async_threads", "us/task", run_apply_async_threads},
+    {"pool_tasks_1w", "tasks/s", run_tasks_1w},
+    {"pool_tasks_2w", "tasks/s", run_tasks_2w},
+    {"pool_tasks_4w", "tasks/s", run_tasks_4w},
 };
 
 static const char *const kImpls[] = {"multiproc"};

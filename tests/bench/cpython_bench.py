@@ -17,7 +17,13 @@ Workloads (us per iteration):
   run_true          subprocess.run(['/bin/true'])
   run_true_bigheap  the same from a process holding a touched bytearray
   pingpong_64B      Pipe(duplex=True), a 'fork' child echoes with
-                    recv_bytes/send_bytes; send_bytes(64 B) + recv_bytes
+                    recv_bytes/send_bytes; send_bytes(64 B) + recv_bytes;
+                    every 16th round trip the echo writes its CPU
+                    (sched_getcpu through ctypes) into a shared page and
+                    the parent compares its own: `PLACE <name> cpython
+                    <same> <other>` (warm-up included)
+  pingpong_64B_samecpu  the same with this process pinned
+                    (os.sched_setaffinity) to its CPU before the echo forks
 Queue workloads, as in bench_ipc.c (value: messages per second, or MB/s =
 10^6 bytes per second): a batch starts the producers and consumers
 ('fork' context; not timed), a Barrier lets them go, and the time runs
@@ -52,6 +58,8 @@ round of them, us/task = the iteration's time / the tasks:
                     the same on multiprocessing.pool.ThreadPool(2)
 """
 import argparse
+import ctypes
+import mmap
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -297,32 +305,58 @@ def queue_batch(pairs, size):
 
 # ---------------------------------------------------------------- pingpong
 
-def _echo(conn):
+PLACE_EVERY = 16  # round trips per placement sample
+
+
+def _getcpu():
+    """sched_getcpu() of glibc (the os module has no such call)."""
+    return ctypes.CDLL(None, use_errno=True).sched_getcpu
+
+
+def _echo(conn, page):
+    getcpu, k = _getcpu(), 0
     while True:
         m = conn.recv_bytes()
         if not m:  # an empty message ends the echo
             break
+        if k % PLACE_EVERY == 0:
+            page[0:4] = getcpu().to_bytes(4, 'little', signed=True)
+        k += 1
         conn.send_bytes(m)
 
 
-def pingpong(teardown):
+def pingpong(name, teardown, same_cpu=False):
     ctx = multiprocessing.get_context('fork')
+    saved = os.sched_getaffinity(0)
+    getcpu = _getcpu()
+    if same_cpu:
+        cpu = getcpu()
+        os.sched_setaffinity(0, {cpu})
+        print('# %s: every process pinned to CPU %d' % (name, cpu))
+    page = mmap.mmap(-1, 4)  # anonymous and shared with the forked echo
     a, b = ctx.Pipe(duplex=True)
-    p = ctx.Process(target=_echo, args=(b,))
+    p = ctx.Process(target=_echo, args=(b, page))
     p.start()
     b.close()
     msg = bytes(64)
+    count = [0, 0, 0]  # round trips, same CPU, other CPU
 
     def once():
         a.send_bytes(msg)
         if len(a.recv_bytes()) != 64:
             raise RuntimeError('pingpong: wrong length back')
+        if count[0] % PLACE_EVERY == 0:
+            other = int.from_bytes(page[0:4], 'little', signed=True)
+            count[1 if other == getcpu() else 2] += 1
+        count[0] += 1
 
     def stop():
         a.send_bytes(b'')
         p.join()
+        os.sched_setaffinity(0, saved)
         if p.exitcode != 0:
             raise RuntimeError('echo child exit code %r' % p.exitcode)
+        print('PLACE %s cpython %d %d' % (name, count[1], count[2]))
 
     teardown.append(stop)
     return once
@@ -482,7 +516,9 @@ def workloads(quick, teardown):
         'queue_64B_1to1': ('msg/s', lambda: queue_batch(1, 64), (1.0, 2000)),
         'queue_64B_2to2': ('msg/s', lambda: queue_batch(2, 64), (1.0, 2000)),
         'queue_1MiB': ('MB/s', lambda: queue_batch(1, mib), (mib / 1e6, 8)),
-        'pingpong_64B': ('us', lambda: pingpong(teardown), None),
+        'pingpong_64B': ('us', lambda: pingpong('pingpong_64B', teardown), None),
+        'pingpong_64B_samecpu': ('us', lambda: pingpong(
+            'pingpong_64B_samecpu', teardown, same_cpu=True), None),
         # ns: a batch function too; rate = (unused, first warm-up batch)
         'lock_uncontended': ('ns', lock_uncontended, (1.0, 1000)),
         'lock_contended': ('ns', lock_contended, (1.0, 2000)),
