@@ -80,12 +80,13 @@ module Multiproc
   end.freeze
 
   # Every error class matches, in a rescue clause, every Multiproc::Error
-  # of its code: `rescue Multiproc::ClosedError` also catches the
+  # (or re-raised task exception, TaskFailure) of its code: `rescue
+  # Multiproc::ClosedError` also catches the
   # ClosedQueueError of a ThreadQueue, which must be a ::ClosedQueueError
   # (a StopIteration) for Thread::Queue's rescue clauses.
   ERRORS_BY_CODE.each_value do |klass|
     klass.define_singleton_method(:===) do |other|
-      super(other) || (other.is_a?(Error) && other.code == klass::CODE)
+      super(other) || ((other.is_a?(Error) || other.is_a?(TaskFailure)) && other.code == klass::CODE)
     end
   end
 
@@ -176,12 +177,6 @@ module Multiproc
       ex
     rescue StandardError # the class wants other arguments: keep err
       err
-    end
-
-    # A re-raised task exception matches `rescue TaskFailedError` too.
-    def self.===(other)
-      other.is_a?(TaskFailure) || Module.instance_method(:===).bind_call(self, other) ||
-        (other.is_a?(Error) && other.code == CODE)
     end
 
     def self.task_class(name)
