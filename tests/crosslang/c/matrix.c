@@ -91,6 +91,18 @@ static int start_consumer(mp_process_t **out, const char *lang, mp_queue_t *q,
   return rc;
 }
 
+/* Join a producer. A consumer that failed leaves the producers blocked on
+ * a full queue: once it has ended, close the queue, so that they end too and
+ * the failure is reported now rather than at the suite's timeout. */
+static int join_producer(mp_process_t *producer, mp_process_t *consumer, mp_queue_t *q) {
+  for (int64_t waited = 0; waited < TIMEOUT_MS; waited += 1000) {
+    int rc = mp_process_join(producer, 1000);
+    if (rc != MP_ETIMEDOUT) return rc;
+    if (mp_process_is_alive(consumer) == 0) mp_queue_close(q);
+  }
+  return MP_ETIMEDOUT;
+}
+
 static char *read_file(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -170,8 +182,12 @@ int main(int argc, char **argv) {
     if (rc != MP_OK) return bail("spawn producer", rc);
   }
   for (int i = 0; i < PRODUCERS; ++i) {
-    rc = mp_process_join(producers[i], TIMEOUT_MS);
+    rc = join_producer(producers[i], consumer, q);
     if (rc != MP_OK) return bail("join producer", rc);
+    if (!mp_process_is_alive(consumer) && exit_status(consumer) != 0) {
+      printf("not ok 1 - %s consumer exited with %d before the end\n", clang, exit_status(consumer));
+      return 1;
+    }
     if (exit_status(producers[i]) != 0) {
       printf("not ok 1 - %s producer %d exited with %d\n", plang, i, exit_status(producers[i]));
       return 1;
