@@ -61,5 +61,10 @@ fi
 
 export PKG_CONFIG_PATH=$lib/pkgconfig
 export LD_LIBRARY_PATH=$lib
-tests/consumer/run.sh --gocode "$prefix/share/gocode" --ruby-root "$prefix"
+gem_opt=()
+if [[ $(option ruby) == enabled ]]; then
+  ninja -C "$build" multiproc-gem >/dev/null
+  gem_opt=(--gem "$(ls "$build"/bindings/ruby/multiproc-*.gem)")
+fi
+tests/consumer/run.sh --gocode "$prefix/share/gocode" --ruby-root "$prefix" "${gem_opt[@]}"
 echo "test-install: ok"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the Debian packages from a copy of the source tree, check them with
 # lintian, install them, build and run the consumer programs against the
-# installed system copy (tests/consumer), then remove the packages again.
+# installed system copy (tests/consumer: C; Go in GOPATH and in module mode;
+# Ruby from vendor_ruby and as a gem built against libmultiproc-dev), then
+# remove the packages again.
 # Leaves nothing behind: the build happens in a temp dir, so no .deb, build
 # directory or debian/ residue lands in the source tree.
 # Usage: scripts/test-packages.sh    (as root, or with sudo available)
@@ -50,6 +52,11 @@ for p in "${packages[@]}"; do
   debs+=("$deb")
   echo "  $(basename "$deb")"
 done
+# The gem, from the package build's own tree (its SWIG wrapper is there);
+# not part of any package, installed below into a temporary GEM_HOME.
+gem=$work/multiproc.gem
+(cd "$work/multiproc" && ninja -C obj-* multiproc-gem && cp obj-*/bindings/ruby/multiproc-*.gem "$gem") \
+  >>"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; fail "building the gem failed"; }
 # The source copy must be exactly as before the build after `debian/rules clean`.
 (cd "$work/multiproc" && fakeroot debian/rules clean) >>"$work/build.log" 2>&1
 leftover=$(cd "$work/multiproc" && find . -mindepth 1 | sort | comm -13 "$work/files.before" -)
@@ -78,7 +85,7 @@ dpkg-deb -c "$work"/libmultiproc-dev_*.deb | grep '/usr/share/man/man3/mp_queue_
   fail "Go binding not installed in /usr/share/gocode"
 ruby -e 'require "multiproc"' || fail "Ruby binding not loadable from the system path"
 env -u PKG_CONFIG_PATH -u LD_LIBRARY_PATH \
-  tests/consumer/run.sh --gocode /usr/share/gocode --ruby-root /usr/lib
+  tests/consumer/run.sh --gocode /usr/share/gocode --ruby-root /usr/lib --gem "$gem"
 
 [[ $(tree_residue) == "$residue_before" ]] || fail "the package build left files in the source tree"
 echo "test-packages: ok ($((SECONDS - start)) s)"

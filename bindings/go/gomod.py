@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Assemble the Go module in the build directory and run the go tool on it.
 
-The Go package's generated wrapper (internal/capi) exists only in the
-build directory, so the module that `go` sees is assembled there: the
-hand-written sources of bindings/go, the SWIG output, and the programs of
+bindings/go is a complete Go module (its SWIG wrapper internal/capi is
+committed, see README.md, so `go get` and a `replace` to a checkout need no
+SWIG). For the build's own tests the module that `go` sees is assembled in
+the build directory: the hand-written sources of bindings/go, the SWIG
+output of this build (so a C API change is tested before the committed copy
+is refreshed; `capi-check` tells when it must be), and the programs of
 docs/examples/go, tests/crosslang/go, tests/bench/go and
 tests/rendezvous/go.
 
@@ -14,6 +17,12 @@ tests/rendezvous/go.
       what `meson install` ships)
   gomod.py examples BUILDROOT MODDIR OUTDIR
       build every examples/<name> as OUTDIR/go-example-<name>, in one go build
+  gomod.py capi-check SRCROOT CAPI.go CAPI_wrap.c
+      fail when bindings/go/internal/capi (the committed copy that module
+      mode builds from) differs from the build's SWIG output; skipped (77)
+      when this SWIG's version is not the one the copy was made with
+  gomod.py capi-update SRCROOT CAPI.go CAPI_wrap.c
+      copy the build's SWIG output into bindings/go/internal/capi
   gomod.py go BUILDROOT MODDIR [--out-dir DIR] -- GO-ARGS...
       run `go GO-ARGS` in MODDIR with the build's environment: the
       uninstalled multiproc.pc, an rpath to the build's libmultiproc, and
@@ -25,6 +34,7 @@ examples/<name> (docs/examples/go/<name>), cmd/go-peer
 (tests/rendezvous/go).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +107,56 @@ def assemble(srcroot, moddir, stamp, capi_go, capi_c, *declared):
             f.write('\n'.join(changed) + '\n')
 
 
+CAPI_DIR = 'bindings/go/internal/capi'
+CAPI_FILES = ('capi.go', 'capi_wrap.c')
+
+
+def swig_version(text):
+    """The ' * Version X.Y.Z' line SWIG writes at the top of its output."""
+    m = re.search(r'^ \* Version (\S+)$', text, re.M)
+    return m.group(1) if m else None
+
+
+def capi_text(path):
+    """A generated file without the line naming the input path (it depends
+    on where SWIG was run from, not on what it generated)."""
+    with open(path) as f:
+        return ''.join(l for l in f if not l.startswith(('// source: ', '/* source: ')))
+
+
+def capi_check(srcroot, capi_go, capi_c):
+    stale = []
+    for name, built in zip(CAPI_FILES, (capi_go, capi_c)):
+        committed = os.path.join(srcroot, CAPI_DIR, name)
+        new = capi_text(built)
+        try:
+            old = capi_text(committed)
+        except FileNotFoundError:
+            old = ''
+        if swig_version(old) and swig_version(old) != swig_version(new):
+            print('SKIP: %s was made by SWIG %s, this build has %s' %
+                  (committed, swig_version(old), swig_version(new)))
+            return 77
+        if old != new:
+            stale.append(committed)
+    if stale:
+        print('stale: %s\ndiffers from the SWIG output of this build (the C API or '
+              'bindings/swig changed); refresh it with\n  ninja -C <build> go-capi-update\n'
+              'and commit it: module-mode builds (go get, replace) use this copy'
+              % ', '.join(stale))
+        return 1
+    print('bindings/go/internal/capi matches the SWIG output')
+    return 0
+
+
+def capi_update(srcroot, capi_go, capi_c):
+    changed = []
+    for name, built in zip(CAPI_FILES, (capi_go, capi_c)):
+        sync_file(built, os.path.join(srcroot, CAPI_DIR, name), changed)
+    print('updated: %s' % (', '.join(changed) or 'nothing (already current)'))
+    return 0
+
+
 def go_env(buildroot):
     gohome = os.path.join(buildroot, 'go-home')
     env = dict(os.environ)
@@ -142,6 +202,9 @@ def main(argv):
     if len(argv) >= 6 and argv[1] == 'assemble':
         assemble(*argv[2:])
         return 0
+    if len(argv) == 5 and argv[1] in ('capi-check', 'capi-update'):
+        fn = capi_check if argv[1] == 'capi-check' else capi_update
+        return fn(*[os.path.abspath(a) for a in argv[2:5]])
     if len(argv) >= 5 and argv[1] == 'go' and '--' in argv:
         sep = argv.index('--')
         return run_go(os.path.abspath(argv[2]), os.path.abspath(argv[3]), argv[sep + 1:])

@@ -96,7 +96,7 @@ class TestPool < Minitest::Test
     @pool.close
     @pool.join
     results = [got.pop, got.pop].sort_by(&:first)
-    assert_equal [[:err, Multiproc::TaskFailedError], [:ok, 36, false]], results
+    assert_equal [[:err, ArgumentError], [:ok, 36, false]], results # the task's own class
   end
 
   def test_map_async_callback
@@ -133,7 +133,8 @@ class TestPool < Minitest::Test
 
   def test_task_failure_carries_the_exception_message
     err = assert_raises(Multiproc::TaskFailedError) { @pool.apply(:fail, 3) }
-    assert_match(/bad input 3 \(ArgumentError\)/, err.message)
+    assert_instance_of ArgumentError, err # re-raised as the task's own class
+    assert_equal "bad input 3", err.message
     assert_equal ["fail", "bad input 3", "ArgumentError"], [err.task_name, err.task_message, err.task_exception]
     assert_raises(Multiproc::TaskFailedError) { @pool.map(:fail, [1]) }
     assert_raises(Multiproc::TaskFailedError) { @pool.imap(:fail, [1]).to_a }

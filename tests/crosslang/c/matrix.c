@@ -1,14 +1,17 @@
 /* One cell of the cross-language matrix: producers written in one language
  * and a consumer written in another share one queue.
  *
- *   crosslang-matrix PRODUCER_LANG CONSUMER_LANG
+ *   crosslang-matrix PRODUCER_LANG CONSUMER_LANG [json]
  *
  * The peers' command lines come from MP_PEER_C, MP_PEER_GO and MP_PEER_RUBY
  * (an argv prefix, words separated by spaces). Two producers put COUNT
  * messages each ("<lang>-<n>:<seq>"), the second in batches of BATCH
  * (put_many); the consumer prints what it gets, one message at a time. The
  * check: every message delivered exactly once and, per producer, in order.
- * Output is TAP (one test). */
+ * With "json", the messages are JSON objects {"id","seq","text"} put and
+ * got through each language's typed API (produce-json / consume-json: Go's
+ * TypedQueue with JSONCodec, Ruby's codec: :json, C's own text), one at a
+ * time, and the consumer checks their non-ASCII text.  * Output is TAP (one test). */
 #include <multiproc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 #define COUNT 2000
 #define BATCH "37" /* messages per put_many of the second producer */
 #define TIMEOUT_MS 120000
+
+static int json_mode; /* argv[3] == "json" */
 
 static int bail(const char *what, int rc) {
   printf("not ok 1 - %s: %s (%s)\n", what, mp_err_name(rc), mp_last_error());
@@ -60,12 +65,12 @@ static int start_producer(mp_process_t **out, const char *lang, int n, mp_queue_
   char id[32], count[32];
   snprintf(id, sizeof id, "%s-%d", lang, n);
   snprintf(count, sizeof count, "%d", COUNT);
-  if (rc == MP_OK) rc = mp_cmd_arg(cmd, "produce");
+  if (rc == MP_OK) rc = mp_cmd_arg(cmd, json_mode ? "produce-json" : "produce");
   if (rc == MP_OK) rc = mp_cmd_arg(cmd, id);
   if (rc == MP_OK) rc = mp_cmd_arg(cmd, count);
   /* the second producer puts in batches: what put_many writes in one
    * language, a consumer in any language reads one message at a time */
-  if (rc == MP_OK && n == 1) rc = mp_cmd_arg(cmd, BATCH);
+  if (rc == MP_OK && n == 1 && !json_mode) rc = mp_cmd_arg(cmd, BATCH);
   if (rc == MP_OK) rc = mp_cmd_pass_queue(cmd, "q", q);
   if (rc == MP_OK) rc = mp_process_spawn(out, cmd);
   mp_cmd_free(cmd);
@@ -78,12 +83,24 @@ static int start_consumer(mp_process_t **out, const char *lang, mp_queue_t *q,
                           const char *out_path) {
   mp_cmd_t *cmd;
   int rc = peer_cmd(&cmd, lang);
-  if (rc == MP_OK) rc = mp_cmd_arg(cmd, "consume");
+  if (rc == MP_OK) rc = mp_cmd_arg(cmd, json_mode ? "consume-json" : "consume");
   if (rc == MP_OK) rc = mp_cmd_stdio_file(cmd, MP_STDOUT, out_path, MP_FILE_TRUNCATE);
   if (rc == MP_OK) rc = mp_cmd_pass_queue(cmd, "q", q);
   if (rc == MP_OK) rc = mp_process_spawn(out, cmd);
   mp_cmd_free(cmd);
   return rc;
+}
+
+/* Join a producer. A consumer that failed leaves the producers blocked on
+ * a full queue: once it has ended, close the queue, so that they end too and
+ * the failure is reported now rather than at the suite's timeout. */
+static int join_producer(mp_process_t *producer, mp_process_t *consumer, mp_queue_t *q) {
+  for (int64_t waited = 0; waited < TIMEOUT_MS; waited += 1000) {
+    int rc = mp_process_join(producer, 1000);
+    if (rc != MP_ETIMEDOUT) return rc;
+    if (mp_process_is_alive(consumer) == 0) mp_queue_close(q);
+  }
+  return MP_ETIMEDOUT;
 }
 
 static char *read_file(const char *path) {
@@ -137,10 +154,11 @@ static int check_output(char *out, const char *lang) {
 
 int main(int argc, char **argv) {
   mp_main(argc, argv);
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s PRODUCER_LANG CONSUMER_LANG\n", argv[0]);
+  if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "json"))) {
+    fprintf(stderr, "usage: %s PRODUCER_LANG CONSUMER_LANG [json]\n", argv[0]);
     return 2;
   }
+  json_mode = argc == 4;
   const char *plang = argv[1], *clang = argv[2];
   /* Both peers must exist before anything starts: a skip after the
    * consumer was spawned would leave it waiting on the queue forever. */
@@ -164,8 +182,12 @@ int main(int argc, char **argv) {
     if (rc != MP_OK) return bail("spawn producer", rc);
   }
   for (int i = 0; i < PRODUCERS; ++i) {
-    rc = mp_process_join(producers[i], TIMEOUT_MS);
+    rc = join_producer(producers[i], consumer, q);
     if (rc != MP_OK) return bail("join producer", rc);
+    if (!mp_process_is_alive(consumer) && exit_status(consumer) != 0) {
+      printf("not ok 1 - %s consumer exited with %d before the end\n", clang, exit_status(consumer));
+      return 1;
+    }
     if (exit_status(producers[i]) != 0) {
       printf("not ok 1 - %s producer %d exited with %d\n", plang, i, exit_status(producers[i]));
       return 1;
@@ -185,8 +207,8 @@ int main(int argc, char **argv) {
   if (!out) return bail("read the consumer's output", MP_ESYS);
   int bad = check_output(out, plang);
   if (!bad)
-    printf("ok 1 - %d messages from 2 %s producers reached a %s consumer once, in order\n",
-           PRODUCERS * COUNT, plang, clang);
+    printf("ok 1 - %d %smessages from 2 %s producers reached a %s consumer once, in order\n",
+           PRODUCERS * COUNT, json_mode ? "JSON " : "", plang, clang);
   free(out);
   mp_process_free(consumer);
   mp_queue_free(q);

@@ -8,6 +8,11 @@
  *                           until the queue is closed and drained
  *   peer worker             for each message m of "tasks", put "done:" m
  *                           on "results"; end when "tasks" is closed
+ *   peer produce-json ID COUNT
+ *                           put {"id":ID,"seq":SEQ,"text":JSON_TEXT} (JSON,
+ *                           as Go's TypedQueue and Ruby's codec: :json do)
+ *   peer consume-json       print "ID:SEQ" of every JSON message of "q";
+ *                           a message whose text is not JSON_TEXT fails
  *
  * Any error: a message on stderr and exit status 1. */
 #include <multiproc.h>
@@ -42,6 +47,70 @@ static int produce(const char *id, long count, long batch) {
   }
   mp_queue_free(q);
   return 0;
+}
+
+/* The text field of every JSON message: non-ASCII, written as UTF-8 by
+ * every producer (Go's and Ruby's encoders do not escape it). */
+#define JSON_TEXT "h\xc3\xa9llo \xe2\x9c\x93"
+
+static int produce_json(const char *id, long count) {
+  mp_queue_t *q;
+  int rc = mp_queue_inherit(&q, "q");
+  if (rc != MP_OK) return die("inherit q", rc);
+  for (long i = 0; i < count; ++i) {
+    char msg[256];
+    int len = snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"seq\":%ld,\"text\":\"%s\"}", id, i,
+                       JSON_TEXT);
+    rc = mp_queue_put(q, msg, (size_t)len, MP_FOREVER);
+    if (rc != MP_OK) return die("put", rc);
+  }
+  mp_queue_free(q);
+  return 0;
+}
+
+/* The string value of "key":"..." in msg (no escapes: the ids and the text
+ * have none), or NULL; *len is its length. Keys are found by name, in any
+ * order; Go and Ruby write no whitespace. */
+static const char *json_str(const char *msg, const char *key, int *len) {
+  char pat[32];
+  snprintf(pat, sizeof pat, "\"%s\":\"", key);
+  const char *v = strstr(msg, pat);
+  if (!v) return NULL;
+  v += strlen(pat);
+  const char *end = strchr(v, '"');
+  if (!end) return NULL;
+  *len = (int)(end - v);
+  return v;
+}
+
+static int consume_json(void) {
+  mp_queue_t *q;
+  int rc = mp_queue_inherit(&q, "q");
+  if (rc != MP_OK) return die("inherit q", rc);
+  for (;;) {
+    void *raw;
+    size_t len;
+    rc = mp_queue_get(&raw, &len, q, MP_FOREVER);
+    if (rc == MP_ECLOSED) break;
+    if (rc != MP_OK) return die("get", rc);
+    char *msg = malloc(len + 1);
+    if (!msg) return die("malloc", MP_ENOMEM);
+    memcpy(msg, raw, len);
+    msg[len] = '\0';
+    mp_free(raw);
+    int id_len = 0, text_len = 0;
+    const char *id = json_str(msg, "id", &id_len), *text = json_str(msg, "text", &text_len);
+    const char *seq = strstr(msg, "\"seq\":");
+    if (!id || !seq || !text || text_len != (int)strlen(JSON_TEXT) ||
+        memcmp(text, JSON_TEXT, (size_t)text_len) != 0) {
+      fprintf(stderr, "c peer: not the JSON message expected: %s\n", msg);
+      return 1;
+    }
+    printf("%.*s:%ld\n", id_len, id, strtol(seq + 6, NULL, 10));
+    free(msg);
+  }
+  mp_queue_free(q);
+  return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int consume(void) {
@@ -93,6 +162,8 @@ int main(int argc, char **argv) {
     return produce(argv[2], atol(argv[3]), argc == 5 ? atol(argv[4]) : 1);
   if (argc == 2 && !strcmp(argv[1], "consume")) return consume();
   if (argc == 2 && !strcmp(argv[1], "worker")) return worker();
-  fprintf(stderr, "usage: %s produce ID COUNT [BATCH] | consume | worker\n", argv[0]);
+  if (argc == 4 && !strcmp(argv[1], "produce-json")) return produce_json(argv[2], atol(argv[3]));
+  if (argc == 2 && !strcmp(argv[1], "consume-json")) return consume_json();
+  fprintf(stderr, "usage: %s produce[-json] ID COUNT [BATCH] | consume[-json] | worker\n", argv[0]);
   return 2;
 }

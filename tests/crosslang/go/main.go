@@ -7,6 +7,10 @@
 //	multiproc-go-peer consume            print every message of "q", one a line, until it is closed
 //	multiproc-go-peer worker             for each message m of "tasks" put "done:"+m on "results",
 //	                                     until "tasks" is closed and drained
+//	multiproc-go-peer produce-json ID COUNT
+//	                                     put jsonMsg{ID, SEQ, jsonText} on "q" (TypedQueue, JSONCodec)
+//	multiproc-go-peer consume-json       print "ID:SEQ" of every jsonMsg of "q"; a text other than
+//	                                     jsonText fails
 //
 // Exit status 0 on success; on any error a message on stderr and status 1.
 package main
@@ -48,6 +52,14 @@ func run(args []string) error {
 		return consume()
 	case len(args) == 1 && args[0] == "worker":
 		return worker()
+	case len(args) == 3 && args[0] == "produce-json":
+		count, err := strconv.Atoi(args[2])
+		if err != nil || count < 0 {
+			return fmt.Errorf("bad COUNT %q", args[2])
+		}
+		return produceJSON(args[1], count)
+	case len(args) == 1 && args[0] == "consume-json":
+		return consumeJSON()
 	}
 	return errors.New("usage: produce ID COUNT [BATCH] | consume | worker")
 }
@@ -93,6 +105,54 @@ func consume() error {
 		}
 		out.Write(m)
 		out.WriteByte('\n')
+	}
+}
+
+// jsonMsg is the message of the JSON mode, as every language writes it.
+type jsonMsg struct {
+	ID   string `json:"id"`
+	Seq  int    `json:"seq"`
+	Text string `json:"text"`
+}
+
+const jsonText = "h\u00e9llo \u2713"
+
+func produceJSON(id string, count int) error {
+	q, err := multiproc.InheritQueue("q")
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	tq := multiproc.TypedQueueOf[jsonMsg](q, nil)
+	for seq := 0; seq < count; seq++ {
+		if err := tq.Put(context.Background(), jsonMsg{id, seq, jsonText}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func consumeJSON() error {
+	q, err := multiproc.InheritQueue("q")
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	tq := multiproc.TypedQueueOf[jsonMsg](q, nil)
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	for {
+		m, err := tq.Get(context.Background())
+		if errors.Is(err, multiproc.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if m.Text != jsonText {
+			return fmt.Errorf("not the JSON message expected: %+v", m)
+		}
+		fmt.Fprintf(out, "%s:%d\n", m.ID, m.Seq)
 	}
 }
 

@@ -9,6 +9,11 @@
 #   peer.rb consume            print every message of "q" until it is closed
 #   peer.rb worker             for each m of "tasks" put "done:" + m on
 #                              "results", until "tasks" is closed and drained
+#   peer.rb produce-json ID COUNT
+#                              put_object {"id", "seq", "text"} on "q" with
+#                              codec: :json
+#   peer.rb consume-json       print "ID:SEQ" of every object of "q" (codec:
+#                              :json); a text other than JSON_TEXT fails
 #
 # Exit 0 on success; any error: a message on stderr and exit 1.
 require "multiproc"
@@ -31,6 +36,23 @@ def consume
   $stdout.flush
 end
 
+JSON_TEXT = "h\u00e9llo \u2713"
+
+def produce_json(id, count)
+  q = Multiproc::Queue.inherit("q", codec: :json)
+  Integer(count).times { |seq| q.put_object({ "id" => id, "seq" => seq, "text" => JSON_TEXT }) }
+end
+
+def consume_json
+  q = Multiproc::Queue.inherit("q", codec: :json)
+  q.each_object do |m|
+    raise ArgumentError, "not the JSON message expected: #{m.inspect}" unless m["text"] == JSON_TEXT
+
+    $stdout.write("#{m.fetch('id')}:#{m.fetch('seq')}\n")
+  end
+  $stdout.flush
+end
+
 def worker
   tasks = Multiproc::Queue.inherit("tasks")
   results = Multiproc::Queue.inherit("results")
@@ -43,6 +65,8 @@ begin
   in ["produce", id, count, batch] then produce(id, count, batch)
   in ["consume"] then consume
   in ["worker"] then worker
+  in ["produce-json", id, count] then produce_json(id, count)
+  in ["consume-json"] then consume_json
   else raise ArgumentError, "usage: peer.rb produce ID COUNT [BATCH] | consume | worker"
   end
 rescue StandardError => e

@@ -6,6 +6,7 @@ module Multiproc
   # The end of the stream (every copy of the peer end closed) is
   # ClosedError on receive and BrokenPipeError on send.
   class Connection < Handle
+    prepend WithCodec
     include Enumerable
 
     c_functions free: :mp_conn_free, fileno: :mp_conn_fileno
@@ -16,10 +17,12 @@ module Multiproc
     # A connected pair [a, b]; with duplex: false, a only receives and b
     # only sends (Python's `r, w = Pipe(False)`). With a block, yields
     # both and closes them afterwards.
-    def self.pipe(duplex: true)
+    # codec: of both ends' send_object/recv_object (see Codecs).
+    def self.pipe(duplex: true, codec: :marshal)
       _rc, a, b = Multiproc.call_out(N.mp_pipe(duplex ? 1 : 0), "pipe")
       ends = [wrap(a, duplex ? READABLE | WRITABLE : READABLE),
               wrap(b, duplex ? READABLE | WRITABLE : WRITABLE)]
+      ends.each { |e| e.codec = codec }
       return ends unless block_given?
 
       begin
@@ -71,13 +74,14 @@ module Multiproc
       message
     end
 
-    # Python's send/recv: any object, through Marshal.
+    # Python's send/recv: any object, through the end's codec (:marshal
+    # unless given; see Codecs).
     def send_object(obj, timeout: nil)
-      send_bytes(Marshal.dump(obj), timeout: timeout)
+      send_bytes(encode(obj, "Connection#send_object"), timeout: timeout)
     end
 
     def recv_object(timeout: nil)
-      Marshal.load(recv_bytes(timeout: timeout)) # rubocop:disable Security/MarshalLoad
+      decode(recv_bytes(timeout: timeout), "Connection#recv_object")
     end
 
     # Whether a message (or the end of the stream) is ready now or within
@@ -135,7 +139,7 @@ module Multiproc
   end
 
   # Python's Pipe(duplex): a connected pair of Connection ends.
-  def self.pipe(duplex: true, &block)
-    Connection.pipe(duplex: duplex, &block)
+  def self.pipe(duplex: true, codec: :marshal, &block)
+    Connection.pipe(duplex: duplex, codec: codec, &block)
   end
 end

@@ -186,8 +186,10 @@ module Multiproc
     end
 
     # The error message of a task that raised (TaskFailedError's text).
+    # The worker's backtrace follows (TaskFailure#worker_backtrace).
     def __task_failure(name, error) # :nodoc:
-      "#{name}: #{error.message} (#{error.class})"
+      lines = (error.backtrace || []).first(50).map { |l| "\n\tfrom #{l}" }
+      "#{name}: #{error.message} (#{error.class})#{lines.join}"
     end
 
     # Run a child's body: 0, exit(n)'s n, or 1 after printing an exception

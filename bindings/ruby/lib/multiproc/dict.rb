@@ -7,13 +7,16 @@ module Multiproc
   # get_object/set_object carry any value through Marshal; #incr is an
   # atomic counter (8-byte little-endian values).
   class Dict < Handle
+    prepend WithCodec
     include Enumerable
 
     c_functions free: :mp_dict_free, fileno: :mp_dict_fileno, from_fd: :mp_dict_from_fd,
                 open: :mp_dict_open
 
-    # Room for max_entries keys and max_bytes of keys and values together.
-    def initialize(max_entries: 1024, max_bytes: 1 << 20)
+    # Room for max_entries keys and max_bytes of keys and values together;
+    # codec: of set_object/get_object (see Codecs).
+    def initialize(max_entries: 1024, max_bytes: 1 << 20, codec: :marshal)
+      self.codec = codec
       max_entries = Multiproc.int_arg(max_entries, "Dict.new: max_entries", 1, SIZE_MAX)
       max_bytes = Multiproc.int_arg(max_bytes, "Dict.new: max_bytes", 1, SIZE_MAX)
       _rc, ptr = Multiproc.call_out(N.mp_dict_new(max_entries, max_bytes), "Dict.new")
@@ -42,13 +45,15 @@ module Multiproc
       Multiproc.check(N.mp_dict_set(ptr, bytes(key), bytes(value)), "Dict#[]=")
     end
 
+    # Store obj under key, encoded by the dict's codec.
     def set_object(key, obj)
-      self[key] = Marshal.dump(obj)
+      self[key] = encode(obj, "Dict#set_object #{key.inspect}")
     end
 
+    # The value of key decoded by the dict's codec, or nil if absent.
     def get_object(key)
       v = self[key]
-      v && Marshal.load(v) # rubocop:disable Security/MarshalLoad
+      v && decode(v, "Dict#get_object #{key.inspect}")
     end
 
     # Remove key; returns its value, or nil if absent.

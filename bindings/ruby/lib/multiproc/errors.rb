@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "timeout"
+
 module Multiproc
   # What every error the library reports has: #code is the negative MP_E*
   # code of the C library, #name its name ("ETIMEDOUT"). A module, so that
@@ -58,12 +60,18 @@ module Multiproc
     "ECONNREFUSED" => :ConnectionRefusedError
   }.freeze
 
+  # Ruby's own classes the errors of some codes also are: an invalid
+  # argument is an ArgumentError; a timeout is a Timeout::Error (as
+  # Net::ReadTimeout is), so `rescue Timeout::Error` written for the
+  # timeout library also catches the library's timeouts.
+  ERROR_SUPERCLASSES = { "EINVAL" => ArgumentError, "ETIMEDOUT" => ::Timeout::Error }.freeze
+
   # One exception class including Error per code of the C library's table (MP_ERRNO_MAP).
   ERRORS_BY_CODE = {}.tap do |by_code|
     code = -1
     while (name = Native.mp_err_name(code)) != "UNKNOWN"
       class_name = ERROR_CLASS_NAMES.fetch(name) { :"#{name[1..].capitalize}Error" }
-      klass = Class.new(name == "EINVAL" ? ArgumentError : StandardError) { include Error }
+      klass = Class.new(ERROR_SUPERCLASSES.fetch(name, StandardError)) { include Error }
       klass.const_set(:CODE, code)
       const_set(class_name, klass)
       by_code[code] = klass
@@ -72,12 +80,13 @@ module Multiproc
   end.freeze
 
   # Every error class matches, in a rescue clause, every Multiproc::Error
-  # of its code: `rescue Multiproc::ClosedError` also catches the
+  # (or re-raised task exception, TaskFailure) of its code: `rescue
+  # Multiproc::ClosedError` also catches the
   # ClosedQueueError of a ThreadQueue, which must be a ::ClosedQueueError
   # (a StopIteration) for Thread::Queue's rescue clauses.
   ERRORS_BY_CODE.each_value do |klass|
     klass.define_singleton_method(:===) do |other|
-      super(other) || (other.is_a?(Error) && other.code == klass::CODE)
+      super(other) || ((other.is_a?(Error) || other.is_a?(TaskFailure)) && other.code == klass::CODE)
     end
   end
 
@@ -101,12 +110,13 @@ module Multiproc
     CODE = FullError::CODE
   end
 
-  # A pool task that raised in its worker. Its message ends with the
-  # worker's report, "<task>: <message> (<exception class>)"; these readers
-  # give its parts (nil when the report has another form, e.g. a task
-  # whose worker could not even format one).
-  class TaskFailedError
-    REPORT = /: ETASKFAILED: (?<task>[^:\n]+): (?<message>.*) \((?<exception>[A-Z][\w:]*)\)\z/m.freeze
+  # What a failed pool task's error tells, from the worker's report
+  # "<task>: <message> (<exception class>)" followed by the worker's
+  # backtrace ("\n\tfrom <line>" each): task_name, task_message,
+  # task_exception, worker_backtrace (nil when the report has another
+  # form, e.g. a task whose worker could not even format one).
+  module TaskFailure
+    REPORT = /: ETASKFAILED: (?<task>[^:\n]+): (?<message>.*) \((?<exception>[A-Z][\w:]*)\)(?<bt>(?-m:\n\tfrom .*)*)\z/m.freeze
     private_constant :REPORT
 
     # The name of the task that failed.
@@ -124,11 +134,60 @@ module Multiproc
       report&.[](:exception)
     end
 
+    # The C code of the failure (ETASKFAILED's).
+    def code
+      @code
+    end
+
+    # The backtrace of the exception in the worker (an Array of lines).
+    def worker_backtrace
+      report && report[:bt].split("\n\tfrom ").drop(1)
+    end
+
     private
 
     def report
-      REPORT.match(message)
+      REPORT.match(@task_report || message)
     end
+  end
+
+  # A pool task that raised in its worker, when the task's own exception
+  # class cannot be raised in the parent (see TaskFailedError.for).
+  class TaskFailedError
+    include TaskFailure
+
+    # The error to raise for a failed task, as the parallel gem does: the
+    # task's own exception class (ArgumentError, a class of the program)
+    # with its message and the worker's backtrace before the parent's,
+    # when that class exists here and takes a message; err otherwise.
+    # Either way it matches `rescue Multiproc::TaskFailedError` and has
+    # TaskFailure's readers.
+    def self.for(err)
+      klass = task_class(err.task_exception)
+      return err unless klass
+
+      ex = klass.new(err.task_message)
+      # Multiproc::Error too (`rescue Multiproc::Error`), unless that would
+      # hide the class's own #name (NameError, NoMethodError) or #code.
+      ex.extend(Error) if (klass.instance_methods & Error.instance_methods).empty?
+      ex.extend(TaskFailure)
+      ex.instance_variable_set(:@code, err.code)
+      ex.instance_variable_set(:@task_report, err.message)
+      ex.set_backtrace(err.worker_backtrace + caller(2))
+      ex
+    rescue StandardError # the class wants other arguments: keep err
+      err
+    end
+
+    def self.task_class(name)
+      return nil unless name
+
+      klass = Object.const_get(name)
+      klass if klass.is_a?(Class) && klass <= StandardError && !(klass <= Error)
+    rescue NameError
+      nil
+    end
+    private_class_method :task_class
   end
 
   class NoSpaceError

@@ -308,13 +308,14 @@ module Multiproc
       end
     end
 
-    # The exception for a failed task: TaskFailedError carries the task's
-    # message (the exception raised in the worker).
+    # The exception for a failed task: the task's own exception class when
+    # it can be raised here, else TaskFailedError (TaskFailedError.for).
     def self.failure(rc, data, op)
       return Multiproc.error_for(rc, op) unless data && !data.empty?
 
       klass = ERRORS_BY_CODE.fetch(rc) { Error }
-      klass.new("#{op}: #{Native.mp_err_name(rc)}: #{data.dup.force_encoding(Encoding::UTF_8)}", code: rc)
+      err = klass.new("#{op}: #{Native.mp_err_name(rc)}: #{data.dup.force_encoding(Encoding::UTF_8)}", code: rc)
+      err.is_a?(TaskFailedError) ? TaskFailedError.for(err) : err
     end
 
     # map's chunksize: nil (automatic, 0 for the library) or >= 1.

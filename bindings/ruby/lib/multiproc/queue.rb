@@ -16,6 +16,7 @@ module Multiproc
   # Enumerable is wanted) and #drain (what is queued now). See ThreadQueue
   # for Thread::Queue's semantics.
   class Queue < Handle
+    prepend WithCodec
     # The largest message #put first tries without waiting (below the
     # smallest ring's streaming size).
     TRY_MAX = 512
@@ -24,8 +25,11 @@ module Multiproc
                 open: :mp_queue_open
 
     # maxsize: the most messages queued at once (0: no limit); max_bytes:
-    # the shared ring's size (0: 1 MiB); joinable: count task_done (join).
-    def initialize(maxsize: 0, max_bytes: 0, joinable: false)
+    # the shared ring's size (0: 1 MiB); joinable: count task_done (join);
+    # codec: of the object methods (put_object, get_object, each_object):
+    # :marshal, :json or :raw (see Codecs).
+    def initialize(maxsize: 0, max_bytes: 0, joinable: false, codec: :marshal)
+      self.codec = codec
       maxsize = Multiproc.int_arg(maxsize, "Queue.new: maxsize", 0, SIZE_MAX,
                                   "an Integer >= 0 (0: no limit)")
       max_bytes = Multiproc.int_arg(max_bytes, "Queue.new: max_bytes", 0, SIZE_MAX,
@@ -155,12 +159,15 @@ module Multiproc
       raise error
     end
 
+    # Put obj encoded by the queue's codec (EncodeError puts nothing).
     def put_object(obj, timeout: nil)
-      put(Marshal.dump(obj), timeout: timeout)
+      put(encode(obj, "Queue#put_object"), timeout: timeout)
     end
 
+    # Get one message decoded by the queue's codec; a message that does not
+    # decode is taken all the same and raises DecodeError.
     def get_object(timeout: nil)
-      Marshal.load(get(timeout: timeout)) # rubocop:disable Security/MarshalLoad
+      decode(get(timeout: timeout), "Queue#get_object")
     end
 
     # Yield every message until the queue is closed and drained.
@@ -177,7 +184,7 @@ module Multiproc
     def each_object
       return enum_for(:each_object) unless block_given?
 
-      each { |m| yield Marshal.load(m) } # rubocop:disable Security/MarshalLoad
+      each { |m| yield decode(m, "Queue#each_object") }
     end
 
     # The messages queued now, oldest first, taken without waiting (an
