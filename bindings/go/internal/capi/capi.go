@@ -55,406 +55,526 @@ typedef _gostring_ swig_type_22;
 typedef _gostring_ swig_type_23;
 typedef _goslice_ swig_type_24;
 typedef _gostring_ swig_type_25;
-typedef long long swig_type_26;
+typedef _gostring_ swig_type_26;
 typedef _gostring_ swig_type_27;
-typedef long long swig_type_28;
+typedef _gostring_ swig_type_28;
 typedef long long swig_type_29;
-typedef _goslice_ swig_type_30;
+typedef _gostring_ swig_type_30;
 typedef long long swig_type_31;
-typedef _goslice_ swig_type_32;
-typedef long long swig_type_33;
-typedef _goslice_ swig_type_34;
+typedef long long swig_type_32;
+typedef _goslice_ swig_type_33;
+typedef long long swig_type_34;
 typedef _goslice_ swig_type_35;
-typedef _goslice_ swig_type_36;
-typedef long long swig_type_37;
+typedef long long swig_type_36;
+typedef _goslice_ swig_type_37;
 typedef _goslice_ swig_type_38;
 typedef _goslice_ swig_type_39;
-typedef _goslice_ swig_type_40;
-typedef long long swig_type_41;
+typedef long long swig_type_40;
+typedef _goslice_ swig_type_41;
 typedef _goslice_ swig_type_42;
-typedef long long swig_type_43;
-typedef _goslice_ swig_type_44;
-typedef long long swig_type_45;
-typedef _goslice_ swig_type_46;
-typedef long long swig_type_47;
+typedef _goslice_ swig_type_43;
+typedef long long swig_type_44;
+typedef _goslice_ swig_type_45;
+typedef long long swig_type_46;
+typedef _goslice_ swig_type_47;
 typedef long long swig_type_48;
-typedef long long swig_type_49;
+typedef _goslice_ swig_type_49;
 typedef long long swig_type_50;
 typedef long long swig_type_51;
-typedef _goslice_ swig_type_52;
+typedef long long swig_type_52;
 typedef long long swig_type_53;
-typedef _goslice_ swig_type_54;
-typedef long long swig_type_55;
-typedef _goslice_ swig_type_56;
-typedef long long swig_type_57;
+typedef long long swig_type_54;
+typedef _gostring_ swig_type_55;
+typedef long long swig_type_56;
+typedef _goslice_ swig_type_57;
 typedef long long swig_type_58;
-typedef long long swig_type_59;
-typedef _gostring_ swig_type_60;
-typedef _gostring_ swig_type_61;
-typedef _gostring_ swig_type_62;
+typedef _goslice_ swig_type_59;
+typedef long long swig_type_60;
+typedef _goslice_ swig_type_61;
+typedef long long swig_type_62;
 typedef long long swig_type_63;
 typedef long long swig_type_64;
-typedef long long swig_type_65;
-typedef long long swig_type_66;
-typedef long long swig_type_67;
+typedef _gostring_ swig_type_65;
+typedef _gostring_ swig_type_66;
+typedef _gostring_ swig_type_67;
 typedef long long swig_type_68;
 typedef long long swig_type_69;
-typedef long long swig_type_70;
+typedef _gostring_ swig_type_70;
 typedef long long swig_type_71;
 typedef long long swig_type_72;
-typedef long long swig_type_73;
+typedef _gostring_ swig_type_73;
 typedef long long swig_type_74;
 typedef long long swig_type_75;
-typedef long long swig_type_76;
+typedef _gostring_ swig_type_76;
 typedef long long swig_type_77;
 typedef long long swig_type_78;
-typedef long long swig_type_79;
+typedef _gostring_ swig_type_79;
 typedef long long swig_type_80;
 typedef long long swig_type_81;
 typedef long long swig_type_82;
-typedef long long swig_type_83;
+typedef _gostring_ swig_type_83;
 typedef long long swig_type_84;
 typedef long long swig_type_85;
 typedef long long swig_type_86;
-typedef long long swig_type_87;
+typedef _gostring_ swig_type_87;
 typedef long long swig_type_88;
 typedef long long swig_type_89;
 typedef long long swig_type_90;
-typedef _goslice_ swig_type_91;
-typedef _goslice_ swig_type_92;
+typedef _gostring_ swig_type_91;
+typedef long long swig_type_92;
 typedef long long swig_type_93;
-typedef long long swig_type_94;
+typedef _gostring_ swig_type_94;
 typedef long long swig_type_95;
-typedef _goslice_ swig_type_96;
-typedef _goslice_ swig_type_97;
-typedef _goslice_ swig_type_98;
-typedef _goslice_ swig_type_99;
-typedef _goslice_ swig_type_100;
-typedef _goslice_ swig_type_101;
-typedef _goslice_ swig_type_102;
-typedef _goslice_ swig_type_103;
-typedef _goslice_ swig_type_104;
+typedef _gostring_ swig_type_96;
+typedef long long swig_type_97;
+typedef long long swig_type_98;
+typedef long long swig_type_99;
+typedef long long swig_type_100;
+typedef long long swig_type_101;
+typedef long long swig_type_102;
+typedef long long swig_type_103;
+typedef long long swig_type_104;
 typedef long long swig_type_105;
-typedef _goslice_ swig_type_106;
-typedef _goslice_ swig_type_107;
-typedef _goslice_ swig_type_108;
-typedef _goslice_ swig_type_109;
-typedef _goslice_ swig_type_110;
-typedef _goslice_ swig_type_111;
-typedef _goslice_ swig_type_112;
-typedef _gostring_ swig_type_113;
-typedef _goslice_ swig_type_114;
+typedef long long swig_type_106;
+typedef long long swig_type_107;
+typedef long long swig_type_108;
+typedef long long swig_type_109;
+typedef long long swig_type_110;
+typedef long long swig_type_111;
+typedef long long swig_type_112;
+typedef long long swig_type_113;
+typedef long long swig_type_114;
 typedef _goslice_ swig_type_115;
-typedef _gostring_ swig_type_116;
-typedef _goslice_ swig_type_117;
-typedef _gostring_ swig_type_118;
-typedef _goslice_ swig_type_119;
-typedef _gostring_ swig_type_120;
-typedef _goslice_ swig_type_121;
+typedef _goslice_ swig_type_116;
+typedef long long swig_type_117;
+typedef long long swig_type_118;
+typedef long long swig_type_119;
+typedef long long swig_type_120;
+typedef long long swig_type_121;
 typedef long long swig_type_122;
-typedef _gostring_ swig_type_123;
-typedef _goslice_ swig_type_124;
+typedef long long swig_type_123;
+typedef long long swig_type_124;
 typedef long long swig_type_125;
-typedef _gostring_ swig_type_126;
-typedef _goslice_ swig_type_127;
+typedef long long swig_type_126;
+typedef long long swig_type_127;
 typedef long long swig_type_128;
-typedef _goslice_ swig_type_129;
+typedef long long swig_type_129;
 typedef long long swig_type_130;
-typedef _goslice_ swig_type_131;
+typedef long long swig_type_131;
 typedef long long swig_type_132;
-typedef _goslice_ swig_type_133;
+typedef long long swig_type_133;
 typedef long long swig_type_134;
 typedef long long swig_type_135;
-typedef _goslice_ swig_type_136;
+typedef _gostring_ swig_type_136;
 typedef long long swig_type_137;
-typedef long long swig_type_138;
-typedef long long swig_type_139;
-extern void _wrap_Swig_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_71d6cdd031cf5da3(swig_intgo arg1);
-extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_71d6cdd031cf5da3(void);
-extern swig_type_1 _wrap_mp_version_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_version_number_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_OK_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EINVAL_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ENOMEM_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ETIMEDOUT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EEMPTY_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EFULL_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ECLOSED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EPIPE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ENOENT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ESTATE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EOWNERDEAD_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EWORKERDIED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ETASKFAILED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ECANCELED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ENOSPC_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EMSGSIZE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ESYS_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EACCES_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ENOTSUP_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_EEXIST_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ECALLEDPROCESS_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_ECONNREFUSED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP__ERRNO_LAST_capi_71d6cdd031cf5da3(void);
-extern swig_type_2 _wrap_mp_strerror_capi_71d6cdd031cf5da3(swig_intgo arg1);
-extern swig_type_3 _wrap_mp_err_name_capi_71d6cdd031cf5da3(swig_intgo arg1);
-extern swig_type_4 _wrap_mp_last_error_capi_71d6cdd031cf5da3(void);
-extern void _wrap_mp_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_is_child_capi_71d6cdd031cf5da3(void);
-extern swig_type_5 _wrap_mp_current_name_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_parent_pid_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_parent_alive_capi_71d6cdd031cf5da3(void);
-extern swig_type_6 _wrap_mp_parent_name_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_child_fd_capi_71d6cdd031cf5da3(swig_type_7 arg1);
-extern swig_intgo _wrap_mp_cpu_count_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_cancel_new_capi_71d6cdd031cf5da3(swig_voidp arg1);
-extern void _wrap_mp_cancel_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cancel_fire_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cancel_reset_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cancel_fired_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern uintptr_t _wrap_mp_cancel_bind_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_set_exit_join_capi_71d6cdd031cf5da3(swig_intgo arg1);
-extern swig_intgo _wrap_MP_STDIN_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STDOUT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STDERR_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STDIO_INHERIT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STDIO_NULL_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STDIO_PIPE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STDIO_STDOUT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_cmd_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_8 arg2);
-extern void _wrap_mp_cmd_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cmd_add_arg_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_9 arg2);
-extern swig_intgo _wrap_mp_cmd_set_arg0_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_10 arg2);
-extern swig_intgo _wrap_mp_cmd_env_set_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_11 arg2, swig_type_12 arg3);
-extern swig_intgo _wrap_mp_cmd_env_unset_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_13 arg2);
-extern swig_intgo _wrap_mp_cmd_env_clear_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cmd_set_cwd_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_14 arg2);
-extern swig_intgo _wrap_mp_cmd_set_stdio_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_set_stdio_file_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_type_15 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_cmd_set_stdio_fd_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_pass_fd_at_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_pass_queue_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_16 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cmd_pass_conn_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_17 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cmd_pass_fd_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_18 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_set_new_group_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_new_session_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_allow_relative_path_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_check_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_daemon_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_arg_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_19 arg2);
-extern swig_intgo _wrap_mp_cmd_arg0_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_20 arg2);
-extern swig_intgo _wrap_mp_cmd_cwd_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_21 arg2);
-extern swig_intgo _wrap_mp_cmd_stdio_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_stdio_file_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_type_22 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_cmd_stdio_fd_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_new_group_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_new_session_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_allow_relative_path_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_check_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_daemon_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_MP_START_FORK_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_START_SPAWN_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_process_spawn_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_process_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_23 arg2, swig_type_24 arg3);
-extern swig_intgo _wrap_mp_process_set_name_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_25 arg2);
-extern swig_intgo _wrap_mp_process_set_daemon_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_set_start_method_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_pass_fd_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_start_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_join_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_26 arg2);
-extern swig_intgo _wrap_mp_process_is_alive_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_exitcode_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_process_pid_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_type_27 _wrap_mp_process_name_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_daemon_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_sentinel_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_active_children_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_28 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_mp_process_signal_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_process_terminate_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_kill_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_MP_STOP_WAIT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STOP_TERMINATE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STOP_KILL_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_STOP_INTERRUPT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_stop_new_capi_71d6cdd031cf5da3(swig_voidp arg1);
-extern swig_intgo _wrap_mp_stop_add_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2, swig_type_29 arg3);
-extern void _wrap_mp_stop_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_stop_capi_71d6cdd031cf5da3(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_process_write_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
-extern swig_intgo _wrap_mp_process_close_stdin_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_close_stream_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_read_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_type_32 arg4, swig_type_33 arg5);
-extern swig_intgo _wrap_mp_process_communicate_capi_71d6cdd031cf5da3(swig_type_34 arg1, swig_type_35 arg2, uintptr_t arg3, swig_type_36 arg4, swig_type_37 arg5);
-extern void _wrap_mp_process_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_run_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_38 arg2, swig_type_39 arg3, uintptr_t arg4, swig_type_40 arg5, swig_type_41 arg6);
-extern swig_intgo _wrap_mp_pipe_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_voidp arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_conn_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_conn_send_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_42 arg2, swig_type_43 arg3);
-extern swig_intgo _wrap_mp_conn_recv_capi_71d6cdd031cf5da3(swig_type_44 arg1, uintptr_t arg2, swig_type_45 arg3);
-extern swig_intgo _wrap_mp_conn_recv_into_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_46 arg3, swig_type_47 arg4);
-extern swig_intgo _wrap_mp_conn_poll_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_48 arg2);
-extern swig_intgo _wrap_mp_conn_set_max_message_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_49 arg2);
-extern swig_intgo _wrap_mp_conn_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_conn_close_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_conn_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_50 arg2, swig_type_51 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_queue_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_queue_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_put_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_52 arg2, swig_type_53 arg3);
-extern swig_intgo _wrap_mp_queue_get_capi_71d6cdd031cf5da3(swig_type_54 arg1, uintptr_t arg2, swig_type_55 arg3);
-extern swig_intgo _wrap_mp_queue_get_into_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_56 arg3, swig_type_57 arg4);
-extern swig_intgo _wrap_mp_queue_qsize_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_empty_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_full_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_close_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_closed_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_type_58 _wrap_mp_queue_maxsize_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_task_done_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_join_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_59 arg2);
-extern void _wrap_mp_queue_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_inherit_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_60 arg2);
-extern swig_intgo _wrap_mp_queue_inherit_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_61 arg2);
-extern swig_intgo _wrap_mp_conn_inherit_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_62 arg2, swig_intgo arg3);
-extern void _wrap_mp_waitable_t_kind_set_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_waitable_t_kind_get_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_waitable_t_handle_set_capi_71d6cdd031cf5da3(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_waitable_t_handle_get_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_waitable_t_ready_set_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_waitable_t_ready_get_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_waitable_t_capi_71d6cdd031cf5da3(void);
-extern void _wrap_delete_mp_waitable_t_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_wait_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3);
-extern swig_intgo _wrap_mp_lock_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_lock_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_lock_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_lock_acquire_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_65 arg2);
-extern swig_intgo _wrap_mp_lock_release_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_lock_locked_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_lock_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_sem_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_sem_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_acquire_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_66 arg2);
-extern swig_intgo _wrap_mp_sem_release_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_value_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_sem_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_new_capi_71d6cdd031cf5da3(swig_voidp arg1);
-extern swig_intgo _wrap_mp_event_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_event_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_set_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_clear_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_is_set_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_wait_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_67 arg2);
-extern void _wrap_mp_event_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cond_new_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_cond_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cond_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cond_wait_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_68 arg2);
-extern swig_intgo _wrap_mp_cond_notify_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cond_notify_all_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_cond_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_new2_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2, swig_type_69 arg3);
-extern swig_intgo _wrap_mp_barrier_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_wait_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_70 arg2);
-extern swig_intgo _wrap_mp_barrier_abort_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_reset_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_parties_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_n_waiting_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_broken_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_barrier_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_shm_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_71 arg2);
-extern swig_intgo _wrap_mp_shm_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_shm_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern uintptr_t _wrap_mp_shm_data_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_shm_size2_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_72 _wrap_mp_shm_size_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_shm_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_MP_TYPE_INT32_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_INT64_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_UINT64_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_DOUBLE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_BYTES_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_INT16_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_UINT16_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_INT8_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_UINT8_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_CHAR_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_TYPE_FLOAT_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_mp_value_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2, swig_type_73 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_value_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_type_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_count2_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_74 _wrap_mp_value_count_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_get_i64_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_75 arg3);
-extern swig_intgo _wrap_mp_value_set_i64_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3);
-extern swig_intgo _wrap_mp_value_get_u64_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_78 arg3);
-extern swig_intgo _wrap_mp_value_set_u64_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_79 arg2, swig_type_80 arg3);
-extern swig_intgo _wrap_mp_value_get_f64_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_81 arg3);
-extern swig_intgo _wrap_mp_value_set_f64_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_82 arg2, double arg3);
-extern swig_intgo _wrap_mp_value_add_i64_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_83 arg3, swig_type_84 arg4);
-extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_85 arg3, swig_type_86 arg4, swig_type_87 arg5);
-extern swig_intgo _wrap_mp_value_cas_i64_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3, swig_type_90 arg4, swig_voidp arg5);
-extern swig_intgo _wrap_mp_value_get_bytes_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_91 arg3);
-extern swig_intgo _wrap_mp_value_set_bytes_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_92 arg2);
-extern swig_intgo _wrap_mp_value_acquire_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_93 arg2);
-extern swig_intgo _wrap_mp_value_release_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_value_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_new_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_94 arg2, swig_type_95 arg3);
-extern swig_intgo _wrap_mp_dict_from_fd_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_dict_fileno_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_set_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_96 arg2, swig_type_97 arg3);
-extern swig_intgo _wrap_mp_dict_get_capi_71d6cdd031cf5da3(swig_type_98 arg1, uintptr_t arg2, swig_type_99 arg3);
-extern swig_intgo _wrap_mp_dict_get_into_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_100 arg3, swig_type_101 arg4);
-extern swig_intgo _wrap_mp_dict_delete_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_102 arg2);
-extern swig_intgo _wrap_mp_dict_contains_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_103 arg2);
-extern swig_intgo _wrap_mp_dict_len_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_clear_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_incr_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_104 arg3, swig_type_105 arg4);
-extern swig_intgo _wrap_mp_dict_cas_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, swig_type_108 arg4);
-extern swig_intgo _wrap_mp_dict_iter_new_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_dict_iter_next2_capi_71d6cdd031cf5da3(swig_type_109 arg1, swig_type_110 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_dict_iter_next_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_111 arg2, swig_type_112 arg3);
-extern void _wrap_mp_dict_iter_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern void _wrap_mp_dict_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_opts_new_capi_71d6cdd031cf5da3(swig_voidp arg1);
-extern void _wrap_mp_pool_opts_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_opts_set_workers_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_start_method_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_113 arg2, swig_type_114 arg3);
-extern swig_intgo _wrap_mp_pool_opts_set_threads_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_new_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_pool_apply_capi_71d6cdd031cf5da3(swig_type_115 arg1, uintptr_t arg2, swig_type_116 arg3, swig_type_117 arg4);
-extern swig_intgo _wrap_mp_pool_apply_async_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_118 arg3, swig_type_119 arg4);
-extern swig_intgo _wrap_mp_pool_map_async_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3, swig_type_121 arg4, swig_type_122 arg5);
-extern swig_intgo _wrap_mp_pool_map_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_123 arg3, swig_type_124 arg4, swig_type_125 arg5);
-extern swig_intgo _wrap_mp_pool_imap_capi_71d6cdd031cf5da3(swig_voidp arg1, uintptr_t arg2, swig_type_126 arg3, swig_type_127 arg4, swig_type_128 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_mp_pool_iter_next_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_129 arg2, uintptr_t arg3, swig_type_130 arg4);
-extern void _wrap_mp_pool_iter_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_iter_next_capi_71d6cdd031cf5da3(swig_voidp arg1, swig_type_131 arg2, uintptr_t arg3, swig_type_132 arg4);
-extern void _wrap_mp_iter_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_get_capi_71d6cdd031cf5da3(swig_type_133 arg1, uintptr_t arg2, swig_type_134 arg3);
-extern swig_intgo _wrap_mp_result_wait_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_135 arg2);
-extern swig_intgo _wrap_mp_result_ready_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_successful_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_count_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_item_capi_71d6cdd031cf5da3(swig_type_136 arg1, uintptr_t arg2, swig_type_137 arg3);
-extern void _wrap_mp_result_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_close_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_join_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_type_138 arg2);
-extern swig_intgo _wrap_mp_pool_terminate_capi_71d6cdd031cf5da3(uintptr_t arg1);
-extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_POOL_RUNNING_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_POOL_DONE_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_POOL_FAILED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_71d6cdd031cf5da3(void);
-extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_71d6cdd031cf5da3(void);
-extern swig_type_139 _wrap_mp_pool_stat_capi_71d6cdd031cf5da3(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_mp_pool_free_capi_71d6cdd031cf5da3(uintptr_t arg1);
+typedef _goslice_ swig_type_138;
+typedef _goslice_ swig_type_139;
+typedef _goslice_ swig_type_140;
+typedef _goslice_ swig_type_141;
+typedef _goslice_ swig_type_142;
+typedef _goslice_ swig_type_143;
+typedef _goslice_ swig_type_144;
+typedef _goslice_ swig_type_145;
+typedef _goslice_ swig_type_146;
+typedef long long swig_type_147;
+typedef _goslice_ swig_type_148;
+typedef _goslice_ swig_type_149;
+typedef _goslice_ swig_type_150;
+typedef _goslice_ swig_type_151;
+typedef _goslice_ swig_type_152;
+typedef _goslice_ swig_type_153;
+typedef _goslice_ swig_type_154;
+typedef _gostring_ swig_type_155;
+typedef _goslice_ swig_type_156;
+typedef _gostring_ swig_type_157;
+typedef _gostring_ swig_type_158;
+typedef _gostring_ swig_type_159;
+typedef _gostring_ swig_type_160;
+typedef long long swig_type_161;
+typedef _goslice_ swig_type_162;
+typedef _gostring_ swig_type_163;
+typedef _goslice_ swig_type_164;
+typedef _gostring_ swig_type_165;
+typedef _goslice_ swig_type_166;
+typedef _gostring_ swig_type_167;
+typedef _goslice_ swig_type_168;
+typedef long long swig_type_169;
+typedef _gostring_ swig_type_170;
+typedef _goslice_ swig_type_171;
+typedef long long swig_type_172;
+typedef _gostring_ swig_type_173;
+typedef _goslice_ swig_type_174;
+typedef long long swig_type_175;
+typedef _goslice_ swig_type_176;
+typedef long long swig_type_177;
+typedef _goslice_ swig_type_178;
+typedef long long swig_type_179;
+typedef _goslice_ swig_type_180;
+typedef long long swig_type_181;
+typedef long long swig_type_182;
+typedef _goslice_ swig_type_183;
+typedef long long swig_type_184;
+typedef long long swig_type_185;
+typedef long long swig_type_186;
+typedef long long swig_type_187;
+typedef _gostring_ swig_type_188;
+typedef _gostring_ swig_type_189;
+typedef _gostring_ swig_type_190;
+typedef _gostring_ swig_type_191;
+typedef _gostring_ swig_type_192;
+typedef long long swig_type_193;
+typedef _goslice_ swig_type_194;
+typedef long long swig_type_195;
+typedef _gostring_ swig_type_196;
+typedef _gostring_ swig_type_197;
+typedef long long swig_type_198;
+typedef _gostring_ swig_type_199;
+typedef _goslice_ swig_type_200;
+typedef long long swig_type_201;
+extern void _wrap_Swig_free_capi_3027403472100bfe(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_3027403472100bfe(swig_intgo arg1);
+extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_3027403472100bfe(void);
+extern swig_type_1 _wrap_mp_version_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_version_number_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_OK_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EINVAL_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ENOMEM_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ETIMEDOUT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EEMPTY_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EFULL_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ECLOSED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EPIPE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ENOENT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ESTATE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EOWNERDEAD_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EWORKERDIED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ETASKFAILED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ECANCELED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ENOSPC_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EMSGSIZE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ESYS_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EACCES_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ENOTSUP_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_EEXIST_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_ECONNREFUSED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP__ERRNO_LAST_capi_3027403472100bfe(void);
+extern swig_type_2 _wrap_mp_strerror_capi_3027403472100bfe(swig_intgo arg1);
+extern swig_type_3 _wrap_mp_err_name_capi_3027403472100bfe(swig_intgo arg1);
+extern swig_type_4 _wrap_mp_last_error_capi_3027403472100bfe(void);
+extern void _wrap_mp_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_is_child_capi_3027403472100bfe(void);
+extern swig_type_5 _wrap_mp_current_name_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_parent_pid_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_parent_alive_capi_3027403472100bfe(void);
+extern swig_type_6 _wrap_mp_parent_name_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_child_fd_capi_3027403472100bfe(swig_type_7 arg1);
+extern swig_intgo _wrap_mp_cpu_count_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_cancel_new_capi_3027403472100bfe(swig_voidp arg1);
+extern void _wrap_mp_cancel_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cancel_fire_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cancel_reset_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cancel_fired_capi_3027403472100bfe(uintptr_t arg1);
+extern uintptr_t _wrap_mp_cancel_bind_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_set_exit_join_capi_3027403472100bfe(swig_intgo arg1);
+extern swig_intgo _wrap_MP_STDIN_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STDOUT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STDERR_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STDIO_INHERIT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STDIO_NULL_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STDIO_PIPE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STDIO_STDOUT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_cmd_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_8 arg2);
+extern void _wrap_mp_cmd_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cmd_add_arg_capi_3027403472100bfe(uintptr_t arg1, swig_type_9 arg2);
+extern swig_intgo _wrap_mp_cmd_set_arg0_capi_3027403472100bfe(uintptr_t arg1, swig_type_10 arg2);
+extern swig_intgo _wrap_mp_cmd_env_set_capi_3027403472100bfe(uintptr_t arg1, swig_type_11 arg2, swig_type_12 arg3);
+extern swig_intgo _wrap_mp_cmd_env_unset_capi_3027403472100bfe(uintptr_t arg1, swig_type_13 arg2);
+extern swig_intgo _wrap_mp_cmd_env_clear_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cmd_set_cwd_capi_3027403472100bfe(uintptr_t arg1, swig_type_14 arg2);
+extern swig_intgo _wrap_mp_cmd_set_stdio_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_type_15 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_16 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_cmd_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_17 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_cmd_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_type_18 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_set_new_group_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_new_session_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_check_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_arg_capi_3027403472100bfe(uintptr_t arg1, swig_type_19 arg2);
+extern swig_intgo _wrap_mp_cmd_arg0_capi_3027403472100bfe(uintptr_t arg1, swig_type_20 arg2);
+extern swig_intgo _wrap_mp_cmd_cwd_capi_3027403472100bfe(uintptr_t arg1, swig_type_21 arg2);
+extern swig_intgo _wrap_mp_cmd_stdio_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_stdio_file_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_type_22 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_new_group_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_new_session_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_check_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_MP_START_FORK_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_process_spawn_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_process_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_23 arg2, swig_type_24 arg3);
+extern swig_intgo _wrap_mp_process_set_name_capi_3027403472100bfe(uintptr_t arg1, swig_type_25 arg2);
+extern swig_intgo _wrap_mp_process_set_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_set_start_method_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_26 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_process_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_27 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_process_pass_fd2_capi_3027403472100bfe(uintptr_t arg1, swig_type_28 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_set_start_method_capi_3027403472100bfe(swig_intgo arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_get_start_method_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_process_start_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_29 arg2);
+extern swig_intgo _wrap_mp_process_is_alive_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_exitcode_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_process_pid_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_type_30 _wrap_mp_process_name_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_daemon_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_sentinel_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_active_children_capi_3027403472100bfe(swig_voidp arg1, swig_type_31 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_mp_process_signal_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_process_terminate_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_kill_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_MP_STOP_WAIT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STOP_TERMINATE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STOP_KILL_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_stop_new_capi_3027403472100bfe(swig_voidp arg1);
+extern swig_intgo _wrap_mp_stop_add_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_type_32 arg3);
+extern void _wrap_mp_stop_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_stop_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_process_write_capi_3027403472100bfe(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_intgo _wrap_mp_process_close_stdin_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_close_stream_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_read_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_type_35 arg4, swig_type_36 arg5);
+extern swig_intgo _wrap_mp_process_communicate_capi_3027403472100bfe(swig_type_37 arg1, swig_type_38 arg2, uintptr_t arg3, swig_type_39 arg4, swig_type_40 arg5);
+extern void _wrap_mp_process_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_run_capi_3027403472100bfe(swig_voidp arg1, swig_type_41 arg2, swig_type_42 arg3, uintptr_t arg4, swig_type_43 arg5, swig_type_44 arg6);
+extern swig_intgo _wrap_mp_pipe_capi_3027403472100bfe(swig_voidp arg1, swig_voidp arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_conn_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_conn_send_capi_3027403472100bfe(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3);
+extern swig_intgo _wrap_mp_conn_recv_capi_3027403472100bfe(swig_type_47 arg1, uintptr_t arg2, swig_type_48 arg3);
+extern swig_intgo _wrap_mp_conn_recv_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_49 arg3, swig_type_50 arg4);
+extern swig_intgo _wrap_mp_conn_poll_capi_3027403472100bfe(uintptr_t arg1, swig_type_51 arg2);
+extern swig_intgo _wrap_mp_conn_set_max_message_capi_3027403472100bfe(uintptr_t arg1, swig_type_52 arg2);
+extern swig_intgo _wrap_mp_conn_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_conn_close_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_conn_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_53 arg2, swig_type_54 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_queue_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_queue_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_55 arg2, swig_type_56 arg3);
+extern swig_intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_put_capi_3027403472100bfe(uintptr_t arg1, swig_type_57 arg2, swig_type_58 arg3);
+extern swig_intgo _wrap_mp_queue_get_capi_3027403472100bfe(swig_type_59 arg1, uintptr_t arg2, swig_type_60 arg3);
+extern swig_intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_61 arg3, swig_type_62 arg4);
+extern swig_intgo _wrap_mp_queue_qsize_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_empty_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_full_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_close_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_closed_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_type_63 _wrap_mp_queue_maxsize_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_task_done_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_64 arg2);
+extern void _wrap_mp_queue_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_65 arg2);
+extern swig_intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_66 arg2);
+extern swig_intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_67 arg2, swig_intgo arg3);
+extern void _wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_waitable_t_capi_3027403472100bfe(void);
+extern void _wrap_delete_mp_waitable_t_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_68 arg2, swig_type_69 arg3);
+extern swig_intgo _wrap_mp_lock_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_lock_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_lock_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_70 arg2, swig_type_71 arg3);
+extern swig_intgo _wrap_mp_lock_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_72 arg2);
+extern swig_intgo _wrap_mp_lock_release_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_lock_locked_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_lock_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_sem_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_sem_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_sem_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_73 arg2, swig_type_74 arg3);
+extern swig_intgo _wrap_mp_sem_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_75 arg2);
+extern swig_intgo _wrap_mp_sem_release_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_sem_value_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_sem_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_new_capi_3027403472100bfe(swig_voidp arg1);
+extern swig_intgo _wrap_mp_event_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_event_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_76 arg2, swig_type_77 arg3);
+extern swig_intgo _wrap_mp_event_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_set_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_clear_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_is_set_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_78 arg2);
+extern void _wrap_mp_event_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cond_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_cond_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_cond_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_79 arg2, uintptr_t arg3, swig_type_80 arg4);
+extern swig_intgo _wrap_mp_cond_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cond_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_81 arg2);
+extern swig_intgo _wrap_mp_cond_notify_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cond_notify_all_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_cond_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_82 arg3);
+extern swig_intgo _wrap_mp_barrier_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_barrier_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_83 arg2, swig_type_84 arg3);
+extern swig_intgo _wrap_mp_barrier_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_85 arg2);
+extern swig_intgo _wrap_mp_barrier_abort_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_reset_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_parties_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_n_waiting_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_broken_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_barrier_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_shm_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_mp_shm_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_shm_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_87 arg2, swig_type_88 arg3);
+extern swig_intgo _wrap_mp_shm_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern uintptr_t _wrap_mp_shm_data_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_shm_size2_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_89 _wrap_mp_shm_size_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_shm_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_MP_TYPE_INT32_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_INT64_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_UINT64_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_BYTES_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_INT16_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_UINT16_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_INT8_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_UINT8_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_CHAR_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_FLOAT_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_BOOL_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_TYPE_RECORD_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_mp_value_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_90 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_record_capi_3027403472100bfe(swig_voidp arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_93 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_type_94 arg2, swig_type_95 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_bind_lock_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_value_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_value_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_96 arg2, swig_type_97 arg3);
+extern swig_intgo _wrap_mp_value_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_type_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_count2_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_98 _wrap_mp_value_count_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_99 arg3);
+extern swig_intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_100 arg2, swig_type_101 arg3);
+extern swig_intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_102 arg3);
+extern swig_intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3);
+extern swig_intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_105 arg3);
+extern swig_intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_106 arg2, double arg3);
+extern swig_intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_107 arg3, swig_type_108 arg4);
+extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_109 arg3, swig_type_110 arg4, swig_type_111 arg5);
+extern swig_intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3, swig_type_114 arg4, swig_voidp arg5);
+extern swig_intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_115 arg3);
+extern swig_intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(uintptr_t arg1, swig_type_116 arg2);
+extern swig_intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_117 arg3);
+extern swig_intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(uintptr_t arg1, swig_type_118 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_value_field_count_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_field_type_capi_3027403472100bfe(uintptr_t arg1, swig_type_119 arg2);
+extern swig_intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3, swig_type_121 arg4);
+extern swig_intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_122 arg2, swig_type_123 arg3, swig_type_124 arg4);
+extern swig_intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4);
+extern swig_intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, double arg4);
+extern swig_intgo _wrap_mp_value_get_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_129 arg2, uintptr_t arg3, swig_type_130 arg4);
+extern swig_intgo _wrap_mp_value_set_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_131 arg2, uintptr_t arg3, swig_type_132 arg4);
+extern swig_intgo _wrap_mp_value_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_133 arg2);
+extern swig_intgo _wrap_mp_value_release_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_value_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_134 arg2, swig_type_135 arg3);
+extern swig_intgo _wrap_mp_dict_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_dict_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_136 arg2, swig_type_137 arg3);
+extern swig_intgo _wrap_mp_dict_fileno_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_set_capi_3027403472100bfe(uintptr_t arg1, swig_type_138 arg2, swig_type_139 arg3);
+extern swig_intgo _wrap_mp_dict_get_capi_3027403472100bfe(swig_type_140 arg1, uintptr_t arg2, swig_type_141 arg3);
+extern swig_intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_142 arg3, swig_type_143 arg4);
+extern swig_intgo _wrap_mp_dict_delete_capi_3027403472100bfe(uintptr_t arg1, swig_type_144 arg2);
+extern swig_intgo _wrap_mp_dict_contains_capi_3027403472100bfe(uintptr_t arg1, swig_type_145 arg2);
+extern swig_intgo _wrap_mp_dict_len_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_clear_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_incr_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_146 arg3, swig_type_147 arg4);
+extern swig_intgo _wrap_mp_dict_cas_capi_3027403472100bfe(uintptr_t arg1, swig_type_148 arg2, swig_type_149 arg3, swig_type_150 arg4);
+extern swig_intgo _wrap_mp_dict_iter_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(swig_type_151 arg1, swig_type_152 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3);
+extern void _wrap_mp_dict_iter_free_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_dict_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_opts_new_capi_3027403472100bfe(swig_voidp arg1);
+extern void _wrap_mp_pool_opts_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(uintptr_t arg1, swig_type_155 arg2, swig_type_156 arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_157 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_158 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_type_159 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_pool_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_160 arg2, swig_type_161 arg3);
+extern swig_intgo _wrap_mp_pool_apply_capi_3027403472100bfe(swig_type_162 arg1, uintptr_t arg2, swig_type_163 arg3, swig_type_164 arg4);
+extern swig_intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_165 arg3, swig_type_166 arg4);
+extern swig_intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_167 arg3, swig_type_168 arg4, swig_type_169 arg5);
+extern swig_intgo _wrap_mp_pool_map_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_type_171 arg4, swig_type_172 arg5);
+extern swig_intgo _wrap_mp_pool_imap_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_173 arg3, swig_type_174 arg4, swig_type_175 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_176 arg2, uintptr_t arg3, swig_type_177 arg4);
+extern void _wrap_mp_pool_iter_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_178 arg2, uintptr_t arg3, swig_type_179 arg4);
+extern void _wrap_mp_iter_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_get_capi_3027403472100bfe(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3);
+extern swig_intgo _wrap_mp_result_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_182 arg2);
+extern swig_intgo _wrap_mp_result_ready_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_successful_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_count_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_item_capi_3027403472100bfe(swig_type_183 arg1, uintptr_t arg2, swig_type_184 arg3);
+extern void _wrap_mp_result_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_close_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_185 arg2);
+extern swig_intgo _wrap_mp_pool_terminate_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_POOL_RUNNING_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_POOL_DONE_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_POOL_FAILED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe(void);
+extern swig_type_186 _wrap_mp_pool_stat_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_mp_pool_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_broker_opts_new_capi_3027403472100bfe(swig_voidp arg1);
+extern void _wrap_mp_broker_opts_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_187 arg2);
+extern swig_intgo _wrap_mp_broker_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_188 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_publish_capi_3027403472100bfe(uintptr_t arg1, swig_type_189 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(uintptr_t arg1, swig_type_190 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(uintptr_t arg1, swig_type_191 arg2);
+extern void _wrap_mp_broker_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_fd_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_192 arg2, swig_type_193 arg3);
+extern swig_intgo _wrap_mp_listener_opts_new_capi_3027403472100bfe(swig_voidp arg1);
+extern void _wrap_mp_listener_opts_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(uintptr_t arg1, swig_type_194 arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_195 arg2);
+extern swig_intgo _wrap_mp_listener_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_196 arg2, uintptr_t arg3);
+extern swig_type_197 _wrap_mp_listener_address_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_accept_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_198 arg3);
+extern swig_intgo _wrap_mp_listener_close_capi_3027403472100bfe(uintptr_t arg1);
+extern void _wrap_mp_listener_free_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_conn_connect_capi_3027403472100bfe(swig_voidp arg1, swig_type_199 arg2, swig_type_200 arg3, swig_type_201 arg4);
 #undef intgo
 */
 import "C"
@@ -563,6 +683,22 @@ type Result uintptr
 type Iter uintptr
 
 
+// Broker is a mp_broker_t pointer owned by the caller of the capi package.
+type Broker uintptr
+
+
+// BrokerOpts is a mp_broker_opts_t pointer owned by the caller of the capi package.
+type BrokerOpts uintptr
+
+
+// Listener is a mp_listener_t pointer owned by the caller of the capi package.
+type Listener uintptr
+
+
+// ListenerOpts is a mp_listener_opts_t pointer owned by the caller of the capi package.
+type ListenerOpts uintptr
+
+
 // swigCopyOut copies n bytes of C memory at p into a new Go slice.
 func swigCopyOut(p uintptr, n uintptr) []byte {
 	if p == 0 {
@@ -604,13 +740,13 @@ func swigCopyString(s string) string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_71d6cdd031cf5da3(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_3027403472100bfe(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -619,14 +755,14 @@ const MP_VERSION_MINOR int = 4
 const MP_VERSION_PATCH int = 0
 func _swig_getMP_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_MP_VERSION_NUMBER_capi_71d6cdd031cf5da3())
+	swig_r = (int)(C._wrap_MP_VERSION_NUMBER_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_VERSION_NUMBER int = _swig_getMP_VERSION_NUMBER()
 func Mp_version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_version_capi_71d6cdd031cf5da3()
+	swig_r_p := C._wrap_mp_version_capi_3027403472100bfe()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -635,168 +771,168 @@ func Mp_version() (_swig_ret string) {
 
 func Mp_version_number() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_version_number_capi_71d6cdd031cf5da3())
+	swig_r = (int)(C._wrap_mp_version_number_capi_3027403472100bfe())
 	return swig_r
 }
 
 type Enum_SS_mp_errno int
 func _swig_getMP_OK() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_OK_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_OK_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_OK Enum_SS_mp_errno = _swig_getMP_OK()
 func _swig_getMP_EINVAL() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EINVAL_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EINVAL_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EINVAL Enum_SS_mp_errno = _swig_getMP_EINVAL()
 func _swig_getMP_ENOMEM() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOMEM_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOMEM_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ENOMEM Enum_SS_mp_errno = _swig_getMP_ENOMEM()
 func _swig_getMP_ETIMEDOUT() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETIMEDOUT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETIMEDOUT_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ETIMEDOUT Enum_SS_mp_errno = _swig_getMP_ETIMEDOUT()
 func _swig_getMP_EEMPTY() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEMPTY_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEMPTY_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EEMPTY Enum_SS_mp_errno = _swig_getMP_EEMPTY()
 func _swig_getMP_EFULL() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EFULL_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EFULL_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EFULL Enum_SS_mp_errno = _swig_getMP_EFULL()
 func _swig_getMP_ECLOSED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECLOSED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECLOSED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ECLOSED Enum_SS_mp_errno = _swig_getMP_ECLOSED()
 func _swig_getMP_EPIPE() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EPIPE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EPIPE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EPIPE Enum_SS_mp_errno = _swig_getMP_EPIPE()
 func _swig_getMP_ENOENT() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOENT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOENT_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ENOENT Enum_SS_mp_errno = _swig_getMP_ENOENT()
 func _swig_getMP_ESTATE() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESTATE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESTATE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ESTATE Enum_SS_mp_errno = _swig_getMP_ESTATE()
 func _swig_getMP_EOWNERDEAD() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EOWNERDEAD_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EOWNERDEAD_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EOWNERDEAD Enum_SS_mp_errno = _swig_getMP_EOWNERDEAD()
 func _swig_getMP_EWORKERDIED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EWORKERDIED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EWORKERDIED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EWORKERDIED Enum_SS_mp_errno = _swig_getMP_EWORKERDIED()
 func _swig_getMP_ETASKFAILED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETASKFAILED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETASKFAILED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ETASKFAILED Enum_SS_mp_errno = _swig_getMP_ETASKFAILED()
 func _swig_getMP_ECANCELED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECANCELED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECANCELED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ECANCELED Enum_SS_mp_errno = _swig_getMP_ECANCELED()
 func _swig_getMP_ENOSPC() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOSPC_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOSPC_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ENOSPC Enum_SS_mp_errno = _swig_getMP_ENOSPC()
 func _swig_getMP_EMSGSIZE() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EMSGSIZE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EMSGSIZE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EMSGSIZE Enum_SS_mp_errno = _swig_getMP_EMSGSIZE()
 func _swig_getMP_ESYS() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESYS_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESYS_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ESYS Enum_SS_mp_errno = _swig_getMP_ESYS()
 func _swig_getMP_EACCES() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EACCES_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EACCES_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EACCES Enum_SS_mp_errno = _swig_getMP_EACCES()
 func _swig_getMP_ENOTSUP() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOTSUP_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOTSUP_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ENOTSUP Enum_SS_mp_errno = _swig_getMP_ENOTSUP()
 func _swig_getMP_EEXIST() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEXIST_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEXIST_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_EEXIST Enum_SS_mp_errno = _swig_getMP_EEXIST()
 func _swig_getMP_ECALLEDPROCESS() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECALLEDPROCESS_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ECALLEDPROCESS Enum_SS_mp_errno = _swig_getMP_ECALLEDPROCESS()
 func _swig_getMP_ECONNREFUSED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECONNREFUSED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECONNREFUSED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_ECONNREFUSED Enum_SS_mp_errno = _swig_getMP_ECONNREFUSED()
 func _swig_getMP__ERRNO_LAST() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP__ERRNO_LAST_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP__ERRNO_LAST_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -804,7 +940,7 @@ var MP__ERRNO_LAST Enum_SS_mp_errno = _swig_getMP__ERRNO_LAST()
 func Mp_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_mp_strerror_capi_71d6cdd031cf5da3(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_mp_strerror_capi_3027403472100bfe(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -814,7 +950,7 @@ func Mp_strerror(arg1 int) (_swig_ret string) {
 func Mp_err_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_mp_err_name_capi_71d6cdd031cf5da3(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_mp_err_name_capi_3027403472100bfe(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -823,7 +959,7 @@ func Mp_err_name(arg1 int) (_swig_ret string) {
 
 func Mp_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_last_error_capi_71d6cdd031cf5da3()
+	swig_r_p := C._wrap_mp_last_error_capi_3027403472100bfe()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -832,18 +968,18 @@ func Mp_last_error() (_swig_ret string) {
 
 func Mp_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_mp_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_is_child() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_is_child_capi_71d6cdd031cf5da3())
+	swig_r = (int)(C._wrap_mp_is_child_capi_3027403472100bfe())
 	return swig_r
 }
 
 func Mp_current_name() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_current_name_capi_71d6cdd031cf5da3()
+	swig_r_p := C._wrap_mp_current_name_capi_3027403472100bfe()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -852,19 +988,19 @@ func Mp_current_name() (_swig_ret string) {
 
 func Mp_parent_pid() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_parent_pid_capi_71d6cdd031cf5da3())
+	swig_r = (int)(C._wrap_mp_parent_pid_capi_3027403472100bfe())
 	return swig_r
 }
 
 func Mp_parent_alive() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_parent_alive_capi_71d6cdd031cf5da3())
+	swig_r = (int)(C._wrap_mp_parent_alive_capi_3027403472100bfe())
 	return swig_r
 }
 
 func Mp_parent_name() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_parent_name_capi_71d6cdd031cf5da3()
+	swig_r_p := C._wrap_mp_parent_name_capi_3027403472100bfe()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -874,13 +1010,13 @@ func Mp_parent_name() (_swig_ret string) {
 func Mp_child_fd(arg1 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_child_fd_capi_71d6cdd031cf5da3(C.swig_type_7(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_child_fd_capi_3027403472100bfe(C.swig_type_7(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_cpu_count() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_cpu_count_capi_71d6cdd031cf5da3())
+	swig_r = (int)(C._wrap_mp_cpu_count_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -888,7 +1024,7 @@ func Mp_cancel_new(arg1 *Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_cancel_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -896,14 +1032,14 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_cancel_free(arg1 Cancel) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_cancel_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_cancel_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_cancel_fire(arg1 Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cancel_fire_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_fire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -911,7 +1047,7 @@ func Mp_cancel_reset(arg1 Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cancel_reset_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_reset_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -919,7 +1055,7 @@ func Mp_cancel_fired(arg1 Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cancel_fired_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_fired_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -927,7 +1063,7 @@ func Mp_cancel_bind(arg1 Cancel) (_swig_ret Cancel) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_cancel_bind_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_cancel_bind_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Cancel
 swig_r_1 = Cancel(swig_r)
 	return swig_r_1
@@ -936,28 +1072,28 @@ swig_r_1 = Cancel(swig_r)
 func Mp_set_exit_join(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_set_exit_join_capi_71d6cdd031cf5da3(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_set_exit_join_capi_3027403472100bfe(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 type Enum_SS_mp_stream int
 func _swig_getMP_STDIN() (_swig_ret Enum_SS_mp_stream) {
 	var swig_r Enum_SS_mp_stream
-	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDIN_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDIN_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STDIN Enum_SS_mp_stream = _swig_getMP_STDIN()
 func _swig_getMP_STDOUT() (_swig_ret Enum_SS_mp_stream) {
 	var swig_r Enum_SS_mp_stream
-	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDOUT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDOUT_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STDOUT Enum_SS_mp_stream = _swig_getMP_STDOUT()
 func _swig_getMP_STDERR() (_swig_ret Enum_SS_mp_stream) {
 	var swig_r Enum_SS_mp_stream
-	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDERR_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDERR_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -965,28 +1101,28 @@ var MP_STDERR Enum_SS_mp_stream = _swig_getMP_STDERR()
 type Enum_SS_mp_stdio int
 func _swig_getMP_STDIO_INHERIT() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_INHERIT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_INHERIT_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STDIO_INHERIT Enum_SS_mp_stdio = _swig_getMP_STDIO_INHERIT()
 func _swig_getMP_STDIO_NULL() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_NULL_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_NULL_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STDIO_NULL Enum_SS_mp_stdio = _swig_getMP_STDIO_NULL()
 func _swig_getMP_STDIO_PIPE() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_PIPE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_PIPE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STDIO_PIPE Enum_SS_mp_stdio = _swig_getMP_STDIO_PIPE()
 func _swig_getMP_STDIO_STDOUT() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_STDOUT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_STDOUT_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -998,7 +1134,7 @@ func Mp_cmd_new(arg1 *Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1009,7 +1145,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_cmd_free(arg1 Cmd) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_cmd_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_cmd_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_cmd_add_arg(arg1 Cmd, arg2 string) (_swig_ret int) {
@@ -1017,7 +1153,7 @@ func Mp_cmd_add_arg(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_add_arg_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_add_arg_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1029,7 +1165,7 @@ func Mp_cmd_set_arg0(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_arg0_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_set_arg0_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1042,7 +1178,7 @@ func Mp_cmd_env_set(arg1 Cmd, arg2 string, arg3 string) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_env_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_cmd_env_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1057,7 +1193,7 @@ func Mp_cmd_env_unset(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_env_unset_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_env_unset_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1068,7 +1204,7 @@ func Mp_cmd_env_clear(arg1 Cmd) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cmd_env_clear_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cmd_env_clear_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1077,7 +1213,7 @@ func Mp_cmd_set_cwd(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_cwd_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_set_cwd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1090,7 +1226,7 @@ func Mp_cmd_set_stdio(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 Enum_SS_mp_stdio) (
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_set_stdio_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_set_stdio_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1101,7 +1237,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cmd_set_stdio_file_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1114,7 +1250,7 @@ func Mp_cmd_set_stdio_fd(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 int) (_swig_ret 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_set_stdio_fd_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1126,7 +1262,7 @@ func Mp_cmd_pass_fd_at(arg1 Cmd, arg2 int, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_pass_fd_at_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1137,7 +1273,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_cmd_pass_queue_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1151,7 +1287,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_cmd_pass_conn_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1164,7 +1300,7 @@ func Mp_cmd_pass_fd(arg1 Cmd, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_pass_fd_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1176,7 +1312,7 @@ func Mp_cmd_set_new_group(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_new_group_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_new_group_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1185,7 +1321,7 @@ func Mp_cmd_set_new_session(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_new_session_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_new_session_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1194,7 +1330,7 @@ func Mp_cmd_set_allow_relative_path(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_allow_relative_path_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1203,7 +1339,7 @@ func Mp_cmd_set_check(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_check_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_check_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1212,7 +1348,7 @@ func Mp_cmd_set_daemon(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_daemon_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1221,7 +1357,7 @@ func Mp_cmd_arg(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_arg_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_arg_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1233,7 +1369,7 @@ func Mp_cmd_arg0(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_arg0_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_arg0_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1245,7 +1381,7 @@ func Mp_cmd_cwd(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_cwd_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_cwd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1258,7 +1394,7 @@ func Mp_cmd_stdio(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 Enum_SS_mp_stdio) (_swi
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_stdio_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_stdio_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1269,7 +1405,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cmd_stdio_file_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cmd_stdio_file_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1282,7 +1418,7 @@ func Mp_cmd_stdio_fd(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 int) (_swig_ret int)
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_stdio_fd_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1291,7 +1427,7 @@ func Mp_cmd_new_group(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_new_group_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_new_group_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1300,7 +1436,7 @@ func Mp_cmd_new_session(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_new_session_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_new_session_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1309,7 +1445,7 @@ func Mp_cmd_allow_relative_path(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_allow_relative_path_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1318,7 +1454,7 @@ func Mp_cmd_check(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_check_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_check_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1327,21 +1463,21 @@ func Mp_cmd_daemon(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_daemon_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 type Enum_SS_mp_start_method int
 func _swig_getMP_START_FORK() (_swig_ret Enum_SS_mp_start_method) {
 	var swig_r Enum_SS_mp_start_method
-	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORK_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORK_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_START_FORK Enum_SS_mp_start_method = _swig_getMP_START_FORK()
 func _swig_getMP_START_SPAWN() (_swig_ret Enum_SS_mp_start_method) {
 	var swig_r Enum_SS_mp_start_method
-	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_SPAWN_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_SPAWN_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -1352,7 +1488,7 @@ func Mp_process_spawn(arg1 *Process, arg2 Cmd) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_process_spawn_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_spawn_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1363,7 +1499,7 @@ func Mp_process_new(arg1 *Process, arg2 string, arg3 []byte) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_process_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1379,7 +1515,7 @@ func Mp_process_set_name(arg1 Process, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_set_name_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_process_set_name_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1391,7 +1527,7 @@ func Mp_process_set_daemon(arg1 Process, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_set_daemon_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_set_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1400,7 +1536,7 @@ func Mp_process_set_start_method(arg1 Process, arg2 Enum_SS_mp_start_method) (_s
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_set_start_method_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_set_start_method_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1409,7 +1545,62 @@ func Mp_process_pass_fd(arg1 Process, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_pass_fd_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_process_pass_queue(arg1 Process, arg2 string, arg3 Queue) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_process_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_process_pass_conn(arg1 Process, arg2 string, arg3 Conn) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_process_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_process_pass_fd2(arg1 Process, arg2 string, arg3 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_process_pass_fd2_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_set_start_method(arg1 Enum_SS_mp_start_method, arg2 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_set_start_method_capi_3027403472100bfe(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_get_start_method() (_swig_ret Enum_SS_mp_start_method) {
+	var swig_r Enum_SS_mp_start_method
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_mp_get_start_method_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -1417,7 +1608,7 @@ func Mp_process_start(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_start_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_start_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1426,7 +1617,7 @@ func Mp_process_join(arg1 Process, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_join_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1)))
 	return swig_r
 }
 
@@ -1434,7 +1625,7 @@ func Mp_process_is_alive(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_is_alive_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_is_alive_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1444,7 +1635,7 @@ func Mp_process_exitcode(arg1 *int, arg2 Process) (_swig_ret int) {
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_process_exitcode_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_exitcode_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1453,7 +1644,7 @@ func Mp_process_pid(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_pid_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_pid_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1461,7 +1652,7 @@ func Mp_process_name(arg1 Process) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_mp_process_name_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_mp_process_name_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1472,7 +1663,7 @@ func Mp_process_daemon(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_daemon_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1481,7 +1672,7 @@ func Mp_process_sentinel(arg1 *int, arg2 Process) (_swig_ret int) {
 	_swig_i_0 := arg1
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_process_sentinel_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_sentinel_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -1490,7 +1681,7 @@ func Mp_active_children(arg1 *int, arg2 int64, arg3 *int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_active_children_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_type_28(_swig_i_1), C.swig_voidp(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_active_children_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_voidp(_swig_i_2)))
 	return swig_r
 }
 
@@ -1501,7 +1692,7 @@ func Mp_process_signal(arg1 Process, arg2 int, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_signal_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_signal_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1509,7 +1700,7 @@ func Mp_process_terminate(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_terminate_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_terminate_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1517,35 +1708,35 @@ func Mp_process_kill(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_kill_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_kill_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 type Enum_SS_mp_stop_action int
 func _swig_getMP_STOP_WAIT() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_WAIT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_WAIT_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STOP_WAIT Enum_SS_mp_stop_action = _swig_getMP_STOP_WAIT()
 func _swig_getMP_STOP_TERMINATE() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_TERMINATE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_TERMINATE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STOP_TERMINATE Enum_SS_mp_stop_action = _swig_getMP_STOP_TERMINATE()
 func _swig_getMP_STOP_KILL() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_KILL_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_KILL_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_STOP_KILL Enum_SS_mp_stop_action = _swig_getMP_STOP_KILL()
 func _swig_getMP_STOP_INTERRUPT() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_INTERRUPT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -1554,7 +1745,7 @@ func Mp_stop_new(arg1 *Stop) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_stop_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_stop_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -1565,14 +1756,14 @@ func Mp_stop_add(arg1 Stop, arg2 Enum_SS_mp_stop_action, arg3 int64) (_swig_ret 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_stop_add_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_29(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_stop_add_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_32(_swig_i_2)))
 	return swig_r
 }
 
 func Mp_stop_free(arg1 Stop) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_stop_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_stop_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_process_stop(arg1 Process, arg2 Stop, arg3 int) (_swig_ret int) {
@@ -1582,7 +1773,7 @@ _swig_i_0 = uintptr(arg1)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_stop_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_stop_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1592,7 +1783,7 @@ func Mp_process_write(arg1 Process, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_write_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), C.swig_type_31(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_write_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), C.swig_type_34(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1603,7 +1794,7 @@ func Mp_process_close_stdin(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_close_stdin_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_close_stdin_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1612,7 +1803,7 @@ func Mp_process_close_stream(arg1 Process, arg2 Enum_SS_mp_stream) (_swig_ret in
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_close_stream_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_close_stream_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1624,7 +1815,7 @@ _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_process_read_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_3)), C.swig_type_33(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_process_read_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_3)), C.swig_type_36(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
@@ -1642,7 +1833,7 @@ _swig_i_1 = make([]uintptr, 2)
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_process_communicate_capi_71d6cdd031cf5da3(*(*C.swig_type_34)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_3)), C.swig_type_37(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_process_communicate_capi_3027403472100bfe(*(*C.swig_type_37)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_3)), C.swig_type_40(_swig_i_4)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -1670,7 +1861,7 @@ _swig_i_2 = uintptr(arg3)
 func Mp_process_free(arg1 Process) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_process_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_process_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_run(arg1 *int, arg2 *[]byte, arg3 *[]byte, arg4 Cmd, arg5 []byte, arg6 int64) (_swig_ret int) {
@@ -1685,7 +1876,7 @@ _swig_i_2 = make([]uintptr, 2)
 _swig_i_3 = uintptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_mp_run_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_4)), C.swig_type_41(_swig_i_5)))
+	swig_r = (int)(C._wrap_mp_run_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_4)), C.swig_type_44(_swig_i_5)))
 
 
 	if arg2 != nil {
@@ -1720,7 +1911,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 *uintptr
 _swig_i_1 = (*uintptr)(unsafe.Pointer(arg2))
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pipe_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pipe_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 
 	return swig_r
@@ -1732,7 +1923,7 @@ func Mp_conn_from_fd(arg1 *Conn, arg2 int, arg3 int) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
@@ -1743,7 +1934,7 @@ func Mp_conn_send(arg1 Conn, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_send_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)), C.swig_type_43(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_send_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)), C.swig_type_46(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1757,7 +1948,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_recv_capi_71d6cdd031cf5da3(*(*C.swig_type_44)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_45(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_recv_capi_3027403472100bfe(*(*C.swig_type_47)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_48(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -1777,7 +1968,7 @@ func Mp_conn_recv_into(arg1 *int64, arg2 Conn, arg3 []byte, arg4 int64) (_swig_r
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_recv_into_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_2)), C.swig_type_47(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_conn_recv_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.swig_type_50(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -1790,7 +1981,7 @@ func Mp_conn_poll(arg1 Conn, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_conn_poll_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_48(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_conn_poll_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_51(_swig_i_1)))
 	return swig_r
 }
 
@@ -1799,7 +1990,7 @@ func Mp_conn_set_max_message(arg1 Conn, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_conn_set_max_message_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_49(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_conn_set_max_message_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1)))
 	return swig_r
 }
 
@@ -1807,7 +1998,7 @@ func Mp_conn_fileno(arg1 Conn) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_conn_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_conn_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1815,14 +2006,14 @@ func Mp_conn_close(arg1 Conn) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_conn_close_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_conn_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_conn_free(arg1 Conn) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_conn_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_conn_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 const MP_QUEUE_JOINABLE int = 1
@@ -1833,7 +2024,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_queue_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_type_50(_swig_i_1), C.swig_type_51(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_53(_swig_i_1), C.swig_type_54(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -1843,8 +2034,22 @@ func Mp_queue_from_fd(arg1 *Queue, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_queue_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_queue_open(arg1 *Queue, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_queue_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)), C.swig_type_56(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -1852,7 +2057,7 @@ func Mp_queue_fileno(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1862,7 +2067,7 @@ func Mp_queue_put(arg1 Queue, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_put_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.swig_type_53(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_put_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), C.swig_type_58(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1876,7 +2081,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_get_capi_71d6cdd031cf5da3(*(*C.swig_type_54)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_55(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_get_capi_3027403472100bfe(*(*C.swig_type_59)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_60(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -1896,7 +2101,7 @@ func Mp_queue_get_into(arg1 *int64, arg2 Queue, arg3 []byte, arg4 int64) (_swig_
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_queue_get_into_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_2)), C.swig_type_57(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_2)), C.swig_type_62(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -1908,7 +2113,7 @@ func Mp_queue_qsize(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_qsize_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_qsize_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1916,7 +2121,7 @@ func Mp_queue_empty(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_empty_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_empty_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1924,7 +2129,7 @@ func Mp_queue_full(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_full_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_full_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1932,7 +2137,7 @@ func Mp_queue_close(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_close_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1940,7 +2145,7 @@ func Mp_queue_closed(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_closed_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_closed_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1948,7 +2153,7 @@ func Mp_queue_maxsize(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_mp_queue_maxsize_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_queue_maxsize_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1956,7 +2161,7 @@ func Mp_queue_task_done(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_task_done_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_task_done_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1965,14 +2170,14 @@ func Mp_queue_join(arg1 Queue, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_join_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_59(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_queue_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_64(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_queue_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_queue_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_fd_inherit(arg1 *int, arg2 string) (_swig_ret int) {
@@ -1980,7 +2185,7 @@ func Mp_fd_inherit(arg1 *int, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *int64
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_fd_inherit_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1993,7 +2198,7 @@ func Mp_queue_inherit(arg1 *Queue, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_inherit_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2007,7 +2212,7 @@ func Mp_conn_inherit(arg1 *Conn, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_inherit_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2033,51 +2238,51 @@ func (p SwigcptrMp_waitable_t) SwigIsMp_waitable_t() {
 func (arg1 SwigcptrMp_waitable_t) SetKind(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_waitable_t_kind_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_waitable_t) GetKind() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_waitable_t_kind_get_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_waitable_t) SetHandle(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_waitable_t_handle_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_waitable_t) GetHandle() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_waitable_t_handle_get_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_waitable_t) SetReady(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_waitable_t_ready_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_waitable_t) GetReady() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_waitable_t_ready_get_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_waitable_t() (_swig_ret Mp_waitable_t) {
 	var swig_r Mp_waitable_t
-	swig_r = (Mp_waitable_t)(SwigcptrMp_waitable_t(C._wrap_new_mp_waitable_t_capi_71d6cdd031cf5da3()))
+	swig_r = (Mp_waitable_t)(SwigcptrMp_waitable_t(C._wrap_new_mp_waitable_t_capi_3027403472100bfe()))
 	return swig_r
 }
 
 func DeleteMp_waitable_t(arg1 Mp_waitable_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_waitable_t_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_waitable_t_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_waitable_t interface {
@@ -2096,7 +2301,7 @@ func Mp_wait(arg1 Mp_waitable_t, arg2 int64, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_wait_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_63(_swig_i_1), C.swig_type_64(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1), C.swig_type_69(_swig_i_2)))
 	return swig_r
 }
 
@@ -2106,7 +2311,7 @@ func Mp_lock_new(arg1 *Lock, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2116,8 +2321,22 @@ func Mp_lock_from_fd(arg1 *Lock, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_lock_open(arg1 *Lock, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_lock_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2125,7 +2344,7 @@ func Mp_lock_fileno(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_lock_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_lock_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2134,7 +2353,7 @@ func Mp_lock_acquire(arg1 Lock, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_acquire_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1)))
 	return swig_r
 }
 
@@ -2142,7 +2361,7 @@ func Mp_lock_release(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_lock_release_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_lock_release_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2150,14 +2369,14 @@ func Mp_lock_locked(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_lock_locked_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_lock_locked_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_lock_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_lock_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_sem_new(arg1 *Sem, arg2 uint, arg3 uint) (_swig_ret int) {
@@ -2166,7 +2385,7 @@ func Mp_sem_new(arg1 *Sem, arg2 uint, arg3 uint) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_sem_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_sem_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
@@ -2176,8 +2395,22 @@ func Mp_sem_from_fd(arg1 *Sem, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_sem_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_sem_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_sem_open(arg1 *Sem, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_sem_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_1)), C.swig_type_74(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2185,7 +2418,7 @@ func Mp_sem_fileno(arg1 Sem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_sem_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_sem_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2194,7 +2427,7 @@ func Mp_sem_acquire(arg1 Sem, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_sem_acquire_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_66(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1)))
 	return swig_r
 }
 
@@ -2202,7 +2435,7 @@ func Mp_sem_release(arg1 Sem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_sem_release_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_sem_release_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2210,21 +2443,21 @@ func Mp_sem_value(arg1 Sem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_sem_value_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_sem_value_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_sem_free(arg1 Sem) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_sem_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_sem_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_event_new(arg1 *Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_event_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -2234,8 +2467,22 @@ func Mp_event_from_fd(arg1 *Event, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_event_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_event_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_event_open(arg1 *Event, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_event_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_type_77(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2243,7 +2490,7 @@ func Mp_event_fileno(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2251,7 +2498,7 @@ func Mp_event_set(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2259,7 +2506,7 @@ func Mp_event_clear(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_clear_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_clear_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2267,7 +2514,7 @@ func Mp_event_is_set(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_is_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_is_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2276,14 +2523,14 @@ func Mp_event_wait(arg1 Event, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_event_wait_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_event_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_78(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_event_free(arg1 Event) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_event_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_event_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_cond_new(arg1 *Cond, arg2 Lock) (_swig_ret int) {
@@ -2292,7 +2539,7 @@ func Mp_cond_new(arg1 *Cond, arg2 Lock) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_cond_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -2304,8 +2551,24 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_cond_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cond_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2)))
 
+	return swig_r
+}
+
+func Mp_cond_open(arg1 *Cond, arg2 string, arg3 Lock, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_cond_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_80(_swig_i_3)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2313,7 +2576,7 @@ func Mp_cond_fileno(arg1 Cond) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cond_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cond_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2322,7 +2585,7 @@ func Mp_cond_wait(arg1 Cond, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cond_wait_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_81(_swig_i_1)))
 	return swig_r
 }
 
@@ -2331,7 +2594,7 @@ func Mp_cond_notify(arg1 Cond, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cond_notify_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_notify_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -2339,14 +2602,14 @@ func Mp_cond_notify_all(arg1 Cond) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cond_notify_all_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cond_notify_all_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_cond_free(arg1 Cond) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_cond_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_cond_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_barrier_new(arg1 *Barrier, arg2 uint) (_swig_ret int) {
@@ -2354,7 +2617,7 @@ func Mp_barrier_new(arg1 *Barrier, arg2 uint) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2365,7 +2628,7 @@ func Mp_barrier_new2(arg1 *Barrier, arg2 uint, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_new2_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_69(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_82(_swig_i_2)))
 
 	return swig_r
 }
@@ -2375,8 +2638,22 @@ func Mp_barrier_from_fd(arg1 *Barrier, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_barrier_open(arg1 *Barrier, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_barrier_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.swig_type_84(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2384,7 +2661,7 @@ func Mp_barrier_fileno(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2393,7 +2670,7 @@ func Mp_barrier_wait(arg1 Barrier, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_wait_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_70(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1)))
 	return swig_r
 }
 
@@ -2401,7 +2678,7 @@ func Mp_barrier_abort(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_abort_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_abort_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2409,7 +2686,7 @@ func Mp_barrier_reset(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_reset_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_reset_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2417,7 +2694,7 @@ func Mp_barrier_parties(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_parties_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_parties_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2425,7 +2702,7 @@ func Mp_barrier_n_waiting(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_n_waiting_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_n_waiting_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2433,14 +2710,14 @@ func Mp_barrier_broken(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_broken_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_broken_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_barrier_free(arg1 Barrier) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_barrier_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_barrier_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_shm_new(arg1 *Shm, arg2 int64) (_swig_ret int) {
@@ -2448,7 +2725,7 @@ func Mp_shm_new(arg1 *Shm, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_shm_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_type_71(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_86(_swig_i_1)))
 
 	return swig_r
 }
@@ -2458,8 +2735,22 @@ func Mp_shm_from_fd(arg1 *Shm, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_shm_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_shm_open(arg1 *Shm, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_shm_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), C.swig_type_88(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2467,7 +2758,7 @@ func Mp_shm_fileno(arg1 Shm) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_shm_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_shm_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2475,7 +2766,7 @@ func Mp_shm_data(arg1 Shm) (_swig_ret unsafe.Pointer) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_shm_data_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_shm_data_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 unsafe.Pointer
 swig_r_1 = unsafe.Pointer(swig_r)
 	return swig_r_1
@@ -2486,7 +2777,7 @@ func Mp_shm_size2(arg1 *int64, arg2 Shm) (_swig_ret int) {
 	_swig_i_0 := arg1
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_shm_size2_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_size2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2494,94 +2785,108 @@ func Mp_shm_size(arg1 Shm) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_mp_shm_size_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_shm_size_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_shm_free(arg1 Shm) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_shm_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_shm_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_mp_type int
 func _swig_getMP_TYPE_INT32() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT32_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT32_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_INT32 Enum_SS_mp_type = _swig_getMP_TYPE_INT32()
 func _swig_getMP_TYPE_INT64() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT64_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT64_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_INT64 Enum_SS_mp_type = _swig_getMP_TYPE_INT64()
 func _swig_getMP_TYPE_UINT64() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT64_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT64_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_UINT64 Enum_SS_mp_type = _swig_getMP_TYPE_UINT64()
 func _swig_getMP_TYPE_DOUBLE() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_DOUBLE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_DOUBLE Enum_SS_mp_type = _swig_getMP_TYPE_DOUBLE()
 func _swig_getMP_TYPE_BYTES() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BYTES_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BYTES_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_BYTES Enum_SS_mp_type = _swig_getMP_TYPE_BYTES()
 func _swig_getMP_TYPE_INT16() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT16_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT16_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_INT16 Enum_SS_mp_type = _swig_getMP_TYPE_INT16()
 func _swig_getMP_TYPE_UINT16() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT16_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT16_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_UINT16 Enum_SS_mp_type = _swig_getMP_TYPE_UINT16()
 func _swig_getMP_TYPE_INT8() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT8_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT8_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_INT8 Enum_SS_mp_type = _swig_getMP_TYPE_INT8()
 func _swig_getMP_TYPE_UINT8() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT8_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT8_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_UINT8 Enum_SS_mp_type = _swig_getMP_TYPE_UINT8()
 func _swig_getMP_TYPE_CHAR() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_CHAR_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_CHAR_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_CHAR Enum_SS_mp_type = _swig_getMP_TYPE_CHAR()
 func _swig_getMP_TYPE_FLOAT() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_FLOAT_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_FLOAT_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_TYPE_FLOAT Enum_SS_mp_type = _swig_getMP_TYPE_FLOAT()
+func _swig_getMP_TYPE_BOOL() (_swig_ret Enum_SS_mp_type) {
+	var swig_r Enum_SS_mp_type
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BOOL_capi_3027403472100bfe())
+	return swig_r
+}
+
+var MP_TYPE_BOOL Enum_SS_mp_type = _swig_getMP_TYPE_BOOL()
+func _swig_getMP_TYPE_RECORD() (_swig_ret Enum_SS_mp_type) {
+	var swig_r Enum_SS_mp_type
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_RECORD_capi_3027403472100bfe())
+	return swig_r
+}
+
+var MP_TYPE_RECORD Enum_SS_mp_type = _swig_getMP_TYPE_RECORD()
 const MP_VALUE_LOCK int = 1
 func Mp_value_new(arg1 *Value, arg2 Enum_SS_mp_type, arg3 int64, arg4 int) (_swig_ret int) {
 	var swig_r int
@@ -2590,8 +2895,62 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_73(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_90(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
+	return swig_r
+}
+
+func Mp_value_new_record(arg1 *Value, arg2 string, arg3 int64, arg4 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_new_record_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2), C.swig_intgo(_swig_i_3)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_value_new_with_lock(arg1 *Value, arg2 Enum_SS_mp_type, arg3 int64, arg4 Lock) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	var _swig_i_3 uintptr
+_swig_i_3 = uintptr(arg4)
+	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_93(_swig_i_2), C.uintptr_t(_swig_i_3)))
+
+	return swig_r
+}
+
+func Mp_value_new_record_with_lock(arg1 *Value, arg2 string, arg3 int64, arg4 Lock) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	var _swig_i_3 uintptr
+_swig_i_3 = uintptr(arg4)
+	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_type_95(_swig_i_2), C.uintptr_t(_swig_i_3)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_value_bind_lock(arg1 Value, arg2 Lock) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	swig_r = (int)(C._wrap_mp_value_bind_lock_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2600,8 +2959,22 @@ func Mp_value_from_fd(arg1 *Value, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_value_open(arg1 *Value, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_value_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2609,7 +2982,7 @@ func Mp_value_fileno(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2617,7 +2990,7 @@ func Mp_value_type(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_type_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_type_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2626,7 +2999,7 @@ func Mp_value_count2(arg1 *int64, arg2 Value) (_swig_ret int) {
 	_swig_i_0 := arg1
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_value_count2_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_count2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2634,7 +3007,7 @@ func Mp_value_count(arg1 Value) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_mp_value_count_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_value_count_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2644,7 +3017,7 @@ func Mp_value_get_i64(arg1 *int64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_i64_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_75(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_99(_swig_i_2)))
 
 	return swig_r
 }
@@ -2655,7 +3028,7 @@ func Mp_value_set_i64(arg1 Value, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_i64_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_76(_swig_i_1), C.swig_type_77(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1), C.swig_type_101(_swig_i_2)))
 	return swig_r
 }
 
@@ -2665,7 +3038,7 @@ func Mp_value_get_u64(arg1 *uint64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_u64_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_78(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_102(_swig_i_2)))
 
 	return swig_r
 }
@@ -2676,7 +3049,7 @@ func Mp_value_set_u64(arg1 Value, arg2 int64, arg3 uint64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_u64_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1), C.swig_type_80(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_103(_swig_i_1), C.swig_type_104(_swig_i_2)))
 	return swig_r
 }
 
@@ -2686,7 +3059,7 @@ func Mp_value_get_f64(arg1 *float64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_f64_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_81(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_105(_swig_i_2)))
 
 	return swig_r
 }
@@ -2697,7 +3070,7 @@ func Mp_value_set_f64(arg1 Value, arg2 int64, arg3 float64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_f64_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_106(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -2708,7 +3081,7 @@ func Mp_value_add_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_swig_re
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_add_i64_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2), C.swig_type_108(_swig_i_3)))
 
 	return swig_r
 }
@@ -2721,7 +3094,7 @@ _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_85(_swig_i_2), C.swig_type_86(_swig_i_3), C.swig_type_87(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_109(_swig_i_2), C.swig_type_110(_swig_i_3), C.swig_type_111(_swig_i_4)))
 
 	return swig_r
 }
@@ -2734,7 +3107,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_88(_swig_i_1), C.swig_type_89(_swig_i_2), C.swig_type_90(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1), C.swig_type_113(_swig_i_2), C.swig_type_114(_swig_i_3), C.swig_voidp(_swig_i_4)))
 
 	return swig_r
 }
@@ -2745,7 +3118,7 @@ func Mp_value_get_bytes(arg1 *int64, arg2 Value, arg3 []byte) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2758,10 +3131,117 @@ func Mp_value_set_bytes(arg1 Value, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
+	return swig_r
+}
+
+func Mp_value_get_bool(arg1 *int, arg2 Value, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *int64
+_swig_i_0 = (*int64)(unsafe.Pointer(arg1))
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_117(_swig_i_2)))
+
+	return swig_r
+}
+
+func Mp_value_set_bool(arg1 Value, arg2 int64, arg3 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	return swig_r
+}
+
+func Mp_value_field_count(arg1 Value) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_mp_value_field_count_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Mp_value_field_type(arg1 Value, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_value_field_type_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_value_get_field_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_120(_swig_i_2), C.swig_type_121(_swig_i_3)))
+
+	return swig_r
+}
+
+func Mp_value_set_field_i64(arg1 Value, arg2 int64, arg3 int64, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_122(_swig_i_1), C.swig_type_123(_swig_i_2), C.swig_type_124(_swig_i_3)))
+	return swig_r
+}
+
+func Mp_value_get_field_f64(arg1 *float64, arg2 Value, arg3 int64, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_125(_swig_i_2), C.swig_type_126(_swig_i_3)))
+
+	return swig_r
+}
+
+func Mp_value_set_field_f64(arg1 Value, arg2 int64, arg3 int64, arg4 float64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1), C.swig_type_128(_swig_i_2), C.double(_swig_i_3)))
+	return swig_r
+}
+
+func Mp_value_get_record(arg1 uintptr, arg2 int64, arg3 Value, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_get_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_129(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_130(_swig_i_3)))
+	return swig_r
+}
+
+func Mp_value_set_record(arg1 Value, arg2 int64, arg3 uintptr, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_value_set_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_131(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_132(_swig_i_3)))
 	return swig_r
 }
 
@@ -2770,7 +3250,7 @@ func Mp_value_acquire(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_acquire_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_133(_swig_i_1)))
 	return swig_r
 }
 
@@ -2778,14 +3258,14 @@ func Mp_value_release(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_release_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_release_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_value_free(arg1 Value) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_value_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_value_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_dict_new(arg1 *Dict, arg2 int64, arg3 int64) (_swig_ret int) {
@@ -2794,7 +3274,7 @@ func Mp_dict_new(arg1 *Dict, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_type_94(_swig_i_1), C.swig_type_95(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_134(_swig_i_1), C.swig_type_135(_swig_i_2)))
 
 	return swig_r
 }
@@ -2804,8 +3284,22 @@ func Mp_dict_from_fd(arg1 *Dict, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_from_fd_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_dict_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_dict_open(arg1 *Dict, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_dict_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), C.swig_type_137(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -2813,7 +3307,7 @@ func Mp_dict_fileno(arg1 Dict) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_dict_fileno_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_dict_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2823,7 +3317,7 @@ func Mp_dict_set(arg1 Dict, arg2 []byte, arg3 []byte) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_set_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2840,7 +3334,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_get_capi_71d6cdd031cf5da3(*(*C.swig_type_98)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_get_capi_3027403472100bfe(*(*C.swig_type_140)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -2863,7 +3357,7 @@ func Mp_dict_get_into(arg1 *int64, arg2 Dict, arg3 []byte, arg4 []byte) (_swig_r
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_get_into_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2879,7 +3373,7 @@ func Mp_dict_delete(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_delete_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_delete_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2891,7 +3385,7 @@ func Mp_dict_contains(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_contains_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_contains_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2902,7 +3396,7 @@ func Mp_dict_len(arg1 Dict) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_dict_len_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_dict_len_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2910,7 +3404,7 @@ func Mp_dict_clear(arg1 Dict) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_dict_clear_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_dict_clear_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2921,7 +3415,7 @@ func Mp_dict_incr(arg1 *int64, arg2 Dict, arg3 []byte, arg4 int64) (_swig_ret in
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_incr_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_2)), C.swig_type_105(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_dict_incr_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2)), C.swig_type_147(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2936,7 +3430,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_cas_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_cas_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2955,7 +3449,7 @@ func Mp_dict_iter_new(arg1 *DictIter, arg2 Dict) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_dict_iter_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_dict_iter_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -2968,7 +3462,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_71d6cdd031cf5da3(*(*C.swig_type_109)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3027403472100bfe(*(*C.swig_type_151)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -2996,7 +3490,7 @@ _swig_i_0 = uintptr(arg1)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 []uintptr
 _swig_i_2 = make([]uintptr, 2)
-	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg2 != nil {
 		*arg2 = swigCopyOut(_swig_i_1[0], _swig_i_1[1])
@@ -3019,20 +3513,20 @@ _swig_i_2 = make([]uintptr, 2)
 func Mp_dict_iter_free(arg1 DictIter) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_dict_iter_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_dict_iter_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_dict_free(arg1 Dict) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_dict_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_dict_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_pool_opts_new(arg1 *PoolOpts) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_pool_opts_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_pool_opts_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -3040,7 +3534,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_pool_opts_free(arg1 PoolOpts) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_pool_opts_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_pool_opts_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_pool_opts_set_workers(arg1 PoolOpts, arg2 uint) (_swig_ret int) {
@@ -3048,7 +3542,7 @@ func Mp_pool_opts_set_workers(arg1 PoolOpts, arg2 uint) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_workers_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3057,7 +3551,7 @@ func Mp_pool_opts_set_start_method(arg1 PoolOpts, arg2 Enum_SS_mp_start_method) 
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_start_method_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3066,7 +3560,7 @@ func Mp_pool_opts_set_max_tasks_per_worker(arg1 PoolOpts, arg2 uint) (_swig_ret 
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_max_tasks_per_worker_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3076,7 +3570,7 @@ func Mp_pool_opts_set_initializer(arg1 PoolOpts, arg2 string, arg3 []byte) (_swi
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3086,12 +3580,53 @@ _swig_i_0 = uintptr(arg1)
 	return swig_r
 }
 
+func Mp_pool_opts_pass_queue(arg1 PoolOpts, arg2 string, arg3 Queue) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_pool_opts_pass_conn(arg1 PoolOpts, arg2 string, arg3 Conn) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_pool_opts_pass_fd(arg1 PoolOpts, arg2 string, arg3 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
 func Mp_pool_opts_set_threads(arg1 PoolOpts, arg2 int) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_threads_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3101,8 +3636,22 @@ func Mp_pool_new(arg1 *Pool, arg2 PoolOpts) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_pool_new_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
+	return swig_r
+}
+
+func Mp_pool_open(arg1 *Pool, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_pool_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), C.swig_type_161(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
 	return swig_r
 }
 
@@ -3114,7 +3663,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_capi_71d6cdd031cf5da3(*(*C.swig_type_115)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_117)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_capi_3027403472100bfe(*(*C.swig_type_162)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_3))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3141,7 +3690,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3162,7 +3711,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_async_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_3)), C.swig_type_122(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_3)), C.swig_type_169(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3183,7 +3732,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_3)), C.swig_type_125(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_3)), C.swig_type_172(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3206,7 +3755,7 @@ _swig_i_1 = uintptr(arg2)
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_mp_pool_imap_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_3)), C.swig_type_128(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_mp_pool_imap_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_3)), C.swig_type_175(_swig_i_4), C.swig_intgo(_swig_i_5)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3225,7 +3774,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_130(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_177(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3241,7 +3790,7 @@ _swig_i_2 = uintptr(arg3)
 func Mp_pool_iter_free(arg1 Iter) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_pool_iter_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_pool_iter_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_iter_next(arg1 *int64, arg2 *[]byte, arg3 Iter, arg4 int64) (_swig_ret int) {
@@ -3252,7 +3801,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_iter_next_capi_71d6cdd031cf5da3(C.swig_voidp(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_132(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_179(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3268,7 +3817,7 @@ _swig_i_2 = uintptr(arg3)
 func Mp_iter_free(arg1 Iter) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_iter_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_iter_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_result_get(arg1 *[]byte, arg2 Result, arg3 int64) (_swig_ret int) {
@@ -3278,7 +3827,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_get_capi_71d6cdd031cf5da3(*(*C.swig_type_133)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_134(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_get_capi_3027403472100bfe(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3295,7 +3844,7 @@ func Mp_result_wait(arg1 Result, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_result_wait_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_135(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_result_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1)))
 	return swig_r
 }
 
@@ -3303,7 +3852,7 @@ func Mp_result_ready(arg1 Result) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_result_ready_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_result_ready_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3311,7 +3860,7 @@ func Mp_result_successful(arg1 Result) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_result_successful_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_result_successful_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3319,7 +3868,7 @@ func Mp_result_count(arg1 Result) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_result_count_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_result_count_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3330,7 +3879,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_item_capi_71d6cdd031cf5da3(*(*C.swig_type_136)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_137(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_item_capi_3027403472100bfe(*(*C.swig_type_183)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_184(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3345,14 +3894,14 @@ _swig_i_1 = uintptr(arg2)
 func Mp_result_free(arg1 Result) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_result_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_result_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_pool_close(arg1 Pool) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_pool_close_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_pool_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3361,7 +3910,7 @@ func Mp_pool_join(arg1 Pool, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_join_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_type_138(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_185(_swig_i_1)))
 	return swig_r
 }
 
@@ -3369,49 +3918,49 @@ func Mp_pool_terminate(arg1 Pool) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_pool_terminate_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_pool_terminate_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 type Enum_SS_mp_pool_stat int
 func _swig_getMP_POOL_SUBMITTED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_SUBMITTED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_POOL_SUBMITTED Enum_SS_mp_pool_stat = _swig_getMP_POOL_SUBMITTED()
 func _swig_getMP_POOL_RUNNING() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_RUNNING_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_RUNNING_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_POOL_RUNNING Enum_SS_mp_pool_stat = _swig_getMP_POOL_RUNNING()
 func _swig_getMP_POOL_DONE() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_DONE_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_DONE_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_POOL_DONE Enum_SS_mp_pool_stat = _swig_getMP_POOL_DONE()
 func _swig_getMP_POOL_FAILED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_FAILED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_FAILED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_POOL_FAILED Enum_SS_mp_pool_stat = _swig_getMP_POOL_FAILED()
 func _swig_getMP_POOL_WORKERS_STARTED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_STARTED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe())
 	return swig_r
 }
 
 var MP_POOL_WORKERS_STARTED Enum_SS_mp_pool_stat = _swig_getMP_POOL_WORKERS_STARTED()
 func _swig_getMP_POOL_WORKERS_REPLACED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_REPLACED_capi_71d6cdd031cf5da3())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe())
 	return swig_r
 }
 
@@ -3421,14 +3970,263 @@ func Mp_pool_stat(arg1 Pool, arg2 Enum_SS_mp_pool_stat) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_mp_pool_stat_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_mp_pool_stat_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_pool_free(arg1 Pool) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_pool_free_capi_71d6cdd031cf5da3(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_pool_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+}
+
+func Mp_broker_opts_new(arg1 *BrokerOpts) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	swig_r = (int)(C._wrap_mp_broker_opts_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+
+	return swig_r
+}
+
+func Mp_broker_opts_free(arg1 BrokerOpts) {
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	C._wrap_mp_broker_opts_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+}
+
+func Mp_broker_opts_add_uid(arg1 BrokerOpts, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_broker_opts_add_gid(arg1 BrokerOpts, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_broker_opts_set_max_clients(arg1 BrokerOpts, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_broker_opts_set_handshake_timeout(arg1 BrokerOpts, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_broker_new(arg1 *Broker, arg2 string, arg3 BrokerOpts) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_broker_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_188)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_broker_publish(arg1 Broker, arg2 string, arg3 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_broker_publish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_broker_publish_pool(arg1 Broker, arg2 string, arg3 Pool) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_broker_unpublish(arg1 Broker, arg2 string) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_broker_free(arg1 Broker) {
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	C._wrap_mp_broker_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+}
+
+func Mp_fd_open(arg1 *int, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *int64
+_swig_i_0 = (*int64)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_fd_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)), C.swig_type_193(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_listener_opts_new(arg1 *ListenerOpts) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	swig_r = (int)(C._wrap_mp_listener_opts_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+
+	return swig_r
+}
+
+func Mp_listener_opts_free(arg1 ListenerOpts) {
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	C._wrap_mp_listener_opts_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+}
+
+func Mp_listener_opts_set_authkey(arg1 ListenerOpts, arg2 []byte) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_listener_opts_set_allow_no_auth(arg1 ListenerOpts, arg2 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_listener_opts_set_backlog(arg1 ListenerOpts, arg2 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_listener_opts_set_handshake_timeout(arg1 ListenerOpts, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_195(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_listener_new(arg1 *Listener, arg2 string, arg3 ListenerOpts) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_listener_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_listener_address(arg1 Listener) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_mp_listener_address_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func Mp_listener_accept(arg1 *Conn, arg2 Listener, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_listener_accept_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_198(_swig_i_2)))
+
+	return swig_r
+}
+
+func Mp_listener_close(arg1 Listener) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_mp_listener_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Mp_listener_free(arg1 Listener) {
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	C._wrap_mp_listener_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+}
+
+func Mp_conn_connect(arg1 *Conn, arg2 string, arg3 []byte, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_conn_connect_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_2)), C.swig_type_201(_swig_i_3)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	return swig_r
 }
 
 

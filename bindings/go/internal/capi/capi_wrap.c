@@ -190,7 +190,7 @@ static void* Swig_malloc(int c) {
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_71d6cdd031cf5da3(void *_swig_go_0) {
+void _wrap_Swig_free_capi_3027403472100bfe(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -200,7 +200,7 @@ void _wrap_Swig_free_capi_71d6cdd031cf5da3(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_3027403472100bfe(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -213,7 +213,7 @@ void *_wrap_Swig_malloc_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_MP_VERSION_NUMBER_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_VERSION_NUMBER_capi_3027403472100bfe() {
   int result;
   intgo _swig_go_result;
   
@@ -224,7 +224,7 @@ intgo _wrap_MP_VERSION_NUMBER_capi_71d6cdd031cf5da3() {
 }
 
 
-_gostring_ _wrap_mp_version_capi_71d6cdd031cf5da3() {
+_gostring_ _wrap_mp_version_capi_3027403472100bfe() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -235,7 +235,7 @@ _gostring_ _wrap_mp_version_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_version_number_capi_71d6cdd031cf5da3() {
+intgo _wrap_mp_version_number_capi_3027403472100bfe() {
   int result;
   intgo _swig_go_result;
   
@@ -246,7 +246,7 @@ intgo _wrap_mp_version_number_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_OK_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_OK_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -258,7 +258,7 @@ intgo _wrap_MP_OK_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EINVAL_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EINVAL_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -270,7 +270,7 @@ intgo _wrap_MP_EINVAL_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ENOMEM_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ENOMEM_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -282,7 +282,7 @@ intgo _wrap_MP_ENOMEM_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ETIMEDOUT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ETIMEDOUT_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -294,7 +294,7 @@ intgo _wrap_MP_ETIMEDOUT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EEMPTY_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EEMPTY_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -306,7 +306,7 @@ intgo _wrap_MP_EEMPTY_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EFULL_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EFULL_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -318,7 +318,7 @@ intgo _wrap_MP_EFULL_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ECLOSED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ECLOSED_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -330,7 +330,7 @@ intgo _wrap_MP_ECLOSED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EPIPE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EPIPE_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -342,7 +342,7 @@ intgo _wrap_MP_EPIPE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ENOENT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ENOENT_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -354,7 +354,7 @@ intgo _wrap_MP_ENOENT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ESTATE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ESTATE_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -366,7 +366,7 @@ intgo _wrap_MP_ESTATE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EOWNERDEAD_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EOWNERDEAD_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -378,7 +378,7 @@ intgo _wrap_MP_EOWNERDEAD_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EWORKERDIED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EWORKERDIED_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -390,7 +390,7 @@ intgo _wrap_MP_EWORKERDIED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ETASKFAILED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ETASKFAILED_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -402,7 +402,7 @@ intgo _wrap_MP_ETASKFAILED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ECANCELED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ECANCELED_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -414,7 +414,7 @@ intgo _wrap_MP_ECANCELED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ENOSPC_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ENOSPC_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -426,7 +426,7 @@ intgo _wrap_MP_ENOSPC_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EMSGSIZE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EMSGSIZE_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -438,7 +438,7 @@ intgo _wrap_MP_EMSGSIZE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ESYS_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ESYS_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -450,7 +450,7 @@ intgo _wrap_MP_ESYS_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EACCES_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EACCES_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -462,7 +462,7 @@ intgo _wrap_MP_EACCES_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ENOTSUP_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ENOTSUP_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -474,7 +474,7 @@ intgo _wrap_MP_ENOTSUP_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_EEXIST_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_EEXIST_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -486,7 +486,7 @@ intgo _wrap_MP_EEXIST_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ECALLEDPROCESS_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -498,7 +498,7 @@ intgo _wrap_MP_ECALLEDPROCESS_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_ECONNREFUSED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_ECONNREFUSED_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -510,7 +510,7 @@ intgo _wrap_MP_ECONNREFUSED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP__ERRNO_LAST_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP__ERRNO_LAST_capi_3027403472100bfe() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -522,7 +522,7 @@ intgo _wrap_MP__ERRNO_LAST_capi_71d6cdd031cf5da3() {
 }
 
 
-_gostring_ _wrap_mp_strerror_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
+_gostring_ _wrap_mp_strerror_capi_3027403472100bfe(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -535,7 +535,7 @@ _gostring_ _wrap_mp_strerror_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_err_name_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
+_gostring_ _wrap_mp_err_name_capi_3027403472100bfe(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -548,7 +548,7 @@ _gostring_ _wrap_mp_err_name_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_last_error_capi_71d6cdd031cf5da3() {
+_gostring_ _wrap_mp_last_error_capi_3027403472100bfe() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -559,7 +559,7 @@ _gostring_ _wrap_mp_last_error_capi_71d6cdd031cf5da3() {
 }
 
 
-void _wrap_mp_free_capi_71d6cdd031cf5da3(void *_swig_go_0) {
+void _wrap_mp_free_capi_3027403472100bfe(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -569,7 +569,7 @@ void _wrap_mp_free_capi_71d6cdd031cf5da3(void *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_is_child_capi_71d6cdd031cf5da3() {
+intgo _wrap_mp_is_child_capi_3027403472100bfe() {
   int result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_mp_is_child_capi_71d6cdd031cf5da3() {
 }
 
 
-_gostring_ _wrap_mp_current_name_capi_71d6cdd031cf5da3() {
+_gostring_ _wrap_mp_current_name_capi_3027403472100bfe() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -591,7 +591,7 @@ _gostring_ _wrap_mp_current_name_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_parent_pid_capi_71d6cdd031cf5da3() {
+intgo _wrap_mp_parent_pid_capi_3027403472100bfe() {
   int result;
   intgo _swig_go_result;
   
@@ -602,7 +602,7 @@ intgo _wrap_mp_parent_pid_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_parent_alive_capi_71d6cdd031cf5da3() {
+intgo _wrap_mp_parent_alive_capi_3027403472100bfe() {
   int result;
   intgo _swig_go_result;
   
@@ -613,7 +613,7 @@ intgo _wrap_mp_parent_alive_capi_71d6cdd031cf5da3() {
 }
 
 
-_gostring_ _wrap_mp_parent_name_capi_71d6cdd031cf5da3() {
+_gostring_ _wrap_mp_parent_name_capi_3027403472100bfe() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -624,7 +624,7 @@ _gostring_ _wrap_mp_parent_name_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_child_fd_capi_71d6cdd031cf5da3(long long _swig_go_0) {
+intgo _wrap_mp_child_fd_capi_3027403472100bfe(long long _swig_go_0) {
   size_t arg1 ;
   int result;
   intgo _swig_go_result;
@@ -637,7 +637,7 @@ intgo _wrap_mp_child_fd_capi_71d6cdd031cf5da3(long long _swig_go_0) {
 }
 
 
-intgo _wrap_mp_cpu_count_capi_71d6cdd031cf5da3() {
+intgo _wrap_mp_cpu_count_capi_3027403472100bfe() {
   int result;
   intgo _swig_go_result;
   
@@ -648,7 +648,7 @@ intgo _wrap_mp_cpu_count_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_cancel_new_capi_71d6cdd031cf5da3(mp_cancel_t **_swig_go_0) {
+intgo _wrap_mp_cancel_new_capi_3027403472100bfe(mp_cancel_t **_swig_go_0) {
   mp_cancel_t **arg1 = (mp_cancel_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -662,7 +662,7 @@ intgo _wrap_mp_cancel_new_capi_71d6cdd031cf5da3(mp_cancel_t **_swig_go_0) {
 }
 
 
-void _wrap_mp_cancel_free_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
+void _wrap_mp_cancel_free_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   
   arg1 = (mp_cancel_t *)_swig_go_0;
@@ -672,7 +672,7 @@ void _wrap_mp_cancel_free_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cancel_fire_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
+intgo _wrap_mp_cancel_fire_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -685,7 +685,7 @@ intgo _wrap_mp_cancel_fire_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cancel_reset_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
+intgo _wrap_mp_cancel_reset_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -698,7 +698,7 @@ intgo _wrap_mp_cancel_reset_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cancel_fired_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
+intgo _wrap_mp_cancel_fired_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -711,7 +711,7 @@ intgo _wrap_mp_cancel_fired_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
 }
 
 
-mp_cancel_t *_wrap_mp_cancel_bind_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0) {
+mp_cancel_t *_wrap_mp_cancel_bind_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   mp_cancel_t *result = 0 ;
   mp_cancel_t *_swig_go_result;
@@ -724,7 +724,7 @@ mp_cancel_t *_wrap_mp_cancel_bind_capi_71d6cdd031cf5da3(mp_cancel_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_set_exit_join_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
+intgo _wrap_mp_set_exit_join_capi_3027403472100bfe(intgo _swig_go_0) {
   int arg1 ;
   int result;
   intgo _swig_go_result;
@@ -737,7 +737,7 @@ intgo _wrap_mp_set_exit_join_capi_71d6cdd031cf5da3(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_MP_STDIN_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDIN_capi_3027403472100bfe() {
   enum mp_stream result;
   intgo _swig_go_result;
   
@@ -749,7 +749,7 @@ intgo _wrap_MP_STDIN_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STDOUT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDOUT_capi_3027403472100bfe() {
   enum mp_stream result;
   intgo _swig_go_result;
   
@@ -761,7 +761,7 @@ intgo _wrap_MP_STDOUT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STDERR_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDERR_capi_3027403472100bfe() {
   enum mp_stream result;
   intgo _swig_go_result;
   
@@ -773,7 +773,7 @@ intgo _wrap_MP_STDERR_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STDIO_INHERIT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDIO_INHERIT_capi_3027403472100bfe() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -785,7 +785,7 @@ intgo _wrap_MP_STDIO_INHERIT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STDIO_NULL_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDIO_NULL_capi_3027403472100bfe() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -797,7 +797,7 @@ intgo _wrap_MP_STDIO_NULL_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STDIO_PIPE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDIO_PIPE_capi_3027403472100bfe() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -809,7 +809,7 @@ intgo _wrap_MP_STDIO_PIPE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STDIO_STDOUT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STDIO_STDOUT_capi_3027403472100bfe() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -821,7 +821,7 @@ intgo _wrap_MP_STDIO_STDOUT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_cmd_new_capi_71d6cdd031cf5da3(mp_cmd_t **_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_new_capi_3027403472100bfe(mp_cmd_t **_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t **arg1 = (mp_cmd_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -842,7 +842,7 @@ intgo _wrap_mp_cmd_new_capi_71d6cdd031cf5da3(mp_cmd_t **_swig_go_0, _gostring_ _
 }
 
 
-void _wrap_mp_cmd_free_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0) {
+void _wrap_mp_cmd_free_capi_3027403472100bfe(mp_cmd_t *_swig_go_0) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   
   arg1 = (mp_cmd_t *)_swig_go_0;
@@ -852,7 +852,7 @@ void _wrap_mp_cmd_free_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cmd_add_arg_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_add_arg_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -872,7 +872,7 @@ intgo _wrap_mp_cmd_add_arg_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_set_arg0_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_set_arg0_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -892,7 +892,7 @@ intgo _wrap_mp_cmd_set_arg0_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostrin
 }
 
 
-intgo _wrap_mp_cmd_env_set_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_mp_cmd_env_set_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -919,7 +919,7 @@ intgo _wrap_mp_cmd_env_set_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_env_unset_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_env_unset_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -939,7 +939,7 @@ intgo _wrap_mp_cmd_env_unset_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_cmd_env_clear_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0) {
+intgo _wrap_mp_cmd_env_clear_capi_3027403472100bfe(mp_cmd_t *_swig_go_0) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -952,7 +952,7 @@ intgo _wrap_mp_cmd_env_clear_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cmd_set_cwd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_set_cwd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -972,7 +972,7 @@ intgo _wrap_mp_cmd_set_cwd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_set_stdio_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_set_stdio_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   mp_stdio_t arg3 ;
@@ -989,7 +989,7 @@ intgo _wrap_mp_cmd_set_stdio_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _
 }
 
 
-intgo _wrap_mp_cmd_set_stdio_file_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1013,7 +1013,7 @@ intgo _wrap_mp_cmd_set_stdio_file_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, in
 }
 
 
-intgo _wrap_mp_cmd_set_stdio_fd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   int arg3 ;
@@ -1030,7 +1030,7 @@ intgo _wrap_mp_cmd_set_stdio_fd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_cmd_pass_fd_at_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1047,7 +1047,7 @@ intgo _wrap_mp_cmd_pass_fd_at_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cmd_pass_queue_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
+intgo _wrap_mp_cmd_pass_queue_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_queue_t *arg3 = (mp_queue_t *) 0 ;
@@ -1069,7 +1069,7 @@ intgo _wrap_mp_cmd_pass_queue_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostr
 }
 
 
-intgo _wrap_mp_cmd_pass_conn_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
+intgo _wrap_mp_cmd_pass_conn_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_conn_t *arg3 = (mp_conn_t *) 0 ;
@@ -1091,7 +1091,7 @@ intgo _wrap_mp_cmd_pass_conn_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_cmd_pass_fd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_pass_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -1113,7 +1113,7 @@ intgo _wrap_mp_cmd_pass_fd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_set_new_group_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_new_group_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1128,7 +1128,7 @@ intgo _wrap_mp_cmd_set_new_group_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, int
 }
 
 
-intgo _wrap_mp_cmd_set_new_session_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_new_session_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1143,7 +1143,7 @@ intgo _wrap_mp_cmd_set_new_session_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_cmd_set_allow_relative_path_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1158,7 +1158,7 @@ intgo _wrap_mp_cmd_set_allow_relative_path_capi_71d6cdd031cf5da3(mp_cmd_t *_swig
 }
 
 
-intgo _wrap_mp_cmd_set_check_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_check_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1173,7 +1173,7 @@ intgo _wrap_mp_cmd_set_check_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _
 }
 
 
-intgo _wrap_mp_cmd_set_daemon_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_daemon_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1188,7 +1188,7 @@ intgo _wrap_mp_cmd_set_daemon_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cmd_arg_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_arg_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1208,7 +1208,7 @@ intgo _wrap_mp_cmd_arg_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_mp_cmd_arg0_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_arg0_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1228,7 +1228,7 @@ intgo _wrap_mp_cmd_arg0_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _
 }
 
 
-intgo _wrap_mp_cmd_cwd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_cwd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1248,7 +1248,7 @@ intgo _wrap_mp_cmd_cwd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_mp_cmd_stdio_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_stdio_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   mp_stdio_t arg3 ;
@@ -1265,7 +1265,7 @@ intgo _wrap_mp_cmd_stdio_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig
 }
 
 
-intgo _wrap_mp_cmd_stdio_file_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_cmd_stdio_file_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1289,7 +1289,7 @@ intgo _wrap_mp_cmd_stdio_file_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cmd_stdio_fd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   int arg3 ;
@@ -1306,7 +1306,7 @@ intgo _wrap_mp_cmd_stdio_fd_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_cmd_new_group_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_new_group_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1321,7 +1321,7 @@ intgo _wrap_mp_cmd_new_group_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _
 }
 
 
-intgo _wrap_mp_cmd_new_session_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_new_session_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1336,7 +1336,7 @@ intgo _wrap_mp_cmd_new_session_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo
 }
 
 
-intgo _wrap_mp_cmd_allow_relative_path_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1351,7 +1351,7 @@ intgo _wrap_mp_cmd_allow_relative_path_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_
 }
 
 
-intgo _wrap_mp_cmd_check_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_check_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1366,7 +1366,7 @@ intgo _wrap_mp_cmd_check_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig
 }
 
 
-intgo _wrap_mp_cmd_daemon_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_daemon_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1381,7 +1381,7 @@ intgo _wrap_mp_cmd_daemon_capi_71d6cdd031cf5da3(mp_cmd_t *_swig_go_0, intgo _swi
 }
 
 
-intgo _wrap_MP_START_FORK_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_START_FORK_capi_3027403472100bfe() {
   enum mp_start_method result;
   intgo _swig_go_result;
   
@@ -1393,7 +1393,7 @@ intgo _wrap_MP_START_FORK_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_START_SPAWN_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe() {
   enum mp_start_method result;
   intgo _swig_go_result;
   
@@ -1405,7 +1405,7 @@ intgo _wrap_MP_START_SPAWN_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_process_spawn_capi_71d6cdd031cf5da3(mp_process_t **_swig_go_0, mp_cmd_t *_swig_go_1) {
+intgo _wrap_mp_process_spawn_capi_3027403472100bfe(mp_process_t **_swig_go_0, mp_cmd_t *_swig_go_1) {
   mp_process_t **arg1 = (mp_process_t **) 0 ;
   mp_cmd_t *arg2 = (mp_cmd_t *) 0 ;
   int result;
@@ -1421,7 +1421,7 @@ intgo _wrap_mp_process_spawn_capi_71d6cdd031cf5da3(mp_process_t **_swig_go_0, mp
 }
 
 
-intgo _wrap_mp_process_new_capi_71d6cdd031cf5da3(mp_process_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_process_new_capi_3027403472100bfe(mp_process_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_process_t **arg1 = (mp_process_t **) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -1445,7 +1445,7 @@ intgo _wrap_mp_process_new_capi_71d6cdd031cf5da3(mp_process_t **_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_process_set_name_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_process_set_name_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1465,7 +1465,7 @@ intgo _wrap_mp_process_set_name_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, 
 }
 
 
-intgo _wrap_mp_process_set_daemon_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_set_daemon_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int arg2 ;
   int result;
@@ -1480,7 +1480,7 @@ intgo _wrap_mp_process_set_daemon_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0
 }
 
 
-intgo _wrap_mp_process_set_start_method_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_set_start_method_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   mp_start_method_t arg2 ;
   int result;
@@ -1495,7 +1495,7 @@ intgo _wrap_mp_process_set_start_method_capi_71d6cdd031cf5da3(mp_process_t *_swi
 }
 
 
-intgo _wrap_mp_process_pass_fd_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_pass_fd_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int arg2 ;
   int result;
@@ -1510,7 +1510,99 @@ intgo _wrap_mp_process_pass_fd_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_process_start_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_pass_queue_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
+  mp_process_t *arg1 = (mp_process_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_queue_t *arg3 = (mp_queue_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_process_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_queue_t *)_swig_go_2;
+  
+  result = (int)mp_process_pass_queue(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_process_pass_conn_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
+  mp_process_t *arg1 = (mp_process_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_conn_t *arg3 = (mp_conn_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_process_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_conn_t *)_swig_go_2;
+  
+  result = (int)mp_process_pass_conn(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_process_pass_fd2_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+  mp_process_t *arg1 = (mp_process_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_process_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)mp_process_pass_fd2(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_set_start_method_capi_3027403472100bfe(intgo _swig_go_0, intgo _swig_go_1) {
+  mp_start_method_t arg1 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_start_method_t)_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)mp_set_start_method(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_get_start_method_capi_3027403472100bfe() {
+  mp_start_method_t result;
+  intgo _swig_go_result;
+  
+  
+  result = (mp_start_method_t)mp_get_start_method();
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_process_start_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1523,7 +1615,7 @@ intgo _wrap_mp_process_start_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_process_join_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_process_join_capi_3027403472100bfe(mp_process_t *_swig_go_0, long long _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -1538,7 +1630,7 @@ intgo _wrap_mp_process_join_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_process_is_alive_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_is_alive_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1551,7 +1643,7 @@ intgo _wrap_mp_process_is_alive_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_process_exitcode_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_process_t *_swig_go_1) {
+intgo _wrap_mp_process_exitcode_capi_3027403472100bfe(long long *_swig_go_0, mp_process_t *_swig_go_1) {
   int *arg1 = (int *) 0 ;
   mp_process_t *arg2 = (mp_process_t *) 0 ;
   int temp1 = 0 ;
@@ -1568,7 +1660,7 @@ intgo _wrap_mp_process_exitcode_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_
 }
 
 
-intgo _wrap_mp_process_pid_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_pid_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1581,7 +1673,7 @@ intgo _wrap_mp_process_pid_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_process_name_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+_gostring_ _wrap_mp_process_name_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1594,7 +1686,7 @@ _gostring_ _wrap_mp_process_name_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_process_daemon_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_daemon_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1607,7 +1699,7 @@ intgo _wrap_mp_process_daemon_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_process_sentinel_capi_71d6cdd031cf5da3(intgo *_swig_go_0, mp_process_t *_swig_go_1) {
+intgo _wrap_mp_process_sentinel_capi_3027403472100bfe(intgo *_swig_go_0, mp_process_t *_swig_go_1) {
   int *arg1 = (int *) 0 ;
   mp_process_t *arg2 = (mp_process_t *) 0 ;
   int result;
@@ -1622,7 +1714,7 @@ intgo _wrap_mp_process_sentinel_capi_71d6cdd031cf5da3(intgo *_swig_go_0, mp_proc
 }
 
 
-intgo _wrap_mp_active_children_capi_71d6cdd031cf5da3(intgo *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
+intgo _wrap_mp_active_children_capi_3027403472100bfe(intgo *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
   int *arg1 = (int *) 0 ;
   size_t arg2 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -1639,7 +1731,7 @@ intgo _wrap_mp_active_children_capi_71d6cdd031cf5da3(intgo *_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_process_signal_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_process_signal_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1656,7 +1748,7 @@ intgo _wrap_mp_process_signal_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, in
 }
 
 
-intgo _wrap_mp_process_terminate_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_terminate_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1669,7 +1761,7 @@ intgo _wrap_mp_process_terminate_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_process_kill_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_kill_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1682,7 +1774,7 @@ intgo _wrap_mp_process_kill_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_STOP_WAIT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STOP_WAIT_capi_3027403472100bfe() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1694,7 +1786,7 @@ intgo _wrap_MP_STOP_WAIT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STOP_TERMINATE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STOP_TERMINATE_capi_3027403472100bfe() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1706,7 +1798,7 @@ intgo _wrap_MP_STOP_TERMINATE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STOP_KILL_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STOP_KILL_capi_3027403472100bfe() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1718,7 +1810,7 @@ intgo _wrap_MP_STOP_KILL_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_STOP_INTERRUPT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1730,7 +1822,7 @@ intgo _wrap_MP_STOP_INTERRUPT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_stop_new_capi_71d6cdd031cf5da3(mp_stop_t **_swig_go_0) {
+intgo _wrap_mp_stop_new_capi_3027403472100bfe(mp_stop_t **_swig_go_0) {
   mp_stop_t **arg1 = (mp_stop_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1744,7 +1836,7 @@ intgo _wrap_mp_stop_new_capi_71d6cdd031cf5da3(mp_stop_t **_swig_go_0) {
 }
 
 
-intgo _wrap_mp_stop_add_capi_71d6cdd031cf5da3(mp_stop_t *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_stop_add_capi_3027403472100bfe(mp_stop_t *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   mp_stop_t *arg1 = (mp_stop_t *) 0 ;
   mp_stop_action_t arg2 ;
   int64_t arg3 ;
@@ -1761,7 +1853,7 @@ intgo _wrap_mp_stop_add_capi_71d6cdd031cf5da3(mp_stop_t *_swig_go_0, intgo _swig
 }
 
 
-void _wrap_mp_stop_free_capi_71d6cdd031cf5da3(mp_stop_t *_swig_go_0) {
+void _wrap_mp_stop_free_capi_3027403472100bfe(mp_stop_t *_swig_go_0) {
   mp_stop_t *arg1 = (mp_stop_t *) 0 ;
   
   arg1 = (mp_stop_t *)_swig_go_0;
@@ -1771,7 +1863,7 @@ void _wrap_mp_stop_free_capi_71d6cdd031cf5da3(mp_stop_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_process_stop_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, mp_stop_t *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_process_stop_capi_3027403472100bfe(mp_process_t *_swig_go_0, mp_stop_t *_swig_go_1, intgo _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   mp_stop_t *arg2 = (mp_stop_t *) 0 ;
   int arg3 ;
@@ -1788,7 +1880,7 @@ intgo _wrap_mp_process_stop_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, mp_s
 }
 
 
-intgo _wrap_mp_process_write_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_process_write_capi_3027403472100bfe(mp_process_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -1806,7 +1898,7 @@ intgo _wrap_mp_process_write_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, _go
 }
 
 
-intgo _wrap_mp_process_close_stdin_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_close_stdin_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1819,7 +1911,7 @@ intgo _wrap_mp_process_close_stdin_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_
 }
 
 
-intgo _wrap_mp_process_close_stream_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_close_stream_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   mp_stream_t arg2 ;
   int result;
@@ -1834,7 +1926,7 @@ intgo _wrap_mp_process_close_stream_capi_71d6cdd031cf5da3(mp_process_t *_swig_go
 }
 
 
-intgo _wrap_mp_process_read_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_process_t *_swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_process_read_capi_3027403472100bfe(long long *_swig_go_0, mp_process_t *_swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   size_t *arg1 = (size_t *) 0 ;
   mp_process_t *arg2 = (mp_process_t *) 0 ;
   mp_stream_t arg3 ;
@@ -1858,7 +1950,7 @@ intgo _wrap_mp_process_read_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_proc
 }
 
 
-intgo _wrap_mp_process_communicate_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_process_t *_swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_process_communicate_capi_3027403472100bfe(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_process_t *_swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   void **arg3 = (void **) 0 ;
@@ -1890,7 +1982,7 @@ intgo _wrap_mp_process_communicate_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, _
 }
 
 
-void _wrap_mp_process_free_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
+void _wrap_mp_process_free_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   
   arg1 = (mp_process_t *)_swig_go_0;
@@ -1900,7 +1992,7 @@ void _wrap_mp_process_free_capi_71d6cdd031cf5da3(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_run_capi_71d6cdd031cf5da3(long long *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, mp_cmd_t *_swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5) {
+intgo _wrap_mp_run_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, mp_cmd_t *_swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5) {
   int *arg1 = (int *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -1936,7 +2028,7 @@ intgo _wrap_mp_run_capi_71d6cdd031cf5da3(long long *_swig_go_0, _goslice_ _swig_
 }
 
 
-intgo _wrap_mp_pipe_capi_71d6cdd031cf5da3(mp_conn_t **_swig_go_0, mp_conn_t **_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_pipe_capi_3027403472100bfe(mp_conn_t **_swig_go_0, mp_conn_t **_swig_go_1, intgo _swig_go_2) {
   mp_conn_t **arg1 = (mp_conn_t **) 0 ;
   mp_conn_t **arg2 = (mp_conn_t **) 0 ;
   int arg3 ;
@@ -1955,7 +2047,7 @@ intgo _wrap_mp_pipe_capi_71d6cdd031cf5da3(mp_conn_t **_swig_go_0, mp_conn_t **_s
 }
 
 
-intgo _wrap_mp_conn_from_fd_capi_71d6cdd031cf5da3(mp_conn_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_conn_from_fd_capi_3027403472100bfe(mp_conn_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_conn_t **arg1 = (mp_conn_t **) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1973,7 +2065,7 @@ intgo _wrap_mp_conn_from_fd_capi_71d6cdd031cf5da3(mp_conn_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_conn_send_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_conn_send_capi_3027403472100bfe(mp_conn_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
   mp_conn_t *arg1 = (mp_conn_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -1991,7 +2083,7 @@ intgo _wrap_mp_conn_send_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0, _goslice_ 
 }
 
 
-intgo _wrap_mp_conn_recv_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_conn_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_conn_recv_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_conn_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_conn_t *arg3 = (mp_conn_t *) 0 ;
@@ -2013,7 +2105,7 @@ intgo _wrap_mp_conn_recv_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_conn_t *
 }
 
 
-intgo _wrap_mp_conn_recv_into_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_conn_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_conn_recv_into_capi_3027403472100bfe(long long *_swig_go_0, mp_conn_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   mp_conn_t *arg2 = (mp_conn_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -2035,7 +2127,7 @@ intgo _wrap_mp_conn_recv_into_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_co
 }
 
 
-intgo _wrap_mp_conn_poll_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_conn_poll_capi_3027403472100bfe(mp_conn_t *_swig_go_0, long long _swig_go_1) {
   mp_conn_t *arg1 = (mp_conn_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2050,7 +2142,7 @@ intgo _wrap_mp_conn_poll_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_conn_set_max_message_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_conn_set_max_message_capi_3027403472100bfe(mp_conn_t *_swig_go_0, long long _swig_go_1) {
   mp_conn_t *arg1 = (mp_conn_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -2065,7 +2157,7 @@ intgo _wrap_mp_conn_set_max_message_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0,
 }
 
 
-intgo _wrap_mp_conn_fileno_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0) {
+intgo _wrap_mp_conn_fileno_capi_3027403472100bfe(mp_conn_t *_swig_go_0) {
   mp_conn_t *arg1 = (mp_conn_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2078,7 +2170,7 @@ intgo _wrap_mp_conn_fileno_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_conn_close_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0) {
+intgo _wrap_mp_conn_close_capi_3027403472100bfe(mp_conn_t *_swig_go_0) {
   mp_conn_t *arg1 = (mp_conn_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2091,7 +2183,7 @@ intgo _wrap_mp_conn_close_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_conn_free_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0) {
+void _wrap_mp_conn_free_capi_3027403472100bfe(mp_conn_t *_swig_go_0) {
   mp_conn_t *arg1 = (mp_conn_t *) 0 ;
   
   arg1 = (mp_conn_t *)_swig_go_0;
@@ -2101,7 +2193,7 @@ void _wrap_mp_conn_free_capi_71d6cdd031cf5da3(mp_conn_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_new_capi_71d6cdd031cf5da3(mp_queue_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_queue_new_capi_3027403472100bfe(mp_queue_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2121,7 +2213,7 @@ intgo _wrap_mp_queue_new_capi_71d6cdd031cf5da3(mp_queue_t **_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_queue_from_fd_capi_71d6cdd031cf5da3(mp_queue_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_queue_from_fd_capi_3027403472100bfe(mp_queue_t **_swig_go_0, intgo _swig_go_1) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   int arg2 ;
   int result;
@@ -2137,7 +2229,30 @@ intgo _wrap_mp_queue_from_fd_capi_71d6cdd031cf5da3(mp_queue_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_queue_fileno_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_open_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_queue_t **arg1 = (mp_queue_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_queue_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_queue_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2150,7 +2265,7 @@ intgo _wrap_mp_queue_fileno_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_put_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_queue_put_capi_3027403472100bfe(mp_queue_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -2168,7 +2283,7 @@ intgo _wrap_mp_queue_put_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0, _goslice_
 }
 
 
-intgo _wrap_mp_queue_get_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_queue_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_queue_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_queue_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_queue_t *arg3 = (mp_queue_t *) 0 ;
@@ -2190,7 +2305,7 @@ intgo _wrap_mp_queue_get_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_queue_t 
 }
 
 
-intgo _wrap_mp_queue_get_into_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_queue_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(long long *_swig_go_0, mp_queue_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   mp_queue_t *arg2 = (mp_queue_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -2212,7 +2327,7 @@ intgo _wrap_mp_queue_get_into_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_qu
 }
 
 
-intgo _wrap_mp_queue_qsize_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_qsize_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2225,7 +2340,7 @@ intgo _wrap_mp_queue_qsize_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_empty_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_empty_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2238,7 +2353,7 @@ intgo _wrap_mp_queue_empty_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_full_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_full_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2251,7 +2366,7 @@ intgo _wrap_mp_queue_full_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_close_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_close_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2264,7 +2379,7 @@ intgo _wrap_mp_queue_close_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_closed_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_closed_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2277,7 +2392,7 @@ intgo _wrap_mp_queue_closed_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-long long _wrap_mp_queue_maxsize_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+long long _wrap_mp_queue_maxsize_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2290,7 +2405,7 @@ long long _wrap_mp_queue_maxsize_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_task_done_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_task_done_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2303,7 +2418,7 @@ intgo _wrap_mp_queue_task_done_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_join_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_queue_join_capi_3027403472100bfe(mp_queue_t *_swig_go_0, long long _swig_go_1) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2318,7 +2433,7 @@ intgo _wrap_mp_queue_join_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0, long lon
 }
 
 
-void _wrap_mp_queue_free_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
+void _wrap_mp_queue_free_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   
   arg1 = (mp_queue_t *)_swig_go_0;
@@ -2328,7 +2443,7 @@ void _wrap_mp_queue_free_capi_71d6cdd031cf5da3(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_fd_inherit_capi_71d6cdd031cf5da3(long long *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _swig_go_1) {
   int *arg1 = (int *) 0 ;
   char *arg2 = (char *) 0 ;
   int temp1 = 0 ;
@@ -2350,7 +2465,7 @@ intgo _wrap_mp_fd_inherit_capi_71d6cdd031cf5da3(long long *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_queue_inherit_capi_71d6cdd031cf5da3(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -2371,7 +2486,7 @@ intgo _wrap_mp_queue_inherit_capi_71d6cdd031cf5da3(mp_queue_t **_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_conn_inherit_capi_71d6cdd031cf5da3(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_conn_t **arg1 = (mp_conn_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -2394,7 +2509,7 @@ intgo _wrap_mp_conn_inherit_capi_71d6cdd031cf5da3(mp_conn_t **_swig_go_0, _gostr
 }
 
 
-void _wrap_mp_waitable_t_kind_set_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int arg2 ;
   
@@ -2406,7 +2521,7 @@ void _wrap_mp_waitable_t_kind_set_capi_71d6cdd031cf5da3(struct mp_waitable *_swi
 }
 
 
-intgo _wrap_mp_waitable_t_kind_get_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0) {
+intgo _wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2419,7 +2534,7 @@ intgo _wrap_mp_waitable_t_kind_get_capi_71d6cdd031cf5da3(struct mp_waitable *_sw
 }
 
 
-void _wrap_mp_waitable_t_handle_set_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, void *_swig_go_1) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2431,7 +2546,7 @@ void _wrap_mp_waitable_t_handle_set_capi_71d6cdd031cf5da3(struct mp_waitable *_s
 }
 
 
-void *_wrap_mp_waitable_t_handle_get_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0) {
+void *_wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2444,7 +2559,7 @@ void *_wrap_mp_waitable_t_handle_get_capi_71d6cdd031cf5da3(struct mp_waitable *_
 }
 
 
-void _wrap_mp_waitable_t_ready_set_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int arg2 ;
   
@@ -2456,7 +2571,7 @@ void _wrap_mp_waitable_t_ready_set_capi_71d6cdd031cf5da3(struct mp_waitable *_sw
 }
 
 
-intgo _wrap_mp_waitable_t_ready_get_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0) {
+intgo _wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2469,7 +2584,7 @@ intgo _wrap_mp_waitable_t_ready_get_capi_71d6cdd031cf5da3(struct mp_waitable *_s
 }
 
 
-struct mp_waitable *_wrap_new_mp_waitable_t_capi_71d6cdd031cf5da3() {
+struct mp_waitable *_wrap_new_mp_waitable_t_capi_3027403472100bfe() {
   struct mp_waitable *result = 0 ;
   struct mp_waitable *_swig_go_result;
   
@@ -2480,7 +2595,7 @@ struct mp_waitable *_wrap_new_mp_waitable_t_capi_71d6cdd031cf5da3() {
 }
 
 
-void _wrap_delete_mp_waitable_t_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0) {
+void _wrap_delete_mp_waitable_t_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   
   arg1 = *(struct mp_waitable **)&_swig_go_0; 
@@ -2490,7 +2605,7 @@ void _wrap_delete_mp_waitable_t_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_
 }
 
 
-intgo _wrap_mp_wait_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_wait_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_waitable_t *arg1 = (mp_waitable_t *) 0 ;
   size_t arg2 ;
   int64_t arg3 ;
@@ -2507,7 +2622,7 @@ intgo _wrap_mp_wait_capi_71d6cdd031cf5da3(struct mp_waitable *_swig_go_0, long l
 }
 
 
-intgo _wrap_mp_lock_new_capi_71d6cdd031cf5da3(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_lock_new_capi_3027403472100bfe(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
   mp_lock_t **arg1 = (mp_lock_t **) 0 ;
   int arg2 ;
   int result;
@@ -2523,7 +2638,7 @@ intgo _wrap_mp_lock_new_capi_71d6cdd031cf5da3(mp_lock_t **_swig_go_0, intgo _swi
 }
 
 
-intgo _wrap_mp_lock_from_fd_capi_71d6cdd031cf5da3(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_lock_from_fd_capi_3027403472100bfe(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
   mp_lock_t **arg1 = (mp_lock_t **) 0 ;
   int arg2 ;
   int result;
@@ -2539,7 +2654,30 @@ intgo _wrap_mp_lock_from_fd_capi_71d6cdd031cf5da3(mp_lock_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_lock_fileno_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
+intgo _wrap_mp_lock_open_capi_3027403472100bfe(mp_lock_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_lock_t **arg1 = (mp_lock_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_lock_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_lock_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_lock_fileno_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2552,7 +2690,7 @@ intgo _wrap_mp_lock_fileno_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_lock_acquire_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(mp_lock_t *_swig_go_0, long long _swig_go_1) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2567,7 +2705,7 @@ intgo _wrap_mp_lock_acquire_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0, long lo
 }
 
 
-intgo _wrap_mp_lock_release_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
+intgo _wrap_mp_lock_release_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2580,7 +2718,7 @@ intgo _wrap_mp_lock_release_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_lock_locked_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
+intgo _wrap_mp_lock_locked_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2593,7 +2731,7 @@ intgo _wrap_mp_lock_locked_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_lock_free_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
+void _wrap_mp_lock_free_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   
   arg1 = (mp_lock_t *)_swig_go_0;
@@ -2603,7 +2741,7 @@ void _wrap_mp_lock_free_capi_71d6cdd031cf5da3(mp_lock_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_sem_new_capi_71d6cdd031cf5da3(mp_sem_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_sem_new_capi_3027403472100bfe(mp_sem_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_sem_t **arg1 = (mp_sem_t **) 0 ;
   unsigned int arg2 ;
   unsigned int arg3 ;
@@ -2621,7 +2759,7 @@ intgo _wrap_mp_sem_new_capi_71d6cdd031cf5da3(mp_sem_t **_swig_go_0, intgo _swig_
 }
 
 
-intgo _wrap_mp_sem_from_fd_capi_71d6cdd031cf5da3(mp_sem_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_sem_from_fd_capi_3027403472100bfe(mp_sem_t **_swig_go_0, intgo _swig_go_1) {
   mp_sem_t **arg1 = (mp_sem_t **) 0 ;
   int arg2 ;
   int result;
@@ -2637,7 +2775,30 @@ intgo _wrap_mp_sem_from_fd_capi_71d6cdd031cf5da3(mp_sem_t **_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_sem_fileno_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
+intgo _wrap_mp_sem_open_capi_3027403472100bfe(mp_sem_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_sem_t **arg1 = (mp_sem_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_sem_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_sem_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_sem_fileno_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2650,7 +2811,7 @@ intgo _wrap_mp_sem_fileno_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_sem_acquire_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(mp_sem_t *_swig_go_0, long long _swig_go_1) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2665,7 +2826,7 @@ intgo _wrap_mp_sem_acquire_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0, long long
 }
 
 
-intgo _wrap_mp_sem_release_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
+intgo _wrap_mp_sem_release_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2678,7 +2839,7 @@ intgo _wrap_mp_sem_release_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_sem_value_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
+intgo _wrap_mp_sem_value_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2691,7 +2852,7 @@ intgo _wrap_mp_sem_value_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_sem_free_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
+void _wrap_mp_sem_free_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   
   arg1 = (mp_sem_t *)_swig_go_0;
@@ -2701,7 +2862,7 @@ void _wrap_mp_sem_free_capi_71d6cdd031cf5da3(mp_sem_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_new_capi_71d6cdd031cf5da3(mp_event_t **_swig_go_0) {
+intgo _wrap_mp_event_new_capi_3027403472100bfe(mp_event_t **_swig_go_0) {
   mp_event_t **arg1 = (mp_event_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2715,7 +2876,7 @@ intgo _wrap_mp_event_new_capi_71d6cdd031cf5da3(mp_event_t **_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_from_fd_capi_71d6cdd031cf5da3(mp_event_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_event_from_fd_capi_3027403472100bfe(mp_event_t **_swig_go_0, intgo _swig_go_1) {
   mp_event_t **arg1 = (mp_event_t **) 0 ;
   int arg2 ;
   int result;
@@ -2731,7 +2892,30 @@ intgo _wrap_mp_event_from_fd_capi_71d6cdd031cf5da3(mp_event_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_event_fileno_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_open_capi_3027403472100bfe(mp_event_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_event_t **arg1 = (mp_event_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_event_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_event_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_event_fileno_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2744,7 +2928,7 @@ intgo _wrap_mp_event_fileno_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_set_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_set_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2757,7 +2941,7 @@ intgo _wrap_mp_event_set_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_clear_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_clear_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2770,7 +2954,7 @@ intgo _wrap_mp_event_clear_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_is_set_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_is_set_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2783,7 +2967,7 @@ intgo _wrap_mp_event_is_set_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_wait_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_event_wait_capi_3027403472100bfe(mp_event_t *_swig_go_0, long long _swig_go_1) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2798,7 +2982,7 @@ intgo _wrap_mp_event_wait_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0, long lon
 }
 
 
-void _wrap_mp_event_free_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
+void _wrap_mp_event_free_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   
   arg1 = (mp_event_t *)_swig_go_0;
@@ -2808,7 +2992,7 @@ void _wrap_mp_event_free_capi_71d6cdd031cf5da3(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cond_new_capi_71d6cdd031cf5da3(mp_cond_t **_swig_go_0, mp_lock_t *_swig_go_1) {
+intgo _wrap_mp_cond_new_capi_3027403472100bfe(mp_cond_t **_swig_go_0, mp_lock_t *_swig_go_1) {
   mp_cond_t **arg1 = (mp_cond_t **) 0 ;
   mp_lock_t *arg2 = (mp_lock_t *) 0 ;
   int result;
@@ -2824,7 +3008,7 @@ intgo _wrap_mp_cond_new_capi_71d6cdd031cf5da3(mp_cond_t **_swig_go_0, mp_lock_t 
 }
 
 
-intgo _wrap_mp_cond_from_fd_capi_71d6cdd031cf5da3(mp_cond_t **_swig_go_0, intgo _swig_go_1, mp_lock_t *_swig_go_2) {
+intgo _wrap_mp_cond_from_fd_capi_3027403472100bfe(mp_cond_t **_swig_go_0, intgo _swig_go_1, mp_lock_t *_swig_go_2) {
   mp_cond_t **arg1 = (mp_cond_t **) 0 ;
   int arg2 ;
   mp_lock_t *arg3 = (mp_lock_t *) 0 ;
@@ -2842,7 +3026,32 @@ intgo _wrap_mp_cond_from_fd_capi_71d6cdd031cf5da3(mp_cond_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cond_fileno_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0) {
+intgo _wrap_mp_cond_open_capi_3027403472100bfe(mp_cond_t **_swig_go_0, _gostring_ _swig_go_1, mp_lock_t *_swig_go_2, long long _swig_go_3) {
+  mp_cond_t **arg1 = (mp_cond_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_lock_t *arg3 = (mp_lock_t *) 0 ;
+  int64_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_cond_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_lock_t *)_swig_go_2;
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (int)mp_cond_open(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_cond_fileno_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2855,7 +3064,7 @@ intgo _wrap_mp_cond_fileno_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cond_wait_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_cond_wait_capi_3027403472100bfe(mp_cond_t *_swig_go_0, long long _swig_go_1) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2870,7 +3079,7 @@ intgo _wrap_mp_cond_wait_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_cond_notify_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cond_notify_capi_3027403472100bfe(mp_cond_t *_swig_go_0, intgo _swig_go_1) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int arg2 ;
   int result;
@@ -2885,7 +3094,7 @@ intgo _wrap_mp_cond_notify_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_cond_notify_all_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0) {
+intgo _wrap_mp_cond_notify_all_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2898,7 +3107,7 @@ intgo _wrap_mp_cond_notify_all_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_cond_free_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0) {
+void _wrap_mp_cond_free_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   
   arg1 = (mp_cond_t *)_swig_go_0;
@@ -2908,7 +3117,7 @@ void _wrap_mp_cond_free_capi_71d6cdd031cf5da3(mp_cond_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_new_capi_71d6cdd031cf5da3(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_barrier_new_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   unsigned int arg2 ;
   int result;
@@ -2924,7 +3133,7 @@ intgo _wrap_mp_barrier_new_capi_71d6cdd031cf5da3(mp_barrier_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_barrier_new2_capi_71d6cdd031cf5da3(mp_barrier_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   unsigned int arg2 ;
   mp_barrier_action_fn arg3 = (mp_barrier_action_fn) 0 ;
@@ -2946,7 +3155,7 @@ intgo _wrap_mp_barrier_new2_capi_71d6cdd031cf5da3(mp_barrier_t **_swig_go_0, int
 }
 
 
-intgo _wrap_mp_barrier_from_fd_capi_71d6cdd031cf5da3(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_barrier_from_fd_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   int arg2 ;
   int result;
@@ -2962,7 +3171,30 @@ intgo _wrap_mp_barrier_from_fd_capi_71d6cdd031cf5da3(mp_barrier_t **_swig_go_0, 
 }
 
 
-intgo _wrap_mp_barrier_fileno_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_open_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_barrier_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_barrier_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_barrier_fileno_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2975,7 +3207,7 @@ intgo _wrap_mp_barrier_fileno_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_wait_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(mp_barrier_t *_swig_go_0, long long _swig_go_1) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2990,7 +3222,7 @@ intgo _wrap_mp_barrier_wait_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_barrier_abort_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_abort_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3003,7 +3235,7 @@ intgo _wrap_mp_barrier_abort_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_reset_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_reset_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3016,7 +3248,7 @@ intgo _wrap_mp_barrier_reset_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_parties_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_parties_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3029,7 +3261,7 @@ intgo _wrap_mp_barrier_parties_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_n_waiting_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_n_waiting_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3042,7 +3274,7 @@ intgo _wrap_mp_barrier_n_waiting_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_barrier_broken_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_broken_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3055,7 +3287,7 @@ intgo _wrap_mp_barrier_broken_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_barrier_free_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
+void _wrap_mp_barrier_free_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   
   arg1 = (mp_barrier_t *)_swig_go_0;
@@ -3065,7 +3297,7 @@ void _wrap_mp_barrier_free_capi_71d6cdd031cf5da3(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_shm_new_capi_71d6cdd031cf5da3(mp_shm_t **_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_shm_new_capi_3027403472100bfe(mp_shm_t **_swig_go_0, long long _swig_go_1) {
   mp_shm_t **arg1 = (mp_shm_t **) 0 ;
   size_t arg2 ;
   int result;
@@ -3081,7 +3313,7 @@ intgo _wrap_mp_shm_new_capi_71d6cdd031cf5da3(mp_shm_t **_swig_go_0, long long _s
 }
 
 
-intgo _wrap_mp_shm_from_fd_capi_71d6cdd031cf5da3(mp_shm_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_shm_from_fd_capi_3027403472100bfe(mp_shm_t **_swig_go_0, intgo _swig_go_1) {
   mp_shm_t **arg1 = (mp_shm_t **) 0 ;
   int arg2 ;
   int result;
@@ -3097,7 +3329,30 @@ intgo _wrap_mp_shm_from_fd_capi_71d6cdd031cf5da3(mp_shm_t **_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_shm_fileno_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
+intgo _wrap_mp_shm_open_capi_3027403472100bfe(mp_shm_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_shm_t **arg1 = (mp_shm_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_shm_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_shm_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_shm_fileno_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3110,7 +3365,7 @@ intgo _wrap_mp_shm_fileno_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
 }
 
 
-void *_wrap_mp_shm_data_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
+void *_wrap_mp_shm_data_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3123,7 +3378,7 @@ void *_wrap_mp_shm_data_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_shm_size2_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_shm_t *_swig_go_1) {
+intgo _wrap_mp_shm_size2_capi_3027403472100bfe(long long *_swig_go_0, mp_shm_t *_swig_go_1) {
   size_t *arg1 = (size_t *) 0 ;
   mp_shm_t *arg2 = (mp_shm_t *) 0 ;
   int result;
@@ -3138,7 +3393,7 @@ intgo _wrap_mp_shm_size2_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_shm_t *
 }
 
 
-long long _wrap_mp_shm_size_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
+long long _wrap_mp_shm_size_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3151,7 +3406,7 @@ long long _wrap_mp_shm_size_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_shm_free_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
+void _wrap_mp_shm_free_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   
   arg1 = (mp_shm_t *)_swig_go_0;
@@ -3161,7 +3416,7 @@ void _wrap_mp_shm_free_capi_71d6cdd031cf5da3(mp_shm_t *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_TYPE_INT32_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_INT32_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3173,7 +3428,7 @@ intgo _wrap_MP_TYPE_INT32_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_INT64_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_INT64_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3185,7 +3440,7 @@ intgo _wrap_MP_TYPE_INT64_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_UINT64_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_UINT64_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3197,7 +3452,7 @@ intgo _wrap_MP_TYPE_UINT64_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_DOUBLE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3209,7 +3464,7 @@ intgo _wrap_MP_TYPE_DOUBLE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_BYTES_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_BYTES_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3221,7 +3476,7 @@ intgo _wrap_MP_TYPE_BYTES_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_INT16_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_INT16_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3233,7 +3488,7 @@ intgo _wrap_MP_TYPE_INT16_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_UINT16_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_UINT16_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3245,7 +3500,7 @@ intgo _wrap_MP_TYPE_UINT16_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_INT8_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_INT8_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3257,7 +3512,7 @@ intgo _wrap_MP_TYPE_INT8_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_UINT8_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_UINT8_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3269,7 +3524,7 @@ intgo _wrap_MP_TYPE_UINT8_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_CHAR_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_CHAR_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3281,7 +3536,7 @@ intgo _wrap_MP_TYPE_CHAR_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_TYPE_FLOAT_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_TYPE_FLOAT_capi_3027403472100bfe() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3293,7 +3548,31 @@ intgo _wrap_MP_TYPE_FLOAT_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_mp_value_new_capi_71d6cdd031cf5da3(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_MP_TYPE_BOOL_capi_3027403472100bfe() {
+  enum mp_type result;
+  intgo _swig_go_result;
+  
+  
+  result = MP_TYPE_BOOL;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_MP_TYPE_RECORD_capi_3027403472100bfe() {
+  enum mp_type result;
+  intgo _swig_go_result;
+  
+  
+  result = MP_TYPE_RECORD;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_new_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   mp_type_t arg2 ;
   size_t arg3 ;
@@ -3313,7 +3592,92 @@ intgo _wrap_mp_value_new_capi_71d6cdd031cf5da3(mp_value_t **_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_value_from_fd_capi_71d6cdd031cf5da3(mp_value_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_value_new_record_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+  mp_value_t **arg1 = (mp_value_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  size_t arg3 ;
+  int arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (int)mp_value_new_record(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, mp_lock_t *_swig_go_3) {
+  mp_value_t **arg1 = (mp_value_t **) 0 ;
+  mp_type_t arg2 ;
+  size_t arg3 ;
+  mp_lock_t *arg4 = (mp_lock_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t **)_swig_go_0;
+  arg2 = (mp_type_t)_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (mp_lock_t *)_swig_go_3;
+  
+  result = (int)mp_value_new_with_lock(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_lock_t *_swig_go_3) {
+  mp_value_t **arg1 = (mp_value_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  size_t arg3 ;
+  mp_lock_t *arg4 = (mp_lock_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (mp_lock_t *)_swig_go_3;
+  
+  result = (int)mp_value_new_record_with_lock(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_bind_lock_capi_3027403472100bfe(mp_value_t *_swig_go_0, mp_lock_t *_swig_go_1) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  mp_lock_t *arg2 = (mp_lock_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  arg2 = (mp_lock_t *)_swig_go_1;
+  
+  result = (int)mp_value_bind_lock(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_from_fd_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _swig_go_1) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   int arg2 ;
   int result;
@@ -3329,7 +3693,30 @@ intgo _wrap_mp_value_from_fd_capi_71d6cdd031cf5da3(mp_value_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_value_fileno_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_open_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_value_t **arg1 = (mp_value_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_value_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_fileno_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3342,7 +3729,7 @@ intgo _wrap_mp_value_fileno_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_type_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_type_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3355,7 +3742,7 @@ intgo _wrap_mp_value_type_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_count2_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_value_t *_swig_go_1) {
+intgo _wrap_mp_value_count2_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1) {
   size_t *arg1 = (size_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   int result;
@@ -3370,7 +3757,7 @@ intgo _wrap_mp_value_count2_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_valu
 }
 
 
-long long _wrap_mp_value_count_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
+long long _wrap_mp_value_count_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3383,7 +3770,7 @@ long long _wrap_mp_value_count_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_get_i64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3402,7 +3789,7 @@ intgo _wrap_mp_value_get_i64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_val
 }
 
 
-intgo _wrap_mp_value_set_i64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   int64_t arg3 ;
@@ -3419,7 +3806,7 @@ intgo _wrap_mp_value_set_i64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_get_u64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   uint64_t *arg1 = (uint64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3438,7 +3825,7 @@ intgo _wrap_mp_value_get_u64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_val
 }
 
 
-intgo _wrap_mp_value_set_u64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   uint64_t arg3 ;
@@ -3455,7 +3842,7 @@ intgo _wrap_mp_value_set_u64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_get_f64_capi_71d6cdd031cf5da3(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   double *arg1 = (double *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3474,7 +3861,7 @@ intgo _wrap_mp_value_get_f64_capi_71d6cdd031cf5da3(double *_swig_go_0, mp_value_
 }
 
 
-intgo _wrap_mp_value_set_f64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long long _swig_go_1, double _swig_go_2) {
+intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, double _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   double arg3 ;
@@ -3491,7 +3878,7 @@ intgo _wrap_mp_value_set_f64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_add_i64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3512,7 +3899,7 @@ intgo _wrap_mp_value_add_i64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_val
 }
 
 
-intgo _wrap_mp_value_compare_exchange_i64_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3535,7 +3922,7 @@ intgo _wrap_mp_value_compare_exchange_i64_capi_71d6cdd031cf5da3(long long *_swig
 }
 
 
-intgo _wrap_mp_value_cas_i64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long *_swig_go_4) {
+intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long *_swig_go_4) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   int64_t arg3 ;
@@ -3558,7 +3945,7 @@ intgo _wrap_mp_value_cas_i64_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_get_bytes_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_value_t *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, _goslice_ _swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3578,7 +3965,7 @@ intgo _wrap_mp_value_get_bytes_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_v
 }
 
 
-intgo _wrap_mp_value_set_bytes_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(mp_value_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -3594,7 +3981,189 @@ intgo _wrap_mp_value_set_bytes_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, _go
 }
 
 
-intgo _wrap_mp_value_acquire_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+  int *arg1 = (int *) 0 ;
+  mp_value_t *arg2 = (mp_value_t *) 0 ;
+  size_t arg3 ;
+  int temp1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = &temp1;
+  arg2 = (mp_value_t *)_swig_go_1;
+  arg3 = (size_t)_swig_go_2; 
+  
+  result = (int)mp_value_get_bool(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  if (_swig_go_0) *(long long *)(void *)_swig_go_0 = (long long)temp1;
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  size_t arg2 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)mp_value_set_bool(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_field_count_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  
+  result = (int)mp_value_field_count(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_field_type_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  size_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (int)mp_value_field_type(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  int64_t *arg1 = (int64_t *) 0 ;
+  mp_value_t *arg2 = (mp_value_t *) 0 ;
+  size_t arg3 ;
+  size_t arg4 ;
+  int64_t temp1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = &temp1;
+  arg2 = (mp_value_t *)_swig_go_1;
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (size_t)_swig_go_3; 
+  
+  result = (int)mp_value_get_field_i64(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  if (_swig_go_0) *(long long *)(void *)_swig_go_0 = (long long)temp1;
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  size_t arg2 ;
+  size_t arg3 ;
+  int64_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (int)mp_value_set_field_i64(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  double *arg1 = (double *) 0 ;
+  mp_value_t *arg2 = (mp_value_t *) 0 ;
+  size_t arg3 ;
+  size_t arg4 ;
+  double temp1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = &temp1;
+  arg2 = (mp_value_t *)_swig_go_1;
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (size_t)_swig_go_3; 
+  
+  result = (int)mp_value_get_field_f64(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  if (_swig_go_0) *(double *)(void *)_swig_go_0 = (double)temp1;
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, double _swig_go_3) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  size_t arg2 ;
+  size_t arg3 ;
+  double arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (double)_swig_go_3; 
+  
+  result = (int)mp_value_set_field_f64(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_get_record_capi_3027403472100bfe(void *_swig_go_0, long long _swig_go_1, mp_value_t *_swig_go_2, long long _swig_go_3) {
+  void *arg1 = (void *) 0 ;
+  size_t arg2 ;
+  mp_value_t *arg3 = (mp_value_t *) 0 ;
+  size_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(void **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (mp_value_t *)_swig_go_2;
+  arg4 = (size_t)_swig_go_3; 
+  
+  result = (int)mp_value_get_record(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_set_record_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+  mp_value_t *arg1 = (mp_value_t *) 0 ;
+  size_t arg2 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_value_t *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = *(void **)&_swig_go_2; 
+  arg4 = (size_t)_swig_go_3; 
+  
+  result = (int)mp_value_set_record(arg1,arg2,(void const *)arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_value_acquire_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -3609,7 +4178,7 @@ intgo _wrap_mp_value_acquire_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_release_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_release_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3622,7 +4191,7 @@ intgo _wrap_mp_value_release_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_value_free_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
+void _wrap_mp_value_free_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   
   arg1 = (mp_value_t *)_swig_go_0;
@@ -3632,7 +4201,7 @@ void _wrap_mp_value_free_capi_71d6cdd031cf5da3(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_new_capi_71d6cdd031cf5da3(mp_dict_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_dict_new_capi_3027403472100bfe(mp_dict_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_dict_t **arg1 = (mp_dict_t **) 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -3650,7 +4219,7 @@ intgo _wrap_mp_dict_new_capi_71d6cdd031cf5da3(mp_dict_t **_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_dict_from_fd_capi_71d6cdd031cf5da3(mp_dict_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_dict_from_fd_capi_3027403472100bfe(mp_dict_t **_swig_go_0, intgo _swig_go_1) {
   mp_dict_t **arg1 = (mp_dict_t **) 0 ;
   int arg2 ;
   int result;
@@ -3666,7 +4235,30 @@ intgo _wrap_mp_dict_from_fd_capi_71d6cdd031cf5da3(mp_dict_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_dict_fileno_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
+intgo _wrap_mp_dict_open_capi_3027403472100bfe(mp_dict_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_dict_t **arg1 = (mp_dict_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_dict_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_dict_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_dict_fileno_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3679,7 +4271,7 @@ intgo _wrap_mp_dict_fileno_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_set_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_dict_set_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -3698,7 +4290,7 @@ intgo _wrap_mp_dict_set_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_mp_dict_get_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_dict_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_dict_t *arg3 = (mp_dict_t *) 0 ;
@@ -3721,7 +4313,7 @@ intgo _wrap_mp_dict_get_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_dict_t *_
 }
 
 
-intgo _wrap_mp_dict_get_into_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   mp_dict_t *arg2 = (mp_dict_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3744,7 +4336,7 @@ intgo _wrap_mp_dict_get_into_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_dic
 }
 
 
-intgo _wrap_mp_dict_delete_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_dict_delete_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -3760,7 +4352,7 @@ intgo _wrap_mp_dict_delete_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice
 }
 
 
-intgo _wrap_mp_dict_contains_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_dict_contains_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -3776,7 +4368,7 @@ intgo _wrap_mp_dict_contains_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_dict_len_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
+intgo _wrap_mp_dict_len_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3789,7 +4381,7 @@ intgo _wrap_mp_dict_len_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_clear_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
+intgo _wrap_mp_dict_clear_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3802,7 +4394,7 @@ intgo _wrap_mp_dict_clear_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_incr_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_dict_incr_capi_3027403472100bfe(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_dict_t *arg2 = (mp_dict_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3824,7 +4416,7 @@ intgo _wrap_mp_dict_incr_capi_71d6cdd031cf5da3(long long *_swig_go_0, mp_dict_t 
 }
 
 
-intgo _wrap_mp_dict_cas_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_dict_cas_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -3846,7 +4438,7 @@ intgo _wrap_mp_dict_cas_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_mp_dict_iter_new_capi_71d6cdd031cf5da3(mp_dict_iter_t **_swig_go_0, mp_dict_t *_swig_go_1) {
+intgo _wrap_mp_dict_iter_new_capi_3027403472100bfe(mp_dict_iter_t **_swig_go_0, mp_dict_t *_swig_go_1) {
   mp_dict_iter_t **arg1 = (mp_dict_iter_t **) 0 ;
   mp_dict_t *arg2 = (mp_dict_t *) 0 ;
   int result;
@@ -3862,7 +4454,7 @@ intgo _wrap_mp_dict_iter_new_capi_71d6cdd031cf5da3(mp_dict_iter_t **_swig_go_0, 
 }
 
 
-intgo _wrap_mp_dict_iter_next2_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_dict_iter_t *_swig_go_2) {
+intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_dict_iter_t *_swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   void **arg3 = (void **) 0 ;
@@ -3889,7 +4481,7 @@ intgo _wrap_mp_dict_iter_next2_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, _gosl
 }
 
 
-intgo _wrap_mp_dict_iter_next_capi_71d6cdd031cf5da3(mp_dict_iter_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(mp_dict_iter_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_dict_iter_t *arg1 = (mp_dict_iter_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -3916,7 +4508,7 @@ intgo _wrap_mp_dict_iter_next_capi_71d6cdd031cf5da3(mp_dict_iter_t *_swig_go_0, 
 }
 
 
-void _wrap_mp_dict_iter_free_capi_71d6cdd031cf5da3(mp_dict_iter_t *_swig_go_0) {
+void _wrap_mp_dict_iter_free_capi_3027403472100bfe(mp_dict_iter_t *_swig_go_0) {
   mp_dict_iter_t *arg1 = (mp_dict_iter_t *) 0 ;
   
   arg1 = (mp_dict_iter_t *)_swig_go_0;
@@ -3926,7 +4518,7 @@ void _wrap_mp_dict_iter_free_capi_71d6cdd031cf5da3(mp_dict_iter_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_dict_free_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
+void _wrap_mp_dict_free_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   
   arg1 = (mp_dict_t *)_swig_go_0;
@@ -3936,7 +4528,7 @@ void _wrap_mp_dict_free_capi_71d6cdd031cf5da3(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_opts_new_capi_71d6cdd031cf5da3(mp_pool_opts_t **_swig_go_0) {
+intgo _wrap_mp_pool_opts_new_capi_3027403472100bfe(mp_pool_opts_t **_swig_go_0) {
   mp_pool_opts_t **arg1 = (mp_pool_opts_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3950,7 +4542,7 @@ intgo _wrap_mp_pool_opts_new_capi_71d6cdd031cf5da3(mp_pool_opts_t **_swig_go_0) 
 }
 
 
-void _wrap_mp_pool_opts_free_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0) {
+void _wrap_mp_pool_opts_free_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   
   arg1 = (mp_pool_opts_t *)_swig_go_0;
@@ -3960,7 +4552,7 @@ void _wrap_mp_pool_opts_free_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_opts_set_workers_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -3975,7 +4567,7 @@ intgo _wrap_mp_pool_opts_set_workers_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig
 }
 
 
-intgo _wrap_mp_pool_opts_set_start_method_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   mp_start_method_t arg2 ;
   int result;
@@ -3990,7 +4582,7 @@ intgo _wrap_mp_pool_opts_set_start_method_capi_71d6cdd031cf5da3(mp_pool_opts_t *
 }
 
 
-intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -4005,7 +4597,7 @@ intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_71d6cdd031cf5da3(mp_pool_
 }
 
 
-intgo _wrap_mp_pool_opts_set_initializer_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4028,7 +4620,73 @@ intgo _wrap_mp_pool_opts_set_initializer_capi_71d6cdd031cf5da3(mp_pool_opts_t *_
 }
 
 
-intgo _wrap_mp_pool_opts_set_threads_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
+  mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_queue_t *arg3 = (mp_queue_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool_opts_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_queue_t *)_swig_go_2;
+  
+  result = (int)mp_pool_opts_pass_queue(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
+  mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_conn_t *arg3 = (mp_conn_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool_opts_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_conn_t *)_swig_go_2;
+  
+  result = (int)mp_pool_opts_pass_conn(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+  mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool_opts_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)mp_pool_opts_pass_fd(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   int arg2 ;
   int result;
@@ -4043,7 +4701,7 @@ intgo _wrap_mp_pool_opts_set_threads_capi_71d6cdd031cf5da3(mp_pool_opts_t *_swig
 }
 
 
-intgo _wrap_mp_pool_new_capi_71d6cdd031cf5da3(mp_pool_t **_swig_go_0, mp_pool_opts_t *_swig_go_1) {
+intgo _wrap_mp_pool_new_capi_3027403472100bfe(mp_pool_t **_swig_go_0, mp_pool_opts_t *_swig_go_1) {
   mp_pool_t **arg1 = (mp_pool_t **) 0 ;
   mp_pool_opts_t *arg2 = (mp_pool_opts_t *) 0 ;
   int result;
@@ -4059,7 +4717,30 @@ intgo _wrap_mp_pool_new_capi_71d6cdd031cf5da3(mp_pool_t **_swig_go_0, mp_pool_op
 }
 
 
-intgo _wrap_mp_pool_apply_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_open_capi_3027403472100bfe(mp_pool_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_pool_t **arg1 = (mp_pool_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_pool_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_pool_apply_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_pool_t *arg3 = (mp_pool_t *) 0 ;
@@ -4089,7 +4770,7 @@ intgo _wrap_mp_pool_apply_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_pool_t 
 }
 
 
-intgo _wrap_mp_pool_apply_async_capi_71d6cdd031cf5da3(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
   mp_result_t **arg1 = (mp_result_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4121,7 +4802,7 @@ intgo _wrap_mp_pool_apply_async_capi_71d6cdd031cf5da3(mp_result_t **_swig_go_0, 
 }
 
 
-intgo _wrap_mp_pool_map_async_capi_71d6cdd031cf5da3(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   mp_result_t **arg1 = (mp_result_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4183,7 +4864,7 @@ intgo _wrap_mp_pool_map_async_capi_71d6cdd031cf5da3(mp_result_t **_swig_go_0, mp
 }
 
 
-intgo _wrap_mp_pool_map_capi_71d6cdd031cf5da3(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_pool_map_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   mp_result_t **arg1 = (mp_result_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4239,7 +4920,7 @@ intgo _wrap_mp_pool_map_capi_71d6cdd031cf5da3(mp_result_t **_swig_go_0, mp_pool_
 }
 
 
-intgo _wrap_mp_pool_imap_capi_71d6cdd031cf5da3(mp_iter_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
+intgo _wrap_mp_pool_imap_capi_3027403472100bfe(mp_iter_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
   mp_iter_t **arg1 = (mp_iter_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4297,7 +4978,7 @@ intgo _wrap_mp_pool_imap_capi_71d6cdd031cf5da3(mp_iter_t **_swig_go_0, mp_pool_t
 }
 
 
-intgo _wrap_mp_pool_iter_next_capi_71d6cdd031cf5da3(long long *_swig_go_0, _goslice_ _swig_go_1, mp_pool_iter_t *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_go_1, mp_pool_iter_t *_swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -4323,7 +5004,7 @@ intgo _wrap_mp_pool_iter_next_capi_71d6cdd031cf5da3(long long *_swig_go_0, _gosl
 }
 
 
-void _wrap_mp_pool_iter_free_capi_71d6cdd031cf5da3(mp_pool_iter_t *_swig_go_0) {
+void _wrap_mp_pool_iter_free_capi_3027403472100bfe(mp_pool_iter_t *_swig_go_0) {
   mp_pool_iter_t *arg1 = (mp_pool_iter_t *) 0 ;
   
   arg1 = (mp_pool_iter_t *)_swig_go_0;
@@ -4333,7 +5014,7 @@ void _wrap_mp_pool_iter_free_capi_71d6cdd031cf5da3(mp_pool_iter_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_iter_next_capi_71d6cdd031cf5da3(long long *_swig_go_0, _goslice_ _swig_go_1, mp_iter_t *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_iter_next_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_go_1, mp_iter_t *_swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -4359,7 +5040,7 @@ intgo _wrap_mp_iter_next_capi_71d6cdd031cf5da3(long long *_swig_go_0, _goslice_ 
 }
 
 
-void _wrap_mp_iter_free_capi_71d6cdd031cf5da3(mp_iter_t *_swig_go_0) {
+void _wrap_mp_iter_free_capi_3027403472100bfe(mp_iter_t *_swig_go_0) {
   mp_iter_t *arg1 = (mp_iter_t *) 0 ;
   
   arg1 = (mp_iter_t *)_swig_go_0;
@@ -4369,7 +5050,7 @@ void _wrap_mp_iter_free_capi_71d6cdd031cf5da3(mp_iter_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_result_get_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_result_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_result_t *arg3 = (mp_result_t *) 0 ;
@@ -4391,7 +5072,7 @@ intgo _wrap_mp_result_get_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_result_
 }
 
 
-intgo _wrap_mp_result_wait_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_result_wait_capi_3027403472100bfe(mp_result_t *_swig_go_0, long long _swig_go_1) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -4406,7 +5087,7 @@ intgo _wrap_mp_result_wait_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0, long l
 }
 
 
-intgo _wrap_mp_result_ready_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
+intgo _wrap_mp_result_ready_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4419,7 +5100,7 @@ intgo _wrap_mp_result_ready_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_result_successful_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
+intgo _wrap_mp_result_successful_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4432,7 +5113,7 @@ intgo _wrap_mp_result_successful_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_result_count_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
+intgo _wrap_mp_result_count_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4445,7 +5126,7 @@ intgo _wrap_mp_result_count_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_result_item_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_result_item_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_result_t *arg3 = (mp_result_t *) 0 ;
@@ -4467,7 +5148,7 @@ intgo _wrap_mp_result_item_capi_71d6cdd031cf5da3(_goslice_ _swig_go_0, mp_result
 }
 
 
-void _wrap_mp_result_free_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
+void _wrap_mp_result_free_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   
   arg1 = (mp_result_t *)_swig_go_0;
@@ -4477,7 +5158,7 @@ void _wrap_mp_result_free_capi_71d6cdd031cf5da3(mp_result_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_close_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0) {
+intgo _wrap_mp_pool_close_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4490,7 +5171,7 @@ intgo _wrap_mp_pool_close_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_join_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_join_capi_3027403472100bfe(mp_pool_t *_swig_go_0, long long _swig_go_1) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -4505,7 +5186,7 @@ intgo _wrap_mp_pool_join_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_pool_terminate_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0) {
+intgo _wrap_mp_pool_terminate_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4518,7 +5199,7 @@ intgo _wrap_mp_pool_terminate_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_POOL_SUBMITTED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -4530,7 +5211,7 @@ intgo _wrap_MP_POOL_SUBMITTED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_POOL_RUNNING_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_POOL_RUNNING_capi_3027403472100bfe() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -4542,7 +5223,7 @@ intgo _wrap_MP_POOL_RUNNING_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_POOL_DONE_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_POOL_DONE_capi_3027403472100bfe() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -4554,7 +5235,7 @@ intgo _wrap_MP_POOL_DONE_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_POOL_FAILED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_POOL_FAILED_capi_3027403472100bfe() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -4566,7 +5247,7 @@ intgo _wrap_MP_POOL_FAILED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_POOL_WORKERS_STARTED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -4578,7 +5259,7 @@ intgo _wrap_MP_POOL_WORKERS_STARTED_capi_71d6cdd031cf5da3() {
 }
 
 
-intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_71d6cdd031cf5da3() {
+intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -4590,7 +5271,7 @@ intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_71d6cdd031cf5da3() {
 }
 
 
-long long _wrap_mp_pool_stat_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_mp_pool_stat_capi_3027403472100bfe(mp_pool_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   mp_pool_stat_t arg2 ;
   int64_t result;
@@ -4605,13 +5286,406 @@ long long _wrap_mp_pool_stat_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0, intgo 
 }
 
 
-void _wrap_mp_pool_free_capi_71d6cdd031cf5da3(mp_pool_t *_swig_go_0) {
+void _wrap_mp_pool_free_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   
   arg1 = (mp_pool_t *)_swig_go_0;
   
   mp_pool_free(arg1);
   
+}
+
+
+intgo _wrap_mp_broker_opts_new_capi_3027403472100bfe(mp_broker_opts_t **_swig_go_0) {
+  mp_broker_opts_t **arg1 = (mp_broker_opts_t **) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_opts_t **)_swig_go_0;
+  
+  result = (int)mp_broker_opts_new(arg1);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+void _wrap_mp_broker_opts_free_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0) {
+  mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
+  
+  arg1 = (mp_broker_opts_t *)_swig_go_0;
+  
+  mp_broker_opts_free(arg1);
+  
+}
+
+
+intgo _wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
+  mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
+  uint32_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_opts_t *)_swig_go_0;
+  arg2 = (uint32_t)_swig_go_1; 
+  
+  result = (int)mp_broker_opts_add_uid(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
+  mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
+  uint32_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_opts_t *)_swig_go_0;
+  arg2 = (uint32_t)_swig_go_1; 
+  
+  result = (int)mp_broker_opts_add_gid(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
+  mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_opts_t *)_swig_go_0;
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)mp_broker_opts_set_max_clients(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, long long _swig_go_1) {
+  mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
+  int64_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_opts_t *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (int)mp_broker_opts_set_handshake_timeout(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_new_capi_3027403472100bfe(mp_broker_t **_swig_go_0, _gostring_ _swig_go_1, mp_broker_opts_t *_swig_go_2) {
+  mp_broker_t **arg1 = (mp_broker_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_broker_opts_t *arg3 = (mp_broker_opts_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_broker_opts_t *)_swig_go_2;
+  
+  result = (int)mp_broker_new(arg1,(char const *)arg2,(struct mp_broker_opts const *)arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_publish_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+  mp_broker_t *arg1 = (mp_broker_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)mp_broker_publish(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1, mp_pool_t *_swig_go_2) {
+  mp_broker_t *arg1 = (mp_broker_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_pool_t *arg3 = (mp_pool_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_pool_t *)_swig_go_2;
+  
+  result = (int)mp_broker_publish_pool(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1) {
+  mp_broker_t *arg1 = (mp_broker_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_broker_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  result = (int)mp_broker_unpublish(arg1,(char const *)arg2);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+void _wrap_mp_broker_free_capi_3027403472100bfe(mp_broker_t *_swig_go_0) {
+  mp_broker_t *arg1 = (mp_broker_t *) 0 ;
+  
+  arg1 = (mp_broker_t *)_swig_go_0;
+  
+  mp_broker_free(arg1);
+  
+}
+
+
+intgo _wrap_mp_fd_open_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  int *arg1 = (int *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int temp1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = &temp1;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_fd_open(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  if (_swig_go_0) *(long long *)(void *)_swig_go_0 = (long long)temp1;
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_opts_new_capi_3027403472100bfe(mp_listener_opts_t **_swig_go_0) {
+  mp_listener_opts_t **arg1 = (mp_listener_opts_t **) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_opts_t **)_swig_go_0;
+  
+  result = (int)mp_listener_opts_new(arg1);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+void _wrap_mp_listener_opts_free_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0) {
+  mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
+  
+  arg1 = (mp_listener_opts_t *)_swig_go_0;
+  
+  mp_listener_opts_free(arg1);
+  
+}
+
+
+intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
+  void *arg2 = (void *) 0 ;
+  size_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_opts_t *)_swig_go_0;
+  arg2 = _swig_go_1.array; arg3 = (size_t)_swig_go_1.len; 
+  
+  result = (int)mp_listener_opts_set_authkey(arg1,(void const *)arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, intgo _swig_go_1) {
+  mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_opts_t *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)mp_listener_opts_set_allow_no_auth(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, intgo _swig_go_1) {
+  mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_opts_t *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)mp_listener_opts_set_backlog(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, long long _swig_go_1) {
+  mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
+  int64_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_opts_t *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (int)mp_listener_opts_set_handshake_timeout(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_new_capi_3027403472100bfe(mp_listener_t **_swig_go_0, _gostring_ _swig_go_1, mp_listener_opts_t *_swig_go_2) {
+  mp_listener_t **arg1 = (mp_listener_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  mp_listener_opts_t *arg3 = (mp_listener_opts_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (mp_listener_opts_t *)_swig_go_2;
+  
+  result = (int)mp_listener_new(arg1,(char const *)arg2,(struct mp_listener_opts const *)arg3);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_mp_listener_address_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
+  mp_listener_t *arg1 = (mp_listener_t *) 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (mp_listener_t *)_swig_go_0;
+  
+  result = (char *)mp_listener_address((struct mp_listener const *)arg1);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_accept_capi_3027403472100bfe(mp_conn_t **_swig_go_0, mp_listener_t *_swig_go_1, long long _swig_go_2) {
+  mp_conn_t **arg1 = (mp_conn_t **) 0 ;
+  mp_listener_t *arg2 = (mp_listener_t *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t **)_swig_go_0;
+  arg2 = (mp_listener_t *)_swig_go_1;
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_listener_accept(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_listener_close_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
+  mp_listener_t *arg1 = (mp_listener_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_listener_t *)_swig_go_0;
+  
+  result = (int)mp_listener_close(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_mp_listener_free_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
+  mp_listener_t *arg1 = (mp_listener_t *) 0 ;
+  
+  arg1 = (mp_listener_t *)_swig_go_0;
+  
+  mp_listener_free(arg1);
+  
+}
+
+
+intgo _wrap_mp_conn_connect_capi_3027403472100bfe(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+  mp_conn_t **arg1 = (mp_conn_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  int64_t arg5 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = _swig_go_2.array; arg4 = (size_t)_swig_go_2.len; 
+  arg5 = (int64_t)_swig_go_3; 
+  
+  result = (int)mp_conn_connect(arg1,(char const *)arg2,(void const *)arg3,arg4,arg5);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
 }
 
 
