@@ -131,13 +131,14 @@ int send_acks(RemoteQueue &q, const char *mode, const std::vector<std::string> &
 }
 
 // One get script run: acknowledge what a plain queue's consumer is done
-// with, take up to want messages into q.ready.
-int fetch(RemoteQueue &q, size_t want, redis::GetOutcome *outcome, const Deadline &deadline,
-          const char *op) {
+// with (with ack_held: what it got in earlier calls), take up to want
+// messages into q.ready.
+int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome,
+          const Deadline &deadline, const char *op) {
   std::vector<std::string> args{q.prefix, q.consumer, std::to_string(want)};
   {
     std::lock_guard<std::mutex> lock(q.mu);
-    if (!q.joinable) {
+    if (!q.joinable && ack_held) {
       args.insert(args.end(), q.held.begin(), q.held.end());
       q.held.clear();
     }
@@ -172,7 +173,7 @@ int get_one(RemoteQueue &q, Sink &sink, size_t want, const Deadline &deadline, c
     }
     uint32_t seen = redis::notified_seq(*q.notifier);
     redis::GetOutcome outcome;
-    int r = fetch(q, want, &outcome, deadline, op);
+    int r = fetch(q, want, true, &outcome, deadline, op);
     if (r != MP_OK) return r;
     if (outcome == redis::GetOutcome::kMessages) continue;
     if (outcome == redis::GetOutcome::kClosed)
@@ -296,6 +297,14 @@ int remote_get_many(RemoteQueue &q, void *buf, size_t cap, size_t *lens, size_t 
   *count = 1;
   char *at = static_cast<char *>(buf) + first.len;
   size_t room = cap - first.len;
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(q.mu);
+    more = q.ready.empty() && max > 1;
+  }
+  redis::GetOutcome outcome;  // what else is queued now (no wait; errors: next call)
+  std::string saved = last_error_message();
+  if (more && fetch(q, max - 1, false, &outcome, Deadline(0), op) != MP_OK) fail(MP_OK, "%s", saved.c_str());
   std::lock_guard<std::mutex> lock(q.mu);
   while (*count < max && !q.ready.empty() && q.ready.front().body.size() <= room) {
     Sink s;
