@@ -13,6 +13,9 @@ packages=(
   swig golang-go ruby-dev ruby-minitest ruby-parallel
   # Multiproc.map progress: (its test)
   ruby-progressbar
+  # queues on a redis server (meson feature redis, on when hiredis is
+  # found; its libuv adapter) and the server the suite redis starts
+  libhiredis-dev redis-server
 )
 # --ci: also the tools of the CI-only runs (sanitizers, fuzzing, valgrind,
 # ABI check, documentation, Debian packages).

@@ -31,7 +31,17 @@ func openAt(ctx context.Context, op string, f func(ms int64) int) error {
 	return err
 }
 
-// OpenQueueAt opens the queue published at address.
+// OpenQueueAt opens the queue published at address, or, with
+// "redis://[user@]host[:port][/db]#name", the queue of that name on a
+// redis server (made, plain and unbounded, when none exists; see
+// docs/guide.md "Beyond one machine"): the same Queue, each call one round
+// trip or more, delivery at least once. Its further errors: ErrConnRefused
+// (nothing answers at host:port), ErrTimeout (no answer before ctx's
+// deadline), ErrAccess (credentials refused; the password comes from
+// MULTIPROC_REDIS_PASSWORD_FILE or MULTIPROC_REDIS_PASSWORD), ErrInvalid
+// (the queue's keys hold what another client wrote), ErrBrokenPipe (the
+// connection was lost mid-call: that call's outcome is unknown),
+// ErrNotSupported (a build without the redis backend).
 func OpenQueueAt(ctx context.Context, address string) (*Queue, error) {
 	var q capi.Queue
 	if err := openAt(ctx, "open queue", func(ms int64) int { return capi.Mp_queue_open(&q, address, ms) }); err != nil {

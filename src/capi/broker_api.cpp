@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 
 #include "broker/broker.hpp"
@@ -12,6 +13,7 @@
 #include "core/address.hpp"
 #include "multiproc.h"
 #include "pool/pool.hpp"
+#include "redis/queue.hpp"
 
 using namespace mp;
 
@@ -63,7 +65,42 @@ MP_EXTERN int mp_fd_open(int *out, const char *address, int64_t timeout_ms) {
     return open_typed(out, address, timeout_ms, from_fd);                        \
   }
 
-MP_TYPED_OPEN(mp_queue_open, mp_queue_t, mp_queue_from_fd)
+// A redis:// address opens (or makes) the queue on that server; others go
+// to a broker.
+MP_EXTERN int mp_queue_open(mp_queue_t **out, const char *address, int64_t timeout_ms) {
+  static const char op[] = "mp_queue_open";
+  if (out) *out = nullptr;
+  MP_CHECK_ARG(out, op, "out is NULL");
+  MP_CHECK_ARG(address, op, "address is NULL");
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  if (strncmp(address, "redis://", 8) != 0) return open_typed(out, address, timeout_ms, mp_queue_from_fd);
+  return guarded(op, [&]() -> int {
+    Address a;
+    int r = parse_address(a, address, NameRule::kRequired, op);
+    if (r == MP_OK) r = require_scheme(a, int(Scheme::kRedis), op);
+    if (r != MP_OK) return r;
+    return remote_queue_open(out, a, false, 0, false, Deadline(timeout_ms), op);
+  });
+}
+
+MP_EXTERN int mp_queue_new_at(mp_queue_t **out, const char *address, size_t maxsize, int flags,
+                              int64_t timeout_ms) {
+  static const char op[] = "mp_queue_new_at";
+  if (out) *out = nullptr;
+  MP_CHECK_ARG(out, op, "out is NULL");
+  MP_CHECK_ARG(address, op, "address is NULL");
+  MP_CHECK_ARG(flags == 0 || flags == MP_QUEUE_JOINABLE, op, "unknown flags");
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  return guarded(op, [&]() -> int {
+    Address a;
+    int r = parse_address(a, address, NameRule::kRequired, op);
+    if (r == MP_OK) r = require_scheme(a, int(Scheme::kRedis), op);
+    if (r != MP_OK) return r;
+    return remote_queue_open(out, a, true, maxsize, flags == MP_QUEUE_JOINABLE,
+                             Deadline(timeout_ms), op);
+  });
+}
+
 MP_TYPED_OPEN(mp_lock_open, mp_lock_t, mp_lock_from_fd)
 MP_TYPED_OPEN(mp_sem_open, mp_sem_t, mp_sem_from_fd)
 MP_TYPED_OPEN(mp_event_open, mp_event_t, mp_event_from_fd)

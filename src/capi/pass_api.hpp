@@ -13,6 +13,9 @@ namespace mp {
 inline int passed_queue_fd(mp_queue_t *queue, const char *op) {
   MP_CHECK_ARG(queue && queue->magic == mp_queue::kMagic, op,
                "queue is NULL or not a live mp_queue_t");
+  if (queue->remote)
+    return fail(MP_ENOTSUP, "%s: a queue on a redis server is not passed: the child opens its "
+                "address", op);
   return queue->segment.fd();
 }
 

@@ -12,6 +12,7 @@
 
 namespace mp {
 struct QueueShared;
+struct RemoteQueue;
 
 // A large message this handle had started to receive when a get timed out:
 // kept (with the queue's get_stream held) for the next get to finish.
@@ -36,6 +37,9 @@ struct mp_queue {
   // cannot make this one index past its mapping.
   size_t capacity = 0;
   mp::Parked parked;
+  // Set for a queue on a redis server (redis/queue.hpp): every call goes
+  // there, and the fields above are unused.
+  mp::RemoteQueue *remote = nullptr;
 };
 
 namespace mp {

@@ -204,6 +204,14 @@ static uint64_t o_u64;
 static double o_f64;
 static const void *o_cptr, *o_cptr2;
 static char g_buf[64];
+/* A redis:// address where an open by broker takes unix: only: MP_EINVAL
+ * naming the call in a build with the redis backend, MP_ENOTSUP naming
+ * the option in one without. */
+#ifdef MP_HAVE_REDIS
+#define REDIS_REFUSED MP_EINVAL
+#else
+#define REDIS_REFUSED MP_ENOTSUP
+#endif
 /* mp_queue_put_many / get_many rows: two messages, good and bad. */
 static const void *const k_msgs[2] = {"x", "y"};
 static const void *const k_msgs_null[2] = {"x", NULL};
@@ -1015,10 +1023,27 @@ static mp_pool_t *o_pool;
   X(E, fd_open_no_name, MP_EINVAL, mp_fd_open(&o_int, "unix:@b", 0))          \
   X(E, fd_open_relative, MP_EINVAL, mp_fd_open(&o_int, "unix:b.sock#q", 0))   \
   X(E, fd_open_scheme, MP_EINVAL, mp_fd_open(&o_int, "ftp://h#q", 0))         \
-  X(E, fd_open_redis, MP_ENOTSUP, mp_fd_open(&o_int, "redis://h#q", 0))       \
+  X(E, fd_open_redis, REDIS_REFUSED, mp_fd_open(&o_int, "redis://h#q", 0))    \
   X(E, fd_open_control, MP_EINVAL, mp_fd_open(&o_int, "unix:/t\tmp/b#q", 0))  \
   X(E, queue_open_null, MP_EINVAL, mp_queue_open(NULL, "unix:@b#q", 0))       \
   X(E, queue_open_no_name, MP_EINVAL, mp_queue_open(&o_queue, "unix:@b", 0))  \
+  X(E, queue_open_redis_no_name, MP_EINVAL, mp_queue_open(&o_queue, "redis://h", 0)) \
+  X(E, queue_open_redis_password, MP_EINVAL,                                   \
+    mp_queue_open(&o_queue, "redis://u:pw@h#q", 0))                            \
+  X(E, queue_new_at_null, MP_EINVAL, mp_queue_new_at(NULL, "redis://h#q", 0, 0, 0)) \
+  X(E, queue_new_at_addr, MP_EINVAL, mp_queue_new_at(&o_queue, NULL, 0, 0, 0)) \
+  X(E, queue_new_at_flags, MP_EINVAL, mp_queue_new_at(&o_queue, "redis://h#q", 0, 6, 0)) \
+  X(E, queue_new_at_timeout, MP_EINVAL,                                        \
+    mp_queue_new_at(&o_queue, "redis://h#q", 0, 0, -2))                        \
+  X(E, queue_new_at_unix, MP_EINVAL, mp_queue_new_at(&o_queue, "unix:@b#q", 0, 0, 0)) \
+  X(E, queue_last_delivery_null, MP_EINVAL,                                    \
+    mp_queue_last_delivery(NULL, g_buf, sizeof g_buf, F.queue))                \
+  X(E, queue_last_delivery_null_id, MP_EINVAL,                                 \
+    mp_queue_last_delivery(&o_i64, NULL, 8, F.queue))                          \
+  X(E, queue_last_delivery_garbage, MP_EINVAL,                                 \
+    mp_queue_last_delivery(&o_i64, g_buf, sizeof g_buf, GARBAGE(mp_queue_t)))  \
+  X(E, queue_last_delivery_local, MP_ENOTSUP,                                  \
+    mp_queue_last_delivery(&o_i64, g_buf, sizeof g_buf, F.queue))              \
   X(E, lock_open_null, MP_EINVAL, mp_lock_open(NULL, "unix:@b#q", 0))         \
   X(E, lock_open_addr, MP_EINVAL, mp_lock_open(&o_lock, NULL, 0))             \
   X(E, sem_open_null, MP_EINVAL, mp_sem_open(NULL, "unix:@b#q", 0))           \
@@ -1072,7 +1097,7 @@ static mp_pool_t *o_pool;
   X(E, listener_new_relative, MP_EINVAL, mp_listener_new(&o_listener, "unix:x", NULL)) \
   X(E, listener_new_tcp_no_key, MP_EINVAL,                                    \
     mp_listener_new(&o_listener, "tcp://127.0.0.1:0", NULL))                  \
-  X(E, listener_new_redis, MP_ENOTSUP, mp_listener_new(&o_listener, "redis://h", NULL)) \
+  X(E, listener_new_redis, REDIS_REFUSED, mp_listener_new(&o_listener, "redis://h", NULL)) \
   X(E, listener_new_scheme, MP_EINVAL, mp_listener_new(&o_listener, "http://h:1", NULL)) \
   X(V, listener_address_null, 1, IS_NULL(mp_listener_address(NULL)))         \
   X(V, listener_address_garbage, 1,                                           \
@@ -1098,7 +1123,7 @@ static mp_pool_t *o_pool;
   X(E, conn_connect_timeout, MP_EINVAL, mp_conn_connect(&o_conn, "unix:@x", NULL, 0, -2)) \
   X(E, conn_connect_name, MP_EINVAL, mp_conn_connect(&o_conn, "tcp://h:1#n", NULL, 0, 0)) \
   X(E, conn_connect_no_port, MP_EINVAL, mp_conn_connect(&o_conn, "tcp://h", NULL, 0, 0)) \
-  X(E, conn_connect_redis, MP_ENOTSUP, mp_conn_connect(&o_conn, "redis://h", NULL, 0, 0)) \
+  X(E, conn_connect_redis, REDIS_REFUSED, mp_conn_connect(&o_conn, "redis://h", NULL, 0, 0)) \
   X(E, conn_connect_nobody, MP_ECONNREFUSED,                                  \
     mp_conn_connect(&o_conn, "unix:@mp-badinput-nobody-listens", NULL, 0, 1000))
 

@@ -110,6 +110,15 @@ module Multiproc
       # ConnectionRefusedError (a socket nobody serves), PermissionError (the
       # broker refused this process), NoSpaceError (the broker is full),
       # BrokenPipeError (the broker ended meanwhile), TimeoutError.
+      # Queue.open("redis://[user@]host[:port][/db]#name") opens the queue
+      # of that name on a redis server (made when none exists; see
+      # docs/guide.md "Beyond one machine"); its further errors:
+      # ConnectionRefusedError (nothing answers), TimeoutError, PermissionError
+      # (credentials refused; the password comes from
+      # MULTIPROC_REDIS_PASSWORD_FILE or MULTIPROC_REDIS_PASSWORD),
+      # InvalidArgumentError (its keys hold what another client wrote),
+      # BrokenPipeError (the connection was lost mid-call: that call's
+      # outcome is unknown), NotSupportedError (a build without redis).
       def open(address, timeout: nil, &block)
         raise NotImplementedError, "#{name}.open: a #{name} is not opened by address" unless c_open
 

@@ -1,0 +1,100 @@
+package multiproc
+
+// A queue on a redis server through OpenQueueAt (issue 16): a real
+// redis-server started on a free loopback port, stopped by its pid.
+// Skipped when redis-server is not installed or the library was built
+// without the redis backend.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+func startRedis(t *testing.T) int {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--logfile", dir+"/redis.log")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return port
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("redis-server did not start")
+	return 0
+}
+
+func TestRedisQueueOpenQueueAt(t *testing.T) {
+	port := startRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := fmt.Sprintf("redis://127.0.0.1:%d#gotest", port)
+	q, err := OpenQueueAt(ctx, addr)
+	if errors.Is(err, ErrNotSupported) {
+		t.Skip("this build has no redis backend")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	other, err := OpenQueueAt(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i := 0; i < 5; i++ {
+		if err := q.Put(ctx, []byte(fmt.Sprint("go-", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := q.Len(); n != 5 {
+		t.Fatalf("Len = %d, want 5", n)
+	}
+	for i := 0; i < 5; i++ {
+		msg, err := other.Get(ctx)
+		if err != nil || string(msg) != fmt.Sprint("go-", i) {
+			t.Fatalf("Get = %q, %v", msg, err)
+		}
+	}
+	if _, err := other.GetNowait(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("GetNowait on an empty queue: %v", err)
+	}
+	if err := q.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Get(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Shutdown: %v", err)
+	}
+	// Nothing listens on a fresh port: a clear error, within the timeout.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	start := time.Now()
+	if _, err := OpenQueueAt(ctx, fmt.Sprintf("redis://127.0.0.1:%d#q", dead)); !errors.Is(err, ErrConnRefused) {
+		t.Fatalf("open of a dead port: %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("open of a dead port took %v", time.Since(start))
+	}
+}

@@ -1,0 +1,155 @@
+// The Lua scripts of a remote queue (run with EVAL: each is atomic on the
+// server). Keys of a queue named N live under the prefix P =
+// "mp:queue:{N}" ({N}: one hash slot for all of them):
+//   P:meta    hash: version, joinable, maxsize, closed, queued (put and not
+//             yet delivered), unfinished (put and not yet acknowledged;
+//             counted only when joinable)
+//   P:stream  the stream; consumer group "g"; an entry is {d, body} or
+//             {x, length} with the body in P:body:<id>
+//   P:alive:<consumer>  a consumer's heartbeat (expires after the lease)
+//   P:notify  the pub/sub channel that wakes waiting calls
+// Scripts report a damaged key with an error reply beginning "MPGARBAGE".
+#pragma once
+
+namespace mp::redis::script {
+
+// Shared by the scripts that acknowledge: ack(P, stream, meta, joinable, id)
+// acknowledges id once (XACK says whether this was the first time), counts
+// it done for join, and trims the entry and its body.
+#define MP_REDIS_ACK_FN                                                              \
+  "local function ack(P, s, m, joinable, id)\n"                                     \
+  "  if redis.call('XACK', s, 'g', id) == 1 and joinable then\n"                    \
+  "    local u = redis.call('HINCRBY', m, 'unfinished', -1)\n"                      \
+  "    if u <= 0 then\n"                                                            \
+  "      if u < 0 then redis.call('HSET', m, 'unfinished', 0) end\n"                \
+  "      redis.call('PUBLISH', P .. ':notify', 'j')\n"                              \
+  "    end\n"                                                                       \
+  "  end\n"                                                                         \
+  "  redis.call('XDEL', s, id)\n"                                                   \
+  "  redis.call('DEL', P .. ':body:' .. id)\n"                                      \
+  "end\n"                                                                           \
+  "local function garbage(what) return redis.error_reply('MPGARBAGE ' .. what) end\n"
+
+// KEYS: meta, stream, alive. ARGV: mode ("open" | "new"), joinable, maxsize,
+// lease_ms. Returns {joinable, maxsize}.
+constexpr const char kOpen[] = MP_REDIS_ACK_FN R"lua(
+local mt = redis.call('TYPE', KEYS[1]).ok
+local st = redis.call('TYPE', KEYS[2]).ok
+if mt ~= 'none' and mt ~= 'hash' then return garbage(KEYS[1] .. ' is a ' .. mt .. ', not a hash') end
+if st ~= 'none' and st ~= 'stream' then return garbage(KEYS[2] .. ' is a ' .. st .. ', not a stream') end
+if mt == 'none' then
+  redis.call('HSET', KEYS[1], 'version', '1', 'joinable', ARGV[2], 'maxsize', ARGV[3],
+             'closed', '0', 'queued', '0', 'unfinished', '0')
+end
+if st == 'none' then redis.call('XGROUP', 'CREATE', KEYS[2], 'g', '0', 'MKSTREAM')
+else redis.pcall('XGROUP', 'CREATE', KEYS[2], 'g', '0') end
+local m = redis.call('HMGET', KEYS[1], 'version', 'joinable', 'maxsize', 'queued')
+if m[1] ~= '1' or (m[2] ~= '0' and m[2] ~= '1') or not tonumber(m[3]) or not tonumber(m[4]) then
+  return garbage(KEYS[1] .. ' is not the meta hash of a multiproc queue')
+end
+if ARGV[1] == 'new' and (m[2] ~= ARGV[2] or m[3] ~= ARGV[3]) then
+  return redis.error_reply('MPEXISTS joinable=' .. m[2] .. ' maxsize=' .. m[3])
+end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
+return {tonumber(m[2]), tonumber(m[3])}
+)lua";
+
+// KEYS: meta, stream. ARGV: P, threshold, body... Puts the bodies that fit
+// (maxsize) in order. Returns {"ok"|"full"|"closed", how many went in}.
+constexpr const char kPut[] = MP_REDIS_ACK_FN R"lua(
+local m = redis.call('HMGET', KEYS[1], 'closed', 'maxsize', 'queued', 'joinable')
+local max, queued = tonumber(m[2]), tonumber(m[3])
+if not m[1] or not max or not queued then return garbage(KEYS[1] .. ' is gone or damaged') end
+if m[1] ~= '0' then return {'closed', 0} end
+local P, n = ARGV[1], 0
+for i = 3, #ARGV do
+  if max > 0 and queued + n >= max then break end
+  local body = ARGV[i]
+  if #body > tonumber(ARGV[2]) then
+    local id = redis.call('XADD', KEYS[2], '*', 'x', tostring(#body))
+    redis.call('SET', P .. ':body:' .. id, body)
+  else
+    redis.call('XADD', KEYS[2], '*', 'd', body)
+  end
+  n = n + 1
+end
+if n == 0 then return {'full', 0} end
+redis.call('HINCRBY', KEYS[1], 'queued', n)
+if m[4] == '1' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
+redis.call('PUBLISH', P .. ':notify', 'p')
+return {'ok', n}
+)lua";
+
+// KEYS: meta, stream. ARGV: P, consumer, count, ids to acknowledge first...
+// Acknowledges, then takes up to count messages: first those held by
+// consumers whose heartbeat expired (delivery count + 1), else new ones.
+// Returns {"msg", id, count, fields, body-or-nil, ...}, {"empty"} or
+// {"closed"} (closed and nothing left to deliver).
+constexpr const char kGet[] = MP_REDIS_ACK_FN R"lua(
+local P, me, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local m = redis.call('HMGET', KEYS[1], 'closed', 'joinable', 'maxsize', 'queued')
+if not m[1] or not tonumber(m[4]) then return garbage(KEYS[1] .. ' is gone or damaged') end
+for i = 4, #ARGV do ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV[i]) end
+local out = {'msg'}
+local function push(e, count)
+  local f, body = e[2], false
+  if type(f) == 'table' and f[1] == 'x' then body = redis.call('GET', P .. ':body:' .. e[1]) end
+  out[#out + 1] = e[1]
+  out[#out + 1] = count
+  out[#out + 1] = f or false
+  out[#out + 1] = body
+end
+local sum = redis.call('XPENDING', KEYS[2], 'g')
+if sum[1] > 0 and type(sum[4]) == 'table' then
+  for _, c in ipairs(sum[4]) do
+    if (#out - 1) / 4 >= want then break end
+    local who = c[1]
+    if who ~= me and redis.call('EXISTS', P .. ':alive:' .. who) == 0 then
+      local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', want - (#out - 1) / 4, who)
+      for _, e in ipairs(p) do
+        local r = redis.call('XCLAIM', KEYS[2], 'g', me, 0, e[1])
+        if type(r[1]) == 'table' then push(r[1], e[4] + 1) end
+      end
+      if tonumber(c[2]) <= #p then redis.call('XGROUP', 'DELCONSUMER', KEYS[2], 'g', who) end
+    end
+  end
+end
+if #out == 1 then
+  local r = redis.call('XREADGROUP', 'GROUP', 'g', me, 'COUNT', want, 'STREAMS', KEYS[2], '>')
+  if type(r) == 'table' and r[1] then
+    for _, e in ipairs(r[1][2]) do push(e, 1) end
+    redis.call('HINCRBY', KEYS[1], 'queued', -#r[1][2])
+    if m[3] ~= '0' then redis.call('PUBLISH', P .. ':notify', 's') end
+  end
+end
+if #out > 1 then return out end
+if m[1] ~= '0' then return {'closed'} end
+return {'empty'}
+)lua";
+
+// KEYS: meta, stream, alive. ARGV: P, consumer, mode ("ack" | "leave"),
+// ids... Acknowledges the ids; "leave" also ends the consumer: its
+// heartbeat goes (what it still holds is redelivered to others) and it
+// leaves the group when it holds nothing.
+constexpr const char kAck[] = MP_REDIS_ACK_FN R"lua(
+local joinable = redis.call('HGET', KEYS[1], 'joinable') == '1'
+for i = 4, #ARGV do ack(ARGV[1], KEYS[2], KEYS[1], joinable, ARGV[i]) end
+if ARGV[3] == 'leave' then
+  redis.call('DEL', KEYS[3])
+  if redis.call('TYPE', KEYS[2]).ok == 'stream' then
+    local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', 1, ARGV[2])
+    if #p == 0 then redis.pcall('XGROUP', 'DELCONSUMER', KEYS[2], 'g', ARGV[2]) end
+  end
+end
+return 1
+)lua";
+
+// KEYS: meta. ARGV: P. Marks the queue closed and wakes every waiter.
+constexpr const char kClose[] = MP_REDIS_ACK_FN R"lua(
+if redis.call('HEXISTS', KEYS[1], 'closed') == 0 then return garbage(KEYS[1] .. ' is gone or damaged') end
+redis.call('HSET', KEYS[1], 'closed', '1')
+redis.call('PUBLISH', ARGV[1] .. ':notify', 'c')
+return 1
+)lua";
+
+}  // namespace mp::redis::script

@@ -1,0 +1,90 @@
+/* A real redis-server for the tests of the suite `redis`: started on a free
+ * loopback port with a temporary directory (no RDB snapshots, no AOF) and
+ * stopped by its pid, never by name. */
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct {
+  pid_t pid;
+  int port;
+  char dir[64];
+} redis_srv;
+
+/* redis-server's path on PATH, or NULL. */
+static const char *redis_server_path(void) {
+  static char found[512];
+  const char *path = getenv("PATH");
+  if (!path) return NULL;
+  char copy[4096];
+  snprintf(copy, sizeof copy, "%s", path);
+  for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    snprintf(found, sizeof found, "%s/redis-server", d);
+    if (access(found, X_OK) == 0) return found;
+  }
+  return NULL;
+}
+
+/* A loopback port nothing listens on right now. */
+static int redis_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+    return -1;
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static int redis_port_answers(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+/* 0, or -1 when the server did not start answering within 10 s. */
+static int redis_start(redis_srv *s) {
+  snprintf(s->dir, sizeof s->dir, "/tmp/mp-redis-XXXXXX");
+  if (!mkdtemp(s->dir)) return -1;
+  s->port = redis_free_port();
+  char port[16], log[128];
+  snprintf(port, sizeof port, "%d", s->port);
+  snprintf(log, sizeof log, "%s/redis.log", s->dir);
+  char *argv[] = {(char *)redis_server_path(), "--port", port, "--bind", "127.0.0.1",
+                  "--dir", s->dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
+                  "--logfile", log, NULL};
+  if (posix_spawn(&s->pid, argv[0], NULL, NULL, argv, environ) != 0) return -1;
+  for (int i = 0; i < 200; i++) {
+    if (redis_port_answers(s->port)) return 0;
+    usleep(50 * 1000);
+  }
+  return -1;
+}
+
+/* Stop the server by its pid: SIGTERM, or SIGKILL with kill_it. */
+static void redis_stop(redis_srv *s, int kill_it) {
+  if (s->pid > 0) {
+    kill(s->pid, kill_it ? SIGKILL : SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+  if (s->dir[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", s->dir);
+  s->dir[0] = '\0';
+}
