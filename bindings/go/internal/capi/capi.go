@@ -86,51 +86,51 @@ typedef long long swig_type_53;
 typedef long long swig_type_54;
 typedef _gostring_ swig_type_55;
 typedef long long swig_type_56;
-typedef _goslice_ swig_type_57;
+typedef _gostring_ swig_type_57;
 typedef long long swig_type_58;
-typedef _goslice_ swig_type_59;
-typedef long long swig_type_60;
-typedef _goslice_ swig_type_61;
-typedef long long swig_type_62;
+typedef long long swig_type_59;
+typedef _gostring_ swig_type_60;
+typedef long long swig_type_61;
+typedef _goslice_ swig_type_62;
 typedef long long swig_type_63;
-typedef long long swig_type_64;
-typedef _gostring_ swig_type_65;
-typedef _gostring_ swig_type_66;
-typedef _gostring_ swig_type_67;
+typedef _goslice_ swig_type_64;
+typedef long long swig_type_65;
+typedef _goslice_ swig_type_66;
+typedef long long swig_type_67;
 typedef long long swig_type_68;
 typedef long long swig_type_69;
 typedef _gostring_ swig_type_70;
-typedef long long swig_type_71;
-typedef long long swig_type_72;
-typedef _gostring_ swig_type_73;
+typedef _gostring_ swig_type_71;
+typedef _gostring_ swig_type_72;
+typedef long long swig_type_73;
 typedef long long swig_type_74;
-typedef long long swig_type_75;
-typedef _gostring_ swig_type_76;
+typedef _gostring_ swig_type_75;
+typedef long long swig_type_76;
 typedef long long swig_type_77;
-typedef long long swig_type_78;
-typedef _gostring_ swig_type_79;
+typedef _gostring_ swig_type_78;
+typedef long long swig_type_79;
 typedef long long swig_type_80;
-typedef long long swig_type_81;
+typedef _gostring_ swig_type_81;
 typedef long long swig_type_82;
-typedef _gostring_ swig_type_83;
-typedef long long swig_type_84;
+typedef long long swig_type_83;
+typedef _gostring_ swig_type_84;
 typedef long long swig_type_85;
 typedef long long swig_type_86;
-typedef _gostring_ swig_type_87;
-typedef long long swig_type_88;
+typedef long long swig_type_87;
+typedef _gostring_ swig_type_88;
 typedef long long swig_type_89;
 typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
-typedef long long swig_type_92;
+typedef long long swig_type_91;
+typedef _gostring_ swig_type_92;
 typedef long long swig_type_93;
-typedef _gostring_ swig_type_94;
+typedef long long swig_type_94;
 typedef long long swig_type_95;
 typedef _gostring_ swig_type_96;
 typedef long long swig_type_97;
 typedef long long swig_type_98;
-typedef long long swig_type_99;
+typedef _gostring_ swig_type_99;
 typedef long long swig_type_100;
-typedef long long swig_type_101;
+typedef _gostring_ swig_type_101;
 typedef long long swig_type_102;
 typedef long long swig_type_103;
 typedef long long swig_type_104;
@@ -144,13 +144,13 @@ typedef long long swig_type_111;
 typedef long long swig_type_112;
 typedef long long swig_type_113;
 typedef long long swig_type_114;
-typedef _goslice_ swig_type_115;
-typedef _goslice_ swig_type_116;
+typedef long long swig_type_115;
+typedef long long swig_type_116;
 typedef long long swig_type_117;
 typedef long long swig_type_118;
 typedef long long swig_type_119;
-typedef long long swig_type_120;
-typedef long long swig_type_121;
+typedef _goslice_ swig_type_120;
+typedef _goslice_ swig_type_121;
 typedef long long swig_type_122;
 typedef long long swig_type_123;
 typedef long long swig_type_124;
@@ -165,72 +165,77 @@ typedef long long swig_type_132;
 typedef long long swig_type_133;
 typedef long long swig_type_134;
 typedef long long swig_type_135;
-typedef _gostring_ swig_type_136;
+typedef long long swig_type_136;
 typedef long long swig_type_137;
-typedef _goslice_ swig_type_138;
-typedef _goslice_ swig_type_139;
-typedef _goslice_ swig_type_140;
-typedef _goslice_ swig_type_141;
-typedef _goslice_ swig_type_142;
+typedef long long swig_type_138;
+typedef long long swig_type_139;
+typedef long long swig_type_140;
+typedef _gostring_ swig_type_141;
+typedef long long swig_type_142;
 typedef _goslice_ swig_type_143;
 typedef _goslice_ swig_type_144;
 typedef _goslice_ swig_type_145;
 typedef _goslice_ swig_type_146;
-typedef long long swig_type_147;
+typedef _goslice_ swig_type_147;
 typedef _goslice_ swig_type_148;
 typedef _goslice_ swig_type_149;
 typedef _goslice_ swig_type_150;
 typedef _goslice_ swig_type_151;
-typedef _goslice_ swig_type_152;
+typedef long long swig_type_152;
 typedef _goslice_ swig_type_153;
 typedef _goslice_ swig_type_154;
-typedef _gostring_ swig_type_155;
+typedef _goslice_ swig_type_155;
 typedef _goslice_ swig_type_156;
-typedef _gostring_ swig_type_157;
-typedef _gostring_ swig_type_158;
-typedef _gostring_ swig_type_159;
+typedef _goslice_ swig_type_157;
+typedef _goslice_ swig_type_158;
+typedef _goslice_ swig_type_159;
 typedef _gostring_ swig_type_160;
-typedef long long swig_type_161;
-typedef _goslice_ swig_type_162;
+typedef _goslice_ swig_type_161;
+typedef _gostring_ swig_type_162;
 typedef _gostring_ swig_type_163;
-typedef _goslice_ swig_type_164;
+typedef _gostring_ swig_type_164;
 typedef _gostring_ swig_type_165;
-typedef _goslice_ swig_type_166;
-typedef _gostring_ swig_type_167;
-typedef _goslice_ swig_type_168;
-typedef long long swig_type_169;
+typedef long long swig_type_166;
+typedef _goslice_ swig_type_167;
+typedef _gostring_ swig_type_168;
+typedef _goslice_ swig_type_169;
 typedef _gostring_ swig_type_170;
 typedef _goslice_ swig_type_171;
-typedef long long swig_type_172;
-typedef _gostring_ swig_type_173;
-typedef _goslice_ swig_type_174;
-typedef long long swig_type_175;
+typedef _gostring_ swig_type_172;
+typedef _goslice_ swig_type_173;
+typedef long long swig_type_174;
+typedef _gostring_ swig_type_175;
 typedef _goslice_ swig_type_176;
 typedef long long swig_type_177;
-typedef _goslice_ swig_type_178;
-typedef long long swig_type_179;
-typedef _goslice_ swig_type_180;
-typedef long long swig_type_181;
+typedef _gostring_ swig_type_178;
+typedef _goslice_ swig_type_179;
+typedef long long swig_type_180;
+typedef _goslice_ swig_type_181;
 typedef long long swig_type_182;
 typedef _goslice_ swig_type_183;
 typedef long long swig_type_184;
-typedef long long swig_type_185;
+typedef _goslice_ swig_type_185;
 typedef long long swig_type_186;
 typedef long long swig_type_187;
-typedef _gostring_ swig_type_188;
-typedef _gostring_ swig_type_189;
-typedef _gostring_ swig_type_190;
-typedef _gostring_ swig_type_191;
-typedef _gostring_ swig_type_192;
-typedef long long swig_type_193;
-typedef _goslice_ swig_type_194;
-typedef long long swig_type_195;
+typedef _goslice_ swig_type_188;
+typedef long long swig_type_189;
+typedef long long swig_type_190;
+typedef long long swig_type_191;
+typedef long long swig_type_192;
+typedef _gostring_ swig_type_193;
+typedef _gostring_ swig_type_194;
+typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
 typedef _gostring_ swig_type_197;
 typedef long long swig_type_198;
-typedef _gostring_ swig_type_199;
-typedef _goslice_ swig_type_200;
-typedef long long swig_type_201;
+typedef _goslice_ swig_type_199;
+typedef long long swig_type_200;
+typedef _gostring_ swig_type_201;
+typedef _gostring_ swig_type_202;
+typedef long long swig_type_203;
+typedef _gostring_ swig_type_204;
+typedef _goslice_ swig_type_205;
+typedef long long swig_type_206;
 extern void _wrap_Swig_free_capi_3027403472100bfe(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_3027403472100bfe(swig_intgo arg1);
 extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_3027403472100bfe(void);
@@ -368,22 +373,24 @@ extern void _wrap_mp_conn_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_53 arg2, swig_type_54 arg3, swig_intgo arg4);
 extern swig_intgo _wrap_mp_queue_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_queue_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_55 arg2, swig_type_56 arg3);
+extern swig_intgo _wrap_mp_queue_new_at_capi_3027403472100bfe(swig_voidp arg1, swig_type_57 arg2, swig_type_58 arg3, swig_intgo arg4, swig_type_59 arg5);
+extern swig_intgo _wrap_mp_queue_last_delivery_capi_3027403472100bfe(swig_voidp arg1, swig_type_60 arg2, swig_type_61 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_put_capi_3027403472100bfe(uintptr_t arg1, swig_type_57 arg2, swig_type_58 arg3);
-extern swig_intgo _wrap_mp_queue_get_capi_3027403472100bfe(swig_type_59 arg1, uintptr_t arg2, swig_type_60 arg3);
-extern swig_intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_61 arg3, swig_type_62 arg4);
+extern swig_intgo _wrap_mp_queue_put_capi_3027403472100bfe(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3);
+extern swig_intgo _wrap_mp_queue_get_capi_3027403472100bfe(swig_type_64 arg1, uintptr_t arg2, swig_type_65 arg3);
+extern swig_intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_66 arg3, swig_type_67 arg4);
 extern swig_intgo _wrap_mp_queue_qsize_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_empty_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_full_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_close_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_closed_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_type_63 _wrap_mp_queue_maxsize_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_type_68 _wrap_mp_queue_maxsize_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_task_done_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_64 arg2);
+extern swig_intgo _wrap_mp_queue_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_69 arg2);
 extern void _wrap_mp_queue_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_65 arg2);
-extern swig_intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_66 arg2);
-extern swig_intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_67 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_70 arg2);
+extern swig_intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_71 arg2);
+extern swig_intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_72 arg2, swig_intgo arg3);
 extern void _wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2);
@@ -392,59 +399,59 @@ extern void _wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(uintptr_t arg1, 
 extern swig_intgo _wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(uintptr_t arg1);
 extern uintptr_t _wrap_new_mp_waitable_t_capi_3027403472100bfe(void);
 extern void _wrap_delete_mp_waitable_t_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_68 arg2, swig_type_69 arg3);
+extern swig_intgo _wrap_mp_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_73 arg2, swig_type_74 arg3);
 extern swig_intgo _wrap_mp_lock_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_lock_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_lock_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_70 arg2, swig_type_71 arg3);
+extern swig_intgo _wrap_mp_lock_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_75 arg2, swig_type_76 arg3);
 extern swig_intgo _wrap_mp_lock_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_72 arg2);
+extern swig_intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_77 arg2);
 extern swig_intgo _wrap_mp_lock_release_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_lock_locked_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_lock_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_sem_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_sem_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_sem_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_73 arg2, swig_type_74 arg3);
+extern swig_intgo _wrap_mp_sem_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_78 arg2, swig_type_79 arg3);
 extern swig_intgo _wrap_mp_sem_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_75 arg2);
+extern swig_intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_80 arg2);
 extern swig_intgo _wrap_mp_sem_release_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_sem_value_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_sem_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_new_capi_3027403472100bfe(swig_voidp arg1);
 extern swig_intgo _wrap_mp_event_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_event_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_76 arg2, swig_type_77 arg3);
+extern swig_intgo _wrap_mp_event_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_81 arg2, swig_type_82 arg3);
 extern swig_intgo _wrap_mp_event_fileno_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_set_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_clear_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_is_set_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_78 arg2);
+extern swig_intgo _wrap_mp_event_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_83 arg2);
 extern void _wrap_mp_event_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_cond_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_cond_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cond_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_79 arg2, uintptr_t arg3, swig_type_80 arg4);
+extern swig_intgo _wrap_mp_cond_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4);
 extern swig_intgo _wrap_mp_cond_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cond_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_81 arg2);
+extern swig_intgo _wrap_mp_cond_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_86 arg2);
 extern swig_intgo _wrap_mp_cond_notify_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_cond_notify_all_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_cond_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_82 arg3);
+extern swig_intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_87 arg3);
 extern swig_intgo _wrap_mp_barrier_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_83 arg2, swig_type_84 arg3);
+extern swig_intgo _wrap_mp_barrier_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_88 arg2, swig_type_89 arg3);
 extern swig_intgo _wrap_mp_barrier_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_85 arg2);
+extern swig_intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_90 arg2);
 extern swig_intgo _wrap_mp_barrier_abort_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_reset_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_parties_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_n_waiting_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_broken_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_barrier_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_shm_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_mp_shm_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_91 arg2);
 extern swig_intgo _wrap_mp_shm_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_shm_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_87 arg2, swig_type_88 arg3);
+extern swig_intgo _wrap_mp_shm_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_92 arg2, swig_type_93 arg3);
 extern swig_intgo _wrap_mp_shm_fileno_capi_3027403472100bfe(uintptr_t arg1);
 extern uintptr_t _wrap_mp_shm_data_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_shm_size2_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_89 _wrap_mp_shm_size_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_type_94 _wrap_mp_shm_size_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_shm_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_MP_TYPE_INT32_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_TYPE_INT64_capi_3027403472100bfe(void);
@@ -459,57 +466,57 @@ extern swig_intgo _wrap_MP_TYPE_CHAR_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_TYPE_FLOAT_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_TYPE_BOOL_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_TYPE_RECORD_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_value_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_90 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_new_record_capi_3027403472100bfe(swig_voidp arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_93 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_type_94 arg2, swig_type_95 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_95 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_record_capi_3027403472100bfe(swig_voidp arg1, swig_type_96 arg2, swig_type_97 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_98 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_type_99 arg2, swig_type_100 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_mp_value_bind_lock_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_value_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_value_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_96 arg2, swig_type_97 arg3);
+extern swig_intgo _wrap_mp_value_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_101 arg2, swig_type_102 arg3);
 extern swig_intgo _wrap_mp_value_fileno_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_value_type_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_value_count2_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_98 _wrap_mp_value_count_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_99 arg3);
-extern swig_intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_100 arg2, swig_type_101 arg3);
-extern swig_intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_102 arg3);
-extern swig_intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3);
-extern swig_intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_105 arg3);
-extern swig_intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_106 arg2, double arg3);
-extern swig_intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_107 arg3, swig_type_108 arg4);
-extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_109 arg3, swig_type_110 arg4, swig_type_111 arg5);
-extern swig_intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3, swig_type_114 arg4, swig_voidp arg5);
-extern swig_intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_115 arg3);
-extern swig_intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(uintptr_t arg1, swig_type_116 arg2);
-extern swig_intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_117 arg3);
-extern swig_intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(uintptr_t arg1, swig_type_118 arg2, swig_intgo arg3);
+extern swig_type_103 _wrap_mp_value_count_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_104 arg3);
+extern swig_intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3);
+extern swig_intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_107 arg3);
+extern swig_intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(uintptr_t arg1, swig_type_108 arg2, swig_type_109 arg3);
+extern swig_intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_110 arg3);
+extern swig_intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_111 arg2, double arg3);
+extern swig_intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_112 arg3, swig_type_113 arg4);
+extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_114 arg3, swig_type_115 arg4, swig_type_116 arg5);
+extern swig_intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_117 arg2, swig_type_118 arg3, swig_type_119 arg4, swig_voidp arg5);
+extern swig_intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3);
+extern swig_intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(uintptr_t arg1, swig_type_121 arg2);
+extern swig_intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_122 arg3);
+extern swig_intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(uintptr_t arg1, swig_type_123 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_value_field_count_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_field_type_capi_3027403472100bfe(uintptr_t arg1, swig_type_119 arg2);
-extern swig_intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3, swig_type_121 arg4);
-extern swig_intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_122 arg2, swig_type_123 arg3, swig_type_124 arg4);
-extern swig_intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4);
-extern swig_intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, double arg4);
-extern swig_intgo _wrap_mp_value_get_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_129 arg2, uintptr_t arg3, swig_type_130 arg4);
-extern swig_intgo _wrap_mp_value_set_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_131 arg2, uintptr_t arg3, swig_type_132 arg4);
-extern swig_intgo _wrap_mp_value_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_133 arg2);
+extern swig_intgo _wrap_mp_value_field_type_capi_3027403472100bfe(uintptr_t arg1, swig_type_124 arg2);
+extern swig_intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4);
+extern swig_intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, swig_type_129 arg4);
+extern swig_intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_130 arg3, swig_type_131 arg4);
+extern swig_intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_132 arg2, swig_type_133 arg3, double arg4);
+extern swig_intgo _wrap_mp_value_get_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_134 arg2, uintptr_t arg3, swig_type_135 arg4);
+extern swig_intgo _wrap_mp_value_set_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_136 arg2, uintptr_t arg3, swig_type_137 arg4);
+extern swig_intgo _wrap_mp_value_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_138 arg2);
 extern swig_intgo _wrap_mp_value_release_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_value_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_134 arg2, swig_type_135 arg3);
+extern swig_intgo _wrap_mp_dict_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_139 arg2, swig_type_140 arg3);
 extern swig_intgo _wrap_mp_dict_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_dict_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_136 arg2, swig_type_137 arg3);
+extern swig_intgo _wrap_mp_dict_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_141 arg2, swig_type_142 arg3);
 extern swig_intgo _wrap_mp_dict_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_set_capi_3027403472100bfe(uintptr_t arg1, swig_type_138 arg2, swig_type_139 arg3);
-extern swig_intgo _wrap_mp_dict_get_capi_3027403472100bfe(swig_type_140 arg1, uintptr_t arg2, swig_type_141 arg3);
-extern swig_intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_142 arg3, swig_type_143 arg4);
-extern swig_intgo _wrap_mp_dict_delete_capi_3027403472100bfe(uintptr_t arg1, swig_type_144 arg2);
-extern swig_intgo _wrap_mp_dict_contains_capi_3027403472100bfe(uintptr_t arg1, swig_type_145 arg2);
+extern swig_intgo _wrap_mp_dict_set_capi_3027403472100bfe(uintptr_t arg1, swig_type_143 arg2, swig_type_144 arg3);
+extern swig_intgo _wrap_mp_dict_get_capi_3027403472100bfe(swig_type_145 arg1, uintptr_t arg2, swig_type_146 arg3);
+extern swig_intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_intgo _wrap_mp_dict_delete_capi_3027403472100bfe(uintptr_t arg1, swig_type_149 arg2);
+extern swig_intgo _wrap_mp_dict_contains_capi_3027403472100bfe(uintptr_t arg1, swig_type_150 arg2);
 extern swig_intgo _wrap_mp_dict_len_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_dict_clear_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_incr_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_146 arg3, swig_type_147 arg4);
-extern swig_intgo _wrap_mp_dict_cas_capi_3027403472100bfe(uintptr_t arg1, swig_type_148 arg2, swig_type_149 arg3, swig_type_150 arg4);
+extern swig_intgo _wrap_mp_dict_incr_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_151 arg3, swig_type_152 arg4);
+extern swig_intgo _wrap_mp_dict_cas_capi_3027403472100bfe(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3, swig_type_155 arg4);
 extern swig_intgo _wrap_mp_dict_iter_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(swig_type_151 arg1, swig_type_152 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3);
+extern swig_intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(swig_type_156 arg1, swig_type_157 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(uintptr_t arg1, swig_type_158 arg2, swig_type_159 arg3);
 extern void _wrap_mp_dict_iter_free_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_dict_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_opts_new_capi_3027403472100bfe(swig_voidp arg1);
@@ -517,31 +524,31 @@ extern void _wrap_mp_pool_opts_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(uintptr_t arg1, swig_type_155 arg2, swig_type_156 arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_157 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_158 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_type_159 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(uintptr_t arg1, swig_type_160 arg2, swig_type_161 arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_162 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_163 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_type_164 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_pool_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_pool_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_160 arg2, swig_type_161 arg3);
-extern swig_intgo _wrap_mp_pool_apply_capi_3027403472100bfe(swig_type_162 arg1, uintptr_t arg2, swig_type_163 arg3, swig_type_164 arg4);
-extern swig_intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_165 arg3, swig_type_166 arg4);
-extern swig_intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_167 arg3, swig_type_168 arg4, swig_type_169 arg5);
-extern swig_intgo _wrap_mp_pool_map_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_type_171 arg4, swig_type_172 arg5);
-extern swig_intgo _wrap_mp_pool_imap_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_173 arg3, swig_type_174 arg4, swig_type_175 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_176 arg2, uintptr_t arg3, swig_type_177 arg4);
+extern swig_intgo _wrap_mp_pool_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_165 arg2, swig_type_166 arg3);
+extern swig_intgo _wrap_mp_pool_apply_capi_3027403472100bfe(swig_type_167 arg1, uintptr_t arg2, swig_type_168 arg3, swig_type_169 arg4);
+extern swig_intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_type_171 arg4);
+extern swig_intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_172 arg3, swig_type_173 arg4, swig_type_174 arg5);
+extern swig_intgo _wrap_mp_pool_map_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_175 arg3, swig_type_176 arg4, swig_type_177 arg5);
+extern swig_intgo _wrap_mp_pool_imap_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_178 arg3, swig_type_179 arg4, swig_type_180 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_181 arg2, uintptr_t arg3, swig_type_182 arg4);
 extern void _wrap_mp_pool_iter_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_178 arg2, uintptr_t arg3, swig_type_179 arg4);
+extern swig_intgo _wrap_mp_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_183 arg2, uintptr_t arg3, swig_type_184 arg4);
 extern void _wrap_mp_iter_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_get_capi_3027403472100bfe(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3);
-extern swig_intgo _wrap_mp_result_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_182 arg2);
+extern swig_intgo _wrap_mp_result_get_capi_3027403472100bfe(swig_type_185 arg1, uintptr_t arg2, swig_type_186 arg3);
+extern swig_intgo _wrap_mp_result_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_187 arg2);
 extern swig_intgo _wrap_mp_result_ready_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_result_successful_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_result_count_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_item_capi_3027403472100bfe(swig_type_183 arg1, uintptr_t arg2, swig_type_184 arg3);
+extern swig_intgo _wrap_mp_result_item_capi_3027403472100bfe(swig_type_188 arg1, uintptr_t arg2, swig_type_189 arg3);
 extern void _wrap_mp_result_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_close_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_185 arg2);
+extern swig_intgo _wrap_mp_pool_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_190 arg2);
 extern swig_intgo _wrap_mp_pool_terminate_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_POOL_RUNNING_capi_3027403472100bfe(void);
@@ -549,32 +556,32 @@ extern swig_intgo _wrap_MP_POOL_DONE_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_POOL_FAILED_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe(void);
-extern swig_type_186 _wrap_mp_pool_stat_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_191 _wrap_mp_pool_stat_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_mp_pool_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_broker_opts_new_capi_3027403472100bfe(swig_voidp arg1);
 extern void _wrap_mp_broker_opts_free_capi_3027403472100bfe(uintptr_t arg1);
 extern swig_intgo _wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_187 arg2);
-extern swig_intgo _wrap_mp_broker_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_188 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_publish_capi_3027403472100bfe(uintptr_t arg1, swig_type_189 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(uintptr_t arg1, swig_type_190 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(uintptr_t arg1, swig_type_191 arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_192 arg2);
+extern swig_intgo _wrap_mp_broker_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_193 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_publish_capi_3027403472100bfe(uintptr_t arg1, swig_type_194 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(uintptr_t arg1, swig_type_195 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(uintptr_t arg1, swig_type_196 arg2);
 extern void _wrap_mp_broker_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_192 arg2, swig_type_193 arg3);
+extern swig_intgo _wrap_mp_fd_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_197 arg2, swig_type_198 arg3);
 extern swig_intgo _wrap_mp_listener_opts_new_capi_3027403472100bfe(swig_voidp arg1);
 extern void _wrap_mp_listener_opts_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(uintptr_t arg1, swig_type_194 arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(uintptr_t arg1, swig_type_199 arg2);
 extern swig_intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_195 arg2);
-extern swig_intgo _wrap_mp_listener_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_196 arg2, uintptr_t arg3);
-extern swig_type_197 _wrap_mp_listener_address_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_accept_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_198 arg3);
+extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_200 arg2);
+extern swig_intgo _wrap_mp_listener_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_201 arg2, uintptr_t arg3);
+extern swig_type_202 _wrap_mp_listener_address_capi_3027403472100bfe(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_accept_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_203 arg3);
 extern swig_intgo _wrap_mp_listener_close_capi_3027403472100bfe(uintptr_t arg1);
 extern void _wrap_mp_listener_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_conn_connect_capi_3027403472100bfe(swig_voidp arg1, swig_type_199 arg2, swig_type_200 arg3, swig_type_201 arg4);
+extern swig_intgo _wrap_mp_conn_connect_capi_3027403472100bfe(swig_voidp arg1, swig_type_204 arg2, swig_type_205 arg3, swig_type_206 arg4);
 #undef intgo
 */
 import "C"
@@ -2053,6 +2060,37 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	return swig_r
 }
 
+func Mp_queue_new_at(arg1 *Queue, arg2 string, arg3 int64, arg4 int, arg5 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int)(C._wrap_mp_queue_new_at_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), C.swig_type_58(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_59(_swig_i_4)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+const MP_QUEUE_ID_MAX int = 48
+func Mp_queue_last_delivery(arg1 *int64, arg2 string, arg3 int64, arg4 Queue) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	var _swig_i_3 uintptr
+_swig_i_3 = uintptr(arg4)
+	swig_r = (int)(C._wrap_mp_queue_last_delivery_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)), C.swig_type_61(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
 func Mp_queue_fileno(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
@@ -2067,7 +2105,7 @@ func Mp_queue_put(arg1 Queue, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_put_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), C.swig_type_58(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_put_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_type_63(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2081,7 +2119,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_get_capi_3027403472100bfe(*(*C.swig_type_59)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_60(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_get_capi_3027403472100bfe(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_65(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -2101,7 +2139,7 @@ func Mp_queue_get_into(arg1 *int64, arg2 Queue, arg3 []byte, arg4 int64) (_swig_
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_2)), C.swig_type_62(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_type_67(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2170,7 +2208,7 @@ func Mp_queue_join(arg1 Queue, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_64(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_queue_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1)))
 	return swig_r
 }
 
@@ -2185,7 +2223,7 @@ func Mp_fd_inherit(arg1 *int, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *int64
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2198,7 +2236,7 @@ func Mp_queue_inherit(arg1 *Queue, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2212,7 +2250,7 @@ func Mp_conn_inherit(arg1 *Conn, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2301,7 +2339,7 @@ func Mp_wait(arg1 Mp_waitable_t, arg2 int64, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1), C.swig_type_69(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1), C.swig_type_74(_swig_i_2)))
 	return swig_r
 }
 
@@ -2332,7 +2370,7 @@ func Mp_lock_open(arg1 *Lock, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_lock_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_lock_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2353,7 +2391,7 @@ func Mp_lock_acquire(arg1 Lock, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1)))
 	return swig_r
 }
 
@@ -2406,7 +2444,7 @@ func Mp_sem_open(arg1 *Sem, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_sem_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_1)), C.swig_type_74(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_sem_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_type_79(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2427,7 +2465,7 @@ func Mp_sem_acquire(arg1 Sem, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	return swig_r
 }
 
@@ -2478,7 +2516,7 @@ func Mp_event_open(arg1 *Event, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_event_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_type_77(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_event_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.swig_type_82(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2523,7 +2561,7 @@ func Mp_event_wait(arg1 Event, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_event_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_78(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_event_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1)))
 	return swig_r
 }
 
@@ -2564,7 +2602,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cond_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_80(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cond_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_85(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2585,7 +2623,7 @@ func Mp_cond_wait(arg1 Cond, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cond_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_81(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1)))
 	return swig_r
 }
 
@@ -2628,7 +2666,7 @@ func Mp_barrier_new2(arg1 *Barrier, arg2 uint, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_82(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_87(_swig_i_2)))
 
 	return swig_r
 }
@@ -2649,7 +2687,7 @@ func Mp_barrier_open(arg1 *Barrier, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.swig_type_84(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_type_89(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2670,7 +2708,7 @@ func Mp_barrier_wait(arg1 Barrier, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1)))
 	return swig_r
 }
 
@@ -2725,7 +2763,7 @@ func Mp_shm_new(arg1 *Shm, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_shm_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_86(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_91(_swig_i_1)))
 
 	return swig_r
 }
@@ -2746,7 +2784,7 @@ func Mp_shm_open(arg1 *Shm, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_shm_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), C.swig_type_88(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_shm_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_type_93(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2895,7 +2933,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_90(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_95(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -2907,7 +2945,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_record_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_record_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2923,7 +2961,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_93(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_98(_swig_i_2), C.uintptr_t(_swig_i_3)))
 
 	return swig_r
 }
@@ -2936,7 +2974,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_type_95(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_type_100(_swig_i_2), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2970,7 +3008,7 @@ func Mp_value_open(arg1 *Value, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_type_102(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3017,7 +3055,7 @@ func Mp_value_get_i64(arg1 *int64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_99(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_104(_swig_i_2)))
 
 	return swig_r
 }
@@ -3028,7 +3066,7 @@ func Mp_value_set_i64(arg1 Value, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1), C.swig_type_101(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1), C.swig_type_106(_swig_i_2)))
 	return swig_r
 }
 
@@ -3038,7 +3076,7 @@ func Mp_value_get_u64(arg1 *uint64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_102(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2)))
 
 	return swig_r
 }
@@ -3049,7 +3087,7 @@ func Mp_value_set_u64(arg1 Value, arg2 int64, arg3 uint64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_103(_swig_i_1), C.swig_type_104(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1), C.swig_type_109(_swig_i_2)))
 	return swig_r
 }
 
@@ -3059,7 +3097,7 @@ func Mp_value_get_f64(arg1 *float64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_105(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
 
 	return swig_r
 }
@@ -3070,7 +3108,7 @@ func Mp_value_set_f64(arg1 Value, arg2 int64, arg3 float64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_106(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -3081,7 +3119,7 @@ func Mp_value_add_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_swig_re
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2), C.swig_type_108(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_112(_swig_i_2), C.swig_type_113(_swig_i_3)))
 
 	return swig_r
 }
@@ -3094,7 +3132,7 @@ _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_109(_swig_i_2), C.swig_type_110(_swig_i_3), C.swig_type_111(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_114(_swig_i_2), C.swig_type_115(_swig_i_3), C.swig_type_116(_swig_i_4)))
 
 	return swig_r
 }
@@ -3107,7 +3145,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1), C.swig_type_113(_swig_i_2), C.swig_type_114(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1), C.swig_type_118(_swig_i_2), C.swig_type_119(_swig_i_3), C.swig_voidp(_swig_i_4)))
 
 	return swig_r
 }
@@ -3118,7 +3156,7 @@ func Mp_value_get_bytes(arg1 *int64, arg2 Value, arg3 []byte) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3131,7 +3169,7 @@ func Mp_value_set_bytes(arg1 Value, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3145,7 +3183,7 @@ _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_117(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_122(_swig_i_2)))
 
 	return swig_r
 }
@@ -3156,7 +3194,7 @@ func Mp_value_set_bool(arg1 Value, arg2 int64, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3173,7 +3211,7 @@ func Mp_value_field_type(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_field_type_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_field_type_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1)))
 	return swig_r
 }
 
@@ -3184,7 +3222,7 @@ func Mp_value_get_field_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_s
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_120(_swig_i_2), C.swig_type_121(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_125(_swig_i_2), C.swig_type_126(_swig_i_3)))
 
 	return swig_r
 }
@@ -3196,7 +3234,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_122(_swig_i_1), C.swig_type_123(_swig_i_2), C.swig_type_124(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1), C.swig_type_128(_swig_i_2), C.swig_type_129(_swig_i_3)))
 	return swig_r
 }
 
@@ -3207,7 +3245,7 @@ func Mp_value_get_field_f64(arg1 *float64, arg2 Value, arg3 int64, arg4 int64) (
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_125(_swig_i_2), C.swig_type_126(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_130(_swig_i_2), C.swig_type_131(_swig_i_3)))
 
 	return swig_r
 }
@@ -3219,7 +3257,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1), C.swig_type_128(_swig_i_2), C.double(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_132(_swig_i_1), C.swig_type_133(_swig_i_2), C.double(_swig_i_3)))
 	return swig_r
 }
 
@@ -3230,7 +3268,7 @@ func Mp_value_get_record(arg1 uintptr, arg2 int64, arg3 Value, arg4 int64) (_swi
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_129(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_130(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_134(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_135(_swig_i_3)))
 	return swig_r
 }
 
@@ -3241,7 +3279,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_131(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_132(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_136(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_137(_swig_i_3)))
 	return swig_r
 }
 
@@ -3250,7 +3288,7 @@ func Mp_value_acquire(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_133(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_138(_swig_i_1)))
 	return swig_r
 }
 
@@ -3274,7 +3312,7 @@ func Mp_dict_new(arg1 *Dict, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_134(_swig_i_1), C.swig_type_135(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_139(_swig_i_1), C.swig_type_140(_swig_i_2)))
 
 	return swig_r
 }
@@ -3295,7 +3333,7 @@ func Mp_dict_open(arg1 *Dict, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), C.swig_type_137(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), C.swig_type_142(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3317,7 +3355,7 @@ func Mp_dict_set(arg1 Dict, arg2 []byte, arg3 []byte) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3334,7 +3372,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_get_capi_3027403472100bfe(*(*C.swig_type_140)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_get_capi_3027403472100bfe(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3357,7 +3395,7 @@ func Mp_dict_get_into(arg1 *int64, arg2 Dict, arg3 []byte, arg4 []byte) (_swig_r
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3373,7 +3411,7 @@ func Mp_dict_delete(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_delete_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_delete_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3385,7 +3423,7 @@ func Mp_dict_contains(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_contains_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_contains_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3415,7 +3453,7 @@ func Mp_dict_incr(arg1 *int64, arg2 Dict, arg3 []byte, arg4 int64) (_swig_ret in
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_incr_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2)), C.swig_type_147(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_dict_incr_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3430,7 +3468,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_cas_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_cas_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3462,7 +3500,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3027403472100bfe(*(*C.swig_type_151)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3027403472100bfe(*(*C.swig_type_156)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3490,7 +3528,7 @@ _swig_i_0 = uintptr(arg1)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 []uintptr
 _swig_i_2 = make([]uintptr, 2)
-	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg2 != nil {
 		*arg2 = swigCopyOut(_swig_i_1[0], _swig_i_1[1])
@@ -3570,7 +3608,7 @@ func Mp_pool_opts_set_initializer(arg1 PoolOpts, arg2 string, arg3 []byte) (_swi
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3587,7 +3625,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3601,7 +3639,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3614,7 +3652,7 @@ func Mp_pool_opts_pass_fd(arg1 PoolOpts, arg2 string, arg3 int) (_swig_ret int) 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3647,7 +3685,7 @@ func Mp_pool_open(arg1 *Pool, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), C.swig_type_161(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_1)), C.swig_type_166(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3663,7 +3701,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_capi_3027403472100bfe(*(*C.swig_type_162)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_capi_3027403472100bfe(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_3))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3690,7 +3728,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3711,7 +3749,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_3)), C.swig_type_169(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_3)), C.swig_type_174(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3732,7 +3770,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_3)), C.swig_type_172(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)), C.swig_type_177(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3755,7 +3793,7 @@ _swig_i_1 = uintptr(arg2)
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_mp_pool_imap_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_3)), C.swig_type_175(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_mp_pool_imap_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_3)), C.swig_type_180(_swig_i_4), C.swig_intgo(_swig_i_5)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3774,7 +3812,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_177(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_182(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3801,7 +3839,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_179(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_184(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3827,7 +3865,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_get_capi_3027403472100bfe(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_get_capi_3027403472100bfe(*(*C.swig_type_185)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_186(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3844,7 +3882,7 @@ func Mp_result_wait(arg1 Result, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_result_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_result_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1)))
 	return swig_r
 }
 
@@ -3879,7 +3917,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_item_capi_3027403472100bfe(*(*C.swig_type_183)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_184(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_item_capi_3027403472100bfe(*(*C.swig_type_188)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_189(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3910,7 +3948,7 @@ func Mp_pool_join(arg1 Pool, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_185(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1)))
 	return swig_r
 }
 
@@ -4027,7 +4065,7 @@ func Mp_broker_opts_set_handshake_timeout(arg1 BrokerOpts, arg2 int64) (_swig_re
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1)))
 	return swig_r
 }
 
@@ -4038,7 +4076,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_188)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4052,7 +4090,7 @@ func Mp_broker_publish(arg1 Broker, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_broker_publish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4066,7 +4104,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4078,7 +4116,7 @@ func Mp_broker_unpublish(arg1 Broker, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4097,7 +4135,7 @@ func Mp_fd_open(arg1 *int, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_fd_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)), C.swig_type_193(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_fd_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1)), C.swig_type_198(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4125,7 +4163,7 @@ func Mp_listener_opts_set_authkey(arg1 ListenerOpts, arg2 []byte) (_swig_ret int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4155,7 +4193,7 @@ func Mp_listener_opts_set_handshake_timeout(arg1 ListenerOpts, arg2 int64) (_swi
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_195(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1)))
 	return swig_r
 }
 
@@ -4166,7 +4204,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_listener_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4192,7 +4230,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_listener_accept_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_198(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_accept_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_203(_swig_i_2)))
 
 	return swig_r
 }
@@ -4218,7 +4256,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_connect_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_2)), C.swig_type_201(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_conn_connect_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)), C.swig_type_206(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2

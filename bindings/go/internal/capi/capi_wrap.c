@@ -2252,6 +2252,57 @@ intgo _wrap_mp_queue_open_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostri
 }
 
 
+intgo _wrap_mp_queue_new_at_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
+  mp_queue_t **arg1 = (mp_queue_t **) 0 ;
+  char *arg2 = (char *) 0 ;
+  size_t arg3 ;
+  int arg4 ;
+  int64_t arg5 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_queue_t **)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  arg5 = (int64_t)_swig_go_4; 
+  
+  result = (int)mp_queue_new_at(arg1,(char const *)arg2,arg3,arg4,arg5);
+  _swig_go_result = result; 
+  
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_queue_last_delivery_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_queue_t *_swig_go_3) {
+  int64_t *arg1 = (int64_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  size_t arg3 ;
+  mp_queue_t *arg4 = (mp_queue_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(int64_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (mp_queue_t *)_swig_go_3;
+  
+  result = (int)mp_queue_last_delivery(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
