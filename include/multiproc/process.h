@@ -20,7 +20,10 @@ extern "C" {
 /** How a child running a target is started. */
 typedef enum mp_start_method {
   MP_START_FORK = 0, /**< fork(): fastest; the child is a copy (default) */
-  MP_START_SPAWN = 1 /**< re-execute the program; mp_main() runs the target */
+  MP_START_SPAWN = 1, /**< re-execute the program; mp_main() runs the target */
+  /** a server (the program re-executed once) forks the child; mp_main()
+   *  runs the target (since 0.4) */
+  MP_START_FORKSERVER = 2
 } mp_start_method_t;
 
 /**

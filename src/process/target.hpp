@@ -69,6 +69,8 @@ struct Bootstrap {
   std::vector<NamedSlot> named;
 };
 std::string encode_bootstrap(const Bootstrap &b);
+// Send a bootstrap; a peer gone (EPIPE) is no error: its exit code tells.
+int send_bootstrap(int sock, const std::string &wire);
 // MP_OK, or MP_EINVAL for a truncated or malformed message.
 int decode_bootstrap(Bootstrap &out, const std::string &wire);
 
