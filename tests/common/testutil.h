@@ -54,15 +54,15 @@
                (long long)(max_ms));                                        \
   } while (0)
 
-/* The two start methods, for tests that run once per method. */
-static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
+/* The start methods, for tests that run once per method. */
+static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN, MP_START_FORKSERVER};
 #define MP_N_METHODS ((int)(sizeof k_methods / sizeof k_methods[0]))
 #define FOR_EACH_METHOD(m)                                                  \
   for (int m##_i = 0, m = k_methods[0]; m##_i < MP_N_METHODS;               \
        ++m##_i, m = k_methods[m##_i < MP_N_METHODS ? m##_i : 0])
 
 static inline const char *method_name(int m) {
-  return m == MP_START_SPAWN ? "spawn" : "fork";
+  return m == MP_START_SPAWN ? "spawn" : m == MP_START_FORKSERVER ? "forkserver" : "fork";
 }
 
 /* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
