@@ -65,6 +65,7 @@ void become_child(int status, const std::vector<int> &passed, bool daemon, pid_t
   self.is_child = true;
   self.name = b->name;
   self.parent_pid = int(b->parent_pid);
+  self.alive_ppid = int(server);
   self.parent_name = b->parent_name;
   size_t i = 0;
   for (; i < b->nfds; ++i) self.fds.push_back(passed[i]);
