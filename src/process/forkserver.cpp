@@ -48,7 +48,8 @@ int start_server(Server &s) {
   if (r != MP_OK) return r;
   ExecPlan plan = self_exec_plan(kForkserverEnv, true, {source.get()});
   std::shared_ptr<Child> child;
-  r = launch_child(&child, true, false, [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
+  r = launch_child(&child, true, false,
+                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
   if (r != MP_OK) return r;
   s.child = std::move(child);
   s.ctl = std::move(mine);
@@ -114,8 +115,8 @@ int forkserver_start(std::shared_ptr<Child> *out, const Bootstrap &b, bool daemo
   Fd pidfd;
   int rr = read_reply(reply, pidfd, mine.get());
   if (rr != MP_OK) return rr;
-  auto child = std::make_shared<Child>(Child::Relayed{}, reply.pid, std::move(pidfd), std::move(mine),
-                                       daemon);
+  auto child = std::make_shared<Child>(Child::Relayed{}, reply.pid, std::move(pidfd),
+                                       std::move(mine), daemon);
   *out = child;
   if (r != MP_OK) {  // forked, but its bootstrap did not go out: it exits
     child->signal(SIGKILL, false);

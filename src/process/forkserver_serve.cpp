@@ -60,7 +60,8 @@ void become_child(int status, const std::vector<int> &passed, bool daemon, pid_t
   close(status);
   auto *b = new Bootstrap();
   if (decode_bootstrap(*b, wire) != MP_OK) job_abort(last_error_message());
-  if (b->nfds + b->named.size() != passed.size()) job_abort("bootstrap: wrong number of descriptors");
+  if (b->nfds + b->named.size() != passed.size())
+    job_abort("bootstrap: wrong number of descriptors");
   SelfInfo &self = self_info();
   self.is_child = true;
   self.name = b->name;
@@ -69,7 +70,8 @@ void become_child(int status, const std::vector<int> &passed, bool daemon, pid_t
   self.parent_name = b->parent_name;
   size_t i = 0;
   for (; i < b->nfds; ++i) self.fds.push_back(passed[i]);
-  for (const NamedSlot &slot : b->named) self.named.push_back(NamedFd{slot.name, slot.kind, passed[i++]});
+  for (const NamedSlot &slot : b->named)
+    self.named.push_back(NamedFd{slot.name, slot.kind, passed[i++]});
   g_job = b;
 }
 
@@ -166,7 +168,8 @@ __attribute__((constructor)) void forkserver_entry() {
   char *end;
   long fd = strtol(v, &end, 10);
   unsetenv(kForkserverEnv);  // the children are no servers
-  if (*v < '0' || *v > '9' || *end || fd < 0 || fd > 1 << 20) job_abort("bad " "MULTIPROC_FORKSERVER_FD");
+  if (*v < '0' || *v > '9' || *end || fd < 0 || fd > 1 << 20)
+    job_abort("bad " "MULTIPROC_FORKSERVER_FD");
   fcntl(int(fd), F_SETFD, FD_CLOEXEC);
   serve(int(fd));
 }

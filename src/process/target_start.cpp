@@ -118,7 +118,8 @@ int start_forkserved(mp_process &proc) {
 
 }  // namespace
 
-ExecPlan self_exec_plan(const char *env_var, bool die_with_parent, const std::vector<int> &sources) {
+ExecPlan self_exec_plan(const char *env_var, bool die_with_parent,
+                        const std::vector<int> &sources) {
   ExecPlan plan;
   plan.path = spawn_image_path();
   plan.argv = spawn_image_argv();
