@@ -38,6 +38,18 @@ class TestForkserver < Minitest::Test
     pool.join
   end
 
+  def test_default_start_method_forkserver
+    Multiproc.set_start_method(:forkserver, force: true)
+    assert_equal :forkserver, Multiproc.get_start_method
+    q = Multiproc::Queue.new
+    p = Multiproc::Process.new(target: :fs_pids, args: [0], pass: { "out" => q }).start
+    _pid, ppid = q.get(timeout: 30).split.map(&:to_i)
+    refute_equal ::Process.pid, ppid, "the default (forkserver) was not used"
+    assert_equal 0, p.join(30)
+  ensure
+    Multiproc.set_start_method(:spawn, force: true)
+  end
+
   def test_start_method_option_checked
     assert_raises(Multiproc::InvalidArgumentError) { Multiproc::Process.new(target: :fs_sleep, start_method: :fork) }
     assert_raises(Multiproc::InvalidArgumentError) { Multiproc::Pool.new(1, start_method: :thread) }
