@@ -26,8 +26,9 @@ extern "C" {
  * the library's constructor, before the program's main() (no threads of
  * the caller, no Go runtime, a small heap), and forks each child on
  * request; the child leaves the constructor, runs the program's start-up
- * up to mp_main(), which runs the target. The handles passed by index or
- * by name reach it over SCM_RIGHTS. The server is the child's parent
+ * up to mp_main(), which runs the target (so its environment and working
+ * directory are the caller's when the server started, as in Python). The
+ * handles passed by index or by name reach it over SCM_RIGHTS. The server is the child's parent
  * (getppid()); mp_parent_pid() is still the caller. Its wait status comes
  * to the caller from the server, over a socket per child that is the
  * child's sentinel; join, exitcode, is_alive, the signals (through the
