@@ -9,6 +9,7 @@ import (
 // tests start are new executions of it, which Main dispatches.
 func TestMain(m *testing.M) {
 	registerTestTargets()
+	registerForkserverTargets()
 	if os.Getenv(noMainEnv) != "" { // TestWithoutMainTheErrorNamesGo
 		runWithoutMain()
 		os.Exit(0)

@@ -38,6 +38,9 @@ type PoolOptions struct {
 	Initializer       string // a registered task each worker runs once at start
 	InitArg           []byte // the initializer's argument
 	Threads           bool   // run tasks on threads of this process (multiprocessing.dummy)
+	// StartMethod of the workers: StartSpawn or StartForkserver; the zero
+	// value means the process-wide default, as ProcessOptions.StartMethod.
+	StartMethod StartMethod
 	// Pass hands objects to every worker by name, replacements included
 	// (Python's initargs with a Queue or Lock): the initializer, or any
 	// task, opens each with the Inherit function of its type
@@ -62,7 +65,7 @@ func NewPool(opts *PoolOptions) (*Pool, error) {
 	}
 	defer capi.Mp_pool_opts_free(o)
 	steps := []func() int{
-		func() int { return capi.Mp_pool_opts_set_start_method(o, capi.MP_START_SPAWN) },
+		func() int { return capi.Mp_pool_opts_set_start_method(o, cMethod(goStartMethod(opts.StartMethod))) },
 		func() int { return capi.Mp_pool_opts_set_max_tasks_per_worker(o, uint(opts.MaxTasksPerWorker)) },
 		func() int { return capi.Mp_pool_opts_set_threads(o, boolInt(opts.Threads)) },
 	}

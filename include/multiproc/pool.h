@@ -63,8 +63,9 @@ MP_EXTERN void mp_pool_opts_free(mp_pool_opts_t *opts);
 MP_EXTERN int mp_pool_opts_set_workers(mp_pool_opts_t *opts, unsigned workers);
 
 /** How worker processes start (default: the process-wide one,
- * mp_get_start_method(), read by mp_pool_new(); MP_START_SPAWN needs
- * mp_main()). Errors: MP_EINVAL. Since 0.1. */
+ * mp_get_start_method(), read by mp_pool_new(); MP_START_SPAWN and
+ * MP_START_FORKSERVER, since 0.4, need mp_main()). Errors: MP_EINVAL.
+ * Since 0.1. */
 MP_EXTERN int mp_pool_opts_set_start_method(mp_pool_opts_t *opts, mp_start_method_t method);
 
 /** Tasks a worker runs before it is replaced by a fresh one
@@ -132,7 +133,7 @@ MP_EXTERN int mp_pool_opts_set_threads(mp_pool_opts_t *opts, int enabled);
  * long task never holds the ones queued behind it.
  *
  * @param opts  borrowed for the call; NULL for the defaults.
- * Errors: MP_EINVAL, MP_ESTATE (MP_START_SPAWN without mp_main()),
+ * Errors: MP_EINVAL, MP_ESTATE (MP_START_SPAWN or MP_START_FORKSERVER without mp_main()),
  * MP_ENOMEM, MP_ESYS. Blocking: until the workers are started. Since 0.1.
  */
 MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);

@@ -17,10 +17,35 @@ extern "C" {
  * Processes
  * ---------------------------------------------------------------------- */
 
-/** How a child running a target is started. */
+/**
+ * How a child running a target is started.
+ *
+ * MP_START_FORKSERVER (Python's forkserver), since 0.4: at the first start
+ * the program is executed once more as a server (its environment and
+ * argv, as for spawn, so main() must call mp_main()). The server runs from
+ * the library's constructor, before the program's main() (no threads of
+ * the caller, no Go runtime, a small heap), and forks each child on
+ * request; the child leaves the constructor, runs the program's start-up
+ * up to mp_main(), which runs the target (so its environment and working
+ * directory are the caller's when the server started, as in Python). The
+ * handles passed by index or by name reach it over SCM_RIGHTS. The server is the child's parent
+ * (getppid()); mp_parent_pid() is still the caller. Its wait status comes
+ * to the caller from the server, over a socket per child that is the
+ * child's sentinel; join, exitcode, is_alive, the signals (through the
+ * child's pidfd), the sentinel and mp_wait() work as for the other
+ * methods, and the library reaps everything: no zombies.
+ *
+ * The server dies with the caller (PR_SET_PDEATHSIG, and the end of its
+ * request socket), and a daemon child dies with the server, so with the
+ * caller, even on SIGKILL. A server that was killed is replaced at the
+ * next start; the children it was running keep running (daemons die with
+ * it), but their exit status is lost: they end, for the caller, at once,
+ * with exit code 255, as Python reports them.
+ */
 typedef enum mp_start_method {
   MP_START_FORK = 0, /**< fork(): fastest; the child is a copy (default) */
-  MP_START_SPAWN = 1 /**< re-execute the program; mp_main() runs the target */
+  MP_START_SPAWN = 1, /**< re-execute the program; mp_main() runs the target */
+  MP_START_FORKSERVER = 2 /**< forked by a server started once (see above); since 0.4 */
 } mp_start_method_t;
 
 /**
@@ -86,7 +111,8 @@ MP_EXTERN int mp_process_set_daemon(mp_process_t *proc, int enabled);
 /**
  * Choose the start method of a not yet started process (default: the
  * process-wide one, mp_get_start_method(), read when it starts).
- * MP_START_SPAWN requires that main() called mp_main().
+ * MP_START_SPAWN and MP_START_FORKSERVER (since 0.4) require that main()
+ * called mp_main().
  *
  * Errors: MP_EINVAL, MP_ESTATE (already started, or a command). Since 0.1.
  */
@@ -156,7 +182,8 @@ MP_EXTERN int mp_process_pass_fd2(mp_process_t *proc, const char *name, int fd);
  * already been set" unless force=True. Processes already created but not
  * started take the method in force when they start.
  *
- * @param method  MP_START_FORK or MP_START_SPAWN (which needs mp_main()).
+ * @param method  MP_START_FORK, MP_START_SPAWN or MP_START_FORKSERVER (the
+ *                last two need mp_main()).
  * @param force   0: fail if already fixed; 1: replace it.
  * Errors: MP_EINVAL (unknown method, force not 0/1), MP_ESTATE (already
  * fixed and force is 0; the message says by what). Thread-safe; never
@@ -175,7 +202,9 @@ MP_EXTERN mp_start_method_t mp_get_start_method(void);
  * Start a process created by mp_process_new() (Python's start()).
  *
  * Errors: MP_EINVAL (NULL), MP_ESTATE (already started, a command, or
- * MP_START_SPAWN without mp_main()), MP_ENOMEM, MP_ESYS.
+ * MP_START_SPAWN or MP_START_FORKSERVER without mp_main()), MP_ENOMEM,
+ * MP_ESYS (also: the forkserver could not be started, or ended before it
+ * forked the child).
  * MP_START_FORK flushes every stdio stream (fflush(NULL)) before it forks,
  * so buffered output is not written twice; the other start paths
  * (MP_START_SPAWN, mp_process_spawn, mp_run) do not flush: flush stdout
@@ -183,8 +212,9 @@ MP_EXTERN mp_start_method_t mp_get_start_method(void);
  *
  * Blocking: MP_START_FORK returns once the child exists; MP_START_SPAWN
  * once the child has executed the program and the bootstrap is handed over
- * (large arguments take as long as the child takes to read them).
- * Since 0.1.
+ * (large arguments take as long as the child takes to read them);
+ * MP_START_FORKSERVER once the server has forked the child (the first
+ * start also starts the server). Since 0.1.
  */
 MP_EXTERN int mp_process_start(mp_process_t *proc);
 

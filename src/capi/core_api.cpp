@@ -74,8 +74,9 @@ MP_EXTERN int mp_parent_alive(void) {
   const SelfInfo &self = self_info();
   if (!self.is_child)
     return fail(MP_ESTATE, "mp_parent_alive: this process is not a multiproc child");
-  // Re-parented (to init or a subreaper) once the parent died.
-  return int(getppid()) == self.parent_pid ? 1 : 0;
+  // Re-parented (to init or a subreaper) once the parent died; a
+  // forkserver child once its server died, with the parent.
+  return int(getppid()) == (self.alive_ppid ? self.alive_ppid : self.parent_pid) ? 1 : 0;
 }
 
 MP_EXTERN const char *mp_parent_name(void) {

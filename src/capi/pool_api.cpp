@@ -10,6 +10,7 @@
 #include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "pool/pool.hpp"
+#include "process/process.hpp"
 
 using namespace mp;
 
@@ -101,7 +102,7 @@ MP_EXTERN int mp_pool_opts_set_workers(mp_pool_opts_t *opts, unsigned workers) {
 
 MP_EXTERN int mp_pool_opts_set_start_method(mp_pool_opts_t *opts, mp_start_method_t method_arg) {
   int method = enum_value(method_arg);
-  MP_CHECK_ARG(opts && (method == MP_START_FORK || method == MP_START_SPAWN),
+  MP_CHECK_ARG(opts && valid_start_method(method),
                "mp_pool_opts_set_start_method", "opts is NULL or unknown start method");
   opts->method = mp_start_method_t(method);
   opts->method_chosen = true;

@@ -123,8 +123,7 @@ MP_EXTERN int mp_process_set_start_method(mp_process_t *proc,
   const char *op = "mp_process_set_start_method";
   int method = enum_value(method_arg);
   MP_CHECK_PROC(proc, op);
-  MP_CHECK_ARG(method == MP_START_FORK || method == MP_START_SPAWN, op,
-               "unknown start method");
+  MP_CHECK_ARG(valid_start_method(method), op, "unknown start method");
   std::lock_guard<std::mutex> lock(proc->mu);
   int r = check_configurable(proc, op);
   if (r != MP_OK) return r;
@@ -188,7 +187,7 @@ MP_EXTERN int mp_process_pass_fd2(mp_process_t *proc, const char *name, int fd) 
 MP_EXTERN int mp_set_start_method(mp_start_method_t method_arg, int force) {
   const char *op = "mp_set_start_method";
   int method = enum_value(method_arg);
-  MP_CHECK_ARG(method == MP_START_FORK || method == MP_START_SPAWN, op, "unknown start method");
+  MP_CHECK_ARG(valid_start_method(method), op, "unknown start method");
   MP_CHECK_ARG(force == 0 || force == 1, op, "force is not 0/1");
   return guarded(op, [&] { return set_default_start_method(mp_start_method_t(method), force); });
 }

@@ -485,9 +485,9 @@ int pool_start(mp_pool &pool) {
     return start_failed(pool, fail(MP_EINVAL, "pool: a thread pool's initializer runs in this "
                                               "process: give it the objects themselves, not "
                                               "handles passed by name"));
-  if (!pool.opts.threads && pool.opts.method == MP_START_SPAWN && !spawn_image_known())
-    return start_failed(pool, fail(MP_ESTATE, "pool: MP_START_SPAWN workers need mp_main() at "
-                                              "the top of main()"));
+  if (!pool.opts.threads && pool.opts.method != MP_START_FORK && !spawn_image_known())
+    return start_failed(pool, fail(MP_ESTATE, "pool: MP_START_SPAWN and MP_START_FORKSERVER "
+                                              "workers need mp_main() at the top of main()"));
   pool.link->pool = &pool;
   unsigned n = pool.opts.workers ? pool.opts.workers : unsigned(mp_cpu_count());
   if (!pool.opts.threads) {

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,10 +68,10 @@ int Child::wait(const Deadline &deadline) {
   // With a pidfd the waiter polls it and reaps itself: one wake-up instead
   // of two (the runtime thread's, then ours). The runtime reaps too; the
   // mutex and ended_ make whoever comes first the only reaper.
-  if (pidfd_.valid()) {
+  if (watch_fd() >= 0) {
     for (;;) {
       if (ended()) return MP_OK;
-      pollfd p[2] = {{pidfd_.get(), POLLIN, 0}, {deadline.cancel_fd(), POLLIN, 0}};
+      pollfd p[2] = {{watch_fd(), POLLIN, 0}, {deadline.cancel_fd(), POLLIN, 0}};
       int r = poll(p, 2, deadline.poll_ms());
       if (r > 0 && p[0].revents) {
         reap();
@@ -85,7 +87,7 @@ int Child::wait(const Deadline &deadline) {
 }
 
 int Child::sentinel() {
-  if (pidfd_.valid()) return pidfd_.get();
+  if (watch_fd() >= 0) return watch_fd();
   std::lock_guard<std::mutex> lock(mu_);
   if (!ended_fd_.valid()) {
     int fd = eventfd(ended_ ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -104,6 +106,13 @@ int Child::signal(int signum, bool group) {
     return fail_errno("killpg", "", errno);
   }
   if (ended_) return MP_OK;
+  // A relayed child may be reaped by the server before we know it ended:
+  // its pidfd, not its pid (which may be reused), is what we signal.
+  if (relayed() && pidfd_.valid()) {
+    if (syscall(SYS_pidfd_send_signal, pidfd_.get(), signum, nullptr, 0) == 0 || errno == ESRCH)
+      return MP_OK;
+    if (errno != ENOSYS) return fail_errno("pidfd_send_signal", "", errno);
+  }
   if (kill(pid_, signum) == 0 || errno == ESRCH) return MP_OK;
   return fail_errno("kill", "", errno);
 }
@@ -112,14 +121,18 @@ void Child::reap(bool block) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ended_) return;
-    int status;
-    pid_t r;
-    do {
-      r = waitpid(pid_, &status, block ? 0 : WNOHANG);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0) return;  // not yet (spurious wake-up)
-    // r < 0 (ECHILD): somebody else reaped it; the status is lost.
-    wait_status_ = r == pid_ ? status : 0;
+    if (relayed()) {
+      if (!read_relayed_status(block)) return;
+    } else {
+      int status;
+      pid_t r;
+      do {
+        r = waitpid(pid_, &status, block ? 0 : WNOHANG);
+      } while (r < 0 && errno == EINTR);
+      if (r == 0) return;  // not yet (spurious wake-up)
+      // r < 0 (ECHILD): somebody else reaped it; the status is lost.
+      wait_status_ = r == pid_ ? status : 0;
+    }
     ended_ = true;
     if (ended_fd_.valid()) {  // the sentinel without a pidfd
       uint64_t one = 1;
@@ -128,6 +141,29 @@ void Child::reap(bool block) {
     }
   }
   cv_.notify_all();
+}
+
+bool Child::read_relayed_status(bool block) {
+  int status = 0;
+  size_t got = 0;
+  while (got < sizeof status) {
+    ssize_t n = recv(status_.get(), reinterpret_cast<char *>(&status) + got, sizeof status - got,
+                     block ? 0 : MSG_DONTWAIT);
+    if (n > 0) {
+      got += size_t(n);
+      block = true;  // the rest of a started int follows at once
+    } else if (n == 0) {
+      wait_status_ = 255 << 8;  // the server died: the status is lost
+      return true;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return false;
+    } else if (errno != EINTR) {
+      wait_status_ = 255 << 8;
+      return true;
+    }
+  }
+  wait_status_ = status;
+  return true;
 }
 
 namespace {
@@ -173,9 +209,9 @@ int watch_by_sigchld(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
 }  // namespace
 
 int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
-  if (child->pidfd() < 0) return watch_by_sigchld(loop, child);
+  if (child->watch_fd() < 0) return watch_by_sigchld(loop, child);
   auto *poll = new uv_poll_t;
-  int r = uv_poll_init(loop, poll, child->pidfd());
+  int r = uv_poll_init(loop, poll, child->watch_fd());
   if (r != 0) {
     delete poll;
     return fail(MP_ESYS, "watch child %d: uv_poll_init: %s", child->pid(),

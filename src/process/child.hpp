@@ -19,9 +19,21 @@ class Child {
  public:
   Child(int pid, Fd pidfd, bool group, bool daemon)
       : pid_(pid), pidfd_(std::move(pidfd)), group_(group), daemon_(daemon) {}
+  // A child of the forkserver (not ours: waitpid cannot reap it): its
+  // status arrives over status, where the server writes the wait status
+  // (an int) once it reaped the child; EOF without it (the server died)
+  // ends it with exit code 255, as Python reports it. pidfd (may be -1)
+  // only aims the signals.
+  struct Relayed {};
+  Child(Relayed, int pid, Fd pidfd, Fd status, bool daemon)
+      : pid_(pid), pidfd_(std::move(pidfd)), status_(std::move(status)), group_(false),
+        daemon_(daemon) {}
 
   int pid() const { return pid_; }
   int pidfd() const { return pidfd_.get(); }
+  // What turns readable when the child ended: the status socket of a
+  // relayed child, else the pidfd (-1: none, watch by SIGCHLD).
+  int watch_fd() const { return relayed() ? status_.get() : pidfd_.get(); }
   bool has_group() const { return group_; }
   bool daemon() const { return daemon_; }
 
@@ -45,10 +57,14 @@ class Child {
   void reap(bool block = false);
 
  private:
+  bool relayed() const { return status_.valid(); }
+  // reap() of a relayed child: read the status the server sent (mu_ held).
+  bool read_relayed_status(bool block);
   std::mutex mu_;
   CondVar cv_;
   const int pid_;
   Fd pidfd_;
+  const Fd status_;  // relayed children only
   Fd ended_fd_;  // the sentinel without a pidfd (guarded by mu_)
   const bool group_;
   const bool daemon_;

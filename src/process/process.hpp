@@ -53,6 +53,9 @@ int pass_named(mp_process &proc, const char *name, const char *kind, int fd, con
 // one a process or pool that did not choose its own uses: the first such
 // use fixes the default, as Python's first Process does.
 int set_default_start_method(mp_start_method_t method, bool force);
+inline bool valid_start_method(int m) {
+  return m == MP_START_FORK || m == MP_START_SPAWN || m == MP_START_FORKSERVER;
+}
 mp_start_method_t default_start_method();
 mp_start_method_t use_default_start_method();
 

@@ -54,6 +54,12 @@ int fork_run(Spawned &out, bool die_with_parent,
 
 class Child;
 
+// The plan of re-executing this program (recorded by mp_main()) with
+// env_var=3 and sources as its descriptors 3, 4, …: MP_START_SPAWN's child
+// and the forkserver. Each source must be numbered above them all.
+ExecPlan self_exec_plan(const char *env_var, bool die_with_parent,
+                        const std::vector<int> &sources);
+
 // Create a child with create() on the right thread (see above) and start
 // the runtime's exit watch on it. *out is set once the child exists.
 int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,

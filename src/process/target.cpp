@@ -1,5 +1,5 @@
 // Registered targets, this process's own identity, and mp_main(): the
-// child side of MP_START_SPAWN.
+// child side of MP_START_SPAWN and MP_START_FORKSERVER.
 #include "process/target.hpp"
 
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "process/child.hpp"
+#include "process/forkserver.hpp"
 
 namespace mp {
 namespace {
@@ -66,6 +67,17 @@ int read_all(std::string &out, int fd) {
   }
 }
 
+// Run the target a spawned or forkserver child was started for.
+[[noreturn]] void run_job(const Bootstrap &b) {
+  Target t;
+  if (!lookup_target(b.target, &t)) {
+    std::string msg = "target '" + b.target +
+                      "' is not registered (call mp_register before mp_main)";
+    child_abort(msg.c_str());
+  }
+  run_target_and_exit(t, b.arg);
+}
+
 [[noreturn]] void run_bootstrap(int fd) {
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   unsetenv(kBootstrapEnv);  // never reaches a grandchild
@@ -88,13 +100,7 @@ int read_all(std::string &out, int fd) {
     fcntl(passed, F_SETFD, FD_CLOEXEC);
     self.named.push_back(NamedFd{slot.name, slot.kind, passed++});
   }
-  Target t;
-  if (!lookup_target(b.target, &t)) {
-    std::string msg = "target '" + b.target +
-                      "' is not registered (call mp_register before mp_main)";
-    child_abort(msg.c_str());
-  }
-  run_target_and_exit(t, b.arg);
+  run_job(b);
 }
 
 }  // namespace
@@ -136,6 +142,7 @@ int main_entry(int argc, char **argv) {
   img.path = n > 0 ? std::string(exe, size_t(n)) : std::string(argv[0]);
   img.argv.assign(argv, argv + argc);
   img.known = true;
+  if (const Bootstrap *job = forkserver_job()) run_job(*job);
   const char *bootstrap = getenv(kBootstrapEnv);
   if (bootstrap) {
     char *end;

@@ -18,6 +18,9 @@ struct SelfInfo {
   bool is_child = false;
   std::string name = "MainProcess";
   int parent_pid = 0;
+  // What getppid() is while the parent lives (mp_parent_alive): its pid,
+  // or for a forkserver child the server's, which dies with the parent.
+  int alive_ppid = 0;  // 0: parent_pid
   std::string parent_name;  // the parent's name when it started this one
   std::vector<int> fds;  // mp_child_fd()
   // Passed by name, filled before the target runs. Consulted before the
@@ -69,6 +72,8 @@ struct Bootstrap {
   std::vector<NamedSlot> named;
 };
 std::string encode_bootstrap(const Bootstrap &b);
+// Send a bootstrap; a peer gone (EPIPE) is no error: its exit code tells.
+int send_bootstrap(int sock, const std::string &wire);
 // MP_OK, or MP_EINVAL for a truncated or malformed message.
 int decode_bootstrap(Bootstrap &out, const std::string &wire);
 

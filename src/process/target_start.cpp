@@ -1,5 +1,6 @@
 // Starting a process that runs a registered target: fork (a copy of this
-// process) or spawn (a re-execution of the program that mp_main() catches).
+// process), spawn (a re-execution of the program that mp_main() catches)
+// or forkserver (forked by a server, forkserver.hpp).
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "core/address.hpp"
 #include "core/error.hpp"
+#include "process/forkserver.hpp"
 #include "process/process.hpp"
 #include "process/spawn.hpp"
 #include "process/target.hpp"
@@ -34,7 +36,9 @@ DefaultMethod &default_method() {
   return *d;
 }
 
-const char *method_name(mp_start_method_t m) { return m == MP_START_SPAWN ? "spawn" : "fork"; }
+const char *method_name(mp_start_method_t m) {
+  return m == MP_START_SPAWN ? "spawn" : m == MP_START_FORKSERVER ? "forkserver" : "fork";
+}
 
 // Runs in the forked child: become the target's process, never return.
 [[noreturn]] void become_forked_child(const mp_process &proc,
@@ -60,36 +64,7 @@ int start_forked(mp_process &proc, const Target &target) {
   });
 }
 
-ExecPlan spawn_plan(const mp_process &proc, std::vector<Fd> &sources) {
-  ExecPlan plan;
-  plan.path = spawn_image_path();
-  plan.argv = spawn_image_argv();
-  std::string var = std::string(kBootstrapEnv) + "=";
-  for (char **e = environ; e && *e; ++e)
-    if (std::string(*e).compare(0, var.size(), var) != 0) plan.envp.emplace_back(*e);
-  plan.envp.push_back(var + std::to_string(kBootstrapFd));
-  plan.die_with_parent = proc.daemon;
-  plan.fd_sources = {kSourceInherit, kSourceInherit, kSourceInherit};
-  for (const Fd &fd : sources) plan.fd_sources.push_back(fd.get());
-  return plan;
-}
-
-// Send the bootstrap; a child that died before reading it is not an error
-// here: its exit code tells.
-int send_bootstrap(int sock, const std::string &wire) {
-  size_t off = 0;
-  while (off < wire.size()) {
-    ssize_t n = send(sock, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
-    if (n >= 0) {
-      off += size_t(n);
-    } else if (errno == EPIPE || errno == ECONNRESET) {
-      return MP_OK;
-    } else if (errno != EINTR) {
-      return fail_errno("start: send bootstrap", "", errno);
-    }
-  }
-  return MP_OK;
-}
+Bootstrap bootstrap_of(const mp_process &proc);
 
 int start_spawned(mp_process &proc) {
   if (!spawn_image_known())
@@ -110,12 +85,18 @@ int start_spawned(mp_process &proc) {
     r = dup_cloexec(sources[1 + proc.pass_fds.size() + i], proc.named[i].fd.get(), first_free,
                     "start: pass by name");
   if (r != MP_OK) return r;
-  ExecPlan plan = spawn_plan(proc, sources);
+  std::vector<int> fd_sources;
+  for (const Fd &fd : sources) fd_sources.push_back(fd.get());
+  ExecPlan plan = self_exec_plan(kBootstrapEnv, proc.daemon, fd_sources);
   r = launch_child(&proc.child, proc.daemon, false,
                    [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
   if (r != MP_OK) return r;
   theirs.reset();
   sources.clear();
+  return send_bootstrap(mine.get(), encode_bootstrap(bootstrap_of(proc)));
+}
+
+Bootstrap bootstrap_of(const mp_process &proc) {
   Bootstrap b;
   b.target = proc.target;
   b.name = proc.name;
@@ -125,10 +106,52 @@ int start_spawned(mp_process &proc) {
   b.daemon = proc.daemon ? 1 : 0;
   b.nfds = uint32_t(proc.pass_fds.size());
   for (const NamedPass &p : proc.named) b.named.push_back(NamedSlot{p.name, p.kind});
-  return send_bootstrap(mine.get(), encode_bootstrap(b));
+  return b;
+}
+
+int start_forkserved(mp_process &proc) {
+  std::vector<int> fds;
+  for (const Fd &fd : proc.pass_fds) fds.push_back(fd.get());
+  for (const NamedPass &p : proc.named) fds.push_back(p.fd.get());
+  return forkserver_start(&proc.child, bootstrap_of(proc), proc.daemon, fds);
 }
 
 }  // namespace
+
+ExecPlan self_exec_plan(const char *env_var, bool die_with_parent,
+                        const std::vector<int> &sources) {
+  ExecPlan plan;
+  plan.path = spawn_image_path();
+  plan.argv = spawn_image_argv();
+  std::string bootstrap_var = std::string(kBootstrapEnv) + "=";
+  std::string server_var = std::string(kForkserverEnv) + "=";
+  for (char **e = environ; e && *e; ++e) {
+    std::string var(*e);
+    if (var.compare(0, bootstrap_var.size(), bootstrap_var) != 0 &&
+        var.compare(0, server_var.size(), server_var) != 0)
+      plan.envp.push_back(std::move(var));
+  }
+  plan.envp.push_back(std::string(env_var) + "=" + std::to_string(kBootstrapFd));
+  plan.die_with_parent = die_with_parent;
+  plan.fd_sources = {kSourceInherit, kSourceInherit, kSourceInherit};
+  plan.fd_sources.insert(plan.fd_sources.end(), sources.begin(), sources.end());
+  return plan;
+}
+
+int send_bootstrap(int sock, const std::string &wire) {
+  size_t off = 0;
+  while (off < wire.size()) {
+    ssize_t n = send(sock, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
+    if (n >= 0) {
+      off += size_t(n);
+    } else if (errno == EPIPE || errno == ECONNRESET) {
+      return MP_OK;
+    } else if (errno != EINTR) {
+      return fail_errno("start: send bootstrap", "", errno);
+    }
+  }
+  return MP_OK;
+}
 
 int new_target_process(mp_process **out, const char *target, const void *arg,
                        size_t arg_len) {
@@ -193,7 +216,9 @@ int start_target_process(mp_process &proc) {
   if (!lookup_target(proc.target, &t))
     return fail(MP_ENOENT, "start: no target registered as '%s'", proc.target.c_str());
   if (!proc.method_chosen) proc.method = use_default_start_method();
-  int r = proc.method == MP_START_SPAWN ? start_spawned(proc) : start_forked(proc, t);
+  int r = proc.method == MP_START_SPAWN        ? start_spawned(proc)
+          : proc.method == MP_START_FORKSERVER ? start_forkserved(proc)
+                                               : start_forked(proc, t);
   if (proc.child) {
     track_for_exit(proc.child);
     proc.pass_fds.clear();  // the child has its copies

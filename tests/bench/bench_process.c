@@ -27,6 +27,13 @@
  *                     itself, mp_main runs the target) | raw: posix_spawn of
  *                     this binary with EXIT_NOW_ARG (exits at the top of
  *                     main) + waitpid
+ *   spawn_forkserver  the same with MP_START_FORKSERVER (the server, this
+ *                     binary started once, forks the child) | raw: fork()
+ *                     + _exit(0) + waitpid, as spawn_fork
+ *   spawn_forkserver_bigheap  spawn_forkserver from a parent with a touched
+ *                     heap (MP_BENCH_BIGHEAP_MB) and 8 idle threads | raw:
+ *                     fork + waitpid from that parent; EXTRA spawn_fork and
+ *                     spawn_spawn from that parent
  *   run_true          mp_process_spawn(/bin/true) + join + free
  *                     | raw: posix_spawn(/bin/true) + waitpid
  *   run_true_bigheap  run_true from a parent with a touched heap | raw: the
@@ -34,6 +41,7 @@
  *                     waitpid from that parent
  */
 #include <errno.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +81,9 @@ static void mp_target_once(mp_start_method_t method, const char *what) {
 
 static void mp_spawn_fork(void) { mp_target_once(MP_START_FORK, "spawn_fork"); }
 static void mp_spawn_spawn(void) { mp_target_once(MP_START_SPAWN, "spawn_spawn"); }
+static void mp_spawn_forkserver(void) {
+  mp_target_once(MP_START_FORKSERVER, "spawn_forkserver");
+}
 
 static void raw_fork(void) {
   pid_t pid = fork();
@@ -148,6 +159,10 @@ static void run_spawn_spawn(const char *name) {
   bench_pair(name, mp_spawn_spawn, raw_spawn_self);
 }
 
+static void run_spawn_forkserver(const char *name) {
+  bench_pair(name, mp_spawn_forkserver, raw_fork);
+}
+
 static void make_true_cmd(void) {
   if (!g_true_cmd) check_mp(mp_cmd_new(&g_true_cmd, TRUE_PATH), "mp_cmd_new");
 }
@@ -168,30 +183,68 @@ static size_t bigheap_bytes(void) {
   return (size_t)mb << 20;
 }
 
-static void run_run_true_bigheap(const char *name) {
+/* The big parent of the *_bigheap workloads: a touched heap, made once. */
+static void touch_big_heap(const char *name) {
   static char *heap;
   size_t size = bigheap_bytes();
-  make_true_cmd();
   if (!heap && size) {
     heap = malloc(size);
     if (!heap) die("%s: cannot allocate %zu MiB", name, size >> 20);
     memset(heap, 0x5a, size); /* touch every page */
   }
   printf("# %s: parent heap %zu MiB touched\n", name, size >> 20);
-  bench_pair(name, mp_run_true, raw_run_true);
-  /* fork+exec copies the page tables: slow, so a smaller budget. */
-  bench_calls_t it = {fork_exec_true};
-  bench_impl_t fe = {"fork_exec", bench_calls_batch, &it};
+}
+
+#define N_IDLE_THREADS 8
+
+static void *idle_thread(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
+/* One EXTRA figure (an implementation measured beside a row), on half the
+ * time budget: the big parent makes every start slow. */
+static void bench_extra(const char *name, const char *impl, iter_fn fn) {
+  bench_calls_t it = {fn};
+  bench_impl_t extra = {impl, bench_calls_batch, &it};
   bench_metric_t m = {.unit = "us", .first_n = 1, .kind = "EXTRA"};
   double budget = g_opts.time;
   g_opts.time *= 0.5;
-  bench_measure(name, &m, &fe, 1);
+  bench_measure(name, &m, &extra, 1);
   g_opts.time = budget;
+}
+
+/* The parent forkserver is for: big and threaded. The server was started
+ * before (by spawn_forkserver, or here before the heap is touched), as a
+ * program starts it at its first child. */
+static void run_spawn_forkserver_bigheap(const char *name) {
+  mp_spawn_forkserver();
+  touch_big_heap(name);
+  static int threads_started;
+  for (; threads_started < N_IDLE_THREADS; ++threads_started) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, idle_thread, NULL) != 0) die("%s: pthread_create", name);
+  }
+  printf("# %s: %d idle threads
+", name, N_IDLE_THREADS);
+  bench_pair(name, mp_spawn_forkserver, raw_fork);
+  bench_extra(name, "spawn_fork", mp_spawn_fork);
+  bench_extra(name, "spawn_spawn", mp_spawn_spawn);
+}
+
+static void run_run_true_bigheap(const char *name) {
+  touch_big_heap(name);
+  make_true_cmd();
+  bench_pair(name, mp_run_true, raw_run_true);
+  bench_extra(name, "fork_exec", fork_exec_true);
 }
 
 static const bench_workload_t kWorkloads[] = {
     {"spawn_fork", "us", run_spawn_fork},
     {"spawn_spawn", "us", run_spawn_spawn},
+    {"spawn_forkserver", "us", run_spawn_forkserver},
+    {"spawn_forkserver_bigheap", "us", run_spawn_forkserver_bigheap},
     {"run_true", "us", run_run_true},
     {"run_true_bigheap", "us", run_run_true_bigheap},
 };

@@ -14,6 +14,7 @@ sets the touched heap of run_true_bigheap (default 1024 MiB; 64 with
 Workloads (us per iteration):
   spawn_fork        get_context('fork').Process(target=noop): start + join
   spawn_spawn       the same with get_context('spawn')
+  spawn_forkserver  the same with get_context('forkserver')
   run_true          subprocess.run(['/bin/true'])
   run_true_bigheap  the same from a process holding a touched bytearray
   pingpong_64B      Pipe(duplex=True), a 'fork' child echoes with
@@ -498,6 +499,10 @@ def workloads(quick, teardown):
         ctx = multiprocessing.get_context('spawn')
         return lambda: _start_join(ctx)
 
+    def forkserver():
+        ctx = multiprocessing.get_context('forkserver')
+        return lambda: _start_join(ctx)
+
     heap = []
 
     def bigheap():
@@ -511,6 +516,7 @@ def workloads(quick, teardown):
     return {
         'spawn_fork': ('us', fork, None),
         'spawn_spawn': ('us', spawn, None),
+        'spawn_forkserver': ('us', forkserver, None),
         'run_true': ('us', lambda: _run_true, None),
         'run_true_bigheap': ('us', bigheap, None),
         'queue_64B_1to1': ('msg/s', lambda: queue_batch(1, 64), (1.0, 2000)),

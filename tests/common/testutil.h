@@ -54,15 +54,15 @@
                (long long)(max_ms));                                        \
   } while (0)
 
-/* The two start methods, for tests that run once per method. */
-static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN};
+/* The start methods, for tests that run once per method. */
+static const int k_methods[] = {MP_START_FORK, MP_START_SPAWN, MP_START_FORKSERVER};
 #define MP_N_METHODS ((int)(sizeof k_methods / sizeof k_methods[0]))
 #define FOR_EACH_METHOD(m)                                                  \
   for (int m##_i = 0, m = k_methods[0]; m##_i < MP_N_METHODS;               \
        ++m##_i, m = k_methods[m##_i < MP_N_METHODS ? m##_i : 0])
 
 static inline const char *method_name(int m) {
-  return m == MP_START_SPAWN ? "spawn" : "fork";
+  return m == MP_START_SPAWN ? "spawn" : m == MP_START_FORKSERVER ? "forkserver" : "fork";
 }
 
 /* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
@@ -98,9 +98,26 @@ static inline int count_dir_entries(const char *path) {
   return n;
 }
 
+/* Whether pid is a forkserver (MP_START_FORKSERVER): it lives as long as
+ * its parent, so its pidfd is no child's. /proc/PID/environ keeps the
+ * variable the server unset. */
+static inline int is_forkserver(long pid) {
+  char path[64], env[65536];
+  snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t len = fread(env, 1, sizeof env - 1, f);
+  fclose(f);
+  env[len] = '\0';
+  static const char var[] = "MULTIPROC_FORKSERVER_FD=";
+  for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+    if (strncmp(env + i, var, sizeof var - 1) == 0) return 1;
+  return 0;
+}
+
 /* Number of this process's pidfds (descriptors whose /proc/self/fdinfo
- * has a "Pid:" line); with reaped_only, those whose child was already
- * reaped ("Pid: -1"). */
+ * has a "Pid:" line) but a forkserver's; with reaped_only, those whose
+ * child was already reaped ("Pid: -1"). */
 static inline int count_pidfds(int reaped_only) {
   DIR *d = opendir("/proc/self/fdinfo");
   struct dirent *e;
@@ -112,9 +129,11 @@ static inline int count_pidfds(int reaped_only) {
     snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
     FILE *f = fopen(path, "r");
     if (!f) continue; /* closed meanwhile (the directory's own fd) */
-    while (fgets(line, sizeof line, f))
-      if (strncmp(line, "Pid:", 4) == 0 && (!reaped_only || strtol(line + 4, NULL, 10) == -1))
-        n++;
+    while (fgets(line, sizeof line, f)) {
+      if (strncmp(line, "Pid:", 4) != 0) continue;
+      long pid = strtol(line + 4, NULL, 10);
+      if ((!reaped_only || pid == -1) && !is_forkserver(pid)) n++;
+    }
     fclose(f);
   }
   closedir(d);

@@ -36,6 +36,10 @@ static void test_no_main_spawned_pool_is_estate(void **state) {
   MP_ASSERT_ERR(rc, MP_ESTATE);
   assert_null(p);
   assert_non_null(strstr(mp_last_error(), "mp_main"));
+  p = pool_with(MP_START_FORKSERVER, &rc);
+  MP_ASSERT_ERR(rc, MP_ESTATE);
+  assert_null(p);
+  assert_non_null(strstr(mp_last_error(), "mp_main"));
   /* A forked pool needs no re-execution. */
   p = pool_with(MP_START_FORK, &rc);
   MP_ASSERT_OK(rc);
@@ -53,6 +57,11 @@ static void test_no_main_spawned_target_is_estate(void **state) {
   MP_ASSERT_OK(mp_process_new(&proc, "noop", NULL, 0));
   MP_ASSERT_OK(mp_process_set_start_method(proc, MP_START_SPAWN));
   MP_ASSERT_ERR(mp_process_start(proc), MP_ESTATE);
+  mp_process_free(proc);
+  MP_ASSERT_OK(mp_process_new(&proc, "noop", NULL, 0));
+  MP_ASSERT_OK(mp_process_set_start_method(proc, MP_START_FORKSERVER));
+  MP_ASSERT_ERR(mp_process_start(proc), MP_ESTATE);
+  assert_non_null(strstr(mp_last_error(), "mp_main"));
   mp_process_free(proc);
 }
 

@@ -18,6 +18,9 @@
 //	                         16-byte arguments, chunksize 1, 2 workers
 //	run_true go / go_exec    us: run /bin/true and wait, with multiproc's
 //	                         Command and with os/exec
+//	spawn_forkserver go / go_spawn
+//	                         us: NewProcess + Start + Join of a no-op
+//	                         target, StartForkserver / StartSpawn
 //
 // tests/bench/run runs it (its BINDINGS table) when the build has it
 // (-Dgo=enabled) and shows these figures beside the C ones, with the
@@ -44,6 +47,7 @@ func main() {
 	multiproc.Register("bench_producer", producer)
 	multiproc.Register("bench_producer_many", producerMany)
 	multiproc.RegisterTask("bench_echo", func(arg []byte) ([]byte, error) { return arg, nil })
+	multiproc.Register("bench_noop", func([]byte) int { return 0 })
 	multiproc.Main()
 
 	names := []string{}
@@ -55,7 +59,7 @@ func main() {
 		}
 	}
 	if len(names) == 0 {
-		names = []string{"queue_64B_1to1", "pool_map_chunk1", "run_true"}
+		names = []string{"queue_64B_1to1", "pool_map_chunk1", "run_true", "spawn_forkserver"}
 	}
 	for _, name := range names {
 		var err error
@@ -66,6 +70,8 @@ func main() {
 			err = benchPoolMap()
 		case "run_true":
 			err = benchRunTrue()
+		case "spawn_forkserver":
+			err = benchStartJoin()
 		default:
 			err = fmt.Errorf("unknown benchmark %q", name)
 		}
@@ -325,6 +331,55 @@ func benchRunTrue() error {
 	}
 	for i, impl := range impls {
 		fmt.Printf("BENCH run_true %s %.1f us\n", impl.name, median(results[i]))
+	}
+	return nil
+}
+
+// startJoin starts and joins one no-op child with method m.
+func startJoin(m multiproc.StartMethod) error {
+	p, err := multiproc.NewProcess("bench_noop", nil, &multiproc.ProcessOptions{StartMethod: m})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := p.Start(); err != nil {
+		return err
+	}
+	if err := p.Join(context.Background()); err != nil {
+		return err
+	}
+	if code, err := p.ExitCode(); err != nil || code != 0 {
+		return fmt.Errorf("child exit code %d, %v", code, err)
+	}
+	return nil
+}
+
+func benchStartJoin() error {
+	iters := 100
+	if quick {
+		iters = 10
+	}
+	impls := []struct {
+		name   string
+		method multiproc.StartMethod
+	}{{"go", multiproc.StartForkserver}, {"go_spawn", multiproc.StartSpawn}}
+	if err := startJoin(multiproc.StartForkserver); err != nil { // the server starts
+		return err
+	}
+	results := make([][]float64, len(impls))
+	for b := 0; b < batches(); b++ { // alternate the implementations' batches
+		for i, impl := range impls {
+			begin := time.Now()
+			for k := 0; k < iters; k++ {
+				if err := startJoin(impl.method); err != nil {
+					return err
+				}
+			}
+			results[i] = append(results[i], float64(time.Since(begin).Nanoseconds())/1e3/float64(iters))
+		}
+	}
+	for i, impl := range impls {
+		fmt.Printf("BENCH spawn_forkserver %s %.1f us\n", impl.name, median(results[i]))
 	}
 	return nil
 }

@@ -114,19 +114,20 @@ module Multiproc
       N.mp_cpu_count
     end
 
-    START_METHODS = { fork: N::MP_START_FORK, spawn: N::MP_START_SPAWN }.freeze
+    START_METHODS = { fork: N::MP_START_FORK, spawn: N::MP_START_SPAWN,
+                      forkserver: N::MP_START_FORKSERVER }.freeze
 
     # The process-wide default start method (Python's set_start_method):
     # used by every later process and pool that does not choose its own.
     # Fixed once set or first used: a second call raises StateError
-    # unless force: true (Python raises unless force=True). Ruby's own
-    # children always choose (a block forks with Ruby's fork, target: and
-    # pools spawn), so this matters to C code in the program; :fork is
+    # unless force: true (Python raises unless force=True). A block child
+    # forks with Ruby's fork; target: children and pools that do not choose
+    # (start_method: nil) use it: :forkserver, or else :spawn. :fork is
     # refused (InvalidArgumentError): a fork from C under the running VM
     # is not safe.
     def set_start_method(method, force: false)
       code = START_METHODS.fetch(method.to_sym) do
-        raise InvalidArgumentError, "set_start_method: :fork or :spawn, not #{method.inspect}"
+        raise InvalidArgumentError, "set_start_method: :spawn or :forkserver, not #{method.inspect}"
       end
       if method.to_sym == :fork
         raise InvalidArgumentError, "set_start_method: Ruby never forks from C (the VM would not survive it)"
@@ -135,9 +136,22 @@ module Multiproc
       nil
     end
 
-    # :fork or :spawn (Python's get_start_method); asking does not fix it.
+    # :fork, :spawn or :forkserver (Python's get_start_method); asking
+    # does not fix it.
     def get_start_method
       START_METHODS.key(N.mp_get_start_method)
+    end
+
+    # The C start method of a target: child or pool worker (start_method:
+    # of Process.new and Pool.new): :spawn or :forkserver; nil is the
+    # process-wide default, :spawn unless that is :forkserver.
+    def child_start_method(method, op) # :nodoc:
+      method = get_start_method == :forkserver ? :forkserver : :spawn if method.nil?
+      unless %i[spawn forkserver].include?(method.to_s.to_sym)
+        raise InvalidArgumentError, "#{op}: start_method :spawn or :forkserver, not #{method.inspect} " \
+                                    "(a block child forks with Ruby's fork)"
+      end
+      START_METHODS.fetch(method.to_sym)
     end
 
     def version

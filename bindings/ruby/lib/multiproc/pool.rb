@@ -64,7 +64,11 @@ module Multiproc
     # name, replacements included (Python's initargs with a Queue or
     # Lock): the initializer, or any task, opens them with Queue.inherit,
     # Lock.inherit, ... (see Process#pass).
-    def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil, pass: {})
+    # start_method: :spawn or :forkserver (the workers forked by a server,
+    # this script executed once more); nil: the process-wide default.
+    def initialize(processes = nil, initializer: nil, initargs: [], maxtasksperchild: nil, pass: {},
+                   start_method: nil)
+      method = Multiproc.child_start_method(start_method, "Pool.new")
       unless Multiproc.main_called?
         raise StateError.new("Pool workers re-execute the script: call Multiproc.main at its top, " \
                              "after Multiproc.task")
@@ -75,7 +79,7 @@ module Multiproc
           processes = Multiproc.int_arg(processes, "Pool.new: processes", 1, UINT_MAX)
           Multiproc.check(N.mp_pool_opts_set_workers(opts, processes), "Pool.new")
         end
-        Multiproc.check(N.mp_pool_opts_set_start_method(opts, N::MP_START_SPAWN))
+        Multiproc.check(N.mp_pool_opts_set_start_method(opts, method))
         if maxtasksperchild
           n = Multiproc.int_arg(maxtasksperchild, "Pool.new: maxtasksperchild", 1, UINT_MAX)
           Multiproc.check(N.mp_pool_opts_set_max_tasks_per_worker(opts, n), "Pool.new")

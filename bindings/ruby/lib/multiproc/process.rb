@@ -198,7 +198,10 @@ module Multiproc
     # target: a name given to Multiproc.register (spawn), or a block (fork),
     # or neither in a subclass that defines run (fork). args: the target's
     # arguments. name: default "Process-N". daemon: die with the parent.
-    def initialize(target: nil, args: [], name: nil, daemon: false, pass: {}, &block)
+    # start_method: of a target: child, :spawn or :forkserver (a server,
+    # this script executed once more, forks it: faster than :spawn); nil:
+    # the process-wide default (Multiproc.set_start_method).
+    def initialize(target: nil, args: [], name: nil, daemon: false, pass: {}, start_method: nil, &block)
       if target && block
         raise ArgumentError, "give a target: name (spawn) or a block (fork), not both"
       end
@@ -212,6 +215,7 @@ module Multiproc
       @args = args
       @daemon = daemon ? true : false
       @name = name || Process.next_name
+      @start_method = Multiproc.child_start_method(start_method, "Process.new") if @target
       @started = false
       @passed = {}
       pass.each { |n, obj| self.pass(n, obj) }
@@ -363,7 +367,7 @@ module Multiproc
       arg, handles = @args.empty? ? [nil, []] : Handle.dump_passed(@args)
       _rc, ptr = Multiproc.call_out(N.mp_process_new(@target, arg), "Process.new #{@target}")
       adopt_handle(ptr)
-      Multiproc.check(N.mp_process_set_start_method(ptr, N::MP_START_SPAWN))
+      Multiproc.check(N.mp_process_set_start_method(ptr, @start_method))
       Multiproc.check(N.mp_process_set_name(ptr, @name), "Process name")
       Multiproc.check(N.mp_process_set_daemon(ptr, @daemon ? 1 : 0))
       handles.each_with_index do |h, i|

@@ -1,0 +1,130 @@
+// MP_START_FORKSERVER, the parent's side: start the server on first use
+// (this program re-executed, dying with us), ask it for each child, and
+// hand the child's status socket to a relayed Child (child.hpp).
+#include "process/forkserver.hpp"
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "core/runtime.hpp"
+#include "process/spawn.hpp"
+
+namespace mp {
+namespace {
+
+struct Server {
+  std::mutex mu;
+  std::shared_ptr<Child> child;  // the server process (watched, reaped by the runtime)
+  Fd ctl;                        // SOCK_SEQPACKET to the server
+};
+
+Server *g_server = new Server();  // used until exit
+
+// A forked child must not use (nor keep alive) its parent's server.
+void forget_server_after_fork() {
+  static Server *volatile abandoned = nullptr;  // its mutex may be held
+  abandoned = g_server;
+  (void)abandoned;
+  g_server = new Server();
+  g_server->ctl.reset();
+  int fd = abandoned->ctl.release();
+  if (fd >= 0) close(fd);
+}
+const int g_server_atfork = pthread_atfork(nullptr, nullptr, forget_server_after_fork);
+
+// Start the server (s.mu held): this program with the server's end at 3.
+int start_server(Server &s) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+    return fail_errno("forkserver: socketpair", "", errno);
+  Fd mine(pair[0]), theirs(pair[1]), source;
+  int r = dup_cloexec(source, theirs.get(), 4, "forkserver: ctl");
+  if (r != MP_OK) return r;
+  ExecPlan plan = self_exec_plan(kForkserverEnv, true, {source.get()});
+  std::shared_ptr<Child> child;
+  r = launch_child(&child, true, false,
+                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
+  if (r != MP_OK) return r;
+  s.child = std::move(child);
+  s.ctl = std::move(mine);
+  return MP_OK;
+}
+
+// Send the request for one child, starting or restarting the server as
+// needed: a server that died (SIGKILL, OOM) is replaced once.
+int request_child(bool daemon, int status, const std::vector<int> &passed) {
+  Server &s = *g_server;
+  std::lock_guard<std::mutex> lock(s.mu);
+  std::vector<int> fds{status};
+  fds.insert(fds.end(), passed.begin(), passed.end());
+  ForkRequest req = {kForkRequestMagic, daemon ? 1u : 0u};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!s.ctl.valid() || !s.child || s.child->ended()) {
+      s.ctl.reset();
+      int r = start_server(s);
+      if (r != MP_OK) return r;
+    }
+    int r = send_with_fds(s.ctl.get(), &req, sizeof req, fds);
+    if (r != MP_ECLOSED) return r;
+    s.ctl.reset();  // the server is gone: start another
+  }
+  return fail(MP_ESYS, "forkserver: the server ended at once after its start");
+}
+
+int send_bootstrap_to(int sock, const Bootstrap &b) {
+  std::string wire = encode_bootstrap(b);
+  uint32_t len = uint32_t(wire.size());
+  wire.insert(0, reinterpret_cast<const char *>(&len), sizeof len);
+  return send_bootstrap(sock, wire);  // EPIPE: the child died or was never forked: the reply says
+}
+
+int read_reply(ForkReply &reply, Fd &pidfd, int sock) {
+  std::vector<int> fds;
+  long n = recv_with_fds(sock, &reply, sizeof reply, fds);
+  if (fds.size() == 1) pidfd.reset(fds[0]);
+  else
+    for (int fd : fds) close(fd);
+  if (n < 0) return int(n);
+  if (size_t(n) != sizeof reply)
+    return fail(MP_ESYS, "forkserver: the server ended before it started the child");
+  if (reply.pid <= 0) return fail_errno("forkserver: fork", "", reply.err);
+  return MP_OK;
+}
+
+}  // namespace
+
+int forkserver_start(std::shared_ptr<Child> *out, const Bootstrap &b, bool daemon,
+                     const std::vector<int> &fds) {
+  if (!spawn_image_known())
+    return fail(MP_ESTATE, "start: MP_START_FORKSERVER needs mp_main() at the top of main()");
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return fail_errno("forkserver: socketpair", "", errno);
+  Fd mine(pair[0]), theirs(pair[1]);
+  int r = request_child(daemon, theirs.get(), fds);
+  if (r != MP_OK) return r;
+  theirs.reset();
+  r = send_bootstrap_to(mine.get(), b);
+  ForkReply reply;
+  Fd pidfd;
+  int rr = read_reply(reply, pidfd, mine.get());
+  if (rr != MP_OK) return rr;
+  auto child = std::make_shared<Child>(Child::Relayed{}, reply.pid, std::move(pidfd),
+                                       std::move(mine), daemon);
+  *out = child;
+  if (r != MP_OK) {  // forked, but its bootstrap did not go out: it exits
+    child->signal(SIGKILL, false);
+  }
+  int w = rt::post([child](uv_loop_t *loop) {
+    if (watch_child(loop, child) != MP_OK) child->signal(SIGKILL, false);
+  });
+  return r != MP_OK ? r : w;
+}
+
+}  // namespace mp
