@@ -226,8 +226,7 @@ static void run_spawn_forkserver_bigheap(const char *name) {
     pthread_t t;
     if (pthread_create(&t, NULL, idle_thread, NULL) != 0) die("%s: pthread_create", name);
   }
-  printf("# %s: %d idle threads
-", name, N_IDLE_THREADS);
+  printf("# %s: %d idle threads\n", name, N_IDLE_THREADS);
   bench_pair(name, mp_spawn_forkserver, raw_fork);
   bench_extra(name, "spawn_fork", mp_spawn_fork);
   bench_extra(name, "spawn_spawn", mp_spawn_spawn);

@@ -186,7 +186,6 @@ static mp_dict_t *o_dict;
 static mp_dict_iter_t *o_iter;
 static mp_result_t *o_result;
 static mp_iter_t *o_imap;
-static mp_listener_opts_t *o_lopts;
 static mp_listener_t *o_listener;
 static void *o_buf;
 static mp_pool_t *o_pool; /* stays NULL: every row that sets it fails */
@@ -979,7 +978,6 @@ static const int64_t k_eight = 8;
 
 /* Rows of the broker and of the opens by address (no broker needed: every
  * row fails on its arguments or its address before connecting). */
-static mp_broker_opts_t *o_bopts;
 static mp_broker_t *o_broker;
 static mp_pool_t *o_pool;
 #define K_NOSOCK "unix:/nonexistent-multiproc-dir/b.sock"

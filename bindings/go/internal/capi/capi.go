@@ -322,6 +322,7 @@ extern swig_intgo _wrap_mp_cmd_check_capi_3027403472100bfe(uintptr_t arg1, swig_
 extern swig_intgo _wrap_mp_cmd_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_MP_START_FORK_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe(void);
+extern swig_intgo _wrap_MP_START_FORKSERVER_capi_3027403472100bfe(void);
 extern swig_intgo _wrap_mp_process_spawn_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_process_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_23 arg2, swig_type_24 arg3);
 extern swig_intgo _wrap_mp_process_set_name_capi_3027403472100bfe(uintptr_t arg1, swig_type_25 arg2);
@@ -1489,6 +1490,13 @@ func _swig_getMP_START_SPAWN() (_swig_ret Enum_SS_mp_start_method) {
 }
 
 var MP_START_SPAWN Enum_SS_mp_start_method = _swig_getMP_START_SPAWN()
+func _swig_getMP_START_FORKSERVER() (_swig_ret Enum_SS_mp_start_method) {
+	var swig_r Enum_SS_mp_start_method
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORKSERVER_capi_3027403472100bfe())
+	return swig_r
+}
+
+var MP_START_FORKSERVER Enum_SS_mp_start_method = _swig_getMP_START_FORKSERVER()
 func Mp_process_spawn(arg1 *Process, arg2 Cmd) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr

@@ -1405,6 +1405,18 @@ intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe() {
 }
 
 
+intgo _wrap_MP_START_FORKSERVER_capi_3027403472100bfe() {
+  enum mp_start_method result;
+  intgo _swig_go_result;
+  
+  
+  result = MP_START_FORKSERVER;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_mp_process_spawn_capi_3027403472100bfe(mp_process_t **_swig_go_0, mp_cmd_t *_swig_go_1) {
   mp_process_t **arg1 = (mp_process_t **) 0 ;
   mp_cmd_t *arg2 = (mp_cmd_t *) 0 ;
