@@ -174,7 +174,7 @@ func TestListenerErrors(t *testing.T) {
 		{"tcp://127.0.0.1", ErrInvalid},
 		{"unix:relative", ErrInvalid},
 		{"unix:/tmp/x.sock#name", ErrInvalid},
-		{"redis://localhost", ErrNotSupported},
+		{"redis://localhost", ErrInvalid}, // a Listener serves no redis://
 	} {
 		if _, err := Listen(tc.address, ListenerOptions{AuthKey: testKey}); !errors.Is(err, tc.want) {
 			t.Errorf("Listen(%s): %v, want %v", tc.address, err, tc.want)

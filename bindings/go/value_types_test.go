@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-type point struct{ X, Y float64 }
+type recPoint struct{ X, Y float64 }
 
 type mixed struct {
 	B    int8
@@ -41,14 +41,14 @@ func init() {
 			if err1 != nil || err2 != nil {
 				return 2
 			}
-			A, err := AsRecords[point](v)
+			A, err := AsRecords[recPoint](v)
 			if err != nil || A.BindLock(l) != nil || A.Acquire(context.Background()) != nil {
 				return 3
 			}
 			defer A.Release()
 			for i := 0; i < A.Len(); i++ {
 				p, err := A.At(i)
-				if err != nil || A.Set(i, point{p.X * p.X, p.Y * p.Y}) != nil {
+				if err != nil || A.Set(i, recPoint{p.X * p.X, p.Y * p.Y}) != nil {
 					return 4
 				}
 			}
@@ -123,17 +123,17 @@ func TestRecordsPointsSquaredByChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	A, err := NewRecordsWithLock[point](2, lock) // Array(Point, ..., lock=lock)
+	A, err := NewRecordsWithLock[recPoint](2, lock) // Array(Point, ..., lock=lock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer A.Close()
-	A.Set(0, point{1.875, -6.25})
-	A.Set(1, point{-5.75, 2.0})
+	A.Set(0, recPoint{1.875, -6.25})
+	A.Set(1, recPoint{-5.75, 2.0})
 	if code := run(t, "points_square", "", lock, A); code != 0 {
 		t.Fatalf("child exit %d", code)
 	}
-	want := []point{{3.515625, 39.0625}, {33.0625, 4.0}}
+	want := []recPoint{{3.515625, 39.0625}, {33.0625, 4.0}}
 	for i, w := range want {
 		if p, err := A.At(i); p != w || err != nil {
 			t.Errorf("point %d: %v %v, want %v", i, p, err, w)
@@ -160,7 +160,7 @@ func TestRecordsEveryFieldType(t *testing.T) {
 	if r.Type() != Record || r.Len() != 2 {
 		t.Fatalf("type %d len %d", r.Type(), r.Len())
 	}
-	if _, err := AsRecords[point](r.Value); !errors.Is(err, ErrInvalid) {
+	if _, err := AsRecords[recPoint](r.Value); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("records of another struct: %v", err)
 	}
 	type bad struct{ N uint32 }

@@ -31,7 +31,10 @@ extern "C" {
  * of a path. Parsing is strict: a malformed, relative, over-long (4096
  * bytes) or control-character address is MP_EINVAL with a message that says
  * what is wrong; an unknown scheme is MP_EINVAL naming the schemes the build
- * knows; redis:// in a build without the redis backend is MP_ENOTSUP.
+ * knows. A call that never serves a scheme (a Listener and redis://, a
+ * broker and tcp://) answers MP_EINVAL in every build; a call that serves
+ * redis:// (mp_queue_open()) answers MP_ENOTSUP in a build without the
+ * redis backend.
  * ---------------------------------------------------------------------- */
 
 /* ------------------------------------------------------------------------
@@ -158,12 +161,13 @@ MP_EXTERN void mp_broker_free(mp_broker_t *broker);
  *
  * @param[out] out  the descriptor.
  * @param timeout_ms  for connecting and the reply; MP_FOREVER waits.
- * Errors: MP_EINVAL (bad address, no \#name), MP_ENOENT (no broker at the
+ * Errors: MP_EINVAL (bad address, no \#name, a tcp:// or redis:// address:
+ * a bare descriptor comes from a broker only), MP_ENOENT (no broker at the
  * path, or nothing published under name), MP_ECONNREFUSED (a socket file
  * nobody serves), MP_EACCES (the broker refused this process), MP_ESTATE
  * (name is a pool: use mp_pool_open()), MP_ENOSPC (the broker has its
  * maximum of clients), MP_ETIMEDOUT, MP_EPIPE (the broker ended during the
- * request), MP_ENOTSUP (redis:// without the backend), MP_ESYS. Blocks up
+ * request), MP_ESYS. Blocks up
  * to timeout_ms. Since 0.4.
  */
 MP_EXTERN int mp_fd_open(int *out, const char *address, int64_t timeout_ms);

@@ -70,9 +70,9 @@ MP_EXTERN int mp_listener_opts_set_handshake_timeout(mp_listener_opts_t *opts,
  *
  * @param[out] out  the listener; free with mp_listener_free().
  * @param opts      borrowed; NULL for the defaults.
- * Errors: MP_EINVAL (bad address, a \#name given, tcp:// without an authkey
- * and without allow_no_auth), MP_EEXIST (address in use), MP_EACCES,
- * MP_ENOENT (unknown host, no such directory), MP_ENOTSUP (redis://),
+ * Errors: MP_EINVAL (bad address, a \#name given, a redis:// address,
+ * tcp:// without an authkey and without allow_no_auth), MP_EEXIST (address
+ * in use), MP_EACCES, MP_ENOENT (unknown host, no such directory),
  * MP_ENOMEM, MP_ESYS. Blocking: resolving a host name. Since 0.4.
  */
 MP_EXTERN int mp_listener_new(mp_listener_t **out, const char *address,
@@ -136,11 +136,11 @@ MP_EXTERN void mp_listener_free(mp_listener_t *listener);
  * @param[out] out    the connection; free with mp_conn_free().
  * @param authkey     NULL (len 0) for none; borrowed.
  * @param timeout_ms  for connecting and the handshake; MP_FOREVER waits.
- * Errors: MP_EINVAL (bad address, a \#name given), MP_ECONNREFUSED (nothing
+ * Errors: MP_EINVAL (bad address, a \#name given, a redis:// address),
+ * MP_ECONNREFUSED (nothing
  * listens), MP_ENOENT (no such socket file, unknown host), MP_EACCES (the
  * listener refused the key, or could not prove it knows it), MP_ETIMEDOUT,
- * MP_EPIPE (the listener closed during the handshake), MP_ENOTSUP
- * (redis://), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms (resolving a
+ * MP_EPIPE (the listener closed during the handshake), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms (resolving a
  * host name is not bounded by it); a fired cancel token (core.h) ends it
  * with MP_ECANCELED. Since 0.4.
  */

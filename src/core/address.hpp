@@ -49,8 +49,8 @@ constexpr size_t kMaxObjectName = 64;
 int parse_address(Address &out, const char *text, NameRule rule, const char *op);
 
 // MP_OK when a's scheme is one of `schemes` (a mask of Scheme values); else
-// MP_EINVAL naming what op takes, or MP_ENOTSUP for redis:// in a build
-// without the redis backend.
+// MP_EINVAL naming what op takes (in every build). MP_ENOTSUP when
+// `schemes` has redis:// and the build has no redis backend.
 int require_scheme(const Address &a, int schemes, const char *op);
 
 // The sockaddr of a unix: address; returns its length.

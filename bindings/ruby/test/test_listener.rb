@@ -79,7 +79,7 @@ class TestListener < Minitest::Test
   def test_bad_addresses_and_existing_file
     assert_raises(Multiproc::InvalidArgumentError) { Multiproc::Listener.new("unix:relative") }
     assert_raises(Multiproc::InvalidArgumentError) { Multiproc::Client.connect("tcp://h:1#name") }
-    assert_raises(Multiproc::NotSupportedError) { Multiproc::Client.connect("redis://localhost") }
+    assert_raises(Multiproc::InvalidArgumentError) { Multiproc::Client.connect("redis://localhost") }
     Dir.mktmpdir do |dir|
       path = File.join(dir, "taken")
       File.write(path, "x")
