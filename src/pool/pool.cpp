@@ -124,40 +124,38 @@ namespace {
 // ---- worker processes -----------------------------------------------------
 
 int start_worker_process(mp_pool &pool, Worker *w) {
-  mp_conn_t *mine = nullptr, *theirs = nullptr;
-  int r = mp_pipe(&mine, &theirs, 1);
+  mp_conn_t *a = nullptr, *b = nullptr;
+  int r = mp_pipe(&a, &b, 1);
   if (r != MP_OK) return r;
+  ConnPtr mine(a), theirs(b);
   WorkerConfig config{pool.opts.init_task, pool.opts.init_arg, pool.opts.max_tasks,
                       uint32_t(w->index), {}};
   if (pool.opts.method == MP_START_FORK) {  // a forked worker inherits these
-    config.close_fds.push_back(mp_conn_fileno(mine));
+    config.close_fds.push_back(mp_conn_fileno(mine.get()));
     config.close_fds.push_back(pool.wake_fd.get());
     config.close_fds.push_back(pool.board.fd());  // it uses its passed copy
     for (const auto &other : pool.workers)
-      if (other->conn) config.close_fds.push_back(mp_conn_fileno(other->conn));
+      if (other->conn) config.close_fds.push_back(mp_conn_fileno(other->conn.get()));
   }
   std::string arg = encode_config(config);
-  mp_process_t *proc = nullptr;
-  r = mp_process_new(&proc, kWorkerTarget, arg.data(), arg.size());
-  if (r == MP_OK) r = mp_process_set_daemon(proc, 1);
-  if (r == MP_OK) r = mp_process_set_start_method(proc, pool.opts.method);
-  if (r == MP_OK) r = mp_process_pass_fd(proc, mp_conn_fileno(theirs)) < 0 ? MP_ESYS : MP_OK;
-  if (r == MP_OK) r = mp_process_pass_fd(proc, pool.board.fd()) < 0 ? MP_ESYS : MP_OK;
+  mp_process_t *p = nullptr;
+  r = mp_process_new(&p, kWorkerTarget, arg.data(), arg.size());
+  ProcessPtr proc(p);
+  if (r == MP_OK) r = mp_process_set_daemon(p, 1);
+  if (r == MP_OK) r = mp_process_set_start_method(p, pool.opts.method);
+  if (r == MP_OK) r = mp_process_pass_fd(p, mp_conn_fileno(theirs.get())) < 0 ? MP_ESYS : MP_OK;
+  if (r == MP_OK) r = mp_process_pass_fd(p, pool.board.fd()) < 0 ? MP_ESYS : MP_OK;
   for (size_t i = 0; r == MP_OK && i < pool.opts.named.size(); ++i) {
-    const NamedPass &p = *pool.opts.named[i];
-    std::lock_guard<std::mutex> lock(proc->mu);
-    r = pass_named(*proc, p.name.c_str(), p.kind.c_str(), p.fd.get(), "pool: start worker");
+    const NamedPass &np = *pool.opts.named[i];
+    std::lock_guard<std::mutex> lock(p->mu);
+    r = pass_named(*p, np.name.c_str(), np.kind.c_str(), np.fd.get(), "pool: start worker");
   }
   board_reset(w);
-  if (r == MP_OK) r = mp_process_start(proc);
-  mp_conn_free(theirs);  // the worker has its copy
-  if (r != MP_OK) {
-    mp_process_free(proc);
-    mp_conn_free(mine);
-    return r;
-  }
-  w->proc = proc;
-  w->conn = mine;
+  if (r == MP_OK) r = mp_process_start(p);
+  theirs.reset();  // the worker has its copy
+  if (r != MP_OK) return r;
+  w->proc = std::move(proc);
+  w->conn = std::move(mine);
   w->alive = true;
   w->tasks_sent = 0;
   bump(pool, MP_POOL_WORKERS_STARTED);
@@ -165,13 +163,13 @@ int start_worker_process(mp_pool &pool, Worker *w) {
 }
 
 // Reap a worker whose connection ended (pool.mu not held).
-void reap_worker(mp_process_t *proc, mp_conn_t *conn) {
-  mp_conn_free(conn);
-  if (mp_process_join(proc, 2000) == MP_ETIMEDOUT) {
-    mp_process_kill(proc);
-    mp_process_join(proc, MP_FOREVER);
+void reap_worker(Reaped &dead) {
+  dead.conn.reset();
+  if (mp_process_join(dead.proc.get(), 2000) == MP_ETIMEDOUT) {
+    mp_process_kill(dead.proc.get());
+    mp_process_join(dead.proc.get(), MP_FOREVER);
   }
-  mp_process_free(proc);
+  dead.proc.reset();
 }
 
 bool work_left(const mp_pool &pool) {
@@ -184,7 +182,7 @@ bool work_left(const mp_pool &pool) {
 // The worker died or exited (pool.mu held): the chunk it was running fails,
 // the ones queued behind it go back to the pending queue, a new worker
 // takes its place. Returns the process and connection to reap.
-void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+void lose_worker(mp_pool &pool, Worker *w, std::vector<Reaped> &reap) {
   if (!w->in_flight.empty()) {
     cancel_chunk(pool, take_front(w->in_flight), MP_EWORKERDIED,
                  "the worker process died running this task");
@@ -197,9 +195,7 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<std::pair<mp_process_t *,
       pool.pending.push_front(std::move(c));
     }
   }
-  reap.push_back({w->proc, w->conn});
-  w->proc = nullptr;
-  w->conn = nullptr;
+  reap.push_back({std::move(w->proc), std::move(w->conn)});
   w->alive = false;
   bump(pool, MP_POOL_WORKERS_REPLACED);
   bool needed = !pool.terminated && (!pool.closed || work_left(pool));
@@ -224,7 +220,7 @@ bool in_chunk(const Chunk &c, uint64_t index) {
 bool take_result(mp_pool &pool, Worker *w) {
   void *msg = nullptr;
   size_t len = 0;
-  if (mp_conn_recv(&msg, &len, w->conn, MP_FOREVER) != MP_OK) return false;
+  if (mp_conn_recv(&msg, &len, w->conn.get(), MP_FOREVER) != MP_OK) return false;
   ResultMsg res;
   int r = decode_result(res, std::string(static_cast<char *>(msg), len));
   mp_free(msg);
@@ -242,7 +238,7 @@ bool take_result(mp_pool &pool, Worker *w) {
 // Returns whether a worker was lost on the way: its chunks are then back in
 // the pending queue and must be assigned again.
 bool send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
-                 std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+                 std::vector<Reaped> &reap) {
   bool lost = false;
   for (const auto &owned : pool.workers) {
     Worker *w = owned.get();
@@ -272,15 +268,13 @@ bool send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> 
 }
 
 // Ask idle workers to exit once the pool is closed and drained.
-bool shut_down_if_done(mp_pool &pool, std::vector<std::pair<mp_process_t *, mp_conn_t *>> &reap) {
+bool shut_down_if_done(mp_pool &pool, std::vector<Reaped> &reap) {
   if (!(pool.terminated || (pool.closed && !work_left(pool)))) return false;
   for (const auto &w : pool.workers) {
     if (!w->alive) continue;
     std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
     conn_send_many(*w->conn, {std::string()}, Deadline(MP_FOREVER));  // stop
-    reap.push_back({w->proc, w->conn});
-    w->proc = nullptr;
-    w->conn = nullptr;
+    reap.push_back({std::move(w->proc), std::move(w->conn)});
     w->alive = false;
   }
   return true;
@@ -291,7 +285,7 @@ void dispatcher_loop(mp_pool *pool) {
   std::vector<Worker *> polled;
   for (;;) {
     std::vector<std::pair<Worker *, Chunk *>> sends;
-    std::vector<std::pair<mp_process_t *, mp_conn_t *>> reap;
+    std::vector<Reaped> reap;
     bool done;
     int wake_ms;  // a reclaim that is not due yet
     {
@@ -311,11 +305,11 @@ void dispatcher_loop(mp_pool *pool) {
       polled.assign(1, nullptr);
       for (const auto &w : pool->workers) {
         if (!w->alive) continue;
-        fds.push_back(pollfd{mp_conn_fileno(w->conn), POLLIN, 0});
+        fds.push_back(pollfd{mp_conn_fileno(w->conn.get()), POLLIN, 0});
         polled.push_back(w.get());
       }
     }
-    for (auto &[proc, conn] : reap) reap_worker(proc, conn);
+    for (auto &dead : reap) reap_worker(dead);
     if (done) break;
     if (poll(fds.data(), fds.size(), wake_ms) < 0 && errno != EINTR) break;
     if (fds[0].revents) {
@@ -332,12 +326,12 @@ void dispatcher_loop(mp_pool *pool) {
       bool ok;
       do {
         ok = take_result(*pool, w);
-      } while (ok && mp_conn_poll(w->conn, 0) == 1);
+      } while (ok && mp_conn_poll(w->conn.get(), 0) == 1);
       if (!ok) {
-        std::vector<std::pair<mp_process_t *, mp_conn_t *>> dead;
+        std::vector<Reaped> dead;
         lose_worker(*pool, w, dead);
         lock.unlock();  // reaping waits for the process: not under the lock
-        for (auto &[proc, conn] : dead) reap_worker(proc, conn);
+        for (auto &d : dead) reap_worker(d);
         lock.lock();
       }
     }
@@ -421,11 +415,6 @@ void result_unref(mp_result *r) {
 
 Chunk::~Chunk() {
   if (result) result_unref(result);
-}
-
-Worker::~Worker() {
-  if (conn) mp_conn_free(conn);
-  if (proc) mp_process_free(proc);
 }
 
 mp_result *result_new(size_t n, mp_result_cb ok, mp_result_cb err, void *payload) {
@@ -579,7 +568,7 @@ void pool_terminate(mp_pool &pool) {
       while (!w->in_flight.empty())
         cancel_chunk(pool, take_front(w->in_flight), MP_ECANCELED, why);
       // Under the lock: the dispatcher frees processes it reaps.
-      if (w->proc) mp_process_signal(w->proc, SIGTERM, 0);
+      if (w->proc) mp_process_signal(w->proc.get(), SIGTERM, 0);
     }
     if (pool.remote) remote_cancel_all(pool, MP_ECANCELED, why);
     pool.cv.notify_all();

@@ -84,14 +84,30 @@ inline ChunkPtr take_front(std::deque<ChunkPtr> &queue) {
   return c;
 }
 
+// Owners of a worker's process and connection handles.
+struct ProcessFree {
+  void operator()(mp_process_t *p) const { mp_process_free(p); }
+};
+struct ConnFree {
+  void operator()(mp_conn_t *c) const { mp_conn_free(c); }
+};
+using ProcessPtr = std::unique_ptr<mp_process_t, ProcessFree>;
+using ConnPtr = std::unique_ptr<mp_conn_t, ConnFree>;
+
+// A worker's process and connection, taken from it to be reaped with
+// pool.mu released (reaping waits for the process).
+struct Reaped {
+  ProcessPtr proc;
+  ConnPtr conn;
+};
+
 struct Worker {
   Worker() = default;
   Worker(const Worker &) = delete;
   Worker &operator=(const Worker &) = delete;
-  ~Worker();  // frees proc and conn (its thread is joined by then)
 
-  mp_process_t *proc = nullptr;
-  mp_conn_t *conn = nullptr;
+  ProcessPtr proc;  // null while the worker is being replaced
+  ConnPtr conn;
   // Sent, no result yet: the front is running (or next), the others wait
   // in the worker's socket until it claims them on its board.
   std::deque<ChunkPtr> in_flight;
