@@ -46,7 +46,16 @@ struct Server {
 // Servers are never freed: a hiredis callback may still point at one.
 std::map<std::string, Server *> *g_servers = new std::map<std::string, Server *>();
 
-void forget_servers_after_fork() { g_servers = new std::map<std::string, Server *>(); }
+// In a forked child the parent's servers are unusable (their connections
+// and loop are the parent's): start afresh, keeping the old table reachable
+// (never freed, as above) so the child's exit reports no leak.
+void forget_servers_after_fork() {
+  static std::vector<std::map<std::string, Server *> *> *abandoned =
+      new std::vector<std::map<std::string, Server *> *>();
+  if (g_servers->empty()) return;
+  abandoned->push_back(g_servers);
+  g_servers = new std::map<std::string, Server *>();
+}
 const int g_atfork = pthread_atfork(nullptr, nullptr, forget_servers_after_fork);
 
 std::string server_key(const Endpoint &ep) {
