@@ -26,8 +26,9 @@
  *                     client; the broker's thread serves it) | no peer
  *   queue_64B_1to1_unrelated
  *                     msg/s of 64-byte messages from one producer to this
- *                     program, which gets them (mp_queue_get_into) and
- *                     checks their length and content. A batch starts the
+ *                     program, which gets them (mp_queue_get_into: a try,
+ *                     then a wait when empty) and checks their length and
+ *                     content. A batch starts the
  *                     producer (not timed) and times from the end of the
  *                     first get to the end of the last (the n - 1 messages
  *                     after the first), the same consumer for both impls:
@@ -39,6 +40,9 @@
  *                                          opens the queue by address
  *                     The target (issue 15) is unrelated / parent->child
  *                     >= 0.9 in the same run: no broker in the data path.
+ *                     PLACE lines: every 16384 messages the consumer
+ *                     compares its CPU with the producer's last one
+ *                     (/proc/PID/stat), for both impls alike.
  *   broker_pool_apply_async
  *                     us/task: a round of N mp_pool_apply_async(bench_echo)
  *                     then mp_result_get + check + mp_result_free of each
@@ -51,6 +55,7 @@
  *                                       to the broker's thread, which runs
  *                                       it on the same pool's workers
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +72,7 @@
 #define POOL_TASKS_QUICK 1000
 #define ARG_LEN 16
 #define OPEN_MS 5000
+#define PLACE_EVERY 16383 /* messages between two placement samples, minus 1 */
 #define WAIT_MS ((int64_t)(BENCH_WATCHDOG_S * 1000)) /* a longer get is a hang */
 
 /* ------------------------------------------------------------------------
@@ -154,22 +160,62 @@ static int put_target(const void *arg, size_t len, void *payload) {
   return 0;
 }
 
+/* The slow path of a get (the queue was empty): wait in slices of a
+ * second, and die at once if the producer ended (a peer that failed to
+ * open the queue), or after BENCH_WATCHDOG_S. */
+static void get_waiting(size_t *len, char *buf, mp_process_t *producer, long i,
+                        const char *what) {
+  int code = -1;
+  for (int waited = 0; waited < (int)BENCH_WATCHDOG_S; ++waited) {
+    int r = mp_queue_get_into(len, g_queue, buf, MSG_LEN, 1000);
+    if (r != MP_ETIMEDOUT) {
+      check_mp(r, what);
+      return;
+    }
+    if (mp_process_join(producer, 0) == MP_OK) {
+      mp_process_exitcode(&code, producer);
+      die("%s: the producer ended (exit code %d) after %ld messages of the batch", what,
+          code, i);
+    }
+  }
+  mp_process_kill(producer);
+  mp_process_join(producer, MP_FOREVER);
+  die("%s: no message for %g s after %ld of the batch", what, BENCH_WATCHDOG_S, i);
+}
+
+/* Placement: the CPU the producer last ran on (field 39 of
+ * /proc/PID/stat) against this consumer's, counted in the control page
+ * (bench_measure prints the PLACE line). The producer may be a program
+ * that shares no memory with this one, hence /proc and not place_mark. */
+static void place_sample(int pid) {
+  char path[64], stat[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char *p = fgets(stat, sizeof stat, f) ? strrchr(stat, ')') : NULL;
+  fclose(f);
+  int field = 2, cpu = -1; /* p: the end of field 2, the command */
+  for (; p && field < 39; ++field) p = strchr(p + 1, ' ');
+  if (!p || sscanf(p, "%d", &cpu) != 1 || cpu < 0) return;
+  __atomic_add_fetch(cpu == sched_getcpu() ? &g_ctl->place_same : &g_ctl->place_other, 1,
+                     __ATOMIC_RELAXED);
+}
+
 /* Get n messages; the seconds from the end of the first get to the end
- * of the last, scaled to n messages. On a hang, kill the producer. */
+ * of the last, scaled to n messages. A try first: no clock read while
+ * messages are there (a get with a timeout reads the clock). */
 static double drain(mp_process_t *producer, long n, const char *what) {
   char buf[MSG_LEN];
   size_t len = 0;
   double t0 = 0;
   for (long i = 0; i < n; ++i) {
-    int r = mp_queue_get_into(&len, g_queue, buf, sizeof buf, WAIT_MS);
-    if (r < 0) {
-      mp_process_kill(producer);
-      mp_process_join(producer, MP_FOREVER);
-      check_mp(r, what);
-    }
+    int r = mp_queue_get_into(&len, g_queue, buf, sizeof buf, 0);
+    if (r == MP_EEMPTY) get_waiting(&len, buf, producer, i, what);
+    else check_mp(r, what);
     if (len != MSG_LEN || buf[0] != MSG_BYTE || buf[MSG_LEN - 1] != MSG_BYTE)
       die("%s: message %ld: %zu bytes, not %d of '%c'", what, i, len, MSG_LEN, MSG_BYTE);
     if (i == 0) t0 = now_s();
+    if ((i & PLACE_EVERY) == PLACE_EVERY) place_sample(mp_process_pid(producer));
   }
   double secs = now_s() - t0;
   return n > 1 ? secs * (double)n / (double)(n - 1) : secs;
@@ -215,6 +261,7 @@ static void run_queue_unrelated(const char *name) {
         "(BUILD/tests/rendezvous/mp-rendezvous-peer; tests/bench/run sets it)", name);
   if (access(peer, X_OK) != 0) die("%s: MP_BENCH_PEER=%s is not an executable", name, peer);
   start_broker();
+  ctl_reset(); /* the control page: placement counts only */
   printf("# %s: consumer = this program; producer: multiproc a forked child, "
          "multiproc_unrelated %s bench_put\n", name, peer);
   if (bench_want(0)) impls[n++] = (bench_impl_t){"multiproc", child_batch, NULL};
