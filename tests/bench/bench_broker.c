@@ -38,6 +38,8 @@
  *                     multiproc_unrelated  mp-rendezvous-peer bench_put, a
  *                                          program given no handle, that
  *                                          opens the queue by address
+ *                     (Consumer-side timing: not comparable with
+ *                     bench_ipc's queue_64B_1to1, only with each other.)
  *                     The target (issue 15) is unrelated / parent->child
  *                     >= 0.9 in the same run: no broker in the data path.
  *                     PLACE lines: every 16384 messages the consumer
