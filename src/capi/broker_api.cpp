@@ -35,6 +35,13 @@ int open_typed(T **out, const char *address, int64_t timeout_ms, FromFd from_fd)
   return r;
 }
 
+// Parse address under the rule of the call: its name rule and the one
+// scheme it serves.
+int parse_for(Address &a, const char *address, NameRule rule, Scheme scheme, const char *op) {
+  int r = parse_address(a, address, rule, op);
+  return r == MP_OK ? require_scheme(a, int(scheme), op) : r;
+}
+
 }  // namespace
 
 extern "C" {
@@ -47,8 +54,7 @@ MP_EXTERN int mp_fd_open(int *out, const char *address, int64_t timeout_ms) {
   MP_CHECK_TIMEOUT(timeout_ms, op);
   return guarded(op, [&]() -> int {
     Address a;
-    int r = parse_address(a, address, NameRule::kRequired, op);
-    if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix), op);
+    int r = parse_for(a, address, NameRule::kRequired, Scheme::kUnix, op);
     if (r != MP_OK) return r;
     Fd sock, fd;
     Reply reply;
@@ -76,8 +82,7 @@ MP_EXTERN int mp_queue_open(mp_queue_t **out, const char *address, int64_t timeo
   if (strncmp(address, "redis://", 8) != 0) return open_typed(out, address, timeout_ms, mp_queue_from_fd);
   return guarded(op, [&]() -> int {
     Address a;
-    int r = parse_address(a, address, NameRule::kRequired, op);
-    if (r == MP_OK) r = require_scheme(a, int(Scheme::kRedis), op);
+    int r = parse_for(a, address, NameRule::kRequired, Scheme::kRedis, op);
     if (r != MP_OK) return r;
     return remote_queue_open(out, a, false, 0, false, Deadline(timeout_ms), op);
   });
@@ -93,8 +98,7 @@ MP_EXTERN int mp_queue_new_at(mp_queue_t **out, const char *address, size_t maxs
   MP_CHECK_TIMEOUT(timeout_ms, op);
   return guarded(op, [&]() -> int {
     Address a;
-    int r = parse_address(a, address, NameRule::kRequired, op);
-    if (r == MP_OK) r = require_scheme(a, int(Scheme::kRedis), op);
+    int r = parse_for(a, address, NameRule::kRequired, Scheme::kRedis, op);
     if (r != MP_OK) return r;
     return remote_queue_open(out, a, true, maxsize, flags == MP_QUEUE_JOINABLE,
                              Deadline(timeout_ms), op);
@@ -188,8 +192,7 @@ MP_EXTERN int mp_broker_new(mp_broker_t **out, const char *address, const mp_bro
   MP_CHECK_ARG(!opts || valid(opts), op, "opts is not a live mp_broker_opts_t");
   return guarded(op, [&]() -> int {
     Address a;
-    int r = parse_address(a, address, NameRule::kForbidden, op);
-    if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix), op);
+    int r = parse_for(a, address, NameRule::kForbidden, Scheme::kUnix, op);
     if (r != MP_OK) return r;
     std::unique_ptr<mp_broker> b(new mp_broker());
     if (opts) b->opts = *opts;
@@ -265,8 +268,7 @@ MP_EXTERN int mp_pool_open(mp_pool_t **out, const char *address, int64_t timeout
   MP_CHECK_TIMEOUT(timeout_ms, op);
   return guarded(op, [&]() -> int {
     Address a;
-    int r = parse_address(a, address, NameRule::kRequired, op);
-    if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix), op);
+    int r = parse_for(a, address, NameRule::kRequired, Scheme::kUnix, op);
     if (r != MP_OK) return r;
     return pool_open_remote(out, a, Deadline(timeout_ms), op);
   });

@@ -556,6 +556,16 @@ int record_at(char **out, mp_value *v, size_t index, const char *op) {
   return MP_OK;
 }
 
+// Record index as a whole, for a copy of size bytes (the record's size).
+int whole_record_at(char **out, mp_value *v, size_t index, size_t size, const char *op) {
+  int r = record_at(out, v, index, op);
+  if (r != MP_OK) return r;
+  if (size != v->shared->record_size)
+    return fail(MP_EINVAL, "%s: size %zu, the record has %u bytes", op, size,
+                v->shared->record_size);
+  return MP_OK;
+}
+
 // Field `field` of record index: its address and type.
 int record_field(void **out, uint32_t *type, mp_value *v, size_t index, size_t field,
                  const char *op) {
@@ -666,11 +676,8 @@ MP_EXTERN int mp_value_get_record(void *buf, size_t size, mp_value_t *value, siz
   const char *op = "mp_value_get_record";
   MP_CHECK_ARG(buf, op, "buf is NULL");
   char *rec;
-  int r = record_at(&rec, value, index, op);
+  int r = whole_record_at(&rec, value, index, size, op);
   if (r != MP_OK) return r;
-  if (size != value->shared->record_size)
-    return fail(MP_EINVAL, "%s: size %zu, the record has %u bytes", op, size,
-                value->shared->record_size);
   memcpy(buf, rec, size);
   return MP_OK;
 }
@@ -679,11 +686,8 @@ MP_EXTERN int mp_value_set_record(mp_value_t *value, size_t index, const void *b
   const char *op = "mp_value_set_record";
   MP_CHECK_ARG(buf, op, "buf is NULL");
   char *rec;
-  int r = record_at(&rec, value, index, op);
+  int r = whole_record_at(&rec, value, index, size, op);
   if (r != MP_OK) return r;
-  if (size != value->shared->record_size)
-    return fail(MP_EINVAL, "%s: size %zu, the record has %u bytes", op, size,
-                value->shared->record_size);
   memcpy(rec, buf, size);
   return MP_OK;
 }
