@@ -51,6 +51,9 @@ VALUE mp_rb_queue_get_many_into(VALUE queue, VALUE buf, VALUE max_count, VALUE t
                                 VALUE closed_nil);
 VALUE mp_rb_queue_get_into(mp_queue_t *queue, VALUE buf, int64_t timeout_ms);
 
+/* Connection#recv_bytes_into (conn_ext.cxx). */
+VALUE mp_rb_conn_recv_into(mp_conn_t *conn, VALUE buf, size_t offset, int64_t timeout_ms);
+
 /* Multiproc.wait (wait_ext.cxx). */
 VALUE mp_rb_wait(VALUE kinds, VALUE handles, VALUE timeout_ms);
 
@@ -58,5 +61,6 @@ VALUE mp_rb_wait(VALUE kinds, VALUE handles, VALUE timeout_ms);
 int mp_rb_value_get_bytes(void **out, size_t *out_len, mp_value_t *value);
 int mp_rb_shm_read(void **out, size_t *out_len, mp_shm_t *shm, size_t offset, size_t len);
 int mp_rb_shm_write(mp_shm_t *shm, size_t offset, const void *buf, size_t len);
+VALUE mp_rb_shm_buffer(mp_shm_t *shm, VALUE owner);
 
 #endif

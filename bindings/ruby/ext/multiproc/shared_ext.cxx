@@ -1,4 +1,5 @@
-/* Values and shared memory: their bytes copied in and out. */
+/* Values and shared memory: their bytes copied in and out, and the
+ * zero-copy IO::Buffer view of a shared-memory block. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,3 +42,28 @@ int mp_rb_shm_write(mp_shm_t *shm, size_t offset, const void *buf, size_t len) {
   if (len) memcpy(base + offset, buf, len);
   return MP_OK;
 }
+
+#if __has_include(<ruby/io/buffer.h>)
+#include <ruby/io/buffer.h>
+
+/* SharedMemory#buffer's root: an IO::Buffer over the block's mapping in
+ * this process (external memory: IO::Buffer never frees or resizes it).
+ * owner (the SharedMemory) is kept alive by the buffer through a hidden
+ * instance variable, so the mapping outlives every reachable buffer
+ * unless the owner's release_handle frees this root first, which
+ * invalidates the slices handed out (IO::Buffer checks a slice's source
+ * on each access). */
+VALUE mp_rb_shm_buffer(mp_shm_t *shm, VALUE owner) {
+  size_t size = 0;
+  void *base = mp_shm_data(shm);
+  if (!base || mp_shm_size2(&size, shm) != MP_OK) mp_rb_raise_code(MP_EINVAL, "SharedMemory#buffer");
+  VALUE buffer = rb_io_buffer_new(base, size, RB_IO_BUFFER_EXTERNAL);
+  rb_ivar_set(buffer, rb_intern("multiproc_owner"), owner);
+  return buffer;
+}
+#else
+VALUE mp_rb_shm_buffer(mp_shm_t *, VALUE) {
+  rb_raise(rb_eNotImpError, "SharedMemory#buffer needs IO::Buffer (Ruby >= 3.1)");
+  return Qnil;
+}
+#endif

@@ -17,6 +17,10 @@ module Multiproc
   # path, are taken in cwd. A String with a NUL byte in
   # argv, env or cwd raises ArgumentError (C strings would cut it short).
   #
+  # arg0: the child's argv[0] when it should differ from the program run
+  # (argv[0] of the Command), as Process.spawn(["prog", "name"]) or
+  # Python's Popen(["name", ...], executable="prog"); #argv stays as given.
+  #
   # fds: { 3 => io, 4 => 7 } gives the child descriptors at chosen numbers
   # (3-1023; Process.spawn's `3 => io`, Python's pass_fds); each IO or
   # descriptor must stay open until spawn returns.
@@ -31,7 +35,7 @@ module Multiproc
 
     def initialize(*argv, env: nil, clear_env: false, cwd: nil, stdin: :inherit, stdout: :inherit,
                    stderr: :inherit, new_group: false, new_session: false, allow_relative_path: false,
-                   daemon: false, fds: nil)
+                   daemon: false, fds: nil, arg0: nil)
       argv = argv.flatten.map(&:to_s)
       raise ArgumentError, "Command needs a program" if argv.empty?
 
@@ -39,6 +43,7 @@ module Multiproc
       argv.each_with_index { |a, i| refuse_nul(a, "argument #{i}") }
       _rc, @cmd = Multiproc.call_out(N.mp_cmd_new(argv[0]), "Command #{argv[0]}")
       ObjectSpace.define_finalizer(self, Handle.finalizer([@cmd], :mp_cmd_free, ::Process.pid))
+      check(N.mp_cmd_set_arg0(@cmd, refuse_nul(arg0.to_s, "arg0"))) if arg0
       argv.drop(1).each { |a| check(N.mp_cmd_add_arg(@cmd, a)) }
       check(N.mp_cmd_env_clear(@cmd)) if clear_env
       env&.each { |k, v| set_env(k.to_s, v&.to_s) }

@@ -74,6 +74,28 @@ module Multiproc
       message
     end
 
+    # Receive one message into buffer, a String, from byte offset on
+    # (Python's recv_bytes_into(buffer, offset)); returns the message's
+    # length: the message is buffer.byteslice(offset, length). The room is
+    # buffer.bytesize - offset; the String is not grown. A longer message
+    # raises NoSpaceError, whose #size_needed is its length, and (unlike
+    # Python's BufferTooShort, which consumes it) stays for the next
+    # receive, e.g. into a larger buffer. An offset below 0 or past the
+    # buffer's end is InvalidArgumentError (Python's ValueError), a frozen
+    # buffer FrozenError; nothing is received then. Otherwise as #recv_bytes.
+    def recv_bytes_into(buffer, offset = 0, timeout: nil)
+      raise TypeError, "a buffer is a String, not #{buffer.class}" unless buffer.is_a?(String)
+
+      offset = Multiproc.int_arg(offset, "Connection#recv_bytes_into: offset", 0, buffer.bytesize,
+                                 "an Integer from 0 to the buffer's #{buffer.bytesize} bytes")
+      rc, len = N.mp_rb_conn_recv_into(ptr, buffer, offset, Multiproc.timeout_ms(timeout))
+      return len unless rc.negative?
+
+      error = Multiproc.error_for(rc, "Connection#recv_bytes_into")
+      error.size_needed = len if rc == N::MP_ENOSPC
+      raise error
+    end
+
     # Python's send/recv: any object, through the end's codec (:marshal
     # unless given; see Codecs).
     def send_object(obj, timeout: nil)

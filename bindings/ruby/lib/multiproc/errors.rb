@@ -191,7 +191,8 @@ module Multiproc
   end
 
   class NoSpaceError
-    # Queue#get_into: the length of the message that did not fit.
+    # Queue#get_into, Connection#recv_bytes_into: the length of the
+    # message that did not fit.
     attr_accessor :size_needed
   end
 

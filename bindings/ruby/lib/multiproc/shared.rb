@@ -418,6 +418,27 @@ module Multiproc
       data.bytesize
     end
 
+    # The block's bytes as an IO::Buffer (Ruby >= 3.1), with no copy: a
+    # write through it is seen by every process sharing the block, and
+    # IO#read / IO::Buffer#read can fill it directly. Each call gives a new
+    # view (an IO::Buffer#slice of one root per object); a view keeps this
+    # object, and so the mapping, alive. Lifetime rule: a view must not be
+    # used after #release_handle, which invalidates every view (using one
+    # then raises IO::Buffer::InvalidatedError); do not release the handle
+    # while another thread is inside a call on a view. Raises ClosedError
+    # after release_handle, NotImplementedError on Ruby < 3.1.
+    def buffer
+      @buffer_root ||= N.mp_rb_shm_buffer(ptr, self)
+      @buffer_root.slice(0, @buffer_root.size)
+    end
+
+    # Invalidates the views of #buffer, then releases the handle (see Handle).
+    def release_handle
+      @buffer_root&.free
+      @buffer_root = nil
+      super
+    end
+
     Deprecated.deprecate(self, :close, :release_handle) # before 0.2
 
     private
