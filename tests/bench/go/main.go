@@ -14,6 +14,12 @@
 //	                         messages and Queue.GetMany into one buffer
 //	                         (up to 256 per call), as bench_ipc.c's
 //	                         multiproc_many
+//	queue_64B_1to1 go_typed_json
+//	                         msg/s: the same through TypedQueue[benchItem]
+//	                         with the default JSON codec (a struct of
+//	                         five fields, 64 bytes of JSON): Put encodes,
+//	                         Get takes a fresh []byte and decodes; its
+//	                         ratio to go is the typed path's cost
 //	pool_map_chunk1 go       us/task: Pool.Map of an echo task over 10000
 //	                         16-byte arguments, chunksize 1, 2 workers
 //	run_true go / go_exec    us: run /bin/true and wait, with multiproc's
@@ -46,6 +52,7 @@ var quick bool
 func main() {
 	multiproc.Register("bench_producer", producer)
 	multiproc.Register("bench_producer_many", producerMany)
+	multiproc.Register("bench_producer_typed", producerTyped)
 	multiproc.RegisterTask("bench_echo", func(arg []byte) ([]byte, error) { return arg, nil })
 	multiproc.Register("bench_noop", func([]byte) int { return 0 })
 	multiproc.Main()
@@ -131,6 +138,11 @@ func producerMany(arg []byte) int {
 // start time, puts the arg's count of messages with put, then the empty
 // end message. Its result is the child's exit status.
 func produce(arg []byte, put func(q *multiproc.Queue, n int) error) int {
+	return produceEnd(arg, put, true)
+}
+
+// produceEnd is produce; endMessage false: put sends its own end.
+func produceEnd(arg []byte, put func(q *multiproc.Queue, n int) error, endMessage bool) int {
 	var n int
 	fmt.Sscan(string(arg), &n)
 	q, err1 := multiproc.OpenQueue(0)
@@ -140,7 +152,7 @@ func produce(arg []byte, put func(q *multiproc.Queue, n int) error) int {
 		return 2
 	}
 	start.SetInt(0, time.Now().UnixNano())
-	if put(q, n) != nil || q.Put(context.Background(), nil) != nil { // nil: the end
+	if put(q, n) != nil || endMessage && q.Put(context.Background(), nil) != nil { // nil: the end
 		return 3
 	}
 	return 0
@@ -151,6 +163,51 @@ func min(a, b int) int {
 		return a
 	}
 	return b
+}
+
+// benchItem is go_typed_json's message: its JSON (typedItem) is 64 bytes,
+// the size of the raw message; ID -1 ends the stream.
+type benchItem struct {
+	ID   int64   `json:"id"`
+	Name string  `json:"name"`
+	X    float64 `json:"x"`
+	Y    float64 `json:"y"`
+	OK   bool    `json:"ok"`
+}
+
+var typedItem = benchItem{ID: 12345, Name: "item-000012345", X: 1.5, Y: -2.25, OK: true}
+
+// producerTyped is producer through a TypedQueue (JSON); its end is an
+// item with ID -1 (an empty message is not JSON).
+func producerTyped(arg []byte) int {
+	return produceEnd(arg, func(q *multiproc.Queue, n int) error {
+		tq := multiproc.TypedQueueOf[benchItem](q, nil)
+		for i := 0; i < n; i++ {
+			if err := tq.Put(context.Background(), typedItem); err != nil {
+				return err
+			}
+		}
+		return tq.Put(context.Background(), benchItem{ID: -1})
+	}, false)
+}
+
+// getTyped is the consumer of go_typed_json: TypedQueue.Get per message.
+func getTyped(q *multiproc.Queue) (int, error) {
+	tq := multiproc.TypedQueueOf[benchItem](q, nil)
+	got := 0
+	for {
+		v, err := tq.Get(context.Background())
+		if err != nil {
+			return got, err
+		}
+		if v.ID == -1 {
+			return got, nil
+		}
+		if v != typedItem {
+			return got, fmt.Errorf("item %+v", v)
+		}
+		got++
+	}
 }
 
 // getOne is the consumer of go: one GetInto per message. It returns the
@@ -194,9 +251,21 @@ func getMany(q *multiproc.Queue) (int, error) {
 	}
 }
 
-// queueBatch times one producer -> consumer run of n messages, one by one
-// (go) or in batches (go_many).
-func queueBatch(n int, many bool) (float64, error) {
+// queueImpl is one impl of queue_64B_1to1: the producer child's
+// registered name and the consumer.
+type queueImpl struct {
+	name, producer string
+	consume        func(*multiproc.Queue) (int, error)
+}
+
+var queueImpls = []queueImpl{
+	{"go", "bench_producer", getOne},
+	{"go_many", "bench_producer_many", getMany},
+	{"go_typed_json", "bench_producer_typed", getTyped},
+}
+
+// queueBatch times one producer -> consumer run of n messages of impl.
+func queueBatch(n int, impl queueImpl) (float64, error) {
 	q, err := multiproc.NewQueue(0)
 	if err != nil {
 		return 0, err
@@ -206,11 +275,7 @@ func queueBatch(n int, many bool) (float64, error) {
 	defer ev.Close()
 	start, _ := multiproc.NewValue(multiproc.Int64, 1, false)
 	defer start.Close()
-	target, consume := "bench_producer", getOne
-	if many {
-		target, consume = "bench_producer_many", getMany
-	}
-	p, err := multiproc.NewProcess(target, []byte(fmt.Sprint(n)),
+	p, err := multiproc.NewProcess(impl.producer, []byte(fmt.Sprint(n)),
 		&multiproc.ProcessOptions{Handles: []multiproc.Handle{q, ev, start}})
 	if err != nil {
 		return 0, err
@@ -220,7 +285,7 @@ func queueBatch(n int, many bool) (float64, error) {
 		return 0, err
 	}
 	ev.Set()
-	got, err := consume(q)
+	got, err := impl.consume(q)
 	if err != nil {
 		return 0, err
 	}
@@ -237,39 +302,45 @@ func queueBatch(n int, many bool) (float64, error) {
 	return float64(n) / (float64(end-t0) / 1e9), nil
 }
 
+// benchQueue measures every queueImpl, batch for batch (their batches
+// alternate, so that a change of the machine's load hits them alike).
 func benchQueue() error {
-	for _, impl := range []struct {
-		name string
-		many bool
-	}{{"go", false}, {"go_many", true}} {
-		rate, err := benchQueueImpl(impl.many)
+	counts := make([]int, len(queueImpls))
+	for i, impl := range queueImpls {
+		n, err := queueCount(impl)
 		if err != nil {
 			return fmt.Errorf("%s: %w", impl.name, err)
 		}
-		fmt.Printf("BENCH queue_64B_1to1 %s %.0f msg/s\n", impl.name, rate)
+		counts[i] = n
+	}
+	rates := make([][]float64, len(queueImpls))
+	for b := 0; b < batches(); b++ {
+		for i, impl := range queueImpls {
+			rate, err := queueBatch(counts[i], impl)
+			if err != nil {
+				return fmt.Errorf("%s: %w", impl.name, err)
+			}
+			rates[i] = append(rates[i], rate)
+		}
+	}
+	for i, impl := range queueImpls {
+		fmt.Printf("BENCH queue_64B_1to1 %s %.0f msg/s\n", impl.name, median(rates[i]))
 	}
 	return nil
 }
 
-// benchQueueImpl is the median rate of queueBatch's runs.
-func benchQueueImpl(many bool) (float64, error) {
+// queueCount is the messages of a batch of impl: about 0.3 s at the rate
+// of a first run (100000 with --quick).
+func queueCount(impl queueImpl) (int, error) {
 	n := 100000
-	if !quick { // calibrate: about 0.3 s per batch
-		rate, err := queueBatch(n, many)
-		if err != nil {
-			return 0, err
-		}
-		n = int(rate * 0.3)
+	if quick {
+		return n, nil
 	}
-	var v []float64
-	for i := 0; i < batches(); i++ {
-		rate, err := queueBatch(n, many)
-		if err != nil {
-			return 0, err
-		}
-		v = append(v, rate)
+	rate, err := queueBatch(n, impl)
+	if err != nil {
+		return 0, err
 	}
-	return median(v), nil
+	return int(rate * 0.3), nil
 }
 
 func benchPoolMap() error {

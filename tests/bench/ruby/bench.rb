@@ -20,6 +20,12 @@
 #                                           buffer (no String per message:
 #                                           as C's and Go's consumers, which
 #                                           get into their own buffer)
+#                   ruby_marshal   msg/s    the same as ruby with objects:
+#                                           Queue#put_object / #get_object
+#                                           of a Hash of five entries
+#                                           (OBJECT, 64 bytes of Marshal),
+#                                           codec :marshal; its ratio to
+#                                           ruby is the typed path's cost
 #   pool_map_chunk1 ruby           us/task  Multiproc::Pool(2)#map(:echo,
 #                                           10000 distinct 16-byte Strings,
 #                                           chunksize: 1), as bench_pool.c
@@ -55,10 +61,20 @@ def report(name, impl, value, unit)
   $stdout.flush
 end
 
+# ruby_marshal's message: Marshal.dump(OBJECT) is 64 bytes, the size of
+# the raw message.
+OBJECT = { id: 12_345, name: "item-0000012345", x: 1.5, y: -2.25, ok: true }.freeze
+
 # The consumer's and the producer's loops of each queue impl.
 QUEUE_MODES = {
   "ruby" => [->(q, n) { n.times { q.get } },
              ->(q, n, msg) { n.times { q.put(msg) } }],
+  "ruby_marshal" => [lambda do |q, n|
+                       last = nil
+                       n.times { last = q.get_object }
+                       raise "ruby_marshal: wrong object #{last.inspect}" unless last == OBJECT
+                     end,
+                     ->(q, n, _msg) { n.times { q.put_object(OBJECT) } }],
   "ruby_many" => [->(q, n) { got = 0; got += q.get_many(256).size while got < n },
                   ->(q, n, msg) { put_in_batches(q, n, msg) }],
   "ruby_many_into" => [lambda do |q, n|
@@ -77,7 +93,7 @@ end
 
 def queue_batch(mode, n)
   get, put = QUEUE_MODES.fetch(mode)
-  q = Multiproc::Queue.new
+  q = Multiproc::Queue.new(codec: :marshal) # only ruby_marshal's objects use it
   go = Multiproc::Barrier.new(3)
   msg = ("x" * 64).b
   consumer = Multiproc::Process.new do
