@@ -1,4 +1,5 @@
-// Public entry points: mp_shm_*, mp_value_*.
+// Public entry points: mp_shm_*, mp_value_* (the record calls are in
+// value_record_api.cpp).
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -8,14 +9,13 @@
 #include <type_traits>
 
 #include "capi/object_api.hpp"
+#include "capi/value_access.hpp"
 
 using namespace mp;
 
 namespace {
 
 constexpr size_t kMaxShared = size_t(1) << 40;
-
-#define MP_CHECK_HANDLE(h, op) MP_CHECK_ARG(valid_handle(h), op, "NULL or not a live handle")
 
 // The element at index, if it exists and its type is one of the allowed.
 template <class T>
@@ -31,20 +31,6 @@ int element(T **out, mp_value *v, size_t index, const char *op,
   // By the element's own size: T may be a byte view of a wider element.
   *out = reinterpret_cast<T *>(v->extra() + index * value_element_size(v->shared->type));
   return MP_OK;
-}
-
-// The range of an integer type narrower than 64 bits; false for the
-// other types.
-bool narrow_range(uint32_t type, int64_t *lo, int64_t *hi) {
-  switch (type) {
-    case MP_TYPE_INT32: *lo = INT32_MIN, *hi = INT32_MAX; return true;
-    case MP_TYPE_INT16: *lo = INT16_MIN, *hi = INT16_MAX; return true;
-    case MP_TYPE_UINT16: *lo = 0, *hi = UINT16_MAX; return true;
-    case MP_TYPE_INT8: *lo = INT8_MIN, *hi = INT8_MAX; return true;
-    case MP_TYPE_UINT8:
-    case MP_TYPE_CHAR: *lo = 0, *hi = UINT8_MAX; return true;
-  }
-  return false;
 }
 
 bool is_narrow(mp_value *v, int64_t *lo, int64_t *hi) {
@@ -69,43 +55,6 @@ int with_narrow(mp_value *v, size_t index, const char *op, F f) {
     case MP_TYPE_INT8: return with_element<int8_t>(v, index, op, f);
     default: return with_element<uint8_t>(v, index, op, f);  // UINT8, CHAR
   }
-}
-
-template <class P>
-using element_t = std::remove_pointer_t<P>;
-
-// A float element keeps its bits in a uint32_t (read and written whole).
-float to_float(double v) {
-  if (std::isfinite(v) && std::fabs(v) > FLT_MAX) return v > 0 ? HUGE_VALF : -HUGE_VALF;
-  return float(v);  // in range (or inf, nan): defined
-}
-
-// A 'd' or 'f' element or field at p, read or written whole through its
-// bits (a float's in a uint32_t).
-double load_f64(uint32_t type, const void *p) {
-  if (type == MP_TYPE_FLOAT) {
-    uint32_t bits = __atomic_load_n(static_cast<const uint32_t *>(p), __ATOMIC_SEQ_CST);
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-  }
-  uint64_t bits = __atomic_load_n(static_cast<const uint64_t *>(p), __ATOMIC_SEQ_CST);
-  double d;
-  memcpy(&d, &bits, sizeof d);
-  return d;
-}
-
-void store_f64(uint32_t type, void *p, double v) {
-  if (type == MP_TYPE_FLOAT) {
-    float f = to_float(v);
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    __atomic_store_n(static_cast<uint32_t *>(p), bits, __ATOMIC_SEQ_CST);
-    return;
-  }
-  uint64_t bits;
-  memcpy(&bits, &v, sizeof bits);
-  __atomic_store_n(static_cast<uint64_t *>(p), bits, __ATOMIC_SEQ_CST);
 }
 
 // What a new value is made of, beside its count.
@@ -514,75 +463,7 @@ MP_EXTERN int mp_value_release(mp_value_t *value) {
 
 }  // extern "C"
 
-// ---- bool values, records ---------------------------------------------------
-
-namespace {
-
-// The range an integer element or field of type takes (bool: 0 or 1;
-// uint64 through int64_t: up to INT64_MAX); false for the float types.
-bool int_range(uint32_t type, int64_t *lo, int64_t *hi) {
-  if (narrow_range(type, lo, hi)) return true;
-  switch (type) {
-    case MP_TYPE_BOOL: *lo = 0, *hi = 1; return true;
-    case MP_TYPE_INT64: *lo = INT64_MIN, *hi = INT64_MAX; return true;
-    case MP_TYPE_UINT64: *lo = 0, *hi = INT64_MAX; return true;
-  }
-  return false;
-}
-
-// Run f on an integer at p through a pointer of its type's own width.
-template <class F>
-int with_int(uint32_t type, void *p, F f) {
-  switch (type) {
-    case MP_TYPE_INT32: return f(static_cast<int32_t *>(p));
-    case MP_TYPE_INT16: return f(static_cast<int16_t *>(p));
-    case MP_TYPE_UINT16: return f(static_cast<uint16_t *>(p));
-    case MP_TYPE_INT8: return f(static_cast<int8_t *>(p));
-    case MP_TYPE_INT64: return f(static_cast<int64_t *>(p));
-    case MP_TYPE_UINT64: return f(static_cast<uint64_t *>(p));
-    default: return f(static_cast<uint8_t *>(p));  // UINT8, CHAR, BOOL
-  }
-}
-
-// Record index of a record value, checked.
-int record_at(char **out, mp_value *v, size_t index, const char *op) {
-  MP_CHECK_HANDLE(v, op);
-  const ValueShared &s = *v->shared;
-  if (s.type != MP_TYPE_RECORD) return fail(MP_EINVAL, "%s: the value is not a record", op);
-  if (index >= s.count)
-    return fail(MP_EINVAL, "%s: index %zu is out of range (count %llu)", op, index,
-                (unsigned long long)s.count);
-  *out = v->extra() + index * s.record_size;
-  return MP_OK;
-}
-
-// Record index as a whole, for a copy of size bytes (the record's size).
-int whole_record_at(char **out, mp_value *v, size_t index, size_t size, const char *op) {
-  int r = record_at(out, v, index, op);
-  if (r != MP_OK) return r;
-  if (size != v->shared->record_size)
-    return fail(MP_EINVAL, "%s: size %zu, the record has %u bytes", op, size,
-                v->shared->record_size);
-  return MP_OK;
-}
-
-// Field `field` of record index: its address and type.
-int record_field(void **out, uint32_t *type, mp_value *v, size_t index, size_t field,
-                 const char *op) {
-  char *rec;
-  int r = record_at(&rec, v, index, op);
-  if (r != MP_OK) return r;
-  const ValueShared &s = *v->shared;
-  if (field >= s.nfields)
-    return fail(MP_EINVAL, "%s: field %zu is out of range (%u fields)", op, field, s.nfields);
-  *type = s.fields[field];
-  *out = rec + record_field_offset(s.fields, field);
-  return MP_OK;
-}
-
-bool is_float(uint32_t type) { return type == MP_TYPE_DOUBLE || type == MP_TYPE_FLOAT; }
-
-}  // namespace
+// ---- bool values (records: value_record_api.cpp) ---------------------------
 
 extern "C" {
 
@@ -600,96 +481,6 @@ MP_EXTERN int mp_value_set_bool(mp_value_t *value, size_t index, int v) {
   int r = element(&p, value, index, "mp_value_set_bool", {MP_TYPE_BOOL});
   if (r == MP_OK) __atomic_store_n(p, uint8_t(v), __ATOMIC_SEQ_CST);
   return r;
-}
-
-MP_EXTERN int mp_value_field_count(mp_value_t *value) {
-  MP_CHECK_HANDLE(value, "mp_value_field_count");
-  return value->shared->type == MP_TYPE_RECORD ? int(value->shared->nfields) : 0;
-}
-
-MP_EXTERN int mp_value_field_type(mp_value_t *value, size_t field) {
-  void *p;
-  uint32_t type = 0;
-  int r = record_field(&p, &type, value, 0, field, "mp_value_field_type");
-  return r == MP_OK ? int(type) : r;
-}
-
-MP_EXTERN int mp_value_get_field_i64(int64_t *out, mp_value_t *value, size_t index,
-                                     size_t field) {
-  const char *op = "mp_value_get_field_i64";
-  MP_CHECK_ARG(out, op, "out is NULL");
-  void *p;
-  uint32_t type;
-  int64_t lo, hi;
-  int r = record_field(&p, &type, value, index, field, op);
-  if (r != MP_OK) return r;
-  if (!int_range(type, &lo, &hi)) return fail(MP_EINVAL, "%s: a float field: use _f64", op);
-  return with_int(type, p, [&](auto *q) {
-    auto x = __atomic_load_n(q, __ATOMIC_SEQ_CST);
-    if (type == MP_TYPE_UINT64 && uint64_t(x) > uint64_t(INT64_MAX))
-      return fail(MP_EINVAL, "%s: the field does not fit in int64", op);
-    *out = type == MP_TYPE_BOOL ? int64_t(x != 0) : int64_t(x);
-    return int(MP_OK);
-  });
-}
-
-MP_EXTERN int mp_value_set_field_i64(mp_value_t *value, size_t index, size_t field, int64_t v) {
-  const char *op = "mp_value_set_field_i64";
-  void *p;
-  uint32_t type;
-  int64_t lo, hi;
-  int r = record_field(&p, &type, value, index, field, op);
-  if (r != MP_OK) return r;
-  if (!int_range(type, &lo, &hi)) return fail(MP_EINVAL, "%s: a float field: use _f64", op);
-  MP_CHECK_ARG(v >= lo && v <= hi, op, "the value does not fit the field's type");
-  return with_int(type, p, [&](auto *q) {
-    __atomic_store_n(q, element_t<decltype(q)>(v), __ATOMIC_SEQ_CST);
-    return int(MP_OK);
-  });
-}
-
-MP_EXTERN int mp_value_get_field_f64(double *out, mp_value_t *value, size_t index,
-                                     size_t field) {
-  const char *op = "mp_value_get_field_f64";
-  MP_CHECK_ARG(out, op, "out is NULL");
-  void *p;
-  uint32_t type;
-  int r = record_field(&p, &type, value, index, field, op);
-  if (r != MP_OK) return r;
-  if (!is_float(type)) return fail(MP_EINVAL, "%s: an integer field: use _i64", op);
-  *out = load_f64(type, p);
-  return MP_OK;
-}
-
-MP_EXTERN int mp_value_set_field_f64(mp_value_t *value, size_t index, size_t field, double v) {
-  const char *op = "mp_value_set_field_f64";
-  void *p;
-  uint32_t type;
-  int r = record_field(&p, &type, value, index, field, op);
-  if (r != MP_OK) return r;
-  if (!is_float(type)) return fail(MP_EINVAL, "%s: an integer field: use _i64", op);
-  store_f64(type, p, v);
-  return MP_OK;
-}
-
-MP_EXTERN int mp_value_get_record(void *buf, size_t size, mp_value_t *value, size_t index) {
-  const char *op = "mp_value_get_record";
-  MP_CHECK_ARG(buf, op, "buf is NULL");
-  char *rec;
-  int r = whole_record_at(&rec, value, index, size, op);
-  if (r != MP_OK) return r;
-  memcpy(buf, rec, size);
-  return MP_OK;
-}
-
-MP_EXTERN int mp_value_set_record(mp_value_t *value, size_t index, const void *buf, size_t size) {
-  const char *op = "mp_value_set_record";
-  MP_CHECK_ARG(buf, op, "buf is NULL");
-  char *rec;
-  int r = whole_record_at(&rec, value, index, size, op);
-  if (r != MP_OK) return r;
-  memcpy(rec, buf, size);
-  return MP_OK;
 }
 
 }  // extern "C"

@@ -1378,8 +1378,8 @@ static void test_badinput_every_function_has_a_row(void **state) {
   (void)state;
   const char *dir = getenv("MP_INCLUDE_DIR");
   if (!dir) fail_msg("MP_INCLUDE_DIR is not set; run the tests with meson test");
-  static const char *headers[] = {"core", "command", "process", "ipc",  "sync",
-                                  "dict", "pool",    "broker",  "listener"};
+  static const char *headers[] = {"core", "command", "process", "queue",  "ipc",     "sync",
+                                  "shared", "dict", "pool",    "broker", "listener"};
   int declared = 0, missing = 0;
   for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
     char path[1024];

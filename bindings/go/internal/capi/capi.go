@@ -74,22 +74,22 @@ typedef _goslice_ swig_type_41;
 typedef _goslice_ swig_type_42;
 typedef _goslice_ swig_type_43;
 typedef long long swig_type_44;
-typedef _goslice_ swig_type_45;
+typedef long long swig_type_45;
 typedef long long swig_type_46;
-typedef _goslice_ swig_type_47;
+typedef _gostring_ swig_type_47;
 typedef long long swig_type_48;
-typedef _goslice_ swig_type_49;
+typedef _gostring_ swig_type_49;
 typedef long long swig_type_50;
 typedef long long swig_type_51;
-typedef long long swig_type_52;
+typedef _gostring_ swig_type_52;
 typedef long long swig_type_53;
-typedef long long swig_type_54;
-typedef _gostring_ swig_type_55;
-typedef long long swig_type_56;
-typedef _gostring_ swig_type_57;
-typedef long long swig_type_58;
+typedef _goslice_ swig_type_54;
+typedef long long swig_type_55;
+typedef _goslice_ swig_type_56;
+typedef long long swig_type_57;
+typedef _goslice_ swig_type_58;
 typedef long long swig_type_59;
-typedef _gostring_ swig_type_60;
+typedef long long swig_type_60;
 typedef long long swig_type_61;
 typedef _goslice_ swig_type_62;
 typedef long long swig_type_63;
@@ -236,353 +236,353 @@ typedef long long swig_type_203;
 typedef _gostring_ swig_type_204;
 typedef _goslice_ swig_type_205;
 typedef long long swig_type_206;
-extern void _wrap_Swig_free_capi_3027403472100bfe(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_3027403472100bfe(swig_intgo arg1);
-extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_3027403472100bfe(void);
-extern swig_type_1 _wrap_mp_version_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_version_number_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_OK_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EINVAL_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ENOMEM_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ETIMEDOUT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EEMPTY_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EFULL_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ECLOSED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EPIPE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ENOENT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ESTATE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EOWNERDEAD_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EWORKERDIED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ETASKFAILED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ECANCELED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ENOSPC_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EMSGSIZE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ESYS_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EACCES_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ENOTSUP_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_EEXIST_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_ECONNREFUSED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP__ERRNO_LAST_capi_3027403472100bfe(void);
-extern swig_type_2 _wrap_mp_strerror_capi_3027403472100bfe(swig_intgo arg1);
-extern swig_type_3 _wrap_mp_err_name_capi_3027403472100bfe(swig_intgo arg1);
-extern swig_type_4 _wrap_mp_last_error_capi_3027403472100bfe(void);
-extern void _wrap_mp_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_is_child_capi_3027403472100bfe(void);
-extern swig_type_5 _wrap_mp_current_name_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_parent_pid_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_parent_alive_capi_3027403472100bfe(void);
-extern swig_type_6 _wrap_mp_parent_name_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_child_fd_capi_3027403472100bfe(swig_type_7 arg1);
-extern swig_intgo _wrap_mp_cpu_count_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_cancel_new_capi_3027403472100bfe(swig_voidp arg1);
-extern void _wrap_mp_cancel_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cancel_fire_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cancel_reset_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cancel_fired_capi_3027403472100bfe(uintptr_t arg1);
-extern uintptr_t _wrap_mp_cancel_bind_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_set_exit_join_capi_3027403472100bfe(swig_intgo arg1);
-extern swig_intgo _wrap_MP_STDIN_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STDOUT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STDERR_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STDIO_INHERIT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STDIO_NULL_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STDIO_PIPE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STDIO_STDOUT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_cmd_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_8 arg2);
-extern void _wrap_mp_cmd_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cmd_add_arg_capi_3027403472100bfe(uintptr_t arg1, swig_type_9 arg2);
-extern swig_intgo _wrap_mp_cmd_set_arg0_capi_3027403472100bfe(uintptr_t arg1, swig_type_10 arg2);
-extern swig_intgo _wrap_mp_cmd_env_set_capi_3027403472100bfe(uintptr_t arg1, swig_type_11 arg2, swig_type_12 arg3);
-extern swig_intgo _wrap_mp_cmd_env_unset_capi_3027403472100bfe(uintptr_t arg1, swig_type_13 arg2);
-extern swig_intgo _wrap_mp_cmd_env_clear_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cmd_set_cwd_capi_3027403472100bfe(uintptr_t arg1, swig_type_14 arg2);
-extern swig_intgo _wrap_mp_cmd_set_stdio_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_type_15 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_16 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cmd_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_17 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cmd_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_type_18 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_set_new_group_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_new_session_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_check_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_set_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_arg_capi_3027403472100bfe(uintptr_t arg1, swig_type_19 arg2);
-extern swig_intgo _wrap_mp_cmd_arg0_capi_3027403472100bfe(uintptr_t arg1, swig_type_20 arg2);
-extern swig_intgo _wrap_mp_cmd_cwd_capi_3027403472100bfe(uintptr_t arg1, swig_type_21 arg2);
-extern swig_intgo _wrap_mp_cmd_stdio_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_stdio_file_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_type_22 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_cmd_new_group_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_new_session_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_check_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cmd_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_MP_START_FORK_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_START_FORKSERVER_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_process_spawn_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_process_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_23 arg2, swig_type_24 arg3);
-extern swig_intgo _wrap_mp_process_set_name_capi_3027403472100bfe(uintptr_t arg1, swig_type_25 arg2);
-extern swig_intgo _wrap_mp_process_set_daemon_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_set_start_method_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_26 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_process_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_27 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_process_pass_fd2_capi_3027403472100bfe(uintptr_t arg1, swig_type_28 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_set_start_method_capi_3027403472100bfe(swig_intgo arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_get_start_method_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_process_start_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_29 arg2);
-extern swig_intgo _wrap_mp_process_is_alive_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_exitcode_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_process_pid_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_type_30 _wrap_mp_process_name_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_daemon_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_sentinel_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_active_children_capi_3027403472100bfe(swig_voidp arg1, swig_type_31 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_mp_process_signal_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_process_terminate_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_kill_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_MP_STOP_WAIT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STOP_TERMINATE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STOP_KILL_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_stop_new_capi_3027403472100bfe(swig_voidp arg1);
-extern swig_intgo _wrap_mp_stop_add_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2, swig_type_32 arg3);
-extern void _wrap_mp_stop_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_stop_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_process_write_capi_3027403472100bfe(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
-extern swig_intgo _wrap_mp_process_close_stdin_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_process_close_stream_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_process_read_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_type_35 arg4, swig_type_36 arg5);
-extern swig_intgo _wrap_mp_process_communicate_capi_3027403472100bfe(swig_type_37 arg1, swig_type_38 arg2, uintptr_t arg3, swig_type_39 arg4, swig_type_40 arg5);
-extern void _wrap_mp_process_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_run_capi_3027403472100bfe(swig_voidp arg1, swig_type_41 arg2, swig_type_42 arg3, uintptr_t arg4, swig_type_43 arg5, swig_type_44 arg6);
-extern swig_intgo _wrap_mp_pipe_capi_3027403472100bfe(swig_voidp arg1, swig_voidp arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_conn_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_conn_send_capi_3027403472100bfe(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3);
-extern swig_intgo _wrap_mp_conn_recv_capi_3027403472100bfe(swig_type_47 arg1, uintptr_t arg2, swig_type_48 arg3);
-extern swig_intgo _wrap_mp_conn_recv_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_49 arg3, swig_type_50 arg4);
-extern swig_intgo _wrap_mp_conn_poll_capi_3027403472100bfe(uintptr_t arg1, swig_type_51 arg2);
-extern swig_intgo _wrap_mp_conn_set_max_message_capi_3027403472100bfe(uintptr_t arg1, swig_type_52 arg2);
-extern swig_intgo _wrap_mp_conn_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_conn_close_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_conn_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_53 arg2, swig_type_54 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_queue_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_queue_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_55 arg2, swig_type_56 arg3);
-extern swig_intgo _wrap_mp_queue_new_at_capi_3027403472100bfe(swig_voidp arg1, swig_type_57 arg2, swig_type_58 arg3, swig_intgo arg4, swig_type_59 arg5);
-extern swig_intgo _wrap_mp_queue_last_delivery_capi_3027403472100bfe(swig_voidp arg1, swig_type_60 arg2, swig_type_61 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_put_capi_3027403472100bfe(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3);
-extern swig_intgo _wrap_mp_queue_get_capi_3027403472100bfe(swig_type_64 arg1, uintptr_t arg2, swig_type_65 arg3);
-extern swig_intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_66 arg3, swig_type_67 arg4);
-extern swig_intgo _wrap_mp_queue_qsize_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_empty_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_full_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_close_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_closed_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_type_68 _wrap_mp_queue_maxsize_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_task_done_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_69 arg2);
-extern void _wrap_mp_queue_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_70 arg2);
-extern swig_intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_71 arg2);
-extern swig_intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(swig_voidp arg1, swig_type_72 arg2, swig_intgo arg3);
-extern void _wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_waitable_t_capi_3027403472100bfe(void);
-extern void _wrap_delete_mp_waitable_t_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_73 arg2, swig_type_74 arg3);
-extern swig_intgo _wrap_mp_lock_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_lock_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_lock_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_75 arg2, swig_type_76 arg3);
-extern swig_intgo _wrap_mp_lock_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_77 arg2);
-extern swig_intgo _wrap_mp_lock_release_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_lock_locked_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_lock_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_sem_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_sem_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_78 arg2, swig_type_79 arg3);
-extern swig_intgo _wrap_mp_sem_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_80 arg2);
-extern swig_intgo _wrap_mp_sem_release_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_value_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_sem_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_new_capi_3027403472100bfe(swig_voidp arg1);
-extern swig_intgo _wrap_mp_event_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_event_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_81 arg2, swig_type_82 arg3);
-extern swig_intgo _wrap_mp_event_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_set_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_clear_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_is_set_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_83 arg2);
-extern void _wrap_mp_event_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cond_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_cond_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cond_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4);
-extern swig_intgo _wrap_mp_cond_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cond_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_86 arg2);
-extern swig_intgo _wrap_mp_cond_notify_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_cond_notify_all_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_cond_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_87 arg3);
-extern swig_intgo _wrap_mp_barrier_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_88 arg2, swig_type_89 arg3);
-extern swig_intgo _wrap_mp_barrier_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_90 arg2);
-extern swig_intgo _wrap_mp_barrier_abort_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_reset_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_parties_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_n_waiting_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_broken_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_barrier_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_shm_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_91 arg2);
-extern swig_intgo _wrap_mp_shm_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_shm_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_92 arg2, swig_type_93 arg3);
-extern swig_intgo _wrap_mp_shm_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern uintptr_t _wrap_mp_shm_data_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_shm_size2_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_94 _wrap_mp_shm_size_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_shm_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_MP_TYPE_INT32_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_INT64_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_UINT64_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_BYTES_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_INT16_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_UINT16_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_INT8_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_UINT8_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_CHAR_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_FLOAT_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_BOOL_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_TYPE_RECORD_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_mp_value_new_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_95 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_new_record_capi_3027403472100bfe(swig_voidp arg1, swig_type_96 arg2, swig_type_97 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2, swig_type_98 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(swig_voidp arg1, swig_type_99 arg2, swig_type_100 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_mp_value_bind_lock_capi_3027403472100bfe(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_value_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_value_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_101 arg2, swig_type_102 arg3);
-extern swig_intgo _wrap_mp_value_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_type_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_count2_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_103 _wrap_mp_value_count_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_104 arg3);
-extern swig_intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3);
-extern swig_intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_107 arg3);
-extern swig_intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(uintptr_t arg1, swig_type_108 arg2, swig_type_109 arg3);
-extern swig_intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_110 arg3);
-extern swig_intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_111 arg2, double arg3);
-extern swig_intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_112 arg3, swig_type_113 arg4);
-extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_114 arg3, swig_type_115 arg4, swig_type_116 arg5);
-extern swig_intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_117 arg2, swig_type_118 arg3, swig_type_119 arg4, swig_voidp arg5);
-extern swig_intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3);
-extern swig_intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(uintptr_t arg1, swig_type_121 arg2);
-extern swig_intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_122 arg3);
-extern swig_intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(uintptr_t arg1, swig_type_123 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_value_field_count_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_field_type_capi_3027403472100bfe(uintptr_t arg1, swig_type_124 arg2);
-extern swig_intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4);
-extern swig_intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, swig_type_129 arg4);
-extern swig_intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_130 arg3, swig_type_131 arg4);
-extern swig_intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(uintptr_t arg1, swig_type_132 arg2, swig_type_133 arg3, double arg4);
-extern swig_intgo _wrap_mp_value_get_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_134 arg2, uintptr_t arg3, swig_type_135 arg4);
-extern swig_intgo _wrap_mp_value_set_record_capi_3027403472100bfe(uintptr_t arg1, swig_type_136 arg2, uintptr_t arg3, swig_type_137 arg4);
-extern swig_intgo _wrap_mp_value_acquire_capi_3027403472100bfe(uintptr_t arg1, swig_type_138 arg2);
-extern swig_intgo _wrap_mp_value_release_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_value_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_139 arg2, swig_type_140 arg3);
-extern swig_intgo _wrap_mp_dict_from_fd_capi_3027403472100bfe(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_dict_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_141 arg2, swig_type_142 arg3);
-extern swig_intgo _wrap_mp_dict_fileno_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_set_capi_3027403472100bfe(uintptr_t arg1, swig_type_143 arg2, swig_type_144 arg3);
-extern swig_intgo _wrap_mp_dict_get_capi_3027403472100bfe(swig_type_145 arg1, uintptr_t arg2, swig_type_146 arg3);
-extern swig_intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_147 arg3, swig_type_148 arg4);
-extern swig_intgo _wrap_mp_dict_delete_capi_3027403472100bfe(uintptr_t arg1, swig_type_149 arg2);
-extern swig_intgo _wrap_mp_dict_contains_capi_3027403472100bfe(uintptr_t arg1, swig_type_150 arg2);
-extern swig_intgo _wrap_mp_dict_len_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_clear_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_incr_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_151 arg3, swig_type_152 arg4);
-extern swig_intgo _wrap_mp_dict_cas_capi_3027403472100bfe(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3, swig_type_155 arg4);
-extern swig_intgo _wrap_mp_dict_iter_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(swig_type_156 arg1, swig_type_157 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(uintptr_t arg1, swig_type_158 arg2, swig_type_159 arg3);
-extern void _wrap_mp_dict_iter_free_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_dict_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_opts_new_capi_3027403472100bfe(swig_voidp arg1);
-extern void _wrap_mp_pool_opts_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(uintptr_t arg1, swig_type_160 arg2, swig_type_161 arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(uintptr_t arg1, swig_type_162 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(uintptr_t arg1, swig_type_163 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(uintptr_t arg1, swig_type_164 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_new_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_pool_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_165 arg2, swig_type_166 arg3);
-extern swig_intgo _wrap_mp_pool_apply_capi_3027403472100bfe(swig_type_167 arg1, uintptr_t arg2, swig_type_168 arg3, swig_type_169 arg4);
-extern swig_intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_type_171 arg4);
-extern swig_intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_172 arg3, swig_type_173 arg4, swig_type_174 arg5);
-extern swig_intgo _wrap_mp_pool_map_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_175 arg3, swig_type_176 arg4, swig_type_177 arg5);
-extern swig_intgo _wrap_mp_pool_imap_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_178 arg3, swig_type_179 arg4, swig_type_180 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_181 arg2, uintptr_t arg3, swig_type_182 arg4);
-extern void _wrap_mp_pool_iter_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_iter_next_capi_3027403472100bfe(swig_voidp arg1, swig_type_183 arg2, uintptr_t arg3, swig_type_184 arg4);
-extern void _wrap_mp_iter_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_get_capi_3027403472100bfe(swig_type_185 arg1, uintptr_t arg2, swig_type_186 arg3);
-extern swig_intgo _wrap_mp_result_wait_capi_3027403472100bfe(uintptr_t arg1, swig_type_187 arg2);
-extern swig_intgo _wrap_mp_result_ready_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_successful_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_count_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_item_capi_3027403472100bfe(swig_type_188 arg1, uintptr_t arg2, swig_type_189 arg3);
-extern void _wrap_mp_result_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_close_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_join_capi_3027403472100bfe(uintptr_t arg1, swig_type_190 arg2);
-extern swig_intgo _wrap_mp_pool_terminate_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_POOL_RUNNING_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_POOL_DONE_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_POOL_FAILED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe(void);
-extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe(void);
-extern swig_type_191 _wrap_mp_pool_stat_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_mp_pool_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_broker_opts_new_capi_3027403472100bfe(swig_voidp arg1);
-extern void _wrap_mp_broker_opts_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_192 arg2);
-extern swig_intgo _wrap_mp_broker_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_193 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_publish_capi_3027403472100bfe(uintptr_t arg1, swig_type_194 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(uintptr_t arg1, swig_type_195 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(uintptr_t arg1, swig_type_196 arg2);
-extern void _wrap_mp_broker_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_open_capi_3027403472100bfe(swig_voidp arg1, swig_type_197 arg2, swig_type_198 arg3);
-extern swig_intgo _wrap_mp_listener_opts_new_capi_3027403472100bfe(swig_voidp arg1);
-extern void _wrap_mp_listener_opts_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(uintptr_t arg1, swig_type_199 arg2);
-extern swig_intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(uintptr_t arg1, swig_type_200 arg2);
-extern swig_intgo _wrap_mp_listener_new_capi_3027403472100bfe(swig_voidp arg1, swig_type_201 arg2, uintptr_t arg3);
-extern swig_type_202 _wrap_mp_listener_address_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_accept_capi_3027403472100bfe(swig_voidp arg1, uintptr_t arg2, swig_type_203 arg3);
-extern swig_intgo _wrap_mp_listener_close_capi_3027403472100bfe(uintptr_t arg1);
-extern void _wrap_mp_listener_free_capi_3027403472100bfe(uintptr_t arg1);
-extern swig_intgo _wrap_mp_conn_connect_capi_3027403472100bfe(swig_voidp arg1, swig_type_204 arg2, swig_type_205 arg3, swig_type_206 arg4);
+extern void _wrap_Swig_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_3d07c78d1a7a47c6(swig_intgo arg1);
+extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_3d07c78d1a7a47c6(void);
+extern swig_type_1 _wrap_mp_version_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_version_number_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_OK_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EINVAL_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ENOMEM_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ETIMEDOUT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EEMPTY_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EFULL_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ECLOSED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EPIPE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ENOENT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ESTATE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EOWNERDEAD_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EWORKERDIED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ETASKFAILED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ECANCELED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ENOSPC_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EMSGSIZE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ESYS_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EACCES_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ENOTSUP_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_EEXIST_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ECALLEDPROCESS_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_ECONNREFUSED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP__ERRNO_LAST_capi_3d07c78d1a7a47c6(void);
+extern swig_type_2 _wrap_mp_strerror_capi_3d07c78d1a7a47c6(swig_intgo arg1);
+extern swig_type_3 _wrap_mp_err_name_capi_3d07c78d1a7a47c6(swig_intgo arg1);
+extern swig_type_4 _wrap_mp_last_error_capi_3d07c78d1a7a47c6(void);
+extern void _wrap_mp_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_is_child_capi_3d07c78d1a7a47c6(void);
+extern swig_type_5 _wrap_mp_current_name_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_parent_pid_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_parent_alive_capi_3d07c78d1a7a47c6(void);
+extern swig_type_6 _wrap_mp_parent_name_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_child_fd_capi_3d07c78d1a7a47c6(swig_type_7 arg1);
+extern swig_intgo _wrap_mp_cpu_count_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_cancel_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
+extern void _wrap_mp_cancel_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cancel_fire_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cancel_reset_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cancel_fired_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern uintptr_t _wrap_mp_cancel_bind_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_set_exit_join_capi_3d07c78d1a7a47c6(swig_intgo arg1);
+extern swig_intgo _wrap_MP_STDIN_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STDOUT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STDERR_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STDIO_INHERIT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STDIO_NULL_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STDIO_PIPE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STDIO_STDOUT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_cmd_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_8 arg2);
+extern void _wrap_mp_cmd_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cmd_add_arg_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_9 arg2);
+extern swig_intgo _wrap_mp_cmd_set_arg0_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_10 arg2);
+extern swig_intgo _wrap_mp_cmd_env_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_11 arg2, swig_type_12 arg3);
+extern swig_intgo _wrap_mp_cmd_env_unset_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_13 arg2);
+extern swig_intgo _wrap_mp_cmd_env_clear_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cmd_set_cwd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_14 arg2);
+extern swig_intgo _wrap_mp_cmd_set_stdio_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_set_stdio_file_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_type_15 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_cmd_set_stdio_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_pass_fd_at_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_pass_queue_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_16 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_cmd_pass_conn_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_17 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_cmd_pass_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_18 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_set_new_group_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_new_session_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_allow_relative_path_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_check_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_set_daemon_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_arg_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_19 arg2);
+extern swig_intgo _wrap_mp_cmd_arg0_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_20 arg2);
+extern swig_intgo _wrap_mp_cmd_cwd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_21 arg2);
+extern swig_intgo _wrap_mp_cmd_stdio_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_stdio_file_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_type_22 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_cmd_stdio_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_cmd_new_group_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_new_session_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_allow_relative_path_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_check_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cmd_daemon_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_MP_START_FORK_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_START_SPAWN_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_START_FORKSERVER_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_process_spawn_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_process_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_23 arg2, swig_type_24 arg3);
+extern swig_intgo _wrap_mp_process_set_name_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_25 arg2);
+extern swig_intgo _wrap_mp_process_set_daemon_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_set_start_method_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_pass_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_pass_queue_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_26 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_process_pass_conn_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_27 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_process_pass_fd2_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_28 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_set_start_method_capi_3d07c78d1a7a47c6(swig_intgo arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_get_start_method_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_process_start_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_29 arg2);
+extern swig_intgo _wrap_mp_process_is_alive_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_exitcode_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_process_pid_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_type_30 _wrap_mp_process_name_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_daemon_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_sentinel_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_active_children_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_31 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_mp_process_signal_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_process_terminate_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_kill_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_MP_STOP_WAIT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STOP_TERMINATE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STOP_KILL_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_STOP_INTERRUPT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_stop_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
+extern swig_intgo _wrap_mp_stop_add_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2, swig_type_32 arg3);
+extern void _wrap_mp_stop_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_stop_capi_3d07c78d1a7a47c6(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_process_write_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_intgo _wrap_mp_process_close_stdin_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_process_close_stream_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_process_read_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_type_35 arg4, swig_type_36 arg5);
+extern swig_intgo _wrap_mp_process_communicate_capi_3d07c78d1a7a47c6(swig_type_37 arg1, swig_type_38 arg2, uintptr_t arg3, swig_type_39 arg4, swig_type_40 arg5);
+extern void _wrap_mp_process_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_run_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_41 arg2, swig_type_42 arg3, uintptr_t arg4, swig_type_43 arg5, swig_type_44 arg6);
+extern swig_intgo _wrap_mp_queue_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_45 arg2, swig_type_46 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_queue_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_queue_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_47 arg2, swig_type_48 arg3);
+extern swig_intgo _wrap_mp_queue_new_at_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_49 arg2, swig_type_50 arg3, swig_intgo arg4, swig_type_51 arg5);
+extern swig_intgo _wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_52 arg2, swig_type_53 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_queue_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_put_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3);
+extern swig_intgo _wrap_mp_queue_get_capi_3d07c78d1a7a47c6(swig_type_56 arg1, uintptr_t arg2, swig_type_57 arg3);
+extern swig_intgo _wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_58 arg3, swig_type_59 arg4);
+extern swig_intgo _wrap_mp_queue_qsize_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_empty_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_full_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_closed_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_type_60 _wrap_mp_queue_maxsize_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_task_done_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_queue_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_61 arg2);
+extern void _wrap_mp_queue_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pipe_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_voidp arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_conn_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_conn_send_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3);
+extern swig_intgo _wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(swig_type_64 arg1, uintptr_t arg2, swig_type_65 arg3);
+extern swig_intgo _wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_66 arg3, swig_type_67 arg4);
+extern swig_intgo _wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_68 arg2);
+extern swig_intgo _wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_69 arg2);
+extern swig_intgo _wrap_mp_conn_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_conn_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_conn_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_70 arg2);
+extern swig_intgo _wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_71 arg2);
+extern swig_intgo _wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_72 arg2, swig_intgo arg3);
+extern void _wrap_mp_waitable_t_kind_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_waitable_t_kind_get_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_waitable_t_handle_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_waitable_t_handle_get_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_waitable_t_ready_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_waitable_t_ready_get_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_waitable_t_capi_3d07c78d1a7a47c6(void);
+extern void _wrap_delete_mp_waitable_t_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_73 arg2, swig_type_74 arg3);
+extern swig_intgo _wrap_mp_lock_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_lock_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_lock_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_75 arg2, swig_type_76 arg3);
+extern swig_intgo _wrap_mp_lock_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_77 arg2);
+extern swig_intgo _wrap_mp_lock_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_lock_locked_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_lock_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_sem_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_sem_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_sem_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_78 arg2, swig_type_79 arg3);
+extern swig_intgo _wrap_mp_sem_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_80 arg2);
+extern swig_intgo _wrap_mp_sem_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_sem_value_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_sem_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
+extern swig_intgo _wrap_mp_event_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_event_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_81 arg2, swig_type_82 arg3);
+extern swig_intgo _wrap_mp_event_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_set_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_clear_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_is_set_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_event_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_83 arg2);
+extern void _wrap_mp_event_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cond_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_cond_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_cond_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4);
+extern swig_intgo _wrap_mp_cond_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_mp_cond_notify_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_cond_notify_all_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_cond_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_87 arg3);
+extern swig_intgo _wrap_mp_barrier_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_88 arg2, swig_type_89 arg3);
+extern swig_intgo _wrap_mp_barrier_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_90 arg2);
+extern swig_intgo _wrap_mp_barrier_abort_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_reset_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_parties_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_n_waiting_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_barrier_broken_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_barrier_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_shm_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_91 arg2);
+extern swig_intgo _wrap_mp_shm_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_shm_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_92 arg2, swig_type_93 arg3);
+extern swig_intgo _wrap_mp_shm_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern uintptr_t _wrap_mp_shm_data_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_shm_size2_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_94 _wrap_mp_shm_size_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_shm_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_MP_TYPE_INT32_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_INT64_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_UINT64_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_DOUBLE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_BYTES_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_INT16_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_UINT16_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_INT8_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_UINT8_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_CHAR_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_FLOAT_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_BOOL_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_TYPE_RECORD_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_mp_value_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_95 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_96 arg2, swig_type_97 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_98 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_99 arg2, swig_type_100 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_bind_lock_capi_3d07c78d1a7a47c6(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_value_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_value_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_101 arg2, swig_type_102 arg3);
+extern swig_intgo _wrap_mp_value_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_type_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_count2_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_103 _wrap_mp_value_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_104 arg3);
+extern swig_intgo _wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3);
+extern swig_intgo _wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_107 arg3);
+extern swig_intgo _wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_108 arg2, swig_type_109 arg3);
+extern swig_intgo _wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_110 arg3);
+extern swig_intgo _wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_111 arg2, double arg3);
+extern swig_intgo _wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_112 arg3, swig_type_113 arg4);
+extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_114 arg3, swig_type_115 arg4, swig_type_116 arg5);
+extern swig_intgo _wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_117 arg2, swig_type_118 arg3, swig_type_119 arg4, swig_voidp arg5);
+extern swig_intgo _wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3);
+extern swig_intgo _wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_121 arg2);
+extern swig_intgo _wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_122 arg3);
+extern swig_intgo _wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_123 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_value_field_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_124 arg2);
+extern swig_intgo _wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4);
+extern swig_intgo _wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, swig_type_129 arg4);
+extern swig_intgo _wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_130 arg3, swig_type_131 arg4);
+extern swig_intgo _wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_132 arg2, swig_type_133 arg3, double arg4);
+extern swig_intgo _wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_134 arg2, uintptr_t arg3, swig_type_135 arg4);
+extern swig_intgo _wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_136 arg2, uintptr_t arg3, swig_type_137 arg4);
+extern swig_intgo _wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_138 arg2);
+extern swig_intgo _wrap_mp_value_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_value_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_139 arg2, swig_type_140 arg3);
+extern swig_intgo _wrap_mp_dict_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_dict_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_141 arg2, swig_type_142 arg3);
+extern swig_intgo _wrap_mp_dict_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_143 arg2, swig_type_144 arg3);
+extern swig_intgo _wrap_mp_dict_get_capi_3d07c78d1a7a47c6(swig_type_145 arg1, uintptr_t arg2, swig_type_146 arg3);
+extern swig_intgo _wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_intgo _wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_149 arg2);
+extern swig_intgo _wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_150 arg2);
+extern swig_intgo _wrap_mp_dict_len_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_clear_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_151 arg3, swig_type_152 arg4);
+extern swig_intgo _wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3, swig_type_155 arg4);
+extern swig_intgo _wrap_mp_dict_iter_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(swig_type_156 arg1, swig_type_157 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_158 arg2, swig_type_159 arg3);
+extern void _wrap_mp_dict_iter_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_dict_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
+extern void _wrap_mp_pool_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_opts_set_workers_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_opts_set_start_method_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_160 arg2, swig_type_161 arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_162 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_163 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_164 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_pool_opts_set_threads_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_pool_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_mp_pool_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_165 arg2, swig_type_166 arg3);
+extern swig_intgo _wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(swig_type_167 arg1, uintptr_t arg2, swig_type_168 arg3, swig_type_169 arg4);
+extern swig_intgo _wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_type_171 arg4);
+extern swig_intgo _wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_172 arg3, swig_type_173 arg4, swig_type_174 arg5);
+extern swig_intgo _wrap_mp_pool_map_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_175 arg3, swig_type_176 arg4, swig_type_177 arg5);
+extern swig_intgo _wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_178 arg3, swig_type_179 arg4, swig_type_180 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_181 arg2, uintptr_t arg3, swig_type_182 arg4);
+extern void _wrap_mp_pool_iter_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_iter_next_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_183 arg2, uintptr_t arg3, swig_type_184 arg4);
+extern void _wrap_mp_iter_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_get_capi_3d07c78d1a7a47c6(swig_type_185 arg1, uintptr_t arg2, swig_type_186 arg3);
+extern swig_intgo _wrap_mp_result_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_187 arg2);
+extern swig_intgo _wrap_mp_result_ready_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_successful_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_result_item_capi_3d07c78d1a7a47c6(swig_type_188 arg1, uintptr_t arg2, swig_type_189 arg3);
+extern void _wrap_mp_result_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_190 arg2);
+extern swig_intgo _wrap_mp_pool_terminate_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_POOL_RUNNING_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_POOL_DONE_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_POOL_FAILED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3d07c78d1a7a47c6(void);
+extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3d07c78d1a7a47c6(void);
+extern swig_type_191 _wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_mp_pool_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_broker_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
+extern void _wrap_mp_broker_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_broker_opts_add_uid_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_broker_opts_add_gid_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_max_clients_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_192 arg2);
+extern swig_intgo _wrap_mp_broker_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_193 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_194 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_195 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_196 arg2);
+extern void _wrap_mp_broker_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_fd_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_197 arg2, swig_type_198 arg3);
+extern swig_intgo _wrap_mp_listener_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
+extern void _wrap_mp_listener_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_199 arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_backlog_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_200 arg2);
+extern swig_intgo _wrap_mp_listener_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_201 arg2, uintptr_t arg3);
+extern swig_type_202 _wrap_mp_listener_address_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_203 arg3);
+extern swig_intgo _wrap_mp_listener_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern void _wrap_mp_listener_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_204 arg2, swig_type_205 arg3, swig_type_206 arg4);
 #undef intgo
 */
 import "C"
@@ -748,13 +748,13 @@ func swigCopyString(s string) string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_3027403472100bfe(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_3d07c78d1a7a47c6(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -763,14 +763,14 @@ const MP_VERSION_MINOR int = 4
 const MP_VERSION_PATCH int = 0
 func _swig_getMP_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_MP_VERSION_NUMBER_capi_3027403472100bfe())
+	swig_r = (int)(C._wrap_MP_VERSION_NUMBER_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_VERSION_NUMBER int = _swig_getMP_VERSION_NUMBER()
 func Mp_version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_version_capi_3027403472100bfe()
+	swig_r_p := C._wrap_mp_version_capi_3d07c78d1a7a47c6()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -779,168 +779,168 @@ func Mp_version() (_swig_ret string) {
 
 func Mp_version_number() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_version_number_capi_3027403472100bfe())
+	swig_r = (int)(C._wrap_mp_version_number_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 type Enum_SS_mp_errno int
 func _swig_getMP_OK() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_OK_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_OK_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_OK Enum_SS_mp_errno = _swig_getMP_OK()
 func _swig_getMP_EINVAL() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EINVAL_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EINVAL_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EINVAL Enum_SS_mp_errno = _swig_getMP_EINVAL()
 func _swig_getMP_ENOMEM() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOMEM_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOMEM_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ENOMEM Enum_SS_mp_errno = _swig_getMP_ENOMEM()
 func _swig_getMP_ETIMEDOUT() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETIMEDOUT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETIMEDOUT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ETIMEDOUT Enum_SS_mp_errno = _swig_getMP_ETIMEDOUT()
 func _swig_getMP_EEMPTY() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEMPTY_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEMPTY_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EEMPTY Enum_SS_mp_errno = _swig_getMP_EEMPTY()
 func _swig_getMP_EFULL() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EFULL_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EFULL_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EFULL Enum_SS_mp_errno = _swig_getMP_EFULL()
 func _swig_getMP_ECLOSED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECLOSED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECLOSED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ECLOSED Enum_SS_mp_errno = _swig_getMP_ECLOSED()
 func _swig_getMP_EPIPE() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EPIPE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EPIPE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EPIPE Enum_SS_mp_errno = _swig_getMP_EPIPE()
 func _swig_getMP_ENOENT() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOENT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOENT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ENOENT Enum_SS_mp_errno = _swig_getMP_ENOENT()
 func _swig_getMP_ESTATE() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESTATE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESTATE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ESTATE Enum_SS_mp_errno = _swig_getMP_ESTATE()
 func _swig_getMP_EOWNERDEAD() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EOWNERDEAD_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EOWNERDEAD_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EOWNERDEAD Enum_SS_mp_errno = _swig_getMP_EOWNERDEAD()
 func _swig_getMP_EWORKERDIED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EWORKERDIED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EWORKERDIED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EWORKERDIED Enum_SS_mp_errno = _swig_getMP_EWORKERDIED()
 func _swig_getMP_ETASKFAILED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETASKFAILED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ETASKFAILED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ETASKFAILED Enum_SS_mp_errno = _swig_getMP_ETASKFAILED()
 func _swig_getMP_ECANCELED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECANCELED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECANCELED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ECANCELED Enum_SS_mp_errno = _swig_getMP_ECANCELED()
 func _swig_getMP_ENOSPC() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOSPC_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOSPC_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ENOSPC Enum_SS_mp_errno = _swig_getMP_ENOSPC()
 func _swig_getMP_EMSGSIZE() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EMSGSIZE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EMSGSIZE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EMSGSIZE Enum_SS_mp_errno = _swig_getMP_EMSGSIZE()
 func _swig_getMP_ESYS() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESYS_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ESYS_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ESYS Enum_SS_mp_errno = _swig_getMP_ESYS()
 func _swig_getMP_EACCES() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EACCES_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EACCES_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EACCES Enum_SS_mp_errno = _swig_getMP_EACCES()
 func _swig_getMP_ENOTSUP() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOTSUP_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ENOTSUP_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ENOTSUP Enum_SS_mp_errno = _swig_getMP_ENOTSUP()
 func _swig_getMP_EEXIST() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEXIST_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_EEXIST_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_EEXIST Enum_SS_mp_errno = _swig_getMP_EEXIST()
 func _swig_getMP_ECALLEDPROCESS() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECALLEDPROCESS_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ECALLEDPROCESS Enum_SS_mp_errno = _swig_getMP_ECALLEDPROCESS()
 func _swig_getMP_ECONNREFUSED() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECONNREFUSED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP_ECONNREFUSED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_ECONNREFUSED Enum_SS_mp_errno = _swig_getMP_ECONNREFUSED()
 func _swig_getMP__ERRNO_LAST() (_swig_ret Enum_SS_mp_errno) {
 	var swig_r Enum_SS_mp_errno
-	swig_r = (Enum_SS_mp_errno)(C._wrap_MP__ERRNO_LAST_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_errno)(C._wrap_MP__ERRNO_LAST_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -948,7 +948,7 @@ var MP__ERRNO_LAST Enum_SS_mp_errno = _swig_getMP__ERRNO_LAST()
 func Mp_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_mp_strerror_capi_3027403472100bfe(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_mp_strerror_capi_3d07c78d1a7a47c6(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -958,7 +958,7 @@ func Mp_strerror(arg1 int) (_swig_ret string) {
 func Mp_err_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_mp_err_name_capi_3027403472100bfe(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_mp_err_name_capi_3d07c78d1a7a47c6(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -967,7 +967,7 @@ func Mp_err_name(arg1 int) (_swig_ret string) {
 
 func Mp_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_last_error_capi_3027403472100bfe()
+	swig_r_p := C._wrap_mp_last_error_capi_3d07c78d1a7a47c6()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -976,18 +976,18 @@ func Mp_last_error() (_swig_ret string) {
 
 func Mp_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_mp_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_is_child() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_is_child_capi_3027403472100bfe())
+	swig_r = (int)(C._wrap_mp_is_child_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 func Mp_current_name() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_current_name_capi_3027403472100bfe()
+	swig_r_p := C._wrap_mp_current_name_capi_3d07c78d1a7a47c6()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -996,19 +996,19 @@ func Mp_current_name() (_swig_ret string) {
 
 func Mp_parent_pid() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_parent_pid_capi_3027403472100bfe())
+	swig_r = (int)(C._wrap_mp_parent_pid_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 func Mp_parent_alive() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_parent_alive_capi_3027403472100bfe())
+	swig_r = (int)(C._wrap_mp_parent_alive_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 func Mp_parent_name() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_parent_name_capi_3027403472100bfe()
+	swig_r_p := C._wrap_mp_parent_name_capi_3d07c78d1a7a47c6()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1018,13 +1018,13 @@ func Mp_parent_name() (_swig_ret string) {
 func Mp_child_fd(arg1 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_child_fd_capi_3027403472100bfe(C.swig_type_7(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_child_fd_capi_3d07c78d1a7a47c6(C.swig_type_7(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_cpu_count() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_mp_cpu_count_capi_3027403472100bfe())
+	swig_r = (int)(C._wrap_mp_cpu_count_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -1032,7 +1032,7 @@ func Mp_cancel_new(arg1 *Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_cancel_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -1040,14 +1040,14 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_cancel_free(arg1 Cancel) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_cancel_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_cancel_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_cancel_fire(arg1 Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cancel_fire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_fire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1055,7 +1055,7 @@ func Mp_cancel_reset(arg1 Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cancel_reset_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_reset_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1063,7 +1063,7 @@ func Mp_cancel_fired(arg1 Cancel) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cancel_fired_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cancel_fired_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1071,7 +1071,7 @@ func Mp_cancel_bind(arg1 Cancel) (_swig_ret Cancel) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_cancel_bind_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_cancel_bind_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Cancel
 swig_r_1 = Cancel(swig_r)
 	return swig_r_1
@@ -1080,28 +1080,28 @@ swig_r_1 = Cancel(swig_r)
 func Mp_set_exit_join(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_set_exit_join_capi_3027403472100bfe(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_set_exit_join_capi_3d07c78d1a7a47c6(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 type Enum_SS_mp_stream int
 func _swig_getMP_STDIN() (_swig_ret Enum_SS_mp_stream) {
 	var swig_r Enum_SS_mp_stream
-	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDIN_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDIN_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STDIN Enum_SS_mp_stream = _swig_getMP_STDIN()
 func _swig_getMP_STDOUT() (_swig_ret Enum_SS_mp_stream) {
 	var swig_r Enum_SS_mp_stream
-	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDOUT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDOUT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STDOUT Enum_SS_mp_stream = _swig_getMP_STDOUT()
 func _swig_getMP_STDERR() (_swig_ret Enum_SS_mp_stream) {
 	var swig_r Enum_SS_mp_stream
-	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDERR_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stream)(C._wrap_MP_STDERR_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -1109,28 +1109,28 @@ var MP_STDERR Enum_SS_mp_stream = _swig_getMP_STDERR()
 type Enum_SS_mp_stdio int
 func _swig_getMP_STDIO_INHERIT() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_INHERIT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_INHERIT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STDIO_INHERIT Enum_SS_mp_stdio = _swig_getMP_STDIO_INHERIT()
 func _swig_getMP_STDIO_NULL() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_NULL_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_NULL_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STDIO_NULL Enum_SS_mp_stdio = _swig_getMP_STDIO_NULL()
 func _swig_getMP_STDIO_PIPE() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_PIPE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_PIPE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STDIO_PIPE Enum_SS_mp_stdio = _swig_getMP_STDIO_PIPE()
 func _swig_getMP_STDIO_STDOUT() (_swig_ret Enum_SS_mp_stdio) {
 	var swig_r Enum_SS_mp_stdio
-	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_STDOUT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stdio)(C._wrap_MP_STDIO_STDOUT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -1142,7 +1142,7 @@ func Mp_cmd_new(arg1 *Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1153,7 +1153,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_cmd_free(arg1 Cmd) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_cmd_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_cmd_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_cmd_add_arg(arg1 Cmd, arg2 string) (_swig_ret int) {
@@ -1161,7 +1161,7 @@ func Mp_cmd_add_arg(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_add_arg_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_add_arg_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1173,7 +1173,7 @@ func Mp_cmd_set_arg0(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_arg0_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_set_arg0_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1186,7 +1186,7 @@ func Mp_cmd_env_set(arg1 Cmd, arg2 string, arg3 string) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_env_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_cmd_env_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1201,7 +1201,7 @@ func Mp_cmd_env_unset(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_env_unset_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_env_unset_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1212,7 +1212,7 @@ func Mp_cmd_env_clear(arg1 Cmd) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cmd_env_clear_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cmd_env_clear_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1221,7 +1221,7 @@ func Mp_cmd_set_cwd(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_cwd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_set_cwd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1234,7 +1234,7 @@ func Mp_cmd_set_stdio(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 Enum_SS_mp_stdio) (
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_set_stdio_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_set_stdio_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1245,7 +1245,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cmd_set_stdio_file_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1258,7 +1258,7 @@ func Mp_cmd_set_stdio_fd(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 int) (_swig_ret 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_set_stdio_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1270,7 +1270,7 @@ func Mp_cmd_pass_fd_at(arg1 Cmd, arg2 int, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_fd_at_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1281,7 +1281,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_cmd_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_queue_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1295,7 +1295,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_cmd_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_conn_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1308,7 +1308,7 @@ func Mp_cmd_pass_fd(arg1 Cmd, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_pass_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1320,7 +1320,7 @@ func Mp_cmd_set_new_group(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_new_group_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_new_group_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1329,7 +1329,7 @@ func Mp_cmd_set_new_session(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_new_session_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_new_session_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1338,7 +1338,7 @@ func Mp_cmd_set_allow_relative_path(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_allow_relative_path_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1347,7 +1347,7 @@ func Mp_cmd_set_check(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_check_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_check_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1356,7 +1356,7 @@ func Mp_cmd_set_daemon(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_set_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_set_daemon_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1365,7 +1365,7 @@ func Mp_cmd_arg(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_arg_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_arg_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1377,7 +1377,7 @@ func Mp_cmd_arg0(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_arg0_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_arg0_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1389,7 +1389,7 @@ func Mp_cmd_cwd(arg1 Cmd, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_cwd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_cmd_cwd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1402,7 +1402,7 @@ func Mp_cmd_stdio(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 Enum_SS_mp_stdio) (_swi
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_stdio_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_stdio_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1413,7 +1413,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cmd_stdio_file_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cmd_stdio_file_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1426,7 +1426,7 @@ func Mp_cmd_stdio_fd(arg1 Cmd, arg2 Enum_SS_mp_stream, arg3 int) (_swig_ret int)
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cmd_stdio_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1435,7 +1435,7 @@ func Mp_cmd_new_group(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_new_group_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_new_group_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1444,7 +1444,7 @@ func Mp_cmd_new_session(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_new_session_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_new_session_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1453,7 +1453,7 @@ func Mp_cmd_allow_relative_path(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_allow_relative_path_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1462,7 +1462,7 @@ func Mp_cmd_check(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_check_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_check_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1471,28 +1471,28 @@ func Mp_cmd_daemon(arg1 Cmd, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cmd_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cmd_daemon_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 type Enum_SS_mp_start_method int
 func _swig_getMP_START_FORK() (_swig_ret Enum_SS_mp_start_method) {
 	var swig_r Enum_SS_mp_start_method
-	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORK_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORK_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_START_FORK Enum_SS_mp_start_method = _swig_getMP_START_FORK()
 func _swig_getMP_START_SPAWN() (_swig_ret Enum_SS_mp_start_method) {
 	var swig_r Enum_SS_mp_start_method
-	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_SPAWN_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_SPAWN_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_START_SPAWN Enum_SS_mp_start_method = _swig_getMP_START_SPAWN()
 func _swig_getMP_START_FORKSERVER() (_swig_ret Enum_SS_mp_start_method) {
 	var swig_r Enum_SS_mp_start_method
-	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORKSERVER_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_MP_START_FORKSERVER_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -1503,7 +1503,7 @@ func Mp_process_spawn(arg1 *Process, arg2 Cmd) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_process_spawn_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_spawn_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1514,7 +1514,7 @@ func Mp_process_new(arg1 *Process, arg2 string, arg3 []byte) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_process_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1530,7 +1530,7 @@ func Mp_process_set_name(arg1 Process, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_set_name_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_process_set_name_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1542,7 +1542,7 @@ func Mp_process_set_daemon(arg1 Process, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_set_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_set_daemon_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1551,7 +1551,7 @@ func Mp_process_set_start_method(arg1 Process, arg2 Enum_SS_mp_start_method) (_s
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_set_start_method_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_set_start_method_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1560,7 +1560,7 @@ func Mp_process_pass_fd(arg1 Process, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_pass_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1571,7 +1571,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_process_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_pass_queue_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1585,7 +1585,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_process_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_pass_conn_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1598,7 +1598,7 @@ func Mp_process_pass_fd2(arg1 Process, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_pass_fd2_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_pass_fd2_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1609,13 +1609,13 @@ func Mp_set_start_method(arg1 Enum_SS_mp_start_method, arg2 int) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_set_start_method_capi_3027403472100bfe(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_set_start_method_capi_3d07c78d1a7a47c6(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_get_start_method() (_swig_ret Enum_SS_mp_start_method) {
 	var swig_r Enum_SS_mp_start_method
-	swig_r = (Enum_SS_mp_start_method)(C._wrap_mp_get_start_method_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_start_method)(C._wrap_mp_get_start_method_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -1623,7 +1623,7 @@ func Mp_process_start(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_start_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_start_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1632,7 +1632,7 @@ func Mp_process_join(arg1 Process, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1)))
 	return swig_r
 }
 
@@ -1640,7 +1640,7 @@ func Mp_process_is_alive(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_is_alive_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_is_alive_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1650,7 +1650,7 @@ func Mp_process_exitcode(arg1 *int, arg2 Process) (_swig_ret int) {
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_process_exitcode_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_exitcode_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1659,7 +1659,7 @@ func Mp_process_pid(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_pid_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_pid_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1667,7 +1667,7 @@ func Mp_process_name(arg1 Process) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_mp_process_name_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_mp_process_name_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1678,7 +1678,7 @@ func Mp_process_daemon(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_daemon_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_daemon_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1687,7 +1687,7 @@ func Mp_process_sentinel(arg1 *int, arg2 Process) (_swig_ret int) {
 	_swig_i_0 := arg1
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_process_sentinel_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_sentinel_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -1696,7 +1696,7 @@ func Mp_active_children(arg1 *int, arg2 int64, arg3 *int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_active_children_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_voidp(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_active_children_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_voidp(_swig_i_2)))
 	return swig_r
 }
 
@@ -1707,7 +1707,7 @@ func Mp_process_signal(arg1 Process, arg2 int, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_signal_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_signal_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1715,7 +1715,7 @@ func Mp_process_terminate(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_terminate_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_terminate_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1723,35 +1723,35 @@ func Mp_process_kill(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_kill_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_kill_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 type Enum_SS_mp_stop_action int
 func _swig_getMP_STOP_WAIT() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_WAIT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_WAIT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STOP_WAIT Enum_SS_mp_stop_action = _swig_getMP_STOP_WAIT()
 func _swig_getMP_STOP_TERMINATE() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_TERMINATE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_TERMINATE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STOP_TERMINATE Enum_SS_mp_stop_action = _swig_getMP_STOP_TERMINATE()
 func _swig_getMP_STOP_KILL() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_KILL_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_KILL_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_STOP_KILL Enum_SS_mp_stop_action = _swig_getMP_STOP_KILL()
 func _swig_getMP_STOP_INTERRUPT() (_swig_ret Enum_SS_mp_stop_action) {
 	var swig_r Enum_SS_mp_stop_action
-	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_stop_action)(C._wrap_MP_STOP_INTERRUPT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -1760,7 +1760,7 @@ func Mp_stop_new(arg1 *Stop) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_stop_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_stop_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -1771,14 +1771,14 @@ func Mp_stop_add(arg1 Stop, arg2 Enum_SS_mp_stop_action, arg3 int64) (_swig_ret 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_stop_add_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_32(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_stop_add_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_32(_swig_i_2)))
 	return swig_r
 }
 
 func Mp_stop_free(arg1 Stop) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_stop_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_stop_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_process_stop(arg1 Process, arg2 Stop, arg3 int) (_swig_ret int) {
@@ -1788,7 +1788,7 @@ _swig_i_0 = uintptr(arg1)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_stop_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_stop_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1798,7 +1798,7 @@ func Mp_process_write(arg1 Process, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_process_write_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), C.swig_type_34(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_process_write_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), C.swig_type_34(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1809,7 +1809,7 @@ func Mp_process_close_stdin(arg1 Process) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_process_close_stdin_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_process_close_stdin_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1818,7 +1818,7 @@ func Mp_process_close_stream(arg1 Process, arg2 Enum_SS_mp_stream) (_swig_ret in
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_process_close_stream_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_process_close_stream_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1830,7 +1830,7 @@ _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_process_read_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_3)), C.swig_type_36(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_process_read_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_3)), C.swig_type_36(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
@@ -1848,7 +1848,7 @@ _swig_i_1 = make([]uintptr, 2)
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_process_communicate_capi_3027403472100bfe(*(*C.swig_type_37)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_3)), C.swig_type_40(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_process_communicate_capi_3d07c78d1a7a47c6(*(*C.swig_type_37)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_3)), C.swig_type_40(_swig_i_4)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -1876,7 +1876,7 @@ _swig_i_2 = uintptr(arg3)
 func Mp_process_free(arg1 Process) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_process_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_process_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_run(arg1 *int, arg2 *[]byte, arg3 *[]byte, arg4 Cmd, arg5 []byte, arg6 int64) (_swig_ret int) {
@@ -1891,7 +1891,7 @@ _swig_i_2 = make([]uintptr, 2)
 _swig_i_3 = uintptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_mp_run_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_4)), C.swig_type_44(_swig_i_5)))
+	swig_r = (int)(C._wrap_mp_run_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_4)), C.swig_type_44(_swig_i_5)))
 
 
 	if arg2 != nil {
@@ -1917,120 +1917,6 @@ _swig_i_3 = uintptr(arg4)
 	return swig_r
 }
 
-const MP_CONN_READABLE int = 1
-const MP_CONN_WRITABLE int = 2
-func Mp_pipe(arg1 *Conn, arg2 *Conn, arg3 int) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 *uintptr
-_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	var _swig_i_1 *uintptr
-_swig_i_1 = (*uintptr)(unsafe.Pointer(arg2))
-	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pipe_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_intgo(_swig_i_2)))
-
-
-	return swig_r
-}
-
-func Mp_conn_from_fd(arg1 *Conn, arg2 int, arg3 int) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 *uintptr
-_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
-
-	return swig_r
-}
-
-func Mp_conn_send(arg1 Conn, arg2 []byte, arg3 int64) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 uintptr
-_swig_i_0 = uintptr(arg1)
-	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_send_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)), C.swig_type_46(_swig_i_2)))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg2
-	}
-	return swig_r
-}
-
-func Mp_conn_recv(arg1 *[]byte, arg2 Conn, arg3 int64) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 []uintptr
-_swig_i_0 = make([]uintptr, 2)
-	var _swig_i_1 uintptr
-_swig_i_1 = uintptr(arg2)
-	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_recv_capi_3027403472100bfe(*(*C.swig_type_47)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_48(_swig_i_2)))
-
-	if arg1 != nil {
-		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
-	}
-	Mp_free(_swig_i_0[0])
-
-	if Swig_escape_always_false {
-		Swig_escape_val = _swig_i_0
-	}
-	return swig_r
-}
-
-func Mp_conn_recv_into(arg1 *int64, arg2 Conn, arg3 []byte, arg4 int64) (_swig_ret int) {
-	var swig_r int
-	_swig_i_0 := arg1
-	var _swig_i_1 uintptr
-_swig_i_1 = uintptr(arg2)
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_recv_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.swig_type_50(_swig_i_3)))
-
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	return swig_r
-}
-
-func Mp_conn_poll(arg1 Conn, arg2 int64) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 uintptr
-_swig_i_0 = uintptr(arg1)
-	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_conn_poll_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_51(_swig_i_1)))
-	return swig_r
-}
-
-func Mp_conn_set_max_message(arg1 Conn, arg2 int64) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 uintptr
-_swig_i_0 = uintptr(arg1)
-	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_conn_set_max_message_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1)))
-	return swig_r
-}
-
-func Mp_conn_fileno(arg1 Conn) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 uintptr
-_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_conn_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
-	return swig_r
-}
-
-func Mp_conn_close(arg1 Conn) (_swig_ret int) {
-	var swig_r int
-	var _swig_i_0 uintptr
-_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_conn_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
-	return swig_r
-}
-
-func Mp_conn_free(arg1 Conn) {
-	var _swig_i_0 uintptr
-_swig_i_0 = uintptr(arg1)
-	C._wrap_mp_conn_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
-}
-
 const MP_QUEUE_JOINABLE int = 1
 func Mp_queue_new(arg1 *Queue, arg2 int64, arg3 int64, arg4 int) (_swig_ret int) {
 	var swig_r int
@@ -2039,7 +1925,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_queue_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_53(_swig_i_1), C.swig_type_54(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_45(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -2049,7 +1935,7 @@ func Mp_queue_from_fd(arg1 *Queue, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_queue_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2060,7 +1946,7 @@ func Mp_queue_open(arg1 *Queue, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)), C.swig_type_56(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), C.swig_type_48(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2076,7 +1962,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_queue_new_at_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), C.swig_type_58(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_59(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_queue_new_at_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)), C.swig_type_50(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_51(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2092,7 +1978,7 @@ func Mp_queue_last_delivery(arg1 *int64, arg2 string, arg3 int64, arg4 Queue) (_
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_queue_last_delivery_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)), C.swig_type_61(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.swig_type_53(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2103,7 +1989,7 @@ func Mp_queue_fileno(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2113,7 +1999,7 @@ func Mp_queue_put(arg1 Queue, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_put_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_type_63(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_put_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), C.swig_type_55(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2127,7 +2013,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_get_capi_3027403472100bfe(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_65(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_56)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_57(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -2147,7 +2033,7 @@ func Mp_queue_get_into(arg1 *int64, arg2 Queue, arg3 []byte, arg4 int64) (_swig_
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_type_67(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_2)), C.swig_type_59(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2159,7 +2045,7 @@ func Mp_queue_qsize(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_qsize_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_qsize_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2167,7 +2053,7 @@ func Mp_queue_empty(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_empty_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_empty_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2175,7 +2061,7 @@ func Mp_queue_full(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_full_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_full_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2183,7 +2069,7 @@ func Mp_queue_close(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_close_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2191,7 +2077,7 @@ func Mp_queue_closed(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_closed_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_closed_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2199,7 +2085,7 @@ func Mp_queue_maxsize(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_mp_queue_maxsize_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_queue_maxsize_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2207,7 +2093,7 @@ func Mp_queue_task_done(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_queue_task_done_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_queue_task_done_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2216,14 +2102,128 @@ func Mp_queue_join(arg1 Queue, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_queue_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_queue_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_queue_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
+}
+
+const MP_CONN_READABLE int = 1
+const MP_CONN_WRITABLE int = 2
+func Mp_pipe(arg1 *Conn, arg2 *Conn, arg3 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	var _swig_i_1 *uintptr
+_swig_i_1 = (*uintptr)(unsafe.Pointer(arg2))
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_pipe_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_intgo(_swig_i_2)))
+
+
+	return swig_r
+}
+
+func Mp_conn_from_fd(arg1 *Conn, arg2 int, arg3 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+_swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_conn_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+
+	return swig_r
+}
+
+func Mp_conn_send(arg1 Conn, arg2 []byte, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_conn_send_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_type_63(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_conn_recv(arg1 *[]byte, arg2 Conn, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 []uintptr
+_swig_i_0 = make([]uintptr, 2)
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_65(_swig_i_2)))
+
+	if arg1 != nil {
+		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
+	}
+	Mp_free(_swig_i_0[0])
+
+	if Swig_escape_always_false {
+		Swig_escape_val = _swig_i_0
+	}
+	return swig_r
+}
+
+func Mp_conn_recv_into(arg1 *int64, arg2 Conn, arg3 []byte, arg4 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_type_67(_swig_i_3)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	return swig_r
+}
+
+func Mp_conn_poll(arg1 Conn, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_conn_set_max_message(arg1 Conn, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1)))
+	return swig_r
+}
+
+func Mp_conn_fileno(arg1 Conn) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_mp_conn_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Mp_conn_close(arg1 Conn) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_mp_conn_close_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Mp_conn_free(arg1 Conn) {
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	C._wrap_mp_conn_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_fd_inherit(arg1 *int, arg2 string) (_swig_ret int) {
@@ -2231,7 +2231,7 @@ func Mp_fd_inherit(arg1 *int, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *int64
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2244,7 +2244,7 @@ func Mp_queue_inherit(arg1 *Queue, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2258,7 +2258,7 @@ func Mp_conn_inherit(arg1 *Conn, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2284,51 +2284,51 @@ func (p SwigcptrMp_waitable_t) SwigIsMp_waitable_t() {
 func (arg1 SwigcptrMp_waitable_t) SetKind(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_waitable_t_kind_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_waitable_t) GetKind() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_waitable_t_kind_get_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_waitable_t) SetHandle(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_mp_waitable_t_handle_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_waitable_t) GetHandle() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_waitable_t_handle_get_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_waitable_t) SetReady(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_waitable_t_ready_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_waitable_t) GetReady() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_waitable_t_ready_get_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_waitable_t() (_swig_ret Mp_waitable_t) {
 	var swig_r Mp_waitable_t
-	swig_r = (Mp_waitable_t)(SwigcptrMp_waitable_t(C._wrap_new_mp_waitable_t_capi_3027403472100bfe()))
+	swig_r = (Mp_waitable_t)(SwigcptrMp_waitable_t(C._wrap_new_mp_waitable_t_capi_3d07c78d1a7a47c6()))
 	return swig_r
 }
 
 func DeleteMp_waitable_t(arg1 Mp_waitable_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_waitable_t_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_waitable_t_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_waitable_t interface {
@@ -2347,7 +2347,7 @@ func Mp_wait(arg1 Mp_waitable_t, arg2 int64, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1), C.swig_type_74(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1), C.swig_type_74(_swig_i_2)))
 	return swig_r
 }
 
@@ -2357,7 +2357,7 @@ func Mp_lock_new(arg1 *Lock, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2367,7 +2367,7 @@ func Mp_lock_from_fd(arg1 *Lock, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2378,7 +2378,7 @@ func Mp_lock_open(arg1 *Lock, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_lock_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_lock_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2390,7 +2390,7 @@ func Mp_lock_fileno(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_lock_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_lock_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2399,7 +2399,7 @@ func Mp_lock_acquire(arg1 Lock, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1)))
 	return swig_r
 }
 
@@ -2407,7 +2407,7 @@ func Mp_lock_release(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_lock_release_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_lock_release_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2415,14 +2415,14 @@ func Mp_lock_locked(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_lock_locked_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_lock_locked_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_lock_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_lock_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_sem_new(arg1 *Sem, arg2 uint, arg3 uint) (_swig_ret int) {
@@ -2431,7 +2431,7 @@ func Mp_sem_new(arg1 *Sem, arg2 uint, arg3 uint) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_sem_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_sem_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
@@ -2441,7 +2441,7 @@ func Mp_sem_from_fd(arg1 *Sem, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_sem_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_sem_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2452,7 +2452,7 @@ func Mp_sem_open(arg1 *Sem, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_sem_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_type_79(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_sem_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_type_79(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2464,7 +2464,7 @@ func Mp_sem_fileno(arg1 Sem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_sem_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_sem_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2473,7 +2473,7 @@ func Mp_sem_acquire(arg1 Sem, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	return swig_r
 }
 
@@ -2481,7 +2481,7 @@ func Mp_sem_release(arg1 Sem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_sem_release_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_sem_release_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2489,21 +2489,21 @@ func Mp_sem_value(arg1 Sem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_sem_value_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_sem_value_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_sem_free(arg1 Sem) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_sem_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_sem_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_event_new(arg1 *Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_event_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -2513,7 +2513,7 @@ func Mp_event_from_fd(arg1 *Event, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_event_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_event_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2524,7 +2524,7 @@ func Mp_event_open(arg1 *Event, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_event_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.swig_type_82(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_event_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.swig_type_82(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2536,7 +2536,7 @@ func Mp_event_fileno(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2544,7 +2544,7 @@ func Mp_event_set(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2552,7 +2552,7 @@ func Mp_event_clear(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_clear_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_clear_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2560,7 +2560,7 @@ func Mp_event_is_set(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_event_is_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_event_is_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2569,14 +2569,14 @@ func Mp_event_wait(arg1 Event, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_event_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_event_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_event_free(arg1 Event) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_event_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_event_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_cond_new(arg1 *Cond, arg2 Lock) (_swig_ret int) {
@@ -2585,7 +2585,7 @@ func Mp_cond_new(arg1 *Cond, arg2 Lock) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_cond_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -2597,7 +2597,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_cond_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_cond_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2)))
 
 	return swig_r
 }
@@ -2610,7 +2610,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cond_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_85(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cond_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_85(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2622,7 +2622,7 @@ func Mp_cond_fileno(arg1 Cond) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cond_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cond_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2631,7 +2631,7 @@ func Mp_cond_wait(arg1 Cond, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cond_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1)))
 	return swig_r
 }
 
@@ -2640,7 +2640,7 @@ func Mp_cond_notify(arg1 Cond, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cond_notify_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_notify_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -2648,14 +2648,14 @@ func Mp_cond_notify_all(arg1 Cond) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_cond_notify_all_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_cond_notify_all_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_cond_free(arg1 Cond) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_cond_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_cond_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_barrier_new(arg1 *Barrier, arg2 uint) (_swig_ret int) {
@@ -2663,7 +2663,7 @@ func Mp_barrier_new(arg1 *Barrier, arg2 uint) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2674,7 +2674,7 @@ func Mp_barrier_new2(arg1 *Barrier, arg2 uint, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_87(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_87(_swig_i_2)))
 
 	return swig_r
 }
@@ -2684,7 +2684,7 @@ func Mp_barrier_from_fd(arg1 *Barrier, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2695,7 +2695,7 @@ func Mp_barrier_open(arg1 *Barrier, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_type_89(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_type_89(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2707,7 +2707,7 @@ func Mp_barrier_fileno(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2716,7 +2716,7 @@ func Mp_barrier_wait(arg1 Barrier, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1)))
 	return swig_r
 }
 
@@ -2724,7 +2724,7 @@ func Mp_barrier_abort(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_abort_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_abort_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2732,7 +2732,7 @@ func Mp_barrier_reset(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_reset_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_reset_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2740,7 +2740,7 @@ func Mp_barrier_parties(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_parties_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_parties_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2748,7 +2748,7 @@ func Mp_barrier_n_waiting(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_n_waiting_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_n_waiting_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2756,14 +2756,14 @@ func Mp_barrier_broken(arg1 Barrier) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_barrier_broken_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_barrier_broken_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_barrier_free(arg1 Barrier) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_barrier_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_barrier_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_shm_new(arg1 *Shm, arg2 int64) (_swig_ret int) {
@@ -2771,7 +2771,7 @@ func Mp_shm_new(arg1 *Shm, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_shm_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_91(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_91(_swig_i_1)))
 
 	return swig_r
 }
@@ -2781,7 +2781,7 @@ func Mp_shm_from_fd(arg1 *Shm, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_shm_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -2792,7 +2792,7 @@ func Mp_shm_open(arg1 *Shm, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_shm_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_type_93(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_shm_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_type_93(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2804,7 +2804,7 @@ func Mp_shm_fileno(arg1 Shm) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_shm_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_shm_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2812,7 +2812,7 @@ func Mp_shm_data(arg1 Shm) (_swig_ret unsafe.Pointer) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_shm_data_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_shm_data_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 unsafe.Pointer
 swig_r_1 = unsafe.Pointer(swig_r)
 	return swig_r_1
@@ -2823,7 +2823,7 @@ func Mp_shm_size2(arg1 *int64, arg2 Shm) (_swig_ret int) {
 	_swig_i_0 := arg1
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_shm_size2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_size2_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2831,104 +2831,104 @@ func Mp_shm_size(arg1 Shm) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_mp_shm_size_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_shm_size_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_shm_free(arg1 Shm) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_shm_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_shm_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_mp_type int
 func _swig_getMP_TYPE_INT32() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT32_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT32_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_INT32 Enum_SS_mp_type = _swig_getMP_TYPE_INT32()
 func _swig_getMP_TYPE_INT64() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT64_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT64_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_INT64 Enum_SS_mp_type = _swig_getMP_TYPE_INT64()
 func _swig_getMP_TYPE_UINT64() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT64_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT64_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_UINT64 Enum_SS_mp_type = _swig_getMP_TYPE_UINT64()
 func _swig_getMP_TYPE_DOUBLE() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_DOUBLE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_DOUBLE Enum_SS_mp_type = _swig_getMP_TYPE_DOUBLE()
 func _swig_getMP_TYPE_BYTES() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BYTES_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BYTES_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_BYTES Enum_SS_mp_type = _swig_getMP_TYPE_BYTES()
 func _swig_getMP_TYPE_INT16() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT16_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT16_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_INT16 Enum_SS_mp_type = _swig_getMP_TYPE_INT16()
 func _swig_getMP_TYPE_UINT16() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT16_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT16_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_UINT16 Enum_SS_mp_type = _swig_getMP_TYPE_UINT16()
 func _swig_getMP_TYPE_INT8() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT8_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_INT8_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_INT8 Enum_SS_mp_type = _swig_getMP_TYPE_INT8()
 func _swig_getMP_TYPE_UINT8() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT8_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_UINT8_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_UINT8 Enum_SS_mp_type = _swig_getMP_TYPE_UINT8()
 func _swig_getMP_TYPE_CHAR() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_CHAR_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_CHAR_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_CHAR Enum_SS_mp_type = _swig_getMP_TYPE_CHAR()
 func _swig_getMP_TYPE_FLOAT() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_FLOAT_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_FLOAT_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_FLOAT Enum_SS_mp_type = _swig_getMP_TYPE_FLOAT()
 func _swig_getMP_TYPE_BOOL() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BOOL_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_BOOL_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_TYPE_BOOL Enum_SS_mp_type = _swig_getMP_TYPE_BOOL()
 func _swig_getMP_TYPE_RECORD() (_swig_ret Enum_SS_mp_type) {
 	var swig_r Enum_SS_mp_type
-	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_RECORD_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_type)(C._wrap_MP_TYPE_RECORD_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -2941,7 +2941,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_95(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_95(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -2953,7 +2953,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_record_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2969,7 +2969,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_98(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_98(_swig_i_2), C.uintptr_t(_swig_i_3)))
 
 	return swig_r
 }
@@ -2982,7 +2982,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_type_100(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_type_100(_swig_i_2), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2996,7 +2996,7 @@ func Mp_value_bind_lock(arg1 Value, arg2 Lock) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_value_bind_lock_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_bind_lock_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -3005,7 +3005,7 @@ func Mp_value_from_fd(arg1 *Value, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -3016,7 +3016,7 @@ func Mp_value_open(arg1 *Value, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_type_102(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_type_102(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3028,7 +3028,7 @@ func Mp_value_fileno(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3036,7 +3036,7 @@ func Mp_value_type(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_type_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_type_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3045,7 +3045,7 @@ func Mp_value_count2(arg1 *int64, arg2 Value) (_swig_ret int) {
 	_swig_i_0 := arg1
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_value_count2_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_count2_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -3053,7 +3053,7 @@ func Mp_value_count(arg1 Value) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_mp_value_count_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_value_count_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3063,7 +3063,7 @@ func Mp_value_get_i64(arg1 *int64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_104(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_104(_swig_i_2)))
 
 	return swig_r
 }
@@ -3074,7 +3074,7 @@ func Mp_value_set_i64(arg1 Value, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1), C.swig_type_106(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1), C.swig_type_106(_swig_i_2)))
 	return swig_r
 }
 
@@ -3084,7 +3084,7 @@ func Mp_value_get_u64(arg1 *uint64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2)))
 
 	return swig_r
 }
@@ -3095,7 +3095,7 @@ func Mp_value_set_u64(arg1 Value, arg2 int64, arg3 uint64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1), C.swig_type_109(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1), C.swig_type_109(_swig_i_2)))
 	return swig_r
 }
 
@@ -3105,7 +3105,7 @@ func Mp_value_get_f64(arg1 *float64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
 
 	return swig_r
 }
@@ -3116,7 +3116,7 @@ func Mp_value_set_f64(arg1 Value, arg2 int64, arg3 float64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -3127,7 +3127,7 @@ func Mp_value_add_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_swig_re
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_112(_swig_i_2), C.swig_type_113(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_112(_swig_i_2), C.swig_type_113(_swig_i_3)))
 
 	return swig_r
 }
@@ -3140,7 +3140,7 @@ _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_114(_swig_i_2), C.swig_type_115(_swig_i_3), C.swig_type_116(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_114(_swig_i_2), C.swig_type_115(_swig_i_3), C.swig_type_116(_swig_i_4)))
 
 	return swig_r
 }
@@ -3153,7 +3153,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1), C.swig_type_118(_swig_i_2), C.swig_type_119(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1), C.swig_type_118(_swig_i_2), C.swig_type_119(_swig_i_3), C.swig_voidp(_swig_i_4)))
 
 	return swig_r
 }
@@ -3164,7 +3164,7 @@ func Mp_value_get_bytes(arg1 *int64, arg2 Value, arg3 []byte) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3177,7 +3177,7 @@ func Mp_value_set_bytes(arg1 Value, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3191,7 +3191,7 @@ _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_122(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_122(_swig_i_2)))
 
 	return swig_r
 }
@@ -3202,7 +3202,7 @@ func Mp_value_set_bool(arg1 Value, arg2 int64, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3210,7 +3210,7 @@ func Mp_value_field_count(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_field_count_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_field_count_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3219,7 +3219,7 @@ func Mp_value_field_type(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_field_type_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1)))
 	return swig_r
 }
 
@@ -3230,7 +3230,7 @@ func Mp_value_get_field_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_s
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_125(_swig_i_2), C.swig_type_126(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_125(_swig_i_2), C.swig_type_126(_swig_i_3)))
 
 	return swig_r
 }
@@ -3242,7 +3242,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1), C.swig_type_128(_swig_i_2), C.swig_type_129(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1), C.swig_type_128(_swig_i_2), C.swig_type_129(_swig_i_3)))
 	return swig_r
 }
 
@@ -3253,7 +3253,7 @@ func Mp_value_get_field_f64(arg1 *float64, arg2 Value, arg3 int64, arg4 int64) (
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_130(_swig_i_2), C.swig_type_131(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_130(_swig_i_2), C.swig_type_131(_swig_i_3)))
 
 	return swig_r
 }
@@ -3265,7 +3265,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_132(_swig_i_1), C.swig_type_133(_swig_i_2), C.double(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_132(_swig_i_1), C.swig_type_133(_swig_i_2), C.double(_swig_i_3)))
 	return swig_r
 }
 
@@ -3276,7 +3276,7 @@ func Mp_value_get_record(arg1 uintptr, arg2 int64, arg3 Value, arg4 int64) (_swi
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_134(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_135(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_134(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_135(_swig_i_3)))
 	return swig_r
 }
 
@@ -3287,7 +3287,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_record_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_136(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_137(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_136(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_137(_swig_i_3)))
 	return swig_r
 }
 
@@ -3296,7 +3296,7 @@ func Mp_value_acquire(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_acquire_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_138(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_138(_swig_i_1)))
 	return swig_r
 }
 
@@ -3304,14 +3304,14 @@ func Mp_value_release(arg1 Value) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_value_release_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_value_release_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_value_free(arg1 Value) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_value_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_value_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_dict_new(arg1 *Dict, arg2 int64, arg3 int64) (_swig_ret int) {
@@ -3320,7 +3320,7 @@ func Mp_dict_new(arg1 *Dict, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_type_139(_swig_i_1), C.swig_type_140(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_139(_swig_i_1), C.swig_type_140(_swig_i_2)))
 
 	return swig_r
 }
@@ -3330,7 +3330,7 @@ func Mp_dict_from_fd(arg1 *Dict, arg2 int) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_from_fd_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_dict_from_fd_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1)))
 
 	return swig_r
 }
@@ -3341,7 +3341,7 @@ func Mp_dict_open(arg1 *Dict, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), C.swig_type_142(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), C.swig_type_142(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3353,7 +3353,7 @@ func Mp_dict_fileno(arg1 Dict) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_dict_fileno_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_dict_fileno_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3363,7 +3363,7 @@ func Mp_dict_set(arg1 Dict, arg2 []byte, arg3 []byte) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_set_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3380,7 +3380,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_get_capi_3027403472100bfe(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3403,7 +3403,7 @@ func Mp_dict_get_into(arg1 *int64, arg2 Dict, arg3 []byte, arg4 []byte) (_swig_r
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3419,7 +3419,7 @@ func Mp_dict_delete(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_delete_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3431,7 +3431,7 @@ func Mp_dict_contains(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_contains_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3442,7 +3442,7 @@ func Mp_dict_len(arg1 Dict) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_dict_len_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_dict_len_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3450,7 +3450,7 @@ func Mp_dict_clear(arg1 Dict) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_dict_clear_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_dict_clear_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3461,7 +3461,7 @@ func Mp_dict_incr(arg1 *int64, arg2 Dict, arg3 []byte, arg4 int64) (_swig_ret in
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_incr_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3476,7 +3476,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_cas_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3495,7 +3495,7 @@ func Mp_dict_iter_new(arg1 *DictIter, arg2 Dict) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_dict_iter_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_dict_iter_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -3508,7 +3508,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3027403472100bfe(*(*C.swig_type_156)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(*(*C.swig_type_156)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3536,7 +3536,7 @@ _swig_i_0 = uintptr(arg1)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 []uintptr
 _swig_i_2 = make([]uintptr, 2)
-	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg2 != nil {
 		*arg2 = swigCopyOut(_swig_i_1[0], _swig_i_1[1])
@@ -3559,20 +3559,20 @@ _swig_i_2 = make([]uintptr, 2)
 func Mp_dict_iter_free(arg1 DictIter) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_dict_iter_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_dict_iter_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_dict_free(arg1 Dict) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_dict_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_dict_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_pool_opts_new(arg1 *PoolOpts) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_pool_opts_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_pool_opts_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -3580,7 +3580,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_pool_opts_free(arg1 PoolOpts) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_pool_opts_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_pool_opts_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_pool_opts_set_workers(arg1 PoolOpts, arg2 uint) (_swig_ret int) {
@@ -3588,7 +3588,7 @@ func Mp_pool_opts_set_workers(arg1 PoolOpts, arg2 uint) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_workers_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3597,7 +3597,7 @@ func Mp_pool_opts_set_start_method(arg1 PoolOpts, arg2 Enum_SS_mp_start_method) 
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_start_method_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3606,7 +3606,7 @@ func Mp_pool_opts_set_max_tasks_per_worker(arg1 PoolOpts, arg2 uint) (_swig_ret 
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3616,7 +3616,7 @@ func Mp_pool_opts_set_initializer(arg1 PoolOpts, arg2 string, arg3 []byte) (_swi
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3633,7 +3633,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3647,7 +3647,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3660,7 +3660,7 @@ func Mp_pool_opts_pass_fd(arg1 PoolOpts, arg2 string, arg3 int) (_swig_ret int) 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3672,7 +3672,7 @@ func Mp_pool_opts_set_threads(arg1 PoolOpts, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_threads_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3682,7 +3682,7 @@ func Mp_pool_new(arg1 *Pool, arg2 PoolOpts) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
-	swig_r = (int)(C._wrap_mp_pool_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -3693,7 +3693,7 @@ func Mp_pool_open(arg1 *Pool, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_1)), C.swig_type_166(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_1)), C.swig_type_166(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3709,7 +3709,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_capi_3027403472100bfe(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_3))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3736,7 +3736,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3757,7 +3757,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_3)), C.swig_type_174(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_3)), C.swig_type_174(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3778,7 +3778,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)), C.swig_type_177(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)), C.swig_type_177(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3801,7 +3801,7 @@ _swig_i_1 = uintptr(arg2)
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_mp_pool_imap_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_3)), C.swig_type_180(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_3)), C.swig_type_180(_swig_i_4), C.swig_intgo(_swig_i_5)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3820,7 +3820,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_182(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_182(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3836,7 +3836,7 @@ _swig_i_2 = uintptr(arg3)
 func Mp_pool_iter_free(arg1 Iter) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_pool_iter_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_pool_iter_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_iter_next(arg1 *int64, arg2 *[]byte, arg3 Iter, arg4 int64) (_swig_ret int) {
@@ -3847,7 +3847,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_iter_next_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_184(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_iter_next_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_184(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3863,7 +3863,7 @@ _swig_i_2 = uintptr(arg3)
 func Mp_iter_free(arg1 Iter) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_iter_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_iter_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_result_get(arg1 *[]byte, arg2 Result, arg3 int64) (_swig_ret int) {
@@ -3873,7 +3873,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_get_capi_3027403472100bfe(*(*C.swig_type_185)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_186(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_185)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_186(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3890,7 +3890,7 @@ func Mp_result_wait(arg1 Result, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_result_wait_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_result_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1)))
 	return swig_r
 }
 
@@ -3898,7 +3898,7 @@ func Mp_result_ready(arg1 Result) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_result_ready_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_result_ready_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3906,7 +3906,7 @@ func Mp_result_successful(arg1 Result) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_result_successful_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_result_successful_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3914,7 +3914,7 @@ func Mp_result_count(arg1 Result) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_result_count_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_result_count_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3925,7 +3925,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_item_capi_3027403472100bfe(*(*C.swig_type_188)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_189(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_item_capi_3d07c78d1a7a47c6(*(*C.swig_type_188)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_189(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3940,14 +3940,14 @@ _swig_i_1 = uintptr(arg2)
 func Mp_result_free(arg1 Result) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_result_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_result_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_pool_close(arg1 Pool) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_pool_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_pool_close_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3956,7 +3956,7 @@ func Mp_pool_join(arg1 Pool, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_join_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1)))
 	return swig_r
 }
 
@@ -3964,49 +3964,49 @@ func Mp_pool_terminate(arg1 Pool) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_pool_terminate_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_pool_terminate_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 type Enum_SS_mp_pool_stat int
 func _swig_getMP_POOL_SUBMITTED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_SUBMITTED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_POOL_SUBMITTED Enum_SS_mp_pool_stat = _swig_getMP_POOL_SUBMITTED()
 func _swig_getMP_POOL_RUNNING() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_RUNNING_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_RUNNING_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_POOL_RUNNING Enum_SS_mp_pool_stat = _swig_getMP_POOL_RUNNING()
 func _swig_getMP_POOL_DONE() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_DONE_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_DONE_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_POOL_DONE Enum_SS_mp_pool_stat = _swig_getMP_POOL_DONE()
 func _swig_getMP_POOL_FAILED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_FAILED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_FAILED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_POOL_FAILED Enum_SS_mp_pool_stat = _swig_getMP_POOL_FAILED()
 func _swig_getMP_POOL_WORKERS_STARTED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_STARTED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
 var MP_POOL_WORKERS_STARTED Enum_SS_mp_pool_stat = _swig_getMP_POOL_WORKERS_STARTED()
 func _swig_getMP_POOL_WORKERS_REPLACED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
-	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe())
+	swig_r = (Enum_SS_mp_pool_stat)(C._wrap_MP_POOL_WORKERS_REPLACED_capi_3d07c78d1a7a47c6())
 	return swig_r
 }
 
@@ -4016,21 +4016,21 @@ func Mp_pool_stat(arg1 Pool, arg2 Enum_SS_mp_pool_stat) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_mp_pool_stat_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Mp_pool_free(arg1 Pool) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_pool_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_pool_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_broker_opts_new(arg1 *BrokerOpts) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_broker_opts_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_broker_opts_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -4038,7 +4038,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_broker_opts_free(arg1 BrokerOpts) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_broker_opts_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_broker_opts_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_broker_opts_add_uid(arg1 BrokerOpts, arg2 uint) (_swig_ret int) {
@@ -4046,7 +4046,7 @@ func Mp_broker_opts_add_uid(arg1 BrokerOpts, arg2 uint) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_add_uid_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4055,7 +4055,7 @@ func Mp_broker_opts_add_gid(arg1 BrokerOpts, arg2 uint) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_add_gid_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4064,7 +4064,7 @@ func Mp_broker_opts_set_max_clients(arg1 BrokerOpts, arg2 uint) (_swig_ret int) 
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_set_max_clients_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4073,7 +4073,7 @@ func Mp_broker_opts_set_handshake_timeout(arg1 BrokerOpts, arg2 int64) (_swig_re
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1)))
 	return swig_r
 }
 
@@ -4084,7 +4084,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4098,7 +4098,7 @@ func Mp_broker_publish(arg1 Broker, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_broker_publish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4112,7 +4112,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4124,7 +4124,7 @@ func Mp_broker_unpublish(arg1 Broker, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4134,7 +4134,7 @@ _swig_i_0 = uintptr(arg1)
 func Mp_broker_free(arg1 Broker) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_broker_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_broker_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_fd_open(arg1 *int, arg2 string, arg3 int64) (_swig_ret int) {
@@ -4143,7 +4143,7 @@ func Mp_fd_open(arg1 *int, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_fd_open_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1)), C.swig_type_198(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_fd_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1)), C.swig_type_198(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4155,7 +4155,7 @@ func Mp_listener_opts_new(arg1 *ListenerOpts) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
-	swig_r = (int)(C._wrap_mp_listener_opts_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_listener_opts_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
@@ -4163,7 +4163,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 func Mp_listener_opts_free(arg1 ListenerOpts) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_listener_opts_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_listener_opts_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_listener_opts_set_authkey(arg1 ListenerOpts, arg2 []byte) (_swig_ret int) {
@@ -4171,7 +4171,7 @@ func Mp_listener_opts_set_authkey(arg1 ListenerOpts, arg2 []byte) (_swig_ret int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4183,7 +4183,7 @@ func Mp_listener_opts_set_allow_no_auth(arg1 ListenerOpts, arg2 int) (_swig_ret 
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_allow_no_auth_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4192,7 +4192,7 @@ func Mp_listener_opts_set_backlog(arg1 ListenerOpts, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_backlog_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4201,7 +4201,7 @@ func Mp_listener_opts_set_handshake_timeout(arg1 ListenerOpts, arg2 int64) (_swi
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1)))
 	return swig_r
 }
 
@@ -4212,7 +4212,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_listener_new_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4224,7 +4224,7 @@ func Mp_listener_address(arg1 Listener) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_mp_listener_address_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_mp_listener_address_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -4238,7 +4238,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_listener_accept_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_203(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_203(_swig_i_2)))
 
 	return swig_r
 }
@@ -4247,14 +4247,14 @@ func Mp_listener_close(arg1 Listener) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_mp_listener_close_capi_3027403472100bfe(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_listener_close_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Mp_listener_free(arg1 Listener) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
-	C._wrap_mp_listener_free_capi_3027403472100bfe(C.uintptr_t(_swig_i_0))
+	C._wrap_mp_listener_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
 func Mp_conn_connect(arg1 *Conn, arg2 string, arg3 []byte, arg4 int64) (_swig_ret int) {
@@ -4264,7 +4264,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_connect_capi_3027403472100bfe(C.swig_voidp(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)), C.swig_type_206(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)), C.swig_type_206(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2

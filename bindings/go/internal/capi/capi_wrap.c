@@ -190,7 +190,7 @@ static void* Swig_malloc(int c) {
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_3027403472100bfe(void *_swig_go_0) {
+void _wrap_Swig_free_capi_3d07c78d1a7a47c6(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -200,7 +200,7 @@ void _wrap_Swig_free_capi_3027403472100bfe(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_3027403472100bfe(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_3d07c78d1a7a47c6(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -213,7 +213,7 @@ void *_wrap_Swig_malloc_capi_3027403472100bfe(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_MP_VERSION_NUMBER_capi_3027403472100bfe() {
+intgo _wrap_MP_VERSION_NUMBER_capi_3d07c78d1a7a47c6() {
   int result;
   intgo _swig_go_result;
   
@@ -224,7 +224,7 @@ intgo _wrap_MP_VERSION_NUMBER_capi_3027403472100bfe() {
 }
 
 
-_gostring_ _wrap_mp_version_capi_3027403472100bfe() {
+_gostring_ _wrap_mp_version_capi_3d07c78d1a7a47c6() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -235,7 +235,7 @@ _gostring_ _wrap_mp_version_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_version_number_capi_3027403472100bfe() {
+intgo _wrap_mp_version_number_capi_3d07c78d1a7a47c6() {
   int result;
   intgo _swig_go_result;
   
@@ -246,7 +246,7 @@ intgo _wrap_mp_version_number_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_OK_capi_3027403472100bfe() {
+intgo _wrap_MP_OK_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -258,7 +258,7 @@ intgo _wrap_MP_OK_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EINVAL_capi_3027403472100bfe() {
+intgo _wrap_MP_EINVAL_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -270,7 +270,7 @@ intgo _wrap_MP_EINVAL_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ENOMEM_capi_3027403472100bfe() {
+intgo _wrap_MP_ENOMEM_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -282,7 +282,7 @@ intgo _wrap_MP_ENOMEM_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ETIMEDOUT_capi_3027403472100bfe() {
+intgo _wrap_MP_ETIMEDOUT_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -294,7 +294,7 @@ intgo _wrap_MP_ETIMEDOUT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EEMPTY_capi_3027403472100bfe() {
+intgo _wrap_MP_EEMPTY_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -306,7 +306,7 @@ intgo _wrap_MP_EEMPTY_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EFULL_capi_3027403472100bfe() {
+intgo _wrap_MP_EFULL_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -318,7 +318,7 @@ intgo _wrap_MP_EFULL_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ECLOSED_capi_3027403472100bfe() {
+intgo _wrap_MP_ECLOSED_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -330,7 +330,7 @@ intgo _wrap_MP_ECLOSED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EPIPE_capi_3027403472100bfe() {
+intgo _wrap_MP_EPIPE_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -342,7 +342,7 @@ intgo _wrap_MP_EPIPE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ENOENT_capi_3027403472100bfe() {
+intgo _wrap_MP_ENOENT_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -354,7 +354,7 @@ intgo _wrap_MP_ENOENT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ESTATE_capi_3027403472100bfe() {
+intgo _wrap_MP_ESTATE_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -366,7 +366,7 @@ intgo _wrap_MP_ESTATE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EOWNERDEAD_capi_3027403472100bfe() {
+intgo _wrap_MP_EOWNERDEAD_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -378,7 +378,7 @@ intgo _wrap_MP_EOWNERDEAD_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EWORKERDIED_capi_3027403472100bfe() {
+intgo _wrap_MP_EWORKERDIED_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -390,7 +390,7 @@ intgo _wrap_MP_EWORKERDIED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ETASKFAILED_capi_3027403472100bfe() {
+intgo _wrap_MP_ETASKFAILED_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -402,7 +402,7 @@ intgo _wrap_MP_ETASKFAILED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ECANCELED_capi_3027403472100bfe() {
+intgo _wrap_MP_ECANCELED_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -414,7 +414,7 @@ intgo _wrap_MP_ECANCELED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ENOSPC_capi_3027403472100bfe() {
+intgo _wrap_MP_ENOSPC_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -426,7 +426,7 @@ intgo _wrap_MP_ENOSPC_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EMSGSIZE_capi_3027403472100bfe() {
+intgo _wrap_MP_EMSGSIZE_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -438,7 +438,7 @@ intgo _wrap_MP_EMSGSIZE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ESYS_capi_3027403472100bfe() {
+intgo _wrap_MP_ESYS_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -450,7 +450,7 @@ intgo _wrap_MP_ESYS_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EACCES_capi_3027403472100bfe() {
+intgo _wrap_MP_EACCES_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -462,7 +462,7 @@ intgo _wrap_MP_EACCES_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ENOTSUP_capi_3027403472100bfe() {
+intgo _wrap_MP_ENOTSUP_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -474,7 +474,7 @@ intgo _wrap_MP_ENOTSUP_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_EEXIST_capi_3027403472100bfe() {
+intgo _wrap_MP_EEXIST_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -486,7 +486,7 @@ intgo _wrap_MP_EEXIST_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe() {
+intgo _wrap_MP_ECALLEDPROCESS_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -498,7 +498,7 @@ intgo _wrap_MP_ECALLEDPROCESS_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_ECONNREFUSED_capi_3027403472100bfe() {
+intgo _wrap_MP_ECONNREFUSED_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -510,7 +510,7 @@ intgo _wrap_MP_ECONNREFUSED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP__ERRNO_LAST_capi_3027403472100bfe() {
+intgo _wrap_MP__ERRNO_LAST_capi_3d07c78d1a7a47c6() {
   enum mp_errno result;
   intgo _swig_go_result;
   
@@ -522,7 +522,7 @@ intgo _wrap_MP__ERRNO_LAST_capi_3027403472100bfe() {
 }
 
 
-_gostring_ _wrap_mp_strerror_capi_3027403472100bfe(intgo _swig_go_0) {
+_gostring_ _wrap_mp_strerror_capi_3d07c78d1a7a47c6(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -535,7 +535,7 @@ _gostring_ _wrap_mp_strerror_capi_3027403472100bfe(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_err_name_capi_3027403472100bfe(intgo _swig_go_0) {
+_gostring_ _wrap_mp_err_name_capi_3d07c78d1a7a47c6(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -548,7 +548,7 @@ _gostring_ _wrap_mp_err_name_capi_3027403472100bfe(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_last_error_capi_3027403472100bfe() {
+_gostring_ _wrap_mp_last_error_capi_3d07c78d1a7a47c6() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -559,7 +559,7 @@ _gostring_ _wrap_mp_last_error_capi_3027403472100bfe() {
 }
 
 
-void _wrap_mp_free_capi_3027403472100bfe(void *_swig_go_0) {
+void _wrap_mp_free_capi_3d07c78d1a7a47c6(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -569,7 +569,7 @@ void _wrap_mp_free_capi_3027403472100bfe(void *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_is_child_capi_3027403472100bfe() {
+intgo _wrap_mp_is_child_capi_3d07c78d1a7a47c6() {
   int result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_mp_is_child_capi_3027403472100bfe() {
 }
 
 
-_gostring_ _wrap_mp_current_name_capi_3027403472100bfe() {
+_gostring_ _wrap_mp_current_name_capi_3d07c78d1a7a47c6() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -591,7 +591,7 @@ _gostring_ _wrap_mp_current_name_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_parent_pid_capi_3027403472100bfe() {
+intgo _wrap_mp_parent_pid_capi_3d07c78d1a7a47c6() {
   int result;
   intgo _swig_go_result;
   
@@ -602,7 +602,7 @@ intgo _wrap_mp_parent_pid_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_parent_alive_capi_3027403472100bfe() {
+intgo _wrap_mp_parent_alive_capi_3d07c78d1a7a47c6() {
   int result;
   intgo _swig_go_result;
   
@@ -613,7 +613,7 @@ intgo _wrap_mp_parent_alive_capi_3027403472100bfe() {
 }
 
 
-_gostring_ _wrap_mp_parent_name_capi_3027403472100bfe() {
+_gostring_ _wrap_mp_parent_name_capi_3d07c78d1a7a47c6() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -624,7 +624,7 @@ _gostring_ _wrap_mp_parent_name_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_child_fd_capi_3027403472100bfe(long long _swig_go_0) {
+intgo _wrap_mp_child_fd_capi_3d07c78d1a7a47c6(long long _swig_go_0) {
   size_t arg1 ;
   int result;
   intgo _swig_go_result;
@@ -637,7 +637,7 @@ intgo _wrap_mp_child_fd_capi_3027403472100bfe(long long _swig_go_0) {
 }
 
 
-intgo _wrap_mp_cpu_count_capi_3027403472100bfe() {
+intgo _wrap_mp_cpu_count_capi_3d07c78d1a7a47c6() {
   int result;
   intgo _swig_go_result;
   
@@ -648,7 +648,7 @@ intgo _wrap_mp_cpu_count_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_cancel_new_capi_3027403472100bfe(mp_cancel_t **_swig_go_0) {
+intgo _wrap_mp_cancel_new_capi_3d07c78d1a7a47c6(mp_cancel_t **_swig_go_0) {
   mp_cancel_t **arg1 = (mp_cancel_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -662,7 +662,7 @@ intgo _wrap_mp_cancel_new_capi_3027403472100bfe(mp_cancel_t **_swig_go_0) {
 }
 
 
-void _wrap_mp_cancel_free_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
+void _wrap_mp_cancel_free_capi_3d07c78d1a7a47c6(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   
   arg1 = (mp_cancel_t *)_swig_go_0;
@@ -672,7 +672,7 @@ void _wrap_mp_cancel_free_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cancel_fire_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
+intgo _wrap_mp_cancel_fire_capi_3d07c78d1a7a47c6(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -685,7 +685,7 @@ intgo _wrap_mp_cancel_fire_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cancel_reset_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
+intgo _wrap_mp_cancel_reset_capi_3d07c78d1a7a47c6(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -698,7 +698,7 @@ intgo _wrap_mp_cancel_reset_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cancel_fired_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
+intgo _wrap_mp_cancel_fired_capi_3d07c78d1a7a47c6(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -711,7 +711,7 @@ intgo _wrap_mp_cancel_fired_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
 }
 
 
-mp_cancel_t *_wrap_mp_cancel_bind_capi_3027403472100bfe(mp_cancel_t *_swig_go_0) {
+mp_cancel_t *_wrap_mp_cancel_bind_capi_3d07c78d1a7a47c6(mp_cancel_t *_swig_go_0) {
   mp_cancel_t *arg1 = (mp_cancel_t *) 0 ;
   mp_cancel_t *result = 0 ;
   mp_cancel_t *_swig_go_result;
@@ -724,7 +724,7 @@ mp_cancel_t *_wrap_mp_cancel_bind_capi_3027403472100bfe(mp_cancel_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_set_exit_join_capi_3027403472100bfe(intgo _swig_go_0) {
+intgo _wrap_mp_set_exit_join_capi_3d07c78d1a7a47c6(intgo _swig_go_0) {
   int arg1 ;
   int result;
   intgo _swig_go_result;
@@ -737,7 +737,7 @@ intgo _wrap_mp_set_exit_join_capi_3027403472100bfe(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_MP_STDIN_capi_3027403472100bfe() {
+intgo _wrap_MP_STDIN_capi_3d07c78d1a7a47c6() {
   enum mp_stream result;
   intgo _swig_go_result;
   
@@ -749,7 +749,7 @@ intgo _wrap_MP_STDIN_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STDOUT_capi_3027403472100bfe() {
+intgo _wrap_MP_STDOUT_capi_3d07c78d1a7a47c6() {
   enum mp_stream result;
   intgo _swig_go_result;
   
@@ -761,7 +761,7 @@ intgo _wrap_MP_STDOUT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STDERR_capi_3027403472100bfe() {
+intgo _wrap_MP_STDERR_capi_3d07c78d1a7a47c6() {
   enum mp_stream result;
   intgo _swig_go_result;
   
@@ -773,7 +773,7 @@ intgo _wrap_MP_STDERR_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STDIO_INHERIT_capi_3027403472100bfe() {
+intgo _wrap_MP_STDIO_INHERIT_capi_3d07c78d1a7a47c6() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -785,7 +785,7 @@ intgo _wrap_MP_STDIO_INHERIT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STDIO_NULL_capi_3027403472100bfe() {
+intgo _wrap_MP_STDIO_NULL_capi_3d07c78d1a7a47c6() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -797,7 +797,7 @@ intgo _wrap_MP_STDIO_NULL_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STDIO_PIPE_capi_3027403472100bfe() {
+intgo _wrap_MP_STDIO_PIPE_capi_3d07c78d1a7a47c6() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -809,7 +809,7 @@ intgo _wrap_MP_STDIO_PIPE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STDIO_STDOUT_capi_3027403472100bfe() {
+intgo _wrap_MP_STDIO_STDOUT_capi_3d07c78d1a7a47c6() {
   enum mp_stdio result;
   intgo _swig_go_result;
   
@@ -821,7 +821,7 @@ intgo _wrap_MP_STDIO_STDOUT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_cmd_new_capi_3027403472100bfe(mp_cmd_t **_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_new_capi_3d07c78d1a7a47c6(mp_cmd_t **_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t **arg1 = (mp_cmd_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -842,7 +842,7 @@ intgo _wrap_mp_cmd_new_capi_3027403472100bfe(mp_cmd_t **_swig_go_0, _gostring_ _
 }
 
 
-void _wrap_mp_cmd_free_capi_3027403472100bfe(mp_cmd_t *_swig_go_0) {
+void _wrap_mp_cmd_free_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   
   arg1 = (mp_cmd_t *)_swig_go_0;
@@ -852,7 +852,7 @@ void _wrap_mp_cmd_free_capi_3027403472100bfe(mp_cmd_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cmd_add_arg_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_add_arg_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -872,7 +872,7 @@ intgo _wrap_mp_cmd_add_arg_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_set_arg0_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_set_arg0_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -892,7 +892,7 @@ intgo _wrap_mp_cmd_set_arg0_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostrin
 }
 
 
-intgo _wrap_mp_cmd_env_set_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_mp_cmd_env_set_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -919,7 +919,7 @@ intgo _wrap_mp_cmd_env_set_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_env_unset_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_env_unset_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -939,7 +939,7 @@ intgo _wrap_mp_cmd_env_unset_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_cmd_env_clear_capi_3027403472100bfe(mp_cmd_t *_swig_go_0) {
+intgo _wrap_mp_cmd_env_clear_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -952,7 +952,7 @@ intgo _wrap_mp_cmd_env_clear_capi_3027403472100bfe(mp_cmd_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cmd_set_cwd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_set_cwd_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -972,7 +972,7 @@ intgo _wrap_mp_cmd_set_cwd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_set_stdio_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_set_stdio_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   mp_stdio_t arg3 ;
@@ -989,7 +989,7 @@ intgo _wrap_mp_cmd_set_stdio_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _
 }
 
 
-intgo _wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_cmd_set_stdio_file_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1013,7 +1013,7 @@ intgo _wrap_mp_cmd_set_stdio_file_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, in
 }
 
 
-intgo _wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_set_stdio_fd_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   int arg3 ;
@@ -1030,7 +1030,7 @@ intgo _wrap_mp_cmd_set_stdio_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_pass_fd_at_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1047,7 +1047,7 @@ intgo _wrap_mp_cmd_pass_fd_at_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cmd_pass_queue_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
+intgo _wrap_mp_cmd_pass_queue_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_queue_t *arg3 = (mp_queue_t *) 0 ;
@@ -1069,7 +1069,7 @@ intgo _wrap_mp_cmd_pass_queue_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostr
 }
 
 
-intgo _wrap_mp_cmd_pass_conn_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
+intgo _wrap_mp_cmd_pass_conn_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_conn_t *arg3 = (mp_conn_t *) 0 ;
@@ -1091,7 +1091,7 @@ intgo _wrap_mp_cmd_pass_conn_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_cmd_pass_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_pass_fd_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -1113,7 +1113,7 @@ intgo _wrap_mp_cmd_pass_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cmd_set_new_group_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_new_group_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1128,7 +1128,7 @@ intgo _wrap_mp_cmd_set_new_group_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, int
 }
 
 
-intgo _wrap_mp_cmd_set_new_session_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_new_session_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1143,7 +1143,7 @@ intgo _wrap_mp_cmd_set_new_session_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_allow_relative_path_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1158,7 +1158,7 @@ intgo _wrap_mp_cmd_set_allow_relative_path_capi_3027403472100bfe(mp_cmd_t *_swig
 }
 
 
-intgo _wrap_mp_cmd_set_check_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_check_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1173,7 +1173,7 @@ intgo _wrap_mp_cmd_set_check_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _
 }
 
 
-intgo _wrap_mp_cmd_set_daemon_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_set_daemon_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1188,7 +1188,7 @@ intgo _wrap_mp_cmd_set_daemon_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cmd_arg_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_arg_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1208,7 +1208,7 @@ intgo _wrap_mp_cmd_arg_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_mp_cmd_arg0_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_arg0_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1228,7 +1228,7 @@ intgo _wrap_mp_cmd_arg0_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _
 }
 
 
-intgo _wrap_mp_cmd_cwd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_cmd_cwd_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1248,7 +1248,7 @@ intgo _wrap_mp_cmd_cwd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_mp_cmd_stdio_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_stdio_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   mp_stdio_t arg3 ;
@@ -1265,7 +1265,7 @@ intgo _wrap_mp_cmd_stdio_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig
 }
 
 
-intgo _wrap_mp_cmd_stdio_file_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_cmd_stdio_file_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1289,7 +1289,7 @@ intgo _wrap_mp_cmd_stdio_file_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_cmd_stdio_fd_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   mp_stream_t arg2 ;
   int arg3 ;
@@ -1306,7 +1306,7 @@ intgo _wrap_mp_cmd_stdio_fd_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_cmd_new_group_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_new_group_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1321,7 +1321,7 @@ intgo _wrap_mp_cmd_new_group_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _
 }
 
 
-intgo _wrap_mp_cmd_new_session_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_new_session_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1336,7 +1336,7 @@ intgo _wrap_mp_cmd_new_session_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo
 }
 
 
-intgo _wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_allow_relative_path_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1351,7 +1351,7 @@ intgo _wrap_mp_cmd_allow_relative_path_capi_3027403472100bfe(mp_cmd_t *_swig_go_
 }
 
 
-intgo _wrap_mp_cmd_check_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_check_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1366,7 +1366,7 @@ intgo _wrap_mp_cmd_check_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig
 }
 
 
-intgo _wrap_mp_cmd_daemon_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cmd_daemon_capi_3d07c78d1a7a47c6(mp_cmd_t *_swig_go_0, intgo _swig_go_1) {
   mp_cmd_t *arg1 = (mp_cmd_t *) 0 ;
   int arg2 ;
   int result;
@@ -1381,7 +1381,7 @@ intgo _wrap_mp_cmd_daemon_capi_3027403472100bfe(mp_cmd_t *_swig_go_0, intgo _swi
 }
 
 
-intgo _wrap_MP_START_FORK_capi_3027403472100bfe() {
+intgo _wrap_MP_START_FORK_capi_3d07c78d1a7a47c6() {
   enum mp_start_method result;
   intgo _swig_go_result;
   
@@ -1393,7 +1393,7 @@ intgo _wrap_MP_START_FORK_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe() {
+intgo _wrap_MP_START_SPAWN_capi_3d07c78d1a7a47c6() {
   enum mp_start_method result;
   intgo _swig_go_result;
   
@@ -1405,7 +1405,7 @@ intgo _wrap_MP_START_SPAWN_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_START_FORKSERVER_capi_3027403472100bfe() {
+intgo _wrap_MP_START_FORKSERVER_capi_3d07c78d1a7a47c6() {
   enum mp_start_method result;
   intgo _swig_go_result;
   
@@ -1417,7 +1417,7 @@ intgo _wrap_MP_START_FORKSERVER_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_process_spawn_capi_3027403472100bfe(mp_process_t **_swig_go_0, mp_cmd_t *_swig_go_1) {
+intgo _wrap_mp_process_spawn_capi_3d07c78d1a7a47c6(mp_process_t **_swig_go_0, mp_cmd_t *_swig_go_1) {
   mp_process_t **arg1 = (mp_process_t **) 0 ;
   mp_cmd_t *arg2 = (mp_cmd_t *) 0 ;
   int result;
@@ -1433,7 +1433,7 @@ intgo _wrap_mp_process_spawn_capi_3027403472100bfe(mp_process_t **_swig_go_0, mp
 }
 
 
-intgo _wrap_mp_process_new_capi_3027403472100bfe(mp_process_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_process_new_capi_3d07c78d1a7a47c6(mp_process_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_process_t **arg1 = (mp_process_t **) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -1457,7 +1457,7 @@ intgo _wrap_mp_process_new_capi_3027403472100bfe(mp_process_t **_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_process_set_name_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_process_set_name_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -1477,7 +1477,7 @@ intgo _wrap_mp_process_set_name_capi_3027403472100bfe(mp_process_t *_swig_go_0, 
 }
 
 
-intgo _wrap_mp_process_set_daemon_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_set_daemon_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int arg2 ;
   int result;
@@ -1492,7 +1492,7 @@ intgo _wrap_mp_process_set_daemon_capi_3027403472100bfe(mp_process_t *_swig_go_0
 }
 
 
-intgo _wrap_mp_process_set_start_method_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_set_start_method_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   mp_start_method_t arg2 ;
   int result;
@@ -1507,7 +1507,7 @@ intgo _wrap_mp_process_set_start_method_capi_3027403472100bfe(mp_process_t *_swi
 }
 
 
-intgo _wrap_mp_process_pass_fd_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_pass_fd_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int arg2 ;
   int result;
@@ -1522,7 +1522,7 @@ intgo _wrap_mp_process_pass_fd_capi_3027403472100bfe(mp_process_t *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_process_pass_queue_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
+intgo _wrap_mp_process_pass_queue_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_queue_t *arg3 = (mp_queue_t *) 0 ;
@@ -1544,7 +1544,7 @@ intgo _wrap_mp_process_pass_queue_capi_3027403472100bfe(mp_process_t *_swig_go_0
 }
 
 
-intgo _wrap_mp_process_pass_conn_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
+intgo _wrap_mp_process_pass_conn_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_conn_t *arg3 = (mp_conn_t *) 0 ;
@@ -1566,7 +1566,7 @@ intgo _wrap_mp_process_pass_conn_capi_3027403472100bfe(mp_process_t *_swig_go_0,
 }
 
 
-intgo _wrap_mp_process_pass_fd2_capi_3027403472100bfe(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_process_pass_fd2_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -1588,7 +1588,7 @@ intgo _wrap_mp_process_pass_fd2_capi_3027403472100bfe(mp_process_t *_swig_go_0, 
 }
 
 
-intgo _wrap_mp_set_start_method_capi_3027403472100bfe(intgo _swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_set_start_method_capi_3d07c78d1a7a47c6(intgo _swig_go_0, intgo _swig_go_1) {
   mp_start_method_t arg1 ;
   int arg2 ;
   int result;
@@ -1603,7 +1603,7 @@ intgo _wrap_mp_set_start_method_capi_3027403472100bfe(intgo _swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_get_start_method_capi_3027403472100bfe() {
+intgo _wrap_mp_get_start_method_capi_3d07c78d1a7a47c6() {
   mp_start_method_t result;
   intgo _swig_go_result;
   
@@ -1614,7 +1614,7 @@ intgo _wrap_mp_get_start_method_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_process_start_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_start_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1627,7 +1627,7 @@ intgo _wrap_mp_process_start_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_process_join_capi_3027403472100bfe(mp_process_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_process_join_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, long long _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -1642,7 +1642,7 @@ intgo _wrap_mp_process_join_capi_3027403472100bfe(mp_process_t *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_process_is_alive_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_is_alive_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1655,7 +1655,7 @@ intgo _wrap_mp_process_is_alive_capi_3027403472100bfe(mp_process_t *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_process_exitcode_capi_3027403472100bfe(long long *_swig_go_0, mp_process_t *_swig_go_1) {
+intgo _wrap_mp_process_exitcode_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_process_t *_swig_go_1) {
   int *arg1 = (int *) 0 ;
   mp_process_t *arg2 = (mp_process_t *) 0 ;
   int temp1 = 0 ;
@@ -1672,7 +1672,7 @@ intgo _wrap_mp_process_exitcode_capi_3027403472100bfe(long long *_swig_go_0, mp_
 }
 
 
-intgo _wrap_mp_process_pid_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_pid_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1685,7 +1685,7 @@ intgo _wrap_mp_process_pid_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_process_name_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+_gostring_ _wrap_mp_process_name_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1698,7 +1698,7 @@ _gostring_ _wrap_mp_process_name_capi_3027403472100bfe(mp_process_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_process_daemon_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_daemon_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1711,7 +1711,7 @@ intgo _wrap_mp_process_daemon_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_process_sentinel_capi_3027403472100bfe(intgo *_swig_go_0, mp_process_t *_swig_go_1) {
+intgo _wrap_mp_process_sentinel_capi_3d07c78d1a7a47c6(intgo *_swig_go_0, mp_process_t *_swig_go_1) {
   int *arg1 = (int *) 0 ;
   mp_process_t *arg2 = (mp_process_t *) 0 ;
   int result;
@@ -1726,7 +1726,7 @@ intgo _wrap_mp_process_sentinel_capi_3027403472100bfe(intgo *_swig_go_0, mp_proc
 }
 
 
-intgo _wrap_mp_active_children_capi_3027403472100bfe(intgo *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
+intgo _wrap_mp_active_children_capi_3d07c78d1a7a47c6(intgo *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
   int *arg1 = (int *) 0 ;
   size_t arg2 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -1743,7 +1743,7 @@ intgo _wrap_mp_active_children_capi_3027403472100bfe(intgo *_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_process_signal_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_process_signal_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1760,7 +1760,7 @@ intgo _wrap_mp_process_signal_capi_3027403472100bfe(mp_process_t *_swig_go_0, in
 }
 
 
-intgo _wrap_mp_process_terminate_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_terminate_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1773,7 +1773,7 @@ intgo _wrap_mp_process_terminate_capi_3027403472100bfe(mp_process_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_process_kill_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_kill_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1786,7 +1786,7 @@ intgo _wrap_mp_process_kill_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_STOP_WAIT_capi_3027403472100bfe() {
+intgo _wrap_MP_STOP_WAIT_capi_3d07c78d1a7a47c6() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1798,7 +1798,7 @@ intgo _wrap_MP_STOP_WAIT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STOP_TERMINATE_capi_3027403472100bfe() {
+intgo _wrap_MP_STOP_TERMINATE_capi_3d07c78d1a7a47c6() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1810,7 +1810,7 @@ intgo _wrap_MP_STOP_TERMINATE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STOP_KILL_capi_3027403472100bfe() {
+intgo _wrap_MP_STOP_KILL_capi_3d07c78d1a7a47c6() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1822,7 +1822,7 @@ intgo _wrap_MP_STOP_KILL_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe() {
+intgo _wrap_MP_STOP_INTERRUPT_capi_3d07c78d1a7a47c6() {
   enum mp_stop_action result;
   intgo _swig_go_result;
   
@@ -1834,7 +1834,7 @@ intgo _wrap_MP_STOP_INTERRUPT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_stop_new_capi_3027403472100bfe(mp_stop_t **_swig_go_0) {
+intgo _wrap_mp_stop_new_capi_3d07c78d1a7a47c6(mp_stop_t **_swig_go_0) {
   mp_stop_t **arg1 = (mp_stop_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1848,7 +1848,7 @@ intgo _wrap_mp_stop_new_capi_3027403472100bfe(mp_stop_t **_swig_go_0) {
 }
 
 
-intgo _wrap_mp_stop_add_capi_3027403472100bfe(mp_stop_t *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_stop_add_capi_3d07c78d1a7a47c6(mp_stop_t *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   mp_stop_t *arg1 = (mp_stop_t *) 0 ;
   mp_stop_action_t arg2 ;
   int64_t arg3 ;
@@ -1865,7 +1865,7 @@ intgo _wrap_mp_stop_add_capi_3027403472100bfe(mp_stop_t *_swig_go_0, intgo _swig
 }
 
 
-void _wrap_mp_stop_free_capi_3027403472100bfe(mp_stop_t *_swig_go_0) {
+void _wrap_mp_stop_free_capi_3d07c78d1a7a47c6(mp_stop_t *_swig_go_0) {
   mp_stop_t *arg1 = (mp_stop_t *) 0 ;
   
   arg1 = (mp_stop_t *)_swig_go_0;
@@ -1875,7 +1875,7 @@ void _wrap_mp_stop_free_capi_3027403472100bfe(mp_stop_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_process_stop_capi_3027403472100bfe(mp_process_t *_swig_go_0, mp_stop_t *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_process_stop_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, mp_stop_t *_swig_go_1, intgo _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   mp_stop_t *arg2 = (mp_stop_t *) 0 ;
   int arg3 ;
@@ -1892,7 +1892,7 @@ intgo _wrap_mp_process_stop_capi_3027403472100bfe(mp_process_t *_swig_go_0, mp_s
 }
 
 
-intgo _wrap_mp_process_write_capi_3027403472100bfe(mp_process_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_process_write_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -1910,7 +1910,7 @@ intgo _wrap_mp_process_write_capi_3027403472100bfe(mp_process_t *_swig_go_0, _go
 }
 
 
-intgo _wrap_mp_process_close_stdin_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+intgo _wrap_mp_process_close_stdin_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1923,7 +1923,7 @@ intgo _wrap_mp_process_close_stdin_capi_3027403472100bfe(mp_process_t *_swig_go_
 }
 
 
-intgo _wrap_mp_process_close_stream_capi_3027403472100bfe(mp_process_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_process_close_stream_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0, intgo _swig_go_1) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   mp_stream_t arg2 ;
   int result;
@@ -1938,7 +1938,7 @@ intgo _wrap_mp_process_close_stream_capi_3027403472100bfe(mp_process_t *_swig_go
 }
 
 
-intgo _wrap_mp_process_read_capi_3027403472100bfe(long long *_swig_go_0, mp_process_t *_swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_process_read_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_process_t *_swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   size_t *arg1 = (size_t *) 0 ;
   mp_process_t *arg2 = (mp_process_t *) 0 ;
   mp_stream_t arg3 ;
@@ -1962,7 +1962,7 @@ intgo _wrap_mp_process_read_capi_3027403472100bfe(long long *_swig_go_0, mp_proc
 }
 
 
-intgo _wrap_mp_process_communicate_capi_3027403472100bfe(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_process_t *_swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_process_communicate_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_process_t *_swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   void **arg3 = (void **) 0 ;
@@ -1994,7 +1994,7 @@ intgo _wrap_mp_process_communicate_capi_3027403472100bfe(_goslice_ _swig_go_0, _
 }
 
 
-void _wrap_mp_process_free_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
+void _wrap_mp_process_free_capi_3d07c78d1a7a47c6(mp_process_t *_swig_go_0) {
   mp_process_t *arg1 = (mp_process_t *) 0 ;
   
   arg1 = (mp_process_t *)_swig_go_0;
@@ -2004,7 +2004,7 @@ void _wrap_mp_process_free_capi_3027403472100bfe(mp_process_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_run_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, mp_cmd_t *_swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5) {
+intgo _wrap_mp_run_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, mp_cmd_t *_swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5) {
   int *arg1 = (int *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -2040,172 +2040,7 @@ intgo _wrap_mp_run_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_
 }
 
 
-intgo _wrap_mp_pipe_capi_3027403472100bfe(mp_conn_t **_swig_go_0, mp_conn_t **_swig_go_1, intgo _swig_go_2) {
-  mp_conn_t **arg1 = (mp_conn_t **) 0 ;
-  mp_conn_t **arg2 = (mp_conn_t **) 0 ;
-  int arg3 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t **)_swig_go_0;
-  arg2 = (mp_conn_t **)_swig_go_1;
-  arg3 = (int)_swig_go_2; 
-  
-  result = (int)mp_pipe(arg1,arg2,arg3);
-  _swig_go_result = result; 
-  
-  
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_from_fd_capi_3027403472100bfe(mp_conn_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
-  mp_conn_t **arg1 = (mp_conn_t **) 0 ;
-  int arg2 ;
-  int arg3 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t **)_swig_go_0;
-  arg2 = (int)_swig_go_1; 
-  arg3 = (int)_swig_go_2; 
-  
-  result = (int)mp_conn_from_fd(arg1,arg2,arg3);
-  _swig_go_result = result; 
-  
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_send_capi_3027403472100bfe(mp_conn_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
-  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
-  void *arg2 = (void *) 0 ;
-  size_t arg3 ;
-  int64_t arg4 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t *)_swig_go_0;
-  arg2 = _swig_go_1.array; arg3 = (size_t)_swig_go_1.len; 
-  arg4 = (int64_t)_swig_go_2; 
-  
-  result = (int)mp_conn_send(arg1,(void const *)arg2,arg3,arg4);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_recv_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_conn_t *_swig_go_1, long long _swig_go_2) {
-  void **arg1 = (void **) 0 ;
-  size_t *arg2 = (size_t *) 0 ;
-  mp_conn_t *arg3 = (mp_conn_t *) 0 ;
-  int64_t arg4 ;
-  void *p1 = NULL ;
-  size_t n1 = 0 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (void **)&p1; arg2 = &n1; 
-  arg3 = (mp_conn_t *)_swig_go_1;
-  arg4 = (int64_t)_swig_go_2; 
-  
-  result = (int)mp_conn_recv(arg1,arg2,arg3,arg4);
-  _swig_go_result = result; 
-  ((uintptr_t *)_swig_go_0.array)[0] = (uintptr_t)p1;
-  ((uintptr_t *)_swig_go_0.array)[1] = (uintptr_t)n1; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_recv_into_capi_3027403472100bfe(long long *_swig_go_0, mp_conn_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
-  size_t *arg1 = (size_t *) 0 ;
-  mp_conn_t *arg2 = (mp_conn_t *) 0 ;
-  void *arg3 = (void *) 0 ;
-  size_t arg4 ;
-  int64_t arg5 ;
-  size_t temp1 = 0 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = &temp1;
-  arg2 = (mp_conn_t *)_swig_go_1;
-  arg3 = _swig_go_2.array; arg4 = (size_t)_swig_go_2.len; 
-  arg5 = (int64_t)_swig_go_3; 
-  
-  result = (int)mp_conn_recv_into(arg1,arg2,arg3,arg4,arg5);
-  _swig_go_result = result; 
-  if (_swig_go_0) *(long long *)(void *)_swig_go_0 = (long long)temp1;
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_poll_capi_3027403472100bfe(mp_conn_t *_swig_go_0, long long _swig_go_1) {
-  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
-  int64_t arg2 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t *)_swig_go_0;
-  arg2 = (int64_t)_swig_go_1; 
-  
-  result = (int)mp_conn_poll(arg1,arg2);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_set_max_message_capi_3027403472100bfe(mp_conn_t *_swig_go_0, long long _swig_go_1) {
-  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
-  size_t arg2 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t *)_swig_go_0;
-  arg2 = (size_t)_swig_go_1; 
-  
-  result = (int)mp_conn_set_max_message(arg1,arg2);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_fileno_capi_3027403472100bfe(mp_conn_t *_swig_go_0) {
-  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t *)_swig_go_0;
-  
-  result = (int)mp_conn_fileno(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_mp_conn_close_capi_3027403472100bfe(mp_conn_t *_swig_go_0) {
-  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = (mp_conn_t *)_swig_go_0;
-  
-  result = (int)mp_conn_close(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_mp_conn_free_capi_3027403472100bfe(mp_conn_t *_swig_go_0) {
-  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
-  
-  arg1 = (mp_conn_t *)_swig_go_0;
-  
-  mp_conn_free(arg1);
-  
-}
-
-
-intgo _wrap_mp_queue_new_capi_3027403472100bfe(mp_queue_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_queue_new_capi_3d07c78d1a7a47c6(mp_queue_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2225,7 +2060,7 @@ intgo _wrap_mp_queue_new_capi_3027403472100bfe(mp_queue_t **_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_queue_from_fd_capi_3027403472100bfe(mp_queue_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_queue_from_fd_capi_3d07c78d1a7a47c6(mp_queue_t **_swig_go_0, intgo _swig_go_1) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   int arg2 ;
   int result;
@@ -2241,7 +2076,7 @@ intgo _wrap_mp_queue_from_fd_capi_3027403472100bfe(mp_queue_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_queue_open_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_queue_open_capi_3d07c78d1a7a47c6(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -2264,7 +2099,7 @@ intgo _wrap_mp_queue_open_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_queue_new_at_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_queue_new_at_capi_3d07c78d1a7a47c6(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -2291,7 +2126,7 @@ intgo _wrap_mp_queue_new_at_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gost
 }
 
 
-intgo _wrap_mp_queue_last_delivery_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_queue_t *_swig_go_3) {
+intgo _wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_queue_t *_swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -2315,7 +2150,7 @@ intgo _wrap_mp_queue_last_delivery_capi_3027403472100bfe(long long *_swig_go_0, 
 }
 
 
-intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_fileno_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2328,7 +2163,7 @@ intgo _wrap_mp_queue_fileno_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_put_capi_3027403472100bfe(mp_queue_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_queue_put_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -2346,7 +2181,7 @@ intgo _wrap_mp_queue_put_capi_3027403472100bfe(mp_queue_t *_swig_go_0, _goslice_
 }
 
 
-intgo _wrap_mp_queue_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_queue_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_queue_get_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, mp_queue_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_queue_t *arg3 = (mp_queue_t *) 0 ;
@@ -2368,7 +2203,7 @@ intgo _wrap_mp_queue_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_queue_t 
 }
 
 
-intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(long long *_swig_go_0, mp_queue_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_queue_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   mp_queue_t *arg2 = (mp_queue_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -2390,7 +2225,7 @@ intgo _wrap_mp_queue_get_into_capi_3027403472100bfe(long long *_swig_go_0, mp_qu
 }
 
 
-intgo _wrap_mp_queue_qsize_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_qsize_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2403,7 +2238,7 @@ intgo _wrap_mp_queue_qsize_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_empty_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_empty_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2416,7 +2251,7 @@ intgo _wrap_mp_queue_empty_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_full_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_full_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2429,7 +2264,7 @@ intgo _wrap_mp_queue_full_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_close_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_close_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2442,7 +2277,7 @@ intgo _wrap_mp_queue_close_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_closed_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_closed_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2455,7 +2290,7 @@ intgo _wrap_mp_queue_closed_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-long long _wrap_mp_queue_maxsize_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+long long _wrap_mp_queue_maxsize_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2468,7 +2303,7 @@ long long _wrap_mp_queue_maxsize_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_task_done_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+intgo _wrap_mp_queue_task_done_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2481,7 +2316,7 @@ intgo _wrap_mp_queue_task_done_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_queue_join_capi_3027403472100bfe(mp_queue_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_queue_join_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0, long long _swig_go_1) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2496,7 +2331,7 @@ intgo _wrap_mp_queue_join_capi_3027403472100bfe(mp_queue_t *_swig_go_0, long lon
 }
 
 
-void _wrap_mp_queue_free_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
+void _wrap_mp_queue_free_capi_3d07c78d1a7a47c6(mp_queue_t *_swig_go_0) {
   mp_queue_t *arg1 = (mp_queue_t *) 0 ;
   
   arg1 = (mp_queue_t *)_swig_go_0;
@@ -2506,7 +2341,172 @@ void _wrap_mp_queue_free_capi_3027403472100bfe(mp_queue_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_pipe_capi_3d07c78d1a7a47c6(mp_conn_t **_swig_go_0, mp_conn_t **_swig_go_1, intgo _swig_go_2) {
+  mp_conn_t **arg1 = (mp_conn_t **) 0 ;
+  mp_conn_t **arg2 = (mp_conn_t **) 0 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t **)_swig_go_0;
+  arg2 = (mp_conn_t **)_swig_go_1;
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)mp_pipe(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_from_fd_capi_3d07c78d1a7a47c6(mp_conn_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  mp_conn_t **arg1 = (mp_conn_t **) 0 ;
+  int arg2 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t **)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)mp_conn_from_fd(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_send_capi_3d07c78d1a7a47c6(mp_conn_t *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
+  void *arg2 = (void *) 0 ;
+  size_t arg3 ;
+  int64_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t *)_swig_go_0;
+  arg2 = _swig_go_1.array; arg3 = (size_t)_swig_go_1.len; 
+  arg4 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_conn_send(arg1,(void const *)arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, mp_conn_t *_swig_go_1, long long _swig_go_2) {
+  void **arg1 = (void **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  mp_conn_t *arg3 = (mp_conn_t *) 0 ;
+  int64_t arg4 ;
+  void *p1 = NULL ;
+  size_t n1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (void **)&p1; arg2 = &n1; 
+  arg3 = (mp_conn_t *)_swig_go_1;
+  arg4 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_conn_recv(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  ((uintptr_t *)_swig_go_0.array)[0] = (uintptr_t)p1;
+  ((uintptr_t *)_swig_go_0.array)[1] = (uintptr_t)n1; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_conn_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+  size_t *arg1 = (size_t *) 0 ;
+  mp_conn_t *arg2 = (mp_conn_t *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  int64_t arg5 ;
+  size_t temp1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = &temp1;
+  arg2 = (mp_conn_t *)_swig_go_1;
+  arg3 = _swig_go_2.array; arg4 = (size_t)_swig_go_2.len; 
+  arg5 = (int64_t)_swig_go_3; 
+  
+  result = (int)mp_conn_recv_into(arg1,arg2,arg3,arg4,arg5);
+  _swig_go_result = result; 
+  if (_swig_go_0) *(long long *)(void *)_swig_go_0 = (long long)temp1;
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(mp_conn_t *_swig_go_0, long long _swig_go_1) {
+  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
+  int64_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (int)mp_conn_poll(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(mp_conn_t *_swig_go_0, long long _swig_go_1) {
+  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
+  size_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (int)mp_conn_set_max_message(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_fileno_capi_3d07c78d1a7a47c6(mp_conn_t *_swig_go_0) {
+  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t *)_swig_go_0;
+  
+  result = (int)mp_conn_fileno(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_conn_close_capi_3d07c78d1a7a47c6(mp_conn_t *_swig_go_0) {
+  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_conn_t *)_swig_go_0;
+  
+  result = (int)mp_conn_close(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_mp_conn_free_capi_3d07c78d1a7a47c6(mp_conn_t *_swig_go_0) {
+  mp_conn_t *arg1 = (mp_conn_t *) 0 ;
+  
+  arg1 = (mp_conn_t *)_swig_go_0;
+  
+  mp_conn_free(arg1);
+  
+}
+
+
+intgo _wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _gostring_ _swig_go_1) {
   int *arg1 = (int *) 0 ;
   char *arg2 = (char *) 0 ;
   int temp1 = 0 ;
@@ -2528,7 +2528,7 @@ intgo _wrap_mp_fd_inherit_capi_3027403472100bfe(long long *_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(mp_queue_t **_swig_go_0, _gostring_ _swig_go_1) {
   mp_queue_t **arg1 = (mp_queue_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -2549,7 +2549,7 @@ intgo _wrap_mp_queue_inherit_capi_3027403472100bfe(mp_queue_t **_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_conn_t **arg1 = (mp_conn_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -2572,7 +2572,7 @@ intgo _wrap_mp_conn_inherit_capi_3027403472100bfe(mp_conn_t **_swig_go_0, _gostr
 }
 
 
-void _wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_waitable_t_kind_set_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int arg2 ;
   
@@ -2584,7 +2584,7 @@ void _wrap_mp_waitable_t_kind_set_capi_3027403472100bfe(struct mp_waitable *_swi
 }
 
 
-intgo _wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
+intgo _wrap_mp_waitable_t_kind_get_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2597,7 +2597,7 @@ intgo _wrap_mp_waitable_t_kind_get_capi_3027403472100bfe(struct mp_waitable *_sw
 }
 
 
-void _wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_waitable_t_handle_set_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0, void *_swig_go_1) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2609,7 +2609,7 @@ void _wrap_mp_waitable_t_handle_set_capi_3027403472100bfe(struct mp_waitable *_s
 }
 
 
-void *_wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
+void *_wrap_mp_waitable_t_handle_get_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2622,7 +2622,7 @@ void *_wrap_mp_waitable_t_handle_get_capi_3027403472100bfe(struct mp_waitable *_
 }
 
 
-void _wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_waitable_t_ready_set_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0, intgo _swig_go_1) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int arg2 ;
   
@@ -2634,7 +2634,7 @@ void _wrap_mp_waitable_t_ready_set_capi_3027403472100bfe(struct mp_waitable *_sw
 }
 
 
-intgo _wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
+intgo _wrap_mp_waitable_t_ready_get_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2647,7 +2647,7 @@ intgo _wrap_mp_waitable_t_ready_get_capi_3027403472100bfe(struct mp_waitable *_s
 }
 
 
-struct mp_waitable *_wrap_new_mp_waitable_t_capi_3027403472100bfe() {
+struct mp_waitable *_wrap_new_mp_waitable_t_capi_3d07c78d1a7a47c6() {
   struct mp_waitable *result = 0 ;
   struct mp_waitable *_swig_go_result;
   
@@ -2658,7 +2658,7 @@ struct mp_waitable *_wrap_new_mp_waitable_t_capi_3027403472100bfe() {
 }
 
 
-void _wrap_delete_mp_waitable_t_capi_3027403472100bfe(struct mp_waitable *_swig_go_0) {
+void _wrap_delete_mp_waitable_t_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0) {
   struct mp_waitable *arg1 = (struct mp_waitable *) 0 ;
   
   arg1 = *(struct mp_waitable **)&_swig_go_0; 
@@ -2668,7 +2668,7 @@ void _wrap_delete_mp_waitable_t_capi_3027403472100bfe(struct mp_waitable *_swig_
 }
 
 
-intgo _wrap_mp_wait_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_wait_capi_3d07c78d1a7a47c6(struct mp_waitable *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_waitable_t *arg1 = (mp_waitable_t *) 0 ;
   size_t arg2 ;
   int64_t arg3 ;
@@ -2685,7 +2685,7 @@ intgo _wrap_mp_wait_capi_3027403472100bfe(struct mp_waitable *_swig_go_0, long l
 }
 
 
-intgo _wrap_mp_lock_new_capi_3027403472100bfe(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_lock_new_capi_3d07c78d1a7a47c6(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
   mp_lock_t **arg1 = (mp_lock_t **) 0 ;
   int arg2 ;
   int result;
@@ -2701,7 +2701,7 @@ intgo _wrap_mp_lock_new_capi_3027403472100bfe(mp_lock_t **_swig_go_0, intgo _swi
 }
 
 
-intgo _wrap_mp_lock_from_fd_capi_3027403472100bfe(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_lock_from_fd_capi_3d07c78d1a7a47c6(mp_lock_t **_swig_go_0, intgo _swig_go_1) {
   mp_lock_t **arg1 = (mp_lock_t **) 0 ;
   int arg2 ;
   int result;
@@ -2717,7 +2717,7 @@ intgo _wrap_mp_lock_from_fd_capi_3027403472100bfe(mp_lock_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_lock_open_capi_3027403472100bfe(mp_lock_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_lock_open_capi_3d07c78d1a7a47c6(mp_lock_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_lock_t **arg1 = (mp_lock_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -2740,7 +2740,7 @@ intgo _wrap_mp_lock_open_capi_3027403472100bfe(mp_lock_t **_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_lock_fileno_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
+intgo _wrap_mp_lock_fileno_capi_3d07c78d1a7a47c6(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2753,7 +2753,7 @@ intgo _wrap_mp_lock_fileno_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(mp_lock_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(mp_lock_t *_swig_go_0, long long _swig_go_1) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2768,7 +2768,7 @@ intgo _wrap_mp_lock_acquire_capi_3027403472100bfe(mp_lock_t *_swig_go_0, long lo
 }
 
 
-intgo _wrap_mp_lock_release_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
+intgo _wrap_mp_lock_release_capi_3d07c78d1a7a47c6(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2781,7 +2781,7 @@ intgo _wrap_mp_lock_release_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_lock_locked_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
+intgo _wrap_mp_lock_locked_capi_3d07c78d1a7a47c6(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2794,7 +2794,7 @@ intgo _wrap_mp_lock_locked_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_lock_free_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
+void _wrap_mp_lock_free_capi_3d07c78d1a7a47c6(mp_lock_t *_swig_go_0) {
   mp_lock_t *arg1 = (mp_lock_t *) 0 ;
   
   arg1 = (mp_lock_t *)_swig_go_0;
@@ -2804,7 +2804,7 @@ void _wrap_mp_lock_free_capi_3027403472100bfe(mp_lock_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_sem_new_capi_3027403472100bfe(mp_sem_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_sem_new_capi_3d07c78d1a7a47c6(mp_sem_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_sem_t **arg1 = (mp_sem_t **) 0 ;
   unsigned int arg2 ;
   unsigned int arg3 ;
@@ -2822,7 +2822,7 @@ intgo _wrap_mp_sem_new_capi_3027403472100bfe(mp_sem_t **_swig_go_0, intgo _swig_
 }
 
 
-intgo _wrap_mp_sem_from_fd_capi_3027403472100bfe(mp_sem_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_sem_from_fd_capi_3d07c78d1a7a47c6(mp_sem_t **_swig_go_0, intgo _swig_go_1) {
   mp_sem_t **arg1 = (mp_sem_t **) 0 ;
   int arg2 ;
   int result;
@@ -2838,7 +2838,7 @@ intgo _wrap_mp_sem_from_fd_capi_3027403472100bfe(mp_sem_t **_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_sem_open_capi_3027403472100bfe(mp_sem_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_sem_open_capi_3d07c78d1a7a47c6(mp_sem_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_sem_t **arg1 = (mp_sem_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -2861,7 +2861,7 @@ intgo _wrap_mp_sem_open_capi_3027403472100bfe(mp_sem_t **_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_mp_sem_fileno_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
+intgo _wrap_mp_sem_fileno_capi_3d07c78d1a7a47c6(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2874,7 +2874,7 @@ intgo _wrap_mp_sem_fileno_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(mp_sem_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(mp_sem_t *_swig_go_0, long long _swig_go_1) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -2889,7 +2889,7 @@ intgo _wrap_mp_sem_acquire_capi_3027403472100bfe(mp_sem_t *_swig_go_0, long long
 }
 
 
-intgo _wrap_mp_sem_release_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
+intgo _wrap_mp_sem_release_capi_3d07c78d1a7a47c6(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2902,7 +2902,7 @@ intgo _wrap_mp_sem_release_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_sem_value_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
+intgo _wrap_mp_sem_value_capi_3d07c78d1a7a47c6(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2915,7 +2915,7 @@ intgo _wrap_mp_sem_value_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_sem_free_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
+void _wrap_mp_sem_free_capi_3d07c78d1a7a47c6(mp_sem_t *_swig_go_0) {
   mp_sem_t *arg1 = (mp_sem_t *) 0 ;
   
   arg1 = (mp_sem_t *)_swig_go_0;
@@ -2925,7 +2925,7 @@ void _wrap_mp_sem_free_capi_3027403472100bfe(mp_sem_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_new_capi_3027403472100bfe(mp_event_t **_swig_go_0) {
+intgo _wrap_mp_event_new_capi_3d07c78d1a7a47c6(mp_event_t **_swig_go_0) {
   mp_event_t **arg1 = (mp_event_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2939,7 +2939,7 @@ intgo _wrap_mp_event_new_capi_3027403472100bfe(mp_event_t **_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_from_fd_capi_3027403472100bfe(mp_event_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_event_from_fd_capi_3d07c78d1a7a47c6(mp_event_t **_swig_go_0, intgo _swig_go_1) {
   mp_event_t **arg1 = (mp_event_t **) 0 ;
   int arg2 ;
   int result;
@@ -2955,7 +2955,7 @@ intgo _wrap_mp_event_from_fd_capi_3027403472100bfe(mp_event_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_event_open_capi_3027403472100bfe(mp_event_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_event_open_capi_3d07c78d1a7a47c6(mp_event_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_event_t **arg1 = (mp_event_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -2978,7 +2978,7 @@ intgo _wrap_mp_event_open_capi_3027403472100bfe(mp_event_t **_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_event_fileno_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_fileno_capi_3d07c78d1a7a47c6(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2991,7 +2991,7 @@ intgo _wrap_mp_event_fileno_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_set_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_set_capi_3d07c78d1a7a47c6(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3004,7 +3004,7 @@ intgo _wrap_mp_event_set_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_clear_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_clear_capi_3d07c78d1a7a47c6(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3017,7 +3017,7 @@ intgo _wrap_mp_event_clear_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_is_set_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
+intgo _wrap_mp_event_is_set_capi_3d07c78d1a7a47c6(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3030,7 +3030,7 @@ intgo _wrap_mp_event_is_set_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_event_wait_capi_3027403472100bfe(mp_event_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_event_wait_capi_3d07c78d1a7a47c6(mp_event_t *_swig_go_0, long long _swig_go_1) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -3045,7 +3045,7 @@ intgo _wrap_mp_event_wait_capi_3027403472100bfe(mp_event_t *_swig_go_0, long lon
 }
 
 
-void _wrap_mp_event_free_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
+void _wrap_mp_event_free_capi_3d07c78d1a7a47c6(mp_event_t *_swig_go_0) {
   mp_event_t *arg1 = (mp_event_t *) 0 ;
   
   arg1 = (mp_event_t *)_swig_go_0;
@@ -3055,7 +3055,7 @@ void _wrap_mp_event_free_capi_3027403472100bfe(mp_event_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cond_new_capi_3027403472100bfe(mp_cond_t **_swig_go_0, mp_lock_t *_swig_go_1) {
+intgo _wrap_mp_cond_new_capi_3d07c78d1a7a47c6(mp_cond_t **_swig_go_0, mp_lock_t *_swig_go_1) {
   mp_cond_t **arg1 = (mp_cond_t **) 0 ;
   mp_lock_t *arg2 = (mp_lock_t *) 0 ;
   int result;
@@ -3071,7 +3071,7 @@ intgo _wrap_mp_cond_new_capi_3027403472100bfe(mp_cond_t **_swig_go_0, mp_lock_t 
 }
 
 
-intgo _wrap_mp_cond_from_fd_capi_3027403472100bfe(mp_cond_t **_swig_go_0, intgo _swig_go_1, mp_lock_t *_swig_go_2) {
+intgo _wrap_mp_cond_from_fd_capi_3d07c78d1a7a47c6(mp_cond_t **_swig_go_0, intgo _swig_go_1, mp_lock_t *_swig_go_2) {
   mp_cond_t **arg1 = (mp_cond_t **) 0 ;
   int arg2 ;
   mp_lock_t *arg3 = (mp_lock_t *) 0 ;
@@ -3089,7 +3089,7 @@ intgo _wrap_mp_cond_from_fd_capi_3027403472100bfe(mp_cond_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_cond_open_capi_3027403472100bfe(mp_cond_t **_swig_go_0, _gostring_ _swig_go_1, mp_lock_t *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_cond_open_capi_3d07c78d1a7a47c6(mp_cond_t **_swig_go_0, _gostring_ _swig_go_1, mp_lock_t *_swig_go_2, long long _swig_go_3) {
   mp_cond_t **arg1 = (mp_cond_t **) 0 ;
   char *arg2 = (char *) 0 ;
   mp_lock_t *arg3 = (mp_lock_t *) 0 ;
@@ -3114,7 +3114,7 @@ intgo _wrap_mp_cond_open_capi_3027403472100bfe(mp_cond_t **_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_cond_fileno_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
+intgo _wrap_mp_cond_fileno_capi_3d07c78d1a7a47c6(mp_cond_t *_swig_go_0) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3127,7 +3127,7 @@ intgo _wrap_mp_cond_fileno_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_cond_wait_capi_3027403472100bfe(mp_cond_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(mp_cond_t *_swig_go_0, long long _swig_go_1) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -3142,7 +3142,7 @@ intgo _wrap_mp_cond_wait_capi_3027403472100bfe(mp_cond_t *_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_cond_notify_capi_3027403472100bfe(mp_cond_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_cond_notify_capi_3d07c78d1a7a47c6(mp_cond_t *_swig_go_0, intgo _swig_go_1) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int arg2 ;
   int result;
@@ -3157,7 +3157,7 @@ intgo _wrap_mp_cond_notify_capi_3027403472100bfe(mp_cond_t *_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_cond_notify_all_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
+intgo _wrap_mp_cond_notify_all_capi_3d07c78d1a7a47c6(mp_cond_t *_swig_go_0) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3170,7 +3170,7 @@ intgo _wrap_mp_cond_notify_all_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_cond_free_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
+void _wrap_mp_cond_free_capi_3d07c78d1a7a47c6(mp_cond_t *_swig_go_0) {
   mp_cond_t *arg1 = (mp_cond_t *) 0 ;
   
   arg1 = (mp_cond_t *)_swig_go_0;
@@ -3180,7 +3180,7 @@ void _wrap_mp_cond_free_capi_3027403472100bfe(mp_cond_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_new_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_barrier_new_capi_3d07c78d1a7a47c6(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   unsigned int arg2 ;
   int result;
@@ -3196,7 +3196,7 @@ intgo _wrap_mp_barrier_new_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(mp_barrier_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   unsigned int arg2 ;
   mp_barrier_action_fn arg3 = (mp_barrier_action_fn) 0 ;
@@ -3218,7 +3218,7 @@ intgo _wrap_mp_barrier_new2_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, int
 }
 
 
-intgo _wrap_mp_barrier_from_fd_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_barrier_from_fd_capi_3d07c78d1a7a47c6(mp_barrier_t **_swig_go_0, intgo _swig_go_1) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   int arg2 ;
   int result;
@@ -3234,7 +3234,7 @@ intgo _wrap_mp_barrier_from_fd_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, 
 }
 
 
-intgo _wrap_mp_barrier_open_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(mp_barrier_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_barrier_t **arg1 = (mp_barrier_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -3257,7 +3257,7 @@ intgo _wrap_mp_barrier_open_capi_3027403472100bfe(mp_barrier_t **_swig_go_0, _go
 }
 
 
-intgo _wrap_mp_barrier_fileno_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_fileno_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3270,7 +3270,7 @@ intgo _wrap_mp_barrier_fileno_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(mp_barrier_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0, long long _swig_go_1) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -3285,7 +3285,7 @@ intgo _wrap_mp_barrier_wait_capi_3027403472100bfe(mp_barrier_t *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_barrier_abort_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_abort_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3298,7 +3298,7 @@ intgo _wrap_mp_barrier_abort_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_reset_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_reset_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3311,7 +3311,7 @@ intgo _wrap_mp_barrier_reset_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_parties_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_parties_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3324,7 +3324,7 @@ intgo _wrap_mp_barrier_parties_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_barrier_n_waiting_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_n_waiting_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3337,7 +3337,7 @@ intgo _wrap_mp_barrier_n_waiting_capi_3027403472100bfe(mp_barrier_t *_swig_go_0)
 }
 
 
-intgo _wrap_mp_barrier_broken_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+intgo _wrap_mp_barrier_broken_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3350,7 +3350,7 @@ intgo _wrap_mp_barrier_broken_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_barrier_free_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
+void _wrap_mp_barrier_free_capi_3d07c78d1a7a47c6(mp_barrier_t *_swig_go_0) {
   mp_barrier_t *arg1 = (mp_barrier_t *) 0 ;
   
   arg1 = (mp_barrier_t *)_swig_go_0;
@@ -3360,7 +3360,7 @@ void _wrap_mp_barrier_free_capi_3027403472100bfe(mp_barrier_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_shm_new_capi_3027403472100bfe(mp_shm_t **_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_shm_new_capi_3d07c78d1a7a47c6(mp_shm_t **_swig_go_0, long long _swig_go_1) {
   mp_shm_t **arg1 = (mp_shm_t **) 0 ;
   size_t arg2 ;
   int result;
@@ -3376,7 +3376,7 @@ intgo _wrap_mp_shm_new_capi_3027403472100bfe(mp_shm_t **_swig_go_0, long long _s
 }
 
 
-intgo _wrap_mp_shm_from_fd_capi_3027403472100bfe(mp_shm_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_shm_from_fd_capi_3d07c78d1a7a47c6(mp_shm_t **_swig_go_0, intgo _swig_go_1) {
   mp_shm_t **arg1 = (mp_shm_t **) 0 ;
   int arg2 ;
   int result;
@@ -3392,7 +3392,7 @@ intgo _wrap_mp_shm_from_fd_capi_3027403472100bfe(mp_shm_t **_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_shm_open_capi_3027403472100bfe(mp_shm_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_shm_open_capi_3d07c78d1a7a47c6(mp_shm_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_shm_t **arg1 = (mp_shm_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -3415,7 +3415,7 @@ intgo _wrap_mp_shm_open_capi_3027403472100bfe(mp_shm_t **_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_mp_shm_fileno_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
+intgo _wrap_mp_shm_fileno_capi_3d07c78d1a7a47c6(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3428,7 +3428,7 @@ intgo _wrap_mp_shm_fileno_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
 }
 
 
-void *_wrap_mp_shm_data_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
+void *_wrap_mp_shm_data_capi_3d07c78d1a7a47c6(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3441,7 +3441,7 @@ void *_wrap_mp_shm_data_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_shm_size2_capi_3027403472100bfe(long long *_swig_go_0, mp_shm_t *_swig_go_1) {
+intgo _wrap_mp_shm_size2_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_shm_t *_swig_go_1) {
   size_t *arg1 = (size_t *) 0 ;
   mp_shm_t *arg2 = (mp_shm_t *) 0 ;
   int result;
@@ -3456,7 +3456,7 @@ intgo _wrap_mp_shm_size2_capi_3027403472100bfe(long long *_swig_go_0, mp_shm_t *
 }
 
 
-long long _wrap_mp_shm_size_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
+long long _wrap_mp_shm_size_capi_3d07c78d1a7a47c6(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3469,7 +3469,7 @@ long long _wrap_mp_shm_size_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_shm_free_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
+void _wrap_mp_shm_free_capi_3d07c78d1a7a47c6(mp_shm_t *_swig_go_0) {
   mp_shm_t *arg1 = (mp_shm_t *) 0 ;
   
   arg1 = (mp_shm_t *)_swig_go_0;
@@ -3479,7 +3479,7 @@ void _wrap_mp_shm_free_capi_3027403472100bfe(mp_shm_t *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_TYPE_INT32_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_INT32_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3491,7 +3491,7 @@ intgo _wrap_MP_TYPE_INT32_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_INT64_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_INT64_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3503,7 +3503,7 @@ intgo _wrap_MP_TYPE_INT64_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_UINT64_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_UINT64_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3515,7 +3515,7 @@ intgo _wrap_MP_TYPE_UINT64_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_DOUBLE_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3527,7 +3527,7 @@ intgo _wrap_MP_TYPE_DOUBLE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_BYTES_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_BYTES_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3539,7 +3539,7 @@ intgo _wrap_MP_TYPE_BYTES_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_INT16_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_INT16_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3551,7 +3551,7 @@ intgo _wrap_MP_TYPE_INT16_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_UINT16_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_UINT16_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3563,7 +3563,7 @@ intgo _wrap_MP_TYPE_UINT16_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_INT8_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_INT8_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3575,7 +3575,7 @@ intgo _wrap_MP_TYPE_INT8_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_UINT8_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_UINT8_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3587,7 +3587,7 @@ intgo _wrap_MP_TYPE_UINT8_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_CHAR_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_CHAR_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3599,7 +3599,7 @@ intgo _wrap_MP_TYPE_CHAR_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_FLOAT_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_FLOAT_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3611,7 +3611,7 @@ intgo _wrap_MP_TYPE_FLOAT_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_BOOL_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_BOOL_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3623,7 +3623,7 @@ intgo _wrap_MP_TYPE_BOOL_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_TYPE_RECORD_capi_3027403472100bfe() {
+intgo _wrap_MP_TYPE_RECORD_capi_3d07c78d1a7a47c6() {
   enum mp_type result;
   intgo _swig_go_result;
   
@@ -3635,7 +3635,7 @@ intgo _wrap_MP_TYPE_RECORD_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_mp_value_new_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_value_new_capi_3d07c78d1a7a47c6(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   mp_type_t arg2 ;
   size_t arg3 ;
@@ -3655,7 +3655,7 @@ intgo _wrap_mp_value_new_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_value_new_record_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -3680,7 +3680,7 @@ intgo _wrap_mp_value_new_record_capi_3027403472100bfe(mp_value_t **_swig_go_0, _
 }
 
 
-intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, mp_lock_t *_swig_go_3) {
+intgo _wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(mp_value_t **_swig_go_0, intgo _swig_go_1, long long _swig_go_2, mp_lock_t *_swig_go_3) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   mp_type_t arg2 ;
   size_t arg3 ;
@@ -3700,7 +3700,7 @@ intgo _wrap_mp_value_new_with_lock_capi_3027403472100bfe(mp_value_t **_swig_go_0
 }
 
 
-intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_lock_t *_swig_go_3) {
+intgo _wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_lock_t *_swig_go_3) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -3725,7 +3725,7 @@ intgo _wrap_mp_value_new_record_with_lock_capi_3027403472100bfe(mp_value_t **_sw
 }
 
 
-intgo _wrap_mp_value_bind_lock_capi_3027403472100bfe(mp_value_t *_swig_go_0, mp_lock_t *_swig_go_1) {
+intgo _wrap_mp_value_bind_lock_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, mp_lock_t *_swig_go_1) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   mp_lock_t *arg2 = (mp_lock_t *) 0 ;
   int result;
@@ -3740,7 +3740,7 @@ intgo _wrap_mp_value_bind_lock_capi_3027403472100bfe(mp_value_t *_swig_go_0, mp_
 }
 
 
-intgo _wrap_mp_value_from_fd_capi_3027403472100bfe(mp_value_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_value_from_fd_capi_3d07c78d1a7a47c6(mp_value_t **_swig_go_0, intgo _swig_go_1) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   int arg2 ;
   int result;
@@ -3756,7 +3756,7 @@ intgo _wrap_mp_value_from_fd_capi_3027403472100bfe(mp_value_t **_swig_go_0, intg
 }
 
 
-intgo _wrap_mp_value_open_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_open_capi_3d07c78d1a7a47c6(mp_value_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_value_t **arg1 = (mp_value_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -3779,7 +3779,7 @@ intgo _wrap_mp_value_open_capi_3027403472100bfe(mp_value_t **_swig_go_0, _gostri
 }
 
 
-intgo _wrap_mp_value_fileno_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_fileno_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3792,7 +3792,7 @@ intgo _wrap_mp_value_fileno_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_type_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_type_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3805,7 +3805,7 @@ intgo _wrap_mp_value_type_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_count2_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1) {
+intgo _wrap_mp_value_count2_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1) {
   size_t *arg1 = (size_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   int result;
@@ -3820,7 +3820,7 @@ intgo _wrap_mp_value_count2_capi_3027403472100bfe(long long *_swig_go_0, mp_valu
 }
 
 
-long long _wrap_mp_value_count_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+long long _wrap_mp_value_count_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3833,7 +3833,7 @@ long long _wrap_mp_value_count_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3852,7 +3852,7 @@ intgo _wrap_mp_value_get_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_val
 }
 
 
-intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   int64_t arg3 ;
@@ -3869,7 +3869,7 @@ intgo _wrap_mp_value_set_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   uint64_t *arg1 = (uint64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3888,7 +3888,7 @@ intgo _wrap_mp_value_get_u64_capi_3027403472100bfe(long long *_swig_go_0, mp_val
 }
 
 
-intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   uint64_t arg3 ;
@@ -3905,7 +3905,7 @@ intgo _wrap_mp_value_set_u64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   double *arg1 = (double *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3924,7 +3924,7 @@ intgo _wrap_mp_value_get_f64_capi_3027403472100bfe(double *_swig_go_0, mp_value_
 }
 
 
-intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, double _swig_go_2) {
+intgo _wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, double _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   double arg3 ;
@@ -3941,7 +3941,7 @@ intgo _wrap_mp_value_set_f64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3962,7 +3962,7 @@ intgo _wrap_mp_value_add_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_val
 }
 
 
-intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -3985,7 +3985,7 @@ intgo _wrap_mp_value_compare_exchange_i64_capi_3027403472100bfe(long long *_swig
 }
 
 
-intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long *_swig_go_4) {
+intgo _wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long *_swig_go_4) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   int64_t arg3 ;
@@ -4008,7 +4008,7 @@ intgo _wrap_mp_value_cas_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, _goslice_ _swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4028,7 +4028,7 @@ intgo _wrap_mp_value_get_bytes_capi_3027403472100bfe(long long *_swig_go_0, mp_v
 }
 
 
-intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(mp_value_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4044,7 +4044,7 @@ intgo _wrap_mp_value_set_bytes_capi_3027403472100bfe(mp_value_t *_swig_go_0, _go
 }
 
 
-intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2) {
   int *arg1 = (int *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -4063,7 +4063,7 @@ intgo _wrap_mp_value_get_bool_capi_3027403472100bfe(long long *_swig_go_0, mp_va
 }
 
 
-intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   int arg3 ;
@@ -4080,7 +4080,7 @@ intgo _wrap_mp_value_set_bool_capi_3027403472100bfe(mp_value_t *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_value_field_count_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_field_count_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4093,7 +4093,7 @@ intgo _wrap_mp_value_field_count_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_value_field_type_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -4108,7 +4108,7 @@ intgo _wrap_mp_value_field_type_capi_3027403472100bfe(mp_value_t *_swig_go_0, lo
 }
 
 
-intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -4129,7 +4129,7 @@ intgo _wrap_mp_value_get_field_i64_capi_3027403472100bfe(long long *_swig_go_0, 
 }
 
 
-intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -4148,7 +4148,7 @@ intgo _wrap_mp_value_set_field_i64_capi_3027403472100bfe(mp_value_t *_swig_go_0,
 }
 
 
-intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(double *_swig_go_0, mp_value_t *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   double *arg1 = (double *) 0 ;
   mp_value_t *arg2 = (mp_value_t *) 0 ;
   size_t arg3 ;
@@ -4169,7 +4169,7 @@ intgo _wrap_mp_value_get_field_f64_capi_3027403472100bfe(double *_swig_go_0, mp_
 }
 
 
-intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, double _swig_go_3) {
+intgo _wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, double _swig_go_3) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -4188,7 +4188,7 @@ intgo _wrap_mp_value_set_field_f64_capi_3027403472100bfe(mp_value_t *_swig_go_0,
 }
 
 
-intgo _wrap_mp_value_get_record_capi_3027403472100bfe(void *_swig_go_0, long long _swig_go_1, mp_value_t *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(void *_swig_go_0, long long _swig_go_1, mp_value_t *_swig_go_2, long long _swig_go_3) {
   void *arg1 = (void *) 0 ;
   size_t arg2 ;
   mp_value_t *arg3 = (mp_value_t *) 0 ;
@@ -4207,7 +4207,7 @@ intgo _wrap_mp_value_get_record_capi_3027403472100bfe(void *_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_value_set_record_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   size_t arg2 ;
   void *arg3 = (void *) 0 ;
@@ -4226,7 +4226,7 @@ intgo _wrap_mp_value_set_record_capi_3027403472100bfe(mp_value_t *_swig_go_0, lo
 }
 
 
-intgo _wrap_mp_value_acquire_capi_3027403472100bfe(mp_value_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0, long long _swig_go_1) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -4241,7 +4241,7 @@ intgo _wrap_mp_value_acquire_capi_3027403472100bfe(mp_value_t *_swig_go_0, long 
 }
 
 
-intgo _wrap_mp_value_release_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+intgo _wrap_mp_value_release_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4254,7 +4254,7 @@ intgo _wrap_mp_value_release_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_value_free_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
+void _wrap_mp_value_free_capi_3d07c78d1a7a47c6(mp_value_t *_swig_go_0) {
   mp_value_t *arg1 = (mp_value_t *) 0 ;
   
   arg1 = (mp_value_t *)_swig_go_0;
@@ -4264,7 +4264,7 @@ void _wrap_mp_value_free_capi_3027403472100bfe(mp_value_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_new_capi_3027403472100bfe(mp_dict_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_dict_new_capi_3d07c78d1a7a47c6(mp_dict_t **_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   mp_dict_t **arg1 = (mp_dict_t **) 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -4282,7 +4282,7 @@ intgo _wrap_mp_dict_new_capi_3027403472100bfe(mp_dict_t **_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_dict_from_fd_capi_3027403472100bfe(mp_dict_t **_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_dict_from_fd_capi_3d07c78d1a7a47c6(mp_dict_t **_swig_go_0, intgo _swig_go_1) {
   mp_dict_t **arg1 = (mp_dict_t **) 0 ;
   int arg2 ;
   int result;
@@ -4298,7 +4298,7 @@ intgo _wrap_mp_dict_from_fd_capi_3027403472100bfe(mp_dict_t **_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_dict_open_capi_3027403472100bfe(mp_dict_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_dict_open_capi_3d07c78d1a7a47c6(mp_dict_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_dict_t **arg1 = (mp_dict_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -4321,7 +4321,7 @@ intgo _wrap_mp_dict_open_capi_3027403472100bfe(mp_dict_t **_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_dict_fileno_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
+intgo _wrap_mp_dict_fileno_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4334,7 +4334,7 @@ intgo _wrap_mp_dict_fileno_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_set_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_dict_set_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4353,7 +4353,7 @@ intgo _wrap_mp_dict_set_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_mp_dict_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_dict_get_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_dict_t *arg3 = (mp_dict_t *) 0 ;
@@ -4376,7 +4376,7 @@ intgo _wrap_mp_dict_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_dict_t *_
 }
 
 
-intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   mp_dict_t *arg2 = (mp_dict_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4399,7 +4399,7 @@ intgo _wrap_mp_dict_get_into_capi_3027403472100bfe(long long *_swig_go_0, mp_dic
 }
 
 
-intgo _wrap_mp_dict_delete_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4415,7 +4415,7 @@ intgo _wrap_mp_dict_delete_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice
 }
 
 
-intgo _wrap_mp_dict_contains_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4431,7 +4431,7 @@ intgo _wrap_mp_dict_contains_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_dict_len_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
+intgo _wrap_mp_dict_len_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4444,7 +4444,7 @@ intgo _wrap_mp_dict_len_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_clear_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
+intgo _wrap_mp_dict_clear_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4457,7 +4457,7 @@ intgo _wrap_mp_dict_clear_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_dict_incr_capi_3027403472100bfe(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_dict_t *_swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   mp_dict_t *arg2 = (mp_dict_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4479,7 +4479,7 @@ intgo _wrap_mp_dict_incr_capi_3027403472100bfe(long long *_swig_go_0, mp_dict_t 
 }
 
 
-intgo _wrap_mp_dict_cas_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4501,7 +4501,7 @@ intgo _wrap_mp_dict_cas_capi_3027403472100bfe(mp_dict_t *_swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_mp_dict_iter_new_capi_3027403472100bfe(mp_dict_iter_t **_swig_go_0, mp_dict_t *_swig_go_1) {
+intgo _wrap_mp_dict_iter_new_capi_3d07c78d1a7a47c6(mp_dict_iter_t **_swig_go_0, mp_dict_t *_swig_go_1) {
   mp_dict_iter_t **arg1 = (mp_dict_iter_t **) 0 ;
   mp_dict_t *arg2 = (mp_dict_t *) 0 ;
   int result;
@@ -4517,7 +4517,7 @@ intgo _wrap_mp_dict_iter_new_capi_3027403472100bfe(mp_dict_iter_t **_swig_go_0, 
 }
 
 
-intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_dict_iter_t *_swig_go_2) {
+intgo _wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, _goslice_ _swig_go_1, mp_dict_iter_t *_swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   void **arg3 = (void **) 0 ;
@@ -4544,7 +4544,7 @@ intgo _wrap_mp_dict_iter_next2_capi_3027403472100bfe(_goslice_ _swig_go_0, _gosl
 }
 
 
-intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(mp_dict_iter_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(mp_dict_iter_t *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_dict_iter_t *arg1 = (mp_dict_iter_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -4571,7 +4571,7 @@ intgo _wrap_mp_dict_iter_next_capi_3027403472100bfe(mp_dict_iter_t *_swig_go_0, 
 }
 
 
-void _wrap_mp_dict_iter_free_capi_3027403472100bfe(mp_dict_iter_t *_swig_go_0) {
+void _wrap_mp_dict_iter_free_capi_3d07c78d1a7a47c6(mp_dict_iter_t *_swig_go_0) {
   mp_dict_iter_t *arg1 = (mp_dict_iter_t *) 0 ;
   
   arg1 = (mp_dict_iter_t *)_swig_go_0;
@@ -4581,7 +4581,7 @@ void _wrap_mp_dict_iter_free_capi_3027403472100bfe(mp_dict_iter_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_dict_free_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
+void _wrap_mp_dict_free_capi_3d07c78d1a7a47c6(mp_dict_t *_swig_go_0) {
   mp_dict_t *arg1 = (mp_dict_t *) 0 ;
   
   arg1 = (mp_dict_t *)_swig_go_0;
@@ -4591,7 +4591,7 @@ void _wrap_mp_dict_free_capi_3027403472100bfe(mp_dict_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_opts_new_capi_3027403472100bfe(mp_pool_opts_t **_swig_go_0) {
+intgo _wrap_mp_pool_opts_new_capi_3d07c78d1a7a47c6(mp_pool_opts_t **_swig_go_0) {
   mp_pool_opts_t **arg1 = (mp_pool_opts_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4605,7 +4605,7 @@ intgo _wrap_mp_pool_opts_new_capi_3027403472100bfe(mp_pool_opts_t **_swig_go_0) 
 }
 
 
-void _wrap_mp_pool_opts_free_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0) {
+void _wrap_mp_pool_opts_free_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   
   arg1 = (mp_pool_opts_t *)_swig_go_0;
@@ -4615,7 +4615,7 @@ void _wrap_mp_pool_opts_free_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_workers_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -4630,7 +4630,7 @@ intgo _wrap_mp_pool_opts_set_workers_capi_3027403472100bfe(mp_pool_opts_t *_swig
 }
 
 
-intgo _wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_start_method_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   mp_start_method_t arg2 ;
   int result;
@@ -4645,7 +4645,7 @@ intgo _wrap_mp_pool_opts_set_start_method_capi_3027403472100bfe(mp_pool_opts_t *
 }
 
 
-intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -4660,7 +4660,7 @@ intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3027403472100bfe(mp_pool_
 }
 
 
-intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4683,7 +4683,7 @@ intgo _wrap_mp_pool_opts_set_initializer_capi_3027403472100bfe(mp_pool_opts_t *_
 }
 
 
-intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
+intgo _wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, mp_queue_t *_swig_go_2) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_queue_t *arg3 = (mp_queue_t *) 0 ;
@@ -4705,7 +4705,7 @@ intgo _wrap_mp_pool_opts_pass_queue_capi_3027403472100bfe(mp_pool_opts_t *_swig_
 }
 
 
-intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
+intgo _wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, mp_conn_t *_swig_go_2) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_conn_t *arg3 = (mp_conn_t *) 0 ;
@@ -4727,7 +4727,7 @@ intgo _wrap_mp_pool_opts_pass_conn_capi_3027403472100bfe(mp_pool_opts_t *_swig_g
 }
 
 
-intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4749,7 +4749,7 @@ intgo _wrap_mp_pool_opts_pass_fd_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_opts_set_threads_capi_3d07c78d1a7a47c6(mp_pool_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_opts_t *arg1 = (mp_pool_opts_t *) 0 ;
   int arg2 ;
   int result;
@@ -4764,7 +4764,7 @@ intgo _wrap_mp_pool_opts_set_threads_capi_3027403472100bfe(mp_pool_opts_t *_swig
 }
 
 
-intgo _wrap_mp_pool_new_capi_3027403472100bfe(mp_pool_t **_swig_go_0, mp_pool_opts_t *_swig_go_1) {
+intgo _wrap_mp_pool_new_capi_3d07c78d1a7a47c6(mp_pool_t **_swig_go_0, mp_pool_opts_t *_swig_go_1) {
   mp_pool_t **arg1 = (mp_pool_t **) 0 ;
   mp_pool_opts_t *arg2 = (mp_pool_opts_t *) 0 ;
   int result;
@@ -4780,7 +4780,7 @@ intgo _wrap_mp_pool_new_capi_3027403472100bfe(mp_pool_t **_swig_go_0, mp_pool_op
 }
 
 
-intgo _wrap_mp_pool_open_capi_3027403472100bfe(mp_pool_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_pool_open_capi_3d07c78d1a7a47c6(mp_pool_t **_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   mp_pool_t **arg1 = (mp_pool_t **) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -4803,7 +4803,7 @@ intgo _wrap_mp_pool_open_capi_3027403472100bfe(mp_pool_t **_swig_go_0, _gostring
 }
 
 
-intgo _wrap_mp_pool_apply_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_pool_t *arg3 = (mp_pool_t *) 0 ;
@@ -4833,7 +4833,7 @@ intgo _wrap_mp_pool_apply_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_pool_t 
 }
 
 
-intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3) {
   mp_result_t **arg1 = (mp_result_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4865,7 +4865,7 @@ intgo _wrap_mp_pool_apply_async_capi_3027403472100bfe(mp_result_t **_swig_go_0, 
 }
 
 
-intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   mp_result_t **arg1 = (mp_result_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4927,7 +4927,7 @@ intgo _wrap_mp_pool_map_async_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp
 }
 
 
-intgo _wrap_mp_pool_map_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
+intgo _wrap_mp_pool_map_capi_3d07c78d1a7a47c6(mp_result_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4) {
   mp_result_t **arg1 = (mp_result_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4983,7 +4983,7 @@ intgo _wrap_mp_pool_map_capi_3027403472100bfe(mp_result_t **_swig_go_0, mp_pool_
 }
 
 
-intgo _wrap_mp_pool_imap_capi_3027403472100bfe(mp_iter_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
+intgo _wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(mp_iter_t **_swig_go_0, mp_pool_t *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
   mp_iter_t **arg1 = (mp_iter_t **) 0 ;
   mp_pool_t *arg2 = (mp_pool_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5041,7 +5041,7 @@ intgo _wrap_mp_pool_imap_capi_3027403472100bfe(mp_iter_t **_swig_go_0, mp_pool_t
 }
 
 
-intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_go_1, mp_pool_iter_t *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _goslice_ _swig_go_1, mp_pool_iter_t *_swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -5067,7 +5067,7 @@ intgo _wrap_mp_pool_iter_next_capi_3027403472100bfe(long long *_swig_go_0, _gosl
 }
 
 
-void _wrap_mp_pool_iter_free_capi_3027403472100bfe(mp_pool_iter_t *_swig_go_0) {
+void _wrap_mp_pool_iter_free_capi_3d07c78d1a7a47c6(mp_pool_iter_t *_swig_go_0) {
   mp_pool_iter_t *arg1 = (mp_pool_iter_t *) 0 ;
   
   arg1 = (mp_pool_iter_t *)_swig_go_0;
@@ -5077,7 +5077,7 @@ void _wrap_mp_pool_iter_free_capi_3027403472100bfe(mp_pool_iter_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_iter_next_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ _swig_go_1, mp_iter_t *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_iter_next_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _goslice_ _swig_go_1, mp_iter_t *_swig_go_2, long long _swig_go_3) {
   size_t *arg1 = (size_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -5103,7 +5103,7 @@ intgo _wrap_mp_iter_next_capi_3027403472100bfe(long long *_swig_go_0, _goslice_ 
 }
 
 
-void _wrap_mp_iter_free_capi_3027403472100bfe(mp_iter_t *_swig_go_0) {
+void _wrap_mp_iter_free_capi_3d07c78d1a7a47c6(mp_iter_t *_swig_go_0) {
   mp_iter_t *arg1 = (mp_iter_t *) 0 ;
   
   arg1 = (mp_iter_t *)_swig_go_0;
@@ -5113,7 +5113,7 @@ void _wrap_mp_iter_free_capi_3027403472100bfe(mp_iter_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_result_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_result_get_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_result_t *arg3 = (mp_result_t *) 0 ;
@@ -5135,7 +5135,7 @@ intgo _wrap_mp_result_get_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_result_
 }
 
 
-intgo _wrap_mp_result_wait_capi_3027403472100bfe(mp_result_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_result_wait_capi_3d07c78d1a7a47c6(mp_result_t *_swig_go_0, long long _swig_go_1) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -5150,7 +5150,7 @@ intgo _wrap_mp_result_wait_capi_3027403472100bfe(mp_result_t *_swig_go_0, long l
 }
 
 
-intgo _wrap_mp_result_ready_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
+intgo _wrap_mp_result_ready_capi_3d07c78d1a7a47c6(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5163,7 +5163,7 @@ intgo _wrap_mp_result_ready_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_result_successful_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
+intgo _wrap_mp_result_successful_capi_3d07c78d1a7a47c6(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5176,7 +5176,7 @@ intgo _wrap_mp_result_successful_capi_3027403472100bfe(mp_result_t *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_result_count_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
+intgo _wrap_mp_result_count_capi_3d07c78d1a7a47c6(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5189,7 +5189,7 @@ intgo _wrap_mp_result_count_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_result_item_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_result_item_capi_3d07c78d1a7a47c6(_goslice_ _swig_go_0, mp_result_t *_swig_go_1, long long _swig_go_2) {
   void **arg1 = (void **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   mp_result_t *arg3 = (mp_result_t *) 0 ;
@@ -5211,7 +5211,7 @@ intgo _wrap_mp_result_item_capi_3027403472100bfe(_goslice_ _swig_go_0, mp_result
 }
 
 
-void _wrap_mp_result_free_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
+void _wrap_mp_result_free_capi_3d07c78d1a7a47c6(mp_result_t *_swig_go_0) {
   mp_result_t *arg1 = (mp_result_t *) 0 ;
   
   arg1 = (mp_result_t *)_swig_go_0;
@@ -5221,7 +5221,7 @@ void _wrap_mp_result_free_capi_3027403472100bfe(mp_result_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_close_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
+intgo _wrap_mp_pool_close_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5234,7 +5234,7 @@ intgo _wrap_mp_pool_close_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_join_capi_3027403472100bfe(mp_pool_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_join_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0, long long _swig_go_1) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -5249,7 +5249,7 @@ intgo _wrap_mp_pool_join_capi_3027403472100bfe(mp_pool_t *_swig_go_0, long long 
 }
 
 
-intgo _wrap_mp_pool_terminate_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
+intgo _wrap_mp_pool_terminate_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5262,7 +5262,7 @@ intgo _wrap_mp_pool_terminate_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe() {
+intgo _wrap_MP_POOL_SUBMITTED_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -5274,7 +5274,7 @@ intgo _wrap_MP_POOL_SUBMITTED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_POOL_RUNNING_capi_3027403472100bfe() {
+intgo _wrap_MP_POOL_RUNNING_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -5286,7 +5286,7 @@ intgo _wrap_MP_POOL_RUNNING_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_POOL_DONE_capi_3027403472100bfe() {
+intgo _wrap_MP_POOL_DONE_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -5298,7 +5298,7 @@ intgo _wrap_MP_POOL_DONE_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_POOL_FAILED_capi_3027403472100bfe() {
+intgo _wrap_MP_POOL_FAILED_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -5310,7 +5310,7 @@ intgo _wrap_MP_POOL_FAILED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe() {
+intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -5322,7 +5322,7 @@ intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3027403472100bfe() {
 }
 
 
-intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe() {
+intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;
   
@@ -5334,7 +5334,7 @@ intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3027403472100bfe() {
 }
 
 
-long long _wrap_mp_pool_stat_capi_3027403472100bfe(mp_pool_t *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0, intgo _swig_go_1) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   mp_pool_stat_t arg2 ;
   int64_t result;
@@ -5349,7 +5349,7 @@ long long _wrap_mp_pool_stat_capi_3027403472100bfe(mp_pool_t *_swig_go_0, intgo 
 }
 
 
-void _wrap_mp_pool_free_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
+void _wrap_mp_pool_free_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0) {
   mp_pool_t *arg1 = (mp_pool_t *) 0 ;
   
   arg1 = (mp_pool_t *)_swig_go_0;
@@ -5359,7 +5359,7 @@ void _wrap_mp_pool_free_capi_3027403472100bfe(mp_pool_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_broker_opts_new_capi_3027403472100bfe(mp_broker_opts_t **_swig_go_0) {
+intgo _wrap_mp_broker_opts_new_capi_3d07c78d1a7a47c6(mp_broker_opts_t **_swig_go_0) {
   mp_broker_opts_t **arg1 = (mp_broker_opts_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5373,7 +5373,7 @@ intgo _wrap_mp_broker_opts_new_capi_3027403472100bfe(mp_broker_opts_t **_swig_go
 }
 
 
-void _wrap_mp_broker_opts_free_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0) {
+void _wrap_mp_broker_opts_free_capi_3d07c78d1a7a47c6(mp_broker_opts_t *_swig_go_0) {
   mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
   
   arg1 = (mp_broker_opts_t *)_swig_go_0;
@@ -5383,7 +5383,7 @@ void _wrap_mp_broker_opts_free_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_
 }
 
 
-intgo _wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_broker_opts_add_uid_capi_3d07c78d1a7a47c6(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
   uint32_t arg2 ;
   int result;
@@ -5398,7 +5398,7 @@ intgo _wrap_mp_broker_opts_add_uid_capi_3027403472100bfe(mp_broker_opts_t *_swig
 }
 
 
-intgo _wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_broker_opts_add_gid_capi_3d07c78d1a7a47c6(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
   uint32_t arg2 ;
   int result;
@@ -5413,7 +5413,7 @@ intgo _wrap_mp_broker_opts_add_gid_capi_3027403472100bfe(mp_broker_opts_t *_swig
 }
 
 
-intgo _wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_broker_opts_set_max_clients_capi_3d07c78d1a7a47c6(mp_broker_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -5428,7 +5428,7 @@ intgo _wrap_mp_broker_opts_set_max_clients_capi_3027403472100bfe(mp_broker_opts_
 }
 
 
-intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(mp_broker_opts_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(mp_broker_opts_t *_swig_go_0, long long _swig_go_1) {
   mp_broker_opts_t *arg1 = (mp_broker_opts_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -5443,7 +5443,7 @@ intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3027403472100bfe(mp_broker
 }
 
 
-intgo _wrap_mp_broker_new_capi_3027403472100bfe(mp_broker_t **_swig_go_0, _gostring_ _swig_go_1, mp_broker_opts_t *_swig_go_2) {
+intgo _wrap_mp_broker_new_capi_3d07c78d1a7a47c6(mp_broker_t **_swig_go_0, _gostring_ _swig_go_1, mp_broker_opts_t *_swig_go_2) {
   mp_broker_t **arg1 = (mp_broker_t **) 0 ;
   char *arg2 = (char *) 0 ;
   mp_broker_opts_t *arg3 = (mp_broker_opts_t *) 0 ;
@@ -5466,7 +5466,7 @@ intgo _wrap_mp_broker_new_capi_3027403472100bfe(mp_broker_t **_swig_go_0, _gostr
 }
 
 
-intgo _wrap_mp_broker_publish_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   mp_broker_t *arg1 = (mp_broker_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -5488,7 +5488,7 @@ intgo _wrap_mp_broker_publish_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _go
 }
 
 
-intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1, mp_pool_t *_swig_go_2) {
+intgo _wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1, mp_pool_t *_swig_go_2) {
   mp_broker_t *arg1 = (mp_broker_t *) 0 ;
   char *arg2 = (char *) 0 ;
   mp_pool_t *arg3 = (mp_pool_t *) 0 ;
@@ -5510,7 +5510,7 @@ intgo _wrap_mp_broker_publish_pool_capi_3027403472100bfe(mp_broker_t *_swig_go_0
 }
 
 
-intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(mp_broker_t *_swig_go_0, _gostring_ _swig_go_1) {
   mp_broker_t *arg1 = (mp_broker_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -5530,7 +5530,7 @@ intgo _wrap_mp_broker_unpublish_capi_3027403472100bfe(mp_broker_t *_swig_go_0, _
 }
 
 
-void _wrap_mp_broker_free_capi_3027403472100bfe(mp_broker_t *_swig_go_0) {
+void _wrap_mp_broker_free_capi_3d07c78d1a7a47c6(mp_broker_t *_swig_go_0) {
   mp_broker_t *arg1 = (mp_broker_t *) 0 ;
   
   arg1 = (mp_broker_t *)_swig_go_0;
@@ -5540,7 +5540,7 @@ void _wrap_mp_broker_free_capi_3027403472100bfe(mp_broker_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_fd_open_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_fd_open_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   int *arg1 = (int *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -5564,7 +5564,7 @@ intgo _wrap_mp_fd_open_capi_3027403472100bfe(long long *_swig_go_0, _gostring_ _
 }
 
 
-intgo _wrap_mp_listener_opts_new_capi_3027403472100bfe(mp_listener_opts_t **_swig_go_0) {
+intgo _wrap_mp_listener_opts_new_capi_3d07c78d1a7a47c6(mp_listener_opts_t **_swig_go_0) {
   mp_listener_opts_t **arg1 = (mp_listener_opts_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5578,7 +5578,7 @@ intgo _wrap_mp_listener_opts_new_capi_3027403472100bfe(mp_listener_opts_t **_swi
 }
 
 
-void _wrap_mp_listener_opts_free_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0) {
+void _wrap_mp_listener_opts_free_capi_3d07c78d1a7a47c6(mp_listener_opts_t *_swig_go_0) {
   mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
   
   arg1 = (mp_listener_opts_t *)_swig_go_0;
@@ -5588,7 +5588,7 @@ void _wrap_mp_listener_opts_free_capi_3027403472100bfe(mp_listener_opts_t *_swig
 }
 
 
-intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(mp_listener_opts_t *_swig_go_0, _goslice_ _swig_go_1) {
   mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -5604,7 +5604,7 @@ intgo _wrap_mp_listener_opts_set_authkey_capi_3027403472100bfe(mp_listener_opts_
 }
 
 
-intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3d07c78d1a7a47c6(mp_listener_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
   int arg2 ;
   int result;
@@ -5619,7 +5619,7 @@ intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3027403472100bfe(mp_listener
 }
 
 
-intgo _wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_listener_opts_set_backlog_capi_3d07c78d1a7a47c6(mp_listener_opts_t *_swig_go_0, intgo _swig_go_1) {
   mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
   int arg2 ;
   int result;
@@ -5634,7 +5634,7 @@ intgo _wrap_mp_listener_opts_set_backlog_capi_3027403472100bfe(mp_listener_opts_
 }
 
 
-intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(mp_listener_opts_t *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(mp_listener_opts_t *_swig_go_0, long long _swig_go_1) {
   mp_listener_opts_t *arg1 = (mp_listener_opts_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -5649,7 +5649,7 @@ intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3027403472100bfe(mp_list
 }
 
 
-intgo _wrap_mp_listener_new_capi_3027403472100bfe(mp_listener_t **_swig_go_0, _gostring_ _swig_go_1, mp_listener_opts_t *_swig_go_2) {
+intgo _wrap_mp_listener_new_capi_3d07c78d1a7a47c6(mp_listener_t **_swig_go_0, _gostring_ _swig_go_1, mp_listener_opts_t *_swig_go_2) {
   mp_listener_t **arg1 = (mp_listener_t **) 0 ;
   char *arg2 = (char *) 0 ;
   mp_listener_opts_t *arg3 = (mp_listener_opts_t *) 0 ;
@@ -5672,7 +5672,7 @@ intgo _wrap_mp_listener_new_capi_3027403472100bfe(mp_listener_t **_swig_go_0, _g
 }
 
 
-_gostring_ _wrap_mp_listener_address_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
+_gostring_ _wrap_mp_listener_address_capi_3d07c78d1a7a47c6(mp_listener_t *_swig_go_0) {
   mp_listener_t *arg1 = (mp_listener_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5685,7 +5685,7 @@ _gostring_ _wrap_mp_listener_address_capi_3027403472100bfe(mp_listener_t *_swig_
 }
 
 
-intgo _wrap_mp_listener_accept_capi_3027403472100bfe(mp_conn_t **_swig_go_0, mp_listener_t *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(mp_conn_t **_swig_go_0, mp_listener_t *_swig_go_1, long long _swig_go_2) {
   mp_conn_t **arg1 = (mp_conn_t **) 0 ;
   mp_listener_t *arg2 = (mp_listener_t *) 0 ;
   int64_t arg3 ;
@@ -5703,7 +5703,7 @@ intgo _wrap_mp_listener_accept_capi_3027403472100bfe(mp_conn_t **_swig_go_0, mp_
 }
 
 
-intgo _wrap_mp_listener_close_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
+intgo _wrap_mp_listener_close_capi_3d07c78d1a7a47c6(mp_listener_t *_swig_go_0) {
   mp_listener_t *arg1 = (mp_listener_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5716,7 +5716,7 @@ intgo _wrap_mp_listener_close_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
 }
 
 
-void _wrap_mp_listener_free_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
+void _wrap_mp_listener_free_capi_3d07c78d1a7a47c6(mp_listener_t *_swig_go_0) {
   mp_listener_t *arg1 = (mp_listener_t *) 0 ;
   
   arg1 = (mp_listener_t *)_swig_go_0;
@@ -5726,7 +5726,7 @@ void _wrap_mp_listener_free_capi_3027403472100bfe(mp_listener_t *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_conn_connect_capi_3027403472100bfe(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(mp_conn_t **_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   mp_conn_t **arg1 = (mp_conn_t **) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
