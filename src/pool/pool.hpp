@@ -139,6 +139,12 @@ void retire_chunk(mp_pool &pool, ChunkPtr c);
 void cancel_chunk(mp_pool &pool, ChunkPtr c, int status, const char *why);
 // The callback thread's body.
 void callback_loop(mp_pool *pool);
+// Whether r has a success or error callback.
+bool has_callback(const mp_result *r);
+// Fill every item of chunk c with status and why (pool.mu held).
+void fail_chunk(mp_pool &pool, const Chunk *c, int status, const char *why);
+// An imap's feed is no longer fed (pool.mu held): drop it from the pool.
+void forget_feed(mp_pool &pool, mp_iter_feed *f);
 
 // An opened pool's link to its owner (broker/remote_pool.cpp).
 struct RemotePool;
