@@ -73,7 +73,9 @@ MP_EXTERN int mp_listener_opts_set_handshake_timeout(mp_listener_opts_t *opts,
  * Errors: MP_EINVAL (bad address, a \#name given, a redis:// address,
  * tcp:// without an authkey and without allow_no_auth), MP_EEXIST (address
  * in use), MP_EACCES, MP_ENOENT (unknown host, no such directory),
- * MP_ENOMEM, MP_ESYS. Blocking: resolving a host name. Since 0.4.
+ * MP_ENOMEM, MP_ETIMEDOUT (looking up a host name took more than 30 s),
+ * MP_ESYS. Blocking: looking up a host name that is not numeric, at most
+ * 30 s. Since 0.4.
  */
 MP_EXTERN int mp_listener_new(mp_listener_t **out, const char *address,
                               const mp_listener_opts_t *opts);
@@ -140,9 +142,9 @@ MP_EXTERN void mp_listener_free(mp_listener_t *listener);
  * MP_ECONNREFUSED (nothing
  * listens), MP_ENOENT (no such socket file, unknown host), MP_EACCES (the
  * listener refused the key, or could not prove it knows it), MP_ETIMEDOUT,
- * MP_EPIPE (the listener closed during the handshake), MP_ENOMEM, MP_ESYS. Blocks up to timeout_ms (resolving a
- * host name is not bounded by it); a fired cancel token (core.h) ends it
- * with MP_ECANCELED. Since 0.4.
+ * MP_EPIPE (the listener closed during the handshake), MP_ENOMEM, MP_ESYS.
+ * Blocks up to timeout_ms, looking up a host name included; a fired cancel
+ * token (core.h) ends it with MP_ECANCELED. Since 0.4.
  */
 MP_EXTERN int mp_conn_connect(mp_conn_t **out, const char *address, const void *authkey,
                               size_t authkey_len, int64_t timeout_ms);

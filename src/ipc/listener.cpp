@@ -44,6 +44,7 @@
 
 #include "core/cond_var.hpp"
 #include "core/error.hpp"
+#include "core/resolve.hpp"
 #include "core/fd.hpp"
 #include "ipc/auth.hpp"
 
@@ -242,23 +243,14 @@ int bind_unix(ListenerCore &core, const Address &a, std::string &address, const 
   return MP_OK;
 }
 
-int resolve(addrinfo **out, const Address &a, bool passive, const char *op) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-  std::string port = std::to_string(a.port);
-  int r = getaddrinfo(a.host.c_str(), port.c_str(), &hints, out);
-  if (r == 0) return MP_OK;
-  if (r == EAI_SYSTEM) return fail_errno(op, a.host.c_str(), errno);
-  if (r == EAI_MEMORY) return fail(MP_ENOMEM, "%s: out of memory resolving '%s'", op, a.host.c_str());
-  int code = (r == EAI_NONAME || r == EAI_NODATA || r == EAI_FAIL) ? MP_ENOENT : MP_ESYS;
-  return fail(code, "%s: cannot resolve host '%s': %s", op, a.host.c_str(), gai_strerror(r));
-}
+// A listener's own host name is looked up for at most this long: binding
+// takes no timeout, and a DNS server that does not answer must not hold
+// mp_listener_new for the resolver's minutes.
+constexpr int64_t kBindLookupMs = 30000;
 
 int bind_tcp(ListenerCore &core, const Address &a, std::string &address, const char *op) {
   addrinfo *list = nullptr;
-  int r = resolve(&list, a, true, op);
+  int r = resolve_host(&list, a.host, a.port, true, Deadline::uncancelable(kBindLookupMs), op);
   if (r != MP_OK) return r;
   int err = EADDRNOTAVAIL;
   for (addrinfo *ai = list; ai; ai = ai->ai_next) {
@@ -328,7 +320,7 @@ int connect_socket(Fd &out, const Address &a, const Deadline &d, const char *op)
     rc = connect_one(out.get(), reinterpret_cast<sockaddr *>(&sa), len, d, &err);
   } else {
     addrinfo *list = nullptr;
-    int r = resolve(&list, a, false, op);
+    int r = resolve_host(&list, a.host, a.port, false, d, op);
     if (r != MP_OK) return r;
     for (addrinfo *ai = list; ai && rc != MP_OK && rc != MP_ETIMEDOUT; ai = ai->ai_next) {
       out.reset(socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));

@@ -224,7 +224,7 @@ static void *accept_and_hang_up(void *arg) {
 
 static void test_listener_client_sees_hang_up_as_epipe(void **state) {
   (void)state;
-  char path[128], addr[128];
+  char path[100], addr[128]; /* path fits sun_path (108) */
   sock_path(path, sizeof path, "hangup.sock");
   unix_address(addr, sizeof addr, "hangup.sock");
   int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -369,6 +369,34 @@ static void test_listener_connect_errors(void **state) {
   mp_listener_free(l);
   MP_ASSERT_ERR(mp_conn_connect(&c, tcp, k_key, strlen(k_key), 1000), MP_ECONNREFUSED);
   assert_null(c);
+}
+
+/* A host name is looked up within the caller's deadline (the lookup runs
+ * off the calling thread): "localhost" connects, an unknown name fails
+ * clearly (MP_ENOENT; MP_ETIMEDOUT where DNS does not answer) within its
+ * timeout, and a deadline already over ends the lookup at once. */
+static void test_listener_host_names_resolved_within_deadline(void **state) {
+  (void)state;
+  mp_listener_t *l = listen_at("tcp://127.0.0.1:0", k_key, 0, 0);
+  const char *port = strrchr(mp_listener_address(l), ':') + 1;
+  char named[96];
+  snprintf(named, sizeof named, "tcp://localhost:%s", port);
+  mp_conn_t *client = connect_to(named, k_key);
+  mp_conn_t *server = NULL;
+  MP_ASSERT_OK(mp_listener_accept(&server, l, LONG_MS));
+  exchange(server, client);
+  mp_conn_free(client);
+  mp_conn_free(server);
+
+  mp_conn_t *c = NULL;
+  int64_t t0 = now_ms();
+  int r = mp_conn_connect(&c, "tcp://no-such-host.invalid:1", k_key, strlen(k_key), 2000);
+  if (r != MP_ENOENT && r != MP_ETIMEDOUT) fail_msg("unknown host: %s", mp_strerror(r));
+  assert_true(now_ms() - t0 < 10000);
+  assert_null(c);
+  MP_ASSERT_ERR(mp_conn_connect(&c, named, k_key, strlen(k_key), 0), MP_ETIMEDOUT);
+  assert_null(c);
+  mp_listener_free(l);
 }
 
 static void test_listener_address_in_use(void **state) {
@@ -716,6 +744,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_listener_silent_peer_dropped_after_handshake_timeout),
       cmocka_unit_test(test_listener_bad_addresses),
       cmocka_unit_test(test_listener_connect_errors),
+      cmocka_unit_test(test_listener_host_names_resolved_within_deadline),
       cmocka_unit_test(test_listener_address_in_use),
       cmocka_unit_test(test_listener_socket_file_0600_removed_by_free),
       cmocka_unit_test(test_listener_close_wakes_accept),
