@@ -182,7 +182,9 @@ MP_EXTERN int mp_cmd_pass_fd_at(mp_cmd_t *cmd, int fd, int child_fd);
 
 /* ------------------------------------------------------------------------
  * Handles for commands, by name (the child opens them with mp_*_inherit(),
- * multiproc/ipc.h)
+ * multiproc/ipc.h). A name reaches the command's program only: the
+ * children that program starts (targets and commands) find only what it
+ * passes them itself.
  * ---------------------------------------------------------------------- */
 
 /**

@@ -48,6 +48,9 @@ int passed_fd(int *fd, const char *name, const char *kind, const char *op) {
     *fd = n.fd;
     return MP_OK;
   }
+  // A target child has only its table: the environment it may have
+  // inherited (a fork of a command's program) names its parent's handles.
+  if (self_info().is_child) return fail(MP_ENOENT, "%s: nothing was passed as '%s'", op, name);
   std::string var = std::string(kHandleEnvPrefix) + name;
   const char *value = getenv(var.c_str());
   if (!value) return fail(MP_ENOENT, "%s: nothing was passed as '%s'", op, name);

@@ -107,14 +107,21 @@ int search_path(std::string &path, const mp_cmd &cmd, const std::string &search)
 
 }  // namespace
 
+bool is_handle_env(const char *entry) {
+  return strncmp(entry, kHandleEnvPrefix, strlen(kHandleEnvPrefix)) == 0;
+}
+
 bool valid_env_name(const char *name) {
   return name && *name && !strchr(name, '=');
 }
 
 std::vector<std::string> child_environment(const mp_cmd &cmd) {
   std::vector<std::string> env;
+  // Handles passed to this program by name are its own: a child gets only
+  // those its own mp_cmd_pass_* gives it (place_handles adds them).
   if (!cmd.env_clear)
-    for (char **e = environ; e && *e; ++e) env.emplace_back(*e);
+    for (char **e = environ; e && *e; ++e)
+      if (!is_handle_env(*e)) env.emplace_back(*e);
   for (const auto &[name, value] : cmd.env_changes) {
     env_remove(env, name);
     if (value) env.push_back(name + "=" + *value);

@@ -73,4 +73,8 @@ bool valid_env_name(const char *name);
 // The environment variable that names a passed handle in the child.
 constexpr const char *kHandleEnvPrefix = "MULTIPROC_HANDLE_";
 
+// Whether an environment entry ("NAME=value") is a handle passed by name
+// (kHandleEnvPrefix): never inherited by a child of the program given it.
+bool is_handle_env(const char *entry);
+
 }  // namespace mp

@@ -12,6 +12,7 @@
 
 #include "core/address.hpp"
 #include "core/error.hpp"
+#include "process/cmd.hpp"
 #include "process/forkserver.hpp"
 #include "process/process.hpp"
 #include "process/spawn.hpp"
@@ -128,7 +129,7 @@ ExecPlan self_exec_plan(const char *env_var, bool die_with_parent,
   for (char **e = environ; e && *e; ++e) {
     std::string var(*e);
     if (var.compare(0, bootstrap_var.size(), bootstrap_var) != 0 &&
-        var.compare(0, server_var.size(), server_var) != 0)
+        var.compare(0, server_var.size(), server_var) != 0 && !is_handle_env(*e))
       plan.envp.push_back(std::move(var));
   }
   plan.envp.push_back(std::string(env_var) + "=" + std::to_string(kBootstrapFd));

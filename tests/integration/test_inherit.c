@@ -12,12 +12,16 @@
 #endif
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 
 /* Set by the parent before it starts children: a forked child sees it, a
  * spawned one (a fresh execution) does not. */
 static int g_marker;
+
+/* This program's path: the command tests run it again. */
+static const char *g_self;
 
 static int child_check(int ok, int code, const char *what) {
   if (ok) return 0;
@@ -112,6 +116,48 @@ static int t_parent_of_grandchild(const void *arg, size_t len, void *payload) {
   return code == 0 ? 0 : 100 + code;
 }
 
+/* A target started by a command's program: the handles passed to the
+ * command are the command's own, never its children's (issue 21's rule
+ * for targets, now for commands). */
+static int t_no_command_names(const void *arg, size_t len, void *payload) {
+  (void)payload;
+  int fd = -1;
+  CHECK(mp_fd_inherit(&fd, "jobs") == MP_ENOENT, 1);
+  /* A forked child has its parent's environment as it was (changing it
+   * after fork is not safe in a threaded parent); any other start method
+   * builds a fresh one without the variable. */
+  int forked = len == 1 && ((const char *)arg)[0] == 'f';
+  CHECK(forked || getenv("MULTIPROC_HANDLE_jobs") == NULL, 2);
+  return 0;
+}
+
+/* The program of a command given "jobs": it takes "jobs", then runs a
+ * target child with each start method and itself as a command; none of
+ * them may find "jobs". Exit 0, or the failed step. */
+static int command_child(const char *self) {
+  int fd = -1;
+  CHECK(mp_fd_inherit(&fd, "jobs") == MP_OK, 1);
+  close(fd);
+  const mp_start_method_t methods[] = {MP_START_FORK, MP_START_SPAWN, MP_START_FORKSERVER};
+  for (int i = 0; i < 3; i++) {
+    mp_process_t *p = NULL;
+    CHECK(mp_process_new(&p, "inh_no_command_names", i == 0 ? "f" : "o", 1) == MP_OK, 2);
+    CHECK(mp_process_set_start_method(p, methods[i]) == MP_OK, 3);
+    CHECK(mp_process_start(p) == MP_OK && mp_process_join(p, 20000) == MP_OK, 4);
+    int code = -1;
+    CHECK(mp_process_exitcode(&code, p) == MP_OK, 5);
+    mp_process_free(p);
+    CHECK(code == 0, 10 + 10 * i + code);
+  }
+  mp_cmd_t *cmd = NULL;
+  CHECK(mp_cmd_new(&cmd, self) == MP_OK && mp_cmd_add_arg(cmd, "cmd-grandchild") == MP_OK, 6);
+  int code = -1;
+  CHECK(mp_run(&code, NULL, NULL, NULL, NULL, cmd, NULL, 0, 20000) == MP_OK, 7);
+  mp_cmd_free(cmd);
+  CHECK(code == 0, 8);
+  return 0;
+}
+
 /* 10 if this child is a fork of the parent (it sees g_marker), 20 if not. */
 static int t_marker(const void *arg, size_t len, void *payload) {
   (void)arg, (void)len, (void)payload;
@@ -176,6 +222,7 @@ static int register_all(void) {
          mp_register("inh_grandchild", t_grandchild, NULL) ||
          mp_register("inh_parent_of_grandchild", t_parent_of_grandchild, NULL) ||
          mp_register("inh_marker", t_marker, NULL) ||
+         mp_register("inh_no_command_names", t_no_command_names, NULL) ||
          mp_register_task("inh_init", task_init, NULL) ||
          mp_register_task("inh_use", task_use, NULL) ||
          mp_register_task("inh_marker", task_marker, NULL);
@@ -276,6 +323,21 @@ static void test_parent_has_no_names(void **state) {
   (void)state;
   mp_queue_t *q = NULL;
   MP_ASSERT_ERR(mp_queue_inherit(&q, "jobs"), MP_ENOENT);
+}
+
+static void test_command_children_do_not_see_names(void **state) {
+  (void)state;
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, g_self));
+  MP_ASSERT_OK(mp_cmd_add_arg(cmd, "cmd-child"));
+  MP_ASSERT_OK(mp_cmd_pass_fd(cmd, "jobs", fd));
+  int code = -1;
+  MP_ASSERT_OK(mp_run(&code, NULL, NULL, NULL, NULL, cmd, NULL, 0, 60000));
+  if (code != 0) fail_msg("the command's program: check %d failed (see stderr)", code);
+  mp_cmd_free(cmd);
+  close(fd);
 }
 
 static void test_pass_by_name_bad_input(void **state) {
@@ -453,11 +515,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "register/mp_main: %s\n", mp_last_error());
     return 99;
   }
+  g_self = argv[0];
+  if (argc > 1 && !strcmp(argv[1], "cmd-child")) return command_child(argv[0]);
+  if (argc > 1 && !strcmp(argv[1], "cmd-grandchild"))
+    return getenv("MULTIPROC_HANDLE_jobs") == NULL ? 0 : 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_target_inherits_by_name),
       cmocka_unit_test(test_target_missing_and_wrong_kind),
       cmocka_unit_test(test_grandchild_does_not_see_names),
       cmocka_unit_test(test_parent_has_no_names),
+      cmocka_unit_test(test_command_children_do_not_see_names),
       cmocka_unit_test(test_pass_by_name_bad_input),
       cmocka_unit_test(test_pool_initializer_gets_queue_and_lock),
       cmocka_unit_test(test_thread_pool_refuses_names),
