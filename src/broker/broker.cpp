@@ -39,25 +39,49 @@ bool socket_alive(const Address &a) {
   return connect(probe.get(), reinterpret_cast<sockaddr *>(&sa), len) == 0 || errno != ECONNREFUSED;
 }
 
-// Open and lock path + ".lock". *created: the file is new (so a socket
-// beside it is nobody's broker of ours).
-int lock_path(mp_broker &b, bool *created, const char *op) {
-  b.lock_path = b.path + ".lock";
+// What lock_path_once returns when the file it locked is no longer the
+// one at the path (an internal value, never an MP_E* code).
+constexpr int kLockReplaced = 1;
+
+// Open (creating it when absent) and lock path + ".lock" once. MP_OK,
+// kLockReplaced (the file was unlinked or replaced between open and flock: a
+// broker stopping unlinks it while holding its lock, and a lock on that
+// unlinked inode would guard nothing), or an error.
+int lock_path_once(mp_broker &b, bool *created, const char *op) {
   int fd = open(b.lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   *created = fd >= 0;
-  if (fd < 0 && errno == EEXIST) fd = open(b.lock_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == EEXIST) {
+    fd = open(b.lock_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) return kLockReplaced;  // unlinked between the two opens
+  }
   if (fd < 0) {
     int err = errno;
     if (err == ELOOP) return fail(MP_EEXIST, "%s: %s is a symbolic link, not a broker's lock file", op, b.lock_path.c_str());
     return fail_errno(op, b.lock_path.c_str(), err);
   }
   b.lock_fd.reset(fd);
-  struct stat st;
+  struct stat st, now;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
     return fail(MP_EEXIST, "%s: %s exists and is not a broker lock file of this user", op, b.lock_path.c_str());
   if (flock(fd, LOCK_EX | LOCK_NB) != 0)
     return fail(MP_EEXIST, "%s: a live broker serves %s", op, b.path.c_str());
+  if (stat(b.lock_path.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+    b.lock_fd.reset();
+    return kLockReplaced;
+  }
   return MP_OK;
+}
+
+// Lock path + ".lock" (see lock_path_once). *created: the file is new (so
+// a socket beside it is nobody's broker of ours).
+int lock_path(mp_broker &b, bool *created, const char *op) {
+  b.lock_path = b.path + ".lock";
+  for (int tries = 0; tries < 16; ++tries) {
+    int r = lock_path_once(b, created, op);
+    if (r != kLockReplaced) return r;
+  }
+  return fail(MP_EEXIST, "%s: %s keeps being replaced; another broker is starting there", op,
+              b.lock_path.c_str());
 }
 
 // With the lock held: the path is free, or a stale socket of ours (a lock

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 static char g_dir[64];
 static char g_addr[128];  /* unix:<dir>/b.sock */
@@ -429,6 +430,45 @@ static void test_stale_socket_replaced_foreign_file_kept(void **state) {
   assert_int_equal(access(lock, F_OK), -1); /* the failed call left nothing */
 }
 
+/* Brokers started and stopped at one path by 4 processes at once: every
+ * broker that mp_broker_new() returned is the one its clients reach (a
+ * broker that locked a lock file its predecessor had just unlinked would
+ * bind a socket file the next one replaces, and its own names would be
+ * unreachable). Exit code of a racer: 0, or the step that failed. */
+static int broker_racer(int id) {
+  char name[32];
+  snprintf(name, sizeof name, "r%d", id);
+  int64_t end = now_ms() + 1500;
+  while (now_ms() < end) {
+    mp_broker_t *b = NULL;
+    int r = mp_broker_new(&b, g_addr, NULL);
+    if (r == MP_EEXIST) continue;
+    if (r != MP_OK) return 1;
+    int fd = -1;
+    if (mp_broker_publish(b, name, 0) != MP_OK) return 2;
+    if (mp_fd_open(&fd, with_name(g_addr, name), 2000) != MP_OK) return 3;
+    close(fd);
+    mp_broker_free(b);
+  }
+  return 0;
+}
+
+static void test_brokers_racing_for_one_path(void **state) {
+  (void)state;
+  pid_t pids[4];
+  for (int i = 0; i < 4; i++) {
+    pids[i] = fork();
+    assert_true(pids[i] >= 0);
+    if (pids[i] == 0) _exit(broker_racer(i));
+  }
+  for (int i = 0; i < 4; i++) {
+    int st = 0;
+    assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_msg("racer %d: status %#x", i, st);
+  }
+  assert_int_equal(access(g_path, F_OK), -1); /* the last one took its files */
+}
+
 /* ---- the pool channel ------------------------------------------------------- */
 
 static int echo(void **out, size_t *out_len, const void *arg, size_t len, void *p) {
@@ -568,6 +608,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_silent_garbage_huge_dying_clients, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connection_flood, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stale_socket_replaced_foreign_file_kept, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_brokers_racing_for_one_path, setup, teardown),
       cmocka_unit_test_setup_teardown(test_opened_pool, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool_client_dies, setup, teardown),
   };
