@@ -56,6 +56,12 @@ extern "C" {
  * directory's own permissions are the caller's. A refused peer is
  * disconnected and learns nothing about the published names.
  *
+ * Whom an opening program trusts: a broker running as its own uid, as
+ * root, or, for a socket file, as the owner of the directory that holds
+ * the file (a service's /run/<service>/). Any other broker is refused with
+ * MP_EACCES before a request is sent: a name in a shared directory such as
+ * /tmp, or in the abstract namespace, can be taken by anyone first.
+ *
  * Beside the socket the broker holds a lock file, path + ".lock" (flock),
  * which is how a later broker tells a stale socket of a dead broker, which
  * it replaces, from anything else, which it never unlinks.
@@ -164,7 +170,9 @@ MP_EXTERN void mp_broker_free(mp_broker_t *broker);
  * Errors: MP_EINVAL (bad address, no \#name, a tcp:// or redis:// address:
  * a bare descriptor comes from a broker only), MP_ENOENT (no broker at the
  * path, or nothing published under name), MP_ECONNREFUSED (a socket file
- * nobody serves), MP_EACCES (the broker refused this process), MP_ESTATE
+ * nobody serves), MP_EACCES (the broker refused this process, or runs as
+ * a uid this process does not trust: see "Whom an opening program
+ * trusts"), MP_ESTATE
  * (name is a pool: use mp_pool_open()), MP_ENOSPC (the broker has its
  * maximum of clients), MP_ETIMEDOUT, MP_EPIPE (the broker ended during the
  * request), MP_ESYS. Blocks up

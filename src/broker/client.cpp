@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +39,29 @@ int connect_unix(Fd *sock, const Address &a, const Deadline &deadline, const cha
       return fail(MP_ETIMEDOUT, "%s: the broker at %s accepts no connection", op, a.endpoint.c_str());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+// The broker must run as this user, as root, or (for a socket file) as
+// the owner of the directory holding it. A name in a shared directory
+// (/tmp) or in the abstract namespace can be taken by anyone first, and a
+// queue or pool handed out by a stranger's broker would carry this
+// program's data to the stranger.
+int check_broker_peer(int sock, const Address &a, const char *op) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return fail_errno(op, "SO_PEERCRED", errno);
+  if (cred.uid == geteuid() || cred.uid == 0) return MP_OK;
+  if (!a.abstract) {
+    size_t slash = a.path.rfind('/');
+    std::string dir = slash == 0 ? "/" : a.path.substr(0, slash);
+    struct stat st;
+    if (stat(dir.c_str(), &st) == 0 && st.st_uid == cred.uid) return MP_OK;
+  }
+  return fail(MP_EACCES,
+              "%s: the broker at %s runs as uid %u: not this user, root or the owner of "
+              "its directory; it is not trusted",
+              op, a.endpoint.c_str(), unsigned(cred.uid));
 }
 
 // Keep the first descriptor a message carried; close every other.
@@ -89,6 +113,7 @@ int read_reply(Frame *frame, Fd *fd, int sock, const Deadline &deadline, const c
 int broker_request(Fd *sock, Reply *reply, Fd *fd, const Address &a, FrameType type,
                    const Deadline &deadline, const char *op) {
   int r = connect_unix(sock, a, deadline, op);
+  if (r == MP_OK) r = check_broker_peer(sock->get(), a, op);
   if (r != MP_OK) return r;
   std::string request = encode_frame(type, a.name);
   // A broker that refuses at once may have closed before this write: the

@@ -2,9 +2,9 @@
  * given any handle): it serves objects through a broker, or opens them by
  * address and uses them.
  *
- *   serve ADDR        broker at ADDR: queue "jobs", lock "lk", dict "d",
+ *   serve ADDR [UID]  broker at ADDR: queue "jobs", lock "lk", dict "d",
  *                     event "stop", pool "pool" (2 workers); runs until
- *                     "stop" is set
+ *                     "stop" is set; UID: a uid it admits besides its own
  *   use ADDR          opens them all: under the lock, d["peer"]="hello";
  *                     puts "from-peer" and the pool's square("7") on jobs
  *   open ADDR         mp_fd_open(ADDR); prints the result's error name
@@ -64,7 +64,7 @@ static void named(char *buf, size_t cap, const char *addr, const char *name) {
   snprintf(buf, cap, "%s#%s", addr, name);
 }
 
-static int serve(const char *addr) {
+static int serve(const char *addr, const char *admit_uid) {
   mp_broker_t *b;
   mp_queue_t *q;
   mp_lock_t *lk;
@@ -80,7 +80,11 @@ static int serve(const char *addr) {
   CHECK(mp_pool_opts_set_workers(opts, 2));
   CHECK(mp_pool_new(&pool, opts));
   mp_pool_opts_free(opts);
-  CHECK(mp_broker_new(&b, addr, NULL));
+  mp_broker_opts_t *bo;
+  CHECK(mp_broker_opts_new(&bo));
+  if (admit_uid) CHECK(mp_broker_opts_add_uid(bo, (uint32_t)atol(admit_uid)));
+  CHECK(mp_broker_new(&b, addr, bo));
+  mp_broker_opts_free(bo);
   CHECK(mp_broker_publish(b, "jobs", mp_queue_fileno(q)));
   CHECK(mp_broker_publish(b, "lk", mp_lock_fileno(lk)));
   CHECK(mp_broker_publish(b, "d", mp_dict_fileno(d)));
@@ -166,7 +170,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *mode = argv[1], *addr = argv[2];
-  if (!strcmp(mode, "serve")) return serve(addr);
+  if (!strcmp(mode, "serve")) return serve(addr, argc > 3 ? argv[3] : NULL);
   if (!strcmp(mode, "use")) return use(addr);
   if (!strcmp(mode, "open")) return open_only(addr);
   if (!strcmp(mode, "pool_and_die")) return pool_and_die(addr);

@@ -212,6 +212,31 @@ static int run_peer_as_nobody(const char *addr, char *out, size_t cap) {
   return code;
 }
 
+/* The serving peer as uid 65533, admitting 65534 (nobody) to its broker. */
+static mp_process_t *start_stranger_broker(const char *addr) {
+  mp_cmd_t *cmd;
+  mp_process_t *p;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "setpriv"));
+  const char *args[] = {"--reuid=65533", "--regid=65533", "--clear-groups", peer_path(),
+                        "serve", addr, "65534"};
+  for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) MP_ASSERT_OK(mp_cmd_add_arg(cmd, args[i]));
+  MP_ASSERT_OK(mp_cmd_set_daemon(cmd, 1)); /* a failed check must not wait for it */
+  MP_ASSERT_OK(mp_process_spawn(&p, cmd));
+  mp_cmd_free(cmd);
+  return p;
+}
+
+/* What nobody gets opening addr, once something serves there. */
+static void nobody_opens(const char *addr, char *out, size_t cap) {
+  int64_t until = now_ms() + 20000;
+  do {
+    assert_int_equal(run_peer_as_nobody(addr, out, cap), 0);
+    if (strcmp(out, "ECONNREFUSED\n") != 0 && strcmp(out, "ENOENT\n") != 0) return;
+    usleep(50000);
+  } while (now_ms() < until);
+  fail_msg("nothing served %s in 20 s", addr);
+}
+
 static void test_other_uid_refused(void **state) {
   (void)state;
   if (geteuid() != 0) {
@@ -249,6 +274,32 @@ static void test_other_uid_refused(void **state) {
   assert_string_equal(out, ok);
   mp_broker_free(b);
   mp_broker_opts_free(o);
+  /* The client checks the broker too: a broker of a third uid (65533) that
+   * admits nobody is refused by nobody in the abstract namespace, where
+   * anyone can take a name first; a socket file in a directory that uid
+   * owns is trusted. */
+  char stranger[64];
+  snprintf(stranger, sizeof stranger, "unix:@mp-rdv-stranger-%d", (int)getpid());
+  mp_process_t *sp = start_stranger_broker(stranger);
+  nobody_opens(with_name(stranger, "jobs"), out, sizeof out);
+  assert_string_equal(out, "EACCES\n");
+  kill_and_join(sp);
+  char own_dir[128], own_addr[160];
+  snprintf(own_dir, sizeof own_dir, "%s/svc", g_dir);
+  assert_int_equal(mkdir(own_dir, 0755), 0);
+  assert_int_equal(chown(own_dir, 65533, 65533), 0);
+  assert_int_equal(chmod(g_dir, 0755), 0);
+  snprintf(own_addr, sizeof own_addr, "unix:%s/b.sock", own_dir);
+  sp = start_stranger_broker(own_addr);
+  nobody_opens(with_name(own_addr, "jobs"), out, sizeof out);
+  assert_string_equal(out, ok);
+  kill_and_join(sp);
+  char leftover[200];
+  snprintf(leftover, sizeof leftover, "%s/b.sock", own_dir);
+  unlink(leftover);
+  snprintf(leftover, sizeof leftover, "%s/b.sock.lock", own_dir);
+  unlink(leftover);
+  rmdir(own_dir);
   /* The socket file is 0600 and the peer check applies to it as well. */
   MP_ASSERT_OK(mp_broker_new(&b, g_addr, NULL));
   struct stat st;
