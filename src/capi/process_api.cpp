@@ -217,7 +217,9 @@ MP_EXTERN int mp_process_join(mp_process_t *proc, int64_t timeout_ms) {
 MP_EXTERN int mp_process_is_alive(mp_process_t *proc) {
   MP_CHECK_PROC(proc, "mp_process_is_alive");
   std::lock_guard<std::mutex> lock(proc->mu);
-  return proc->child && !proc->child->ended() ? 1 : 0;
+  if (!proc->child) return 0;
+  proc->child->reap();  // as Python's poll(): not only what the runtime saw
+  return proc->child->ended() ? 0 : 1;
 }
 
 MP_EXTERN int mp_process_exitcode(int *out, mp_process_t *proc) {
@@ -227,6 +229,7 @@ MP_EXTERN int mp_process_exitcode(int *out, mp_process_t *proc) {
   std::shared_ptr<Child> child;
   int r = started(proc, op, &child);
   if (r != MP_OK) return r;
+  child->reap();
   if (!child->ended()) return fail(MP_ESTATE, "%s: the child still runs", op);
   *out = child->exitcode();
   return MP_OK;
