@@ -116,6 +116,15 @@ static void test_exclusion_and_fences(void **state) {
   munmap(s, sizeof *s);
 }
 
+static pid_t g_child; /* a test's child that waits, killed if the test fails */
+
+static int kill_child(void **state) {
+  (void)state;
+  if (g_child > 0) kill(g_child, SIGKILL), waitpid(g_child, NULL, 0);
+  g_child = 0;
+  return 0;
+}
+
 /* A forked child that acquires, reports its fence on fd, and waits. */
 static pid_t holder(const char *address, int *out_fd) {
   int fds[2];
@@ -145,11 +154,13 @@ static void test_sigkill_holder(void **state) {
   (void)state;
   int fd;
   pid_t pid = holder(addr("kill"), &fd);
+  g_child = pid;
   mp_lock_t *l = open_lock("kill");
   MP_ASSERT_ERR(mp_lock_acquire(l, 0), MP_ETIMEDOUT);
   assert_int_equal(mp_lock_locked(l), 1);
   kill(pid, SIGKILL);
   assert_int_equal(child_status(pid), 128 + SIGKILL);
+  g_child = 0;
   close(fd);
   int64_t t0 = now_ms();
   MP_ASSERT_ERR(mp_lock_acquire(l, 10000), MP_EOWNERDEAD);
@@ -177,6 +188,7 @@ static void late_release(const char *address, int fd) {
   _exit(0);
 }
 
+
 static void test_lease_lost(void **state) {
   (void)state;
   int fds[2];
@@ -187,6 +199,7 @@ static void test_lease_lost(void **state) {
     close(fds[0]);
     late_release(addr("lost"), fds[1]);
   }
+  g_child = pid;
   close(fds[1]);
   uint64_t old = 0;
   assert_int_equal(read(fds[0], &old, sizeof old), sizeof old);
@@ -203,6 +216,7 @@ static void test_lease_lost(void **state) {
   assert_int_equal(read(fds[0], &r, sizeof r), sizeof r);
   assert_int_equal(r, MP_ESTATE);
   assert_int_equal(child_status(pid), 0);
+  g_child = 0;
   assert_int_equal(mp_lock_locked(l), 1); /* still ours */
   MP_ASSERT_OK(mp_lock_release(l));
   close(fds[0]);
@@ -309,8 +323,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_calls),
       cmocka_unit_test(test_exclusion_and_fences),
-      cmocka_unit_test(test_sigkill_holder),
-      cmocka_unit_test(test_lease_lost),
+      cmocka_unit_test_teardown(test_sigkill_holder, kill_child),
+      cmocka_unit_test_teardown(test_lease_lost, kill_child),
       cmocka_unit_test(test_release_wakes_waiter),
       cmocka_unit_test(test_cancel_holds_nothing),
       cmocka_unit_test(test_garbage),
