@@ -183,6 +183,7 @@ MP_EXTERN int mp_cond_new(mp_cond_t **out, mp_lock_t *lock) {
   const char *op = "mp_cond_new";
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   return guarded(op, [&] {
     return new_object(out, ObjectKind::kCondition, 0, [&](mp_cond &h) {
@@ -196,6 +197,7 @@ MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock) {
   const char *op = "mp_cond_from_fd";
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   int r = object_from_fd(out, fd, ObjectKind::kCondition, op);
   if (r == MP_OK) (*out)->lock = lock;

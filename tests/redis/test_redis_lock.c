@@ -59,6 +59,10 @@ static void test_calls(void **state) {
   MP_ASSERT_ERR(mp_lock_fileno(l), MP_ENOTSUP);
   mp_cond_t *c = NULL;
   MP_ASSERT_ERR(mp_cond_new(&c, l), MP_EINVAL); /* needs a shared word */
+  assert_non_null(strstr(mp_last_error(), "cannot back a condition"));
+  mp_value_t *v = NULL;
+  MP_ASSERT_ERR(mp_value_new_with_lock(&v, MP_TYPE_INT64, 1, l), MP_EINVAL);
+  assert_null(v);
   MP_ASSERT_OK(mp_lock_release(l));
   MP_ASSERT_ERR(mp_lock_release(l), MP_ESTATE);
   assert_int_equal(mp_lock_locked(l), 0);
