@@ -162,7 +162,8 @@ MP_EXTERN int mp_dict_iter_new(mp_dict_iter_t **out, mp_dict_t *dict);
  *             the value is NUL-terminated. NULL/0 at the end or on an error.
  * Returns: 1 with an item, 0 at the end (every iterator's protocol,
  * docs/style.md). Errors: MP_EINVAL (a NULL out-parameter, NULL or not a
- * live iterator). Never blocks. Since 0.3.
+ * live iterator). Never blocks. On a redis server: the same (the snapshot
+ * is in this process: no round trip). Since 0.3.
  */
 MP_EXTERN int mp_dict_iter_next2(const void **key, size_t *key_len, const void **value,
                                  size_t *value_len, mp_dict_iter_t *iter);
@@ -172,12 +173,14 @@ MP_EXTERN int mp_dict_iter_next2(const void **key, size_t *key_len, const void *
  * out-parameters first (docs/style.md).
  * The next item of the snapshot. The pointers stay valid until the next
  * call or mp_dict_iter_free(); the value is NUL-terminated.
- * Returns: 1 with an item, 0 at the end, or MP_EINVAL. Since 0.1.
+ * Returns: 1 with an item, 0 at the end, or MP_EINVAL. On a redis server:
+ * as mp_dict_iter_next2(). Since 0.1.
  */
 MP_EXTERN int mp_dict_iter_next(mp_dict_iter_t *iter, const void **key, size_t *key_len,
                                 const void **value, size_t *value_len);
 
-/** Free an iterator; NULL does nothing. Since 0.1. */
+/** Free an iterator; NULL does nothing. On a redis server: the same (no
+ * round trip). Since 0.1. */
 MP_EXTERN void mp_dict_iter_free(mp_dict_iter_t *iter);
 
 /** Unmap the dict in this process; NULL does nothing. On a redis server:
