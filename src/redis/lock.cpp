@@ -24,6 +24,29 @@ constexpr int64_t kUndoMs = 2000;     // releasing a hold whose acquire reply wa
 
 pid_t this_thread() { return pid_t(syscall(SYS_gettid)); }
 
+// The holder names of this process: this + ":" + thread id, the same for
+// every handle, so that a thread holding the lock through one handle is
+// told so when it acquires through another (as locally). A forked child
+// gets its own.
+std::string process_base() {
+  static std::mutex mu;
+  static pid_t pid = 0;
+  static std::string *base = new std::string();  // never freed: used until exit
+  std::lock_guard<std::mutex> lock(mu);
+  if (pid != getpid()) {
+    pid = getpid();
+    *base = redis::unique_name();
+  }
+  return *base;
+}
+
+// MP_ESTATE (no timeout: it would wait for itself for ever) or
+// MP_ETIMEDOUT, for an acquire by the thread that holds the lock.
+int held_by_me(const Deadline &deadline, const char *op) {
+  if (deadline.forever()) return fail(MP_ESTATE, "%s: this thread already holds the lock", op);
+  return fail(MP_ETIMEDOUT, "%s: the lock is held (by this thread)", op);
+}
+
 std::string alive_key(const RemoteLock &l, const std::string &holder) {
   return l.o.prefix + ":alive:" + holder;
 }
@@ -62,8 +85,8 @@ int try_take(RemoteLock &l, const std::string &me, const Deadline &deadline, std
       !redis::as_int(v.a[1], num) || *num < 0)
     return redis::damaged(l.o, "{state, number}", op);
   *how = v.a[0].s;
-  if (*how != "ok" && *how != "dead" && *how != "busy")
-    return redis::damaged(l.o, "ok, dead or busy", op);
+  if (*how != "ok" && *how != "dead" && *how != "busy" && *how != "mine")
+    return redis::damaged(l.o, "ok, dead, busy or mine", op);
   return MP_OK;
 }
 
@@ -74,7 +97,6 @@ int remote_lock_open(mp_lock **out, const Address &a, const Deadline &deadline, 
   redis::init_object(l->o, a, "lock");
   l->state = l->o.prefix + ":state";
   l->channel = l->o.prefix + ":notify";
-  l->base = redis::unique_name();
   l->lease_ms = redis_lease_ms();
   Value v;
   int r = redis::eval(&v, l->o, redis::script::kLockOpen, {l->state}, {}, deadline, op);
@@ -97,17 +119,16 @@ int remote_lock_acquire(RemoteLock &l, const Deadline &deadline, const char *op)
   pid_t tid = this_thread();
   {
     std::lock_guard<std::mutex> lock(l.mu);
-    if (l.tid == tid && deadline.forever())
-      return fail(MP_ESTATE, "%s: this thread already holds the lock", op);
-    if (l.tid == tid) return fail(MP_ETIMEDOUT, "%s: the lock is held (by this thread)", op);
+    if (l.tid == tid) return held_by_me(deadline, op);
   }
-  std::string me = l.base + ":" + std::to_string(tid);
+  std::string me = process_base() + ":" + std::to_string(tid);
   for (;;) {
     uint32_t seen = redis::notified_seq(*l.notifier);
     std::string how;
     long long num = 0;
     int r = try_take(l, me, deadline, &how, &num, op);
     if (r != MP_OK) return r;
+    if (how == "mine") return held_by_me(deadline, op);
     if (how != "busy") {
       std::string was;  // another thread of this handle whose lease expired
       {

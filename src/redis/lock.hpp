@@ -33,7 +33,6 @@ namespace mp {
 struct RemoteLock {
   redis::Object o;
   std::string state, channel;
-  std::string base;  // this handle's holder names: base + ":" + thread id
   int64_t lease_ms = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
   std::mutex mu;      // guards the three below

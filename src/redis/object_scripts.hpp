@@ -11,7 +11,7 @@
 //
 // Keys of a lock named N live under the prefix P = "mp:lock:{N}":
 //   P:state   hash: version ("1"), holder ("" when free, else the holding
-//             handle's thread: "host:pid:n:random:tid"), fence (the token
+//             thread: "host:pid:n:random:tid"), fence (the token
 //             of the latest acquisition; counts up from 1, never reused
 //             while this key lives)
 //   P:alive:<holder>  the holder's lease (SET 1 PX lease, refreshed every
@@ -96,14 +96,16 @@ if not s then return garbage(why) end
 return 1
 )lua";
 
-// KEYS: state. ARGV: P, me, lease_ms. Takes the lock when it is free, held
-// by me, or held by a holder whose lease key is gone. Returns {"ok" |
-// "dead", fence} (dead: the previous holder's lease had expired), or
-// {"busy", ms left of the holder's lease}.
+// KEYS: state. ARGV: P, me, lease_ms. Takes the lock when it is free, or
+// held by a holder whose lease key is gone (also me: a hold whose acquire
+// reply was lost). Returns {"ok" | "dead", fence} (dead: the previous
+// holder's lease had expired), {"busy", ms left of the holder's lease},
+// or {"mine", 0} (me holds it, through another handle of this thread).
 constexpr const char kLockAcquire[] = MP_REDIS_LOCK_STATE_FN R"lua(
 local s, why = state(KEYS[1])
 if not s then return garbage(why) end
 local P, me, holder, how = ARGV[1], ARGV[2], s[2], 'ok'
+if holder == me and redis.call('EXISTS', P .. ':alive:' .. me) == 1 then return {'mine', 0} end
 if holder ~= '' and holder ~= me then
   local ttl = redis.call('PTTL', P .. ':alive:' .. holder)
   if ttl == -1 then return garbage(P .. ':alive:' .. holder .. ' has no expiry') end
