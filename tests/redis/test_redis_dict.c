@@ -3,7 +3,8 @@
  * (redis_fixture.h): success and each documented failure; the counter
  * bytes the same as a local dict's (8 bytes little-endian, wrapping);
  * incr and cas atomic under 4 forked processes; garbage written into the
- * dict's key by another client reported, never a crash; the server
+ * dict's key by another client reported, never a crash; the eviction
+ * warning at the open of a dict and of a lock; the server
  * unreachable at open and gone mid-use. Skipped (TAP) without
  * redis-server. */
 #include "testutil.h"
@@ -272,6 +273,22 @@ static void test_garbage(void **state) {
   mp_dict_free(d);
 }
 
+static void test_eviction_warning(void **state) {
+  (void)state;
+  raw_do(g_srv.port, "CONFIG SET maxmemory-policy %s", "allkeys-lru", NULL);
+  mp_dict_t *d = open_dict("evict");
+  assert_non_null(strstr(mp_last_error(), "maxmemory-policy allkeys-lru"));
+  mp_dict_free(d);
+  mp_lock_t *l;
+  MP_ASSERT_OK(mp_lock_open(&l, addr("evict"), 5000));
+  assert_non_null(strstr(mp_last_error(), "maxmemory-policy allkeys-lru"));
+  mp_lock_free(l);
+  raw_do(g_srv.port, "CONFIG SET maxmemory-policy %s", "noeviction", NULL);
+  d = open_dict("evict");
+  assert_string_equal(mp_last_error(), "");
+  mp_dict_free(d);
+}
+
 static void test_unreachable(void **state) {
   (void)state;
   char a[96];
@@ -304,7 +321,8 @@ int main(void) {
       cmocka_unit_test(test_set_get_delete),   cmocka_unit_test(test_sizes),
       cmocka_unit_test(test_incr_bytes),       cmocka_unit_test(test_cas),
       cmocka_unit_test(test_iter_snapshot),    cmocka_unit_test(test_atomic_across_processes),
-      cmocka_unit_test(test_garbage),          cmocka_unit_test(test_unreachable),
+      cmocka_unit_test(test_garbage),          cmocka_unit_test(test_eviction_warning),
+      cmocka_unit_test(test_unreachable),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   redis_stop(&g_srv, 0);
