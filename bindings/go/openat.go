@@ -50,7 +50,12 @@ func OpenQueueAt(ctx context.Context, address string) (*Queue, error) {
 	return newQueue(q), nil
 }
 
-// OpenLockAt opens the lock or RLock published at address.
+// OpenLockAt opens the lock or RLock published at address, or, with
+// "redis://[user@]host[:port][/db]#name", the lock of that name on a redis
+// server (a lease with a fencing token, see Fence and docs/guide.md
+// "Beyond one machine"): a holder that dies or loses its lease is taken
+// over with ErrOwnerDead; each try is one round trip. Its further errors
+// are those of OpenQueueAt on a redis server.
 func OpenLockAt(ctx context.Context, address string) (*Lock, error) {
 	var l capi.Lock
 	if err := openAt(ctx, "open lock", func(ms int64) int { return capi.Mp_lock_open(&l, address, ms) }); err != nil {
@@ -122,7 +127,11 @@ func OpenSharedMemoryAt(ctx context.Context, address string) (*SharedMemory, err
 	return newShm(s), nil
 }
 
-// OpenDictAt opens the dict published at address.
+// OpenDictAt opens the dict published at address, or, with
+// "redis://[user@]host[:port][/db]#name", the dict of that name on a redis
+// server (one hash; each call one round trip, Incr and CompareAndSwap
+// atomic, keys and values at most 256 MiB: ErrMsgSize above). Its further
+// errors are those of OpenQueueAt on a redis server.
 func OpenDictAt(ctx context.Context, address string) (*Dict, error) {
 	var d capi.Dict
 	if err := openAt(ctx, "open dict", func(ms int64) int { return capi.Mp_dict_open(&d, address, ms) }); err != nil {

@@ -98,3 +98,101 @@ func TestRedisQueueOpenQueueAt(t *testing.T) {
 		t.Fatalf("open of a dead port took %v", time.Since(start))
 	}
 }
+
+// A dict and a lock on a redis server through OpenDictAt and OpenLockAt:
+// the same Dict and Lock, the counter bytes those of a local dict, the
+// lock's fence growing with each hold.
+func TestRedisDictAndLock(t *testing.T) {
+	port := startRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, err := OpenDictAt(ctx, fmt.Sprintf("redis://127.0.0.1:%d#godict", port))
+	if errors.Is(err, ErrNotSupported) {
+		t.Skip("this build has no redis backend")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.Get([]byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("Get = %q, %v", v, err)
+	}
+	if n, err := d.Incr([]byte("n"), 41); err != nil || n != 41 {
+		t.Fatalf("Incr = %d, %v", n, err)
+	}
+	if n, _ := d.Incr([]byte("n"), 1); n != 42 {
+		t.Fatalf("Incr = %d", n)
+	}
+	if v, _ := d.Get([]byte("n")); string(v) != "\x2a\x00\x00\x00\x00\x00\x00\x00" {
+		t.Fatalf("counter bytes %x", v)
+	}
+	if ok, err := d.CompareAndSwap([]byte("k"), []byte("v"), []byte("w")); !ok || err != nil {
+		t.Fatalf("CompareAndSwap = %v, %v", ok, err)
+	}
+	if ok, _ := d.CompareAndSwap([]byte("k"), []byte("v"), []byte("x")); ok {
+		t.Fatal("CompareAndSwap with a stale value succeeded")
+	}
+	if !d.Contains([]byte("k")) || d.Len() != 2 {
+		t.Fatalf("Contains/Len: %v %d", d.Contains([]byte("k")), d.Len())
+	}
+	items, err := d.Items()
+	if err != nil || len(items) != 2 {
+		t.Fatalf("Items = %v, %v", items, err)
+	}
+	if err := d.Delete([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of a deleted key: %v", err)
+	}
+
+	addr := fmt.Sprintf("redis://127.0.0.1:%d#golock", port)
+	l, err := OpenLockAt(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	other, err := OpenLockAt(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f1, err := l.Fence()
+	if err != nil || f1 < 1 {
+		t.Fatalf("Fence = %d, %v", f1, err)
+	}
+	if !other.Locked() {
+		t.Fatal("Locked is false while held")
+	}
+	if ok, err := other.TryAcquire(); ok || err != nil {
+		t.Fatalf("TryAcquire of a held lock = %v, %v", ok, err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Fence(); !errors.Is(err, ErrState) {
+		t.Fatalf("Fence when not held: %v", err)
+	}
+	if err := other.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f2, _ := other.Fence(); f2 <= f1 {
+		t.Fatalf("fence %d after %d", f2, f1)
+	}
+	if err := other.Release(); err != nil {
+		t.Fatal(err)
+	}
+	local, _ := NewLock()
+	defer local.Close()
+	local.Acquire(ctx)
+	if _, err := local.Fence(); !errors.Is(err, ErrNotSupported) {
+		t.Fatalf("Fence of a local lock: %v", err)
+	}
+	local.Release()
+}

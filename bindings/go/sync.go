@@ -120,6 +120,18 @@ func (l *Lock) Locked() bool {
 	return err == nil && n == 1
 }
 
+// Fence returns the fencing token of this thread's hold of a lock on a
+// redis server (OpenLockAt with a redis:// address): greater than every
+// earlier hold's, so a resource that remembers the highest token it saw
+// can refuse a late write of a holder that lost its lease. Errors:
+// ErrState (this thread does not hold the lock), ErrNotSupported (a
+// local lock: its holder cannot lose it while alive).
+func (l *Lock) Fence() (uint64, error) {
+	var f uint64
+	_, err := l.h.do("lock fence", func(p uintptr) int { return capi.Mp_lock_fence(&f, capi.Lock(p)) })
+	return f, err
+}
+
 // Close releases this process's handle (not the lock).
 func (l *Lock) Close() error {
 	closeObject(l, &l.h)

@@ -52,16 +52,42 @@ MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd);
  * the real shared object, used with no broker in the data path; it stays
  * usable when the broker ends.
  *
+ * With "redis://[user\@]host[:port][/db]\#name" the lock (a plain Lock)
+ * lives on that redis server, made when absent (a build with the meson
+ * feature `redis`, otherwise MP_ENOTSUP naming the option): a lease with
+ * a fencing token, decided by that one server (not Redlock). The holder
+ * is a thread, as locally; while it holds, its process refreshes the
+ * lease (MULTIPROC_REDIS_LEASE_MS, default 10000 ms) every third of it. A
+ * holder that dies, or whose lease runs out (process stopped, cut off from
+ * the server), is taken over by the next acquirer with MP_EOWNERDEAD, as
+ * for a local lock; each hold gets a fence greater than every earlier one
+ * (mp_lock_fence()), which a resource can check to refuse a late write
+ * of a holder that lost its lease. Every mp_lock_* call works on the
+ * handle ("On a redis server" in each call's documentation, and
+ * docs/guide.md "Beyond one machine"); such a lock cannot back a
+ * condition or a value (MP_EINVAL there), and mp_lock_fileno() is
+ * MP_ENOTSUP. Keys: "mp:lock:{name}:state" (holder and fence),
+ * "mp:lock:{name}:alive:<holder>" (the lease), channel
+ * "mp:lock:{name}:notify". The password is never in the address (as for
+ * mp_queue_open()). If the server's maxmemory-policy can evict keys, the
+ * open succeeds and mp_last_error() holds a warning.
+ *
  * @param[out] out   the lock (or RLock); free it as one made here.
- * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h),
+ *                   or "redis://host:port\#name".
  * @param timeout_ms for connecting and the reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open(), plus those of mp_lock_from_fd(): MP_EINVAL
- * when the name holds another kind of object. Blocks up to timeout_ms.
- * Since 0.4.
+ * when the name holds another kind of object. On a redis server:
+ * MP_ECONNREFUSED (nothing answers at host:port), MP_ETIMEDOUT (no answer
+ * within timeout_ms), MP_EACCES (credentials refused or unreadable),
+ * MP_EINVAL (the lock's keys hold something else, written by another
+ * client), MP_EPIPE (the connection was lost), MP_ENOTSUP (no redis
+ * backend in this build). Blocks up to timeout_ms. Since 0.4.
  */
 MP_EXTERN int mp_lock_open(mp_lock_t **out, const char *address, int64_t timeout_ms);
 
-/** The lock's descriptor (owned by the lock), or MP_EINVAL. Since 0.1. */
+/** The lock's descriptor (owned by the lock), or MP_EINVAL. On a redis
+ * server: MP_ENOTSUP (there is none; a child opens the address). Since 0.1. */
 MP_EXTERN int mp_lock_fileno(mp_lock_t *lock);
 
 /**
@@ -74,7 +100,18 @@ MP_EXTERN int mp_lock_fileno(mp_lock_t *lock);
  * for a plain lock this thread holds when a timeout is given: Python's
  * acquire(False) returns False), MP_ESTATE (a plain lock already held by
  * this thread, timeout_ms MP_FOREVER: Python would deadlock).
- * Blocking: up to timeout_ms. Since 0.1.
+ * Blocking: up to timeout_ms.
+ * On a redis server: one round trip per try (timeout_ms 0: exactly one);
+ * a waiting acquire sleeps until the lock's channel says it was released
+ * or the holder's lease runs out (asking again at least every second).
+ * MP_EOWNERDEAD when the previous holder died or its lease ran out while
+ * it held the lock (it is taken over once the lease has expired: up to
+ * MULTIPROC_REDIS_LEASE_MS after the death). A reply is waited for up to
+ * 2 s beyond timeout_ms, and a cancel token ends the wait only between
+ * round trips (a canceled acquire holds nothing). Further errors:
+ * MP_ECONNREFUSED, MP_EPIPE (the connection was lost; a hold the lost try
+ * may have taken is given back), MP_EACCES, MP_EINVAL (the lock's keys
+ * hold something else). Since 0.1.
  */
 MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms);
 
@@ -84,16 +121,42 @@ MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms);
  * Errors: MP_EINVAL, MP_ESTATE (the caller does not hold it; note that
  * Python's plain Lock lets any process release it; a multiproc lock is
  * released by its owner only, which is what makes owner death detectable).
- * Never blocks. Since 0.1.
+ * Never blocks.
+ * On a redis server: one round trip (at most 30 s); MP_ESTATE also when
+ * this thread's lease ran out and another holder took the lock over (the
+ * work done under it may have overlapped that holder's: see
+ * mp_lock_fence()); the errors of a round trip as mp_lock_acquire() (the
+ * hold ends in any case: its lease is no longer refreshed). Since 0.1.
  */
 MP_EXTERN int mp_lock_release(mp_lock_t *lock);
 
 /** 1 if some thread of some process holds the lock, 0 if not, or an
- * error. Never blocks. Since 0.1. */
+ * error. Never blocks. On a redis server: one round trip (at most 30 s);
+ * a holder that died counts until the next acquire, as locally. Since 0.1. */
 MP_EXTERN int mp_lock_locked(mp_lock_t *lock);
 
-/** Release this process's handle (not the lock); NULL does nothing. Since 0.1. */
+/** Release this process's handle (not the lock); NULL does nothing. On a
+ * redis server: a hold of this handle is not released but its lease is no
+ * longer refreshed, so the next acquirer gets the lock with MP_EOWNERDEAD
+ * once it expires (as when a local holder dies). Since 0.1. */
 MP_EXTERN void mp_lock_free(mp_lock_t *lock);
+
+/**
+ * The fencing token of the calling thread's current hold of a lock on a
+ * redis server: each acquisition gets a number greater than every earlier
+ * one of that lock (from 1; restarting only if the lock's keys are
+ * deleted or evicted). Pass it with each write to the resource the lock
+ * protects; a resource that refuses a token lower than the highest it has
+ * seen cannot be overwritten by a holder that lost its lease unawares.
+ *
+ * @param[out] out  the token; 0 on an error.
+ * @param lock      a lock opened from a redis:// address.
+ * Errors: MP_EINVAL (NULL out or lock), MP_ESTATE (this thread does not
+ * hold the lock), MP_ENOTSUP (a local lock: its holder cannot lose it
+ * while alive, so it has no token). Never blocks (no round trip).
+ * Since 0.4.
+ */
+MP_EXTERN int mp_lock_fence(uint64_t *out, mp_lock_t *lock);
 
 /** A counting semaphore shared between processes (Semaphore,
  * BoundedSemaphore). */

@@ -13,6 +13,8 @@
 #include "core/address.hpp"
 #include "multiproc.h"
 #include "pool/pool.hpp"
+#include "redis/dict.hpp"
+#include "redis/lock.hpp"
 #include "redis/queue.hpp"
 
 using namespace mp;
@@ -40,6 +42,23 @@ int open_typed(T **out, const char *address, int64_t timeout_ms, FromFd from_fd)
 int parse_for(Address &a, const char *address, NameRule rule, Scheme scheme, const char *op) {
   int r = parse_address(a, address, rule, op);
   return r == MP_OK ? require_scheme(a, int(scheme), op) : r;
+}
+
+// A redis:// address opens (or makes) the lock or dict on that server
+// (redis/lock.hpp, redis/dict.hpp); others go to a broker.
+template <class T, class FromFd, class Remote>
+int open_or_remote(T **out, const char *address, int64_t timeout_ms, const char *op,
+                   FromFd from_fd, Remote remote) {
+  if (out) *out = nullptr;
+  MP_CHECK_ARG(out, op, "out is NULL");
+  if (!address || strncmp(address, "redis://", 8) != 0)
+    return open_typed(out, address, timeout_ms, from_fd);
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  return guarded(op, [&]() -> int {
+    Address a;
+    int r = parse_for(a, address, NameRule::kRequired, Scheme::kRedis, op);
+    return r != MP_OK ? r : remote(out, a, Deadline(timeout_ms), op);
+  });
 }
 
 }  // namespace
@@ -105,13 +124,21 @@ MP_EXTERN int mp_queue_new_at(mp_queue_t **out, const char *address, size_t maxs
   });
 }
 
-MP_TYPED_OPEN(mp_lock_open, mp_lock_t, mp_lock_from_fd)
 MP_TYPED_OPEN(mp_sem_open, mp_sem_t, mp_sem_from_fd)
 MP_TYPED_OPEN(mp_event_open, mp_event_t, mp_event_from_fd)
 MP_TYPED_OPEN(mp_barrier_open, mp_barrier_t, mp_barrier_from_fd)
 MP_TYPED_OPEN(mp_shm_open, mp_shm_t, mp_shm_from_fd)
 MP_TYPED_OPEN(mp_value_open, mp_value_t, mp_value_from_fd)
-MP_TYPED_OPEN(mp_dict_open, mp_dict_t, mp_dict_from_fd)
+
+MP_EXTERN int mp_lock_open(mp_lock_t **out, const char *address, int64_t timeout_ms) {
+  return open_or_remote(out, address, timeout_ms, "mp_lock_open", mp_lock_from_fd,
+                        remote_lock_open);
+}
+
+MP_EXTERN int mp_dict_open(mp_dict_t **out, const char *address, int64_t timeout_ms) {
+  return open_or_remote(out, address, timeout_ms, "mp_dict_open", mp_dict_from_fd,
+                        remote_dict_open);
+}
 
 MP_EXTERN int mp_cond_open(mp_cond_t **out, const char *address, mp_lock_t *lock,
                            int64_t timeout_ms) {

@@ -1,12 +1,15 @@
 // Public entry points: mp_dict_* (the shared dict and its snapshot iterator).
 #include <fcntl.h>
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "capi/guard.hpp"
 #include "dict/dict.hpp"
+#include "redis/dict.hpp"
 
 using namespace mp;
 
@@ -67,6 +70,69 @@ int read_alloc(mp_dict &d, Bytes key, char **out, size_t *out_len, const char *o
   return MP_OK;
 }
 
+// ---- a dict on a redis server (redis/dict.hpp) ----
+
+std::string str(Bytes b) {
+  return b.len ? std::string(static_cast<const char *>(b.data), b.len) : std::string();
+}
+
+// MP_EMSGSIZE when b is above what a dict on a redis server takes.
+int check_remote_size(Bytes b, const char *what, const char *op) {
+  if (b.len <= kRemoteDictMaxItem) return MP_OK;
+  return fail(MP_EMSGSIZE, "%s: the %s has %zu bytes; a dict on a redis server takes at most %zu",
+              op, what, b.len, kRemoteDictMaxItem);
+}
+
+// The value of key into a malloc()ed, NUL-terminated buffer.
+int remote_read_alloc(RemoteDict &d, Bytes key, char **out, size_t *out_len, const char *op) {
+  int r = check_remote_size(key, "key", op);
+  std::string v;
+  if (r == MP_OK) r = remote_dict_get(d, str(key), &v, op);
+  if (r != MP_OK) return r;
+  char *buf = static_cast<char *>(malloc(v.size() + 1));
+  if (!buf) return fail(MP_ENOMEM, "%s: out of memory for %zu bytes", op, v.size());
+  memcpy(buf, v.data(), v.size());
+  buf[v.size()] = '\0';
+  *out = buf;
+  *out_len = v.size();
+  return MP_OK;
+}
+
+int remote_read_into(RemoteDict &d, Bytes key, void *buf, size_t cap, size_t *len,
+                     const char *op) {
+  int r = check_remote_size(key, "key", op);
+  std::string v;
+  if (r == MP_OK) r = remote_dict_get(d, str(key), &v, op);
+  if (r != MP_OK) return r;
+  *len = v.size();
+  if (v.size() > cap)
+    return fail(MP_ENOSPC, "%s: the value has %zu bytes, the buffer %zu", op, v.size(), cap);
+  if (!v.empty()) memcpy(buf, v.data(), v.size());
+  return MP_OK;
+}
+
+int remote_set(RemoteDict &d, Bytes key, Bytes value, const char *op) {
+  int r = check_remote_size(key, "key", op);
+  if (r == MP_OK) r = check_remote_size(value, "value", op);
+  return r != MP_OK ? r : remote_dict_set(d, str(key), str(value), op);
+}
+
+int remote_cas(RemoteDict &d, Bytes key, Bytes expected, Bytes desired, const char *op) {
+  int r = check_remote_size(key, "key", op);
+  if (r == MP_OK) r = check_remote_size(expected, "expected value", op);
+  if (r == MP_OK) r = check_remote_size(desired, "desired value", op);
+  if (r != MP_OK) return r;
+  std::string want = str(expected);
+  return remote_dict_cas(d, str(key), expected.data ? &want : nullptr, str(desired), op);
+}
+
+// The key check of the calls that take only a key, then f(key string).
+template <class F>
+int with_remote_key(Bytes key, const char *op, F f) {
+  int r = check_remote_size(key, "key", op);
+  return r != MP_OK ? r : f(str(key));
+}
+
 // Copy every item, growing the buffer (lock released) until it fits.
 int take_snapshot(mp_dict &d, mp_dict_iter &it) {
   size_t size = 0;
@@ -114,6 +180,8 @@ MP_EXTERN int mp_dict_from_fd(mp_dict_t **out, int fd) {
 
 MP_EXTERN int mp_dict_fileno(mp_dict_t *dict) {
   MP_CHECK_DICT(dict, "mp_dict_fileno");
+  if (dict->remote)
+    return fail(MP_ENOTSUP, "mp_dict_fileno: a dict on a redis server has no descriptor");
   return dict->segment.fd();
 }
 
@@ -123,7 +191,10 @@ MP_EXTERN int mp_dict_set(mp_dict_t *dict, const void *key, size_t key_len, cons
   MP_CHECK_DICT(dict, op);
   MP_CHECK_BYTES(key, key_len, op, "key");
   MP_CHECK_BYTES(value, value_len, op, "value");
-  return guarded(op, [&] { return dict_set(*dict, Bytes{key, key_len}, Bytes{value, value_len}); });
+  return guarded(op, [&] {
+    if (dict->remote) return remote_set(*dict->remote, Bytes{key, key_len}, Bytes{value, value_len}, op);
+    return dict_set(*dict, Bytes{key, key_len}, Bytes{value, value_len});
+  });
 }
 
 MP_EXTERN int mp_dict_get(void **out, size_t *out_len, mp_dict_t *dict, const void *key,
@@ -137,7 +208,8 @@ MP_EXTERN int mp_dict_get(void **out, size_t *out_len, mp_dict_t *dict, const vo
   return guarded(op, [&]() -> int {
     char *buf = nullptr;
     size_t len = 0;
-    int r = read_alloc(*dict, Bytes{key, key_len}, &buf, &len, op);
+    int r = dict->remote ? remote_read_alloc(*dict->remote, Bytes{key, key_len}, &buf, &len, op)
+                         : read_alloc(*dict, Bytes{key, key_len}, &buf, &len, op);
     if (r != MP_OK) return r;
     *out = buf;
     *out_len = len;
@@ -155,7 +227,8 @@ MP_EXTERN int mp_dict_get_into(size_t *out_len, mp_dict_t *dict, const void *key
   MP_CHECK_ARG(buf || cap == 0, op, "buf is NULL but cap is not 0");
   return guarded(op, [&]() -> int {
     size_t len = 0;
-    int r = dict_read(*dict, Bytes{key, key_len}, buf, cap, &len, op);
+    int r = dict->remote ? remote_read_into(*dict->remote, Bytes{key, key_len}, buf, cap, &len, op)
+                         : dict_read(*dict, Bytes{key, key_len}, buf, cap, &len, op);
     if (r == MP_OK || r == MP_ENOSPC) *out_len = len;
     return r;
   });
@@ -165,14 +238,26 @@ MP_EXTERN int mp_dict_delete(mp_dict_t *dict, const void *key, size_t key_len) {
   const char *op = "mp_dict_delete";
   MP_CHECK_DICT(dict, op);
   MP_CHECK_BYTES(key, key_len, op, "key");
-  return guarded(op, [&] { return dict_delete(*dict, Bytes{key, key_len}); });
+  return guarded(op, [&] {
+    if (dict->remote)
+      return with_remote_key(Bytes{key, key_len}, op, [&](const std::string &k) {
+        return remote_dict_delete(*dict->remote, k, op);
+      });
+    return dict_delete(*dict, Bytes{key, key_len});
+  });
 }
 
 MP_EXTERN int mp_dict_contains(mp_dict_t *dict, const void *key, size_t key_len) {
   const char *op = "mp_dict_contains";
   MP_CHECK_DICT(dict, op);
   MP_CHECK_BYTES(key, key_len, op, "key");
-  return guarded(op, [&] { return dict_contains(*dict, Bytes{key, key_len}); });
+  return guarded(op, [&] {
+    if (dict->remote)
+      return with_remote_key(Bytes{key, key_len}, op, [&](const std::string &k) {
+        return remote_dict_contains(*dict->remote, k, op);
+      });
+    return dict_contains(*dict, Bytes{key, key_len});
+  });
 }
 
 MP_EXTERN int mp_dict_len(mp_dict_t *dict) {
@@ -180,15 +265,18 @@ MP_EXTERN int mp_dict_len(mp_dict_t *dict) {
   MP_CHECK_DICT(dict, op);
   return guarded(op, [&]() -> int {
     size_t n = 0;
-    int r = dict_len(*dict, &n);
-    return r != MP_OK ? r : int(n);  // max_entries <= 2^28
+    int r = dict->remote ? remote_dict_len(*dict->remote, &n, op) : dict_len(*dict, &n);
+    if (n > size_t(INT_MAX)) n = size_t(INT_MAX);  // locally max_entries <= 2^28
+    return r != MP_OK ? r : int(n);
   });
 }
 
 MP_EXTERN int mp_dict_clear(mp_dict_t *dict) {
   const char *op = "mp_dict_clear";
   MP_CHECK_DICT(dict, op);
-  return guarded(op, [&] { return dict_clear(*dict); });
+  return guarded(op, [&] {
+    return dict->remote ? remote_dict_clear(*dict->remote, op) : dict_clear(*dict);
+  });
 }
 
 MP_EXTERN int mp_dict_incr(int64_t *out, mp_dict_t *dict, const void *key, size_t key_len,
@@ -198,7 +286,13 @@ MP_EXTERN int mp_dict_incr(int64_t *out, mp_dict_t *dict, const void *key, size_
   *out = 0;
   MP_CHECK_DICT(dict, op);
   MP_CHECK_BYTES(key, key_len, op, "key");
-  return guarded(op, [&] { return dict_incr(*dict, Bytes{key, key_len}, delta, out); });
+  return guarded(op, [&] {
+    if (dict->remote)
+      return with_remote_key(Bytes{key, key_len}, op, [&](const std::string &k) {
+        return remote_dict_incr(*dict->remote, k, delta, out, op);
+      });
+    return dict_incr(*dict, Bytes{key, key_len}, delta, out);
+  });
 }
 
 MP_EXTERN int mp_dict_cas(mp_dict_t *dict, const void *key, size_t key_len, const void *expected,
@@ -211,6 +305,9 @@ MP_EXTERN int mp_dict_cas(mp_dict_t *dict, const void *key, size_t key_len, cons
   MP_CHECK_ARG(expected_len <= kDictMaxItemBytes, op, "expected is longer than 4 GiB - 1 bytes");
   MP_CHECK_BYTES(desired, desired_len, op, "desired");
   return guarded(op, [&] {
+    if (dict->remote)
+      return remote_cas(*dict->remote, Bytes{key, key_len}, Bytes{expected, expected_len},
+                        Bytes{desired, desired_len}, op);
     return dict_cas(*dict, Bytes{key, key_len}, Bytes{expected, expected_len},
                     Bytes{desired, desired_len});
   });
@@ -223,7 +320,8 @@ MP_EXTERN int mp_dict_iter_new(mp_dict_iter_t **out, mp_dict_t *dict) {
   MP_CHECK_DICT(dict, op);
   return guarded(op, [&]() -> int {
     std::unique_ptr<mp_dict_iter> it(new mp_dict_iter());
-    int r = take_snapshot(*dict, *it);
+    int r = dict->remote ? remote_dict_snapshot(*dict->remote, &it->buf, &it->len, op)
+                         : take_snapshot(*dict, *it);
     if (r != MP_OK) return r;
     *out = it.release();
     return MP_OK;
@@ -275,6 +373,7 @@ MP_EXTERN void mp_dict_iter_free(mp_dict_iter_t *iter) {
 
 MP_EXTERN void mp_dict_free(mp_dict_t *dict) {
   if (!valid(dict)) return;
+  if (dict->remote) remote_dict_free(dict->remote);
   dict->magic = 0;
   delete dict;
 }

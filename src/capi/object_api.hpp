@@ -8,6 +8,13 @@
 #include "capi/guard.hpp"
 #include "sync/handles.hpp"
 
+// A lock that backs a condition or a value: it needs the shared word a
+// lock on a redis server does not have (checked before MP_CHECK_HANDLE,
+// whose message would call it dead).
+#define MP_CHECK_LOCAL_LOCK(l, op)                                            \
+  MP_CHECK_ARG(!(l) || (l)->magic != mp_lock::kMagic || !(l)->remote, op,     \
+               "a lock on a redis server cannot back a condition or a value")
+
 namespace mp {
 
 template <class H>

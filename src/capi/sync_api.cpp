@@ -3,10 +3,18 @@
 #include <climits>
 
 #include "capi/object_api.hpp"
+#include "redis/lock.hpp"
 
 using namespace mp;
 
 #define MP_CHECK_HANDLE(h, op) MP_CHECK_ARG(valid_handle(h), op, "NULL or not a live handle")
+namespace {
+// A lock handle: in shared memory, or on a redis server (no shared word).
+bool valid_lock(const mp_lock *l) {
+  return l && l->magic == mp_lock::kMagic && (l->shared || l->remote);
+}
+}  // namespace
+#define MP_CHECK_LOCK(h, op) MP_CHECK_ARG(valid_lock(h), op, "NULL or not a live handle")
 #define MP_CHECK_TIMEOUT(t, op) \
   MP_CHECK_ARG(timeout_valid(t), op, "timeout must be MP_FOREVER or >= 0")
 
@@ -31,24 +39,59 @@ MP_EXTERN int mp_lock_from_fd(mp_lock_t **out, int fd) {
   return object_from_fd(out, fd, ObjectKind::kLock, "mp_lock_from_fd");
 }
 
-MP_EXTERN int mp_lock_fileno(mp_lock_t *lock) { return object_fileno(lock, "mp_lock_fileno"); }
+MP_EXTERN int mp_lock_fileno(mp_lock_t *lock) {
+  MP_CHECK_LOCK(lock, "mp_lock_fileno");
+  if (lock->remote)
+    return fail(MP_ENOTSUP, "mp_lock_fileno: a lock on a redis server has no descriptor");
+  return object_fileno(lock, "mp_lock_fileno");
+}
 
-MP_EXTERN void mp_lock_free(mp_lock_t *lock) { object_free(lock); }
+MP_EXTERN void mp_lock_free(mp_lock_t *lock) {
+  if (!valid_lock(lock)) return;
+  if (lock->remote) {
+    remote_lock_free(lock->remote);
+    lock->remote = nullptr;
+    lock->magic = 0;
+    delete lock;
+    return;
+  }
+  object_free(lock);
+}
 
 MP_EXTERN int mp_lock_acquire(mp_lock_t *lock, int64_t timeout_ms) {
-  MP_CHECK_HANDLE(lock, "mp_lock_acquire");
-  MP_CHECK_TIMEOUT(timeout_ms, "mp_lock_acquire");
-  return report_cancel("mp_lock_acquire", lock_acquire(lock->shared->word, Deadline(timeout_ms)));
+  const char *op = "mp_lock_acquire";
+  MP_CHECK_LOCK(lock, op);
+  MP_CHECK_TIMEOUT(timeout_ms, op);
+  if (lock->remote)
+    return guarded(op, [&] { return remote_lock_acquire(*lock->remote, Deadline(timeout_ms), op); });
+  return report_cancel(op, lock_acquire(lock->shared->word, Deadline(timeout_ms)));
 }
 
 MP_EXTERN int mp_lock_release(mp_lock_t *lock) {
-  MP_CHECK_HANDLE(lock, "mp_lock_release");
+  MP_CHECK_LOCK(lock, "mp_lock_release");
+  if (lock->remote)
+    return guarded("mp_lock_release",
+                   [&] { return remote_lock_release(*lock->remote, "mp_lock_release"); });
   return lock_release(lock->shared->word);
 }
 
 MP_EXTERN int mp_lock_locked(mp_lock_t *lock) {
-  MP_CHECK_HANDLE(lock, "mp_lock_locked");
+  MP_CHECK_LOCK(lock, "mp_lock_locked");
+  if (lock->remote)
+    return guarded("mp_lock_locked",
+                   [&] { return remote_lock_locked(*lock->remote, "mp_lock_locked"); });
   return lock_is_locked(lock->shared->word) ? 1 : 0;
+}
+
+MP_EXTERN int mp_lock_fence(uint64_t *out, mp_lock_t *lock) {
+  const char *op = "mp_lock_fence";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  *out = 0;
+  MP_CHECK_LOCK(lock, op);
+  if (!lock->remote)
+    return fail(MP_ENOTSUP, "%s: a local lock has no fencing token (its holder cannot be cut "
+                "off: it holds until it releases or dies)", op);
+  return remote_lock_fence(*lock->remote, out, op);
 }
 
 // ---- semaphores ---------------------------------------------------------------
@@ -140,6 +183,7 @@ MP_EXTERN int mp_cond_new(mp_cond_t **out, mp_lock_t *lock) {
   const char *op = "mp_cond_new";
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   return guarded(op, [&] {
     return new_object(out, ObjectKind::kCondition, 0, [&](mp_cond &h) {
@@ -153,6 +197,7 @@ MP_EXTERN int mp_cond_from_fd(mp_cond_t **out, int fd, mp_lock_t *lock) {
   const char *op = "mp_cond_from_fd";
   MP_CHECK_ARG(out, op, "out is NULL");
   *out = nullptr;
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   int r = object_from_fd(out, fd, ObjectKind::kCondition, op);
   if (r == MP_OK) (*out)->lock = lock;

@@ -210,6 +210,7 @@ MP_EXTERN int mp_value_new_with_lock(mp_value_t **out, mp_type_t type_arg, size_
   ValueSpec spec;
   spec.type = uint32_t(enum_value(type_arg));
   MP_CHECK_ARG(value_element_size(spec.type) > 0, op, "unknown type");
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   spec.flags = kValueSharedLock;
   spec.lock = lock;
@@ -224,6 +225,7 @@ MP_EXTERN int mp_value_new_record_with_lock(mp_value_t **out, const char *fields
   ValueSpec spec;
   int r = record_spec(&spec, fields, op);
   if (r != MP_OK) return r;
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   spec.flags = kValueSharedLock;
   spec.lock = lock;
@@ -233,6 +235,7 @@ MP_EXTERN int mp_value_new_record_with_lock(mp_value_t **out, const char *fields
 MP_EXTERN int mp_value_bind_lock(mp_value_t *value, mp_lock_t *lock) {
   const char *op = "mp_value_bind_lock";
   MP_CHECK_HANDLE(value, op);
+  MP_CHECK_LOCAL_LOCK(lock, op);
   MP_CHECK_HANDLE(lock, op);
   if (!(value->shared->flags & kValueSharedLock))
     return fail(MP_ESTATE, "%s: the value has no shared lock (mp_value_new_with_lock())", op);

@@ -11,6 +11,7 @@
 
 namespace mp {
 struct DictShared;
+struct RemoteDict;
 }
 
 struct mp_dict {
@@ -23,6 +24,9 @@ struct mp_dict {
   // header cannot make this one index past its mapping.
   uint64_t slots = 0;
   uint64_t arena_bytes = 0;
+  // A dict on a redis server (redis/dict.hpp): no segment, every call
+  // goes there (capi/dict_api.cpp).
+  mp::RemoteDict *remote = nullptr;
 };
 
 namespace mp {

@@ -13,10 +13,22 @@
     uint32_t magic = kMagic;                                         \
   };
 
-MP__OBJECT_HANDLE(mp_lock, LockShared, 0x4d504c4b)      // "MPLK"
 MP__OBJECT_HANDLE(mp_sem, SemShared, 0x4d505345)        // "MPSE"
 MP__OBJECT_HANDLE(mp_event, EventShared, 0x4d504556)    // "MPEV"
 MP__OBJECT_HANDLE(mp_shm, ShmShared, 0x4d50534d)        // "MPSM"
+
+namespace mp {
+struct RemoteLock;
+}
+
+// A lock in shared memory, or on a redis server (remote set, shared NULL:
+// redis/lock.hpp; such a handle is no valid_handle() for the calls that
+// need the shared word, conditions and values).
+struct mp_lock : mp::ObjectHandle<mp::LockShared> {
+  static constexpr uint32_t kMagic = 0x4d504c4b;  // "MPLK"
+  uint32_t magic = kMagic;
+  mp::RemoteLock *remote = nullptr;
+};
 
 struct mp_barrier : mp::ObjectHandle<mp::BarrierShared> {
   static constexpr uint32_t kMagic = 0x4d504252;  // "MPBR"

@@ -638,6 +638,9 @@ static const int64_t k_eight = 8;
   X(E, lock_release_not_held, MP_ESTATE, mp_lock_release(F.lock))             \
   X(E, rlock_release_not_held, MP_ESTATE, mp_lock_release(F.rlock))           \
   X(E, lock_locked_null, MP_EINVAL, mp_lock_locked(NULL))                     \
+  X(E, lock_fence_null, MP_EINVAL, mp_lock_fence(NULL, F.lock))               \
+  X(E, lock_fence_garbage, MP_EINVAL, mp_lock_fence(&o_u64, GARBAGE(mp_lock_t))) \
+  X(E, lock_fence_local, MP_ENOTSUP, mp_lock_fence(&o_u64, F.lock))           \
   X(E, sem_new_null, MP_EINVAL, mp_sem_new(NULL, 0, 0))                       \
   X(E, sem_new_above_max, MP_EINVAL, mp_sem_new(&o_sem, 5, 2))                \
   X(E, sem_new_huge, MP_EINVAL, mp_sem_new(&o_sem, UINT32_MAX, 0))            \
@@ -1040,6 +1043,13 @@ static mp_pool_t *o_pool;
     mp_queue_last_delivery(&o_i64, g_buf, sizeof g_buf, F.queue))              \
   X(E, lock_open_null, MP_EINVAL, mp_lock_open(NULL, "unix:@b#q", 0))         \
   X(E, lock_open_addr, MP_EINVAL, mp_lock_open(&o_lock, NULL, 0))             \
+  X(E, lock_open_redis_password, MP_EINVAL,                                    \
+    mp_lock_open(&o_lock, "redis://u:pw@h#q", 0))                              \
+  X(E, lock_open_redis_timeout, MP_EINVAL, mp_lock_open(&o_lock, "redis://h#q", -2)) \
+  X(E, lock_open_redis_no_name, MP_EINVAL, mp_lock_open(&o_lock, "redis://h", 0)) \
+  X(E, dict_open_redis_password, MP_EINVAL,                                    \
+    mp_dict_open(&o_dict, "redis://u:pw@h#q", 0))                              \
+  X(E, dict_open_redis_timeout, MP_EINVAL, mp_dict_open(&o_dict, "redis://h#q", -2)) \
   X(E, sem_open_null, MP_EINVAL, mp_sem_open(NULL, "unix:@b#q", 0))           \
   X(E, sem_open_timeout, MP_EINVAL, mp_sem_open(&o_sem, "unix:@b#q", -5))     \
   X(E, event_open_null, MP_EINVAL, mp_event_open(NULL, "unix:@b#q", 0))       \

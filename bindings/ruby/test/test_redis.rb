@@ -71,4 +71,46 @@ class TestRedis < Minitest::Test
     end
     assert Process.clock_gettime(Process::CLOCK_MONOTONIC) - started < 5
   end
+
+  # A dict and a lock on a redis server through Dict.open and Lock.open:
+  # the same calls, counters in the local dict's bytes, a fence per hold.
+  def test_dict_and_lock_open
+    d = Multiproc::Dict.open("redis://127.0.0.1:#{@port}#rbdict", timeout: 10)
+    d["k"] = "v"
+    assert_equal "v", d["k"]
+    assert_nil d["missing"]
+    assert_equal 41, d.incr("n", 41)
+    assert_equal 42, d.incr("n")
+    assert_equal [42].pack("q<"), d["n"]
+    assert d.cas("k", "v", "w")
+    refute d.cas("k", "v", "x")
+    assert d.key?("k")
+    assert_equal 2, d.size
+    assert_equal({ "k" => "w", "n" => [42].pack("q<") }, d.to_h)
+    assert_equal "w", d.delete("k")
+    assert_raises(Multiproc::NotSupportedError) { d.fileno }
+    d.release_handle
+
+    addr = "redis://127.0.0.1:#{@port}#rblock"
+    lock = Multiproc::Lock.open(addr, timeout: 10)
+    other = Multiproc::Lock.open(addr, timeout: 10)
+    assert lock.acquire(timeout: 5)
+    f1 = lock.fence
+    assert_operator f1, :>=, 1
+    assert other.locked?
+    refute other.acquire(timeout: 0)
+    lock.release
+    assert_raises(Multiproc::StateError) { lock.fence }
+    assert other.acquire(timeout: 5)
+    assert_operator other.fence, :>, f1
+    other.release
+    local = Multiproc::Lock.new
+    local.acquire
+    assert_raises(Multiproc::NotSupportedError) { local.fence }
+    local.release
+  rescue Multiproc::NotSupportedError => e
+    raise unless e.message.include?("redis backend")
+
+    skip "this build has no redis backend"
+  end
 end

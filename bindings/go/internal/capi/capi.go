@@ -409,6 +409,7 @@ extern swig_intgo _wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, sw
 extern swig_intgo _wrap_mp_lock_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_lock_locked_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_lock_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_lock_fence_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_sem_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_sem_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_sem_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_78 arg2, swig_type_79 arg3);
@@ -2423,6 +2424,16 @@ func Mp_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	C._wrap_mp_lock_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
+}
+
+func Mp_lock_fence(arg1 *uint64, arg2 Lock) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	var _swig_i_1 uintptr
+_swig_i_1 = uintptr(arg2)
+	swig_r = (int)(C._wrap_mp_lock_fence_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+
+	return swig_r
 }
 
 func Mp_sem_new(arg1 *Sem, arg2 uint, arg3 uint) (_swig_ret int) {

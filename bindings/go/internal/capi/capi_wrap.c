@@ -2804,6 +2804,23 @@ void _wrap_mp_lock_free_capi_3d07c78d1a7a47c6(mp_lock_t *_swig_go_0) {
 }
 
 
+intgo _wrap_mp_lock_fence_capi_3d07c78d1a7a47c6(long long *_swig_go_0, mp_lock_t *_swig_go_1) {
+  uint64_t *arg1 = (uint64_t *) 0 ;
+  mp_lock_t *arg2 = (mp_lock_t *) 0 ;
+  uint64_t temp1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = &temp1;
+  arg2 = (mp_lock_t *)_swig_go_1;
+  
+  result = (int)mp_lock_fence(arg1,arg2);
+  _swig_go_result = result; 
+  if (_swig_go_0) *(unsigned long long *)(void *)_swig_go_0 = (unsigned long long)temp1;
+  return _swig_go_result;
+}
+
+
 intgo _wrap_mp_sem_new_capi_3d07c78d1a7a47c6(mp_sem_t **_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   mp_sem_t **arg1 = (mp_sem_t **) 0 ;
   unsigned int arg2 ;

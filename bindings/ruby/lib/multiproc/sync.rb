@@ -65,6 +65,14 @@ module Multiproc
       Multiproc.check(N.mp_lock_locked(ptr)) == 1
     end
 
+    # The fencing token of this thread's hold of a lock on a redis server
+    # (Lock.open("redis://...#name")): greater than every earlier hold's.
+    # Raises StateError when this thread does not hold it,
+    # NotSupportedError for a local lock.
+    def fence
+      Multiproc.call_out(N.mp_lock_fence(ptr), "#{self.class}#fence")[1]
+    end
+
     # Before 0.2 (a lock has no flow to close; see Handle).
     Deprecated.deprecate(self, :close, :release_handle)
     Deprecated.deprecate(self, :closed?, :released?)
