@@ -256,8 +256,8 @@ static int drain_replies(redisContext *c, int n, const char *what) {
 }
 
 /* XADD key * d <buf> (appended, not sent). */
-static void append_xadd(redisContext *c, const char *key, const char *buf) {
-  redisAppendCommand(c, "XADD %s * d %b", key, buf, (size_t)MSG);
+static void append_xadd(redisContext *c, const char *key, const char *buf, size_t len) {
+  redisAppendCommand(c, "XADD %s * d %b", key, buf, len);
 }
 
 static int raw_producer(void *arg) {
@@ -273,7 +273,7 @@ static int raw_producer(void *arg) {
     if (m > j->n + 1 - i) m = (int)(j->n + 1 - i);
     for (int k = 0; k < m; ++k) {
       q_stamp(buf, MSG, i + k < j->n ? (uint64_t)(i + k) : Q_PILL);
-      append_xadd(c, j->key, buf);
+      append_xadd(c, j->key, buf, MSG);
     }
     if (drain_replies(c, m, "XADD")) return 1;
     for (int k = 0; k < m; ++k) ctl_put_progress(i + k);
@@ -454,7 +454,7 @@ static double mp_ping_batch(void *ctx, long n) {
 
 /* A raw put (XADD, one round trip). */
 static int raw_put(redisContext *c, const char *key, const char *buf, size_t len) {
-  redisAppendCommand(c, "XADD %s * d %b", key, buf, len);
+  append_xadd(c, key, buf, len);
   return drain_replies(c, 1, "XADD");
 }
 
