@@ -46,13 +46,15 @@ static int noop_task(void **out, size_t *out_len, const void *arg, size_t arg_le
   return 0;
 }
 
-/* The serving host: serve until the parent closes the pipe (fd: its read
- * end), then finish what it took and stop. */
+/* The serving host: serve until the parent closes the pipe (arg: its two
+ * ends; the write end is the parent's alone), then finish what it took and
+ * stop. */
 static int serve_host(void *arg) {
-  int fd = *(int *)arg, r;
+  int fd = ((int *)arg)[0], r;
   char c;
   mp_pool_opts_t *opts = NULL;
   mp_pool_t *pool = NULL;
+  close(((int *)arg)[1]);
   if ((r = mp_pool_opts_new(&opts)) < 0 || (r = mp_pool_opts_set_workers(opts, WORKERS)) < 0 ||
       (r = mp_pool_opts_set_start_method(opts, MP_START_FORK)) < 0 ||
       (r = mp_pool_new(&pool, opts)) < 0)
@@ -103,7 +105,7 @@ static void run_pool(const char *name) {
   snprintf(g_addr, sizeof g_addr, "redis://%s#bench_pool_%d", s, (int)getpid());
   if (pipe(stop) < 0) die("pipe: %s", strerror(errno));
   ctl_reset();
-  pid_t host = fork_child(serve_host, &stop[0]);
+  pid_t host = fork_child(serve_host, stop);
   close(stop[0]);
   ctl_start(1, NAME " serving host");
   check_mp(mp_pool_open(&g_pool, g_addr, OPEN_MS), NAME ": mp_pool_open");
