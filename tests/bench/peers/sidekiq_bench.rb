@@ -8,9 +8,11 @@
 # Two sidekiq processes (the row's 2 worker processes) with CONCURRENCY
 # threads each, requiring sidekiq_job.rb (NoopJob, logging at WARN), on
 # queue "bench", started before and stopped (by pid) after the batches.
-# Concurrency 5: measured on the 2-vCPU machine of issue 16 against 1, 2,
-# 10 and 25 (Sidekiq's default is 10), the fastest with 2 processes
-# (MP_BENCH_SIDEKIQ_CONCURRENCY overrides it).
+# Concurrency 10, Sidekiq's default: on the 2-vCPU machine of issue 16
+# (7 Dec 2026, 7 interleaved rounds of 3 x 4000 jobs each, load 5-9) the
+# medians were 1: 5.2 k, 2: 6.3 k, 5: 8.0 k, 10: 8.4 k, 25: 8.6 k jobs/s,
+# 5 to 25 within the noise of each other (MP_BENCH_SIDEKIQ_CONCURRENCY
+# overrides it).
 #
 # A batch pushes N jobs with Sidekiq::Client.push_bulk in slices of 1000
 # (Sidekiq's bulk path: one pipelined LPUSH per slice) and is timed until
@@ -34,7 +36,7 @@ require 'sidekiq'
 
 NAME = 'remote_pool_apply_async'.freeze
 PROCESSES = 2
-CONCURRENCY = Integer(ENV.fetch('MP_BENCH_SIDEKIQ_CONCURRENCY', '5'))
+CONCURRENCY = Integer(ENV.fetch('MP_BENCH_SIDEKIQ_CONCURRENCY', '10'))
 QUEUE = 'bench'.freeze
 DB = 1
 SLICE = 1000       # jobs per push_bulk
@@ -126,7 +128,13 @@ def main
   puts "# #{NAME} sidekiq: Sidekiq #{Sidekiq::VERSION}, #{PROCESSES} processes x concurrency " \
        "#{CONCURRENCY}, redis #{addr} db #{DB}; done = the queue empty (the <= " \
        "#{PROCESSES * CONCURRENCY} jobs running then counted as done)"
-  log = File.join(Dir.mktmpdir('mp-bench-sidekiq-'), 'sidekiq.log')
+  dir = Dir.mktmpdir('mp-bench-sidekiq-')
+  run(redis, url, o, File.join(dir, 'sidekiq.log'))
+ensure
+  FileUtils.rm_rf(dir) if dir
+end
+
+def run(redis, url, o, log)
   pids = start_processes(redis, url, log)
   begin
     pushed, n, rates = measure(redis, o)
@@ -141,7 +149,6 @@ def main
   if processed != pushed || failed != 0
     abort "sidekiq_bench.rb: #{pushed} jobs pushed, Sidekiq processed #{processed}, #{failed} failed; queue #{redis.llen("queue:#{QUEUE}")} retry #{redis.zcard("retry")} dead #{redis.zcard("dead")}"
   end
-  FileUtils.rm_rf(File.dirname(log))
   puts "# #{NAME} sidekiq: median of #{o[:batches]} batch means, #{n} jobs/batch, batch means " \
        "#{format('%.2f', rates.first)}..#{format('%.2f', rates.last)} tasks/s"
   puts "BENCH #{NAME} sidekiq #{format('%.2f', rates[rates.size / 2])} tasks/s"
