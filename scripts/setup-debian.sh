@@ -16,6 +16,9 @@ packages=(
   # queues on a redis server (meson feature redis, on when hiredis is
   # found; its libuv adapter) and the server the suite redis starts
   libhiredis-dev redis-server
+  # the peers of the benchmark row remote_pool_apply_async (tests/bench/run):
+  # Ruby's Sidekiq and Python's RQ, both on the same redis-server
+  ruby-sidekiq python3-rq
 )
 # --ci: also the tools of the CI-only runs (sanitizers, fuzzing, valgrind,
 # ABI check, documentation, Debian packages).
