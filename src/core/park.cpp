@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -262,9 +264,14 @@ int park_area_init(void *area, uint64_t data_size) {
 }
 
 bool park_area_valid(const void *area, uint64_t *data_size) {
-  const auto *a = static_cast<const ParkArea *>(area);
-  if (a->header.magic != kParkMagic) return false;
-  *data_size = a->header.data_size;
+  // Any descriptor may come here (a peer's garbage, a plain file): only
+  // an aligned area is one, and its fields are read without assuming it.
+  if (uintptr_t(area) % alignof(ParkArea) != 0) return false;
+  uint64_t magic;
+  std::memcpy(&magic, static_cast<const char *>(area) + offsetof(Header, magic), sizeof magic);
+  if (magic != kParkMagic) return false;
+  std::memcpy(data_size, static_cast<const char *>(area) + offsetof(Header, data_size),
+              sizeof *data_size);
   return true;
 }
 

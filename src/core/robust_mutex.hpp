@@ -8,8 +8,8 @@
 // thread, a depth and the robust states. The portable one detects a holder
 // whose *process* died (kill(pid, 0), and the start time where /proc
 // exists; without /proc a recycled pid passes for the dead holder until it
-// exits too), when a waiter starts and each time a wait slice (kSliceMs)
-// ends; it cannot see a thread that exits holding it while its process
+// exits too), when a waiter starts and each time a wait slice (2 s) ends;
+// it cannot see a thread that exits holding it while its process
 // lives (pthread's robust list can).
 #pragma once
 
