@@ -6,6 +6,7 @@
 #include <new>
 
 #include "capi/guard.hpp"
+#include "core/backend.hpp"
 #include "core/cancel.hpp"
 #include "core/error.hpp"
 
@@ -17,6 +18,7 @@ MP_EXTERN int mp_cancel_new(mp_cancel_t **out) {
   MP_CHECK_ARG(out, "cancel_new", "out is NULL");
   *out = nullptr;
   return guarded("cancel_new", [&]() -> int {
+    (void)backend();  // chosen now: mp_cancel_fire may run in a signal handler
     int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) return fail_errno("eventfd", "cancel_new", errno);
     auto *c = new (std::nothrow) mp_cancel;

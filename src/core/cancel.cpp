@@ -5,7 +5,9 @@
 
 #include <cerrno>
 
+#include "core/backend.hpp"
 #include "core/futex.hpp"
+#include "core/park.hpp"
 
 namespace mp {
 namespace {
@@ -25,8 +27,14 @@ mp_cancel *bind_cancel(mp_cancel *c) {
 
 void fire_cancel(mp_cancel *c) {
   int saved_errno = errno;  // a signal handler must leave errno as it found it
-  c->fired.store(1, std::memory_order_release);
-  futex_wake(&c->fired, -1);
+  c->fired.store(1, std::memory_order_seq_cst);
+  // backend() was first asked when the token was made (mp_cancel_new):
+  // here it is a plain load, no initialisation inside a signal handler.
+  if (portable_backend()) {
+    park_fire_cancel(c);
+  } else {
+    futex_wake(&c->fired, -1);
+  }
   uint64_t one = 1;
   ssize_t n;
   do {

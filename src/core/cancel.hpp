@@ -7,7 +7,9 @@
 // How each kind of wait is woken:
 // - futex waits: futex_waitv on the waited word and the token's `fired`
 //   word together (no lost wake-up); kernels without futex_waitv re-check
-//   the token every kFallbackSliceMs.
+//   the token every kFallbackSliceMs. The portable backend's waits sleep
+//   on a semaphore they publish in the token (core/park.hpp); a fire posts
+//   to it (sem_post is async-signal-safe).
 // - poll() waits: the token's eventfd is one more descriptor in the set.
 // - condition variables (core/cond_var.hpp): futex-based, so their waits
 //   sleep on the token's `fired` word too, like the futex waits.
@@ -27,6 +29,12 @@
 struct mp_cancel {
   std::atomic<uint32_t> fired{0};  // also a futex word: 1 once fired
   int efd = -1;                    // eventfd, readable once fired
+  // The portable backend (core/park.hpp): the semaphores of the waits
+  // parked with this token, which a fire posts to, and how many fires are
+  // posting right now (a waiter leaving its slot waits for them to finish).
+  static constexpr int kParked = 4;
+  std::atomic<void *> parked[kParked] = {};
+  std::atomic<uint32_t> firing{0};
 };
 
 namespace mp {

@@ -1,5 +1,13 @@
+// futex.hpp's waits: Linux futexes (futex_waitv for several words), or in
+// the portable backend (core/backend.hpp) the parking lot of core/park.hpp.
+// A port with a native address wait (macOS os_sync_wait_on_address,
+// FreeBSD _umtx_op UMTX_OP_WAIT_UINT) would add a third branch here.
 #include "core/futex.hpp"
 
+#include "core/backend.hpp"
+#include "core/park.hpp"
+
+#ifdef MP_HAVE_LINUX_MECHANISMS
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,8 +16,11 @@
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#endif
 
 namespace mp {
+
+#ifdef MP_HAVE_LINUX_MECHANISMS
 namespace {
 
 #ifndef FUTEX_32
@@ -101,10 +112,7 @@ long wait_with_cancel(std::atomic<uint32_t> *word, uint32_t expected, mp_cancel 
   return sliced_wait(word, expected, timeout_ms);
 }
 
-}  // namespace
-
-int futex_wait(std::atomic<uint32_t> *word, uint32_t expected, const Deadline &deadline) {
-  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
+int linux_wait(std::atomic<uint32_t> *word, uint32_t expected, const Deadline &deadline) {
   int64_t timeout_ms = deadline.remaining_ms();
   if (timeout_ms == 0) return MP_ETIMEDOUT;  // expired or canceled
   mp_cancel *c = deadline.cancel();
@@ -114,7 +122,7 @@ int futex_wait(std::atomic<uint32_t> *word, uint32_t expected, const Deadline &d
   return futex_result(r);
 }
 
-int futex_wait_any(std::atomic<uint32_t> *const *words, const uint32_t *values, size_t n,
+int linux_wait_any(std::atomic<uint32_t> *const *words, const uint32_t *values, size_t n,
                    const Deadline &deadline) {
   int64_t timeout_ms = deadline.remaining_ms();
   if (timeout_ms == 0) return MP_ETIMEDOUT;  // expired or canceled
@@ -136,9 +144,38 @@ int futex_wait_any(std::atomic<uint32_t> *const *words, const uint32_t *values, 
   return futex_result(r);
 }
 
-void futex_wake(std::atomic<uint32_t> *word, int n) {
+void linux_wake(std::atomic<uint32_t> *word, int n) {
   syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAKE, n < 0 ? INT_MAX : n,
           nullptr, nullptr, 0);
+}
+
+}  // namespace
+#endif  // MP_HAVE_LINUX_MECHANISMS
+
+int futex_wait(std::atomic<uint32_t> *word, uint32_t expected, const Deadline &deadline) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  if (!portable_backend()) return linux_wait(word, expected, deadline);
+#endif
+  return park_wait(word, expected, deadline);
+}
+
+int futex_wait_any(std::atomic<uint32_t> *const *words, const uint32_t *values, size_t n,
+                   const Deadline &deadline) {
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  if (!portable_backend()) return linux_wait_any(words, values, n, deadline);
+#endif
+  return park_wait_any(words, values, n, deadline);
+}
+
+// The portable backend wakes every waiter of the word (they re-check): n
+// is a hint there, as futex(2) allows spurious wake-ups.
+void futex_wake(std::atomic<uint32_t> *word, int n) {
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  if (!portable_backend()) return linux_wake(word, n);
+#endif
+  (void)n;
+  park_wake(word);
 }
 
 }  // namespace mp

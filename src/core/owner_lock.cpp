@@ -15,13 +15,12 @@
 namespace mp {
 namespace {
 
-// How often a waiter checks that the owner still lives.
-constexpr int64_t kLivenessCheckMs = 100;
 constexpr int kSpins = 2000;
 
 // Field 22 of /proc/<pid>/stat: the start time in clock ticks; 0 if the
-// process does not exist.
-uint64_t start_time(int pid) {
+// process does not exist. *zombie: it has exited (state Z or X) and waits
+// to be reaped, which kill(pid, 0) does not tell.
+uint64_t start_time(int pid, bool *zombie = nullptr) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   FILE *f = fopen(path, "re");
@@ -32,10 +31,12 @@ uint64_t start_time(int pid) {
   const char *p = strrchr(buf, ')');  // the name may hold spaces and ')'
   if (!p) return 0;
   unsigned long long ticks = 0;
+  char state = 0;
   // After ")": state(3) ... starttime is the 20th field after the name.
-  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-             &ticks) != 1)
+  if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+             &state, &ticks) != 2)
     return 0;
+  if (zombie) *zombie = state == 'Z' || state == 'X';
   return ticks;
 }
 
@@ -43,15 +44,21 @@ uint64_t make_token(int pid, uint64_t ticks) {
   return (uint64_t(uint32_t(ticks)) << 32) | uint32_t(pid);
 }
 
-bool owner_alive(uint64_t token) {
+}  // namespace
+
+bool process_alive(uint64_t token) {
   int pid = int(uint32_t(token));
   // No process has a pid <= 0 (a corrupted word): kill() would ask about a
   // process group instead and find it alive, and the lock would never free.
   if (pid <= 0) return false;
   if (kill(pid, 0) != 0 && errno == ESRCH) return false;
-  uint64_t ticks = start_time(pid);
+  bool zombie = false;
+  uint64_t ticks = start_time(pid, &zombie);
+  if (zombie) return false;
   return ticks == 0 || make_token(pid, ticks) == token;  // no /proc: trust kill()
 }
+
+namespace {
 
 // Spin briefly on the lock word first: holders of the queue's locks never
 // block, so the lock is usually free again within a few hundred cycles.
@@ -82,21 +89,24 @@ uint64_t process_token() {
   return t;
 }
 
-int owner_lock_acquire(OwnerLock &l, const Deadline &deadline) {
+int owner_lock_acquire(OwnerLock &l, const Deadline &deadline, int64_t check_ms) {
   uint64_t me = process_token();
   if (try_spinning(l, me)) return MP_OK;
+  // A dead owner never releases, so its waiters' slices end without a
+  // wake: check then, not after every release (a kill() and a /proc read).
+  bool check = true;
   for (;;) {
     uint64_t cur = 0;
     if (l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel)) return MP_OK;
-    if (cur != me && !owner_alive(cur) &&
+    if (check && cur != me && !process_alive(cur) &&
         l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel))
       return MP_EOWNERDEAD;
     if (deadline.expired()) return MP_ETIMEDOUT;
     uint32_t seen = l.seq.load(std::memory_order_seq_cst);
     l.waiters.fetch_add(1, std::memory_order_seq_cst);
-    if (l.owner.load(std::memory_order_seq_cst) != 0) {
-      futex_wait(&l.seq, seen, deadline.within(kLivenessCheckMs));
-    }
+    check = true;
+    if (l.owner.load(std::memory_order_seq_cst) != 0)
+      check = futex_wait(&l.seq, seen, deadline.within(check_ms)) == MP_ETIMEDOUT;
     l.waiters.fetch_sub(1, std::memory_order_seq_cst);
   }
 }

@@ -22,8 +22,19 @@ struct OwnerLock {
 // passes for the dead owner.
 uint64_t process_token();
 
-// MP_OK, MP_EOWNERDEAD (taken over from a dead owner), MP_ETIMEDOUT.
-int owner_lock_acquire(OwnerLock &l, const Deadline &deadline);
+// Whether the process of a process_token() still lives: kill(pid, 0), and
+// where /proc exists its start time (elsewhere a recycled pid passes for
+// the dead process).
+bool process_alive(uint64_t token);
+
+// How often a blocked waiter checks that the owner still lives, by default.
+constexpr int64_t kLivenessCheckMs = 100;
+
+// MP_OK, MP_EOWNERDEAD (taken over from a dead owner), MP_ETIMEDOUT. The
+// owner's liveness is checked when the wait starts and whenever a wait of
+// check_ms ends without a release.
+int owner_lock_acquire(OwnerLock &l, const Deadline &deadline,
+                       int64_t check_ms = kLivenessCheckMs);
 void owner_lock_release(OwnerLock &l);
 
 }  // namespace mp

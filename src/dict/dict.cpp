@@ -135,7 +135,7 @@ int lock_dict(mp_dict &d, const char *op) {
   int r = robust_mutex_lock(&d.shared->lock, Deadline::uncancelable(MP_FOREVER));
   if (r == EOWNERDEAD) {  // its holder died: the counters may be stale
     repair(d);
-    pthread_mutex_consistent(&d.shared->lock);
+    robust_mutex_consistent(&d.shared->lock);
     return MP_OK;
   }
   if (r != 0) return fail_errno(op, "locking the dict", r);
@@ -149,7 +149,7 @@ int locked(mp_dict &d, const char *op, F body) {
   int r = lock_dict(d, op);
   if (r != MP_OK) return r;
   r = body(active_bank(d));
-  pthread_mutex_unlock(&d.shared->lock);
+  robust_mutex_unlock(&d.shared->lock);
   return r;
 }
 
@@ -323,7 +323,7 @@ int dict_create(mp_dict &d, size_t max_entries, size_t max_bytes) {
   s->max_bytes = max_bytes;
   s->slots = g.slots;
   s->arena_bytes = g.arena_bytes;
-  robust_mutex_init(&s->lock, PTHREAD_MUTEX_NORMAL);
+  robust_mutex_init(&s->lock, kMutexNormal);
   s->version = kDictVersion;
   s->magic = kDictMagic;
   d.shared = s;

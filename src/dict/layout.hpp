@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/robust_mutex.hpp"
 #include "dict/dict.hpp"
 
 namespace mp {
@@ -23,7 +24,7 @@ struct DictShared {
   uint64_t slots;
   uint64_t arena_bytes;
   uint64_t active;  // the commit word of compaction: the bank in use, 0 or 1
-  pthread_mutex_t lock;
+  RobustMutex lock;
   // Derived from the active bank (lock held), recomputed by repair().
   uint64_t top;  // arena bytes in use by records, live or garbage
   uint64_t count;

@@ -154,7 +154,7 @@ int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable)
   s->capacity = capacity;
   s->max_items = max_items;
   s->joinable = joinable ? 1 : 0;
-  robust_mutex_init(&s->put_stream, PTHREAD_MUTEX_NORMAL);
+  robust_mutex_init(&s->put_stream, kMutexNormal);
   s->version = kQueueVersion;
   s->magic = kQueueMagic;
   q.shared = s;

@@ -27,7 +27,7 @@ Record *record_at(mp_queue &q, uint64_t pos) {
   return reinterpret_cast<Record *>(q.ring + pos % q.capacity);
 }
 
-int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died) {
+int lock_robust(RobustMutex *m, const Deadline &deadline, bool *owner_died) {
   int r = robust_mutex_lock(m, deadline);
   *owner_died = r == EOWNERDEAD;
   if (r == 0 || r == EOWNERDEAD) return MP_OK;

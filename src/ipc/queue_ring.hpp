@@ -13,6 +13,7 @@
 #include "core/deadline.hpp"
 #include "core/futex.hpp"
 #include "core/owner_lock.hpp"
+#include "core/robust_mutex.hpp"
 #include "ipc/queue.hpp"
 
 namespace mp {
@@ -35,7 +36,7 @@ struct QueueShared {
   uint64_t max_items;  // 0: unbounded
   uint32_t joinable;
   std::atomic<uint32_t> closed;
-  pthread_mutex_t put_stream;
+  RobustMutex put_stream;
   OwnerLock get_stream;  // owned by a process: held across gets while parked
   // Producer side (put_lock). One cache line each side: a producer and a
   // consumer only touch each other's line to refresh a cached index.
@@ -88,7 +89,7 @@ inline size_t record_size(size_t payload) { return align8(sizeof(Record) + paylo
 inline size_t chunk_payload(const mp_queue &q) { return q.capacity / 4 - sizeof(Record); }
 
 Record *record_at(mp_queue &q, uint64_t pos);
-int lock_robust(pthread_mutex_t *m, const Deadline &deadline, bool *owner_died);
+int lock_robust(RobustMutex *m, const Deadline &deadline, bool *owner_died);
 void repair_counts(mp_queue &q);
 void lock_put(mp_queue &q);
 void lock_get(mp_queue &q);

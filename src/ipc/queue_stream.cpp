@@ -33,13 +33,13 @@ namespace {
 void check_stream_writer(mp_queue &q, SideLock &lock, uint64_t id) {
   QueueShared &s = *q.shared;
   lock.unlock();
-  int r = pthread_mutex_trylock(&s.put_stream);
+  int r = robust_mutex_trylock(&s.put_stream);
   if (r == 0 || r == EOWNERDEAD) {
-    if (r == EOWNERDEAD) pthread_mutex_consistent(&s.put_stream);
+    if (r == EOWNERDEAD) robust_mutex_consistent(&s.put_stream);
     lock_put(q);
     if (s.writing_stream == id) abort_stream(q);
     owner_lock_release(s.put_lock);
-    pthread_mutex_unlock(&s.put_stream);
+    robust_mutex_unlock(&s.put_stream);
   }
   lock.relock();
 }
@@ -144,9 +144,9 @@ int wait_for_streamer(mp_queue &q, SideLock &lock, const Deadline &deadline) {
   int r = lock_robust(&s.put_stream, deadline, &died);
   lock.relock();
   if (r != MP_OK) return r == MP_ETIMEDOUT ? fail(r, "put: timed out behind a large message") : r;
-  if (died) pthread_mutex_consistent(&s.put_stream);
+  if (died) robust_mutex_consistent(&s.put_stream);
   abort_stream(q);  // nobody streams while we hold put_stream: a set flag is stale
-  pthread_mutex_unlock(&s.put_stream);
+  robust_mutex_unlock(&s.put_stream);
   return MP_OK;
 }
 
@@ -155,7 +155,7 @@ int put_stream(mp_queue &q, const void *buf, size_t len, const Deadline &deadlin
   bool died;
   int r = lock_robust(&s.put_stream, deadline, &died);
   if (r != MP_OK) return r == MP_ETIMEDOUT ? fail(r, "put: timed out behind a large message") : r;
-  if (died) pthread_mutex_consistent(&s.put_stream);
+  if (died) robust_mutex_consistent(&s.put_stream);
   SideLock lock(q, true);
   abort_stream(q);  // a flag left by a dead streamer
   uint64_t id = ++s.next_stream;
@@ -177,7 +177,7 @@ int put_stream(mp_queue &q, const void *buf, size_t len, const Deadline &deadlin
   if (r != MP_OK) abort_stream(q);
   s.writing_stream = 0;
   lock.unlock();
-  pthread_mutex_unlock(&s.put_stream);
+  robust_mutex_unlock(&s.put_stream);
   return r;
 }
 

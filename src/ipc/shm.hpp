@@ -1,6 +1,8 @@
-// Shared-memory segments: anonymous memfd objects (no /dev/shm name, freed
+// Shared-memory segments: anonymous objects (no name left anywhere, freed
 // by the kernel when the last descriptor and mapping go away) that are
-// passed to other processes as descriptors.
+// passed to other processes as descriptors. The Linux backend uses memfd;
+// the portable backend (core/backend.hpp) shm_open on a name unlinked at
+// once, with a parking area for its waits after the data (core/park.hpp).
 #pragma once
 
 #include <cstddef>
@@ -26,13 +28,19 @@ class Segment {
   int attach(int fd, size_t min_size);
 
   void *data() const { return base_; }
+  // The user data's bytes (the portable backend's parking area excluded).
   size_t size() const { return size_; }
   int fd() const { return fd_.get(); }
 
  private:
+  int start_parking(size_t at, bool fresh);
+  int data_size(size_t *out);
+
   Fd fd_;
   void *base_ = nullptr;
   size_t size_ = 0;
+  size_t mapped_ = 0;    // bytes mapped (size_ and the parking area)
+  bool parked_ = false;  // registered with core/park
 };
 
 }  // namespace mp

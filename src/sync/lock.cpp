@@ -27,7 +27,7 @@ int32_t my_tid() {
 void lock_init(LockWord &w, bool recursive) {
   // Error-checking: a plain lock taken twice by its owner is an error, not
   // a deadlock, and only the owner can release.
-  robust_mutex_init(&w.mutex, recursive ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_ERRORCHECK);
+  robust_mutex_init(&w.mutex, recursive ? kMutexRecursive : kMutexErrorCheck);
   w.recursive = recursive ? 1 : 0;
 }
 
@@ -47,7 +47,7 @@ int lock_acquire(LockWord &w, const Deadline &deadline) {
   bool died = r == EOWNERDEAD;
   if (r != 0 && !died) return fail_errno("pthread_mutex_lock", "lock", r);
   if (died) {
-    pthread_mutex_consistent(&w.mutex);
+    robust_mutex_consistent(&w.mutex);
     w.depth.store(0, std::memory_order_relaxed);  // the dead holder's levels
   }
   // depth and owner change only under the mutex: plain stores suffice.
@@ -63,7 +63,7 @@ int lock_release(LockWord &w) {
   uint32_t depth = w.depth.load(std::memory_order_relaxed) - 1;
   w.depth.store(depth, std::memory_order_relaxed);
   if (depth == 0) w.owner.store(0, std::memory_order_relaxed);
-  int r = pthread_mutex_unlock(&w.mutex);
+  int r = robust_mutex_unlock(&w.mutex);
   if (r == EPERM) return fail(MP_ESTATE, "release: this thread does not hold the lock");
   if (r != 0) return fail_errno("pthread_mutex_unlock", "lock", r);
   return MP_OK;

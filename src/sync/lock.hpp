@@ -3,17 +3,16 @@
 // is reported to the next acquirer (EOWNERDEAD), never a deadlock.
 #pragma once
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cstdint>
 
 #include "core/deadline.hpp"
+#include "core/robust_mutex.hpp"
 
 namespace mp {
 
 struct LockWord {
-  pthread_mutex_t mutex;
+  RobustMutex mutex;
   uint32_t recursive;
   std::atomic<uint32_t> depth;   // acquisitions not yet released
   std::atomic<int32_t> owner;    // thread id of the holder, 0 if free
