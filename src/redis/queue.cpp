@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "ipc/queue_ring.hpp"
+#include "redis/eval.hpp"
 #include "redis/scripts.hpp"
 
 namespace mp {
@@ -67,10 +68,7 @@ int script_error(const RemoteQueue &q, const std::string &e, const char *op) {
 int eval(Value *out, const RemoteQueue &q, const char *script,
          const std::vector<std::string> &keys, const std::vector<std::string> &args,
          const Deadline &deadline, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  int r = redis::command(out, q.ep, argv, deadline, op);
+  int r = redis::eval_script(out, q.ep, script, keys, args, deadline, op);
   if (r != MP_OK) return r;
   return out->kind == Value::kErr ? script_error(q, out->s, op) : MP_OK;
 }

@@ -1,5 +1,5 @@
-// The Lua scripts of a remote queue (run with EVAL: each is atomic on the
-// server). Keys of a queue named N live under the prefix P =
+// The Lua scripts of a remote queue (run by eval_script(), eval.hpp: each
+// is atomic on the server). Keys of a queue named N live under the prefix P =
 // "mp:queue:{N}" ({N}: one hash slot for all of them):
 //   P:meta    hash: version, joinable, maxsize, closed, queued (put and not
 //             yet delivered), unfinished (put and not yet acknowledged;
