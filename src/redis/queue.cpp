@@ -130,22 +130,31 @@ int send_acks(RemoteQueue &q, const char *mode, const std::vector<std::string> &
 
 // One get script run: acknowledge what a plain queue's consumer is done
 // with (with ack_held: what it got in earlier calls), take up to want
-// messages into q.ready.
+// messages into q.ready. After a get whose reply was lost (it may have
+// run), this one also recovers what that one took (q.unsure).
 int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome,
           const Deadline &deadline, const char *op) {
-  std::vector<std::string> args{q.prefix, q.consumer, std::to_string(want)};
+  std::vector<std::string> acks, args{q.prefix, q.consumer, std::to_string(want), "0"};
   {
     std::lock_guard<std::mutex> lock(q.mu);
     if (!q.joinable && ack_held) {
-      args.insert(args.end(), q.held.begin(), q.held.end());
+      acks.assign(q.held.begin(), q.held.end());
       q.held.clear();
+    }
+    args.push_back(std::to_string(acks.size()));
+    args.insert(args.end(), acks.begin(), acks.end());
+    if (q.unsure) {  // what it holds is not lost
+      args[3] = "1";
+      args.insert(args.end(), q.held.begin(), q.held.end());
+      for (const auto &d : q.ready) args.push_back(d.id);
     }
   }
   Value v;
   int r = eval(&v, q, redis::script::kGet, {q.meta, q.stream}, args, trip(deadline), op);
   if (r != MP_OK) {  // acknowledge them again next time (XACK is idempotent)
     std::lock_guard<std::mutex> lock(q.mu);
-    q.held.insert(q.held.begin(), args.begin() + 3, args.end());
+    q.held.insert(q.held.begin(), acks.begin(), acks.end());
+    if (r == MP_ETIMEDOUT || r == MP_EPIPE) q.unsure = true;  // it may have run
     return r;
   }
   std::vector<redis::Delivery> got;
@@ -155,6 +164,7 @@ int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome
   if (r != MP_OK) return fail(r, "%s: queue '%s' at %s: %s", op, q.name.c_str(), q.ep.text.c_str(), last_error_message());
   {
     std::lock_guard<std::mutex> lock(q.mu);
+    if (args[3] == "1" && got.size() + bad.size() < want) q.unsure = false;  // all recovered
     for (auto &d : got) q.ready.push_back(std::move(d));
   }
   if (bad.empty()) return MP_OK;
