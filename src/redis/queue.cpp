@@ -53,6 +53,9 @@ std::string consumer_name() {
 
 // An error reply of a script: what it means for the caller.
 int script_error(const RemoteQueue &q, const std::string &e, const char *op) {
+  if (e.rfind("LOADING", 0) == 0)  // eval_script waits for it; plain commands do not
+    return fail(MP_ETIMEDOUT, "%s: %s is still loading its data set (restarted?)", op,
+                q.ep.text.c_str());
   if (e.find("MPEXISTS") != std::string::npos)
     return fail(MP_EEXIST, "%s: queue '%s' at %s exists with other settings (%s)", op,
                 q.name.c_str(), q.ep.text.c_str(), e.substr(e.find("MPEXISTS") + 9).c_str());
@@ -374,6 +377,7 @@ int remote_join(RemoteQueue &q, const Deadline &deadline, const char *op) {
     Value v;
     int r = redis::command(&v, q.ep, {"HGET", q.meta, "unfinished"}, deadline, op);
     if (r != MP_OK) return r;
+    if (v.kind == Value::kErr) return script_error(q, v.s, op);
     long long left = 0;
     if (!as_int(v, &left)) return damaged(q, op);
     if (left <= 0) return MP_OK;

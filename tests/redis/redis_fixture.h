@@ -24,6 +24,7 @@ typedef struct {
   char dir[64];
   int aof;            /* appendonly yes, appendfsync always */
   char password[64];  /* requirepass, "" for none */
+  int load_delay_us;  /* > 0: key-load-delay, a slow load after a restart */
 } redis_srv;
 
 /* redis-server's path on PATH, or NULL. */
@@ -78,6 +79,14 @@ static int redis_spawn(redis_srv *s) {
   if (s->password[0]) {
     argv[n++] = "--requirepass";
     argv[n++] = s->password;
+  }
+  char delay[16];
+  if (s->load_delay_us > 0) {
+    snprintf(delay, sizeof delay, "%d", s->load_delay_us);
+    argv[n++] = "--key-load-delay";
+    argv[n++] = delay;
+    argv[n++] = "--loading-process-events-interval-bytes"; /* answer LOADING at once */
+    argv[n++] = "1024";
   }
   argv[n] = NULL;
   if (posix_spawn(&s->pid, argv[0], NULL, NULL, argv, environ) != 0) return -1;

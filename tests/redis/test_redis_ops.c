@@ -2,7 +2,8 @@
  * each test against a real redis-server (redis_fixture.h): the scripts run
  * by EVALSHA and survive SCRIPT FLUSH; redis-server SIGKILLed under load
  * with AOF (appendfsync always) and restarted: no acknowledged put lost,
- * every call ends with a documented code in bounded time; a network
+ * every call ends with a documented code in bounded time; a restart that
+ * loads slowly (LOADING: waited out, or MP_ETIMEDOUT); a network
  * partition (redis_proxy.h stops forwarding) mid-call and at open: the
  * calls time out, never hang, and work again once it heals; a consumer
  * partitioned holding a message: redelivered to another after the lease,
@@ -288,6 +289,49 @@ static void test_aof_sigkill_loses_no_acknowledged_put(void **state) {
   assert_true(errors > 0); /* the kill hit calls in flight or between */
   }
 
+/* ---- a restart that loads slowly (LOADING) ---- */
+
+static int rewrite_running(int port) {
+  redisReply *r = raw_at(port, NULL, "INFO persistence");
+  int busy = !r || r->type != REDIS_REPLY_STRING || strstr(r->str, "aof_rewrite_in_progress:1") ||
+             strstr(r->str, "aof_rewrite_scheduled:1");
+  freeReplyObject(r);
+  return busy;
+}
+
+/* While the restarted server loads its data it answers LOADING: a call
+ * with time left waits it out, one without says so (MP_ETIMEDOUT, not
+ * "garbage in our keys"). */
+static void test_restart_while_loading(void **state) {
+  (void)state;
+  redis_srv *srv = &g_own;
+  assert_int_equal(redis_start_opts(srv, 1, NULL), 0);
+  char a[96];
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_open(&q, addr_at(a, sizeof a, srv->port, "load"), 5000));
+  MP_ASSERT_OK(mp_queue_put(q, "kept", 4, 5000));
+  /* 20000 keys in the AOF's RDB base, each loaded key-load-delay late. */
+  freeReplyObject(raw_at(srv->port, NULL,
+                         "EVAL %s 0", "for i=1,20000 do redis.call('SET','k'..i,i) end return 1"));
+  freeReplyObject(raw_at(srv->port, NULL, "BGREWRITEAOF"));
+  for (int i = 0; i < 200 && rewrite_running(srv->port); i++) usleep(50 * 1000);
+  redis_kill_keep(srv);
+  srv->load_delay_us = 300;
+  assert_int_equal(redis_restart(srv), 0);
+  redisReply *r = raw_at(srv->port, NULL, "PING");
+  if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "LOADING", 7) != 0)
+    fail_msg("the restarted server is not loading: %s", r->str);
+  freeReplyObject(r);
+  assert_int_equal(mp_queue_qsize(q), MP_ETIMEDOUT);
+  assert_non_null(strstr(mp_last_error(), "loading"));
+  int64_t t0 = now_ms();
+  MP_ASSERT_OK(mp_queue_put(q, "after", 5, 60000));
+  printf("# the put waited %lld ms for the load\n", (long long)(now_ms() - t0));
+  expect_get(q, "kept", 1);
+  expect_get(q, "after", 1);
+  mp_queue_free(q);
+}
+
 /* ---- a network partition mid-call and at open ---- */
 
 typedef struct {
@@ -507,6 +551,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_evalsha_and_script_flush),
       cmocka_unit_test_teardown(test_aof_sigkill_loses_no_acknowledged_put, stop_own),
+      cmocka_unit_test_teardown(test_restart_while_loading, stop_own),
       cmocka_unit_test(test_partition_mid_call),
       cmocka_unit_test(test_partitioned_consumer_redelivered),
       cmocka_unit_test_teardown(test_passwords, stop_own),
