@@ -196,3 +196,80 @@ func TestRedisDictAndLock(t *testing.T) {
 	}
 	local.Release()
 }
+
+// NewQueueAt with settings, and LastDelivery: a joinable queue's message
+// held by a handle closed before TaskDone goes to another handle with the
+// same ID and Count 2.
+func TestRedisQueueNewAtAndLastDelivery(t *testing.T) {
+	port := startRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := fmt.Sprintf("redis://127.0.0.1:%d#gonewat", port)
+	q, err := NewQueueAt(ctx, addr, QueueOptions{MaxSize: 2, Joinable: true})
+	if errors.Is(err, ErrNotSupported) {
+		t.Skip("this build has no redis backend")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, err := NewQueueAt(ctx, addr, QueueOptions{MaxSize: 3, Joinable: true}); !errors.Is(err, ErrExist) {
+		t.Fatalf("NewQueueAt with other settings: %v", err)
+	}
+	if _, err := NewQueueAt(ctx, addr, QueueOptions{MaxBytes: 1 << 20}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("NewQueueAt with MaxBytes: %v", err)
+	}
+	if _, err := q.LastDelivery(); !errors.Is(err, ErrState) {
+		t.Fatalf("LastDelivery before a get: %v", err)
+	}
+	for _, m := range []string{"a", "b"} {
+		if err := q.Put(ctx, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.PutNowait([]byte("c")); !errors.Is(err, ErrFull) {
+		t.Fatalf("PutNowait on a full queue: %v", err)
+	}
+	holder, err := NewQueueAt(ctx, addr, QueueOptions{MaxSize: 2, Joinable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := holder.Get(ctx); err != nil || string(msg) != "a" {
+		t.Fatalf("Get = %q, %v", msg, err)
+	}
+	first, err := holder.LastDelivery()
+	if err != nil || first.Count != 1 || first.Redelivered() || first.ID == "" {
+		t.Fatalf("LastDelivery = %+v, %v", first, err)
+	}
+	holder.Close() // leaves without TaskDone: "a" goes to the others
+	got := map[string]Delivery{}
+	for i := 0; i < 2; i++ {
+		msg, err := q.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[string(msg)], err = q.LastDelivery(); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.TaskDone(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := got["a"]; d.ID != first.ID || d.Count != 2 || !d.Redelivered() {
+		t.Fatalf("redelivered a: %+v, first %+v", d, first)
+	}
+	if d := got["b"]; d.Count != 1 || d.ID == first.ID {
+		t.Fatalf("b: %+v", d)
+	}
+	if err := q.Join(ctx); err != nil {
+		t.Fatal(err)
+	}
+	local, err := NewQueue(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	if _, err := local.LastDelivery(); !errors.Is(err, ErrNotSupported) {
+		t.Fatalf("LastDelivery on a local queue: %v", err)
+	}
+}

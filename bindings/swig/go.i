@@ -9,7 +9,8 @@
  *    are Go pointers (*int, *int64, *int64, ...);
  *  - byte strings in, `(const void *buf, size_t len)` and the like, are
  *    []byte (nil is NULL, so mp_dict_cas's "expected NULL" is a nil slice);
- *    caller buffers `(void *buf, size_t cap)` are []byte the C side fills;
+ *    caller buffers `(void *buf, size_t cap)`, `(char *id, size_t id_cap)`
+ *    are []byte the C side fills;
  *  - byte strings out, `(void **out, size_t *out_len)`, are *[]byte: the
  *    library's buffer is copied into Go memory and released with mp_free;
  *    borrowed outputs `(const void **data, size_t *len)` are copied only;
@@ -94,6 +95,7 @@ MP_GO_SCALAR_OUT(int, int64, long long, int *exitcode)
 
 MP_GO_SCALAR_OUT(int64_t, int64, long long, int64_t *out)
 MP_GO_SCALAR_OUT(int64_t, int64, long long, int64_t *actual)
+MP_GO_SCALAR_OUT(int64_t, int64, long long, int64_t *out_count)
 MP_GO_SCALAR_OUT(uint64_t, uint64, unsigned long long, uint64_t *out)
 MP_GO_SCALAR_OUT(double, float64, double, double *out)
 MP_GO_SCALAR_OUT(size_t, int64, long long, size_t *out_len)
@@ -116,6 +118,12 @@ MP_GO_SCALAR_OUT(size_t, int64, long long, size_t *index)
              (const void *desired, size_t desired_len),
              (void *buf, size_t cap)
 %{ $1 = $input.array; $2 = (size_t)$input.len; %}
+
+/* A NUL-terminated text into the caller's buffer (mp_queue_last_delivery's
+ * message id): a []byte the C side fills; the idiomatic layer cuts it at
+ * the NUL. */
+%typemap(gotype) (char *id, size_t id_cap) "[]byte"
+%typemap(in) (char *id, size_t id_cap) %{ $1 = (char *)$input.array; $2 = (size_t)$input.len; %}
 
 /* ---- byte strings out ---- */
 

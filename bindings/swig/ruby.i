@@ -118,7 +118,7 @@ void *mp_rb_swig_ptr(VALUE obj, mp_rb_kind kind) {
 /* Scalars out. */
 %typemap(in, numinputs=0) int64_t *OUT_I64 (int64_t v = 0) { $1 = &v; }
 %typemap(argout) int64_t *OUT_I64 { $result = SWIG_Ruby_AppendOutput($result, LL2NUM(v$argnum)); }
-%apply int64_t *OUT_I64 { int64_t *out, int64_t *actual };
+%apply int64_t *OUT_I64 { int64_t *out, int64_t *actual, int64_t *out_count };
 %typemap(in, numinputs=0) uint64_t *out (uint64_t v = 0) { $1 = &v; }
 %typemap(argout) uint64_t *out { $result = SWIG_Ruby_AppendOutput($result, ULL2NUM(v$argnum)); }
 %typemap(in, numinputs=0) double *out (double v = 0) { $1 = &v; }
@@ -130,6 +130,17 @@ void *mp_rb_swig_ptr(VALUE obj, mp_rb_kind kind) {
 %typemap(argout) size_t *OUT_SIZE { $result = SWIG_Ruby_AppendOutput($result, SIZET2NUM(v$argnum)); }
 /* size_t *out: the getters of C 0.3 (mp_value_count2, mp_shm_size2). */
 %apply size_t *OUT_SIZE { size_t *index, size_t *out };
+
+/* A NUL-terminated text into the caller's buffer (mp_queue_last_delivery's
+ * message id): a String, appended to the outputs. */
+%typemap(in, numinputs=0) (char *id, size_t id_cap) (char text[MP_QUEUE_ID_MAX]) {
+  text[0] = '\0';
+  $1 = text;
+  $2 = sizeof text;
+}
+%typemap(argout) (char *id, size_t id_cap) {
+  $result = SWIG_Ruby_AppendOutput($result, rb_str_new_cstr(text$argnum));
+}
 
 /* Handles out: a SWIG pointer object, or nil. */
 %define MP_RB_HANDLE_OUT(T)
@@ -212,6 +223,8 @@ MP_RB_BLOCKING(mp_rb_process_read, &arg6, MP_RB_RETRY)
  * canceled one took nothing). */
 MP_RB_BLOCKING(mp_fd_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_queue_open, &arg3, MP_RB_RETRY)
+/* Creating or opening on a redis server: the same settings, so it may start again. */
+MP_RB_BLOCKING(mp_queue_new_at, &arg5, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_lock_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_sem_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_event_open, &arg3, MP_RB_RETRY)

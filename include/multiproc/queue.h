@@ -185,7 +185,12 @@ MP_EXTERN int mp_queue_put(mp_queue_t *queue, const void *buf, size_t len,
  * next get or mp_queue_free(); at mp_queue_task_done() if joinable) and
  * is delivered again to another consumer if this process dies first;
  * MP_EINVAL for an entry another client wrote into the stream (reported
- * once, then dropped); MP_EPIPE, MP_ECONNREFUSED as mp_queue_put().
+ * once, then dropped); MP_EPIPE, MP_ECONNREFUSED as mp_queue_put(). A
+ * get that ends with MP_ETIMEDOUT or MP_EPIPE may still have taken
+ * messages on the server (its reply was lost): the next get through this
+ * handle delivers them (delivery count + 1), and mp_queue_free() hands
+ * them to the other consumers. A round trip waits at most 30 s, also
+ * with MP_FOREVER: a server that stopped answering is MP_ETIMEDOUT.
  * Since 0.1.
  */
 MP_EXTERN int mp_queue_get(void **out, size_t *out_len, mp_queue_t *queue,

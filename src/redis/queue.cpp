@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "ipc/queue_ring.hpp"
+#include "redis/eval.hpp"
 #include "redis/scripts.hpp"
 
 namespace mp {
@@ -52,6 +53,9 @@ std::string consumer_name() {
 
 // An error reply of a script: what it means for the caller.
 int script_error(const RemoteQueue &q, const std::string &e, const char *op) {
+  if (e.rfind("LOADING", 0) == 0)  // eval_script waits for it; plain commands do not
+    return fail(MP_ETIMEDOUT, "%s: %s is still loading its data set (restarted?)", op,
+                q.ep.text.c_str());
   if (e.find("MPEXISTS") != std::string::npos)
     return fail(MP_EEXIST, "%s: queue '%s' at %s exists with other settings (%s)", op,
                 q.name.c_str(), q.ep.text.c_str(), e.substr(e.find("MPEXISTS") + 9).c_str());
@@ -67,10 +71,7 @@ int script_error(const RemoteQueue &q, const std::string &e, const char *op) {
 int eval(Value *out, const RemoteQueue &q, const char *script,
          const std::vector<std::string> &keys, const std::vector<std::string> &args,
          const Deadline &deadline, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  int r = redis::command(out, q.ep, argv, deadline, op);
+  int r = redis::eval_script(out, q.ep, script, keys, args, deadline, op);
   if (r != MP_OK) return r;
   return out->kind == Value::kErr ? script_error(q, out->s, op) : MP_OK;
 }
@@ -132,22 +133,31 @@ int send_acks(RemoteQueue &q, const char *mode, const std::vector<std::string> &
 
 // One get script run: acknowledge what a plain queue's consumer is done
 // with (with ack_held: what it got in earlier calls), take up to want
-// messages into q.ready.
+// messages into q.ready. After a get whose reply was lost (it may have
+// run), this one also recovers what that one took (q.unsure).
 int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome,
           const Deadline &deadline, const char *op) {
-  std::vector<std::string> args{q.prefix, q.consumer, std::to_string(want)};
+  std::vector<std::string> acks, args{q.prefix, q.consumer, std::to_string(want), "0"};
   {
     std::lock_guard<std::mutex> lock(q.mu);
     if (!q.joinable && ack_held) {
-      args.insert(args.end(), q.held.begin(), q.held.end());
+      acks.assign(q.held.begin(), q.held.end());
       q.held.clear();
+    }
+    args.push_back(std::to_string(acks.size()));
+    args.insert(args.end(), acks.begin(), acks.end());
+    if (q.unsure) {  // what it holds is not lost
+      args[3] = "1";
+      args.insert(args.end(), q.held.begin(), q.held.end());
+      for (const auto &d : q.ready) args.push_back(d.id);
     }
   }
   Value v;
   int r = eval(&v, q, redis::script::kGet, {q.meta, q.stream}, args, trip(deadline), op);
   if (r != MP_OK) {  // acknowledge them again next time (XACK is idempotent)
     std::lock_guard<std::mutex> lock(q.mu);
-    q.held.insert(q.held.begin(), args.begin() + 3, args.end());
+    q.held.insert(q.held.begin(), acks.begin(), acks.end());
+    if (r == MP_ETIMEDOUT || r == MP_EPIPE) q.unsure = true;  // it may have run
     return r;
   }
   std::vector<redis::Delivery> got;
@@ -157,6 +167,7 @@ int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome
   if (r != MP_OK) return fail(r, "%s: queue '%s' at %s: %s", op, q.name.c_str(), q.ep.text.c_str(), last_error_message());
   {
     std::lock_guard<std::mutex> lock(q.mu);
+    if (args[3] == "1" && got.size() + bad.size() < want) q.unsure = false;  // all recovered
     for (auto &d : got) q.ready.push_back(std::move(d));
   }
   if (bad.empty()) return MP_OK;
@@ -366,6 +377,7 @@ int remote_join(RemoteQueue &q, const Deadline &deadline, const char *op) {
     Value v;
     int r = redis::command(&v, q.ep, {"HGET", q.meta, "unfinished"}, deadline, op);
     if (r != MP_OK) return r;
+    if (v.kind == Value::kErr) return script_error(q, v.s, op);
     long long left = 0;
     if (!as_int(v, &left)) return damaged(q, op);
     if (left <= 0) return MP_OK;

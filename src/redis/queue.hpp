@@ -8,7 +8,9 @@
 // consumer is done with it: for a plain queue at its next get or at free,
 // for a joinable one at task_done. A consumer that dies holding messages
 // stops refreshing its heartbeat key; once the key expires, the next get
-// of any live consumer claims them (delivery count + 1).
+// of any live consumer claims them (delivery count + 1). A get whose reply
+// was lost (timed out, connection lost: it may have run and taken
+// messages) makes the next get of the handle take those back first.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +34,11 @@ struct RemoteQueue {
   uint64_t maxsize = 0;
   int64_t lease_ms = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
-  std::mutex mu;                       // guards the three below
+  std::mutex mu;                       // guards the four below
   std::deque<redis::Delivery> ready;   // taken from the server, not handed out yet
   std::deque<std::string> held;        // handed out, not acknowledged yet
   redis::Delivery last;                // the last message handed out (body unused)
+  bool unsure = false;                 // a get's reply was lost: it may have taken messages
 };
 
 // The heartbeat lease (MULTIPROC_REDIS_LEASE_MS, 100 to 600000; default

@@ -1,5 +1,5 @@
-// The Lua scripts of a remote queue (run with EVAL: each is atomic on the
-// server). Keys of a queue named N live under the prefix P =
+// The Lua scripts of a remote queue (run by eval_script(), eval.hpp: each
+// is atomic on the server). Keys of a queue named N live under the prefix P =
 // "mp:queue:{N}" ({N}: one hash slot for all of them):
 //   P:meta    hash: version, joinable, maxsize, closed, queued (put and not
 //             yet delivered), unfinished (put and not yet acknowledged;
@@ -80,16 +80,20 @@ redis.call('PUBLISH', P .. ':notify', 'p')
 return {'ok', n}
 )lua";
 
-// KEYS: meta, stream. ARGV: P, consumer, count, ids to acknowledge first...
-// Acknowledges, then takes up to count messages: first those held by
-// consumers whose heartbeat expired (delivery count + 1), else new ones.
-// Returns {"msg", id, count, fields, body-or-nil, ...}, {"empty"} or
-// {"closed"} (closed and nothing left to deliver).
+// KEYS: meta, stream. ARGV: P, consumer, count, recover ("0" | "1"), n,
+// n ids to acknowledge first, then (recover) the ids the consumer holds.
+// Acknowledges, then takes up to count messages: with recover, first the
+// consumer's own pending entries it does not hold (an earlier get ran but
+// its reply never reached the caller: timed out, connection lost), then
+// those held by consumers whose heartbeat expired (delivery count + 1),
+// else new ones. Returns {"msg", id, count, fields, body-or-nil, ...},
+// {"empty"} or {"closed"} (closed and nothing left to deliver).
 constexpr const char kGet[] = MP_REDIS_ACK_FN R"lua(
 local P, me, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local recover, nack = ARGV[4] == '1', tonumber(ARGV[5])
 local m = redis.call('HMGET', KEYS[1], 'closed', 'joinable', 'maxsize', 'queued')
 if not m[1] or not tonumber(m[4]) then return garbage(KEYS[1] .. ' is gone or damaged') end
-for i = 4, #ARGV do ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV[i]) end
+for i = 6, 5 + nack do ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV[i]) end
 local out = {'msg'}
 local function push(e, count)
   local f, body = e[2], false
@@ -98,6 +102,18 @@ local function push(e, count)
   out[#out + 1] = count
   out[#out + 1] = f or false
   out[#out + 1] = body
+end
+if recover then
+  local keep = {}
+  for i = 6 + nack, #ARGV do keep[ARGV[i]] = true end
+  local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', #ARGV - 5 - nack + want, me)
+  for _, e in ipairs(p) do
+    if (#out - 1) / 4 >= want then break end
+    if not keep[e[1]] then
+      local r = redis.call('XCLAIM', KEYS[2], 'g', me, 0, e[1])
+      if type(r[1]) == 'table' then push(r[1], e[4] + 1) end
+    end
+  end
 end
 local sum = redis.call('XPENDING', KEYS[2], 'g')
 if sum[1] > 0 and type(sum[4]) == 'table' then

@@ -1,6 +1,8 @@
 /* A real redis-server for the tests of the suite `redis`: started on a free
- * loopback port with a temporary directory (no RDB snapshots, no AOF) and
- * stopped by its pid, never by name. */
+ * loopback port with a temporary directory (no RDB snapshots; AOF and a
+ * password when asked: redis_start_opts) and stopped by its pid, never by
+ * name; redis_kill_keep + redis_restart crash it and start it again on the
+ * same port and directory. */
 #pragma once
 
 #include <arpa/inet.h>
@@ -20,6 +22,9 @@ typedef struct {
   pid_t pid;
   int port;
   char dir[64];
+  int aof;            /* appendonly yes, appendfsync always */
+  char password[64];  /* requirepass, "" for none */
+  int load_delay_us;  /* > 0: key-load-delay, a slow load after a restart */
 } redis_srv;
 
 /* redis-server's path on PATH, or NULL. */
@@ -57,17 +62,33 @@ static int redis_port_answers(int port) {
   return ok;
 }
 
-/* 0, or -1 when the server did not start answering within 10 s. */
-static int redis_start(redis_srv *s) {
-  snprintf(s->dir, sizeof s->dir, "/tmp/mp-redis-XXXXXX");
-  if (!mkdtemp(s->dir)) return -1;
-  s->port = redis_free_port();
+/* Start redis-server with s's settings on s->port in s->dir; 0, or -1
+ * when it did not start answering within 10 s. */
+static int redis_spawn(redis_srv *s) {
   char port[16], log[128];
   snprintf(port, sizeof port, "%d", s->port);
   snprintf(log, sizeof log, "%s/redis.log", s->dir);
-  char *argv[] = {(char *)redis_server_path(), "--port", port, "--bind", "127.0.0.1",
-                  "--dir", s->dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
-                  "--logfile", log, NULL};
+  char *argv[24] = {(char *)redis_server_path(), "--port", port, "--bind", "127.0.0.1",
+                    "--dir", s->dir, "--save", "", "--daemonize", "no",
+                    "--logfile", log, "--appendonly", s->aof ? "yes" : "no"};
+  int n = 15;
+  if (s->aof) {
+    argv[n++] = "--appendfsync";
+    argv[n++] = "always";
+  }
+  if (s->password[0]) {
+    argv[n++] = "--requirepass";
+    argv[n++] = s->password;
+  }
+  char delay[16];
+  if (s->load_delay_us > 0) {
+    snprintf(delay, sizeof delay, "%d", s->load_delay_us);
+    argv[n++] = "--key-load-delay";
+    argv[n++] = delay;
+    argv[n++] = "--loading-process-events-interval-bytes"; /* answer LOADING at once */
+    argv[n++] = "1024";
+  }
+  argv[n] = NULL;
   if (posix_spawn(&s->pid, argv[0], NULL, NULL, argv, environ) != 0) return -1;
   for (int i = 0; i < 200; i++) {
     if (redis_port_answers(s->port)) return 0;
@@ -75,6 +96,33 @@ static int redis_start(redis_srv *s) {
   }
   return -1;
 }
+
+/* A new server on a free port in a new temporary directory, with AOF
+ * (appendfsync always) when aof, requiring password when not NULL. */
+static int redis_start_opts(redis_srv *s, int aof, const char *password) {
+  memset(s, 0, sizeof *s);
+  snprintf(s->dir, sizeof s->dir, "/tmp/mp-redis-XXXXXX");
+  if (!mkdtemp(s->dir)) return -1;
+  s->port = redis_free_port();
+  s->aof = aof;
+  snprintf(s->password, sizeof s->password, "%s", password ? password : "");
+  return redis_spawn(s);
+}
+
+/* 0, or -1 when the server did not start answering within 10 s. */
+static int redis_start(redis_srv *s) { return redis_start_opts(s, 0, NULL); }
+
+/* SIGKILL the server and reap it, keeping its directory (its AOF). */
+static inline void redis_kill_keep(redis_srv *s) {
+  if (s->pid > 0) {
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+  }
+}
+
+/* Start it again on the same port and directory, with the same settings. */
+static inline int redis_restart(redis_srv *s) { return redis_spawn(s); }
 
 /* Stop the server by its pid: SIGTERM, or SIGKILL with kill_it. */
 static void redis_stop(redis_srv *s, int kill_it) {

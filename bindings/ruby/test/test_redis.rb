@@ -62,6 +62,45 @@ class TestRedis < Minitest::Test
     assert_raises(Multiproc::ClosedError) { other.get(timeout: 10) }
   end
 
+  # Queue.new_at with settings, and last_delivery: a joinable queue's
+  # message held by a handle released before task_done goes to another
+  # handle with the same id and count 2.
+  def test_new_at_and_last_delivery
+    addr = "redis://127.0.0.1:#{@port}#rbnewat"
+    q = Multiproc::Queue.new_at(addr, maxsize: 2, joinable: true, timeout: 10)
+    assert_raises(Multiproc::ExistsError) { Multiproc::Queue.new_at(addr, maxsize: 3, joinable: true, timeout: 10) }
+    assert_raises(Multiproc::StateError) { q.last_delivery }
+    q.put("a")
+    q.put("b")
+    assert_raises(Multiproc::FullError) { q.put_nowait("c") }
+    first = nil
+    Multiproc::Queue.new_at(addr, maxsize: 2, joinable: true, timeout: 10) do |holder|
+      assert_equal "a", holder.get(timeout: 10)
+      first = holder.last_delivery
+      assert_equal 1, first.count
+      refute first.redelivered?
+      assert_match(/\A\d+-\d+\z/, first.id)
+    end # released without task_done: "a" goes to the others
+    got = {}
+    2.times do
+      msg = q.get(timeout: 10)
+      got[msg] = q.last_delivery
+      q.task_done
+    end
+    assert_equal first.id, got["a"].id
+    assert_equal 2, got["a"].count
+    assert got["a"].redelivered?
+    id, count = got["b"].to_a
+    assert_equal 1, count
+    refute_equal first.id, id
+    q.join(timeout: 10)
+    assert_raises(Multiproc::NotSupportedError) { Multiproc::Queue.new.last_delivery }
+  rescue Multiproc::NotSupportedError => e
+    raise unless e.message.include?("redis")
+
+    skip "this build has no redis backend"
+  end
+
   def test_unreachable_server_is_refused
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     assert_raises(Multiproc::ConnectionRefusedError) do

@@ -1,7 +1,7 @@
 /* One cell of the cross-language matrix: producers written in one language
  * and a consumer written in another share one queue.
  *
- *   crosslang-matrix PRODUCER_LANG CONSUMER_LANG [json]
+ *   crosslang-matrix PRODUCER_LANG CONSUMER_LANG [json] [redis]
  *
  * The peers' command lines come from MP_PEER_C, MP_PEER_GO and MP_PEER_RUBY
  * (an argv prefix, words separated by spaces). Two producers put COUNT
@@ -11,19 +11,58 @@
  * With "json", the messages are JSON objects {"id","seq","text"} put and
  * got through each language's typed API (produce-json / consume-json: Go's
  * TypedQueue with JSONCodec, Ruby's codec: :json, C's own text), one at a
- * time, and the consumer checks their non-ASCII text.  * Output is TAP (one test). */
+ * time, and the consumer checks their non-ASCII text. With "redis", the
+ * queue lives on a redis-server this program starts on a free loopback port
+ * (tests/redis/redis_fixture.h; skipped when none is installed) and every
+ * peer opens it by address (MP_CROSSLANG_QUEUE_AT, see peer.c) instead of
+ * inheriting it. Output is TAP (one test). */
 #include <multiproc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../../redis/redis_fixture.h"
+
 #define PRODUCERS 2
 #define COUNT 2000
 #define BATCH "37" /* messages per put_many of the second producer */
 #define TIMEOUT_MS 120000
 
-static int json_mode; /* argv[3] == "json" */
+static int json_mode;   /* "json" among the arguments */
+static char queue_at[64]; /* "redis" among them: "redis://127.0.0.1:PORT" */
+static redis_srv g_redis;
+
+static void stop_redis(void) {
+  if (g_redis.pid > 0) redis_stop(&g_redis, 0);
+}
+
+/* Start redis-server and make the queue there (*q: this program's handle,
+ * for closing it); exits with a TAP SKIP when there is no redis-server or
+ * no redis backend. */
+static int redis_queue(mp_queue_t **q) {
+  if (!redis_server_path()) {
+    printf("1..0 # SKIP redis-server is not installed (apt-get install redis-server)\n");
+    exit(0);
+  }
+  if (redis_start(&g_redis) != 0) return MP_ESYS;
+  atexit(stop_redis);
+  snprintf(queue_at, sizeof queue_at, "redis://127.0.0.1:%d", g_redis.port);
+  char address[96];
+  snprintf(address, sizeof address, "%s#q", queue_at);
+  int rc = mp_queue_open(q, address, 10000);
+  if (rc == MP_ENOTSUP) {
+    printf("1..0 # SKIP no redis backend in this build (%s)\n", mp_last_error());
+    exit(0);
+  }
+  return rc;
+}
+
+/* The peer reaches the queue: passed by name, or by its redis address. */
+static int give_queue(mp_cmd_t *cmd, mp_queue_t *q) {
+  if (queue_at[0]) return mp_cmd_env_set(cmd, "MP_CROSSLANG_QUEUE_AT", queue_at);
+  return mp_cmd_pass_queue(cmd, "q", q);
+}
 
 static int bail(const char *what, int rc) {
   printf("not ok 1 - %s: %s (%s)\n", what, mp_err_name(rc), mp_last_error());
@@ -71,7 +110,7 @@ static int start_producer(mp_process_t **out, const char *lang, int n, mp_queue_
   /* the second producer puts in batches: what put_many writes in one
    * language, a consumer in any language reads one message at a time */
   if (rc == MP_OK && n == 1 && !json_mode) rc = mp_cmd_arg(cmd, BATCH);
-  if (rc == MP_OK) rc = mp_cmd_pass_queue(cmd, "q", q);
+  if (rc == MP_OK) rc = give_queue(cmd, q);
   if (rc == MP_OK) rc = mp_process_spawn(out, cmd);
   mp_cmd_free(cmd);
   return rc;
@@ -85,7 +124,7 @@ static int start_consumer(mp_process_t **out, const char *lang, mp_queue_t *q,
   int rc = peer_cmd(&cmd, lang);
   if (rc == MP_OK) rc = mp_cmd_arg(cmd, json_mode ? "consume-json" : "consume");
   if (rc == MP_OK) rc = mp_cmd_stdio_file(cmd, MP_STDOUT, out_path, MP_FILE_TRUNCATE);
-  if (rc == MP_OK) rc = mp_cmd_pass_queue(cmd, "q", q);
+  if (rc == MP_OK) rc = give_queue(cmd, q);
   if (rc == MP_OK) rc = mp_process_spawn(out, cmd);
   mp_cmd_free(cmd);
   return rc;
@@ -154,11 +193,16 @@ static int check_output(char *out, const char *lang) {
 
 int main(int argc, char **argv) {
   mp_main(argc, argv);
-  if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "json"))) {
-    fprintf(stderr, "usage: %s PRODUCER_LANG CONSUMER_LANG [json]\n", argv[0]);
+  int redis_mode = 0, bad_args = argc < 3;
+  for (int i = 3; i < argc; ++i) {
+    if (!strcmp(argv[i], "json")) json_mode = 1;
+    else if (!strcmp(argv[i], "redis")) redis_mode = 1;
+    else bad_args = 1;
+  }
+  if (bad_args) {
+    fprintf(stderr, "usage: %s PRODUCER_LANG CONSUMER_LANG [json] [redis]\n", argv[0]);
     return 2;
   }
-  json_mode = argc == 4;
   const char *plang = argv[1], *clang = argv[2];
   /* Both peers must exist before anything starts: a skip after the
    * consumer was spawned would leave it waiting on the queue forever. */
@@ -168,8 +212,9 @@ int main(int argc, char **argv) {
   if (peer_cmd(&probe, clang) != MP_OK) return bail("consumer command", MP_EINVAL);
   mp_cmd_free(probe);
   mp_queue_t *q;
-  int rc = mp_queue_new(&q, 0, 64 * 1024, 0);  /* small ring: producers block */
-  if (rc != MP_OK) return bail("queue_new", rc);
+  int rc = redis_mode ? redis_queue(&q)
+                      : mp_queue_new(&q, 0, 64 * 1024, 0); /* small ring: producers block */
+  if (rc != MP_OK) return bail(redis_mode ? "redis queue" : "queue_new", rc);
   char out_path[] = "/tmp/mp-crosslang-XXXXXX";
   int fd = mkstemp(out_path);
   if (fd < 0) return bail("mkstemp", MP_ESYS);
@@ -207,8 +252,9 @@ int main(int argc, char **argv) {
   if (!out) return bail("read the consumer's output", MP_ESYS);
   int bad = check_output(out, plang);
   if (!bad)
-    printf("ok 1 - %d %smessages from 2 %s producers reached a %s consumer once, in order\n",
-           PRODUCERS * COUNT, json_mode ? "JSON " : "", plang, clang);
+    printf("ok 1 - %d %smessages from 2 %s producers reached a %s consumer once, in order%s\n",
+           PRODUCERS * COUNT, json_mode ? "JSON " : "", plang, clang,
+           redis_mode ? ", over redis" : "");
   free(out);
   mp_process_free(consumer);
   mp_queue_free(q);

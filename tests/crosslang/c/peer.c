@@ -14,7 +14,10 @@
  *   peer consume-json       print "ID:SEQ" of every JSON message of "q";
  *                           a message whose text is not JSON_TEXT fails
  *
- * Any error: a message on stderr and exit status 1. */
+ * The queues are passed by the parent (mp_queue_inherit), or, with
+ * MP_CROSSLANG_QUEUE_AT set ("redis://host:port"), opened by address at
+ * MP_CROSSLANG_QUEUE_AT#NAME. Any error: a message on stderr and exit
+ * status 1. */
 #include <multiproc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +28,21 @@ static int die(const char *what, int rc) {
   return 1;
 }
 
+/* The queue name: passed by the parent, or at MP_CROSSLANG_QUEUE_AT. */
+static int open_queue(mp_queue_t **q, const char *name) {
+  const char *at = getenv("MP_CROSSLANG_QUEUE_AT");
+  if (!at || !*at) return mp_queue_inherit(q, name);
+  char address[256];
+  snprintf(address, sizeof address, "%s#%s", at, name);
+  return mp_queue_open(q, address, 10000);
+}
+
 enum { MAX_BATCH = 64 };
 
 static int produce(const char *id, long count, long batch) {
   mp_queue_t *q;
-  int rc = mp_queue_inherit(&q, "q");
-  if (rc != MP_OK) return die("inherit q", rc);
+  int rc = open_queue(&q, "q");
+  if (rc != MP_OK) return die("open q", rc);
   if (batch < 1 || batch > MAX_BATCH) return die("BATCH must be 1 to 64", MP_EINVAL);
   char msg[MAX_BATCH][128];
   const void *bufs[MAX_BATCH];
@@ -55,8 +67,8 @@ static int produce(const char *id, long count, long batch) {
 
 static int produce_json(const char *id, long count) {
   mp_queue_t *q;
-  int rc = mp_queue_inherit(&q, "q");
-  if (rc != MP_OK) return die("inherit q", rc);
+  int rc = open_queue(&q, "q");
+  if (rc != MP_OK) return die("open q", rc);
   for (long i = 0; i < count; ++i) {
     char msg[256];
     int len = snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"seq\":%ld,\"text\":\"%s\"}", id, i,
@@ -85,8 +97,8 @@ static const char *json_str(const char *msg, const char *key, int *len) {
 
 static int consume_json(void) {
   mp_queue_t *q;
-  int rc = mp_queue_inherit(&q, "q");
-  if (rc != MP_OK) return die("inherit q", rc);
+  int rc = open_queue(&q, "q");
+  if (rc != MP_OK) return die("open q", rc);
   for (;;) {
     void *raw;
     size_t len;
@@ -115,8 +127,8 @@ static int consume_json(void) {
 
 static int consume(void) {
   mp_queue_t *q;
-  int rc = mp_queue_inherit(&q, "q");
-  if (rc != MP_OK) return die("inherit q", rc);
+  int rc = open_queue(&q, "q");
+  if (rc != MP_OK) return die("open q", rc);
   for (;;) {
     void *msg;
     size_t len;
@@ -132,10 +144,10 @@ static int consume(void) {
 
 static int worker(void) {
   mp_queue_t *tasks, *results;
-  int rc = mp_queue_inherit(&tasks, "tasks");
-  if (rc != MP_OK) return die("inherit tasks", rc);
-  rc = mp_queue_inherit(&results, "results");
-  if (rc != MP_OK) return die("inherit results", rc);
+  int rc = open_queue(&tasks, "tasks");
+  if (rc != MP_OK) return die("open tasks", rc);
+  rc = open_queue(&results, "results");
+  if (rc != MP_OK) return die("open results", rc);
   for (;;) {
     void *msg;
     size_t len;

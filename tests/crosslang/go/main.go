@@ -12,6 +12,9 @@
 //	multiproc-go-peer consume-json       print "ID:SEQ" of every jsonMsg of "q"; a text other than
 //	                                     jsonText fails
 //
+// The queues are passed by the parent, or, with MP_CROSSLANG_QUEUE_AT set
+// ("redis://host:port"), opened at MP_CROSSLANG_QUEUE_AT#NAME.
+//
 // Exit status 0 on success; on any error a message on stderr and status 1.
 package main
 
@@ -22,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"multiproc.dev/multiproc"
 )
@@ -64,8 +68,20 @@ func run(args []string) error {
 	return errors.New("usage: produce ID COUNT [BATCH] | consume | worker")
 }
 
+// openQueue opens the queue name: passed by the parent, or at
+// MP_CROSSLANG_QUEUE_AT.
+func openQueue(name string) (*multiproc.Queue, error) {
+	at := os.Getenv("MP_CROSSLANG_QUEUE_AT")
+	if at == "" {
+		return multiproc.InheritQueue(name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return multiproc.OpenQueueAt(ctx, at+"#"+name)
+}
+
 func produce(id string, count, batch int) error {
-	q, err := multiproc.InheritQueue("q")
+	q, err := openQueue("q")
 	if err != nil {
 		return err
 	}
@@ -88,7 +104,7 @@ func produce(id string, count, batch int) error {
 }
 
 func consume() error {
-	q, err := multiproc.InheritQueue("q")
+	q, err := openQueue("q")
 	if err != nil {
 		return err
 	}
@@ -118,7 +134,7 @@ type jsonMsg struct {
 const jsonText = "h\u00e9llo \u2713"
 
 func produceJSON(id string, count int) error {
-	q, err := multiproc.InheritQueue("q")
+	q, err := openQueue("q")
 	if err != nil {
 		return err
 	}
@@ -133,7 +149,7 @@ func produceJSON(id string, count int) error {
 }
 
 func consumeJSON() error {
-	q, err := multiproc.InheritQueue("q")
+	q, err := openQueue("q")
 	if err != nil {
 		return err
 	}
@@ -157,12 +173,12 @@ func consumeJSON() error {
 }
 
 func worker() error {
-	tasks, err := multiproc.InheritQueue("tasks")
+	tasks, err := openQueue("tasks")
 	if err != nil {
 		return err
 	}
 	defer tasks.Close()
-	results, err := multiproc.InheritQueue("results")
+	results, err := openQueue("results")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 # frozen_string_literal: true
 
 # The Ruby cross-language peer (tests/crosslang): queues come from the
-# parent by name (Multiproc::Queue.inherit = mp_queue_inherit).
+# parent by name (Multiproc::Queue.inherit = mp_queue_inherit), or, with
+# MP_CROSSLANG_QUEUE_AT set ("redis://host:port"), are opened at
+# MP_CROSSLANG_QUEUE_AT#NAME (Multiproc::Queue.open).
 #
 #   peer.rb produce ID COUNT [BATCH]
 #                              put "ID:SEQ" for SEQ = 0...COUNT on "q"
@@ -19,8 +21,15 @@
 require "multiproc"
 Multiproc.main
 
+def open_queue(name, codec: :marshal)
+  at = ENV.fetch("MP_CROSSLANG_QUEUE_AT", "")
+  return Multiproc::Queue.inherit(name, codec: codec) if at.empty?
+
+  Multiproc::Queue.open("#{at}##{name}", timeout: 10).tap { |q| q.codec = codec }
+end
+
 def produce(id, count, batch = "1")
-  q = Multiproc::Queue.inherit("q")
+  q = open_queue("q")
   batch = Integer(batch)
   raise ArgumentError, "bad BATCH #{batch}" if batch < 1
 
@@ -31,7 +40,7 @@ def produce(id, count, batch = "1")
 end
 
 def consume
-  q = Multiproc::Queue.inherit("q")
+  q = open_queue("q")
   q.each { |m| $stdout.write(m, "\n") }
   $stdout.flush
 end
@@ -39,12 +48,12 @@ end
 JSON_TEXT = "h\u00e9llo \u2713"
 
 def produce_json(id, count)
-  q = Multiproc::Queue.inherit("q", codec: :json)
+  q = open_queue("q", codec: :json)
   Integer(count).times { |seq| q.put_object({ "id" => id, "seq" => seq, "text" => JSON_TEXT }) }
 end
 
 def consume_json
-  q = Multiproc::Queue.inherit("q", codec: :json)
+  q = open_queue("q", codec: :json)
   q.each_object do |m|
     raise ArgumentError, "not the JSON message expected: #{m.inspect}" unless m["text"] == JSON_TEXT
 
@@ -54,8 +63,8 @@ def consume_json
 end
 
 def worker
-  tasks = Multiproc::Queue.inherit("tasks")
-  results = Multiproc::Queue.inherit("results")
+  tasks = open_queue("tasks")
+  results = open_queue("results")
   tasks.each { |m| results.put("done:" + m) }
 end
 

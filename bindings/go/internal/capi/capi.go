@@ -81,56 +81,56 @@ typedef long long swig_type_48;
 typedef _gostring_ swig_type_49;
 typedef long long swig_type_50;
 typedef long long swig_type_51;
-typedef _gostring_ swig_type_52;
-typedef long long swig_type_53;
-typedef _goslice_ swig_type_54;
-typedef long long swig_type_55;
-typedef _goslice_ swig_type_56;
-typedef long long swig_type_57;
-typedef _goslice_ swig_type_58;
+typedef _goslice_ swig_type_52;
+typedef _goslice_ swig_type_53;
+typedef long long swig_type_54;
+typedef _goslice_ swig_type_55;
+typedef long long swig_type_56;
+typedef _goslice_ swig_type_57;
+typedef long long swig_type_58;
 typedef long long swig_type_59;
 typedef long long swig_type_60;
-typedef long long swig_type_61;
-typedef _goslice_ swig_type_62;
-typedef long long swig_type_63;
-typedef _goslice_ swig_type_64;
-typedef long long swig_type_65;
-typedef _goslice_ swig_type_66;
+typedef _goslice_ swig_type_61;
+typedef long long swig_type_62;
+typedef _goslice_ swig_type_63;
+typedef long long swig_type_64;
+typedef _goslice_ swig_type_65;
+typedef long long swig_type_66;
 typedef long long swig_type_67;
 typedef long long swig_type_68;
-typedef long long swig_type_69;
+typedef _gostring_ swig_type_69;
 typedef _gostring_ swig_type_70;
 typedef _gostring_ swig_type_71;
-typedef _gostring_ swig_type_72;
+typedef long long swig_type_72;
 typedef long long swig_type_73;
-typedef long long swig_type_74;
-typedef _gostring_ swig_type_75;
+typedef _gostring_ swig_type_74;
+typedef long long swig_type_75;
 typedef long long swig_type_76;
-typedef long long swig_type_77;
-typedef _gostring_ swig_type_78;
+typedef _gostring_ swig_type_77;
+typedef long long swig_type_78;
 typedef long long swig_type_79;
-typedef long long swig_type_80;
-typedef _gostring_ swig_type_81;
+typedef _gostring_ swig_type_80;
+typedef long long swig_type_81;
 typedef long long swig_type_82;
-typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
+typedef _gostring_ swig_type_83;
+typedef long long swig_type_84;
 typedef long long swig_type_85;
 typedef long long swig_type_86;
-typedef long long swig_type_87;
-typedef _gostring_ swig_type_88;
+typedef _gostring_ swig_type_87;
+typedef long long swig_type_88;
 typedef long long swig_type_89;
 typedef long long swig_type_90;
-typedef long long swig_type_91;
-typedef _gostring_ swig_type_92;
+typedef _gostring_ swig_type_91;
+typedef long long swig_type_92;
 typedef long long swig_type_93;
 typedef long long swig_type_94;
-typedef long long swig_type_95;
-typedef _gostring_ swig_type_96;
+typedef _gostring_ swig_type_95;
+typedef long long swig_type_96;
 typedef long long swig_type_97;
-typedef long long swig_type_98;
-typedef _gostring_ swig_type_99;
-typedef long long swig_type_100;
-typedef _gostring_ swig_type_101;
+typedef _gostring_ swig_type_98;
+typedef long long swig_type_99;
+typedef _gostring_ swig_type_100;
+typedef long long swig_type_101;
 typedef long long swig_type_102;
 typedef long long swig_type_103;
 typedef long long swig_type_104;
@@ -148,9 +148,9 @@ typedef long long swig_type_115;
 typedef long long swig_type_116;
 typedef long long swig_type_117;
 typedef long long swig_type_118;
-typedef long long swig_type_119;
+typedef _goslice_ swig_type_119;
 typedef _goslice_ swig_type_120;
-typedef _goslice_ swig_type_121;
+typedef long long swig_type_121;
 typedef long long swig_type_122;
 typedef long long swig_type_123;
 typedef long long swig_type_124;
@@ -169,9 +169,9 @@ typedef long long swig_type_136;
 typedef long long swig_type_137;
 typedef long long swig_type_138;
 typedef long long swig_type_139;
-typedef long long swig_type_140;
-typedef _gostring_ swig_type_141;
-typedef long long swig_type_142;
+typedef _gostring_ swig_type_140;
+typedef long long swig_type_141;
+typedef _goslice_ swig_type_142;
 typedef _goslice_ swig_type_143;
 typedef _goslice_ swig_type_144;
 typedef _goslice_ swig_type_145;
@@ -180,62 +180,61 @@ typedef _goslice_ swig_type_147;
 typedef _goslice_ swig_type_148;
 typedef _goslice_ swig_type_149;
 typedef _goslice_ swig_type_150;
-typedef _goslice_ swig_type_151;
-typedef long long swig_type_152;
+typedef long long swig_type_151;
+typedef _goslice_ swig_type_152;
 typedef _goslice_ swig_type_153;
 typedef _goslice_ swig_type_154;
 typedef _goslice_ swig_type_155;
 typedef _goslice_ swig_type_156;
 typedef _goslice_ swig_type_157;
 typedef _goslice_ swig_type_158;
-typedef _goslice_ swig_type_159;
-typedef _gostring_ swig_type_160;
-typedef _goslice_ swig_type_161;
+typedef _gostring_ swig_type_159;
+typedef _goslice_ swig_type_160;
+typedef _gostring_ swig_type_161;
 typedef _gostring_ swig_type_162;
 typedef _gostring_ swig_type_163;
 typedef _gostring_ swig_type_164;
-typedef _gostring_ swig_type_165;
-typedef long long swig_type_166;
-typedef _goslice_ swig_type_167;
-typedef _gostring_ swig_type_168;
-typedef _goslice_ swig_type_169;
-typedef _gostring_ swig_type_170;
-typedef _goslice_ swig_type_171;
-typedef _gostring_ swig_type_172;
-typedef _goslice_ swig_type_173;
-typedef long long swig_type_174;
-typedef _gostring_ swig_type_175;
-typedef _goslice_ swig_type_176;
-typedef long long swig_type_177;
-typedef _gostring_ swig_type_178;
-typedef _goslice_ swig_type_179;
-typedef long long swig_type_180;
-typedef _goslice_ swig_type_181;
-typedef long long swig_type_182;
-typedef _goslice_ swig_type_183;
-typedef long long swig_type_184;
-typedef _goslice_ swig_type_185;
+typedef long long swig_type_165;
+typedef _goslice_ swig_type_166;
+typedef _gostring_ swig_type_167;
+typedef _goslice_ swig_type_168;
+typedef _gostring_ swig_type_169;
+typedef _goslice_ swig_type_170;
+typedef _gostring_ swig_type_171;
+typedef _goslice_ swig_type_172;
+typedef long long swig_type_173;
+typedef _gostring_ swig_type_174;
+typedef _goslice_ swig_type_175;
+typedef long long swig_type_176;
+typedef _gostring_ swig_type_177;
+typedef _goslice_ swig_type_178;
+typedef long long swig_type_179;
+typedef _goslice_ swig_type_180;
+typedef long long swig_type_181;
+typedef _goslice_ swig_type_182;
+typedef long long swig_type_183;
+typedef _goslice_ swig_type_184;
+typedef long long swig_type_185;
 typedef long long swig_type_186;
-typedef long long swig_type_187;
-typedef _goslice_ swig_type_188;
+typedef _goslice_ swig_type_187;
+typedef long long swig_type_188;
 typedef long long swig_type_189;
 typedef long long swig_type_190;
 typedef long long swig_type_191;
-typedef long long swig_type_192;
+typedef _gostring_ swig_type_192;
 typedef _gostring_ swig_type_193;
 typedef _gostring_ swig_type_194;
 typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
-typedef _gostring_ swig_type_197;
-typedef long long swig_type_198;
-typedef _goslice_ swig_type_199;
-typedef long long swig_type_200;
+typedef long long swig_type_197;
+typedef _goslice_ swig_type_198;
+typedef long long swig_type_199;
+typedef _gostring_ swig_type_200;
 typedef _gostring_ swig_type_201;
-typedef _gostring_ swig_type_202;
-typedef long long swig_type_203;
-typedef _gostring_ swig_type_204;
-typedef _goslice_ swig_type_205;
-typedef long long swig_type_206;
+typedef long long swig_type_202;
+typedef _gostring_ swig_type_203;
+typedef _goslice_ swig_type_204;
+typedef long long swig_type_205;
 extern void _wrap_Swig_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_3d07c78d1a7a47c6(swig_intgo arg1);
 extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_3d07c78d1a7a47c6(void);
@@ -365,33 +364,33 @@ extern swig_intgo _wrap_mp_queue_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig
 extern swig_intgo _wrap_mp_queue_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_queue_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_47 arg2, swig_type_48 arg3);
 extern swig_intgo _wrap_mp_queue_new_at_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_49 arg2, swig_type_50 arg3, swig_intgo arg4, swig_type_51 arg5);
-extern swig_intgo _wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_52 arg2, swig_type_53 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_52 arg2, uintptr_t arg3);
 extern swig_intgo _wrap_mp_queue_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_put_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3);
-extern swig_intgo _wrap_mp_queue_get_capi_3d07c78d1a7a47c6(swig_type_56 arg1, uintptr_t arg2, swig_type_57 arg3);
-extern swig_intgo _wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_58 arg3, swig_type_59 arg4);
+extern swig_intgo _wrap_mp_queue_put_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_53 arg2, swig_type_54 arg3);
+extern swig_intgo _wrap_mp_queue_get_capi_3d07c78d1a7a47c6(swig_type_55 arg1, uintptr_t arg2, swig_type_56 arg3);
+extern swig_intgo _wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_57 arg3, swig_type_58 arg4);
 extern swig_intgo _wrap_mp_queue_qsize_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_empty_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_full_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_closed_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_type_60 _wrap_mp_queue_maxsize_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_type_59 _wrap_mp_queue_maxsize_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_queue_task_done_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_queue_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_61 arg2);
+extern swig_intgo _wrap_mp_queue_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_60 arg2);
 extern void _wrap_mp_queue_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pipe_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_voidp arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_conn_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_conn_send_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3);
-extern swig_intgo _wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(swig_type_64 arg1, uintptr_t arg2, swig_type_65 arg3);
-extern swig_intgo _wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_66 arg3, swig_type_67 arg4);
-extern swig_intgo _wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_68 arg2);
-extern swig_intgo _wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_69 arg2);
+extern swig_intgo _wrap_mp_conn_send_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_61 arg2, swig_type_62 arg3);
+extern swig_intgo _wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(swig_type_63 arg1, uintptr_t arg2, swig_type_64 arg3);
+extern swig_intgo _wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_65 arg3, swig_type_66 arg4);
+extern swig_intgo _wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_67 arg2);
+extern swig_intgo _wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_68 arg2);
 extern swig_intgo _wrap_mp_conn_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_conn_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_conn_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_70 arg2);
-extern swig_intgo _wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_71 arg2);
-extern swig_intgo _wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_72 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_69 arg2);
+extern swig_intgo _wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_70 arg2);
+extern swig_intgo _wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_71 arg2, swig_intgo arg3);
 extern void _wrap_mp_waitable_t_kind_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_waitable_t_kind_get_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_waitable_t_handle_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, uintptr_t arg2);
@@ -400,60 +399,60 @@ extern void _wrap_mp_waitable_t_ready_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, 
 extern swig_intgo _wrap_mp_waitable_t_ready_get_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern uintptr_t _wrap_new_mp_waitable_t_capi_3d07c78d1a7a47c6(void);
 extern void _wrap_delete_mp_waitable_t_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_73 arg2, swig_type_74 arg3);
+extern swig_intgo _wrap_mp_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
 extern swig_intgo _wrap_mp_lock_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_lock_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_lock_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_75 arg2, swig_type_76 arg3);
+extern swig_intgo _wrap_mp_lock_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_74 arg2, swig_type_75 arg3);
 extern swig_intgo _wrap_mp_lock_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_77 arg2);
+extern swig_intgo _wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_76 arg2);
 extern swig_intgo _wrap_mp_lock_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_lock_locked_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_lock_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_lock_fence_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_sem_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_sem_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_sem_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_78 arg2, swig_type_79 arg3);
+extern swig_intgo _wrap_mp_sem_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_77 arg2, swig_type_78 arg3);
 extern swig_intgo _wrap_mp_sem_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_80 arg2);
+extern swig_intgo _wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_79 arg2);
 extern swig_intgo _wrap_mp_sem_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_sem_value_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_sem_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
 extern swig_intgo _wrap_mp_event_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_event_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_81 arg2, swig_type_82 arg3);
+extern swig_intgo _wrap_mp_event_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_80 arg2, swig_type_81 arg3);
 extern swig_intgo _wrap_mp_event_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_set_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_clear_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_event_is_set_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_event_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_83 arg2);
+extern swig_intgo _wrap_mp_event_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_82 arg2);
 extern void _wrap_mp_event_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_cond_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_cond_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_cond_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4);
+extern swig_intgo _wrap_mp_cond_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_83 arg2, uintptr_t arg3, swig_type_84 arg4);
 extern swig_intgo _wrap_mp_cond_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_85 arg2);
 extern swig_intgo _wrap_mp_cond_notify_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_cond_notify_all_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_cond_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_87 arg3);
+extern swig_intgo _wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_86 arg3);
 extern swig_intgo _wrap_mp_barrier_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_88 arg2, swig_type_89 arg3);
+extern swig_intgo _wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_87 arg2, swig_type_88 arg3);
 extern swig_intgo _wrap_mp_barrier_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_90 arg2);
+extern swig_intgo _wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_89 arg2);
 extern swig_intgo _wrap_mp_barrier_abort_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_reset_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_parties_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_n_waiting_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_barrier_broken_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_barrier_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_shm_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_91 arg2);
+extern swig_intgo _wrap_mp_shm_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_90 arg2);
 extern swig_intgo _wrap_mp_shm_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_shm_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_92 arg2, swig_type_93 arg3);
+extern swig_intgo _wrap_mp_shm_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_91 arg2, swig_type_92 arg3);
 extern swig_intgo _wrap_mp_shm_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern uintptr_t _wrap_mp_shm_data_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_shm_size2_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_94 _wrap_mp_shm_size_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_type_93 _wrap_mp_shm_size_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_shm_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_MP_TYPE_INT32_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_TYPE_INT64_capi_3d07c78d1a7a47c6(void);
@@ -468,57 +467,57 @@ extern swig_intgo _wrap_MP_TYPE_CHAR_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_TYPE_FLOAT_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_TYPE_BOOL_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_TYPE_RECORD_capi_3d07c78d1a7a47c6(void);
-extern swig_intgo _wrap_mp_value_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_95 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_96 arg2, swig_type_97 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_98 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_99 arg2, swig_type_100 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_94 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_95 arg2, swig_type_96 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2, swig_type_97 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_98 arg2, swig_type_99 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_mp_value_bind_lock_capi_3d07c78d1a7a47c6(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_mp_value_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_value_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_101 arg2, swig_type_102 arg3);
+extern swig_intgo _wrap_mp_value_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_100 arg2, swig_type_101 arg3);
 extern swig_intgo _wrap_mp_value_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_value_type_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_value_count2_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_103 _wrap_mp_value_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_104 arg3);
-extern swig_intgo _wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3);
-extern swig_intgo _wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_107 arg3);
-extern swig_intgo _wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_108 arg2, swig_type_109 arg3);
-extern swig_intgo _wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_110 arg3);
-extern swig_intgo _wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_111 arg2, double arg3);
-extern swig_intgo _wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_112 arg3, swig_type_113 arg4);
-extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_114 arg3, swig_type_115 arg4, swig_type_116 arg5);
-extern swig_intgo _wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_117 arg2, swig_type_118 arg3, swig_type_119 arg4, swig_voidp arg5);
-extern swig_intgo _wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3);
-extern swig_intgo _wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_121 arg2);
-extern swig_intgo _wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_122 arg3);
-extern swig_intgo _wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_123 arg2, swig_intgo arg3);
+extern swig_type_102 _wrap_mp_value_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_103 arg3);
+extern swig_intgo _wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3);
+extern swig_intgo _wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_106 arg3);
+extern swig_intgo _wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_107 arg2, swig_type_108 arg3);
+extern swig_intgo _wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_109 arg3);
+extern swig_intgo _wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_110 arg2, double arg3);
+extern swig_intgo _wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_111 arg3, swig_type_112 arg4);
+extern swig_intgo _wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_113 arg3, swig_type_114 arg4, swig_type_115 arg5);
+extern swig_intgo _wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_116 arg2, swig_type_117 arg3, swig_type_118 arg4, swig_voidp arg5);
+extern swig_intgo _wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_119 arg3);
+extern swig_intgo _wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_120 arg2);
+extern swig_intgo _wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_121 arg3);
+extern swig_intgo _wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_122 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_value_field_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_124 arg2);
-extern swig_intgo _wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4);
-extern swig_intgo _wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, swig_type_129 arg4);
-extern swig_intgo _wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_130 arg3, swig_type_131 arg4);
-extern swig_intgo _wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_132 arg2, swig_type_133 arg3, double arg4);
-extern swig_intgo _wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_134 arg2, uintptr_t arg3, swig_type_135 arg4);
-extern swig_intgo _wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_136 arg2, uintptr_t arg3, swig_type_137 arg4);
-extern swig_intgo _wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_138 arg2);
+extern swig_intgo _wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_123 arg2);
+extern swig_intgo _wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_124 arg3, swig_type_125 arg4);
+extern swig_intgo _wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_126 arg2, swig_type_127 arg3, swig_type_128 arg4);
+extern swig_intgo _wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_129 arg3, swig_type_130 arg4);
+extern swig_intgo _wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_131 arg2, swig_type_132 arg3, double arg4);
+extern swig_intgo _wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_133 arg2, uintptr_t arg3, swig_type_134 arg4);
+extern swig_intgo _wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_135 arg2, uintptr_t arg3, swig_type_136 arg4);
+extern swig_intgo _wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_137 arg2);
 extern swig_intgo _wrap_mp_value_release_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_value_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_139 arg2, swig_type_140 arg3);
+extern swig_intgo _wrap_mp_dict_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_138 arg2, swig_type_139 arg3);
 extern swig_intgo _wrap_mp_dict_from_fd_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_dict_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_141 arg2, swig_type_142 arg3);
+extern swig_intgo _wrap_mp_dict_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_140 arg2, swig_type_141 arg3);
 extern swig_intgo _wrap_mp_dict_fileno_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_143 arg2, swig_type_144 arg3);
-extern swig_intgo _wrap_mp_dict_get_capi_3d07c78d1a7a47c6(swig_type_145 arg1, uintptr_t arg2, swig_type_146 arg3);
-extern swig_intgo _wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_147 arg3, swig_type_148 arg4);
-extern swig_intgo _wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_149 arg2);
-extern swig_intgo _wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_150 arg2);
+extern swig_intgo _wrap_mp_dict_set_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_142 arg2, swig_type_143 arg3);
+extern swig_intgo _wrap_mp_dict_get_capi_3d07c78d1a7a47c6(swig_type_144 arg1, uintptr_t arg2, swig_type_145 arg3);
+extern swig_intgo _wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_146 arg3, swig_type_147 arg4);
+extern swig_intgo _wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_148 arg2);
+extern swig_intgo _wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_149 arg2);
 extern swig_intgo _wrap_mp_dict_len_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_dict_clear_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_151 arg3, swig_type_152 arg4);
-extern swig_intgo _wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3, swig_type_155 arg4);
+extern swig_intgo _wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_150 arg3, swig_type_151 arg4);
+extern swig_intgo _wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_152 arg2, swig_type_153 arg3, swig_type_154 arg4);
 extern swig_intgo _wrap_mp_dict_iter_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(swig_type_156 arg1, swig_type_157 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_158 arg2, swig_type_159 arg3);
+extern swig_intgo _wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(swig_type_155 arg1, swig_type_156 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_157 arg2, swig_type_158 arg3);
 extern void _wrap_mp_dict_iter_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_dict_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
@@ -526,31 +525,31 @@ extern void _wrap_mp_pool_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_opts_set_workers_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_pool_opts_set_start_method_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_pool_opts_set_max_tasks_per_worker_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_160 arg2, swig_type_161 arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_162 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_163 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_164 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_159 arg2, swig_type_160 arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_161 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_162 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_163 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_mp_pool_opts_set_threads_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_pool_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_mp_pool_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_165 arg2, swig_type_166 arg3);
-extern swig_intgo _wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(swig_type_167 arg1, uintptr_t arg2, swig_type_168 arg3, swig_type_169 arg4);
-extern swig_intgo _wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_type_171 arg4);
-extern swig_intgo _wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_172 arg3, swig_type_173 arg4, swig_type_174 arg5);
-extern swig_intgo _wrap_mp_pool_map_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_175 arg3, swig_type_176 arg4, swig_type_177 arg5);
-extern swig_intgo _wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_178 arg3, swig_type_179 arg4, swig_type_180 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_181 arg2, uintptr_t arg3, swig_type_182 arg4);
+extern swig_intgo _wrap_mp_pool_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_164 arg2, swig_type_165 arg3);
+extern swig_intgo _wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(swig_type_166 arg1, uintptr_t arg2, swig_type_167 arg3, swig_type_168 arg4);
+extern swig_intgo _wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_169 arg3, swig_type_170 arg4);
+extern swig_intgo _wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_171 arg3, swig_type_172 arg4, swig_type_173 arg5);
+extern swig_intgo _wrap_mp_pool_map_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, swig_type_175 arg4, swig_type_176 arg5);
+extern swig_intgo _wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_177 arg3, swig_type_178 arg4, swig_type_179 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_180 arg2, uintptr_t arg3, swig_type_181 arg4);
 extern void _wrap_mp_pool_iter_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_iter_next_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_183 arg2, uintptr_t arg3, swig_type_184 arg4);
+extern swig_intgo _wrap_mp_iter_next_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_182 arg2, uintptr_t arg3, swig_type_183 arg4);
 extern void _wrap_mp_iter_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_get_capi_3d07c78d1a7a47c6(swig_type_185 arg1, uintptr_t arg2, swig_type_186 arg3);
-extern swig_intgo _wrap_mp_result_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_187 arg2);
+extern swig_intgo _wrap_mp_result_get_capi_3d07c78d1a7a47c6(swig_type_184 arg1, uintptr_t arg2, swig_type_185 arg3);
+extern swig_intgo _wrap_mp_result_wait_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_186 arg2);
 extern swig_intgo _wrap_mp_result_ready_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_result_successful_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_result_count_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_result_item_capi_3d07c78d1a7a47c6(swig_type_188 arg1, uintptr_t arg2, swig_type_189 arg3);
+extern swig_intgo _wrap_mp_result_item_capi_3d07c78d1a7a47c6(swig_type_187 arg1, uintptr_t arg2, swig_type_188 arg3);
 extern void _wrap_mp_result_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_pool_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_190 arg2);
+extern swig_intgo _wrap_mp_pool_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_189 arg2);
 extern swig_intgo _wrap_mp_pool_terminate_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_RUNNING_capi_3d07c78d1a7a47c6(void);
@@ -558,32 +557,32 @@ extern swig_intgo _wrap_MP_POOL_DONE_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_FAILED_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3d07c78d1a7a47c6(void);
-extern swig_type_191 _wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_190 _wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_mp_pool_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_broker_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
 extern void _wrap_mp_broker_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_broker_opts_add_uid_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_broker_opts_add_gid_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_broker_opts_set_max_clients_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_192 arg2);
-extern swig_intgo _wrap_mp_broker_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_193 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_194 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_195 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_196 arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_191 arg2);
+extern swig_intgo _wrap_mp_broker_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_192 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_193 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_194 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_195 arg2);
 extern void _wrap_mp_broker_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_197 arg2, swig_type_198 arg3);
+extern swig_intgo _wrap_mp_fd_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_196 arg2, swig_type_197 arg3);
 extern swig_intgo _wrap_mp_listener_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
 extern void _wrap_mp_listener_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_199 arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_198 arg2);
 extern swig_intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_listener_opts_set_backlog_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_200 arg2);
-extern swig_intgo _wrap_mp_listener_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_201 arg2, uintptr_t arg3);
-extern swig_type_202 _wrap_mp_listener_address_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_203 arg3);
+extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_199 arg2);
+extern swig_intgo _wrap_mp_listener_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_200 arg2, uintptr_t arg3);
+extern swig_type_201 _wrap_mp_listener_address_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_202 arg3);
 extern swig_intgo _wrap_mp_listener_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_listener_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_204 arg2, swig_type_205 arg3, swig_type_206 arg4);
+extern swig_intgo _wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_203 arg2, swig_type_204 arg3, swig_type_205 arg4);
 #undef intgo
 */
 import "C"
@@ -1972,14 +1971,14 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 }
 
 const MP_QUEUE_ID_MAX int = 48
-func Mp_queue_last_delivery(arg1 *int64, arg2 string, arg3 int64, arg4 Queue) (_swig_ret int) {
+func Mp_queue_last_delivery(arg1 *int64, arg2 []byte, arg3 Queue) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	var _swig_i_3 uintptr
-_swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.swig_type_53(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	var _swig_i_2 uintptr
+_swig_i_2 = uintptr(arg3)
+	swig_r = (int)(C._wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2000,7 +1999,7 @@ func Mp_queue_put(arg1 Queue, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_put_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), C.swig_type_55(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_put_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1)), C.swig_type_54(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2014,7 +2013,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_queue_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_56)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_57(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_queue_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_55)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_56(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -2034,7 +2033,7 @@ func Mp_queue_get_into(arg1 *int64, arg2 Queue, arg3 []byte, arg4 int64) (_swig_
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_2)), C.swig_type_59(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_queue_get_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_2)), C.swig_type_58(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2103,7 +2102,7 @@ func Mp_queue_join(arg1 Queue, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_queue_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1)))
 	return swig_r
 }
 
@@ -2145,7 +2144,7 @@ func Mp_conn_send(arg1 Conn, arg2 []byte, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_send_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_type_63(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_send_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.swig_type_62(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2159,7 +2158,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_65(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_recv_capi_3d07c78d1a7a47c6(*(*C.swig_type_63)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_64(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -2179,7 +2178,7 @@ func Mp_conn_recv_into(arg1 *int64, arg2 Conn, arg3 []byte, arg4 int64) (_swig_r
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_type_67(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_conn_recv_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_2)), C.swig_type_66(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2192,7 +2191,7 @@ func Mp_conn_poll(arg1 Conn, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_conn_poll_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1)))
 	return swig_r
 }
 
@@ -2201,7 +2200,7 @@ func Mp_conn_set_max_message(arg1 Conn, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_conn_set_max_message_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
 	return swig_r
 }
 
@@ -2232,7 +2231,7 @@ func Mp_fd_inherit(arg1 *int, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *int64
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_fd_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2245,7 +2244,7 @@ func Mp_queue_inherit(arg1 *Queue, arg2 string) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_queue_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2259,7 +2258,7 @@ func Mp_conn_inherit(arg1 *Conn, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_conn_inherit_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2348,7 +2347,7 @@ func Mp_wait(arg1 Mp_waitable_t, arg2 int64, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1), C.swig_type_74(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1), C.swig_type_73(_swig_i_2)))
 	return swig_r
 }
 
@@ -2379,7 +2378,7 @@ func Mp_lock_open(arg1 *Lock, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_lock_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_lock_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2400,7 +2399,7 @@ func Mp_lock_acquire(arg1 Lock, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_lock_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_76(_swig_i_1)))
 	return swig_r
 }
 
@@ -2463,7 +2462,7 @@ func Mp_sem_open(arg1 *Sem, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_sem_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_type_79(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_sem_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_type_78(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2484,7 +2483,7 @@ func Mp_sem_acquire(arg1 Sem, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_sem_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1)))
 	return swig_r
 }
 
@@ -2535,7 +2534,7 @@ func Mp_event_open(arg1 *Event, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_event_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.swig_type_82(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_event_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C.swig_type_81(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2580,7 +2579,7 @@ func Mp_event_wait(arg1 Event, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_event_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_event_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1)))
 	return swig_r
 }
 
@@ -2621,7 +2620,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_cond_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_85(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_cond_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_84(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2642,7 +2641,7 @@ func Mp_cond_wait(arg1 Cond, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_cond_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1)))
 	return swig_r
 }
 
@@ -2685,7 +2684,7 @@ func Mp_barrier_new2(arg1 *Barrier, arg2 uint, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_87(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_new2_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_86(_swig_i_2)))
 
 	return swig_r
 }
@@ -2706,7 +2705,7 @@ func Mp_barrier_open(arg1 *Barrier, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_type_89(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_barrier_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), C.swig_type_88(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2727,7 +2726,7 @@ func Mp_barrier_wait(arg1 Barrier, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_barrier_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1)))
 	return swig_r
 }
 
@@ -2782,7 +2781,7 @@ func Mp_shm_new(arg1 *Shm, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_shm_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_91(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_shm_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_90(_swig_i_1)))
 
 	return swig_r
 }
@@ -2803,7 +2802,7 @@ func Mp_shm_open(arg1 *Shm, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_shm_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_type_93(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_shm_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2952,7 +2951,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_95(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_94(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -2964,7 +2963,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_record_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), C.swig_type_96(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2980,7 +2979,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_98(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_with_lock_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_97(_swig_i_2), C.uintptr_t(_swig_i_3)))
 
 	return swig_r
 }
@@ -2993,7 +2992,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_2 := arg3
 	var _swig_i_3 uintptr
 _swig_i_3 = uintptr(arg4)
-	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_type_100(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_new_record_with_lock_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), C.swig_type_99(_swig_i_2), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3027,7 +3026,7 @@ func Mp_value_open(arg1 *Value, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_type_102(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_1)), C.swig_type_101(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3074,7 +3073,7 @@ func Mp_value_get_i64(arg1 *int64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_104(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_103(_swig_i_2)))
 
 	return swig_r
 }
@@ -3085,7 +3084,7 @@ func Mp_value_set_i64(arg1 Value, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1), C.swig_type_106(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_104(_swig_i_1), C.swig_type_105(_swig_i_2)))
 	return swig_r
 }
 
@@ -3095,7 +3094,7 @@ func Mp_value_get_u64(arg1 *uint64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_u64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_106(_swig_i_2)))
 
 	return swig_r
 }
@@ -3106,7 +3105,7 @@ func Mp_value_set_u64(arg1 Value, arg2 int64, arg3 uint64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1), C.swig_type_109(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_u64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_107(_swig_i_1), C.swig_type_108(_swig_i_2)))
 	return swig_r
 }
 
@@ -3116,7 +3115,7 @@ func Mp_value_get_f64(arg1 *float64, arg2 Value, arg3 int64) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_f64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_109(_swig_i_2)))
 
 	return swig_r
 }
@@ -3127,7 +3126,7 @@ func Mp_value_set_f64(arg1 Value, arg2 int64, arg3 float64) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_f64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -3138,7 +3137,7 @@ func Mp_value_add_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_swig_re
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_112(_swig_i_2), C.swig_type_113(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_add_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_111(_swig_i_2), C.swig_type_112(_swig_i_3)))
 
 	return swig_r
 }
@@ -3151,7 +3150,7 @@ _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_114(_swig_i_2), C.swig_type_115(_swig_i_3), C.swig_type_116(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_compare_exchange_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_113(_swig_i_2), C.swig_type_114(_swig_i_3), C.swig_type_115(_swig_i_4)))
 
 	return swig_r
 }
@@ -3164,7 +3163,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1), C.swig_type_118(_swig_i_2), C.swig_type_119(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_value_cas_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1), C.swig_type_117(_swig_i_2), C.swig_type_118(_swig_i_3), C.swig_voidp(_swig_i_4)))
 
 	return swig_r
 }
@@ -3175,7 +3174,7 @@ func Mp_value_get_bytes(arg1 *int64, arg2 Value, arg3 []byte) (_swig_ret int) {
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_value_get_bytes_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3188,7 +3187,7 @@ func Mp_value_set_bytes(arg1 Value, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_value_set_bytes_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3202,7 +3201,7 @@ _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_122(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_get_bool_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_121(_swig_i_2)))
 
 	return swig_r
 }
@@ -3213,7 +3212,7 @@ func Mp_value_set_bool(arg1 Value, arg2 int64, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_value_set_bool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_122(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3230,7 +3229,7 @@ func Mp_value_field_type(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_field_type_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1)))
 	return swig_r
 }
 
@@ -3241,7 +3240,7 @@ func Mp_value_get_field_i64(arg1 *int64, arg2 Value, arg3 int64, arg4 int64) (_s
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_125(_swig_i_2), C.swig_type_126(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_field_i64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_124(_swig_i_2), C.swig_type_125(_swig_i_3)))
 
 	return swig_r
 }
@@ -3253,7 +3252,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1), C.swig_type_128(_swig_i_2), C.swig_type_129(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_field_i64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1), C.swig_type_127(_swig_i_2), C.swig_type_128(_swig_i_3)))
 	return swig_r
 }
 
@@ -3264,7 +3263,7 @@ func Mp_value_get_field_f64(arg1 *float64, arg2 Value, arg3 int64, arg4 int64) (
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_130(_swig_i_2), C.swig_type_131(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_field_f64_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_129(_swig_i_2), C.swig_type_130(_swig_i_3)))
 
 	return swig_r
 }
@@ -3276,7 +3275,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_132(_swig_i_1), C.swig_type_133(_swig_i_2), C.double(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_field_f64_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_131(_swig_i_1), C.swig_type_132(_swig_i_2), C.double(_swig_i_3)))
 	return swig_r
 }
 
@@ -3287,7 +3286,7 @@ func Mp_value_get_record(arg1 uintptr, arg2 int64, arg3 Value, arg4 int64) (_swi
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_134(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_135(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_get_record_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_133(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_134(_swig_i_3)))
 	return swig_r
 }
 
@@ -3298,7 +3297,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_136(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_137(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_value_set_record_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_135(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_136(_swig_i_3)))
 	return swig_r
 }
 
@@ -3307,7 +3306,7 @@ func Mp_value_acquire(arg1 Value, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_138(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_value_acquire_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_137(_swig_i_1)))
 	return swig_r
 }
 
@@ -3331,7 +3330,7 @@ func Mp_dict_new(arg1 *Dict, arg2 int64, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_139(_swig_i_1), C.swig_type_140(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.swig_type_138(_swig_i_1), C.swig_type_139(_swig_i_2)))
 
 	return swig_r
 }
@@ -3352,7 +3351,7 @@ func Mp_dict_open(arg1 *Dict, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), C.swig_type_142(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), C.swig_type_141(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3374,7 +3373,7 @@ func Mp_dict_set(arg1 Dict, arg2 []byte, arg3 []byte) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_set_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3391,7 +3390,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_dict_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_144)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3414,7 +3413,7 @@ func Mp_dict_get_into(arg1 *int64, arg2 Dict, arg3 []byte, arg4 []byte) (_swig_r
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_get_into_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3430,7 +3429,7 @@ func Mp_dict_delete(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_delete_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3442,7 +3441,7 @@ func Mp_dict_contains(arg1 Dict, arg2 []byte) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_dict_contains_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3472,7 +3471,7 @@ func Mp_dict_incr(arg1 *int64, arg2 Dict, arg3 []byte, arg4 int64) (_swig_ret in
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_dict_incr_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), C.swig_type_151(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3487,7 +3486,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_dict_cas_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3519,7 +3518,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(*(*C.swig_type_156)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_dict_iter_next2_capi_3d07c78d1a7a47c6(*(*C.swig_type_155)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3547,7 +3546,7 @@ _swig_i_0 = uintptr(arg1)
 _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 []uintptr
 _swig_i_2 = make([]uintptr, 2)
-	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_dict_iter_next_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2))))
 
 	if arg2 != nil {
 		*arg2 = swigCopyOut(_swig_i_1[0], _swig_i_1[1])
@@ -3627,7 +3626,7 @@ func Mp_pool_opts_set_initializer(arg1 PoolOpts, arg2 string, arg3 []byte) (_swi
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_mp_pool_opts_set_initializer_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3644,7 +3643,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_queue_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3658,7 +3657,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_conn_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3671,7 +3670,7 @@ func Mp_pool_opts_pass_fd(arg1 PoolOpts, arg2 string, arg3 int) (_swig_ret int) 
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_opts_pass_fd_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3704,7 +3703,7 @@ func Mp_pool_open(arg1 *Pool, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_pool_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_1)), C.swig_type_166(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_pool_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)), C.swig_type_165(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3720,7 +3719,7 @@ _swig_i_0 = make([]uintptr, 2)
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_capi_3d07c78d1a7a47c6(*(*C.swig_type_166)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_3))))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3747,7 +3746,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_mp_pool_apply_async_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3768,7 +3767,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_3)), C.swig_type_174(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_async_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_3)), C.swig_type_173(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3789,7 +3788,7 @@ _swig_i_1 = uintptr(arg2)
 	var _swig_i_3 []byte
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_mp_pool_map_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)), C.swig_type_177(_swig_i_4)))
+	swig_r = (int)(C._wrap_mp_pool_map_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_3)), C.swig_type_176(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3812,7 +3811,7 @@ _swig_i_1 = uintptr(arg2)
 _swig_i_3 = swigPackArgs(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_3)), C.swig_type_180(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_mp_pool_imap_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_3)), C.swig_type_179(_swig_i_4), C.swig_intgo(_swig_i_5)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3831,7 +3830,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_182(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_pool_iter_next_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_180)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_181(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3858,7 +3857,7 @@ _swig_i_1 = make([]uintptr, 2)
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_iter_next_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_184(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_iter_next_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_183(_swig_i_3)))
 
 
 	if arg2 != nil {
@@ -3884,7 +3883,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_185)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_186(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_get_capi_3d07c78d1a7a47c6(*(*C.swig_type_184)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_185(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3901,7 +3900,7 @@ func Mp_result_wait(arg1 Result, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_result_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_result_wait_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1)))
 	return swig_r
 }
 
@@ -3936,7 +3935,7 @@ _swig_i_0 = make([]uintptr, 2)
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_result_item_capi_3d07c78d1a7a47c6(*(*C.swig_type_188)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_189(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_result_item_capi_3d07c78d1a7a47c6(*(*C.swig_type_187)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_188(_swig_i_2)))
 
 	if arg1 != nil {
 		*arg1 = swigCopyOut(_swig_i_0[0], _swig_i_0[1])
@@ -3967,7 +3966,7 @@ func Mp_pool_join(arg1 Pool, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_pool_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_pool_join_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_189(_swig_i_1)))
 	return swig_r
 }
 
@@ -4084,7 +4083,7 @@ func Mp_broker_opts_set_handshake_timeout(arg1 BrokerOpts, arg2 int64) (_swig_re
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1)))
 	return swig_r
 }
 
@@ -4095,7 +4094,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4109,7 +4108,7 @@ func Mp_broker_publish(arg1 Broker, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4123,7 +4122,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4135,7 +4134,7 @@ func Mp_broker_unpublish(arg1 Broker, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4154,7 +4153,7 @@ func Mp_fd_open(arg1 *int, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_fd_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1)), C.swig_type_198(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_fd_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.swig_type_197(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4182,7 +4181,7 @@ func Mp_listener_opts_set_authkey(arg1 ListenerOpts, arg2 []byte) (_swig_ret int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4212,7 +4211,7 @@ func Mp_listener_opts_set_handshake_timeout(arg1 ListenerOpts, arg2 int64) (_swi
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_199(_swig_i_1)))
 	return swig_r
 }
 
@@ -4223,7 +4222,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_listener_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4249,7 +4248,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_203(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_202(_swig_i_2)))
 
 	return swig_r
 }
@@ -4275,7 +4274,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)), C.swig_type_206(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_2)), C.swig_type_205(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2

@@ -2126,26 +2126,22 @@ intgo _wrap_mp_queue_new_at_capi_3d07c78d1a7a47c6(mp_queue_t **_swig_go_0, _gost
 }
 
 
-intgo _wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, mp_queue_t *_swig_go_3) {
+intgo _wrap_mp_queue_last_delivery_capi_3d07c78d1a7a47c6(long long *_swig_go_0, _goslice_ _swig_go_1, mp_queue_t *_swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
   mp_queue_t *arg4 = (mp_queue_t *) 0 ;
+  int64_t temp1 = 0 ;
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(int64_t **)&_swig_go_0; 
-  
-  arg2 = (char *)malloc(_swig_go_1.n + 1);
-  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
-  arg2[_swig_go_1.n] = '\0';
-  
-  arg3 = (size_t)_swig_go_2; 
-  arg4 = (mp_queue_t *)_swig_go_3;
+  arg1 = &temp1;
+  arg2 = (char *)_swig_go_1.array; arg3 = (size_t)_swig_go_1.len; 
+  arg4 = (mp_queue_t *)_swig_go_2;
   
   result = (int)mp_queue_last_delivery(arg1,arg2,arg3,arg4);
   _swig_go_result = result; 
-  free(arg2); 
+  if (_swig_go_0) *(long long *)(void *)_swig_go_0 = (long long)temp1;
   return _swig_go_result;
 }
 

@@ -39,6 +39,37 @@ module Multiproc
       adopt(ptr)
     end
 
+    # Which message a get returned from a queue on a redis server: id
+    # names it for its whole life (the same on every delivery: a consumer
+    # that must not act twice dedupes by it), count is how often it was
+    # delivered, this time included (2 or more: a consumer that had it
+    # died or was cut off before it was done).
+    Delivery = Struct.new(:id, :count) do
+      def redelivered?
+        count > 1
+      end
+    end
+
+    # Create the queue of address "redis://[user@]host[:port][/db]#name"
+    # with these settings, or open the one already there if it has the same
+    # settings: every program sharing it can call this, in any order
+    # (Queue.open of a name with no queue makes a plain unbounded one).
+    # maxsize: the most messages queued at once (0: no limit); joinable:
+    # count task_done (join); timeout: seconds for connecting and the reply
+    # (nil: no limit); codec: as for Queue.new. With a block, yields the
+    # queue and releases its handle when the block ends. Raises
+    # InvalidArgumentError (not a redis:// address, a bad maxsize),
+    # ExistsError (the queue exists with other settings), and the errors of
+    # Queue.open on a redis server.
+    def self.new_at(address, maxsize: 0, joinable: false, timeout: nil, codec: :marshal, &block)
+      maxsize = Multiproc.int_arg(maxsize, "Queue.new_at: maxsize", 0, SIZE_MAX,
+                                  "an Integer >= 0 (0: no limit)")
+      flags = joinable ? N::MP_QUEUE_JOINABLE : 0
+      queue = wrap(opened(:mp_queue_new_at, address, timeout, maxsize, flags))
+      queue.codec = codec
+      Handle.yield_released(queue, &block)
+    end
+
     # In a program started by a Multiproc::Command that passed a queue
     # under name (Command#pass), open it.
     def self.inherit(name)
@@ -246,6 +277,16 @@ module Multiproc
     # larger message is streamed and may wait for consumers anyway.
     def full?
       Multiproc.check(N.mp_queue_full(ptr)) == 1
+    end
+
+    # The Delivery (id and count) of the last message got through this
+    # handle from a queue on a redis server. With several threads getting
+    # through one handle the last get of any of them counts: give each its
+    # own. Raises NotSupportedError (a local queue: it delivers each
+    # message once and keeps no ids), StateError (nothing got yet).
+    def last_delivery
+      _rc, count, id = Multiproc.call_out(N.mp_queue_last_delivery(ptr), "Queue#last_delivery")
+      Delivery.new(id, count)
     end
 
     # JoinableQueue: mark one message got by this process as processed.
