@@ -95,22 +95,32 @@ redis.call('PUBLISH', ARGV[1] .. ':notify', 't')
 return n
 )lua";
 
-// A host publishes a chunk's outcome, fenced. KEYS: stream. ARGV: P, entry
-// id, host, delivery count, outcome ("" none), chunk to retry ("" none),
-// client, chunk id, retries, attempts failed, ttl ms. Returns 1, or 0 when
-// the entry is no longer this host's (reclaimed): nothing is written.
+// A host publishes chunks' outcomes, each fenced. KEYS: stream. ARGV: P,
+// host, ttl ms, then per chunk 8 values: entry id, delivery count, outcome
+// ("" none), chunk to retry ("" none), client, chunk id, retries, attempts
+// failed. Returns per chunk 1, or 0 when the entry is no longer this
+// host's (reclaimed): nothing is written for it.
 constexpr const char kFinish[] = MP_REDIS_POOL_FNS R"lua(
-local P, id = ARGV[1], ARGV[2]
-local p = redis.call('XPENDING', KEYS[1], 'g', id, id, 1)
-if #p == 0 or p[1][2] ~= ARGV[3] or tostring(p[1][4]) ~= ARGV[4] then return 0 end
-redis.call('XACK', KEYS[1], 'g', id)
-redis.call('XDEL', KEYS[1], id)
-if ARGV[6] ~= '' then
-  redis.call('XADD', KEYS[1], '*', 'c', ARGV[7], 'k', ARGV[8], 'r', ARGV[9], 'a', ARGV[10], 'm', ARGV[6])
-  redis.call('PUBLISH', P .. ':notify', 't')
+local P, me, ttl, s = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+local out, added = {}, false
+for i = 4, #ARGV - 7, 8 do
+  local id = ARGV[i]
+  local p = redis.call('XPENDING', s, 'g', id, id, 1)
+  if #p == 0 or p[1][2] ~= me or tostring(p[1][4]) ~= ARGV[i + 1] then
+    out[#out + 1] = 0
+  else
+    redis.call('XACK', s, 'g', id)
+    redis.call('XDEL', s, id)
+    if ARGV[i + 3] ~= '' then
+      redis.call('XADD', s, '*', 'c', ARGV[i + 4], 'k', ARGV[i + 5], 'r', ARGV[i + 6], 'a', ARGV[i + 7], 'm', ARGV[i + 3])
+      added = true
+    end
+    if ARGV[i + 2] ~= '' then deliver(P, ARGV[i + 4], ARGV[i + 2], ttl) end
+    out[#out + 1] = 1
+  end
 end
-if ARGV[5] ~= '' then deliver(P, ARGV[7], ARGV[5], ARGV[11]) end
-return 1
+if added then redis.call('PUBLISH', P .. ':notify', 't') end
+return out
 )lua";
 
 // Take back what hosts hold. KEYS: stream, hosts. ARGV: P, ttl ms, mode,

@@ -88,6 +88,8 @@ int pool_script_error(const redis::Endpoint &ep, const std::string &name, const 
 
 namespace {
 
+constexpr size_t kPublishBatch = 256;  // outcomes per kFinish run
+
 void wake(RedisServe &s) {
   uint64_t one = 1;
   ssize_t w = write(s.wake.get(), &one, sizeof one);
@@ -124,10 +126,9 @@ void on_local_done(mp_result_t *r, void *payload) {
   wake(s);
 }
 
-// Publish one outcome (fenced). Items whose worker died go back to the
-// stream while the client's retries last. MP_OK also when the entry was
-// no longer ours (refused: the host that holds it now answers).
-int publish(RedisServe &s, const Outcome &o) {
+// The kFinish arguments of one outcome. Items whose worker died go back
+// to the stream while the client's retries last.
+void finish_args(std::vector<std::string> &args, const Outcome &o) {
   const Taken &t = o.taken;
   ResultMsg res;
   ChunkMsg again;
@@ -142,37 +143,45 @@ int publish(RedisServe &s, const Outcome &o) {
     }
   }
   res.id = strtoull(t.chunk_id.c_str(), nullptr, 10);
-  Value v;
-  return eval(&v, s, redis::pool_script::kFinish, {s.keys.stream},
-              {s.keys.prefix, t.entry, s.host, t.deliveries,
-               res.items.empty() ? "" : "R" + encode_outcome(res),
-               again.args.empty() ? "" : encode_chunk(again), t.client, t.chunk_id,
-               std::to_string(t.retries), std::to_string(t.failed + 1),
-               std::to_string(kResultTtlMs)},
-              "mp_pool_serve");
+  args.insert(args.end(), {t.entry, t.deliveries, res.items.empty() ? "" : "R" + encode_outcome(res),
+                           again.args.empty() ? "" : encode_chunk(again), t.client, t.chunk_id,
+                           std::to_string(t.retries), std::to_string(t.failed + 1)});
 }
 
-// Publish the outcomes the callbacks delivered. Stopping (terminated),
-// canceled ones are left for leave() to hand back; an outcome that could
-// not be sent is tried again later unless the pool is stopping.
+// Publish the outcomes the callbacks delivered, fenced, a batch per round
+// trip (an outcome refused because the entry was reclaimed is dropped:
+// the host that holds it now answers). Stopping (terminated), canceled
+// ones are left for leave() to hand back; a batch that could not be sent
+// is tried again later unless the pool is stopping.
 void publish_done(RedisServe &s, bool stopping, bool terminated) {
   for (;;) {
-    Outcome o;
+    std::deque<Outcome> batch;
     {
       std::lock_guard<std::mutex> lock(s.mu);
-      if (s.done.empty()) return;
-      o = std::move(s.done.front());
-      s.done.pop_front();
+      while (!s.done.empty() && batch.size() < kPublishBatch) {
+        batch.push_back(std::move(s.done.front()));
+        s.done.pop_front();
+      }
     }
-    bool canceled = std::any_of(o.items.begin(), o.items.end(),
-                                [](const ItemResult &i) { return i.status == MP_ECANCELED; });
-    if (terminated && canceled) continue;
-    if (publish(s, o) != MP_OK && !stopping) {
+    if (batch.empty()) return;
+    std::vector<std::string> args{s.keys.prefix, s.host, std::to_string(kResultTtlMs)};
+    for (const Outcome &o : batch) {
+      bool canceled = std::any_of(o.items.begin(), o.items.end(),
+                                  [](const ItemResult &i) { return i.status == MP_ECANCELED; });
+      if (!(terminated && canceled)) finish_args(args, o);
+    }
+    Value v;
+    if (args.size() > 3 &&
+        eval(&v, s, redis::pool_script::kFinish, {s.keys.stream}, args, "mp_pool_serve") != MP_OK &&
+        !stopping) {
       std::lock_guard<std::mutex> lock(s.mu);
-      s.done.push_front(std::move(o));
+      while (!batch.empty()) {
+        s.done.push_front(std::move(batch.back()));
+        batch.pop_back();
+      }
       return;
     }
-    --s.held;
+    s.held -= batch.size();
   }
 }
 
