@@ -170,6 +170,7 @@ static void test_apply_and_errors(void **state) {
   mp_free(out);
   /* Unknown on the host: MP_ENOENT, as for a pool opened through a broker. */
   assert_int_equal(mp_pool_apply(&out, &len, p, "no_such_task", "x", 1), MP_ENOENT);
+  mp_free(out); /* the message */
   /* The task's own failure, with its message. */
   mp_result_t *r;
   MP_ASSERT_OK(mp_pool_apply_async(&r, p, "fail", "x", 1, NULL, NULL, NULL));
@@ -247,6 +248,7 @@ static void test_worker_killed(void **state) {
   void *out;
   size_t len;
   assert_int_equal(mp_pool_apply(&out, &len, p, "die", "", 0), MP_EWORKERDIED);
+  mp_free(out); /* the message */
   /* With a retry the second run (on a replacement worker) succeeds. */
   snprintf(marker, sizeof marker, "%s/die_once", g_srv.dir);
   MP_ASSERT_OK(mp_pool_set_retries(p, 1));
