@@ -386,7 +386,8 @@ MP_EXTERN int mp_pool_terminate(mp_pool_t *pool);
  * of mp_pool_open() run on these workers, by task name (this program's
  * mp_register_task() registry; code never travels). Any number of hosts
  * may serve the same address; each takes tasks while its workers have
- * room (twice the workers, in chunks), so the fastest hosts take the most.
+ * room (at most four chunks per worker held at once, as Celery's default
+ * prefetch), so the fastest hosts take the most.
  * Arguments and results are the same bytes as for a local pool.
  *
  * Guarantees: each result is published by the host that holds its task at

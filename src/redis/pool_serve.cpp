@@ -51,7 +51,7 @@ struct RedisServe {
   RedisPoolKeys keys;
   std::string name, host;
   int64_t lease_ms = 0;
-  size_t room = 1;  // chunks held at most
+  size_t room = 1;  // chunks held at most: 4 per worker (Celery's default prefetch)
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
   Fd wake;
   std::mutex mu;
@@ -327,7 +327,7 @@ int redis_pool_serve(mp_pool &pool, const Address &a, const Deadline &deadline, 
   s->pool = &pool;
   s->ep = redis_endpoint(a);
   s->lease_ms = redis_lease_ms();
-  s->room = 2 * std::max<size_t>(1, pool.workers.size());
+  s->room = 4 * std::max<size_t>(1, pool.workers.size());
   s->wake.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!s->wake.valid()) return fail_errno(op, "eventfd", errno);
   auto refused = [&] { return fail(MP_ESTATE, "%s: the pool is closed or serves already", op); };
