@@ -166,8 +166,12 @@ void client_loop(mp_pool *pool) {
   int64_t every = reclaim_every_ms(c.lease_ms), next_reclaim = now_ms() + every;
   for (;;) {
     send_pending(*pool);
-    pop_outcomes(*pool);
     bool waiting;
+    {
+      std::lock_guard<std::mutex> lock(pool->mu);
+      waiting = !pool->remote->sent.empty();
+    }
+    if (waiting) pop_outcomes(*pool);  // an idle handle asks nothing
     {
       std::lock_guard<std::mutex> lock(pool->mu);
       if (finished(*pool)) break;

@@ -84,8 +84,11 @@ return {n, w}
 )lua";
 
 // A client submits chunks. KEYS: stream. ARGV: P, client, retries, then
-// (chunk id, chunk bytes) pairs. Returns how many went in.
-constexpr const char kSubmit[] = R"lua(
+// (chunk id, chunk bytes) pairs. Returns how many went in. (The group is
+// made again if the server lost it, e.g. restarted without persistence.)
+constexpr const char kSubmit[] = MP_REDIS_POOL_FNS R"lua(
+local bad = stream_ok(KEYS[1])
+if bad then return bad end
 local n = 0
 for i = 4, #ARGV - 1, 2 do
   redis.call('XADD', KEYS[1], '*', 'c', ARGV[2], 'k', ARGV[i], 'r', ARGV[3], 'a', '0', 'm', ARGV[i + 1])

@@ -231,6 +231,15 @@ bool run_local(const std::shared_ptr<RedisServe> &sp, Taken t) {
   return true;
 }
 
+// Make the stream and group if missing, register this host and its
+// heartbeat key (kServe).
+int join_group(RedisServe &s, const char *op = "mp_pool_serve") {
+  Value v;
+  return eval(&v, s, redis::pool_script::kServe, {s.keys.stream, s.keys.hosts, s.keys.alive(s.host)},
+              {s.host, std::to_string(s.pool->workers.size()), std::to_string(host_key_ms(s.lease_ms))},
+              op);
+}
+
 // Take up to room - held chunks (one round trip) and run them.
 void take_tasks(const std::shared_ptr<RedisServe> &sp) {
   RedisServe &s = *sp;
@@ -240,6 +249,8 @@ void take_tasks(const std::shared_ptr<RedisServe> &sp) {
                          {"XREADGROUP", "GROUP", "g", s.host, "COUNT",
                           std::to_string(s.room - s.held), "STREAMS", s.keys.stream, ">"},
                          Deadline(redis::kReplyCapMs), "mp_pool_serve");
+  if (r == MP_OK && v.kind == Value::kErr && v.s.find("NOGROUP") != std::string::npos)
+    return (void)join_group(s);  // the server lost the stream (restarted): take part again
   if (r != MP_OK || v.kind != Value::kArr || v.a.empty() || v.a[0].kind != Value::kArr ||
       v.a[0].a.size() != 2)
     return;
@@ -340,9 +351,7 @@ int redis_pool_serve(mp_pool &pool, const Address &a, const Deadline &deadline, 
   if (r != MP_OK) return r;
   if (v.kind != Value::kInt) return pool_script_error(s->ep, s->name, v.s, op);
   s->host = host_name(v.i);
-  r = eval(&v, *s, redis::pool_script::kServe, {s->keys.stream, s->keys.hosts, s->keys.alive(s->host)},
-           {s->host, std::to_string(pool.workers.size()), std::to_string(host_key_ms(s->lease_ms))},
-           op);
+  r = join_group(*s, op);
   if (r != MP_OK) return r;
   s->notifier->fd = s->wake.get();
   redis::watch(s->ep, s->keys.notify, s->notifier);
