@@ -7,7 +7,8 @@
  * (MP_EWORKERDIED, or a retry that succeeds); a whole host SIGKILLed
  * (retried on a second host, or failed, within the lease); a host cut off
  * by a TCP proxy that stops forwarding (its task goes to another host,
- * and its late result is refused by the fencing script); nothing left
+ * and its late result is refused by the fencing script); a serving pool
+ * terminated mid-task (its task handed back at once); nothing left
  * behind in the server. Lease 1000 ms. Skipped (TAP) without
  * redis-server. */
 #include "testutil.h"
@@ -302,6 +303,46 @@ static void test_host_killed(void **state) {
   stop_host(&b);
 }
 
+/* This program's own serving pool: sleeps 3 s, returns "T". */
+static int t_sleep_tag(void **out, size_t *out_len, const void *arg, size_t len, void *p) {
+  (void)arg, (void)len, (void)p;
+  usleep(3000 * 1000);
+  *out = strdup("T");
+  *out_len = 1;
+  return 0;
+}
+
+/* A serving pool terminated (here: freed) mid-task hands the task back at
+ * once, without counting a retry: another host runs it, long before the
+ * lease would have let anyone notice. */
+static void test_terminated_host_hands_back(void **state) {
+  (void)state;
+  char a[128];
+  addr_at(a, sizeof a, g_srv.port, "p_back");
+  mp_pool_opts_t *o;
+  mp_pool_t *local;
+  MP_ASSERT_OK(mp_pool_opts_new(&o));
+  MP_ASSERT_OK(mp_pool_opts_set_workers(o, 1));
+  MP_ASSERT_OK(mp_pool_opts_set_start_method(o, MP_START_FORK));
+  MP_ASSERT_OK(mp_pool_new(&local, o));
+  mp_pool_opts_free(o);
+  MP_ASSERT_OK(mp_pool_serve(local, a, 5000));
+  assert_int_equal(mp_pool_serve(local, a, 5000), MP_ESTATE);
+  mp_pool_t *p = open_pool("p_back");
+  mp_result_t *r;
+  MP_ASSERT_OK(mp_pool_apply_async(&r, p, "sleep_tag", "2000 -", 6, NULL, NULL, NULL));
+  wait_held("p_back", 1);
+  mp_pool_free(local); /* terminate: the task goes back to the stream */
+  assert_int_equal(held("p_back"), 0);
+  host_t b = serve(a, "1", "B");
+  MP_ASSERT_OK(mp_result_wait(r, 20000));
+  expect_item(r, 0, "B");
+  mp_result_free(r);
+  mp_pool_free(p);
+  stop_host(&b);
+  expect_clean("p_back");
+}
+
 /* ---- a TCP proxy that can stop forwarding -------------------------------- */
 
 typedef struct {
@@ -419,12 +460,14 @@ int main(void) {
     return 0;
   }
   setenv("MULTIPROC_REDIS_LEASE_MS", "1000", 1); /* the hosts inherit it */
+  mp_register_task("sleep_tag", t_sleep_tag, NULL);
   if (redis_start(&g_srv) != 0) fail_msg("redis-server did not start");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_apply_and_errors, kill_leftovers),
       cmocka_unit_test_teardown(test_many_async_map_imap, kill_leftovers),
       cmocka_unit_test_teardown(test_worker_killed, kill_leftovers),
       cmocka_unit_test_teardown(test_host_killed, kill_leftovers),
+      cmocka_unit_test_teardown(test_terminated_host_hands_back, kill_leftovers),
       cmocka_unit_test_teardown(test_partition_fenced, kill_leftovers),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
