@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/address.hpp"
 #include "core/deadline.hpp"
@@ -44,6 +45,12 @@ inline int64_t host_key_ms(int64_t lease_ms) { return lease_ms - reclaim_every_m
 // An error reply of a pool script: what it means for the caller.
 int pool_script_error(const redis::Endpoint &ep, const std::string &name, const std::string &e,
                       const char *op);
+
+// Run a pool script (one round trip) on the pool named name; an error
+// reply becomes pool_script_error's code.
+int pool_eval(redis::Value *out, const redis::Endpoint &ep, const std::string &name,
+              const char *script, std::vector<std::string> keys,
+              const std::vector<std::string> &args, const Deadline &deadline, const char *op);
 
 // mp_pool_serve's work: start serving pool at a (scheme redis, with name).
 int redis_pool_serve(mp_pool &pool, const Address &a, const Deadline &deadline, const char *op);

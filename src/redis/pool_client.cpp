@@ -45,12 +45,7 @@ constexpr int64_t kLeaveMs = 2000;             // free: the last round trip's bu
 
 int eval(Value *out, RedisPoolClient &c, const char *script, std::vector<std::string> keys,
          const std::vector<std::string> &args, const Deadline &deadline, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  for (auto &k : keys) argv.push_back(std::move(k));
-  argv.insert(argv.end(), args.begin(), args.end());
-  int r = redis::command(out, c.ep, argv, deadline, op);
-  if (r == MP_OK && out->kind == Value::kErr) return pool_script_error(c.ep, c.name, out->s, op);
-  return r;
+  return pool_eval(out, c.ep, c.name, script, std::move(keys), args, deadline, op);
 }
 
 // Whether every item of c has its outcome (pool.mu held).

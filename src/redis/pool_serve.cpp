@@ -86,6 +86,17 @@ int pool_script_error(const redis::Endpoint &ep, const std::string &name, const 
               op, name.c_str(), ep.text.c_str(), e.c_str(), name.c_str());
 }
 
+int pool_eval(Value *out, const redis::Endpoint &ep, const std::string &name, const char *script,
+              std::vector<std::string> keys, const std::vector<std::string> &args,
+              const Deadline &deadline, const char *op) {
+  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
+  for (auto &k : keys) argv.push_back(std::move(k));
+  argv.insert(argv.end(), args.begin(), args.end());
+  int r = redis::command(out, ep, argv, deadline, op);
+  if (r == MP_OK && out->kind == Value::kErr) return pool_script_error(ep, name, out->s, op);
+  return r;
+}
+
 namespace {
 
 constexpr size_t kPublishBatch = 256;  // outcomes per kFinish run
@@ -98,12 +109,7 @@ void wake(RedisServe &s) {
 
 int eval(Value *out, RedisServe &s, const char *script, std::vector<std::string> keys,
          const std::vector<std::string> &args, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  for (auto &k : keys) argv.push_back(std::move(k));
-  argv.insert(argv.end(), args.begin(), args.end());
-  int r = redis::command(out, s.ep, argv, Deadline(redis::kReplyCapMs), op);
-  if (r == MP_OK && out->kind == Value::kErr) return pool_script_error(s.ep, s.name, out->s, op);
-  return r;
+  return pool_eval(out, s.ep, s.name, script, std::move(keys), args, Deadline(redis::kReplyCapMs), op);
 }
 
 // The pool's callback thread: the local outcome of one chunk.
