@@ -234,6 +234,8 @@ MP_RB_BLOCKING(mp_shm_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_value_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_dict_open, &arg3, MP_RB_RETRY)
 MP_RB_BLOCKING(mp_pool_open, &arg3, MP_RB_RETRY)
+/* Registering a serving host: a few round trips to the redis server. */
+MP_RB_BLOCKING(mp_pool_serve, &arg3, 0)
 /* Unpublishing a pool waits for the requests in flight to it. */
 MP_RB_BLOCKING(mp_broker_unpublish, (int64_t *)NULL, 0)
 /* Nothing is taken before an accept returns; a canceled connect leaves

@@ -33,8 +33,8 @@ extern "C" {
  * what is wrong; an unknown scheme is MP_EINVAL naming the schemes the build
  * knows. A call that never serves a scheme (a Listener and redis://, a
  * broker and tcp://) answers MP_EINVAL in every build; a call that serves
- * redis:// (mp_queue_open()) answers MP_ENOTSUP in a build without the
- * redis backend.
+ * redis:// (mp_queue_open(), mp_pool_open(), mp_pool_serve()) answers
+ * MP_ENOTSUP in a build without the redis backend.
  * ---------------------------------------------------------------------- */
 
 /* ------------------------------------------------------------------------

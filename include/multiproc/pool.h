@@ -167,12 +167,33 @@ MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);
  * frees the handle. mp_pool_stat() counts this handle's tasks only
  * (MP_POOL_WORKERS_* are 0).
  *
+ * A redis:// address ("redis://[user@]host[:port][/db]\#name") opens a
+ * pool across hosts instead: the tasks go to the server, and the hosts
+ * that serve the name (mp_pool_serve()) run them; hosts may come and go,
+ * tasks wait in the server while none serves. What differs: submitting is
+ * one round trip per batch of chunks on the handle's thread (the calls
+ * still never block); a result comes back in one more; an unknown task
+ * name is MP_ENOENT from the host that took it; a host's worker dying is
+ * MP_EWORKERDIED, and so is a host that vanished (detected within
+ * MULTIPROC_REDIS_LEASE_MS by any serving host or by this handle while it
+ * waits), unless mp_pool_set_retries() asked for more runs; the server
+ * unreachable fails the tasks being sent with its error (MP_ECONNREFUSED,
+ * MP_EPIPE, MP_ETIMEDOUT). mp_pool_close() refuses new tasks on this
+ * handle only (the hosts go on serving); mp_pool_join() waits for this
+ * handle's results; mp_pool_terminate() fails this handle's unfinished
+ * tasks with MP_ECANCELED at once, but tasks already sent still run on the
+ * hosts (their results are dropped); mp_pool_free() also deletes the
+ * handle's result list on the server. The automatic chunk size of map and
+ * imap counts the workers of the hosts serving when the handle opened.
+ *
  * @param[out] out   the handle; free with mp_pool_free().
- * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h).
+ * @param address    "unix:/path\#name" or "unix:\@name\#name" (broker.h),
+ *                   or a redis:// address.
  * @param timeout_ms for connecting and the owner's reply; MP_FOREVER waits.
  * Errors: those of mp_fd_open() (MP_ESTATE does not occur), plus MP_EINVAL
- * when the name holds an object that is not a pool. Blocks up to
- * timeout_ms. Since 0.4.
+ * when the name holds an object that is not a pool; for redis://,
+ * MP_ENOTSUP (a build without the redis backend), MP_ECONNREFUSED,
+ * MP_EPIPE, MP_ETIMEDOUT, MP_EACCES. Blocks up to timeout_ms. Since 0.4.
  */
 MP_EXTERN int mp_pool_open(mp_pool_t **out, const char *address, int64_t timeout_ms);
 
@@ -357,6 +378,62 @@ MP_EXTERN int mp_pool_join(mp_pool_t *pool, int64_t timeout_ms);
  * Errors: MP_EINVAL. Blocking: until the workers are reaped. Since 0.1.
  */
 MP_EXTERN int mp_pool_terminate(mp_pool_t *pool);
+
+/**
+ * Also serve this pool's workers to other hosts through a redis server
+ * (a pool across hosts): tasks that any program submits to address
+ * ("redis://[user@]host[:port][/db]\#name", see broker.h) through a handle
+ * of mp_pool_open() run on these workers, by task name (this program's
+ * mp_register_task() registry; code never travels). Any number of hosts
+ * may serve the same address; each takes tasks while its workers have
+ * room (at most four chunks per worker held at once, as Celery's default
+ * prefetch), so the fastest hosts take the most.
+ * Arguments and results are the same bytes as for a local pool.
+ *
+ * Guarantees: each result is published by the host that holds its task at
+ * that moment, checked by the script that writes it (fencing): a host cut
+ * off from the server whose task went to another host cannot publish a
+ * stale result. A worker dying mid-task fails the task with
+ * MP_EWORKERDIED, or sends it back to the stream while the submitting
+ * handle's mp_pool_set_retries() allows. A host that vanishes (its
+ * heartbeat key, refreshed by this library's event loop, expires after
+ * MULTIPROC_REDIS_LEASE_MS, default 10000) has its tasks retried elsewhere
+ * or failed with MP_EWORKERDIED, within that lease, by another host or by
+ * the waiting client. Tasks may run more than once (at least once).
+ *
+ * The serving runs in the background (one thread per served pool, the
+ * connection is this process's shared one) until mp_pool_close() (the
+ * tasks taken are finished and published, no more are taken; mp_pool_join()
+ * waits for that), mp_pool_terminate() or mp_pool_free() (the tasks taken
+ * and not finished go back to the stream at once, for other hosts). The
+ * pool keeps working for local calls meanwhile.
+ *
+ * @param pool       a pool of mp_pool_new() (not an opened one).
+ * @param address    the redis server and the pool's name.
+ * @param timeout_ms for the first round trips (registering this host).
+ * Errors: MP_EINVAL (NULL, an opened pool, a bad or non-redis address),
+ * MP_ENOTSUP (a build without the redis backend), MP_ESTATE (the pool is
+ * closed, or serves already), MP_ECONNREFUSED, MP_EPIPE, MP_ETIMEDOUT,
+ * MP_EACCES (the server), MP_ENOMEM. Blocks up to timeout_ms for
+ * registering; never after. Since 0.4.
+ */
+MP_EXTERN int mp_pool_serve(mp_pool_t *pool, const char *address, int64_t timeout_ms);
+
+/**
+ * How many times a task whose worker died (or whose serving host vanished)
+ * runs again before it fails with MP_EWORKERDIED (default 0: it fails at
+ * once, as Python's Pool would hang). Applies to tasks submitted after the
+ * call. On a pool of mp_pool_new() the task runs again on a replacement
+ * worker; on a handle of mp_pool_open() of a redis:// address it goes back
+ * to the pool's stream for any serving host. A retried task may have run
+ * partly before: make tasks idempotent.
+ *
+ * @param retries  0 to 1000.
+ * Errors: MP_EINVAL (NULL pool, retries above 1000), MP_ENOTSUP (a pool
+ * opened through a broker: its owner's pool decides). Never blocks.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_pool_set_retries(mp_pool_t *pool, unsigned retries);
 
 /** What mp_pool_stat() reports. */
 typedef enum mp_pool_stat {

@@ -16,24 +16,16 @@
 
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
+#include "broker/remote_pool.hpp"
 #include "core/error.hpp"
 #include "pool/pool.hpp"
 
 namespace mp {
 
-struct RemotePool {
-  Fd sock;
-  FrameReader reader{kMaxPoolFrame};
-  std::string outbuf;  // task frames not yet written
-  size_t out_pos = 0;
-  size_t owner_workers = 1;
-  std::map<uint64_t, ChunkPtr> sent;  // written, not answered (pool.mu)
-  bool broken = false;                // the owner is gone (pool.mu)
-};
-
 size_t remote_width(const RemotePool &r) { return r.owner_workers; }
 bool remote_broken(const RemotePool &r) { return r.broken; }
 void remote_free(RemotePool *r) { delete r; }
+RemotePool::~RemotePool() = default;
 
 void remote_cancel_all(mp_pool &pool, int status, const char *why) {
   RemotePool &r = *pool.remote;

@@ -15,6 +15,7 @@
 #include "pool/pool.hpp"
 #include "redis/dict.hpp"
 #include "redis/lock.hpp"
+#include "redis/pool.hpp"
 #include "redis/queue.hpp"
 
 using namespace mp;
@@ -295,8 +296,10 @@ MP_EXTERN int mp_pool_open(mp_pool_t **out, const char *address, int64_t timeout
   MP_CHECK_TIMEOUT(timeout_ms, op);
   return guarded(op, [&]() -> int {
     Address a;
-    int r = parse_for(a, address, NameRule::kRequired, Scheme::kUnix, op);
+    int r = parse_address(a, address, NameRule::kRequired, op);
+    if (r == MP_OK) r = require_scheme(a, int(Scheme::kUnix) | int(Scheme::kRedis), op);
     if (r != MP_OK) return r;
+    if (a.scheme == Scheme::kRedis) return redis_pool_open(out, a, Deadline(timeout_ms), op);
     return pool_open_remote(out, a, Deadline(timeout_ms), op);
   });
 }

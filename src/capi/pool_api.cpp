@@ -6,11 +6,13 @@
 
 #include "capi/guard.hpp"
 #include "capi/pass_api.hpp"
+#include "broker/remote_pool.hpp"
 #include "core/address.hpp"
 #include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "pool/pool.hpp"
 #include "process/process.hpp"
+#include "redis/pool.hpp"
 
 using namespace mp;
 
@@ -459,6 +461,32 @@ MP_EXTERN int mp_pool_terminate(mp_pool_t *pool) {
     pool_terminate(*pool);  // allocates the canceled items' messages
     return pool_join(*pool, MP_FOREVER);
   });
+}
+
+MP_EXTERN int mp_pool_serve(mp_pool_t *pool, const char *address, int64_t timeout_ms) {
+  static const char op[] = "mp_pool_serve";
+  MP_CHECK_VALID(pool, op);
+  MP_CHECK_ARG(!pool->remote, op, "an opened pool has no workers to serve with");
+  MP_CHECK_ARG(address, op, "address is NULL");
+  MP_CHECK_ARG(timeout_valid(timeout_ms), op, "timeout must be MP_FOREVER or >= 0");
+  return guarded(op, [&]() -> int {
+    Address a;
+    int r = parse_address(a, address, NameRule::kRequired, op);
+    if (r == MP_OK) r = require_scheme(a, int(Scheme::kRedis), op);
+    if (r != MP_OK) return r;
+    return redis_pool_serve(*pool, a, Deadline(timeout_ms), op);
+  });
+}
+
+MP_EXTERN int mp_pool_set_retries(mp_pool_t *pool, unsigned retries) {
+  static const char op[] = "mp_pool_set_retries";
+  MP_CHECK_VALID(pool, op);
+  MP_CHECK_ARG(retries <= 1000, op, "retries above 1000");
+  if (pool->remote && !pool->remote->redis)
+    return fail(MP_ENOTSUP, "%s: a pool opened through a broker runs its tasks as its owner "
+                "decides; set the retries on the owner's pool", op);
+  pool->retries.store(retries);
+  return MP_OK;
 }
 
 MP_EXTERN int64_t mp_pool_stat(mp_pool_t *pool, mp_pool_stat_t what_arg) {

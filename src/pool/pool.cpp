@@ -106,8 +106,15 @@ bool work_left(const mp_pool &pool) {
 // takes its place. Returns the process and connection to reap.
 void lose_worker(mp_pool &pool, Worker *w, std::vector<Reaped> &reap) {
   if (!w->in_flight.empty()) {
-    cancel_chunk(pool, take_front(w->in_flight), MP_EWORKERDIED,
-                 "the worker process died running this task");
+    ChunkPtr died = take_front(w->in_flight);
+    if (died->attempts < pool.retries.load()) {  // mp_pool_set_retries: run it again
+      ++died->attempts;
+      bump(pool, MP_POOL_RUNNING, -int64_t(died->msg.args.size()));
+      died->msg.id = ++pool.next_chunk;  // as below: never claimed under its old id
+      pool.pending.push_front(std::move(died));
+    } else {
+      cancel_chunk(pool, std::move(died), MP_EWORKERDIED, "the worker process died running this task");
+    }
     while (!w->in_flight.empty()) {  // never started: run them elsewhere
       ChunkPtr c = std::move(w->in_flight.back());
       w->in_flight.pop_back();
@@ -428,6 +435,7 @@ void pool_close(mp_pool &pool) {
   pool.closed = true;
   pool.cv.notify_all();
   wake_dispatcher(pool);
+  if (pool.serving) serve_wake(*pool.serving);
 }
 
 void pool_terminate(mp_pool &pool) {
@@ -454,6 +462,7 @@ void pool_terminate(mp_pool &pool) {
     if (pool.remote) remote_cancel_all(pool, MP_ECANCELED, why);
     pool.cv.notify_all();
     wake_dispatcher(pool);
+    if (pool.serving) serve_wake(*pool.serving);
   }
 }
 
@@ -478,6 +487,7 @@ int pool_join(mp_pool &pool, int64_t timeout_ms) {
   pool.cb_cv.notify_all();
   lock.unlock();
   if (pool.callbacks.joinable()) pool.callbacks.join();
+  if (pool.serving) serve_join(*pool.serving);  // it has every outcome now
   lock.lock();
   pool.join_done = true;
   pool.cv.notify_all();

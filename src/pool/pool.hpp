@@ -72,6 +72,7 @@ struct Chunk {
   ChunkMsg msg;
   mp_result *result = nullptr;  // holds a reference
   ::mp_iter_feed *feed = nullptr;  // imap back-pressure, if any
+  unsigned attempts = 0;  // runs that ended with the worker's death
 };
 
 // Whoever holds a chunk owns it: a queue, a worker's in_flight, or a
@@ -157,6 +158,13 @@ struct RemoteDeleter {
   void operator()(RemotePool *r) const { remote_free(r); }
 };
 
+// A pool served to other hosts through redis (redis/pool_serve.cpp):
+// close and terminate wake its serving thread; join waits for it (after
+// close it publishes what is running, after terminate it hands it back).
+struct RedisServe;
+void serve_wake(RedisServe &s);
+void serve_join(RedisServe &s);
+
 }  // namespace mp
 
 // imap: chunks not yet submitted, fed a few at a time. The pool owns it
@@ -227,6 +235,10 @@ struct mp_pool {
   std::atomic<int64_t> stats[6] = {};
   // Set for a pool opened by address: its chunks go to the owner.
   std::unique_ptr<mp::RemotePool, mp::RemoteDeleter> remote;
+  // Set while the pool serves a redis:// address (mp_pool_serve).
+  std::shared_ptr<mp::RedisServe> serving;
+  // mp_pool_set_retries: runs a task gets again after its worker died.
+  std::atomic<unsigned> retries{0};
 };
 
 namespace mp {

@@ -51,6 +51,7 @@ struct Notifier {
   std::mutex mu;
   CondVar cv;
   uint32_t seq = 0;  // under mu
+  int fd = -1;       // under mu: an eventfd also written on each message, or -1
 };
 
 // Sleep until n's seq differs from seen, the deadline, or its token.

@@ -1387,6 +1387,23 @@ static void body_apply_async_worker_killed(int mode) {
   pool_done(p);
 }
 
+/* mp_pool_set_retries on a local pool: a task whose worker died runs
+ * again on the replacement worker, up to the retries; then it fails with
+ * MP_EWORKERDIED. Without retries it ran once (map_with_crash). */
+static void body_retries_after_worker_death(int mode) {
+  shared_setup();
+  mp_pool_t *p = new_pool(mode, 2);
+  MP_ASSERT_OK(mp_pool_set_retries(p, 2));
+  void *out = NULL;
+  size_t len;
+  MP_ASSERT_ERR(mp_pool_apply(&out, &len, p, "crash", "kill", 4), MP_EWORKERDIED);
+  mp_free(out);
+  assert_int_equal(shared_get(S_CRASHES), 3); /* the first run and two retries */
+  apply_ok(p, "echo", "alive", "alive");
+  MP_ASSERT_ERR(mp_pool_set_retries(p, 1001), MP_EINVAL);
+  pool_done(p);
+}
+
 static void body_worker_killed_from_outside(int mode) {
   shared_setup();
   mp_pool_t *p = new_pool(mode, 2);
@@ -2388,6 +2405,7 @@ static void body_hol_imap(int mode) {
   X(FORK_SPAWN, map_worker_segfault)                    \
   X(FORK_SPAWN, apply_async_worker_killed)              \
   X(FORK_SPAWN, worker_killed_from_outside)             \
+  X(FORK, retries_after_worker_death)                   \
   X(FORK_SPAWN, maxtasks)                               \
   X(FORK_SPAWN_THREADS, initializer)                    \
   X(FORK_SPAWN, initializer_fails)                      \

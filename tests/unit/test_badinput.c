@@ -969,6 +969,12 @@ static const int64_t k_eight = 8;
   X(E, pool_join_timeout, MP_EINVAL, mp_pool_join(F.closed_pool, -2))         \
   X(E, pool_terminate_null, MP_EINVAL, mp_pool_terminate(NULL))               \
   X(E, pool_terminate_garbage, MP_EINVAL, mp_pool_terminate(GARBAGE(mp_pool_t))) \
+  X(E, pool_serve_null, MP_EINVAL, mp_pool_serve(NULL, "redis://127.0.0.1:1#p", 0)) \
+  X(E, pool_serve_addr, MP_EINVAL, mp_pool_serve(F.pool, "unix:@b#p", 0))     \
+  X(E, pool_serve_no_name, MP_EINVAL, mp_pool_serve(F.pool, "redis://127.0.0.1:1", 0)) \
+  X(E, pool_serve_timeout, MP_EINVAL, mp_pool_serve(F.pool, "redis://127.0.0.1:1#p", -3)) \
+  X(E, pool_set_retries_null, MP_EINVAL, mp_pool_set_retries(NULL, 1))        \
+  X(E, pool_set_retries_many, MP_EINVAL, mp_pool_set_retries(F.pool, 1001))   \
   X(V, pool_stat_null, MP_EINVAL, (int)mp_pool_stat(NULL, MP_POOL_DONE))      \
   X(V, pool_stat_what, MP_EINVAL, (int)mp_pool_stat(F.pool, (mp_pool_stat_t)99)) \
   X(V, pool_free_null, 0, NO_CRASH(mp_pool_free(NULL)))                       \

@@ -219,22 +219,24 @@ typedef long long swig_type_186;
 typedef _goslice_ swig_type_187;
 typedef long long swig_type_188;
 typedef long long swig_type_189;
-typedef long long swig_type_190;
+typedef _gostring_ swig_type_190;
 typedef long long swig_type_191;
-typedef _gostring_ swig_type_192;
-typedef _gostring_ swig_type_193;
+typedef long long swig_type_192;
+typedef long long swig_type_193;
 typedef _gostring_ swig_type_194;
 typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
-typedef long long swig_type_197;
-typedef _goslice_ swig_type_198;
+typedef _gostring_ swig_type_197;
+typedef _gostring_ swig_type_198;
 typedef long long swig_type_199;
-typedef _gostring_ swig_type_200;
-typedef _gostring_ swig_type_201;
-typedef long long swig_type_202;
+typedef _goslice_ swig_type_200;
+typedef long long swig_type_201;
+typedef _gostring_ swig_type_202;
 typedef _gostring_ swig_type_203;
-typedef _goslice_ swig_type_204;
-typedef long long swig_type_205;
+typedef long long swig_type_204;
+typedef _gostring_ swig_type_205;
+typedef _goslice_ swig_type_206;
+typedef long long swig_type_207;
 extern void _wrap_Swig_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_3d07c78d1a7a47c6(swig_intgo arg1);
 extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_3d07c78d1a7a47c6(void);
@@ -551,38 +553,40 @@ extern void _wrap_mp_result_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_pool_join_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_189 arg2);
 extern swig_intgo _wrap_mp_pool_terminate_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_pool_serve_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_190 arg2, swig_type_191 arg3);
+extern swig_intgo _wrap_mp_pool_set_retries_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_MP_POOL_SUBMITTED_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_RUNNING_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_DONE_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_FAILED_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_WORKERS_STARTED_capi_3d07c78d1a7a47c6(void);
 extern swig_intgo _wrap_MP_POOL_WORKERS_REPLACED_capi_3d07c78d1a7a47c6(void);
-extern swig_type_190 _wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_192 _wrap_mp_pool_stat_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_mp_pool_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_broker_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
 extern void _wrap_mp_broker_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern swig_intgo _wrap_mp_broker_opts_add_uid_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_broker_opts_add_gid_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_broker_opts_set_max_clients_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_191 arg2);
-extern swig_intgo _wrap_mp_broker_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_192 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_193 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_194 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_195 arg2);
+extern swig_intgo _wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_193 arg2);
+extern swig_intgo _wrap_mp_broker_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_194 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_195 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_196 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_197 arg2);
 extern void _wrap_mp_broker_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_fd_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_196 arg2, swig_type_197 arg3);
+extern swig_intgo _wrap_mp_fd_open_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_198 arg2, swig_type_199 arg3);
 extern swig_intgo _wrap_mp_listener_opts_new_capi_3d07c78d1a7a47c6(swig_voidp arg1);
 extern void _wrap_mp_listener_opts_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_198 arg2);
+extern swig_intgo _wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_200 arg2);
 extern swig_intgo _wrap_mp_listener_opts_set_allow_no_auth_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_mp_listener_opts_set_backlog_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_199 arg2);
-extern swig_intgo _wrap_mp_listener_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_200 arg2, uintptr_t arg3);
-extern swig_type_201 _wrap_mp_listener_address_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_202 arg3);
+extern swig_intgo _wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(uintptr_t arg1, swig_type_201 arg2);
+extern swig_intgo _wrap_mp_listener_new_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_202 arg2, uintptr_t arg3);
+extern swig_type_203 _wrap_mp_listener_address_capi_3d07c78d1a7a47c6(uintptr_t arg1);
+extern swig_intgo _wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(swig_voidp arg1, uintptr_t arg2, swig_type_204 arg3);
 extern swig_intgo _wrap_mp_listener_close_capi_3d07c78d1a7a47c6(uintptr_t arg1);
 extern void _wrap_mp_listener_free_capi_3d07c78d1a7a47c6(uintptr_t arg1);
-extern swig_intgo _wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_203 arg2, swig_type_204 arg3, swig_type_205 arg4);
+extern swig_intgo _wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(swig_voidp arg1, swig_type_205 arg2, swig_type_206 arg3, swig_type_207 arg4);
 #undef intgo
 */
 import "C"
@@ -3978,6 +3982,28 @@ _swig_i_0 = uintptr(arg1)
 	return swig_r
 }
 
+func Mp_pool_serve(arg1 Pool, arg2 string, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_mp_pool_serve_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_1)), C.swig_type_191(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Mp_pool_set_retries(arg1 Pool, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_mp_pool_set_retries_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 type Enum_SS_mp_pool_stat int
 func _swig_getMP_POOL_SUBMITTED() (_swig_ret Enum_SS_mp_pool_stat) {
 	var swig_r Enum_SS_mp_pool_stat
@@ -4083,7 +4109,7 @@ func Mp_broker_opts_set_handshake_timeout(arg1 BrokerOpts, arg2 int64) (_swig_re
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_broker_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_193(_swig_i_1)))
 	return swig_r
 }
 
@@ -4094,7 +4120,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4108,7 +4134,7 @@ func Mp_broker_publish(arg1 Broker, arg2 string, arg3 int) (_swig_ret int) {
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4122,7 +4148,7 @@ _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_broker_publish_pool_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4134,7 +4160,7 @@ func Mp_broker_unpublish(arg1 Broker, arg2 string) (_swig_ret int) {
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_broker_unpublish_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4153,7 +4179,7 @@ func Mp_fd_open(arg1 *int, arg2 string, arg3 int64) (_swig_ret int) {
 _swig_i_0 = (*int64)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_fd_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.swig_type_197(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_fd_open_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1)), C.swig_type_199(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4181,7 +4207,7 @@ func Mp_listener_opts_set_authkey(arg1 ListenerOpts, arg2 []byte) (_swig_ret int
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_authkey_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4211,7 +4237,7 @@ func Mp_listener_opts_set_handshake_timeout(arg1 ListenerOpts, arg2 int64) (_swi
 	var _swig_i_0 uintptr
 _swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_199(_swig_i_1)))
+	swig_r = (int)(C._wrap_mp_listener_opts_set_handshake_timeout_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0), C.swig_type_201(_swig_i_1)))
 	return swig_r
 }
 
@@ -4222,7 +4248,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	var _swig_i_2 uintptr
 _swig_i_2 = uintptr(arg3)
-	swig_r = (int)(C._wrap_mp_listener_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_new_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4248,7 +4274,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	var _swig_i_1 uintptr
 _swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_202(_swig_i_2)))
+	swig_r = (int)(C._wrap_mp_listener_accept_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_204(_swig_i_2)))
 
 	return swig_r
 }
@@ -4274,7 +4300,7 @@ _swig_i_0 = (*uintptr)(unsafe.Pointer(arg1))
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_2)), C.swig_type_205(_swig_i_3)))
+	swig_r = (int)(C._wrap_mp_conn_connect_capi_3d07c78d1a7a47c6(C.swig_voidp(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_2)), C.swig_type_207(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2

@@ -5275,6 +5275,43 @@ intgo _wrap_mp_pool_terminate_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0) {
 }
 
 
+intgo _wrap_mp_pool_serve_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+  mp_pool_t *arg1 = (mp_pool_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool_t *)_swig_go_0;
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (int)mp_pool_serve(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_pool_set_retries_capi_3d07c78d1a7a47c6(mp_pool_t *_swig_go_0, intgo _swig_go_1) {
+  mp_pool_t *arg1 = (mp_pool_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool_t *)_swig_go_0;
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)mp_pool_set_retries(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_MP_POOL_SUBMITTED_capi_3d07c78d1a7a47c6() {
   enum mp_pool_stat result;
   intgo _swig_go_result;

@@ -257,6 +257,34 @@ module Multiproc
       imap(task, items, chunksize: chunksize, ordered: false)
     end
 
+    # Also run, on this pool's workers, the tasks that programs on any host
+    # submit to address ("redis://[user@]host[:port][/db]#name") through
+    # Pool.open of the same address (a pool across hosts, mp_pool_serve):
+    # tasks are looked up by name (Multiproc.task here; raw: true ones for
+    # callers in other languages), arguments and results are the same bytes
+    # as locally. A worker's death fails its task with WorkerDiedError
+    # unless the client asked for retries; a host that vanishes is noticed
+    # within MULTIPROC_REDIS_LEASE_MS (default 10 s) and its tasks retried
+    # or failed; a host cut off from redis cannot publish a stale result.
+    # Serving runs in the background until close (the tasks taken are
+    # finished; join waits for them), terminate or release_handle (they go
+    # back to the server for other hosts). timeout: seconds for the
+    # registration (nil: no limit). Raises StateError when closed or
+    # serving already, NotSupportedError without the redis backend.
+    def serve(address, timeout: nil)
+      Multiproc.check(N.mp_pool_serve(pool, address.to_s, Multiproc.timeout_ms(timeout)), "Pool#serve #{address}")
+      nil
+    end
+
+    # Run a task whose worker died (or, on a pool opened at a redis://
+    # address, whose serving host vanished) again up to n times (0 to
+    # 1000, default 0) before it fails with WorkerDiedError; for tasks
+    # submitted afterwards. NotSupportedError on a pool opened through a
+    # broker (its owner decides).
+    def retries=(n)
+      Multiproc.check(N.mp_pool_set_retries(pool, Integer(n)), "Pool#retries=")
+    end
+
     # Refuse new work.
     def close
       Multiproc.check(N.mp_pool_close(pool), "Pool#close")
