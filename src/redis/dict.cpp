@@ -115,10 +115,8 @@ int remote_dict_incr(RemoteDict &d, const std::string &key, int64_t delta, int64
   unsigned char le[8];
   for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(uint64_t(delta) >> (8 * i));
   Value v;
-  int r = redis::command(&v, d.o.ep,
-                         {"EVAL", redis::script::kDictIncr, "1", d.items, key,
-                          std::string(reinterpret_cast<char *>(le), 8)},
-                         trip(), op);
+  int r = redis::eval_raw(&v, d.o, redis::script::kDictIncr, {d.items},
+                          {key, std::string(reinterpret_cast<char *>(le), 8)}, trip(), op);
   if (r != MP_OK) return r;
   if (v.kind == Value::kErr && v.s.rfind("MPNOTINT ", 0) == 0)
     return fail(MP_EINVAL, "%s: the value has %s bytes, not an 8-byte integer", op,
@@ -145,10 +143,8 @@ int remote_dict_cas(RemoteDict &d, const std::string &key, const std::string *ex
 int remote_dict_snapshot(RemoteDict &d, std::unique_ptr<char[]> *buf, size_t *len,
                          const char *op) {
   Value v;
-  int r = redis::command(&v, d.o.ep,
-                         {"EVAL", redis::script::kDictItems, "1", d.items,
-                          std::to_string(kRemoteDictMaxSnapshot)},
-                         trip(), op);
+  int r = redis::eval_raw(&v, d.o, redis::script::kDictItems, {d.items},
+                          {std::to_string(kRemoteDictMaxSnapshot)}, trip(), op);
   if (r != MP_OK) return r;
   if (v.kind == Value::kErr && v.s.rfind("MPTOOBIG ", 0) == 0)
     return fail(MP_EMSGSIZE, "%s: the dict's keys and values have %s bytes; an iterator over a "

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "redis/eval.hpp"
 
 namespace mp::redis {
 
@@ -59,12 +60,16 @@ int call(Value *out, const Object &o, const std::vector<std::string> &argv,
   return out->kind == Value::kErr ? error_reply(o, out->s, op) : MP_OK;
 }
 
+int eval_raw(Value *out, const Object &o, const char *script, const std::vector<std::string> &keys,
+             const std::vector<std::string> &args, const Deadline &deadline, const char *op) {
+  return eval_script(out, o.ep, script, keys, args, deadline, op);
+}
+
 int eval(Value *out, const Object &o, const char *script, const std::vector<std::string> &keys,
          const std::vector<std::string> &args, const Deadline &deadline, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  return call(out, o, argv, deadline, op);
+  int r = eval_raw(out, o, script, keys, args, deadline, op);
+  if (r != MP_OK) return r;
+  return out->kind == Value::kErr ? error_reply(o, out->s, op) : MP_OK;
 }
 
 int damaged(const Object &o, const char *what, const char *op) {

@@ -1,6 +1,6 @@
 // What every remote object but the queue shares (the dict and the lock on
 // a redis server; redis/queue.cpp keeps its own copies): the endpoint of an
-// address, one script run (EVAL, whole text: the scripts are small), the
+// address, one script run (EVALSHA, redis/eval.hpp), the
 // meaning of the error replies that say our keys hold garbage, a holder
 // name unique across hosts, and the eviction warning at open.
 #pragma once
@@ -36,7 +36,11 @@ int call(Value *out, const Object &o, const std::vector<std::string> &argv,
 // The MP_E* of an error reply e, as call() reports it.
 int error_reply(const Object &o, const std::string &e, const char *op);
 
-// EVAL script with keys and args, through call().
+// Run script with keys and args (EVALSHA, redis/eval.hpp); eval_raw
+// leaves an error reply in *out for the caller's own codes, eval turns it
+// into the object's error as call() does.
+int eval_raw(Value *out, const Object &o, const char *script, const std::vector<std::string> &keys,
+             const std::vector<std::string> &args, const Deadline &deadline, const char *op);
 int eval(Value *out, const Object &o, const char *script, const std::vector<std::string> &keys,
          const std::vector<std::string> &args, const Deadline &deadline, const char *op);
 
