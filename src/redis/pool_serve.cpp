@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "broker/protocol.hpp"
 #include "pool/pool.hpp"
+#include "redis/eval.hpp"
 #include "redis/pool.hpp"
 #include "redis/pool_scripts.hpp"
 #include "redis/queue.hpp"
@@ -97,10 +98,7 @@ int pool_script_error(const redis::Endpoint &ep, const std::string &name, const 
 int pool_eval(Value *out, const redis::Endpoint &ep, const std::string &name, const char *script,
               std::vector<std::string> keys, const std::vector<std::string> &args,
               const Deadline &deadline, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  for (auto &k : keys) argv.push_back(std::move(k));
-  argv.insert(argv.end(), args.begin(), args.end());
-  int r = redis::command(out, ep, argv, deadline, op);
+  int r = redis::eval_script(out, ep, script, keys, args, deadline, op);  // EVALSHA
   if (r == MP_OK && out->kind == Value::kErr) return pool_script_error(ep, name, out->s, op);
   return r;
 }
