@@ -60,6 +60,7 @@ struct RedisServe {
   size_t room = 1;  // chunks held at most now (adapt_room)
   size_t room_min = 1, room_max = 1;
   int64_t window_start = 0;  // the chunks published since (adapt_room)
+  int64_t last_publish = 0;
   size_t window_done = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
   Fd wake;
@@ -111,14 +112,24 @@ constexpr size_t kDeepPrefetchPerWorker = 32;  // at most, while chunks are shor
 constexpr int64_t kPrefetchWorkMs = 20;        // beyond the default: this much work held
 constexpr int64_t kRateWindowMs = 100;
 
-// Hold what the host finishes in kPrefetchWorkMs at its recent pace,
-// between the default and the deep prefetch: sub-millisecond chunks keep
-// the workers fed between round trips; a host never holds more than
-// kPrefetchWorkMs of work beyond Celery's 4 per worker that an idle host
-// could have taken.
+// Hold what the host finishes in kPrefetchWorkMs at its pace over the
+// last kRateWindowMs, between Celery's 4 per worker and 32 per worker:
+// sub-millisecond chunks keep the workers fed across round trips, while
+// slow chunks, and the first ones after a pause of kPrefetchWorkMs, get
+// the default, so that an idle host is not kept from work one host holds
+// (at most about kPrefetchWorkMs of it beyond the default).
 void adapt_room(RedisServe &s, size_t published) {
+  int64_t now = now_ms();
+  if (published) {
+    s.last_publish = now;
+  } else if (now - s.last_publish > kPrefetchWorkMs) {  // not a stream of short chunks (now)
+    s.room = s.room_min;
+    s.window_start = now;
+    s.window_done = 0;
+    return;
+  }
   s.window_done += published;
-  int64_t now = now_ms(), span = now - s.window_start;
+  int64_t span = now - s.window_start;
   if (span < kRateWindowMs) return;
   size_t want = size_t(s.window_done * uint64_t(kPrefetchWorkMs) / uint64_t(span));
   s.room = std::clamp(want, s.room_min, s.room_max);
