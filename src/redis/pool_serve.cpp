@@ -7,7 +7,7 @@
 // result callbacks, close/terminate and the pool's redis channel (new
 // tasks) write, or a tenth of the lease, when it also reclaims vanished
 // hosts. Prefetch: 4 chunks per worker (Celery's default), deeper while
-// chunks are short (at most kPrefetchWorkMs of work, 32 per worker), so
+// chunks are short (at most kPrefetchWorkMs of work, 64 per worker), so
 // that a fast host does not wait a round trip per few tasks and a slow
 // task is never held back from an idle host for long.
 #include <poll.h>
@@ -108,12 +108,12 @@ namespace {
 
 constexpr size_t kPublishBatch = 256;  // outcomes per kFinish run
 constexpr size_t kPrefetchPerWorker = 4;       // chunks held: Celery's default prefetch
-constexpr size_t kDeepPrefetchPerWorker = 32;  // at most, while chunks are short
+constexpr size_t kDeepPrefetchPerWorker = 64;  // at most, while chunks are short
 constexpr int64_t kPrefetchWorkMs = 20;        // beyond the default: this much work held
-constexpr int64_t kRateWindowMs = 100;
+constexpr int64_t kRateWindowMs = 20;   // a pace measured over this (hundreds of short chunks)
 
 // Hold what the host finishes in kPrefetchWorkMs at its pace over the
-// last kRateWindowMs, between Celery's 4 per worker and 32 per worker:
+// last kRateWindowMs, between Celery's 4 per worker and 64 per worker:
 // sub-millisecond chunks keep the workers fed across round trips, while
 // slow chunks, and the first ones after a pause of kPrefetchWorkMs, get
 // the default, so that an idle host is not kept from work one host holds
