@@ -26,12 +26,15 @@ namespace mp::redis::pool_script {
   "  for i = 1, #e[2] - 1, 2 do f[e[2][i]] = e[2][i + 1] end\n"                        \
   "  return f\n"                                                                       \
   "end\n"                                                                              \
-  "local function deliver(P, client, payload, ttl)\n"                                  \
+  "local function deliver_all(P, client, payloads, ttl)\n"                             \
   "  if not string.match(client, '^c%d+$') then return end\n"                          \
   "  local key = P .. ':res:' .. client\n"                                             \
-  "  redis.call('RPUSH', key, payload)\n"                                              \
+  "  redis.call('RPUSH', key, unpack(payloads))\n"                                     \
   "  redis.call('PEXPIRE', key, ttl)\n"                                                \
   "  redis.call('PUBLISH', P .. ':done:' .. client, 'r')\n"                           \
+  "end\n"                                                                              \
+  "local function deliver(P, client, payload, ttl)\n"                                  \
+  "  deliver_all(P, client, {payload}, ttl)\n"                                         \
   "end\n"                                                                              \
   "local function give_back(P, s, id, counts, why, ttl)\n"                             \
   "  local e = redis.call('XRANGE', s, id, id)[1]\n"                                   \
@@ -98,32 +101,61 @@ redis.call('PUBLISH', ARGV[1] .. ':notify', 't')
 return n
 )lua";
 
-// A host publishes chunks' outcomes, each fenced. KEYS: stream. ARGV: P,
-// host, ttl ms, then per chunk 8 values: entry id, delivery count, outcome
-// ("" none), chunk to retry ("" none), client, chunk id, retries, attempts
-// failed. Returns per chunk 1, or 0 when the entry is no longer this
-// host's (reclaimed): nothing is written for it.
+// A host publishes chunks' outcomes, each fenced, and takes new chunks
+// in the same round trip. KEYS: stream. ARGV: P, host, ttl ms, how many
+// chunks to take (0: none), then per chunk 8 values: entry id, delivery
+// count, outcome ("" none), chunk to retry ("" none), client, chunk id,
+// retries, attempts failed. Returns {per chunk 1, or 0 when the entry is
+// no longer this host's (reclaimed): nothing is written for it; the
+// XREADGROUP reply of the chunks taken (false: none), or the string
+// 'NOGROUP' when the server lost the group}. One XPENDING of the host's
+// entries, one XACK and one XDEL for the batch, one RPUSH + PUBLISH per
+// client: a batch costs few commands whatever its size.
 constexpr const char kFinish[] = MP_REDIS_POOL_FNS R"lua(
 local P, me, ttl, s = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
-local out, added = {}, false
-for i = 4, #ARGV - 7, 8 do
+local out, added, done, lists, order = {}, false, {}, {}, {}
+local held = {}
+if #ARGV >= 12 then
+  for _, e in ipairs(redis.call('XPENDING', s, 'g', '-', '+', 100000, me)) do
+    held[e[1]] = tostring(e[4])
+  end
+end
+for i = 5, #ARGV - 7, 8 do
   local id = ARGV[i]
-  local p = redis.call('XPENDING', s, 'g', id, id, 1)
-  if #p == 0 or p[1][2] ~= me or tostring(p[1][4]) ~= ARGV[i + 1] then
+  if held[id] ~= ARGV[i + 1] then
     out[#out + 1] = 0
   else
-    redis.call('XACK', s, 'g', id)
-    redis.call('XDEL', s, id)
+    held[id] = nil
+    done[#done + 1] = id
     if ARGV[i + 3] ~= '' then
       redis.call('XADD', s, '*', 'c', ARGV[i + 4], 'k', ARGV[i + 5], 'r', ARGV[i + 6], 'a', ARGV[i + 7], 'm', ARGV[i + 3])
       added = true
     end
-    if ARGV[i + 2] ~= '' then deliver(P, ARGV[i + 4], ARGV[i + 2], ttl) end
+    local c = ARGV[i + 4]
+    if ARGV[i + 2] ~= '' then
+      if not lists[c] then lists[c] = {}; order[#order + 1] = c end
+      local l = lists[c]
+      l[#l + 1] = ARGV[i + 2]
+    end
     out[#out + 1] = 1
   end
 end
+if #done > 0 then
+  redis.call('XACK', s, 'g', unpack(done))
+  redis.call('XDEL', s, unpack(done))
+end
+for _, c in ipairs(order) do deliver_all(P, c, lists[c], ttl) end
 if added then redis.call('PUBLISH', P .. ':notify', 't') end
-return out
+local taken = false
+if tonumber(ARGV[4]) > 0 then
+  local r = redis.pcall('XREADGROUP', 'GROUP', 'g', me, 'COUNT', ARGV[4], 'STREAMS', s, '>')
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'NOGROUP') then taken = 'NOGROUP' else return r end
+  else
+    taken = r
+  end
+end
+return {out, taken}
 )lua";
 
 // Take back what hosts hold. KEYS: stream, hosts. ARGV: P, ttl ms, mode,

@@ -1,10 +1,15 @@
 // The serving side of a pool across hosts (mp_pool_serve): one thread per
 // served pool takes chunks from the stream while the local workers have
-// room (XREADGROUP, one round trip for up to `room` chunks), submits them
-// to the local pool by task name, and publishes each outcome with the
-// fenced kFinish script. It sleeps on an eventfd that the pool's result
-// callbacks, close/terminate and the pool's redis channel (new tasks)
-// write, or a tenth of the lease, when it also reclaims vanished hosts.
+// room, submits them to the local pool by task name, and publishes the
+// outcomes with the fenced kFinish script, which also takes the next
+// chunks (one round trip per batch of what is ready; XREADGROUP alone when
+// there is nothing to publish). It sleeps on an eventfd that the pool's
+// result callbacks, close/terminate and the pool's redis channel (new
+// tasks) write, or a tenth of the lease, when it also reclaims vanished
+// hosts. Prefetch: 4 chunks per worker (Celery's default), deeper while
+// chunks are short (at most kPrefetchWorkMs of work, 64 per worker), so
+// that a fast host does not wait a round trip per few tasks and a slow
+// task is never held back from an idle host for long.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -18,6 +23,7 @@
 #include "core/error.hpp"
 #include "broker/protocol.hpp"
 #include "pool/pool.hpp"
+#include "redis/eval.hpp"
 #include "redis/pool.hpp"
 #include "redis/pool_scripts.hpp"
 #include "redis/queue.hpp"
@@ -51,7 +57,11 @@ struct RedisServe {
   RedisPoolKeys keys;
   std::string name, host;
   int64_t lease_ms = 0;
-  size_t room = 1;  // chunks held at most: 4 per worker (Celery's default prefetch)
+  size_t room = 1;  // chunks held at most now (adapt_room)
+  size_t room_min = 1, room_max = 1;
+  int64_t window_start = 0;  // the chunks published since (adapt_room)
+  int64_t last_publish = 0;
+  size_t window_done = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
   Fd wake;
   std::mutex mu;
@@ -89,10 +99,7 @@ int pool_script_error(const redis::Endpoint &ep, const std::string &name, const 
 int pool_eval(Value *out, const redis::Endpoint &ep, const std::string &name, const char *script,
               std::vector<std::string> keys, const std::vector<std::string> &args,
               const Deadline &deadline, const char *op) {
-  std::vector<std::string> argv{"EVAL", script, std::to_string(keys.size())};
-  for (auto &k : keys) argv.push_back(std::move(k));
-  argv.insert(argv.end(), args.begin(), args.end());
-  int r = redis::command(out, ep, argv, deadline, op);
+  int r = redis::eval_script(out, ep, script, keys, args, deadline, op);  // EVALSHA
   if (r == MP_OK && out->kind == Value::kErr) return pool_script_error(ep, name, out->s, op);
   return r;
 }
@@ -100,6 +107,35 @@ int pool_eval(Value *out, const redis::Endpoint &ep, const std::string &name, co
 namespace {
 
 constexpr size_t kPublishBatch = 256;  // outcomes per kFinish run
+constexpr size_t kPrefetchPerWorker = 4;       // chunks held: Celery's default prefetch
+constexpr size_t kDeepPrefetchPerWorker = 64;  // at most, while chunks are short
+constexpr int64_t kPrefetchWorkMs = 20;        // beyond the default: this much work held
+constexpr int64_t kRateWindowMs = 20;   // a pace measured over this (hundreds of short chunks)
+
+// Hold what the host finishes in kPrefetchWorkMs at its pace over the
+// last kRateWindowMs, between Celery's 4 per worker and 64 per worker:
+// sub-millisecond chunks keep the workers fed across round trips, while
+// slow chunks, and the first ones after a pause of kPrefetchWorkMs, get
+// the default, so that an idle host is not kept from work one host holds
+// (at most about kPrefetchWorkMs of it beyond the default).
+void adapt_room(RedisServe &s, size_t published) {
+  int64_t now = now_ms();
+  if (published) {
+    s.last_publish = now;
+  } else if (now - s.last_publish > kPrefetchWorkMs) {  // not a stream of short chunks (now)
+    s.room = s.room_min;
+    s.window_start = now;
+    s.window_done = 0;
+    return;
+  }
+  s.window_done += published;
+  int64_t span = now - s.window_start;
+  if (span < kRateWindowMs) return;
+  size_t want = size_t(s.window_done * uint64_t(kPrefetchWorkMs) / uint64_t(span));
+  s.room = std::clamp(want, s.room_min, s.room_max);
+  s.window_start = now;
+  s.window_done = 0;
+}
 
 void wake(RedisServe &s) {
   uint64_t one = 1;
@@ -152,43 +188,6 @@ void finish_args(std::vector<std::string> &args, const Outcome &o) {
   args.insert(args.end(), {t.entry, t.deliveries, res.items.empty() ? "" : "R" + encode_outcome(res),
                            again.args.empty() ? "" : encode_chunk(again), t.client, t.chunk_id,
                            std::to_string(t.retries), std::to_string(t.failed + 1)});
-}
-
-// Publish the outcomes the callbacks delivered, fenced, a batch per round
-// trip (an outcome refused because the entry was reclaimed is dropped:
-// the host that holds it now answers). Stopping (terminated), canceled
-// ones are left for leave() to hand back; a batch that could not be sent
-// is tried again later unless the pool is stopping.
-void publish_done(RedisServe &s, bool stopping, bool terminated) {
-  for (;;) {
-    std::deque<Outcome> batch;
-    {
-      std::lock_guard<std::mutex> lock(s.mu);
-      while (!s.done.empty() && batch.size() < kPublishBatch) {
-        batch.push_back(std::move(s.done.front()));
-        s.done.pop_front();
-      }
-    }
-    if (batch.empty()) return;
-    std::vector<std::string> args{s.keys.prefix, s.host, std::to_string(kResultTtlMs)};
-    for (const Outcome &o : batch) {
-      bool canceled = std::any_of(o.items.begin(), o.items.end(),
-                                  [](const ItemResult &i) { return i.status == MP_ECANCELED; });
-      if (!(terminated && canceled)) finish_args(args, o);
-    }
-    Value v;
-    if (args.size() > 3 &&
-        eval(&v, s, redis::pool_script::kFinish, {s.keys.stream}, args, "mp_pool_serve") != MP_OK &&
-        !stopping) {
-      std::lock_guard<std::mutex> lock(s.mu);
-      while (!batch.empty()) {
-        s.done.push_front(std::move(batch.back()));
-        batch.pop_back();
-      }
-      return;
-    }
-    s.held -= batch.size();
-  }
 }
 
 bool field(const Value &kv, const char *name, std::string *out) {
@@ -246,19 +245,10 @@ int join_group(RedisServe &s, const char *op = "mp_pool_serve") {
               op);
 }
 
-// Take up to room - held chunks (one round trip) and run them.
-void take_tasks(const std::shared_ptr<RedisServe> &sp) {
+// Run the entries of an XREADGROUP reply (taken: counted in held).
+void run_taken(const std::shared_ptr<RedisServe> &sp, const Value &v) {
   RedisServe &s = *sp;
-  if (s.held >= s.room) return;
-  Value v;
-  int r = redis::command(&v, s.ep,
-                         {"XREADGROUP", "GROUP", "g", s.host, "COUNT",
-                          std::to_string(s.room - s.held), "STREAMS", s.keys.stream, ">"},
-                         Deadline(redis::kReplyCapMs), "mp_pool_serve");
-  if (r == MP_OK && v.kind == Value::kErr && v.s.find("NOGROUP") != std::string::npos)
-    return (void)join_group(s);  // the server lost the stream (restarted): take part again
-  if (r != MP_OK || v.kind != Value::kArr || v.a.empty() || v.a[0].kind != Value::kArr ||
-      v.a[0].a.size() != 2)
+  if (v.kind != Value::kArr || v.a.empty() || v.a[0].kind != Value::kArr || v.a[0].a.size() != 2)
     return;
   Value garbage;
   for (const Value &e : v.a[0].a[1].a) {
@@ -275,6 +265,73 @@ void take_tasks(const std::shared_ptr<RedisServe> &sp) {
     }
     t.deliveries = "1";
     if (!run_local(sp, std::move(t))) --s.held;  // closing: leave() hands it back
+  }
+}
+
+// Take up to room - held chunks (one round trip) and run them.
+void take_tasks(const std::shared_ptr<RedisServe> &sp) {
+  RedisServe &s = *sp;
+  adapt_room(s, 0);  // back to the default after an idle spell
+  if (s.held >= s.room) return;
+  Value v;
+  int r = redis::command(&v, s.ep,
+                         {"XREADGROUP", "GROUP", "g", s.host, "COUNT",
+                          std::to_string(s.room - s.held), "STREAMS", s.keys.stream, ">"},
+                         Deadline(redis::kReplyCapMs), "mp_pool_serve");
+  if (r == MP_OK && v.kind == Value::kErr && v.s.find("NOGROUP") != std::string::npos)
+    return (void)join_group(s);  // the server lost the stream (restarted): take part again
+  if (r == MP_OK) run_taken(sp, v);
+}
+
+// Publish the outcomes the callbacks delivered, fenced, a batch of what is
+// ready per round trip (an outcome refused because the entry was
+// reclaimed is dropped: the host that holds it now answers), taking new
+// chunks in the same round trip unless closing. Stopping (terminated),
+// canceled ones are left for leave() to hand back; a batch that could not
+// be sent is tried again later unless the pool is stopping. Returns
+// whether it asked for new chunks.
+bool publish_done(const std::shared_ptr<RedisServe> &sp, bool closing, bool stopping,
+                  bool terminated) {
+  RedisServe &s = *sp;
+  bool took = false;
+  for (;;) {
+    std::deque<Outcome> batch;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      while (!s.done.empty() && batch.size() < kPublishBatch) {
+        batch.push_back(std::move(s.done.front()));
+        s.done.pop_front();
+      }
+    }
+    if (batch.empty()) return took;
+    size_t after = s.held - batch.size();
+    size_t take = closing || after >= s.room ? 0 : s.room - after;
+    std::vector<std::string> args{s.keys.prefix, s.host, std::to_string(kResultTtlMs),
+                                  std::to_string(take)};
+    for (const Outcome &o : batch) {
+      bool canceled = std::any_of(o.items.begin(), o.items.end(),
+                                  [](const ItemResult &i) { return i.status == MP_ECANCELED; });
+      if (!(terminated && canceled)) finish_args(args, o);
+    }
+    Value v;
+    if (args.size() > 4 &&
+        eval(&v, s, redis::pool_script::kFinish, {s.keys.stream}, args, "mp_pool_serve") != MP_OK &&
+        !stopping) {
+      std::lock_guard<std::mutex> lock(s.mu);
+      while (!batch.empty()) {
+        s.done.push_front(std::move(batch.back()));
+        batch.pop_back();
+      }
+      return took;
+    }
+    s.held = after;
+    adapt_room(s, batch.size());
+    if (args.size() <= 4 || take == 0) continue;
+    took = true;
+    if (v.kind == Value::kArr && v.a.size() == 2) {
+      if (v.a[1].kind == Value::kArr) run_taken(sp, v.a[1]);
+      else if (v.a[1].s == "NOGROUP") join_group(s);  // the server lost the stream: take part again
+    }
   }
 }
 
@@ -307,9 +364,9 @@ void serve_loop(std::shared_ptr<RedisServe> sp) {
       closed = s.pool->closed;
       terminated = s.pool->terminated;
     }
-    publish_done(s, closed || terminated, terminated);
+    bool took = publish_done(sp, closed, closed || terminated, terminated);
     if (terminated || (closed && s.held == 0)) break;
-    if (!closed) take_tasks(sp);
+    if (!closed && !took) take_tasks(sp);
     if (now_ms() >= next_reclaim) {
       reclaim(s, "dead");
       next_reclaim = now_ms() + every;
@@ -344,7 +401,10 @@ int redis_pool_serve(mp_pool &pool, const Address &a, const Deadline &deadline, 
   s->pool = &pool;
   s->ep = redis_endpoint(a);
   s->lease_ms = redis_lease_ms();
-  s->room = 4 * std::max<size_t>(1, pool.workers.size());
+  size_t workers = std::max<size_t>(1, pool.workers.size());
+  s->room = s->room_min = kPrefetchPerWorker * workers;
+  s->room_max = kDeepPrefetchPerWorker * workers;
+  s->window_start = now_ms();
   s->wake.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!s->wake.valid()) return fail_errno(op, "eventfd", errno);
   auto refused = [&] { return fail(MP_ESTATE, "%s: the pool is closed or serves already", op); };

@@ -8,7 +8,8 @@
  * (retried on a second host, or failed, within the lease); a host cut off
  * by a TCP proxy that stops forwarding (its task goes to another host,
  * and its late result is refused by the fencing script); a serving pool
- * terminated mid-task (its task handed back at once); nothing left
+ * terminated mid-task (its task handed back at once); a host's prefetch
+ * after a burst of short tasks leaves slow ones to a new host; nothing left
  * behind in the server. Lease 1000 ms. Skipped (TAP) without
  * redis-server. */
 #include "testutil.h"
@@ -303,6 +304,45 @@ static void test_host_killed(void **state) {
   stop_host(&b);
 }
 
+/* Prefetch: a host that just ran a burst of short tasks (its prefetch
+ * deepened to keep its worker fed) holds no more than 4 chunks per worker
+ * of slow ones, so a host that joins later runs the rest at once. */
+static void test_prefetch_shared(void **state) {
+  (void)state;
+  char a[128];
+  addr_at(a, sizeof a, g_srv.port, "p_fair");
+  mp_pool_t *p = open_pool("p_fair");
+  host_t ha = serve(a, "1", "A");
+  mp_result_t *r[500];
+  for (int i = 0; i < 500; i++)
+    MP_ASSERT_OK(mp_pool_apply_async(&r[i], p, "sleep_tag", "0 -", 3, NULL, NULL, NULL));
+  for (int i = 0; i < 500; i++) {
+    MP_ASSERT_OK(mp_result_wait(r[i], 20000));
+    mp_result_free(r[i]);
+  }
+  usleep(200 * 1000); /* an idle spell */
+  for (int i = 0; i < 8; i++)
+    MP_ASSERT_OK(mp_pool_apply_async(&r[i], p, "sleep_tag", "1500 -", 6, NULL, NULL, NULL));
+  wait_held("p_fair", 4); /* 1 worker: 4 held, 4 left in the stream */
+  usleep(100 * 1000);
+  assert_int_equal(held("p_fair"), 4);
+  host_t hb = serve(a, "1", "B");
+  int on_b = 0;
+  for (int i = 0; i < 8; i++) {
+    MP_ASSERT_OK(mp_result_wait(r[i], 20000));
+    const void *d;
+    size_t len;
+    MP_ASSERT_OK(mp_result_item(&d, &len, r[i], 0));
+    on_b += len == 1 && memcmp(d, "B", 1) == 0;
+    mp_result_free(r[i]);
+  }
+  assert_true(on_b >= 1);
+  mp_pool_free(p);
+  stop_host(&ha);
+  stop_host(&hb);
+  expect_clean("p_fair");
+}
+
 /* This program's own serving pool: sleeps 3 s, returns "T". */
 static int t_sleep_tag(void **out, size_t *out_len, const void *arg, size_t len, void *p) {
   (void)arg, (void)len, (void)p;
@@ -467,6 +507,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_many_async_map_imap, kill_leftovers),
       cmocka_unit_test_teardown(test_worker_killed, kill_leftovers),
       cmocka_unit_test_teardown(test_host_killed, kill_leftovers),
+      cmocka_unit_test_teardown(test_prefetch_shared, kill_leftovers),
       cmocka_unit_test_teardown(test_terminated_host_hands_back, kill_leftovers),
       cmocka_unit_test_teardown(test_partition_fenced, kill_leftovers),
   };
