@@ -63,9 +63,16 @@ int lock_path_once(mp_broker &b, bool *created, const char *op) {
   struct stat st, now;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
     return fail(MP_EEXIST, "%s: %s exists and is not a broker lock file of this user", op, b.lock_path.c_str());
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+  // A file this call created but does not hold is another broker's from
+  // the moment that one locked it: *created stays true only with the lock,
+  // since the caller unlinks a created lock file when it fails.
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    *created = false;
+    b.lock_fd.reset();
     return fail(MP_EEXIST, "%s: a live broker serves %s", op, b.path.c_str());
+  }
   if (stat(b.lock_path.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+    *created = false;
     b.lock_fd.reset();
     return kLockReplaced;
   }
@@ -372,8 +379,9 @@ int broker_start(mp_broker &b, const Address &a) {
     if (r == MP_OK) r = clear_stale(b, a, created, op);
     if (r == MP_OK) r = bind_listen(b, a, op);
     if (r != MP_OK) {
-      // Only a lock file this call made goes; never anything found there.
-      if (created) unlink(b.lock_path.c_str());
+      // Only a lock file this call made and holds goes; never anything
+      // found there, nor one another broker locked first.
+      if (created && b.lock_fd.valid()) unlink(b.lock_path.c_str());
       b.path.clear();
       b.lock_path.clear();
       return r;

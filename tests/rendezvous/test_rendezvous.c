@@ -486,6 +486,11 @@ static void test_stale_socket_replaced_foreign_file_kept(void **state) {
  * broker that locked a lock file its predecessor had just unlinked would
  * bind a socket file the next one replaces, and its own names would be
  * unreachable). Exit code of a racer: 0, or the step that failed. */
+static int racer_failed(int code, const char *what) {
+  fprintf(stderr, "racer %d: %s: %s\n", (int)getpid(), what, mp_last_error());
+  return code;
+}
+
 static int broker_racer(int id) {
   char name[32];
   snprintf(name, sizeof name, "r%d", id);
@@ -494,10 +499,11 @@ static int broker_racer(int id) {
     mp_broker_t *b = NULL;
     int r = mp_broker_new(&b, g_addr, NULL);
     if (r == MP_EEXIST) continue;
-    if (r != MP_OK) return 1;
+    if (r != MP_OK) return racer_failed(1, "mp_broker_new");
     int fd = -1;
-    if (mp_broker_publish(b, name, 0) != MP_OK) return 2;
-    if (mp_fd_open(&fd, with_name(g_addr, name), 2000) != MP_OK) return 3;
+    if (mp_broker_publish(b, name, 0) != MP_OK) return racer_failed(2, "mp_broker_publish");
+    if (mp_fd_open(&fd, with_name(g_addr, name), 10000) != MP_OK)
+      return racer_failed(3, "mp_fd_open of its own name");
     close(fd);
     mp_broker_free(b);
   }
