@@ -104,6 +104,10 @@ int wait_change(RemoteQueue &q, uint32_t seen, int what, const Deadline &deadlin
   return MP_OK;
 }
 
+// An id as the scripts acknowledge it: "x<id>" when the body lies beside
+// the entry (its key goes too), else the id (no per-message command).
+std::string ack_form(const redis::Delivery &d) { return d.beside ? "x" + d.id : d.id; }
+
 // Hand the oldest ready message to sink (q.mu held).
 int hand_out(RemoteQueue &q, Sink &sink, const char *op) {
   redis::Delivery &d = q.ready.front();
@@ -115,7 +119,7 @@ int hand_out(RemoteQueue &q, Sink &sink, const char *op) {
   int rc = ring::sink_reserve(sink, d.body.size());
   if (rc != MP_OK) return rc;
   if (!d.body.empty()) memcpy(ring::sink_data(sink), d.body.data(), d.body.size());
-  q.held.push_back(d.id);
+  q.held.push_back(ack_form(d));
   q.last.id = d.id;
   q.last.count = d.count;
   q.ready.pop_front();
@@ -171,6 +175,7 @@ int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome
     for (auto &d : got) q.ready.push_back(std::move(d));
   }
   if (bad.empty()) return MP_OK;
+  for (auto &id : bad) id.insert(0, "x");  // a body key of theirs may exist: it goes too
   send_acks(q, "ack", bad, Deadline(redis::kReplyCapMs), op);  // drop them: they never decode
   return fail(MP_EINVAL, "%s: queue '%s' at %s: %s (written by another client; dropped)", op,
               q.name.c_str(), q.ep.text.c_str(), why.c_str());

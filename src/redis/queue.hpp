@@ -36,7 +36,8 @@ struct RemoteQueue {
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
   std::mutex mu;                       // guards the four below
   std::deque<redis::Delivery> ready;   // taken from the server, not handed out yet
-  std::deque<std::string> held;        // handed out, not acknowledged yet
+  std::deque<std::string> held;        // handed out, not acknowledged yet, as the
+                                       // ack scripts take them (ack_form())
   redis::Delivery last;                // the last message handed out (body unused)
   bool unsure = false;                 // a get's reply was lost: it may have taken messages
 };
