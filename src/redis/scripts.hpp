@@ -8,6 +8,7 @@
 //             {x, length} with the body in P:body:<id>
 //   P:alive:<consumer>  a consumer's heartbeat (expires after the lease)
 //   P:notify  the pub/sub channel that wakes waiting calls
+//   P:waiting how many gets wait for a put (kGet; expires)
 // Scripts report a damaged key with an error reply beginning "MPGARBAGE".
 #pragma once
 
@@ -72,8 +73,9 @@ return {tonumber(m[2]), tonumber(m[3])}
 
 // KEYS: meta, stream. ARGV: P, threshold, body... Puts the bodies that fit
 // (maxsize) in order. Returns {"ok"|"full"|"closed", how many went in}.
-// It wakes waiting gets only when nothing was queued before: a get waits
-// only after it found nothing queued, so the first put after that one
+// It wakes waiting gets only when nothing was queued before and a get
+// counted itself waiting (kGet): a get waits only after it found nothing
+// queued and counted itself in the same run, so the first put after that
 // publishes (the waiters poll anyway; a missed wake-up costs a poll slice).
 constexpr const char kPut[] = MP_REDIS_ACK_FN R"lua(
 local m = redis.call('HMGET', KEYS[1], 'closed', 'maxsize', 'queued', 'joinable')
@@ -95,11 +97,13 @@ end
 if n == 0 then return {'full', 0} end
 redis.call('HINCRBY', KEYS[1], 'queued', n)
 if m[4] == '1' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
-if queued <= 0 then redis.call('PUBLISH', P .. ':notify', 'p') end
+if queued <= 0 and (tonumber(redis.call('GET', P .. ':waiting')) or 0) > 0 then
+  redis.call('PUBLISH', P .. ':notify', 'p')
+end
 return {'ok', n}
 )lua";
 
-// KEYS: meta, stream. ARGV: P, consumer, count, recover ("0" | "1"), n,
+// KEYS: meta, stream. ARGV: P, consumer, count, flags, n,
 // n ids to acknowledge first (as ack() takes them), then (recover) the ids
 // the consumer holds (the same form).
 // Acknowledges, then takes up to count messages: with recover, first the
@@ -109,9 +113,19 @@ return {'ok', n}
 // else new ones. Returns {"msg", id, count, fields, body-or-nil, ...},
 // {"empty"} or {"closed"} (closed and nothing left to deliver). It wakes
 // waiting puts only when the queue was full before (as kPut's wake-up).
+// flags: "r" recover; "w" the caller waits when it finds nothing: then it
+// counts itself in P:waiting (see kPut); "u" the caller counted itself in
+// its last run: uncount. P:waiting expires 1 s after the last
+// waiter counted itself, so a waiter that died or gave up costs only
+// needless wake-ups, and a waiter whose count expired too early only its
+// poll slice.
+
 constexpr const char kGet[] = MP_REDIS_ACK_FN R"lua(
 local P, me, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local recover, nack = ARGV[4] == '1', tonumber(ARGV[5])
+local recover, nack = string.find(ARGV[4], 'r', 1, true), tonumber(ARGV[5])
+if string.find(ARGV[4], 'u', 1, true) and redis.call('DECR', P .. ':waiting') <= 0 then
+  redis.call('DEL', P .. ':waiting')
+end
 local m = redis.call('HMGET', KEYS[1], 'closed', 'joinable', 'maxsize', 'queued')
 if not m[1] or not tonumber(m[4]) then return garbage(KEYS[1] .. ' is gone or damaged') end
 ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV, 6, 5 + nack)
@@ -162,6 +176,10 @@ if #out == 1 then
 end
 if #out > 1 then return out end
 if m[1] ~= '0' then return {'closed'} end
+if string.find(ARGV[4], 'w', 1, true) then
+  redis.call('INCR', P .. ':waiting')
+  redis.call('PEXPIRE', P .. ':waiting', 1000)
+end
 return {'empty'}
 )lua";
 
