@@ -99,7 +99,10 @@ void on_auth(redisAsyncContext *c, void *r, void *) {
 // see the error for itself. The adapter's state and cleanup are kept.
 void on_poll(uv_poll_t *handle, int status, int events) {
   auto *p = static_cast<redisLibuvEvents *>(handle->data);
-  if (status != 0) events = p->events | UV_WRITABLE;
+  if (status != 0) {  // libuv stopped the handle: what hiredis asks next must start it again
+    events = p->events | UV_WRITABLE;
+    p->events = 0;
+  }
   if (p->context && (events & UV_READABLE)) redisAsyncHandleRead(p->context);
   if (p->context && (events & UV_WRITABLE)) redisAsyncHandleWrite(p->context);
 }
