@@ -104,6 +104,10 @@ int wait_change(RemoteQueue &q, uint32_t seen, int what, const Deadline &deadlin
   return MP_OK;
 }
 
+// An id as the scripts acknowledge it: "x<id>" when the body lies beside
+// the entry (its key goes too), else the id (no per-message command).
+std::string ack_form(const redis::Delivery &d) { return d.beside ? "x" + d.id : d.id; }
+
 // Hand the oldest ready message to sink (q.mu held).
 int hand_out(RemoteQueue &q, Sink &sink, const char *op) {
   redis::Delivery &d = q.ready.front();
@@ -115,7 +119,7 @@ int hand_out(RemoteQueue &q, Sink &sink, const char *op) {
   int rc = ring::sink_reserve(sink, d.body.size());
   if (rc != MP_OK) return rc;
   if (!d.body.empty()) memcpy(ring::sink_data(sink), d.body.data(), d.body.size());
-  q.held.push_back(d.id);
+  q.held.push_back(ack_form(d));
   q.last.id = d.id;
   q.last.count = d.count;
   q.ready.pop_front();
@@ -134,20 +138,24 @@ int send_acks(RemoteQueue &q, const char *mode, const std::vector<std::string> &
 // One get script run: acknowledge what a plain queue's consumer is done
 // with (with ack_held: what it got in earlier calls), take up to want
 // messages into q.ready. After a get whose reply was lost (it may have
-// run), this one also recovers what that one took (q.unsure).
-int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome,
+// run), this one also recovers what that one took (q.unsure). may_wait:
+// the caller waits when it finds nothing (puts then wake it: kGet's "w").
+int fetch(RemoteQueue &q, size_t want, bool ack_held, bool may_wait, redis::GetOutcome *outcome,
           const Deadline &deadline, const char *op) {
-  std::vector<std::string> acks, args{q.prefix, q.consumer, std::to_string(want), "0"};
+  std::vector<std::string> acks, args{q.prefix, q.consumer, std::to_string(want), ""};
+  bool recover;
   {
     std::lock_guard<std::mutex> lock(q.mu);
     if (!q.joinable && ack_held) {
       acks.assign(q.held.begin(), q.held.end());
       q.held.clear();
     }
+    recover = q.unsure;
+    args[3] = std::string(recover ? "r" : "") + (may_wait ? "w" : "") + (q.counted ? "u" : "");
+    q.counted = false;  // a lost reply may have uncounted it: at worst P:waiting expires
     args.push_back(std::to_string(acks.size()));
     args.insert(args.end(), acks.begin(), acks.end());
-    if (q.unsure) {  // what it holds is not lost
-      args[3] = "1";
+    if (recover) {  // what it holds is not lost
       args.insert(args.end(), q.held.begin(), q.held.end());
       for (const auto &d : q.ready) args.push_back(d.id);
     }
@@ -167,10 +175,12 @@ int fetch(RemoteQueue &q, size_t want, bool ack_held, redis::GetOutcome *outcome
   if (r != MP_OK) return fail(r, "%s: queue '%s' at %s: %s", op, q.name.c_str(), q.ep.text.c_str(), last_error_message());
   {
     std::lock_guard<std::mutex> lock(q.mu);
-    if (args[3] == "1" && got.size() + bad.size() < want) q.unsure = false;  // all recovered
+    if (recover && got.size() + bad.size() < want) q.unsure = false;  // all recovered
+    q.counted = may_wait && *outcome == redis::GetOutcome::kEmpty;
     for (auto &d : got) q.ready.push_back(std::move(d));
   }
   if (bad.empty()) return MP_OK;
+  for (auto &id : bad) id.insert(0, "x");  // a body key of theirs may exist: it goes too
   send_acks(q, "ack", bad, Deadline(redis::kReplyCapMs), op);  // drop them: they never decode
   return fail(MP_EINVAL, "%s: queue '%s' at %s: %s (written by another client; dropped)", op,
               q.name.c_str(), q.ep.text.c_str(), why.c_str());
@@ -184,7 +194,7 @@ int get_one(RemoteQueue &q, Sink &sink, size_t want, const Deadline &deadline, c
     }
     uint32_t seen = redis::notified_seq(*q.notifier);
     redis::GetOutcome outcome;
-    int r = fetch(q, want, true, &outcome, deadline, op);
+    int r = fetch(q, want, true, !deadline.nonblocking(), &outcome, deadline, op);
     if (r != MP_OK) return r;
     if (outcome == redis::GetOutcome::kMessages) continue;
     if (outcome == redis::GetOutcome::kClosed)
@@ -315,7 +325,7 @@ int remote_get_many(RemoteQueue &q, void *buf, size_t cap, size_t *lens, size_t 
   }
   redis::GetOutcome outcome;  // what else is queued now (no wait; errors: next call)
   std::string saved = last_error_message();
-  if (more && fetch(q, max - 1, false, &outcome, Deadline(0), op) != MP_OK) fail(MP_OK, "%s", saved.c_str());
+  if (more && fetch(q, max - 1, false, false, &outcome, Deadline(0), op) != MP_OK) fail(MP_OK, "%s", saved.c_str());
   std::lock_guard<std::mutex> lock(q.mu);
   while (*count < max && !q.ready.empty() && q.ready.front().body.size() <= room) {
     Sink s;

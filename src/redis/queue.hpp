@@ -34,11 +34,13 @@ struct RemoteQueue {
   uint64_t maxsize = 0;
   int64_t lease_ms = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
-  std::mutex mu;                       // guards the four below
+  std::mutex mu;                       // guards the five below
   std::deque<redis::Delivery> ready;   // taken from the server, not handed out yet
-  std::deque<std::string> held;        // handed out, not acknowledged yet
+  std::deque<std::string> held;        // handed out, not acknowledged yet, as the
+                                       // ack scripts take them (ack_form())
   redis::Delivery last;                // the last message handed out (body unused)
   bool unsure = false;                 // a get's reply was lost: it may have taken messages
+  bool counted = false;                // its last get run counted it in P:waiting
 };
 
 // The heartbeat lease (MULTIPROC_REDIS_LEASE_MS, 100 to 600000; default

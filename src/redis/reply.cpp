@@ -62,6 +62,7 @@ const char *decode_entry(Delivery *d, const Value &fields, const Value &beside) 
   if (beside.kind != Value::kStr) return "its body key is missing";
   if (beside.s.size() != n) return "its body key's length differs from the entry's";
   d->body = beside.s;
+  d->beside = true;
   return "";
 }
 

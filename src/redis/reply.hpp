@@ -28,6 +28,7 @@ struct Delivery {
   std::string id;      // the stream entry's id, "ms-seq"
   int64_t count = 1;   // deliveries so far, this one included
   std::string body;
+  bool beside = false; // the body was stored beside the entry (field x)
 };
 
 // Largest message a remote queue carries, and the size above which its

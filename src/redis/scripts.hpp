@@ -8,26 +8,43 @@
 //             {x, length} with the body in P:body:<id>
 //   P:alive:<consumer>  a consumer's heartbeat (expires after the lease)
 //   P:notify  the pub/sub channel that wakes waiting calls
+//   P:waiting how many gets wait for a put (kGet; expires)
 // Scripts report a damaged key with an error reply beginning "MPGARBAGE".
 #pragma once
 
 namespace mp::redis::script {
 
-// Shared by the scripts that acknowledge: ack(P, stream, meta, joinable, id)
-// acknowledges id once (XACK says whether this was the first time), counts
-// it done for join, and trims the entry and its body.
+// Shared by the scripts that acknowledge: ack(P, stream, meta, joinable,
+// list, from, to) acknowledges the ids list[from..to] (an id written
+// "x<id>" has its body beside the entry, in P:body:<id>): one XACK (it
+// counts those acknowledged for the first time: done for join), one XDEL
+// and, only for bodies stored beside, one DEL; 1000 ids at a time (unpack's
+// stack limit). The client knows which bodies lay beside (the entry's field
+// x), so an ordinary message costs no per-message command here.
 #define MP_REDIS_ACK_FN                                                              \
-  "local function ack(P, s, m, joinable, id)\n"                                     \
-  "  if redis.call('XACK', s, 'g', id) == 1 and joinable then\n"                    \
-  "    local u = redis.call('HINCRBY', m, 'unfinished', -1)\n"                      \
-  "    if u <= 0 then\n"                                                            \
-  "      if u < 0 then redis.call('HSET', m, 'unfinished', 0) end\n"                \
-  "      redis.call('PUBLISH', P .. ':notify', 'j')\n"                              \
-  "    end\n"                                                                       \
-  "  end\n"                                                                         \
-  "  redis.call('XDEL', s, id)\n"                                                   \
-  "  redis.call('DEL', P .. ':body:' .. id)\n"                                      \
-  "end\n"                                                                           \
+  "local function ack(P, s, m, joinable, list, from, to)\n"                          \
+  "  for lo = from, to, 1000 do\n"                                                   \
+  "    local ids, bodies = {}, {}\n"                                                 \
+  "    for i = lo, math.min(to, lo + 999) do\n"                                      \
+  "      local id = list[i]\n"                                                       \
+  "      if string.byte(id, 1) == 120 then\n"                                        \
+  "        id = string.sub(id, 2)\n"                                                 \
+  "        bodies[#bodies + 1] = P .. ':body:' .. id\n"                              \
+  "      end\n"                                                                      \
+  "      ids[#ids + 1] = id\n"                                                       \
+  "    end\n"                                                                        \
+  "    local n = redis.call('XACK', s, 'g', unpack(ids))\n"                          \
+  "    if n > 0 and joinable then\n"                                                 \
+  "      local u = redis.call('HINCRBY', m, 'unfinished', -n)\n"                     \
+  "      if u <= 0 then\n"                                                           \
+  "        if u < 0 then redis.call('HSET', m, 'unfinished', 0) end\n"               \
+  "        redis.call('PUBLISH', P .. ':notify', 'j')\n"                             \
+  "      end\n"                                                                      \
+  "    end\n"                                                                        \
+  "    redis.call('XDEL', s, unpack(ids))\n"                                         \
+  "    if #bodies > 0 then redis.call('DEL', unpack(bodies)) end\n"                  \
+  "  end\n"                                                                          \
+  "end\n"                                                                            \
   "local function garbage(what) return redis.error_reply('MPGARBAGE ' .. what) end\n"
 
 // KEYS: meta, stream, alive. ARGV: mode ("open" | "new"), joinable, maxsize,
@@ -56,6 +73,10 @@ return {tonumber(m[2]), tonumber(m[3])}
 
 // KEYS: meta, stream. ARGV: P, threshold, body... Puts the bodies that fit
 // (maxsize) in order. Returns {"ok"|"full"|"closed", how many went in}.
+// It wakes waiting gets only when nothing was queued before and a get
+// counted itself waiting (kGet): a get waits only after it found nothing
+// queued and counted itself in the same run, so the first put after that
+// publishes (the waiters poll anyway; a missed wake-up costs a poll slice).
 constexpr const char kPut[] = MP_REDIS_ACK_FN R"lua(
 local m = redis.call('HMGET', KEYS[1], 'closed', 'maxsize', 'queued', 'joinable')
 local max, queued = tonumber(m[2]), tonumber(m[3])
@@ -76,24 +97,38 @@ end
 if n == 0 then return {'full', 0} end
 redis.call('HINCRBY', KEYS[1], 'queued', n)
 if m[4] == '1' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
-redis.call('PUBLISH', P .. ':notify', 'p')
+if queued <= 0 and (tonumber(redis.call('GET', P .. ':waiting')) or 0) > 0 then
+  redis.call('PUBLISH', P .. ':notify', 'p')
+end
 return {'ok', n}
 )lua";
 
-// KEYS: meta, stream. ARGV: P, consumer, count, recover ("0" | "1"), n,
-// n ids to acknowledge first, then (recover) the ids the consumer holds.
+// KEYS: meta, stream. ARGV: P, consumer, count, flags, n,
+// n ids to acknowledge first (as ack() takes them), then (recover) the ids
+// the consumer holds (the same form).
 // Acknowledges, then takes up to count messages: with recover, first the
 // consumer's own pending entries it does not hold (an earlier get ran but
 // its reply never reached the caller: timed out, connection lost), then
 // those held by consumers whose heartbeat expired (delivery count + 1),
 // else new ones. Returns {"msg", id, count, fields, body-or-nil, ...},
-// {"empty"} or {"closed"} (closed and nothing left to deliver).
+// {"empty"} or {"closed"} (closed and nothing left to deliver). It wakes
+// waiting puts only when the queue was full before (as kPut's wake-up).
+// flags: "r" recover; "w" the caller waits when it finds nothing: then it
+// counts itself in P:waiting (see kPut); "u" the caller counted itself in
+// its last run: uncount. P:waiting expires 1 s after the last
+// waiter counted itself, so a waiter that died or gave up costs only
+// needless wake-ups, and a waiter whose count expired too early only its
+// poll slice.
+
 constexpr const char kGet[] = MP_REDIS_ACK_FN R"lua(
 local P, me, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local recover, nack = ARGV[4] == '1', tonumber(ARGV[5])
+local recover, nack = string.find(ARGV[4], 'r', 1, true), tonumber(ARGV[5])
+if string.find(ARGV[4], 'u', 1, true) and redis.call('DECR', P .. ':waiting') <= 0 then
+  redis.call('DEL', P .. ':waiting')
+end
 local m = redis.call('HMGET', KEYS[1], 'closed', 'joinable', 'maxsize', 'queued')
 if not m[1] or not tonumber(m[4]) then return garbage(KEYS[1] .. ' is gone or damaged') end
-for i = 6, 5 + nack do ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV[i]) end
+ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV, 6, 5 + nack)
 local out = {'msg'}
 local function push(e, count)
   local f, body = e[2], false
@@ -105,7 +140,7 @@ local function push(e, count)
 end
 if recover then
   local keep = {}
-  for i = 6 + nack, #ARGV do keep[ARGV[i]] = true end
+  for i = 6 + nack, #ARGV do keep[(string.gsub(ARGV[i], '^x', ''))] = true end
   local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', #ARGV - 5 - nack + want, me)
   for _, e in ipairs(p) do
     if (#out - 1) / 4 >= want then break end
@@ -135,21 +170,26 @@ if #out == 1 then
   if type(r) == 'table' and r[1] then
     for _, e in ipairs(r[1][2]) do push(e, 1) end
     redis.call('HINCRBY', KEYS[1], 'queued', -#r[1][2])
-    if m[3] ~= '0' then redis.call('PUBLISH', P .. ':notify', 's') end
+    local max = tonumber(m[3])
+    if max and max > 0 and tonumber(m[4]) >= max then redis.call('PUBLISH', P .. ':notify', 's') end
   end
 end
 if #out > 1 then return out end
 if m[1] ~= '0' then return {'closed'} end
+if string.find(ARGV[4], 'w', 1, true) then
+  redis.call('INCR', P .. ':waiting')
+  redis.call('PEXPIRE', P .. ':waiting', 1000)
+end
 return {'empty'}
 )lua";
 
 // KEYS: meta, stream, alive. ARGV: P, consumer, mode ("ack" | "leave"),
-// ids... Acknowledges the ids; "leave" also ends the consumer: its
+// ids... (as ack() takes them). Acknowledges the ids; "leave" also ends the consumer: its
 // heartbeat goes (what it still holds is redelivered to others) and it
 // leaves the group when it holds nothing.
 constexpr const char kAck[] = MP_REDIS_ACK_FN R"lua(
 local joinable = redis.call('HGET', KEYS[1], 'joinable') == '1'
-for i = 4, #ARGV do ack(ARGV[1], KEYS[2], KEYS[1], joinable, ARGV[i]) end
+ack(ARGV[1], KEYS[2], KEYS[1], joinable, ARGV, 4, #ARGV)
 if ARGV[3] == 'leave' then
   redis.call('DEL', KEYS[3])
   if redis.call('TYPE', KEYS[2]).ok == 'stream' then

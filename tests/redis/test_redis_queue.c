@@ -272,6 +272,65 @@ static void test_bounded_and_batches(void **state) {
   mp_queue_free(q);
 }
 
+/* How many PUBLISH commands the server ran so far (INFO commandstats). */
+static long long publish_calls(void) {
+  redisReply *r = raw("INFO %s", "commandstats");
+  assert_non_null(r);
+  const char *at = r->type == REDIS_REPLY_STRING ? strstr(r->str, "cmdstat_publish:calls=") : NULL;
+  long long n = at ? atoll(at + strlen("cmdstat_publish:calls=")) : 0;
+  freeReplyObject(r);
+  return n;
+}
+
+static void *waiting_get(void *arg) {
+  void *m = NULL;
+  size_t n = 0;
+  intptr_t r = mp_queue_get(&m, &n, arg, 10000);
+  if (r == MP_OK && !(n == 4 && memcmp(m, "wake", 4) == 0)) r = -1000;
+  mp_free(m);
+  return (void *)r;
+}
+
+/* A put wakes waiting gets over pub/sub, and only then: puts nobody waits
+ * for publish nothing; a get counts itself waiting (P:waiting) and the
+ * get that takes the message uncounts it. Acknowledging many at once
+ * trims every entry. */
+static void test_wakes_only_waiters(void **state) {
+  (void)state;
+  mp_queue_t *q, *w;
+  MP_ASSERT_OK(mp_queue_open(&q, addr("wake"), 5000));
+  MP_ASSERT_OK(mp_queue_open(&w, addr("wake"), 5000));
+  long long before = publish_calls();
+  const void *bufs[20];
+  size_t lens[20], done = 0, got = 0, out[20];
+  for (int i = 0; i < 20; i++) bufs[i] = "m", lens[i] = 1;
+  MP_ASSERT_OK(mp_queue_put(q, "m", 1, 5000));
+  MP_ASSERT_OK(mp_queue_put_many(&done, q, bufs, lens, 19, 5000));
+  char buf[64];
+  MP_ASSERT_OK(mp_queue_get_many(&got, w, buf, sizeof buf, out, 20, 5000));
+  assert_int_equal(got, 20);
+  void *m;
+  size_t n;
+  MP_ASSERT_ERR(mp_queue_get(&m, &n, w, 0), MP_EEMPTY); /* acknowledges the 20 */
+  assert_int_equal(raw_int("XLEN %s", "mp:queue:{wake}:stream"), 0);
+  MP_ASSERT_OK(mp_queue_put(q, "m", 1, 5000)); /* nobody waits: no wake-up */
+  assert_int_equal(publish_calls(), before);
+  expect_get(w, "m", 1);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, waiting_get, w), 0);
+  for (int i = 0; i < 500 && raw_int("EXISTS %s", "mp:queue:{wake}:waiting") == 0; i++)
+    usleep(10000);
+  assert_int_equal(raw_int("EXISTS %s", "mp:queue:{wake}:waiting"), 1);
+  MP_ASSERT_OK(mp_queue_put(q, "wake", 4, 5000));
+  void *rc;
+  pthread_join(t, &rc);
+  assert_int_equal((intptr_t)rc, MP_OK);
+  assert_true(publish_calls() > before);
+  assert_int_equal(raw_int("EXISTS %s", "mp:queue:{wake}:waiting"), 0);
+  mp_queue_free(w);
+  mp_queue_free(q);
+}
+
 static void test_unreachable_at_open(void **state) {
   (void)state;
   char a[96];
@@ -362,6 +421,7 @@ int main(void) {
       cmocka_unit_test(test_joinable_counts_redelivered_once),
       cmocka_unit_test(test_large_message),
       cmocka_unit_test(test_bounded_and_batches),
+      cmocka_unit_test(test_wakes_only_waiters),
       cmocka_unit_test(test_unreachable_at_open),
       cmocka_unit_test(test_killed_mid_call),
       cmocka_unit_test(test_garbage_reported),
