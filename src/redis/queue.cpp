@@ -151,7 +151,10 @@ int fetch(RemoteQueue &q, size_t want, bool ack_held, bool may_wait, redis::GetO
       q.held.clear();
     }
     recover = q.unsure;
-    args[3] = std::string(recover ? "r" : "") + (may_wait ? "w" : "") + (q.counted ? "u" : "");
+    bool scan = now_ms() >= q.next_scan_ms;
+    if (scan) q.next_scan_ms = now_ms() + q.lease_ms / 10;
+    args[3] = std::string(recover ? "r" : "") + (scan ? "s" : "") + (may_wait ? "w" : "") +
+              (q.counted ? "u" : "");
     q.counted = false;  // a lost reply may have uncounted it: at worst P:waiting expires
     args.push_back(std::to_string(acks.size()));
     args.insert(args.end(), acks.begin(), acks.end());

@@ -7,8 +7,11 @@
 // pending list (XREADGROUP); it is acknowledged (and trimmed) when the
 // consumer is done with it: for a plain queue at its next get or at free,
 // for a joinable one at task_done. A consumer that dies holding messages
-// stops refreshing its heartbeat key; once the key expires, the next get
-// of any live consumer claims them (delivery count + 1). A get whose reply
+// stops refreshing its heartbeat key; once the key expires, a live
+// consumer's get claims them (delivery count + 1): the next one that finds
+// no new message, else the first one at least lease/10 after its last look
+// (kGet's "s": looking on every get would cost a busy consumer a scan per
+// message), so a dead consumer's messages wait at most lease + lease/10. A get whose reply
 // was lost (timed out, connection lost: it may have run and taken
 // messages) makes the next get of the handle take those back first.
 #pragma once
@@ -34,13 +37,14 @@ struct RemoteQueue {
   uint64_t maxsize = 0;
   int64_t lease_ms = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
-  std::mutex mu;                       // guards the five below
+  std::mutex mu;                       // guards the six below
   std::deque<redis::Delivery> ready;   // taken from the server, not handed out yet
   std::deque<std::string> held;        // handed out, not acknowledged yet, as the
                                        // ack scripts take them (ack_form())
   redis::Delivery last;                // the last message handed out (body unused)
   bool unsure = false;                 // a get's reply was lost: it may have taken messages
   bool counted = false;                // its last get run counted it in P:waiting
+  int64_t next_scan_ms = 0;            // a get from then on looks for dead consumers first
 };
 
 // The heartbeat lease (MULTIPROC_REDIS_LEASE_MS, 100 to 600000; default

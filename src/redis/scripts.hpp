@@ -109,12 +109,16 @@ return {'ok', n}
 // Acknowledges, then takes up to count messages: with recover, first the
 // consumer's own pending entries it does not hold (an earlier get ran but
 // its reply never reached the caller: timed out, connection lost), then
-// those held by consumers whose heartbeat expired (delivery count + 1),
-// else new ones. Returns {"msg", id, count, fields, body-or-nil, ...},
+// (with "s") those held by consumers whose heartbeat expired (delivery
+// count + 1), then new ones, then (without "s", none new) the dead
+// consumers' ones. Returns {"msg", id, count, fields, body-or-nil, ...},
 // {"empty"} or {"closed"} (closed and nothing left to deliver). It wakes
 // waiting puts only when the queue was full before (as kPut's wake-up).
-// flags: "r" recover; "w" the caller waits when it finds nothing: then it
-// counts itself in P:waiting (see kPut); "u" the caller counted itself in
+// flags: "r" recover; "s" look for dead consumers' messages before new
+// ones (without it only when no new one is there: the client asks for it
+// at most every lease/10, so a busy stream costs its XPENDING summary once
+// per lease/10, not per get); "w" the caller waits when it finds nothing:
+// then it counts itself in P:waiting (see kPut); "u" the caller counted itself in
 // its last run: uncount. P:waiting expires 1 s after the last
 // waiter counted itself, so a waiter that died or gave up costs only
 // needless wake-ups, and a waiter whose count expired too early only its
@@ -150,8 +154,9 @@ if recover then
     end
   end
 end
-local sum = redis.call('XPENDING', KEYS[2], 'g')
-if sum[1] > 0 and type(sum[4]) == 'table' then
+local function reclaim()
+  local sum = redis.call('XPENDING', KEYS[2], 'g')
+  if sum[1] == 0 or type(sum[4]) ~= 'table' then return end
   for _, c in ipairs(sum[4]) do
     if (#out - 1) / 4 >= want then break end
     local who = c[1]
@@ -165,6 +170,8 @@ if sum[1] > 0 and type(sum[4]) == 'table' then
     end
   end
 end
+local scan = string.find(ARGV[4], 's', 1, true)
+if scan then reclaim() end
 if #out == 1 then
   local r = redis.call('XREADGROUP', 'GROUP', 'g', me, 'COUNT', want, 'STREAMS', KEYS[2], '>')
   if type(r) == 'table' and r[1] then
@@ -174,6 +181,7 @@ if #out == 1 then
     if max and max > 0 and tonumber(m[4]) >= max then redis.call('PUBLISH', P .. ':notify', 's') end
   end
 end
+if #out == 1 and not scan then reclaim() end
 if #out > 1 then return out end
 if m[1] ~= '0' then return {'closed'} end
 if string.find(ARGV[4], 'w', 1, true) then

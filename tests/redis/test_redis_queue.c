@@ -2,7 +2,8 @@
  * loopback port (redis_fixture.h), and mp-redis-peer started as an
  * independent program that opens the queue by address. Covered: put/get
  * between two programs; a consumer SIGKILLed holding a message (redelivered
- * exactly once, delivery count 2); close, drain, MP_ECLOSED; a joinable
+ * exactly once, delivery count 2), also to a consumer that never finds
+ * the queue empty; close, drain, MP_ECLOSED; a joinable
  * queue's join counting a redelivered message once; a body above the
  * threshold stored beside the entry, and the maximum; maxsize and the calls
  * that never wait; the server unreachable at open and killed mid-call;
@@ -156,6 +157,37 @@ static void test_sigkill_redelivered_once(void **state) {
   void *m;
   size_t n;
   MP_ASSERT_ERR(mp_queue_get(&m, &n, q, 1500), MP_ETIMEDOUT);
+  mp_queue_free(q);
+}
+
+/* A consumer that never finds the queue empty still claims what a dead
+ * one held: its gets look for dead consumers at least every lease/10 (not
+ * only when no new message is there), so the held message comes back
+ * while fillers are still queued, about one lease after the kill. */
+static void test_busy_consumer_claims_dead_ones(void **state) {
+  (void)state;
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_open(&q, addr("busy"), 5000));
+  MP_ASSERT_OK(mp_queue_put(q, "precious", 8, 5000));
+  char held_id[MP_QUEUE_ID_MAX];
+  kill_holder(q, "busy", "precious", held_id);
+  int64_t t0 = now_ms();
+  MP_ASSERT_OK(mp_queue_put(q, "filler", 6, 5000));
+  int found = 0;
+  while (!found && now_ms() - t0 < 10000) { /* lease 500 ms */
+    MP_ASSERT_OK(mp_queue_put(q, "filler", 6, 5000)); /* never empty */
+    void *m;
+    size_t n;
+    MP_ASSERT_OK(mp_queue_get(&m, &n, q, 5000));
+    found = n == 8 && memcmp(m, "precious", 8) == 0;
+    mp_free(m);
+  }
+  assert_true(found);
+  char id[MP_QUEUE_ID_MAX];
+  int64_t count = 0;
+  MP_ASSERT_OK(mp_queue_last_delivery(&count, id, sizeof id, q));
+  assert_int_equal(count, 2);
+  assert_string_equal(id, held_id);
   mp_queue_free(q);
 }
 
@@ -417,6 +449,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_programs),
       cmocka_unit_test(test_sigkill_redelivered_once),
+      cmocka_unit_test(test_busy_consumer_claims_dead_ones),
       cmocka_unit_test(test_close_drain),
       cmocka_unit_test(test_joinable_counts_redelivered_once),
       cmocka_unit_test(test_large_message),
