@@ -58,7 +58,7 @@ int remote_dict_open(mp_dict **out, const Address &a, const Deadline &deadline, 
   auto *md = new mp_dict();
   md->remote = d.release();
   *out = md;
-  redis::warn_if_evicts(md->remote->o, deadline, op);
+  redis::warn_if_evicts(md->remote->o.ep, md->remote->o.kind, deadline, op);
   return MP_OK;
 }
 

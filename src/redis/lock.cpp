@@ -105,7 +105,7 @@ int remote_lock_open(mp_lock **out, const Address &a, const Deadline &deadline, 
   auto *ml = new mp_lock();
   ml->remote = l.release();
   *out = ml;
-  redis::warn_if_evicts(ml->remote->o, deadline, op);
+  redis::warn_if_evicts(ml->remote->o.ep, ml->remote->o.kind, deadline, op);
   return MP_OK;
 }
 

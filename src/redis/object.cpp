@@ -14,11 +14,7 @@
 namespace mp::redis {
 
 void init_object(Object &o, const Address &a, const char *kind) {
-  o.ep.host = a.host;
-  o.ep.port = a.port;
-  o.ep.user = a.user;
-  o.ep.db = a.db;
-  o.ep.text = "redis://" + a.host + ":" + std::to_string(a.port) + "/" + std::to_string(a.db);
+  o.ep = endpoint_of(a);
   o.kind = kind;
   o.name = a.name;
   o.prefix = std::string("mp:") + kind + ":{" + a.name + "}";
@@ -101,13 +97,14 @@ std::string unique_name() {
   return buf;
 }
 
-void warn_if_evicts(const Object &o, const Deadline &deadline, const char *op) {
+void warn_if_evicts(const Endpoint &ep, const char *kind, const Deadline &deadline,
+                    const char *op) {
   Value p;
-  bool evicts = command(&p, o.ep, {"CONFIG", "GET", "maxmemory-policy"}, deadline, op) == MP_OK &&
+  bool evicts = command(&p, ep, {"CONFIG", "GET", "maxmemory-policy"}, deadline, op) == MP_OK &&
                 p.kind == Value::kArr && p.a.size() == 2 && p.a[1].s != "noeviction";
   if (evicts)  // a warning: the open succeeded, mp_last_error() says why to worry
     fail(MP_OK, "%s: warning: %s has maxmemory-policy %s, which can evict the %s's keys; set it "
-         "to noeviction", op, o.ep.text.c_str(), p.a[1].s.c_str(), o.kind);
+         "to noeviction", op, ep.text.c_str(), p.a[1].s.c_str(), kind);
   else
     fail(MP_OK, "%s", "");
 }

@@ -54,7 +54,9 @@ bool as_int(const Value &v, long long *out);
 std::string unique_name();
 
 // After a successful open: set mp_last_error() to a warning when the
-// server's maxmemory-policy can evict o's keys, else to "".
-void warn_if_evicts(const Object &o, const Deadline &deadline, const char *op);
+// server at ep has a maxmemory-policy that can evict the keys of an
+// object of this kind ("queue", "dict", ...), else to "".
+void warn_if_evicts(const Endpoint &ep, const char *kind, const Deadline &deadline,
+                    const char *op);
 
 }  // namespace mp::redis

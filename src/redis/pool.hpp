@@ -31,8 +31,6 @@ struct RedisPoolKeys {
   std::string done(const std::string &client) const { return prefix + ":done:" + client; }
 };
 
-redis::Endpoint redis_endpoint(const Address &a);
-
 // How long an undelivered outcome list lives after its last push (a
 // client that vanished leaves nothing behind for longer).
 constexpr int64_t kResultTtlMs = 3600 * 1000;

@@ -212,7 +212,7 @@ RedisPoolClient::~RedisPoolClient() {
 
 int redis_pool_open(mp_pool **out, const Address &a, const Deadline &deadline, const char *op) {
   auto c = std::make_shared<RedisPoolClient>(a.name);
-  c->ep = redis_endpoint(a);
+  c->ep = redis::endpoint_of(a);
   c->lease_ms = redis_lease_ms();
   Value v;
   int r = eval(&v, *c, redis::pool_script::kOpen, {c->keys.stream, c->keys.hosts, c->keys.ids}, {},

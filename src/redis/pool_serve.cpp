@@ -78,16 +78,6 @@ RedisPoolKeys::RedisPoolKeys(const std::string &name)
       ids(prefix + ":ids"),
       notify(prefix + ":notify") {}
 
-redis::Endpoint redis_endpoint(const Address &a) {
-  redis::Endpoint ep;
-  ep.host = a.host;
-  ep.port = a.port;
-  ep.user = a.user;
-  ep.db = a.db;
-  ep.text = "redis://" + a.host + ":" + std::to_string(a.port) + "/" + std::to_string(a.db);
-  return ep;
-}
-
 int pool_script_error(const redis::Endpoint &ep, const std::string &name, const std::string &e,
                       const char *op) {
   if (e.find("OOM") != std::string::npos)
@@ -399,7 +389,7 @@ void serve_join(RedisServe &s) {
 int redis_pool_serve(mp_pool &pool, const Address &a, const Deadline &deadline, const char *op) {
   auto s = std::make_shared<RedisServe>(a.name);
   s->pool = &pool;
-  s->ep = redis_endpoint(a);
+  s->ep = redis::endpoint_of(a);
   s->lease_ms = redis_lease_ms();
   size_t workers = std::max<size_t>(1, pool.workers.size());
   s->room = s->room_min = kPrefetchPerWorker * workers;

@@ -5,16 +5,15 @@
 // dead consumer held), then asks again.
 #include "redis/queue.hpp"
 
-#include <sys/random.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/error.hpp"
 #include "ipc/queue_ring.hpp"
 #include "redis/eval.hpp"
+#include "redis/object.hpp"
 #include "redis/scripts.hpp"
 
 namespace mp {
@@ -37,18 +36,6 @@ Deadline trip(const Deadline &d) {
   int64_t left = d.remaining_ms();
   if (left == MP_FOREVER || left > redis::kReplyCapMs) left = redis::kReplyCapMs;
   return Deadline(left < kMinTripMs ? kMinTripMs : left);
-}
-
-std::string consumer_name() {
-  static std::atomic<uint64_t> counter{0};
-  char host[64] = "host";
-  gethostname(host, sizeof host - 1);
-  uint64_t salt = 0;
-  if (getrandom(&salt, sizeof salt, GRND_NONBLOCK) != sizeof salt) salt = uint64_t(now_ms());
-  char buf[160];
-  snprintf(buf, sizeof buf, "%s:%d:%llu:%016llx", host, int(getpid()),
-           (unsigned long long)counter.fetch_add(1), (unsigned long long)salt);
-  return buf;
 }
 
 // An error reply of a script: what it means for the caller.
@@ -74,17 +61,6 @@ int eval(Value *out, const RemoteQueue &q, const char *script,
   int r = redis::eval_script(out, q.ep, script, keys, args, deadline, op);
   if (r != MP_OK) return r;
   return out->kind == Value::kErr ? script_error(q, out->s, op) : MP_OK;
-}
-
-bool as_int(const Value &v, long long *out) {
-  if (v.kind == Value::kInt) {
-    *out = v.i;
-    return true;
-  }
-  if (v.kind != Value::kStr || v.s.empty() || v.s.size() > 19) return false;
-  char *end = nullptr;
-  *out = strtoll(v.s.c_str(), &end, 10);
-  return *end == '\0';
 }
 
 int damaged(const RemoteQueue &q, const char *op) {
@@ -218,17 +194,13 @@ int64_t redis_lease_ms() {
 int remote_queue_open(mp_queue_t **out, const Address &a, bool mode_new, uint64_t maxsize,
                       bool joinable, const Deadline &deadline, const char *op) {
   std::unique_ptr<RemoteQueue> q(new RemoteQueue());
-  q->ep.host = a.host;
-  q->ep.port = a.port;
-  q->ep.user = a.user;
-  q->ep.db = a.db;
-  q->ep.text = "redis://" + a.host + ":" + std::to_string(a.port) + "/" + std::to_string(a.db);
+  q->ep = redis::endpoint_of(a);
   q->name = a.name;
   q->prefix = "mp:queue:{" + a.name + "}";
   q->meta = q->prefix + ":meta";
   q->stream = q->prefix + ":stream";
   q->channel = q->prefix + ":notify";
-  q->consumer = consumer_name();
+  q->consumer = redis::unique_name();
   q->alive = q->prefix + ":alive:" + q->consumer;
   q->lease_ms = redis_lease_ms();
   Value v;
@@ -238,27 +210,17 @@ int remote_queue_open(mp_queue_t **out, const Address &a, bool mode_new, uint64_
                deadline, op);
   if (r != MP_OK) return r;
   long long j = 0, m = 0;
-  if (v.kind != Value::kArr || v.a.size() != 2 || !as_int(v.a[0], &j) || !as_int(v.a[1], &m) ||
-      m < 0)
+  if (v.kind != Value::kArr || v.a.size() != 2 || !redis::as_int(v.a[0], &j) ||
+      !redis::as_int(v.a[1], &m) || m < 0)
     return damaged(*q, op);
   q->joinable = j == 1;
   q->maxsize = uint64_t(m);
   redis::watch(q->ep, q->channel, q->notifier);
   redis::keep_alive(q->ep, q->alive, q->lease_ms);
-  Value policy;
-  bool evicts = redis::command(&policy, q->ep, {"CONFIG", "GET", "maxmemory-policy"}, deadline,
-                               op) == MP_OK &&
-                policy.kind == Value::kArr && policy.a.size() == 2 &&
-                policy.a[1].s != "noeviction";
+  redis::warn_if_evicts(q->ep, "queue", deadline, op);
   auto *mq = new mp_queue();
   mq->remote = q.release();
   *out = mq;
-  if (evicts)  // a warning: the call succeeded, mp_last_error() says why to worry
-    fail(MP_OK, "%s: warning: %s has maxmemory-policy %s, which can evict the queue's keys "
-         "(messages lost); set it to noeviction", op, mq->remote->ep.text.c_str(),
-         policy.a[1].s.c_str());
-  else
-    fail(MP_OK, "%s", "");
   return MP_OK;
 }
 
@@ -293,7 +255,7 @@ int remote_put_many(RemoteQueue &q, const void *const *bufs, const size_t *lens,
     int r = eval(&v, q, redis::script::kPut, {q.meta, q.stream}, args, trip(deadline), op);
     if (r != MP_OK) return r;
     long long put = 0;
-    if (v.kind != Value::kArr || v.a.size() != 2 || !as_int(v.a[1], &put) || put < 0 ||
+    if (v.kind != Value::kArr || v.a.size() != 2 || !redis::as_int(v.a[1], &put) || put < 0 ||
         size_t(put) > args.size() - 2)
       return damaged(q, op);
     *done += size_t(put);
@@ -349,8 +311,8 @@ int remote_state(RemoteQueue &q, size_t *qsize, bool *closed, bool *full, const 
   if (r != MP_OK) return r;
   if (v.kind == Value::kErr) return script_error(q, v.s, op);
   long long queued = 0, max = 0, shut = 0;
-  if (v.kind != Value::kArr || v.a.size() != 3 || !as_int(v.a[0], &queued) ||
-      !as_int(v.a[1], &max) || !as_int(v.a[2], &shut))
+  if (v.kind != Value::kArr || v.a.size() != 3 || !redis::as_int(v.a[0], &queued) ||
+      !redis::as_int(v.a[1], &max) || !redis::as_int(v.a[2], &shut))
     return damaged(q, op);
   if (queued < 0) queued = 0;
   if (qsize) *qsize = size_t(queued);
@@ -392,7 +354,7 @@ int remote_join(RemoteQueue &q, const Deadline &deadline, const char *op) {
     if (r != MP_OK) return r;
     if (v.kind == Value::kErr) return script_error(q, v.s, op);
     long long left = 0;
-    if (!as_int(v, &left)) return damaged(q, op);
+    if (!redis::as_int(v, &left)) return damaged(q, op);
     if (left <= 0) return MP_OK;
     if (deadline.expired())
       return fail(MP_ETIMEDOUT, "%s: %lld items are not done", op, left);

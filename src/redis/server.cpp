@@ -18,6 +18,16 @@
 
 namespace mp::redis {
 
+Endpoint endpoint_of(const Address &a) {
+  Endpoint ep;
+  ep.host = a.host;
+  ep.port = a.port;
+  ep.user = a.user;
+  ep.db = a.db;
+  ep.text = "redis://" + a.host + ":" + std::to_string(a.port) + "/" + std::to_string(a.db);
+  return ep;
+}
+
 namespace {
 
 struct Call {

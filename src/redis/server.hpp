@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/address.hpp"
 #include "core/cond_var.hpp"
 #include "core/deadline.hpp"
 #include "redis/reply.hpp"
@@ -31,6 +32,9 @@ struct Endpoint {
   int db = 0;
   std::string text;  // "redis://host:port/db", for messages
 };
+
+// The endpoint of a redis:// address (its host, port, user and db).
+Endpoint endpoint_of(const Address &a);
 
 // A round trip waits at most this long for its reply, also under a longer
 // timeout or MP_FOREVER: a server that stopped answering is an error, not
