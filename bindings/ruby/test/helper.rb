@@ -6,6 +6,9 @@
 require "minitest/autorun"
 require "timeout"
 require "multiproc"
+require "fileutils"
+require "socket"
+require "tmpdir"
 
 module MultiprocTestHelper
   # Seconds since start of the block.
@@ -70,5 +73,41 @@ module MultiprocTestHelper
     end
     refute th.alive?, "Thread#kill did not end the blocked call"
     assert_operator t, :<, 2.0
+  end
+end
+
+# A real redis-server for the tests of issue 16: started on a free
+# loopback port in a temporary directory, stopped by its pid (never by
+# name). Skips the test when redis-server is not installed.
+module RedisServerHelper
+  def free_port
+    s = TCPServer.new("127.0.0.1", 0)
+    port = s.addr[1]
+    s.close
+    port
+  end
+
+  # Sets @port; the server answers when this returns.
+  def start_redis_server
+    server = ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "redis-server") }.find { |p| File.executable?(p) }
+    skip "redis-server is not installed" unless server
+    @redis_dir = Dir.mktmpdir("mp-redis-")
+    @port = free_port
+    @redis_pid = Process.spawn(server, "--port", @port.to_s, "--bind", "127.0.0.1", "--dir", @redis_dir,
+                               "--save", "", "--appendonly", "no", "--logfile", "#{@redis_dir}/redis.log")
+    200.times do
+      TCPSocket.new("127.0.0.1", @port).close
+      break
+    rescue SystemCallError
+      sleep 0.05
+    end
+  end
+
+  def stop_redis_server
+    if @redis_pid
+      Process.kill(:KILL, @redis_pid)
+      Process.wait(@redis_pid)
+    end
+    FileUtils.rm_rf(@redis_dir) if @redis_dir
   end
 end

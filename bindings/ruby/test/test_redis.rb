@@ -5,42 +5,19 @@
 # Skipped when redis-server is not installed or the library was built
 # without the redis backend.
 require_relative "helper"
-require "socket"
-require "tmpdir"
 
 Multiproc.main
 
 class TestRedis < Minitest::Test
   include MultiprocTestHelper
-
-  def free_port
-    s = TCPServer.new("127.0.0.1", 0)
-    port = s.addr[1]
-    s.close
-    port
-  end
+  include RedisServerHelper
 
   def setup
-    server = ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "redis-server") }.find { |p| File.executable?(p) }
-    skip "redis-server is not installed" unless server
-    @dir = Dir.mktmpdir("mp-redis-")
-    @port = free_port
-    @pid = Process.spawn(server, "--port", @port.to_s, "--bind", "127.0.0.1", "--dir", @dir, "--save", "",
-                         "--appendonly", "no", "--logfile", "#{@dir}/redis.log")
-    200.times do
-      TCPSocket.new("127.0.0.1", @port).close
-      break
-    rescue SystemCallError
-      sleep 0.05
-    end
+    start_redis_server
   end
 
   def teardown
-    if @pid
-      Process.kill(:KILL, @pid)
-      Process.wait(@pid)
-    end
-    FileUtils.rm_rf(@dir) if @dir
+    stop_redis_server
   end
 
   def open_queue(addr)

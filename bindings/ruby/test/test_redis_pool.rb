@@ -5,8 +5,6 @@
 # runs on a C serving host (mp-redis-pool-peer, tasks registered in C). A
 # real redis-server started on a free loopback port, stopped by its pid.
 require_relative "helper"
-require "socket"
-require "tmpdir"
 
 Multiproc.task(:rp_square) { |x| x * x }
 Multiproc.task(:rp_upper, raw: true, &:upcase)
@@ -14,30 +12,14 @@ Multiproc.main
 
 class TestRedisPool < Minitest::Test
   include MultiprocTestHelper
+  include RedisServerHelper
 
   def setup
-    server = ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "redis-server") }.find { |p| File.executable?(p) }
-    skip "redis-server is not installed" unless server
-    @dir = Dir.mktmpdir("mp-redis-")
-    s = TCPServer.new("127.0.0.1", 0)
-    @port = s.addr[1]
-    s.close
-    @pid = Process.spawn(server, "--port", @port.to_s, "--bind", "127.0.0.1", "--dir", @dir, "--save", "",
-                         "--appendonly", "no", "--logfile", "#{@dir}/redis.log")
-    200.times do
-      TCPSocket.new("127.0.0.1", @port).close
-      break
-    rescue SystemCallError
-      sleep 0.05
-    end
+    start_redis_server
   end
 
   def teardown
-    if @pid
-      Process.kill(:KILL, @pid)
-      Process.wait(@pid)
-    end
-    FileUtils.rm_rf(@dir) if @dir
+    stop_redis_server
   end
 
   def test_serve_and_open
