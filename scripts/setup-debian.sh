@@ -21,10 +21,11 @@ packages=(
   ruby-sidekiq python3-rq
 )
 # --ci: also the tools of the CI-only runs (sanitizers, fuzzing, valgrind,
-# ABI check, documentation, Debian packages).
+# ABI check, documentation, Debian packages), and gdb, with which the soak
+# prints the stacks of a child that will not end.
 if [[ ${1:-} == --ci ]]; then
   packages+=(clang libclang-rt-14-dev valgrind abigail-tools doxygen
-             debhelper dpkg-dev lintian fakeroot)
+             debhelper dpkg-dev lintian fakeroot gdb)
 fi
 
 missing=()

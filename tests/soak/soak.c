@@ -429,10 +429,38 @@ static int start_child(struct child *c) {
   return 0;
 }
 
+/* Print what each thread of a child that will not end is doing (state,
+ * kernel wait channel, system call), and its stacks where gdb is
+ * installed: a soak failure is rare, and this is all a CI log keeps. */
+static void print_stuck(int pid) {
+  char path[320], line[512];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *d = opendir(path);
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    static const char *const files[] = {"stat", "wchan", "syscall"};
+    for (int i = 0; i < 3; i++) {
+      snprintf(path, sizeof path, "/proc/%d/task/%s/%s", pid, e->d_name, files[i]);
+      FILE *f = fopen(path, "re");
+      if (f && fgets(line, sizeof line, f)) fprintf(stderr, "  %s: %s\n", path, strtok(line, "\n"));
+      if (f) fclose(f);
+    }
+  }
+  if (d) closedir(d);
+  if (access("/usr/bin/gdb", X_OK) == 0) {
+    snprintf(line, sizeof line, "gdb -p %d -batch -ex 'thread apply all bt' 1>&2", pid);
+    if (system(line) != 0) fprintf(stderr, "  (gdb failed)\n");
+  }
+}
+
 /* Join an ended (or killed) child and free it; its exit code in *code. */
 static void reap_child(struct child *c, int *code) {
   int r = mp_process_join(c->proc, JOIN_MS);
-  if (r != MP_OK) failure("join %s: %s", k_role_name[c->role], mp_err_name(r));
+  if (r != MP_OK) {
+    failure("join %s: %s", k_role_name[c->role], mp_err_name(r));
+    print_stuck(mp_process_pid(c->proc));
+  }
   if (mp_process_exitcode(code, c->proc) != MP_OK) *code = -1000;
   mp_process_free(c->proc);
   c->proc = NULL;
