@@ -266,11 +266,14 @@ int get_stream(mp_queue &q, SideLock &lock, Sink &sink, const Deadline &deadline
 }
 
 // A chunk at the head that this consumer does not read: wait for its
-// reader, or drop it if its stream is being discarded.
+// reader, or drop it if its stream is being discarded. An ABORT of the
+// stream being read is its reader's too: it may be parked (its get timed
+// out half-way), and a parked reader that never sees the ABORT waits for
+// the rest of its message forever.
 int handle_foreign_chunk(mp_queue &q, SideLock &lock, Record *r, const Deadline &deadline) {
   QueueShared &s = *q.shared;
   // (Stream ids start at 1: 0 is "no stream", never a reader's.)
-  if (s.reading_stream && s.reading_stream == r->stream && r->kind != kAbort) {
+  if (s.reading_stream && s.reading_stream == r->stream) {
     uint64_t id = r->stream;
     int rc = take_get_stream(q, lock, deadline);  // returns when the reader is done or dead
     if (rc != MP_OK) return rc;

@@ -365,6 +365,59 @@ static void test_queue_consumer_killed_mid_large_get(void **state) {
   mp_queue_free(q);
 }
 
+/* A reader parked in the middle of a large message (its get timed out)
+ * whose producer then dies: the ABORT that the next producer appends for
+ * that message belongs to the parked reader. Another consumer that took it
+ * (it did until 0.4) left the parked reader waiting for the rest forever,
+ * and its gets timed out for good even after the close (the soak's
+ * consumer that never ended). Now the other consumer waits behind the
+ * parked reader, which gets the ABORT, drops its partial message and goes
+ * on with the next message. */
+static void test_queue_abort_left_for_parked_reader(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 1 << 16, 0));
+  struct prod_arg big = {32 * MIB, 0, "unused"};
+  mp_process_t *w = start_target("qc_producer", &big, sizeof big, MP_START_FORK, &q, 1);
+  wait_for_first_bytes(q);
+  MP_ASSERT_OK(mp_process_signal(w, SIGSTOP, 0));
+  void *out = NULL;
+  size_t n = 0;
+  /* Takes the chunks in the ring, then times out: parked mid-message. */
+  MP_ASSERT_ERR(mp_queue_get(&out, &n, q, 100), MP_ETIMEDOUT);
+  kill_and_join(w);
+
+  /* The next producer finds the dead streamer, appends the ABORT, then
+   * its own message. */
+  struct prod_arg after = {0, 1, "after"};
+  join_expect(start_target("qc_producer", &after, sizeof after, MP_START_FORK, &q, 1), 0);
+
+  int pfd[2];
+  assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+  int fds[2] = {mp_queue_fileno(q), pfd[1]};
+  mp_process_t *c = start_target_fds("qc_get_one", NULL, 0, MP_START_FORK, fds, 2);
+  close(pfd[1]);
+  char started = 0;
+  assert_int_equal(read_full(pfd[0], &started, 1, LONG_MS), 1);
+  char done[2] = {0, 0};
+  if (read_full(pfd[0], done, 2, 300) == 1)
+    fail_msg("the other consumer's get returned (%s) past the parked message's ABORT",
+             mp_err_name(-(int)done[1]));
+
+  int r = mp_queue_get(&out, &n, q, 5000);
+  if (r != MP_OK)
+    fail_msg("the parked reader's next get = %s (%s): its message's ABORT was taken",
+             mp_err_name(r), mp_last_error());
+  int same = n == 7 && memcmp(out, "after-1", 7) == 0;
+  mp_free(out);
+  if (!same) fail_msg("got a %zu-byte message, expected \"after-1\"", n);
+  kill_and_join(c);
+  close(pfd[0]);
+  mp_queue_close(q);
+  MP_ASSERT_ERR(mp_queue_get(&out, &n, q, 5000), MP_ECLOSED);
+  mp_queue_free(q);
+}
+
 /* ------------------------------------------------------------------------
  * Repeated kills at random moments
  * ---------------------------------------------------------------------- */
@@ -710,6 +763,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_producer_killed_mid_large_put_fork),
       cmocka_unit_test(test_queue_producer_killed_mid_large_put_spawn),
       cmocka_unit_test(test_queue_consumer_killed_mid_large_get),
+      cmocka_unit_test(test_queue_abort_left_for_parked_reader),
       cmocka_unit_test(test_queue_producers_killed_repeatedly_small_ring),
       cmocka_unit_test(test_queue_producers_killed_repeatedly_64k_ring),
       cmocka_unit_test(test_queue_consumers_killed_repeatedly),
