@@ -31,6 +31,7 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -46,6 +47,25 @@
 
 #include "multiproc.h"
 #include "testclock.h"
+
+/* AddressSanitizer's allocator (GCC 12's libasan) is not fork-safe: a
+ * child forked while another thread of this multi-threaded process held
+ * one of its size-class locks deadlocks at its first malloc (seen in the
+ * soak: a consumer stuck in malloc holding the queue's get lock, the other
+ * consumers behind it). glibc's malloc resets its locks in the child, so
+ * normal builds fork as users do; sanitizer builds start the children from
+ * the single-threaded forkserver, the start method Python recommends for a
+ * threaded parent. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SOAK_START_METHOD MP_START_FORKSERVER
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SOAK_START_METHOD MP_START_FORKSERVER
+#endif
+#endif
+#ifndef SOAK_START_METHOD
+#define SOAK_START_METHOD MP_START_FORK
+#endif
 
 #define N_PRODUCERS 3
 #define N_CONSUMERS 3
@@ -88,6 +108,45 @@ struct shared {
 
 static struct shared *S;
 static _Atomic uint8_t *g_count; /* [MAX_INC][SEQ_PER_INC] deliveries */
+
+/* S and g_count live in one memfd. Forked children inherit the mapping;
+ * forkserver children (sanitizer builds) and the pool's workers there are
+ * not forked from this process, so they open the memfd by the path in
+ * SOAK_SHARED (/proc/<pid>/fd/<fd>), set before the forkserver starts (its
+ * children get the environment it started with). */
+#define SHARED_HEAD (((sizeof(struct shared) + 4095) / 4096) * 4096)
+#define SHARED_BYTES (SHARED_HEAD + (size_t)MAX_INC * SEQ_PER_INC)
+
+static int map_shared(int fd) {
+  char *p = mmap(NULL, SHARED_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  if (p == MAP_FAILED) return -1;
+  S = (struct shared *)p;
+  g_count = (_Atomic uint8_t *)(p + SHARED_HEAD);
+  return 0;
+}
+
+static int setup_shared(void) {
+  int fd = memfd_create("soak-shared", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, (off_t)SHARED_BYTES) != 0 || map_shared(fd) != 0) {
+    perror("soak: shared memory");
+    return -1;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), fd);
+  return setenv("SOAK_SHARED", path, 1);  /* fd stays open for the run */
+}
+
+/* In a child: map the shared memory unless it came with the fork. */
+static void attach_shared(void) {
+  if (S) return;
+  const char *path = getenv("SOAK_SHARED");
+  int fd = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+  if (fd < 0 || map_shared(fd) != 0) {
+    fprintf(stderr, "soak child %d: no shared memory (%s)\n", (int)getpid(), path ? path : "unset");
+    _exit(3);
+  }
+  close(fd);
+}
 
 static mp_queue_t *g_queue;
 static mp_lock_t *g_lock[2];
@@ -153,7 +212,7 @@ static int msg_check(const unsigned char *buf, size_t len, uint32_t *inc, uint32
 }
 
 /* ------------------------------------------------------------------------
- * Children (started with MP_START_FORK; handles arrive by descriptor)
+ * Children (started with SOAK_START_METHOD; handles arrive by descriptor)
  * ---------------------------------------------------------------------- */
 
 static mp_queue_t *child_queue(void) {
@@ -168,6 +227,7 @@ static mp_queue_t *child_queue(void) {
 
 static int producer_main(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
+  attach_shared();
   uint32_t inc;
   if (arg_len != sizeof inc) return 3;
   memcpy(&inc, arg, sizeof inc);
@@ -195,6 +255,7 @@ static int producer_main(const void *arg, size_t arg_len, void *payload) {
 
 static int consumer_main(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
+  attach_shared();
   int slot;
   if (arg_len != sizeof slot) return 3;
   memcpy(&slot, arg, sizeof slot);
@@ -236,6 +297,7 @@ static int consumer_main(const void *arg, size_t arg_len, void *payload) {
  * between them leaves it half-updated), release. */
 static int locker_main(const void *arg, size_t arg_len, void *payload) {
   (void)payload;
+  attach_shared();
   int slot;
   if (arg_len != sizeof slot) return 3;
   memcpy(&slot, arg, sizeof slot);
@@ -299,6 +361,7 @@ static int dict_value_ok(const unsigned char *v, size_t len, uint32_t k) {
 
 static int writer_main(const void *arg, size_t arg_len, void *payload) {
   (void)arg, (void)arg_len, (void)payload;
+  attach_shared();
   mp_dict_t *d = NULL;
   int r = mp_dict_from_fd(&d, mp_child_fd(0));
   if (r != MP_OK) {
@@ -349,6 +412,7 @@ static int noop_main(const void *arg, size_t arg_len, void *payload) {
 static int soak_task(void **out, size_t *out_len, const void *arg, size_t arg_len,
                      void *payload) {
   (void)payload;
+  attach_shared();
   uint64_t n;
   if (arg_len != sizeof n) return 1;
   memcpy(&n, arg, sizeof n);
@@ -508,21 +572,30 @@ static void restart_ended(void) {
 }
 
 /* A pool worker that ran a task lately, if it is still our child. */
-static int pick_worker(uint64_t *seed) {
-  int pid = atomic_load(&S->worker_pid[rnd(seed) % 16]);
-  if (pid <= 0 || pid == getpid()) return -1;
+/* The parent of process pid and its state letter; 0 if it is gone. */
+static int parent_of(int pid, char *state) {
   char path[64], buf[512];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   FILE *f = fopen(path, "r");
-  if (!f) return -1;
+  if (!f) return 0;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = '\0';
   char *rp = strrchr(buf, ')');
-  char st;
   int ppid;
-  if (!rp || sscanf(rp + 1, " %c %d", &st, &ppid) != 2 || ppid != getpid() || st == 'Z')
-    return -1;
+  if (!rp || sscanf(rp + 1, " %c %d", state, &ppid) != 2) return 0;
+  return ppid;
+}
+
+static int pick_worker(uint64_t *seed) {
+  int pid = atomic_load(&S->worker_pid[rnd(seed) % 16]);
+  if (pid <= 0 || pid == getpid()) return -1;
+  /* A live worker of this process's pool: its child, or the forkserver's
+   * (the server is this process's child). */
+  char st = 0, server_st = 0;
+  int ppid = parent_of(pid, &st);
+  if (ppid <= 0 || st == 'Z') return -1;
+  if (ppid != getpid() && parent_of(ppid, &server_st) != getpid()) return -1;
   /* Not one of the queue, lock or dict children (pid reuse). */
   for (int i = 0; i < g_nchildren; i++)
     if (g_children[i].proc && mp_process_pid(g_children[i].proc) == pid) return -1;
@@ -752,13 +825,6 @@ static int run_noop_child(void) {
   return r;
 }
 
-static int setup_shared(void) {
-  S = mmap(NULL, sizeof *S, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  g_count = mmap(NULL, (size_t)MAX_INC * SEQ_PER_INC, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return S == MAP_FAILED || g_count == MAP_FAILED ? -1 : 0;
-}
-
 static int create_objects(void) {
   mp_pool_opts_t *o = NULL;
   int r = mp_queue_new(&g_queue, 0, RING_BYTES, 0);
@@ -815,10 +881,14 @@ int main(int argc, char **argv) {
   uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
   if (seed == 0) seed = 1;
   const uint64_t seed0 = seed;
-  printf("soak: %d s, seed %" PRIu64 " (MP_SOAK_SEED=%" PRIu64 " repeats the choices)\n",
-         seconds, seed, seed);
+  printf("soak: %d s, seed %" PRIu64 " (MP_SOAK_SEED=%" PRIu64 " repeats the choices), %s\n",
+         seconds, seed, seed, SOAK_START_METHOD == MP_START_FORK ? "fork" : "forkserver");
   fflush(stdout);
   if (seconds <= 0 || setup_shared() != 0) return 2;
+  if (mp_set_start_method(SOAK_START_METHOD, 0) != MP_OK) {
+    fprintf(stderr, "soak: start method: %s\n", mp_last_error());
+    return 2;
+  }
 
   /* Start the library's runtime thread, and its daemon lifeline, before
    * the baseline of threads and descriptors: both live as long as the
