@@ -2,6 +2,8 @@ package multiproc
 
 import (
 	"context"
+	"log"
+	"strings"
 
 	"multiproc.dev/multiproc/internal/capi"
 )
@@ -25,9 +27,29 @@ import (
 // The names differ from OpenQueue(i) and the like, which open in a child
 // the object its parent passed at index i.
 
-// openAt runs f, one C open by address, under ctx.
-func openAt(ctx context.Context, op string, f func(ms int64) int) error {
-	_, err := blocking(ctx, op, forever, f)
+// Warn receives what a call that succeeded has to say, such as a redis
+// server whose maxmemory-policy can evict the keys of the queue, dict or
+// lock just opened (docs/guide.md "Beyond one machine"). The default
+// writes it with the standard log package; set Warn to nil to drop the
+// warnings, or to a function of your logger. Set it before opening
+// objects: it is read without synchronization.
+var Warn = func(msg string) { log.Print("multiproc: ", msg) }
+
+// openAt runs f, one C open by address, under ctx. A redis:// open leaves
+// "" or a warning in mp_last_error() when it succeeds (other addresses may
+// leave an older message there): that warning goes to Warn.
+func openAt(ctx context.Context, op, address string, f func(ms int64) int) error {
+	warning := ""
+	_, err := blocking(ctx, op, forever, func(ms int64) int {
+		rc := f(ms)
+		if rc >= 0 && strings.HasPrefix(address, "redis://") {
+			warning = capi.Mp_last_error() // on the call's thread: blocking locks it
+		}
+		return rc
+	})
+	if err == nil && warning != "" && Warn != nil {
+		Warn(warning)
+	}
 	return err
 }
 
@@ -44,7 +66,7 @@ func openAt(ctx context.Context, op string, f func(ms int64) int) error {
 // ErrNotSupported (a build without the redis backend).
 func OpenQueueAt(ctx context.Context, address string) (*Queue, error) {
 	var q capi.Queue
-	if err := openAt(ctx, "open queue", func(ms int64) int { return capi.Mp_queue_open(&q, address, ms) }); err != nil {
+	if err := openAt(ctx, "open queue", address, func(ms int64) int { return capi.Mp_queue_open(&q, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newQueue(q), nil
@@ -58,7 +80,7 @@ func OpenQueueAt(ctx context.Context, address string) (*Queue, error) {
 // are those of OpenQueueAt on a redis server.
 func OpenLockAt(ctx context.Context, address string) (*Lock, error) {
 	var l capi.Lock
-	if err := openAt(ctx, "open lock", func(ms int64) int { return capi.Mp_lock_open(&l, address, ms) }); err != nil {
+	if err := openAt(ctx, "open lock", address, func(ms int64) int { return capi.Mp_lock_open(&l, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newLock(l), nil
@@ -67,7 +89,7 @@ func OpenLockAt(ctx context.Context, address string) (*Lock, error) {
 // OpenSemaphoreAt opens the semaphore published at address.
 func OpenSemaphoreAt(ctx context.Context, address string) (*Semaphore, error) {
 	var s capi.Sem
-	if err := openAt(ctx, "open semaphore", func(ms int64) int { return capi.Mp_sem_open(&s, address, ms) }); err != nil {
+	if err := openAt(ctx, "open semaphore", address, func(ms int64) int { return capi.Mp_sem_open(&s, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newSem(s), nil
@@ -76,7 +98,7 @@ func OpenSemaphoreAt(ctx context.Context, address string) (*Semaphore, error) {
 // OpenEventAt opens the event published at address.
 func OpenEventAt(ctx context.Context, address string) (*Event, error) {
 	var e capi.Event
-	if err := openAt(ctx, "open event", func(ms int64) int { return capi.Mp_event_open(&e, address, ms) }); err != nil {
+	if err := openAt(ctx, "open event", address, func(ms int64) int { return capi.Mp_event_open(&e, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newEvent(e), nil
@@ -92,7 +114,7 @@ func OpenConditionAt(ctx context.Context, address string, lock *Lock) (*Conditio
 		return nil, err
 	}
 	defer lock.h.done()
-	if err := openAt(ctx, "open condition", func(ms int64) int {
+	if err := openAt(ctx, "open condition", address, func(ms int64) int {
 		return capi.Mp_cond_open(&c, address, capi.Lock(lp), ms)
 	}); err != nil {
 		return nil, err
@@ -103,7 +125,7 @@ func OpenConditionAt(ctx context.Context, address string, lock *Lock) (*Conditio
 // OpenBarrierAt opens the barrier published at address.
 func OpenBarrierAt(ctx context.Context, address string) (*Barrier, error) {
 	var b capi.Barrier
-	if err := openAt(ctx, "open barrier", func(ms int64) int { return capi.Mp_barrier_open(&b, address, ms) }); err != nil {
+	if err := openAt(ctx, "open barrier", address, func(ms int64) int { return capi.Mp_barrier_open(&b, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newBarrier(b), nil
@@ -112,7 +134,7 @@ func OpenBarrierAt(ctx context.Context, address string) (*Barrier, error) {
 // OpenValueAt opens the Value or Array published at address.
 func OpenValueAt(ctx context.Context, address string) (*Value, error) {
 	var v capi.Value
-	if err := openAt(ctx, "open value", func(ms int64) int { return capi.Mp_value_open(&v, address, ms) }); err != nil {
+	if err := openAt(ctx, "open value", address, func(ms int64) int { return capi.Mp_value_open(&v, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newValue(v), nil
@@ -121,7 +143,7 @@ func OpenValueAt(ctx context.Context, address string) (*Value, error) {
 // OpenSharedMemoryAt opens the shared memory block published at address.
 func OpenSharedMemoryAt(ctx context.Context, address string) (*SharedMemory, error) {
 	var s capi.Shm
-	if err := openAt(ctx, "open shared memory", func(ms int64) int { return capi.Mp_shm_open(&s, address, ms) }); err != nil {
+	if err := openAt(ctx, "open shared memory", address, func(ms int64) int { return capi.Mp_shm_open(&s, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newShm(s), nil
@@ -134,7 +156,7 @@ func OpenSharedMemoryAt(ctx context.Context, address string) (*SharedMemory, err
 // errors are those of OpenQueueAt on a redis server.
 func OpenDictAt(ctx context.Context, address string) (*Dict, error) {
 	var d capi.Dict
-	if err := openAt(ctx, "open dict", func(ms int64) int { return capi.Mp_dict_open(&d, address, ms) }); err != nil {
+	if err := openAt(ctx, "open dict", address, func(ms int64) int { return capi.Mp_dict_open(&d, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newDict(d), nil
@@ -148,7 +170,7 @@ func OpenDictAt(ctx context.Context, address string) (*Dict, error) {
 // Close releases this program's handle only.
 func OpenPoolAt(ctx context.Context, address string) (*Pool, error) {
 	var p capi.Pool
-	if err := openAt(ctx, "open pool", func(ms int64) int { return capi.Mp_pool_open(&p, address, ms) }); err != nil {
+	if err := openAt(ctx, "open pool", address, func(ms int64) int { return capi.Mp_pool_open(&p, address, ms) }); err != nil {
 		return nil, err
 	}
 	return newPool(p), nil

@@ -32,7 +32,7 @@ func (p *Pool) Serve(ctx context.Context, address string) error {
 		return err
 	}
 	defer p.h.done()
-	return openAt(ctx, "pool serve", func(ms int64) int { return capi.Mp_pool_serve(capi.Pool(pp), address, ms) })
+	return openAt(ctx, "pool serve", address, func(ms int64) int { return capi.Mp_pool_serve(capi.Pool(pp), address, ms) })
 }
 
 // SetRetries makes a task whose worker died (or, on a pool opened at a

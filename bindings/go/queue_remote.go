@@ -44,7 +44,7 @@ func NewQueueAt(ctx context.Context, address string, o QueueOptions) (*Queue, er
 		flags = capi.MP_QUEUE_JOINABLE
 	}
 	var q capi.Queue
-	if err := openAt(ctx, "queue new at", func(ms int64) int {
+	if err := openAt(ctx, "queue new at", address, func(ms int64) int {
 		return capi.Mp_queue_new_at(&q, address, int64(o.MaxSize), flags, ms)
 	}); err != nil {
 		return nil, err

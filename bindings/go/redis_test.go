@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -271,5 +272,65 @@ func TestRedisQueueNewAtAndLastDelivery(t *testing.T) {
 	defer local.Close()
 	if _, err := local.LastDelivery(); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("LastDelivery on a local queue: %v", err)
+	}
+}
+
+// redisConfigSet sets a server parameter with a plain RESP command.
+func redisConfigSet(t *testing.T, port int, name, value string) {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "CONFIG SET %s %s\r\n", name, value)
+	reply := make([]byte, 64)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := c.Read(reply)
+	if err != nil || string(reply[:n]) != "+OK\r\n" {
+		t.Fatalf("CONFIG SET %s %s: %q, %v", name, value, reply[:n], err)
+	}
+}
+
+// An open that succeeds on a server that may evict its keys says so
+// through Warn; on a noeviction server (redis' default) it says nothing.
+func TestRedisOpenWarnsOfEvictingPolicy(t *testing.T) {
+	port := startRedis(t)
+	var warnings []string
+	saved := Warn
+	Warn = func(msg string) { warnings = append(warnings, msg) }
+	defer func() { Warn = saved }()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	q, err := OpenQueueAt(ctx, addr+"#quiet")
+	if errors.Is(err, ErrNotSupported) {
+		t.Skip("this build has no redis backend")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	if len(warnings) != 0 {
+		t.Fatalf("warnings on a noeviction server: %q", warnings)
+	}
+	redisConfigSet(t, port, "maxmemory-policy", "allkeys-lru")
+	q, err = OpenQueueAt(ctx, addr+"#evictable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	d, err := OpenDictAt(ctx, addr+"#evictable_dict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if len(warnings) != 2 {
+		t.Fatalf("want 2 warnings (queue, dict), got %q", warnings)
+	}
+	for _, w := range warnings {
+		if !strings.Contains(w, "allkeys-lru") || !strings.Contains(w, "noeviction") {
+			t.Errorf("warning %q does not name the policy and the fix", w)
+		}
 	}
 }

@@ -90,6 +90,28 @@ class TestRedis < Minitest::Test
 
   # A dict and a lock on a redis server through Dict.open and Lock.open:
   # the same calls, counters in the local dict's bytes, a fence per hold.
+  def redis_config_set(name, value)
+    TCPSocket.open("127.0.0.1", @port) do |s|
+      s.write("CONFIG SET #{name} #{value}\r\n")
+      assert_equal "+OK\r\n", s.gets
+    end
+  end
+
+  # An open that succeeds on a server that may evict its keys says so with
+  # Kernel#warn; on a noeviction server (redis' default) it says nothing.
+  def test_open_warns_of_evicting_policy
+    addr = "redis://127.0.0.1:#{@port}"
+    assert_output("", "") { open_queue("#{addr}#quiet").release_handle }
+    redis_config_set("maxmemory-policy", "allkeys-lru")
+    _out, err = capture_io do
+      open_queue("#{addr}#evictable").release_handle
+      Multiproc::Dict.open("#{addr}#evictable_dict", timeout: 10).release_handle
+    end
+    warnings = err.lines
+    assert_equal 2, warnings.size, err
+    warnings.each { |w| assert_match(/multiproc: .*allkeys-lru.*noeviction/, w) }
+  end
+
   def test_dict_and_lock_open
     d = Multiproc::Dict.open("redis://127.0.0.1:#{@port}#rbdict", timeout: 10)
     d["k"] = "v"

@@ -129,6 +129,7 @@ module Multiproc
       def opened(function, address, timeout, *extra) # :nodoc:
         _rc, ptr = Multiproc.call_out(N.send(function, address.to_s, *extra, Multiproc.timeout_ms(timeout)),
                                       "#{name}.open #{address}")
+        Multiproc.warn_after_open(address)
         ptr
       end
 
@@ -261,6 +262,18 @@ module Multiproc
       result = [result] unless result.is_a?(::Array)
       check(result[0], op)
       result
+    end
+
+    # After a redis:// open (or serve) that succeeded, mp_last_error() holds
+    # "" or a warning, such as a server whose maxmemory-policy can evict the
+    # object's keys: the warning goes to Kernel#warn ($VERBOSE = nil or a
+    # Warning.warn of your own silences or redirects it). Other addresses
+    # may leave an older message there, so only redis:// is looked at.
+    def warn_after_open(address) # :nodoc:
+      return unless address.to_s.start_with?("redis://")
+
+      message = Native.mp_last_error
+      Kernel.warn("multiproc: #{message}") unless message.empty?
     end
   end
 end

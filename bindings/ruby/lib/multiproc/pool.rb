@@ -112,6 +112,7 @@ module Multiproc
     def self.open(address, timeout: nil, raw: false, &block)
       _rc, ptr = Multiproc.call_out(N.mp_pool_open(address.to_s, Multiproc.timeout_ms(timeout)),
                                     "Pool.open #{address}")
+      Multiproc.warn_after_open(address)
       pool = allocate
       pool.send(:adopt, ptr, raw)
       Handle.yield_released(pool, &block)
@@ -273,6 +274,7 @@ module Multiproc
     # serving already, NotSupportedError without the redis backend.
     def serve(address, timeout: nil)
       Multiproc.check(N.mp_pool_serve(pool, address.to_s, Multiproc.timeout_ms(timeout)), "Pool#serve #{address}")
+      Multiproc.warn_after_open(address)
       nil
     end
 
