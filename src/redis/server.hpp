@@ -50,6 +50,13 @@ constexpr int64_t kReplyCapMs = 30000;
 int command(Value *out, const Endpoint &ep, const std::vector<std::string> &argv,
             const Deadline &deadline, const char *op);
 
+// How a round trip ended, reported as command() does: status MP_OK (then
+// *out = reply), MP_ETIMEDOUT, MP_ECONNREFUSED or MP_EPIPE (why: the
+// connection's reason), or another code with why. An error reply that
+// refuses authentication (NOAUTH, WRONGPASS, NOPERM) is MP_EACCES.
+int report_trip(Value *out, int status, const std::string &why, Value &&reply,
+                const Endpoint &ep, const char *op);
+
 // What a subscriber wakes: every message on the channel bumps seq.
 struct Notifier {
   std::mutex mu;
