@@ -37,6 +37,7 @@ struct DirectConn {
   Fd fd;
   redisReader *reader = redisReaderCreate();
   int owed = 0;
+  std::unique_ptr<char[]> buf;  // what read() fills, kReadChunk bytes once used
   DirectConn() = default;
   DirectConn(const DirectConn &) = delete;
   DirectConn &operator=(const DirectConn &) = delete;
@@ -76,9 +77,18 @@ struct Pools {
 };
 Pools *g_pools = new Pools();
 
+// The idle sockets are closed in the child (the server then sees the
+// parent's close when the parent closes them), unless a lock of their
+// table was held at the fork (by a thread the child does not have).
 void forget_pools_after_fork() {
   static auto *abandoned = new std::vector<Pools *>();
   if (g_pools->by_endpoint.empty()) return;
+  if (g_pools->mu.try_lock()) {
+    for (auto &entry : g_pools->by_endpoint) {
+      if (!entry.second.mu.try_lock()) continue;
+      for (auto &c : entry.second.idle) c->fd.reset();
+    }
+  }
   abandoned->push_back(g_pools);
   g_pools = new Pools();
 }
@@ -141,7 +151,6 @@ int send_all(int fd, const char *p, size_t n, const Deadline &d, std::string *wh
 }
 
 int read_reply(Conn &c, Value *out, const Deadline &d, std::string *why) {
-  std::unique_ptr<char[]> buf;
   for (;;) {
     void *reply = nullptr;
     if (redisReaderGetReply(c.reader, &reply) != REDIS_OK) {
@@ -155,9 +164,9 @@ int read_reply(Conn &c, Value *out, const Deadline &d, std::string *why) {
     }
     int r = wait_io(c.fd.get(), POLLIN, d, why);
     if (r != MP_OK) return r;
-    if (!buf) buf.reset(new char[kReadChunk]);
-    ssize_t n = read(c.fd.get(), buf.get(), kReadChunk);
-    if (n > 0) redisReaderFeed(c.reader, buf.get(), size_t(n));
+    if (!c.buf) c.buf.reset(new char[kReadChunk]);
+    ssize_t n = read(c.fd.get(), c.buf.get(), kReadChunk);
+    if (n > 0) redisReaderFeed(c.reader, c.buf.get(), size_t(n));
     else if (n == 0) return *why = "the connection ended", MP_EPIPE;
     else if (errno != EINTR && errno != EAGAIN) return lost(why, errno);
   }

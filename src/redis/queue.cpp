@@ -1,5 +1,6 @@
 // The queue calls on a redis server (queue.hpp): each is one script run
-// (one round trip); a call that waits (get on an empty queue, put on a
+// (one round trip, made on the caller's thread in the handle's order:
+// direct.hpp; only free's leave goes through the loop); a call that waits (get on an empty queue, put on a
 // full one, join) sleeps until the queue's channel says something changed
 // or a poll slice passes (the slice also lets a waiting get claim what a
 // dead consumer held), then asks again.

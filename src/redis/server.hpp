@@ -4,7 +4,8 @@
 // db) for the whole process, however many remote objects it has open, and
 // no thread per blocked call. A caller thread posts its command to the
 // loop and waits for the reply on a CondVar, so its timeout and its
-// cancel token hold as for every other wait.
+// cancel token hold as for every other wait. (The remote queue's calls
+// make their round trips on the caller's thread instead: direct.hpp.)
 //
 // The subscriber connection carries each object's wake-up channel: a
 // waiting get or join sleeps until a message on its channel (or a poll

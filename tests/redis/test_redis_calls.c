@@ -2,14 +2,13 @@
  * thread (src/redis/direct.hpp), against a real redis-server
  * (redis_fixture.h): connections are pooled, not leaked (many handles
  * opened and freed, also from several threads: the descriptor count stays
- * put); a cancel token ends a get waiting on an empty queue and one stuck
+ * put; a forked child closes its copies of the idle ones); a cancel token ends a get waiting on an empty queue and one stuck
  * in a round trip (redis_proxy.h stops forwarding), and a token fired
  * before the call sends nothing; timeouts of 0 and of 1 ms; a server
  * restarted on the same port (a pooled connection it closed is not used:
  * no MP_EPIPE); a process that exits while a thread waits in a get (the
  * server killed while a get waits: test_redis_queue's
- * test_killed_mid_call). Skipped (TAP)
- * without redis-server. */
+ * test_killed_mid_call). Skipped (TAP) without redis-server. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -78,6 +77,39 @@ static void test_fds_stable(void **state) {
   assert_true(after <= before + 4);
   for (int i = 0; i < 8; i++) open_use_free(a);
   assert_int_equal(count_dir_entries("/proc/self/fd"), after);
+}
+
+static int count_sockets(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    char path[300], target[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    if (len > 0 && strncmp(target, "socket:", 7) == 0) n++;
+  }
+  if (d) closedir(d);
+  return n;
+}
+
+/* A forked child closes its copies of the idle pooled connections (they
+ * are its parent's: the server must see the parent's close). */
+static void test_fork_closes_idle(void **state) {
+  (void)state;
+  char a[96];
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_open(&q, addr(a, sizeof a, "forked"), 5000));
+  put_get(q, "pooled");
+  int parent = count_sockets();
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(parent - count_sockets());
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_true(WEXITSTATUS(st) >= 1); /* 1 to 4 idle, as earlier tests left them */
+  put_get(q, "still pooled");
+  mp_queue_free(q);
 }
 
 /* ---- cancel tokens and timeouts ---- */
@@ -253,6 +285,7 @@ int main(void) {
   if (redis_start(&g_srv) != 0) fail_msg("redis-server did not start");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fds_stable),
+      cmocka_unit_test(test_fork_closes_idle),
       cmocka_unit_test(test_cancel_while_blocked),
       cmocka_unit_test(test_fired_before_the_call),
       cmocka_unit_test(test_zero_and_tiny_timeouts),
