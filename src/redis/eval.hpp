@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "core/deadline.hpp"
-#include "redis/reply.hpp"
 #include "redis/direct.hpp"
+#include "redis/reply.hpp"
 #include "redis/server.hpp"
 
 namespace mp::redis {

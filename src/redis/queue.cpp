@@ -1,9 +1,10 @@
 // The queue calls on a redis server (queue.hpp): each is one script run
 // (one round trip, made on the caller's thread in the handle's order:
-// direct.hpp; only free's leave goes through the loop); a call that waits (get on an empty queue, put on a
-// full one, join) sleeps until the queue's channel says something changed
-// or a poll slice passes (the slice also lets a waiting get claim what a
-// dead consumer held), then asks again.
+// direct.hpp; only free's leave goes through the loop); a call that waits
+// (get on an empty queue, put on a full one, join) sleeps until the
+// queue's channel says something changed or a poll slice passes (the
+// slice also lets a waiting get claim what a dead consumer held), then
+// asks again.
 #include "redis/queue.hpp"
 
 #include <unistd.h>
@@ -317,7 +318,7 @@ int remote_get_many(RemoteQueue &q, void *buf, size_t cap, size_t *lens, size_t 
 int remote_state(RemoteQueue &q, size_t *qsize, bool *closed, bool *full, const char *op) {
   Value v;
   int r = redis::direct_command(&v, q.ep, {"HMGET", q.meta, "queued", "maxsize", "closed"},
-                         Deadline(redis::kReplyCapMs), op, &q.lane);
+                                Deadline(redis::kReplyCapMs), op, &q.lane);
   if (r != MP_OK) return r;
   if (v.kind == Value::kErr) return script_error(q, v.s, op);
   long long queued = 0, max = 0, shut = 0;

@@ -1,12 +1,13 @@
 /* The round trips of a queue on a redis server made on the caller's own
  * thread (src/redis/direct.hpp), against a real redis-server
  * (redis_fixture.h): connections are pooled, not leaked (many handles
- * opened and freed, also from several threads: the descriptor count stays
- * put; a forked child closes its copies of the idle ones); a cancel token ends a get waiting on an empty queue and one stuck
- * in a round trip (redis_proxy.h stops forwarding), and a token fired
- * before the call sends nothing; timeouts of 0 and of 1 ms; a server
- * restarted on the same port (a pooled connection it closed is not used:
- * no MP_EPIPE); a process that exits while a thread waits in a get (the
+ * opened and freed, also from several threads: the descriptor count
+ * stays put; a forked child closes its copies of the idle ones); a cancel
+ * token ends a get waiting on an empty queue and one stuck in a round
+ * trip (redis_proxy.h stops forwarding), and a token fired before the
+ * call sends nothing; timeouts of 0 and of 1 ms; a server restarted on
+ * the same port (a pooled connection it closed is not used: no
+ * MP_EPIPE); a process that exits while a thread waits in a get (the
  * server killed while a get waits: test_redis_queue's
  * test_killed_mid_call). Skipped (TAP) without redis-server. */
 #include "testutil.h"
