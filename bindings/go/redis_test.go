@@ -100,6 +100,58 @@ func TestRedisQueueOpenQueueAt(t *testing.T) {
 	}
 }
 
+// A Get waiting on an empty redis queue ends promptly when its context is
+// canceled (the token the binding binds wakes the library's wait), and
+// one whose deadline has passed sends nothing and waits for nothing; the
+// queue works afterwards.
+func TestRedisQueueGetCanceled(t *testing.T) {
+	port := startRedis(t)
+	q, err := OpenQueueAt(context.Background(), fmt.Sprintf("redis://127.0.0.1:%d#gocancel", port))
+	if errors.Is(err, ErrNotSupported) {
+		t.Skip("this build has no redis backend")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := q.Get(ctx); done <- err }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrCanceled) {
+			t.Fatalf("canceled Get: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a canceled Get on a redis queue did not return")
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("the canceled Get took %v", time.Since(start))
+	}
+	past, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	if err := q.Put(past, []byte("never")); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Put with a past deadline: %v", err)
+	}
+	if _, err := q.Get(past); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Get with a past deadline: %v", err)
+	}
+	if n := q.Len(); n != 0 {
+		t.Fatalf("Len = %d after a Put with a past deadline, want 0", n)
+	}
+	ok, cancel3 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel3()
+	if err := q.Put(ok, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := q.Get(ok); err != nil || string(msg) != "after" {
+		t.Fatalf("Get after the cancel = %q, %v", msg, err)
+	}
+}
+
 // A dict and a lock on a redis server through OpenDictAt and OpenLockAt:
 // the same Dict and Lock, the counter bytes those of a local dict, the
 // lock's fence growing with each hold.

@@ -30,4 +30,13 @@ int read_password(std::string *out) {
   return MP_OK;
 }
 
+int password_for(std::string *out, const std::string &user) {
+  int r = read_password(out);
+  if (r != MP_OK || user.empty() || !out->empty()) return r;
+  return fail(MP_EACCES,
+              "user '%s' has no password: set MULTIPROC_REDIS_PASSWORD_FILE or "
+              "MULTIPROC_REDIS_PASSWORD",
+              user.c_str());
+}
+
 }  // namespace mp::redis

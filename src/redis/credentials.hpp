@@ -12,4 +12,8 @@ namespace mp::redis {
 // never the password).
 int read_password(std::string *out);
 
+// read_password(), and MP_EACCES when user (an ACL user named in the
+// address) is not empty but no password is set.
+int password_for(std::string *out, const std::string &user);
+
 }  // namespace mp::redis

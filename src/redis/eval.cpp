@@ -56,10 +56,11 @@ const std::string &script_sha(const char *script) {
 
 int eval_script(Value *out, const Endpoint &ep, const char *script,
                 const std::vector<std::string> &keys, const std::vector<std::string> &args,
-                const Deadline &deadline, const char *op) {
+                const Deadline &deadline, const char *op, Lane *direct) {
   std::vector<std::string> argv = eval_argv("EVALSHA", script_sha(script), keys, args);
   for (;;) {
-    int r = command(out, ep, argv, deadline, op);
+    int r = direct ? direct_command(out, ep, argv, deadline, op, direct)
+                   : command(out, ep, argv, deadline, op);
     if (r != MP_OK) return r;
     if (starts_with(*out, "NOSCRIPT")) {  // nothing ran: the text, once
       argv = eval_argv("EVAL", script, keys, args);

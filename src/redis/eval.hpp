@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/deadline.hpp"
+#include "redis/direct.hpp"
 #include "redis/reply.hpp"
 #include "redis/server.hpp"
 
@@ -19,10 +20,12 @@ namespace mp::redis {
 // server still loading its data after a restart (LOADING) is asked again
 // every 50 ms until the deadline, then MP_ETIMEDOUT. *out and the other
 // errors as command(): a script's error reply is MP_OK with out->kind ==
-// Value::kErr, for the caller to interpret.
+// Value::kErr, for the caller to interpret. direct: run on the calling
+// thread in that lane's order (direct_command(), direct.hpp); nullptr: on
+// the runtime loop's connection (command()).
 int eval_script(Value *out, const Endpoint &ep, const char *script,
                 const std::vector<std::string> &keys, const std::vector<std::string> &args,
-                const Deadline &deadline, const char *op);
+                const Deadline &deadline, const char *op, Lane *direct = nullptr);
 
 // The script's SHA1 in hex, as SCRIPT LOAD would answer (cached).
 const std::string &script_sha(const char *script);

@@ -1,8 +1,10 @@
 // The queue calls on a redis server (queue.hpp): each is one script run
-// (one round trip); a call that waits (get on an empty queue, put on a
-// full one, join) sleeps until the queue's channel says something changed
-// or a poll slice passes (the slice also lets a waiting get claim what a
-// dead consumer held), then asks again.
+// (one round trip, made on the caller's thread in the handle's order:
+// direct.hpp; only free's leave goes through the loop); a call that waits
+// (get on an empty queue, put on a full one, join) sleeps until the
+// queue's channel says something changed or a poll slice passes (the
+// slice also lets a waiting get claim what a dead consumer held), then
+// asks again.
 #include "redis/queue.hpp"
 
 #include <unistd.h>
@@ -12,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "ipc/queue_ring.hpp"
+#include "redis/direct.hpp"
 #include "redis/eval.hpp"
 #include "redis/object.hpp"
 #include "redis/scripts.hpp"
@@ -55,10 +58,13 @@ int script_error(const RemoteQueue &q, const std::string &e, const char *op) {
               op, q.name.c_str(), q.ep.text.c_str(), e.c_str(), q.prefix.c_str());
 }
 
-int eval(Value *out, const RemoteQueue &q, const char *script,
-         const std::vector<std::string> &keys, const std::vector<std::string> &args,
-         const Deadline &deadline, const char *op) {
-  int r = redis::eval_script(out, q.ep, script, keys, args, deadline, op);
+// On the caller's thread in q's order (direct.hpp); loop: on the runtime
+// loop's connection instead.
+int eval(Value *out, RemoteQueue &q, const char *script, const std::vector<std::string> &keys,
+         const std::vector<std::string> &args, const Deadline &deadline, const char *op,
+         bool loop = false) {
+  int r = redis::eval_script(out, q.ep, script, keys, args, deadline, op,
+                             loop ? nullptr : &q.lane);
   if (r != MP_OK) return r;
   return out->kind == Value::kErr ? script_error(q, out->s, op) : MP_OK;
 }
@@ -102,13 +108,16 @@ int hand_out(RemoteQueue &q, Sink &sink, const char *op) {
   return MP_OK;
 }
 
-// Acknowledge ids (mode "ack"), or also end this consumer ("leave").
+// Acknowledge ids (mode "ack"), or also end this consumer ("leave": on
+// the loop's connection, after stop_keep_alive's last heartbeat, which
+// must not bring the key back after leave deleted it).
 int send_acks(RemoteQueue &q, const char *mode, const std::vector<std::string> &ids,
               const Deadline &deadline, const char *op) {
   std::vector<std::string> args{q.prefix, q.consumer, mode};
   args.insert(args.end(), ids.begin(), ids.end());
   Value v;
-  return eval(&v, q, redis::script::kAck, {q.meta, q.stream, q.alive}, args, deadline, op);
+  return eval(&v, q, redis::script::kAck, {q.meta, q.stream, q.alive}, args, deadline, op,
+              strcmp(mode, "leave") == 0);
 }
 
 // One get script run: acknowledge what a plain queue's consumer is done
@@ -118,6 +127,8 @@ int send_acks(RemoteQueue &q, const char *mode, const std::vector<std::string> &
 // the caller waits when it finds nothing (puts then wake it: kGet's "w").
 int fetch(RemoteQueue &q, size_t want, bool ack_held, bool may_wait, redis::GetOutcome *outcome,
           const Deadline &deadline, const char *op) {
+  if (deadline.canceled())  // nothing sent: nothing to recover (guarded(): MP_ECANCELED)
+    return fail(MP_ETIMEDOUT, "%s: canceled", op);
   std::vector<std::string> acks, args{q.prefix, q.consumer, std::to_string(want), ""};
   bool recover;
   {
@@ -306,8 +317,8 @@ int remote_get_many(RemoteQueue &q, void *buf, size_t cap, size_t *lens, size_t 
 
 int remote_state(RemoteQueue &q, size_t *qsize, bool *closed, bool *full, const char *op) {
   Value v;
-  int r = redis::command(&v, q.ep, {"HMGET", q.meta, "queued", "maxsize", "closed"},
-                         Deadline(redis::kReplyCapMs), op);
+  int r = redis::direct_command(&v, q.ep, {"HMGET", q.meta, "queued", "maxsize", "closed"},
+                                Deadline(redis::kReplyCapMs), op, &q.lane);
   if (r != MP_OK) return r;
   if (v.kind == Value::kErr) return script_error(q, v.s, op);
   long long queued = 0, max = 0, shut = 0;
@@ -350,7 +361,8 @@ int remote_join(RemoteQueue &q, const Deadline &deadline, const char *op) {
   for (;;) {
     uint32_t seen = redis::notified_seq(*q.notifier);
     Value v;
-    int r = redis::command(&v, q.ep, {"HGET", q.meta, "unfinished"}, deadline, op);
+    int r = redis::direct_command(&v, q.ep, {"HGET", q.meta, "unfinished"}, deadline, op,
+                                  &q.lane);
     if (r != MP_OK) return r;
     if (v.kind == Value::kErr) return script_error(q, v.s, op);
     long long left = 0;

@@ -25,6 +25,7 @@
 #include "core/address.hpp"
 #include "core/deadline.hpp"
 #include "ipc/queue.hpp"
+#include "redis/direct.hpp"
 #include "redis/reply.hpp"
 #include "redis/server.hpp"
 
@@ -37,6 +38,7 @@ struct RemoteQueue {
   uint64_t maxsize = 0;
   int64_t lease_ms = 0;
   std::shared_ptr<redis::Notifier> notifier = std::make_shared<redis::Notifier>();
+  redis::Lane lane;                    // its round trips' order (direct.hpp)
   std::mutex mu;                       // guards the six below
   std::deque<redis::Delivery> ready;   // taken from the server, not handed out yet
   std::deque<std::string> held;        // handed out, not acknowledged yet, as the

@@ -216,11 +216,7 @@ Server &server_for(const Endpoint &ep, uv_loop_t *loop) {
     s = new Server();
     s->ep = ep;
     s->loop = loop;
-    if (read_password(&s->password) != MP_OK) s->cred_error = last_error_message();
-    else if (!ep.user.empty() && s->password.empty())
-      s->cred_error = "user '" + ep.user +
-                      "' has no password: set MULTIPROC_REDIS_PASSWORD_FILE or "
-                      "MULTIPROC_REDIS_PASSWORD";
+    if (password_for(&s->password, ep.user) != MP_OK) s->cred_error = last_error_message();
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
   }
@@ -312,21 +308,27 @@ int command(Value *out, const Endpoint &ep, const std::vector<std::string> &argv
   Deadline d = deadline.nonblocking() ? Deadline(kReplyCapMs) : deadline.within(kReplyCapMs);
   std::unique_lock<std::mutex> lock(call->mu);
   while (!call->done && !d.expired()) call->cv.wait(lock, d);
-  if (!call->done)
+  if (!call->done) return report_trip(out, MP_ETIMEDOUT, "", Value(), ep, op);
+  return report_trip(out, call->status, call->why, std::move(call->reply), ep, op);
+}
+
+int report_trip(Value *out, int status, const std::string &why, Value &&reply,
+                const Endpoint &ep, const char *op) {
+  if (status == MP_ETIMEDOUT)
     return fail(MP_ETIMEDOUT, "%s: no reply from %s in time (the command may still run)", op,
                 ep.text.c_str());
-  if (call->status == MP_ECONNREFUSED)
+  if (status == MP_ECONNREFUSED)
     return fail(MP_ECONNREFUSED, "%s: cannot connect to %s: %s", op, ep.text.c_str(),
-                call->why.c_str());
-  if (call->status == MP_EPIPE)
+                why.c_str());
+  if (status == MP_EPIPE)
     return fail(MP_EPIPE, "%s: the connection to %s was lost (%s): the outcome is unknown", op,
-                ep.text.c_str(), call->why.c_str());
-  if (call->status != MP_OK) return fail(call->status, "%s: %s: %s", op, ep.text.c_str(), call->why.c_str());
-  const std::string &e = call->reply.s;
-  if (call->reply.kind == Value::kErr &&
+                ep.text.c_str(), why.c_str());
+  if (status != MP_OK) return fail(status, "%s: %s: %s", op, ep.text.c_str(), why.c_str());
+  const std::string &e = reply.s;
+  if (reply.kind == Value::kErr &&
       (e.rfind("NOAUTH", 0) == 0 || e.rfind("WRONGPASS", 0) == 0 || e.rfind("NOPERM", 0) == 0))
     return fail(MP_EACCES, "%s: %s refused: %s", op, ep.text.c_str(), e.c_str());
-  *out = std::move(call->reply);
+  *out = std::move(reply);
   return MP_OK;
 }
 

@@ -4,7 +4,8 @@
 // db) for the whole process, however many remote objects it has open, and
 // no thread per blocked call. A caller thread posts its command to the
 // loop and waits for the reply on a CondVar, so its timeout and its
-// cancel token hold as for every other wait.
+// cancel token hold as for every other wait. (The remote queue's calls
+// make their round trips on the caller's thread instead: direct.hpp.)
 //
 // The subscriber connection carries each object's wake-up channel: a
 // waiting get or join sleeps until a message on its channel (or a poll
@@ -49,6 +50,13 @@ constexpr int64_t kReplyCapMs = 30000;
 // is exiting). Messages begin with op.
 int command(Value *out, const Endpoint &ep, const std::vector<std::string> &argv,
             const Deadline &deadline, const char *op);
+
+// How a round trip ended, reported as command() does: status MP_OK (then
+// *out = reply), MP_ETIMEDOUT, MP_ECONNREFUSED or MP_EPIPE (why: the
+// connection's reason), or another code with why. An error reply that
+// refuses authentication (NOAUTH, WRONGPASS, NOPERM) is MP_EACCES.
+int report_trip(Value *out, int status, const std::string &why, Value &&reply,
+                const Endpoint &ep, const char *op);
 
 // What a subscriber wakes: every message on the channel bumps seq.
 struct Notifier {

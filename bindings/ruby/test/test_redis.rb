@@ -78,6 +78,22 @@ class TestRedis < Minitest::Test
     skip "this build has no redis backend"
   end
 
+  # A get waiting on an empty redis queue: Timeout.timeout (the cancel
+  # token Ruby binds) ends it promptly, and Thread#kill too; the handle
+  # works afterwards and nothing was taken.
+  def test_blocked_get_interrupted
+    q = open_queue("redis://127.0.0.1:#{@port}#rbcancel")
+    t = elapsed { assert_raises(Timeout::Error) { Timeout.timeout(0.3) { q.get } } }
+    assert_operator t, :<, 2.5
+    waiter = Thread.new { q.get }
+    sleep 0.3
+    t = elapsed { waiter.kill.join(5) }
+    assert_operator t, :<, 2.5
+    q.put("after")
+    assert_equal "after", q.get(timeout: 5), "the interrupted gets must not have taken it"
+    assert_raises(Multiproc::TimeoutError) { q.get(timeout: 0.05) }
+  end
+
   def test_unreachable_server_is_refused
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     assert_raises(Multiproc::ConnectionRefusedError) do
