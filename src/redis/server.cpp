@@ -6,6 +6,7 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -188,6 +189,9 @@ redisAsyncContext *open_ctx(Server &s) {
     redisAsyncFree(c);
     return nullptr;
   }
+  // hiredis makes the socket without SOCK_CLOEXEC: a program the caller
+  // executes (system(), its own fork+exec) must not inherit the connection.
+  fcntl(c->c.fd, F_SETFD, FD_CLOEXEC);
   if (redisLibuvAttach(c, s.loop) != REDIS_OK) {
     s.error = "cannot attach the connection to the event loop";
     redisAsyncFree(c);

@@ -12,6 +12,7 @@
  * test_killed_mid_call). Skipped (TAP) without redis-server. */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/wait.h>
 
@@ -91,6 +92,32 @@ static int count_sockets(void) {
   }
   if (d) closedir(d);
   return n;
+}
+
+/* Every socket of the library is close-on-exec, the loop's hiredis
+ * connections (commands, pub/sub) as the direct ones: a program the caller
+ * executes must not inherit a connection to the server. */
+static void test_sockets_close_on_exec(void **state) {
+  (void)state;
+  char a[96];
+  mp_queue_t *q;
+  MP_ASSERT_OK(mp_queue_open(&q, addr(a, sizeof a, "cloexec"), 5000));
+  put_get(q, "one");
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int sockets = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    char path[300], target[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    if (len <= 0 || strncmp(target, "socket:", 7) != 0) continue;
+    sockets++;
+    int fd = atoi(e->d_name);
+    if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) fail_msg("socket fd %d is not close-on-exec", fd);
+  }
+  closedir(d);
+  assert_true(sockets >= 2); /* the loop's command and pub/sub connections */
+  mp_queue_free(q);
 }
 
 /* A forked child closes its copies of the idle pooled connections (they
@@ -286,6 +313,7 @@ int main(void) {
   if (redis_start(&g_srv) != 0) fail_msg("redis-server did not start");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fds_stable),
+      cmocka_unit_test(test_sockets_close_on_exec),
       cmocka_unit_test(test_fork_closes_idle),
       cmocka_unit_test(test_cancel_while_blocked),
       cmocka_unit_test(test_fired_before_the_call),
