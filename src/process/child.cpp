@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "core/backend.hpp"
 #include "core/error.hpp"
 #include "core/runtime.hpp"
 #include "process/spawn.hpp"
@@ -118,6 +119,10 @@ int Child::signal(int signum, bool group) {
 }
 
 void Child::reap(bool block) {
+  if (reaped_by_loop_) {  // libuv's exit callback ends it: only wait for that
+    if (block) wait(Deadline::uncancelable(MP_FOREVER));
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ended_) return;
@@ -133,12 +138,26 @@ void Child::reap(bool block) {
       // r < 0 (ECHILD): somebody else reaped it; the status is lost.
       wait_status_ = r == pid_ ? status : 0;
     }
-    ended_ = true;
-    if (ended_fd_.valid()) {  // the sentinel without a pidfd
-      uint64_t one = 1;
-      ssize_t n = write(ended_fd_.get(), &one, sizeof one);
-      (void)n;  // a full counter is readable already
-    }
+    mark_ended();
+  }
+  cv_.notify_all();
+}
+
+void Child::mark_ended() {
+  ended_ = true;
+  if (ended_fd_.valid()) {  // the sentinel without a pidfd
+    uint64_t one = 1;
+    ssize_t n = write(ended_fd_.get(), &one, sizeof one);
+    (void)n;  // a full counter is readable already
+  }
+}
+
+void Child::loop_reaped(int64_t exit_status, int term_signal) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The wait status waitpid would have given, for exitcode().
+    wait_status_ = term_signal ? (term_signal & 0x7f) : int((exit_status & 0xff) << 8);
+    mark_ended();
   }
   cv_.notify_all();
 }
@@ -304,7 +323,9 @@ int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,
     *out = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd), group,
                                    die_with_parent);
   };
-  if (die_with_parent) {
+  // PR_SET_PDEATHSIG (the Linux backend) follows the creating thread; the
+  // portable backend's pipe follows the process, so any thread will do.
+  if (die_with_parent && !portable_backend()) {
     int r = rt::call([&](uv_loop_t *loop) {
       Spawned spawned;
       int rc = create(spawned);
