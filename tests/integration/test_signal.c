@@ -333,6 +333,25 @@ static void test_signal_stop_interrupt_step_sends_sigint(void **state) {
   mp_stop_free(steps);
 }
 
+/* A signal the parent ignores (nohup's SIGHUP) stays ignored in a command
+ * under the Linux backend, as POSIX exec and Python keep it; libuv's
+ * uv_spawn resets every signal below 32 to its default, so under the
+ * portable backend the command dies of it (docs/guide.md, "Platforms"). */
+static void test_signal_ignored_disposition_of_a_command(void **state) {
+  (void)state;
+  struct sigaction ign = {0}, old;
+  ign.sa_handler = SIG_IGN;
+  assert_int_equal(sigaction(SIGHUP, &ign, &old), 0);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "/bin/sh"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "-c"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "kill -HUP $$; exit 0"));
+  mp_process_t *p = spawn(cmd);
+  assert_int_equal(sigaction(SIGHUP, &old, NULL), 0);
+  assert_int_equal(join_exitcode(p), mp_test_portable() ? -SIGHUP : 0);
+  mp_process_free(p);
+}
+
 static void test_signal_stop_only_wait_times_out(void **state) {
   (void)state;
   mp_stop_t *steps = NULL;
@@ -602,6 +621,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_signal_stop_default_terminates_cooperative_child),
       cmocka_unit_test(test_signal_stop_custom_steps_kill_term_ignorer),
       cmocka_unit_test(test_signal_stop_interrupt_step_sends_sigint),
+      cmocka_unit_test(test_signal_ignored_disposition_of_a_command),
       cmocka_unit_test(test_signal_stop_only_wait_times_out),
       cmocka_unit_test(test_signal_stop_wait_step_sees_natural_exit),
       cmocka_unit_test(test_signal_stop_ended_child_is_ok),
