@@ -6,6 +6,14 @@
 
 namespace mp {
 
+std::vector<char *> c_string_array(const std::vector<std::string> &v) {
+  std::vector<char *> out;
+  out.reserve(v.size() + 1);
+  for (const auto &s : v) out.push_back(const_cast<char *>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
 int launch_exec(std::shared_ptr<Child> *out, const ExecPlan &plan, bool group) {
 #ifdef MP_HAVE_LINUX_MECHANISMS
   if (!portable_backend())

@@ -65,6 +65,10 @@ int fork_run(Spawned &out, bool die_with_parent,
 
 class Child;
 
+// v's strings as the null-terminated array execve and uv_spawn take
+// (pointers into v, valid while v is unchanged).
+std::vector<char *> c_string_array(const std::vector<std::string> &v);
+
 // Start the child of plan with the backend's mechanism and watch its exit;
 // *out is set once the child exists. group: signals may go to its group.
 int launch_exec(std::shared_ptr<Child> *out, const ExecPlan &plan, bool group);

@@ -40,14 +40,6 @@ void on_loop_child_exit(uv_process_t *handle, int64_t exit_status, int term_sign
   uv_close(reinterpret_cast<uv_handle_t *>(handle), free_loop_child);
 }
 
-std::vector<char *> c_strings(const std::vector<std::string> &v) {
-  std::vector<char *> out;
-  out.reserve(v.size() + 1);
-  for (const auto &s : v) out.push_back(const_cast<char *>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 // The child's descriptors as uv_spawn takes them: each one inherited from
 // a parent descriptor (dup2 in the child), or ignored (a gap: closed, as
 // the parent's descriptors are close-on-exec).
@@ -85,8 +77,8 @@ int check_supported(const ExecPlan &plan) {
 int uv_launch_exec(std::shared_ptr<Child> *out, const ExecPlan &plan, bool group) {
   int r = check_supported(plan);
   if (r != MP_OK) return r;
-  std::vector<char *> argv = c_strings(plan.argv);
-  std::vector<char *> envp = c_strings(plan.envp);
+  std::vector<char *> argv = c_string_array(plan.argv);
+  std::vector<char *> envp = c_string_array(plan.envp);
   std::vector<uv_stdio_container_t> stdio = stdio_of(plan);
   uv_process_options_t opts = {};
   opts.exit_cb = on_loop_child_exit;

@@ -416,6 +416,25 @@ static void test_spawn_non_executable_file_is_eacces(void **state) {
   remove_tmpdir(dir);
 }
 
+/* An executable file that is neither a binary nor a "#!" script: execve
+ * fails with ENOEXEC (MP_EACCES) under the Linux backend, as in Python;
+ * libuv's uv_spawn calls execvp, which runs such a file with /bin/sh, so
+ * under the portable backend it runs (docs/guide.md, "Platforms"). */
+static void test_spawn_file_without_interpreter(void **state) {
+  (void)state;
+  char dir[64], path[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/no-shebang", dir);
+  write_file(path, "exit 3\n", 0755);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, path));
+  if (mp_test_portable())
+    assert_int_equal(run_exitcode(cmd), 3);
+  else
+    expect_spawn_error(cmd, MP_EACCES);
+  remove_tmpdir(dir);
+}
+
 static void test_spawn_non_executable_file_in_path_is_eacces(void **state) {
   (void)state;
   char dir[64], path[128];
@@ -1200,6 +1219,7 @@ int main(void) {
       cmocka_unit_test(test_spawn_missing_program_is_enoent),
       cmocka_unit_test(test_spawn_missing_program_in_path_is_enoent),
       cmocka_unit_test(test_spawn_non_executable_file_is_eacces),
+      cmocka_unit_test(test_spawn_file_without_interpreter),
       cmocka_unit_test(test_spawn_non_executable_file_in_path_is_eacces),
       cmocka_unit_test(test_spawn_directory_as_program_is_eacces),
       cmocka_unit_test(test_spawn_failure_leaves_no_child),
