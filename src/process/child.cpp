@@ -99,6 +99,18 @@ int Child::sentinel() {
 }
 
 int Child::signal(int signum, bool group) {
+  // libuv reaps a uv_spawn child without our mutex, so its signal is sent
+  // on the loop thread, where libuv reaps and then at once calls the exit
+  // callback: there the pid is not reaped (and recycled) before ended_ says
+  // so. When the runtime is gone (the process is exiting) it goes directly.
+  if (reaped_by_loop_ && !group) {
+    int r = rt::call([&](uv_loop_t *) { return signal_now(signum, group); });
+    if (r != MP_ESTATE) return r;
+  }
+  return signal_now(signum, group);
+}
+
+int Child::signal_now(int signum, bool group) {
   // Holding mu_ keeps the reaper out, so pid_ cannot be reaped and recycled
   // between the check and kill(): at worst it is a zombie.
   std::lock_guard<std::mutex> lock(mu_);

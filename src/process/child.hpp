@@ -70,6 +70,8 @@ class Child {
   bool relayed() const { return status_.valid(); }
   // reap() of a relayed child: read the status the server sent (mu_ held).
   bool read_relayed_status(bool block);
+  // signal() on the calling thread.
+  int signal_now(int signum, bool group);
   // ended_ and the sentinel (mu_ held).
   void mark_ended();
   std::mutex mu_;
