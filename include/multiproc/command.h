@@ -222,6 +222,9 @@ MP_EXTERN int mp_cmd_pass_fd(mp_cmd_t *cmd, const char *name, int fd);
 /**
  * Start the child in a new process group of its own (setpgid(0, 0)), so
  * that mp_process_signal(..., MP_SIGNAL_GROUP) reaches its whole tree.
+ * The portable backend (docs/guide.md, "Platforms") cannot: there
+ * mp_process_spawn() fails with MP_ENOTSUP unless mp_cmd_set_new_session()
+ * is set too (a new session is a new group as well).
  *
  * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.3 (as mp_cmd_set_new_group(), since 0.1).
  */
@@ -267,6 +270,9 @@ MP_EXTERN int mp_cmd_set_check(mp_cmd_t *cmd, int enabled);
  * however it ends (also when the parent is SIGKILLed). On Linux this is
  * PR_SET_PDEATHSIG armed from the library's long-lived runtime thread, so
  * it does not fire when the thread that called mp_process_spawn() exits.
+ * The portable backend (docs/guide.md, "Platforms") has no way to make an
+ * exec'd program die with its parent: there mp_process_spawn() of a
+ * daemon command fails with MP_ENOTSUP.
  *
  * @param enabled  0 or 1 (default 0). Errors: MP_EINVAL. Since 0.3 (as mp_cmd_set_daemon(), since 0.1).
  */

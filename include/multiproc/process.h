@@ -57,7 +57,9 @@ typedef enum mp_start_method {
  * those given by mp_cmd_pass_fd_at() and the mp_cmd_pass_* calls; every
  * other descriptor of the parent is closed in the child. It starts with an
  * empty signal mask, default handlers, and SIGPIPE and SIGXFSZ reset to
- * their default action (Python's restore_signals).
+ * their default action (Python's restore_signals). Under the portable
+ * backend (docs/guide.md, "Platforms") only close-on-exec descriptors are
+ * closed, and every signal below 32 is reset to its default action.
  *
  * The library reaps the child when it exits, whether or not anybody waits
  * for it; never reap it yourself (waitpid(-1, ...) in the host program
@@ -66,8 +68,9 @@ typedef enum mp_start_method {
  * @param[out] out  the running child; free it with mp_process_free().
  * @param cmd       the command; borrowed for the duration of the call.
  * Errors: MP_EINVAL (NULL argument, bad stdio descriptor), MP_ENOENT,
- * MP_EACCES, MP_ENOMEM, MP_ESYS (another system call failed; see
- * mp_last_error()).
+ * MP_EACCES, MP_ENOMEM, MP_ENOTSUP (portable backend: a daemon command, or
+ * a new group without a new session), MP_ESYS (another system call
+ * failed; see mp_last_error()).
  * Blocking: until the child has executed the program (or failed to).
  * Since 0.1.
  */
@@ -101,7 +104,8 @@ MP_EXTERN int mp_process_set_name(mp_process_t *proc, const char *name);
 /**
  * Make a not yet started process a daemon (Python's daemon=True, default
  * 0): it is terminated when the parent exits normally and killed when the
- * parent dies in any other way.
+ * parent dies in any other way (PR_SET_PDEATHSIG, or under the portable
+ * backend a pipe from the parent that the child watches).
  *
  * Errors: MP_EINVAL (NULL, enabled not 0 or 1), MP_ESTATE (already started,
  * or a command). Since 0.1.

@@ -1,7 +1,8 @@
 // The runtime: one long-lived libuv loop thread per process, started on
 // first use. It spawns children (so PR_SET_PDEATHSIG is tied to a thread
-// that lives as long as the process) and watches them exit so that every
-// child is reaped. Hot paths never go through it.
+// that lives as long as the process; under the portable backend uv_spawn
+// runs here and libuv reaps its children here) and watches them exit so
+// that every child is reaped. Hot paths never go through it.
 #pragma once
 
 #include <functional>

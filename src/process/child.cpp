@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "core/backend.hpp"
 #include "core/error.hpp"
 #include "core/runtime.hpp"
 #include "process/spawn.hpp"
@@ -98,6 +99,18 @@ int Child::sentinel() {
 }
 
 int Child::signal(int signum, bool group) {
+  // libuv reaps a uv_spawn child without our mutex, so its signal is sent
+  // on the loop thread, where libuv reaps and then at once calls the exit
+  // callback: there the pid is not reaped (and recycled) before ended_ says
+  // so. When the runtime is gone (the process is exiting) it goes directly.
+  if (reaped_by_loop_ && !group) {
+    int r = rt::call([&](uv_loop_t *) { return signal_now(signum, group); });
+    if (r != MP_ESTATE) return r;
+  }
+  return signal_now(signum, group);
+}
+
+int Child::signal_now(int signum, bool group) {
   // Holding mu_ keeps the reaper out, so pid_ cannot be reaped and recycled
   // between the check and kill(): at worst it is a zombie.
   std::lock_guard<std::mutex> lock(mu_);
@@ -118,6 +131,10 @@ int Child::signal(int signum, bool group) {
 }
 
 void Child::reap(bool block) {
+  if (reaped_by_loop_) {  // libuv's exit callback ends it: only wait for that
+    if (block) wait(Deadline::uncancelable(MP_FOREVER));
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ended_) return;
@@ -133,12 +150,26 @@ void Child::reap(bool block) {
       // r < 0 (ECHILD): somebody else reaped it; the status is lost.
       wait_status_ = r == pid_ ? status : 0;
     }
-    ended_ = true;
-    if (ended_fd_.valid()) {  // the sentinel without a pidfd
-      uint64_t one = 1;
-      ssize_t n = write(ended_fd_.get(), &one, sizeof one);
-      (void)n;  // a full counter is readable already
-    }
+    mark_ended();
+  }
+  cv_.notify_all();
+}
+
+void Child::mark_ended() {
+  ended_ = true;
+  if (ended_fd_.valid()) {  // the sentinel without a pidfd
+    uint64_t one = 1;
+    ssize_t n = write(ended_fd_.get(), &one, sizeof one);
+    (void)n;  // a full counter is readable already
+  }
+}
+
+void Child::loop_reaped(int64_t exit_status, int term_signal) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The wait status waitpid would have given, for exitcode().
+    wait_status_ = term_signal ? (term_signal & 0x7f) : int((exit_status & 0xff) << 8);
+    mark_ended();
   }
   cv_.notify_all();
 }
@@ -304,7 +335,9 @@ int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,
     *out = std::make_shared<Child>(spawned.pid, std::move(spawned.pidfd), group,
                                    die_with_parent);
   };
-  if (die_with_parent) {
+  // PR_SET_PDEATHSIG (the Linux backend) follows the creating thread; the
+  // portable backend's pipe follows the process, so any thread will do.
+  if (die_with_parent && !portable_backend()) {
     int r = rt::call([&](uv_loop_t *loop) {
       Spawned spawned;
       int rc = create(spawned);

@@ -3,6 +3,7 @@
 // is reaped even after its handle was freed.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -28,6 +29,13 @@ class Child {
   Child(Relayed, int pid, Fd pidfd, Fd status, bool daemon)
       : pid_(pid), pidfd_(std::move(pidfd)), status_(std::move(status)), group_(false),
         daemon_(daemon) {}
+
+  // A child of uv_spawn (the portable backend): libuv reaps it, and its
+  // exit callback hands the status over (loop_reaped); reap() never calls
+  // waitpid for it, which would take the status from libuv.
+  struct ReapedByLoop {};
+  Child(ReapedByLoop, int pid, bool group, bool daemon)
+      : pid_(pid), group_(group), daemon_(daemon), reaped_by_loop_(true) {}
 
   int pid() const { return pid_; }
   int pidfd() const { return pidfd_.get(); }
@@ -55,11 +63,17 @@ class Child {
   // Collect the exit status if the child has ended (block: wait for it).
   // Called by the runtime when the pidfd turns readable.
   void reap(bool block = false);
+  // The exit of a ReapedByLoop child, from libuv's exit callback.
+  void loop_reaped(int64_t exit_status, int term_signal);
 
  private:
   bool relayed() const { return status_.valid(); }
   // reap() of a relayed child: read the status the server sent (mu_ held).
   bool read_relayed_status(bool block);
+  // signal() on the calling thread.
+  int signal_now(int signum, bool group);
+  // ended_ and the sentinel (mu_ held).
+  void mark_ended();
   std::mutex mu_;
   CondVar cv_;
   const int pid_;
@@ -68,6 +82,7 @@ class Child {
   Fd ended_fd_;  // the sentinel without a pidfd (guarded by mu_)
   const bool group_;
   const bool daemon_;
+  const bool reaped_by_loop_ = false;
   bool ended_ = false;
   int wait_status_ = 0;
 };

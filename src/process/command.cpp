@@ -1,5 +1,5 @@
 // Spawning commands (subprocess.Popen): stdio set-up in the parent, the
-// clone+exec on the runtime thread, the exit watch.
+// backend's spawn (spawn.hpp), the exit watch.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -151,8 +151,7 @@ int spawn_command(mp_process **out, const mp_cmd &cmd) {
   r = place_handles(plan, passed_sources, cmd);
   if (r != MP_OK) return r;
 
-  r = launch_child(&proc->child, cmd.daemon, cmd.new_group || cmd.new_session,
-                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
+  r = launch_exec(&proc->child, plan, cmd.new_group || cmd.new_session);
   if (r != MP_OK) return r;
   *out = proc.release();
   return MP_OK;

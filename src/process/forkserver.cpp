@@ -47,9 +47,9 @@ int start_server(Server &s) {
   int r = dup_cloexec(source, theirs.get(), 4, "forkserver: ctl");
   if (r != MP_OK) return r;
   ExecPlan plan = self_exec_plan(kForkserverEnv, true, {source.get()});
+  plan.dies_by_itself = true;  // it ends when ctl hangs up (serve_request)
   std::shared_ptr<Child> child;
-  r = launch_child(&child, true, false,
-                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
+  r = launch_exec(&child, plan, false);
   if (r != MP_OK) return r;
   s.child = std::move(child);
   s.ctl = std::move(mine);

@@ -18,8 +18,10 @@
 #include <cstring>
 #include <map>
 
+#include "core/backend.hpp"
 #include "core/error.hpp"
 #include "process/forkserver.hpp"
+#include "process/parent_watch.hpp"
 
 namespace mp {
 namespace {
@@ -48,10 +50,21 @@ bool read_exact(int fd, void *buf, size_t len) {
 
 // In the forked child: become the job the parent sends over status.
 void become_child(int status, const std::vector<int> &passed, bool daemon, pid_t server) {
-  if (daemon) {  // dies with the server, which dies with the parent
+  // A daemon dies with the server, which dies with the parent: through
+  // PR_SET_PDEATHSIG, or in the portable backend a watch on the server's
+  // pipe (parent_watch.hpp), inherited across the fork.
+  int pipe_fd = take_inherited_parent_pipe();
+  if (daemon && portable_backend()) {
+    if (watch_parent_pipe(pipe_fd) != MP_OK) _exit(1);
+  } else if (pipe_fd >= 0) {
+    close(pipe_fd);
+  }
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  if (daemon && !portable_backend()) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != server) _exit(1);
   }
+#endif
   uint32_t len;
   std::string wire;
   if (!read_exact(status, &len, sizeof len)) _exit(1);  // the parent gave up
@@ -78,7 +91,8 @@ void become_child(int status, const std::vector<int> &passed, bool daemon, pid_t
 void send_reply(int status, pid_t pid, int err) {
   ForkReply reply = {int32_t(pid), int32_t(err)};
   std::vector<int> fds;
-  int pidfd = pid > 0 ? int(syscall(SYS_pidfd_open, pid, 0)) : -1;
+  // The portable backend signals by pid: no pidfd.
+  int pidfd = pid > 0 && !portable_backend() ? int(syscall(SYS_pidfd_open, pid, 0)) : -1;
   if (pidfd >= 0) fds.push_back(pidfd);
   send_with_fds(status, &reply, sizeof reply, fds);  // a parent gone is no matter
   if (pidfd >= 0) close(pidfd);
@@ -117,6 +131,11 @@ bool serve_request(Server &s) {
     return false;
   }
   pid_t server = getpid();
+  if (req.daemon && portable_backend() && parent_pipe_read_end() < 0) {
+    send_reply(fds[0], -1, EMFILE);  // no pipe for its watch: refuse the daemon
+    for (int fd : fds) close(fd);
+    return false;
+  }
   pid_t pid = fork();
   if (pid == 0) {
     close(s.ctl);

@@ -1,7 +1,14 @@
-// Creating child processes. spawn_exec and fork_run create the child in the
-// calling thread; launch_child picks the thread: the caller's (fastest), or
-// for a child that must die with the parent the runtime thread, because
-// PR_SET_PDEATHSIG fires when the *thread* that created the child exits.
+// Creating child processes. launch_exec and launch_fork are what the
+// process layer calls; they pick the backend (src/core/backend.hpp):
+// - Linux: spawn_exec and fork_run (spawn_linux.cpp) create the child in
+//   the calling thread; launch_child picks the thread: the caller's
+//   (fastest), or for a child that must die with the parent the runtime
+//   thread, because PR_SET_PDEATHSIG fires when the *thread* that created
+//   the child exits.
+// - portable: uv_spawn on the runtime loop, which reaps the child through
+//   libuv's SIGCHLD handling, and fork() watched by SIGCHLD + waitpid(pid)
+//   (spawn_uv.cpp); a daemon target watches a pipe from the parent
+//   (parent_watch.hpp).
 #pragma once
 
 #include <functional>
@@ -35,6 +42,10 @@ struct ExecPlan {
   bool new_group = false;
   bool new_session = false;  // setsid(): also a new group
   bool die_with_parent = false;
+  // The child ends by itself when we die (it watches a pipe from us, or the
+  // forkserver its request socket): the portable backend, which has no
+  // PR_SET_PDEATHSIG, starts a die_with_parent plan only then.
+  bool dies_by_itself = false;
 };
 
 struct Spawned {
@@ -53,6 +64,23 @@ int fork_run(Spawned &out, bool die_with_parent,
              const std::function<void(int parent_pid)> &body);
 
 class Child;
+
+// v's strings as the null-terminated array execve and uv_spawn take
+// (pointers into v, valid while v is unchanged).
+std::vector<char *> c_string_array(const std::vector<std::string> &v);
+
+// Start the child of plan with the backend's mechanism and watch its exit;
+// *out is set once the child exists. group: signals may go to its group.
+int launch_exec(std::shared_ptr<Child> *out, const ExecPlan &plan, bool group);
+
+// Fork and run body in the child (as fork_run); watched like launch_exec.
+int launch_fork(std::shared_ptr<Child> *out, bool die_with_parent,
+                const std::function<void(int parent_pid)> &body);
+
+// The portable backend's halves of the two (spawn_uv.cpp).
+int uv_launch_exec(std::shared_ptr<Child> *out, const ExecPlan &plan, bool group);
+int portable_fork_run(Spawned &out, bool die_with_parent,
+                      const std::function<void(int parent_pid)> &body);
 
 // The plan of re-executing this program (recorded by mp_main()) with
 // env_var=3 and sources as its descriptors 3, 4, …: MP_START_SPAWN's child

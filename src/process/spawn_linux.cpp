@@ -172,14 +172,6 @@ class AllSignalsBlocked {
   sigset_t old_;
 };
 
-std::vector<char *> c_strings(const std::vector<std::string> &v) {
-  std::vector<char *> out;
-  out.reserve(v.size() + 1);
-  for (const auto &s : v) out.push_back(const_cast<char *>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 // pidfds are optional: old kernels and valgrind lack them, and the exit
 // watch then falls back to SIGCHLD + waitpid(pid).
 // MULTIPROC_DISABLE_PIDFD=1 forces the fallback (to test it on new kernels).
@@ -222,8 +214,8 @@ int read_report(int fd, const ExecPlan &plan) {
 }  // namespace
 
 int spawn_exec(Spawned &out, const ExecPlan &plan) {
-  std::vector<char *> argv = c_strings(plan.argv);
-  std::vector<char *> envp = c_strings(plan.envp);
+  std::vector<char *> argv = c_string_array(plan.argv);
+  std::vector<char *> envp = c_string_array(plan.envp);
   // The error pipe must not land below nfds, where the child's dup2 or
   // closefrom would take it: move it above.
   Fd err_r, err_w;

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "process/child.hpp"
 #include "process/forkserver.hpp"
+#include "process/parent_watch.hpp"
 
 namespace mp {
 namespace {
@@ -79,6 +80,7 @@ int read_all(std::string &out, int fd) {
 }
 
 [[noreturn]] void run_bootstrap(int fd) {
+  watch_parent_pipe_from_env();  // a daemon of the portable backend
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   unsetenv(kBootstrapEnv);  // never reaches a grandchild
   std::string wire;

@@ -11,9 +11,11 @@
 #include <new>
 
 #include "core/address.hpp"
+#include "core/backend.hpp"
 #include "core/error.hpp"
 #include "process/cmd.hpp"
 #include "process/forkserver.hpp"
+#include "process/parent_watch.hpp"
 #include "process/process.hpp"
 #include "process/spawn.hpp"
 #include "process/target.hpp"
@@ -58,10 +60,8 @@ const char *method_name(mp_start_method_t m) {
 
 int start_forked(mp_process &proc, const Target &target) {
   fflush(nullptr);  // buffered output must not be written twice
-  return launch_child(&proc.child, proc.daemon, false, [&](Spawned &spawned) {
-    return fork_run(spawned, proc.daemon, [&](int parent_pid) {
-      become_forked_child(proc, target, parent_pid);
-    });
+  return launch_fork(&proc.child, proc.daemon, [&](int parent_pid) {
+    become_forked_child(proc, target, parent_pid);
   });
 }
 
@@ -77,7 +77,10 @@ int start_spawned(mp_process &proc) {
   // Sources for the child's descriptors 3, 4, …, numbered above them all:
   // the bootstrap, those passed by index, then those passed by name.
   size_t npassed = proc.pass_fds.size() + proc.named.size();
-  int first_free = kBootstrapFd + 1 + int(npassed);
+  // The portable backend's daemon gets the read end of our pipe last
+  // (parent_watch.hpp), named by an environment variable.
+  bool watch_pipe = proc.daemon && portable_backend();
+  int first_free = kBootstrapFd + 1 + int(npassed) + (watch_pipe ? 1 : 0);
   std::vector<Fd> sources(1 + npassed);
   int r = dup_cloexec(sources[0], theirs.get(), first_free, "start: bootstrap");
   for (size_t i = 0; r == MP_OK && i < proc.pass_fds.size(); ++i)
@@ -85,12 +88,21 @@ int start_spawned(mp_process &proc) {
   for (size_t i = 0; r == MP_OK && i < proc.named.size(); ++i)
     r = dup_cloexec(sources[1 + proc.pass_fds.size() + i], proc.named[i].fd.get(), first_free,
                     "start: pass by name");
+  if (r == MP_OK && watch_pipe) {
+    int pipe_fd = parent_pipe_read_end();
+    sources.emplace_back();
+    r = pipe_fd < 0 ? pipe_fd : dup_cloexec(sources.back(), pipe_fd, first_free, "start: parent pipe");
+  }
   if (r != MP_OK) return r;
   std::vector<int> fd_sources;
   for (const Fd &fd : sources) fd_sources.push_back(fd.get());
   ExecPlan plan = self_exec_plan(kBootstrapEnv, proc.daemon, fd_sources);
-  r = launch_child(&proc.child, proc.daemon, false,
-                   [&](Spawned &spawned) { return spawn_exec(spawned, plan); });
+  if (watch_pipe) {
+    plan.envp.push_back(std::string(kParentPipeEnv) + "=" +
+                        std::to_string(kBootstrapFd + 1 + int(npassed)));
+    plan.dies_by_itself = true;
+  }
+  r = launch_exec(&proc.child, plan, false);
   if (r != MP_OK) return r;
   theirs.reset();
   sources.clear();
@@ -126,10 +138,12 @@ ExecPlan self_exec_plan(const char *env_var, bool die_with_parent,
   plan.argv = spawn_image_argv();
   std::string bootstrap_var = std::string(kBootstrapEnv) + "=";
   std::string server_var = std::string(kForkserverEnv) + "=";
+  std::string pipe_var = std::string(kParentPipeEnv) + "=";
   for (char **e = environ; e && *e; ++e) {
     std::string var(*e);
     if (var.compare(0, bootstrap_var.size(), bootstrap_var) != 0 &&
-        var.compare(0, server_var.size(), server_var) != 0 && !is_handle_env(*e))
+        var.compare(0, server_var.size(), server_var) != 0 &&
+        var.compare(0, pipe_var.size(), pipe_var) != 0 && !is_handle_env(*e))
       plan.envp.push_back(std::move(var));
   }
   plan.envp.push_back(std::string(env_var) + "=" + std::to_string(kBootstrapFd));

@@ -66,6 +66,25 @@ static inline const char *method_name(int m) {
 }
 
 /* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
+/* Whether this process runs the portable backend (issue 18): always in a
+ * build without the Linux mechanisms, else under MULTIPROC_BACKEND=portable. */
+static inline int mp_test_portable(void) {
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  const char *v = getenv("MULTIPROC_BACKEND");
+  return v && strcmp(v, "portable") == 0;
+#else
+  return 1;
+#endif
+}
+
+/* Put cmd's child in a process group of its own: mp_cmd_set_new_group, or
+ * under the portable backend, which has no setpgid (MP_ENOTSUP there, see
+ * test_spawn), a new session, whose leader leads a new group too. */
+static inline void cmd_own_group(mp_cmd_t *cmd) {
+  MP_ASSERT_OK(mp_test_portable() ? mp_cmd_set_new_session(cmd, 1)
+                                  : mp_cmd_set_new_group(cmd, 1));
+}
+
 static inline const char *test_helper_path(void) {
   const char *p = getenv("MP_TEST_HELPER");
   if (!p) fail_msg("MP_TEST_HELPER is not set; run the tests with meson test");

@@ -9,7 +9,11 @@
  * - a process of the other backend refuses a segment (they wait
  *   differently: a silent mix would hang);
  * - waiters SIGKILLed while parked (more than a mapping's 63 slots) leave
- *   the object working: a live waiter is still woken, and fast. */
+ *   the object working: a live waiter is still woken, and fast;
+ * - the process layer: no child of any kind (command, fork, spawn,
+ *   forkserver) has a pidfd under the portable backend (uv_spawn, fork and
+ *   SIGCHLD, not clone + pidfd), each has one under the Linux backend, and
+ *   a child the program forked itself is still the program's to reap. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -211,14 +215,80 @@ static void test_backend_dead_waiters_are_harmless(void **state) {
   mp_event_free(never);
 }
 
+static int tb_sleep(const void *arg, size_t len, void *payload) {
+  (void)arg;
+  (void)len;
+  (void)payload;
+  sleep(30);
+  return 0;
+}
+
+/* What /proc/self/fd says a process's sentinel is. */
+static void sentinel_kind(mp_process_t *p, char *out, size_t size) {
+  int fd = -1;
+  MP_ASSERT_OK(mp_process_sentinel(&fd, p));
+  fd_target(fd, out, size);
+}
+
+static void test_backend_process_mechanism(void **state) {
+  (void)state;
+  enum { kChildren = 4 };
+  mp_process_t *p[kChildren] = {NULL};
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  MP_ASSERT_OK(mp_process_spawn(&p[0], cmd));
+  mp_cmd_free(cmd);
+  for (int i = 0; i < MP_N_METHODS; ++i) {
+    MP_ASSERT_OK(mp_process_new(&p[1 + i], "tb_sleep", NULL, 0));
+    MP_ASSERT_OK(mp_process_set_start_method(p[1 + i], (mp_start_method_t)k_methods[i]));
+    MP_ASSERT_OK(mp_process_start(p[1 + i]));
+  }
+  /* A child of the program's own, ending while ours run: the library must
+   * not reap it (no waitpid(-1)). */
+  pid_t own = fork();
+  if (own == 0) _exit(7);
+  int pidfds = count_pidfds(0);
+  char kind[kChildren][256];
+  for (int i = 0; i < kChildren; ++i) sentinel_kind(p[i], kind[i], sizeof kind[i]);
+  for (int i = 0; i < kChildren; ++i) {
+    MP_ASSERT_OK(mp_process_kill(p[i]));
+    MP_ASSERT_OK(mp_process_join(p[i], 10000));
+    int code = 0;
+    MP_ASSERT_OK(mp_process_exitcode(&code, p[i]));
+    assert_int_equal(code, -SIGKILL);
+    mp_process_free(p[i]);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(own, &status, 0), own);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 7);
+  if (portable_expected()) {
+    if (pidfds != 0) fail_msg("portable backend: %d pidfds while 4 children ran", pidfds);
+    for (int i = 0; i < kChildren - 1; ++i) /* a forkserver child's is its status socket */
+      if (strcmp(kind[i], "anon_inode:[eventfd]") != 0)
+        fail_msg("portable backend: child %d's sentinel is %s, not an eventfd", i, kind[i]);
+  } else {
+    /* count_pidfds leaves out a forkserver child's (its /proc environ is
+     * the server's) */
+    if (pidfds < kChildren - 1) fail_msg("linux backend: %d pidfds for 4 children", pidfds);
+    for (int i = 0; i < kChildren - 1; ++i)
+      if (strcmp(kind[i], "anon_inode:[pidfd]") != 0)
+        fail_msg("linux backend: child %d's sentinel is %s, not a pidfd", i, kind[i]);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--attach") == 0) return attach_child(argv[2]);
   g_argv = argv;
+  if (mp_register("tb_sleep", tb_sleep, NULL) != MP_OK || mp_main(argc, argv) != MP_OK) {
+    fprintf(stderr, "test_backend: %s\n", mp_last_error());
+    return 1;
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_backend_segment_kind),
       cmocka_unit_test(test_backend_no_names_left_after_sigkill),
       cmocka_unit_test(test_backend_other_backend_refuses_segment),
       cmocka_unit_test(test_backend_dead_waiters_are_harmless),
+      cmocka_unit_test(test_backend_process_mechanism),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,7 +184,7 @@ static void test_signal_group_without_new_group_is_estate(void **state) {
 static void test_signal_new_group_child_leads_its_group(void **state) {
   (void)state;
   mp_cmd_t *cmd = helper_cmd("pgid", NULL);
-  MP_ASSERT_OK(mp_cmd_new_group(cmd, 1));
+  cmd_own_group(cmd);
   MP_ASSERT_OK(mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE));
   mp_process_t *p = spawn(cmd);
   void *out = NULL;
@@ -205,7 +205,7 @@ static mp_process_t *spawn_shell_with_grandchild(int *grandchild) {
   MP_ASSERT_OK(mp_cmd_new(&cmd, "/bin/sh"));
   MP_ASSERT_OK(mp_cmd_arg(cmd, "-c"));
   MP_ASSERT_OK(mp_cmd_arg(cmd, "sleep 30 & echo $!; wait"));
-  MP_ASSERT_OK(mp_cmd_new_group(cmd, 1));
+  cmd_own_group(cmd);
   MP_ASSERT_OK(mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE));
   mp_process_t *p = spawn(cmd);
   char line[64];
@@ -245,7 +245,7 @@ static void test_signal_group_stop_reaches_grandchild(void **state) {
 static void test_signal_group_reaches_members_after_leader_ended(void **state) {
   (void)state;
   mp_cmd_t *cmd = helper_cmd("grandchild", "30000", NULL);
-  MP_ASSERT_OK(mp_cmd_new_group(cmd, 1));
+  cmd_own_group(cmd);
   MP_ASSERT_OK(mp_cmd_stdio(cmd, MP_STDOUT, MP_STDIO_PIPE));
   mp_process_t *p = spawn(cmd);
   char line[64];
@@ -331,6 +331,25 @@ static void test_signal_stop_interrupt_step_sends_sigint(void **state) {
   assert_int_equal(code, -SIGINT);
   mp_process_free(p);
   mp_stop_free(steps);
+}
+
+/* A signal the parent ignores (nohup's SIGHUP) stays ignored in a command
+ * under the Linux backend, as POSIX exec and Python keep it; libuv's
+ * uv_spawn resets every signal below 32 to its default, so under the
+ * portable backend the command dies of it (docs/guide.md, "Platforms"). */
+static void test_signal_ignored_disposition_of_a_command(void **state) {
+  (void)state;
+  struct sigaction ign = {0}, old;
+  ign.sa_handler = SIG_IGN;
+  assert_int_equal(sigaction(SIGHUP, &ign, &old), 0);
+  mp_cmd_t *cmd = NULL;
+  MP_ASSERT_OK(mp_cmd_new(&cmd, "/bin/sh"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "-c"));
+  MP_ASSERT_OK(mp_cmd_arg(cmd, "kill -HUP $$; exit 0"));
+  mp_process_t *p = spawn(cmd);
+  assert_int_equal(sigaction(SIGHUP, &old, NULL), 0);
+  assert_int_equal(join_exitcode(p), mp_test_portable() ? -SIGHUP : 0);
+  mp_process_free(p);
 }
 
 static void test_signal_stop_only_wait_times_out(void **state) {
@@ -516,7 +535,24 @@ static void kill_and_reap(int pid) {
   assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
+/* The portable backend cannot make an exec'd program die with its parent
+ * (no PR_SET_PDEATHSIG; a command runs no watch of ours): a daemon command
+ * is MP_ENOTSUP there, and nothing is started. */
+static void check_daemon_command_not_supported(void) {
+  mp_cmd_t *cmd = helper_cmd("sleep", "30000", NULL);
+  MP_ASSERT_OK(mp_cmd_set_daemon(cmd, 1));
+  mp_process_t *p = NULL;
+  MP_ASSERT_ERR(mp_process_spawn(&p, cmd), MP_ENOTSUP);
+  assert_null(p);
+  assert_non_null(strstr(mp_last_error(), "MULTIPROC_BACKEND=portable"));
+  mp_cmd_free(cmd);
+}
+
 static void check_daemon_dies_with_parent(int reexec) {
+  if (mp_test_portable()) {
+    check_daemon_command_not_supported();
+    return;
+  }
   int child = 0;
   int parent = start_spawn_parent(1, reexec, &child);
   assert_true(child > 0);
@@ -585,6 +621,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_signal_stop_default_terminates_cooperative_child),
       cmocka_unit_test(test_signal_stop_custom_steps_kill_term_ignorer),
       cmocka_unit_test(test_signal_stop_interrupt_step_sends_sigint),
+      cmocka_unit_test(test_signal_ignored_disposition_of_a_command),
       cmocka_unit_test(test_signal_stop_only_wait_times_out),
       cmocka_unit_test(test_signal_stop_wait_step_sees_natural_exit),
       cmocka_unit_test(test_signal_stop_ended_child_is_ok),

@@ -787,7 +787,8 @@ static void run_role(const char *role) {
     arg = path_copy;
     len = strlen(path_copy);
   } else if (strcmp(role, "exit_daemon") == 0 ||
-             strcmp(role, "kill_daemon") == 0) {
+             strcmp(role, "kill_daemon") == 0 ||
+             strcmp(role, "kill_daemon_sibling") == 0) {
     daemon = 1;
   } else if (strcmp(role, "exit_nojoin") == 0) {
     if (mp_set_exit_join(0) != MP_OK) role_report(fd, -1000);
@@ -804,9 +805,16 @@ static void run_role(const char *role) {
     role_report(fd, r);
     _exit(93);
   }
+  if (strcmp(role, "kill_daemon_sibling") == 0 && fork() == 0) {
+    /* A child of the program's own, forked after the daemon started: it
+     * must not keep the daemon's parent watch alive (the portable
+     * backend's pipe: every fork closes its write end). */
+    alarm(15);
+    for (;;) pause();
+  }
   role_report(fd, mp_process_pid(p));
   close(fd);
-  if (strcmp(role, "kill_daemon") == 0)
+  if (strcmp(role, "kill_daemon") == 0 || strcmp(role, "kill_daemon_sibling") == 0)
     for (;;) pause(); /* the test SIGKILLs us */
   exit(0);            /* normal exit: the exit policy runs */
 }
@@ -925,6 +933,24 @@ static void test_target_parent_sigkill_kills_daemon(void **state) {
     if (!gone) kill(child, SIGKILL);
     if (!gone)
       fail_msg("%s: daemon child %d survived its SIGKILLed parent",
+               method_name((int)m), child);
+  }
+}
+
+/* The same with a child the parent forked itself after the daemon, which
+ * outlives the parent. */
+static void test_target_parent_sigkill_kills_daemon_despite_sibling(void **state) {
+  (void)state;
+  FOR_EACH_METHOD(m) {
+    int child = 0, st;
+    pid_t parent = start_role("kill_daemon_sibling", (int)m, NULL, &child);
+    assert_true(pid_running(child));
+    kill(parent, SIGKILL);
+    waitpid(parent, &st, 0);
+    int gone = wait_pid_gone(child, 5000);
+    if (!gone) kill(child, SIGKILL);
+    if (!gone)
+      fail_msg("%s: daemon child %d survived its SIGKILLed parent (a sibling lives)",
                method_name((int)m), child);
   }
 }
@@ -1085,6 +1111,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_target_exit_joins_non_daemon),
       cmocka_unit_test(test_target_exit_terminates_daemon),
       cmocka_unit_test(test_target_parent_sigkill_kills_daemon),
+      cmocka_unit_test(test_target_parent_sigkill_kills_daemon_despite_sibling),
       cmocka_unit_test(test_target_exit_join_disabled),
       cmocka_unit_test(test_target_daemon_from_exiting_thread),
       cmocka_unit_test(test_target_nested),
