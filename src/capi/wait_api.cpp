@@ -116,11 +116,12 @@ bool queue_ready(const QueueShared &s) {
 }
 
 // Snapshot the words a sleep compares against. Queues: the eventcount,
-// read before the state so a put after the check moves it. Events: 0
+// armed (ring::arm: producers wake only an armed one) before the state is
+// read, so a put after the check moves it. Events: 0
 // (a sleep only while the flag is clear).
 void snapshot(const std::vector<Target> &targets, WaitSet &set) {
   for (auto &t : targets)
-    if (t.queue) set.values[t.word] = t.queue->shared->data_seq.load(std::memory_order_seq_cst);
+    if (t.queue) set.values[t.word] = ring::arm(t.queue->shared->data_seq);
 }
 
 // Mark the ready entries and count them; descriptors are looked at with a

@@ -1,7 +1,6 @@
 #include "core/owner_lock.hpp"
 
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,12 +9,13 @@
 #include <cstring>
 
 #include "core/futex.hpp"
+#include "core/spin.hpp"
 #include "multiproc.h"
 
 namespace mp {
 namespace {
 
-constexpr int kSpins = 2000;
+constexpr uint64_t kSpinNs = 4000;
 
 // Field 22 of /proc/<pid>/stat: the start time in clock ticks; 0 if the
 // process does not exist. *zombie: it has exited (state Z or X) and waits
@@ -62,14 +62,25 @@ namespace {
 
 // Spin briefly on the lock word first: holders of the queue's locks never
 // block, so the lock is usually free again within a few hundred cycles.
+// Capped by time (core/spin.hpp): a holder that does not release within
+// kSpinNs was most likely preempted, and spinning through its absence
+// only takes the CPU it needs to finish; sleep then.
 bool try_spinning(OwnerLock &l, uint64_t me) {
-  for (int i = 0; i < kSpins; ++i) {
+  return spin_for(kSpinNs, [&] {
     uint64_t cur = l.owner.load(std::memory_order_relaxed);
-    if (cur == 0 && l.owner.compare_exchange_weak(cur, me, std::memory_order_acquire))
-      return true;
-    if ((i & 127) == 127) sched_yield(); else __builtin_ia32_pause();  // see queue_ring.hpp
+    return cur == 0 && l.owner.compare_exchange_weak(cur, me, std::memory_order_acquire);
+  });
+}
+
+// The wake half of a release: if seq is armed, clear it and wake one.
+void owner_lock_release_wake(OwnerLock &l) {
+  uint32_t v = l.seq.load(std::memory_order_seq_cst);
+  while (v & 1) {
+    if (l.seq.compare_exchange_weak(v, v + 1, std::memory_order_seq_cst)) {
+      futex_wake(&l.seq, 1);
+      return;
+    }
   }
-  return false;
 }
 
 // Computed once per process (getpid() is a system call: not on every lock);
@@ -89,6 +100,19 @@ uint64_t process_token() {
   return t;
 }
 
+namespace {
+
+// A waiter leaving with other sleepers behind arms seq for them: the
+// release that woke it woke only it, so the next release must see the bit.
+// If the lock is free already, wake one now (we leave without taking it).
+void pass_on(OwnerLock &l) {
+  if (l.waiters.load(std::memory_order_seq_cst) == 0) return;
+  l.seq.fetch_or(1, std::memory_order_seq_cst);
+  if (l.owner.load(std::memory_order_seq_cst) == 0) owner_lock_release_wake(l);
+}
+
+}  // namespace
+
 int owner_lock_acquire(OwnerLock &l, const Deadline &deadline, int64_t check_ms) {
   uint64_t me = process_token();
   if (try_spinning(l, me)) return MP_OK;
@@ -101,21 +125,38 @@ int owner_lock_acquire(OwnerLock &l, const Deadline &deadline, int64_t check_ms)
     if (check && cur != me && !process_alive(cur) &&
         l.owner.compare_exchange_strong(cur, me, std::memory_order_acq_rel))
       return MP_EOWNERDEAD;
-    if (deadline.expired()) return MP_ETIMEDOUT;
-    uint32_t seen = l.seq.load(std::memory_order_seq_cst);
+    if (deadline.expired()) {
+      pass_on(l);
+      return MP_ETIMEDOUT;
+    }
+    // Count ourselves, then arm seq (its low bit: a sleeper wants a wake)
+    // and re-check: the release stores owner, then reads waiters and seq,
+    // all seq_cst, so it sees the armed bit or we see the free lock.
     l.waiters.fetch_add(1, std::memory_order_seq_cst);
+    uint32_t seen = l.seq.fetch_or(1, std::memory_order_seq_cst) | 1;
     check = true;
     if (l.owner.load(std::memory_order_seq_cst) != 0)
       check = futex_wait(&l.seq, seen, deadline.within(check_ms)) == MP_ETIMEDOUT;
     l.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    // Woken alone (or at the end of a slice): arm for those still asleep,
+    // so that our own release, or the next one, wakes one of them.
+    if (l.waiters.load(std::memory_order_seq_cst)) l.seq.fetch_or(1, std::memory_order_seq_cst);
   }
 }
 
+// Wake one sleeper, and only when a sleeper armed seq since the last wake:
+// a woken waiter stays counted until it runs, and on a loaded machine that
+// is long enough for thousands of releases, each of which would otherwise
+// make a futex_wake call. The wake clears the bit and moves the word; the
+// woken waiter arms it again for those still asleep (a hand-off, not a
+// herd of every sleeper racing for one lock). A waiter that dies between
+// its wake and re-arming leaves the others to their liveness slice
+// (check_ms), at worst once; a bit left by a dead or timed-out waiter
+// costs one needless wake.
 void owner_lock_release(OwnerLock &l) {
   l.owner.store(0, std::memory_order_seq_cst);
   if (l.waiters.load(std::memory_order_seq_cst) == 0) return;  // nobody sleeps: no syscall
-  l.seq.fetch_add(1, std::memory_order_seq_cst);
-  futex_wake(&l.seq, -1);
+  owner_lock_release_wake(l);
 }
 
 }  // namespace mp

@@ -89,9 +89,30 @@ void lock_get(mp_queue &q) {
   owner_lock_release(s.put_lock);
 }
 
+// The eventcounts' low bit says a sleeper armed it (wait_on); a wake
+// clears it and bumps the count above, so the word always changes.
+uint32_t arm(std::atomic<uint32_t> &seq) { return seq.fetch_or(1, std::memory_order_seq_cst) | 1; }
+
 void wake(std::atomic<uint32_t> &seq) {
-  seq.fetch_add(1, std::memory_order_seq_cst);
+  uint32_t v = seq.load(std::memory_order_seq_cst);
+  while (!seq.compare_exchange_weak(v, (v | 1) + 1, std::memory_order_seq_cst)) {
+  }
   futex_wake(&seq, -1);
+}
+
+// Wake the sleepers only if one armed seq since the last wake: a sleeper
+// woken but not yet running is still counted in the waiters, and without
+// the bit every operation until it runs would make a futex_wake call (on
+// a loaded machine, thousands). A waiter that died or timed out leaves the
+// bit set: one needless wake, which clears it.
+void wake_armed(std::atomic<uint32_t> &seq) {
+  uint32_t v = seq.load(std::memory_order_seq_cst);
+  while (v & 1) {
+    if (seq.compare_exchange_weak(v, v + 1, std::memory_order_seq_cst)) {
+      futex_wake(&seq, -1);
+      return;
+    }
+  }
 }
 
 uint64_t queued(const QueueShared &s) {
@@ -166,11 +187,11 @@ void append(mp_queue &q, const Record &h, const void *payload) {
 }
 
 void wake_consumers(QueueShared &s) {
-  if (s.get_waiters.load(std::memory_order_seq_cst)) wake(s.data_seq);
+  if (s.get_waiters.load(std::memory_order_seq_cst)) wake_armed(s.data_seq);
 }
 
 void wake_producers(QueueShared &s) {
-  if (s.put_waiters.load(std::memory_order_seq_cst)) wake(s.space_seq);
+  if (s.put_waiters.load(std::memory_order_seq_cst)) wake_armed(s.space_seq);
 }
 
 // Wait until a record of `payload` bytes fits (keeping `reserve` free).

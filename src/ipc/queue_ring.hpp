@@ -5,7 +5,6 @@
 #pragma once
 
 #include <pthread.h>
-#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include "core/futex.hpp"
 #include "core/owner_lock.hpp"
 #include "core/robust_mutex.hpp"
+#include "core/spin.hpp"
 #include "ipc/queue.hpp"
 
 namespace mp {
@@ -74,11 +74,14 @@ struct QueueShared {
 namespace ring {
 
 constexpr uint32_t kQueueMagic = 0x3151504d;  // "MPQ1"
-constexpr uint32_t kQueueVersion = 5;
+constexpr uint32_t kQueueVersion = 6;  // 6: armed eventcounts (wait_on)
 constexpr size_t kDefaultCapacity = 1 << 20;
 constexpr size_t kMinCapacity = 4096;
 constexpr size_t kMaxCapacity = size_t(1) << 34;
-constexpr int kSpins = 4000;      // pauses before a waiter sleeps
+// How long a waiter spins before it sleeps, at most and at least (see
+// wait_on): 20 us is about what a futex sleep and wake-up cost here.
+constexpr uint32_t kSpinNs = 20000;
+constexpr uint32_t kMinSpinNs = 500;
 // How often a reader waiting for the next chunk checks that its writer lives.
 constexpr int64_t kStreamCheckMs = 100;
 
@@ -93,7 +96,9 @@ int lock_robust(RobustMutex *m, const Deadline &deadline, bool *owner_died);
 void repair_counts(mp_queue &q);
 void lock_put(mp_queue &q);
 void lock_get(mp_queue &q);
+uint32_t arm(std::atomic<uint32_t> &seq);
 void wake(std::atomic<uint32_t> &seq);
+void wake_armed(std::atomic<uint32_t> &seq);
 
 // One side's lock, released on scope exit.
 class SideLock {
@@ -122,33 +127,31 @@ class SideLock {
 
 // Wait until `ready` (read without locks) or seq moves. Spin first with
 // the lock released and no waiter flagged, so a busy peer makes no wake-up
-// syscall; then flag, re-check and sleep. The flag and the peer's index
-// store are both seq_cst: either the re-check sees the new index or the
-// peer sees the flag and wakes us. Returns with the lock held: MP_OK (look
+// syscall; then count ourselves in `waiters`, arm seq (its low bit: "a
+// sleeper wants a wake") and re-check before sleeping. The peer's index
+// store, its read of `waiters` and of seq, and our count, arm and re-check
+// are all seq_cst: either the re-check sees the new index or the peer sees
+// the armed seq and wakes us. Returns with the lock held: MP_OK (look
 // again) or MP_ETIMEDOUT.
+//
+// The spin is capped by time and adapts, per thread: spinning pays only
+// while the peer runs on another CPU, and when the cores are shared it
+// mostly does not. A spin that ends in sleep halves the next budget (down
+// to kMinSpinNs, about a cache miss or two), one that sees the state
+// change restores it. A preempted spinner finds its time gone and sleeps.
 template <class Ready>
 int wait_on(SideLock &lock, std::atomic<uint32_t> &seq, std::atomic<uint32_t> &waiters,
             const Deadline &deadline, Ready ready) {
   lock.unlock();
   int r = MP_OK;
-  int spins = 0;
-  // Adaptive, per thread: spinning pays only while the peer runs on another
-  // CPU. A spin that ends in sleep halves the next budget; one that sees the
-  // state change restores it.
-  __attribute__((tls_model("initial-exec"))) static thread_local int budget = kSpins;
-  while (!ready() && spins < budget) {
-    // On a machine with more runnable processes than CPUs, give the peer a
-    // chance to run now and then rather than spin through its time slice.
-    if ((spins & 255) == 255) sched_yield(); else __builtin_ia32_pause();
-    ++spins;
-  }
-  if (spins < budget) {
-    budget = kSpins;
+  __attribute__((tls_model("initial-exec"))) static thread_local uint32_t budget = kSpinNs;
+  if (spin_for(budget, ready)) {
+    budget = kSpinNs;
   } else {
-    budget = budget > 64 ? budget / 2 : 64;
-    uint32_t seen = seq.load(std::memory_order_seq_cst);
+    budget = budget / 2 > kMinSpinNs ? budget / 2 : kMinSpinNs;
     waiters.fetch_add(1, std::memory_order_seq_cst);
-    if (!ready()) r = futex_wait(&seq, seen, deadline);
+    uint32_t armed = arm(seq);
+    if (!ready()) r = futex_wait(&seq, armed, deadline);
     waiters.fetch_sub(1, std::memory_order_seq_cst);
   }
   lock.relock();

@@ -5,7 +5,8 @@
  * consumers killed at random moments (nothing duplicated, at most the one
  * message in flight lost; with put_many / get_many, a killed producer's
  * messages still form a prefix and a killed consumer loses at most the
- * batch it held), and queues whose other users died — the holder,
+ * batch it held), waiters killed asleep leave a live waiter beside them
+ * woken, and queues whose other users died — the holder,
  * a blocked waiter, the creator itself — still work, close and free.
  *
  * Every target is registered before mp_main() so that MP_START_SPAWN
@@ -692,6 +693,61 @@ static void test_queue_close_and_free_after_only_other_user_died(void **state) {
   mp_queue_free(q);
 }
 
+/* Start n children of `target` and kill them once they had 300 ms to go
+ * to sleep in their blocked put or get. */
+static void kill_sleepers(mp_queue_t *q, const char *target, int n) {
+  mp_process_t *p[4];
+  for (int i = 0; i < n; i++) p[i] = start_target(target, NULL, 0, MP_START_FORK, &q, 1);
+  sleep_ms(300);
+  for (int i = 0; i < n; i++) kill_and_join(p[i]);
+}
+
+/* Waiters killed asleep stay counted and leave the futex word armed (a
+ * sleeper arms it, its waker clears it): a live waiter asleep beside them
+ * is still woken at once, on both sides. Three dead getters, then three
+ * live ones one after the other, each asleep 300 ms before its put; three
+ * dead putters on a full queue, then a live one asleep before the get
+ * that makes room. 5 s bounds (a missed wake waits forever). */
+static void test_queue_wakes_live_waiter_beside_dead_sleepers(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 1, 0, 0));
+  kill_sleepers(q, "qc_blocked_getter", 3);
+  for (int round = 0; round < 3; round++) {
+    int pfd[2];
+    assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+    int fds[2] = {mp_queue_fileno(q), pfd[1]};
+    mp_process_t *c = start_target_fds("qc_get_one", NULL, 0, MP_START_FORK, fds, 2);
+    close(pfd[1]);
+    char s = 0, done[2] = {0, 0};
+    assert_int_equal(read_full(pfd[0], &s, 1, LONG_MS), 1);
+    sleep_ms(300); /* asleep in its get */
+    MP_ASSERT_OK(mp_queue_put(q, "live", 4, LONG_MS));
+    if (read_full(pfd[0], done, 2, 5000) != 1)
+      fail_msg("round %d: a live consumer beside 3 dead ones was not woken by a put", round);
+    assert_int_equal(done[0], 'D');
+    assert_int_equal(done[1], 0);
+    kill_and_join(c);
+    close(pfd[0]);
+  }
+  PUT_STR(q, "full");
+  kill_sleepers(q, "qc_blocked_putter", 3);
+  struct prod_arg pa = {0, 1, "live"};
+  mp_process_t *p = start_target("qc_producer", &pa, sizeof pa, MP_START_FORK, &q, 1);
+  sleep_ms(300); /* asleep in its put */
+  EXPECT_STR(q, "full");
+  void *out = NULL;
+  size_t n = 0;
+  int r = mp_queue_get(&out, &n, q, 5000);
+  mp_free(out);
+  if (r != MP_OK)
+    fail_msg("a live producer beside 3 dead ones was not woken by a get: %s", mp_err_name(r));
+  assert_int_equal(n, 6); /* "live-1" */
+  join_expect(p, 0);
+  expect_usable_and_empty(q);
+  mp_queue_free(q);
+}
+
 /* The creator of a queue is SIGKILLed after handing the queue's
  * descriptor to the parent (SCM_RIGHTS): the parent keeps using it. */
 static void test_queue_survives_creator_killed(void **state) {
@@ -772,6 +828,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_usable_after_holder_child_dies),
       cmocka_unit_test(test_queue_close_and_free_after_only_other_user_died),
       cmocka_unit_test(test_queue_survives_creator_killed),
+      cmocka_unit_test(test_queue_wakes_live_waiter_beside_dead_sleepers),
   };
   return MP_RUN_TESTS(tests);
 }
