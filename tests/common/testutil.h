@@ -65,7 +65,6 @@ static inline const char *method_name(int m) {
   return m == MP_START_SPAWN ? "spawn" : m == MP_START_FORKSERVER ? "forkserver" : "fork";
 }
 
-/* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
 /* Whether this process runs the portable backend (issue 18): always in a
  * build without the Linux mechanisms, else under MULTIPROC_BACKEND=portable. */
 static inline int mp_test_portable(void) {
@@ -85,6 +84,7 @@ static inline void cmd_own_group(mp_cmd_t *cmd) {
                                   : mp_cmd_set_new_group(cmd, 1));
 }
 
+/* The path of tests/helper/mp-test-helper (meson sets MP_TEST_HELPER). */
 static inline const char *test_helper_path(void) {
   const char *p = getenv("MP_TEST_HELPER");
   if (!p) fail_msg("MP_TEST_HELPER is not set; run the tests with meson test");

@@ -24,15 +24,6 @@
 
 #include "testutil.h"
 
-static int portable_expected(void) {
-#ifdef MP_HAVE_LINUX_MECHANISMS
-  const char *v = getenv("MULTIPROC_BACKEND");
-  return v && strcmp(v, "portable") == 0;
-#else
-  return 1;
-#endif
-}
-
 /* What /proc/self/fd/<fd> points to. */
 static void fd_target(int fd, char *out, size_t size) {
   char path[64];
@@ -61,7 +52,7 @@ static void test_backend_segment_kind(void **state) {
   for (int i = 0; i < 2; ++i) {
     char target[512];
     fd_target(fds[i], target, sizeof target);
-    if (portable_expected()) {
+    if (mp_test_portable()) {
       /* shm_open's object, its name unlinked at once. */
       if (!starts_with(target, "/dev/shm/mp-") || !ends_with(target, " (deleted)"))
         fail_msg("portable backend: fd %d is %s, not an unlinked /dev/shm/mp-*", fds[i],
@@ -78,7 +69,7 @@ static void test_backend_segment_kind(void **state) {
  * SIGKILLed: none of the paths exists afterwards. */
 static void test_backend_no_names_left_after_sigkill(void **state) {
   (void)state;
-  if (!portable_expected()) return; /* memfds have no name */
+  if (!mp_test_portable()) return; /* memfds have no name */
   enum { kSegments = 20 };
   int p[2];
   assert_int_equal(pipe(p), 0);
@@ -140,7 +131,7 @@ static void test_backend_other_backend_refuses_segment(void **state) {
     int fd = dup(mp_lock_fileno(l)); /* without FD_CLOEXEC */
     char arg[16];
     snprintf(arg, sizeof arg, "%d", fd);
-    if (portable_expected())
+    if (mp_test_portable())
       unsetenv("MULTIPROC_BACKEND");
     else
       setenv("MULTIPROC_BACKEND", "portable", 1);
@@ -261,7 +252,7 @@ static void test_backend_process_mechanism(void **state) {
   assert_int_equal(waitpid(own, &status, 0), own);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 7);
-  if (portable_expected()) {
+  if (mp_test_portable()) {
     if (pidfds != 0) fail_msg("portable backend: %d pidfds while 4 children ran", pidfds);
     for (int i = 0; i < kChildren - 1; ++i) /* a forkserver child's is its status socket */
       if (strcmp(kind[i], "anon_inode:[eventfd]") != 0)

@@ -921,38 +921,32 @@ static void test_target_exit_terminates_daemon(void **state) {
   }
 }
 
-static void test_target_parent_sigkill_kills_daemon(void **state) {
-  (void)state;
+/* For each start method: run role in a parent, SIGKILL the parent, and
+ * expect its daemon child gone within 5 s (why: the failure's words). */
+static void expect_daemon_dies_with_killed_parent(const char *role, const char *why) {
   FOR_EACH_METHOD(m) {
     int child = 0, st;
-    pid_t parent = start_role("kill_daemon", (int)m, NULL, &child);
+    pid_t parent = start_role(role, (int)m, NULL, &child);
     assert_true(pid_running(child));
     kill(parent, SIGKILL);
     waitpid(parent, &st, 0);
     int gone = wait_pid_gone(child, 5000);
     if (!gone) kill(child, SIGKILL);
-    if (!gone)
-      fail_msg("%s: daemon child %d survived its SIGKILLed parent",
-               method_name((int)m), child);
+    if (!gone) fail_msg("%s: daemon child %d %s", method_name((int)m), child, why);
   }
+}
+
+static void test_target_parent_sigkill_kills_daemon(void **state) {
+  (void)state;
+  expect_daemon_dies_with_killed_parent("kill_daemon", "survived its SIGKILLed parent");
 }
 
 /* The same with a child the parent forked itself after the daemon, which
  * outlives the parent. */
 static void test_target_parent_sigkill_kills_daemon_despite_sibling(void **state) {
   (void)state;
-  FOR_EACH_METHOD(m) {
-    int child = 0, st;
-    pid_t parent = start_role("kill_daemon_sibling", (int)m, NULL, &child);
-    assert_true(pid_running(child));
-    kill(parent, SIGKILL);
-    waitpid(parent, &st, 0);
-    int gone = wait_pid_gone(child, 5000);
-    if (!gone) kill(child, SIGKILL);
-    if (!gone)
-      fail_msg("%s: daemon child %d survived its SIGKILLed parent (a sibling lives)",
-               method_name((int)m), child);
-  }
+  expect_daemon_dies_with_killed_parent("kill_daemon_sibling",
+                                        "survived its SIGKILLed parent (a sibling lives)");
 }
 
 static void test_target_exit_join_disabled(void **state) {
