@@ -11,8 +11,8 @@
  *   die         SIGKILLs its worker
  *   die_once    ARG is a path: the first run creates it and SIGKILLs its
  *               worker, a later one returns "again TAG"
- *   sleep_tag   ARG "MS PATH": sleeps MS ms, creates PATH.TAG (when PATH
- *               is not "-"), returns TAG */
+ *   sleep_tag   ARG "MS PATH": creates PATH.TAG.run, sleeps MS ms, creates
+ *               PATH.TAG (no files when PATH is "-"), returns TAG */
 #include <fcntl.h>
 #include <multiproc.h>
 #include <signal.h>
@@ -76,9 +76,15 @@ static int sleep_tag(void **out, size_t *out_len, const void *arg, size_t len, v
   int ms = 0;
   snprintf(buf, sizeof buf, "%.*s", (int)len, (const char *)arg);
   sscanf(buf, "%d %255s", &ms, path);
+  int files = strcmp(path, "-") != 0;
+  char mine[300];
+  if (files) {  /* the task runs here: a test may cut this host off now */
+    snprintf(mine, sizeof mine, "%s.%s.run", path, g_tag);
+    int fd = open(mine, O_CREAT | O_WRONLY, 0600);
+    if (fd >= 0) close(fd);
+  }
   usleep((useconds_t)ms * 1000);
-  if (strcmp(path, "-") != 0) {
-    char mine[300];
+  if (files) {
     snprintf(mine, sizeof mine, "%s.%s", path, g_tag);
     int fd = open(mine, O_CREAT | O_WRONLY, 0600);
     if (fd >= 0) close(fd);

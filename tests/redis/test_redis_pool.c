@@ -467,7 +467,7 @@ static void test_partition_fenced(void **state) {
   (void)state;
   proxy_t px;
   proxy_start(&px);
-  char via_proxy[128], direct[128], arg[256], done_a[256];
+  char via_proxy[128], direct[128], arg[256], done_a[256], run_a[256];
   addr_at(via_proxy, sizeof via_proxy, px.port, "p_part");
   addr_at(direct, sizeof direct, g_srv.port, "p_part");
   host_t a = serve(via_proxy, "1", "A");
@@ -475,9 +475,14 @@ static void test_partition_fenced(void **state) {
   MP_ASSERT_OK(mp_pool_set_retries(p, 1));
   int n = snprintf(arg, sizeof arg, "1500 %s/part", g_srv.dir);
   snprintf(done_a, sizeof done_a, "%s/part.A", g_srv.dir);
+  snprintf(run_a, sizeof run_a, "%s/part.A.run", g_srv.dir);
   mp_result_t *r;
   MP_ASSERT_OK(mp_pool_apply_async(&r, p, "sleep_tag", arg, (size_t)n, NULL, NULL, NULL));
   wait_held("p_part", 1);
+  /* Held on the server is not yet received by A (the reply may still be
+   * in the proxy): cut A off only once its worker runs the task. */
+  for (int i = 0; i < 400 && !exists(run_a); i++) usleep(25 * 1000);
+  assert_true(exists(run_a));
   px.paused = 1; /* A is cut off mid-task: its heartbeat stops reaching redis */
   host_t b = serve(direct, "1", "B");
   MP_ASSERT_OK(mp_result_wait(r, 20000));
