@@ -134,7 +134,8 @@ MP_EXTERN int mp_pool_opts_set_threads(mp_pool_opts_t *opts, int enabled);
  *
  * @param opts  borrowed for the call; NULL for the defaults.
  * Errors: MP_EINVAL, MP_ESTATE (MP_START_SPAWN or MP_START_FORKSERVER without mp_main()),
- * MP_ENOMEM, MP_ESYS. Blocking: until the workers are started. Since 0.1.
+ * MP_ENOSPC (the process's descriptor limit is reached), MP_ENOMEM, MP_ESYS.
+ * Blocking: until the workers are started. Since 0.1.
  */
 MP_EXTERN int mp_pool_new(mp_pool_t **out, const mp_pool_opts_t *opts);
 

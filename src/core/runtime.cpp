@@ -1,8 +1,11 @@
 #include "core/runtime.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -97,17 +100,30 @@ void stop_at_exit() {
 // Start the thread with every signal blocked: signals belong to the host
 // program's threads, and children cloned from this thread reset their mask.
 int start_runtime(Runtime **out) {
+  // The process's first uv_loop_init makes its epoll descriptor, then
+  // libuv's signal pipe, and libuv calls abort() when the pipe fails: at
+  // the descriptor limit the call that starts the runtime would kill the
+  // program. Make sure three descriptors are free (two pipes' worth, for
+  // margin), so that such a call fails with MP_ENOSPC instead.
+  int probe[4];
+  if (pipe2(probe, O_CLOEXEC) != 0) return fail_errno("runtime: pipe", "", errno);
+  int r = pipe2(probe + 2, O_CLOEXEC) == 0 ? 0 : errno;
+  close(probe[0]);
+  close(probe[1]);
+  if (r != 0) return fail_errno("runtime: pipe", "", r);
+  close(probe[2]);
+  close(probe[3]);
   auto *rt = new Runtime();
-  int r = uv_loop_init(&rt->loop);
+  r = uv_loop_init(&rt->loop);
   if (r != 0) {
     delete rt;
-    return fail(MP_ESYS, "runtime: uv_loop_init: %s", uv_strerror(r));
+    return fail_errno("runtime: uv_loop_init", "", -r);  // libuv's codes are -errno
   }
   r = uv_async_init(&rt->loop, &rt->wake, run_queued);
   if (r != 0) {
     uv_loop_close(&rt->loop);
     delete rt;
-    return fail(MP_ESYS, "runtime: uv_async_init: %s", uv_strerror(r));
+    return fail_errno("runtime: uv_async_init", "", -r);
   }
   rt->wake.data = rt;
   sigset_t all, old;

@@ -65,8 +65,9 @@ int start_worker_process(mp_pool &pool, Worker *w) {
   ProcessPtr proc(p);
   if (r == MP_OK) r = mp_process_set_daemon(p, 1);
   if (r == MP_OK) r = mp_process_set_start_method(p, pool.opts.method);
-  if (r == MP_OK) r = mp_process_pass_fd(p, mp_conn_fileno(theirs.get())) < 0 ? MP_ESYS : MP_OK;
-  if (r == MP_OK) r = mp_process_pass_fd(p, pool.board.fd()) < 0 ? MP_ESYS : MP_OK;
+  // pass_fd answers the descriptor's index (>= 0) or the error.
+  if (r == MP_OK) r = std::min(mp_process_pass_fd(p, mp_conn_fileno(theirs.get())), int(MP_OK));
+  if (r == MP_OK) r = std::min(mp_process_pass_fd(p, pool.board.fd()), int(MP_OK));
   for (size_t i = 0; r == MP_OK && i < pool.opts.named.size(); ++i) {
     const NamedPass &np = *pool.opts.named[i];
     std::lock_guard<std::mutex> lock(p->mu);
