@@ -186,6 +186,22 @@ static inline int settled_open_fds(int at_most) {
   return n;
 }
 
+/* The number of open descriptors once it has stayed the same for 200 ms
+ * (at most 3 s): the runtime thread closes an ended child's watch (its
+ * pidfd, or under the portable backend its eventfd sentinel) a moment after
+ * free, so a baseline taken right after children ran can still fall. */
+static inline int steady_open_fds(void) {
+  struct timespec pause = {0, 200 * 1000000L};
+  int n = count_open_fds();
+  for (int i = 0; i < 15; i++) {
+    nanosleep(&pause, NULL);
+    int m = count_open_fds();
+    if (m == n) break;
+    n = m;
+  }
+  return n;
+}
+
 /* No descriptor more than before: a leak is an increase. Fewer is fine
  * (a pidfd of a process freed before `before` was counted may have closed
  * since, on the runtime thread). */
