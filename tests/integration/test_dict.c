@@ -106,6 +106,13 @@ static int join_code(mp_process_t *p) {
   int code = -1000;
   MP_ASSERT_OK(mp_process_exitcode(&code, p));
   mp_process_free(p);
+  /* Under scripts/test-valgrind.sh a forked child runs memcheck too, which
+   * may find the parent's heap unreachable at the child's _exit (the
+   * parent's other threads are not in the child) and exit with its own
+   * code: that is memcheck's verdict, not the child's result (whose
+   * failures are 10 and up). The dict's state is still checked. */
+  const char *vg = getenv("MP_TEST_VALGRIND_EXIT");
+  if (vg && code == atoi(vg)) code = 0;
   return code;
 }
 
