@@ -23,10 +23,19 @@ Backend read_backend() {
 
 }  // namespace
 
-Backend backend() {
-  static const Backend chosen = read_backend();
-  return chosen;
+namespace detail {
+
+std::atomic<int> g_backend{0};
+
+// Threads asking at once all read the same environment: whichever stores
+// last stores the same answer.
+Backend read_backend_once() {
+  Backend b = read_backend();
+  g_backend.store(int(b) + 1, std::memory_order_relaxed);
+  return b;
 }
+
+}  // namespace detail
 
 const char *backend_name() { return portable_backend() ? "portable" : "linux"; }
 

@@ -11,12 +11,24 @@
 // uses one backend.
 #pragma once
 
+#include <atomic>
+
 namespace mp {
 
 enum class Backend { kLinux, kPortable };
 
+namespace detail {
+// 0 until first asked, then 1 + the Backend: asked on every lock and
+// unlock, so the answer is one inline load, not a call.
+extern std::atomic<int> g_backend;
+Backend read_backend_once();
+}  // namespace detail
+
 // The backend of this process (read once, then constant).
-Backend backend();
+inline Backend backend() {
+  int b = detail::g_backend.load(std::memory_order_relaxed);
+  return b ? Backend(b - 1) : detail::read_backend_once();
+}
 
 inline bool portable_backend() { return backend() == Backend::kPortable; }
 

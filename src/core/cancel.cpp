@@ -10,18 +10,12 @@
 #include "core/park.hpp"
 
 namespace mp {
-namespace {
 
-// initial-exec: read on every Deadline, so no __tls_get_addr call.
-__attribute__((tls_model("initial-exec"))) thread_local mp_cancel *t_bound = nullptr;
-
-}  // namespace
-
-mp_cancel *bound_cancel() { return t_bound; }
+__thread mp_cancel *detail::t_bound_cancel = nullptr;
 
 mp_cancel *bind_cancel(mp_cancel *c) {
-  mp_cancel *prev = t_bound;
-  t_bound = c;
+  mp_cancel *prev = detail::t_bound_cancel;
+  detail::t_bound_cancel = c;
   return prev;
 }
 

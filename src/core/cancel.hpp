@@ -42,8 +42,14 @@ namespace mp {
 // Re-check interval of waits that cannot be woken directly.
 constexpr int64_t kCancelSliceMs = 10;
 
+namespace detail {
+// __thread, not thread_local: no wrapper call for an extern read;
+// initial-exec: no __tls_get_addr call (read on every Deadline).
+extern __thread mp_cancel *t_bound_cancel __attribute__((tls_model("initial-exec")));
+}  // namespace detail
+
 // The token bound to the calling thread, or nullptr.
-mp_cancel *bound_cancel();
+inline mp_cancel *bound_cancel() { return detail::t_bound_cancel; }
 
 // Bind c (or nullptr) to the calling thread; returns the previous binding.
 mp_cancel *bind_cancel(mp_cancel *c);

@@ -153,8 +153,13 @@ int owner_lock_acquire(OwnerLock &l, const Deadline &deadline, int64_t check_ms)
 // its wake and re-arming leaves the others to their liveness slice
 // (check_ms), at worst once; a bit left by a dead or timed-out waiter
 // costs one needless wake.
+//
+// The release store and a seq_cst fence, not a seq_cst store: the fence
+// orders both this lock's waiter check and the caller's wake-up checks
+// after it (the queue's index stores before it), one barrier for both.
 void owner_lock_release(OwnerLock &l) {
-  l.owner.store(0, std::memory_order_seq_cst);
+  l.owner.store(0, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (l.waiters.load(std::memory_order_seq_cst) == 0) return;  // nobody sleeps: no syscall
   owner_lock_release_wake(l);
 }

@@ -35,6 +35,9 @@ constexpr int64_t kLivenessCheckMs = 100;
 // check_ms ends without a release.
 int owner_lock_acquire(OwnerLock &l, const Deadline &deadline,
                        int64_t check_ms = kLivenessCheckMs);
+// Ends with a seq_cst fence after the release store: a caller's stores
+// before the release are ordered before its loads after it (the queue's
+// index store and its check for sleeping peers rely on that).
 void owner_lock_release(OwnerLock &l);
 
 }  // namespace mp

@@ -10,6 +10,7 @@
 
 #include "core/backend.hpp"
 #include "core/futex.hpp"
+#include "core/spin.hpp"
 
 namespace mp {
 namespace {
@@ -198,10 +199,39 @@ void pthread_init(pthread_mutex_t *m, MutexType type) {
   pthread_mutexattr_destroy(&attr);
 }
 
-int pthread_lock(pthread_mutex_t *m, const Deadline &deadline) {
-  int r = pthread_mutex_trylock(m);
-  if (r != EBUSY) return r;
+// Whether the mutex looks held, without writing to it: glibc's trylock of
+// a robust mutex is a compare-and-swap even when it fails, and a spinner
+// that swaps takes the holder's cache line away on every try.
+bool looks_held(pthread_mutex_t *m) {
+#if defined(__GLIBC__) && defined(__linux__)
+  return __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 0;
+#else
+  (void)m;
+  return false;
+#endif
+}
+
+// Try again for a few microseconds before sleeping. A holder of these
+// mutexes (locks, values, the dict's and the queue's stream) holds them
+// for a short copy or a counter, so the mutex is usually free again well
+// before a futex sleep and wake-up (several microseconds each) would end;
+// glibc's robust mutexes never spin. Capped by time (core/spin.hpp): a
+// preempted holder is not waited out on the CPU it needs.
+constexpr uint64_t kLockSpinNs = 4000;
+
+bool spin_trylock(pthread_mutex_t *m, int *r) {
+  return spin_for(kLockSpinNs, [&] {
+    if (looks_held(m)) return false;
+    *r = pthread_mutex_trylock(m);
+    return *r != EBUSY;
+  });
+}
+
+// After a trylock found *m held (robust_mutex_lock in the header).
+int pthread_lock_busy(pthread_mutex_t *m, const Deadline &deadline) {
   if (deadline.expired()) return ETIMEDOUT;
+  int r;
+  if (spin_trylock(m, &r)) return r;
 #ifdef MP_LOCK_WORD_WAIT
   if (deadline.cancel()) return lock_cancelable(m, deadline);
 #endif
@@ -234,9 +264,9 @@ void robust_mutex_init(RobustMutex *m, MutexType type) {
   portable(m).type = type;
 }
 
-int robust_mutex_lock(RobustMutex *m, const Deadline &deadline) {
+int robust_mutex_lock_busy(RobustMutex *m, const Deadline &deadline) {
 #ifdef MP_HAVE_LINUX_MECHANISMS
-  if (!portable_backend()) return pthread_lock(&m->pthread, deadline);
+  if (!portable_backend()) return pthread_lock_busy(&m->pthread, deadline);
 #endif
   return portable_lock(portable(m), deadline);
 }
@@ -248,12 +278,7 @@ int robust_mutex_trylock(RobustMutex *m) {
   return portable_trylock(portable(m));
 }
 
-int robust_mutex_unlock(RobustMutex *m) {
-#ifdef MP_HAVE_LINUX_MECHANISMS
-  if (!portable_backend()) return pthread_mutex_unlock(&m->pthread);
-#endif
-  return portable_unlock(portable(m));
-}
+int robust_mutex_unlock_portable(RobustMutex *m) { return portable_unlock(portable(m)); }
 
 void robust_mutex_consistent(RobustMutex *m) {
 #ifdef MP_HAVE_LINUX_MECHANISMS

@@ -18,6 +18,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include <cerrno>
+
+#include "core/backend.hpp"
 #include "core/deadline.hpp"
 #include "core/owner_lock.hpp"
 
@@ -60,16 +63,40 @@ void robust_mutex_init(RobustMutex *m, MutexType type);
 // waits of 2 s, and such a loss costs a delay, never a hang. With a bound
 // cancel token, glibc on Linux sleeps on the mutex's futex word and the
 // token together; elsewhere a token is re-checked every 10 ms. The
-// uncontended case is a single trylock: no clock, no system call.
-int robust_mutex_lock(RobustMutex *m, const Deadline &deadline);
+// uncontended case is a single trylock: no clock, no system call, and
+// (inline, below) no call into the library either.
+inline int robust_mutex_lock(RobustMutex *m, const Deadline &deadline);
 
 // Lock *m if that needs no wait: 0, EOWNERDEAD, EBUSY, ENOTRECOVERABLE.
 int robust_mutex_trylock(RobustMutex *m);
 
 // 0, or EPERM (not held by this thread).
-int robust_mutex_unlock(RobustMutex *m);
+inline int robust_mutex_unlock(RobustMutex *m);
 
 // Mark *m repaired after EOWNERDEAD (held by this thread).
 void robust_mutex_consistent(RobustMutex *m);
+
+// The out-of-line halves of the two above: robust_mutex_lock after the
+// Linux backend's trylock found *m held (every call under the portable
+// backend), and the portable backend's unlock.
+int robust_mutex_lock_busy(RobustMutex *m, const Deadline &deadline);
+int robust_mutex_unlock_portable(RobustMutex *m);
+
+inline int robust_mutex_lock(RobustMutex *m, const Deadline &deadline) {
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  if (!portable_backend()) {
+    int r = pthread_mutex_trylock(&m->pthread);
+    if (r != EBUSY) return r;
+  }
+#endif
+  return robust_mutex_lock_busy(m, deadline);
+}
+
+inline int robust_mutex_unlock(RobustMutex *m) {
+#ifdef MP_HAVE_LINUX_MECHANISMS
+  if (!portable_backend()) return pthread_mutex_unlock(&m->pthread);
+#endif
+  return robust_mutex_unlock_portable(m);
+}
 
 }  // namespace mp

@@ -130,9 +130,9 @@ size_t take_ready(mp_queue &q, char *buf, size_t cap, size_t *lens, size_t max) 
     head += record_size(r->len);
   }
   if (!taken) return 0;
-  s.gets.fetch_add(taken, std::memory_order_relaxed);
+  s.gets.store(s.gets.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
   if (s.joinable) s.got_not_done.fetch_add(taken, std::memory_order_relaxed);
-  s.head.store(head, std::memory_order_seq_cst);
+  s.head.store(head, std::memory_order_release);
   lock.unlock();
   wake_producers(s);
   return taken;

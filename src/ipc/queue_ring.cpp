@@ -171,13 +171,18 @@ uint64_t write_record(mp_queue &q, uint64_t tail, const Record &h, const void *p
 // Make the records written up to `tail` visible; `complete` of them end a
 // message (a stream that is aborted never counts). The tail moves last: a
 // writer that dies before that leaves nothing visible.
+//
+// No locked instruction here: puts is written only under put_lock (a load
+// and a store, not an atomic add), and the tail is a release store. The
+// wake-up check that must follow the tail's store (wake_consumers) comes
+// after the seq_cst fence of the put_lock's release.
 void publish(mp_queue &q, uint64_t tail, uint64_t complete) {
   QueueShared &s = *q.shared;
   if (complete) {
-    s.puts.fetch_add(complete, std::memory_order_relaxed);
+    s.puts.store(s.puts.load(std::memory_order_relaxed) + complete, std::memory_order_relaxed);
     if (s.joinable) s.unfinished.fetch_add(complete, std::memory_order_relaxed);
   }
-  s.tail.store(tail, std::memory_order_seq_cst);
+  s.tail.store(tail, std::memory_order_release);
 }
 
 // Append one record and publish it.
@@ -186,6 +191,10 @@ void append(mp_queue &q, const Record &h, const void *payload) {
   publish(q, tail, h.kind == kWhole || h.kind == kLast ? 1 : 0);
 }
 
+// Both run after a seq_cst fence that follows the index store they
+// announce (owner_lock_release has one): with the waiter's seq_cst count,
+// arm and re-read of the index (wait_on), either the waiter sees the new
+// index or this sees the waiter.
 void wake_consumers(QueueShared &s) {
   if (s.get_waiters.load(std::memory_order_seq_cst)) wake_armed(s.data_seq);
 }
@@ -267,11 +276,14 @@ int head_record(mp_queue &q, Record **out) {
 
 // Take the head record. gets moves before head: a consumer dying in between
 // leaves the message queued (delivered to someone else) and a recount.
+// As in publish(): gets is written only under get_lock, the head is a
+// release store, and wake_producers follows a fence.
 void pop(mp_queue &q, Record *r) {
   QueueShared &s = *q.shared;
-  if (r->kind == kWhole || r->kind == kLast) s.gets.fetch_add(1, std::memory_order_relaxed);
+  if (r->kind == kWhole || r->kind == kLast)
+    s.gets.store(s.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.head.store(s.head.load(std::memory_order_relaxed) + record_size(r->len),
-               std::memory_order_seq_cst);
+               std::memory_order_release);
 }
 
 int sink_reserve(Sink &sink, size_t total) {

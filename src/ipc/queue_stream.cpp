@@ -290,6 +290,7 @@ int handle_foreign_chunk(mp_queue &q, SideLock &lock, Record *r, const Deadline 
   if (s.joinable && r->kind == kLast && s.unfinished.load(std::memory_order_relaxed))
     s.unfinished.fetch_sub(1, std::memory_order_relaxed);  // a torn message is not owed
   pop(q, r);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // get_lock is still held
   wake_producers(s);
   return MP_OK;
 }

@@ -9,20 +9,18 @@
 #include "core/robust_mutex.hpp"
 
 namespace mp {
+
+__thread int32_t detail::t_tid = 0;
+
 namespace {
-
-// The calling thread's id, cached; a forked child's thread has a new one.
-// initial-exec: no __tls_get_addr call on every acquire and release.
-__attribute__((tls_model("initial-exec"))) thread_local int32_t t_tid = 0;
-void forget_tid_after_fork() { t_tid = 0; }
+void forget_tid_after_fork() { detail::t_tid = 0; }
 const int g_tid_atfork = pthread_atfork(nullptr, nullptr, forget_tid_after_fork);
+}  // namespace
 
-int32_t my_tid() {
-  if (!t_tid) t_tid = int32_t(syscall(SYS_gettid));
+int32_t detail::fetch_tid() {
+  t_tid = int32_t(syscall(SYS_gettid));
   return t_tid;
 }
-
-}  // namespace
 
 void lock_init(LockWord &w, bool recursive) {
   // Error-checking: a plain lock taken twice by its owner is an error, not
@@ -31,8 +29,8 @@ void lock_init(LockWord &w, bool recursive) {
   w.recursive = recursive ? 1 : 0;
 }
 
-int lock_acquire(LockWord &w, const Deadline &deadline) {
-  int r = robust_mutex_lock(&w.mutex, deadline);
+// robust_mutex_lock's answer when it was not 0 (lock_acquire).
+int detail::lock_acquire_rest(LockWord &w, const Deadline &deadline, int r) {
   if (r == ETIMEDOUT) return fail(MP_ETIMEDOUT, "acquire: timed out");
   // A plain lock held by this thread: with a timeout the answer is "not
   // acquired", as for any busy lock (Python's acquire(False) is False), and
@@ -44,29 +42,16 @@ int lock_acquire(LockWord &w, const Deadline &deadline) {
   if (r == ENOTRECOVERABLE)
     return fail(MP_ESTATE, "acquire: the lock is unrecoverable (a holder died and "
                 "the lock was released without repair)");
-  bool died = r == EOWNERDEAD;
-  if (r != 0 && !died) return fail_errno("pthread_mutex_lock", "lock", r);
-  if (died) {
-    robust_mutex_consistent(&w.mutex);
-    w.depth.store(0, std::memory_order_relaxed);  // the dead holder's levels
-  }
-  // depth and owner change only under the mutex: plain stores suffice.
-  w.depth.store(w.depth.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (r != EOWNERDEAD) return fail_errno("pthread_mutex_lock", "lock", r);
+  robust_mutex_consistent(&w.mutex);
+  w.depth.store(1, std::memory_order_relaxed);  // the dead holder's levels are gone
   w.owner.store(my_tid(), std::memory_order_relaxed);
-  if (died) return fail(MP_EOWNERDEAD, "acquire: the previous holder died holding the lock");
-  return MP_OK;
+  return fail(MP_EOWNERDEAD, "acquire: the previous holder died holding the lock");
 }
 
-int lock_release(LockWord &w) {
-  if (w.owner.load(std::memory_order_relaxed) != my_tid())
-    return fail(MP_ESTATE, "release: this thread does not hold the lock");
-  uint32_t depth = w.depth.load(std::memory_order_relaxed) - 1;
-  w.depth.store(depth, std::memory_order_relaxed);
-  if (depth == 0) w.owner.store(0, std::memory_order_relaxed);
-  int r = robust_mutex_unlock(&w.mutex);
+int detail::lock_release_failed(int r) {
   if (r == EPERM) return fail(MP_ESTATE, "release: this thread does not hold the lock");
-  if (r != 0) return fail_errno("pthread_mutex_unlock", "lock", r);
-  return MP_OK;
+  return fail_errno("pthread_mutex_unlock", "lock", r);
 }
 
 bool lock_is_locked(const LockWord &w) {

@@ -35,7 +35,8 @@ constexpr uint32_t kObjectMagic = 0x424f504d;  // "MPOB"
 // 3: a barrier keeps a default timeout and whether it has an action.
 // 4: a value may be bool or records and may share a lock (ValueShared), so
 //    that a library of version 3 refuses such a value instead of misreading it.
-constexpr uint32_t kObjectVersion = 4;
+// 5: a LockWord (locks, values, barriers) starts a cache line of its own.
+constexpr uint32_t kObjectVersion = 5;
 
 const char *object_kind_name(ObjectKind kind);
 
