@@ -255,10 +255,10 @@ int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child) {
 
 namespace {
 
-// A child started on the caller's thread is not watched at once: a watch
-// per start woke the runtime thread each time (an async wake, the epoll
-// and ioctl calls of uv_poll, a mutex contended with the joiner) for a
-// child that a join usually reaps first (issue 19: 24.5 system calls per
+// A child started on the caller's thread (or by the forkserver) is not
+// watched at once: a watch per start woke the runtime thread each time
+// (an async wake, the epoll and ioctl calls of uv_poll, a mutex contended
+// with the joiner) for a child that a join usually reaps first (issue 19: 24.5 system calls per
 // fork-start against raw fork+waitpid's 3). The children wait in this
 // list instead; a timer on the runtime thread, armed by the first child
 // and disarmed at a tick that finds the list empty, watches those still
@@ -304,8 +304,8 @@ void arm_sweep(uv_loop_t *loop) {
   uv_timer_start(g_pending->timer, sweep_pending, kSweepMs, kSweepMs);
 }
 
-// Hand a child to the sweep. MP_OK, or the runtime's error (then the
-// child is killed and reaped).
+}  // namespace
+
 int watch_later(const std::shared_ptr<Child> &child) {
   bool arm;
   {
@@ -326,8 +326,6 @@ int watch_later(const std::shared_ptr<Child> &child) {
   for (auto &c : children) unwatchable(c);
   return r;
 }
-
-}  // namespace
 
 int launch_child(std::shared_ptr<Child> *out, bool die_with_parent, bool group,
                  const std::function<int(Spawned &)> &create) {

@@ -91,6 +91,13 @@ class Child {
 // the runtime reaps it as soon as it exits.
 int watch_child(uv_loop_t *loop, const std::shared_ptr<Child> &child);
 
+// Watch a child that has a watch_fd() (a pidfd or a relayed child's status
+// socket) from the runtime's next sweep, within 20 ms, instead of waking
+// the runtime thread now: a join polls that descriptor itself, and usually
+// reaps the child first. MP_OK, or the runtime's error (then the child is
+// killed and reaped).
+int watch_later(const std::shared_ptr<Child> &child);
+
 // Remember a target child for the exit policy (join / terminate at exit).
 void track_for_exit(const std::shared_ptr<Child> &child);
 

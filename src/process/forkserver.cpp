@@ -12,7 +12,6 @@
 #include <mutex>
 
 #include "core/error.hpp"
-#include "core/runtime.hpp"
 #include "process/spawn.hpp"
 
 namespace mp {
@@ -121,9 +120,7 @@ int forkserver_start(std::shared_ptr<Child> *out, const Bootstrap &b, bool daemo
   if (r != MP_OK) {  // forked, but its bootstrap did not go out: it exits
     child->signal(SIGKILL, false);
   }
-  int w = rt::post([child](uv_loop_t *loop) {
-    if (watch_child(loop, child) != MP_OK) child->signal(SIGKILL, false);
-  });
+  int w = watch_later(child);  // as a forked child's: no wake of the runtime per start
   return r != MP_OK ? r : w;
 }
 

@@ -188,8 +188,10 @@ static inline int settled_open_fds(int at_most) {
 
 /* The number of open descriptors once it has stayed the same for 200 ms
  * (at most 3 s): the runtime thread closes an ended child's watch (its
- * pidfd, or under the portable backend its eventfd sentinel) a moment after
- * free, so a baseline taken right after children ran can still fall. */
+ * pidfd, a forkserver child's status socket, or under the portable backend
+ * its eventfd sentinel) a moment after free, up to a sweep (20 ms) later
+ * for a child that was never watched, so a baseline taken right after
+ * children ran can still fall. */
 static inline int steady_open_fds(void) {
   struct timespec pause = {0, 200 * 1000000L};
   int n = count_open_fds();
