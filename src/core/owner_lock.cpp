@@ -72,8 +72,10 @@ bool try_spinning(OwnerLock &l, uint64_t me) {
   });
 }
 
+}  // namespace
+
 // The wake half of a release: if seq is armed, clear it and wake one.
-void owner_lock_release_wake(OwnerLock &l) {
+void detail::owner_lock_release_wake(OwnerLock &l) {
   uint32_t v = l.seq.load(std::memory_order_seq_cst);
   while (v & 1) {
     if (l.seq.compare_exchange_weak(v, v + 1, std::memory_order_seq_cst)) {
@@ -83,19 +85,20 @@ void owner_lock_release_wake(OwnerLock &l) {
   }
 }
 
-// Computed once per process (getpid() is a system call: not on every lock);
-// a forked child computes its own.
-std::atomic<uint64_t> g_token{0};
-void forget_token_after_fork() { g_token.store(0, std::memory_order_relaxed); }
+namespace {
+
+void forget_token_after_fork() { detail::g_token.store(0, std::memory_order_relaxed); }
 const int g_token_atfork = pthread_atfork(nullptr, nullptr, forget_token_after_fork);
 
 }  // namespace
 
-uint64_t process_token() {
-  uint64_t t = g_token.load(std::memory_order_relaxed);
-  if (t) return t;
+// Computed once per process (getpid() is a system call: not on every lock);
+// a forked child computes its own.
+std::atomic<uint64_t> detail::g_token{0};
+
+uint64_t detail::compute_token() {
   int pid = int(getpid());
-  t = make_token(pid, start_time(pid));
+  uint64_t t = make_token(pid, start_time(pid));
   g_token.store(t, std::memory_order_relaxed);
   return t;
 }
@@ -108,13 +111,13 @@ namespace {
 void pass_on(OwnerLock &l) {
   if (l.waiters.load(std::memory_order_seq_cst) == 0) return;
   l.seq.fetch_or(1, std::memory_order_seq_cst);
-  if (l.owner.load(std::memory_order_seq_cst) == 0) owner_lock_release_wake(l);
+  if (l.owner.load(std::memory_order_seq_cst) == 0) detail::owner_lock_release_wake(l);
 }
 
 }  // namespace
 
-int owner_lock_acquire(OwnerLock &l, const Deadline &deadline, int64_t check_ms) {
-  uint64_t me = process_token();
+int detail::owner_lock_acquire_busy(OwnerLock &l, const Deadline &deadline, int64_t check_ms,
+                                    uint64_t me) {
   if (try_spinning(l, me)) return MP_OK;
   // A dead owner never releases, so its waiters' slices end without a
   // wake: check then, not after every release (a kill() and a /proc read).
@@ -142,26 +145,6 @@ int owner_lock_acquire(OwnerLock &l, const Deadline &deadline, int64_t check_ms)
     // so that our own release, or the next one, wakes one of them.
     if (l.waiters.load(std::memory_order_seq_cst)) l.seq.fetch_or(1, std::memory_order_seq_cst);
   }
-}
-
-// Wake one sleeper, and only when a sleeper armed seq since the last wake:
-// a woken waiter stays counted until it runs, and on a loaded machine that
-// is long enough for thousands of releases, each of which would otherwise
-// make a futex_wake call. The wake clears the bit and moves the word; the
-// woken waiter arms it again for those still asleep (a hand-off, not a
-// herd of every sleeper racing for one lock). A waiter that dies between
-// its wake and re-arming leaves the others to their liveness slice
-// (check_ms), at worst once; a bit left by a dead or timed-out waiter
-// costs one needless wake.
-//
-// The release store and a seq_cst fence, not a seq_cst store: the fence
-// orders both this lock's waiter check and the caller's wake-up checks
-// after it (the queue's index stores before it), one barrier for both.
-void owner_lock_release(OwnerLock &l) {
-  l.owner.store(0, std::memory_order_release);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (l.waiters.load(std::memory_order_seq_cst) == 0) return;  // nobody sleeps: no syscall
-  owner_lock_release_wake(l);
 }
 
 }  // namespace mp

@@ -160,6 +160,7 @@ int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable)
   q.shared = s;
   q.ring = static_cast<char *>(q.segment.data()) + header;
   q.capacity = capacity;
+  q.mask = ring_mask(capacity);
   return MP_OK;
 }
 
@@ -179,6 +180,7 @@ int queue_attach(mp_queue &q, int fd) {
   q.shared = s;
   q.ring = static_cast<char *>(q.segment.data()) + header;
   q.capacity = q.segment.size() - header;
+  q.mask = ring_mask(q.capacity);
   return MP_OK;
 }
 

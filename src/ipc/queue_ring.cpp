@@ -24,7 +24,7 @@ bool lock_side(OwnerLock &l) {
 }  // namespace
 
 Record *record_at(mp_queue &q, uint64_t pos) {
-  return reinterpret_cast<Record *>(q.ring + pos % q.capacity);
+  return reinterpret_cast<Record *>(q.ring + ring_offset(q, pos));
 }
 
 int lock_robust(RobustMutex *m, const Deadline &deadline, bool *owner_died) {
@@ -47,7 +47,7 @@ void repair_counts(mp_queue &q) {
     tail = pos;
   }
   while (pos < tail) {
-    size_t to_end = q.capacity - pos % q.capacity;
+    size_t to_end = q.capacity - ring_offset(q, pos);
     if (to_end < sizeof(Record)) {
       pos += to_end;
       continue;
@@ -70,18 +70,16 @@ void repair_counts(mp_queue &q) {
 }
 
 // Lock order: put_lock before get_lock, everywhere.
-void lock_put(mp_queue &q) {
+void repair_after_dead_producer(mp_queue &q) {
   QueueShared &s = *q.shared;
-  if (!lock_side(s.put_lock)) return;
   lock_side(s.get_lock);
   repair_counts(q);
   owner_lock_release(s.get_lock);
 }
 
-void lock_get(mp_queue &q) {
+void repair_after_dead_consumer(mp_queue &q) {
   QueueShared &s = *q.shared;
-  if (!lock_side(s.get_lock)) return;
-  // A consumer died holding it: repair under both locks, in lock order.
+  // Repair under both locks, in lock order.
   owner_lock_release(s.get_lock);
   lock_put(q);
   lock_side(s.get_lock);
@@ -126,7 +124,7 @@ bool items_full(const QueueShared &s) { return s.max_items && queued(s) >= s.max
 // Bytes a record of `payload` needs at `tail`, counting the padding that
 // skips the end of the ring when it does not fit there.
 size_t bytes_needed_at(const mp_queue &q, uint64_t tail, size_t payload) {
-  size_t to_end = q.capacity - tail % q.capacity;
+  size_t to_end = q.capacity - ring_offset(q, tail);
   size_t size = record_size(payload);
   return size <= to_end ? size : to_end + size;
 }
@@ -153,7 +151,7 @@ size_t bytes_free(mp_queue &q, size_t want) {
 // ring's start when it does not fit before the end. Returns the tail after
 // it. Nothing is visible to consumers until publish().
 uint64_t write_record(mp_queue &q, uint64_t tail, const Record &h, const void *payload) {
-  size_t to_end = q.capacity - tail % q.capacity;
+  size_t to_end = q.capacity - ring_offset(q, tail);
   size_t size = record_size(h.len);
   if (size > to_end) {
     if (to_end >= sizeof(Record)) {
@@ -245,7 +243,7 @@ int find_record(mp_queue &q, uint64_t &head, Record **out) {
     if (s.tail_seen - head > q.capacity || head % 8)  // records are 8-byte aligned
       return fail(MP_ESTATE, "queue: corrupted indexes (head %llu, tail %llu)",
                   (unsigned long long)head, (unsigned long long)s.tail_seen);
-    size_t to_end = q.capacity - head % q.capacity;
+    size_t to_end = q.capacity - ring_offset(q, head);
     if (to_end < sizeof(Record)) {
       head += to_end;
       continue;

@@ -86,6 +86,15 @@ constexpr uint32_t kMinSpinNs = 500;
 constexpr int64_t kStreamCheckMs = 100;
 
 inline size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
+
+inline size_t ring_mask(size_t capacity) {
+  return (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0;
+}
+
+// Where position pos (head, tail: they only grow) is in the ring.
+inline size_t ring_offset(const mp_queue &q, uint64_t pos) {
+  return q.mask ? size_t(pos & q.mask) : size_t(pos % q.capacity);
+}
 inline size_t record_size(size_t payload) { return align8(sizeof(Record) + payload); }
 
 // Largest WHOLE payload; bigger messages are streamed in chunks this size.
@@ -94,8 +103,18 @@ inline size_t chunk_payload(const mp_queue &q) { return q.capacity / 4 - sizeof(
 Record *record_at(mp_queue &q, uint64_t pos);
 int lock_robust(RobustMutex *m, const Deadline &deadline, bool *owner_died);
 void repair_counts(mp_queue &q);
-void lock_put(mp_queue &q);
-void lock_get(mp_queue &q);
+// Take one side's lock; one that died holding it is repaired after (its
+// side's half-written state is cut off and the counts are redone).
+void repair_after_dead_producer(mp_queue &q);
+void repair_after_dead_consumer(mp_queue &q);
+inline void lock_put(mp_queue &q) {
+  if (owner_lock_acquire(q.shared->put_lock, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD)
+    repair_after_dead_producer(q);
+}
+inline void lock_get(mp_queue &q) {
+  if (owner_lock_acquire(q.shared->get_lock, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD)
+    repair_after_dead_consumer(q);
+}
 uint32_t arm(std::atomic<uint32_t> &seq);
 void wake(std::atomic<uint32_t> &seq);
 void wake_armed(std::atomic<uint32_t> &seq);

@@ -1177,6 +1177,16 @@ static void test_queue_mpmc_streamed_messages_small_ring(void **state) {
   mpmc_processes(2, 2, 5000, 4096, 0);
 }
 
+/* A ring whose size is not a power of two (4104 and 65544 bytes): a
+ * position in it is a division, where the default ring's is a mask. Whole,
+ * streamed and batched messages wrap around it many times. */
+static void test_queue_mpmc_ring_not_power_of_two(void **state) {
+  (void)state;
+  mpmc_processes(2, 2, 5000, 4104, 0);
+  mpmc_processes(3, 2, 20000, 65544, 0);
+  mpmc_processes(2, 2, 5000, 4104, 37);
+}
+
 /* Batches (mp_queue_put_many / get_many of up to 64) between 3 producer
  * and 2 consumer processes, on a 64 KiB ring and on the smallest one,
  * where every 16th message is streamed in the middle of a batch. */
@@ -2061,6 +2071,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_get_nowait_mid_large_message_keeps_it),
       cmocka_unit_test(test_queue_mpmc_processes_exactly_once_fifo),
       cmocka_unit_test(test_queue_mpmc_streamed_messages_small_ring),
+      cmocka_unit_test(test_queue_mpmc_ring_not_power_of_two),
       cmocka_unit_test(test_queue_many_roundtrip_limits_and_enospc),
       cmocka_unit_test(test_queue_many_mixes_with_single_calls),
       cmocka_unit_test(test_queue_many_full_puts_a_prefix),
