@@ -83,9 +83,12 @@ int send_bootstrap_to(int sock, const Bootstrap &b) {
   return send_bootstrap(sock, wire);  // EPIPE: the child died or was never forked: the reply says
 }
 
-int read_reply(ForkReply &reply, Fd &pidfd, int sock) {
+// *dropped: the child's socket was reset with our bootstrap unread (see
+// server_dropped_request).
+int read_reply(ForkReply &reply, Fd &pidfd, int sock, bool *dropped) {
   std::vector<int> fds;
   long n = recv_with_fds(sock, &reply, sizeof reply, fds);
+  *dropped = n < 0 && errno == ECONNRESET;
   if (fds.size() == 1) pidfd.reset(fds[0]);
   else
     for (int fd : fds) close(fd);
@@ -96,24 +99,53 @@ int read_reply(ForkReply &reply, Fd &pidfd, int sock) {
   return MP_OK;
 }
 
+// A server killed after our request reached its socket and before it read
+// it: the request's socket was reset with the bootstrap unread, so no
+// child can run it, and the start may be made again. Whether the server
+// ended (the runtime reaps it: up to 2 s); if it did, the next request
+// starts another. A live server that dropped a request is an error.
+bool server_dropped_request() {
+  std::shared_ptr<Child> server;
+  {
+    std::lock_guard<std::mutex> lock(g_server->mu);
+    server = g_server->child;
+  }
+  return server && server->wait(Deadline::uncancelable(2000)) == MP_OK;
+}
+
+// One request: the child's socket pair, the request, the bootstrap, the
+// reply.
+int request_and_reply(ForkReply &reply, Fd &mine, Fd &pidfd, int *bootstrap_rc,
+                      const Bootstrap &b, bool daemon, const std::vector<int> &fds,
+                      bool *dropped) {
+  *dropped = false;
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return fail_errno("forkserver: socketpair", "", errno);
+  mine.reset(pair[0]);
+  Fd theirs(pair[1]);
+  int r = request_child(daemon, theirs.get(), fds);
+  if (r != MP_OK) return r;
+  theirs.reset();
+  *bootstrap_rc = send_bootstrap_to(mine.get(), b);
+  return read_reply(reply, pidfd, mine.get(), dropped);
+}
+
 }  // namespace
 
 int forkserver_start(std::shared_ptr<Child> *out, const Bootstrap &b, bool daemon,
                      const std::vector<int> &fds) {
   if (!spawn_image_known())
     return fail(MP_ESTATE, "start: MP_START_FORKSERVER needs mp_main() at the top of main()");
-  int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-    return fail_errno("forkserver: socketpair", "", errno);
-  Fd mine(pair[0]), theirs(pair[1]);
-  int r = request_child(daemon, theirs.get(), fds);
-  if (r != MP_OK) return r;
-  theirs.reset();
-  r = send_bootstrap_to(mine.get(), b);
   ForkReply reply;
-  Fd pidfd;
-  int rr = read_reply(reply, pidfd, mine.get());
-  if (rr != MP_OK) return rr;
+  Fd mine, pidfd;
+  int r = MP_OK;
+  for (int attempt = 0;; ++attempt) {
+    bool dropped;
+    int rr = request_and_reply(reply, mine, pidfd, &r, b, daemon, fds, &dropped);
+    if (rr == MP_OK) break;
+    if (!dropped || attempt == 1 || !server_dropped_request()) return rr;
+  }
   auto child = std::make_shared<Child>(Child::Relayed{}, reply.pid, std::move(pidfd),
                                        std::move(mine), daemon);
   *out = child;

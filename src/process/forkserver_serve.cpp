@@ -234,7 +234,12 @@ long recv_with_fds(int sock, void *data, size_t len, std::vector<int> &fds) {
   do {
     n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_errno("forkserver: recvmsg", "", errno);
+  if (n < 0) {
+    int e = errno;  // kept for the caller (read_reply tells ECONNRESET apart)
+    long rc = fail_errno("forkserver: recvmsg", "", e);
+    errno = e;
+    return rc;
+  }
   for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
