@@ -311,6 +311,46 @@ static void test_fs_server_sigkilled_then_next_start(void **state) {
   if (!gone_within(server, 10000)) fail_msg("the killed server was never reaped");
 }
 
+static void *start_in_thread(void *p) {
+  return (void *)(intptr_t)mp_process_start((mp_process_t *)p);
+}
+
+/* A server killed while a start's request waits unread in its socket (it
+ * was stopped first): the request never reached a fork, so the start is
+ * made again on a new server instead of failing with MP_EPIPE. */
+static void test_fs_server_killed_holding_a_request(void **state) {
+  (void)state;
+  int child, server, child2, server2;
+  mp_process_t *p = start_pids(0, 0, &child, &server);
+  MP_ASSERT_OK(mp_process_join(p, 20000));
+  mp_process_free(p);
+  assert_int_equal(kill(server, SIGSTOP), 0);
+  int pair[2];
+  assert_int_equal(pipe(pair), 0);
+  p = new_fs("fs_pids", "0");
+  MP_ASSERT_OK(mp_process_pass_fd(p, pair[1]));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, start_in_thread, p), 0);
+  struct timespec pause = {0, 300 * 1000000L}; /* the request is queued */
+  nanosleep(&pause, NULL);
+  assert_int_equal(kill(server, SIGKILL), 0);
+  void *rc = NULL;
+  pthread_join(t, &rc);
+  if ((int)(intptr_t)rc != MP_OK)
+    fail_msg("start = %s: %s", mp_err_name((int)(intptr_t)rc), mp_last_error());
+  close(pair[1]);
+  int pids[2] = {0, 0};
+  assert_int_equal(read(pair[0], pids, sizeof pids), (ssize_t)sizeof pids);
+  close(pair[0]);
+  child2 = pids[0];
+  server2 = pids[1];
+  assert_int_equal(child2, mp_process_pid(p));
+  assert_int_not_equal(server2, server);
+  MP_ASSERT_OK(mp_process_join(p, 20000));
+  mp_process_free(p);
+  if (!gone_within(server, 10000)) fail_msg("the killed server was never reaped");
+}
+
 static long apply_getpid(mp_pool_t *pool) {
   void *out = NULL;
   size_t len = 0;
@@ -413,6 +453,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fs_join_timeout_terminate_kill),
       cmocka_unit_test(test_fs_daemon_dies_with_sigkilled_parent),
       cmocka_unit_test(test_fs_server_sigkilled_then_next_start),
+      cmocka_unit_test(test_fs_server_killed_holding_a_request),
       cmocka_unit_test(test_fs_pool_worker_killed_and_replaced),
       cmocka_unit_test(test_fs_no_zombies_no_fd_leak),
       cmocka_unit_test(test_fs_parent_with_threads),
