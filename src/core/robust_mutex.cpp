@@ -201,10 +201,12 @@ void pthread_init(pthread_mutex_t *m, MutexType type) {
 
 // Whether the mutex looks held, without writing to it: glibc's trylock of
 // a robust mutex is a compare-and-swap even when it fails, and a spinner
-// that swaps takes the holder's cache line away on every try.
+// that swaps takes the holder's cache line away on every try. Only the
+// holder's thread id counts: a word the kernel left as FUTEX_OWNER_DIED
+// goes to the trylock at once, which reports the dead owner.
 bool looks_held(pthread_mutex_t *m) {
 #if defined(__GLIBC__) && defined(__linux__)
-  return __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 0;
+  return (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != 0;
 #else
   (void)m;
   return false;

@@ -16,9 +16,8 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <cstdint>
-
 #include <cerrno>
+#include <cstdint>
 
 #include "core/backend.hpp"
 #include "core/deadline.hpp"

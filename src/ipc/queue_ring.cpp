@@ -14,15 +14,6 @@
 
 namespace mp {
 namespace ring {
-namespace {
-
-// Lock one side's lock. Returns whether the previous holder died.
-bool lock_side(OwnerLock &l) {
-  return owner_lock_acquire(l, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD;
-}
-
-}  // namespace
-
 Record *record_at(mp_queue &q, uint64_t pos) {
   return reinterpret_cast<Record *>(q.ring + ring_offset(q, pos));
 }

@@ -95,6 +95,7 @@ inline size_t ring_mask(size_t capacity) {
 inline size_t ring_offset(const mp_queue &q, uint64_t pos) {
   return q.mask ? size_t(pos & q.mask) : size_t(pos % q.capacity);
 }
+
 inline size_t record_size(size_t payload) { return align8(sizeof(Record) + payload); }
 
 // Largest WHOLE payload; bigger messages are streamed in chunks this size.
@@ -103,17 +104,20 @@ inline size_t chunk_payload(const mp_queue &q) { return q.capacity / 4 - sizeof(
 Record *record_at(mp_queue &q, uint64_t pos);
 int lock_robust(RobustMutex *m, const Deadline &deadline, bool *owner_died);
 void repair_counts(mp_queue &q);
+// Lock one side's lock. Returns whether the previous holder died.
+inline bool lock_side(OwnerLock &l) {
+  return owner_lock_acquire(l, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD;
+}
+
 // Take one side's lock; one that died holding it is repaired after (its
 // side's half-written state is cut off and the counts are redone).
 void repair_after_dead_producer(mp_queue &q);
 void repair_after_dead_consumer(mp_queue &q);
 inline void lock_put(mp_queue &q) {
-  if (owner_lock_acquire(q.shared->put_lock, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD)
-    repair_after_dead_producer(q);
+  if (lock_side(q.shared->put_lock)) repair_after_dead_producer(q);
 }
 inline void lock_get(mp_queue &q) {
-  if (owner_lock_acquire(q.shared->get_lock, Deadline::uncancelable(MP_FOREVER)) == MP_EOWNERDEAD)
-    repair_after_dead_consumer(q);
+  if (lock_side(q.shared->get_lock)) repair_after_dead_consumer(q);
 }
 uint32_t arm(std::atomic<uint32_t> &seq);
 void wake(std::atomic<uint32_t> &seq);

@@ -79,9 +79,9 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int exec_child(vo
   // One call per signal sets the default and reads the old disposition;
   // the few ignored ones are put back: every signal is blocked here, so
   // one that comes meanwhile stays pending, and restoring SIG_IGN discards
-  // it. (Reading first and then setting
-  // took two calls per caught signal: 124 in a Go program, which catches
-  // nearly all of them, while the parent waits for this child's exec.)
+  // it. (Reading first and then setting took two calls per caught signal:
+  // 124 in a Go program, which catches nearly all of them, while the
+  // parent waits for this child's exec.)
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
