@@ -31,9 +31,12 @@ namespace {
 constexpr size_t kImapChunksPerWorker = 4;
 
 // Only a dispatcher asleep in poll() needs the eventfd (pool.mu held, so
-// the flag cannot change under us).
+// the flag cannot change under us), and one write wakes it: the flag is
+// cleared, so the submissions that follow before it runs make no
+// syscall (it looks at every pending chunk once awake).
 void wake_dispatcher(mp_pool &pool) {
   if (!pool.wake_fd.valid() || !pool.dispatcher_sleeping) return;
+  pool.dispatcher_sleeping = false;
   uint64_t one = 1;
   ssize_t w = write(pool.wake_fd.get(), &one, sizeof one);
   (void)w;  // a full counter already wakes it
@@ -95,6 +98,12 @@ void reap_worker(Reaped &dead) {
   dead.proc.reset();
 }
 
+// Reap, without pool.mu (it waits for the processes), and forget them.
+void reap_all(std::vector<Reaped> &reap) {
+  for (auto &dead : reap) reap_worker(dead);
+  reap.clear();
+}
+
 bool work_left(const mp_pool &pool) {
   if (!pool.pending.empty()) return true;
   for (const auto &w : pool.workers)
@@ -145,16 +154,27 @@ bool in_chunk(const Chunk &c, uint64_t index) {
   return std::binary_search(c.msg.indexes.begin(), c.msg.indexes.end(), index);
 }
 
-// Read one result message from a worker (pool.mu held; the worker is
-// sending, so this returns promptly). False if the worker is gone.
-bool take_result(mp_pool &pool, Worker *w) {
+// Only the dispatcher reads from, sends to and replaces a worker's
+// connection (w->conn, w->alive), so it does its socket calls without
+// pool.mu: a submitter or a result waiter never waits for a system call
+// of the dispatcher's, and the lock is held for bookkeeping only.
+
+// Read and decode one result message from a worker (pool.mu not needed;
+// the worker is sending, so this returns promptly). False if the worker is
+// gone or sent something that is not a result.
+bool read_result(Worker *w, ResultMsg &res) {
   void *msg = nullptr;
   size_t len = 0;
   if (mp_conn_recv(&msg, &len, w->conn.get(), MP_FOREVER) != MP_OK) return false;
-  ResultMsg res;
   int r = decode_result(res, std::string(static_cast<char *>(msg), len));
   mp_free(msg);
-  if (r != MP_OK || w->in_flight.empty() || w->in_flight.front()->msg.id != res.id) return false;
+  return r == MP_OK;
+}
+
+// Fill the items of the chunk a result answers (pool.mu held). False if it
+// does not answer the worker's oldest chunk: the worker is confused.
+bool apply_result(mp_pool &pool, Worker *w, ResultMsg &res) {
+  if (w->in_flight.empty() || w->in_flight.front()->msg.id != res.id) return false;
   ChunkPtr c = take_front(w->in_flight);
   front_answered(w, c.get());
   bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
@@ -164,37 +184,86 @@ bool take_result(mp_pool &pool, Worker *w) {
   return true;
 }
 
-// Send the assigned chunks, all of one worker's in one write (pool.mu held).
-// Returns whether a worker was lost on the way: its chunks are then back in
-// the pending queue and must be assigned again.
-bool send_chunks(mp_pool &pool, const std::vector<std::pair<Worker *, Chunk *>> &sends,
-                 std::vector<Reaped> &reap) {
-  bool lost = false;
+// One result message read without the lock, to apply with it. ok false:
+// the connection failed or the message was not a result.
+struct Inbound {
+  Worker *w;
+  const mp_conn_t *conn;  // the worker's connection it came on
+  bool ok;
+  ResultMsg res;
+};
+
+// Read every result the workers that poll() found ready have sent, and
+// what their connections already read ahead (poll() cannot see that).
+void read_ready(const std::vector<pollfd> &fds, const std::vector<Worker *> &polled,
+                std::vector<Inbound> &in) {
+  for (size_t i = 1; i < fds.size(); ++i) {
+    Worker *w = polled[i];
+    if (!fds[i].revents || !w->alive) continue;
+    bool ok;
+    do {
+      in.push_back(Inbound{w, w->conn.get(), false, {}});
+      ok = in.back().ok = read_result(w, in.back().res);
+    } while (ok && mp_conn_poll(w->conn.get(), 0) == 1);
+  }
+}
+
+// Apply what read_ready read (pool.mu held); a worker whose connection
+// failed or that answered wrongly is lost (its replacement's connection is
+// a new one: what else came on the old one is dropped). The lost
+// workers' processes and connections go to reap.
+void apply_inbound(mp_pool &pool, std::vector<Inbound> &in, std::vector<Reaped> &reap) {
+  for (Inbound &m : in) {
+    if (!m.w->alive || m.w->conn.get() != m.conn) continue;
+    if (!m.ok || !apply_result(pool, m.w, m.res)) lose_worker(pool, m.w, reap);
+  }
+}
+
+// The chunks assign() gave one worker, encoded for one write.
+struct Outbound {
+  Worker *w;
+  std::vector<std::string> wires;
+};
+
+// Encode the assigned chunks per worker (pool.mu held: a chunk may be
+// cancelled once it is released).
+std::vector<Outbound> encode_sends(mp_pool &pool,
+                                   const std::vector<std::pair<Worker *, Chunk *>> &sends) {
+  std::vector<Outbound> out;
   for (const auto &owned : pool.workers) {
-    Worker *w = owned.get();
-    std::vector<std::string> wires;
+    Outbound o{owned.get(), {}};
     for (const auto &[to, c] : sends) {
-      if (to != w) continue;
-      wires.push_back(encode_chunk(c->msg));
+      if (to != o.w) continue;
+      o.wires.push_back(encode_chunk(c->msg));
       bump(pool, MP_POOL_RUNNING, int64_t(c->msg.args.size()));
     }
-    if (wires.empty() || !w->alive) continue;
-    int r;
-    {
-      std::lock_guard<std::mutex> send_lock(w->conn->send_mu);
-      r = conn_send_many(*w->conn, wires, Deadline(MP_FOREVER));
-    }
-    if (r == MP_OK) continue;
-    // The worker is gone. Results it sent before dying may still wait in
-    // the socket: take them first, so that the chunk it died on is the
-    // oldest unanswered one (failing any other would be wrong, and the
-    // killer would run again elsewhere).
-    while (take_result(pool, w)) {
-    }
-    lose_worker(pool, w, reap);
-    lost = true;
+    if (!o.wires.empty() && o.w->alive) out.push_back(std::move(o));
   }
-  return lost;
+  return out;
+}
+
+// Send each worker its chunks in one write (pool.mu not held). Returns the
+// workers whose connection failed.
+std::vector<Worker *> deliver(std::vector<Outbound> &out) {
+  std::vector<Worker *> failed;
+  for (Outbound &o : out) {
+    std::lock_guard<std::mutex> send_lock(o.w->conn->send_mu);
+    if (conn_send_many(*o.w->conn, o.wires, Deadline(MP_FOREVER)) != MP_OK) failed.push_back(o.w);
+  }
+  return failed;
+}
+
+// Workers whose connection failed on a send (pool.mu held). Results they
+// sent before dying may still wait in the socket: take them first, so
+// that the chunk one died on is the oldest unanswered one (failing any
+// other would be wrong, and the killer would run again elsewhere). Their
+// chunks go back to the pending queue.
+void lose_senders(mp_pool &pool, const std::vector<Worker *> &failed, std::vector<Reaped> &reap) {
+  for (Worker *w : failed) {
+    ResultMsg res;
+    while (read_result(w, res) && apply_result(pool, w, res)) res = ResultMsg();
+    lose_worker(pool, w, reap);
+  }
 }
 
 // Ask idle workers to exit once the pool is closed and drained.
@@ -210,61 +279,59 @@ bool shut_down_if_done(mp_pool &pool, std::vector<Reaped> &reap) {
   return true;
 }
 
+// Watch the workers: hand out chunks, read results, replace the dead,
+// and shut the workers down once the pool is closed and drained. Each turn
+// does its bookkeeping under pool.mu and its socket calls without it.
 void dispatcher_loop(mp_pool *pool) {
   std::vector<pollfd> fds;
   std::vector<Worker *> polled;
   for (;;) {
-    std::vector<std::pair<Worker *, Chunk *>> sends;
+    std::vector<Outbound> out;
     std::vector<Reaped> reap;
-    bool done;
+    bool done = false;
     int wake_ms;  // a reclaim that is not due yet
     {
       std::lock_guard<std::mutex> lock(pool->mu);
-      // Chunks of a worker lost while sending go back to pending: hand them
-      // out again before sleeping, or nothing would wake the dispatcher for
-      // them (the workers are idle, every task already submitted).
-      bool lost;
-      do {
-        sends.clear();
-        assign(*pool, sends, &wake_ms);
-        lost = send_chunks(*pool, sends, reap);
-      } while (lost);
-      done = shut_down_if_done(*pool, reap);
-      pool->dispatcher_sleeping = true;
-      fds.assign(1, pollfd{pool->wake_fd.get(), POLLIN, 0});
-      polled.assign(1, nullptr);
-      for (const auto &w : pool->workers) {
-        if (!w->alive) continue;
-        fds.push_back(pollfd{mp_conn_fileno(w->conn.get()), POLLIN, 0});
-        polled.push_back(w.get());
+      std::vector<std::pair<Worker *, Chunk *>> sends;
+      assign(*pool, sends, &wake_ms);
+      out = encode_sends(*pool, sends);
+      if (out.empty()) {
+        done = shut_down_if_done(*pool, reap);
+        pool->dispatcher_sleeping = true;
+        fds.assign(1, pollfd{pool->wake_fd.get(), POLLIN, 0});
+        polled.assign(1, nullptr);
+        for (const auto &w : pool->workers) {
+          if (!w->alive) continue;
+          fds.push_back(pollfd{mp_conn_fileno(w->conn.get()), POLLIN, 0});
+          polled.push_back(w.get());
+        }
       }
     }
-    for (auto &dead : reap) reap_worker(dead);
+    if (!out.empty()) {
+      // Then look again: a lost worker's chunks are pending once more,
+      // and nothing else would wake the dispatcher for them.
+      std::vector<Worker *> failed = deliver(out);
+      if (failed.empty()) continue;
+      std::lock_guard<std::mutex> lock(pool->mu);
+      lose_senders(*pool, failed, reap);
+    }
+    reap_all(reap);
     if (done) break;
+    if (!out.empty()) continue;
     if (poll(fds.data(), fds.size(), wake_ms) < 0 && errno != EINTR) break;
     if (fds[0].revents) {
       uint64_t n;
       ssize_t rd = read(pool->wake_fd.get(), &n, sizeof n);
       (void)rd;
     }
-    std::unique_lock<std::mutex> lock(pool->mu);
-    pool->dispatcher_sleeping = false;
-    for (size_t i = 1; i < fds.size(); ++i) {
-      Worker *w = polled[i];
-      if (!fds[i].revents || !w->alive) continue;
-      // Drain what the connection already read ahead: poll() cannot see it.
-      bool ok;
-      do {
-        ok = take_result(*pool, w);
-      } while (ok && mp_conn_poll(w->conn.get(), 0) == 1);
-      if (!ok) {
-        std::vector<Reaped> dead;
-        lose_worker(*pool, w, dead);
-        lock.unlock();  // reaping waits for the process: not under the lock
-        for (auto &d : dead) reap_worker(d);
-        lock.lock();
-      }
+    std::vector<Inbound> in;
+    read_ready(fds, polled, in);
+    {
+      std::lock_guard<std::mutex> lock(pool->mu);
+      pool->dispatcher_sleeping = false;
+      apply_inbound(*pool, in, reap);
     }
+    reap_all(reap);
   }
   std::lock_guard<std::mutex> lock(pool->mu);
   pool->workers_done = true;
