@@ -59,10 +59,8 @@ void on_outcome(mp_pool &pool, const std::string &payload) {
   if (it == r.sent.end()) return;  // canceled meanwhile
   ChunkPtr c = std::move(it->second);
   r.sent.erase(it);
-  const auto &idx = c->msg.indexes;
-  for (auto &item : m.items)
-    if (std::binary_search(idx.begin(), idx.end(), item.index)) fill_item(pool, c->result, std::move(item));
-  cancel_chunk(pool, std::move(c), MP_EPIPE, "the pool's owner returned no result for this item");
+  answer_chunk(pool, std::move(c), m.items, MP_EPIPE,
+               "the pool's owner returned no result for this item");
 }
 
 // Read what the owner sent (pool.mu held; the socket is non-blocking).

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace mp {
 
@@ -20,7 +21,7 @@ inline void put_bytes(std::string &s, const std::string &b) {
 
 class Reader {
  public:
-  explicit Reader(const std::string &s) : s_(s) {}
+  explicit Reader(std::string_view s) : s_(s) {}
   bool u32(uint32_t *v) { return raw(v, 4); }
   bool u64(uint64_t *v) { return raw(v, 8); }
   bool bytes(std::string *out) {
@@ -45,7 +46,7 @@ class Reader {
     pos_ += n;
     return true;
   }
-  const std::string &s_;
+  std::string_view s_;
   size_t pos_ = 0;
 };
 

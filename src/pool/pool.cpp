@@ -147,13 +147,6 @@ void lose_worker(mp_pool &pool, Worker *w, std::vector<Reaped> &reap) {
   }
 }
 
-// Whether index is one of the chunk's items (its indexes ascend): a
-// worker answers only for what it was sent, so a confused or corrupted one
-// cannot fill another chunk's items.
-bool in_chunk(const Chunk &c, uint64_t index) {
-  return std::binary_search(c.msg.indexes.begin(), c.msg.indexes.end(), index);
-}
-
 // Only the dispatcher reads from, sends to and replaces a worker's
 // connection (w->conn, w->alive), so it does its socket calls without
 // pool.mu: a submitter or a result waiter never waits for a system call
@@ -166,7 +159,7 @@ bool read_result(Worker *w, ResultMsg &res) {
   void *msg = nullptr;
   size_t len = 0;
   if (mp_conn_recv(&msg, &len, w->conn.get(), MP_FOREVER) != MP_OK) return false;
-  int r = decode_result(res, std::string(static_cast<char *>(msg), len));
+  int r = decode_result(res, std::string_view(static_cast<char *>(msg), len));
   mp_free(msg);
   return r == MP_OK;
 }
@@ -178,9 +171,8 @@ bool apply_result(mp_pool &pool, Worker *w, ResultMsg &res) {
   ChunkPtr c = take_front(w->in_flight);
   front_answered(w, c.get());
   bump(pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
-  for (auto &item : res.items)
-    if (in_chunk(*c, item.index)) fill_item(pool, c->result, std::move(item));
-  cancel_chunk(pool, std::move(c), MP_EWORKERDIED, "the worker returned no result for this item");
+  answer_chunk(pool, std::move(c), res.items, MP_EWORKERDIED,
+               "the worker returned no result for this item");
   return true;
 }
 
@@ -378,8 +370,7 @@ void thread_worker_loop(mp_pool *pool) {
     }
     lock.lock();
     bump(*pool, MP_POOL_RUNNING, -int64_t(c->msg.args.size()));
-    for (auto &item : items) fill_item(*pool, c->result, std::move(item));
-    retire_chunk(*pool, std::move(c));
+    answer_chunk(*pool, std::move(c), items, MP_ETASKFAILED, "no result");  // every item has one
     pool->cv.notify_all();  // imap feeding may have queued more work
   }
 }

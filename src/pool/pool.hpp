@@ -138,6 +138,12 @@ void fill_item(mp_pool &pool, mp_result *r, ItemResult item);
 void retire_chunk(mp_pool &pool, ChunkPtr c);
 // Fail a chunk no worker will answer, and retire it (pool.mu held).
 void cancel_chunk(mp_pool &pool, ChunkPtr c, int status, const char *why);
+// A chunk was answered (pool.mu held): fill its items from items (those
+// that are the chunk's; the others are ignored, so a confused or corrupted
+// answerer cannot fill another chunk's), fail the ones the answer left out
+// with missing and why, and retire it. The result's lock is taken once.
+void answer_chunk(mp_pool &pool, ChunkPtr c, std::vector<ItemResult> &items, int missing,
+                  const char *why);
 // The callback thread's body.
 void callback_loop(mp_pool *pool);
 // Whether r has a success or error callback.

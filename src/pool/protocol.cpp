@@ -63,7 +63,11 @@ bool board_revoke(uint64_t *slot, uint64_t id) {
 }
 
 std::string encode_chunk(const ChunkMsg &m) {
-  std::string s = "MPT2";
+  size_t size = 4 + 8 + 4 + 8 + m.task.size() + 4;
+  for (const auto &arg : m.args) size += 8 + 8 + arg.size();
+  std::string s;
+  s.reserve(size);  // one allocation, no copy on growth
+  s = "MPT2";
   put_u64(s, m.id);
   put_u32(s, m.slot);
   put_bytes(s, m.task);
@@ -75,7 +79,7 @@ std::string encode_chunk(const ChunkMsg &m) {
   return s;
 }
 
-int decode_chunk(ChunkMsg &out, const std::string &wire) {
+int decode_chunk(ChunkMsg &out, std::string_view wire) {
   Reader r(wire);
   uint32_t n;
   if (!r.magic("MPT2") || !r.u64(&out.id) || !r.u32(&out.slot) || out.slot >= kBoardSlots ||
@@ -90,7 +94,11 @@ int decode_chunk(ChunkMsg &out, const std::string &wire) {
 }
 
 std::string encode_result(const ResultMsg &m) {
-  std::string s = "MPR1";
+  size_t size = 4 + 8 + 4;
+  for (const auto &item : m.items) size += 8 + 4 + 8 + item.data.size();
+  std::string s;
+  s.reserve(size);
+  s = "MPR1";
   put_u64(s, m.id);
   put_u32(s, uint32_t(m.items.size()));
   for (const auto &item : m.items) {
@@ -101,7 +109,7 @@ std::string encode_result(const ResultMsg &m) {
   return s;
 }
 
-int decode_result(ResultMsg &out, const std::string &wire) {
+int decode_result(ResultMsg &out, std::string_view wire) {
   Reader r(wire);
   uint32_t n;
   if (!r.magic("MPR1") || !r.u64(&out.id) || !r.u32(&n) || n > r.left() / 20)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "multiproc.h"
@@ -76,9 +77,9 @@ bool board_claim(uint64_t *slot, uint64_t id);   // the worker: run it?
 bool board_revoke(uint64_t *slot, uint64_t id);  // the parent: take it back?
 
 std::string encode_chunk(const ChunkMsg &m);
-int decode_chunk(ChunkMsg &out, const std::string &wire);
+int decode_chunk(ChunkMsg &out, std::string_view wire);
 std::string encode_result(const ResultMsg &m);
-int decode_result(ResultMsg &out, const std::string &wire);
+int decode_result(ResultMsg &out, std::string_view wire);
 std::string encode_config(const WorkerConfig &c);
 int decode_config(WorkerConfig &out, const std::string &wire);
 

@@ -17,26 +17,66 @@ thread_local const mp_result *t_calling_back = nullptr;
 
 bool has_callback(const mp_result *r) { return r->on_success || r->on_error; }
 
+// Record one item's outcome (result.mu held). Returns whether it filled a
+// pending item; finishing the last one marks the result complete.
+static bool fill_locked(mp_pool &pool, mp_result *r, ItemResult &item) {
+  if (item.index >= r->items.size() || r->complete) return false;
+  ItemResult &slot = r->items[item.index];
+  if (slot.status != kItemPending) return false;  // already filled
+  bump(pool, item.status == MP_OK ? MP_POOL_DONE : MP_POOL_FAILED);
+  if (item.status != MP_OK && r->status == MP_OK) r->status = item.status;
+  size_t index = item.index;
+  slot = std::move(item);
+  if (r->per_item) r->finished.push_back(index);
+  r->complete = --r->remaining == 0;
+  if (r->complete && !has_callback(r)) r->done = true;
+  return true;
+}
+
+// Items were filled (result.mu released; pool.mu held): a finished result
+// goes to the callback thread, or wakes its waiters when it has none.
+static void filled(mp_pool &pool, mp_result *r, bool finished) {
+  if (finished && has_callback(r)) return queue_callback(pool, r);
+  if (finished || r->per_item) r->cv.notify_all();
+}
+
 // Record one item's outcome (pool.mu held). Finishing the last item queues
 // the callback, or wakes the waiters when there is none.
 void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
-  bool finished = false;
+  bool any, finished;
   {
     std::lock_guard<std::mutex> lock(r->mu);
-    if (item.index >= r->items.size() || r->complete) return;
-    ItemResult &slot = r->items[item.index];
-    if (slot.status != kItemPending) return;  // already filled
-    bump(pool, item.status == MP_OK ? MP_POOL_DONE : MP_POOL_FAILED);
-    if (item.status != MP_OK && r->status == MP_OK) r->status = item.status;
-    size_t index = item.index;
-    slot = std::move(item);
-    if (r->per_item) r->finished.push_back(index);
-    finished = --r->remaining == 0;
-    r->complete = finished;
-    if (finished && !has_callback(r)) r->done = true;
+    bool was_complete = r->complete;
+    any = fill_locked(pool, r, item);
+    finished = !was_complete && r->complete;
   }
-  if (finished && has_callback(r)) return queue_callback(pool, r);
-  if (finished || r->per_item) r->cv.notify_all();
+  if (any) filled(pool, r, finished);
+}
+
+void answer_chunk(mp_pool &pool, ChunkPtr c, std::vector<ItemResult> &items, int missing,
+                  const char *why) {
+  mp_result *r = c->result;
+  const auto &idx = c->msg.indexes;
+  bool any = false, finished;
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    bool was_complete = r->complete;
+    size_t next = 0;  // answers come in the chunk's order: look there first
+    for (auto &item : items) {
+      bool ours = next < idx.size() && idx[next] == item.index;
+      if (ours) ++next;
+      else ours = std::binary_search(idx.begin(), idx.end(), item.index);
+      if (ours) any |= fill_locked(pool, r, item);
+    }
+    for (uint64_t index : idx) {
+      if (index >= r->items.size() || r->items[index].status != kItemPending) continue;
+      ItemResult lost{index, missing, why};
+      any |= fill_locked(pool, r, lost);
+    }
+    finished = !was_complete && r->complete;
+  }
+  if (any) filled(pool, r, finished);
+  retire_chunk(pool, std::move(c));
 }
 
 void fail_chunk(mp_pool &pool, const Chunk *c, int status, const char *why) {

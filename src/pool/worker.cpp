@@ -68,7 +68,7 @@ int worker_main(const void *arg, size_t arg_len, void *) {
       break;
     }
     ChunkMsg chunk;
-    int r = decode_chunk(chunk, std::string(static_cast<char *>(msg), len));
+    int r = decode_chunk(chunk, std::string_view(static_cast<char *>(msg), len));
     mp_free(msg);
     if (r != MP_OK) break;
     if (!board_claim(&board[chunk.slot], chunk.id)) continue;  // given to another worker
