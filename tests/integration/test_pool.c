@@ -1894,6 +1894,43 @@ static void body_stats(int mode) {
   pool_done(p);
 }
 
+/* A submission never waits for the dispatcher's socket calls: with the
+ * only worker held in a task, a chunk of 8 MiB fills its socket and the
+ * dispatcher blocks sending it; another submission still returns at once
+ * (before the held task is let go, which the old dispatcher, sending
+ * under the pool's lock, made it wait for), and every result comes right
+ * once the worker reads again. */
+static void body_submit_while_dispatcher_sends(int mode) {
+  shared_setup();
+  mp_pool_t *p = new_pool(mode, 1);
+  mp_result_t *held = NULL, *big = NULL, *small = NULL;
+  MP_ASSERT_OK(mp_pool_apply_async(&held, p, "hold", "", 0, NULL, NULL, NULL));
+  assert_int_not_equal(shared_wait_set(S_PID, 20000), 0);
+  enum { BIG = 8 << 20 };
+  char *arg = malloc(BIG);
+  assert_non_null(arg);
+  memset(arg, 'b', BIG);
+  MP_ASSERT_OK(mp_pool_apply_async(&big, p, "echo", arg, BIG, NULL, NULL, NULL));
+  sleep_ms(200); /* let the dispatcher start the send that blocks */
+  MP_ASSERT_OK(mp_pool_apply_async(&small, p, "echo", "s", 1, NULL, NULL, NULL));
+  assert_int_equal(mp_result_ready(held), 0);
+  MP_ASSERT_OK(mp_value_set_i64(g_shared, S_RDV, 1));
+  const void *data;
+  size_t len;
+  MP_ASSERT_OK(mp_result_get(&data, &len, held, WAIT_MS));
+  MP_ASSERT_OK(mp_result_get(&data, &len, big, WAIT_MS));
+  assert_int_equal(len, BIG);
+  assert_memory_equal(data, arg, BIG);
+  MP_ASSERT_OK(mp_result_get(&data, &len, small, WAIT_MS));
+  assert_int_equal(len, 1);
+  assert_memory_equal(data, "s", 1);
+  mp_result_free(held);
+  mp_result_free(big);
+  mp_result_free(small);
+  free(arg);
+  pool_done(p);
+}
+
 /* ------------------------------------------------------------------------
  * Resources
  * ---------------------------------------------------------------------- */
@@ -2483,6 +2520,7 @@ static void body_hol_imap(int mode) {
   X(FORK_THREADS, callback_uses_pool)                   \
   X(FORK_THREADS, concurrent_callers)                   \
   X(FORK_THREADS, stats)                                \
+  X(FORK_SPAWN, submit_while_dispatcher_sends)          \
   X(FORK_SPAWN_THREADS, resources)                      \
   X(FORK_THREADS, apply_vs_apply_async)                 \
   X(FORK_SPAWN_THREADS, lifetime_terminate_iter_open)   \
