@@ -138,6 +138,15 @@ size_t take_ready(mp_queue &q, char *buf, size_t cap, size_t *lens, size_t max) 
   return taken;
 }
 
+// Point the handle at its segment's header and ring; the ring's size is
+// kept in the handle (see mp_queue::capacity).
+void use_ring(mp_queue &q, QueueShared *s, size_t header, size_t capacity) {
+  q.shared = s;
+  q.ring = static_cast<char *>(q.segment.data()) + header;
+  q.capacity = capacity;
+  q.mask = ring_mask(capacity);
+}
+
 }  // namespace
 
 int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable) {
@@ -157,10 +166,7 @@ int queue_create(mp_queue &q, size_t max_items, size_t max_bytes, bool joinable)
   robust_mutex_init(&s->put_stream, kMutexNormal);
   s->version = kQueueVersion;
   s->magic = kQueueMagic;
-  q.shared = s;
-  q.ring = static_cast<char *>(q.segment.data()) + header;
-  q.capacity = capacity;
-  q.mask = ring_mask(capacity);
+  use_ring(q, s, header, capacity);
   return MP_OK;
 }
 
@@ -177,10 +183,7 @@ int queue_attach(mp_queue &q, int fd) {
   if (s->segment_size != q.segment.size() || s->capacity + header != s->segment_size ||
       s->capacity < kMinCapacity || s->capacity % 8)
     return fail(MP_EINVAL, "queue: the segment's header is inconsistent with its size");
-  q.shared = s;
-  q.ring = static_cast<char *>(q.segment.data()) + header;
-  q.capacity = q.segment.size() - header;
-  q.mask = ring_mask(q.capacity);
+  use_ring(q, s, header, s->capacity);  // checked above against the mapping's size
   return MP_OK;
 }
 

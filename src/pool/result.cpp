@@ -53,10 +53,13 @@ void fill_item(mp_pool &pool, mp_result *r, ItemResult item) {
   if (any) filled(pool, r, finished);
 }
 
-void answer_chunk(mp_pool &pool, ChunkPtr c, std::vector<ItemResult> &items, int missing,
-                  const char *why) {
-  mp_result *r = c->result;
-  const auto &idx = c->msg.indexes;
+// Fill chunk c's items from items (those that are c's), then those still
+// pending with missing and why, under the result's lock once; then run or
+// wake what waits for the result.
+static void fill_chunk(mp_pool &pool, const Chunk &c, std::vector<ItemResult> &items,
+                       int missing, const char *why) {
+  mp_result *r = c.result;
+  const auto &idx = c.msg.indexes;
   bool any = false, finished;
   {
     std::lock_guard<std::mutex> lock(r->mu);
@@ -76,11 +79,17 @@ void answer_chunk(mp_pool &pool, ChunkPtr c, std::vector<ItemResult> &items, int
     finished = !was_complete && r->complete;
   }
   if (any) filled(pool, r, finished);
+}
+
+void answer_chunk(mp_pool &pool, ChunkPtr c, std::vector<ItemResult> &items, int missing,
+                  const char *why) {
+  fill_chunk(pool, *c, items, missing, why);
   retire_chunk(pool, std::move(c));
 }
 
 void fail_chunk(mp_pool &pool, const Chunk *c, int status, const char *why) {
-  for (uint64_t index : c->msg.indexes) fill_item(pool, c->result, ItemResult{index, status, why});
+  std::vector<ItemResult> none;
+  fill_chunk(pool, *c, none, status, why);
 }
 
 void forget_feed(mp_pool &pool, mp_iter_feed *f) {

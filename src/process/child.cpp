@@ -259,10 +259,10 @@ namespace {
 // watched at once: a watch per start woke the runtime thread each time
 // (an async wake, the epoll and ioctl calls of uv_poll, a mutex contended
 // with the joiner) for a child that a join usually reaps first (issue 19:
-// 24.5 system calls per fork-start against raw fork+waitpid's 3). The children wait in this
-// list instead; a timer on the runtime thread, armed by the first child
-// and disarmed at a tick that finds the list empty, watches those still
-// running every kSweepMs. So a child nobody joins is reaped within
+// 24.5 system calls per fork-start against raw fork+waitpid's 3). The
+// children wait in this list instead; a timer on the runtime thread, armed
+// by the first child and disarmed at a tick that finds the list empty,
+// watches those still running every kSweepMs. So a child nobody joins is reaped within
 // kSweepMs of its exit plus one tick, and a burst of starts costs one
 // wake of the runtime thread per tick, not one per child.
 constexpr uint64_t kSweepMs = 20;
