@@ -10,6 +10,7 @@ import (
 func TestMain(m *testing.M) {
 	registerTestTargets()
 	registerForkserverTargets()
+	registerRingTargets()
 	if os.Getenv(noMainEnv) != "" { // TestWithoutMainTheErrorNamesGo
 		runWithoutMain()
 		os.Exit(0)

@@ -73,7 +73,10 @@ import (
 // shared memory (Python's Queue and JoinableQueue). Messages of any size
 // go through; each is delivered once, in order per producer. A process
 // killed in the middle of a put or get loses at most that message.
-type Queue struct{ h handle }
+type Queue struct {
+	h    handle
+	ring *ringView // nil: every call goes through the library (queue_ring.go)
+}
 
 // QueueOptions are the settings of NewQueueWith.
 type QueueOptions struct {
@@ -112,6 +115,7 @@ func NewQueueWith(o QueueOptions) (*Queue, error) {
 
 func newQueue(q capi.Queue) *Queue {
 	queue := &Queue{h: handle{p: uintptr(q), free: func(p uintptr) { capi.Mp_queue_free(capi.Queue(p)) }}}
+	queue.ring = newRingView(uintptr(q))
 	setFinalizer(queue)
 	return queue
 }
@@ -181,6 +185,16 @@ func (q *Queue) putFast(msg []byte, ms int64) error {
 	p, err := q.h.use("queue put")
 	if err != nil {
 		return err
+	}
+	if r := q.ring; r != nil { // a small message and room: no cgo call
+		done, wake := r.tryPut(msg)
+		if wake {
+			ringWake(p, ringPut)
+		}
+		if done {
+			q.h.done()
+			return nil
+		}
 	}
 	f := C.mp_go_queue_put_fast(C.uintptr_t(p), bytesPtr(msg), C.size_t(len(msg)), C.int64_t(ms))
 	q.h.done()
@@ -260,6 +274,16 @@ func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
 		p, err := q.h.use("queue get")
 		if err != nil {
 			return 0, err
+		}
+		if r := q.ring; r != nil { // a small whole message queued: no cgo call
+			n, done, wake := r.tryGet(buf)
+			if wake {
+				ringWake(p, ringGet)
+			}
+			if done {
+				q.h.done()
+				return n, nil
+			}
 		}
 		f := C.mp_go_queue_get_into_fast(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(forever))
 		q.h.done()

@@ -264,3 +264,9 @@ func swigPackArgs(args [][]byte) []byte {
  * array of pointers, which SWIG's Go slices cannot carry. */
 %ignore mp_queue_put_many;
 %ignore mp_queue_get_many;
+/* The ring, for a binding's own put and get: Go reads it through cgo
+ * directly (bindings/go/queue_ring.go); the words are shared memory,
+ * not values a wrapper could copy. */
+%ignore mp_queue_ring;
+%ignore mp_queue_ring_t;
+%ignore mp_queue_ring_wake;

@@ -376,6 +376,116 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms);
  */
 MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 
+/**
+ * @name The ring, for a binding's own put and get
+ *
+ * A language whose every call into C costs about as much as a whole put
+ * (Go's cgo: some 65 ns a crossing, against some 50 ns for a 64-byte put
+ * in C) can put and get small whole messages on a queue's ring itself and
+ * call the library for everything else: mp_queue_ring() gives it the
+ * addresses. The protocol is the library's own (src/ipc/queue.cpp),
+ * numbered MP_QUEUE_RING_PROTOCOL; a binding asks for the number it
+ * implements and, refused, makes every call through the library. Go's
+ * binding uses it; C callers have no reason to.
+ *
+ * The binding's put of a message of at most max_whole bytes:
+ *  1. take the put side's lock: compare-and-swap *put_owner from 0 to
+ *     token (never wait on it: on failure make the call through the
+ *     library, which spins, sleeps and repairs after a dead owner);
+ *  2. if *writing_stream or *closed is non-zero, if max_items is non-zero
+ *     and *puts - *gets >= max_items, or the record does not fit: release
+ *     and call the library;
+ *  3. write the record at *tail (a 24-byte header {kind 1, len, 0, 0} and
+ *     the payload, 8-byte aligned; when it does not fit before the ring's
+ *     end, a pad record {kind 6, bytes left - 24, 0, 0} there, or nothing
+ *     when fewer than 24 bytes are left, and the record at the start);
+ *  4. store *puts + 1 into *puts, add 1 to *unfinished if joinable, then
+ *     store the new tail (release: the tail moves last, so a process that
+ *     dies before has put nothing);
+ *  5. release: store 0 into *put_owner with a full fence after it (Go's
+ *     atomic store is one); if *put_lock_waiters or *get_waiters is then
+ *     non-zero, call mp_queue_ring_wake(queue, MP_QUEUE_RING_PUT).
+ * A get mirrors it on the get side (MP_QUEUE_RING_GET), taking only a
+ * whole record (kind 1) that fits the caller's buffer, when *parked is 0
+ * (this handle holds no partly received streamed message), moving *gets
+ * before *head, and adding 1 to *got_not_done if joinable.
+ *
+ * Anything unexpected (an index not 8-byte aligned, a record whose kind
+ * or size is out of range) is the library's to report: release and call
+ * it. A process that dies holding a lock is found and repaired by the
+ * next process that waits for it, as when it dies in the library.
+ */
+/**@{*/
+
+/** The ring protocol this header describes. */
+#define MP_QUEUE_RING_PROTOCOL 1
+
+/** mp_queue_ring_wake()'s side: after a put, or after a get. */
+#define MP_QUEUE_RING_PUT 1
+#define MP_QUEUE_RING_GET 2
+
+/**
+ * The addresses of a queue's ring (MP_QUEUE_RING_PROTOCOL 1). Pointers
+ * into the queue's shared memory, valid while the handle lives; token is
+ * this process's: after fork() a child asks again.
+ */
+typedef struct mp_queue_ring {
+  uint32_t protocol;       /**< MP_QUEUE_RING_PROTOCOL */
+  uint32_t joinable;       /**< 1 for a joinable queue */
+  char *ring;              /**< the ring's first byte */
+  uint64_t capacity;       /**< the ring's bytes (a multiple of 8) */
+  uint64_t max_whole;      /**< the largest payload kept whole */
+  uint64_t max_items;      /**< maxsize; 0: no limit */
+  uint64_t token;          /**< this process's lock owner word */
+  const unsigned char *parked; /**< non-zero: this handle must get through the library */
+  uint32_t *closed;
+  uint64_t *put_owner;
+  uint32_t *put_lock_waiters;
+  uint64_t *puts;
+  uint64_t *head_seen;     /**< put side: an earlier head (room is at least this) */
+  uint64_t *writing_stream;
+  uint64_t *tail;
+  uint64_t *get_owner;
+  uint32_t *get_lock_waiters;
+  uint64_t *head;
+  uint64_t *gets;
+  uint64_t *tail_seen;     /**< get side: an earlier tail */
+  uint32_t *get_waiters;   /**< consumers asleep waiting for data */
+  uint32_t *put_waiters;   /**< producers asleep waiting for room */
+  uint64_t *unfinished;
+  uint64_t *got_not_done;
+} mp_queue_ring_t;
+
+/**
+ * Fill *out with the addresses of queue's ring, for a binding's own put
+ * and get (see above).
+ *
+ * @param[out] out  filled on MP_OK; untouched otherwise.
+ * @param protocol  the MP_QUEUE_RING_PROTOCOL the caller implements.
+ * Errors: MP_EINVAL (NULL out, queue not a live handle), MP_ENOTSUP (the
+ * library does not speak that protocol, or the queue has no ring: one on
+ * a redis server).
+ * Blocking: never.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_queue_ring(mp_queue_ring_t *out, mp_queue_t *queue, unsigned protocol);
+
+/**
+ * Wake the processes a binding's own put (side MP_QUEUE_RING_PUT) or get
+ * (MP_QUEUE_RING_GET) may have to wake, after it released the side's
+ * lock: a waiter for that lock, and consumers waiting for data (after a
+ * put) or producers waiting for room (after a get). Cheap when nobody
+ * waits.
+ *
+ * Errors: MP_EINVAL (queue not a live handle, side neither value),
+ * MP_ENOTSUP (the queue has no ring).
+ * Blocking: never (a futex wake at most).
+ * Since 0.4.
+ */
+MP_EXTERN int mp_queue_ring_wake(mp_queue_t *queue, int side);
+
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

@@ -230,6 +230,28 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms) {
   return report_cancel(op, queue_join(*queue, Deadline(timeout_ms)));
 }
 
+MP_EXTERN int mp_queue_ring(mp_queue_ring_t *out, mp_queue_t *queue, unsigned protocol) {
+  const char *op = "mp_queue_ring";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  MP_CHECK_QUEUE(queue, op);
+  if (protocol != MP_QUEUE_RING_PROTOCOL)
+    return fail(MP_ENOTSUP, "%s: ring protocol %u; this library speaks %d", op, protocol,
+                MP_QUEUE_RING_PROTOCOL);
+  if (queue->remote) return fail(MP_ENOTSUP, "%s: a queue on a redis server has no ring", op);
+  queue_ring_view(*queue, *out);
+  return MP_OK;
+}
+
+MP_EXTERN int mp_queue_ring_wake(mp_queue_t *queue, int side) {
+  const char *op = "mp_queue_ring_wake";
+  MP_CHECK_QUEUE(queue, op);
+  MP_CHECK_ARG(side == MP_QUEUE_RING_PUT || side == MP_QUEUE_RING_GET, op,
+               "side must be MP_QUEUE_RING_PUT or MP_QUEUE_RING_GET");
+  if (queue->remote) return fail(MP_ENOTSUP, "%s: a queue on a redis server has no ring", op);
+  queue_ring_wake(*queue, side == MP_QUEUE_RING_PUT);
+  return MP_OK;
+}
+
 MP_EXTERN void mp_queue_free(mp_queue_t *queue) {
   if (!valid(queue)) return;
   if (queue->remote) remote_queue_free(queue->remote);

@@ -331,4 +331,56 @@ int queue_join(mp_queue &q, const Deadline &deadline) {
   }
 }
 
+// A binding's view of the ring (mp_queue_ring()): the fields its put and
+// get touch, as plain words (an atomic word has the layout of the plain).
+namespace {
+template <class T>
+T *word(std::atomic<T> &a) {
+  static_assert(sizeof(std::atomic<T>) == sizeof(T), "an atomic word is a plain word");
+  return reinterpret_cast<T *>(&a);
+}
+static_assert(sizeof(Record) == 24 && kWhole == 1 && kPad == 6,
+              "the record header of MP_QUEUE_RING_PROTOCOL 1 (multiproc/queue.h)");
+}  // namespace
+
+void queue_ring_view(mp_queue &q, mp_queue_ring_t &out) {
+  QueueShared &s = *q.shared;
+  out = mp_queue_ring_t();
+  out.protocol = MP_QUEUE_RING_PROTOCOL;
+  out.joinable = s.joinable;
+  out.ring = q.ring;
+  out.capacity = q.capacity;
+  out.max_whole = chunk_payload(q);
+  out.max_items = s.max_items;
+  out.token = process_token();
+  static_assert(sizeof(q.parked.active) == 1, "parked is one byte");
+  out.parked = reinterpret_cast<const unsigned char *>(&q.parked.active);
+  out.closed = word(s.closed);
+  out.put_owner = word(s.put_lock.owner);
+  out.put_lock_waiters = word(s.put_lock.waiters);
+  out.puts = word(s.puts);
+  out.head_seen = &s.head_seen;
+  out.writing_stream = &s.writing_stream;
+  out.tail = word(s.tail);
+  out.get_owner = word(s.get_lock.owner);
+  out.get_lock_waiters = word(s.get_lock.waiters);
+  out.head = word(s.head);
+  out.gets = word(s.gets);
+  out.tail_seen = &s.tail_seen;
+  out.get_waiters = word(s.get_waiters);
+  out.put_waiters = word(s.put_waiters);
+  out.unfinished = word(s.unfinished);
+  out.got_not_done = word(s.got_not_done);
+}
+
+void queue_ring_wake(mp_queue &q, bool put_side) {
+  QueueShared &s = *q.shared;
+  OwnerLock &lock = put_side ? s.put_lock : s.get_lock;
+  if (lock.waiters.load(std::memory_order_seq_cst)) detail::owner_lock_release_wake(lock);
+  if (put_side)
+    wake_consumers(s);
+  else
+    wake_producers(s);
+}
+
 }  // namespace mp

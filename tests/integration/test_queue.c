@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------------
@@ -225,6 +226,25 @@ static int t_blocked_get(const void *arg, size_t arg_len, void *payload) {
     return 12;
   }
   return 0;
+}
+
+/* Gets one message from queue 0, which must be "ring" (put on the ring by
+ * the test itself, test_queue_ring_view_and_wake). */
+static int t_ring_get_one(const void *arg, size_t arg_len, void *payload) {
+  (void)arg;
+  (void)arg_len;
+  (void)payload;
+  mp_queue_t *q = child_queue(0);
+  if (!q) return 11;
+  char buf[16];
+  size_t n = 0;
+  int r = mp_queue_get_into(&n, q, buf, sizeof buf, MP_FOREVER);
+  mp_queue_free(q);
+  if (r != MP_OK) {
+    child_report("ring get", r);
+    return 12;
+  }
+  return n == 4 && memcmp(buf, "ring", 4) == 0 ? 0 : 13;
 }
 
 /* Gets `count` messages from joinable queue 0, marking each task_done a
@@ -1868,6 +1888,88 @@ static void test_queue_pass_queue_names(void **state) {
  * Bad arguments
  * ---------------------------------------------------------------------- */
 
+/* mp_queue_ring: the addresses of a binding's own put and get, each as
+ * the library itself moves it; and a put made on the ring by hand, with
+ * the steps multiproc/queue.h gives, reaching a consumer asleep in
+ * mp_queue_get_into only through mp_queue_ring_wake (nothing else wakes
+ * it: its wait has no time limit). */
+static void test_queue_ring_view_and_wake(void **state) {
+  (void)state;
+  mp_queue_t *q = NULL;
+  MP_ASSERT_OK(mp_queue_new(&q, 0, 8192, MP_QUEUE_JOINABLE));
+  mp_queue_ring_t r, untouched;
+  memset(&untouched, 0x5a, sizeof untouched);
+  r = untouched;
+  assert_int_equal(mp_queue_ring(&r, q, MP_QUEUE_RING_PROTOCOL + 1), MP_ENOTSUP);
+  assert_memory_equal(&r, &untouched, sizeof r);
+  assert_int_equal(mp_queue_ring(NULL, q, MP_QUEUE_RING_PROTOCOL), MP_EINVAL);
+  assert_int_equal(mp_queue_ring(&r, NULL, MP_QUEUE_RING_PROTOCOL), MP_EINVAL);
+  assert_int_equal(mp_queue_ring_wake(NULL, MP_QUEUE_RING_PUT), MP_EINVAL);
+  assert_int_equal(mp_queue_ring_wake(q, 0), MP_EINVAL);
+  MP_ASSERT_OK(mp_queue_ring(&r, q, MP_QUEUE_RING_PROTOCOL));
+  assert_int_equal(r.protocol, MP_QUEUE_RING_PROTOCOL);
+  assert_int_equal(r.joinable, 1);
+  assert_int_equal(r.capacity, 8192);
+  assert_int_equal(r.max_whole, 8192 / 4 - 24);
+  assert_int_equal(r.max_items, 0);
+  assert_true(r.token != 0);
+  assert_int_equal(*r.parked, 0);
+  assert_int_equal(*r.put_owner, 0);
+  assert_int_equal(*r.get_owner, 0);
+
+  /* The library's put and get move the words the view points at. */
+  PUT_STR(q, "0123456789");
+  assert_int_equal(*r.puts - *r.gets, 1);
+  assert_int_equal(*r.tail, 40); /* a 24-byte header and 10 bytes, 8-aligned */
+  assert_int_equal(*r.unfinished, 1);
+  uint32_t kind, len;
+  memcpy(&kind, r.ring, 4);
+  memcpy(&len, r.ring + 4, 4);
+  assert_int_equal(kind, 1);
+  assert_int_equal(len, 10);
+  assert_memory_equal(r.ring + 24, "0123456789", 10);
+  expect_msg(q, "0123456789", 10, 0);
+  assert_int_equal(*r.head, 40);
+  assert_int_equal(*r.gets, 1);
+  assert_int_equal(*r.got_not_done, 1);
+  MP_ASSERT_OK(mp_queue_task_done(q));
+
+  /* A forked child is another lock owner. */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    mp_queue_ring_t c;
+    _exit(mp_queue_ring(&c, q, MP_QUEUE_RING_PROTOCOL) == MP_OK && c.token != r.token ? 0 : 1);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  /* A consumer asleep; a put by hand; the wake. */
+  mp_process_t *p = start_target("q_ring_get_one", NULL, 0, MP_START_FORK, &q, 1);
+  for (int i = 0; i < 10000 && !__atomic_load_n(r.get_waiters, __ATOMIC_SEQ_CST); ++i)
+    sleep_ms(1);
+  assert_true(__atomic_load_n(r.get_waiters, __ATOMIC_SEQ_CST) != 0);
+  uint64_t free_word = 0;
+  assert_true(__atomic_compare_exchange_n(r.put_owner, &free_word, r.token, 0, __ATOMIC_ACQUIRE,
+                                          __ATOMIC_RELAXED));
+  uint64_t tail = *r.tail;
+  uint32_t header[6] = {1, 4, 0, 0, 0, 0};
+  memcpy(r.ring + tail % r.capacity, header, sizeof header);
+  memcpy(r.ring + tail % r.capacity + 24, "ring", 4);
+  __atomic_store_n(r.puts, *r.puts + 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(r.unfinished, 1, __ATOMIC_RELAXED);
+  __atomic_store_n(r.tail, tail + 32, __ATOMIC_RELEASE);
+  __atomic_store_n(r.put_owner, 0, __ATOMIC_SEQ_CST);
+  assert_true(__atomic_load_n(r.get_waiters, __ATOMIC_SEQ_CST) != 0);
+  MP_ASSERT_OK(mp_queue_ring_wake(q, MP_QUEUE_RING_PUT));
+  join_expect(p, 0);
+  assert_int_equal(mp_queue_qsize(q), 0);
+  assert_int_equal(*r.got_not_done, 1); /* the child's get, not yet done */
+  MP_ASSERT_OK(mp_queue_ring_wake(q, MP_QUEUE_RING_GET)); /* nobody waits: nothing */
+  mp_queue_free(q);
+}
+
 static void test_queue_bad_args(void **state) {
   (void)state;
   mp_queue_t *q = (mp_queue_t *)&q;
@@ -2037,6 +2139,7 @@ int main(int argc, char **argv) {
       mp_register("q_seed_producer", t_seed_producer, NULL) != MP_OK ||
       mp_register("q_seed_consumer", t_seed_consumer, NULL) != MP_OK ||
       mp_register("q_blocked_get", t_blocked_get, NULL) != MP_OK ||
+      mp_register("q_ring_get_one", t_ring_get_one, NULL) != MP_OK ||
       mp_register("q_task_consumer", t_task_consumer, NULL) != MP_OK ||
       mp_register("q_tiny_producer", t_tiny_producer, NULL) != MP_OK) {
     fprintf(stderr, "mp_register: %s\n", mp_last_error());
@@ -2097,6 +2200,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_inherit_unknown_name_enoent),
       cmocka_unit_test(test_queue_pass_queue_names),
       cmocka_unit_test(test_queue_bad_args),
+      cmocka_unit_test(test_queue_ring_view_and_wake),
       cmocka_unit_test(test_queue_new_max_bytes_limits),
   };
   return MP_RUN_TESTS(tests);

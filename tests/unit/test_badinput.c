@@ -214,6 +214,7 @@ static const size_t k_lens[2] = {1, 1};
 static const size_t k_lens_null[2] = {1, 4};
 static const size_t k_lens_huge[2] = {1, SIZE_MAX};
 static size_t g_lens[4];
+static mp_queue_ring_t g_ring;
 
 static const void *const k_args[2] = {"a", "b"};
 static const size_t k_arg_lens[2] = {1, 1};
@@ -613,6 +614,15 @@ static const int64_t k_eight = 8;
   X(V, queue_close_twice, MP_OK, mp_queue_close(F.closed_queue))              \
   X(E, queue_closed_null, MP_EINVAL, mp_queue_closed(NULL))                   \
   X(E, queue_closed_garbage, MP_EINVAL, mp_queue_closed(GARBAGE(mp_queue_t))) \
+  X(E, queue_ring_null_out, MP_EINVAL, mp_queue_ring(NULL, F.queue, MP_QUEUE_RING_PROTOCOL)) \
+  X(E, queue_ring_null, MP_EINVAL, mp_queue_ring(&g_ring, NULL, MP_QUEUE_RING_PROTOCOL)) \
+  X(E, queue_ring_garbage, MP_EINVAL,                                           \
+    mp_queue_ring(&g_ring, GARBAGE(mp_queue_t), MP_QUEUE_RING_PROTOCOL))       \
+  X(E, queue_ring_protocol, MP_ENOTSUP, mp_queue_ring(&g_ring, F.queue, 0))     \
+  X(E, queue_ring_wake_null, MP_EINVAL, mp_queue_ring_wake(NULL, MP_QUEUE_RING_PUT)) \
+  X(E, queue_ring_wake_garbage, MP_EINVAL,                                      \
+    mp_queue_ring_wake(GARBAGE(mp_queue_t), MP_QUEUE_RING_GET))                \
+  X(E, queue_ring_wake_side, MP_EINVAL, mp_queue_ring_wake(F.queue, 3))          \
   X(V, queue_closed_closed, 1, mp_queue_closed(F.closed_queue))               \
   X(V, queue_closed_open, 0, mp_queue_closed(F.queue))                        \
   X(E, queue_maxsize_null, MP_EINVAL, mp_queue_maxsize(NULL))                 \

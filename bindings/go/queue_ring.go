@@ -1,0 +1,260 @@
+package multiproc
+
+/*
+#include <stdint.h>
+#include <multiproc.h>
+
+static int mp_go_queue_ring(uintptr_t q, mp_queue_ring_t *out) {
+  return mp_queue_ring(out, (mp_queue_t *)q, MP_QUEUE_RING_PROTOCOL);
+}
+
+static void mp_go_queue_ring_wake(uintptr_t q, int side) {
+  mp_queue_ring_wake((mp_queue_t *)q, side);
+}
+*/
+import "C"
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// ringView is a queue's ring, for Put and GetInto of small messages with
+// no cgo call: a cgo call costs some 65 ns here, more than a whole put in
+// C, so a queue of small messages driven from Go one call per message ran
+// at a third of C's rate. It follows the library's own protocol
+// (mp_queue_ring in multiproc/queue.h, src/ipc/queue.cpp) for the common
+// case only: the side's lock is free, the message is whole and fits.
+// Anything else (the lock held, no room, a streamed message, the queue
+// closed, an index or record out of range) releases the lock untouched
+// and makes the call through the library, which waits, streams, repairs
+// after a dead process and reports errors. A Go process killed holding a
+// lock is repaired like a C one: the lock word holds the library's token
+// for this process.
+//
+// Every word of shared memory is read and written with sync/atomic, whose
+// operations are sequentially consistent: at least the ordering the C side
+// uses (the index stores are release stores, the lock's release is a
+// store and a full fence before the waiter checks).
+type ringView struct {
+	ring                   unsafe.Pointer
+	capacity, mask         uint64 // mask: capacity-1 when a power of two, else 0
+	maxWhole, maxItems     uint64
+	joinable               bool
+	token                  uint64
+	parked                 *uint8
+	closed                 *uint32
+	putOwner               *uint64
+	putLockWaiters         *uint32
+	puts, headSeen         *uint64
+	writingStream, tail    *uint64
+	getOwner               *uint64
+	getLockWaiters         *uint32
+	head, gets, tailSeen   *uint64
+	getWaiters, putWaiters *uint32
+	unfinished, gotNotDone *uint64
+}
+
+const (
+	recordHeader = 24 // kind, len (uint32 each), stream, total (uint64 each)
+	recordWhole  = 1
+	recordPad    = 6
+)
+
+// newRingView is the ring of the queue at p, or nil when the library
+// offers none (a queue on a redis server, another ring protocol): then
+// every call goes through the library.
+func newRingView(p uintptr) *ringView {
+	var c C.mp_queue_ring_t
+	if C.mp_go_queue_ring(C.uintptr_t(p), &c) != 0 {
+		return nil
+	}
+	r := &ringView{
+		ring:           unsafe.Pointer(c.ring),
+		capacity:       uint64(c.capacity),
+		maxWhole:       uint64(c.max_whole),
+		maxItems:       uint64(c.max_items),
+		joinable:       c.joinable != 0,
+		token:          uint64(c.token),
+		parked:         (*uint8)(unsafe.Pointer(c.parked)),
+		closed:         (*uint32)(unsafe.Pointer(c.closed)),
+		putOwner:       (*uint64)(unsafe.Pointer(c.put_owner)),
+		putLockWaiters: (*uint32)(unsafe.Pointer(c.put_lock_waiters)),
+		puts:           (*uint64)(unsafe.Pointer(c.puts)),
+		headSeen:       (*uint64)(unsafe.Pointer(c.head_seen)),
+		writingStream:  (*uint64)(unsafe.Pointer(c.writing_stream)),
+		tail:           (*uint64)(unsafe.Pointer(c.tail)),
+		getOwner:       (*uint64)(unsafe.Pointer(c.get_owner)),
+		getLockWaiters: (*uint32)(unsafe.Pointer(c.get_lock_waiters)),
+		head:           (*uint64)(unsafe.Pointer(c.head)),
+		gets:           (*uint64)(unsafe.Pointer(c.gets)),
+		tailSeen:       (*uint64)(unsafe.Pointer(c.tail_seen)),
+		getWaiters:     (*uint32)(unsafe.Pointer(c.get_waiters)),
+		putWaiters:     (*uint32)(unsafe.Pointer(c.put_waiters)),
+		unfinished:     (*uint64)(unsafe.Pointer(c.unfinished)),
+		gotNotDone:     (*uint64)(unsafe.Pointer(c.got_not_done)),
+	}
+	if r.capacity&(r.capacity-1) == 0 {
+		r.mask = r.capacity - 1
+	}
+	return r
+}
+
+// wake calls the library when a waiter may need it after this process
+// released a side's lock (MP_QUEUE_RING_PUT or _GET).
+func ringWake(p uintptr, side C.int) { C.mp_go_queue_ring_wake(C.uintptr_t(p), side) }
+
+const (
+	ringPut = C.MP_QUEUE_RING_PUT
+	ringGet = C.MP_QUEUE_RING_GET
+)
+
+func align8(n uint64) uint64 { return (n + 7) &^ 7 }
+
+// offset is where position pos (head, tail: they only grow) is in the ring.
+func (r *ringView) offset(pos uint64) uint64 {
+	if r.mask != 0 {
+		return pos & r.mask
+	}
+	return pos % r.capacity
+}
+
+// at is the ring's byte at offset off (< capacity).
+func (r *ringView) at(off uint64) unsafe.Pointer { return unsafe.Add(r.ring, off) }
+
+// tryPut puts msg when that needs no wait: reports whether it did, and
+// whether a waiter may need the library's wake-up (mp_queue_ring_wake).
+func (r *ringView) tryPut(msg []byte) (done, wake bool) {
+	n := uint64(len(msg))
+	if n > r.maxWhole || !atomic.CompareAndSwapUint64(r.putOwner, 0, r.token) {
+		return false, false
+	}
+	tail := atomic.LoadUint64(r.tail)
+	done = atomic.LoadUint64(r.writingStream) == 0 && atomic.LoadUint32(r.closed) == 0 &&
+		!r.itemsFull() && r.fits(tail, n)
+	if done {
+		tail = r.writeRecord(tail, msg)
+		atomic.StoreUint64(r.puts, atomic.LoadUint64(r.puts)+1)
+		if r.joinable {
+			atomic.AddUint64(r.unfinished, 1)
+		}
+		atomic.StoreUint64(r.tail, tail) // last: a put killed before it put nothing
+	}
+	atomic.StoreUint64(r.putOwner, 0)
+	wake = atomic.LoadUint32(r.putLockWaiters) != 0 || (done && atomic.LoadUint32(r.getWaiters) != 0)
+	return done, wake
+}
+
+// itemsFull: maxsize messages are queued (puts and gets only grow).
+func (r *ringView) itemsFull() bool {
+	if r.maxItems == 0 {
+		return false
+	}
+	puts, gets := atomic.LoadUint64(r.puts), atomic.LoadUint64(r.gets)
+	return puts > gets && puts-gets >= r.maxItems
+}
+
+// fits reports whether a record of n payload bytes fits at tail, padding
+// to the ring's start included (put lock held). The consumers' head is
+// read only when the head seen last leaves too little room.
+func (r *ringView) fits(tail, n uint64) bool {
+	size := align8(recordHeader + n)
+	want := size
+	if toEnd := r.capacity - r.offset(tail); size > toEnd {
+		want = toEnd + size
+	}
+	if r.capacity-(tail-atomic.LoadUint64(r.headSeen)) >= want {
+		return true
+	}
+	head := atomic.LoadUint64(r.head)
+	atomic.StoreUint64(r.headSeen, head)
+	return r.capacity-(tail-head) >= want
+}
+
+// writeRecord writes a whole record of msg at tail (room checked) and
+// returns the tail after it. Offsets come from this process's capacity,
+// never from shared memory: a corrupted index cannot send a write past
+// the ring.
+func (r *ringView) writeRecord(tail uint64, msg []byte) uint64 {
+	n := uint64(len(msg))
+	size := align8(recordHeader + n)
+	if toEnd := r.capacity - r.offset(tail); size > toEnd {
+		if toEnd >= recordHeader {
+			r.writeHeader(r.offset(tail), recordPad, toEnd-recordHeader)
+		}
+		tail += toEnd
+	}
+	off := r.offset(tail)
+	r.writeHeader(off, recordWhole, n)
+	copy(unsafe.Slice((*byte)(r.at(off+recordHeader)), n), msg)
+	return tail + size
+}
+
+func (r *ringView) writeHeader(off uint64, kind uint32, n uint64) {
+	*(*uint32)(r.at(off)) = kind
+	*(*uint32)(r.at(off + 4)) = uint32(n)
+	*(*uint64)(r.at(off + 8)) = 0
+	*(*uint64)(r.at(off + 16)) = 0
+}
+
+// tryGet takes the oldest message into buf when it is a whole record
+// that fits and this handle holds no partly received streamed message:
+// its length, whether it took one, and whether a waiter may need the
+// library's wake-up.
+func (r *ringView) tryGet(buf []byte) (n int, done, wake bool) {
+	if !atomic.CompareAndSwapUint64(r.getOwner, 0, r.token) {
+		return 0, false, false
+	}
+	if *r.parked == 0 { // written by this handle's calls under the get lock
+		n, done = r.take(buf)
+	}
+	atomic.StoreUint64(r.getOwner, 0)
+	wake = atomic.LoadUint32(r.getLockWaiters) != 0 || (done && atomic.LoadUint32(r.putWaiters) != 0)
+	return n, done, wake
+}
+
+// take is tryGet with the get lock held: the record at the head, past
+// padding, if it is a whole message that fits buf. Anything else is left
+// for the library, untouched.
+func (r *ringView) take(buf []byte) (int, bool) {
+	head := atomic.LoadUint64(r.head)
+	for {
+		tailSeen := atomic.LoadUint64(r.tailSeen)
+		if head >= tailSeen {
+			tailSeen = atomic.LoadUint64(r.tail)
+			atomic.StoreUint64(r.tailSeen, tailSeen)
+			if head >= tailSeen {
+				return 0, false // empty: the library waits
+			}
+		}
+		if tailSeen-head > r.capacity || head%8 != 0 {
+			return 0, false // corrupted indexes: the library reports them
+		}
+		off := r.offset(head)
+		toEnd := r.capacity - off
+		if toEnd < recordHeader {
+			head += toEnd
+			continue
+		}
+		kind := *(*uint32)(r.at(off))
+		n := uint64(*(*uint32)(r.at(off + 4)))
+		size := align8(recordHeader + n)
+		if kind < recordWhole || kind > recordPad || size > toEnd || size > tailSeen-head {
+			return 0, false
+		}
+		if kind == recordPad {
+			head += size
+			continue
+		}
+		if kind != recordWhole || n > uint64(len(buf)) {
+			return 0, false // streamed, or too large for buf (ErrNoSpace)
+		}
+		copy(buf, unsafe.Slice((*byte)(r.at(off+recordHeader)), n))
+		atomic.StoreUint64(r.gets, atomic.LoadUint64(r.gets)+1) // before the head, as the library
+		if r.joinable {
+			atomic.AddUint64(r.gotNotDone, 1)
+		}
+		atomic.StoreUint64(r.head, head+size)
+		return int(n), true
+	}
+}
