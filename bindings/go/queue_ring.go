@@ -32,10 +32,12 @@ import (
 // lock is repaired like a C one: the lock word holds the library's token
 // for this process.
 //
-// Every word of shared memory is read and written with sync/atomic, whose
-// operations are sequentially consistent: at least the ordering the C side
-// uses (the index stores are release stores, the lock's release is a
-// store and a full fence before the waiter checks).
+// The words are read with sync/atomic and written as the library writes
+// them: the counts and the indexes seen last (puts, gets, headSeen,
+// tailSeen) with plain stores under the lock, whose release orders them;
+// the tail and the head, which the peer reads without the lock, with
+// release stores (storeRelease); the lock word with a sequentially
+// consistent store (a full fence) before the waiter checks.
 type ringView struct {
 	ring                   unsafe.Pointer
 	capacity, mask         uint64 // mask: capacity-1 when a power of two, else 0
@@ -46,12 +48,15 @@ type ringView struct {
 	closed                 *uint32
 	putOwner               *uint64
 	putLockWaiters         *uint32
+	putLockSeq             *uint32
 	puts, headSeen         *uint64
 	writingStream, tail    *uint64
 	getOwner               *uint64
 	getLockWaiters         *uint32
+	getLockSeq             *uint32
 	head, gets, tailSeen   *uint64
 	getWaiters, putWaiters *uint32
+	dataSeq, spaceSeq      *uint32
 	unfinished, gotNotDone *uint64
 }
 
@@ -80,17 +85,21 @@ func newRingView(p uintptr) *ringView {
 		closed:         (*uint32)(unsafe.Pointer(c.closed)),
 		putOwner:       (*uint64)(unsafe.Pointer(c.put_owner)),
 		putLockWaiters: (*uint32)(unsafe.Pointer(c.put_lock_waiters)),
+		putLockSeq:     (*uint32)(unsafe.Pointer(c.put_lock_seq)),
 		puts:           (*uint64)(unsafe.Pointer(c.puts)),
 		headSeen:       (*uint64)(unsafe.Pointer(c.head_seen)),
 		writingStream:  (*uint64)(unsafe.Pointer(c.writing_stream)),
 		tail:           (*uint64)(unsafe.Pointer(c.tail)),
 		getOwner:       (*uint64)(unsafe.Pointer(c.get_owner)),
 		getLockWaiters: (*uint32)(unsafe.Pointer(c.get_lock_waiters)),
+		getLockSeq:     (*uint32)(unsafe.Pointer(c.get_lock_seq)),
 		head:           (*uint64)(unsafe.Pointer(c.head)),
 		gets:           (*uint64)(unsafe.Pointer(c.gets)),
 		tailSeen:       (*uint64)(unsafe.Pointer(c.tail_seen)),
 		getWaiters:     (*uint32)(unsafe.Pointer(c.get_waiters)),
 		putWaiters:     (*uint32)(unsafe.Pointer(c.put_waiters)),
+		dataSeq:        (*uint32)(unsafe.Pointer(c.data_seq)),
+		spaceSeq:       (*uint32)(unsafe.Pointer(c.space_seq)),
 		unfinished:     (*uint64)(unsafe.Pointer(c.unfinished)),
 		gotNotDone:     (*uint64)(unsafe.Pointer(c.got_not_done)),
 	}
@@ -134,15 +143,23 @@ func (r *ringView) tryPut(msg []byte) (done, wake bool) {
 		!r.itemsFull() && r.fits(tail, n)
 	if done {
 		tail = r.writeRecord(tail, msg)
-		atomic.StoreUint64(r.puts, atomic.LoadUint64(r.puts)+1)
+		*r.puts++ // under the lock, as the library's; the tail publishes it
 		if r.joinable {
 			atomic.AddUint64(r.unfinished, 1)
 		}
-		atomic.StoreUint64(r.tail, tail) // last: a put killed before it put nothing
+		storeRelease(r.tail, tail) // last: a put killed before it put nothing
 	}
 	atomic.StoreUint64(r.putOwner, 0)
-	wake = atomic.LoadUint32(r.putLockWaiters) != 0 || (done && atomic.LoadUint32(r.getWaiters) != 0)
+	wake = armed(r.putLockWaiters, r.putLockSeq) || (done && armed(r.getWaiters, r.dataSeq))
 	return done, wake
+}
+
+// armed reports whether a process sleeps on seq and wants a wake-up: it
+// is counted in waiters and armed seq (its low bit). A sleeper stays
+// counted until it runs again, and the library's wake clears the bit:
+// checking it spares a cgo call per operation in between.
+func armed(waiters, seq *uint32) bool {
+	return atomic.LoadUint32(waiters) != 0 && atomic.LoadUint32(seq)&1 != 0
 }
 
 // itemsFull: maxsize messages are queued (puts and gets only grow).
@@ -167,7 +184,7 @@ func (r *ringView) fits(tail, n uint64) bool {
 		return true
 	}
 	head := atomic.LoadUint64(r.head)
-	atomic.StoreUint64(r.headSeen, head)
+	*r.headSeen = head // under the lock
 	return r.capacity-(tail-head) >= want
 }
 
@@ -209,7 +226,7 @@ func (r *ringView) tryGet(buf []byte) (n int, done, wake bool) {
 		n, done = r.take(buf)
 	}
 	atomic.StoreUint64(r.getOwner, 0)
-	wake = atomic.LoadUint32(r.getLockWaiters) != 0 || (done && atomic.LoadUint32(r.putWaiters) != 0)
+	wake = armed(r.getLockWaiters, r.getLockSeq) || (done && armed(r.putWaiters, r.spaceSeq))
 	return n, done, wake
 }
 
@@ -222,7 +239,7 @@ func (r *ringView) take(buf []byte) (int, bool) {
 		tailSeen := atomic.LoadUint64(r.tailSeen)
 		if head >= tailSeen {
 			tailSeen = atomic.LoadUint64(r.tail)
-			atomic.StoreUint64(r.tailSeen, tailSeen)
+			*r.tailSeen = tailSeen // under the lock
 			if head >= tailSeen {
 				return 0, false // empty: the library waits
 			}
@@ -250,11 +267,11 @@ func (r *ringView) take(buf []byte) (int, bool) {
 			return 0, false // streamed, or too large for buf (ErrNoSpace)
 		}
 		copy(buf, unsafe.Slice((*byte)(r.at(off+recordHeader)), n))
-		atomic.StoreUint64(r.gets, atomic.LoadUint64(r.gets)+1) // before the head, as the library
+		*r.gets++ // under the lock, before the head, as the library's
 		if r.joinable {
 			atomic.AddUint64(r.gotNotDone, 1)
 		}
-		atomic.StoreUint64(r.head, head+size)
+		storeRelease(r.head, head+size)
 		return int(n), true
 	}
 }

@@ -417,3 +417,31 @@ func TestRingLockOfDeadProcessTakenOver(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRingPutGetInto: one Put and one GetInto of 64 bytes in one
+// goroutine (no peer): what the ring's own path costs a call, beside
+// BenchmarkLibraryPutGetInto, the same through the library (cgo).
+func BenchmarkRingPutGetInto(b *testing.B) { benchPutGetInto(b, false) }
+
+func BenchmarkLibraryPutGetInto(b *testing.B) { benchPutGetInto(b, true) }
+
+func benchPutGetInto(b *testing.B, library bool) {
+	q, err := NewQueue(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	if library {
+		q.ring = nil
+	}
+	msg, buf := make([]byte, 64), make([]byte, 64)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := q.Put(context.Background(), msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := q.GetInto(context.Background(), buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -403,9 +403,13 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue);
  *     store the new tail (release: the tail moves last, so a process that
  *     dies before has put nothing);
  *  5. release: store 0 into *put_owner with a full fence after it (Go's
- *     atomic store is one); if *put_lock_waiters or *get_waiters is then
- *     non-zero, call mp_queue_ring_wake(queue, MP_QUEUE_RING_PUT).
- * A get mirrors it on the get side (MP_QUEUE_RING_GET), taking only a
+ *     atomic store is one); then, if *put_lock_waiters is non-zero and
+ *     *put_lock_seq odd (a sleeper armed it), or *get_waiters non-zero
+ *     and *data_seq odd, call mp_queue_ring_wake(queue,
+ *     MP_QUEUE_RING_PUT). A waiter stays counted from its sleep until it
+ *     runs again; the odd word says it still wants a wake-up.
+ * A get mirrors it on the get side (MP_QUEUE_RING_GET: *get_lock_waiters
+ * and *get_lock_seq, *put_waiters and *space_seq), taking only a
  * whole record (kind 1) that fits the caller's buffer, when *parked is 0
  * (this handle holds no partly received streamed message), moving *gets
  * before *head, and adding 1 to *got_not_done if joinable.
@@ -441,17 +445,21 @@ typedef struct mp_queue_ring {
   uint32_t *closed;
   uint64_t *put_owner;
   uint32_t *put_lock_waiters;
+  uint32_t *put_lock_seq;  /**< odd: a waiter for the put lock wants a wake-up */
   uint64_t *puts;
   uint64_t *head_seen;     /**< put side: an earlier head (room is at least this) */
   uint64_t *writing_stream;
   uint64_t *tail;
   uint64_t *get_owner;
   uint32_t *get_lock_waiters;
+  uint32_t *get_lock_seq;
   uint64_t *head;
   uint64_t *gets;
   uint64_t *tail_seen;     /**< get side: an earlier tail */
   uint32_t *get_waiters;   /**< consumers asleep waiting for data */
   uint32_t *put_waiters;   /**< producers asleep waiting for room */
+  uint32_t *data_seq;      /**< odd: a consumer asleep wants a wake-up */
+  uint32_t *space_seq;     /**< odd: a producer asleep wants a wake-up */
   uint64_t *unfinished;
   uint64_t *got_not_done;
 } mp_queue_ring_t;

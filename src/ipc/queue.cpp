@@ -358,17 +358,21 @@ void queue_ring_view(mp_queue &q, mp_queue_ring_t &out) {
   out.closed = word(s.closed);
   out.put_owner = word(s.put_lock.owner);
   out.put_lock_waiters = word(s.put_lock.waiters);
+  out.put_lock_seq = word(s.put_lock.seq);
   out.puts = word(s.puts);
   out.head_seen = &s.head_seen;
   out.writing_stream = &s.writing_stream;
   out.tail = word(s.tail);
   out.get_owner = word(s.get_lock.owner);
   out.get_lock_waiters = word(s.get_lock.waiters);
+  out.get_lock_seq = word(s.get_lock.seq);
   out.head = word(s.head);
   out.gets = word(s.gets);
   out.tail_seen = &s.tail_seen;
   out.get_waiters = word(s.get_waiters);
   out.put_waiters = word(s.put_waiters);
+  out.data_seq = word(s.data_seq);
+  out.space_seq = word(s.space_seq);
   out.unfinished = word(s.unfinished);
   out.got_not_done = word(s.got_not_done);
 }
