@@ -186,15 +186,9 @@ func (q *Queue) putFast(msg []byte, ms int64) error {
 	if err != nil {
 		return err
 	}
-	if r := q.ring; r != nil { // a small message and room: no cgo call
-		done, wake := r.tryPut(msg)
-		if wake {
-			ringWake(p, ringPut)
-		}
-		if done {
-			q.h.done()
-			return nil
-		}
+	if q.putOnRing(p, msg) {
+		q.h.done()
+		return nil
 	}
 	f := C.mp_go_queue_put_fast(C.uintptr_t(p), bytesPtr(msg), C.size_t(len(msg)), C.int64_t(ms))
 	q.h.done()
@@ -242,6 +236,17 @@ func (q *Queue) GetTimeout(d time.Duration) ([]byte, error) {
 func (q *Queue) GetNowait() ([]byte, error) { return q.get(context.Background(), 0) }
 
 func (q *Queue) get(ctx context.Context, limit int64) ([]byte, error) {
+	mustContext(ctx)
+	if neverDone(ctx) { // a small whole message queued: no cgo call
+		if p, err := q.h.use("queue get"); err == nil {
+			var small [smallMessage]byte
+			n, done := q.getFromRing(p, small[:])
+			q.h.done()
+			if done {
+				return append(make([]byte, 0, n), small[:n]...), nil
+			}
+		}
+	}
 	var got C.mp_go_got
 	_, err := q.h.wait(ctx, "queue get", limit, func(p uintptr, ms int64) int {
 		got = C.mp_go_queue_get(C.uintptr_t(p), C.int64_t(ms))
@@ -275,15 +280,9 @@ func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
 		if err != nil {
 			return 0, err
 		}
-		if r := q.ring; r != nil { // a small whole message queued: no cgo call
-			n, done, wake := r.tryGet(buf)
-			if wake {
-				ringWake(p, ringGet)
-			}
-			if done {
-				q.h.done()
-				return n, nil
-			}
+		if n, done := q.getFromRing(p, buf); done {
+			q.h.done()
+			return n, nil
 		}
 		f := C.mp_go_queue_get_into_fast(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(forever))
 		q.h.done()

@@ -109,7 +109,37 @@ func newRingView(p uintptr) *ringView {
 	return r
 }
 
-// wake calls the library when a waiter may need it after this process
+// smallMessage is the most Get takes on the ring: it copies into a buffer
+// on its stack (no allocation under the lock) and then into the message.
+const smallMessage = 256
+
+// putOnRing puts msg on the ring when that needs no wait, with the C
+// handle p in use (see tryPut); false: nothing was put, call the library.
+func (q *Queue) putOnRing(p uintptr, msg []byte) bool {
+	if q.ring == nil {
+		return false
+	}
+	done, wake := q.ring.tryPut(msg)
+	if wake {
+		ringWake(p, ringPut)
+	}
+	return done
+}
+
+// getFromRing takes the oldest message into buf on the ring when it is a
+// small whole one (see tryGet); false: nothing was taken, call the library.
+func (q *Queue) getFromRing(p uintptr, buf []byte) (int, bool) {
+	if q.ring == nil {
+		return 0, false
+	}
+	n, done, wake := q.ring.tryGet(buf)
+	if wake {
+		ringWake(p, ringGet)
+	}
+	return n, done
+}
+
+// ringWake calls the library when a waiter may need it after this process
 // released a side's lock (MP_QUEUE_RING_PUT or _GET).
 func ringWake(p uintptr, side C.int) { C.mp_go_queue_ring_wake(C.uintptr_t(p), side) }
 

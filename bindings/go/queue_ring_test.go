@@ -172,6 +172,34 @@ func TestRingMixedSizesWrapAndStream(t *testing.T) {
 	}
 }
 
+// Get takes small messages on the ring and larger ones (above the 256
+// bytes of its stack buffer, or streamed) through the library, in order.
+func TestRingGet(t *testing.T) {
+	q := testQueueBytes(t, 4096)
+	sizes := []int{8, 0, 255, 256, 257, 1500, 9}
+	go func() {
+		for i, n := range sizes {
+			m := make([]byte, n)
+			if n >= 8 {
+				m = ringMsg(uint64(i), n)
+			}
+			if err := q.Put(context.Background(), m); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i, n := range sizes {
+		m, err := q.Get(ctxTimeout(t, 30*time.Second))
+		if err != nil || len(m) != n || m == nil {
+			t.Fatalf("message %d: %d bytes (nil: %v), %v; want %d", i, len(m), m == nil, err, n)
+		}
+		if seq, err := ringSeq(m); n >= 8 && (err != nil || seq != uint64(i)) {
+			t.Fatalf("message %d: %d, %v", i, seq, err)
+		}
+	}
+}
+
 // A buffer too small leaves the message queued (the library answers
 // ErrNoSpace with the size); maxsize and Shutdown hold on the ring's path.
 func TestRingLimitsAndShutdown(t *testing.T) {
