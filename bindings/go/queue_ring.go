@@ -4,8 +4,13 @@ package multiproc
 #include <stdint.h>
 #include <multiproc.h>
 
-static int mp_go_queue_ring(uintptr_t q, mp_queue_ring_t *out) {
-  return mp_queue_ring(out, (mp_queue_t *)q, MP_QUEUE_RING_PROTOCOL);
+static void *mp_go_queue_ring_word(uintptr_t q, int which) {
+  void *w = NULL;
+  return mp_queue_ring_word(&w, (mp_queue_t *)q, which) == 0 ? w : NULL;
+}
+
+static int mp_go_queue_ring_value(uintptr_t q, int which, uint64_t *out) {
+  return mp_queue_ring_value(out, (mp_queue_t *)q, which);
 }
 
 static void mp_go_queue_ring_wake(uintptr_t q, int side) {
@@ -70,38 +75,51 @@ const (
 // offers none (a queue on a redis server, another ring protocol): then
 // every call goes through the library.
 func newRingView(p uintptr) *ringView {
-	var c C.mp_queue_ring_t
-	if C.mp_go_queue_ring(C.uintptr_t(p), &c) != 0 {
+	var protocol uint64
+	if C.mp_go_queue_ring_value(C.uintptr_t(p), C.MP_RING_PROTOCOL, (*C.uint64_t)(&protocol)) != 0 ||
+		protocol != C.MP_QUEUE_RING_PROTOCOL {
 		return nil
 	}
-	r := &ringView{
-		ring:           unsafe.Pointer(c.ring),
-		capacity:       uint64(c.capacity),
-		maxWhole:       uint64(c.max_whole),
-		maxItems:       uint64(c.max_items),
-		joinable:       c.joinable != 0,
-		token:          uint64(c.token),
-		parked:         (*uint8)(unsafe.Pointer(c.parked)),
-		closed:         (*uint32)(unsafe.Pointer(c.closed)),
-		putOwner:       (*uint64)(unsafe.Pointer(c.put_owner)),
-		putLockWaiters: (*uint32)(unsafe.Pointer(c.put_lock_waiters)),
-		putLockSeq:     (*uint32)(unsafe.Pointer(c.put_lock_seq)),
-		puts:           (*uint64)(unsafe.Pointer(c.puts)),
-		headSeen:       (*uint64)(unsafe.Pointer(c.head_seen)),
-		writingStream:  (*uint64)(unsafe.Pointer(c.writing_stream)),
-		tail:           (*uint64)(unsafe.Pointer(c.tail)),
-		getOwner:       (*uint64)(unsafe.Pointer(c.get_owner)),
-		getLockWaiters: (*uint32)(unsafe.Pointer(c.get_lock_waiters)),
-		getLockSeq:     (*uint32)(unsafe.Pointer(c.get_lock_seq)),
-		head:           (*uint64)(unsafe.Pointer(c.head)),
-		gets:           (*uint64)(unsafe.Pointer(c.gets)),
-		tailSeen:       (*uint64)(unsafe.Pointer(c.tail_seen)),
-		getWaiters:     (*uint32)(unsafe.Pointer(c.get_waiters)),
-		putWaiters:     (*uint32)(unsafe.Pointer(c.put_waiters)),
-		dataSeq:        (*uint32)(unsafe.Pointer(c.data_seq)),
-		spaceSeq:       (*uint32)(unsafe.Pointer(c.space_seq)),
-		unfinished:     (*uint64)(unsafe.Pointer(c.unfinished)),
-		gotNotDone:     (*uint64)(unsafe.Pointer(c.got_not_done)),
+	r := &ringView{}
+	var joinable uint64
+	values := map[C.int]*uint64{
+		C.MP_RING_CAPACITY: &r.capacity, C.MP_RING_MAX_WHOLE: &r.maxWhole,
+		C.MP_RING_MAX_ITEMS: &r.maxItems, C.MP_RING_TOKEN: &r.token, C.MP_RING_JOINABLE: &joinable,
+	}
+	for which, to := range values {
+		if C.mp_go_queue_ring_value(C.uintptr_t(p), which, (*C.uint64_t)(to)) != 0 {
+			return nil
+		}
+	}
+	r.joinable = joinable != 0
+	word := func(which C.int) unsafe.Pointer { return C.mp_go_queue_ring_word(C.uintptr_t(p), which) }
+	r.ring = word(C.MP_RING_DATA)
+	r.parked = (*uint8)(word(C.MP_RING_PARKED))
+	w32 := map[C.int]**uint32{
+		C.MP_RING_CLOSED: &r.closed, C.MP_RING_PUT_LOCK_WAITERS: &r.putLockWaiters,
+		C.MP_RING_PUT_LOCK_SEQ: &r.putLockSeq, C.MP_RING_GET_LOCK_WAITERS: &r.getLockWaiters,
+		C.MP_RING_GET_LOCK_SEQ: &r.getLockSeq, C.MP_RING_GET_WAITERS: &r.getWaiters,
+		C.MP_RING_PUT_WAITERS: &r.putWaiters, C.MP_RING_DATA_SEQ: &r.dataSeq,
+		C.MP_RING_SPACE_SEQ: &r.spaceSeq,
+	}
+	w64 := map[C.int]**uint64{
+		C.MP_RING_PUT_OWNER: &r.putOwner, C.MP_RING_PUTS: &r.puts, C.MP_RING_HEAD_SEEN: &r.headSeen,
+		C.MP_RING_WRITING_STREAM: &r.writingStream, C.MP_RING_TAIL: &r.tail,
+		C.MP_RING_GET_OWNER: &r.getOwner, C.MP_RING_HEAD: &r.head, C.MP_RING_GETS: &r.gets,
+		C.MP_RING_TAIL_SEEN: &r.tailSeen, C.MP_RING_UNFINISHED: &r.unfinished,
+		C.MP_RING_GOT_NOT_DONE: &r.gotNotDone,
+	}
+	ok := r.ring != nil && r.parked != nil && r.capacity >= recordHeader*4
+	for which, to := range w32 {
+		*to = (*uint32)(word(which))
+		ok = ok && *to != nil
+	}
+	for which, to := range w64 {
+		*to = (*uint64)(word(which))
+		ok = ok && *to != nil
+	}
+	if !ok {
+		return nil
 	}
 	if r.capacity&(r.capacity-1) == 0 {
 		r.mask = r.capacity - 1

@@ -267,6 +267,10 @@ func swigPackArgs(args [][]byte) []byte {
 /* The ring, for a binding's own put and get: Go reads it through cgo
  * directly (bindings/go/queue_ring.go); the words are shared memory,
  * not values a wrapper could copy. */
-%ignore mp_queue_ring;
-%ignore mp_queue_ring_t;
+%ignore mp_queue_ring_word;
+%ignore mp_queue_ring_value;
+%ignore mp_ring_word;
+%ignore mp_ring_value;
 %ignore mp_queue_ring_wake;
+%rename("$ignore", regextarget=1) "^MP_RING_";
+%rename("$ignore", regextarget=1) "^MP_QUEUE_RING_";

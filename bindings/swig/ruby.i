@@ -271,9 +271,13 @@ MP_RB_BLOCKING(mp_listener_close, (int64_t *)NULL, 0)
 %ignore mp_queue_get_many; /* Queue#get_many: mp_rb_queue_get_many */
 /* The ring for a binding's own put and get: Go's, not Ruby's (a Ruby
  * call into C costs little beside the interpreter). */
-%ignore mp_queue_ring;
-%ignore mp_queue_ring_t;
+%ignore mp_queue_ring_word;
+%ignore mp_queue_ring_value;
+%ignore mp_ring_word;
+%ignore mp_ring_value;
 %ignore mp_queue_ring_wake;
+%rename("$ignore", regextarget=1) "^MP_RING_";
+%rename("$ignore", regextarget=1) "^MP_QUEUE_RING_";
 %ignore mp_wait;             /* Multiproc.wait: mp_rb_wait */
 %ignore mp_waitable;
 %ignore mp_waitable_t;

@@ -382,42 +382,53 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue);
  * A language whose every call into C costs about as much as a whole put
  * (Go's cgo: some 65 ns a crossing, against some 50 ns for a 64-byte put
  * in C) can put and get small whole messages on a queue's ring itself and
- * call the library for everything else: mp_queue_ring() gives it the
- * addresses. The protocol is the library's own (src/ipc/queue.cpp),
- * numbered MP_QUEUE_RING_PROTOCOL; a binding asks for the number it
- * implements and, refused, makes every call through the library. Go's
- * binding uses it; C callers have no reason to.
+ * call the library for everything else. mp_queue_ring_word() gives it the
+ * addresses of the ring's words and mp_queue_ring_value() its sizes. The
+ * steps are the library's own (src/ipc/queue.cpp), numbered
+ * MP_QUEUE_RING_PROTOCOL: a binding compares the number the library
+ * speaks (value MP_RING_PROTOCOL) with the one it implements and, when
+ * they differ, makes every call through the library. Go's binding uses
+ * it; C callers have no reason to. No struct is published: a later
+ * protocol adds words and values, never changes these.
  *
- * The binding's put of a message of at most max_whole bytes:
- *  1. take the put side's lock: compare-and-swap *put_owner from 0 to
- *     token (never wait on it: on failure make the call through the
- *     library, which spins, sleeps and repairs after a dead owner);
- *  2. if *writing_stream or *closed is non-zero, if max_items is non-zero
- *     and *puts - *gets >= max_items, or the record does not fit: release
+ * The binding's put of a message of at most MP_RING_MAX_WHOLE bytes
+ * (words named by their MP_RING_ suffix, in lower case):
+ *  1. take the put side's lock: compare-and-swap *put_owner from 0 to the
+ *     value MP_RING_TOKEN (never wait on it: on failure make the call
+ *     through the library, which spins, sleeps and repairs after a dead
+ *     owner);
+ *  2. if *writing_stream or *closed is non-zero, if MP_RING_MAX_ITEMS is
+ *     non-zero and *puts - *gets >= it, or the record does not fit between
+ *     *tail and *head_seen (then *head, stored into *head_seen): release
  *     and call the library;
- *  3. write the record at *tail (a 24-byte header {kind 1, len, 0, 0} and
- *     the payload, 8-byte aligned; when it does not fit before the ring's
- *     end, a pad record {kind 6, bytes left - 24, 0, 0} there, or nothing
- *     when fewer than 24 bytes are left, and the record at the start);
- *  4. store *puts + 1 into *puts, add 1 to *unfinished if joinable, then
- *     store the new tail (release: the tail moves last, so a process that
- *     dies before has put nothing);
- *  5. release: store 0 into *put_owner with a full fence after it (Go's
- *     atomic store is one); then, if *put_lock_waiters is non-zero and
- *     *put_lock_seq odd (a sleeper armed it), or *get_waiters non-zero
- *     and *data_seq odd, call mp_queue_ring_wake(queue,
- *     MP_QUEUE_RING_PUT). A waiter stays counted from its sleep until it
- *     runs again; the odd word says it still wants a wake-up.
- * A get mirrors it on the get side (MP_QUEUE_RING_GET: *get_lock_waiters
- * and *get_lock_seq, *put_waiters and *space_seq), taking only a
- * whole record (kind 1) that fits the caller's buffer, when *parked is 0
- * (this handle holds no partly received streamed message), moving *gets
- * before *head, and adding 1 to *got_not_done if joinable.
+ *  3. write the record at *tail (a 24-byte header {uint32 kind 1, uint32
+ *     length, uint64 0, uint64 0} and the payload, the whole 8-byte
+ *     aligned; when it does not fit before the ring's end, a pad record
+ *     {6, bytes left - 24, 0, 0} there, or nothing when fewer than 24
+ *     bytes are left, and the record at the ring's start);
+ *  4. store *puts + 1 into *puts, add 1 to *unfinished if MP_RING_JOINABLE,
+ *     then store the new tail (a release store: the tail moves last, so a
+ *     process that dies before has put nothing);
+ *  5. release: store 0 into *put_owner with a full fence after it; then,
+ *     if *put_lock_waiters is non-zero and *put_lock_seq odd (a sleeper
+ *     armed it), or *get_waiters non-zero and *data_seq odd, call
+ *     mp_queue_ring_wake(queue, MP_QUEUE_RING_PUT). A waiter stays
+ *     counted from its sleep until it runs again; the odd word says it
+ *     still wants a wake-up.
+ * A get mirrors it on the get side (*get_owner; *get_lock_waiters and
+ * *get_lock_seq, *put_waiters and *space_seq: MP_QUEUE_RING_GET), taking
+ * the record at *head, past pad records (and past fewer than 24 bytes at
+ * the ring's end), up to *tail_seen (then *tail, stored into *tail_seen),
+ * only when it is whole (kind 1), fits the caller's buffer and
+ * *parked is 0 (this handle holds no partly received streamed message);
+ * it stores *gets + 1 before the new head, and adds 1 to *got_not_done if
+ * joinable.
  *
- * Anything unexpected (an index not 8-byte aligned, a record whose kind
- * or size is out of range) is the library's to report: release and call
- * it. A process that dies holding a lock is found and repaired by the
- * next process that waits for it, as when it dies in the library.
+ * Anything unexpected (an index not 8-byte aligned or more than the
+ * capacity apart, a record whose kind or size is out of range) is the
+ * library's to report: release and call it. A process that dies holding a
+ * lock is found and repaired by the next process that waits for it, as
+ * when it dies in the library.
  */
 /**@{*/
 
@@ -428,55 +439,67 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 #define MP_QUEUE_RING_PUT 1
 #define MP_QUEUE_RING_GET 2
 
-/**
- * The addresses of a queue's ring (MP_QUEUE_RING_PROTOCOL 1). Pointers
- * into the queue's shared memory, valid while the handle lives; token is
- * this process's: after fork() a child asks again.
- */
-typedef struct mp_queue_ring {
-  uint32_t protocol;       /**< MP_QUEUE_RING_PROTOCOL */
-  uint32_t joinable;       /**< 1 for a joinable queue */
-  char *ring;              /**< the ring's first byte */
-  uint64_t capacity;       /**< the ring's bytes (a multiple of 8) */
-  uint64_t max_whole;      /**< the largest payload kept whole */
-  uint64_t max_items;      /**< maxsize; 0: no limit */
-  uint64_t token;          /**< this process's lock owner word */
-  const unsigned char *parked; /**< non-zero: this handle must get through the library */
-  uint32_t *closed;
-  uint64_t *put_owner;
-  uint32_t *put_lock_waiters;
-  uint32_t *put_lock_seq;  /**< odd: a waiter for the put lock wants a wake-up */
-  uint64_t *puts;
-  uint64_t *head_seen;     /**< put side: an earlier head (room is at least this) */
-  uint64_t *writing_stream;
-  uint64_t *tail;
-  uint64_t *get_owner;
-  uint32_t *get_lock_waiters;
-  uint32_t *get_lock_seq;
-  uint64_t *head;
-  uint64_t *gets;
-  uint64_t *tail_seen;     /**< get side: an earlier tail */
-  uint32_t *get_waiters;   /**< consumers asleep waiting for data */
-  uint32_t *put_waiters;   /**< producers asleep waiting for room */
-  uint32_t *data_seq;      /**< odd: a consumer asleep wants a wake-up */
-  uint32_t *space_seq;     /**< odd: a producer asleep wants a wake-up */
-  uint64_t *unfinished;
-  uint64_t *got_not_done;
-} mp_queue_ring_t;
+/** A queue's ring words (mp_queue_ring_word()); in shared memory unless
+ * said otherwise. */
+typedef enum mp_ring_word {
+  MP_RING_DATA = 0,         /**< char: the ring's first byte */
+  MP_RING_PARKED,           /**< unsigned char, this handle's own (see above) */
+  MP_RING_CLOSED,           /**< uint32_t: non-zero once closed */
+  MP_RING_PUT_OWNER,        /**< uint64_t: the put lock; 0 when free */
+  MP_RING_PUT_LOCK_WAITERS, /**< uint32_t */
+  MP_RING_PUT_LOCK_SEQ,     /**< uint32_t: odd when a sleeper wants a wake-up */
+  MP_RING_PUTS,             /**< uint64_t: messages put */
+  MP_RING_HEAD_SEEN,        /**< uint64_t: put side: an earlier head */
+  MP_RING_WRITING_STREAM,   /**< uint64_t: non-zero while a message streams */
+  MP_RING_TAIL,             /**< uint64_t */
+  MP_RING_GET_OWNER,        /**< uint64_t: the get lock; 0 when free */
+  MP_RING_GET_LOCK_WAITERS, /**< uint32_t */
+  MP_RING_GET_LOCK_SEQ,     /**< uint32_t */
+  MP_RING_HEAD,             /**< uint64_t */
+  MP_RING_GETS,             /**< uint64_t: messages got */
+  MP_RING_TAIL_SEEN,        /**< uint64_t: get side: an earlier tail */
+  MP_RING_GET_WAITERS,      /**< uint32_t: consumers asleep waiting for data */
+  MP_RING_PUT_WAITERS,      /**< uint32_t: producers asleep waiting for room */
+  MP_RING_DATA_SEQ,         /**< uint32_t: odd when a consumer wants a wake-up */
+  MP_RING_SPACE_SEQ,        /**< uint32_t: odd when a producer wants a wake-up */
+  MP_RING_UNFINISHED,       /**< uint64_t: joinable: put, not yet done */
+  MP_RING_GOT_NOT_DONE      /**< uint64_t: joinable: got, not yet done */
+} mp_ring_word_t;
+
+/** A queue's ring values (mp_queue_ring_value()). */
+typedef enum mp_ring_value {
+  MP_RING_PROTOCOL = 0, /**< the MP_QUEUE_RING_PROTOCOL the library speaks */
+  MP_RING_CAPACITY,     /**< the ring's bytes (a multiple of 8) */
+  MP_RING_MAX_WHOLE,    /**< the largest payload kept whole */
+  MP_RING_MAX_ITEMS,    /**< maxsize; 0: no limit */
+  MP_RING_JOINABLE,     /**< 1 for a joinable queue, else 0 */
+  MP_RING_TOKEN         /**< this process's lock owner word (after fork(), ask again) */
+} mp_ring_value_t;
 
 /**
- * Fill *out with the addresses of queue's ring, for a binding's own put
- * and get (see above).
+ * The address of one word of queue's ring (see above), valid while the
+ * handle lives.
  *
- * @param[out] out  filled on MP_OK; untouched otherwise.
- * @param protocol  the MP_QUEUE_RING_PROTOCOL the caller implements.
- * Errors: MP_EINVAL (NULL out, queue not a live handle), MP_ENOTSUP (the
- * library does not speak that protocol, or the queue has no ring: one on
- * a redis server).
+ * @param[out] out  the address on MP_OK; untouched otherwise.
+ * @param which     an mp_ring_word_t.
+ * Errors: MP_EINVAL (NULL out, queue not a live handle, which unknown),
+ * MP_ENOTSUP (the queue has no ring: one on a redis server).
  * Blocking: never.
  * Since 0.4.
  */
-MP_EXTERN int mp_queue_ring(mp_queue_ring_t *out, mp_queue_t *queue, unsigned protocol);
+MP_EXTERN int mp_queue_ring_word(void **out, mp_queue_t *queue, int which);
+
+/**
+ * One value of queue's ring (see above).
+ *
+ * @param[out] out  the value on MP_OK; untouched otherwise.
+ * @param which     an mp_ring_value_t.
+ * Errors: MP_EINVAL (NULL out, queue not a live handle, which unknown),
+ * MP_ENOTSUP (the queue has no ring: one on a redis server).
+ * Blocking: never.
+ * Since 0.4.
+ */
+MP_EXTERN int mp_queue_ring_value(uint64_t *out, mp_queue_t *queue, int which);
 
 /**
  * Wake the processes a binding's own put (side MP_QUEUE_RING_PUT) or get

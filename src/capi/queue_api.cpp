@@ -230,15 +230,24 @@ MP_EXTERN int mp_queue_join(mp_queue_t *queue, int64_t timeout_ms) {
   return report_cancel(op, queue_join(*queue, Deadline(timeout_ms)));
 }
 
-MP_EXTERN int mp_queue_ring(mp_queue_ring_t *out, mp_queue_t *queue, unsigned protocol) {
-  const char *op = "mp_queue_ring";
+MP_EXTERN int mp_queue_ring_word(void **out, mp_queue_t *queue, int which) {
+  const char *op = "mp_queue_ring_word";
   MP_CHECK_ARG(out, op, "out is NULL");
   MP_CHECK_QUEUE(queue, op);
-  if (protocol != MP_QUEUE_RING_PROTOCOL)
-    return fail(MP_ENOTSUP, "%s: ring protocol %u; this library speaks %d", op, protocol,
-                MP_QUEUE_RING_PROTOCOL);
   if (queue->remote) return fail(MP_ENOTSUP, "%s: a queue on a redis server has no ring", op);
-  queue_ring_view(*queue, *out);
+  void *w = queue_ring_word(*queue, which);
+  if (!w) return fail(MP_EINVAL, "%s: no ring word %d", op, which);
+  *out = w;
+  return MP_OK;
+}
+
+MP_EXTERN int mp_queue_ring_value(uint64_t *out, mp_queue_t *queue, int which) {
+  const char *op = "mp_queue_ring_value";
+  MP_CHECK_ARG(out, op, "out is NULL");
+  MP_CHECK_QUEUE(queue, op);
+  if (queue->remote) return fail(MP_ENOTSUP, "%s: a queue on a redis server has no ring", op);
+  if (!queue_ring_value(*queue, which, out))
+    return fail(MP_EINVAL, "%s: no ring value %d", op, which);
   return MP_OK;
 }
 

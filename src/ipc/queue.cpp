@@ -331,50 +331,59 @@ int queue_join(mp_queue &q, const Deadline &deadline) {
   }
 }
 
-// A binding's view of the ring (mp_queue_ring()): the fields its put and
-// get touch, as plain words (an atomic word has the layout of the plain).
+// A binding's view of the ring (mp_queue_ring_word(), _value()): the
+// fields its put and get touch, as plain words (an atomic word has the
+// layout of the plain one).
 namespace {
 template <class T>
-T *word(std::atomic<T> &a) {
+void *word(std::atomic<T> &a) {
   static_assert(sizeof(std::atomic<T>) == sizeof(T), "an atomic word is a plain word");
-  return reinterpret_cast<T *>(&a);
+  return &a;
 }
 static_assert(sizeof(Record) == 24 && kWhole == 1 && kPad == 6,
               "the record header of MP_QUEUE_RING_PROTOCOL 1 (multiproc/queue.h)");
+static_assert(sizeof(Parked::active) == 1, "MP_RING_PARKED is one byte");
 }  // namespace
 
-void queue_ring_view(mp_queue &q, mp_queue_ring_t &out) {
+void *queue_ring_word(mp_queue &q, int which) {
   QueueShared &s = *q.shared;
-  out = mp_queue_ring_t();
-  out.protocol = MP_QUEUE_RING_PROTOCOL;
-  out.joinable = s.joinable;
-  out.ring = q.ring;
-  out.capacity = q.capacity;
-  out.max_whole = chunk_payload(q);
-  out.max_items = s.max_items;
-  out.token = process_token();
-  static_assert(sizeof(q.parked.active) == 1, "parked is one byte");
-  out.parked = reinterpret_cast<const unsigned char *>(&q.parked.active);
-  out.closed = word(s.closed);
-  out.put_owner = word(s.put_lock.owner);
-  out.put_lock_waiters = word(s.put_lock.waiters);
-  out.put_lock_seq = word(s.put_lock.seq);
-  out.puts = word(s.puts);
-  out.head_seen = &s.head_seen;
-  out.writing_stream = &s.writing_stream;
-  out.tail = word(s.tail);
-  out.get_owner = word(s.get_lock.owner);
-  out.get_lock_waiters = word(s.get_lock.waiters);
-  out.get_lock_seq = word(s.get_lock.seq);
-  out.head = word(s.head);
-  out.gets = word(s.gets);
-  out.tail_seen = &s.tail_seen;
-  out.get_waiters = word(s.get_waiters);
-  out.put_waiters = word(s.put_waiters);
-  out.data_seq = word(s.data_seq);
-  out.space_seq = word(s.space_seq);
-  out.unfinished = word(s.unfinished);
-  out.got_not_done = word(s.got_not_done);
+  switch (which) {
+    case MP_RING_DATA: return q.ring;
+    case MP_RING_PARKED: return &q.parked.active;
+    case MP_RING_CLOSED: return word(s.closed);
+    case MP_RING_PUT_OWNER: return word(s.put_lock.owner);
+    case MP_RING_PUT_LOCK_WAITERS: return word(s.put_lock.waiters);
+    case MP_RING_PUT_LOCK_SEQ: return word(s.put_lock.seq);
+    case MP_RING_PUTS: return word(s.puts);
+    case MP_RING_HEAD_SEEN: return &s.head_seen;
+    case MP_RING_WRITING_STREAM: return &s.writing_stream;
+    case MP_RING_TAIL: return word(s.tail);
+    case MP_RING_GET_OWNER: return word(s.get_lock.owner);
+    case MP_RING_GET_LOCK_WAITERS: return word(s.get_lock.waiters);
+    case MP_RING_GET_LOCK_SEQ: return word(s.get_lock.seq);
+    case MP_RING_HEAD: return word(s.head);
+    case MP_RING_GETS: return word(s.gets);
+    case MP_RING_TAIL_SEEN: return &s.tail_seen;
+    case MP_RING_GET_WAITERS: return word(s.get_waiters);
+    case MP_RING_PUT_WAITERS: return word(s.put_waiters);
+    case MP_RING_DATA_SEQ: return word(s.data_seq);
+    case MP_RING_SPACE_SEQ: return word(s.space_seq);
+    case MP_RING_UNFINISHED: return word(s.unfinished);
+    case MP_RING_GOT_NOT_DONE: return word(s.got_not_done);
+    default: return nullptr;
+  }
+}
+
+bool queue_ring_value(mp_queue &q, int which, uint64_t *out) {
+  switch (which) {
+    case MP_RING_PROTOCOL: *out = MP_QUEUE_RING_PROTOCOL; return true;
+    case MP_RING_CAPACITY: *out = q.capacity; return true;
+    case MP_RING_MAX_WHOLE: *out = chunk_payload(q); return true;
+    case MP_RING_MAX_ITEMS: *out = q.shared->max_items; return true;
+    case MP_RING_JOINABLE: *out = q.shared->joinable ? 1 : 0; return true;
+    case MP_RING_TOKEN: *out = process_token(); return true;
+    default: return false;
+  }
 }
 
 void queue_ring_wake(mp_queue &q, bool put_side) {

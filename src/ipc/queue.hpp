@@ -82,8 +82,10 @@ bool queue_closed(const mp_queue &q);
 // The maxsize the queue was made with (0: no limit).
 uint64_t queue_maxsize(const mp_queue &q);
 int queue_task_done(mp_queue &q);
-// The ring's addresses for a binding's own put and get (mp_queue_ring()).
-void queue_ring_view(mp_queue &q, mp_queue_ring_t &out);
+// The ring's words and values for a binding's own put and get
+// (mp_queue_ring_word(), _value()): nullptr / false for an unknown which.
+void *queue_ring_word(mp_queue &q, int which);
+bool queue_ring_value(mp_queue &q, int which, uint64_t *out);
 // After a binding's own put (put_side) or get released its lock: wake
 // that lock's waiter and the peers waiting for what it made.
 void queue_ring_wake(mp_queue &q, bool put_side);

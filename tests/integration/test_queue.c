@@ -229,7 +229,7 @@ static int t_blocked_get(const void *arg, size_t arg_len, void *payload) {
 }
 
 /* Gets one message from queue 0, which must be "ring" (put on the ring by
- * the test itself, test_queue_ring_view_and_wake). */
+ * the test itself, test_queue_ring_words_and_wake). */
 static int t_ring_get_one(const void *arg, size_t arg_len, void *payload) {
   (void)arg;
   (void)arg_len;
@@ -1888,84 +1888,107 @@ static void test_queue_pass_queue_names(void **state) {
  * Bad arguments
  * ---------------------------------------------------------------------- */
 
-/* mp_queue_ring: the addresses of a binding's own put and get, each as
- * the library itself moves it; and a put made on the ring by hand, with
- * the steps multiproc/queue.h gives, reaching a consumer asleep in
- * mp_queue_get_into only through mp_queue_ring_wake (nothing else wakes
- * it: its wait has no time limit). */
-static void test_queue_ring_view_and_wake(void **state) {
+/* A word of q's ring (mp_queue_ring_word), asserted to exist. */
+static void *ring_word(mp_queue_t *q, int which) {
+  void *w = NULL;
+  MP_ASSERT_OK(mp_queue_ring_word(&w, q, which));
+  assert_non_null(w);
+  return w;
+}
+
+static uint64_t ring_value(mp_queue_t *q, int which) {
+  uint64_t v = 0;
+  MP_ASSERT_OK(mp_queue_ring_value(&v, q, which));
+  return v;
+}
+
+#define RING64(q, which) ((uint64_t *)ring_word((q), (which)))
+#define RING32(q, which) ((uint32_t *)ring_word((q), (which)))
+
+/* mp_queue_ring_word/_value: the words of a binding's own put and get,
+ * each as the library itself moves it; and a put made on the ring by
+ * hand, with the steps multiproc/queue.h gives, reaching a consumer asleep
+ * in mp_queue_get_into only through mp_queue_ring_wake (nothing else
+ * wakes it: its wait has no time limit). */
+static void test_queue_ring_words_and_wake(void **state) {
   (void)state;
   mp_queue_t *q = NULL;
   MP_ASSERT_OK(mp_queue_new(&q, 0, 8192, MP_QUEUE_JOINABLE));
-  mp_queue_ring_t r, untouched;
-  memset(&untouched, 0x5a, sizeof untouched);
-  r = untouched;
-  assert_int_equal(mp_queue_ring(&r, q, MP_QUEUE_RING_PROTOCOL + 1), MP_ENOTSUP);
-  assert_memory_equal(&r, &untouched, sizeof r);
-  assert_int_equal(mp_queue_ring(NULL, q, MP_QUEUE_RING_PROTOCOL), MP_EINVAL);
-  assert_int_equal(mp_queue_ring(&r, NULL, MP_QUEUE_RING_PROTOCOL), MP_EINVAL);
+  void *w = &w;
+  uint64_t v = 77;
+  assert_int_equal(mp_queue_ring_word(&w, q, MP_RING_GOT_NOT_DONE + 1), MP_EINVAL);
+  assert_int_equal(mp_queue_ring_word(&w, q, -1), MP_EINVAL);
+  assert_ptr_equal(w, &w); /* untouched */
+  assert_int_equal(mp_queue_ring_value(&v, q, MP_RING_TOKEN + 1), MP_EINVAL);
+  assert_int_equal(v, 77);
+  assert_int_equal(mp_queue_ring_word(NULL, q, MP_RING_TAIL), MP_EINVAL);
+  assert_int_equal(mp_queue_ring_value(NULL, q, MP_RING_CAPACITY), MP_EINVAL);
   assert_int_equal(mp_queue_ring_wake(NULL, MP_QUEUE_RING_PUT), MP_EINVAL);
   assert_int_equal(mp_queue_ring_wake(q, 0), MP_EINVAL);
-  MP_ASSERT_OK(mp_queue_ring(&r, q, MP_QUEUE_RING_PROTOCOL));
-  assert_int_equal(r.protocol, MP_QUEUE_RING_PROTOCOL);
-  assert_int_equal(r.joinable, 1);
-  assert_int_equal(r.capacity, 8192);
-  assert_int_equal(r.max_whole, 8192 / 4 - 24);
-  assert_int_equal(r.max_items, 0);
-  assert_true(r.token != 0);
-  assert_int_equal(*r.parked, 0);
-  assert_int_equal(*r.put_owner, 0);
-  assert_int_equal(*r.get_owner, 0);
+  assert_int_equal(ring_value(q, MP_RING_PROTOCOL), MP_QUEUE_RING_PROTOCOL);
+  assert_int_equal(ring_value(q, MP_RING_JOINABLE), 1);
+  assert_int_equal(ring_value(q, MP_RING_CAPACITY), 8192);
+  assert_int_equal(ring_value(q, MP_RING_MAX_WHOLE), 8192 / 4 - 24);
+  assert_int_equal(ring_value(q, MP_RING_MAX_ITEMS), 0);
+  uint64_t token = ring_value(q, MP_RING_TOKEN);
+  assert_true(token != 0);
+  for (int which = MP_RING_DATA; which <= MP_RING_GOT_NOT_DONE; ++which) ring_word(q, which);
+  char *ring = ring_word(q, MP_RING_DATA);
+  assert_int_equal(*(unsigned char *)ring_word(q, MP_RING_PARKED), 0);
+  assert_int_equal(*RING64(q, MP_RING_PUT_OWNER), 0);
+  assert_int_equal(*RING64(q, MP_RING_GET_OWNER), 0);
 
-  /* The library's put and get move the words the view points at. */
+  /* The library's put and get move the words. */
   PUT_STR(q, "0123456789");
-  assert_int_equal(*r.puts - *r.gets, 1);
-  assert_int_equal(*r.tail, 40); /* a 24-byte header and 10 bytes, 8-aligned */
-  assert_int_equal(*r.unfinished, 1);
+  assert_int_equal(*RING64(q, MP_RING_PUTS) - *RING64(q, MP_RING_GETS), 1);
+  assert_int_equal(*RING64(q, MP_RING_TAIL), 40); /* a 24-byte header and 10 bytes, 8-aligned */
+  assert_int_equal(*RING64(q, MP_RING_UNFINISHED), 1);
   uint32_t kind, len;
-  memcpy(&kind, r.ring, 4);
-  memcpy(&len, r.ring + 4, 4);
+  memcpy(&kind, ring, 4);
+  memcpy(&len, ring + 4, 4);
   assert_int_equal(kind, 1);
   assert_int_equal(len, 10);
-  assert_memory_equal(r.ring + 24, "0123456789", 10);
+  assert_memory_equal(ring + 24, "0123456789", 10);
   expect_msg(q, "0123456789", 10, 0);
-  assert_int_equal(*r.head, 40);
-  assert_int_equal(*r.gets, 1);
-  assert_int_equal(*r.got_not_done, 1);
+  assert_int_equal(*RING64(q, MP_RING_HEAD), 40);
+  assert_int_equal(*RING64(q, MP_RING_GETS), 1);
+  assert_int_equal(*RING64(q, MP_RING_GOT_NOT_DONE), 1);
   MP_ASSERT_OK(mp_queue_task_done(q));
 
   /* A forked child is another lock owner. */
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    mp_queue_ring_t c;
-    _exit(mp_queue_ring(&c, q, MP_QUEUE_RING_PROTOCOL) == MP_OK && c.token != r.token ? 0 : 1);
+    uint64_t child = 0;
+    _exit(mp_queue_ring_value(&child, q, MP_RING_TOKEN) == MP_OK && child != token ? 0 : 1);
   }
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
   /* A consumer asleep; a put by hand; the wake. */
+  uint32_t *get_waiters = RING32(q, MP_RING_GET_WAITERS);
   mp_process_t *p = start_target("q_ring_get_one", NULL, 0, MP_START_FORK, &q, 1);
-  for (int i = 0; i < 10000 && !__atomic_load_n(r.get_waiters, __ATOMIC_SEQ_CST); ++i)
-    sleep_ms(1);
-  assert_true(__atomic_load_n(r.get_waiters, __ATOMIC_SEQ_CST) != 0);
+  for (int i = 0; i < 10000 && !__atomic_load_n(get_waiters, __ATOMIC_SEQ_CST); ++i) sleep_ms(1);
+  assert_true(__atomic_load_n(get_waiters, __ATOMIC_SEQ_CST) != 0);
+  uint64_t *owner = RING64(q, MP_RING_PUT_OWNER), *tailp = RING64(q, MP_RING_TAIL);
   uint64_t free_word = 0;
-  assert_true(__atomic_compare_exchange_n(r.put_owner, &free_word, r.token, 0, __ATOMIC_ACQUIRE,
+  assert_true(__atomic_compare_exchange_n(owner, &free_word, token, 0, __ATOMIC_ACQUIRE,
                                           __ATOMIC_RELAXED));
-  uint64_t tail = *r.tail;
+  uint64_t tail = *tailp;
   uint32_t header[6] = {1, 4, 0, 0, 0, 0};
-  memcpy(r.ring + tail % r.capacity, header, sizeof header);
-  memcpy(r.ring + tail % r.capacity + 24, "ring", 4);
-  __atomic_store_n(r.puts, *r.puts + 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(r.unfinished, 1, __ATOMIC_RELAXED);
-  __atomic_store_n(r.tail, tail + 32, __ATOMIC_RELEASE);
-  __atomic_store_n(r.put_owner, 0, __ATOMIC_SEQ_CST);
-  assert_true(__atomic_load_n(r.get_waiters, __ATOMIC_SEQ_CST) != 0);
+  memcpy(ring + tail % 8192, header, sizeof header);
+  memcpy(ring + tail % 8192 + 24, "ring", 4);
+  *RING64(q, MP_RING_PUTS) += 1;
+  __atomic_add_fetch(RING64(q, MP_RING_UNFINISHED), 1, __ATOMIC_RELAXED);
+  __atomic_store_n(tailp, tail + 32, __ATOMIC_RELEASE);
+  __atomic_store_n(owner, 0, __ATOMIC_SEQ_CST);
+  assert_true(__atomic_load_n(get_waiters, __ATOMIC_SEQ_CST) != 0);
+  assert_true(__atomic_load_n(RING32(q, MP_RING_DATA_SEQ), __ATOMIC_SEQ_CST) & 1); /* armed */
   MP_ASSERT_OK(mp_queue_ring_wake(q, MP_QUEUE_RING_PUT));
   join_expect(p, 0);
   assert_int_equal(mp_queue_qsize(q), 0);
-  assert_int_equal(*r.got_not_done, 1); /* the child's get, not yet done */
+  assert_int_equal(*RING64(q, MP_RING_GOT_NOT_DONE), 1); /* the child's get, not yet done */
   MP_ASSERT_OK(mp_queue_ring_wake(q, MP_QUEUE_RING_GET)); /* nobody waits: nothing */
   mp_queue_free(q);
 }
@@ -2200,7 +2223,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_queue_inherit_unknown_name_enoent),
       cmocka_unit_test(test_queue_pass_queue_names),
       cmocka_unit_test(test_queue_bad_args),
-      cmocka_unit_test(test_queue_ring_view_and_wake),
+      cmocka_unit_test(test_queue_ring_words_and_wake),
       cmocka_unit_test(test_queue_new_max_bytes_limits),
   };
   return MP_RUN_TESTS(tests);

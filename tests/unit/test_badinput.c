@@ -214,7 +214,8 @@ static const size_t k_lens[2] = {1, 1};
 static const size_t k_lens_null[2] = {1, 4};
 static const size_t k_lens_huge[2] = {1, SIZE_MAX};
 static size_t g_lens[4];
-static mp_queue_ring_t g_ring;
+static void *g_ring_word;
+static uint64_t g_ring_value;
 
 static const void *const k_args[2] = {"a", "b"};
 static const size_t k_arg_lens[2] = {1, 1};
@@ -614,11 +615,16 @@ static const int64_t k_eight = 8;
   X(V, queue_close_twice, MP_OK, mp_queue_close(F.closed_queue))              \
   X(E, queue_closed_null, MP_EINVAL, mp_queue_closed(NULL))                   \
   X(E, queue_closed_garbage, MP_EINVAL, mp_queue_closed(GARBAGE(mp_queue_t))) \
-  X(E, queue_ring_null_out, MP_EINVAL, mp_queue_ring(NULL, F.queue, MP_QUEUE_RING_PROTOCOL)) \
-  X(E, queue_ring_null, MP_EINVAL, mp_queue_ring(&g_ring, NULL, MP_QUEUE_RING_PROTOCOL)) \
-  X(E, queue_ring_garbage, MP_EINVAL,                                           \
-    mp_queue_ring(&g_ring, GARBAGE(mp_queue_t), MP_QUEUE_RING_PROTOCOL))       \
-  X(E, queue_ring_protocol, MP_ENOTSUP, mp_queue_ring(&g_ring, F.queue, 0))     \
+  X(E, queue_ring_word_null_out, MP_EINVAL, mp_queue_ring_word(NULL, F.queue, MP_RING_TAIL)) \
+  X(E, queue_ring_word_null, MP_EINVAL, mp_queue_ring_word(&g_ring_word, NULL, MP_RING_TAIL)) \
+  X(E, queue_ring_word_garbage, MP_EINVAL,                                      \
+    mp_queue_ring_word(&g_ring_word, GARBAGE(mp_queue_t), MP_RING_TAIL))       \
+  X(E, queue_ring_word_which, MP_EINVAL, mp_queue_ring_word(&g_ring_word, F.queue, 999)) \
+  X(E, queue_ring_value_null_out, MP_EINVAL, mp_queue_ring_value(NULL, F.queue, MP_RING_TOKEN)) \
+  X(E, queue_ring_value_null, MP_EINVAL, mp_queue_ring_value(&g_ring_value, NULL, MP_RING_TOKEN)) \
+  X(E, queue_ring_value_garbage, MP_EINVAL,                                     \
+    mp_queue_ring_value(&g_ring_value, GARBAGE(mp_queue_t), MP_RING_TOKEN))    \
+  X(E, queue_ring_value_which, MP_EINVAL, mp_queue_ring_value(&g_ring_value, F.queue, -3)) \
   X(E, queue_ring_wake_null, MP_EINVAL, mp_queue_ring_wake(NULL, MP_QUEUE_RING_PUT)) \
   X(E, queue_ring_wake_garbage, MP_EINVAL,                                      \
     mp_queue_ring_wake(GARBAGE(mp_queue_t), MP_QUEUE_RING_GET))                \

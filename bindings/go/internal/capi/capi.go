@@ -2116,9 +2116,8 @@ _swig_i_0 = uintptr(arg1)
 	C._wrap_mp_queue_free_capi_3d07c78d1a7a47c6(C.uintptr_t(_swig_i_0))
 }
 
-const MP_QUEUE_RING_PROTOCOL int = 1
-const MP_QUEUE_RING_PUT int = 1
-const MP_QUEUE_RING_GET int = 2
+type Enum_SS_mp_ring_word int
+type Enum_SS_mp_ring_value int
 const MP_CONN_READABLE int = 1
 const MP_CONN_WRITABLE int = 2
 func Mp_pipe(arg1 *Conn, arg2 *Conn, arg3 int) (_swig_ret int) {
