@@ -265,13 +265,16 @@ int remote_put_many(RemoteQueue &q, const void *const *bufs, const size_t *lens,
     Value v;
     int r = eval(&v, q, redis::script::kPut, {q.meta, q.stream}, args, trip(deadline), op);
     if (r != MP_OK) return r;
+    // kPut: how many went in, or {"full"|"closed", 0}
+    if (v.kind == Value::kInt) {
+      if (v.i < 1 || size_t(v.i) > args.size() - 2) return damaged(q, op);
+      *done += size_t(v.i);
+      continue;
+    }
     long long put = 0;
-    if (v.kind != Value::kArr || v.a.size() != 2 || !redis::as_int(v.a[1], &put) || put < 0 ||
-        size_t(put) > args.size() - 2)
+    if (v.kind != Value::kArr || v.a.size() != 2 || !redis::as_int(v.a[1], &put) || put != 0)
       return damaged(q, op);
-    *done += size_t(put);
     if (v.a[0].s == "closed") return fail(MP_ECLOSED, "%s: the queue is closed", op);
-    if (put > 0) continue;
     r = wait_change(q, seen, MP_EFULL, deadline, op);
     if (r != MP_OK) return r;
   }

@@ -20,7 +20,9 @@ namespace mp::redis::script {
 // counts those acknowledged for the first time: done for join), one XDEL
 // and, only for bodies stored beside, one DEL; 1000 ids at a time (unpack's
 // stack limit). The client knows which bodies lay beside (the entry's field
-// x), so an ordinary message costs no per-message command here.
+// x), so an ordinary message costs no per-message command here. Only the
+// scripts that acknowledge carry it (kGet, kAck): a script's text runs
+// whole at every call, its local functions included (closures made anew).
 #define MP_REDIS_ACK_FN                                                              \
   "local function ack(P, s, m, joinable, list, from, to)\n"                          \
   "  for lo = from, to, 1000 do\n"                                                   \
@@ -44,12 +46,15 @@ namespace mp::redis::script {
   "    redis.call('XDEL', s, unpack(ids))\n"                                         \
   "    if #bodies > 0 then redis.call('DEL', unpack(bodies)) end\n"                  \
   "  end\n"                                                                          \
-  "end\n"                                                                            \
+  "end\n"
+
+// The error reply of a script that found a damaged key (see above).
+#define MP_REDIS_GARBAGE_FN \
   "local function garbage(what) return redis.error_reply('MPGARBAGE ' .. what) end\n"
 
 // KEYS: meta, stream, alive. ARGV: mode ("open" | "new"), joinable, maxsize,
 // lease_ms. Returns {joinable, maxsize}.
-constexpr const char kOpen[] = MP_REDIS_ACK_FN R"lua(
+constexpr const char kOpen[] = MP_REDIS_GARBAGE_FN R"lua(
 local mt = redis.call('TYPE', KEYS[1]).ok
 local st = redis.call('TYPE', KEYS[2]).ok
 if mt ~= 'none' and mt ~= 'hash' then return garbage(KEYS[1] .. ' is a ' .. mt .. ', not a hash') end
@@ -72,35 +77,39 @@ return {tonumber(m[2]), tonumber(m[3])}
 )lua";
 
 // KEYS: meta, stream. ARGV: P, threshold, body... Puts the bodies that fit
-// (maxsize) in order. Returns {"ok"|"full"|"closed", how many went in}.
+// (maxsize) in order. Returns how many went in (an integer, at least 1),
+// or {"full"|"closed", 0}.
 // It wakes waiting gets only when nothing was queued before and a get
 // counted itself waiting (kGet): a get waits only after it found nothing
 // queued and counted itself in the same run, so the first put after that
 // publishes (the waiters poll anyway; a missed wake-up costs a poll slice).
-constexpr const char kPut[] = MP_REDIS_ACK_FN R"lua(
+// Cheap per call, as kGet: a number passed to redis.call is formatted
+// with snprintf (the common count 1 goes as the string '1'), and a table
+// returned costs the server more than an integer.
+constexpr const char kPut[] = MP_REDIS_GARBAGE_FN R"lua(
 local m = redis.call('HMGET', KEYS[1], 'closed', 'maxsize', 'queued', 'joinable')
-local max, queued = tonumber(m[2]), tonumber(m[3])
+local max, queued = m[2] == '0' and 0 or tonumber(m[2]), tonumber(m[3])
 if not m[1] or not max or not queued then return garbage(KEYS[1] .. ' is gone or damaged') end
 if m[1] ~= '0' then return {'closed', 0} end
-local P, n = ARGV[1], 0
-for i = 3, #ARGV do
-  if max > 0 and queued + n >= max then break end
+local P, n, beside = ARGV[1], #ARGV - 2, tonumber(ARGV[2])
+if max > 0 and max - queued < n then n = max - queued end
+if n <= 0 then return {'full', 0} end
+for i = 3, n + 2 do
   local body = ARGV[i]
-  if #body > tonumber(ARGV[2]) then
+  if #body > beside then
     local id = redis.call('XADD', KEYS[2], '*', 'x', tostring(#body))
     redis.call('SET', P .. ':body:' .. id, body)
   else
     redis.call('XADD', KEYS[2], '*', 'd', body)
   end
-  n = n + 1
 end
-if n == 0 then return {'full', 0} end
-redis.call('HINCRBY', KEYS[1], 'queued', n)
-if m[4] == '1' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
+local by = n == 1 and '1' or n
+redis.call('HINCRBY', KEYS[1], 'queued', by)
+if m[4] == '1' then redis.call('HINCRBY', KEYS[1], 'unfinished', by) end
 if queued <= 0 and (tonumber(redis.call('GET', P .. ':waiting')) or 0) > 0 then
   redis.call('PUBLISH', P .. ':notify', 'p')
 end
-return {'ok', n}
+return n
 )lua";
 
 // KEYS: meta, stream. ARGV: P, consumer, count, flags, n,
@@ -123,31 +132,64 @@ return {'ok', n}
 // waiter counted itself, so a waiter that died or gave up costs only
 // needless wake-ups, and a waiter whose count expired too early only its
 // poll slice.
-
-constexpr const char kGet[] = MP_REDIS_ACK_FN R"lua(
-local P, me, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local recover, nack = string.find(ARGV[4], 'r', 1, true), tonumber(ARGV[5])
-if string.find(ARGV[4], 'u', 1, true) and redis.call('DECR', P .. ':waiting') <= 0 then
-  redis.call('DEL', P .. ':waiting')
+// The common call (flags "w", one id acknowledged, one message taken) runs
+// no code it does not need: the id acknowledged without ack()'s tables,
+// the usual flag and counts compared as strings (tonumber is strtod), the
+// count 1 passed as '1' (redis.call formats a number with snprintf), and
+// the reply of one message made in one table.
+constexpr const char kGet[] = MP_REDIS_ACK_FN MP_REDIS_GARBAGE_FN R"lua(
+local P, me, flags = ARGV[1], ARGV[2], ARGV[4]
+local want = ARGV[3] == '1' and 1 or tonumber(ARGV[3])
+local nack = ARGV[5] == '1' and 1 or tonumber(ARGV[5])
+local recover, scan, wait = false, false, false
+if flags == 'w' then
+  wait = true
+elseif flags ~= '' then
+  local find = string.find
+  recover, scan, wait = find(flags, 'r', 1, true), find(flags, 's', 1, true), find(flags, 'w', 1, true)
+  if find(flags, 'u', 1, true) and redis.call('DECR', P .. ':waiting') <= 0 then
+    redis.call('DEL', P .. ':waiting')
+  end
 end
 local m = redis.call('HMGET', KEYS[1], 'closed', 'joinable', 'maxsize', 'queued')
-if not m[1] or not tonumber(m[4]) then return garbage(KEYS[1] .. ' is gone or damaged') end
-ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV, 6, 5 + nack)
-local out = {'msg'}
+local queued = tonumber(m[4])
+if not m[1] or not queued then return garbage(KEYS[1] .. ' is gone or damaged') end
+if nack == 1 then  -- ack() of one id, without its tables
+  local id, body = ARGV[6], nil
+  if string.byte(id, 1) == 120 then
+    id = string.sub(id, 2)
+    body = P .. ':body:' .. id
+  end
+  local n = redis.call('XACK', KEYS[2], 'g', id)
+  if n > 0 and m[2] == '1' then
+    local u = redis.call('HINCRBY', KEYS[1], 'unfinished', -n)
+    if u <= 0 then
+      if u < 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) end
+      redis.call('PUBLISH', P .. ':notify', 'j')
+    end
+  end
+  redis.call('XDEL', KEYS[2], id)
+  if body then redis.call('DEL', body) end
+elseif nack > 1 then
+  ack(P, KEYS[2], KEYS[1], m[2] == '1', ARGV, 6, 5 + nack)
+end
+local out, got = {'msg'}, 0
 local function push(e, count)
   local f, body = e[2], false
   if type(f) == 'table' and f[1] == 'x' then body = redis.call('GET', P .. ':body:' .. e[1]) end
-  out[#out + 1] = e[1]
-  out[#out + 1] = count
-  out[#out + 1] = f or false
-  out[#out + 1] = body
+  local at = got * 4
+  out[at + 2] = e[1]
+  out[at + 3] = count
+  out[at + 4] = f or false
+  out[at + 5] = body
+  got = got + 1
 end
 if recover then
   local keep = {}
   for i = 6 + nack, #ARGV do keep[(string.gsub(ARGV[i], '^x', ''))] = true end
   local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', #ARGV - 5 - nack + want, me)
   for _, e in ipairs(p) do
-    if (#out - 1) / 4 >= want then break end
+    if got >= want then break end
     if not keep[e[1]] then
       local r = redis.call('XCLAIM', KEYS[2], 'g', me, 0, e[1])
       if type(r[1]) == 'table' then push(r[1], e[4] + 1) end
@@ -158,10 +200,10 @@ local function reclaim()
   local sum = redis.call('XPENDING', KEYS[2], 'g')
   if sum[1] == 0 or type(sum[4]) ~= 'table' then return end
   for _, c in ipairs(sum[4]) do
-    if (#out - 1) / 4 >= want then break end
+    if got >= want then break end
     local who = c[1]
     if who ~= me and redis.call('EXISTS', P .. ':alive:' .. who) == 0 then
-      local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', want - (#out - 1) / 4, who)
+      local p = redis.call('XPENDING', KEYS[2], 'g', '-', '+', want - got, who)
       for _, e in ipairs(p) do
         local r = redis.call('XCLAIM', KEYS[2], 'g', me, 0, e[1])
         if type(r[1]) == 'table' then push(r[1], e[4] + 1) end
@@ -170,21 +212,30 @@ local function reclaim()
     end
   end
 end
-local scan = string.find(ARGV[4], 's', 1, true)
 if scan then reclaim() end
-if #out == 1 then
-  local r = redis.call('XREADGROUP', 'GROUP', 'g', me, 'COUNT', want, 'STREAMS', KEYS[2], '>')
+if got == 0 then
+  local r = redis.call('XREADGROUP', 'GROUP', 'g', me, 'COUNT', ARGV[3], 'STREAMS', KEYS[2], '>')
   if type(r) == 'table' and r[1] then
-    for _, e in ipairs(r[1][2]) do push(e, 1) end
-    redis.call('HINCRBY', KEYS[1], 'queued', -#r[1][2])
-    local max = tonumber(m[3])
-    if max and max > 0 and tonumber(m[4]) >= max then redis.call('PUBLISH', P .. ':notify', 's') end
+    local es = r[1][2]
+    if #es == 1 then  -- push(), the reply made in one piece
+      local e = es[1]
+      local f, body = e[2], false
+      if type(f) == 'table' and f[1] == 'x' then body = redis.call('GET', P .. ':body:' .. e[1]) end
+      out, got = {'msg', e[1], 1, f or false, body}, 1
+    else
+      for i = 1, #es do push(es[i], 1) end
+    end
+    redis.call('HINCRBY', KEYS[1], 'queued', #es == 1 and '-1' or -#es)
+    if m[3] ~= '0' then
+      local max = tonumber(m[3])
+      if max and max > 0 and queued >= max then redis.call('PUBLISH', P .. ':notify', 's') end
+    end
   end
 end
-if #out == 1 and not scan then reclaim() end
-if #out > 1 then return out end
+if got == 0 and not scan then reclaim() end
+if got > 0 then return out end
 if m[1] ~= '0' then return {'closed'} end
-if string.find(ARGV[4], 'w', 1, true) then
+if wait then
   redis.call('INCR', P .. ':waiting')
   redis.call('PEXPIRE', P .. ':waiting', 1000)
 end
@@ -209,7 +260,7 @@ return 1
 )lua";
 
 // KEYS: meta. ARGV: P. Marks the queue closed and wakes every waiter.
-constexpr const char kClose[] = MP_REDIS_ACK_FN R"lua(
+constexpr const char kClose[] = MP_REDIS_GARBAGE_FN R"lua(
 if redis.call('HEXISTS', KEYS[1], 'closed') == 0 then return garbage(KEYS[1] .. ' is gone or damaged') end
 redis.call('HSET', KEYS[1], 'closed', '1')
 redis.call('PUBLISH', ARGV[1] .. ':notify', 'c')
