@@ -26,7 +26,9 @@
 // once, and its deadline is the call's timeout (context.WithTimeout is
 // Python's timeout=). A call with context.Background() (or any context
 // that is never done) is one cgo call with no allocation and no OS-thread
-// lock. A nil context panics ("nil Context") before the call does
+// lock; a queue's Put, Get and GetInto of a small message that needs no
+// wait make no cgo call at all (they work on the queue's ring, as the
+// library would, and call it for everything else). A nil context panics ("nil Context") before the call does
 // anything, as os/exec's CommandContext does. A blocking call occupies
 // only the OS thread of its own goroutine. The non-blocking forms carry
 // Python's names: Queue.PutNowait and GetNowait, TryAcquire.
