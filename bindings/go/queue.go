@@ -186,7 +186,7 @@ func (q *Queue) putFast(msg []byte, ms int64) error {
 	if err != nil {
 		return err
 	}
-	if q.putOnRing(p, msg) {
+	if one := [1][]byte{msg}; q.putOnRing(p, one[:]) == 1 {
 		q.h.done()
 		return nil
 	}
@@ -240,10 +240,11 @@ func (q *Queue) get(ctx context.Context, limit int64) ([]byte, error) {
 	if neverDone(ctx) { // a small whole message queued: no cgo call
 		if p, err := q.h.use("queue get"); err == nil {
 			var small [smallMessage]byte
-			n, done := q.getFromRing(p, small[:])
+			var n [1]int
+			got := q.getFromRing(p, small[:], n[:])
 			q.h.done()
-			if done {
-				return append(make([]byte, 0, n), small[:n]...), nil
+			if got == 1 {
+				return append(make([]byte, 0, n[0]), small[:n[0]]...), nil
 			}
 		}
 	}
@@ -280,9 +281,10 @@ func (q *Queue) GetInto(ctx context.Context, buf []byte) (n int, err error) {
 		if err != nil {
 			return 0, err
 		}
-		if n, done := q.getFromRing(p, buf); done {
+		var got [1]int
+		if q.getFromRing(p, buf, got[:]) == 1 {
 			q.h.done()
-			return n, nil
+			return got[0], nil
 		}
 		f := C.mp_go_queue_get_into_fast(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)), C.int64_t(forever))
 		q.h.done()

@@ -83,13 +83,24 @@ func (q *Queue) PutManyNowait(msgs [][]byte) (n int, err error) {
 }
 
 func (q *Queue) putMany(ctx context.Context, msgs [][]byte, limit int64) (int, error) {
+	mustContext(ctx)
+	first := 0 // put on the ring, with no copy and no cgo call (queue_ring.go)
+	if neverDone(ctx) {
+		if p, err := q.h.use("queue put many"); err == nil {
+			first = q.putOnRing(p, msgs)
+			q.h.done()
+		}
+		if first == len(msgs) {
+			return first, nil
+		}
+	}
 	put := 0
 	_, err := q.h.wait(ctx, "queue put many", limit, func(p uintptr, ms int64) int {
 		var rc int
-		put, rc = putBatches(p, msgs, ms)
+		put, rc = putBatches(p, msgs[first:], ms)
 		return rc
 	})
-	return put, err
+	return first + put, err
 }
 
 // PutManyPacked is PutMany of messages that lie back to back in buf, the
@@ -162,6 +173,16 @@ func (q *Queue) GetManyNowait(buf []byte, lens []int) (n int, err error) {
 }
 
 func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, limit int64) (int, error) {
+	mustContext(ctx)
+	if neverDone(ctx) { // small whole messages queued: no cgo call (queue_ring.go)
+		if p, err := q.h.use("queue get many"); err == nil {
+			n := q.getFromRing(p, buf, lens)
+			q.h.done()
+			if n > 0 {
+				return n, nil
+			}
+		}
+	}
 	var got C.mp_go_many
 	_, err := q.h.wait(ctx, "queue get many", limit, func(p uintptr, ms int64) int {
 		got = C.mp_go_queue_get_many(C.uintptr_t(p), bytesPtr(buf), C.size_t(len(buf)),

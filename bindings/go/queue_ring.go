@@ -131,30 +131,31 @@ func newRingView(p uintptr) *ringView {
 // on its stack (no allocation under the lock) and then into the message.
 const smallMessage = 256
 
-// putOnRing puts msg on the ring when that needs no wait, with the C
-// handle p in use (see tryPut); false: nothing was put, call the library.
-func (q *Queue) putOnRing(p uintptr, msg []byte) bool {
+// putOnRing puts the leading messages of msgs on the ring while they
+// need no wait, with the C handle p in use (see tryPut): how many; the
+// library puts the rest.
+func (q *Queue) putOnRing(p uintptr, msgs [][]byte) int {
 	if q.ring == nil {
-		return false
+		return 0
 	}
-	done, wake := q.ring.tryPut(msg)
+	n, wake := q.ring.tryPut(msgs)
 	if wake {
 		ringWake(p, ringPut)
 	}
-	return done
+	return n
 }
 
-// getFromRing takes the oldest message into buf on the ring when it is a
-// small whole one (see tryGet); false: nothing was taken, call the library.
-func (q *Queue) getFromRing(p uintptr, buf []byte) (int, bool) {
+// getFromRing takes the oldest messages into buf on the ring while they
+// are small whole ones (see tryGet): how many; 0: call the library.
+func (q *Queue) getFromRing(p uintptr, buf []byte, lens []int) int {
 	if q.ring == nil {
-		return 0, false
+		return 0
 	}
-	n, done, wake := q.ring.tryGet(buf)
+	n, wake := q.ring.tryGet(buf, lens)
 	if wake {
 		ringWake(p, ringGet)
 	}
-	return n, done
+	return n
 }
 
 // ringWake calls the library when a waiter may need it after this process
@@ -179,27 +180,36 @@ func (r *ringView) offset(pos uint64) uint64 {
 // at is the ring's byte at offset off (< capacity).
 func (r *ringView) at(off uint64) unsafe.Pointer { return unsafe.Add(r.ring, off) }
 
-// tryPut puts msg when that needs no wait: reports whether it did, and
-// whether a waiter may need the library's wake-up (mp_queue_ring_wake).
-func (r *ringView) tryPut(msg []byte) (done, wake bool) {
-	n := uint64(len(msg))
-	if n > r.maxWhole || !atomic.CompareAndSwapUint64(r.putOwner, 0, r.token) {
-		return false, false
+// tryPut puts msgs[0], msgs[1], ... while each needs no wait (whole,
+// room, below maxsize, no streamer, not closed), as one batch published
+// by one tail store, as the library's put_many does: how many went in,
+// and whether a waiter may need the library's wake-up
+// (mp_queue_ring_wake). 0: nothing was done, the lock was busy or the
+// first message needs the library.
+func (r *ringView) tryPut(msgs [][]byte) (n int, wake bool) {
+	if !atomic.CompareAndSwapUint64(r.putOwner, 0, r.token) {
+		return 0, false
 	}
-	tail := atomic.LoadUint64(r.tail)
-	done = atomic.LoadUint64(r.writingStream) == 0 && atomic.LoadUint32(r.closed) == 0 &&
-		!r.itemsFull() && r.fits(tail, n)
-	if done {
-		tail = r.writeRecord(tail, msg)
-		*r.puts++ // under the lock, as the library's; the tail publishes it
-		if r.joinable {
-			atomic.AddUint64(r.unfinished, 1)
+	if atomic.LoadUint64(r.writingStream) == 0 && atomic.LoadUint32(r.closed) == 0 {
+		tail := atomic.LoadUint64(r.tail)
+		for room := r.itemsRoom(); n < len(msgs) && uint64(n) < room; n++ {
+			m := uint64(len(msgs[n]))
+			if m > r.maxWhole || !r.fits(tail, m) {
+				break
+			}
+			tail = r.writeRecord(tail, msgs[n])
 		}
-		storeRelease(r.tail, tail) // last: a put killed before it put nothing
+		if n > 0 {
+			*r.puts += uint64(n) // under the lock, as the library's; the tail publishes it
+			if r.joinable {
+				atomic.AddUint64(r.unfinished, uint64(n))
+			}
+			storeRelease(r.tail, tail) // last: a put killed before it put nothing
+		}
 	}
 	atomic.StoreUint64(r.putOwner, 0)
-	wake = armed(r.putLockWaiters, r.putLockSeq) || (done && armed(r.getWaiters, r.dataSeq))
-	return done, wake
+	wake = armed(r.putLockWaiters, r.putLockSeq) || (n > 0 && armed(r.getWaiters, r.dataSeq))
+	return n, wake
 }
 
 // armed reports whether a process sleeps on seq and wants a wake-up: it
@@ -210,13 +220,20 @@ func armed(waiters, seq *uint32) bool {
 	return atomic.LoadUint32(waiters) != 0 && atomic.LoadUint32(seq)&1 != 0
 }
 
-// itemsFull: maxsize messages are queued (puts and gets only grow).
-func (r *ringView) itemsFull() bool {
+// itemsRoom is how many more messages maxsize allows (puts and gets only
+// grow; without maxsize, as many as there are).
+func (r *ringView) itemsRoom() uint64 {
 	if r.maxItems == 0 {
-		return false
+		return ^uint64(0)
 	}
 	puts, gets := atomic.LoadUint64(r.puts), atomic.LoadUint64(r.gets)
-	return puts > gets && puts-gets >= r.maxItems
+	if puts > gets && puts-gets >= r.maxItems {
+		return 0
+	}
+	if puts > gets {
+		return r.maxItems - (puts - gets)
+	}
+	return r.maxItems
 }
 
 // fits reports whether a record of n payload bytes fits at tail, padding
@@ -262,64 +279,90 @@ func (r *ringView) writeHeader(off uint64, kind uint32, n uint64) {
 	*(*uint64)(r.at(off + 16)) = 0
 }
 
-// tryGet takes the oldest message into buf when it is a whole record
-// that fits and this handle holds no partly received streamed message:
-// its length, whether it took one, and whether a waiter may need the
-// library's wake-up.
-func (r *ringView) tryGet(buf []byte) (n int, done, wake bool) {
+// tryGet takes the oldest messages into buf, back to back, their lengths
+// into lens (at most len(lens) of them), while each is a whole record
+// that fits what is left of buf and this handle holds no partly received
+// streamed message; gets and the head move once, as the library's
+// get_many does. It returns how many it took (0: nothing, the lock was
+// busy or the first message needs the library) and whether a waiter may
+// need the library's wake-up.
+func (r *ringView) tryGet(buf []byte, lens []int) (n int, wake bool) {
 	if !atomic.CompareAndSwapUint64(r.getOwner, 0, r.token) {
-		return 0, false, false
+		return 0, false
 	}
 	if *r.parked == 0 { // written by this handle's calls under the get lock
-		n, done = r.take(buf)
+		n = r.take(buf, lens)
 	}
 	atomic.StoreUint64(r.getOwner, 0)
-	wake = armed(r.getLockWaiters, r.getLockSeq) || (done && armed(r.putWaiters, r.spaceSeq))
-	return n, done, wake
+	wake = armed(r.getLockWaiters, r.getLockSeq) || (n > 0 && armed(r.putWaiters, r.spaceSeq))
+	return n, wake
 }
 
-// take is tryGet with the get lock held: the record at the head, past
-// padding, if it is a whole message that fits buf. Anything else is left
-// for the library, untouched.
-func (r *ringView) take(buf []byte) (int, bool) {
-	head := atomic.LoadUint64(r.head)
+// take is tryGet with the get lock held. Anything but a whole record that
+// fits ends the batch, untouched, for the library.
+func (r *ringView) take(buf []byte, lens []int) int {
+	n, used := 0, 0
+	pos := atomic.LoadUint64(r.head)
+	end := pos // after the last record taken
+	for n < len(lens) {
+		off, size, ok := r.wholeAt(&pos)
+		if !ok {
+			break
+		}
+		m := int(*(*uint32)(r.at(off + 4)))
+		if m > len(buf)-used {
+			break // streamed, or too large for buf (ErrNoSpace)
+		}
+		copy(buf[used:], unsafe.Slice((*byte)(r.at(off+recordHeader)), m))
+		lens[n] = m
+		used += m
+		n++
+		pos += size
+		end = pos
+	}
+	if n > 0 {
+		*r.gets += uint64(n) // under the lock, before the head, as the library's
+		if r.joinable {
+			atomic.AddUint64(r.gotNotDone, uint64(n))
+		}
+		storeRelease(r.head, end)
+	}
+	return n
+}
+
+// wholeAt finds the record at *pos (get lock held), moving *pos past
+// padding: its offset and size when it is a whole record, else ok false
+// (none yet, a chunk of a streamed message, an index or record out of
+// range: the library's to wait for, stream or report).
+func (r *ringView) wholeAt(pos *uint64) (off, size uint64, ok bool) {
 	for {
+		head := *pos
 		tailSeen := atomic.LoadUint64(r.tailSeen)
 		if head >= tailSeen {
 			tailSeen = atomic.LoadUint64(r.tail)
 			*r.tailSeen = tailSeen // under the lock
 			if head >= tailSeen {
-				return 0, false // empty: the library waits
+				return 0, 0, false // empty: the library waits
 			}
 		}
 		if tailSeen-head > r.capacity || head%8 != 0 {
-			return 0, false // corrupted indexes: the library reports them
+			return 0, 0, false // corrupted indexes: the library reports them
 		}
-		off := r.offset(head)
+		off = r.offset(head)
 		toEnd := r.capacity - off
 		if toEnd < recordHeader {
-			head += toEnd
+			*pos += toEnd
 			continue
 		}
 		kind := *(*uint32)(r.at(off))
-		n := uint64(*(*uint32)(r.at(off + 4)))
-		size := align8(recordHeader + n)
+		size = align8(recordHeader + uint64(*(*uint32)(r.at(off + 4))))
 		if kind < recordWhole || kind > recordPad || size > toEnd || size > tailSeen-head {
-			return 0, false
+			return 0, 0, false
 		}
 		if kind == recordPad {
-			head += size
+			*pos += size
 			continue
 		}
-		if kind != recordWhole || n > uint64(len(buf)) {
-			return 0, false // streamed, or too large for buf (ErrNoSpace)
-		}
-		copy(buf, unsafe.Slice((*byte)(r.at(off+recordHeader)), n))
-		*r.gets++ // under the lock, before the head, as the library's
-		if r.joinable {
-			atomic.AddUint64(r.gotNotDone, 1)
-		}
-		storeRelease(r.head, head+size)
-		return int(n), true
+		return off, size, kind == recordWhole
 	}
 }

@@ -136,6 +136,7 @@ func TestRingMixedSizesWrapAndStream(t *testing.T) {
 	out := testQueueBytes(t, 4096)
 	back := testQueueBytes(t, 4096)
 	p := start(t, "ring_echo", "", out, back)
+	t.Cleanup(func() { out.Shutdown() }) // a failed test ends the producer's wait
 	const count = 3000
 	errc := make(chan error, 1)
 	go func() {
@@ -197,6 +198,58 @@ func TestRingGet(t *testing.T) {
 		if seq, err := ringSeq(m); n >= 8 && (err != nil || seq != uint64(i)) {
 			t.Fatalf("message %d: %d, %v", i, seq, err)
 		}
+	}
+}
+
+// PutMany and GetMany of mixed sizes through a 4 KiB ring: runs of small
+// messages go as batches on the ring, streamed ones through the library
+// (first in a GetMany, never behind others), in order, with the child
+// echoing them.
+func TestRingManyMixedSizes(t *testing.T) {
+	out := testQueueBytes(t, 4096)
+	back := testQueueBytes(t, 4096)
+	p := start(t, "ring_echo", "", out, back)
+	t.Cleanup(func() { out.Shutdown() }) // a failed test ends the producer's wait
+	const count = 3000
+	errc := make(chan error, 1)
+	go func() {
+		batch := [][]byte{}
+		for seq := uint64(0); seq < count; seq++ {
+			batch = append(batch, ringMsg(seq, ringSize(seq)))
+			if len(batch) == 7 || seq == count-1 {
+				if n, err := out.PutMany(context.Background(), batch); err != nil || n != len(batch) {
+					errc <- fmt.Errorf("PutMany: %d of %d, %v", n, len(batch), err)
+					return
+				}
+				batch = batch[:0]
+			}
+		}
+		errc <- out.Put(context.Background(), nil)
+	}()
+	buf, lens := make([]byte, 8192), make([]int, 16)
+	for seq, end := uint64(0), false; !end; {
+		n, err := back.GetMany(ctxTimeout(t, 30*time.Second), buf, lens)
+		if err != nil {
+			t.Fatalf("GetMany at %d: %v", seq, err)
+		}
+		off := 0
+		for i, l := range lens[:n] {
+			if end = l == 0 && seq == count && i == n-1; end {
+				break // the end message
+			}
+			got, err := ringSeq(buf[off : off+l])
+			if err != nil || got != seq || l != ringSize(seq) || (i > 0 && l > 1000) {
+				t.Fatalf("message %d: got %d (%d bytes, %d of a batch of %d): %v", seq, got, l, i, n, err)
+			}
+			off += l
+			seq++
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.JoinTimeout(30 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 
