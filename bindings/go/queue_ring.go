@@ -24,12 +24,13 @@ import (
 	"unsafe"
 )
 
-// ringView is a queue's ring, for Put and GetInto of small messages with
-// no cgo call: a cgo call costs some 65 ns here, more than a whole put in
-// C, so a queue of small messages driven from Go one call per message ran
-// at a third of C's rate. It follows the library's own protocol
-// (mp_queue_ring in multiproc/queue.h, src/ipc/queue.cpp) for the common
-// case only: the side's lock is free, the message is whole and fits.
+// ringView is a queue's ring, for Put, Get, GetInto, PutMany and GetMany
+// of small messages with no cgo call: a cgo call costs some 65 ns here,
+// more than a whole put in C, so a queue of small messages driven from Go
+// one call per message ran at a third of C's rate. It follows the
+// library's own protocol (mp_queue_ring_word in multiproc/queue.h,
+// src/ipc/queue.cpp) for the common case only: the side's lock is free,
+// the messages are whole and fit.
 // Anything else (the lock held, no room, a streamed message, the queue
 // closed, an index or record out of range) releases the lock untouched
 // and makes the call through the library, which waits, streams, repairs

@@ -76,7 +76,7 @@ namespace ring {
 constexpr uint32_t kQueueMagic = 0x3151504d;  // "MPQ1"
 constexpr uint32_t kQueueVersion = 6;  // 6: armed eventcounts (wait_on)
 // Bindings put and get whole records on the ring themselves (Go's, through
-// mp_queue_ring()): a change to the steps of such a put or get (the
+// mp_queue_ring_word()): a change to the steps of such a put or get (the
 // records, the lock words, the order of the index stores, the waiter
 // flags) must bump MP_QUEUE_RING_PROTOCOL in multiproc/queue.h, so that a
 // binding built for the old steps makes its calls through the library.
