@@ -435,8 +435,9 @@ MP_EXTERN void mp_queue_free(mp_queue_t *queue);
 /** The ring protocol this header describes. */
 #define MP_QUEUE_RING_PROTOCOL 1
 
-/** mp_queue_ring_wake()'s side: after a put, or after a get. */
+/** mp_queue_ring_wake()'s side: after a put. */
 #define MP_QUEUE_RING_PUT 1
+/** mp_queue_ring_wake()'s side: after a get. */
 #define MP_QUEUE_RING_GET 2
 
 /** A queue's ring words (mp_queue_ring_word()); in shared memory unless
