@@ -237,16 +237,10 @@ func (q *Queue) GetNowait() ([]byte, error) { return q.get(context.Background(),
 
 func (q *Queue) get(ctx context.Context, limit int64) ([]byte, error) {
 	mustContext(ctx)
-	if neverDone(ctx) { // a small whole message queued: no cgo call
-		if p, err := q.h.use("queue get"); err == nil {
-			var small [smallMessage]byte
-			var n [1]int
-			got := q.getFromRing(p, small[:], n[:])
-			q.h.done()
-			if got == 1 {
-				return append(make([]byte, 0, n[0]), small[:n[0]]...), nil
-			}
-		}
+	var small [smallMessage]byte // a small whole message queued: no cgo call
+	var n [1]int
+	if q.onRing(ctx, "queue get", func(p uintptr) int { return q.getFromRing(p, small[:], n[:]) }) == 1 {
+		return append(make([]byte, 0, n[0]), small[:n[0]]...), nil
 	}
 	var got C.mp_go_got
 	_, err := q.h.wait(ctx, "queue get", limit, func(p uintptr, ms int64) int {

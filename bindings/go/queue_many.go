@@ -86,15 +86,10 @@ func (q *Queue) PutManyNowait(msgs [][]byte) (n int, err error) {
 
 func (q *Queue) putMany(ctx context.Context, msgs [][]byte, limit int64) (int, error) {
 	mustContext(ctx)
-	first := 0 // put on the ring, with no copy and no cgo call (queue_ring.go)
-	if neverDone(ctx) {
-		if p, err := q.h.use("queue put many"); err == nil {
-			first = q.putOnRing(p, msgs)
-			q.h.done()
-		}
-		if first == len(msgs) {
-			return first, nil
-		}
+	// Put on the ring, with no copy and no cgo call (queue_ring.go).
+	first := q.onRing(ctx, "queue put many", func(p uintptr) int { return q.putOnRing(p, msgs) })
+	if first > 0 && first == len(msgs) {
+		return first, nil
 	}
 	put := 0
 	_, err := q.h.wait(ctx, "queue put many", limit, func(p uintptr, ms int64) int {
@@ -176,14 +171,9 @@ func (q *Queue) GetManyNowait(buf []byte, lens []int) (n int, err error) {
 
 func (q *Queue) getMany(ctx context.Context, buf []byte, lens []int, limit int64) (int, error) {
 	mustContext(ctx)
-	if neverDone(ctx) { // small whole messages queued: no cgo call (queue_ring.go)
-		if p, err := q.h.use("queue get many"); err == nil {
-			n := q.getFromRing(p, buf, lens)
-			q.h.done()
-			if n > 0 {
-				return n, nil
-			}
-		}
+	// Small whole messages queued: no cgo call (queue_ring.go).
+	if n := q.onRing(ctx, "queue get many", func(p uintptr) int { return q.getFromRing(p, buf, lens) }); n > 0 {
+		return n, nil
 	}
 	var got C.mp_go_many
 	_, err := q.h.wait(ctx, "queue get many", limit, func(p uintptr, ms int64) int {

@@ -20,6 +20,7 @@ static void mp_go_queue_ring_wake(uintptr_t q, int side) {
 import "C"
 
 import (
+	"context"
 	"sync/atomic"
 	"unsafe"
 )
@@ -131,6 +132,21 @@ func newRingView(p uintptr) *ringView {
 // smallMessage is the most Get takes on the ring: it copies into a buffer
 // on its stack (no allocation under the lock) and then into the message.
 const smallMessage = 256
+
+// onRing runs f, an operation on the ring, with the C handle in use, when
+// ctx is never done and the queue has a ring: its count (0 otherwise, and
+// when the handle is closed: the library's call then says so).
+func (q *Queue) onRing(ctx context.Context, op string, f func(p uintptr) int) int {
+	if q.ring == nil || !neverDone(ctx) {
+		return 0
+	}
+	p, err := q.h.use(op)
+	if err != nil {
+		return 0
+	}
+	defer q.h.done()
+	return f(p)
+}
 
 // putOnRing puts the leading messages of msgs on the ring while they
 // need no wait, with the C handle p in use (see tryPut): how many; the

@@ -128,28 +128,56 @@ func registerRingTargets() {
 	})
 }
 
+// ringEcho starts a child that echoes queue out onto queue back (both
+// 4 KiB rings) and a goroutine that runs produce on out, then puts the
+// empty end message. finish checks the producer, the child's exit and
+// that it ended.
+func ringEcho(t *testing.T, produce func(out *Queue) error) (back *Queue, finish func()) {
+	t.Helper()
+	out := testQueueBytes(t, 4096)
+	back = testQueueBytes(t, 4096)
+	p := start(t, "ring_echo", "", out, back)
+	t.Cleanup(func() { out.Shutdown() }) // a failed test ends the producer's wait
+	errc := make(chan error, 1)
+	go func() {
+		if err := produce(out); err != nil {
+			errc <- err
+			return
+		}
+		errc <- out.Put(context.Background(), nil)
+	}()
+	return back, func() {
+		t.Helper()
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if err := p.JoinTimeout(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := p.ExitCode(); code != 0 {
+			t.Fatalf("echo child exited %d", code)
+		}
+	}
+}
+
+// The messages of the mixed tests: count of them, sizes by ringSize.
+const ringCount = 3000
+
 // Messages of mixed sizes through a 4 KiB ring to a child and back: the
 // ring wraps every few messages (padding records), a quarter of them are
 // streamed, and both processes put and get on the ring and through the
 // library in turn. Every message comes back whole and in order.
 func TestRingMixedSizesWrapAndStream(t *testing.T) {
-	out := testQueueBytes(t, 4096)
-	back := testQueueBytes(t, 4096)
-	p := start(t, "ring_echo", "", out, back)
-	t.Cleanup(func() { out.Shutdown() }) // a failed test ends the producer's wait
-	const count = 3000
-	errc := make(chan error, 1)
-	go func() {
-		for seq := uint64(0); seq < count; seq++ {
+	back, finish := ringEcho(t, func(out *Queue) error {
+		for seq := uint64(0); seq < ringCount; seq++ {
 			if err := out.Put(context.Background(), ringMsg(seq, ringSize(seq))); err != nil {
-				errc <- err
-				return
+				return err
 			}
 		}
-		errc <- out.Put(context.Background(), nil)
-	}()
+		return nil
+	})
 	buf := make([]byte, 4096)
-	for seq := uint64(0); seq < count; seq++ {
+	for seq := uint64(0); seq < ringCount; seq++ {
 		n, err := back.GetInto(ctxTimeout(t, 30*time.Second), buf)
 		if err != nil {
 			t.Fatalf("message %d: %v", seq, err)
@@ -162,15 +190,7 @@ func TestRingMixedSizesWrapAndStream(t *testing.T) {
 	if n, err := back.GetInto(ctxTimeout(t, 30*time.Second), buf); err != nil || n != 0 {
 		t.Fatalf("end message: %d bytes, %v", n, err)
 	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	if err := p.JoinTimeout(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if code, _ := p.ExitCode(); code != 0 {
-		t.Fatalf("echo child exited %d", code)
-	}
+	finish()
 }
 
 // Get takes small messages on the ring and larger ones (above the 256
@@ -206,26 +226,19 @@ func TestRingGet(t *testing.T) {
 // (first in a GetMany, never behind others), in order, with the child
 // echoing them.
 func TestRingManyMixedSizes(t *testing.T) {
-	out := testQueueBytes(t, 4096)
-	back := testQueueBytes(t, 4096)
-	p := start(t, "ring_echo", "", out, back)
-	t.Cleanup(func() { out.Shutdown() }) // a failed test ends the producer's wait
-	const count = 3000
-	errc := make(chan error, 1)
-	go func() {
+	back, finish := ringEcho(t, func(out *Queue) error {
 		batch := [][]byte{}
-		for seq := uint64(0); seq < count; seq++ {
+		for seq := uint64(0); seq < ringCount; seq++ {
 			batch = append(batch, ringMsg(seq, ringSize(seq)))
-			if len(batch) == 7 || seq == count-1 {
+			if len(batch) == 7 || seq == ringCount-1 {
 				if n, err := out.PutMany(context.Background(), batch); err != nil || n != len(batch) {
-					errc <- fmt.Errorf("PutMany: %d of %d, %v", n, len(batch), err)
-					return
+					return fmt.Errorf("PutMany: %d of %d, %v", n, len(batch), err)
 				}
 				batch = batch[:0]
 			}
 		}
-		errc <- out.Put(context.Background(), nil)
-	}()
+		return nil
+	})
 	buf, lens := make([]byte, 8192), make([]int, 16)
 	for seq, end := uint64(0), false; !end; {
 		n, err := back.GetMany(ctxTimeout(t, 30*time.Second), buf, lens)
@@ -234,7 +247,7 @@ func TestRingManyMixedSizes(t *testing.T) {
 		}
 		off := 0
 		for i, l := range lens[:n] {
-			if end = l == 0 && seq == count && i == n-1; end {
+			if end = l == 0 && seq == ringCount && i == n-1; end {
 				break // the end message
 			}
 			got, err := ringSeq(buf[off : off+l])
@@ -245,12 +258,7 @@ func TestRingManyMixedSizes(t *testing.T) {
 			seq++
 		}
 	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	if err := p.JoinTimeout(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	finish()
 }
 
 // A buffer too small leaves the message queued (the library answers
